@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// Thin launcher: the gateway is compiled to dist/ by `npm ci` (the root `prepare` script).
+import('../dist/main.js').catch((err) => {
+  process.stderr.write(`tandem-lab-gateway: cannot start (${err?.message ?? err}); run "npm run build" first\n`);
+  process.exit(70);
+});

@@ -1,0 +1,7 @@
+/**
+ * @tandem/common — the bottom layer: typed errors with stable codes, the redacting logger.
+ * Imports nothing from other Tandem packages.
+ */
+export * from './errors.js';
+export * from './redact.js';
+export * from './logger.js';

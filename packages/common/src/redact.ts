@@ -1,0 +1,87 @@
+/**
+ * Secret redaction applied in front of every sink (logs, events, bundles, CLI JSON).
+ *
+ * Two layers: known secret *shapes* (cookies, PEM private keys, DTLS secrets, PINs in PKCS#11
+ * URIs, session tokens) are masked by pattern, and values registered at run time with
+ * {@link Redactor.addSecret} (the live session cookie, a key passphrase) are masked wherever
+ * they appear, even when they have no recognisable shape.
+ */
+
+/** The replacement text for a redacted value. */
+export const REDACTED = '[REDACTED]';
+
+/** Field names whose values are always secret, compared case-insensitively without `-`/`_`. */
+const SECRET_FIELDS = new Set([
+  'cookie', 'webvpn', 'webvpncontext', 'sessiontoken', 'password', 'passphrase', 'passwd',
+  'pin', 'pinvalue', 'secret', 'mastersecret', 'dtlsmastersecret', 'privatekey', 'key',
+  'keypem', 'signature', 'token', 'samltoken', 'otp', 'psk', 'authorization', 'setcookie',
+]);
+
+const PATTERNS: Array<[RegExp, string]> = [
+  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, `-----BEGIN PRIVATE KEY-----${REDACTED}`],
+  [/\b(webvpn(?:context|c)?|sdesktop)=([^;\s"'<&]+)/gi, `$1=${REDACTED}`],
+  [/(X-DTLS-(?:Master-Secret|Session-ID|App-ID)\s*:\s*)[^\r\n]+/gi, `$1${REDACTED}`],
+  [/(pin-value=)[^;&\s"']+/gi, `$1${REDACTED}`],
+  [/(<session-token>)[^<]*(<\/session-token>)/gi, `$1${REDACTED}$2`],
+  [/(<client-cert-auth-signature[^>]*>)[^<]*(<\/client-cert-auth-signature>)/gi, `$1${REDACTED}$2`],
+  [/(<password>)[^<]*(<\/password>)/gi, `$1${REDACTED}$2`],
+];
+
+function normaliseField(name: string): string {
+  return name.toLowerCase().replace(/[-_]/g, '');
+}
+
+/** True when a field of this name must never be shown. */
+export function isSecretField(name: string): boolean {
+  return SECRET_FIELDS.has(normaliseField(name));
+}
+
+/** Masks secrets in strings and structured values. */
+export class Redactor {
+  private readonly secrets = new Set<string>();
+
+  /** Registers a run-time secret; every later occurrence is masked. Short values are ignored. */
+  addSecret(value: string | Buffer | undefined | null): void {
+    if (value === undefined || value === null) return;
+    const s = Buffer.isBuffer(value) ? value.toString('utf8') : value;
+    // Very short strings would mask innocent text everywhere; real secrets are long.
+    if (s.length >= 6) this.secrets.add(s);
+  }
+
+  /** Forgets a run-time secret (e.g. after logout). */
+  removeSecret(value: string): void {
+    this.secrets.delete(value);
+  }
+
+  /** Masks every secret in a string. */
+  string(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) {
+      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    }
+    for (const [re, repl] of PATTERNS) out = out.replace(re, repl);
+    return out;
+  }
+
+  /** Deep-copies a JSON-like value with secret fields and secret substrings masked. */
+  value(input: unknown, depth = 0): unknown {
+    if (depth > 32) return '[…]';
+    if (typeof input === 'string') return this.string(input);
+    if (Buffer.isBuffer(input)) return `<${input.length} bytes>`;
+    if (Array.isArray(input)) return input.map((v) => this.value(v, depth + 1));
+    if (input instanceof Error) {
+      return { name: input.name, message: this.string(input.message), code: (input as { code?: unknown }).code };
+    }
+    if (input && typeof input === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(input)) {
+        out[k] = isSecretField(k) && v !== null && v !== undefined && v !== '' ? REDACTED : this.value(v, depth + 1);
+      }
+      return out;
+    }
+    return input;
+  }
+}
+
+/** The process-wide redactor every built-in sink uses. */
+export const redactor = new Redactor();

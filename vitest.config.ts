@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests import workspace packages from their TypeScript sources, so a unit test never
+    // depends on a stale dist/. (Spawned binaries use dist/, built by `npm test` first.)
+    alias: [
+      { find: /^@tandem\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
+      { find: /^@tandem\/([a-z0-9-]+)\/(.+)$/, replacement: `${root}packages/$1/src/$2.ts` },
+    ],
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Namespace and interop suites share host state (netns names, ports); run files one at a time
+    // inside those folders by naming them *.serial.test.ts is not needed: each suite uses unique names.
+    fileParallelism: true,
+    reporters: ['default'],
+  },
+});
