@@ -17,8 +17,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Namespace and interop suites share host state (netns names, ports); run files one at a time
-    // inside those folders by naming them *.serial.test.ts is not needed: each suite uses unique names.
+    // Suites that need namespaces or peers use unique names and subnets, so files may run in parallel.
     fileParallelism: true,
     reporters: ['default'],
   },

@@ -1,1 +1,4 @@
-export {};
+/**
+ * @tandem/profile — AnyConnect XML client profiles → typed model.
+ */
+export type * from './model.js';
