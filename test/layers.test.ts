@@ -1,0 +1,53 @@
+/**
+ * The layer rule must be able to fail: run dependency-cruiser with the project's rules on a
+ * scratch tree that breaks each rule once, and on the real tree, which must be clean.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const repo = resolve(import.meta.dirname, '..');
+const depcruise = join(repo, 'node_modules/.bin/depcruise');
+
+async function cruise(cwd: string): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run(depcruise, ['--config', join(repo, '.dependency-cruiser.cjs'), 'packages', 'apps'], { cwd });
+    return { code: 0, out: stdout };
+  } catch (err) {
+    const e = err as { code: number; stdout: string };
+    return { code: e.code, out: e.stdout };
+  }
+}
+
+function put(root: string, file: string, text: string): void {
+  mkdirSync(dirname(join(root, file)), { recursive: true });
+  writeFileSync(join(root, file), text);
+}
+
+describe('layer rule (dependency-cruiser)', () => {
+  it('flags client-side code importing agent-side packages and upward imports', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tandem-layers-'));
+    copyFileSync(join(repo, 'tsconfig.base.json'), join(root, 'tsconfig.base.json'));
+    put(root, 'packages/tunnel/src/index.ts', 'export const tun = 1;\n');
+    put(root, 'packages/profile/src/index.ts', "import { tun } from '../../tunnel/src/index.js';\nexport const p = tun;\n");
+    put(root, 'packages/common/src/index.ts', 'export const c = 1;\n');
+    put(root, 'apps/cli/src/api/status.ts', "import { tun } from '../../../../packages/tunnel/src/index.js';\nexport const s = tun;\n");
+    put(root, 'apps/cli/src/local/connect.ts', "import { tun } from '../../../../packages/tunnel/src/index.js';\nexport const l = tun;\n");
+    const { code, out } = await cruise(root);
+    expect(code).not.toBe(0);
+    expect(out).toContain('client-side-never-imports-agent-side: apps/cli/src/api/status.ts');
+    expect(out).toContain('profile-layer: packages/profile/src/index.ts');
+    // Local tools (in the caller's own process) may use the protocol and tunnel packages.
+    expect(out).not.toContain('apps/cli/src/local/connect.ts');
+  });
+
+  it('finds no violation in the real tree', async () => {
+    const { code, out } = await cruise(repo);
+    expect(out).toContain('no dependency violations found');
+    expect(code).toBe(0);
+  });
+});
