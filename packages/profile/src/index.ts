@@ -1,4 +1,13 @@
 /**
- * @tandem/profile — AnyConnect XML client profiles → typed model.
+ * @tandem/profile — reads AnyConnect / Secure Client XML profiles and local policies into the
+ * typed model of model.ts (spec: shared/spec/client-profile.md), safely: size cap, no DTDs,
+ * bounded depth and element count, positions on every warning and error.
  */
-export type * from './model.js';
+export * from './model.js';
+export { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
+export { parseProfile, parseLocalPolicy, parseAnyDocument, PROFILE_NAMESPACE, type ParseOptions, type AnyParsedDocument } from './parse.js';
+export { loadProfileFile, readProfileBytes, type LoadOptions } from './load.js';
+export { mergeProfiles, type MergedProfiles, type MergedHost, type MergeWarning, type HostPreferences, type ProfileSource } from './merge.js';
+export { isManagementTunnelPath, MGMT_PROFILE_FILE } from './mgmt-tunnel.js';
+export { defaultClientInitialization } from './client-init.js';
+export { EKU_OIDS, KEY_USAGE_NAMES, DN_ATTRIBUTES } from './certificate-match.js';

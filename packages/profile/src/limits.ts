@@ -1,0 +1,33 @@
+/**
+ * Hard resource caps applied to every profile document before and during parsing
+ * (shared/notes/security-reliability-anchors.md §1.H, §4.3, R8). They bound CPU and memory
+ * for hostile input; real profiles are a few KiB with a nesting depth below 8.
+ */
+
+/** Caps for one document. All are inclusive maxima. */
+export interface ParseLimits {
+  /** Raw file size in bytes. */
+  maxBytes: number;
+  /** Element nesting depth (the root element is depth 1). */
+  maxDepth: number;
+  /** Total number of elements. */
+  maxElements: number;
+  /** Attributes on one element. */
+  maxAttributes: number;
+  /** Characters of text collected for one element. */
+  maxTextLength: number;
+}
+
+/** The defaults: 1 MiB, depth 32, 10k elements, 32 attributes, 64 KiB text per element. */
+export const DEFAULT_LIMITS: Readonly<ParseLimits> = Object.freeze({
+  maxBytes: 1024 * 1024,
+  maxDepth: 32,
+  maxElements: 10_000,
+  maxAttributes: 32,
+  maxTextLength: 64 * 1024,
+});
+
+/** Merges caller overrides onto {@link DEFAULT_LIMITS}. */
+export function resolveLimits(partial?: Partial<ParseLimits>): ParseLimits {
+  return { ...DEFAULT_LIMITS, ...(partial ?? {}) };
+}

@@ -1,0 +1,104 @@
+/**
+ * Entry points from bytes to typed documents. The pipeline order is the security argument:
+ * size cap on the raw bytes → strict decoding → DTD/character guard → bounded tokenizer →
+ * typed readers. Nothing downstream ever sees an unbounded or DTD-bearing document.
+ */
+import { decodeProfileBytes } from './decode.js';
+import { checkSize, guardText } from './guard.js';
+import { invalidProfile } from './invalid.js';
+import { resolveLimits, type ParseLimits } from './limits.js';
+import { readClientInitialization } from './client-init.js';
+import { readLocalPolicy } from './local-policy.js';
+import { isManagementTunnelPath, machineTunnelSettings } from './mgmt-tunnel.js';
+import type { ClientProfile, LocalPolicy, ParsedDocument } from './model.js';
+import { Children, WarningSink } from './reader.js';
+import { readServerList } from './server-list.js';
+import { parseXmlTree, type XmlElement } from './xml-tree.js';
+
+/** The namespace Cisco uses for both profiles and local policies. */
+export const PROFILE_NAMESPACE = 'http://schemas.xmlsoap.org/encoding/';
+
+/** Options shared by the parse functions. */
+export interface ParseOptions {
+  /** Name used in messages and error details (default `profile.xml`). */
+  file?: string;
+  /** Treat as a management tunnel profile; default: detected from `file` (spec §5.1). */
+  managementTunnel?: boolean;
+  /** Override resource caps (tests, tools); defaults are {@link DEFAULT_LIMITS}. */
+  limits?: Partial<ParseLimits>;
+}
+
+/** Either kind of parsed document. */
+export type AnyParsedDocument = ParsedDocument<ClientProfile> | ParsedDocument<LocalPolicy>;
+
+function fileName(opts: ParseOptions): string {
+  return opts.file ?? 'profile.xml';
+}
+
+/** Runs the guarded pipeline up to the element tree. */
+function toTree(bytes: Buffer, opts: ParseOptions): XmlElement {
+  const file = fileName(opts);
+  const limits = resolveLimits(opts.limits);
+  checkSize(bytes.length, limits.maxBytes, file);
+  const { text } = decodeProfileBytes(bytes, file);
+  return parseXmlTree(guardText(text, file), file, limits);
+}
+
+function checkNamespace(root: XmlElement, sink: WarningSink): void {
+  if (root.namespace === null) {
+    sink.add(root, 'namespace', `<${root.local}> has no namespace (expected ${PROFILE_NAMESPACE}); elements are matched by local name`);
+  } else if (root.namespace !== PROFILE_NAMESPACE) {
+    sink.add(root, 'namespace', `<${root.local}> namespace "${root.namespace}" is not ${PROFILE_NAMESPACE}; elements are matched by local name`);
+  }
+}
+
+function profileFromTree(root: XmlElement, opts: ParseOptions): ParsedDocument<ClientProfile> {
+  const sink = new WarningSink();
+  checkNamespace(root, sink);
+  const k = new Children(root, new Set(['ClientInitialization', 'ServerList']), sink);
+  const profile: ClientProfile = {
+    kind: 'vpn',
+    managementTunnel: opts.managementTunnel ?? (opts.file !== undefined && isManagementTunnelPath(opts.file)),
+    namespace: root.namespace,
+    clientInitialization: readClientInitialization(k.one('ClientInitialization'), sink),
+    serverList: readServerList(k.one('ServerList'), sink),
+  };
+  if (profile.managementTunnel) profile.machineTunnel = machineTunnelSettings(profile, sink, root);
+  return { document: profile, warnings: sink.warnings };
+}
+
+function localPolicyFromTree(root: XmlElement): ParsedDocument<LocalPolicy> {
+  const sink = new WarningSink();
+  checkNamespace(root, sink);
+  return { document: readLocalPolicy(root, sink), warnings: sink.warnings };
+}
+
+function wrongRoot(root: XmlElement, file: string, expected: string): never {
+  throw invalidProfile(file, root.line, root.column, `root element is <${root.name}>, expected <${expected}>`);
+}
+
+/**
+ * Parses an `AnyConnectProfile` document. Throws TandemError E_PROFILE_INVALID (message
+ * "file:line:column: reason", details {file, line, column, reason}) for anything that is not a
+ * well-formed, DTD-free profile within the caps; returns the typed profile and its warnings.
+ */
+export function parseProfile(bytes: Buffer, opts: ParseOptions = {}): ParsedDocument<ClientProfile> {
+  const root = toTree(bytes, opts);
+  if (root.local !== 'AnyConnectProfile') wrongRoot(root, fileName(opts), 'AnyConnectProfile');
+  return profileFromTree(root, opts);
+}
+
+/** Parses an `AnyConnectLocalPolicy` document; errors as {@link parseProfile}. */
+export function parseLocalPolicy(bytes: Buffer, opts: ParseOptions = {}): ParsedDocument<LocalPolicy> {
+  const root = toTree(bytes, opts);
+  if (root.local !== 'AnyConnectLocalPolicy') wrongRoot(root, fileName(opts), 'AnyConnectLocalPolicy');
+  return localPolicyFromTree(root);
+}
+
+/** Parses either document kind, chosen by the root element's local name. */
+export function parseAnyDocument(bytes: Buffer, opts: ParseOptions = {}): AnyParsedDocument {
+  const root = toTree(bytes, opts);
+  if (root.local === 'AnyConnectProfile') return profileFromTree(root, opts);
+  if (root.local === 'AnyConnectLocalPolicy') return localPolicyFromTree(root);
+  return wrongRoot(root, fileName(opts), 'AnyConnectProfile> or <AnyConnectLocalPolicy');
+}
