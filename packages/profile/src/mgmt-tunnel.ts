@@ -27,7 +27,7 @@ export function machineTunnelSettings(
   const ci = profile.clientInitialization;
   const overrides: string[] = [];
   const force = (name: string, actual: unknown, forced: unknown, source: string): void => {
-    if (actual !== forced) overrides.push(`${name}: ${String(actual)} (${source}) → ${String(forced)}`);
+    if (actual !== forced) overrides.push(`${name}: ${String(actual)} (${source}) -> ${String(forced)}`);
   };
   force('CertificateStore', ci.certificateStore.value, 'Machine', ci.certificateStore.source);
   force('CertificateStoreMac', ci.certificateStoreMac.value, 'System', ci.certificateStoreMac.source);
@@ -40,12 +40,15 @@ export function machineTunnelSettings(
   force('TrustedNetworkPolicy', policy.trustedNetworkPolicy, 'Disconnect', 'file');
   force('UntrustedNetworkPolicy', policy.untrustedNetworkPolicy, 'Connect', 'file');
   const ucTrue = Object.entries(ci)
-    .filter(([, v]) => typeof v === 'object' && v !== null && (v as { userControllable?: boolean }).userControllable === true)
+    .filter(([, v]) => {
+      const p = v as { userControllable?: boolean; source?: string } | null;
+      return typeof p === 'object' && p !== null && p.source === 'file' && p.userControllable === true;
+    })
     .map(([key]) => key);
   if (ucTrue.length > 0) overrides.push(`UserControllable ignored for: ${ucTrue.join(', ')}`);
   if (ci.certificateEnrollment) overrides.push('CertificateEnrollment (SCEP) disabled on the management tunnel');
-  if (ci.enableScripting.value) overrides.push('EnableScripting: true → false');
-  if (ci.autoUpdate.value) overrides.push('AutoUpdate: true → false');
+  force('EnableScripting', ci.enableScripting.value, false, ci.enableScripting.source);
+  force('AutoUpdate', ci.autoUpdate.value, false, ci.autoUpdate.source);
 
   const configured = tndConfigured(policy);
   if (!configured) {

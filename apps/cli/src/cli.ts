@@ -1,0 +1,89 @@
+/**
+ * The CLI logic behind `tandem`: global flags (--version, --help), `help [command]`, and
+ * dispatch to the command table in commands.ts. Kept free of `process` so tests can run it
+ * in-process; main.ts wires it to the real streams.
+ */
+import { readFileSync } from 'node:fs';
+import { COMMANDS, commandsUnder, findCommand, type Command } from './commands.js';
+import { ExitCode, UsageError, type CliIo } from './io.js';
+
+function version(): string {
+  // src/ and dist/ both sit next to package.json, so the same relative URL works for both.
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: tandem <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    `  ${'help [command]'.padEnd(width)}  Show help for tandem or one command`,
+    '',
+    'Global options:',
+    '  --version   Print the version',
+    '  --help, -h  Show this help',
+    '',
+  ].join('\n');
+}
+
+async function runCommand(command: Command, rest: string[], io: CliIo): Promise<number> {
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(`${command.usage}\n`);
+    return ExitCode.OK;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`tandem ${command.name}: ${err.message}\n${command.usage}\n`);
+      return ExitCode.USAGE;
+    }
+    throw err;
+  }
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [first, ...others] = argv;
+  if (first === undefined) {
+    io.err(overview());
+    return ExitCode.USAGE;
+  }
+  if (first === '--version' || first === '-V') {
+    io.out(`tandem ${version()}\n`);
+    return ExitCode.OK;
+  }
+  if (first === '--help' || first === '-h') {
+    io.out(overview());
+    return ExitCode.OK;
+  }
+  if (first === 'help') {
+    if (others.length === 0) {
+      io.out(overview());
+      return ExitCode.OK;
+    }
+    const found = findCommand(others);
+    const group = commandsUnder(others);
+    if (found && found.rest.length === 0) io.out(`${found.command.usage}\n`);
+    else if (group.length > 0) io.out(`${group.map((c) => c.usage).join('\n\n')}\n`);
+    else {
+      io.err(`tandem: unknown command "${others.join(' ')}"\n${overview()}`);
+      return ExitCode.USAGE;
+    }
+    return ExitCode.OK;
+  }
+  const found = findCommand(argv);
+  if (found) return runCommand(found.command, found.rest, io);
+  const group = commandsUnder(argv.filter((a) => !a.startsWith('-')).slice(0, 1));
+  if (group.length > 0) {
+    io.err(`tandem: "${first}" needs a subcommand:\n${group.map((c) => `  tandem ${c.name}  ${c.summary}`).join('\n')}\n`);
+  } else {
+    io.err(`tandem: unknown command "${first}"\n${overview()}`);
+  }
+  return ExitCode.USAGE;
+}
+
