@@ -10,7 +10,7 @@ import { resolveLimits, type ParseLimits } from './limits.js';
 import { readClientInitialization } from './client-init.js';
 import { readLocalPolicy } from './local-policy.js';
 import { isManagementTunnelPath, machineTunnelSettings } from './mgmt-tunnel.js';
-import type { ClientProfile, LocalPolicy, ParsedDocument } from './model.js';
+import type { ClientProfile, LocalPolicy, ParsedDocument, ProfileWarning } from './model.js';
 import { Children, WarningSink } from './reader.js';
 import { readServerList } from './server-list.js';
 import { parseXmlTree, type XmlElement } from './xml-tree.js';
@@ -52,6 +52,11 @@ function checkNamespace(root: XmlElement, sink: WarningSink): void {
   }
 }
 
+/** Readers visit elements in schema order; reports read better in file order. */
+function sorted(sink: WarningSink): ProfileWarning[] {
+  return [...sink.warnings].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
 function profileFromTree(root: XmlElement, opts: ParseOptions): ParsedDocument<ClientProfile> {
   const sink = new WarningSink();
   checkNamespace(root, sink);
@@ -64,13 +69,14 @@ function profileFromTree(root: XmlElement, opts: ParseOptions): ParsedDocument<C
     serverList: readServerList(k.one('ServerList'), sink),
   };
   if (profile.managementTunnel) profile.machineTunnel = machineTunnelSettings(profile, sink, root);
-  return { document: profile, warnings: sink.warnings };
+  return { document: profile, warnings: sorted(sink) };
 }
 
 function localPolicyFromTree(root: XmlElement): ParsedDocument<LocalPolicy> {
   const sink = new WarningSink();
   checkNamespace(root, sink);
-  return { document: readLocalPolicy(root, sink), warnings: sink.warnings };
+  const document = readLocalPolicy(root, sink);
+  return { document, warnings: sorted(sink) };
 }
 
 function wrongRoot(root: XmlElement, file: string, expected: string): never {
