@@ -3,20 +3,10 @@
  * In-process tools live in `local/`; commands that talk to the agent live in `api/` (the
  * dependency-cruiser layer rule keeps those away from agent-side packages).
  */
-import type { CliIo } from './io.js';
+import type { Command } from './command.js';
 import { profileCheckCommand } from './local/profile-check.js';
 
-/** One CLI command. */
-export interface Command {
-  /** Space-separated words as typed, e.g. `profile check`. */
-  name: string;
-  /** One line for `tandem help`. */
-  summary: string;
-  /** Full usage text for `tandem help <command>` and usage errors. */
-  usage: string;
-  /** Runs with the arguments after the command words; resolves to the exit code. */
-  run(argv: string[], io: CliIo): Promise<number>;
-}
+export type { Command } from './command.js';
 
 /** Every command, in the order `tandem help` lists them. */
 export const COMMANDS: readonly Command[] = [

@@ -4,29 +4,14 @@
  * 1 when any file is invalid, 2 for a bad command line.
  */
 import { isTandemError } from '@tandem/common';
-import { loadProfileFile, type AnyParsedDocument, type LoadOptions, type ProfileWarning } from '@tandem/profile';
+import { loadProfileFile, type LoadOptions } from '@tandem/profile';
+import type { CheckResult } from './check-result.js';
 import { parseCommandArgs } from '../args.js';
-import type { Command } from '../commands.js';
+import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 import { renderError, renderReport } from './profile-report.js';
 
-/** One error of a file in the JSON report; line/column are null when not positional. */
-export interface CheckError {
-  line: number | null;
-  column: number | null;
-  message: string;
-  code: string;
-}
-
-/** One element of the `--json` array (documented in packages/profile/README.md). */
-export interface CheckResult {
-  file: string;
-  valid: boolean;
-  kind: 'vpn' | 'local-policy' | null;
-  errors: CheckError[];
-  warnings: ProfileWarning[];
-  profile: AnyParsedDocument['document'] | null;
-}
+export type { CheckError, CheckResult } from './check-result.js';
 
 /** Loads one file and turns any refusal into a CheckResult instead of an exception. */
 export async function checkFile(file: string, opts: LoadOptions = {}): Promise<CheckResult> {

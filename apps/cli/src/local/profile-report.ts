@@ -3,7 +3,7 @@
  * Tandem read the file as intended. Values that came from defaults are marked so.
  */
 import type { CertificateMatch, ClientInitialization, ClientProfile, LocalPolicy, MachineTunnelSettings, Pref } from '@tandem/profile';
-import type { CheckResult } from './profile-check.js';
+import type { CheckResult } from './check-result.js';
 
 function pref<T>(p: Pref<T>): string {
   const value = Array.isArray(p.value) ? p.value.join(',') : String(p.value);
