@@ -19,7 +19,7 @@ describe.skipIf(!haveReal)(haveReal ? 'real public profiles' : `real public prof
   let code = -1;
 
   beforeAll(() => {
-    if (!existsSync(join(repoRoot, 'apps/cli/dist/main.js'))) execFileSync('npx', ['tsc', '-b', 'apps/cli'], { cwd: repoRoot, stdio: 'inherit' });
+    if (!existsSync(join(repoRoot, 'apps/cli/dist/main.js'))) execFileSync('npx', ['tsc', '-b', '--force', 'apps/cli'], { cwd: repoRoot, stdio: 'inherit' });
     const files = readdirSync(realDir).filter((f) => f.endsWith('.xml')).sort().map((f) => join(realDir, f));
     const r = spawnSync(process.execPath, [join(repoRoot, 'apps/cli/bin/tandem.js'), 'profile', 'check', '--json', ...files], { encoding: 'utf8' });
     code = r.status ?? -1;

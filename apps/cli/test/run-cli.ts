@@ -9,7 +9,8 @@ const bin = fileURLToPath(new URL('../bin/tandem.js', import.meta.url));
 /** Builds apps/cli (and what it references) when dist/ is missing, e.g. under a bare `vitest run`. */
 export function ensureBuilt(): void {
   if (existsSync(fileURLToPath(new URL('../dist/main.js', import.meta.url)))) return;
-  execFileSync('npx', ['tsc', '-b', 'apps/cli'], { cwd: repoRoot, stdio: 'inherit' });
+  // --force: a stale tsbuildinfo would otherwise make tsc think the deleted dist/ is current.
+  execFileSync('npx', ['tsc', '-b', '--force', 'apps/cli'], { cwd: repoRoot, stdio: 'inherit' });
 }
 
 /** Runs the built `tandem` binary with an argument array. */
