@@ -39,6 +39,10 @@ export const ErrorCodes = {
   IPC_FRAME: 'E_IPC_FRAME',
   IPC_METHOD: 'E_IPC_METHOD',
   IPC_PARAMS: 'E_IPC_PARAMS',
+  IPC_LIMIT: 'E_IPC_LIMIT',
+  IPC_CLOSED: 'E_IPC_CLOSED',
+  IPC_TIMEOUT: 'E_IPC_TIMEOUT',
+  IPC_UNTRUSTED_SOCKET: 'E_IPC_UNTRUSTED_SOCKET',
 } as const;
 
 /** One of the stable error code strings in {@link ErrorCodes}. */

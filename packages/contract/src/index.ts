@@ -1,1 +1,24 @@
-export {};
+/**
+ * @tandem/contract — the local API between the agent (`tandemd`) and its clients (CLI, tray).
+ *
+ * One schema ({@link contract}) declares every method, event and reverse request with its
+ * permission, params and result; the IPC server's router and the typed client are derived from
+ * it. Runtime validators come from a tiny built-in kit ({@link validate}), so the contract has
+ * no dependencies beyond `@tandem/common` (for the error codes).
+ *
+ * API changelog (within a major version, changes are additive only: new methods, new optional
+ * params, new result fields, new events; a removal or a changed meaning bumps the major):
+ *
+ *   1.0  hello, status, hosts, stats, watch, connect, disconnect, machineTunnel.status/enable/
+ *        disable, diagnostics.export (inline bytes), logs.tail; events state, log; reverse
+ *        requests certs.list, certs.sign, prompt. Tunnel state is a union on `state` with an
+ *        error `cause` carrying a stable E_* code.
+ */
+export * from './schema.js';
+export * from './shapes.js';
+export * from './contract.js';
+
+/** The API major version; `hello` fails with E_VERSION_MISMATCH when the peers' majors differ. */
+export const API_VERSION = 1;
+/** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
+export const API_MINOR = 0;

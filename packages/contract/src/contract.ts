@@ -1,0 +1,204 @@
+/**
+ * THE contract: every method, event and reverse request of the local API, declared once.
+ * The agent's router type and the typed client are both derived from {@link contract}, so a
+ * method cannot exist on one side only, and every method carries its permission here rather
+ * than in a handler where it could be forgotten.
+ */
+import {
+  array, boolean, enumOf, literal, number, object, optional, string, type Schema,
+} from './schema.js';
+import {
+  Base64, CertificateInfo, Count, HostEntry, LogRecordSchema, Sha256Hex, StatsSection,
+  StatusSnapshot, Text, TunnelSnapshot,
+} from './shapes.js';
+
+/**
+ * What a caller may do. `read`: observe. `control`: connect/disconnect the user tunnel (the
+ * engine additionally checks the caller owns it). `admin`: machine tunnel, logs, settings.
+ */
+export type Permission = 'read' | 'control' | 'admin';
+/** Every permission, weakest first. */
+export const PERMISSIONS: readonly Permission[] = ['read', 'control', 'admin'];
+
+/** A method the client calls on the agent. */
+export interface MethodSpec<P = unknown, R = unknown> {
+  readonly perm: Permission;
+  readonly params: Schema<P>;
+  readonly result: Schema<R>;
+  readonly doc: string;
+}
+/** An event the agent pushes to watchers; `perm` is needed to receive it at all. */
+export interface EventSpec<D = unknown> {
+  readonly perm: Permission;
+  readonly data: Schema<D>;
+  readonly doc: string;
+}
+/** A request the agent sends to a user's client (the user's certificate signer). */
+export interface ReverseSpec<P = unknown, R = unknown> {
+  readonly params: Schema<P>;
+  readonly result: Schema<R>;
+  readonly doc: string;
+}
+
+const method = <P, R>(spec: MethodSpec<P, R>): MethodSpec<P, R> => spec;
+const event = <D>(spec: EventSpec<D>): EventSpec<D> => spec;
+const reverse = <P, R>(spec: ReverseSpec<P, R>): ReverseSpec<P, R> => spec;
+
+const Empty = object({});
+/** The API major version as a number on the wire. */
+const ApiVersion = number({ min: 0, max: 1_000_000, int: true });
+/** Names of events a watcher may subscribe to. */
+const EventName = enumOf(['state', 'log'] as const);
+
+/** The single declaration every side derives from. Keep keys sorted within each group. */
+export const contract = {
+  methods: {
+    connect: method({
+      perm: 'control',
+      params: object({ host: optional(Text), url: optional(string(2048, /^https:\/\/[^\s]+$/)) }),
+      result: object({ accepted: literal(true), tunnel: TunnelSnapshot }),
+      doc: 'Start the user tunnel to a profile host (by name or address) or an https URL. Progress and failure arrive as `state` events.',
+    }),
+    'diagnostics.export': method({
+      perm: 'read',
+      params: Empty,
+      result: object({
+        fileName: string(255, /^[A-Za-z0-9._-]+$/),
+        size: Count,
+        sha256: Sha256Hex,
+        /** The redacted zip itself; a chunked variant will be added without breaking this one. */
+        data: string(16 * 1024 * 1024, /^[A-Za-z0-9+/]*={0,2}$/),
+      }),
+      doc: "Collect and redact a diagnostic bundle and return its bytes; the caller writes the file as itself (the agent never writes to a caller's path).",
+    }),
+    disconnect: method({
+      perm: 'control',
+      params: Empty,
+      result: object({ tunnel: TunnelSnapshot }),
+      doc: 'Stop the user tunnel. The engine refuses it for a non-admin caller that does not own the tunnel.',
+    }),
+    hello: method({
+      perm: 'read',
+      params: object({ apiVersion: ApiVersion, clientVersion: string(64) }),
+      result: object({
+        apiVersion: ApiVersion,
+        agentVersion: string(64),
+        permissions: array(enumOf(['read', 'control', 'admin'] as const), 3),
+        uid: Count,
+      }),
+      doc: 'First call on every connection: agree on the API major version (E_VERSION_MISMATCH otherwise) and learn what this caller may do.',
+    }),
+    hosts: method({
+      perm: 'read',
+      params: Empty,
+      result: object({ hosts: array(HostEntry, 256), defaultHost: optional(Text) }),
+      doc: 'The host list from the merged profiles, in profile order.',
+    }),
+    'logs.tail': method({
+      perm: 'admin',
+      params: object({ lines: optional(number({ min: 1, max: 5000, int: true })) }),
+      result: object({ records: array(LogRecordSchema, 5000) }),
+      doc: "The most recent agent log records (already redacted). Admin only: logs mention other users' sessions.",
+    }),
+    'machineTunnel.disable': method({
+      perm: 'admin',
+      params: Empty,
+      result: object({ enabled: literal(false), tunnel: TunnelSnapshot }),
+      doc: 'Stop the machine (management) tunnel and keep it down until enabled again.',
+    }),
+    'machineTunnel.enable': method({
+      perm: 'admin',
+      params: Empty,
+      result: object({ enabled: literal(true), tunnel: TunnelSnapshot }),
+      doc: 'Allow the machine tunnel to come up whenever the supervisor decides it should run.',
+    }),
+    'machineTunnel.status': method({
+      perm: 'read',
+      params: Empty,
+      result: object({ enabled: boolean(), tunnel: TunnelSnapshot }),
+      doc: 'Whether the machine tunnel is enabled, and its current state.',
+    }),
+    stats: method({
+      perm: 'read',
+      params: Empty,
+      result: object({ sections: array(StatsSection, 32) }),
+      doc: 'Human-oriented statistics grouped like `vpncli stats` (connection, addresses, bytes, frames, transport).',
+    }),
+    status: method({
+      perm: 'read',
+      params: Empty,
+      result: StatusSnapshot,
+      doc: 'Both tunnels: state, gateway, addresses, byte counters, since, error cause. Never secrets.',
+    }),
+    watch: method({
+      perm: 'read',
+      params: object({ events: array(EventName, 2) }),
+      result: object({ snapshot: StatusSnapshot, subscribed: array(EventName, 2) }),
+      doc: 'Subscribe to events. The reply carries a full snapshot; events follow it on the same connection. Events the caller may not receive are left out of `subscribed`.',
+    }),
+  },
+  events: {
+    log: event({ perm: 'admin', data: LogRecordSchema, doc: 'One redacted agent log record.' }),
+    state: event({ perm: 'read', data: StatusSnapshot, doc: 'Both tunnels after any change.' }),
+  },
+  reverse: {
+    'certs.list': reverse({
+      params: object({ purpose: enumOf(['mca', 'auth'] as const), issuers: optional(array(Text, 64)) }),
+      result: object({ certificates: array(CertificateInfo, 256) }),
+      doc: "Ask the user's process for its candidate user certificates (the agent never opens a user's store).",
+    }),
+    'certs.sign': reverse({
+      params: object({ sha256: Sha256Hex, algorithm: enumOf(['sha256', 'sha384', 'sha512'] as const), data: Base64 }),
+      result: object({ signature: Base64 }),
+      doc: "Ask the user's process to sign `data` with the private key of certificate `sha256` (MCA's user signature).",
+    }),
+    prompt: reverse({
+      params: object({
+        kind: enumOf(['confirm', 'text', 'secret', 'choice'] as const),
+        title: string(256),
+        message: string(4096),
+        choices: optional(array(string(256), 32)),
+      }),
+      result: object({ cancelled: boolean(), answer: optional(string(4096)) }),
+      doc: 'Ask the user a question (server certificate trust, banner, PIN, group choice).',
+    }),
+  },
+} as const;
+
+/** The type of {@link contract}. */
+export type Contract = typeof contract;
+/** Every method name. */
+export type MethodName = keyof Contract['methods'];
+/** Every event name. */
+export type EventName = keyof Contract['events'];
+/** Every reverse request name. */
+export type ReverseName = keyof Contract['reverse'];
+
+type SpecParams<S> = S extends { params: Schema<infer P> } ? P : never;
+type SpecResult<S> = S extends { result: Schema<infer R> } ? R : never;
+/** Params of method `M`. */
+export type ParamsOf<M extends MethodName> = SpecParams<Contract['methods'][M]>;
+/** Result of method `M`. */
+export type ResultOf<M extends MethodName> = SpecResult<Contract['methods'][M]>;
+/** Data of event `E`. */
+export type EventData<E extends EventName> = Contract['events'][E] extends EventSpec<infer D> ? D : never;
+/** Params of reverse request `R`. */
+export type ReverseParams<R extends ReverseName> = SpecParams<Contract['reverse'][R]>;
+/** Result of reverse request `R`. */
+export type ReverseResult<R extends ReverseName> = SpecResult<Contract['reverse'][R]>;
+
+/** Every method name at run time, sorted (for tables and tests that must cover all methods). */
+export const METHOD_NAMES = Object.keys(contract.methods).sort() as MethodName[];
+/** Every event name at run time. */
+export const EVENT_NAMES = Object.keys(contract.events).sort() as EventName[];
+/** Every reverse request name at run time. */
+export const REVERSE_NAMES = Object.keys(contract.reverse).sort() as ReverseName[];
+
+/** True when `name` is a method of the contract (own key, so `__proto__` and friends are not). */
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(contract.methods, name);
+}
+/** True when `name` is a reverse request of the contract. */
+export function isReverseName(name: string): name is ReverseName {
+  return Object.hasOwn(contract.reverse, name);
+}

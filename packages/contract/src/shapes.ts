@@ -1,0 +1,130 @@
+/**
+ * The wire shapes shared by several methods and events: tunnel state, snapshots, certificates,
+ * log records. Each is a runtime schema; the matching TypeScript type is `Infer<typeof X>`.
+ *
+ * Nothing here can carry a secret by construction: objects are validated strictly on the agent
+ * side, so a cookie or key accidentally added to a snapshot fails validation instead of leaving
+ * the agent.
+ */
+import { ErrorCodes } from '@tandem/common';
+import {
+  array, boolean, enumOf, type Infer, number, object, optional, record, string, tagged,
+} from './schema.js';
+
+/** Short free text: names, hosts, subjects. */
+export const Text = string(1024);
+/** An ISO-8601 timestamp as produced by `Date.prototype.toISOString`. */
+export const Timestamp = string(40, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+/** A non-negative integer counter (bytes, packets, attempts). */
+export const Count = number({ min: 0, int: true });
+/** A lowercase hex SHA-256 fingerprint. */
+export const Sha256Hex = string(64, /^[0-9a-f]{64}$/);
+/** Standard base64 text of at most 64 KiB decoded (enough for any signature input the agent sends). */
+export const Base64 = string(87_384, /^[A-Za-z0-9+/]*={0,2}$/);
+
+const ALL_CODES = Object.values(ErrorCodes);
+/** One of the stable error codes of `@tandem/common`. */
+export const ErrorCodeSchema = enumOf(ALL_CODES);
+
+/** Why a tunnel is in the `error` state (or why the last attempt failed). */
+export const ErrorCause = object({
+  code: ErrorCodeSchema,
+  message: string(2048),
+  /** Which bring-up stage failed (`tls`, `auth`, `mca`, `cstp`, `tun`, `netconfig`, …). */
+  stage: optional(string(64)),
+});
+/** See {@link ErrorCause}. */
+export type ErrorCause = Infer<typeof ErrorCause>;
+
+/** The two tunnels the agent can run. The machine tunnel is AnyConnect's management tunnel. */
+export const TunnelKind = enumOf(['machine', 'user'] as const);
+/** See {@link TunnelKind}. */
+export type TunnelKind = Infer<typeof TunnelKind>;
+
+/** Addresses assigned inside the tunnel. */
+export const TunnelAddresses = object({
+  ipv4: optional(string(64)),
+  ipv6: optional(string(64)),
+  dns: array(string(64), 16),
+  searchDomains: array(string(253), 32),
+});
+
+/**
+ * The state of one tunnel, discriminated by `state`. Failure is a state with a cause, not an
+ * RPC error: `connect` succeeds when the request is accepted, and progress arrives as events.
+ */
+export const TunnelState = tagged('state', {
+  idle: {},
+  connecting: { gateway: Text, since: Timestamp, stage: optional(string(64)) },
+  connected: {
+    gateway: Text,
+    since: Timestamp,
+    addresses: TunnelAddresses,
+    bytesIn: Count,
+    bytesOut: Count,
+    /** Whether DTLS carries data; false means data runs over CSTP (TLS). */
+    dtls: boolean(),
+  },
+  reconnecting: { gateway: Text, since: Timestamp, attempt: Count, cause: optional(ErrorCause) },
+  disconnecting: { gateway: Text, since: Timestamp },
+  error: { since: Timestamp, gateway: optional(Text), cause: ErrorCause },
+});
+/** See {@link TunnelState}. */
+export type TunnelState = Infer<typeof TunnelState>;
+
+/** One tunnel as seen by a client: which tunnel, who owns it, and its state. */
+export const TunnelSnapshot = object({
+  tunnel: TunnelKind,
+  /** The uid that started a user tunnel; absent for the machine tunnel and when idle. */
+  ownerUid: optional(Count),
+  status: TunnelState,
+});
+/** See {@link TunnelSnapshot}. */
+export type TunnelSnapshot = Infer<typeof TunnelSnapshot>;
+
+/** Both tunnels at once, as returned by `status` and carried by the `state` event. */
+export const StatusSnapshot = object({ machine: TunnelSnapshot, user: TunnelSnapshot });
+/** See {@link StatusSnapshot}. */
+export type StatusSnapshot = Infer<typeof StatusSnapshot>;
+
+/** One entry of the host list from the merged profiles. */
+export const HostEntry = object({
+  name: Text,
+  address: Text,
+  userGroup: optional(string(256)),
+  /** The profile file this entry came from, by name only (never a path the client can choose). */
+  profile: optional(string(255)),
+});
+
+/** One titled block of `stats`, like vpncli's "Connection Information" / "Bytes" sections. */
+export const StatsSection = object({
+  title: string(128),
+  entries: array(object({ name: string(128), value: string(1024) }), 128),
+});
+
+/** A candidate user certificate offered by the user's own process. */
+export const CertificateInfo = object({
+  sha256: Sha256Hex,
+  subject: Text,
+  issuer: Text,
+  notBefore: Timestamp,
+  notAfter: Timestamp,
+  keyType: enumOf(['rsa', 'ec', 'ed25519', 'other'] as const),
+  keyBits: optional(Count),
+  /** Where the key lives on the user's side (`file`, `nss`, `pkcs11`, `keychain`, …). */
+  store: optional(string(64)),
+  /** Extended key usages as dotted OIDs. */
+  eku: optional(array(string(64, /^[0-9.]+$/), 32)),
+});
+/** See {@link CertificateInfo}. */
+export type CertificateInfo = Infer<typeof CertificateInfo>;
+
+/** A log record as carried by `logs.tail` and the `log` event; already redacted by the agent. */
+export const LogRecordSchema = object({
+  time: Timestamp,
+  level: enumOf(['debug', 'info', 'warn', 'error'] as const),
+  scope: string(256),
+  msg: string(8192),
+  /** Structured fields, each value rendered to text by the agent after redaction. */
+  fields: optional(record(string(4096), 64)),
+});
