@@ -1,0 +1,66 @@
+/**
+ * The `Signer` interface: the only thing the protocol layer needs from a private key (the MCA
+ * signature, a test signature). Signing is a callback so non-exportable keys (PKCS#11 tokens,
+ * Windows CNG, macOS Keychain, a remote signer in the user's process over IPC) fit the same
+ * shape. Output is always what `crypto.verify` accepts with the certificate: RSA PKCS#1 v1.5,
+ * or ECDSA as a DER `Ecdsa-Sig-Value`.
+ */
+import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { ErrorCodes, TandemError } from '@tandem/common';
+
+/** Digest algorithms the gateway may ask for (MCA `hash-algorithm`). */
+export type SignHash = 'sha256' | 'sha384' | 'sha512';
+
+/** Signs with one private key, wherever it lives. */
+export interface Signer {
+  /** Key algorithm, so callers can label the signature. */
+  readonly keyType: 'rsa' | 'ec';
+  /** Where the key lives, for diagnostics (`file`, `pkcs12`, `pkcs11`, `remote`, …). */
+  readonly keySource: string;
+  /**
+   * Hashes `data` with `hash` and signs it: RSASSA-PKCS1-v1_5 for RSA, DER ECDSA for EC.
+   * Rejects with E_CERT_SIGN when the key cannot sign.
+   */
+  sign(data: Buffer, hash: SignHash): Promise<Buffer>;
+}
+
+/** A signer over a key held in this process as a node:crypto KeyObject (files, PKCS#12). */
+export class KeyObjectSigner implements Signer {
+  readonly keyType: 'rsa' | 'ec';
+
+  /** `key` must be an RSA or EC private KeyObject. */
+  constructor(private readonly key: KeyObject, readonly keySource: string) {
+    const t = key.asymmetricKeyType;
+    if (t !== 'rsa' && t !== 'ec') throw new TandemError(ErrorCodes.CERT_KEY, `unsupported key type ${t ?? 'unknown'}`);
+    this.keyType = t;
+  }
+
+  /** See {@link Signer.sign}. */
+  async sign(data: Buffer, hash: SignHash): Promise<Buffer> {
+    try {
+      // dsaEncoding 'der' is the default for EC keys; stated for clarity. RSA uses PKCS#1 v1.5 padding by default.
+      return cryptoSign(hash, data, { key: this.key, dsaEncoding: 'der' });
+    } catch (err) {
+      throw new TandemError(ErrorCodes.CERT_SIGN, `signing failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
+
+/** True when the private key's public half equals the certificate's SubjectPublicKeyInfo. */
+export function keyMatchesSpki(key: KeyObject, spki: Buffer): boolean {
+  return createPublicKey(key).export({ type: 'spki', format: 'der' }).equals(spki);
+}
+
+/**
+ * Proves a signer really holds the certificate's key: signs a fixed probe and verifies it with
+ * the certificate's public key (anchors §2.7 "a test signature succeeds").
+ */
+export async function testSignature(signer: Signer, spki: Buffer): Promise<boolean> {
+  const probe = Buffer.from('tandem key probe');
+  try {
+    const sig = await signer.sign(probe, 'sha256');
+    return cryptoVerify('sha256', probe, { key: createPublicKey({ key: spki, format: 'der', type: 'spki' }), dsaEncoding: 'der' }, sig);
+  } catch {
+    return false;
+  }
+}

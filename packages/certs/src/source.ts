@@ -1,0 +1,65 @@
+/**
+ * The store abstraction shared by every backend: files and PKCS#11 here, Windows CNG and macOS
+ * Keychain later. A source lists entries; an entry carries the certificate model, the rest of
+ * its chain, and ways to use the key without ever exporting it from where it lives.
+ */
+import type { CertificateModel } from './model.js';
+import type { Signer } from './signer.js';
+
+/** Which store family a certificate came from (spec §3.1). */
+export type StoreLabel = 'machine' | 'user';
+
+/** What Node's `tls.connect` needs to present the certificate: an in-memory key… */
+export interface TlsKeyCredentials {
+  /** Leaf then chain, PEM. */
+  cert: string;
+  /** PKCS#8 PEM. Secret: never log or serialise it. */
+  key: string;
+}
+
+/** …or an OpenSSL engine reference to a key that stays on a token. */
+export interface TlsEngineCredentials {
+  cert: string;
+  /** Absolute path of the engine shared object (the id `pkcs11` alone does not load, see notes). */
+  privateKeyEngine: string;
+  /** RFC 7512 URI; contains `pin-value` (secret, masked by the common redactor). */
+  privateKeyIdentifier: string;
+}
+
+/** Either credential form; both plug straight into `tls.connect` options. */
+export type TlsCredentials = TlsKeyCredentials | TlsEngineCredentials;
+
+/** One certificate a source can offer. */
+export interface CertificateEntry {
+  readonly model: CertificateModel;
+  /** Other certificates that came with it (intermediates), nearest issuer first when known. */
+  readonly chain: readonly CertificateModel[];
+  /** Where it came from: a file path or a PKCS#11 URI without PIN. */
+  readonly origin: string;
+  /** Creates a signer for the private key, or null when there is no usable key. */
+  readonly signer: (() => Promise<Signer>) | null;
+  /** Credentials for TLS client authentication; rejects with E_CERT_KEY when there is no key. */
+  tlsCredentials(): Promise<TlsCredentials>;
+}
+
+/** A per-file (or per-object) problem found while listing; the listing itself goes on. */
+export interface SourceDiagnostic {
+  /** File path or token object reference. */
+  origin: string;
+  message: string;
+}
+
+/** Supplies a passphrase or PIN when one is needed; null means "none available" (skip). */
+export type SecretCallback = (request: { kind: 'pkcs12' | 'key' | 'pin'; origin: string }) => Promise<string | null>;
+
+/** A place certificates come from. */
+export interface CertificateSource {
+  /** Human label, e.g. `dir:/etc/tandem/certs/machine` or `pkcs11:token=…`. */
+  readonly label: string;
+  /** Lists every certificate; problems with single files become diagnostics, not errors. */
+  list(): Promise<CertificateEntry[]>;
+  /** Diagnostics of the most recent {@link list} call. */
+  diagnostics(): SourceDiagnostic[];
+  /** Releases sessions or handles, if any. */
+  close?(): Promise<void>;
+}
