@@ -1,0 +1,130 @@
+/**
+ * `selectCertificate`: applies spec §3.1 store rules, §3.2 `CertificateMatch`, validity, key,
+ * trust and the gateway's issuer hints to every candidate, records plain-words reasons for each
+ * rejection, and ranks the survivors deterministically (see README "Ranking").
+ */
+import type { ClientInitialization } from '@tandem/profile';
+import { chainsToTrusted, issuerHinted } from './chain.js';
+import { certificateMatchReasons } from './match-rules.js';
+import type { CertificateModel } from './model.js';
+import type { CertificateEntry, StoreLabel } from './source.js';
+
+/** One certificate offered to selection. */
+export interface SelectionCandidate {
+  model: CertificateModel;
+  store: StoreLabel;
+  /** Certificates that came with it (used for path building and issuer hints). */
+  chain?: readonly CertificateModel[];
+  /** The source entry, carried through so the caller can sign with the winner. */
+  entry?: CertificateEntry;
+}
+
+/** Inputs of {@link selectCertificate}. */
+export interface SelectionInput {
+  candidates: readonly SelectionCandidate[];
+  profileInit: ClientInitialization;
+  tunnel: 'user' | 'machine';
+  platform: 'linux' | 'win32' | 'darwin';
+  now: Date;
+  /** CA certificates the gateway is known to trust; when given, candidates must chain to one. */
+  trustedCAs?: readonly CertificateModel[];
+  /** Extra intermediates available for path building. */
+  intermediates?: readonly CertificateModel[];
+  /** Acceptable CA DNs from the gateway's TLS CertificateRequest; when non-empty, one must match. */
+  issuerHints?: readonly string[];
+  /** Remembered thumbprint (SHA-1 or SHA-256 hex, spec §3.2 `ClientCertificateThumbprint`): preferred when accepted. */
+  preferredThumbprint?: string;
+}
+
+/** The verdict on one candidate. */
+export interface CandidateVerdict {
+  sha256: string;
+  subject: string;
+  store: StoreLabel;
+  accepted: boolean;
+  /** Why it was rejected; empty when accepted. */
+  reasons: string[];
+}
+
+/** Result: the winner (or null) and a verdict per candidate, in input order. */
+export interface SelectionResult {
+  selected: SelectionCandidate | null;
+  candidates: CandidateVerdict[];
+  /** False when the profile says `AutomaticCertSelection=false` for a user tunnel (show a picker). */
+  automatic: boolean;
+}
+
+function day(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+/** Store rule for one candidate (spec §3.1, §5.3): a reason when the store is not usable. */
+export function storeReason(store: StoreLabel, init: ClientInitialization, tunnel: 'user' | 'machine', platform: SelectionInput['platform']): string | null {
+  // §5.3: the machine tunnel only ever uses the machine store, whatever the profile says.
+  if (tunnel === 'machine') return store === 'machine' ? null : 'in user store but the machine tunnel uses the machine store';
+  let setting: string;
+  let name: string;
+  if (platform === 'win32') { setting = init.certificateStore.value; name = 'CertificateStore'; }
+  else if (platform === 'darwin') { setting = init.certificateStoreMac.value; name = 'CertificateStoreMac'; }
+  else { setting = init.certificateStoreLinux.value; name = 'CertificateStoreLinux'; }
+  const allowed = setting === 'All' ? ['machine', 'user'] : setting === 'Machine' || setting === 'System' ? ['machine'] : ['user'];
+  if (!allowed.includes(store)) return `in ${store} store but ${name} is ${setting}`;
+  // Windows: a non-admin user may use LocalMachine\My keys only with CertificateStoreOverride.
+  if (platform === 'win32' && store === 'machine' && !init.certificateStoreOverride.value) return 'in machine store but CertificateStoreOverride is false';
+  return null;
+}
+
+/** Every reason to reject one candidate (empty = accepted). */
+export function rejectionReasons(c: SelectionCandidate, input: SelectionInput): string[] {
+  const reasons: string[] = [];
+  const m = c.model;
+  const store = storeReason(c.store, input.profileInit, input.tunnel, input.platform);
+  if (store) reasons.push(store);
+  if (!m.key.hasPrivateKey) reasons.push(m.key.keyProblem ?? 'no private key');
+  if (input.now.getTime() > m.notAfter.getTime()) reasons.push(`expired on ${day(m.notAfter)}`);
+  if (input.now.getTime() < m.notBefore.getTime()) reasons.push(`not valid before ${day(m.notBefore)}`);
+  reasons.push(...certificateMatchReasons(m, input.profileInit.certificateMatch));
+  const chain = c.chain ?? [];
+  if (input.trustedCAs && input.trustedCAs.length > 0 && !chainsToTrusted(m, [...chain, ...(input.intermediates ?? [])], input.trustedCAs)) {
+    reasons.push('issuer not trusted');
+  }
+  if (input.issuerHints && input.issuerHints.length > 0 && !issuerHinted(m, chain, input.issuerHints)) {
+    reasons.push("issuer not in the gateway's CA list");
+  }
+  return reasons;
+}
+
+/**
+ * Deterministic order of accepted candidates: remembered thumbprint first, then latest
+ * notAfter (longest remaining validity), latest notBefore, the tunnel's own store, and
+ * SHA-256 ascending as the final tie-break.
+ */
+export function compareCandidates(a: SelectionCandidate, b: SelectionCandidate, input: Pick<SelectionInput, 'tunnel' | 'preferredThumbprint'>): number {
+  const pref = input.preferredThumbprint?.toLowerCase().replace(/[^0-9a-f]/g, '');
+  if (pref) {
+    const pa = a.model.sha1 === pref || a.model.sha256 === pref;
+    const pb = b.model.sha1 === pref || b.model.sha256 === pref;
+    if (pa !== pb) return pa ? -1 : 1;
+  }
+  const byAfter = b.model.notAfter.getTime() - a.model.notAfter.getTime();
+  if (byAfter !== 0) return byAfter;
+  const byBefore = b.model.notBefore.getTime() - a.model.notBefore.getTime();
+  if (byBefore !== 0) return byBefore;
+  const own: StoreLabel = input.tunnel === 'machine' ? 'machine' : 'user';
+  if (a.store !== b.store) return a.store === own ? -1 : 1;
+  return a.model.sha256 < b.model.sha256 ? -1 : a.model.sha256 > b.model.sha256 ? 1 : 0;
+}
+
+/** Chooses the client certificate and explains every decision. */
+export function selectCertificate(input: SelectionInput): SelectionResult {
+  const verdicts: CandidateVerdict[] = [];
+  const accepted: SelectionCandidate[] = [];
+  for (const c of input.candidates) {
+    const reasons = rejectionReasons(c, input);
+    verdicts.push({ sha256: c.model.sha256, subject: c.model.subjectDn, store: c.store, accepted: reasons.length === 0, reasons });
+    if (reasons.length === 0) accepted.push(c);
+  }
+  accepted.sort((a, b) => compareCandidates(a, b, input));
+  const automatic = input.tunnel === 'machine' || input.profileInit.automaticCertSelection.value;
+  return { selected: accepted[0] ?? null, candidates: verdicts, automatic };
+}
