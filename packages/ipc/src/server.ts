@@ -1,0 +1,12 @@
+/**
+ * `@tandem/ipc/server` — the agent half: listens on the Unix socket, identifies callers from
+ * kernel peer credentials and routes calls to handlers typed from the contract.
+ */
+export { createIpcServer, type IpcServer, type IpcServerOptions, type ConnectionInfo } from './server/server.js';
+export type { CallContext, Handler, Handlers, BuiltinMethod } from './server/handlers.js';
+export { permissionsFor, roleFor, type PermissionPolicy, type Role } from './server/permissions.js';
+export { readPeerCredentials, type CredentialReader } from './server/peercred.js';
+export { DEFAULT_LIMITS, type IpcLimits } from './server/limits.js';
+export { Session, type SessionOptions } from './server/session.js';
+export { dispatch, type DispatchEnv } from './server/dispatch.js';
+export { assertUnixSocketPath } from './server/socket-path.js';

@@ -1,0 +1,37 @@
+/** Resource limits of the agent's IPC server; every one bounds what a local peer can make it hold. */
+import { MAX_FRAME_BYTES, MAX_JSON_DEPTH } from '../framing.js';
+
+/** See the field docs; all are per connection unless named otherwise. */
+export interface IpcLimits {
+  /** Largest inbound frame; a longer one closes the connection. */
+  maxFrameBytes: number;
+  /** Deepest JSON nesting accepted. */
+  maxDepth: number;
+  /** Malformed frames tolerated (each gets an E_IPC_FRAME reply) before the connection is closed. */
+  maxBadFrames: number;
+  /** Unsent outbound bytes allowed; a client that stops reading past this is dropped. */
+  maxQueueBytes: number;
+  /** Calls being handled at once; more get E_IPC_LIMIT. */
+  maxInFlight: number;
+  /** Reverse requests awaiting an answer at once. */
+  maxPendingReverse: number;
+  /** How long a reverse request may wait for the user's process (a PIN prompt is slow). */
+  reverseTimeoutMs: number;
+  /** Connections one uid may hold open at once (agent-wide). */
+  maxConnectionsPerUid: number;
+  /** Connections open at once (agent-wide). */
+  maxConnections: number;
+}
+
+/** Defaults: 64 KiB frames, 1 MiB send queue, 64 connections per uid. */
+export const DEFAULT_LIMITS: Readonly<IpcLimits> = {
+  maxFrameBytes: MAX_FRAME_BYTES,
+  maxDepth: MAX_JSON_DEPTH,
+  maxBadFrames: 8,
+  maxQueueBytes: 1024 * 1024,
+  maxInFlight: 32,
+  maxPendingReverse: 8,
+  reverseTimeoutMs: 120_000,
+  maxConnectionsPerUid: 64,
+  maxConnections: 512,
+};

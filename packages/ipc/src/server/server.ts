@@ -1,0 +1,173 @@
+/**
+ * The agent's IPC server: a Unix-domain socket, peer credentials at accept, one {@link Session}
+ * per connection, connection caps per uid, a send-queue cap per connection, and event
+ * broadcast. It never opens an inet socket: the path is checked before `listen`.
+ */
+import net from 'node:net';
+import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
+import { contract, validate, type EventData, type EventName, type EventSpec } from '@tandem/contract';
+import { encodeFrame } from '../framing.js';
+import type { PeerCredentials } from '../wire.js';
+import type { Handlers } from './handlers.js';
+import { DEFAULT_LIMITS, type IpcLimits } from './limits.js';
+import { readPeerCredentials, type CredentialReader } from './peercred.js';
+import { permissionsFor, type PermissionPolicy } from './permissions.js';
+import { Session } from './session.js';
+import { assertUnixSocketPath, removeStaleSocket, setSocketMode } from './socket-path.js';
+
+/** Options of {@link createIpcServer}. */
+export interface IpcServerOptions {
+  /** Absolute path of the Unix socket (the agent uses /run/tandem/tandemd.sock). */
+  socketPath: string;
+  handlers: Handlers;
+  /** The agent's version string, reported by `hello`. */
+  agentVersion: string;
+  policy?: PermissionPolicy;
+  logger?: Logger;
+  /** File mode of the socket; 0666 because every call is authorised from peer credentials. */
+  socketMode?: number;
+  limits?: Partial<IpcLimits>;
+  /** Test hook: replaces the SO_PEERCRED reader (e.g. with one that fails, to prove fail-closed). */
+  readCredentials?: CredentialReader;
+}
+
+/** A connected client as the server sees it. */
+export interface ConnectionInfo {
+  peer: PeerCredentials;
+}
+
+/** The running server. */
+export interface IpcServer {
+  /** Binds the socket and starts accepting. */
+  listen(): Promise<void>;
+  /** Stops accepting, drops every connection and removes the socket file. */
+  close(): Promise<void>;
+  /**
+   * Sends an event to every subscribed connection allowed to receive it (admin-only events reach
+   * admins only), optionally narrowed by `filter`. Returns how many connections got it.
+   */
+  broadcast<E extends EventName>(event: E, data: EventData<E>, filter?: (peer: PeerCredentials) => boolean): number;
+  /** The open connections. */
+  connections(): ConnectionInfo[];
+  /** Totals since start, for diagnostics and tests. */
+  readonly counters: { accepted: number; refused: number; dropped: number };
+}
+
+/** Creates the agent's IPC server; call `listen()` to start it. */
+export function createIpcServer(options: IpcServerOptions): IpcServer {
+  assertUnixSocketPath(options.socketPath);
+  const socketPath = options.socketPath;
+  const limits: IpcLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const logger = (options.logger ?? nullLogger).child('ipc');
+  const policy = options.policy ?? {};
+  const readCreds = options.readCredentials ?? readPeerCredentials;
+  const sessions = new Map<net.Socket, Session>();
+  const perUid = new Map<number, number>();
+  const counters = { accepted: 0, refused: 0, dropped: 0 };
+  let seq = 0;
+
+  const refuse = (socket: net.Socket, code: TandemError['code'], message: string): void => {
+    counters.refused++;
+    // Best effort: tell the peer why, then close without reading anything it sends.
+    socket.end(encodeFrame({ id: null, error: { code, message } }));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+
+  const onConnection = (socket: net.Socket): void => {
+    socket.on('error', (err) => logger.debug('connection error', { error: err.message }));
+    let peer: PeerCredentials;
+    try {
+      peer = readCreds(socket);
+    } catch (err) {
+      // Fail closed: no credentials, no connection (never "assume admin" or "assume user").
+      counters.refused++;
+      logger.warn('refused connection: peer credentials unavailable', { error: err instanceof Error ? err.message : String(err) });
+      socket.destroy();
+      return;
+    }
+    const uidCount = perUid.get(peer.uid) ?? 0;
+    if (sessions.size >= limits.maxConnections || uidCount >= limits.maxConnectionsPerUid) {
+      logger.warn('refused connection: connection limit', { uid: peer.uid, open: uidCount });
+      refuse(socket, ErrorCodes.IPC_LIMIT, 'too many connections');
+      return;
+    }
+    perUid.set(peer.uid, uidCount + 1);
+    counters.accepted++;
+    const session = new Session({
+      peer,
+      perms: permissionsFor(peer, policy),
+      handlers: options.handlers,
+      agentVersion: options.agentVersion,
+      logger: logger.child(`uid${peer.uid}`),
+      limits,
+      send: (frame) => {
+        if (socket.destroyed) return;
+        socket.write(frame);
+        // A client that stops reading must not make the agent buffer without bound (R6).
+        if (socket.writableLength > limits.maxQueueBytes) {
+          counters.dropped++;
+          logger.warn('dropping slow client: send queue over cap', { uid: peer.uid, queued: socket.writableLength });
+          session.dispose();
+          socket.destroy();
+        }
+      },
+      close: () => {
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      },
+    });
+    sessions.set(socket, session);
+    socket.on('data', (chunk: Buffer) => session.receive(chunk));
+    socket.on('close', () => {
+      session.dispose();
+      sessions.delete(socket);
+      const n = (perUid.get(peer.uid) ?? 1) - 1;
+      if (n <= 0) perUid.delete(peer.uid);
+      else perUid.set(peer.uid, n);
+    });
+  };
+
+  const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false }, onConnection);
+  server.on('error', (err) => logger.error('server error', { error: err.message }));
+
+  return {
+    counters,
+    async listen() {
+      await removeStaleSocket(socketPath);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ path: socketPath, exclusive: true }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      await setSocketMode(socketPath, options.socketMode ?? 0o666);
+      logger.info('listening', { socketPath });
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const [socket, session] of sessions) {
+        session.dispose();
+        socket.destroy();
+      }
+      await closed;
+      await removeStaleSocket(socketPath).catch(() => undefined);
+    },
+    broadcast(event, data, filter) {
+      // Agent-built data is checked too: an event must never carry a field the contract lacks.
+      const spec: EventSpec = contract.events[event];
+      const checked = validate(spec.data, data);
+      if (!checked.ok) throw new TandemError(ErrorCodes.INTERNAL, `event ${event} outside the contract: ${checked.issue}`);
+      seq++;
+      let sent = 0;
+      for (const session of [...sessions.values()]) {
+        if (filter && !filter(session.peer)) continue;
+        if (session.deliver(event, seq, data)) sent++;
+      }
+      return sent;
+    },
+    connections() {
+      return [...sessions.values()].map((s) => ({ peer: { ...s.peer } }));
+    },
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * One client connection, independent of the socket: bytes in, frames out. The server glues it
+ * to a `net.Socket`; tests drive it directly. It owns the per-connection protocol state: the
+ * frame reader, the hello gate, bad-frame counting, in-flight calls, event subscriptions and
+ * reverse requests to the client.
+ */
+import { ErrorCodes, TandemError, redactor, type Logger } from '@tandem/common';
+import {
+  contract, isReverseName, validate, type EventData, type EventName, type Permission,
+  type ReverseName, type ReverseParams, type ReverseResult, type ReverseSpec,
+} from '@tandem/contract';
+import { FrameReader, encodeFrame, parseFrame } from '../framing.js';
+import {
+  classifyAtAgent, errorFromWire, type PeerCredentials, type ReverseResponseFrame, type WireError,
+} from '../wire.js';
+import { dispatch, type DispatchEnv } from './dispatch.js';
+import type { CallContext, Handlers } from './handlers.js';
+import type { IpcLimits } from './limits.js';
+
+/** What a session needs from its owner. */
+export interface SessionOptions {
+  peer: PeerCredentials;
+  perms: readonly Permission[];
+  handlers: Handlers;
+  agentVersion: string;
+  logger: Logger;
+  limits: IpcLimits;
+  /** Writes one encoded frame to the peer. */
+  send(frame: string): void;
+  /** Closes the connection (after any frame already passed to `send`). */
+  close(reason: string): void;
+}
+
+interface PendingReverse {
+  request: ReverseName;
+  resolve(value: unknown): void;
+  reject(err: TandemError): void;
+  timer: NodeJS.Timeout;
+}
+
+/** The protocol state of one connection. */
+export class Session {
+  private readonly reader: FrameReader;
+  private readonly env: DispatchEnv;
+  private readonly subscriptions = new Set<EventName>();
+  /** Events held back while a `watch` snapshot is being taken, so the snapshot reply comes first. */
+  private held: string[] | null = null;
+  private readonly pending = new Map<number, PendingReverse>();
+  private badFrames = 0;
+  private inFlight = 0;
+  private nextRid = 1;
+  private closed = false;
+
+  constructor(private readonly opts: SessionOptions) {
+    this.reader = new FrameReader(opts.limits.maxFrameBytes);
+    const ctx: CallContext = {
+      peer: Object.freeze({ ...opts.peer }),
+      perms: Object.freeze([...opts.perms]),
+      reverse: (request, params) => this.reverse(request, params),
+      emit: (event, data) => this.deliver(event, 0, data, true),
+    };
+    this.env = {
+      handlers: opts.handlers,
+      agentVersion: opts.agentVersion,
+      ctx,
+      logger: opts.logger,
+      helloDone: false,
+      subscribe: (events) => this.subscribe(events),
+      unsubscribe: () => {
+        this.subscriptions.clear();
+        this.held = null;
+      },
+    };
+  }
+
+  /** The kernel-reported peer. */
+  get peer(): PeerCredentials {
+    return this.opts.peer;
+  }
+
+  /** Feeds bytes received from the peer. */
+  receive(chunk: Buffer): void {
+    if (this.closed) return;
+    for (const item of this.reader.push(chunk)) {
+      if (this.closed) return;
+      if (item.kind === 'oversize') {
+        this.opts.logger.warn('oversized frame; closing connection', { uid: this.opts.peer.uid, bytes: item.bytes });
+        this.reply(null, { code: ErrorCodes.IPC_FRAME, message: `frame larger than ${this.opts.limits.maxFrameBytes} bytes` });
+        this.close('oversized frame');
+        return;
+      }
+      if (item.kind === 'invalid') {
+        this.badFrame(null, item.reason);
+        continue;
+      }
+      this.handleText(item.text);
+    }
+  }
+
+  private handleText(text: string): void {
+    const parsed = parseFrame(text, this.opts.limits.maxDepth);
+    if (!parsed.ok) return this.badFrame(null, parsed.reason);
+    const inbound = classifyAtAgent(parsed.value);
+    if (inbound.kind === 'invalid') return this.badFrame(inbound.id, inbound.reason);
+    if (inbound.kind === 'reverse-response') return this.settleReverse(inbound.frame);
+    if (this.inFlight >= this.opts.limits.maxInFlight) {
+      this.reply(inbound.frame.id, { code: ErrorCodes.IPC_LIMIT, message: 'too many calls in flight on this connection' });
+      return;
+    }
+    this.inFlight++;
+    const isWatch = inbound.frame.method === 'watch';
+    void dispatch(inbound.frame, this.env).then((response) => {
+      this.inFlight--;
+      if (this.closed) return;
+      this.opts.send(encodeFrame(response));
+      if (isWatch) this.flushHeld();
+    });
+  }
+
+  private badFrame(id: string | number | null, reason: string): void {
+    this.badFrames++;
+    this.reply(id, { code: ErrorCodes.IPC_FRAME, message: reason });
+    if (this.badFrames >= this.opts.limits.maxBadFrames) {
+      this.opts.logger.warn('too many malformed frames; closing connection', { uid: this.opts.peer.uid });
+      this.close('too many malformed frames');
+    }
+  }
+
+  private reply(id: string | number | null, error: WireError): void {
+    if (!this.closed) this.opts.send(encodeFrame({ id, error }));
+  }
+
+  private subscribe(events: readonly EventName[]): EventName[] {
+    const accepted = [...new Set(events)].filter((e) => this.opts.perms.includes(contract.events[e].perm));
+    for (const e of accepted) this.subscriptions.add(e);
+    this.held = [];
+    return accepted;
+  }
+
+  private flushHeld(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const frame of held) if (!this.closed) this.opts.send(frame);
+  }
+
+  /**
+   * Sends an event if this connection subscribed to it (or `direct`) and may receive it.
+   * Returns whether it was sent or held.
+   */
+  deliver<E extends EventName>(event: E, seq: number, data: EventData<E>, direct = false): boolean {
+    if (this.closed) return false;
+    if (!this.opts.perms.includes(contract.events[event].perm)) return false;
+    if (!direct && !this.subscriptions.has(event)) return false;
+    const frame = encodeFrame({ event, seq, data });
+    if (this.held) this.held.push(frame);
+    else this.opts.send(frame);
+    return true;
+  }
+
+  /** Sends a reverse request to the peer and awaits its answer, validated against the contract. */
+  reverse<R extends ReverseName>(request: R, params: ReverseParams<R>): Promise<ReverseResult<R>> {
+    const spec: ReverseSpec = contract.reverse[request];
+    const checked = validate(spec.params, params);
+    if (!checked.ok) return Promise.reject(new TandemError(ErrorCodes.INTERNAL, `agent built invalid ${request} params: ${checked.issue}`));
+    if (this.closed) return Promise.reject(new TandemError(ErrorCodes.IPC_CLOSED, 'connection closed'));
+    if (this.pending.size >= this.opts.limits.maxPendingReverse) {
+      return Promise.reject(new TandemError(ErrorCodes.IPC_LIMIT, 'too many reverse requests pending'));
+    }
+    const rid = this.nextRid++;
+    return new Promise<ReverseResult<R>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(rid);
+        reject(new TandemError(ErrorCodes.IPC_TIMEOUT, `${request} was not answered in time`));
+      }, this.opts.limits.reverseTimeoutMs);
+      timer.unref();
+      this.pending.set(rid, { request, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.opts.send(encodeFrame({ rid, request, params }));
+    });
+  }
+
+  private settleReverse(frame: ReverseResponseFrame): void {
+    const entry = this.pending.get(frame.rid);
+    if (!entry) return this.badFrame(null, `no reverse request ${frame.rid} is pending`);
+    this.pending.delete(frame.rid);
+    clearTimeout(entry.timer);
+    if ('error' in frame) return entry.reject(errorFromWire({ ...frame.error, message: redactor.string(frame.error.message) }));
+    if (!isReverseName(entry.request)) return entry.reject(new TandemError(ErrorCodes.INTERNAL, 'unknown reverse request'));
+    // The client is another (less trusted) process: its answer is validated like any request.
+    // Unknown keys are tolerated because a newer client minor version may add fields.
+    const spec: ReverseSpec = contract.reverse[entry.request];
+    const checked = validate(spec.result, frame.result, { allowUnknownKeys: true });
+    if (!checked.ok) {
+      entry.reject(new TandemError(ErrorCodes.IPC_PARAMS, `invalid ${entry.request} answer`, { details: { issue: checked.issue.slice(0, 512) } }));
+      return;
+    }
+    entry.resolve(checked.value);
+  }
+
+  /** Closes the connection and fails every pending reverse request. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.dispose();
+    this.opts.close(reason);
+  }
+
+  /** Marks the session closed (the socket is gone) and fails pending reverse requests. */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscriptions.clear();
+    this.held = null;
+    for (const [rid, entry] of this.pending) {
+      clearTimeout(entry.timer);
+      entry.reject(new TandemError(ErrorCodes.IPC_CLOSED, `connection closed before ${entry.request} was answered`));
+      this.pending.delete(rid);
+    }
+  }
+
+  /** Whether the session is closed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
