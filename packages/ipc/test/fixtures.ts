@@ -1,0 +1,74 @@
+/**
+ * Shared test fixtures: handlers that return contract-valid canned results, one valid params
+ * example per method, and temp socket directories reachable by an unprivileged child.
+ */
+import { mkdtemp, chmod, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MethodName, ParamsOf, StatusSnapshot } from '@tandem/contract';
+import type { Handlers } from '@tandem/ipc/server';
+
+/** A snapshot with the user tunnel connected. */
+export const SNAPSHOT: StatusSnapshot = {
+  machine: { tunnel: 'machine', status: { state: 'idle' } },
+  user: {
+    tunnel: 'user',
+    ownerUid: 1000,
+    status: {
+      state: 'connected',
+      gateway: 'vpn.example.test',
+      since: '2026-01-01T00:00:00.000Z',
+      addresses: { ipv4: '10.8.0.2', dns: ['10.8.0.1'], searchDomains: ['corp.test'] },
+      bytesIn: 1234,
+      bytesOut: 567,
+      dtls: true,
+    },
+  },
+};
+
+/** Handlers returning canned, contract-valid results; `calls` records who called what. */
+export function fakeHandlers(calls: Array<{ method: string; uid: number }> = []): Handlers {
+  const note = (method: string, uid: number): void => void calls.push({ method, uid });
+  return {
+    status: async (_p, ctx) => (note('status', ctx.peer.uid), SNAPSHOT),
+    hosts: async (_p, ctx) => (note('hosts', ctx.peer.uid), { hosts: [{ name: 'Corp', address: 'vpn.example.test' }] }),
+    stats: async (_p, ctx) => (note('stats', ctx.peer.uid), { sections: [{ title: 'Bytes', entries: [{ name: 'Bytes Sent', value: '567' }] }] }),
+    connect: async (_p, ctx) => (note('connect', ctx.peer.uid), { accepted: true, tunnel: SNAPSHOT.user }),
+    disconnect: async (_p, ctx) => (note('disconnect', ctx.peer.uid), { tunnel: SNAPSHOT.user }),
+    'machineTunnel.status': async (_p, ctx) => (note('machineTunnel.status', ctx.peer.uid), { enabled: true, tunnel: SNAPSHOT.machine }),
+    'machineTunnel.enable': async (_p, ctx) => (note('machineTunnel.enable', ctx.peer.uid), { enabled: true, tunnel: SNAPSHOT.machine }),
+    'machineTunnel.disable': async (_p, ctx) => (note('machineTunnel.disable', ctx.peer.uid), { enabled: false, tunnel: SNAPSHOT.machine }),
+    'diagnostics.export': async (_p, ctx) => (note('diagnostics.export', ctx.peer.uid), {
+      fileName: 'tandem-diag.zip', size: 3, sha256: 'a'.repeat(64), data: 'AAAA',
+    }),
+    'logs.tail': async (_p, ctx) => (note('logs.tail', ctx.peer.uid), {
+      records: [{ time: '2026-01-01T00:00:00.000Z', level: 'info', scope: 'engine', msg: 'hello' }],
+    }),
+  };
+}
+
+/** One valid params object per method; a method missing here fails the table tests. */
+export const VALID_PARAMS: { [M in MethodName]: ParamsOf<M> } = {
+  hello: { apiVersion: 1, clientVersion: 'test' },
+  status: {},
+  hosts: {},
+  stats: {},
+  watch: { events: ['state'] },
+  connect: { host: 'Corp' },
+  disconnect: {},
+  'machineTunnel.status': {},
+  'machineTunnel.enable': {},
+  'machineTunnel.disable': {},
+  'diagnostics.export': {},
+  'logs.tail': { lines: 10 },
+};
+
+/** A fresh 0755 directory under the system temp dir for a socket; `cleanup` removes it. */
+export async function socketDir(): Promise<{ dir: string; path: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-ipc-'));
+  await chmod(dir, 0o755);
+  return { dir, path: join(dir, 'tandemd.sock'), cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** True when the test process runs as root (needed for uid switching and root-owned sockets). */
+export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
