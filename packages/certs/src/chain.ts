@@ -26,7 +26,7 @@ export function chainsToTrusted(leaf: CertificateModel, intermediates: readonly 
     if (trustedDer.has(current.m.sha256)) return true;
     seen.add(current.m.sha256);
     const cur = current;
-    const next = pool.find((p) => !seen.has(p.m.sha256) && p.n.checkIssued(cur.n) && cur.n.verify(p.n.publicKey));
+    const next = pool.find((p) => !seen.has(p.m.sha256) && cur.n.checkIssued(p.n) && cur.n.verify(p.n.publicKey));
     if (!next) return false;
     current = next;
   }
