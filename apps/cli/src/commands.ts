@@ -5,12 +5,16 @@
  */
 import type { Command } from './command.js';
 import { profileCheckCommand } from './local/profile-check.js';
+import { certsListCommand } from './local/certs-list.js';
+import { certsSelectCommand } from './local/certs-select.js';
 
 export type { Command } from './command.js';
 
 /** Every command, in the order `tandem help` lists them. */
 export const COMMANDS: readonly Command[] = [
   profileCheckCommand,
+  certsListCommand,
+  certsSelectCommand,
 ];
 
 /**

@@ -1,0 +1,116 @@
+/**
+ * Options shared by `tandem certs list` and `tandem certs select`: which stores to read, where
+ * they are, an optional PKCS#11 token, and how secrets (PIN, passphrases) are obtained — from
+ * a named environment variable or an interactive prompt, never from argv.
+ */
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { redactor } from '@tandem/common';
+import { collectCandidates, linuxDefaultStores, Pkcs11Source, type CollectedCandidates, type SecretCallback, type StoreSet } from '@tandem/certs';
+import type { OptionSpec, ParsedArgs } from '../args.js';
+import { UsageError } from '../io.js';
+
+/** parseArgs declarations of the shared options. */
+export const STORE_OPTIONS: OptionSpec = {
+  store: { type: 'string' },
+  'machine-store': { type: 'string' },
+  'user-store': { type: 'string' },
+  'pkcs11-module': { type: 'string' },
+  'pkcs11-token': { type: 'string' },
+  'pkcs11-store': { type: 'string' },
+  'pkcs11-pin-env': { type: 'string' },
+  'passphrase-env': { type: 'string' },
+  'insecure-machine-store': { type: 'boolean' },
+  json: { type: 'boolean' },
+};
+
+/** Usage lines of the shared options. */
+export const STORE_USAGE = `  --store machine|user|all   Stores to read (default all)
+  --machine-store DIR        Machine store directory (default /etc/tandem/certs/machine; must be
+                             root-owned and not group/other-writable)
+  --user-store DIR           User store directory (default $XDG_CONFIG_HOME/tandem/certs)
+  --pkcs11-module PATH       Also read a PKCS#11 token through this module
+  --pkcs11-token LABEL       Only the token with this label
+  --pkcs11-store user|machine  Store the token counts as (default user)
+  --pkcs11-pin-env VAR       Read the token PIN from environment variable VAR (else prompt on a
+                             terminal; without one, only public objects are listed)
+  --passphrase-env VAR       Passphrase for encrypted keys / PKCS#12 files from variable VAR
+  --insecure-machine-store   Skip the machine store ownership check (tests only)
+  --json                     Machine-readable output`;
+
+function str(values: ParsedArgs['values'], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads a secret from the terminal without echo; null without a terminal. */
+async function promptHidden(question: string): Promise<string | null> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return null;
+  process.stderr.write(question);
+  const muted = new Writable({ write: (_c, _e, cb) => cb() });
+  const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
+  try {
+    return await new Promise<string>((resolve) => rl.question('', resolve));
+  } finally {
+    rl.close();
+    process.stderr.write('\n');
+  }
+}
+
+function envSecret(values: ParsedArgs['values'], flag: string, env: NodeJS.ProcessEnv): string | null | undefined {
+  const name = str(values, flag);
+  if (name === undefined) return undefined;
+  const v = env[name];
+  if (v === undefined) throw new UsageError(`--${flag}: environment variable ${name} is not set`);
+  return v;
+}
+
+/** The stores selected by the options, the `--store` choice, and a cleanup function. */
+export interface ChosenStores {
+  stores: StoreSet;
+  which: 'machine' | 'user' | 'all';
+  close(): Promise<void>;
+}
+
+/** Builds the store set from parsed options; throws UsageError on bad values. */
+export function storesFromOptions(values: ParsedArgs['values'], env: NodeJS.ProcessEnv = process.env): ChosenStores {
+  const which = str(values, 'store') ?? 'all';
+  if (which !== 'machine' && which !== 'user' && which !== 'all') throw new UsageError(`--store must be machine, user or all (got "${which}")`);
+  const passphrase = envSecret(values, 'passphrase-env', env);
+  const remember = (v: string | null): string | null => {
+    // Every secret handed out is registered with the redactor, so no sink can print it.
+    if (v) redactor.addSecret(v);
+    return v;
+  };
+  const secret: SecretCallback = async (req) => {
+    if (req.kind === 'pin') {
+      const pin = envSecret(values, 'pkcs11-pin-env', env);
+      return remember(pin !== undefined ? pin : await promptHidden(`PIN for ${req.origin}: `));
+    }
+    return remember(passphrase !== undefined ? passphrase : await promptHidden(`Passphrase for ${req.origin}: `));
+  };
+  const machineDir = str(values, 'machine-store');
+  const userDir = str(values, 'user-store');
+  const stores = linuxDefaultStores({
+    secret,
+    ...(machineDir ? { machineDir } : {}),
+    ...(userDir ? { userDir } : {}),
+    insecureMachineStore: values['insecure-machine-store'] === true,
+  });
+  const module = str(values, 'pkcs11-module');
+  const sources: Pkcs11Source[] = [];
+  if (module) {
+    const tokenStore = str(values, 'pkcs11-store') ?? 'user';
+    if (tokenStore !== 'user' && tokenStore !== 'machine') throw new UsageError('--pkcs11-store must be user or machine');
+    const token = str(values, 'pkcs11-token');
+    const src = new Pkcs11Source({ modulePath: module, pin: secret, ...(token ? { tokenLabel: token } : {}) });
+    stores[tokenStore].push(src);
+    sources.push(src);
+  }
+  return { stores, which, close: async () => { for (const s of sources) await s.close(); } };
+}
+
+/** Lists the chosen stores. */
+export async function collect(chosen: ChosenStores): Promise<CollectedCandidates> {
+  return collectCandidates(chosen.stores, chosen.which);
+}
