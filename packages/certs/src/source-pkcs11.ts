@@ -183,7 +183,9 @@ export class Pkcs11Source implements CertificateSource {
 
   private entry(ts: TokenSession, parsed: CertificateModel, key: Buffer | null, id: Buffer, objLabel: string | null, origin: string): CertificateEntry {
     const keyType = parsed.publicKey.type;
-    const usable = key !== null && (keyType === 'rsa' || keyType === 'ec');
+    // Without our own PIN the key is not counted even if another session of this process logged
+    // in (PKCS#11 login state is per process): the engine reference would have no PIN to use.
+    const usable = key !== null && ts.pin !== null && (keyType === 'rsa' || keyType === 'ec');
     const problem = usable ? null : ts.pin === null ? 'no private key (token not logged in)' : key ? `unsupported key type ${keyType}` : null;
     const model = parsed.withKey({ hasPrivateKey: usable, keySource: usable ? 'pkcs11' : null, keyProblem: problem });
     const engine = this.opts.engine ?? DEFAULT_PKCS11_ENGINE;
