@@ -107,7 +107,7 @@ export class CertificateModel {
   readonly der: Buffer;
   readonly subject: DnAttribute[];
   readonly issuer: DnAttribute[];
-  /** Serial number, big-endian lower-case hex as encoded (leading zero bytes kept). */
+  /** Serial number, big-endian lower-case hex of the positive integer (a DER sign byte 00 is not shown). */
   readonly serialNumber: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
