@@ -1,0 +1,17 @@
+/**
+ * @tandem/engine — the tunnel engine: one state machine per tunnel (session/, one file per
+ * state), a supervisor deriving which tunnel should run (none, machine or user), trusted
+ * network detection, and the status snapshot. Pure: all I/O goes through the ports of
+ * ports.ts, which the agent implements with real adapters.
+ */
+export * from './ports.js';
+export { Engine, type EngineOptions, type EngineEvent, type Actor } from './engine.js';
+export { decideTunnel, desiredTunnel, reconcileStep, type DesiredTunnel, type DesiredDecision, type SupervisorInputs, type SessionPosition, type ReconcileAction, type ReconcileView } from './supervisor.js';
+export { evaluateTnd, matchDns, wildcardMatch, certificateHash, type TndResult, type TndVerdict, type TndOptions } from './tnd.js';
+export { toSnapshot, tunnelSnapshot, SnapshotFeed, type EngineSnapshot, type TunnelSnapshot, type SnapshotSource } from './snapshot.js';
+export { backoffDelay, DEFAULT_RECONNECT_POLICY, DEFAULT_MACHINE_RESTART_POLICY, type BackoffPolicy, type ReconnectPolicy } from './backoff.js';
+export { NetworkOwnership } from './ownership.js';
+export type { HandoverEvent } from './handover.js';
+export { SessionMachine, isRestState, type SessionDeps, type SessionRest } from './session/machine.js';
+export { causeOf, isTransient, type SessionCause, type CauseDetail } from './session/cause.js';
+export type { SessionStateName, SessionTarget, SessionEvent, StateView } from './session/types.js';

@@ -1,0 +1,130 @@
+/**
+ * `reconnecting`: the transport died but TUN, routes and DNS stay in place (no leak while we
+ * retry). Policy (anyconnect-protocol §6): reconnect with the session cookie with backoff
+ * (1 s, ×2, cap 30 s, jitter) within a total budget; a rejected cookie (401) means a full
+ * re-authentication — automatic for the machine tunnel, and for the user tunnel only while the
+ * user's signer is connected.
+ */
+import { backoffDelay } from '../backoff.js';
+import type { DataPlane, SessionCredentials } from '../ports.js';
+import { causeOf, isTransient, type CauseDetail } from './cause.js';
+import { next, same, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
+
+type Phase = 'waiting' | 'reconnecting' | 'reauthenticating';
+
+/** The state of a session whose transport is being re-established. */
+export class ReconnectingState implements SessionState {
+  readonly name = 'reconnecting';
+  private phase: Phase = 'waiting';
+  private attempt = 0;
+  private nextAt: number | undefined;
+  private abort = new AbortController();
+  private cancel: { logout: boolean } | null = null;
+
+  constructor(
+    private readonly since: number,
+    private readonly target: SessionTarget,
+    private creds: SessionCredentials,
+    private readonly plane: DataPlane,
+  ) {}
+
+  enter(ctx: SessionContext): void {
+    this.schedule(ctx);
+  }
+
+  handle(event: SessionEvent, ctx: SessionContext): Transition {
+    switch (event.type) {
+      case 'retry-due':
+        if (this.budgetSpent(ctx)) return this.giveUp(ctx);
+        this.reconnect(ctx);
+        return same(true);
+      case 'reconnect-ok':
+        if (this.cancel) return this.close(ctx, this.cancel.logout);
+        return next(ctx.states.connected(this.target, this.creds, this.plane));
+      case 'reconnect-failed':
+        if (this.cancel) return this.close(ctx, this.cancel.logout);
+        return this.onReconnectFailed(causeOf(event.error), ctx);
+      case 'auth-ok':
+        if (this.cancel) return this.close(ctx, this.cancel.logout);
+        this.creds = event.creds;
+        this.reconnect(ctx);
+        return same(true);
+      case 'auth-failed':
+        if (this.cancel) return this.close(ctx, this.cancel.logout);
+        return this.fail(ctx, causeOf(event.error));
+      case 'disconnect':
+        if (this.phase === 'waiting') return this.close(ctx, event.logout);
+        // A reconnect or re-auth is in flight: let it settle before closing the plane.
+        this.cancel ??= { logout: event.logout };
+        this.abort.abort();
+        return same(true);
+      default:
+        return same(); // dead or server-disconnect again: the transport is already down
+    }
+  }
+
+  private onReconnectFailed(detail: CauseDetail, ctx: SessionContext): Transition {
+    if (detail.cause === 'cookie-rejected') {
+      if (ctx.kind === 'user' && !ctx.userSignerAvailable(this.target.uid)) {
+        return this.fail(ctx, { cause: 'cookie-rejected', message: 'the gateway rejected the session cookie and no client of the tunnel owner is connected to re-authenticate' });
+      }
+      this.phase = 'reauthenticating';
+      this.abort = new AbortController();
+      const work = ctx.driver.authenticate(ctx.kind, {
+        url: this.target.url,
+        ...(ctx.kind === 'user' ? { uid: this.target.uid } : {}),
+        reason: 'reauth',
+        signal: this.abort.signal,
+      });
+      ctx.run(this, work, (creds) => ({ type: 'auth-ok', creds }), (error) => ({ type: 'auth-failed', error }));
+      return same(true);
+    }
+    if (!isTransient(detail.cause)) return this.fail(ctx, detail);
+    this.attempt += 1;
+    if (this.budgetSpent(ctx)) return this.giveUp(ctx);
+    this.schedule(ctx);
+    return same(true);
+  }
+
+  private schedule(ctx: SessionContext): void {
+    this.phase = 'waiting';
+    const delay = backoffDelay(this.attempt, ctx.policy, () => ctx.random());
+    this.nextAt = ctx.now() + delay;
+    ctx.after(this, delay, { type: 'retry-due' });
+  }
+
+  private reconnect(ctx: SessionContext): void {
+    this.phase = 'reconnecting';
+    this.nextAt = undefined;
+    this.abort = new AbortController();
+    const work = this.plane.reconnect(this.creds, { signal: this.abort.signal });
+    ctx.run(this, work, () => ({ type: 'reconnect-ok' }), (error) => ({ type: 'reconnect-failed', error }));
+  }
+
+  private budgetSpent(ctx: SessionContext): boolean {
+    return ctx.now() - this.since >= ctx.policy.budgetMs;
+  }
+
+  private giveUp(ctx: SessionContext): Transition {
+    return this.fail(ctx, { cause: 'reconnect-timeout', message: `gave up reconnecting after ${Math.round((ctx.now() - this.since) / 1000)} s` });
+  }
+
+  private fail(ctx: SessionContext, detail: CauseDetail): Transition {
+    return next(ctx.states.disconnecting(this.target, this.plane, false, { kind: 'error', detail }));
+  }
+
+  private close(ctx: SessionContext, logout: boolean): Transition {
+    return next(ctx.states.disconnecting(this.target, this.plane, logout, { kind: 'idle' }));
+  }
+
+  view(): StateView {
+    return {
+      state: this.name,
+      since: this.since,
+      target: this.target,
+      gateway: this.target.url,
+      plane: this.plane,
+      reconnect: { attempt: this.attempt, phase: this.phase, ...(this.nextAt !== undefined ? { nextAt: this.nextAt } : {}) },
+    };
+  }
+}
