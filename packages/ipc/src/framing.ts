@@ -43,8 +43,9 @@ export class FrameReader {
       const end = nl === -1 ? chunk.length : nl;
       if (this.size + (end - start) > this.maxBytes) {
         this.poisoned = true;
-        this.parts = [];
         out.push({ kind: 'oversize', bytes: this.size + (end - start) });
+        this.parts = [];
+        this.size = 0;
         return out;
       }
       if (nl === -1) {
