@@ -76,7 +76,9 @@ export interface ChosenStores {
 export function storesFromOptions(values: ParsedArgs['values'], env: NodeJS.ProcessEnv = process.env): ChosenStores {
   const which = str(values, 'store') ?? 'all';
   if (which !== 'machine' && which !== 'user' && which !== 'all') throw new UsageError(`--store must be machine, user or all (got "${which}")`);
+  // Both variables are checked now, so a typo is a usage error rather than a silent prompt later.
   const passphrase = envSecret(values, 'passphrase-env', env);
+  const pinFromEnv = envSecret(values, 'pkcs11-pin-env', env);
   const remember = (v: string | null): string | null => {
     // Every secret handed out is registered with the redactor, so no sink can print it.
     if (v) redactor.addSecret(v);
@@ -84,8 +86,7 @@ export function storesFromOptions(values: ParsedArgs['values'], env: NodeJS.Proc
   };
   const secret: SecretCallback = async (req) => {
     if (req.kind === 'pin') {
-      const pin = envSecret(values, 'pkcs11-pin-env', env);
-      return remember(pin !== undefined ? pin : await promptHidden(`PIN for ${req.origin}: `));
+      return remember(pinFromEnv !== undefined ? pinFromEnv : await promptHidden(`PIN for ${req.origin}: `));
     }
     return remember(passphrase !== undefined ? passphrase : await promptHidden(`Passphrase for ${req.origin}: `));
   };
