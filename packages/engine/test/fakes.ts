@@ -1,0 +1,224 @@
+/**
+ * Fake ports for engine tests: a recording tunnel driver with random delays and injectable
+ * faults, a network observer, a TLS probe and user presence. The driver checks the handover
+ * invariants itself, independently of the engine's own ownership token, and records every
+ * violation instead of throwing (so a property test can report the first one).
+ */
+import { ErrorCodes, TandemError, type ErrorCode } from '@tandem/common';
+import { parseProfile, type ClientProfile } from '@tandem/profile';
+import type {
+  AuthContext, DataPlane, NetworkInfo, NetworkObserver, OpenContext, SessionCredentials,
+  TrafficCounters, TrustedServerProbe, TunnelDriver, TunnelKind, UserPresence,
+} from '../src/index.js';
+
+export type Op = 'authenticate' | 'open' | 'reconnect' | 'close';
+
+export interface CallRecord {
+  at: number;
+  kind: TunnelKind;
+  op: Op;
+  phase: 'start' | 'end';
+  ok?: boolean;
+  uid?: number;
+}
+
+/** Decides a fault for an operation, or null. */
+export type FaultPlan = (kind: TunnelKind, op: Op) => ErrorCode | null;
+
+export interface FakeDriverOptions {
+  /** Delay of each operation in ms (default 10). */
+  delay?: (kind: TunnelKind, op: Op) => number;
+  faults?: FaultPlan;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class FakePlane implements DataPlane {
+  readonly addresses: string[];
+  counters: TrafficCounters = { bytesIn: 0, bytesOut: 0 };
+  closed = false;
+  closing = false;
+  private readonly dead = new Set<(r: string) => void>();
+  private readonly ended = new Set<(r: string) => void>();
+
+  constructor(readonly driver: FakeDriver, readonly kind: TunnelKind, readonly cookie: string) {
+    this.addresses = kind === 'machine' ? ['10.99.0.2'] : ['10.10.0.2'];
+  }
+
+  stats(): TrafficCounters {
+    return { ...this.counters };
+  }
+
+  onDead(listener: (reason: string) => void): () => void {
+    this.dead.add(listener);
+    return () => this.dead.delete(listener);
+  }
+
+  onServerDisconnect(listener: (reason: string) => void): () => void {
+    this.ended.add(listener);
+    return () => this.ended.delete(listener);
+  }
+
+  /** Simulates DPD death. */
+  killTransport(reason = 'DPD timeout'): void {
+    for (const l of [...this.dead]) l(reason);
+  }
+
+  /** Simulates a gateway DISCONNECT. */
+  serverDisconnect(reason = 'idle timeout'): void {
+    for (const l of [...this.ended]) l(reason);
+  }
+
+  async reconnect(session: SessionCredentials, ctx: OpenContext): Promise<void> {
+    return this.driver.runOp(this.kind, 'reconnect', ctx.signal, () => {
+      if (this.driver.rejectedCookies.has(session.cookie)) throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'HTTP 401');
+    });
+  }
+
+  async close(options: { logout: boolean }): Promise<void> {
+    this.closing = true;
+    this.driver.record(this.kind, 'close', 'start');
+    await sleep(this.driver.delayOf(this.kind, 'close'));
+    if (options.logout) this.driver.logouts.push(this.kind);
+    this.closed = true;
+    this.closing = false;
+    this.driver.applied.delete(this.kind);
+    this.driver.record(this.kind, 'close', 'end', true);
+  }
+}
+
+export class FakeDriver implements TunnelDriver {
+  readonly log: CallRecord[] = [];
+  readonly violations: string[] = [];
+  readonly applied = new Set<TunnelKind>();
+  readonly planes: FakePlane[] = [];
+  readonly rejectedCookies = new Set<string>();
+  readonly logouts: TunnelKind[] = [];
+  private cookieSeq = 0;
+  faults: FaultPlan;
+  delay: (kind: TunnelKind, op: Op) => number;
+
+  constructor(options: FakeDriverOptions = {}) {
+    this.faults = options.faults ?? (() => null);
+    this.delay = options.delay ?? (() => 10);
+  }
+
+  delayOf(kind: TunnelKind, op: Op): number {
+    return this.delay(kind, op);
+  }
+
+  record(kind: TunnelKind, op: Op, phase: 'start' | 'end', ok?: boolean, uid?: number): void {
+    this.log.push({ at: Date.now(), kind, op, phase, ...(ok !== undefined ? { ok } : {}), ...(uid !== undefined ? { uid } : {}) });
+  }
+
+  /** The newest plane of a kind. */
+  plane(kind: TunnelKind): FakePlane | undefined {
+    return [...this.planes].reverse().find((p) => p.kind === kind);
+  }
+
+  /** Calls of one op/phase, e.g. every start of `authenticate` for `user`. */
+  calls(kind: TunnelKind, op: Op, phase: 'start' | 'end' = 'start'): CallRecord[] {
+    return this.log.filter((c) => c.kind === kind && c.op === op && c.phase === phase);
+  }
+
+  async runOp(kind: TunnelKind, op: Op, signal: AbortSignal, body: () => void, uid?: number): Promise<void> {
+    this.record(kind, op, 'start', undefined, uid);
+    await sleep(this.delay(kind, op));
+    try {
+      const fault = this.faults(kind, op);
+      if (fault !== null) throw new TandemError(fault, `injected ${fault} in ${op}`);
+      // A real adapter may or may not notice an abort in time; both must be handled.
+      if (signal.aborted && op !== 'open') throw new TandemError(ErrorCodes.TUNNEL_CLOSED, 'aborted');
+      body();
+      this.record(kind, op, 'end', true);
+    } catch (err) {
+      this.record(kind, op, 'end', false);
+      throw err;
+    }
+  }
+
+  async authenticate(kind: TunnelKind, ctx: AuthContext): Promise<SessionCredentials> {
+    if (kind === 'machine' && ctx.uid !== undefined) this.violations.push('machine tunnel authenticated with a user uid');
+    if (kind === 'user' && ctx.uid === undefined) this.violations.push('user tunnel authenticated without a uid');
+    let creds: SessionCredentials | undefined;
+    await this.runOp(kind, 'authenticate', ctx.signal, () => {
+      creds = { gateway: new URL(ctx.url).host, cookie: `cookie-${kind}-${++this.cookieSeq}` };
+    }, ctx.uid);
+    return creds as SessionCredentials;
+  }
+
+  async open(kind: TunnelKind, session: SessionCredentials, ctx: OpenContext): Promise<DataPlane> {
+    const other: TunnelKind = kind === 'machine' ? 'user' : 'machine';
+    if (this.applied.has(other)) this.violations.push(`${kind} open() started while ${other} routes/DNS are applied`);
+    if (this.planes.some((p) => p.kind === other && p.closing)) this.violations.push(`${kind} open() started before ${other} close() resolved`);
+    if (this.applied.has(kind)) this.violations.push(`${kind} open() started twice`);
+    const plane = new FakePlane(this, kind, session.cookie);
+    await this.runOp(kind, 'open', ctx.signal, () => {
+      if (this.rejectedCookies.has(session.cookie)) throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'HTTP 401');
+    });
+    this.applied.add(kind);
+    if (this.applied.size > 1) this.violations.push(`two tunnels have routes/DNS applied: ${[...this.applied].join(', ')}`);
+    this.planes.push(plane);
+    return plane;
+  }
+}
+
+export class FakeNetwork implements NetworkObserver {
+  private readonly listeners = new Set<() => void>();
+  constructor(public info: NetworkInfo | null) {}
+
+  current(): NetworkInfo | null {
+    return this.info;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Switches network and notifies, like a DHCP renewal on a new Wi-Fi. */
+  change(info: NetworkInfo | null): void {
+    this.info = info;
+    for (const l of [...this.listeners]) l();
+  }
+}
+
+export class FakeUsers implements UserPresence {
+  readonly signers = new Set<number>();
+  hasSigner(uid: number): boolean {
+    return this.signers.has(uid);
+  }
+}
+
+export class FakeProbe implements TrustedServerProbe {
+  readonly certs = new Map<string, Uint8Array>();
+  async leafCertificate(address: string, port: number): Promise<Uint8Array> {
+    const der = this.certs.get(`${address}:${port}`);
+    if (!der) throw new Error('ECONNREFUSED');
+    return der;
+  }
+}
+
+export const TRUSTED: NetworkInfo = { dnsDomains: ['corp.example.com'], dnsServers: ['192.0.2.53'] };
+export const UNTRUSTED: NetworkInfo = { dnsDomains: ['hotel.example.org'], dnsServers: ['198.51.100.1'] };
+
+/** A management profile with the given TND settings (parsed by the real profile parser). */
+export function mgmtProfile(tnd: { domains?: string; servers?: string; https?: Array<{ address: string; port: number; hash: string }>; enabled?: boolean } = { domains: 'corp.example.com', servers: '192.0.2.53' }): ClientProfile {
+  const https = tnd.https
+    ? `<TrustedHttpsServerList>${tnd.https.map((s) => `<TrustedHttpsServer><Address>${s.address}</Address><Port>${s.port}</Port><CertificateHash>${s.hash}</CertificateHash></TrustedHttpsServer>`).join('')}</TrustedHttpsServerList>`
+    : '';
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
+  <ClientInitialization>
+    <AutomaticVPNPolicy>${tnd.enabled === false ? 'false' : 'true'}
+      ${tnd.domains ? `<TrustedDNSDomains>${tnd.domains}</TrustedDNSDomains>` : ''}
+      ${tnd.servers ? `<TrustedDNSServers>${tnd.servers}</TrustedDNSServers>` : ''}
+      ${https}
+    </AutomaticVPNPolicy>
+  </ClientInitialization>
+  <ServerList><HostEntry><HostName>mgmt</HostName><HostAddress>vpn-mgmt.example.com</HostAddress><UserGroup>machine</UserGroup></HostEntry></ServerList>
+</AnyConnectProfile>`;
+  return parseProfile(Buffer.from(xml), { managementTunnel: true, file: 'VpnMgmtTunProfile.xml' }).document;
+}
+
+export const USER_URL = 'https://vpn.example.com/users';
