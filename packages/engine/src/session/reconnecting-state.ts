@@ -35,7 +35,7 @@ export class ReconnectingState implements SessionState {
   handle(event: SessionEvent, ctx: SessionContext): Transition {
     switch (event.type) {
       case 'retry-due':
-        if (this.budgetSpent(ctx)) return this.giveUp(ctx);
+        // schedule() never sets a retry past the budget, so a due retry is always attempted.
         this.reconnect(ctx);
         return same(true);
       case 'reconnect-ok':
@@ -88,7 +88,10 @@ export class ReconnectingState implements SessionState {
 
   private schedule(ctx: SessionContext): void {
     this.phase = 'waiting';
-    const delay = backoffDelay(this.attempt, ctx.policy, () => ctx.random());
+    // The last wait is shortened to end exactly at the budget, so the final attempt uses the
+    // whole budget instead of giving up up to one full backoff early.
+    const left = this.since + ctx.policy.budgetMs - ctx.now();
+    const delay = Math.max(0, Math.min(left, backoffDelay(this.attempt, ctx.policy, () => ctx.random())));
     this.nextAt = ctx.now() + delay;
     ctx.after(this, delay, { type: 'retry-due' });
   }
