@@ -268,8 +268,8 @@ describe('snapshots and shutdown', () => {
     const seqs = r.snapshots.map((s) => s.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
-    expect(JSON.stringify(r.snapshots)).not.toMatch(/cookie-/);
-    expect(JSON.stringify(r.engine.snapshot())).not.toMatch(/cookie-/);
+    expect(JSON.stringify(r.snapshots)).not.toMatch(/SECRET-/);
+    expect(JSON.stringify(r.engine.snapshot())).not.toMatch(/SECRET-/);
   });
 
   it('stop() brings everything down, reverting routes and DNS, with logout', async () => {

@@ -82,8 +82,11 @@ export class FakePlane implements DataPlane {
     if (options.logout) this.driver.logouts.push(this.kind);
     this.closed = true;
     this.closing = false;
+    // Like the real adapter, a failing close still reverts what it can before rejecting.
     this.driver.applied.delete(this.kind);
-    this.driver.record(this.kind, 'close', 'end', true);
+    const fault = this.driver.faults(this.kind, 'close');
+    this.driver.record(this.kind, 'close', 'end', fault === null);
+    if (fault !== null) throw new TandemError(fault, `injected ${fault} in close`);
   }
 }
 
@@ -142,7 +145,7 @@ export class FakeDriver implements TunnelDriver {
     if (kind === 'user' && ctx.uid === undefined) this.violations.push('user tunnel authenticated without a uid');
     let creds: SessionCredentials | undefined;
     await this.runOp(kind, 'authenticate', ctx.signal, () => {
-      creds = { gateway: new URL(ctx.url).host, cookie: `cookie-${kind}-${++this.cookieSeq}` };
+      creds = { gateway: new URL(ctx.url).host, cookie: `SECRET-${kind}-${++this.cookieSeq}` };
     }, ctx.uid);
     return creds as SessionCredentials;
   }
