@@ -30,7 +30,7 @@ function rig(network = UNTRUSTED, profile = mgmtProfile()): Rig {
   return { engine, driver, network: net, users, snapshots, events };
 }
 
-const tick = (ms: number): Promise<void> => vi.advanceTimersByTimeAsync(ms);
+const tick = async (ms: number): Promise<void> => { await vi.advanceTimersByTimeAsync(ms); };
 const tunnel = (e: Engine, kind: 'machine' | 'user') => e.snapshot().tunnels.find((t) => t.kind === kind);
 
 beforeEach(() => {

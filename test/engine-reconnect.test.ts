@@ -8,7 +8,7 @@ import { ErrorCodes } from '@tandem/common';
 import { Engine, type EngineEvent } from '@tandem/engine';
 import { FakeDriver, FakeNetwork, FakeUsers, mgmtProfile, TRUSTED, UNTRUSTED, USER_URL, type Op } from '../packages/engine/test/fakes.js';
 
-const tick = (ms: number): Promise<void> => vi.advanceTimersByTimeAsync(ms);
+const tick = async (ms: number): Promise<void> => { await vi.advanceTimersByTimeAsync(ms); };
 
 function rig(network = UNTRUSTED) {
   const driver = new FakeDriver();

@@ -131,7 +131,9 @@ export type TimerHandle = unknown;
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Runs `callback` once after `ms`. */
   setTimeout(callback: () => void, ms: number): TimerHandle;
+  /** Cancels a pending {@link Clock.setTimeout}. */
   clearTimeout(handle: TimerHandle): void;
 }
 
