@@ -1,0 +1,183 @@
+/**
+ * Command-line options of `tandem-lab-gateway`. Parsing is strict: an unknown flag, a missing
+ * value or a malformed address is a usage error (exit 64) rather than a silently ignored
+ * setting, because a lab gateway that quietly runs with a different policy makes tests lie.
+ */
+import { isIP } from 'node:net';
+import { ErrorCodes, TandemError } from '@tandem/common';
+
+/** Which certificate of an MCA pair supplies the session username (FTD "First/Second Cert"). */
+export type UsernameSource = 'first' | 'second';
+
+/** Everything the gateway is configured with. */
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  crlFile: string | null;
+  mca: boolean;
+  usernameFrom: UsernameSource;
+  /** CN, OU, UID, EA, O, … or DN for the whole subject string. */
+  usernameField: string;
+  /** IPv4 pool, e.g. `10.232.100.0/24`; the first host address belongs to the gateway. */
+  pool: string | null;
+  group: string;
+  dpd: number;
+  keepalive: number;
+  splitInclude: string[];
+  dns: string[];
+  defaultDomain: string | null;
+  banner: string | null;
+  /** Answer ICMP echo in-process instead of using a TUN device. */
+  echo: boolean;
+  /** Name of the TUN device the gateway creates (root + pool). */
+  tunName: string;
+  mtu: number;
+  /** Seconds a challenge stays valid. */
+  challengeTtl: number;
+  /** Seconds a session cookie stays valid without a tunnel. */
+  sessionTimeout: number;
+  idleTimeout: number;
+}
+
+/** Usage text printed by `--help`. */
+export const USAGE = `Usage: tandem-lab-gateway --listen HOST:PORT --cert F --key F --ca F [options]
+
+An AnyConnect-compatible lab gateway: certificate and multiple-certificate (MCA)
+aggregate-auth, CSTP tunnels, JSON events on stdout (one object per line).
+
+  --listen HOST:PORT       address to listen on (port 0 = any free port)
+  --cert F, --key F        gateway TLS certificate (PEM, may include chain) and key
+  --ca F                   CA bundle trusted for client certificates (intermediates allowed)
+  --crl F                  CRL file (PEM, may hold several CRLs)
+  --mca                    require multiple-certificate authentication
+  --username-from first|second   certificate that names the user (default: second with --mca)
+  --username-field CN|OU|UID|EA|O|DN   subject field used as the username (default CN)
+  --group NAME             tunnel-group name (default LAB)
+  --pool CIDR              IPv4 address pool; first host = gateway tunnel address
+  --echo                   answer ICMP echo in-process (no TUN device)
+  --tun NAME               TUN device name (default tlg0)
+  --dpd S, --keepalive S   timers sent to the client (default 30, 20)
+  --split-include CIDR     route into the tunnel (repeatable)
+  --dns IP                 DNS server (repeatable)
+  --default-domain D       search domain
+  --banner TEXT            login banner
+  --mtu N                  tunnel MTU (default 1400)
+  --help                   show this text
+`;
+
+function usage(message: string): TandemError {
+  return new TandemError(ErrorCodes.USAGE, message);
+}
+
+/** Parses `a.b.c.d/len` into network address and prefix length, or throws a usage error. */
+export function parseCidr(text: string): { network: string; prefix: number } {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(text);
+  if (!m || isIP(m[1] ?? '') !== 4 || Number(m[2]) > 32) throw usage(`not an IPv4 CIDR: ${text}`);
+  const prefix = Number(m[2]);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { network: intToIp((ipToInt(m[1] ?? '') & mask) >>> 0), prefix };
+}
+
+/** IPv4 dotted quad → unsigned 32-bit integer. */
+export function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
+}
+
+/** Unsigned 32-bit integer → IPv4 dotted quad. */
+export function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
+}
+
+/** Prefix length → dotted netmask. */
+export function prefixToMask(prefix: number): string {
+  return intToIp(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+}
+
+function positiveInt(name: string, value: string, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) > max) throw usage(`${name} needs an integer 0..${max}, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+const FIELDS = new Set(['CN', 'OU', 'O', 'UID', 'EA', 'E', 'DN', 'L', 'ST', 'SP', 'C', 'SN', 'GN', 'DC', 'T', 'I']);
+
+/** Parses argv (without node and script). Returns null when `--help` was asked for. */
+export function parseOptions(argv: readonly string[]): GatewayOptions | null {
+  const o: Partial<GatewayOptions> & { splitInclude: string[]; dns: string[] } = { splitInclude: [], dns: [] };
+  let usernameFrom: UsernameSource | null = null;
+  let listen: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    if (flag === '--help' || flag === '-h') return null;
+    if (flag === '--mca') { o.mca = true; continue; }
+    if (flag === '--echo') { o.echo = true; continue; }
+    const value = argv[i + 1];
+    if (value === undefined) throw usage(`${flag} needs a value`);
+    i++;
+    switch (flag) {
+      case '--listen': listen = value; break;
+      case '--cert': o.certFile = value; break;
+      case '--key': o.keyFile = value; break;
+      case '--ca': o.caFile = value; break;
+      case '--crl': o.crlFile = value; break;
+      case '--username-from':
+        if (value !== 'first' && value !== 'second') throw usage('--username-from is first or second');
+        usernameFrom = value;
+        break;
+      case '--username-field':
+        if (!FIELDS.has(value.toUpperCase())) throw usage(`--username-field: unknown field ${value} (one of ${[...FIELDS].join(', ')})`);
+        o.usernameField = value.toUpperCase();
+        break;
+      case '--pool': parseCidr(value); o.pool = value; break;
+      case '--group':
+        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) throw usage('--group: letters, digits, _ . - only');
+        o.group = value;
+        break;
+      case '--dpd': o.dpd = positiveInt(flag, value, 86400); break;
+      case '--keepalive': o.keepalive = positiveInt(flag, value, 86400); break;
+      case '--mtu': o.mtu = positiveInt(flag, value, 9000); break;
+      case '--split-include': parseCidr(value); o.splitInclude.push(value); break;
+      case '--dns': if (isIP(value) !== 4) throw usage(`--dns needs an IPv4 address, got ${value}`); o.dns.push(value); break;
+      case '--default-domain': o.defaultDomain = value; break;
+      case '--banner': o.banner = value.replace(/[\r\n]+/g, ' '); break;
+      case '--tun':
+        if (!/^[a-z0-9-]{1,15}$/.test(value)) throw usage('--tun: up to 15 of a-z 0-9 -');
+        o.tunName = value;
+        break;
+      default: throw usage(`unknown option ${flag}`);
+    }
+  }
+  if (!listen) throw usage('--listen HOST:PORT is required');
+  const m = /^(.*):(\d+)$/.exec(listen);
+  if (!m || isIP((m[1] ?? '').replace(/^\[|\]$/g, '')) === 0) throw usage(`--listen needs IP:PORT, got ${listen}`);
+  for (const need of ['certFile', 'keyFile', 'caFile'] as const) {
+    if (!o[need]) throw usage(`--${need.replace('File', '')} is required`);
+  }
+  return {
+    host: (m[1] ?? '').replace(/^\[|\]$/g, ''),
+    port: positiveInt('--listen port', m[2] ?? '', 65535),
+    certFile: o.certFile as string,
+    keyFile: o.keyFile as string,
+    caFile: o.caFile as string,
+    crlFile: o.crlFile ?? null,
+    mca: o.mca ?? false,
+    usernameFrom: usernameFrom ?? (o.mca ? 'second' : 'first'),
+    usernameField: o.usernameField ?? 'CN',
+    pool: o.pool ?? null,
+    group: o.group ?? 'LAB',
+    dpd: o.dpd ?? 30,
+    keepalive: o.keepalive ?? 20,
+    splitInclude: o.splitInclude,
+    dns: o.dns,
+    defaultDomain: o.defaultDomain ?? null,
+    banner: o.banner ?? null,
+    echo: o.echo ?? false,
+    tunName: o.tunName ?? 'tlg0',
+    mtu: o.mtu ?? 1400,
+    challengeTtl: 120,
+    sessionTimeout: 3600,
+    idleTimeout: 1800,
+  };
+}
