@@ -137,6 +137,14 @@ describe('selection among many', () => {
     for (const v of res.candidates) if (!v.accepted) expect(v.reasons.length).toBeGreaterThan(0);
   });
 
+  it('a CertificateMatch rule the parser could not understand fails closed: nothing is selected', () => {
+    const good = built.get('good ECDSA P-256, default rules')!;
+    const ci = init({ keyUsage: ['Digital_Signature'], unusableRules: ['line 20: unknown extended key usage "ClientAuthh"'] });
+    const res = selectCertificate({ candidates: [good], profileInit: ci, tunnel: 'user', platform: 'linux', now: new Date() });
+    expect(res.selected).toBeNull();
+    expect(res.candidates[0]!.reasons).toContain('profile CertificateMatch rule not understood (line 20: unknown extended key usage "ClientAuthh")');
+  });
+
   it('machine tunnel never takes a user-store certificate, even when it is the only valid one', () => {
     const userGood = built.get('good ECDSA P-256, default rules')!;
     const res = selectCertificate({ candidates: [userGood], profileInit: init(null, { storeLinux: 'All' }), tunnel: 'machine', platform: 'linux', now: new Date() });

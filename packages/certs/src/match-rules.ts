@@ -32,6 +32,7 @@ export const DEFAULT_CERTIFICATE_MATCH: CertificateMatch = {
   distinguishedName: [],
   matchOnlyCertsWithKU: false,
   matchOnlyCertsWithEKU: false,
+  unusableRules: [],
 };
 
 /** Step 2: at least one listed key usage (OR); a missing extension fails only with MatchOnlyCertsWithKU. */
@@ -77,8 +78,13 @@ export function dnReasons(model: CertificateModel, match: CertificateMatch): str
   return match.distinguishedName.filter((r) => !dnRuleHolds(model, r)).map(dnRuleReason);
 }
 
+/** A profile rule the parser could not understand fails every certificate (see the model's `unusableRules`). */
+export function unusableRuleReasons(match: CertificateMatch): string[] {
+  return (match.unusableRules ?? []).map((r) => `profile CertificateMatch rule not understood (${r})`);
+}
+
 /** All `CertificateMatch` reasons (or the default rule set's when `match` is null). */
 export function certificateMatchReasons(model: CertificateModel, match: CertificateMatch | null): string[] {
   const m = match ?? DEFAULT_CERTIFICATE_MATCH;
-  return [...keyUsageReasons(model, m), ...ekuReasons(model, m), ...dnReasons(model, m)];
+  return [...unusableRuleReasons(m), ...keyUsageReasons(model, m), ...ekuReasons(model, m), ...dnReasons(model, m)];
 }

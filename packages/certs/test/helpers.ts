@@ -13,7 +13,7 @@ export function init(match: Partial<CertificateMatch> | null, over: Partial<Reco
   const ci = defaultClientInitialization();
   ci.certificateMatch = match === null ? null : {
     keyUsage: [], extendedKeyUsage: [], extendedKeyUsageNames: [], customExtendedKeyUsage: [], distinguishedName: [],
-    matchOnlyCertsWithKU: false, matchOnlyCertsWithEKU: false, ...match,
+    matchOnlyCertsWithKU: false, matchOnlyCertsWithEKU: false, unusableRules: [], ...match,
   };
   if (over.store) ci.certificateStore = { value: over.store as 'All', source: 'file' };
   if (over.storeLinux) ci.certificateStoreLinux = { value: over.storeLinux as 'All', source: 'file' };

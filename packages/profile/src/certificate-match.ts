@@ -1,12 +1,21 @@
 /**
  * `ClientInitialization/CertificateMatch` (spec §3.2). Named EKUs are mapped to dotted OIDs
  * here so the certificate selector compares OIDs only. A rule that cannot be understood is
- * dropped with a warning, mirroring Cisco's "not recognized" log; the warning says so because
- * a dropped rule makes the match broader, which an administrator must see.
+ * reported with a warning, as Cisco's library logs "not recognized", but unlike silently
+ * dropping it we record it in `unusableRules` and the selector then accepts no certificate:
+ * a dropped rule would make the match broader than the administrator wrote (fail closed).
  */
 import type { CertificateMatch, DistinguishedNameRule, ExtendedKeyUsageName, KeyUsageName } from './model.js';
 import { boolValue, Children, clip, type WarningSink } from './reader.js';
 import type { XmlElement } from './xml-tree.js';
+
+const CLOSED = 'no certificate matches until it is fixed';
+
+/** Records an unusable rule: a warning for the administrator and a fail-closed marker for the selector. */
+function unusable(sink: WarningSink, match: CertificateMatch, el: XmlElement | { line: number; column: number }, message: string): void {
+  sink.add(el as XmlElement, 'unusable-rule', `${message}; ${CLOSED}`);
+  match.unusableRules.push(`line ${el.line}: ${message}`);
+}
 
 /** Key usage names in the order of the spec table. */
 export const KEY_USAGE_NAMES: readonly KeyUsageName[] = [
@@ -39,11 +48,11 @@ const MAX_CUSTOM_EKU = 10;
 const MAX_DN_RULES = 10;
 const MAX_PATTERN = 30;
 
-function readKeyUsage(el: XmlElement, sink: WarningSink): KeyUsageName[] {
+function readKeyUsage(el: XmlElement, sink: WarningSink, match: CertificateMatch): KeyUsageName[] {
   const out: KeyUsageName[] = [];
   for (const key of new Children(el, new Set(['MatchKey']), sink, new Set(['MatchKey'])).all('MatchKey')) {
     const hit = KEY_USAGE_NAMES.find((k) => k.toLowerCase() === key.text.toLowerCase());
-    if (!hit) sink.add(key, 'dropped-rule', `unknown key usage "${clip(key.text)}" ignored (the KU rule is broader without it)`);
+    if (!hit) unusable(sink, match, key, `unknown key usage "${clip(key.text)}"`);
     else if (!out.includes(hit)) out.push(hit);
   }
   return out;
@@ -55,7 +64,7 @@ function readEku(el: XmlElement, sink: WarningSink, match: CertificateMatch): vo
   for (const key of kids.all('ExtendedMatchKey')) {
     const name = [...EKU_OIDS.keys()].find((k) => k.toLowerCase() === key.text.toLowerCase());
     if (!name) {
-      sink.add(key, 'dropped-rule', `unknown extended key usage "${clip(key.text)}" ignored (the EKU rule is broader without it)`);
+      unusable(sink, match, key, `unknown extended key usage "${clip(key.text)}"`);
       continue;
     }
     const oid = EKU_OIDS.get(name) as string;
@@ -64,11 +73,11 @@ function readEku(el: XmlElement, sink: WarningSink, match: CertificateMatch): vo
   }
   for (const key of kids.all('CustomExtendedMatchKey')) {
     if (match.customExtendedKeyUsage.length >= MAX_CUSTOM_EKU) {
-      sink.add(key, 'dropped-rule', `more than ${MAX_CUSTOM_EKU} CustomExtendedMatchKey entries; extra ones ignored`);
+      unusable(sink, match, key, `more than ${MAX_CUSTOM_EKU} CustomExtendedMatchKey entries`);
       continue;
     }
     if (!OID.test(key.text) || key.text.length > MAX_PATTERN) {
-      sink.add(key, 'dropped-rule', `CustomExtendedMatchKey "${clip(key.text)}" is not a dotted OID of at most 30 characters; ignored`);
+      unusable(sink, match, key, `CustomExtendedMatchKey "${clip(key.text)}" is not a dotted OID of at most 30 characters`);
       continue;
     }
     if (!match.customExtendedKeyUsage.includes(key.text)) match.customExtendedKeyUsage.push(key.text);
@@ -86,19 +95,19 @@ function readEnabled(def: XmlElement, attr: string, fallback: boolean, sink: War
   return fallback;
 }
 
-function readDnRule(def: XmlElement, sink: WarningSink): DistinguishedNameRule | null {
+function readDnRule(def: XmlElement, sink: WarningSink, match: CertificateMatch): DistinguishedNameRule | null {
   const kids = new Children(def, new Set(['Name', 'Pattern']), sink);
   const nameEl = kids.one('Name');
   const patternEl = kids.one('Pattern');
   if (!nameEl || !patternEl || patternEl.text === '') {
-    sink.add(def, 'dropped-rule', 'DistinguishedNameDefinition needs both <Name> and a non-empty <Pattern>; rule ignored (the match is broader without it)');
+    unusable(sink, match, def, 'DistinguishedNameDefinition needs both <Name> and a non-empty <Pattern>');
     return null;
   }
   const name = nameEl.text.toUpperCase();
   const issuer = name.startsWith('ISSUER-');
   const attribute = issuer ? name.slice('ISSUER-'.length) : name;
   if (!DN_ATTRIBUTES.includes(attribute)) {
-    sink.add(nameEl, 'dropped-rule', `unknown DN attribute "${clip(nameEl.text)}"; rule ignored (the match is broader without it)`);
+    unusable(sink, match, nameEl, `unknown DN attribute "${clip(nameEl.text)}"`);
     return null;
   }
   const pattern = patternEl.text.replace(/\s+/g, ' ');
@@ -135,9 +144,10 @@ export function readCertificateMatch(el: XmlElement, sink: WarningSink): Certifi
     distinguishedName: [],
     matchOnlyCertsWithKU: boolValue(kids.one('MatchOnlyCertsWithKU'), false, sink),
     matchOnlyCertsWithEKU: boolValue(kids.one('MatchOnlyCertsWithEKU'), false, sink),
+    unusableRules: [],
   };
   const ku = kids.one('KeyUsage');
-  if (ku) match.keyUsage = readKeyUsage(ku, sink);
+  if (ku) match.keyUsage = readKeyUsage(ku, sink, match);
   const eku = kids.one('ExtendedKeyUsage');
   if (eku) readEku(eku, sink, match);
   const dn = kids.one('DistinguishedName');
@@ -147,7 +157,7 @@ export function readCertificateMatch(el: XmlElement, sink: WarningSink): Certifi
       if (match.distinguishedName.length >= MAX_DN_RULES) {
         sink.add(def, 'out-of-range', `more than ${MAX_DN_RULES} DistinguishedNameDefinition rules; all are kept (every rule must hold)`);
       }
-      const rule = readDnRule(def, sink);
+      const rule = readDnRule(def, sink, match);
       if (rule) match.distinguishedName.push(rule);
     }
   }

@@ -77,6 +77,13 @@ export interface CertificateMatch {
   distinguishedName: DistinguishedNameRule[];
   matchOnlyCertsWithKU: boolean;
   matchOnlyCertsWithEKU: boolean;
+  /**
+   * Rules present in the file that could not be understood (unknown key usage, EKU name, DN
+   * attribute, malformed OID…), each as `line N: description`. A match with any such rule accepts
+   * NO certificate: dropping the rule would make the match broader than the administrator wrote,
+   * which could select a certificate the profile meant to exclude (fail closed).
+   */
+  unusableRules: string[];
 }
 
 /** One `Pin` of a `CertificatePinList`. */

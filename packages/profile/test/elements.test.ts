@@ -206,14 +206,17 @@ describe('junk values warn and fall back, never fatal', () => {
     expect(at(13)[0]?.kind).toBe('duplicate-element');
   });
 
-  it('unusable match rules are dropped with a warning saying the match got broader', () => {
+  it('unusable match rules are warned and recorded so the selector fails closed', () => {
     const m = ci.certificateMatch!;
     expect(m.keyUsage).toEqual([]);
     expect(m.extendedKeyUsage).toEqual([]);
     expect(m.distinguishedName.map((r) => r.operator)).toEqual(['Equal']);
-    const dropped = warnings.filter((w) => w.kind === 'dropped-rule');
+    const dropped = warnings.filter((w) => w.kind === 'unusable-rule');
     expect(dropped.length).toBe(5);
     expect(dropped.every((w) => w.line >= 19 && w.line <= 27)).toBe(true);
+    expect(dropped.every((w) => w.message.includes('no certificate matches until it is fixed'))).toBe(true);
+    expect(m.unusableRules).toHaveLength(5);
+    expect(m.unusableRules.every((r) => /^line (19|2[0-7]): /.test(r))).toBe(true);
   });
 
   it('host entries: empty dropped, address-only named by address, duplicates dropped, injected address refused', () => {
