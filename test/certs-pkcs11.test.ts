@@ -4,6 +4,7 @@
  * source lists them, selection picks one, C_Sign signatures verify with node:crypto, and a real
  * TLS handshake presents the token key through OpenSSL's pkcs11 engine.
  */
+import type { webcrypto as WebCrypto } from 'node:crypto';
 import 'reflect-metadata';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, verify, webcrypto, X509Certificate } from 'node:crypto';
@@ -33,7 +34,7 @@ function tool(...args: string[]): string {
 }
 
 /** Generates a key pair on the token, issues a lab certificate for its public key, stores the certificate on the token. */
-async function tokenIdentity(id: string, label: string, keyType: string, alg: RsaHashedImportParams | EcKeyImportParams): Promise<void> {
+async function tokenIdentity(id: string, label: string, keyType: string, alg: WebCrypto.RsaHashedImportParams | WebCrypto.EcKeyImportParams): Promise<void> {
   tool('--keypairgen', '--key-type', keyType, '--id', id, '--label', label);
   const pubFile = join(dir, `${label}.pub.der`);
   tool('--read-object', '--type', 'pubkey', '--id', id, '-o', pubFile);
@@ -47,7 +48,7 @@ async function tokenIdentity(id: string, label: string, keyType: string, alg: Rs
     notAfter: new Date(Date.now() + 30 * 86_400_000),
     publicKey,
     signingKey: lab.intermediate.keys.privateKey,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as WebCrypto.EcdsaParams,
     extensions: [new x509.KeyUsagesExtension(KU.digitalSignature, true), new x509.ExtendedKeyUsageExtension([EKU.clientAuth])],
   });
   const certFile = join(dir, `${label}.crt.der`);

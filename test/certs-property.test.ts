@@ -7,6 +7,7 @@
  * without the extension (the element table's wording, independent of other rules); otherwise a
  * missing extension passes that rule.
  */
+import type { webcrypto as WebCrypto } from 'node:crypto';
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import fc from 'fast-check';
@@ -66,7 +67,7 @@ const ruleArb: fc.Arbitrary<RuleParams> = fc.record({
 });
 
 let cas: Issued[] = [];
-let leafKeys: CryptoKeyPair;
+let leafKeys: WebCrypto.CryptoKeyPair;
 
 async function makeCert(c: CertParams, now: number): Promise<CertificateModel> {
   const ca = cas[c.ca]!;
@@ -76,7 +77,7 @@ async function makeCert(c: CertParams, now: number): Promise<CertificateModel> {
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: '01', subject: 'CN=prop, O=Tandem Lab', issuer: ca.cert.subject,
     notBefore: new Date(now + c.nbDays * DAY), notAfter: new Date(now + c.naDays * DAY),
-    publicKey: leafKeys.publicKey, signingKey: ca.keys.privateKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams, extensions: ext,
+    publicKey: leafKeys.publicKey, signingKey: ca.keys.privateKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as WebCrypto.EcdsaParams, extensions: ext,
   });
   return new CertificateModel(Buffer.from(cert.rawData), { hasPrivateKey: true, keySource: 'file', keyProblem: null });
 }
@@ -84,7 +85,7 @@ async function makeCert(c: CertParams, now: number): Promise<CertificateModel> {
 describe('selection vs reference predicate (fast-check)', () => {
   beforeAll(async () => {
     cas = [await issue({ subject: `CN=${CA_NAMES[0]}, O=Tandem Lab`, ca: true }), await issue({ subject: `CN=${CA_NAMES[1]}, O=Tandem Lab`, ca: true })];
-    leafKeys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    leafKeys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as WebCrypto.CryptoKeyPair;
   });
 
   it(`accepts exactly when the reference accepts (${RUNS} runs)`, async () => {

@@ -2,6 +2,7 @@
  * A test PKI generated at test time with @peculiar/x509 (any validity window, KU/EKU/SAN/UPN,
  * policies, RSA or ECDSA), written to a temp directory as PEM files, PKCS#12 bundles and CRLs.
  */
+import type { webcrypto as WebCrypto } from 'node:crypto';
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { webcrypto, randomBytes } from 'node:crypto';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as WebCrypto.Crypto);
 
 /** Key algorithms the lab can issue. */
 export type KeyKind = 'rsa2048' | 'rsa4096' | 'ec256' | 'ec384';
@@ -36,21 +37,21 @@ export interface CertSpec {
 /** An issued certificate with its key, as objects and PEM. */
 export interface Issued {
   cert: x509.X509Certificate;
-  keys: CryptoKeyPair;
+  keys: WebCrypto.CryptoKeyPair;
   certPem: string;
   keyPem: string;
   spec: CertSpec;
 }
 
-const ALGS: Record<KeyKind, RsaHashedKeyGenParams | EcKeyGenParams> = {
+const ALGS: Record<KeyKind, WebCrypto.RsaHashedKeyGenParams | WebCrypto.EcKeyGenParams> = {
   rsa2048: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 },
   rsa4096: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 4096 },
   ec256: { name: 'ECDSA', namedCurve: 'P-256' },
   ec384: { name: 'ECDSA', namedCurve: 'P-384' },
 };
 
-function signingAlg(keys: CryptoKeyPair): Algorithm {
-  return keys.privateKey.algorithm.name === 'ECDSA' ? ({ name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams) : { name: 'RSASSA-PKCS1-v1_5' };
+function signingAlg(keys: WebCrypto.CryptoKeyPair): WebCrypto.Algorithm {
+  return keys.privateKey.algorithm.name === 'ECDSA' ? ({ name: 'ECDSA', hash: 'SHA-256' } as WebCrypto.EcdsaParams) : { name: 'RSASSA-PKCS1-v1_5' };
 }
 
 function pem(label: string, der: ArrayBuffer): string {
@@ -62,7 +63,7 @@ const DAY = 86_400_000;
 
 /** Issues a certificate signed by `issuer` (or self-signed when issuer is omitted). */
 export async function issue(spec: CertSpec, issuer?: Issued): Promise<Issued> {
-  const keys = (await webcrypto.subtle.generateKey(ALGS[spec.key ?? 'ec256'], true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALGS[spec.key ?? 'ec256'], true, ['sign', 'verify'])) as WebCrypto.CryptoKeyPair;
   const extensions: x509.Extension[] = [];
   if (spec.ca) extensions.push(new x509.BasicConstraintsExtension(true, spec.pathLength, true));
   else extensions.push(new x509.BasicConstraintsExtension(false, undefined, false));
