@@ -7,6 +7,13 @@ import type { Command } from './command.js';
 import { profileCheckCommand } from './local/profile-check.js';
 import { certsListCommand } from './local/certs-list.js';
 import { certsSelectCommand } from './local/certs-select.js';
+import { statusCommand } from './api/status.js';
+import { connectCommand } from './api/connect.js';
+import { disconnectCommand } from './api/disconnect.js';
+import { watchCommand } from './api/watch.js';
+import { hostsCommand } from './api/hosts.js';
+import { statsCommand } from './api/stats.js';
+import { machineTunnelStatusCommand, machineTunnelEnableCommand, machineTunnelDisableCommand } from './api/machine-tunnel.js';
 
 export type { Command } from './command.js';
 
@@ -15,6 +22,15 @@ export const COMMANDS: readonly Command[] = [
   profileCheckCommand,
   certsListCommand,
   certsSelectCommand,
+  statusCommand,
+  connectCommand,
+  disconnectCommand,
+  watchCommand,
+  hostsCommand,
+  statsCommand,
+  machineTunnelStatusCommand,
+  machineTunnelEnableCommand,
+  machineTunnelDisableCommand,
 ];
 
 /**
