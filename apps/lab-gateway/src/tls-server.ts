@@ -97,10 +97,12 @@ async function serveConnection(socket: TLSSocket, deps: TlsServerDeps): Promise<
       deps.cstp.accept(socket, req, reader.detach(), peer.remote);
       return;
     }
-    const close = /close/i.test(header(req, 'connection') ?? '');
+    let close = /close/i.test(header(req, 'connection') ?? '');
     let out: Buffer;
     if (req.method === 'POST' && req.target.startsWith('/') && !req.target.startsWith(TUNNEL_PATH)) {
       const res = deps.auth.handle(req, peer);
+      // After a refused request the peer gets no second chance on the same connection.
+      close ||= res.status >= 400;
       out = formatResponse(res.status, res.reason, close ? [...res.headers, ['Connection', 'close']] : res.headers, res.body);
     } else if (req.method === 'GET' || req.method === 'HEAD') {
       out = formatResponse(404, 'Not Found', [['Content-Type', 'text/plain']], req.method === 'HEAD' ? '' : 'Not Found\n');

@@ -16,7 +16,7 @@ const OID_SMARTCARD_LOGON = '1.3.6.1.4.1.311.20.2.2';
 /** Outcome of a validation: the path (leaf first) or the first reason it failed. */
 export type ValidationResult = { ok: true; path: X509Certificate[] } | { ok: false; reason: string };
 
-/** Splits a PEM file into its blocks of one label. */
+/** Splits a PEM file into its blocks of one label (a regular-expression fragment). */
 export function pemBlocks(text: string, label: string): string[] {
   const re = new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`, 'g');
   return text.match(re) ?? [];
@@ -49,7 +49,10 @@ export class TrustStore {
     if (cas.length === 0) throw new Error(`no certificates in ${caFile}`);
     const store = new TrustStore(cas);
     if (crlFile) {
-      for (const pem of pemBlocks(readFileSync(crlFile, 'utf8'), 'X509 CRL')) await store.addCrl(pem);
+      // OpenSSL writes "X509 CRL", @peculiar/x509 and some CAs write "CRL".
+      const crls = pemBlocks(readFileSync(crlFile, 'utf8'), '(?:X509 )?CRL');
+      if (crls.length === 0) throw new Error(`no CRL in ${crlFile}`);
+      for (const pem of crls) await store.addCrl(pem);
     }
     return store;
   }
