@@ -1,1 +1,22 @@
-export {};
+/**
+ * @tandem/tunnel — the host side of a tunnel: the TUN device (packet I/O), applying the pushed
+ * network configuration through vpnc-script, and the journal that lets a clean disconnect or a
+ * post-crash recover() put routes and DNS back exactly as they were.
+ */
+export * from './device.js';
+export * from './tun-open.js';
+export * from './tun-linux.js';
+export * from './packet.js';
+export * from './ip-addr.js';
+export * from './network-config.js';
+export * from './script-env.js';
+export * from './configurator.js';
+export * from './vpnc-script.js';
+export * from './iproute.js';
+export * from './resolv.js';
+export * from './safe-fs.js';
+export * from './journal.js';
+export * from './repair.js';
+export * from './session.js';
+export * from './recover.js';
+export * from './state.js';

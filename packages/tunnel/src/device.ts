@@ -1,0 +1,53 @@
+/**
+ * The platform-neutral TUN device contract. Linux implements it with /dev/net/tun
+ * ({@link LinuxTunDevice}); Windows (wintun ring buffers) and macOS (utun sockets) can implement
+ * the same interface later without the tunnel session noticing. Addresses, MTU and routes are
+ * not the device's business: the {@link NetworkConfigurator} sets them.
+ */
+
+/** Called once per packet read from the device. The buffer stays valid after the call returns. */
+export type PacketHandler = (packet: Buffer) => void;
+
+/** Called when reading fails for a reason other than "no data now"; the device has stopped reading. */
+export type DeviceErrorHandler = (err: Error) => void;
+
+/** Counters, monotonic since open (except `txQueued`). */
+export interface TunStats {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  /** Packets waiting in the write queue right now. */
+  txQueued: number;
+  /** Packets dropped because the write queue was full (back-pressure). */
+  txDropped: number;
+  /** Writes that failed with an error other than EAGAIN (e.g. EIO while the link is down). */
+  txErrors: number;
+  /** Times a write hit EAGAIN and was queued. */
+  txEagain: number;
+  /** Read passes that delivered at least one packet. */
+  rxBatches: number;
+  /** Idle polls (read passes that found nothing). */
+  rxIdlePolls: number;
+}
+
+/** An open layer-3 tunnel interface carrying raw IP packets, one packet per read/write. */
+export interface TunDevice {
+  /** Interface name the kernel assigned (e.g. `tandem0`). */
+  readonly name: string;
+  /** Starts delivering packets to `onPacket`; calling it twice is an error. */
+  start(onPacket: PacketHandler, onError?: DeviceErrorHandler): void;
+  /**
+   * Sends one IP packet into the host stack. Returns false when it was dropped because the
+   * write queue is full. The buffer must not be modified afterwards if it was queued.
+   */
+  write(packet: Uint8Array): boolean;
+  /** Stops reading (back-pressure from the network side); packets wait in the kernel queue. */
+  pause(): void;
+  /** Resumes reading after {@link pause}. */
+  resume(): void;
+  /** Stops reading and closes the device; the kernel removes a non-persistent interface. */
+  close(): void;
+  /** A copy of the counters. */
+  stats(): TunStats;
+}

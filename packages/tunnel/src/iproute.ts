@@ -1,0 +1,113 @@
+/**
+ * Running iproute2 `ip` by absolute path with argument arrays (never a shell), and turning its
+ * `route show` / `rule show` output into lines that can be compared and fed back as arguments.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { ErrorCodes, TandemError } from '@tandem/common';
+
+const CANDIDATES = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'];
+let found: string | undefined;
+
+/** Absolute path of the `ip` binary; throws E_NETCONFIG when iproute2 is missing. */
+export function ipBinary(): string {
+  if (found) return found;
+  for (const p of CANDIDATES) {
+    try {
+      accessSync(p, constants.X_OK);
+      return (found = p);
+    } catch {
+      // try the next location
+    }
+  }
+  throw new TandemError(ErrorCodes.NETCONFIG, 'iproute2 `ip` not found in /usr/sbin, /sbin, /usr/bin or /bin');
+}
+
+/** Result of one `ip` invocation. */
+export interface IpResult {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ip <args>` with a fixed minimal environment; never throws for a non-zero exit. */
+export function ip(args: readonly string[], timeoutMs = 10_000): Promise<IpResult> {
+  return new Promise((resolve) => {
+    execFile(ipBinary(), [...args], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Runs `ip <args>` and returns stdout, throwing E_NETCONFIG on failure. */
+export async function ipOrThrow(args: readonly string[]): Promise<string> {
+  const r = await ip(args);
+  if (!r.ok) throw new TandemError(ErrorCodes.NETCONFIG, `ip ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Tokens `ip route show` prints that `ip route add` does not accept (status flags and timers). */
+const OUTPUT_ONLY_FLAGS = new Set(['linkdown', 'dead', 'offload', 'trap', 'rt_offload', 'rt_trap', 'rt_offload_failed', 'pervasive', 'notify']);
+const OUTPUT_ONLY_PAIRS = new Set(['expires', 'age', 'used', 'hoplimit_used']);
+
+/**
+ * Splits `ip route show` output into one normalised line per route: multipath continuation lines
+ * are joined, output-only flags and timers dropped and whitespace collapsed, so two snapshots
+ * compare equal exactly when the kernel's routes are the same.
+ */
+export function parseRouteLines(output: string): string[] {
+  const routes: string[] = [];
+  for (const raw of output.split('\n')) {
+    if (!raw.trim()) continue;
+    if (/^\s/.test(raw) && routes.length) routes[routes.length - 1] += ` ${raw.trim()}`;
+    else routes.push(raw.trim());
+  }
+  return routes.map(normalizeRoute);
+}
+
+/** Normalises one route line (see {@link parseRouteLines}). */
+export function normalizeRoute(line: string): string {
+  const tokens = line.split(/\s+/).filter(Boolean);
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i] as string;
+    if (OUTPUT_ONLY_FLAGS.has(t)) continue;
+    if (OUTPUT_ONLY_PAIRS.has(t)) {
+      i++;
+      continue;
+    }
+    out.push(t);
+  }
+  return out.join(' ');
+}
+
+/** The route's destination as printed (`default`, `10.0.0.0/24`, a bare host), after any type keyword. */
+export function routeDestination(line: string): string {
+  const tokens = line.split(' ');
+  const typed = ['unicast', 'local', 'broadcast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'anycast', 'multicast'];
+  return (typed.includes(tokens[0] ?? '') ? tokens[1] : tokens[0]) ?? '';
+}
+
+/** The `dev` of a route line, if any. */
+export function routeDevice(line: string): string | undefined {
+  const m = / dev (\S+)/.exec(` ${line}`);
+  return m?.[1];
+}
+
+/** `ip route show` argument list for re-adding or deleting a route line in a given family. */
+export function routeArgs(family: 4 | 6, verb: 'replace' | 'del', line: string): string[] {
+  return [`-${family}`, 'route', verb, ...line.split(' '), 'table', 'main'];
+}
+
+/** Lines of `ip -o link show`, reduced to "name flags" (indexes and counters vary between runs). */
+export function parseLinkNames(output: string): string[] {
+  return output
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/^\d+:\s*/, '').replace(/\s+link\/.*$/, '').replace(/\\\s*$/, '').trim());
+}
+
+/** True when a network interface with this name exists in the current namespace. */
+export async function linkExists(name: string): Promise<boolean> {
+  return (await ip(['link', 'show', 'dev', name])).ok;
+}

@@ -1,0 +1,157 @@
+/**
+ * The network journal (security-reliability-anchors R5): before the first change to the host we
+ * write, atomically and root-only, what was there (main routing tables, rules, resolv.conf) and
+ * what we are about to add. A clean disconnect and a post-crash recover() both repair the host
+ * from it, so a SIGKILL'd agent never leaves the machine without its default route or with the
+ * VPN's dead DNS, which is what openconnect leaves behind (anchors §3.0).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCodes, TandemError } from '@tandem/common';
+import { ip, parseRouteLines } from './iproute.js';
+import { snapshotResolvConf, RESOLV_CONF, type ResolvConfSnapshot } from './resolv.js';
+import { checkPrivateDir, ensurePrivateDir, fsyncDir, readPrivateFile, removeFile, writeFileAtomic } from './safe-fs.js';
+
+/** Default journal directory (tmpfs: a reboot clears both the journal and the state it describes). */
+export const DEFAULT_JOURNAL_DIR = '/run/tandem/netjournal';
+
+/** The host state a session starts from. */
+export interface HostSnapshot {
+  routes4: string[];
+  routes6: string[];
+  rules4: string[];
+  rules6: string[];
+  resolvConf: ResolvConfSnapshot;
+}
+
+/** What a session adds; used to tell our leftovers from changes made by others meanwhile. */
+export interface IntendedChanges {
+  gateway: string;
+  /** Route destinations as `ip route` prints them (`default`, `a.b.c.d/len`). */
+  routes4: string[];
+  routes6: string[];
+  dns: string[];
+  domains: string[];
+}
+
+/** Which step the session had reached when the journal was last written. */
+export type JournalPhase = 'pre-init' | 'connecting' | 'connected' | 'disconnecting';
+
+/** One journal file. */
+export interface JournalRecord {
+  version: 1;
+  owner: { pid: number; startTicks: string | null };
+  createdAt: string;
+  phase: JournalPhase;
+  before: HostSnapshot;
+  tunDevice?: string;
+  intended: IntendedChanges;
+  /** Where vpnc-script keeps its per-pid state (defaultroute.<pid>, resolv.conf-backup.<pid>). */
+  vpncStateDir: string;
+}
+
+const NAME = /^session-(\d+)\.json$/;
+
+/** Path of the journal owned by `pid`. */
+export function journalPath(dir: string, pid: number): string {
+  return join(dir, `session-${pid}.json`);
+}
+
+/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or null. */
+export function processStartTicks(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when the journal's owner is still running (same pid and same start time, so pid reuse does not count). */
+export function ownerAlive(owner: JournalRecord['owner']): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = processStartTicks(owner.pid);
+  return owner.startTicks === null || now === null || now === owner.startTicks;
+}
+
+/** Captures the main routing tables, policy rules and resolv.conf. */
+export async function captureHostSnapshot(resolvConf = RESOLV_CONF): Promise<HostSnapshot> {
+  const [r4, r6, u4, u6] = await Promise.all([
+    ip(['-4', 'route', 'show', 'table', 'main']),
+    ip(['-6', 'route', 'show', 'table', 'main']),
+    ip(['-4', 'rule', 'show']),
+    ip(['-6', 'rule', 'show']),
+  ]);
+  if (!r4.ok) throw new TandemError(ErrorCodes.NETCONFIG, `cannot read the IPv4 routing table: ${r4.stderr.trim()}`);
+  // IPv6 may be disabled; an unreadable v6 table is recorded as empty rather than failing the connect.
+  return {
+    routes4: parseRouteLines(r4.stdout),
+    routes6: r6.ok ? parseRouteLines(r6.stdout) : [],
+    rules4: u4.ok ? u4.stdout.split('\n').filter(Boolean) : [],
+    rules6: u6.ok ? u6.stdout.split('\n').filter(Boolean) : [],
+    resolvConf: snapshotResolvConf(resolvConf),
+  };
+}
+
+/** Writes (or replaces) a journal atomically in a private 0700 directory. */
+export function writeJournal(dir: string, record: JournalRecord): string {
+  ensurePrivateDir(dir);
+  const path = journalPath(dir, record.owner.pid);
+  writeFileAtomic(path, `${JSON.stringify(record, null, 1)}\n`, 0o600);
+  return path;
+}
+
+function isRecord(v: unknown): v is JournalRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Partial<JournalRecord>;
+  return (
+    r.version === 1 &&
+    typeof r.owner?.pid === 'number' &&
+    typeof r.before === 'object' &&
+    Array.isArray(r.before?.routes4) &&
+    Array.isArray(r.before?.routes6) &&
+    typeof r.before?.resolvConf?.path === 'string' &&
+    typeof r.intended?.gateway === 'string' &&
+    typeof r.vpncStateDir === 'string'
+  );
+}
+
+/** Reads a journal file (refusing symlinks and foreign or writable files); null when absent. */
+export function readJournal(path: string): JournalRecord | null {
+  const data = readPrivateFile(path);
+  if (data === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch (err) {
+    throw new TandemError(ErrorCodes.NETCONFIG, `journal ${path} is not valid JSON`, { cause: err });
+  }
+  if (!isRecord(parsed)) throw new TandemError(ErrorCodes.NETCONFIG, `journal ${path} has an unexpected shape`);
+  return parsed;
+}
+
+/**
+ * Journal files in `dir`, oldest owner first by creation time. A missing directory means "no
+ * journals"; a directory that is a symlink or not private is refused with E_NETCONFIG.
+ */
+export function listJournals(dir: string): string[] {
+  try {
+    checkPrivateDir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return readdirSync(dir)
+    .filter((n) => NAME.test(n))
+    .map((n) => join(dir, n));
+}
+
+/** Deletes the journal of `pid` and makes the deletion durable. */
+export function removeJournal(dir: string, pid: number): void {
+  if (removeFile(journalPath(dir, pid))) fsyncDir(dir);
+}

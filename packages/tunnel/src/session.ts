@@ -1,0 +1,166 @@
+/**
+ * One tunnel's network configuration lifecycle, journaled: validate → snapshot + journal →
+ * pre-init → (caller opens the TUN) → connect → … → disconnect → verify/repair → delete journal.
+ * The journal is on disk before the first step that can change the host, and is only removed
+ * once the host has been checked against it.
+ */
+import { ErrorCodes, TandemError } from '@tandem/common';
+import type { NetworkConfigurator, StepResult } from './configurator.js';
+import { captureHostSnapshot, DEFAULT_JOURNAL_DIR, processStartTicks, removeJournal, writeJournal, type IntendedChanges, type JournalPhase, type JournalRecord } from './journal.js';
+import { DEFAULT_LIMITS, validateInterfaceName, validateNetworkConfig, type NetworkConfig, type ValidatedNetworkConfig, type ValidationLimits } from './network-config.js';
+import { repairFromJournal, type RepairReport } from './repair.js';
+import { RESOLV_CONF } from './resolv.js';
+
+/** Options for {@link NetworkSession.begin}. */
+export interface NetworkSessionOptions {
+  configurator: NetworkConfigurator;
+  config: NetworkConfig;
+  /** Journal directory; default {@link DEFAULT_JOURNAL_DIR}. Tests pass a private temp dir. */
+  journalDir?: string;
+  /** Owner recorded in the journal and passed as VPNPID; default this process. */
+  ownerPid?: number;
+  /** The TUN name requested with `--interface`, passed as TUNDEV at pre-init like openconnect. */
+  requestedTunDevice?: string;
+  /** resolv.conf to snapshot and restore; default /etc/resolv.conf. */
+  resolvConf?: string;
+  /** vpnc-script's state directory; default /var/run/vpnc. */
+  vpncStateDir?: string;
+  /** Validation limits (must match the configurator's). */
+  limits?: ValidationLimits;
+}
+
+/** Result of {@link NetworkSession.disconnect}. */
+export interface DisconnectReport {
+  /** The configurator's disconnect step, or its error message when it failed (repair still ran). */
+  step: StepResult | { error: string };
+  repair: RepairReport;
+  /** Milliseconds spent verifying and repairing. */
+  repairMs: number;
+}
+
+function intendedChanges(v: ValidatedNetworkConfig): IntendedChanges {
+  const r4 = [...v.include4, ...v.exclude4].map((r) => (r.prefix === 0 ? 'default' : r.prefix === 32 ? r.address : `${r.address}/${r.prefix}`));
+  const r6 = [...v.include6, ...v.exclude6].map((r) => (r.prefix === 0 ? 'default' : r.prefix === 128 ? r.address : `${r.address}/${r.prefix}`));
+  if (v.ipv4 && v.include4.length === 0) r4.push('default');
+  if (v.ipv6 && v.include6.length === 0) r6.push('default');
+  return { gateway: v.gateway.address, routes4: r4, routes6: r6, dns: [...v.dns4, ...v.dns6], domains: [...v.domains, ...v.splitDns] };
+}
+
+/** A journaled network configuration for one tunnel. */
+export class NetworkSession {
+  /** The journal as last written. */
+  record: JournalRecord;
+  /** Duration of each completed step, in milliseconds. */
+  readonly timings: Partial<Record<'snapshot' | 'pre-init' | 'connect' | 'disconnect' | 'repair', number>> = {};
+  private closed = false;
+
+  private constructor(
+    private readonly configurator: NetworkConfigurator,
+    private readonly config: NetworkConfig,
+    private readonly journalDir: string,
+    record: JournalRecord,
+  ) {
+    this.record = record;
+  }
+
+  /**
+   * Validates the configuration (E_NETCONFIG before anything runs), snapshots the host, writes
+   * the journal and runs pre-init.
+   */
+  static async begin(options: NetworkSessionOptions): Promise<NetworkSession> {
+    const valid = validateNetworkConfig(options.config, options.limits ?? DEFAULT_LIMITS);
+    const requested = options.requestedTunDevice === undefined ? undefined : validateInterfaceName(options.requestedTunDevice);
+    const ownerPid = options.ownerPid ?? process.pid;
+    const journalDir = options.journalDir ?? DEFAULT_JOURNAL_DIR;
+    let t = performance.now();
+    const before = await captureHostSnapshot(options.resolvConf ?? RESOLV_CONF);
+    const record: JournalRecord = {
+      version: 1,
+      owner: { pid: ownerPid, startTicks: processStartTicks(ownerPid) },
+      createdAt: new Date().toISOString(),
+      phase: 'pre-init',
+      before,
+      intended: intendedChanges(valid),
+      vpncStateDir: options.vpncStateDir ?? '/var/run/vpnc',
+    };
+    writeJournal(journalDir, record);
+    const session = new NetworkSession(options.configurator, options.config, journalDir, record);
+    session.timings.snapshot = performance.now() - t;
+    t = performance.now();
+    try {
+      await options.configurator.preInit(options.config, { ownerPid, ...(requested ? { tunDevice: requested } : {}) });
+    } catch (err) {
+      // pre-init changes nothing we track, but the journal must not outlive a failed start.
+      removeJournal(journalDir, ownerPid);
+      throw err;
+    }
+    session.timings['pre-init'] = performance.now() - t;
+    return session;
+  }
+
+  private phase(phase: JournalPhase, tunDevice?: string): void {
+    this.record = { ...this.record, phase, ...(tunDevice ? { tunDevice } : {}) };
+    writeJournal(this.journalDir, this.record);
+  }
+
+  /** Journals the TUN name, then applies addresses, routes and DNS; on failure repairs and rethrows. */
+  async connect(tunDevice: string): Promise<StepResult> {
+    if (this.closed) throw new TandemError(ErrorCodes.NETCONFIG, 'network session already closed');
+    const tun = validateInterfaceName(tunDevice, 'tunDevice');
+    this.phase('connecting', tun);
+    const t = performance.now();
+    try {
+      const step = await this.configurator.connect(this.config, { ownerPid: this.record.owner.pid, tunDevice: tun });
+      this.timings.connect = performance.now() - t;
+      this.phase('connected');
+      return step;
+    } catch (err) {
+      await this.disconnect();
+      throw err;
+    }
+  }
+
+  /** Runs the attempt-reconnect step (TUN still up). */
+  attemptReconnect(): Promise<StepResult> {
+    return this.configurator.attemptReconnect(this.config, this.ctx());
+  }
+
+  /** Runs the reconnect step. */
+  reconnect(): Promise<StepResult> {
+    return this.configurator.reconnect(this.config, this.ctx());
+  }
+
+  private ctx(): { ownerPid: number; tunDevice?: string } {
+    return { ownerPid: this.record.owner.pid, ...(this.record.tunDevice ? { tunDevice: this.record.tunDevice } : {}) };
+  }
+
+  /**
+   * Runs the disconnect step (if connect was reached), then verifies the host against the
+   * journal and repairs any difference, then deletes the journal. Call it before closing the
+   * TUN so routes via the TUN are removed by the script rather than by the kernel.
+   * Idempotent: a second call returns an empty report.
+   */
+  async disconnect(): Promise<DisconnectReport> {
+    let step: DisconnectReport['step'] = { error: 'not connected' };
+    if (this.closed) {
+      return { step: { error: 'already closed' }, repair: { routesRestored: [], routesDeleted: [], resolvConfRestored: false, rulesDiffer: [], vpncFilesRemoved: [], skipped: [], failures: [] }, repairMs: 0 };
+    }
+    this.closed = true;
+    if (this.record.tunDevice) {
+      this.phase('disconnecting');
+      const t = performance.now();
+      try {
+        step = await this.configurator.disconnect(this.config, this.ctx());
+      } catch (err) {
+        step = { error: (err as Error).message };
+      }
+      this.timings.disconnect = performance.now() - t;
+    }
+    const t = performance.now();
+    const repair = await repairFromJournal(this.record);
+    this.timings.repair = performance.now() - t;
+    // A failed repair keeps the journal so recover() can try again after this process exits.
+    if (repair.failures.length === 0) removeJournal(this.journalDir, this.record.owner.pid);
+    return { step, repair, repairMs: this.timings.repair };
+  }
+}
