@@ -5,7 +5,7 @@
  * Ctrl-C while waiting asks the agent to disconnect and exits 130.
  */
 import { ErrorCodes, TandemError } from '@tandem/common';
-import type { ParamsOf, StatusSnapshot } from '@tandem/contract';
+import type { ParamsOf } from '@tandem/contract';
 import type { IpcClient } from '@tandem/ipc/client';
 import { ExitCode, type CliIo } from '../io.js';
 import { AGENT_USAGE, openAgent } from './agent.js';
@@ -74,29 +74,20 @@ export const connectCommand = apiCommand({
     let client: IpcClient | null = null;
     try {
       client = await openAgent(values, { ...signer.handlers, prompt: answerPrompt });
-      const tracker = new AttemptTracker(notify);
-      // Events are only looked at once our request is on its way; older ones describe an
-      // earlier attempt. Until the agent accepted it they wait in `held`.
-      let sent = false;
-      let accepted = false;
-      const held: StatusSnapshot[] = [];
-      client.on('state', (snap) => {
-        if (!sent) return;
-        if (accepted) tracker.observe(snap.user);
-        else held.push(snap);
-      });
+      // Events are only looked at once our request is on its way; the tracker also ignores the
+      // user tunnel's earlier state, so a late event from before the request cannot decide.
+      let tracker: AttemptTracker | null = null;
+      client.on('state', (snap) => tracker?.observe(snap.user));
       const closed = new Promise<TandemError>((resolve) => client?.onClose(resolve));
-      await client.call('watch', { events: ['state'] });
+      const { snapshot } = await client.call('watch', { events: ['state'] });
       // Interrupted before anything was asked: nothing to undo.
       if (interrupt.fired) return EXIT_INTERRUPTED;
-      sent = true;
-      const request = client.call('connect', connectParams(positionals[0]));
-      const first = await Promise.race([request, interrupt.signalled]);
-      if (typeof first === 'string') throw first;
-      accepted = true;
-      tracker.observe(first.tunnel);
-      for (const snap of held) tracker.observe(snap.user);
-      const end = await Promise.race([tracker.outcome, interrupt.signalled, closed]);
+      const attempt = new AttemptTracker(snapshot.user, notify);
+      tracker = attempt;
+      const accepted = await Promise.race([client.call('connect', connectParams(positionals[0])), interrupt.signalled]);
+      if (typeof accepted === 'string') throw accepted;
+      attempt.observe(accepted.tunnel, true);
+      const end = await Promise.race([attempt.outcome, interrupt.signalled, closed]);
       if (typeof end === 'string') throw end;
       if (end instanceof TandemError) return reportError(io, 'connect', json, end);
       return report(io, json, end);
