@@ -95,6 +95,8 @@ describe('lab-gateway MCA and CSTP with a scripted client', () => {
 
     await c.send(PacketType.DPD_REQ, Buffer.from('abc'));
     expect((await c.next(PacketType.DPD_RESP)).payload.toString()).toBe('abc');
+    expect(last('dpd')).toMatchObject({ address: '10.232.200.2' });
+    expect(last('tunnel-up')).toMatchObject({ username: 'alice', address: '10.232.200.2' });
     await c.send(PacketType.KEEPALIVE);
     // ICMP echo request 10.232.200.2 → 10.232.200.1, id 7 seq 1.
     const icmp = Buffer.from('45000020000040004001000000000000000000000800000000070001616263646566', 'hex');

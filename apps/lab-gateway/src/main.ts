@@ -83,25 +83,25 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const events = new Events();
-  let gw: RunningGateway;
+  let gw: RunningGateway | null = null;
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    events.emit({ event: 'stopping', signal });
+    const done = (): never => process.exit(0);
+    if (!gw) done();
+    else gw.close().then(done, done);
+  };
+  // Installed before startup so a signal during startup is also a clean exit.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   try {
     gw = await startGateway(options, events);
   } catch (err) {
     events.emit({ event: 'fatal', message: err instanceof Error ? err.message : String(err) });
     process.exit(70);
   }
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    events.emit({ event: 'stopping', signal });
-    gw.close().then(
-      () => process.exit(0),
-      () => process.exit(0),
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
   // A bug in one connection is logged, never fatal: the lab gateway must outlive hostile peers.
   process.on('uncaughtException', (err) => events.error('uncaught', err));
   process.on('unhandledRejection', (err) => events.error('unhandled-rejection', err));

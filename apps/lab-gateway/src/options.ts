@@ -101,6 +101,11 @@ function positiveInt(name: string, value: string, max: number): number {
   return Number(value);
 }
 
+const VALUE_FLAGS = new Set([
+  '--listen', '--cert', '--key', '--ca', '--crl', '--username-from', '--username-field', '--pool', '--group',
+  '--dpd', '--keepalive', '--mtu', '--split-include', '--dns', '--default-domain', '--banner', '--tun',
+]);
+
 const FIELDS = new Set(['CN', 'OU', 'O', 'UID', 'EA', 'E', 'DN', 'L', 'ST', 'SP', 'C', 'SN', 'GN', 'DC', 'T', 'I']);
 
 /** Parses argv (without node and script). Returns null when `--help` was asked for. */
@@ -113,6 +118,7 @@ export function parseOptions(argv: readonly string[]): GatewayOptions | null {
     if (flag === '--help' || flag === '-h') return null;
     if (flag === '--mca') { o.mca = true; continue; }
     if (flag === '--echo') { o.echo = true; continue; }
+    if (!VALUE_FLAGS.has(flag)) throw usage(`unknown option ${flag}`);
     const value = argv[i + 1];
     if (value === undefined) throw usage(`${flag} needs a value`);
     i++;
