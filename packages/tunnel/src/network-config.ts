@@ -45,7 +45,7 @@ export type ValidatedRoute = ParsedPrefix;
 /** A {@link NetworkConfig} whose every value has been re-parsed and re-formatted. */
 export interface ValidatedNetworkConfig {
   gateway: { family: 4 | 6; address: string };
-  ipv4?: { address: string; netmask: string; prefix: number; netaddr: string };
+  ipv4?: { address: string; network?: { netmask: string; prefix: number; netaddr: string } };
   ipv6?: { address: string; prefix: number };
   dns4: string[];
   dns6: string[];
@@ -164,17 +164,21 @@ export function validateNetworkConfig(config: NetworkConfig, limits: ValidationL
   let ipv4: ValidatedNetworkConfig['ipv4'];
   if (config.ipv4 !== undefined) {
     const addr = address(config.ipv4.address, 'ipv4.address', 4).address;
-    let prefix: number;
+    let prefix: number | undefined;
     if (config.ipv4.netmask !== undefined) {
       const p = netmaskToPrefix(text(config.ipv4.netmask, 'ipv4.netmask'));
       if (p === null) refuse('not a contiguous netmask', 'ipv4.netmask', config.ipv4.netmask);
       prefix = p;
       if (config.ipv4.prefix !== undefined && config.ipv4.prefix !== p) refuse('prefix and netmask disagree', 'ipv4.prefix', config.ipv4.prefix);
-    } else {
-      prefix = integer(config.ipv4.prefix ?? 32, 'ipv4.prefix', 0, 32);
+    } else if (config.ipv4.prefix !== undefined) {
+      prefix = integer(config.ipv4.prefix, 'ipv4.prefix', 0, 32);
     }
-    const mask = ipv4Mask(prefix);
-    ipv4 = { address: addr, prefix, netmask: formatIpv4(mask), netaddr: formatIpv4(((parseIpv4(addr) ?? 0) & mask) >>> 0) };
+    // Like openconnect, the netmask variables exist only when the gateway sent a netmask.
+    if (prefix === undefined) ipv4 = { address: addr };
+    else {
+      const mask = ipv4Mask(prefix);
+      ipv4 = { address: addr, network: { prefix, netmask: formatIpv4(mask), netaddr: formatIpv4(((parseIpv4(addr) ?? 0) & mask) >>> 0) } };
+    }
   }
   let ipv6: ValidatedNetworkConfig['ipv6'];
   if (config.ipv6 !== undefined) {

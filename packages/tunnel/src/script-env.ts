@@ -68,9 +68,11 @@ export function buildScriptEnv(config: ValidatedNetworkConfig, ctx: ScriptContex
   if (config.banner) env.CISCO_BANNER = config.banner;
   if (config.ipv4) {
     env.INTERNAL_IP4_ADDRESS = config.ipv4.address;
-    env.INTERNAL_IP4_NETMASK = config.ipv4.netmask;
-    env.INTERNAL_IP4_NETMASKLEN = String(config.ipv4.prefix);
-    env.INTERNAL_IP4_NETADDR = config.ipv4.netaddr;
+    if (config.ipv4.network) {
+      env.INTERNAL_IP4_NETMASK = config.ipv4.network.netmask;
+      env.INTERNAL_IP4_NETMASKLEN = String(config.ipv4.network.prefix);
+      env.INTERNAL_IP4_NETADDR = config.ipv4.network.netaddr;
+    }
   }
   if (config.ipv6) {
     env.INTERNAL_IP6_ADDRESS = config.ipv6.address;
