@@ -65,8 +65,15 @@ export class CstpServer {
     if (!address) return refuse(503, 'Service Unavailable', 'No free address in the pool');
     session.address = address;
     session.active = true;
-    socket.write(formatResponse(200, 'CONNECTED', this.connectHeaders(address, pool), '', true));
-    this.run(socket, session, address, rest);
+    // Frames start only after the header block is written, so it never shares a TLS record
+    // with the first frame; the socket stays paused meanwhile so no client bytes are missed.
+    socket.pause();
+    socket.write(formatResponse(200, 'CONNECTED', this.connectHeaders(address, pool), '', true), (err) => {
+      if (!err && !socket.destroyed) return this.run(socket, session, address, rest);
+      // The client vanished before the tunnel started: the session stays usable for a retry.
+      session.active = false;
+      socket.destroy();
+    });
   }
 
   private connectHeaders(address: string, pool: AddressPool): Array<[string, string]> {
