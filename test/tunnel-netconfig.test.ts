@@ -47,6 +47,9 @@ describe.skipIf(reason !== null)(titled('tunnel: vpnc-script, journal and recove
   const lab = new NetnsLab('ttn', [233, 1]);
   let journalDir = '';
   const timings: Record<string, number[]> = {};
+  // Child pids: if a test fails before recover(), vpnc-script's per-pid files would stay in the
+  // host's /var/run/vpnc, so afterAll removes them.
+  const pids: number[] = [];
   const note = (k: string, v: number): void => void (timings[k] ??= []).push(Math.round(v * 10) / 10);
 
   const base = {
@@ -82,6 +85,7 @@ describe.skipIf(reason !== null)(titled('tunnel: vpnc-script, journal and recove
   });
   afterAll(async () => {
     console.log(`[tunnel] timings ms ${JSON.stringify(timings)}`);
+    for (const pid of pids) for (const f of ['defaultroute', 'defaultroute_ipv6', 'resolv.conf-backup']) rmSync(`/var/run/vpnc/${f}.${pid}`, { force: true });
     await lab.destroy();
     rmSync(journalDir, { recursive: true, force: true });
   });
@@ -129,6 +133,7 @@ describe.skipIf(reason !== null)(titled('tunnel: vpnc-script, journal and recove
       const proc = lab.spawn(lab.cli, process.execPath, [child, JSON.stringify({ dist, ns: lab.cli, journalDir, tun: 'ttn1', config: base, stopAt })]);
       const pre = await waitForStage(proc, 'pre-init');
       const pid = pre.pid as number;
+      pids.push(pid);
       if (stopAt !== 'pre-init') {
         const connect = await waitForStage(proc, 'connect');
         expect(connect.routes).toContain('default dev ttn1 scope link');
