@@ -7,6 +7,7 @@ import type { Command } from './command.js';
 import { profileCheckCommand } from './local/profile-check.js';
 import { certsListCommand } from './local/certs-list.js';
 import { certsSelectCommand } from './local/certs-select.js';
+import { authCommand } from './local/auth.js';
 import { statusCommand } from './api/status.js';
 import { connectCommand } from './api/connect.js';
 import { disconnectCommand } from './api/disconnect.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   profileCheckCommand,
   certsListCommand,
   certsSelectCommand,
+  authCommand,
   statusCommand,
   connectCommand,
   disconnectCommand,

@@ -34,7 +34,7 @@ describe('IPv4/UDP packets', () => {
     expect(parseUdp4(p)).toMatchObject({ src: '10.233.60.2', dst: '10.233.60.1', srcPort: 9000, dstPort: 7000 });
     expect(Buffer.from(parseUdp4(p)!.payload).toString()).toBe('pong-1');
     const corrupt = Buffer.from(p);
-    corrupt[30] ^= 1;
+    corrupt[30] = corrupt[30]! ^ 1;
     expect(parseUdp4(corrupt)).toBeNull();
   });
 });

@@ -1,0 +1,76 @@
+/**
+ * `tandem auth URL`: authenticate only (no tunnel, no root), like `openconnect --authenticate`.
+ * Useful to test certificates, MCA and gateway trust from a shell. The session cookie is a
+ * bearer credential: it is printed only with `--print-cookie`.
+ */
+import { authenticate } from '@tandem/anyconnect';
+import { isTandemError, redactor } from '@tandem/common';
+import { parseCommandArgs } from '../args.js';
+import type { Command } from '../command.js';
+import { ExitCode, UsageError, type CliIo } from '../io.js';
+import { GATEWAY_OPTIONS, GATEWAY_USAGE, gatewaySetup } from './gateway-options.js';
+
+/** Usage text of `tandem auth`. */
+export const USAGE = `Usage: tandem auth URL [options] [--json] [--print-cookie]
+
+Authenticate to an AnyConnect-compatible gateway (certificate, Multiple Certificate
+Authentication) and stop before the tunnel, like "openconnect --authenticate".
+Exit status: 0 authenticated, 1 refused (the gateway's reason or the trust failure is shown),
+2 usage error.
+
+Options:
+${GATEWAY_USAGE}
+  --print-cookie             Also print the session cookie (a bearer credential: handle with care)`;
+
+/** Runs `tandem auth`. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { ...GATEWAY_OPTIONS, 'print-cookie': { type: 'boolean' } });
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `unexpected argument "${positionals[1]}"` : 'the gateway URL is required');
+  const json = values['json'] === true;
+  let setup;
+  try {
+    setup = await gatewaySetup(positionals[0]!, values);
+  } catch (err) {
+    if (err instanceof UsageError || !isTandemError(err)) throw err;
+    io.err(`tandem auth: ${redactor.string(err.message)}\n`);
+    return ExitCode.FAILURE;
+  }
+  try {
+    const result = await authenticate(setup.auth);
+    const out: Record<string, unknown> = {
+      authenticated: true,
+      mca: result.mca,
+      gateway: result.gateway.url,
+      serverCertSha256: result.server.sha256,
+      serverPin: result.server.pin,
+      elapsedMs: result.elapsedMs,
+    };
+    if (result.banner) out['banner'] = result.banner;
+    if (values['print-cookie'] === true) out['cookie'] = result.cookie;
+    if (json) {
+      io.out(`${JSON.stringify(out)}\n`);
+    } else {
+      io.out(`Authenticated to ${result.gateway.url}${result.mca ? ' with Multiple Certificate Authentication' : ''} in ${result.elapsedMs} ms\n`);
+      io.out(`Server certificate SHA-256 ${result.server.sha256} (${result.server.pin})\n`);
+      if (result.banner) io.out(`Banner: ${result.banner}\n`);
+      if (values['print-cookie'] === true) io.out(`COOKIE=${result.cookie}\n`);
+    }
+    return ExitCode.OK;
+  } catch (err) {
+    if (!isTandemError(err)) throw err;
+    const message = redactor.string(err.message);
+    if (json) io.out(`${JSON.stringify({ authenticated: false, error: { code: err.code, message } })}\n`);
+    io.err(`tandem auth: ${message}\n`);
+    return ExitCode.FAILURE;
+  } finally {
+    await setup.close();
+  }
+}
+
+/** The `auth` command for the registry. */
+export const authCommand: Command = {
+  name: 'auth',
+  summary: 'Authenticate to a gateway without a tunnel (certificates, MCA), like openconnect --authenticate',
+  usage: USAGE,
+  run,
+};

@@ -1,0 +1,213 @@
+/**
+ * The client side of aggregate auth (spec §2.10): init → (certificate retry | group selection |
+ * MCA challenge | forms) → complete, one fresh TLS connection per request as openconnect does
+ * (some ASAs only ask for the client certificate on a new connection).
+ *
+ * The state machine refuses what a certificate client must not accept: a `complete` that
+ * skips an MCA challenge we were given, forms when no one can answer them (machine tunnel),
+ * redirects to hosts that are not allowed, and more rounds than any real gateway needs.
+ */
+import { ErrorCodes, TandemError, nullLogger, redactor, type Logger } from '@tandem/common';
+import { buildAuthReply, buildInit, parseGatewayDocument, type ClientIdentity, type FormInput, type GatewayDocument, type ManifestEntry } from './config-auth.js';
+import { CookieJar } from './cookies.js';
+import { exchange, header, headerValues, type HttpResponse } from './http.js';
+import { answerMcaChallenge, type UserSigner } from './mca.js';
+import { describeGatewayUrl, type GatewayUrl } from './gateway-url.js';
+import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
+import { openGatewayConnection, type TlsClientCredentials } from './tls-connect.js';
+
+/** Answers a gateway form; null means "cannot answer" (the flow then fails). */
+export type FormPrompt = (form: { title: string; message: string; banner: string; inputs: FormInput[] }) => Promise<Array<[string, string]> | null>;
+
+/** Everything the auth phase needs. */
+export interface AuthOptions {
+  /** `https://host[:port][/group-path]`. */
+  url: string;
+  /** `--resolve`: connect here while validating for the URL host. */
+  address?: string;
+  ca?: string | Buffer;
+  trust: ServerTrustPolicy;
+  /** Machine certificate for the TLS handshake (certificate 1 of MCA). */
+  machine: TlsClientCredentials | null;
+  /** User certificate signer: enables `multiple-cert` (certificate 2 of MCA). */
+  user?: UserSigner | null;
+  /** Tunnel group to select when the gateway offers a list. */
+  authGroup?: string;
+  /** Form answers; absent for the machine tunnel, where any form is a failure. */
+  prompt?: FormPrompt;
+  /** Extra hosts a redirect may lead to (the profile's server list); the URL host always may. */
+  allowedHosts?: readonly string[];
+  identity?: Partial<Pick<ClientIdentity, 'version' | 'deviceId'>>;
+  requestTimeoutMs?: number;
+  log?: Logger;
+}
+
+/** A successful authentication. */
+export interface AuthResult {
+  /** The session cookie (secret; registered with the redactor). */
+  cookie: string;
+  gateway: GatewayUrl;
+  server: ServerCertInfo;
+  mca: boolean;
+  banner: string;
+  manifest: ManifestEntry[];
+  /** Milliseconds from the first connection to the cookie. */
+  elapsedMs: number;
+}
+
+/** The User-Agent ocserv and ASAs know: ocserv classifies clients by this prefix (spec §2.2). */
+export const USER_AGENT = 'Open AnyConnect VPN Agent v9.01';
+const MAX_ROUNDS = 10;
+const MAX_REDIRECTS = 3;
+
+function rejected(message: string, details: Record<string, unknown> = {}): TandemError {
+  return new TandemError(ErrorCodes.AUTH_REJECTED, message, { details });
+}
+
+/** Runs the whole auth phase and returns the session cookie. */
+export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
+  const log = opts.log ?? nullLogger;
+  const started = Date.now();
+  let gw = describeGatewayUrl(opts.url);
+  const identity: ClientIdentity = { version: opts.identity?.version ?? 'v9.01-tandem', deviceId: opts.identity?.deviceId ?? 'linux-64', mca: !!opts.user };
+  const jar = new CookieJar();
+  let path = gw.path;
+  let body = buildInit(identity, gw.url, { groupSelect: opts.authGroup });
+  let certRetried = false;
+  let groupSelected = opts.authGroup;
+  let mcaAnswered = false;
+  let mcaAsked = false;
+  let redirects = 0;
+  let server: ServerCertInfo | null = null;
+
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const res = await post(path, body);
+    if (res.status >= 300 && res.status < 400) {
+      const next = redirectTarget(res, gw);
+      if (++redirects > MAX_REDIRECTS) throw rejected(`too many redirects (last to ${next.url})`);
+      log.info('gateway redirected', { to: next.url });
+      gw = next;
+      path = gw.path;
+      body = buildInit(identity, gw.url, { groupSelect: groupSelected });
+      continue;
+    }
+    if (res.status === 401) {
+      throw rejected(opts.machine ? `gateway refused the client certificate (HTTP 401 ${res.reason})` : `gateway requires a client certificate (HTTP 401 ${res.reason})`, { status: 401 });
+    }
+    if (res.status !== 200) throw new TandemError(ErrorCodes.PROTOCOL, `gateway answered HTTP ${res.status} ${res.reason.slice(0, 80)}`);
+    const doc = parseGatewayDocument(res.body);
+
+    if (doc.type === 'complete' || doc.authId === 'success') {
+      if (mcaAsked && !mcaAnswered) throw rejected('gateway completed without the MCA step it started');
+      const cookie = doc.sessionToken ?? jar.get('webvpn');
+      if (!cookie) throw new TandemError(ErrorCodes.PROTOCOL, 'gateway reported success but sent no session cookie');
+      redactor.addSecret(cookie);
+      return { cookie, gateway: gw, server: server!, mca: mcaAnswered, banner: doc.banner || doc.message, manifest: doc.manifest, elapsedMs: Date.now() - started };
+    }
+    if (doc.errors.length && (mcaAnswered || !doc.form)) {
+      throw rejected(mcaAnswered ? `gateway reported a certificate error: ${doc.errors.join('; ')}` : `gateway refused: ${doc.errors.join('; ')}`);
+    }
+    if (doc.hostScan) throw new TandemError(ErrorCodes.AUTH_UNSUPPORTED, 'gateway requires HostScan/CSD posture checks, which Tandem does not run');
+    if (doc.mcaHashes) {
+      mcaAsked = true;
+      if (!opts.user) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, 'gateway asks for a second (user) certificate (MCA) but none is configured');
+      if (mcaAnswered) throw rejected('gateway asked for the MCA signature twice');
+      const answer = await answerMcaChallenge(res.body, doc.mcaHashes, opts.user);
+      log.info('answering MCA challenge', { hash: answer.hash });
+      body = buildAuthReply(identity, doc.opaqueXml, { groupSelect: groupSelected, mca: answer });
+      path = doc.form ? actionPath(doc, gw) : path;
+      mcaAnswered = true;
+      continue;
+    }
+    if (doc.clientCertRequest && !doc.certAuthenticated) {
+      if (opts.machine && !certRetried) {
+        certRetried = true;
+        body = buildInit(identity, gw.url, { groupSelect: groupSelected });
+      } else {
+        if (!opts.machine) throw rejected('gateway asks for a client certificate and none is configured');
+        throw rejected('gateway did not accept the client certificate');
+      }
+      continue;
+    }
+    const groups = doc.form?.selects.find((s) => s.name === 'group_list');
+    const inputs = (doc.form?.inputs ?? []).filter((i) => !['hidden', 'submit', 'reset'].includes(i.type));
+    if (groups && inputs.length === 0) {
+      const choice = pickGroup(groups.options, groupSelected, gw);
+      if (!choice || choice === groupSelected && round > 0 && doc.errors.length) {
+        throw rejected(`gateway asks for a tunnel group; choose one with --authgroup (offered: ${groups.options.map((o) => o.value).join(', ')})`);
+      }
+      groupSelected = choice;
+      path = actionPath(doc, gw);
+      body = buildInit(identity, gw.url, { groupSelect: choice });
+      continue;
+    }
+    if (doc.form && inputs.length > 0) {
+      if (!opts.prompt) throw new TandemError(ErrorCodes.AUTH_UNSUPPORTED, `gateway asks for ${inputs.map((i) => i.name).join(', ')}; this connection cannot answer prompts (certificate-only)`);
+      const answers = await opts.prompt({ title: doc.title, message: doc.message, banner: doc.banner, inputs });
+      if (!answers) throw rejected('authentication cancelled');
+      for (const [, v] of answers) redactor.addSecret(v);
+      path = actionPath(doc, gw);
+      body = buildAuthReply(identity, doc.opaqueXml, { answers, groupSelect: groups ? groupSelected : undefined });
+      continue;
+    }
+    throw new TandemError(ErrorCodes.PROTOCOL, `unexpected gateway document (type "${doc.type}")`);
+  }
+  throw rejected(`authentication did not finish within ${MAX_ROUNDS} rounds`);
+
+  async function post(reqPath: string, reqBody: Buffer): Promise<HttpResponse> {
+    const conn = await openGatewayConnection({ host: gw.host, port: gw.port, address: gw.host === describeGatewayUrl(opts.url).host ? opts.address : undefined, ca: opts.ca, trust: opts.trust }, opts.machine);
+    server = conn.server;
+    const headers: Array<[string, string]> = [
+      ['Host', gw.hostHeader],
+      ['User-Agent', USER_AGENT],
+      ['Accept', '*/*'],
+      ['Accept-Encoding', 'identity'],
+      ['X-Transcend-Version', '1'],
+      ['X-Aggregate-Auth', '1'],
+      ['Content-Type', 'application/xml; charset=utf-8'],
+    ];
+    const cookie = jar.header();
+    if (cookie) headers.push(['Cookie', cookie]);
+    try {
+      const res = await exchange(conn.socket, { method: 'POST', path: reqPath, headers, body: reqBody }, opts.requestTimeoutMs ?? 30_000);
+      jar.absorb(headerValues(res, 'set-cookie'));
+      return res;
+    } finally {
+      conn.socket.destroy();
+    }
+  }
+
+  function redirectTarget(res: HttpResponse, from: GatewayUrl): GatewayUrl {
+    const location = header(res, 'location');
+    if (!location) throw new TandemError(ErrorCodes.PROTOCOL, `gateway redirect (HTTP ${res.status}) without a Location`);
+    let next: GatewayUrl;
+    try {
+      next = describeGatewayUrl(new URL(location, from.url).toString());
+    } catch {
+      throw new TandemError(ErrorCodes.PROTOCOL, 'gateway redirect to an invalid URL');
+    }
+    if (next.host === from.host) throw rejected(`gateway redirected to its own host (${next.url}); only redirects to another gateway are followed`);
+    const allowed = new Set([describeGatewayUrl(opts.url).host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase()));
+    if (!allowed.has(next.host.toLowerCase())) throw rejected(`gateway redirected to ${next.host}, which is not in the server list`);
+    return next;
+  }
+}
+
+function actionPath(doc: GatewayDocument, gw: GatewayUrl): string {
+  const action = doc.form?.action ?? gw.path;
+  const url = new URL(action, gw.url);
+  if (url.host !== new URL(gw.url).host) throw rejected(`gateway form posts to another host (${url.host})`);
+  return `${url.pathname}${url.search}`;
+}
+
+function pickGroup(options: Array<{ value: string; label: string; selected: boolean }>, wanted: string | undefined, gw: GatewayUrl): string | null {
+  const target = wanted ?? gw.group;
+  if (target) {
+    const hit = options.find((o) => o.value === target || o.label === target);
+    return hit ? hit.value : null;
+  }
+  if (options.length === 1) return options[0]!.value;
+  return options.find((o) => o.selected)?.value ?? null;
+}
+
+export type { GatewayDocument };

@@ -1,0 +1,234 @@
+/**
+ * Aggregate-auth XML (`<config-auth>`): parsing what a gateway sends and building what the
+ * client sends (spec anyconnect-protocol.md §2.3–§2.6, §3.2–§3.3).
+ *
+ * Gateway XML is hostile input: DOCTYPE/ENTITY are refused before parsing, nesting is bounded
+ * by a linear pre-scan (the parser never sees a deep document), and the `<opaque>` element is
+ * kept as the exact text the gateway sent, because ASA finds its pending exchange by it.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ErrorCodes, TandemError } from '@tandem/common';
+
+const MAX_DEPTH = 32;
+const MAX_XML = 256 * 1024;
+
+/** A form input of an `auth-request`. */
+export interface FormInput {
+  type: string;
+  name: string;
+  label: string;
+  value: string;
+}
+
+/** A `<select>` (group list and friends). */
+export interface FormSelect {
+  name: string;
+  label: string;
+  options: Array<{ value: string; label: string; selected: boolean }>;
+}
+
+/** One profile advertised in a `vpn-profile-manifest`. */
+export interface ManifestEntry {
+  uri: string;
+  sha1: string;
+  serviceType: string;
+}
+
+/** What the client needs from a gateway `config-auth` document. */
+export interface GatewayDocument {
+  /** `auth-request`, `complete`, … */
+  type: string;
+  authId: string | null;
+  title: string;
+  message: string;
+  banner: string;
+  errors: string[];
+  /** The exact `<opaque …>…</opaque>` text, echoed verbatim in the reply. */
+  opaqueXml: string | null;
+  form: { action: string; method: string; inputs: FormInput[]; selects: FormSelect[] } | null;
+  clientCertRequest: boolean;
+  certAuthenticated: boolean;
+  /** Hash algorithms offered by `<multiple-client-cert-request>`, or null when no MCA step. */
+  mcaHashes: string[] | null;
+  sessionToken: string | null;
+  sessionId: string | null;
+  serverCertHash: string | null;
+  manifest: ManifestEntry[];
+  hostScan: boolean;
+}
+
+function invalid(message: string): TandemError {
+  return new TandemError(ErrorCodes.PROTOCOL, `gateway XML: ${message}`);
+}
+
+/** Rejects DOCTYPE/ENTITY and documents nested deeper than the cap, in one linear pass. */
+export function guardXml(text: string): void {
+  if (text.length > MAX_XML) throw invalid(`document larger than ${MAX_XML} bytes`);
+  if (/<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i.test(text)) throw invalid('DOCTYPE/ENTITY declarations are not allowed');
+  let depth = 0;
+  const tag = /<(\/?)([A-Za-z_][^\s/>]*)[^>]*?(\/?)>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[[\s\S]*?\]\]>/g;
+  for (let m = tag.exec(text); m; m = tag.exec(text)) {
+    if (m[2] === undefined) continue;
+    if (m[1] === '/') depth--;
+    else if (m[3] !== '/') depth++;
+    if (depth > MAX_DEPTH) throw invalid(`nesting deeper than ${MAX_DEPTH}`);
+  }
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  removeNSPrefix: true,
+  processEntities: true,
+  htmlEntities: false,
+  isArray: (name) => ['input', 'select', 'option', 'error', 'hash-algorithm', 'file', 'message'].includes(name),
+});
+
+type Node = Record<string, unknown>;
+
+function obj(v: unknown): Node | null {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : null;
+}
+
+function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(text).filter(Boolean).join('\n');
+  const o = obj(v);
+  return o && typeof o['#text'] === 'string' ? o['#text'] : '';
+}
+
+function attr(v: unknown, name: string): string {
+  const o = obj(v);
+  const a = o?.[`@_${name}`];
+  return typeof a === 'string' ? a : '';
+}
+
+function list(v: unknown): unknown[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function parseForm(auth: Node): GatewayDocument['form'] {
+  const form = obj(auth['form']);
+  if (!form) return null;
+  const inputs = list(form['input']).map((i) => ({ type: attr(i, 'type') || 'text', name: attr(i, 'name'), label: attr(i, 'label'), value: attr(i, 'value') }));
+  const selects = list(form['select']).map((s) => ({
+    name: attr(s, 'name'),
+    label: attr(s, 'label'),
+    options: list(obj(s)?.['option']).map((o) => ({ value: attr(o, 'value') || text(o), label: text(o), selected: attr(o, 'selected') === 'true' })),
+  }));
+  return { action: attr(form, 'action') || '/', method: (attr(form, 'method') || 'post').toLowerCase(), inputs, selects };
+}
+
+function parseManifest(root: Node): ManifestEntry[] {
+  const vpn = obj(obj(obj(root['config'])?.['vpn-profile-manifest'])?.['vpn']);
+  return list(vpn?.['file']).flatMap((f) => {
+    const hash = obj(f)?.['hash'];
+    const uri = text(obj(f)?.['uri']);
+    if (attr(f, 'type') !== 'profile' || !uri) return [];
+    return [{ uri, sha1: attr(hash, 'type') === 'sha1' ? text(hash).toUpperCase() : '', serviceType: attr(f, 'service-type') }];
+  });
+}
+
+/** Extracts the exact `<opaque …>…</opaque>` text (or null). */
+export function extractOpaque(xml: string): string | null {
+  const start = xml.search(/<opaque[\s>]/);
+  if (start < 0) return null;
+  const end = xml.indexOf('</opaque>', start);
+  if (end < 0) throw invalid('unterminated <opaque>');
+  return xml.slice(start, end + '</opaque>'.length);
+}
+
+/** Parses a gateway `config-auth` document (the exact bytes of a response body). */
+export function parseGatewayDocument(body: Buffer): GatewayDocument {
+  const xml = body.toString('utf8');
+  guardXml(xml);
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw invalid(`${valid.err.msg} at line ${valid.err.line}, column ${valid.err.col}`);
+  let doc: Node;
+  try {
+    doc = parser.parse(xml) as Node;
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
+  const root = obj(doc['config-auth']);
+  if (!root) throw invalid('not a <config-auth> document');
+  const auth = obj(root['auth']) ?? {};
+  const errors = [...list(auth['error']), ...list(root['error'])].map((e) => {
+    let t = text(e);
+    for (const p of ['param1', 'param2']) t = t.replace('%s', attr(e, p));
+    return t.trim();
+  }).filter(Boolean);
+  return {
+    type: attr(root, 'type'),
+    authId: attr(root['auth'], 'id') || null,
+    title: text(auth['title']),
+    message: text(auth['message']),
+    banner: text(auth['banner']),
+    errors,
+    opaqueXml: extractOpaque(xml),
+    form: parseForm(auth),
+    clientCertRequest: 'client-cert-request' in root,
+    certAuthenticated: 'cert-authenticated' in root,
+    mcaHashes: 'multiple-client-cert-request' in root ? list(obj(root['multiple-client-cert-request'])?.['hash-algorithm']).map((h) => text(h).trim().toLowerCase()) : null,
+    sessionToken: text(root['session-token']) || null,
+    sessionId: text(root['session-id']) || null,
+    serverCertHash: text(obj(obj(root['config'])?.['vpn-base-config'])?.['server-cert-hash']) || null,
+    manifest: parseManifest(root),
+    hostScan: 'host-scan' in root || 'csd' in root,
+  };
+}
+
+/** Escapes text for an XML element or attribute. */
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** Client identity sent in every document. */
+export interface ClientIdentity {
+  version: string;
+  deviceId: string;
+  /** Advertise `multiple-cert` (only when a user certificate is available). */
+  mca: boolean;
+}
+
+function preamble(type: 'init' | 'auth-reply', id: ClientIdentity): string {
+  const caps = id.mca ? '<capabilities><auth-method>multiple-cert</auth-method></capabilities>' : '';
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<config-auth client="vpn" type="${type}" aggregate-auth-version="2"><version who="vpn">${xmlEscape(id.version)}</version><device-id>${xmlEscape(id.deviceId)}</device-id>${caps}`;
+}
+
+/** Builds `config-auth type="init"`. */
+export function buildInit(id: ClientIdentity, groupAccess: string, opts: { groupSelect?: string; clientCertFail?: boolean } = {}): Buffer {
+  let x = preamble('init', id);
+  x += `<group-access>${xmlEscape(groupAccess)}</group-access>`;
+  if (opts.groupSelect) x += `<group-select>${xmlEscape(opts.groupSelect)}</group-select>`;
+  if (opts.clientCertFail) x += '<client-cert-fail/>';
+  return Buffer.from(`${x}</config-auth>`, 'utf8');
+}
+
+/** The MCA part of an auth-reply (spec §3.3). */
+export interface McaReply {
+  pkcs7Base64: string;
+  signatureBase64: string;
+  hash: string;
+}
+
+/** Builds `config-auth type="auth-reply"` with form answers and/or the MCA certificate chains. */
+export function buildAuthReply(id: ClientIdentity, opaqueXml: string | null, opts: { answers?: Array<[string, string]>; groupSelect?: string; mca?: McaReply }): Buffer {
+  let x = `${preamble('auth-reply', id)}<session-token/><session-id/>`;
+  if (opaqueXml) x += opaqueXml;
+  if (opts.groupSelect) x += `<group-select>${xmlEscape(opts.groupSelect)}</group-select>`;
+  x += '<auth>';
+  for (const [name, value] of opts.answers ?? []) {
+    if (!/^[A-Za-z_][\w.-]{0,63}$/.test(name)) throw invalid(`refusing a form field name "${name.slice(0, 40)}"`);
+    x += `<${name}>${xmlEscape(value)}</${name}>`;
+  }
+  if (opts.mca) {
+    x += '<client-cert-chain cert-store="1M"><client-cert-sent-via-protocol/></client-cert-chain>';
+    x += `<client-cert-chain cert-store="1U"><client-cert cert-format="pkcs7">${opts.mca.pkcs7Base64}</client-cert>`;
+    x += `<client-cert-auth-signature hash-algorithm-chosen="${xmlEscape(opts.mca.hash)}">${opts.mca.signatureBase64}</client-cert-auth-signature></client-cert-chain>`;
+  }
+  return Buffer.from(`${x}</auth></config-auth>`, 'utf8');
+}

@@ -1,0 +1,77 @@
+/**
+ * Multiple Certificate Authentication, client side (spec §3): choose the digest, sign the exact
+ * challenge bytes with the user certificate's key, and package the user chain as a certs-only
+ * PKCS#7 SignedData.
+ */
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificateSet, CertificateChoices, ContentInfo, EncapsulatedContentInfo, SignedData, id_signedData, SignerInfos, DigestAlgorithmIdentifiers } from '@peculiar/asn1-cms';
+import { Certificate } from '@peculiar/asn1-x509';
+import { ErrorCodes, TandemError } from '@tandem/common';
+
+/** Digests the client may use, strongest first (openconnect's order). */
+export const MCA_HASH_PREFERENCE = ['sha512', 'sha384', 'sha256'] as const;
+
+/** A digest name the MCA exchange supports. */
+export type McaHash = (typeof MCA_HASH_PREFERENCE)[number];
+
+/**
+ * What signs the challenge: a user certificate's key wherever it lives (file, PKCS#11 token, or
+ * the user's own process over IPC). Same contract as `@tandem/certs` Signer.
+ */
+export interface UserSigner {
+  /** RSA PKCS#1 v1.5 or DER ECDSA signature of `data` with the given digest. */
+  sign(data: Buffer, hash: McaHash): Promise<Buffer>;
+  /** DER of the user certificate followed by its intermediates. */
+  chainDer: Buffer[];
+}
+
+/** Picks sha512 > sha384 > sha256 from what the gateway offered; throws when none is usable. */
+export function chooseMcaHash(offered: readonly string[]): McaHash {
+  const set = new Set(offered.map((h) => h.trim().toLowerCase()));
+  const hit = MCA_HASH_PREFERENCE.find((h) => set.has(h));
+  if (!hit) {
+    throw new TandemError(ErrorCodes.AUTH_UNSUPPORTED, `gateway offered no supported MCA signature hash (offered: ${[...set].join(', ') || 'none'}; supported: sha256, sha384, sha512)`);
+  }
+  return hit;
+}
+
+const ID_DATA = '1.2.840.113549.1.7.1';
+
+/**
+ * Builds a DER certs-only SignedData: version 1, no digest algorithms, `data` content type with
+ * no content, the certificates in canonical DER `SET OF` order, and no signer infos.
+ */
+export function buildCertsOnlyPkcs7(certsDer: readonly Buffer[]): Buffer {
+  const unique = [...new Map(certsDer.map((d) => [d.toString('hex'), d])).values()];
+  // Strict DER wants SET OF members sorted by their encodings; some parsers warn otherwise.
+  unique.sort(Buffer.compare);
+  const certificates = new CertificateSet(unique.map((d) => new CertificateChoices({ certificate: AsnConvert.parse(d, Certificate) })));
+  const signed = new SignedData({
+    version: 1,
+    digestAlgorithms: new DigestAlgorithmIdentifiers(),
+    encapContentInfo: new EncapsulatedContentInfo({ eContentType: ID_DATA }),
+    certificates,
+    signerInfos: new SignerInfos(),
+  });
+  const info = new ContentInfo({ contentType: id_signedData, content: AsnConvert.serialize(signed) });
+  return Buffer.from(AsnConvert.serialize(info));
+}
+
+/** Base64 broken into 64-character lines with bare `\n`, no trailing newline (spec §3.3). */
+export function base64Lines(data: Buffer): string {
+  return (data.toString('base64').match(/.{1,64}/g) ?? []).join('\n');
+}
+
+/** Produces the MCA reply parts for a challenge body. */
+export async function answerMcaChallenge(challengeBody: Buffer, offered: readonly string[], signer: UserSigner): Promise<{ hash: McaHash; pkcs7Base64: string; signatureBase64: string }> {
+  if (signer.chainDer.length === 0) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, 'MCA needs a user certificate');
+  const hash = chooseMcaHash(offered);
+  let signature: Buffer;
+  try {
+    // The exact response bytes as received: never re-serialised, never trimmed.
+    signature = await signer.sign(challengeBody, hash);
+  } catch (err) {
+    throw new TandemError(ErrorCodes.CERT_SIGN, `signing the MCA challenge with the user certificate failed: ${(err as Error).message}`, { cause: err });
+  }
+  return { hash, pkcs7Base64: base64Lines(buildCertsOnlyPkcs7(signer.chainDer)), signatureBase64: base64Lines(signature) };
+}

@@ -1,0 +1,125 @@
+/**
+ * Gateway certificate validation, decided before a single request byte is written.
+ *
+ * OpenSSL (through Node) does the RFC 5280 path validation against the configured CAs; on top
+ * of it we check what openconnect does not (anchors §2.7): the serverAuth EKU, the key usage,
+ * the host name, and SPKI pins. Every failure is an `E_SERVER_CERT_UNTRUSTED` error whose
+ * message says what was wrong and always carries the server's `pin-sha256:` (like openconnect's
+ * "--servercert" hint) so an administrator can pin after checking it out of band.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { ErrorCodes, TandemError } from '@tandem/common';
+
+const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const EKU_ANY = '2.5.29.37.0';
+
+/** How strictly the gateway certificate is checked. */
+export interface ServerTrustPolicy {
+  /**
+   * Accepted SPKI pins, `pin-sha256:<base64>`. Outside strict mode a matching pin accepts a
+   * chain OpenSSL could not verify (openconnect's `--servercert`); in strict mode it never does.
+   */
+  pins?: readonly string[];
+  /**
+   * Strict mode (machine tunnel, Always-On, StrictCertificateTrust): chain validation must pass
+   * and, when pins are given, a pin must match too. Nothing can override a failure.
+   */
+  strict?: boolean;
+}
+
+/** What was learned about the gateway certificate. */
+export interface ServerCertInfo {
+  /** SHA-256 of the DER leaf certificate, lower-case hex. */
+  sha256: string;
+  /** SHA-1 of the DER leaf, upper-case hex (what ASA and ocserv report as server-cert-hash). */
+  sha1: string;
+  /** `pin-sha256:<base64 of SHA-256 of the SubjectPublicKeyInfo>`. */
+  pin: string;
+  subject: string;
+  issuer: string;
+  validTo: string;
+}
+
+/** Computes the openconnect-style SPKI pin of a certificate. */
+export function spkiPin(cert: X509Certificate): string {
+  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return `pin-sha256:${createHash('sha256').update(spki).digest('base64')}`;
+}
+
+/** Describes the leaf certificate for logs, JSON output and pin hints. */
+export function describeServerCert(cert: X509Certificate): ServerCertInfo {
+  return {
+    sha256: createHash('sha256').update(cert.raw).digest('hex'),
+    sha1: createHash('sha1').update(cert.raw).digest('hex').toUpperCase(),
+    pin: spkiPin(cert),
+    subject: cert.subject.replace(/\n/g, ', '),
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    validTo: cert.validTo,
+  };
+}
+
+const OPENSSL_REASONS: Record<string, (c: X509Certificate) => string> = {
+  CERT_HAS_EXPIRED: (c) => `server certificate expired on ${new Date(c.validTo).toISOString().slice(0, 10)}`,
+  CERT_NOT_YET_VALID: (c) => `server certificate is not valid before ${new Date(c.validFrom).toISOString().slice(0, 10)}`,
+  DEPTH_ZERO_SELF_SIGNED_CERT: () => 'server certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: () => 'server chain ends in a self-signed root that is not in the trust store',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: (c) => `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
+  UNABLE_TO_GET_ISSUER_CERT: (c) => `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: (c) => `untrusted: cannot verify the certificate against issuer "${c.issuer.replace(/\n/g, ', ')}"`,
+  CERT_SIGNATURE_FAILURE: () => 'server certificate signature is invalid',
+  CERT_REVOKED: () => 'server certificate is revoked',
+  INVALID_CA: () => 'an issuing certificate in the server chain is not a CA',
+  PATH_LENGTH_EXCEEDED: () => 'server chain exceeds a CA path length constraint',
+  INVALID_PURPOSE: () => 'server chain has a certificate not valid for this purpose',
+};
+
+function fail(message: string, info: ServerCertInfo | null): TandemError {
+  const hint = info ? ` (server's ${info.pin})` : '';
+  return new TandemError(ErrorCodes.SERVER_CERT_UNTRUSTED, `${message}${hint}`, { details: info ? { ...info } : {} });
+}
+
+function purposeProblem(cert: X509Certificate): string | null {
+  // Node names the EKU list `keyUsage` (OIDs); undefined means no EKU extension.
+  const eku = cert.keyUsage;
+  if (eku && eku.length > 0 && !eku.includes(EKU_SERVER_AUTH) && !eku.includes(EKU_ANY)) {
+    return 'server certificate lacks the serverAuth extended key usage';
+  }
+  return null;
+}
+
+/**
+ * Validates the peer of a freshly connected TLS socket (created with `rejectUnauthorized:false`
+ * so the decision is ours). Throws a typed error and never returns for an untrusted gateway.
+ */
+export function verifyServer(socket: TLSSocket, host: string, policy: ServerTrustPolicy): ServerCertInfo {
+  const peer = socket.getPeerX509Certificate();
+  if (!peer) throw fail('the gateway presented no certificate', null);
+  const info = describeServerCert(peer);
+  const pinned = (policy.pins ?? []).some((p) => p.trim() === info.pin);
+  const pinsGiven = (policy.pins ?? []).length > 0;
+
+  if (pinsGiven && !pinned) throw fail(`pin mismatch: got ${info.pin}`, info);
+
+  if (!socket.authorized) {
+    const code = String(socket.authorizationError ?? 'UNKNOWN');
+    const why = OPENSSL_REASONS[code]?.(peer) ?? `server certificate not trusted (${code})`;
+    // openconnect semantics outside strict mode: an explicit pin stands in for the chain.
+    if (!(pinned && !policy.strict)) throw fail(why, info);
+  }
+
+  const purpose = purposeProblem(peer);
+  if (purpose) throw fail(purpose, info);
+
+  if (!pinned || policy.strict) {
+    // OpenSSL's X509_check_host/ip: SAN first, CN only without DNS SANs, wildcard only as a
+    // whole left-most label.
+    const ok = isIP(host) ? peer.checkIP(host) !== undefined : peer.checkHost(host, { subject: 'default', partialWildcards: false, multiLabelWildcards: false }) !== undefined;
+    if (!ok) {
+      const san = peer.subjectAltName ?? 'none';
+      throw fail(`host name ${host} does not match the certificate (SAN: ${san})`, info);
+    }
+  }
+  return info;
+}

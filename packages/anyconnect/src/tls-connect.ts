@@ -1,0 +1,81 @@
+/**
+ * Opening a TLS connection to the gateway: client certificate (file key or PKCS#11 token via
+ * OpenSSL's engine), SNI, `--resolve`, TLS ≥ 1.2, and the server check of server-trust.ts done
+ * on `secureConnect`, before the caller can write anything.
+ */
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { isIP } from 'node:net';
+import { ErrorCodes, TandemError } from '@tandem/common';
+import { verifyServer, type ServerCertInfo, type ServerTrustPolicy } from './server-trust.js';
+
+/** A client certificate as Node's TLS needs it. Keys stay in their token with the engine form. */
+export type TlsClientCredentials =
+  | { cert: string | Buffer; key: string | Buffer; passphrase?: string }
+  | { cert: string | Buffer; privateKeyEngine: string; privateKeyIdentifier: string };
+
+/** Where and how to reach the gateway. */
+export interface GatewayTarget {
+  /** Host name from the URL: used for SNI and the certificate name check. */
+  host: string;
+  port: number;
+  /** `--resolve`: connect to this IP while validating for `host`. */
+  address?: string;
+  /** PEM CA bundle; when absent Node's bundled roots are used (never in strict mode). */
+  ca?: string | Buffer;
+  trust: ServerTrustPolicy;
+  /** Handshake deadline. */
+  connectTimeoutMs?: number;
+}
+
+/** A validated TLS connection. */
+export interface GatewayConnection {
+  socket: TLSSocket;
+  server: ServerCertInfo;
+}
+
+/** Connects, handshakes and validates the gateway; rejects with a typed error otherwise. */
+export function openGatewayConnection(target: GatewayTarget, creds: TlsClientCredentials | null): Promise<GatewayConnection> {
+  if (target.trust.strict && !target.ca) {
+    return Promise.reject(new TandemError(ErrorCodes.SERVER_CERT_UNTRUSTED, 'strict server trust needs an explicit CA bundle (the system roots are not used)'));
+  }
+  const options: ConnectionOptions = {
+    host: target.address ?? target.host,
+    port: target.port,
+    minVersion: 'TLSv1.2',
+    rejectUnauthorized: false,
+    // The decision is made in verifyServer; Node's own identity check would throw first.
+    checkServerIdentity: () => undefined,
+    ALPNProtocols: ['http/1.1'],
+  };
+  if (!isIP(target.host)) options.servername = target.host;
+  if (target.ca) options.ca = target.ca;
+  if (creds) Object.assign(options, creds);
+  return new Promise((resolve, reject) => {
+    let socket: TLSSocket;
+    try {
+      socket = tlsConnect(options);
+    } catch (err) {
+      reject(new TandemError(ErrorCodes.CERT_KEY, `cannot use the client certificate: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TandemError(ErrorCodes.GATEWAY_TIMEOUT, `TLS handshake with ${target.host}:${target.port} timed out`));
+    }, target.connectTimeoutMs ?? 15_000);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      try {
+        const server = verifyServer(socket, target.host, target.trust);
+        resolve({ socket, server });
+      } catch (err) {
+        socket.destroy();
+        reject(err);
+      }
+    });
+    socket.once('error', (err: Error & { code?: string }) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot reach ${target.host}:${target.port}: ${err.message}`, { cause: err, details: { code: err.code } }));
+    });
+  });
+}
