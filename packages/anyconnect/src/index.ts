@@ -1,6 +1,7 @@
 /**
  * @tandem/anyconnect — the AnyConnect protocol, one module per phase: TLS + gateway trust,
- * HTTP, aggregate-auth XML, the auth flow with MCA, CSTP CONNECT and the CSTP session.
+ * HTTP, aggregate-auth XML, the auth flow with MCA, the profile manifest, CSTP CONNECT, the
+ * CSTP session and reconnect. `authenticate()` and `openTunnel()` are the facade.
  */
 export * from './framing.js';
 export * from './server-trust.js';
@@ -11,3 +12,10 @@ export * from './config-auth.js';
 export * from './cookies.js';
 export * from './mca.js';
 export * from './auth-flow.js';
+export * from './manifest.js';
+export * from './tunnel-config.js';
+export * from './cstp-connect.js';
+export * from './cstp-writer.js';
+export * from './cstp-session.js';
+export * from './reconnect.js';
+export * from './tunnel.js';

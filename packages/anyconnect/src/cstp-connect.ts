@@ -1,0 +1,122 @@
+/**
+ * Opening the tunnel: `CONNECT /CSCOSSLC/tunnel` with the session cookie on a fresh, validated
+ * TLS connection (spec §4.1–§4.2). On `200` the same socket carries CSTP frames, so the HTTP
+ * layer stops after the response head and hands the socket (and any bytes already read past
+ * the head) to the caller.
+ *
+ * DTLS is not implemented yet: we still send a fresh X-DTLS-Master-Secret and a PSK-NEGOTIATE
+ * cipher list because ocserv and ASAs expect them from AnyConnect clients, and the DTLS
+ * parameters of the answer are kept (as secrets) for the day a DTLS channel exists. All data
+ * flows over CSTP. No compression is offered (spec §4.6 recommends starting without it).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { TLSSocket } from 'node:tls';
+import { ErrorCodes, TandemError, redactor } from '@tandem/common';
+import { USER_AGENT } from './auth-flow.js';
+import type { GatewayUrl } from './gateway-url.js';
+import { exchange, header, type HttpResponse } from './http.js';
+import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
+import { openGatewayConnection, type TlsClientCredentials } from './tls-connect.js';
+import { parseTunnelConfig, type TunnelConfig } from './tunnel-config.js';
+
+/** DTLS suites we would negotiate (PSK mode first, as openconnect does). */
+export const DTLS_CIPHER_SUITES = 'PSK-NEGOTIATE:OC-DTLS1_2-AES256-GCM:OC-DTLS1_2-AES128-GCM';
+
+/** Everything needed to open (or re-open) a tunnel. */
+export interface ConnectOptions {
+  gateway: GatewayUrl;
+  /** Session cookie from the auth phase (secret). */
+  cookie: string;
+  /** `--resolve` address for the gateway host. */
+  address?: string;
+  ca?: string | Buffer;
+  trust: ServerTrustPolicy;
+  /** Presented on the CONNECT connection too: strict gateways require it (spec §6). */
+  machine: TlsClientCredentials | null;
+  /** Sent as X-CSTP-Hostname; defaults to the local host name. */
+  localHostname?: string;
+  /** Link MTU towards the gateway (X-CSTP-Base-MTU). Default 1500. */
+  baseMtu?: number;
+  /** Addresses of the previous lease, to ask for the same ones on reconnect. */
+  previousAddresses?: string[];
+  /** Deadline for TLS + CONNECT response head. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/** A tunnel whose CONNECT succeeded: the socket now carries CSTP frames. */
+export interface CstpChannel {
+  socket: TLSSocket;
+  config: TunnelConfig;
+  server: ServerCertInfo;
+  /** CSTP bytes that arrived together with the response head. */
+  initial: Buffer;
+}
+
+/**
+ * The tunnel MTU we ask for, derived like openconnect (spec §4.7): base MTU minus the worst
+ * DTLS overhead (82), UDP (8) and IPv4 (20). ocserv computes its own and answers with it.
+ */
+export function requestedMtu(baseMtu: number): number {
+  return Math.max(576, baseMtu - 82 - 8 - 20);
+}
+
+/** Builds the CONNECT request headers. Only `webvpn` goes into the Cookie header (spec §4.1). */
+export function connectHeaders(opts: Pick<ConnectOptions, 'gateway' | 'cookie' | 'localHostname' | 'baseMtu' | 'previousAddresses'>): Array<[string, string]> {
+  if (!/^[\x21-\x7e]{1,4096}$/.test(opts.cookie) || /[;,\s]/.test(opts.cookie)) {
+    throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'the session cookie has characters that cannot go into a Cookie header');
+  }
+  const base = opts.baseMtu ?? 1500;
+  const local = (opts.localHostname ?? hostname()).replace(/[^A-Za-z0-9.-]/g, '').slice(0, 63) || 'localhost';
+  // A fresh legacy DTLS master secret per CONNECT (never reused across connects).
+  const secret = randomBytes(48).toString('hex').toUpperCase();
+  redactor.addSecret(secret);
+  const headers: Array<[string, string]> = [
+    ['Host', opts.gateway.hostHeader],
+    ['User-Agent', USER_AGENT],
+    ['Cookie', `webvpn=${opts.cookie}`],
+    ['X-CSTP-Version', '1'],
+    ['X-CSTP-Hostname', local],
+    ['X-CSTP-Base-MTU', String(base)],
+    ['X-CSTP-MTU', String(requestedMtu(base))],
+    ['X-CSTP-Address-Type', 'IPv6,IPv4'],
+    ['X-CSTP-Full-IPv6-Capability', 'true'],
+  ];
+  for (const a of opts.previousAddresses ?? []) headers.push(['X-CSTP-Address', a]);
+  headers.push(['X-DTLS-Master-Secret', secret], ['X-DTLS-CipherSuite', DTLS_CIPHER_SUITES]);
+  return headers;
+}
+
+/** Maps a non-200 CONNECT answer to a typed error. */
+export function connectRefusal(res: Pick<HttpResponse, 'status' | 'reason' | 'headers'>): TandemError {
+  const why = (header(res, 'x-reason') ?? '').replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 200);
+  if (res.status === 401) {
+    return new TandemError(ErrorCodes.COOKIE_REJECTED, `gateway no longer accepts the session cookie (HTTP 401 ${res.reason.slice(0, 80)}); authenticate again`, { details: { status: 401 } });
+  }
+  if (res.status === 503) {
+    return new TandemError(ErrorCodes.AUTH_REJECTED, `gateway refused the tunnel (HTTP 503${why ? `: ${why}` : ', no reason given'})`, { details: { status: 503, reason: why } });
+  }
+  return new TandemError(ErrorCodes.PROTOCOL, `gateway answered CONNECT with HTTP ${res.status} ${res.reason.slice(0, 80)}`, { details: { status: res.status } });
+}
+
+/** Opens a TLS connection, sends CONNECT and parses the tunnel configuration. */
+export async function connectCstp(opts: ConnectOptions): Promise<CstpChannel> {
+  const headers = connectHeaders(opts);
+  const timeout = opts.timeoutMs ?? 30_000;
+  const started = Date.now();
+  const conn = await openGatewayConnection(
+    { host: opts.gateway.host, port: opts.gateway.port, address: opts.address, ca: opts.ca, trust: opts.trust, connectTimeoutMs: timeout },
+    opts.machine,
+  );
+  try {
+    const res = await exchange(conn.socket, { method: 'CONNECT', path: '/CSCOSSLC/tunnel', headers, headOnly: true }, Math.max(1, timeout - (Date.now() - started)));
+    if (res.status !== 200) throw connectRefusal(res);
+    const config = parseTunnelConfig(res);
+    if (config.dtls?.appId) redactor.addSecret(config.dtls.appId);
+    if (config.dtls?.sessionId) redactor.addSecret(config.dtls.sessionId);
+    return { socket: conn.socket, config, server: conn.server, initial: res.rest };
+  } catch (err) {
+    conn.socket.destroy();
+    throw err;
+  }
+}

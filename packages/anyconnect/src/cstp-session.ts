@@ -1,0 +1,204 @@
+/**
+ * The CSTP session on an open channel (spec §4.3–§4.5): framing, DPD and keepalive timers,
+ * answering the gateway's DPD, server DISCONNECT/TERMINATE, and logout.
+ *
+ * Timers follow openconnect (spec §4.4): after `dpd` seconds without receiving anything send
+ * DPD-REQ, repeat every `dpd/2` while still silent, and declare the gateway dead after `2×dpd`
+ * (event `dead`, then `closed`). Keepalive goes out after `keepalive` seconds without sending,
+ * unless data is queued. All writes go through {@link FrameWriter} (one frame per TLS record).
+ *
+ * Events: `packet(ip: Buffer)` (a view: copy to keep), `dead(reason)`, `closed(CstpClosed)`,
+ * `drain()` (send queue below the low-water mark again).
+ */
+import { EventEmitter } from 'node:events';
+import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
+import { CSTP_HEADER_LEN, encodeFrame, encodeLogout, FrameDecoder, PacketType, writeHeader } from './framing.js';
+import type { CstpChannel } from './cstp-connect.js';
+import { FrameWriter } from './cstp-writer.js';
+
+/** Why a session ended. */
+export interface CstpClosed {
+  /**
+   * `server`: DISCONNECT/TERMINATE from the gateway (final, do not reconnect); `dead`: DPD;
+   * `transport`: TLS/TCP loss; `protocol`: bad frames; `local`: close() or logout().
+   */
+  kind: 'server' | 'dead' | 'transport' | 'protocol' | 'local';
+  reason: string;
+}
+
+/** Counters for status and the benchmark. */
+export interface CstpStats {
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  dpdSent: number;
+  /** DPD-RESP frames received (answers to our DPD-REQ). */
+  dpdReplies: number;
+  /** DPD-REQ frames from the gateway that we answered. */
+  dpdAnswered: number;
+}
+
+/** A running CSTP session. */
+export class CstpSession extends EventEmitter {
+  readonly stats: CstpStats = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, dpdSent: 0, dpdReplies: 0, dpdAnswered: 0 };
+  private readonly decoder: FrameDecoder;
+  private readonly writer: FrameWriter;
+  private closedWhy: CstpClosed | null = null;
+  private lastRx = Date.now();
+  private lastDpd = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly channel: CstpChannel, options: { log?: Logger } = {}) {
+    super();
+    this.log = options.log ?? nullLogger;
+    // Received packets may exceed the negotiated MTU a little (spec §4.7): allow slack, never 64 KiB.
+    this.decoder = new FrameDecoder({ maxPayload: Math.min(0xffff, Math.max(channel.config.mtu + 256, 2048)) });
+    const socket = channel.socket;
+    this.writer = new FrameWriter(socket, (err) => this.finish({ kind: 'transport', reason: err.message }), () => this.emit('drain'));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (err) => this.finish({ kind: 'transport', reason: err.message }));
+    socket.on('close', () => this.finish({ kind: 'transport', reason: 'connection closed' }));
+    const { dpd, keepalive } = channel.config;
+    if (dpd > 0 || keepalive > 0) {
+      const shortest = Math.min(...[dpd, keepalive].filter((v) => v > 0));
+      this.timer = setInterval(() => this.onTimer(), Math.min(1000, Math.max(50, (shortest * 1000) / 4)));
+      this.timer.unref();
+    }
+    if (channel.initial.length) queueMicrotask(() => this.receive(channel.initial));
+  }
+
+  /** Shorthand for `on('packet', cb)`. */
+  onPacket(cb: (packet: Buffer) => void): void {
+    this.on('packet', cb);
+  }
+
+  /** Shorthand for `once('closed', cb)`. */
+  onClose(cb: (why: CstpClosed) => void): void {
+    this.once('closed', cb);
+  }
+
+  /** True while the send queue is above the high-water mark: the packet source should pause. */
+  get congested(): boolean {
+    return this.writer.pending >= 512;
+  }
+
+  /** Whether the session has ended. */
+  get isClosed(): boolean {
+    return this.closedWhy !== null;
+  }
+
+  /** Why the session ended (null while open). */
+  get closedReason(): CstpClosed | null {
+    return this.closedWhy;
+  }
+
+  /** Sends one IP packet as one DATA frame; returns false when the caller should pause. */
+  send(packet: Buffer): boolean {
+    if (this.closedWhy) return false;
+    const frame = Buffer.allocUnsafe(CSTP_HEADER_LEN + packet.length);
+    writeHeader(frame, 0, PacketType.DATA, packet.length);
+    packet.copy(frame, CSTP_HEADER_LEN);
+    this.stats.packetsOut++;
+    const ok = this.writer.write(frame);
+    this.stats.bytesOut = this.writer.bytesOut;
+    return ok;
+  }
+
+  /** Sends a DPD-REQ now (a liveness probe); the answer counts in `stats.dpdReplies`. */
+  probe(): void {
+    if (this.closedWhy) return;
+    this.stats.dpdSent++;
+    this.lastDpd = Date.now();
+    this.writer.write(encodeFrame(PacketType.DPD_REQ));
+  }
+
+  /** Ends the session with a logout DISCONNECT (0xb0): the gateway invalidates the cookie. */
+  async logout(reason = 'Client logout'): Promise<void> {
+    if (this.closedWhy) return;
+    this.writer.write(encodeLogout(reason));
+    await this.writer.flushed(2000);
+    this.finish({ kind: 'local', reason: `logout: ${reason}` });
+  }
+
+  /** Ends the session without logout: the cookie stays valid for a reconnect (spec §4.5). */
+  close(reason = 'closed by client'): void {
+    this.finish({ kind: 'local', reason });
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closedWhy) return;
+    this.stats.bytesIn += chunk.length;
+    this.lastRx = Date.now();
+    let frames;
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.finish({ kind: 'protocol', reason: (err as Error).message });
+      return;
+    }
+    for (const f of frames) {
+      switch (f.type) {
+        case PacketType.DATA:
+          this.stats.packetsIn++;
+          this.emit('packet', f.payload);
+          break;
+        case PacketType.DPD_REQ:
+          this.stats.dpdAnswered++;
+          this.writer.write(encodeFrame(PacketType.DPD_RESP, Buffer.from(f.payload)));
+          break;
+        case PacketType.DPD_RESP:
+          this.stats.dpdReplies++;
+          break;
+        case PacketType.DISCONNECT:
+        case PacketType.TERMINATE: {
+          // Payload, when present: reason code byte + text (spec §4.5).
+          const text = f.payload.length > 1 ? f.payload.subarray(1).toString('latin1').replace(/[^\x20-\x7e]/g, '').slice(0, 200) : '';
+          const what = f.type === PacketType.TERMINATE ? 'terminated' : 'disconnected';
+          this.finish({ kind: 'server', reason: `gateway ${what} the session${text ? `: ${text}` : ''}` });
+          return;
+        }
+        default:
+          // KEEPALIVE (and COMPRESSED, refused by the decoder) only prove liveness.
+          break;
+      }
+    }
+  }
+
+  private onTimer(): void {
+    const now = Date.now();
+    const { dpd, keepalive } = this.channel.config;
+    if (dpd > 0) {
+      const silent = now - this.lastRx;
+      if (silent >= 2 * dpd * 1000) {
+        const reason = `no data from the gateway for ${Math.round(silent / 1000)} s (DPD ${dpd} s)`;
+        this.emit('dead', reason);
+        this.finish({ kind: 'dead', reason });
+        return;
+      }
+      if (silent >= dpd * 1000 && now - this.lastDpd >= (dpd * 1000) / 2) this.probe();
+    }
+    if (keepalive > 0 && now - this.writer.lastWriteAt >= keepalive * 1000 && this.writer.idle) {
+      this.writer.write(encodeFrame(PacketType.KEEPALIVE));
+    }
+  }
+
+  private finish(why: CstpClosed): void {
+    if (this.closedWhy) return;
+    this.closedWhy = why;
+    if (this.timer) clearInterval(this.timer);
+    this.stats.bytesOut = this.writer.bytesOut;
+    this.writer.stop();
+    this.channel.socket.destroy();
+    this.log.info('CSTP session ended', { kind: why.kind, reason: why.reason });
+    this.emit('closed', why);
+  }
+}
+
+/** A typed error for a session that ended, for callers that prefer exceptions. */
+export function closedError(why: CstpClosed): TandemError {
+  const code = why.kind === 'server' || why.kind === 'local' ? ErrorCodes.TUNNEL_CLOSED : why.kind === 'protocol' ? ErrorCodes.PROTOCOL : ErrorCodes.GATEWAY_UNREACHABLE;
+  return new TandemError(code, why.reason, { details: { kind: why.kind } });
+}

@@ -1,0 +1,171 @@
+/**
+ * The CONNECT response headers (`X-CSTP-*`, `X-DTLS-*`) as a typed tunnel configuration
+ * (spec §4.2). Every value from the gateway is hostile until checked: addresses and routes are
+ * parsed strictly, domains must be label-syntax names, numbers are range-checked, and lists are
+ * capped. Out-of-range values are an error, never silently clamped.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { ErrorCodes, TandemError } from '@tandem/common';
+import { headerValues, type HttpResponse } from './http.js';
+
+/** A route as address + prefix length. */
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: 4 | 6;
+}
+
+/** What the gateway configured for the tunnel. */
+export interface TunnelConfig {
+  ipv4?: { address: string; netmask: string; prefix: number };
+  ipv6?: { address: string; prefix: number };
+  dns: string[];
+  nbns: string[];
+  defaultDomains: string[];
+  splitDns: string[];
+  splitInclude: Cidr[];
+  splitExclude: Cidr[];
+  tunnelAllDns: boolean;
+  clientBypassProtocol: boolean;
+  /** Tunnel MTU: the larger of X-CSTP-MTU and X-DTLS-MTU (spec §4.7). */
+  mtu: number;
+  baseMtu?: number;
+  /** Seconds; 0 = off. */
+  dpd: number;
+  keepalive: number;
+  idleTimeout: number | null;
+  sessionTimeout: number | null;
+  rekey: { seconds: number; method: string } | null;
+  banner: string;
+  serverName: string;
+  /** DTLS parameters (not used yet: Tandem carries data over CSTP only). Secrets: never log. */
+  dtls: { port?: number; appId?: string; sessionId?: string; cipherSuite?: string } | null;
+}
+
+const MAX_ROUTES = 1000;
+const MAX_DOMAINS = 32;
+const LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
+
+function bad(message: string): TandemError {
+  return new TandemError(ErrorCodes.PROTOCOL, `gateway tunnel configuration: ${message}`);
+}
+
+function int(value: string, name: string, min: number, max: number): number {
+  if (!/^\d{1,7}$/.test(value)) throw bad(`${name} "${value.slice(0, 20)}" is not a number`);
+  const n = Number(value);
+  if (n < min || n > max) throw bad(`${name} ${n} is outside ${min}..${max}`);
+  return n;
+}
+
+function optionalSeconds(value: string | undefined, name: string): number | null {
+  if (value === undefined || value.toLowerCase() === 'none') return null;
+  return int(value, name, 0, 10 * 365 * 86400);
+}
+
+/** Prefix length of a dotted IPv4 netmask; throws for non-contiguous masks. */
+export function maskToPrefix(mask: string): number {
+  if (!isIPv4(mask)) throw bad(`netmask "${mask.slice(0, 40)}" is not an IPv4 mask`);
+  const bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  if (!/^1*0*$/.test(bits)) throw bad(`netmask ${mask} is not contiguous`);
+  return bits.indexOf('0') < 0 ? 32 : bits.indexOf('0');
+}
+
+/** Parses `net/mask` (IPv4 dotted mask or length) or `net/len` (IPv6). */
+export function parseRoute(value: string): Cidr {
+  const [net, mask, extra] = value.trim().split('/');
+  if (!net || mask === undefined || extra !== undefined) throw bad(`route "${value.slice(0, 60)}" is not net/mask`);
+  if (isIPv4(net)) {
+    const prefix = /^\d{1,2}$/.test(mask) ? int(mask, 'route prefix', 0, 32) : maskToPrefix(mask);
+    return { address: net, prefix, family: 4 };
+  }
+  if (isIPv6(net)) return { address: net, prefix: int(mask, 'route prefix', 0, 128), family: 6 };
+  throw bad(`route "${value.slice(0, 60)}" has no IP address`);
+}
+
+function domain(value: string, name: string): string {
+  const d = value.trim().replace(/\.$/, '');
+  if (d.length === 0 || d.length > 253 || !d.split('.').every((l) => LABEL.test(l))) throw bad(`${name} "${value.slice(0, 60)}" is not a DNS name`);
+  return d;
+}
+
+function ip(value: string, name: string): string {
+  const v = value.trim();
+  if (!isIPv4(v) && !isIPv6(v)) throw bad(`${name} "${v.slice(0, 60)}" is not an IP address`);
+  return v;
+}
+
+function bool(value: string | undefined): boolean {
+  return value?.trim().toLowerCase() === 'true';
+}
+
+/** Builds the typed configuration from a `200 CONNECTED` response. */
+export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelConfig {
+  const all = (n: string): string[] => headerValues(res, n);
+  const one = (n: string): string | undefined => {
+    const v = all(n);
+    if (v.length > 1 && new Set(v).size > 1) throw bad(`conflicting ${n} headers`);
+    return v[0];
+  };
+  const cap = <T>(list: T[], name: string, max = MAX_ROUTES): T[] => {
+    if (list.length > max) throw bad(`more than ${max} ${name} entries (${list.length})`);
+    return list;
+  };
+  const cfg: TunnelConfig = {
+    dns: [], nbns: [], defaultDomains: [], splitDns: [], splitInclude: [], splitExclude: [],
+    tunnelAllDns: bool(one('x-cstp-tunnel-all-dns')),
+    clientBypassProtocol: bool(one('x-cstp-client-bypass-protocol')),
+    mtu: 0, dpd: 0, keepalive: 0, idleTimeout: null, sessionTimeout: null, rekey: null,
+    banner: (one('x-cstp-banner') ?? '').replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 4096),
+    serverName: (one('x-cstp-server-name') ?? '').slice(0, 200),
+    dtls: null,
+  };
+  for (const a of all('x-cstp-address')) {
+    if (isIPv4(a)) cfg.ipv4 = { address: a, netmask: '255.255.255.255', prefix: 32 };
+    else if (isIPv6(a)) cfg.ipv6 = { address: a, prefix: 128 };
+    else throw bad(`X-CSTP-Address "${a.slice(0, 60)}" is not an IP address`);
+  }
+  const mask = one('x-cstp-netmask');
+  if (mask && cfg.ipv4 && isIPv4(mask)) cfg.ipv4 = { ...cfg.ipv4, netmask: mask, prefix: maskToPrefix(mask) };
+  const a6 = one('x-cstp-address-ip6');
+  if (a6) {
+    const r = parseRoute(a6);
+    if (r.family !== 6) throw bad('X-CSTP-Address-IP6 is not IPv6');
+    cfg.ipv6 = { address: r.address, prefix: r.prefix };
+  }
+  if (!cfg.ipv4 && !cfg.ipv6) throw bad('no tunnel address (X-CSTP-Address)');
+  cfg.dns = cap([...all('x-cstp-dns'), ...all('x-cstp-dns-ip6')].map((v) => ip(v, 'DNS server')), 'DNS', 16).slice(0, 3);
+  cfg.nbns = cap(all('x-cstp-nbns').map((v) => ip(v, 'NBNS server')), 'NBNS', 16);
+  cfg.defaultDomains = cap(all('x-cstp-default-domain').flatMap((v) => v.split(/[\s,]+/).filter(Boolean)).map((d) => domain(d, 'default domain')), 'domain', MAX_DOMAINS);
+  cfg.splitDns = cap(all('x-cstp-split-dns').flatMap((v) => v.split(/[\s,]+/).filter(Boolean)).map((d) => domain(d, 'split-DNS domain')), 'split-DNS', MAX_DOMAINS);
+  cfg.splitInclude = cap([...all('x-cstp-split-include'), ...all('x-cstp-split-include-ip6')].map(parseRoute), 'split-include');
+  cfg.splitExclude = cap([...all('x-cstp-split-exclude'), ...all('x-cstp-split-exclude-ip6')].map(parseRoute), 'split-exclude');
+  const cstpMtu = one('x-cstp-mtu');
+  const dtlsMtu = one('x-dtls-mtu');
+  if (!cstpMtu && !dtlsMtu) throw bad('no MTU (X-CSTP-MTU) in the CONNECT response');
+  cfg.mtu = Math.max(cstpMtu ? int(cstpMtu, 'X-CSTP-MTU', 576, 9000) : 0, dtlsMtu ? int(dtlsMtu, 'X-DTLS-MTU', 576, 9000) : 0);
+  const base = one('x-cstp-base-mtu');
+  if (base) cfg.baseMtu = int(base, 'X-CSTP-Base-MTU', 576, 65535);
+  const dpd = all('x-cstp-dpd').map((v) => int(v, 'X-CSTP-DPD', 0, 3600)).find((v) => v > 0);
+  cfg.dpd = dpd ?? 0;
+  const ka = one('x-cstp-keepalive');
+  cfg.keepalive = ka ? int(ka, 'X-CSTP-Keepalive', 0, 3600) : 0;
+  cfg.idleTimeout = optionalSeconds(one('x-cstp-idle-timeout'), 'X-CSTP-Idle-Timeout');
+  const lifetimes = [one('x-cstp-session-timeout'), one('x-cstp-session-timeout-remaining'), one('x-cstp-lease-duration')]
+    .map((v, i) => optionalSeconds(v, ['X-CSTP-Session-Timeout', 'X-CSTP-Session-Timeout-Remaining', 'X-CSTP-Lease-Duration'][i]!))
+    .filter((v): v is number => v !== null && v > 0);
+  cfg.sessionTimeout = lifetimes.length ? Math.min(...lifetimes) : null;
+  const rekey = one('x-cstp-rekey-time');
+  if (rekey) cfg.rekey = { seconds: int(rekey, 'X-CSTP-Rekey-Time', 0, 10 * 365 * 86400), method: (one('x-cstp-rekey-method') ?? 'none').slice(0, 20) };
+  const appId = one('x-dtls-app-id');
+  const sessionId = one('x-dtls-session-id');
+  if (appId || sessionId) {
+    const port = one('x-dtls-port');
+    cfg.dtls = {
+      ...(port ? { port: int(port, 'X-DTLS-Port', 1, 65535) } : {}),
+      ...(appId && /^[0-9a-fA-F]{2,128}$/.test(appId) ? { appId } : {}),
+      ...(sessionId && /^[0-9a-fA-F]{64}$/.test(sessionId) ? { sessionId } : {}),
+      ...(one('x-dtls-ciphersuite') ? { cipherSuite: one('x-dtls-ciphersuite')!.slice(0, 80) } : {}),
+    };
+  }
+  return cfg;
+}

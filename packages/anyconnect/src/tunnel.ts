@@ -1,0 +1,29 @@
+/**
+ * The facade most callers need: `openTunnel` = CONNECT with the cookie of an
+ * {@link authenticate} result, then a running {@link CstpSession}.
+ */
+import type { AuthOptions, AuthResult } from './auth-flow.js';
+import { connectCstp, type CstpChannel } from './cstp-connect.js';
+import { CstpSession } from './cstp-session.js';
+
+/** An open tunnel: its configuration and the live session. */
+export interface OpenTunnel {
+  channel: CstpChannel;
+  session: CstpSession;
+}
+
+/** Opens the tunnel for an authenticated session, with the same trust and credentials. */
+export async function openTunnel(auth: Pick<AuthResult, 'cookie' | 'gateway'>, opts: Pick<AuthOptions, 'address' | 'ca' | 'trust' | 'machine' | 'log'> & { baseMtu?: number; previousAddresses?: string[]; timeoutMs?: number }): Promise<OpenTunnel> {
+  const channel = await connectCstp({
+    gateway: auth.gateway,
+    cookie: auth.cookie,
+    address: opts.address,
+    ca: opts.ca,
+    trust: opts.trust,
+    machine: opts.machine,
+    baseMtu: opts.baseMtu,
+    previousAddresses: opts.previousAddresses,
+    timeoutMs: opts.timeoutMs,
+  });
+  return { channel, session: new CstpSession(channel, { log: opts.log }) };
+}
