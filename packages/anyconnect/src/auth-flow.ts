@@ -53,6 +53,10 @@ export interface AuthResult {
   manifest: ManifestEntry[];
   /** Milliseconds from the first connection to the cookie. */
   elapsedMs: number;
+  /** SHA-256 of the gateway's leaf certificate (hex), as in `server.sha256`. */
+  serverCertSha256: string;
+  /** The user profile advertised in the manifest, if any (download with downloadProfile). */
+  profileManifest?: ManifestEntry;
 }
 
 /** The User-Agent ocserv and ASAs know: ocserv classifies clients by this prefix (spec §2.2). */
@@ -98,11 +102,17 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
     const doc = parseGatewayDocument(res.body);
 
     if (doc.type === 'complete' || doc.authId === 'success') {
-      if (mcaAsked && !mcaAnswered) throw rejected('gateway completed without the MCA step it started');
+      // A "complete" that carries (or follows) an MCA challenge we did not answer would let a
+      // gateway skip the second certificate while claiming MCA: refuse it.
+      if ((mcaAsked && !mcaAnswered) || (doc.mcaHashes && !mcaAnswered)) throw rejected('gateway completed without the MCA step it started');
       const cookie = doc.sessionToken ?? jar.get('webvpn');
       if (!cookie) throw new TandemError(ErrorCodes.PROTOCOL, 'gateway reported success but sent no session cookie');
       redactor.addSecret(cookie);
-      return { cookie, gateway: gw, server: server!, mca: mcaAnswered, banner: doc.banner || doc.message, manifest: doc.manifest, elapsedMs: Date.now() - started };
+      const profile = doc.manifest.find((m) => m.serviceType === 'user' || m.serviceType === '');
+      return {
+        cookie, gateway: gw, server: server!, mca: mcaAnswered, banner: doc.banner || doc.message, manifest: doc.manifest, elapsedMs: Date.now() - started,
+        serverCertSha256: server!.sha256, ...(profile ? { profileManifest: profile } : {}),
+      };
     }
     if (doc.errors.length && (mcaAnswered || !doc.form)) {
       throw rejected(mcaAnswered ? `gateway reported a certificate error: ${doc.errors.join('; ')}` : `gateway refused: ${doc.errors.join('; ')}`);

@@ -15,7 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import { ErrorCodes, TandemError, redactor } from '@tandem/common';
 import { USER_AGENT } from './auth-flow.js';
 import type { GatewayUrl } from './gateway-url.js';
-import { exchange, header, type HttpResponse } from './http.js';
+import { CONNECT_HEAD_LIMITS, exchange, header, type HttpResponse } from './http.js';
 import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
 import { openGatewayConnection, type TlsClientCredentials } from './tls-connect.js';
 import { parseTunnelConfig, type TunnelConfig } from './tunnel-config.js';
@@ -109,7 +109,7 @@ export async function connectCstp(opts: ConnectOptions): Promise<CstpChannel> {
     opts.machine,
   );
   try {
-    const res = await exchange(conn.socket, { method: 'CONNECT', path: '/CSCOSSLC/tunnel', headers, headOnly: true }, Math.max(1, timeout - (Date.now() - started)));
+    const res = await exchange(conn.socket, { method: 'CONNECT', path: '/CSCOSSLC/tunnel', headers, headOnly: true, limits: CONNECT_HEAD_LIMITS }, Math.max(1, timeout - (Date.now() - started)));
     if (res.status !== 200) throw connectRefusal(res);
     const config = parseTunnelConfig(res);
     if (config.dtls?.appId) redactor.addSecret(config.dtls.appId);

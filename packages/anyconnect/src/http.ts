@@ -31,7 +31,15 @@ export interface HttpRequest {
   body?: Buffer;
   /** For CONNECT: stop after the head, leaving the stream to the caller. */
   headOnly?: boolean;
+  /**
+   * Head limits for this request. A CONNECT answer carries one header per route, DNS server
+   * and domain, so it gets {@link CONNECT_HEAD_LIMITS}; auth answers keep the tight defaults.
+   */
+  limits?: { headerBytes: number; headers: number };
 }
+
+/** Head limits of a CONNECT response: room for the tunnel configuration's route cap (1000 each way). */
+export const CONNECT_HEAD_LIMITS = { headerBytes: 256 * 1024, headers: 2500 } as const;
 
 /** All values of a header (name compared case-insensitively). */
 export function headerValues(res: Pick<HttpResponse, 'headers'>, name: string): string[] {
@@ -61,7 +69,7 @@ export function encodeRequest(req: HttpRequest): Buffer {
 }
 
 /** Parses a response head (status line + headers) from its exact bytes. */
-export function parseHead(head: Buffer): Omit<HttpResponse, 'body' | 'rest'> {
+export function parseHead(head: Buffer, maxHeaders: number = HTTP_LIMITS.headers): Omit<HttpResponse, 'body' | 'rest'> {
   const text = head.toString('latin1');
   if (/[\0]/.test(text)) throw protocolError('NUL byte in the response head');
   const lines = text.split('\r\n');
@@ -74,7 +82,7 @@ export function parseHead(head: Buffer): Omit<HttpResponse, 'body' | 'rest'> {
     const colon = line.indexOf(':');
     if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) throw protocolError(`malformed header line "${line.slice(0, 60)}"`);
     headers.push([line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()]);
-    if (headers.length > HTTP_LIMITS.headers) throw protocolError(`more than ${HTTP_LIMITS.headers} headers`);
+    if (headers.length > maxHeaders) throw protocolError(`more than ${maxHeaders} headers`);
   }
   return { status: Number(status[1]), reason: status[2] ?? '', headers };
 }
@@ -139,15 +147,16 @@ export function exchange(socket: TLSSocket, req: HttpRequest, deadlineMs: number
       if (result instanceof Error) reject(result);
       else resolve(result);
     }
+    const limits = req.limits ?? HTTP_LIMITS;
     function step(): void {
       if (!head) {
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) {
-          if (buf.length > HTTP_LIMITS.headerBytes) throw protocolError(`response head larger than ${HTTP_LIMITS.headerBytes} bytes`);
+          if (buf.length > limits.headerBytes) throw protocolError(`response head larger than ${limits.headerBytes} bytes`);
           return;
         }
-        if (end > HTTP_LIMITS.headerBytes) throw protocolError(`response head larger than ${HTTP_LIMITS.headerBytes} bytes`);
-        head = parseHead(buf.subarray(0, end));
+        if (end > limits.headerBytes) throw protocolError(`response head larger than ${limits.headerBytes} bytes`);
+        head = parseHead(buf.subarray(0, end), limits.headers);
         bodyStart = end + 4;
         if (req.headOnly) {
           finish({ ...head, body: Buffer.alloc(0), rest: Buffer.from(buf.subarray(bodyStart)) });

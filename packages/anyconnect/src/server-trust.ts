@@ -69,7 +69,8 @@ const OPENSSL_REASONS: Record<string, (c: X509Certificate) => string> = {
   SELF_SIGNED_CERT_IN_CHAIN: () => 'server chain ends in a self-signed root that is not in the trust store',
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: (c) => `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
   UNABLE_TO_GET_ISSUER_CERT: (c) => `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: (c) => `untrusted: cannot verify the certificate against issuer "${c.issuer.replace(/\n/g, ', ')}"`,
+  // OpenSSL's code when the leaf's issuer is neither sent nor in the store.
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: (c) => `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
   CERT_SIGNATURE_FAILURE: () => 'server certificate signature is invalid',
   CERT_REVOKED: () => 'server certificate is revoked',
   INVALID_CA: () => 'an issuing certificate in the server chain is not a CA',
@@ -118,7 +119,8 @@ export function verifyServer(socket: TLSSocket, host: string, policy: ServerTrus
 
   if (!socket.authorized) {
     const code = String(socket.authorizationError ?? 'UNKNOWN');
-    const why = OPENSSL_REASONS[code]?.(peer) ?? `server certificate not trusted (${code})`;
+    // OpenSSL's purpose failure is vague; say which extension is wrong when it is the leaf's.
+    const why = (code === 'INVALID_PURPOSE' ? purposeProblem(peer) : null) ?? OPENSSL_REASONS[code]?.(peer) ?? `server certificate not trusted (${code})`;
     // openconnect semantics outside strict mode: an explicit pin stands in for the chain.
     if (!(pinned && !policy.strict)) throw fail(why, info);
   }
