@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Thin launcher: the agent is compiled to dist/ by `npm ci` (the root `prepare` script).
+// systemd runs it with NODE_OPTIONS unset (see packaging/systemd/tandemd.service); the agent
+// itself drops the other dangerous variables before it loads anything else (environment.ts).
+import('../dist/main.js').catch((err) => {
+  process.stderr.write(`tandemd: cannot start (${err?.message ?? err}); run "npm run build" first\n`);
+  process.exit(70);
+});

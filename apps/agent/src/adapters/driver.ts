@@ -1,0 +1,148 @@
+/**
+ * The engine's TunnelDriver for the agent. It gathers what a connection needs — the profile in
+ * force for the host, the machine certificate (machine store, strict trust, no prompts), the
+ * user's remote signer and prompt channel — and hands the protocol work to a
+ * {@link ConnectionRunner} (auth → CSTP → TUN → netconfig → data path), which
+ * `@tandem/connection` provides. Without a runner the agent still runs, and every bring-up
+ * fails with E_GATEWAY_UNREACHABLE "no data plane available": never a pretend success.
+ */
+import { ErrorCodes, isTandemError, redactor, TandemError, type Logger } from '@tandem/common';
+import type { TlsCredentials } from '@tandem/certs';
+import type { AuthContext, DataPlane, OpenContext, SessionCredentials, TunnelDriver, TunnelKind } from '@tandem/engine';
+import type { ReverseParams, ReverseResult } from '@tandem/contract';
+import type { ClientInitialization, HostEntry } from '@tandem/profile';
+import type { ProfileStore } from '../profiles.js';
+import type { MachineStore } from './machine-credentials.js';
+import { remoteSignerFor, type RemoteSigner } from './remote-signer.js';
+import type { SignerRegistry } from './user-presence.js';
+
+/** Asks the tunnel's user a question (server trust, banner, group); absent for the machine tunnel. */
+export type UserPrompt = (question: ReverseParams<'prompt'>) => Promise<ReverseResult<'prompt'>>;
+
+/** Everything a runner needs to authenticate one tunnel. */
+export interface RunnerAuthRequest {
+  kind: TunnelKind;
+  url: string;
+  reason: 'initial' | 'reauth';
+  signal: AbortSignal;
+  /** Preferences of the profile owning the host (the management profile for the machine tunnel). */
+  profile: ClientInitialization;
+  /** The host entry (user group, pins), or null for a manually entered URL. */
+  host: HostEntry | null;
+  /** Hosts a gateway redirect may lead to: the profiles' server list. */
+  allowedHosts: string[];
+  /** Strict server certificate verification: no trust prompt, no remembered-thumbprint bypass. */
+  strictServerTrust: boolean;
+  /** Client certificate for the TLS handshake (MCA certificate 1), from the machine store. */
+  machineCredentials: TlsCredentials | null;
+  /** MCA certificate 2: the user's certificate, signing in the user's process. */
+  userSigner: RemoteSigner | null;
+  /** Null for the machine tunnel: any form or prompt is a failure (spec §5.3). */
+  prompt: UserPrompt | null;
+}
+
+/** What opening a data plane needs. */
+export interface RunnerOpenRequest {
+  kind: TunnelKind;
+  session: SessionCredentials;
+  signal: AbortSignal;
+  profile: ClientInitialization;
+}
+
+/**
+ * The seam `@tandem/connection` fills: the protocol and the data plane. Must keep the engine's
+ * port contracts (packages/engine/README.md): settle when aborted, revert before rejecting,
+ * reject with TandemError codes.
+ */
+export interface ConnectionRunner {
+  authenticate(request: RunnerAuthRequest): Promise<SessionCredentials>;
+  open(request: RunnerOpenRequest): Promise<DataPlane>;
+}
+
+/** Collaborators of {@link AgentTunnelDriver}. */
+export interface DriverDeps {
+  profiles: ProfileStore;
+  machineStore: MachineStore;
+  signers: SignerRegistry;
+  /** Null until a real data plane is wired in. */
+  runner: ConnectionRunner | null;
+  log: Logger;
+}
+
+/** The reason every bring-up fails while no runner is installed. */
+export const NO_DATA_PLANE = 'no data plane available: this tandemd has no connection runner';
+
+/** TunnelDriver built on a {@link ConnectionRunner}. */
+export class AgentTunnelDriver implements TunnelDriver {
+  constructor(private readonly deps: DriverDeps) {}
+
+  /** See {@link TunnelDriver.authenticate}. */
+  async authenticate(kind: TunnelKind, ctx: AuthContext): Promise<SessionCredentials> {
+    const runner = this.requireRunner();
+    const request = kind === 'machine' ? await this.machineRequest(ctx) : await this.userRequest(ctx);
+    const session = await runner.authenticate(request);
+    // The runner registers the cookie too; doing it here as well costs nothing and means no
+    // runner can forget it before the first log line that might mention it.
+    redactor.addSecret(session.cookie);
+    return session;
+  }
+
+  /** See {@link TunnelDriver.open}. */
+  async open(kind: TunnelKind, session: SessionCredentials, ctx: OpenContext): Promise<DataPlane> {
+    const runner = this.requireRunner();
+    const profile = kind === 'machine' ? this.machineProfile().clientInitialization : this.deps.profiles.set.merged.preferencesForHost(session.gateway).clientInitialization;
+    return runner.open({ kind, session, signal: ctx.signal, profile });
+  }
+
+  private requireRunner(): ConnectionRunner {
+    if (this.deps.runner === null) throw new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, NO_DATA_PLANE, { details: { stage: 'agent' } });
+    return this.deps.runner;
+  }
+
+  private machineProfile() {
+    const machine = this.deps.profiles.set.machine;
+    if (!machine) throw new TandemError(ErrorCodes.AUTH_UNSUPPORTED, 'no management tunnel profile is installed');
+    return machine;
+  }
+
+  private allowedHosts(): string[] {
+    return this.deps.profiles.set.merged.hosts.map((h) => h.hostAddress);
+  }
+
+  private async machineRequest(ctx: AuthContext): Promise<RunnerAuthRequest> {
+    const machine = this.machineProfile();
+    const init = machine.clientInitialization;
+    const machineCredentials = await this.deps.machineStore.credentials(init, 'machine');
+    return {
+      kind: 'machine', url: ctx.url, reason: ctx.reason, signal: ctx.signal, profile: init,
+      host: machine.serverList[0] ?? null,
+      allowedHosts: machine.serverList.map((h) => h.hostAddress),
+      strictServerTrust: true, machineCredentials, userSigner: null, prompt: null,
+    };
+  }
+
+  private async userRequest(ctx: AuthContext): Promise<RunnerAuthRequest> {
+    if (ctx.uid === undefined) throw new TandemError(ErrorCodes.INTERNAL, 'user tunnel without an owner uid');
+    const signerCtx = this.deps.signers.signerFor(ctx.uid);
+    if (!signerCtx) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `no certificate signer of uid ${ctx.uid} is connected (keep tandem connect or the tray running)`);
+    const prefs = this.deps.profiles.set.merged.preferencesForHost(ctx.url);
+    const init = prefs.clientInitialization;
+    const userSigner = await remoteSignerFor(signerCtx, init, this.deps.log);
+    let machineCredentials: TlsCredentials | null = null;
+    try {
+      machineCredentials = await this.deps.machineStore.credentials(init, 'user');
+    } catch (err) {
+      // MCA's first certificate is optional: without one the user certificate alone is sent.
+      if (!isTandemError(err)) throw err;
+      this.deps.log.info('no machine certificate for the user tunnel', { reason: err.message });
+    }
+    const policy = init.automaticVpnPolicy;
+    const strict = init.strictCertificateTrust?.value === true || (policy.enabled && policy.alwaysOn.enabled);
+    return {
+      kind: 'user', url: ctx.url, reason: ctx.reason, signal: ctx.signal, profile: init,
+      host: prefs.host, allowedHosts: this.allowedHosts(), strictServerTrust: strict,
+      machineCredentials, userSigner,
+      prompt: (question) => signerCtx.reverse('prompt', question),
+    };
+  }
+}

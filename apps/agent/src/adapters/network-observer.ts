@@ -1,0 +1,99 @@
+/**
+ * The physical network as trusted network detection sees it (engine port NetworkObserver):
+ * DNS domains and resolvers from resolv.conf. While a tunnel is up resolv.conf holds the VPN's
+ * pushed DNS, which would make a corporate network look "trusted" and tear the machine tunnel
+ * down in a loop; so when a live network journal exists its pre-tunnel snapshot is used
+ * instead. Changes are followed with `fs.watch` on the directory (resolv.conf is usually
+ * replaced by rename, which a watch on the file itself would miss), debounced.
+ */
+import { watch, readFileSync, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Logger } from '@tandem/common';
+import type { NetworkInfo, NetworkObserver } from '@tandem/engine';
+import { listJournals, readJournal } from '@tandem/tunnel';
+import { parseResolvConf } from './resolv-parse.js';
+
+/** Options of {@link ResolvConfObserver}. */
+export interface ResolvObserverOptions {
+  resolvConf?: string;
+  journalDir: string;
+  debounceMs?: number;
+  log: Logger;
+}
+
+/** NetworkObserver over resolv.conf and the tunnel journal. */
+export class ResolvConfObserver implements NetworkObserver {
+  private readonly path: string;
+  private readonly listeners = new Set<() => void>();
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: ResolvObserverOptions) {
+    this.path = opts.resolvConf ?? '/etc/resolv.conf';
+  }
+
+  /** See {@link NetworkObserver.current}: null when there is neither a file nor a journal. */
+  current(): NetworkInfo | null {
+    const before = this.preTunnelText();
+    if (before !== null) return parseResolvConf(before);
+    try {
+      return parseResolvConf(readFileSync(this.path, 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
+  /** See {@link NetworkObserver.onChange}; the watch starts with the first listener. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    this.startWatch();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.close();
+    };
+  }
+
+  /** Stops watching. */
+  close(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** resolv.conf as it was before the newest journaled session changed it, if one is live. */
+  private preTunnelText(): string | null {
+    try {
+      const records = listJournals(this.opts.journalDir).map((p) => readJournal(p)).filter((r) => r !== null);
+      records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      const oldest = records[0];
+      const content = oldest?.before.resolvConf.contentBase64;
+      return content === undefined ? null : Buffer.from(content, 'base64').toString('utf8');
+    } catch (err) {
+      this.opts.log.debug('network journal unreadable for TND; using resolv.conf', { error: (err as Error).message });
+      return null;
+    }
+  }
+
+  private startWatch(): void {
+    if (this.watcher) return;
+    const name = basename(this.path);
+    try {
+      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
+        if (file === null || file === name) this.changed();
+      });
+      this.watcher.on('error', (err) => this.opts.log.warn('resolv.conf watch failed', { error: err.message }));
+    } catch (err) {
+      this.opts.log.warn('cannot watch resolv.conf; network changes will be missed', { error: (err as Error).message });
+    }
+  }
+
+  private changed(): void {
+    if (this.timer) clearTimeout(this.timer);
+    // vpnc-script and resolvconf write in several steps; report once they settle.
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      for (const l of [...this.listeners]) l();
+    }, this.opts.debounceMs ?? 300);
+  }
+}

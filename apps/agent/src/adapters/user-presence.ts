@@ -1,0 +1,40 @@
+/**
+ * Which users have a certificate signer connected right now (engine port UserPresence). A
+ * client becomes a user's signer by calling `connect` (the CLI and the tray keep that
+ * connection open and answer `certs.list`/`certs.sign` on it); it stops being one when that
+ * connection closes. Identity is the kernel's peer credentials only, never anything the
+ * client says about itself (anchors §1.A rule 3).
+ */
+import type { UserPresence } from '@tandem/engine';
+import type { CallContext } from '@tandem/ipc/server';
+
+/** Tells whether the connection of a context is still open (from the IPC server's list). */
+export type ConnectionAlive = (peer: CallContext['peer']) => boolean;
+
+/** The most recent signing-capable connection of each uid. */
+export class SignerRegistry implements UserPresence {
+  private readonly byUid = new Map<number, CallContext>();
+
+  constructor(private readonly alive: ConnectionAlive) {}
+
+  /** Records `ctx` as the signer of its uid (the newest connection wins). */
+  register(ctx: CallContext): void {
+    this.byUid.set(ctx.peer.uid, ctx);
+  }
+
+  /** The live signer connection of `uid`, or null. */
+  signerFor(uid: number): CallContext | null {
+    const ctx = this.byUid.get(uid);
+    if (!ctx) return null;
+    if (!this.alive(ctx.peer)) {
+      this.byUid.delete(uid);
+      return null;
+    }
+    return ctx;
+  }
+
+  /** See {@link UserPresence.hasSigner}. */
+  hasSigner(uid: number): boolean {
+    return this.signerFor(uid) !== null;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The agent assembled: state directory → network journal recovery → profiles → machine store
+ * → engine with its adapters → IPC server → engine start. `stop()` undoes it in reverse:
+ * the engine first (it reverts routes and DNS), then the socket.
+ */
+import type { Logger } from '@tandem/common';
+import { Engine } from '@tandem/engine';
+import { createIpcServer, type IpcServer } from '@tandem/ipc/server';
+import { resolveAdminGid } from './admin-group.js';
+import { AgentTunnelDriver, type ConnectionRunner } from './adapters/driver.js';
+import { MachineStore, readPassphraseFile } from './adapters/machine-credentials.js';
+import { ResolvConfObserver } from './adapters/network-observer.js';
+import { TlsLeafProbe } from './adapters/trusted-server-probe.js';
+import { SignerRegistry } from './adapters/user-presence.js';
+import type { ScrubReport } from './environment.js';
+import { createHandlers } from './handlers.js';
+import { toWireRecord, type AgentLogging } from './logging.js';
+import type { AgentOptions } from './options.js';
+import { ProfileStore } from './profiles.js';
+import { recoverNetwork } from './recovery.js';
+import { assertNoRunningAgent, checkSocketDir } from './socket-guard.js';
+import { wireStatus } from './snapshot-map.js';
+import { prepareStateDir } from './state-dir.js';
+import { AGENT_VERSION } from './version.js';
+
+/** What {@link Agent.start} needs. */
+export interface AgentConfig {
+  options: AgentOptions;
+  logging: AgentLogging;
+  scrub: ScrubReport;
+  /** The protocol/data-plane runner; null until @tandem/connection is wired in. */
+  runner: ConnectionRunner | null;
+  /** resolv.conf to observe (tests point it elsewhere). */
+  resolvConf?: string;
+}
+
+/** How long `stop()` waits for the engine to revert routes/DNS (below systemd's 20 s TimeoutStopSec). */
+const ENGINE_STOP_MS = 15_000;
+
+/** A running agent. */
+export class Agent {
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    private readonly log: Logger,
+    readonly engine: Engine,
+    readonly server: IpcServer,
+    readonly profiles: ProfileStore,
+    private readonly network: ResolvConfObserver,
+    private readonly unsubscribe: Array<() => void>,
+  ) {}
+
+  /** Starts every part in order; a failure before the socket is bound leaves nothing running. */
+  static async start(config: AgentConfig): Promise<Agent> {
+    const { options, logging, scrub } = config;
+    const log = logging.log;
+    const paths = await prepareStateDir(options.stateDir);
+    await recoverNetwork(paths.journalDir, log.child('recover'));
+    const profiles = new ProfileStore(options.profileDir, log.child('profiles'));
+    await profiles.load();
+    const passphrase = options.machinePassphraseFile ? await readPassphraseFile(options.machinePassphraseFile) : null;
+    const machineStore = new MachineStore(options.machineStoreDir, passphrase, log.child('machine-store'));
+    const adminGid = options.adminGroup ? await resolveAdminGid(options.adminGroup) : undefined;
+
+    let server: IpcServer | null = null;
+    const signers = new SignerRegistry((peer) => server?.connections().some((c) => c.peer.pid === peer.pid && c.peer.uid === peer.uid) ?? false);
+    const network = new ResolvConfObserver({ journalDir: paths.journalDir, log: log.child('network'), ...(config.resolvConf ? { resolvConf: config.resolvConf } : {}) });
+    const driver = new AgentTunnelDriver({ profiles, machineStore, signers, runner: config.runner, log: log.child('driver') });
+    if (config.runner === null) log.warn('no connection runner installed: tunnels cannot come up (no data plane available)');
+    const engine = new Engine({ driver, network, users: signers, probe: new TlsLeafProbe(), log: log.child('engine'), machineProfile: profiles.set.machine });
+
+    const handlers = createHandlers({
+      engine, profiles, signers, ring: logging.ring,
+      diagnostics: {
+        agentVersion: AGENT_VERSION,
+        status: () => wireStatus(engine.snapshot()),
+        profiles: () => profiles.set,
+        machineStore,
+        logRecords: () => logging.ring.records().map(toWireRecord),
+        removedEnvironment: scrub.removed,
+        ...(config.resolvConf ? { resolvConf: config.resolvConf } : {}),
+      },
+    });
+    await checkSocketDir(options.socketPath);
+    await assertNoRunningAgent(options.socketPath);
+    const ipc = createIpcServer({ socketPath: options.socketPath, handlers, agentVersion: AGENT_VERSION, logger: log, policy: adminGid !== undefined ? { adminGid } : {} });
+    server = ipc;
+    await ipc.listen();
+
+    const unsubscribe = [
+      engine.onSnapshot((snap) => {
+        ipc.broadcast('state', wireStatus(snap));
+      }),
+      forwardLogs(logging, ipc),
+    ];
+    const agent = new Agent(log, engine, ipc, profiles, network, unsubscribe);
+    await engine.start();
+    log.info('agent started', { version: AGENT_VERSION, pid: process.pid, socket: options.socketPath });
+    return agent;
+  }
+
+  /** Re-reads the profiles (SIGHUP) and hands a changed management profile to the engine. */
+  async reloadProfiles(): Promise<void> {
+    const before = this.profiles.set.machine;
+    const set = await this.profiles.load();
+    if (set.machine !== before) await this.engine.setMachineProfile(set.machine);
+  }
+
+  /** Brings tunnels down (routes/DNS reverted), then closes the socket. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('stopping: tearing tunnels down');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), ENGINE_STOP_MS);
+      });
+      const result = await Promise.race([this.engine.stop().then(() => 'stopped' as const), timeout]);
+      clearTimeout(timer);
+      if (result === 'timeout') this.log.error('engine did not stop in time; the network journal will restore the rest at next start');
+      for (const u of this.unsubscribe) u();
+      this.network.close();
+      await this.server.close();
+      this.log.info('agent stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+/** Sends each log record to admin watchers as a `log` event; re-entrant records are dropped. */
+function forwardLogs(logging: AgentLogging, ipc: IpcServer): () => void {
+  let busy = false;
+  return logging.onRecord((record) => {
+    // Broadcasting can itself log (a slow client dropped); forwarding that would recurse.
+    if (busy) return;
+    busy = true;
+    try {
+      ipc.broadcast('log', toWireRecord(record));
+    } catch {
+      // A record outside the contract is simply not forwarded; it is still in the ring and stderr.
+    } finally {
+      busy = false;
+    }
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * IPC handlers: each method of the contract mapped to an engine call or a read of agent state.
+ * Permissions are enforced by the IPC layer from the contract before a handler runs; the
+ * engine adds ownership (a user may only disconnect its own tunnel). Results go through
+ * snapshot-map.ts so no handler builds a tunnel shape of its own.
+ */
+import { basename } from 'node:path';
+import type { Engine } from '@tandem/engine';
+import type { Handlers } from '@tandem/ipc/server';
+import type { RingSink } from '@tandem/common';
+import { exportBundle, type DiagnosticSources } from './diagnostics.js';
+import { resolveConnectTarget } from './connect-target.js';
+import { toWireRecord } from './logging.js';
+import type { ProfileStore } from './profiles.js';
+import type { SignerRegistry } from './adapters/user-presence.js';
+import { wireStats, wireStatus, wireTunnel } from './snapshot-map.js';
+
+/** What the handlers work with. */
+export interface HandlerDeps {
+  engine: Engine;
+  profiles: ProfileStore;
+  signers: SignerRegistry;
+  ring: RingSink;
+  diagnostics: DiagnosticSources;
+}
+
+const DEFAULT_TAIL = 200;
+
+/** Builds the handler table for `createIpcServer`. */
+export function createHandlers(deps: HandlerDeps): Handlers {
+  const { engine, profiles, signers } = deps;
+  return {
+    async connect(params, ctx) {
+      const url = resolveConnectTarget(profiles.set.merged, params);
+      // This connection answers certs.list/certs.sign/prompt for the tunnel it asked for.
+      signers.register(ctx);
+      await engine.connectUser({ uid: ctx.peer.uid, url });
+      return { accepted: true, tunnel: wireTunnel(engine.snapshot(), 'user') };
+    },
+    async disconnect(_params, ctx) {
+      await engine.disconnectUser({ uid: ctx.peer.uid, admin: ctx.perms.includes('admin') });
+      return { tunnel: wireTunnel(engine.snapshot(), 'user') };
+    },
+    async status() {
+      return wireStatus(engine.snapshot());
+    },
+    async stats() {
+      return { sections: wireStats(engine.snapshot()) };
+    },
+    async hosts() {
+      const list = profiles.set.merged.hosts.slice(0, 256).map((h) => ({
+        name: h.hostName.slice(0, 1024),
+        address: h.hostAddress.slice(0, 1024),
+        ...(h.userGroup ? { userGroup: h.userGroup.slice(0, 256) } : {}),
+        profile: basename(h.profileFile).slice(0, 255),
+      }));
+      return { hosts: list, ...(list[0] ? { defaultHost: list[0].name } : {}) };
+    },
+    async 'logs.tail'(params) {
+      const records = deps.ring.records();
+      return { records: records.slice(-(params.lines ?? DEFAULT_TAIL)).map(toWireRecord) };
+    },
+    async 'machineTunnel.enable'() {
+      engine.setMachineTunnelEnabled(true);
+      return { enabled: true, tunnel: wireTunnel(engine.snapshot(), 'machine') };
+    },
+    async 'machineTunnel.disable'() {
+      engine.setMachineTunnelEnabled(false);
+      return { enabled: false, tunnel: wireTunnel(engine.snapshot(), 'machine') };
+    },
+    async 'machineTunnel.status'() {
+      const snap = engine.snapshot();
+      return { enabled: snap.machineTunnelEnabled, tunnel: wireTunnel(snap, 'machine') };
+    },
+    async 'diagnostics.export'(_params, ctx) {
+      return exportBundle(deps.diagnostics, ctx.perms.includes('admin'));
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The agent's logging: one redacting logger (the common redactor masks cookies, keys, PINs and
+ * every value registered with `addSecret`) feeding stderr — journald stores it — as text or
+ * JSON lines, a bounded ring for `logs.tail` and the diagnostic bundle, and live listeners
+ * (the admin-only `log` event). Records reach every sink already redacted.
+ */
+import { createLogger, jsonSink, RingSink, redactor, textSink, type Logger, type LogLevel, type LogRecord } from '@tandem/common';
+import type { Infer } from '@tandem/contract';
+import { LogRecordSchema } from '@tandem/contract';
+
+/** A log record as the contract carries it. */
+export type WireLogRecord = Infer<typeof LogRecordSchema>;
+
+/** The logger plus what other modules read from it. */
+export interface AgentLogging {
+  log: Logger;
+  ring: RingSink;
+  /** Adds a live listener of every record; returns the unsubscribe. */
+  onRecord(listener: (record: LogRecord) => void): () => void;
+}
+
+/** Options of {@link createAgentLogging}. */
+export interface LoggingOptions {
+  level: LogLevel;
+  format: 'text' | 'json';
+  stream?: NodeJS.WritableStream;
+  ringCapacity?: number;
+}
+
+/** Builds the agent's logger. */
+export function createAgentLogging(options: LoggingOptions): AgentLogging {
+  const stream = options.stream ?? process.stderr;
+  const ring = new RingSink(options.ringCapacity ?? 5000);
+  const listeners = new Set<(record: LogRecord) => void>();
+  const live = (record: LogRecord): void => {
+    for (const l of listeners) l(record);
+  };
+  const log = createLogger({
+    level: options.level,
+    scope: 'tandemd',
+    sinks: [options.format === 'json' ? jsonSink(stream) : textSink(stream), ring.sink, live],
+  });
+  return {
+    log,
+    ring,
+    onRecord(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/**
+ * A record in the contract's shape: field values rendered to text (after a second redaction
+ * pass, cheap insurance for values registered as secrets after the record was made).
+ */
+export function toWireRecord(record: LogRecord): WireLogRecord {
+  const out: WireLogRecord = {
+    time: record.time,
+    level: record.level,
+    scope: clip(record.scope, 256),
+    msg: clip(redactor.string(record.msg), 8192),
+  };
+  if (record.fields) {
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(record.fields).slice(0, 64)) {
+      const text = typeof v === 'string' ? v : JSON.stringify(redactor.value(v)) ?? String(v);
+      fields[k] = clip(redactor.string(text), 4096);
+    }
+    out.fields = fields;
+  }
+  return out;
+}

@@ -1,0 +1,102 @@
+/**
+ * Command-line options of `tandemd`. Every path the agent writes or serves comes from here (or
+ * its defaults), never from a client: IPC methods take no paths (anchors §1.A rule 5).
+ */
+import { parseArgs } from 'node:util';
+import { isAbsolute } from 'node:path';
+import { ErrorCodes, TandemError, type LogLevel } from '@tandem/common';
+import { LINUX_MACHINE_STORE } from '@tandem/certs';
+
+/** The agent's configuration after parsing argv and the environment. */
+export interface AgentOptions {
+  /** Stay attached to the terminal/systemd (the only mode; the flag is accepted for the unit file). */
+  foreground: boolean;
+  socketPath: string;
+  profileDir: string;
+  machineStoreDir: string;
+  /** Root-only file holding the passphrase of encrypted machine-store keys / PKCS#12 files. */
+  machinePassphraseFile: string | null;
+  stateDir: string;
+  /** Members of this group (primary gid of the peer) are admins. */
+  adminGroup: string | null;
+  logLevel: LogLevel;
+  logFormat: 'text' | 'json';
+  help: boolean;
+}
+
+/** Default socket path; clients use the same one. */
+export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';
+/** Default directory of user-tunnel profiles; `mgmttun/` below it holds the machine tunnel profile. */
+export const DEFAULT_PROFILE_DIR = '/etc/tandem/profiles';
+/** Default runtime state directory (socket, network journal). */
+export const DEFAULT_STATE_DIR = '/run/tandem';
+
+/** Usage text printed by `--help`. */
+export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-dir DIR] [--machine-store DIR]
+               [--machine-passphrase-file FILE] [--state-dir DIR] [--admin-group NAME|GID]
+               [--log-level debug|info|warn|error] [--log-format text|json]
+
+  --socket PATH      Unix socket (default ${DEFAULT_SOCKET}, or $TANDEM_SOCKET)
+  --profile-dir DIR  VPN profiles (default ${DEFAULT_PROFILE_DIR}; machine tunnel in DIR/mgmttun/)
+  --machine-store DIR  machine certificate store (default ${LINUX_MACHINE_STORE})
+  --machine-passphrase-file FILE  passphrase for encrypted machine keys (root-owned, mode 0600)
+  --state-dir DIR    runtime state (default ${DEFAULT_STATE_DIR})
+  --admin-group G    peers whose primary group is G are administrators
+`;
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+function usage(message: string): TandemError {
+  return new TandemError(ErrorCodes.USAGE, message);
+}
+
+function absolute(name: string, value: string): string {
+  if (!isAbsolute(value)) throw usage(`--${name} must be an absolute path: ${value}`);
+  return value;
+}
+
+/** Parses argv (without node and script) and the environment; throws E_USAGE on bad input. */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        foreground: { type: 'boolean' },
+        socket: { type: 'string' },
+        'profile-dir': { type: 'string' },
+        'machine-store': { type: 'string' },
+        'machine-passphrase-file': { type: 'string' },
+        'state-dir': { type: 'string' },
+        'admin-group': { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
+  const v = parsed.values;
+  const level = v['log-level'] ?? 'info';
+  if (!(LEVELS as readonly string[]).includes(level)) throw usage(`--log-level must be one of ${LEVELS.join(', ')}`);
+  const format = v['log-format'] ?? 'text';
+  if (format !== 'text' && format !== 'json') throw usage('--log-format must be text or json');
+  const group = v['admin-group'];
+  if (group !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$|^\d{1,10}$/.test(group)) throw usage(`--admin-group: not a group name or gid: ${group}`);
+  const envSocket = env['TANDEM_SOCKET'];
+  return {
+    foreground: v.foreground === true,
+    socketPath: absolute('socket', v.socket ?? (envSocket && envSocket.length > 0 ? envSocket : DEFAULT_SOCKET)),
+    profileDir: absolute('profile-dir', v['profile-dir'] ?? DEFAULT_PROFILE_DIR),
+    machineStoreDir: absolute('machine-store', v['machine-store'] ?? LINUX_MACHINE_STORE),
+    machinePassphraseFile: v['machine-passphrase-file'] ? absolute('machine-passphrase-file', v['machine-passphrase-file']) : null,
+    stateDir: absolute('state-dir', v['state-dir'] ?? DEFAULT_STATE_DIR),
+    adminGroup: group ?? null,
+    logLevel: level as LogLevel,
+    logFormat: format,
+    help: v.help === true,
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The one place engine snapshots become contract shapes (`status`, `watch`, `state` events,
+ * `stats`, `machineTunnel.*`). Fields are copied one by one from the engine's secret-free
+ * projection — the session cookie is not in it, and nothing here spreads an object — and the
+ * IPC layer validates the result strictly, so an extra field would fail instead of leaking.
+ */
+import { ErrorCodes, redactor, type ErrorCode } from '@tandem/common';
+import type { ErrorCause, StatusSnapshot, TunnelSnapshot as WireTunnel, TunnelState } from '@tandem/contract';
+import type { EngineSnapshot, SessionCause, TunnelKind, TunnelSnapshot } from '@tandem/engine';
+
+const CODE_OF: Record<SessionCause, ErrorCode> = {
+  'auth-rejected': ErrorCodes.AUTH_REJECTED,
+  'auth-unsupported': ErrorCodes.AUTH_UNSUPPORTED,
+  'server-cert-untrusted': ErrorCodes.SERVER_CERT_UNTRUSTED,
+  'gateway-unreachable': ErrorCodes.GATEWAY_UNREACHABLE,
+  'cookie-rejected': ErrorCodes.COOKIE_REJECTED,
+  'reconnect-timeout': ErrorCodes.GATEWAY_TIMEOUT,
+  'tun-failed': ErrorCodes.TUN,
+  'netconfig-failed': ErrorCodes.NETCONFIG,
+  'no-certificate': ErrorCodes.CERT_NOT_FOUND,
+  'protocol-error': ErrorCodes.PROTOCOL,
+  'gateway-ended': ErrorCodes.TUNNEL_CLOSED,
+  internal: ErrorCodes.INTERNAL,
+};
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const text = (s: string, max: number): string => redactor.string(s).slice(0, max);
+
+function cause(t: TunnelSnapshot): ErrorCause | undefined {
+  if (t.cause === undefined) return undefined;
+  return { code: CODE_OF[t.cause], message: text(t.message ?? t.cause, 2048) };
+}
+
+function addresses(list: readonly string[]): { ipv4?: string; ipv6?: string; dns: string[]; searchDomains: string[] } {
+  const out: { ipv4?: string; ipv6?: string; dns: string[]; searchDomains: string[] } = { dns: [], searchDomains: [] };
+  const v4 = list.find((a) => !a.includes(':'));
+  const v6 = list.find((a) => a.includes(':'));
+  if (v4) out.ipv4 = v4.slice(0, 64);
+  if (v6) out.ipv6 = v6.slice(0, 64);
+  return out;
+}
+
+/** The contract's state of one engine tunnel. */
+export function wireState(t: TunnelSnapshot): TunnelState {
+  const gateway = text(t.gateway ?? '', 1024);
+  const since = iso(t.since);
+  switch (t.state) {
+    case 'idle':
+      return { state: 'idle' };
+    case 'authenticating':
+      return { state: 'connecting', gateway, since, stage: 'auth' };
+    case 'connecting':
+      return { state: 'connecting', gateway, since, stage: 'tunnel' };
+    case 'connected':
+      return { state: 'connected', gateway, since, addresses: addresses(t.addresses), bytesIn: t.bytesIn, bytesOut: t.bytesOut, dtls: false };
+    case 'reconnecting': {
+      const c = cause(t);
+      return { state: 'reconnecting', gateway, since, attempt: t.reconnect?.attempt ?? 0, ...(c ? { cause: c } : {}) };
+    }
+    case 'disconnecting':
+      return { state: 'disconnecting', gateway, since };
+    case 'error':
+      return { state: 'error', since, ...(t.gateway ? { gateway } : {}), cause: cause(t) ?? { code: ErrorCodes.INTERNAL, message: 'failed' } };
+  }
+}
+
+/** One tunnel of an engine snapshot in the contract's shape (idle when the engine has none). */
+export function wireTunnel(snapshot: EngineSnapshot, kind: TunnelKind): WireTunnel {
+  const t = snapshot.tunnels.find((x) => x.kind === kind);
+  if (!t) return { tunnel: kind, status: { state: 'idle' } };
+  const status = wireState(t);
+  return { tunnel: kind, ...(kind === 'user' && t.ownerUid !== undefined && status.state !== 'idle' ? { ownerUid: t.ownerUid } : {}), status };
+}
+
+/** Both tunnels, as `status` returns them and `state` events carry them. */
+export function wireStatus(snapshot: EngineSnapshot): StatusSnapshot {
+  return { machine: wireTunnel(snapshot, 'machine'), user: wireTunnel(snapshot, 'user') };
+}
+
+type Section = { title: string; entries: Array<{ name: string; value: string }> };
+
+/** `stats` sections in vpncli's layout, for the user tunnel (the one a user asks about). */
+export function wireStats(snapshot: EngineSnapshot): Section[] {
+  const t = snapshot.tunnels.find((x) => x.kind === 'user');
+  const up = t?.state === 'connected';
+  const a = addresses(up ? t.addresses : []);
+  const state = t === undefined || t.state === 'idle' ? 'Disconnected' : t.state === 'connected' ? 'Connected' : t.state === 'error' ? 'Disconnected (error)' : 'Connecting';
+  return [
+    { title: 'Connection Information', entries: [
+      { name: 'Connection State', value: state },
+      { name: 'Duration', value: up ? `${Math.max(0, Math.round((snapshot.at - t.since) / 1000))} s` : '' },
+    ] },
+    { title: 'Address Information', entries: [
+      { name: 'Client Address (IPv4)', value: a.ipv4 ?? '' },
+      { name: 'Client Address (IPv6)', value: a.ipv6 ?? '' },
+      { name: 'Server Address', value: up ? text(t.gateway ?? '', 1024) : '' },
+    ] },
+    { title: 'Bytes', entries: [
+      { name: 'Bytes Sent', value: String(up ? t.bytesOut : 0) },
+      { name: 'Bytes Received', value: String(up ? t.bytesIn : 0) },
+    ] },
+  ];
+}
