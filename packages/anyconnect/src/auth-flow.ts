@@ -78,6 +78,7 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
   let path = gw.path;
   let body = buildInit(identity, gw.url, { groupSelect: opts.authGroup });
   let certRetried = false;
+  let certFailSent = false;
   let groupSelected = opts.authGroup;
   let mcaAnswered = false;
   let mcaAsked = false;
@@ -130,12 +131,16 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
       continue;
     }
     if (doc.clientCertRequest && !doc.certAuthenticated) {
+      // openconnect's rule: with a certificate, retry once on a fresh TLS connection (some ASAs
+      // only request it on a new handshake); without one, or after that, say so with
+      // <client-cert-fail/> once, in case the group also allows another method.
+      if (certFailSent) throw rejected(opts.machine ? 'gateway did not accept the client certificate' : 'gateway requires a client certificate and none is configured');
       if (opts.machine && !certRetried) {
         certRetried = true;
         body = buildInit(identity, gw.url, { groupSelect: groupSelected });
       } else {
-        if (!opts.machine) throw rejected('gateway asks for a client certificate and none is configured');
-        throw rejected('gateway did not accept the client certificate');
+        certFailSent = true;
+        body = buildInit(identity, gw.url, { groupSelect: groupSelected, clientCertFail: true });
       }
       continue;
     }
