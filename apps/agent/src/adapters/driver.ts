@@ -52,7 +52,9 @@ export interface RunnerOpenRequest {
 /**
  * The seam `@tandem/connection` fills: the protocol and the data plane. Must keep the engine's
  * port contracts (packages/engine/README.md): settle when aborted, revert before rejecting,
- * reject with TandemError codes.
+ * reject with TandemError codes — and register every secret it obtains (the session cookie,
+ * DTLS secrets) with the common redactor (`redactor.addSecret`) the moment it has it, before
+ * any log line, because the agent only learns the cookie when `authenticate` returns.
  */
 export interface ConnectionRunner {
   authenticate(request: RunnerAuthRequest): Promise<SessionCredentials>;
