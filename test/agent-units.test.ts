@@ -1,0 +1,173 @@
+/**
+ * Unit tests of the agent's small modules: options, environment hygiene, resolv.conf parsing
+ * and the journal-aware network observer, user-certificate selection on CertificateInfo,
+ * connect target resolution, snapshot mapping (no cookie can reach the wire shape), and the
+ * driver's refusal without a data plane.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ErrorCodes, nullLogger, type TandemError } from '@tandem/common';
+import type { EngineSnapshot, TunnelSnapshot } from '@tandem/engine';
+import { defaultClientInitialization, mergeProfiles, parseProfile, type ClientInitialization } from '@tandem/profile';
+import { writeJournal } from '@tandem/tunnel';
+import { AgentTunnelDriver, NO_DATA_PLANE } from '../apps/agent/src/adapters/driver.js';
+import { selectOffered, parseDnString } from '../apps/agent/src/adapters/info-select.js';
+import { ResolvConfObserver } from '../apps/agent/src/adapters/network-observer.js';
+import { parseResolvConf } from '../apps/agent/src/adapters/resolv-parse.js';
+import { resolveConnectTarget } from '../apps/agent/src/connect-target.js';
+import { childEnv, isDangerousVariable, scrubEnvironment } from '../apps/agent/src/environment.js';
+import { parseOptions } from '../apps/agent/src/options.js';
+import { wireState, wireStatus } from '../apps/agent/src/snapshot-map.js';
+import { isRoot } from './lib/skip.js';
+
+describe('options', () => {
+  it('defaults, TANDEM_SOCKET, and refusals', () => {
+    const o = parseOptions(['--foreground'], {});
+    expect(o).toMatchObject({ foreground: true, socketPath: '/run/tandem/tandemd.sock', profileDir: '/etc/tandem/profiles', stateDir: '/run/tandem', machineStoreDir: '/etc/tandem/certs/machine', adminGroup: null, logLevel: 'info', logFormat: 'text' });
+    expect(parseOptions([], { TANDEM_SOCKET: '/run/x.sock' }).socketPath).toBe('/run/x.sock');
+    expect(parseOptions(['--socket', '/a.sock', '--admin-group', 'vpnadmin', '--log-format', 'json'], { TANDEM_SOCKET: '/b.sock' })).toMatchObject({ socketPath: '/a.sock', adminGroup: 'vpnadmin', logFormat: 'json' });
+    const code = (argv: string[]) => { try { parseOptions(argv, {}); return 'ok'; } catch (e) { return (e as TandemError).code; } };
+    expect(code(['--socket', 'rel.sock'])).toBe(ErrorCodes.USAGE);
+    expect(code(['--log-level', 'dump'])).toBe(ErrorCodes.USAGE);
+    expect(code(['--admin-group', 'a;b'])).toBe(ErrorCodes.USAGE);
+    expect(code(['--bogus'])).toBe(ErrorCodes.USAGE);
+    expect(code(['positional'])).toBe(ErrorCodes.USAGE);
+  });
+});
+
+describe('environment hygiene', () => {
+  it('removes every dangerous variable (names only reported) and keeps the rest', () => {
+    const env: NodeJS.ProcessEnv = { NODE_OPTIONS: '--require /tmp/p.js', NODE_PATH: '/tmp', NODE_EXTRA_CA_CERTS: '/tmp/x', NODE_TLS_REJECT_UNAUTHORIZED: '0', SSL_CERT_FILE: '/a', SSL_CERT_DIR: '/b', OPENSSL_CONF: '/tmp/y', OPENSSL_MODULES: '/m', LD_PRELOAD: '/x.so', LD_LIBRARY_PATH: '/l', BASH_ENV: '/e', http_proxy: 'http://u:pw@p', HTTPS_PROXY: 'x', no_proxy: '*', HOME: '/root', TANDEM_SOCKET: '/s' };
+    const report = scrubEnvironment(env);
+    expect(report.removed).toEqual(['BASH_ENV', 'HTTPS_PROXY', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_PATH', 'NODE_TLS_REJECT_UNAUTHORIZED', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'SSL_CERT_DIR', 'SSL_CERT_FILE', 'http_proxy', 'no_proxy']);
+    expect(report.nodeOptionsApplied).toBe(true);
+    expect(env).toEqual({ HOME: '/root', TANDEM_SOCKET: '/s' });
+  });
+
+  it('childEnv is a fixed minimal environment and drops dangerous extras', () => {
+    expect(childEnv()).toEqual({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C' });
+    expect(childEnv({ reason: 'connect', LD_PRELOAD: '/x.so', OPENSSL_CONF: '/y' })).toEqual({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', reason: 'connect' });
+    expect(isDangerousVariable('LD_AUDIT')).toBe(true);
+    expect(isDangerousVariable('PATH')).toBe(false);
+  });
+});
+
+describe('network observer', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('parses nameserver/search/domain (last search wins), ignoring junk', () => {
+    expect(parseResolvConf('# c\nnameserver 10.0.0.1\nnameserver fe80::1%eth0\nnameserver $(id)\ndomain a.example\nsearch Corp.Example.  b.example bad_label;x\noptions ndots:2\n')).toEqual({ dnsServers: ['10.0.0.1', 'fe80::1%eth0'], dnsDomains: ['corp.example', 'b.example'] });
+  });
+
+  it.skipIf(!isRoot)('uses the pre-tunnel resolv.conf from a live journal, not the VPN-pushed one', () => {
+    const dir = mkdtempSync('/run/tandem-agent-obs-');
+    dirs.push(dir);
+    const resolv = join(dir, 'resolv.conf');
+    writeFileSync(resolv, 'search corp.vpn.example\nnameserver 10.8.0.53\n');
+    const journalDir = join(dir, 'netjournal');
+    const observer = new ResolvConfObserver({ resolvConf: resolv, journalDir, log: nullLogger });
+    expect(observer.current()).toEqual({ dnsDomains: ['corp.vpn.example'], dnsServers: ['10.8.0.53'] });
+    writeJournal(journalDir, {
+      version: 1, owner: { pid: process.pid, startTicks: null }, createdAt: new Date().toISOString(), phase: 'connected',
+      before: { routes4: [], routes6: [], rules4: [], rules6: [], resolvConf: { path: resolv, kind: 'file', contentBase64: Buffer.from('search home.example\nnameserver 192.168.1.1\n').toString('base64') } },
+      intended: { gateway: '192.0.2.1', routes4: [], routes6: [], dns: ['10.8.0.53'], domains: ['corp.vpn.example'] }, vpncStateDir: dir,
+    });
+    expect(observer.current()).toEqual({ dnsDomains: ['home.example'], dnsServers: ['192.168.1.1'] });
+  });
+
+  it('reports a rewritten resolv.conf once (debounced)', async () => {
+    const dir = mkdtempSync('/tmp/tandem-agent-obs-');
+    dirs.push(dir);
+    const resolv = join(dir, 'resolv.conf');
+    writeFileSync(resolv, 'nameserver 10.0.0.1\n');
+    const observer = new ResolvConfObserver({ resolvConf: resolv, journalDir: join(dir, 'none'), log: nullLogger, debounceMs: 100 });
+    let calls = 0;
+    const off = observer.onChange(() => calls++);
+    writeFileSync(resolv, 'nameserver 10.0.0.2\n');
+    writeFileSync(`${resolv}.tmp`, 'x');
+    writeFileSync(resolv, 'nameserver 10.0.0.3\n');
+    await new Promise((r) => setTimeout(r, 400));
+    off();
+    expect(calls).toBe(1);
+    expect(observer.current()?.dnsServers).toEqual(['10.0.0.3']);
+  });
+});
+
+describe('user certificate selection on CertificateInfo', () => {
+  const base = { subject: 'CN=alice, OU=users, O=Lab', issuer: 'CN=Lab CA, DC=lab, DC=test', notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2090-01-01T00:00:00.000Z', keyType: 'ec' as const, eku: ['1.3.6.1.5.5.7.3.2'] };
+  const init = (xml: string): ClientInitialization => parseProfile(Buffer.from(`<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ClientInitialization>${xml}</ClientInitialization></AnyConnectProfile>`)).document.clientInitialization;
+
+  it('default match needs clientAuth; validity; ranking by notAfter then sha256', () => {
+    const offered = [
+      { ...base, sha256: '1'.repeat(64), eku: ['1.3.6.1.5.5.7.3.4'] },
+      { ...base, sha256: '2'.repeat(64), notAfter: '2019-01-01T00:00:00.000Z' },
+      { ...base, sha256: '3'.repeat(64) },
+      { ...base, sha256: '4'.repeat(64), notAfter: '2095-01-01T00:00:00.000Z' },
+    ];
+    const r = selectOffered(offered, defaultClientInitialization(), new Date('2026-01-01'));
+    expect(r.selected?.sha256).toBe('4'.repeat(64));
+    expect(r.verdicts.map((v) => v.reasons)).toEqual([['EKU 1.3.6.1.5.5.7.3.2 missing'], ['expired on 2019-01-01'], [], []]);
+  });
+
+  it('DN rules (subject and ISSUER-, wildcard, NotEqual) and rules not understood fail closed', () => {
+    const dn = init(`<CertificateMatch><DistinguishedName><DistinguishedNameDefinition Operator="Equal" Wildcard="Disabled" MatchCase="Enabled"><Name>OU</Name><Pattern>users</Pattern></DistinguishedNameDefinition><DistinguishedNameDefinition Operator="Equal" Wildcard="Enabled" MatchCase="Disabled"><Name>ISSUER-CN</Name><Pattern>lab</Pattern></DistinguishedNameDefinition></DistinguishedName></CertificateMatch>`);
+    const ok = { ...base, sha256: 'a'.repeat(64) };
+    const wrongOu = { ...base, sha256: 'b'.repeat(64), subject: 'CN=bob, OU=guests, O=Lab' };
+    const r = selectOffered([ok, wrongOu], dn, new Date('2026-01-01'));
+    expect(r.selected?.sha256).toBe('a'.repeat(64));
+    expect(r.verdicts[1]!.reasons).toEqual(["DN rule OU Equal 'users' not met"]);
+    const broken = init('<CertificateMatch><KeyUsage><MatchKey>Not_A_Usage</MatchKey></KeyUsage></CertificateMatch>');
+    expect(broken.certificateMatch?.unusableRules.length).toBeGreaterThan(0);
+    expect(selectOffered([ok], broken, new Date('2026-01-01')).selected).toBeNull();
+    expect(parseDnString('CN=a\\, b, O=x+OU=y')).toEqual([{ type: 'CN', value: 'a, b' }, { type: 'O', value: 'x' }, { type: 'OU', value: 'y' }]);
+  });
+});
+
+describe('connect target', () => {
+  const profile = (ci: string, hosts: string) => parseProfile(Buffer.from(`<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ClientInitialization>${ci}</ClientInitialization><ServerList>${hosts}</ServerList></AnyConnectProfile>`)).document;
+  const hosts = '<HostEntry><HostName>Lab</HostName><HostAddress>vpn.lab.test</HostAddress><UserGroup>mca</UserGroup></HostEntry>';
+
+  it('profile hosts by name/address/URL; the default host; manual hosts only when allowed', () => {
+    const open = mergeProfiles([{ file: 'a.xml', profile: profile('<AllowManualHostInput>true</AllowManualHostInput>', hosts) }]);
+    expect(resolveConnectTarget(open, {})).toBe('https://vpn.lab.test/mca');
+    expect(resolveConnectTarget(open, { host: 'Lab' })).toBe('https://vpn.lab.test/mca');
+    expect(resolveConnectTarget(open, { host: 'vpn.lab.test' })).toBe('https://vpn.lab.test/mca');
+    expect(resolveConnectTarget(open, { host: 'other.example:8443' })).toBe('https://other.example:8443');
+    expect(resolveConnectTarget(open, { url: 'https://other.example/grp' })).toBe('https://other.example/grp');
+    const code = (m: ReturnType<typeof mergeProfiles>, r: { host?: string; url?: string }) => { try { resolveConnectTarget(m, r); return 'ok'; } catch (e) { return (e as TandemError).code; } };
+    expect(code(open, { url: 'https://u:p@other.example/' })).toBe(ErrorCodes.USAGE);
+    expect(code(open, { host: 'a b;c' })).toBe(ErrorCodes.USAGE);
+    const locked = mergeProfiles([{ file: 'a.xml', profile: profile('<AllowManualHostInput>false</AllowManualHostInput>', hosts) }]);
+    expect(code(locked, { host: 'other.example' })).toBe(ErrorCodes.PERMISSION);
+    expect(code(mergeProfiles([]), {})).toBe(ErrorCodes.USAGE);
+  });
+});
+
+describe('snapshot mapping', () => {
+  const t = (over: Partial<TunnelSnapshot>): TunnelSnapshot => ({ kind: 'user', state: 'idle', gateway: 'https://vpn.lab.test', since: 0, addresses: [], bytesIn: 0, bytesOut: 0, ...over });
+  it('maps every engine state to the contract and error causes to stable codes', () => {
+    expect(wireState(t({ state: 'authenticating' }))).toEqual({ state: 'connecting', gateway: 'https://vpn.lab.test', since: '1970-01-01T00:00:00.000Z', stage: 'auth' });
+    expect(wireState(t({ state: 'connected', addresses: ['10.0.0.2', 'fd00::2'], bytesIn: 5, bytesOut: 6 }))).toEqual({ state: 'connected', gateway: 'https://vpn.lab.test', since: '1970-01-01T00:00:00.000Z', addresses: { ipv4: '10.0.0.2', ipv6: 'fd00::2', dns: [], searchDomains: [] }, bytesIn: 5, bytesOut: 6, dtls: false });
+    expect(wireState(t({ state: 'error', cause: 'no-certificate', message: 'none' }))).toMatchObject({ state: 'error', cause: { code: 'E_CERT_NOT_FOUND', message: 'none' } });
+    expect(wireState(t({ state: 'reconnecting', cause: 'gateway-unreachable', message: 'down', reconnect: { attempt: 3, phase: 'backoff' } }))).toMatchObject({ attempt: 3, cause: { code: 'E_GATEWAY_UNREACHABLE' } });
+  });
+  it('copies fields one by one: an extra field on the engine side never reaches the wire', () => {
+    const leaky = { ...t({ state: 'connected', ownerUid: 1000 }), cookie: 'webvpn-secret-value' } as TunnelSnapshot;
+    const snap: EngineSnapshot = { seq: 1, at: 0, desired: { tunnel: 'user', reason: '' }, tnd: { verdict: 'unknown', reason: '' }, machineTunnelEnabled: true, tunnels: [leaky] };
+    const wire = wireStatus(snap);
+    expect(JSON.stringify(wire)).not.toContain('webvpn-secret-value');
+    expect(wire.user.ownerUid).toBe(1000);
+    expect(wire.machine).toEqual({ tunnel: 'machine', status: { state: 'idle' } });
+  });
+});
+
+describe('driver without a data plane', () => {
+  it('rejects every bring-up with E_GATEWAY_UNREACHABLE "no data plane available"', async () => {
+    const driver = new AgentTunnelDriver({ runner: null, log: nullLogger } as unknown as ConstructorParameters<typeof AgentTunnelDriver>[0]);
+    const signal = new AbortController().signal;
+    await expect(driver.authenticate('machine', { url: 'https://x', reason: 'initial', signal })).rejects.toMatchObject({ code: 'E_GATEWAY_UNREACHABLE', message: NO_DATA_PLANE });
+    await expect(driver.open('user', { gateway: 'x', cookie: 'c' }, { signal })).rejects.toMatchObject({ code: 'E_GATEWAY_UNREACHABLE' });
+  });
+});
