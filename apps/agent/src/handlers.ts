@@ -32,9 +32,16 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   return {
     async connect(params, ctx) {
       const url = resolveConnectTarget(profiles.set.merged, params);
-      // This connection answers certs.list/certs.sign/prompt for the tunnel it asked for.
-      signers.register(ctx);
-      await engine.connectUser({ uid: ctx.peer.uid, url });
+      // This connection answers certs.list/certs.sign/prompt for the tunnel it asked for. It
+      // is registered before the request because the engine may start authenticating at once;
+      // a refused request (busy) must not take the signer away from a tunnel being set up.
+      const previous = signers.register(ctx);
+      try {
+        await engine.connectUser({ uid: ctx.peer.uid, url });
+      } catch (err) {
+        signers.restore(ctx.peer.uid, previous);
+        throw err;
+      }
       return { accepted: true, tunnel: wireTunnel(engine.snapshot(), 'user') };
     },
     async disconnect(_params, ctx) {

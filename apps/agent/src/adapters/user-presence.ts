@@ -17,9 +17,17 @@ export class SignerRegistry implements UserPresence {
 
   constructor(private readonly alive: ConnectionAlive) {}
 
-  /** Records `ctx` as the signer of its uid (the newest connection wins). */
-  register(ctx: CallContext): void {
+  /** Records `ctx` as the signer of its uid (the newest connection wins); returns the one it replaced. */
+  register(ctx: CallContext): CallContext | null {
+    const previous = this.byUid.get(ctx.peer.uid) ?? null;
     this.byUid.set(ctx.peer.uid, ctx);
+    return previous;
+  }
+
+  /** Puts back the signer a refused request replaced (or forgets the uid's signer when null). */
+  restore(uid: number, previous: CallContext | null): void {
+    if (previous) this.byUid.set(uid, previous);
+    else this.byUid.delete(uid);
   }
 
   /** The live signer connection of `uid`, or null. */
