@@ -7,6 +7,7 @@
  * skips an MCA challenge we were given, forms when no one can answer them (machine tunnel),
  * redirects to hosts that are not allowed, and more rounds than any real gateway needs.
  */
+import { X509Certificate } from 'node:crypto';
 import { ErrorCodes, TandemError, nullLogger, redactor, type Logger } from '@tandem/common';
 import { buildAuthReply, buildInit, parseGatewayDocument, type ClientIdentity, type FormInput, type GatewayDocument, type ManifestEntry } from './config-auth.js';
 import { CookieJar } from './cookies.js';
@@ -35,6 +36,8 @@ export interface AuthOptions {
   authGroup?: string;
   /** Form answers; absent for the machine tunnel, where any form is a failure. */
   prompt?: FormPrompt;
+  /** User name to pre-fill in a gateway form; default: the client certificate's CN. */
+  username?: string;
   /** Extra hosts a redirect may lead to (the profile's server list); the URL host always may. */
   allowedHosts?: readonly string[];
   identity?: Partial<Pick<ClientIdentity, 'version' | 'deviceId'>>;
@@ -158,7 +161,11 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
     }
     if (doc.form && inputs.length > 0) {
       if (!opts.prompt) throw new TandemError(ErrorCodes.AUTH_UNSUPPORTED, `gateway asks for ${inputs.map((i) => i.name).join(', ')}; this connection cannot answer prompts (certificate-only)`);
-      const answers = await opts.prompt({ title: doc.title, message: doc.message, banner: doc.banner, inputs });
+      // Certificate + AAA groups ask for a user name that the certificate already names:
+      // pre-fill it (the prompt shows it as the default and may change it).
+      const user = opts.username ?? certificateUsername(opts.machine);
+      const filled = inputs.map((i) => (i.type === 'text' && /^(username|user)$/i.test(i.name) && !i.value && user ? { ...i, value: user } : i));
+      const answers = await opts.prompt({ title: doc.title, message: doc.message, banner: doc.banner, inputs: filled });
       if (!answers) throw rejected('authentication cancelled');
       for (const [, v] of answers) redactor.addSecret(v);
       path = actionPath(doc, gw);
@@ -170,7 +177,8 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
   throw rejected(`authentication did not finish within ${MAX_ROUNDS} rounds`);
 
   async function post(reqPath: string, reqBody: Buffer): Promise<HttpResponse> {
-    const conn = await openGatewayConnection({ host: gw.host, port: gw.port, address: gw.host === describeGatewayUrl(opts.url).host ? opts.address : undefined, ca: opts.ca, trust: opts.trust }, opts.machine);
+    // The per-request deadline bounds the TCP+TLS handshake as well as the response.
+    const conn = await openGatewayConnection({ host: gw.host, port: gw.port, address: gw.host === describeGatewayUrl(opts.url).host ? opts.address : undefined, ca: opts.ca, trust: opts.trust, connectTimeoutMs: Math.min(opts.requestTimeoutMs ?? 30_000, 15_000) }, opts.machine);
     server = conn.server;
     const headers: Array<[string, string]> = [
       ['Host', gw.hostHeader],
@@ -205,6 +213,18 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
     const allowed = new Set([describeGatewayUrl(opts.url).host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase()));
     if (!allowed.has(next.host.toLowerCase())) throw rejected(`gateway redirected to ${next.host}, which is not in the server list`);
     return next;
+  }
+}
+
+/** The CN of the client certificate's leaf (the usual AAA user name), or undefined. */
+export function certificateUsername(creds: TlsClientCredentials | null): string | undefined {
+  if (!creds) return undefined;
+  try {
+    const pem = typeof creds.cert === 'string' ? creds.cert : creds.cert.toString('utf8');
+    const cn = /^CN=(.*)$/m.exec(new X509Certificate(pem).subject)?.[1];
+    return cn && /^[\x20-\x7e]{1,128}$/.test(cn) ? cn : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -125,7 +125,16 @@ export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelCon
     else throw bad(`X-CSTP-Address "${a.slice(0, 60)}" is not an IP address`);
   }
   const mask = one('x-cstp-netmask');
-  if (mask && cfg.ipv4 && isIPv4(mask)) cfg.ipv4 = { ...cfg.ipv4, netmask: mask, prefix: maskToPrefix(mask) };
+  if (mask) {
+    // Dotted mask for an IPv4 lease; `addr/len` pairs with an IPv6 X-CSTP-Address (spec §4.2).
+    if (isIPv4(mask)) {
+      if (cfg.ipv4) cfg.ipv4 = { ...cfg.ipv4, netmask: mask, prefix: maskToPrefix(mask) };
+    } else {
+      const r = parseRoute(mask);
+      if (r.family !== 6) throw bad(`X-CSTP-Netmask "${mask.slice(0, 60)}" is neither a dotted mask nor IPv6 addr/len`);
+      if (cfg.ipv6) cfg.ipv6 = { ...cfg.ipv6, prefix: r.prefix };
+    }
+  }
   const a6 = one('x-cstp-address-ip6');
   if (a6) {
     const r = parseRoute(a6);

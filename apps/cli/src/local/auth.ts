@@ -3,12 +3,33 @@
  * Useful to test certificates, MCA and gateway trust from a shell. The session cookie is a
  * bearer credential: it is printed only with `--print-cookie`.
  */
-import { authenticate } from '@tandem/anyconnect';
+import { authenticate, type FormPrompt } from '@tandem/anyconnect';
 import { isTandemError, redactor } from '@tandem/common';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
+import { ask, interactive, printable } from '../api/terminal.js';
 import { GATEWAY_OPTIONS, GATEWAY_USAGE, gatewaySetup } from './gateway-options.js';
+
+/**
+ * Answers a gateway form (certificate + AAA groups) on the terminal: the user name comes
+ * pre-filled from the certificate, passwords are read hidden and registered as secrets.
+ * Without a terminal there is no prompt at all, so a form fails the attempt (never waits).
+ */
+const terminalPrompt: FormPrompt = async (form) => {
+  process.stderr.write(`${printable(form.title || 'Gateway login')}\n${form.message ? `${printable(form.message)}\n` : ''}`);
+  const answers: Array<[string, string]> = [];
+  for (const input of form.inputs) {
+    const label = printable(input.label || input.name);
+    const hidden = input.type === 'password';
+    const line = await ask(hidden ? `${label} (input hidden) ` : `${label}${input.value ? ` [${printable(input.value)}]` : ''} `, hidden);
+    if (line === null) return null;
+    const value = line === '' && input.value ? input.value : line;
+    if (hidden) redactor.addSecret(value);
+    answers.push([input.name, value]);
+  }
+  return answers;
+};
 
 /** Usage text of `tandem auth`. */
 export const USAGE = `Usage: tandem auth URL [options] [--json] [--print-cookie]
@@ -36,7 +57,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return ExitCode.FAILURE;
   }
   try {
-    const result = await authenticate(setup.auth);
+    const result = await authenticate({ ...setup.auth, ...(interactive() && !setup.auth.trust.strict ? { prompt: terminalPrompt } : {}) });
     const out: Record<string, unknown> = {
       authenticated: true,
       mca: result.mca,
