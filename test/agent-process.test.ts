@@ -3,7 +3,7 @@
  * every API method as root and as uid 65534, profile refusals, environment hygiene, no inet
  * listener, a second agent refused, and SIGTERM → exit 0 with the socket removed.
  */
-import { chmodSync, chownSync, copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,6 +147,19 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     expect(r.status).toBe(70);
     expect(r.stderr.toString()).toContain('another agent is already serving');
     expect(existsSync(s.socket)).toBe(true);
+  });
+
+  it('bad usage exits 64; an unsafe machine passphrase file stops the start with 70 and a reason', () => {
+    const usage = spawnSync(process.execPath, [TANDEMD, '--socket', 'relative.sock'], { timeout: 20_000 });
+    expect(usage.status).toBe(64);
+    expect(usage.stderr.toString()).toContain('--socket must be an absolute path');
+    const loose = join(s.dir, 'loose.pass');
+    writeFileSync(loose, 'secret-passphrase\n', { mode: 0o644 });
+    const other = join(s.dir, 'other-state');
+    const r = spawnSync(process.execPath, [TANDEMD, '--socket', join(other, 'x.sock'), '--profile-dir', s.profiles, '--state-dir', other, '--machine-store', s.machine, '--machine-passphrase-file', loose], { timeout: 20_000 });
+    expect(r.status).toBe(70);
+    expect(r.stderr.toString()).toContain('passphrase file must be owned by root with mode 0600');
+    expect(r.stderr.toString()).not.toContain('secret-passphrase');
   });
 
   it('SIGTERM: exits 0 and removes the socket', async () => {
