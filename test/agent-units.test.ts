@@ -19,7 +19,8 @@ import { resolveConnectTarget } from '../apps/agent/src/connect-target.js';
 import { childEnv, isDangerousVariable, scrubEnvironment } from '../apps/agent/src/environment.js';
 import { parseOptions } from '../apps/agent/src/options.js';
 import { wireState, wireStatus } from '../apps/agent/src/snapshot-map.js';
-import { isRoot } from './lib/skip.js';
+import { isRoot, which } from './lib/skip.js';
+import { execFileSync } from 'node:child_process';
 
 describe('options', () => {
   it('defaults, TANDEM_SOCKET, and refusals', () => {
@@ -82,7 +83,7 @@ describe('network observer', () => {
     dirs.push(dir);
     const resolv = join(dir, 'resolv.conf');
     writeFileSync(resolv, 'nameserver 10.0.0.1\n');
-    const observer = new ResolvConfObserver({ resolvConf: resolv, journalDir: join(dir, 'none'), log: nullLogger, debounceMs: 100 });
+    const observer = new ResolvConfObserver({ resolvConf: resolv, journalDir: join(dir, 'none'), log: nullLogger, debounceMs: 100, linkEvents: false });
     let calls = 0;
     const off = observer.onChange(() => calls++);
     writeFileSync(resolv, 'nameserver 10.0.0.2\n');
@@ -92,6 +93,25 @@ describe('network observer', () => {
     off();
     expect(calls).toBe(1);
     expect(observer.current()?.dnsServers).toEqual(['10.0.0.3']);
+  });
+});
+
+describe.skipIf(!isRoot || !which('ip'))('network observer: link events', () => {
+  it('an interface appearing is reported (ip monitor)', async () => {
+    const observer = new ResolvConfObserver({ resolvConf: '/nonexistent/resolv.conf', journalDir: '/nonexistent', log: nullLogger, debounceMs: 50 });
+    let calls = 0;
+    const off = observer.onChange(() => calls++);
+    const name = `tdmobs${process.pid % 100000}`;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      execFileSync('ip', ['tuntap', 'add', 'dev', name, 'mode', 'tun']);
+      const end = Date.now() + 5000;
+      while (calls === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+      expect(calls).toBeGreaterThan(0);
+    } finally {
+      off();
+      execFileSync('ip', ['tuntap', 'del', 'dev', name, 'mode', 'tun'], { stdio: 'ignore' });
+    }
   });
 });
 

@@ -4,13 +4,15 @@
  * pushed DNS, which would make a corporate network look "trusted" and tear the machine tunnel
  * down in a loop; so when a live network journal exists its pre-tunnel snapshot is used
  * instead. Changes are followed with `fs.watch` on the directory (resolv.conf is usually
- * replaced by rename, which a watch on the file itself would miss), debounced.
+ * replaced by rename, which a watch on the file itself would miss) and with netlink events
+ * (link-monitor.ts), debounced into one notification.
  */
 import { watch, readFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '@tandem/common';
 import type { NetworkInfo, NetworkObserver } from '@tandem/engine';
 import { listJournals, readJournal } from '@tandem/tunnel';
+import { LinkMonitor } from './link-monitor.js';
 import { parseResolvConf } from './resolv-parse.js';
 
 /** Options of {@link ResolvConfObserver}. */
@@ -18,6 +20,8 @@ export interface ResolvObserverOptions {
   resolvConf?: string;
   journalDir: string;
   debounceMs?: number;
+  /** Also follow interface/address/route changes through `ip monitor` (default true). */
+  linkEvents?: boolean;
   log: Logger;
 }
 
@@ -27,6 +31,7 @@ export class ResolvConfObserver implements NetworkObserver {
   private readonly listeners = new Set<() => void>();
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private links: LinkMonitor | null = null;
 
   constructor(private readonly opts: ResolvObserverOptions) {
     this.path = opts.resolvConf ?? '/etc/resolv.conf';
@@ -57,6 +62,8 @@ export class ResolvConfObserver implements NetworkObserver {
   close(): void {
     this.watcher?.close();
     this.watcher = null;
+    this.links?.close();
+    this.links = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
@@ -76,6 +83,10 @@ export class ResolvConfObserver implements NetworkObserver {
   }
 
   private startWatch(): void {
+    if (this.opts.linkEvents !== false && this.links === null) {
+      this.links = new LinkMonitor(() => this.changed(), this.opts.log);
+      this.links.start();
+    }
     if (this.watcher) return;
     const name = basename(this.path);
     try {
