@@ -238,6 +238,24 @@ describe('hostile gateways', () => {
     }
   });
 
+  it('frames sent right after 200 CONNECTED wait for the session (none lost while the owner is busy)', async () => {
+    const g = await gw((_r, s) => {
+      s.write(`HTTP/1.1 200 CONNECTED\r\n${GOOD_CONNECT.join('\r\n')}\r\n\r\n`);
+      setTimeout(() => s.write(Buffer.from([0x53, 0x54, 0x46, 0x01, 0x00, 0x04, 0x00, 0x00, 0x45, 0x00, 0x00, 0x04])), 20);
+      setTimeout(() => s.write(Buffer.from([0x53, 0x54, 0x46, 0x01, 0x00, 0x00, 0x03, 0x00])), 40);
+    });
+    const ch = await connectCstp({ gateway: describeGatewayUrl(`https://vpn.lab.test:${g.port}/`), cookie: 'c00kie', address: '127.0.0.1', ca: lab.root.certPem, trust: {}, machine: null });
+    // The owner configures the TUN device, routes and DNS before it starts the session.
+    await new Promise((r) => setTimeout(r, 300));
+    const session = new CstpSession(ch);
+    const packets: Buffer[] = [];
+    session.onPacket((p) => packets.push(Buffer.from(p)));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(packets).toEqual([Buffer.from([0x45, 0x00, 0x00, 0x04])]);
+    expect(session.stats.dpdAnswered).toBe(1);
+    session.close();
+  });
+
   it('server DISCONNECT with a reason is final and reported', async () => {
     const r = await connectTo(GOOD_CONNECT, (s) => setTimeout(() => s.write(Buffer.concat([Buffer.from([0x53, 0x54, 0x46, 0x01, 0x00, 0x05, 0x05, 0x00, 0x01]), Buffer.from('idle')])), 20));
     expect(r.closed).toEqual({ kind: 'server', reason: 'gateway disconnected the session: idle' });

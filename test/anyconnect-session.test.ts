@@ -23,6 +23,9 @@ class FakeSocket extends EventEmitter {
   setNoDelay(): this {
     return this;
   }
+  resume(): this {
+    return this;
+  }
   write(data: Buffer, cb: (err?: Error | null) => void): boolean {
     this.writes.push(Buffer.from(data));
     this.pending.push(() => cb(null));
@@ -150,6 +153,27 @@ describe('CSTP session timers (spec §4.4)', () => {
     const closed = new Promise<CstpClosed>((r) => s.onClose(r));
     s.send(Buffer.alloc(10));
     expect(await closed).toEqual({ kind: 'transport', reason: 'EPIPE' });
+  });
+});
+
+describe('rekey', () => {
+  it('announces a due rekey once (new-tunnel: the owner reconnects), never for method none', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] });
+    const sock = new FakeSocket();
+    const s = session(sock, { rekey: { seconds: 30, method: 'ssl' } });
+    const due = vi.fn();
+    s.on('rekey', due);
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(due).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(due).toHaveBeenCalledExactlyOnceWith('ssl');
+    s.close();
+    const quiet = session(new FakeSocket(), { rekey: { seconds: 30, method: 'none' } });
+    const never = vi.fn();
+    quiet.on('rekey', never);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(never).not.toHaveBeenCalled();
+    quiet.close();
   });
 });
 

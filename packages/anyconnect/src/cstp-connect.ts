@@ -46,6 +46,7 @@ export interface ConnectOptions {
 
 /** A tunnel whose CONNECT succeeded: the socket now carries CSTP frames. */
 export interface CstpChannel {
+  /** Paused after the response head, so no frame is lost before a CstpSession reads it. */
   socket: TLSSocket;
   config: TunnelConfig;
   server: ServerCertInfo;

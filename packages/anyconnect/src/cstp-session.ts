@@ -8,7 +8,8 @@
  * unless data is queued. All writes go through {@link FrameWriter} (one frame per TLS record).
  *
  * Events: `packet(ip: Buffer)` (a view: copy to keep), `dead(reason)`, `closed(CstpClosed)`,
- * `drain()` (send queue below the low-water mark again).
+ * `drain()` (send queue below the low-water mark again), `rekey(method)` (the gateway's
+ * X-CSTP-Rekey-Time has passed: reconnect with the cookie — the new-tunnel method).
  */
 import { EventEmitter } from 'node:events';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
@@ -47,6 +48,8 @@ export class CstpSession extends EventEmitter {
   private closedWhy: CstpClosed | null = null;
   private lastRx = Date.now();
   private lastDpd = 0;
+  private readonly startedAt = Date.now();
+  private rekeyAnnounced = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
 
@@ -61,13 +64,16 @@ export class CstpSession extends EventEmitter {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => this.finish({ kind: 'transport', reason: err.message }));
     socket.on('close', () => this.finish({ kind: 'transport', reason: 'connection closed' }));
-    const { dpd, keepalive } = channel.config;
-    if (dpd > 0 || keepalive > 0) {
-      const shortest = Math.min(...[dpd, keepalive].filter((v) => v > 0));
+    const { dpd, keepalive, rekey } = channel.config;
+    const rekeySeconds = rekey && rekey.method !== 'none' ? rekey.seconds : 0;
+    if (dpd > 0 || keepalive > 0 || rekeySeconds > 0) {
+      const shortest = Math.min(...[dpd, keepalive, rekeySeconds].filter((v) => v > 0));
       this.timer = setInterval(() => this.onTimer(), Math.min(1000, Math.max(50, (shortest * 1000) / 4)));
       this.timer.unref();
     }
-    if (channel.initial.length) queueMicrotask(() => this.receive(channel.initial));
+    if (channel.initial.length) this.receive(channel.initial);
+    // connectCstp leaves the socket paused so frames wait for us; read them from now on.
+    socket.resume();
   }
 
   /** Shorthand for `on('packet', cb)`. */
@@ -182,6 +188,13 @@ export class CstpSession extends EventEmitter {
     }
     if (keepalive > 0 && now - this.writer.lastWriteAt >= keepalive * 1000 && this.writer.idle) {
       this.writer.write(encodeFrame(PacketType.KEEPALIVE));
+    }
+    // Node cannot renegotiate TLS 1.3 (spec §4.8): every rekey is a "new-tunnel" rekey, which is
+    // the owner's job (reconnectCstp with the cookie); the session only says when it is due.
+    const { rekey } = this.channel.config;
+    if (!this.rekeyAnnounced && rekey && rekey.method !== 'none' && rekey.seconds > 0 && now - this.startedAt >= rekey.seconds * 1000) {
+      this.rekeyAnnounced = true;
+      this.emit('rekey', rekey.method);
     }
   }
 

@@ -159,6 +159,9 @@ export function exchange(socket: TLSSocket, req: HttpRequest, deadlineMs: number
         head = parseHead(buf.subarray(0, end), limits.headers);
         bodyStart = end + 4;
         if (req.headOnly) {
+          // Hold the stream: CSTP frames that arrive before the session attaches its reader
+          // would otherwise be emitted to no one and lost. CstpSession resumes it.
+          socket.pause();
           finish({ ...head, body: Buffer.alloc(0), rest: Buffer.from(buf.subarray(bodyStart)) });
           return;
         }
