@@ -111,6 +111,17 @@ describe('auth flow against scripted gateways', () => {
     expect(peers).toEqual(['machine.lab.test', 'machine.lab.test']);
   });
 
+  it('a redirect to another allowed gateway is validated like any gateway (certificate host name)', async () => {
+    const g = await gw((req, s) => {
+      if (req.headers['host']!.startsWith('vpn.lab.test')) s.end(httpResponse('302 Found', ['Set-Cookie: webvpncontext=FROM-FIRST', `Location: https://localhost:${g.port}/grp`]));
+      else s.end(xml('200 OK', ['Set-Cookie: webvpn=SECOND-OK'], COMPLETE_XML.replace(HEAD, '')));
+    });
+    const r = await authenticate({ ...base(), url: `https://vpn.lab.test:${g.port}/`, machine: null, allowedHosts: ['localhost'], ca: lab.root.certPem, trust: { pins: [] } }).catch((e: Error) => e);
+    // localhost is not in this server certificate: the redirect target is validated like any gateway.
+    expect(r).toMatchObject({ code: 'E_SERVER_CERT_UNTRUSTED', message: expect.stringMatching(/host name localhost does not match/) });
+    expect(g.requests.length).toBe(1);
+  });
+
   it('TCP accepted but no TLS handshake: connect deadline, typed timeout', async () => {
     const tcp: Server = createTcpServer(() => {});
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));

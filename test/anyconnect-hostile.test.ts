@@ -140,6 +140,18 @@ describe('hostile gateways', () => {
     expect(g.requests.length).toBe(4);
   });
 
+  it('a followed redirect starts with an empty cookie jar (cookies stay with their host)', async () => {
+    const g = await gw((req, s) => {
+      if (req.headers['host']!.startsWith('127.0.0.1')) s.end(httpResponse('302 Found', ['Set-Cookie: webvpncontext=FIRST-HOST', `Location: https://localhost:${g.port}/`]));
+      else s.end(httpResponse('200 OK', ['Content-Type: text/xml', 'Set-Cookie: webvpn=SECOND'], `${XML_HEAD}<config-auth client="vpn" type="complete"><auth id="success"/></config-auth>`));
+    });
+    const r = await authenticate({ url: `https://127.0.0.1:${g.port}/`, ca: lab.root.certPem, trust: {}, machine: null, allowedHosts: ['localhost'] });
+    expect(r.cookie).toBe('SECOND');
+    expect(r.gateway.host).toBe('localhost');
+    expect(g.requests[1]!.headers['cookie']).toBeUndefined();
+    expect(g.requests[1]!.body.toString()).toContain(`<group-access>https://localhost:${g.port}/</group-access>`);
+  });
+
   it('redirects to a foreign host or to the same host are refused without following', async () => {
     const foreign = await gw((_r, s) => { s.end(httpResponse('302 Found', ['Location: https://evil.example/'])); });
     expect(await authFails(foreign)).toMatchObject({ code: 'E_AUTH_REJECTED', message: expect.stringMatching(/evil\.example, which is not in the server list/) });

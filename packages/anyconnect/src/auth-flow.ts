@@ -77,7 +77,8 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
   const started = Date.now();
   let gw = describeGatewayUrl(opts.url);
   const identity: ClientIdentity = { version: opts.identity?.version ?? 'v9.01-tandem', deviceId: opts.identity?.deviceId ?? 'linux-64', mca: !!opts.user };
-  const jar = new CookieJar();
+  // Cookies belong to one gateway host: a redirect to another gateway starts an empty jar.
+  let jar = new CookieJar();
   let path = gw.path;
   let body = buildInit(identity, gw.url, { groupSelect: opts.authGroup });
   let certRetried = false;
@@ -95,6 +96,7 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
       if (++redirects > MAX_REDIRECTS) throw rejected(`too many redirects (last to ${next.url})`);
       log.info('gateway redirected', { to: next.url });
       gw = next;
+      jar = new CookieJar();
       path = gw.path;
       body = buildInit(identity, gw.url, { groupSelect: groupSelected });
       continue;
