@@ -3,7 +3,8 @@
  * Useful to test certificates, MCA and gateway trust from a shell. The session cookie is a
  * bearer credential: it is printed only with `--print-cookie`.
  */
-import { authenticate, type FormPrompt } from '@tandem/anyconnect';
+import { authenticate, describeGatewayUrl, type FormPrompt } from '@tandem/anyconnect';
+import type { ClientProfile } from '@tandem/profile';
 import { isTandemError, redactor } from '@tandem/common';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
@@ -43,6 +44,18 @@ Options:
 ${GATEWAY_USAGE}
   --print-cookie             Also print the session cookie (a bearer credential: handle with care)`;
 
+/**
+ * The group URL for `url`: when the URL names no group and the profile has a HostEntry for the
+ * same host with a UserGroup, `https://host/UserGroup` (how AnyConnect reaches a tunnel group).
+ */
+export function profileGroupUrl(url: string, profile: Pick<ClientProfile, 'serverList'> | null): string {
+  const gw = describeGatewayUrl(url);
+  if (gw.group || !profile) return gw.url;
+  const host = gw.host.toLowerCase();
+  const entry = profile.serverList.find((h) => h.hostAddress.replace(/[:/].*$/, '').toLowerCase() === host);
+  return entry?.userGroup ? new URL(`/${entry.userGroup}`, gw.url).toString() : gw.url;
+}
+
 /** Runs `tandem auth`. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { ...GATEWAY_OPTIONS, 'print-cookie': { type: 'boolean' } });
@@ -57,7 +70,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return ExitCode.FAILURE;
   }
   try {
-    const result = await authenticate({ ...setup.auth, ...(interactive() && !setup.auth.trust.strict ? { prompt: terminalPrompt } : {}) });
+    const url = profileGroupUrl(setup.auth.url, setup.profile);
+    const result = await authenticate({ ...setup.auth, url, ...(interactive() && !setup.auth.trust.strict ? { prompt: terminalPrompt } : {}) });
     const out: Record<string, unknown> = {
       authenticated: true,
       mca: result.mca,
