@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { profileGroupUrl } from '../apps/cli/src/local/auth.js';
 
-const entry = (hostAddress: string, userGroup?: string) => ({ hostName: 'Lab', hostAddress, url: `https://${hostAddress}/`, backupServers: [], loadBalancingServers: [], primaryProtocol: 'SSL' as const, ...(userGroup ? { userGroup } : {}) });
+const entry = (hostAddress: string, userGroup?: string) => ({ hostAddress, ...(userGroup ? { userGroup } : {}) });
 
 describe('tandem auth: group URL from the profile', () => {
   const profile = { serverList: [entry('other.lab.test', 'X'), entry('vpn.lab.test', 'machines')] };

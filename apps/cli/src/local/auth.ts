@@ -4,7 +4,7 @@
  * bearer credential: it is printed only with `--print-cookie`.
  */
 import { authenticate, describeGatewayUrl, type FormPrompt } from '@tandem/anyconnect';
-import type { ClientProfile } from '@tandem/profile';
+import type { HostEntry } from '@tandem/profile';
 import { isTandemError, redactor } from '@tandem/common';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
@@ -48,7 +48,7 @@ ${GATEWAY_USAGE}
  * The group URL for `url`: when the URL names no group and the profile has a HostEntry for the
  * same host with a UserGroup, `https://host/UserGroup` (how AnyConnect reaches a tunnel group).
  */
-export function profileGroupUrl(url: string, profile: Pick<ClientProfile, 'serverList'> | null): string {
+export function profileGroupUrl(url: string, profile: { serverList: ReadonlyArray<Pick<HostEntry, 'hostAddress' | 'userGroup'>> } | null): string {
   const gw = describeGatewayUrl(url);
   if (gw.group || !profile) return gw.url;
   const host = gw.host.toLowerCase();
