@@ -5,7 +5,7 @@
  * the IPC client half) never reaches agent-side packages.
  */
 const pkg = (names) => `^packages/(${names})/`;
-const AGENT_SIDE = '^packages/(engine|anyconnect|tunnel|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
+const AGENT_SIDE = '^packages/(engine|anyconnect|tunnel|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
 
 module.exports = {
   forbidden: [
@@ -25,6 +25,7 @@ module.exports = {
     { name: 'anyconnect-layer', severity: 'error', from: { path: pkg('anyconnect') }, to: { path: pkg('tunnel|engine|ipc|diagnostics') } },
     { name: 'tunnel-layer', severity: 'error', from: { path: pkg('tunnel') }, to: { path: pkg('profile|certs|anyconnect|engine|ipc|diagnostics') } },
     { name: 'ipc-layer', severity: 'error', from: { path: pkg('ipc') }, to: { path: pkg('profile|certs|anyconnect|tunnel|engine|diagnostics') } },
+    { name: 'connection-layer', severity: 'error', from: { path: pkg('connection') }, to: { path: pkg('engine|ipc|contract|diagnostics|certs|profile') } },
     { name: 'engine-layer', severity: 'error', from: { path: pkg('engine') }, to: { path: '^packages/ipc/' } },
     {
       name: 'declared-dependencies-only',

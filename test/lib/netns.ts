@@ -40,6 +40,10 @@ export class NetnsLab {
     const steps: string[][] = [
       ['netns', 'add', this.cli],
       ['netns', 'add', this.srv],
+      // No IPv6 duplicate-address detection: its "tentative" state would make two snapshots
+      // taken a second apart differ for reasons that have nothing to do with the code under test.
+      ['netns', 'exec', this.cli, 'sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0'],
+      ['netns', 'exec', this.srv, 'sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0'],
       ['link', 'add', vc, 'type', 'veth', 'peer', 'name', vs],
       ['link', 'set', vc, 'netns', this.cli],
       ['link', 'set', vs, 'netns', this.srv],

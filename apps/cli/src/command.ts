@@ -12,6 +12,11 @@ export interface Command {
   summary: string;
   /** Full usage text for `tandem help <command>` and usage errors. */
   usage: string;
+  /**
+   * For commands that share their words with another (`connect` through the agent vs
+   * `connect --foreground` in this process): true when this one should handle `rest`.
+   */
+  selects?(rest: readonly string[]): boolean;
   /** Runs with the arguments after the command words; resolves to the exit code. */
   run(argv: string[], io: CliIo): Promise<number>;
 }

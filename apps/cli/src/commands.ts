@@ -8,6 +8,8 @@ import { profileCheckCommand } from './local/profile-check.js';
 import { certsListCommand } from './local/certs-list.js';
 import { certsSelectCommand } from './local/certs-select.js';
 import { authCommand } from './local/auth.js';
+import { foregroundConnectCommand } from './local/connect.js';
+import { recoverCommand } from './local/recover.js';
 import { statusCommand } from './api/status.js';
 import { connectCommand } from './api/connect.js';
 import { disconnectCommand } from './api/disconnect.js';
@@ -26,6 +28,8 @@ export const COMMANDS: readonly Command[] = [
   authCommand,
   statusCommand,
   connectCommand,
+  foregroundConnectCommand,
+  recoverCommand,
   disconnectCommand,
   watchCommand,
   hostsCommand,
@@ -43,9 +47,13 @@ export function findCommand(words: readonly string[]): { command: Command; rest:
   let best: { command: Command; rest: string[] } | null = null;
   for (const command of COMMANDS) {
     const parts = command.name.split(' ');
-    if (parts.every((p, i) => words[i] === p) && (!best || parts.length > best.command.name.split(' ').length)) {
-      best = { command, rest: words.slice(parts.length) };
-    }
+    if (!parts.every((p, i) => words[i] === p)) continue;
+    const rest = words.slice(parts.length);
+    if (command.selects && !command.selects(rest)) continue;
+    const longer = !best || parts.length > best.command.name.split(' ').length;
+    // Among commands with the same words, the one that claims these arguments wins.
+    const claims = best && parts.length === best.command.name.split(' ').length && command.selects !== undefined;
+    if (longer || claims) best = { command, rest };
   }
   return best;
 }

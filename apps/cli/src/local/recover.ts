@@ -1,0 +1,30 @@
+/**
+ * `tandem recover`: undo what a dead tunnel process left behind (routes, DNS, vpnc-script
+ * state), from the network journal written before any change was made.
+ */
+import { recover } from '@tandem/tunnel';
+import { redactor } from '@tandem/common';
+import { parseCommandArgs } from '../args.js';
+import type { Command } from '../command.js';
+import { ExitCode, UsageError, type CliIo } from '../io.js';
+
+/** Usage text of `tandem recover`. */
+export const USAGE = `Usage: tandem recover [--journal-dir DIR] [--json]
+
+Restore the network exactly as it was before a tunnel whose process died (SIGKILL, crash):
+default route and other routes, resolv.conf bytes, vpnc-script leftovers. Journals whose owner
+is still running are left alone. Safe to run at any time; running it twice changes nothing.`;
+
+/** Runs `tandem recover`. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { 'journal-dir': { type: 'string' }, json: { type: 'boolean' } });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const dir = typeof values['journal-dir'] === 'string' ? values['journal-dir'] : undefined;
+  const report = await recover(dir);
+  if (values['json'] === true) io.out(`${redactor.string(JSON.stringify(report))}\n`);
+  else io.out(redactor.string(`${JSON.stringify(report, null, 2)}\n`));
+  return ExitCode.OK;
+}
+
+/** The `recover` command for the registry. */
+export const recoverCommand: Command = { name: 'recover', summary: 'Restore routes and DNS left behind by a dead tunnel process', usage: USAGE, run };

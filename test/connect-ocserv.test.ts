@@ -1,0 +1,181 @@
+/**
+ * `tandem connect --foreground` (the real CLI process) against a real ocserv in network
+ * namespaces, with a real TUN and the system vpnc-script: traffic through the tunnel, only the
+ * pushed routes, DNS set and restored, snapshots identical after disconnect, SIGKILL at several
+ * points repaired by `tandem recover`, and DPD + automatic recovery when the gateway vanishes.
+ */
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NetnsLab } from './lib/netns.js';
+import { standardLab, writePem, type Lab } from './lib/pki.js';
+import { missing, titled } from './lib/skip.js';
+import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
+import { buildCli } from './fixtures/anyconnect/cli.js';
+
+const skip = missing('netns', 'ocserv', 'ping', 'nft');
+const CLI = join(import.meta.dirname, '..', 'apps/cli/bin/tandem.js');
+const BEHIND = '10.235.50.1';
+
+type Ev = { event: string; time: string } & Record<string, unknown>;
+
+class Client {
+  readonly events: Ev[] = [];
+  stderr = '';
+  constructor(readonly child: ChildProcess) {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('{')) this.events.push(JSON.parse(line) as Ev);
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+  async waitFor(event: string, timeoutMs = 20_000, after = 0): Promise<Ev> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.events.slice(after).find((e) => e.event === event);
+      if (hit) return hit;
+      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`no "${event}" event; saw ${JSON.stringify(this.events)} ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  exit(): Promise<number | null> {
+    return this.child.exitCode !== null ? Promise.resolve(this.child.exitCode) : new Promise((r) => this.child.once('exit', (code) => r(code)));
+  }
+}
+
+describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocserv (netns, TUN, vpnc-script)', skip), () => {
+  const lab = new NetnsLab('tcn', [235, 9]);
+  let pki: Lab;
+  let files: { cert: string; key: string };
+  let gw: Ocserv;
+  let baseline: string;
+  let journal: string;
+  const opts = { pool: '10.235.100.0/24', device: 'tcnv', routes: ['10.235.50.0/255.255.255.0', '10.235.51.0/24'], dns: '10.235.9.53', defaultDomain: 'corp.lab.test', dpd: 2, keepalive: 10, cookieTimeout: 60 };
+
+  beforeAll(async () => {
+    buildCli();
+    await lab.create();
+    await lab.exec(lab.srv, 'ip', ['addr', 'add', `${BEHIND}/32`, 'dev', 'lo']);
+    pki = await standardLab('tcn');
+    files = writePem(pki.dir, 'machine', pki.machine);
+    journal = join(pki.dir, 'journal');
+    gw = await startOcserv(lab, pki, opts);
+    await new Promise((r) => setTimeout(r, 300));
+    baseline = await lab.snapshot();
+  }, 60_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await lab.destroy();
+  });
+
+  function connect(extra: string[] = []): Client {
+    return new Client(lab.spawn(lab.cli, process.execPath, [CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--json', '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--cafile', pki.caFile, '--strict', '--machine-cert', files.cert, '--machine-key', files.key, '--journal-dir', journal, '--interface', 'tcn0', ...extra]));
+  }
+
+  async function stop(c: Client, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    c.child.kill(signal);
+    return c.exit();
+  }
+
+  it('ping and a 20 MiB TCP transfer through the tunnel; only the pushed routes; DNS set, then everything restored', async () => {
+    const started = Date.now();
+    const c = connect();
+    const up = await c.waitFor('connected');
+    await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+    const firstPingMs = Date.now() - started;
+    const routes = await lab.exec(lab.cli, 'ip', ['-4', 'route', 'show']);
+    const viaTun = routes.split('\n').filter((l) => l.includes('dev tcn0')).map((l) => l.split(' ')[0]).sort();
+    // The pushed split-includes plus the on-link route of the tunnel's own address.
+    expect(viaTun).toEqual(['10.235.100.0/24', '10.235.50.0/24', '10.235.51.0/24']);
+    expect(routes).toContain(`default via ${lab.srvAddr}`);
+    const resolv = await lab.exec(lab.cli, 'cat', ['/etc/resolv.conf']);
+    expect(resolv).toContain('nameserver 10.235.9.53');
+    expect(resolv).toContain('corp.lab.test');
+
+    // 20 MiB from a server behind the gateway, hashed at both ends.
+    const size = 20 << 20;
+    const server = lab.spawn(lab.srv, process.execPath, ['-e', `
+      const net = require('net'); const crypto = require('crypto');
+      const data = crypto.randomBytes(${size}); const hash = crypto.createHash('sha256').update(data).digest('hex');
+      const srv = net.createServer((s) => { s.end(data); srv.close(); }).listen(5001, '${BEHIND}', () => console.log(hash));`]);
+    const serverHash = await new Promise<string>((r) => server.stdout!.once('data', (d: Buffer) => r(d.toString().trim())));
+    const t0 = Date.now();
+    const client = await lab.exec(lab.cli, process.execPath, ['-e', `
+      const net = require('net'); const h = require('crypto').createHash('sha256'); let n = 0;
+      net.connect(5001, '${BEHIND}').on('data', (d) => { n += d.length; h.update(d); }).on('end', () => console.log(n + ' ' + h.digest('hex')));`], { timeoutMs: 60_000 });
+    const seconds = (Date.now() - t0) / 1000;
+    const [bytes, hash] = client.trim().split(' ');
+    expect(Number(bytes)).toBe(size);
+    expect(hash).toBe(serverHash);
+    process.stdout.write(`tandem connect: tunnel up ${String(up['ms'])} ms (first ping ${firstPingMs} ms incl. process start); 20 MiB down in ${seconds.toFixed(2)} s = ${((size * 8) / seconds / 1e9).toFixed(2)} Gbit/s\n`);
+
+    expect(await stop(c)).toBe(0);
+    expect(c.events.map((e) => e.event)).toContain('disconnected');
+    expect(await lab.snapshot()).toBe(baseline);
+  }, 90_000);
+
+  for (const point of ['auth', 'connected', 'transfer'] as const) {
+    it(`SIGKILL during ${point} → tandem recover restores the namespace exactly`, async () => {
+      const c = connect();
+      if (point === 'auth') {
+        await new Promise((r) => setTimeout(r, 30));
+      } else {
+        await c.waitFor('connected');
+        if (point === 'transfer') {
+          const flood = lab.spawn(lab.cli, 'ping', ['-f', '-c', '20000', '-s', '1200', BEHIND]);
+          await new Promise((r) => setTimeout(r, 300));
+          flood.kill('SIGKILL');
+        }
+      }
+      c.child.kill('SIGKILL');
+      await c.exit();
+      const out = await lab.exec(lab.cli, process.execPath, [CLI, 'recover', '--journal-dir', journal, '--json']);
+      const report = JSON.parse(out) as Record<string, unknown>;
+      expect(report).toBeTypeOf('object');
+      expect(await lab.snapshot()).toBe(baseline);
+      // Running it again changes nothing.
+      await lab.exec(lab.cli, process.execPath, [CLI, 'recover', '--journal-dir', journal]);
+      expect(await lab.snapshot()).toBe(baseline);
+    }, 60_000);
+  }
+
+  it('gateway blackholed mid-session: DPD notices within 2 × DPD + 2 s, and the tunnel comes back by itself', async () => {
+    const c = connect();
+    await c.waitFor('connected');
+    await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+    const dropAt = Date.now();
+    await lab.exec(lab.srv, 'nft', ['add', 'table', 'inet', 'tcnblock']);
+    await lab.exec(lab.srv, 'nft', ['add', 'chain', 'inet', 'tcnblock', 'in', '{ type filter hook input priority 0 ; }']);
+    await lab.exec(lab.srv, 'nft', ['add', 'rule', 'inet', 'tcnblock', 'in', 'tcp', 'dport', '443', 'drop']);
+    const dead = await c.waitFor('dead', 15_000);
+    const detectMs = Date.parse(dead.time) - dropAt;
+    expect(detectMs).toBeLessThanOrEqual((2 * opts.dpd + 2) * 1000);
+    const from = c.events.length;
+    await new Promise((r) => setTimeout(r, 1000));
+    const restoreAt = Date.now();
+    await lab.exec(lab.srv, 'nft', ['delete', 'table', 'inet', 'tcnblock']);
+    const back = await c.waitFor('reconnected', 30_000, from);
+    await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+    process.stdout.write(`tandem connect: DPD ${opts.dpd} s, dead detected after ${detectMs} ms; usable again ${Date.parse(back.time) - restoreAt} ms after the gateway returned\n`);
+    expect(await stop(c)).toBe(0);
+    expect(await lab.snapshot()).toBe(baseline);
+  }, 90_000);
+
+  it('gateway restarted (cookie forgotten): fresh certificate authentication without user action', async () => {
+    const c = connect();
+    await c.waitFor('connected');
+    await gw.stop();
+    gw = await startOcserv(lab, pki, opts);
+    const back = await c.waitFor('reconnected', 40_000);
+    expect(back['reauthenticated']).toBe(true);
+    await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+    expect(await stop(c)).toBe(0);
+    expect(await lab.snapshot()).toBe(baseline);
+  }, 90_000);
+});
