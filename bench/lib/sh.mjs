@@ -1,0 +1,34 @@
+/**
+ * Process helpers for the benchmark: every command is an argv array (never a shell string),
+ * and commands inside a namespace go through `ip netns exec`, which execs the program itself,
+ * so a spawned child's PID is the measured program's PID.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Runs a command and returns stdout; throws with stderr on failure. */
+export async function sh(cmd, args, opts = {}) {
+  const { stdout } = await run(cmd, args, { maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 60_000, env: opts.env ?? process.env });
+  return stdout;
+}
+
+/** Runs a command inside a network namespace. */
+export function nsExec(ns, cmd, args, opts) {
+  return sh('ip', ['netns', 'exec', ns, cmd, ...args], opts);
+}
+
+/** Starts a long-running command inside a namespace. */
+export function nsSpawn(ns, cmd, args, opts = {}) {
+  return spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+}
+
+/** Resolves when the child exits (or immediately if it already has). */
+export function exited(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/** Sleeps. */
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
