@@ -63,6 +63,7 @@ try {
       s.throughputUp.push(up.gbps);
       s.throughputDown.push(down.gbps);
       s.cpuPerGB.push((up.cpu + down.cpu) / ((up.bytes + down.bytes) / 1e9));
+      if (process.env.BENCH_DEBUG) console.error(JSON.stringify({ kind, up, down }));
       s.peakRssMb.push(peakRssMb(client.pid));
       await stopClient(client);
       console.error(`round ${r} ${kind}: connect ${client.connectMs.toFixed(0)} ms, up ${up.gbps.toFixed(3)} Gbit/s, down ${down.gbps.toFixed(3)} Gbit/s, ${s.cpuPerGB.at(-1).toFixed(2)} CPU s/GB, peak RSS ${s.peakRssMb.at(-1).toFixed(1)} MB`);

@@ -171,9 +171,9 @@ describe('MCA', () => {
     });
   }
 
-  it('PKCS#7 certs-only parses back: data content type, no digests or signers, certificates in DER order', () => {
+  it('PKCS#7 certs-only parses back: data content type, no digests or signers, certificates in DER order', async () => {
     const certs = [der(rsaUser), der(lab.intermediate)];
-    const p7 = buildCertsOnlyPkcs7([...certs, certs[0]!]);
+    const p7 = await buildCertsOnlyPkcs7([...certs, certs[0]!]);
     const info = AsnConvert.parse(p7, ContentInfo);
     expect(info.contentType).toBe(id_signedData);
     const sd = AsnConvert.parse(info.content, SignedData);

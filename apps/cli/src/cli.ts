@@ -4,7 +4,7 @@
  * in-process; main.ts wires it to the real streams.
  */
 import { readFileSync } from 'node:fs';
-import { COMMANDS, commandsUnder, findCommand, type Command } from './commands.js';
+import { COMMANDS, commandsUnder, findCommand, type CommandEntry } from './commands.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 
 function version(): string {
@@ -30,7 +30,8 @@ function overview(): string {
   ].join('\n');
 }
 
-async function runCommand(command: Command, rest: string[], io: CliIo): Promise<number> {
+async function runCommand(entry: CommandEntry, rest: string[], io: CliIo): Promise<number> {
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(`${command.usage}\n`);
     return ExitCode.OK;
@@ -68,8 +69,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     const found = findCommand(others);
     const group = commandsUnder(others);
-    if (found && found.rest.length === 0) io.out(`${found.command.usage}\n`);
-    else if (group.length > 0) io.out(`${group.map((c) => c.usage).join('\n\n')}\n`);
+    if (found && found.rest.length === 0) io.out(`${(await found.command.load()).usage}\n`);
+    else if (group.length > 0) io.out(`${(await Promise.all(group.map((c) => c.load()))).map((c) => c.usage).join('\n\n')}\n`);
     else {
       io.err(`tandem: unknown command "${others.join(' ')}"\n${overview()}`);
       return ExitCode.USAGE;

@@ -3,9 +3,6 @@
  * challenge bytes with the user certificate's key, and package the user chain as a certs-only
  * PKCS#7 SignedData.
  */
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { CertificateSet, CertificateChoices, ContentInfo, EncapsulatedContentInfo, SignedData, id_signedData, SignerInfos, DigestAlgorithmIdentifiers } from '@peculiar/asn1-cms';
-import { Certificate } from '@peculiar/asn1-x509';
 import { ErrorCodes, TandemError } from '@tandem/common';
 
 /** Digests the client may use, strongest first (openconnect's order). */
@@ -41,7 +38,11 @@ const ID_DATA = '1.2.840.113549.1.7.1';
  * Builds a DER certs-only SignedData: version 1, no digest algorithms, `data` content type with
  * no content, the certificates in canonical DER `SET OF` order, and no signer infos.
  */
-export function buildCertsOnlyPkcs7(certsDer: readonly Buffer[]): Buffer {
+export async function buildCertsOnlyPkcs7(certsDer: readonly Buffer[]): Promise<Buffer> {
+  // Loaded on first use: the ASN.1 libraries cost tens of milliseconds at start-up, and only
+  // MCA needs them.
+  const [{ AsnConvert }, cms, { Certificate }] = await Promise.all([import('@peculiar/asn1-schema'), import('@peculiar/asn1-cms'), import('@peculiar/asn1-x509')]);
+  const { CertificateSet, CertificateChoices, ContentInfo, EncapsulatedContentInfo, SignedData, id_signedData, SignerInfos, DigestAlgorithmIdentifiers } = cms;
   const unique = [...new Map(certsDer.map((d) => [d.toString('hex'), d])).values()];
   // Strict DER wants SET OF members sorted by their encodings; some parsers warn otherwise.
   unique.sort(Buffer.compare);
@@ -73,5 +74,5 @@ export async function answerMcaChallenge(challengeBody: Buffer, offered: readonl
   } catch (err) {
     throw new TandemError(ErrorCodes.CERT_SIGN, `signing the MCA challenge with the user certificate failed: ${(err as Error).message}`, { cause: err });
   }
-  return { hash, pkcs7Base64: base64Lines(buildCertsOnlyPkcs7(signer.chainDer)), signatureBase64: base64Lines(signature) };
+  return { hash, pkcs7Base64: base64Lines(await buildCertsOnlyPkcs7(signer.chainDer)), signatureBase64: base64Lines(signature) };
 }

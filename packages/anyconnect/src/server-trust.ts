@@ -10,9 +10,8 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, id_ce_keyUsage, KeyUsage, KeyUsageFlags } from '@peculiar/asn1-x509';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { serverKeyUsage } from './key-usage.js';
 
 const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const EKU_ANY = '2.5.29.37.0';
@@ -89,16 +88,10 @@ function purposeProblem(cert: X509Certificate): string | null {
   if (eku && eku.length > 0 && !eku.includes(EKU_SERVER_AUTH) && !eku.includes(EKU_ANY)) {
     return 'server certificate lacks the serverAuth extended key usage';
   }
-  // Node does not expose the key usage bits; read them from the DER. A TLS server key signs
-  // (ECDHE) or decrypts (RSA key transport), so one of these two bits must be set.
-  let ku: number | null = null;
-  try {
-    const ext = AsnConvert.parse(cert.raw, Certificate).tbsCertificate.extensions?.find((e) => e.extnID === id_ce_keyUsage);
-    if (ext) ku = AsnConvert.parse(ext.extnValue, KeyUsage).toNumber();
-  } catch {
-    return 'server certificate has an unreadable key usage extension';
-  }
-  if (ku !== null && (ku & (KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment)) === 0) {
+  // A TLS server key signs (ECDHE) or decrypts (RSA key transport): one of the two bits must be set.
+  const ku = serverKeyUsage(Buffer.from(cert.raw));
+  if (ku === 'unreadable') return 'server certificate has an unreadable key usage extension';
+  if (ku && !ku.digitalSignature && !ku.keyEncipherment) {
     return 'server certificate key usage allows neither digitalSignature nor keyEncipherment';
   }
   return null;

@@ -8,12 +8,12 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { AuthOptions, McaHash, TlsClientCredentials, UserSigner } from '@tandem/anyconnect';
 import { describeGatewayUrl } from '@tandem/anyconnect';
-import { selectCertificate, type SelectionCandidate } from '@tandem/certs';
+import type { SelectionCandidate } from '@tandem/certs';
 import { redactor } from '@tandem/common';
-import { defaultClientInitialization, loadProfileFile, type ClientInitialization, type ClientProfile } from '@tandem/profile';
+import type { ClientInitialization, ClientProfile } from '@tandem/profile';
 import type { OptionSpec, ParsedArgs } from '../args.js';
 import { UsageError } from '../io.js';
-import { collect, STORE_OPTIONS, STORE_USAGE, storesFromOptions } from './certs-options.js';
+import { STORE_OPTIONS, STORE_USAGE } from './store-options.js';
 
 /** parseArgs declarations of the gateway options. */
 export const GATEWAY_OPTIONS: OptionSpec = {
@@ -74,8 +74,9 @@ function platform(): 'linux' | 'win32' | 'darwin' {
   return process.platform === 'win32' || process.platform === 'darwin' ? process.platform : 'linux';
 }
 
-function pick(candidates: SelectionCandidate[], init: ClientInitialization, tunnel: 'user' | 'machine', store: 'machine' | 'user' | null): SelectionCandidate {
+async function pick(candidates: SelectionCandidate[], init: ClientInitialization, tunnel: 'user' | 'machine', store: 'machine' | 'user' | null): Promise<SelectionCandidate> {
   const pool = store ? candidates.filter((c) => c.store === store) : candidates;
+  const { selectCertificate } = await import('@tandem/certs');
   const result = selectCertificate({ candidates: pool, profileInit: init, tunnel, platform: platform(), now: new Date() });
   if (!result.selected) {
     const why = result.candidates.map((c) => `${c.subject}: ${c.reasons.join('; ')}`).join(' | ') || 'no certificates in the store';
@@ -120,6 +121,7 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
   let profile: ClientProfile | null = null;
   const profilePath = str(values, 'profile');
   if (profilePath) {
+    const { loadProfileFile } = await import('@tandem/profile');
     const doc = (await loadProfileFile(profilePath)).document;
     if (doc.kind !== 'vpn') throw new UsageError(`${profilePath} is not a VPN profile`);
     profile = doc;
@@ -139,6 +141,9 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
   let close = async (): Promise<void> => {};
   const useStores = !machine && (profile !== null || str(values, 'machine-store') || str(values, 'user-store') || str(values, 'pkcs11-module'));
   if (useStores || (values['mca'] === true && !user)) {
+    // Stores pull in X.509, PKCS#12 and PKCS#11 code: loaded only when certificates come from them.
+    const { collect, storesFromOptions } = await import('./certs-options.js');
+    const { defaultClientInitialization } = await import('@tandem/profile');
     const chosen = storesFromOptions(values, env);
     close = chosen.close;
     const { candidates } = await collect(chosen);
@@ -146,11 +151,11 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
     const wantMca = values['mca'] === true && !user;
     if (!machine) {
       const tunnel = profile?.managementTunnel || wantMca || user ? 'machine' : 'user';
-      const winner = pick(candidates, init, tunnel, null);
+      const winner = await pick(candidates, init, tunnel, null);
       machine = (await winner.entry!.tlsCredentials()) as TlsClientCredentials;
     }
     if (wantMca) {
-      const winner = pick(candidates, init, 'user', 'user');
+      const winner = await pick(candidates, init, 'user', 'user');
       const signer = await winner.entry!.signer!();
       const chainDer = [winner.model, ...(winner.chain ?? [])].map((m) => Buffer.from(m.der));
       user = { chainDer, sign: (data, hash) => signer.sign(data, hash) };
