@@ -115,7 +115,7 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     expect((after.results[0]!.result as { enabled: boolean }).enabled).toBe(true);
   });
 
-  it('a connect without a data plane ends in error E_GATEWAY_UNREACHABLE "no data plane available", never connected', async () => {
+  it('a connect to an unreachable gateway ends in error E_GATEWAY_UNREACHABLE (real runner), never connected', async () => {
     const run = await runClient(s.socket, { calls: [['disconnect', {}], ['connect', { host: 'Second Site' }]], watch: ['state'], waitMs: 1000 });
     expect(run.results[2]).toMatchObject({ method: 'connect', ok: true, result: { accepted: true } });
     const states = run.events.map((e) => (e.data as { user: { status: { state: string; cause?: { code: string; message: string } } } }).user.status);
@@ -123,7 +123,7 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     const last = states.at(-1)!;
     expect(last.state).toBe('error');
     expect(last.cause?.code).toBe('E_GATEWAY_UNREACHABLE');
-    expect(last.cause?.message).toContain('no data plane available');
+    expect(last.cause?.message).toContain('cannot reach second.lab.test:443');
   });
 
   it('owns no TCP or UDP socket (inode check of /proc/<pid>/net/* against its fds)', () => {

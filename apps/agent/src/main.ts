@@ -5,9 +5,12 @@
  * exception is logged (redacted), the engine is asked to stop, and the process exits non-zero
  * so systemd restarts it — the next start recovers whatever remains from the network journal.
  */
+import { join } from 'node:path';
 import { isTandemError, redactor } from '@tandem/common';
+import { RealConnectionRunner } from './adapters/connection-runner.js';
 import { Agent } from './agent.js';
 import { scrubEnvironment } from './environment.js';
+import { readGatewayCa } from './gateway-ca.js';
 import { createAgentLogging } from './logging.js';
 import { parseOptions, USAGE } from './options.js';
 
@@ -75,7 +78,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
 
   try {
-    agent = await Agent.start({ options, logging, scrub, runner: null });
+    const gatewayCa = options.gatewayCaFile ? await readGatewayCa(options.gatewayCaFile) : undefined;
+    const runner = new RealConnectionRunner({
+      journalDir: join(options.stateDir, 'netjournal'),
+      resolve: options.resolve,
+      log: log.child('connection'),
+      ...(gatewayCa ? { gatewayCa } : {}),
+    });
+    agent = await Agent.start({ options, logging, scrub, runner });
   } catch (err) {
     log.error('cannot start', { error: err instanceof Error ? err.message : String(err), ...(isTandemError(err) ? { code: err.code } : {}) });
     return EX_SOFTWARE;

@@ -19,6 +19,10 @@ export interface AgentOptions {
   stateDir: string;
   /** Members of this group (primary gid of the peer) are admins. */
   adminGroup: string | null;
+  /** PEM file of CAs trusted for gateways instead of the system roots (root-owned). */
+  gatewayCaFile: string | null;
+  /** `--resolve HOST:IP` overrides, for labs without DNS. */
+  resolve: Map<string, string>;
   logLevel: LogLevel;
   logFormat: 'text' | 'json';
   help: boolean;
@@ -34,6 +38,7 @@ export const DEFAULT_STATE_DIR = '/run/tandem';
 /** Usage text printed by `--help`. */
 export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-dir DIR] [--machine-store DIR]
                [--machine-passphrase-file FILE] [--state-dir DIR] [--admin-group NAME|GID]
+               [--gateway-ca FILE] [--resolve HOST:IP]...
                [--log-level debug|info|warn|error] [--log-format text|json]
 
   --socket PATH      Unix socket (default ${DEFAULT_SOCKET}, or $TANDEM_SOCKET)
@@ -42,6 +47,8 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
   --machine-passphrase-file FILE  passphrase for encrypted machine keys (root-owned, mode 0600)
   --state-dir DIR    runtime state (default ${DEFAULT_STATE_DIR})
   --admin-group G    peers whose primary group is G are administrators
+  --gateway-ca FILE  trust these CAs for gateways instead of the system roots
+  --resolve HOST:IP  connect to IP for gateway HOST (repeatable; labs without DNS)
 `;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -71,6 +78,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
         'machine-passphrase-file': { type: 'string' },
         'state-dir': { type: 'string' },
         'admin-group': { type: 'string' },
+        'gateway-ca': { type: 'string' },
+        resolve: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -86,6 +95,12 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
   if (format !== 'text' && format !== 'json') throw usage('--log-format must be text or json');
   const group = v['admin-group'];
   if (group !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$|^\d{1,10}$/.test(group)) throw usage(`--admin-group: not a group name or gid: ${group}`);
+  const resolve = new Map<string, string>();
+  for (const item of v.resolve ?? []) {
+    const m = /^([A-Za-z0-9.-]{1,253}):([0-9.]{7,15}|\[[0-9A-Fa-f:]+\])$/.exec(item);
+    if (!m) throw usage(`--resolve must be HOST:IP: ${item}`);
+    resolve.set(m[1]!.toLowerCase(), m[2]!.replace(/^\[|\]$/g, ''));
+  }
   const envSocket = env['TANDEM_SOCKET'];
   return {
     foreground: v.foreground === true,
@@ -95,6 +110,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     machinePassphraseFile: v['machine-passphrase-file'] ? absolute('machine-passphrase-file', v['machine-passphrase-file']) : null,
     stateDir: absolute('state-dir', v['state-dir'] ?? DEFAULT_STATE_DIR),
     adminGroup: group ?? null,
+    gatewayCaFile: v['gateway-ca'] ? absolute('gateway-ca', v['gateway-ca']) : null,
+    resolve,
     logLevel: level as LogLevel,
     logFormat: format,
     help: v.help === true,

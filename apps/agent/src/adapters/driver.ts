@@ -129,7 +129,15 @@ export class AgentTunnelDriver implements TunnelDriver {
     if (!signerCtx) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `no certificate signer of uid ${ctx.uid} is connected (keep tandem connect or the tray running)`);
     const prefs = this.deps.profiles.set.merged.preferencesForHost(ctx.url);
     const init = prefs.clientInitialization;
-    const userSigner = await remoteSignerFor(signerCtx, init, this.deps.log);
+    let userSigner: RemoteSigner | null = null;
+    try {
+      userSigner = await remoteSignerFor(signerCtx, init, this.deps.log);
+    } catch (err) {
+      // Not every gateway wants a user certificate (forms, machine certificate): go on without
+      // one and let the gateway decide; an MCA gateway then refuses with a clear cause.
+      if (!isTandemError(err)) throw err;
+      this.deps.log.info('no user certificate for the user tunnel', { uid: ctx.uid, reason: err.message });
+    }
     let machineCredentials: TlsCredentials | null = null;
     try {
       machineCredentials = await this.deps.machineStore.credentials(init, 'user');

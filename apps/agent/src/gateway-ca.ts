@@ -1,0 +1,17 @@
+/**
+ * The `--gateway-ca` bundle: trust anchors for gateways, so it must be as protected as the
+ * profiles — a regular file owned by root that nobody else can write (a user who could append
+ * a CA could impersonate the gateway to the root agent).
+ */
+import { lstat, readFile } from 'node:fs/promises';
+import { ErrorCodes, TandemError } from '@tandem/common';
+
+/** Reads the CA bundle after checking its ownership; throws E_USAGE when it is unsafe. */
+export async function readGatewayCa(path: string): Promise<string> {
+  const st = await lstat(path);
+  if (!st.isFile()) throw new TandemError(ErrorCodes.USAGE, `${path}: gateway CA must be a regular file (links are refused)`);
+  if (st.uid !== 0 || (st.mode & 0o022) !== 0) throw new TandemError(ErrorCodes.USAGE, `${path}: gateway CA must be owned by root and not writable by group/others`);
+  const pem = await readFile(path, 'utf8');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new TandemError(ErrorCodes.USAGE, `${path}: no PEM certificate in the gateway CA file`);
+  return pem;
+}
