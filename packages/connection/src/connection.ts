@@ -19,7 +19,7 @@ import { DataPath } from './datapath.js';
 export type ConnectionEvent =
   | { event: 'authenticated'; ms: number; mca: boolean }
   | { event: 'cstp-connected'; ms: number; address?: string; mtu: number }
-  | { event: 'connected'; ms: number; tun: string; address?: string; routes: string[]; dns: string[] }
+  | { event: 'connected'; ms: number; sinceProcessStartMs: number; tun: string; address?: string; routes: string[]; dns: string[] }
   | { event: 'dead' | 'transport-lost'; reason: string }
   | { event: 'reconnecting'; attempt: number; delayMs: number }
   | { event: 'reconnected'; ms: number; reauthenticated: boolean }
@@ -90,7 +90,7 @@ export class Connection {
       const datapath = new DataPath(tun);
       datapath.attach(session);
       const conn = new Connection(opts, auth, session, channel.config, network, tun, datapath);
-      emit({ event: 'connected', ms: Math.round(performance.now() - t0), tun: tun.name, address: channel.config.ipv4?.address, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [] });
+      emit({ event: 'connected', ms: Math.round(performance.now() - t0), sinceProcessStartMs: Math.round(performance.now()), tun: tun.name, address: channel.config.ipv4?.address, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [] });
       return conn;
     } catch (err) {
       await session.logout('Tunnel setup failed').catch(() => {});
