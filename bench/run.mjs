@@ -1,86 +1,162 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: tandem and openconnect on the same lab (ocserv, CSTP over TLS, vpnc-script,
- * real TUN) in one run, interleaved A B A B: connect time, iperf3 TCP both ways, CPU s per GB,
- * peak RSS. `-- --json` adds a last JSON line with the ratios. Needs root (namespaces).
+ * `npm run bench` (issue 5): tandem and openconnect against the same ocserv, CSTP only, the same
+ * vpnc-script and a real TUN, interleaved A B A B in one run: connect time, iperf3 TCP both
+ * ways, client CPU s per GB, peak RSS. Needs root (network namespaces); without it, says so
+ * and exits 0 having measured nothing.
  *
- * Options: --rounds N (default 5), --seconds S (iperf duration, default 10), --quick (1 round,
- * 3 s), --only tandem|openconnect, --json.
+ *   npm run bench [-- --rounds N] [--seconds S] [--quick] [--only tandem|openconnect] [--json]
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLab, teardown, hostState } from './lib/lab.mjs';
-import { startClient, stopClient, vpncScript } from './lib/clients.mjs';
+import { assertPrivateResolv, createLab, destroyLab, hostState } from './lib/lab.mjs';
+import { clientNsState, startClient, stopClient, tandemUnavailable, vpncScript } from './lib/clients.mjs';
 import { initClock, peakRssMb, transfer } from './lib/measure.mjs';
-import { aggregate, table } from './lib/report.mjs';
-import { sh } from './lib/sh.mjs';
+import { aggregate, jsonLine, METRICS, table } from './lib/report.mjs';
+import { sh, sleep } from './lib/sh.mjs';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, seconds: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'boolean' } } });
+const HELP = `Usage: npm run bench [-- options]   (or: sudo node bench/run.mjs [options])
+  --rounds N        rounds per client, interleaved A B A B (default 5)
+  --seconds S       iperf3 duration per direction (default 10)
+  --quick           smoke run: 1 round, 3 s
+  --only CLIENT     tandem or openconnect
+  --json            last line: {"rounds":N,"tandem":{…},"openconnect":{…},"ratio":{…}}`;
+
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, seconds: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+if (values.help) { console.log(HELP); process.exit(0); }
 const rounds = values.quick ? 1 : Number(values.rounds ?? 5);
 const seconds = values.quick ? 3 : Number(values.seconds ?? 10);
-const kinds = values.only ? [values.only] : ['tandem', 'openconnect'];
+if (!(rounds >= 1) || !(seconds >= 1) || (values.only && !['tandem', 'openconnect'].includes(values.only))) {
+  console.error(HELP);
+  process.exit(64);
+}
+const kinds = values.only ? [values.only] : ['openconnect', 'tandem'];
+const say = (m) => console.error(`bench: ${m}`);
 
 if (process.getuid?.() !== 0) {
-  console.log('npm run bench needs root: it creates network namespaces, a TUN per client and runs ocserv. Nothing was measured.');
+  console.log('npm run bench needs root: it creates the network namespaces tbn-cli/tbn-srv, a TUN device per client, and runs ocserv. Run it as root (sudo npm run bench). Nothing was measured.');
   process.exit(0);
 }
-for (const bin of ['ocserv', 'openconnect', 'iperf3', 'ping', 'openssl']) {
+for (const bin of ['ocserv', 'openconnect', 'iperf3', 'ping', 'openssl', 'ss', 'dpkg']) {
   try {
     await sh('sh', ['-c', 'command -v "$0"', bin]);
   } catch {
-    console.log(`npm run bench needs ${bin} (apt-get install ocserv openconnect iperf3 iputils-ping vpnc-scripts). Nothing was measured.`);
+    console.log(`npm run bench needs ${bin} (apt-get install ocserv openconnect iperf3 iputils-ping vpnc-scripts openssl iproute2). Nothing was measured.`);
     process.exit(0);
   }
 }
 
+/** Client → reason it has no numbers (not built, or every round failed). */
+const notRun = {};
+for (const k of ['tandem', 'openconnect']) if (!kinds.includes(k)) notRun[k] = `not selected: --only ${values.only}`;
+if (kinds.includes('tandem')) {
+  const why = await tandemUnavailable();
+  if (why) notRun.tandem = why;
+}
+const active = kinds.filter((k) => !notRun[k]);
+const samples = Object.fromEntries(kinds.map((k) => [k, Object.fromEntries(METRICS.map(([m]) => [m, []]))]));
+const failures = [];
+const warnings = [];
 const hostBefore = await hostState();
-let lab;
-const cleanup = async () => {
-  lab?.ocserv.kill('SIGTERM');
-  lab?.iperf.kill('SIGTERM');
-  lab?.echo.kill('SIGTERM');
-  await teardown();
-};
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void cleanup().then(() => process.exit(130)));
+let lab = null;
+let running = null;
+let journalDir = null;
 
-const samples = Object.fromEntries(kinds.map((k) => [k, { connect: [], throughputUp: [], throughputDown: [], cpuPerGB: [], peakRssMb: [] }]));
+async function cleanup() {
+  if (running) await stopClient(running).catch(() => {});
+  running = null;
+  await destroyLab(lab);
+  lab = null;
+  if (journalDir) rmSync(journalDir, { recursive: true, force: true });
+}
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`${sig}: cleaning up`);
+    void cleanup().then(checkHost).finally(() => process.exit(130));
+  });
+}
+
+/** Fails loudly if the host's routes or resolv.conf differ from before the run. */
+async function checkHost() {
+  if ((await hostState()) !== hostBefore) {
+    console.error('bench: ERROR: the host routes or /etc/resolv.conf changed during the run (another tenant, or a lab leak): compare `ip route show table all` and /etc/resolv.conf');
+    process.exitCode = 1;
+    return false;
+  }
+  return true;
+}
+
 const started = Date.now();
 try {
   await initClock();
-  lab = await createLab();
   const script = await vpncScript();
-  const journalDir = mkdtempSync(join(tmpdir(), 'tandem-bench-journal-'));
-  console.error(`bench: ${rounds} round(s), iperf3 ${seconds} s each way, clients ${kinds.join(' and ')}, CSTP only (no DTLS: tandem has none yet; openconnect runs with --no-dtls)`);
-  for (let r = 1; r <= rounds; r++) {
-    for (const kind of kinds) {
-      const client = await startClient(kind, lab.files, script, journalDir);
-      const up = await transfer(client.pid, seconds, false);
-      const down = await transfer(client.pid, seconds, true);
-      const s = samples[kind];
-      s.connect.push(client.connectMs);
-      s.throughputUp.push(up.gbps);
-      s.throughputDown.push(down.gbps);
-      s.cpuPerGB.push((up.cpu + down.cpu) / ((up.bytes + down.bytes) / 1e9));
-      if (process.env.BENCH_DEBUG) console.error(JSON.stringify({ kind, up, down }));
-      s.peakRssMb.push(peakRssMb(client.pid));
-      await stopClient(client);
-      console.error(`round ${r} ${kind}: connect ${client.connectMs.toFixed(0)} ms, up ${up.gbps.toFixed(3)} Gbit/s, down ${down.gbps.toFixed(3)} Gbit/s, ${s.cpuPerGB.at(-1).toFixed(2)} CPU s/GB, peak RSS ${s.peakRssMb.at(-1).toFixed(1)} MB`);
+  lab = await createLab();
+  journalDir = mkdtempSync(join(tmpdir(), 'tandem-bench-journal-'));
+  const nsBaseline = await clientNsState();
+  say(`${rounds} round(s), iperf3 TCP ${seconds} s each way, clients: ${kinds.join(', ')}; vpnc-script ${script}`);
+  say('CSTP only (TLS 1.2 over TCP): tandem has no DTLS yet, so ocserv offers none and openconnect runs with --no-dtls');
+  if (notRun.tandem) say(`tandem column: n/a (${notRun.tandem})`);
+  for (let r = 1; r <= rounds && !interrupted; r++) {
+    for (const kind of active) {
+      if (interrupted) break;
+      await assertPrivateResolv();
+      try {
+        running = await startClient(kind, lab.pki, script, journalDir);
+        const c = running;
+        const up = await transfer(c.pid, seconds, false);
+        const down = await transfer(c.pid, seconds, true);
+        const rss = peakRssMb(c.pid);
+        running = null;
+        const code = await stopClient(c);
+        const s = samples[kind];
+        s.connect.push(c.connectMs);
+        s.throughputUp.push(up.gbps);
+        s.throughputDown.push(down.gbps);
+        s.cpuPerGB.push((up.cpu + down.cpu) / ((up.bytes + down.bytes) / 1e9));
+        s.peakRssMb.push(rss);
+        say(`round ${r} ${kind}: connect ${c.connectMs.toFixed(1)} ms, up ${up.gbps.toFixed(3)} Gbit/s (${up.retransmits} retr), down ${down.gbps.toFixed(3)} Gbit/s, CPU ${up.cpu.toFixed(2)}+${down.cpu.toFixed(2)} s → ${s.cpuPerGB.at(-1).toFixed(2)} s/GB, peak RSS ${rss.toFixed(1)} MiB, exit ${code}`);
+        if (code !== 0) warnings.push(`${kind} round ${r}: exit ${code} after SIGINT`);
+      } catch (err) {
+        if (running) await stopClient(running).catch(() => {});
+        running = null;
+        failures.push({ kind, round: r, error: err.message });
+        say(`round ${r} ${kind}: FAILED: ${err.message}`);
+      }
+      // A client must leave tbn-cli as it found it, or the next client would measure its leftovers.
+      const after = await clientNsState();
+      if (after !== nsBaseline) {
+        warnings.push(`${kind} round ${r}: tbn-cli routes/links/resolv.conf not restored after exit`);
+        say(`WARNING: ${kind} left state in tbn-cli:\n${after}`);
+      }
+      await sleep(300);
     }
   }
+} catch (err) {
+  say(`ERROR: ${err.stack ?? err.message}`);
+  if (lab) say(`server output (tail):\n${lab.logs().slice(-3000)}`);
+  process.exitCode = 1;
 } finally {
   await cleanup();
 }
-const hostAfter = await hostState();
-if (hostAfter !== hostBefore) {
-  console.error('bench: the host routes or /etc/resolv.conf changed during the run!');
-  process.exitCode = 1;
+const hostOk = await checkHost();
+if (interrupted) process.exit(130);
+
+for (const kind of active) {
+  if (samples[kind].connect.length === 0) {
+    const first = failures.find((f) => f.kind === kind);
+    notRun[kind] = first ? `failed: ${first.error.split('\n')[0]}` : 'no round completed';
+  }
 }
-const agg = aggregate(samples);
-console.log(table(agg));
-console.log(`(${rounds} rounds per client, ${((Date.now() - started) / 1000).toFixed(0)} s in total)`);
-if (values.json) {
-  const pick = (k) => (agg.stats[k] ? Object.fromEntries(Object.entries(agg.stats[k]).map(([m, s]) => [m, s.median])) : null);
-  console.log(JSON.stringify({ rounds, tandem: pick('tandem'), openconnect: pick('openconnect'), ratio: { connect: agg.ratio.connect, throughputUp: agg.ratio.throughputUp, throughputDown: agg.ratio.throughputDown, cpuPerGB: agg.ratio.cpuPerGB } }));
-}
+const agg = aggregate(samples, notRun);
+console.log(table(agg, notRun));
+console.log(`${rounds} round(s) per client, iperf3 ${seconds} s per direction, CSTP only (no DTLS: tandem has none yet), RSA-2048, TLS 1.2; ${((Date.now() - started) / 1000).toFixed(0)} s in total.`);
+console.log('Noise: the 2 vCPUs are shared with other tenants; both VPN ends, both iperf3 ends and the clients compete for them.');
+for (const f of failures) console.log(`failed: ${f.kind} round ${f.round}: ${f.error.split('\n')[0]}`);
+for (const w of warnings) console.log(`warning: ${w}`);
+if (failures.length) process.exitCode = 1;
+if (values.json) console.log(jsonLine(rounds, agg, notRun, { seconds, hostUnchanged: hostOk, failures: failures.length }));

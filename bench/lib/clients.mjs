@@ -1,18 +1,21 @@
 /**
- * The two clients, started the same way in the client namespace and timed the same way: from
- * just before spawn to the first reply through the tunnel (probe.mjs: 1 ms resolution).
+ * The two clients, started the same way (`ip netns exec tbn-cli …`, which execs the client,
+ * so the spawned PID is the client's own) and timed the same way: from a monotonic timestamp
+ * taken just before spawn to the first echo through the tunnel (probe.mjs).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI_NS, BEHIND, SRV_ADDR } from './lab.mjs';
-import { nsSpawn, exited, sleep, sh } from './sh.mjs';
+import { BEHIND, CLI_NS, SRV_ADDR } from './lab.mjs';
 import { PROBER } from './probe.mjs';
+import { deadline, exited, nsExec, nsSpawn, sh, sleep } from './sh.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TANDEM_CLI = join(ROOT, 'apps/cli/bin/tandem.js');
+export const TUN = { openconnect: 'tbntun0', tandem: 'tbntun1' };
+const CONNECT_TIMEOUT_MS = 30_000;
 
-/** The system vpnc-script, used by both clients. */
+/** The system vpnc-script (from `dpkg -L vpnc-scripts`), used by both clients. */
 export async function vpncScript() {
   const files = (await sh('dpkg', ['-L', 'vpnc-scripts'])).split('\n');
   const script = files.find((f) => /\/vpnc-script$/.test(f) && existsSync(f));
@@ -20,48 +23,109 @@ export async function vpncScript() {
   return script;
 }
 
-/** argv for each client. */
-export function clientArgs(kind, files, script, journalDir) {
-  if (kind === 'openconnect') {
-    return ['openconnect', ['--non-inter', '--no-dtls', `--resolve=vpn.lab.test:${SRV_ADDR}`, `--cafile=${files.ca}`, '-c', files.cert, '-k', files.key, `--script=${script}`, '--interface=tbntun0', 'https://vpn.lab.test/']];
+/**
+ * Whether `tandem connect URL --foreground` exists and takes the flags the bench passes.
+ * @returns {Promise<string|null>} null when usable, else why not (shown in the tandem column)
+ */
+export async function tandemUnavailable() {
+  if (!existsSync(TANDEM_CLI) || !existsSync(join(ROOT, 'apps/cli/dist/main.js'))) return 'tandem connect not built yet';
+  let usage = '';
+  try {
+    usage = await sh(process.execPath, [TANDEM_CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--help'], { timeoutMs: 20_000 });
+  } catch (err) {
+    usage = `${err.stdout ?? ''}${err.stderr ?? ''}`;
   }
-  return [process.execPath, [TANDEM_CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--resolve', `vpn.lab.test:${SRV_ADDR}`, '--cafile', files.ca, '--machine-cert', files.cert, '--machine-key', files.key, '--script', script, '--interface', 'tbntun1', '--journal-dir', journalDir]];
+  const needed = ['--foreground', '--resolve', '--cafile', '--machine-cert', '--machine-key', '--script', '--interface', '--journal-dir'];
+  const missing = needed.filter((f) => !usage.includes(f));
+  return missing.length ? `tandem connect not built yet (usage lacks ${missing.join(' ')})` : null;
 }
 
-/** Starts a client and resolves once a ping through the tunnel is answered. */
-export async function startClient(kind, files, script, journalDir) {
-  const [cmd, args] = clientArgs(kind, files, script, journalDir);
-  const t0 = Date.now();
+/**
+ * argv of each client. Same gateway, trust anchor, machine cert, vpnc-script; only the TUN name
+ * differs so a leftover device of one can never be mistaken for the other's.
+ */
+export function clientArgv(kind, pki, script, journalDir) {
+  if (kind === 'openconnect') {
+    return ['openconnect', ['--non-inter', '--no-dtls', `--resolve=vpn.lab.test:${SRV_ADDR}`, `--cafile=${pki.root}`,
+      '-c', pki.cert, '-k', pki.key, `--script=${script}`, `--interface=${TUN.openconnect}`, 'https://vpn.lab.test/']];
+  }
+  return [process.execPath, [TANDEM_CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--json',
+    '--resolve', `vpn.lab.test:${SRV_ADDR}`, '--cafile', pki.root, '--machine-cert', pki.cert, '--machine-key', pki.key,
+    // --journal-dir: the default (/run/tandem/netjournal) is on the host, outside the lab.
+    '--script', script, '--interface', TUN.tandem, '--journal-dir', journalDir]];
+}
+
+/** Starts the UDP prober and resolves once it runs, so its own start-up is not timed. */
+async function startProber() {
+  const probe = nsSpawn(CLI_NS, process.execPath, ['-e', PROBER, BEHIND]);
+  let buf = '';
+  probe.stdout.on('data', (d) => { buf += d; });
+  for (let i = 0; !buf.includes('ready'); i++) {
+    if (i > 200 || probe.exitCode !== null) throw new Error('the tunnel prober did not start');
+    await sleep(10);
+  }
+  const up = new Promise((resolve, reject) => {
+    probe.stdout.on('data', () => {
+      const m = /^up (\d+)$/m.exec(buf);
+      if (m) resolve(BigInt(m[1]));
+    });
+    probe.once('exit', (code) => { if (code !== 0) reject(new Error(`no reply through the tunnel within 30 s`)); });
+  });
+  up.catch(() => {});
+  return { probe, up };
+}
+
+/**
+ * Starts a client and resolves once a datagram through the tunnel has been answered.
+ * @returns {Promise<{kind: string, child: import('node:child_process').ChildProcess, pid: number, connectMs: number, log: () => string}>}
+ */
+export async function startClient(kind, pki, script, journalDir) {
+  const [cmd, args] = clientArgv(kind, pki, script, journalDir);
+  const { probe, up } = await startProber();
+  const t0 = process.hrtime.bigint();
   const child = nsSpawn(CLI_NS, cmd, args);
   let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  const probe = nsSpawn(CLI_NS, process.execPath, ['-e', PROBER, BEHIND]);
-  const firstReply = await new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${kind}: no reply through the tunnel within 20 s\n${log}`)), 20_000);
-    probe.stdout.on('data', (d) => {
-      buf += d;
-      const m = /^(\d{13})$/m.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${kind} exited with ${code} before the tunnel came up\n${log}`));
-    });
-  });
-  probe.kill('SIGKILL');
-  return { child, pid: child.pid, connectMs: firstReply - t0, log: () => log };
+  const keep = (d) => { log = (log + d).slice(-30_000); };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  try {
+    const died = new Promise((_, reject) => child.once('exit', (code, sig) => reject(new Error(`exited (${code ?? sig}) before the tunnel came up`))));
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`no reply through the tunnel within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS).unref());
+    const t1 = await Promise.race([up, died, timeout]);
+    const connectMs = Number(t1 - t0) / 1e6;
+    // The anchor's criterion was an ICMP echo: make sure ICMP passes too (not timed).
+    await nsExec(CLI_NS, 'ping', ['-c1', '-W2', '-n', BEHIND]).catch(() => { throw new Error('UDP went through the tunnel but ping did not'); });
+    return { kind, child, pid: child.pid, connectMs, log: () => log };
+  } catch (err) {
+    child.kill('SIGINT');
+    await Promise.race([exited(child), deadline(10_000)]);
+    child.kill('SIGKILL');
+    throw new Error(`${kind}: ${err.message}\n--- ${kind} output (tail) ---\n${log.slice(-4000)}`);
+  } finally {
+    probe.kill('SIGKILL');
+  }
 }
 
-/** Stops a client with SIGINT to its PID only (as in the anchor lab) and waits for it. */
+/**
+ * Stops a client with SIGINT to its PID only (a process-group signal would also interrupt
+ * the vpnc-script disconnect it runs; anchor §9) and waits for it to exit.
+ * @returns {Promise<number|string>} exit code, or the signal name if it had to be killed
+ */
 export async function stopClient(client) {
   client.child.kill('SIGINT');
-  const t = setTimeout(() => client.child.kill('SIGKILL'), 10_000);
-  await exited(client.child);
-  clearTimeout(t);
-  await sleep(200);
+  const code = await Promise.race([exited(client.child), deadline(15_000, 'timeout')]);
+  if (code === 'timeout') {
+    client.child.kill('SIGKILL');
+    await exited(client.child);
+    return 'SIGKILL after 15 s';
+  }
+  return code;
+}
+
+/** Routes, links and resolv.conf of the client namespace, to check a client cleaned up. */
+export async function clientNsState() {
+  const routes = await nsExec(CLI_NS, 'ip', ['-4', 'route', 'show', 'table', 'all']);
+  const links = (await nsExec(CLI_NS, 'ip', ['-o', 'link', 'show'])).split('\n').map((l) => l.split(':')[1]?.trim()).filter(Boolean).join(' ');
+  const resolv = await nsExec(CLI_NS, 'cat', ['/etc/resolv.conf']);
+  return `${routes}\n${links}\n${resolv}`;
 }

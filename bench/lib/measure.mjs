@@ -1,37 +1,55 @@
 /**
- * Throughput and cost of one client: iperf3 TCP through the tunnel (receiver's bits/s), the
- * client's CPU seconds from /proc/PID/stat over the transfer, and its peak RSS (VmHWM).
+ * Throughput and cost of one client, measured as in the anchor (§4): iperf3 TCP through the
+ * tunnel (receiver's end.sum_received), the client's own CPU seconds (utime + stime from
+ * /proc/PID/stat ÷ CLK_TCK; vpnc-script children are not counted — it runs only at connect and
+ * disconnect) over each transfer, and its peak RSS (VmHWM).
  */
 import { readFileSync } from 'node:fs';
-import { CLI_NS, BEHIND } from './lab.mjs';
+import { BEHIND, CLI_NS, IPERF_PORT } from './lab.mjs';
 import { nsExec, sh } from './sh.mjs';
 
 let clkTck = 100;
-/** Reads CLK_TCK once. */
+/** Reads CLK_TCK once (`getconf CLK_TCK`). */
 export async function initClock() {
   clkTck = Number((await sh('getconf', ['CLK_TCK'])).trim()) || 100;
 }
 
-/** utime + stime of a process in seconds. */
+/** utime + stime of a process, in seconds. */
 export function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may contain spaces: state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / clkTck;
 }
 
-/** Peak resident set size in MB. */
+/** Peak resident set size (VmHWM) in MiB (/proc reports KiB as "kB"), as the anchor reports MB. */
 export function peakRssMb(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** One iperf3 run through the tunnel; `reverse` = download. */
+/**
+ * One iperf3 TCP run from tbn-cli to the server behind the VPN.
+ * @param {number} pid the client whose CPU time is charged
+ * @param {number} seconds iperf3 -t
+ * @param {boolean} reverse true = download (-R)
+ * @returns {Promise<{gbps: number, bytes: number, cpu: number, retransmits: number}>}
+ */
 export async function transfer(pid, seconds, reverse) {
   const cpu0 = cpuSeconds(pid);
-  const out = await nsExec(CLI_NS, 'iperf3', ['-c', BEHIND, '-p', '5201', '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])], { timeoutMs: (seconds + 20) * 1000 });
+  let out;
+  try {
+    out = await nsExec(CLI_NS, 'iperf3', ['-c', BEHIND, '-p', IPERF_PORT, '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])], { timeoutMs: (seconds + 30) * 1000 });
+  } catch (err) {
+    const why = (() => { try { return JSON.parse(err.stdout).error; } catch { return err.message; } })();
+    throw new Error(`iperf3 ${reverse ? 'down' : 'up'} failed: ${why}`);
+  }
   const cpu = cpuSeconds(pid) - cpu0;
   const j = JSON.parse(out);
-  const bits = j.end.sum_received.bits_per_second;
-  const bytes = j.end.sum_received.bytes;
-  return { gbps: bits / 1e9, cpuPerGB: cpu / (bytes / 1e9), cpu, bytes };
+  return {
+    gbps: j.end.sum_received.bits_per_second / 1e9,
+    bytes: j.end.sum_received.bytes,
+    cpu,
+    retransmits: j.end.sum_sent?.retransmits ?? NaN,
+  };
 }

@@ -24,11 +24,14 @@ export function nsSpawn(ns, cmd, args, opts = {}) {
   return spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 }
 
-/** Resolves when the child exits (or immediately if it already has). */
+/** Resolves with the exit code (or signal name) when the child exits, at once if it has. */
 export function exited(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode);
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
 }
 
 /** Sleeps. */
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves with `value` after `ms` without keeping the process alive (for Promise.race deadlines). */
+export const deadline = (ms, value) => new Promise((r) => setTimeout(r, ms, value).unref());
