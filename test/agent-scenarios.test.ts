@@ -102,6 +102,34 @@ describe.skipIf(skip !== null)(titled('tandemd ↔ real ocserv (netns): machine 
     expect(await lab.snapshot()).toBe(baseline);
   }, 120_000);
 
+  it('gateway restarted: the machine tunnel comes back by itself, and no cookie is ever shown (stderr, logs.tail, bundle)', async () => {
+    const agent = start();
+    try {
+      await waitState((st) => st.machine.status.state, 'connected', 30_000, agent);
+      const ups = () => agent.stderr().split('"to":"connected"').length;
+      const before = ups();
+      await gw.stop();
+      gw = await startOcserv(lab, pki, { pool: '10.236.100.0/24', device: 'tagv', routes: ['10.236.50.0/24'], dns: '10.236.9.53', defaultDomain: 'corp.lab.test', dpd: 2, keepalive: 10 });
+      // ocserv either terminates its sessions on the way down (the engine restarts the machine
+      // tunnel after its backoff) or vanishes (DPD/transport loss → cookie reconnect → 401 →
+      // re-authentication); both must end with the tunnel back without anyone acting.
+      const tail = (e: unknown) => new Error(`${String(e)}\n${agent.stderr().slice(-6000)}`);
+      await until(() => ups() > before, 40_000).catch((e: unknown) => { throw tail(e); });
+      await waitState((st) => st.machine.status.state, 'connected', 10_000, agent);
+      const path = /"from":"reconnecting","to":"connected"/.test(agent.stderr()) ? 'cookie reconnect / re-authentication' : 'restart after the gateway ended the session';
+      process.stdout.write(`tandemd after a gateway restart: tunnel back via ${path}\n`);
+      await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+      expect(await tunnels()).toBe(1);
+      const run = await runClient(s.socket, { calls: [['logs.tail', { lines: 5000 }], ['diagnostics.export', {}]] });
+      const bundle = Buffer.from((run.results[1]!.result as { data: string }).data, 'base64').toString();
+      for (const text of [agent.stderr(), run.raw, bundle]) expect(text).not.toMatch(/webvpn=(?!\[REDACTED\])[^;\s"]/);
+    } finally {
+      agent.child.kill('SIGTERM');
+    }
+    expect(await agent.exited).toBe(0);
+    expect(await lab.snapshot()).toBe(baseline);
+  }, 120_000);
+
   it('SIGKILL with the machine tunnel up: the restarted agent recovers the journal first, then the tunnel returns', async () => {
     const first = start();
     await waitState((st) => st.machine.status.state, 'connected', 30_000, first);
