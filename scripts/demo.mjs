@@ -1,20 +1,15 @@
 #!/usr/bin/env node
-// Tandem demo narrator. Run with `npm run demo` (which builds first). Each step says what it
-// shows, runs the real `tandem` binary with an argument array (never a shell string), and
-// prints its output. Later issues add steps below the profile step.
-import { execFile } from 'node:child_process';
+// Tandem demo narrator. Run with `npm run demo` (which builds first). Step 1 checks the shipped
+// profiles. As root the demo then builds a namespace lab and tells the machine-tunnel story
+// (scripts/demo/story.mjs); without root it runs the steps that need no privileges
+// (scripts/demo/unprivileged.mjs). Every program is started with an argument array, never a
+// shell string, and everything the demo creates is removed on exit, failure or Ctrl-C.
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tandem = join(root, 'apps/cli/bin/tandem.js');
-
-function say(text) {
-  process.stdout.write(`\n=== ${text}\n`);
-}
+import { join, relative } from 'node:path';
+import { elapsed, fail, ok, output, section, warn } from './demo/narrate.mjs';
+import { cleanupAll } from './demo/proc.mjs';
+import { ROOT, tandem } from './demo/tools.mjs';
+import { unprivilegedStory } from './demo/unprivileged.mjs';
 
 /** Every *.xml under dir, sorted, depth-first. */
 function xmlFiles(dir) {
@@ -27,22 +22,49 @@ function xmlFiles(dir) {
   return out;
 }
 
-async function tandemCli(args) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [tandem, ...args], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    return { code: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? String(err) };
-  }
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    warn(`${sig}: cleaning up`);
+    void cleanupAll().then((failed) => {
+      for (const f of failed) fail(`clean-up: ${f}`);
+      process.exit(130);
+    });
+  });
 }
 
-say('tandem --version');
-process.stdout.write((await tandemCli(['--version'])).stdout);
+async function main() {
+  section('tandem --version');
+  await tandem(['--version']);
 
-const profiles = xmlFiles(join(root, 'profiles')).map((p) => relative(root, p));
-say(`Step 1: what Tandem understands from the example profiles (${profiles.join(', ')})`);
-const check = await tandemCli(['profile', 'check', ...profiles]);
-process.stdout.write(check.stdout);
-process.stderr.write(check.stderr);
-say(`profile check exit code: ${check.code} (0 = every profile valid)`);
-if (check.code !== 0) process.exitCode = 1;
+  const profiles = xmlFiles(join(ROOT, 'profiles')).map((p) => relative(ROOT, p));
+  section(`Step 1: what Tandem understands from the example profiles (${profiles.join(', ')})`);
+  const check = await tandem(['profile', 'check', ...profiles], { quiet: false });
+  if (check.code !== 0) {
+    fail(`profile check exit code: ${check.code} (0 = every profile valid)`);
+    return false;
+  }
+  ok('profile check: every shipped profile is valid (exit 0)');
+
+  if (process.getuid?.() === 0) {
+    const { rootStory } = await import('./demo/story.mjs');
+    return rootStory();
+  }
+  return unprivilegedStory({ explainRoot: true });
+}
+
+let good = false;
+try {
+  good = await main();
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err));
+}
+section('Clean-up');
+const failed = await cleanupAll();
+for (const f of failed) fail(`clean-up: ${f}`);
+if (failed.length === 0) ok('removed everything the demo created');
+output('');
+section(`${good && failed.length === 0 ? 'Demo finished' : 'Demo FAILED'} in ${(elapsed() / 1000).toFixed(1)} s`);
+process.exitCode = good && failed.length === 0 ? 0 : 1;
