@@ -34,6 +34,11 @@ describe('options', () => {
     expect(code(['--admin-group', 'a;b'])).toBe(ErrorCodes.USAGE);
     expect(code(['--bogus'])).toBe(ErrorCodes.USAGE);
     expect(code(['positional'])).toBe(ErrorCodes.USAGE);
+    const lab = parseOptions(['--resolve', 'VPN.lab.test:10.0.0.1', '--resolve', 'v6.lab.test:[fd00::1]', '--gateway-ca', '/etc/tandem/ca.pem'], {});
+    expect([...lab.resolve]).toEqual([['vpn.lab.test', '10.0.0.1'], ['v6.lab.test', 'fd00::1']]);
+    expect(lab.gatewayCaFile).toBe('/etc/tandem/ca.pem');
+    expect(code(['--resolve', 'host-without-ip'])).toBe(ErrorCodes.USAGE);
+    expect(code(['--gateway-ca', 'ca.pem'])).toBe(ErrorCodes.USAGE);
   });
 });
 

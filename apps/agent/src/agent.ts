@@ -28,7 +28,7 @@ export interface AgentConfig {
   options: AgentOptions;
   logging: AgentLogging;
   scrub: ScrubReport;
-  /** The protocol/data-plane runner; null until @tandem/connection is wired in. */
+  /** The protocol/data-plane runner (RealConnectionRunner in tandemd); null makes every bring-up fail. */
   runner: ConnectionRunner | null;
   /** resolv.conf to observe (tests point it elsewhere). */
   resolvConf?: string;

@@ -2,9 +2,9 @@
  * The engine's TunnelDriver for the agent. It gathers what a connection needs — the profile in
  * force for the host, the machine certificate (machine store, strict trust, no prompts), the
  * user's remote signer and prompt channel — and hands the protocol work to a
- * {@link ConnectionRunner} (auth → CSTP → TUN → netconfig → data path), which
- * `@tandem/connection` provides. Without a runner the agent still runs, and every bring-up
- * fails with E_GATEWAY_UNREACHABLE "no data plane available": never a pretend success.
+ * {@link ConnectionRunner} (auth → CSTP → TUN → netconfig → data path; tandemd uses
+ * connection-runner.ts). Without a runner the agent still runs, and every bring-up fails
+ * with E_GATEWAY_UNREACHABLE "no data plane available": never a pretend success.
  */
 import { ErrorCodes, isTandemError, redactor, TandemError, type Logger } from '@tandem/common';
 import type { TlsCredentials } from '@tandem/certs';
@@ -50,7 +50,7 @@ export interface RunnerOpenRequest {
 }
 
 /**
- * The seam `@tandem/connection` fills: the protocol and the data plane. Must keep the engine's
+ * The protocol and the data plane behind the driver (connection-runner.ts in tandemd). Must keep the engine's
  * port contracts (packages/engine/README.md): settle when aborted, revert before rejecting,
  * reject with TandemError codes — and register every secret it obtains (the session cookie,
  * DTLS secrets) with the common redactor (`redactor.addSecret`) the moment it has it, before
