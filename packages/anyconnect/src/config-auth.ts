@@ -6,8 +6,8 @@
  * by a linear pre-scan (the parser never sees a deep document), and the `<opaque>` element is
  * kept as the exact text the gateway sent, because ASA finds its pending exchange by it.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { ErrorCodes, TandemError } from '@tandem/common';
+import { ErrorCodes, TandemError, isTandemError } from '@tandem/common';
+import { DEFAULT_LIMITS, parseXmlTree, type XmlElement } from '@tandem/profile';
 
 const MAX_DEPTH = 32;
 const MAX_XML = 256 * 1024;
@@ -75,58 +75,44 @@ export function guardXml(text: string): void {
   }
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  removeNSPrefix: true,
-  processEntities: true,
-  htmlEntities: false,
-  isArray: (name) => ['input', 'select', 'option', 'error', 'hash-algorithm', 'file', 'message'].includes(name),
-});
+// Gateway XML goes through the same guarded tokenizer as profiles (no DTD, bounded depth,
+// element count and text, Map-based so `__proto__` is just a name). It also keeps the client
+// free of a second XML library on its start-up path.
+const LIMITS = { ...DEFAULT_LIMITS, maxBytes: MAX_XML, maxDepth: MAX_DEPTH };
 
-type Node = Record<string, unknown>;
-
-function obj(v: unknown): Node | null {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : null;
+function child(el: XmlElement | undefined, name: string): XmlElement | undefined {
+  return el?.children.find((c) => c.local === name);
 }
 
-function text(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(text).filter(Boolean).join('\n');
-  const o = obj(v);
-  return o && typeof o['#text'] === 'string' ? o['#text'] : '';
+function children(el: XmlElement | undefined, name: string): XmlElement[] {
+  return el ? el.children.filter((c) => c.local === name) : [];
 }
 
-function attr(v: unknown, name: string): string {
-  const o = obj(v);
-  const a = o?.[`@_${name}`];
-  return typeof a === 'string' ? a : '';
+function attr(el: XmlElement | undefined, name: string): string {
+  return el?.attributes.get(name)?.value ?? '';
 }
 
-function list(v: unknown): unknown[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+function text(el: XmlElement | undefined): string {
+  return el?.text ?? '';
 }
 
-function parseForm(auth: Node): GatewayDocument['form'] {
-  const form = obj(auth['form']);
+function parseForm(auth: XmlElement | undefined): GatewayDocument['form'] {
+  const form = child(auth, 'form');
   if (!form) return null;
-  const inputs = list(form['input']).map((i) => ({ type: attr(i, 'type') || 'text', name: attr(i, 'name'), label: attr(i, 'label'), value: attr(i, 'value') }));
-  const selects = list(form['select']).map((s) => ({
+  const inputs = children(form, 'input').map((i) => ({ type: attr(i, 'type') || 'text', name: attr(i, 'name'), label: attr(i, 'label'), value: attr(i, 'value') }));
+  const selects = children(form, 'select').map((s) => ({
     name: attr(s, 'name'),
     label: attr(s, 'label'),
-    options: list(obj(s)?.['option']).map((o) => ({ value: attr(o, 'value') || text(o), label: text(o), selected: attr(o, 'selected') === 'true' })),
+    options: children(s, 'option').map((o) => ({ value: attr(o, 'value') || text(o), label: text(o), selected: attr(o, 'selected') === 'true' })),
   }));
   return { action: attr(form, 'action') || '/', method: (attr(form, 'method') || 'post').toLowerCase(), inputs, selects };
 }
 
-function parseManifest(root: Node): ManifestEntry[] {
-  const vpn = obj(obj(obj(root['config'])?.['vpn-profile-manifest'])?.['vpn']);
-  return list(vpn?.['file']).flatMap((f) => {
-    const hash = obj(f)?.['hash'];
-    const uri = text(obj(f)?.['uri']);
+function parseManifest(root: XmlElement): ManifestEntry[] {
+  const vpn = child(child(child(root, 'config'), 'vpn-profile-manifest'), 'vpn');
+  return children(vpn, 'file').flatMap((f) => {
+    const hash = child(f, 'hash');
+    const uri = text(child(f, 'uri'));
     if (attr(f, 'type') !== 'profile' || !uri) return [];
     return [{ uri, sha1: attr(hash, 'type') === 'sha1' ? text(hash).toUpperCase() : '', serviceType: attr(f, 'service-type') }];
   });
@@ -145,39 +131,38 @@ export function extractOpaque(xml: string): string | null {
 export function parseGatewayDocument(body: Buffer): GatewayDocument {
   const xml = body.toString('utf8');
   guardXml(xml);
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw invalid(`${valid.err.msg} at line ${valid.err.line}, column ${valid.err.col}`);
-  let doc: Node;
+  let root: XmlElement;
   try {
-    doc = parser.parse(xml) as Node;
+    root = parseXmlTree(xml.includes('\r') ? xml.replace(/\r\n?/g, '\n') : xml, 'gateway response', LIMITS);
   } catch (err) {
-    throw invalid((err as Error).message);
+    if (!isTandemError(err)) throw err;
+    throw invalid(err.message.replace(/^gateway response:/, 'at '));
   }
-  const root = obj(doc['config-auth']);
-  if (!root) throw invalid('not a <config-auth> document');
-  const auth = obj(root['auth']) ?? {};
-  const errors = [...list(auth['error']), ...list(root['error'])].map((e) => {
+  if (root.local !== 'config-auth') throw invalid('not a <config-auth> document');
+  const auth = child(root, 'auth');
+  const errors = [...children(auth, 'error'), ...children(root, 'error')].map((e) => {
     let t = text(e);
     for (const p of ['param1', 'param2']) t = t.replace('%s', attr(e, p));
     return t.trim();
   }).filter(Boolean);
+  const mca = child(root, 'multiple-client-cert-request');
   return {
     type: attr(root, 'type'),
-    authId: attr(root['auth'], 'id') || null,
-    title: text(auth['title']),
-    message: text(auth['message']),
-    banner: text(auth['banner']),
+    authId: attr(auth, 'id') || null,
+    title: text(child(auth, 'title')),
+    message: children(auth, 'message').map(text).filter(Boolean).join('\n'),
+    banner: text(child(auth, 'banner')),
     errors,
     opaqueXml: extractOpaque(xml),
     form: parseForm(auth),
-    clientCertRequest: 'client-cert-request' in root,
-    certAuthenticated: 'cert-authenticated' in root,
-    mcaHashes: 'multiple-client-cert-request' in root ? list(obj(root['multiple-client-cert-request'])?.['hash-algorithm']).map((h) => text(h).trim().toLowerCase()) : null,
-    sessionToken: text(root['session-token']) || null,
-    sessionId: text(root['session-id']) || null,
-    serverCertHash: text(obj(obj(root['config'])?.['vpn-base-config'])?.['server-cert-hash']) || null,
+    clientCertRequest: !!child(root, 'client-cert-request'),
+    certAuthenticated: !!child(root, 'cert-authenticated'),
+    mcaHashes: mca ? children(mca, 'hash-algorithm').map((h) => text(h).trim().toLowerCase()) : null,
+    sessionToken: text(child(root, 'session-token')) || null,
+    sessionId: text(child(root, 'session-id')) || null,
+    serverCertHash: text(child(child(child(root, 'config'), 'vpn-base-config'), 'server-cert-hash')) || null,
     manifest: parseManifest(root),
-    hostScan: 'host-scan' in root || 'csd' in root,
+    hostScan: !!child(root, 'host-scan') || !!child(root, 'csd'),
   };
 }
 

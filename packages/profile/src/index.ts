@@ -11,3 +11,5 @@ export { mergeProfiles, type MergedProfiles, type MergedHost, type MergeWarning,
 export { isManagementTunnelPath, MGMT_PROFILE_FILE } from './mgmt-tunnel.js';
 export { defaultClientInitialization } from './client-init.js';
 export { EKU_OIDS, KEY_USAGE_NAMES, DN_ATTRIBUTES } from './certificate-match.js';
+/** The guarded XML tokenizer (positions, caps, no DTD): also used for gateway XML by @tandem/anyconnect. */
+export { parseXmlTree, type XmlElement, type XmlAttribute } from './xml-tree.js';
