@@ -24,8 +24,9 @@ export async function tandem(args, opts = {}) {
   const [file, argv] = inNetns(opts.netns, process.execPath, [TANDEM, ...args]);
   const r = await run(file, argv, { cwd: ROOT, ...opts });
   if (!opts.quiet) {
-    output(r.stdout);
+    // Progress goes to stderr and the result to stdout: progress first reads top to bottom.
     output(r.stderr);
+    output(r.stdout);
   }
   return r;
 }
