@@ -13,6 +13,8 @@
  *        disable, diagnostics.export (inline bytes), logs.tail; events state, log; reverse
  *        requests certs.list, certs.sign, prompt. Tunnel state is a union on `state` with an
  *        error `cause` carrying a stable E_* code.
+ *   1.1  CertificateInfo (certs.list) carries optional `der` and `chain` (base64 DER): the agent
+ *        needs the user certificate and its intermediates for MCA's PKCS#7.
  */
 export * from './schema.js';
 export * from './shapes.js';
@@ -21,4 +23,4 @@ export * from './contract.js';
 /** The API major version; `hello` fails with E_VERSION_MISMATCH when the peers' majors differ. */
 export const API_VERSION = 1;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
-export const API_MINOR = 0;
+export const API_MINOR = 1;

@@ -19,6 +19,9 @@ export const Timestamp = string(40, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)
 export const Count = number({ min: 0, int: true });
 /** A lowercase hex SHA-256 fingerprint. */
 export const Sha256Hex = string(64, /^[0-9a-f]{64}$/);
+/** Base64 DER of one certificate (at most 12 KiB encoded: real certificates are 1–3 KiB). */
+export const CertificateDer = string(12_288, /^[A-Za-z0-9+/]*={0,2}$/);
+
 /** Standard base64 text of at most 64 KiB decoded (enough for any signature input the agent sends). */
 export const Base64 = string(87_384, /^[A-Za-z0-9+/]*={0,2}$/);
 
@@ -115,6 +118,10 @@ export const CertificateInfo = object({
   store: optional(string(64)),
   /** Extended key usages as dotted OIDs. */
   eku: optional(array(string(64, /^[0-9.]+$/), 32)),
+  /** API 1.1: the certificate itself (base64 DER), needed for MCA's PKCS#7 — public data. */
+  der: optional(CertificateDer),
+  /** API 1.1: intermediates sent with it (base64 DER each), nearest issuer first. */
+  chain: optional(array(CertificateDer, 8)),
 });
 /** See {@link CertificateInfo}. */
 export type CertificateInfo = Infer<typeof CertificateInfo>;

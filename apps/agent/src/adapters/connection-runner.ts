@@ -7,13 +7,14 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { authenticate, openTunnel, type AuthOptions, type AuthResult, type FormPrompt } from '@tandem/anyconnect';
+import { authenticate, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
 import { toNetworkConfig } from '@tandem/connection';
 import type { DataPlane, SessionCredentials } from '@tandem/engine';
 import { LinuxTunDevice, NetworkSession, VpncScriptConfigurator, type TunDevice } from '@tandem/tunnel';
 import { CstpPlane } from './cstp-plane.js';
 import type { ConnectionRunner, RunnerAuthRequest, RunnerOpenRequest, UserPrompt } from './driver.js';
+import type { RemoteSigner } from './remote-signer.js';
 
 /** Settings of the real runner. */
 export interface RunnerSettings {
@@ -57,6 +58,14 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** ConnectionRunner over the real protocol and data plane. */
+/** The protocol's view of the user's remote signer, or null when it cannot serve MCA (no DER). */
+function mcaUserSigner(signer: RemoteSigner | null): UserSigner | null {
+  const der = signer?.certificate.der;
+  if (!signer || !der) return null;
+  const chainDer = [der, ...(signer.certificate.chain ?? [])].map((b) => Buffer.from(b, 'base64'));
+  return { chainDer, sign: (data, hash) => signer.sign(data, hash) };
+}
+
 export class RealConnectionRunner implements ConnectionRunner {
   /** The latest authentication per tunnel, so `open` reaches the same gateway with the same options. */
   private readonly sessions = new Map<RunnerAuthRequest['kind'], { auth: AuthResult; options: AuthOptions }>();
@@ -71,8 +80,8 @@ export class RealConnectionRunner implements ConnectionRunner {
       url: request.url,
       trust: { strict: request.strictServerTrust, pins: (request.host?.pins ?? []).map((p) => p.value).filter((v) => v.startsWith('pin-sha256:')) },
       machine: request.machineCredentials,
-      // MCA's user certificate needs its DER for the PKCS#7, which certs.list (API 1.0) does not carry.
-      user: null,
+      // MCA certificate 2: the DER came with certs.list (API 1.1); signatures are reverse requests.
+      user: mcaUserSigner(request.userSigner),
       allowedHosts: request.allowedHosts,
       requestTimeoutMs: AUTH_TIMEOUT_MS,
       log: this.settings.log.child(request.kind),

@@ -79,6 +79,8 @@ export function certificateInfo(c: SelectionCandidate): CertificateInfo {
     ...(m.publicKey.bits !== null ? { keyBits: m.publicKey.bits } : {}),
     ...(m.key.keySource !== null ? { store: m.key.keySource } : {}),
     ...(eku !== undefined ? { eku } : {}),
+    der: m.der.toString('base64'),
+    ...(c.chain && c.chain.length ? { chain: c.chain.slice(0, 8).map((x) => x.der.toString('base64')) } : {}),
   };
 }
 
