@@ -22,16 +22,25 @@ function xmlFiles(dir) {
   return out;
 }
 
+/** Cleans up, prints the verdict and the total time, and returns the exit code. */
+async function finish(good, code = 1) {
+  section('Clean-up');
+  const failed = await cleanupAll();
+  for (const f of failed) fail(`clean-up: ${f}`);
+  if (failed.length === 0) ok('removed everything the demo created');
+  const passed = good && failed.length === 0;
+  section(`${passed ? 'Demo finished' : 'Demo FAILED'} in ${(elapsed() / 1000).toFixed(1)} s`);
+  return passed ? 0 : code;
+}
+
 let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
     if (interrupted) return;
     interrupted = true;
-    warn(`${sig}: cleaning up`);
-    void cleanupAll().then((failed) => {
-      for (const f of failed) fail(`clean-up: ${f}`);
-      process.exit(130);
-    });
+    warn(`${sig}: stopping the demo`);
+    // The story may still be awaiting a child; clean-up kills it, and we exit from here.
+    void finish(false, 130).then((code) => process.exit(code));
   });
 }
 
@@ -61,10 +70,4 @@ try {
 } catch (err) {
   fail(err instanceof Error ? err.message : String(err));
 }
-section('Clean-up');
-const failed = await cleanupAll();
-for (const f of failed) fail(`clean-up: ${f}`);
-if (failed.length === 0) ok('removed everything the demo created');
-output('');
-section(`${good && failed.length === 0 ? 'Demo finished' : 'Demo FAILED'} in ${(elapsed() / 1000).toFixed(1)} s`);
-process.exitCode = good && failed.length === 0 ? 0 : 1;
+if (!interrupted) process.exitCode = await finish(good);

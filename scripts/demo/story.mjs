@@ -110,8 +110,10 @@ export async function rootStory() {
   if (conn.code !== 0 || !uSession) {
     for (const e of gatewayEvents(gw.user, 'auth-failed')) output(`MCA gateway: ${JSON.stringify(e)}`);
     fail(`the user tunnel did not come up with MCA (tandem connect exit ${conn.code}, after ${connectMs} ms; gateway session line: ${uSession ? 'yes' : 'none'}).`);
-    if (gatewayEvents(gw.user, 'challenge').length > 0 && !uSession) {
-      fail('Known gap, not a demo problem: tandemd\'s connection runner does not send the user certificate for MCA yet (API 1.0 CertificateInfo carries no DER; apps/agent/README.md "Known gap"). The demo stops here instead of pretending.');
+    // The gateway says why: no MCA offer at all, or a challenge that was never answered.
+    const noMca = gatewayEvents(gw.user, 'auth-failed').some((e) => /multiple-cert/i.test(String(e.reason)));
+    if (noMca || (gatewayEvents(gw.user, 'challenge').length > 0 && !uSession)) {
+      fail('This tandemd did not offer MCA for the user tunnel: agents before API 1.1 (certs.list without the certificate DER) cannot put the user certificate into the MCA reply. The demo stops here instead of pretending.');
     }
     const st = await statusJson(p.socket);
     say(`agent now: machine=${stateOf(st, 'machine')} user=${stateOf(st, 'user')}`);
