@@ -99,8 +99,10 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
     admin = await connectIpc({ socketPath: s.socket, clientVersion: 'canary' });
     admin.on('state', (d) => adminEvents.push(d));
     admin.on('log', (d) => adminEvents.push(d));
-    await admin.call('watch', { events: ['state', 'log'] });
-    await until(() => JSON.stringify(adminEvents).includes('"state":"connected"'));
+    // The snapshot answering `watch` counts too: under load the tunnel may already be up by then,
+    // and no later `state` event would repeat it.
+    adminEvents.push(await admin.call('watch', { events: ['state', 'log'] }));
+    await until(() => JSON.stringify(adminEvents).includes('"state":"connected"'), 30_000);
   }, 120_000);
 
   afterAll(async () => {
