@@ -4,6 +4,7 @@
  * pushed routes, DNS set and restored, snapshots identical after disconnect, SIGKILL at several
  * points repaired by `tandem recover`, and DPD + automatic recovery when the gateway vanishes.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,9 +168,20 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     expect(await lab.snapshot()).toBe(baseline);
   }, 90_000);
 
-  it('gateway restarted (cookie forgotten): fresh certificate authentication without user action', async () => {
+  it('gateway crashed and restarted (cookie forgotten): fresh certificate authentication without user action', async () => {
     const c = connect();
     await c.waitFor('connected');
+    // A crash, not a shutdown: a stopping ocserv sends DISCONNECT, which ends the session for
+    // good (as with openconnect); a dead one just drops TCP. Only this namespace's ocserv dies.
+    for (const pid of (await lab.exec(lab.srv, 'ip', ['netns', 'pids', lab.srv]).catch(() => '')).split(/\s+/).filter(Boolean)) {
+      let comm = '';
+      try {
+        comm = readFileSync(`/proc/${pid}/comm`, 'utf8');
+      } catch {
+        continue; // already gone
+      }
+      if (comm.startsWith('ocserv')) process.kill(Number(pid), 'SIGKILL');
+    }
     await gw.stop();
     gw = await startOcserv(lab, pki, opts);
     const back = await c.waitFor('reconnected', 40_000);
