@@ -7,13 +7,14 @@
  * The client namespace has no default route and an `unreachable 10.234.0.0/16`, so 10.234.20.1
  * answers only through the tunnel: the first reply from it means "tunnel up".
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePki } from './pki.mjs';
 import { writeOcservConfig } from './ocserv.mjs';
 import { ECHO_SERVER } from './probe.mjs';
 import { nsExec, nsSpawn, sh, sleep } from './sh.mjs';
+import { hostState, removeNamespaces } from '../../scripts/lib/netns-hygiene.mjs';
 
 export const CLI_NS = 'tbn-cli';
 export const SRV_NS = 'tbn-srv';
@@ -23,31 +24,12 @@ export const BEHIND = '10.234.20.1';
 export const IPERF_PORT = '5201';
 /** Marker line in the namespace resolv.conf: proves which file vpnc-script would edit. */
 const MARKER = '# tbn-cli (tandem bench lab)';
-/** vpnc-script keeps its resolv.conf backup here, which is NOT namespace-private. */
-const VPNC_RUN = '/var/run/vpnc';
-
 /**
  * Removes whatever this bench (or a crashed earlier run) left: processes in the namespaces,
  * the namespaces, their /etc/netns dirs, and vpnc-script backups that carry our marker.
  */
-export async function teardown() {
-  for (const ns of [CLI_NS, SRV_NS]) {
-    const pids = (await sh('ip', ['netns', 'pids', ns]).catch(() => '')).split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
-    }
-    if (pids.length) await sleep(100);
-    await sh('ip', ['netns', 'del', ns]).catch(() => {});
-    rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
-  }
-  if (existsSync(VPNC_RUN)) {
-    for (const f of readdirSync(VPNC_RUN)) {
-      const p = join(VPNC_RUN, f);
-      try {
-        if (readFileSync(p, 'utf8').includes(MARKER)) rmSync(p, { force: true });
-      } catch { /* not a readable file: not ours */ }
-    }
-  }
+export function teardown() {
+  return removeNamespaces([CLI_NS, SRV_NS], MARKER);
 }
 
 /** Waits until `ss -ltn` (or -lun) in the server namespace lists every wanted socket. */
@@ -124,9 +106,4 @@ export async function destroyLab(lab) {
   if (lab?.dir) rmSync(lab.dir, { recursive: true, force: true });
 }
 
-/** The host's routes (all tables, v4 and v6) and resolv.conf bytes, compared before/after. */
-export async function hostState() {
-  const routes4 = await sh('ip', ['-4', 'route', 'show', 'table', 'all']);
-  const routes6 = await sh('ip', ['-6', 'route', 'show', 'table', 'all']);
-  return `${routes4}\n--\n${routes6}\n--\n${readFileSync('/etc/resolv.conf', 'latin1')}`;
-}
+export { hostState };

@@ -8,9 +8,9 @@
  * vpnc-script's DNS changes stay inside the laptop namespace; the host's routes and resolv.conf
  * are compared before and after to prove it.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { must, onCleanup, run } from './proc.mjs';
+import { hostState, removeNamespaces } from '../lib/netns-hygiene.mjs';
 
 export const PC = 'tdm-pc';
 export const GW = 'tdm-gw';
@@ -24,7 +24,6 @@ export const MACHINE_TUN_GW = '10.236.110.1';
 export const USER_TUN_GW = '10.236.120.1';
 /** Marker in the laptop's resolv.conf: proves which file vpnc-script edits, and finds its backups. */
 export const MARKER = '# tdm-pc (tandem demo laptop)';
-const VPNC_RUN = '/var/run/vpnc';
 
 /** Names of namespaces that start with `tdm-` (leftovers of this demo). */
 export async function demoNamespaces() {
@@ -36,24 +35,8 @@ export async function demoNamespaces() {
  * Removes the demo network, also what a crashed earlier run left: processes in the
  * namespaces, the namespaces, their /etc/netns dirs, and vpnc-script backups carrying our marker.
  */
-export async function teardown() {
-  for (const ns of [PC, GW]) {
-    const pids = (await run('ip', ['netns', 'pids', ns])).stdout.split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
-    }
-    if (pids.length > 0) await new Promise((r) => setTimeout(r, 100));
-    await run('ip', ['netns', 'del', ns]);
-    rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
-  }
-  if (existsSync(VPNC_RUN)) {
-    for (const f of readdirSync(VPNC_RUN)) {
-      const p = join(VPNC_RUN, f);
-      try {
-        if (readFileSync(p, 'utf8').includes(MARKER)) rmSync(p, { force: true });
-      } catch { /* not a readable file: not ours */ }
-    }
-  }
+export function teardown() {
+  return removeNamespaces([PC, GW], MARKER);
 }
 
 /** Creates the namespaces and the veth, and registers {@link teardown} for clean-up. */
@@ -84,12 +67,7 @@ export async function createNetwork() {
   }
 }
 
-/** The host's routes (all tables, v4 and v6) and resolv.conf bytes, compared before/after. */
-export async function hostState() {
-  const r4 = await must('ip', ['-4', 'route', 'show', 'table', 'all']);
-  const r6 = await must('ip', ['-6', 'route', 'show', 'table', 'all']);
-  return `${r4}\n--\n${r6}\n--\n${readFileSync('/etc/resolv.conf', 'latin1')}`;
-}
+export { hostState };
 
 /** Tunnel interfaces (`tandem*`) in the laptop namespace, with their IPv4 addresses. */
 export async function laptopTunnels() {
