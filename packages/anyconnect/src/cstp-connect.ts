@@ -4,10 +4,10 @@
  * layer stops after the response head and hands the socket (and any bytes already read past
  * the head) to the caller.
  *
- * DTLS is not implemented yet: we still send a fresh X-DTLS-Master-Secret and a PSK-NEGOTIATE
- * cipher list because ocserv and ASAs expect them from AnyConnect clients, and the DTLS
- * parameters of the answer are kept (as secrets) for the day a DTLS channel exists. All data
- * flows over CSTP. No compression is offered (spec §4.6 recommends starting without it).
+ * Tandem has no DTLS channel yet, so all data flows over CSTP. We still send a fresh
+ * X-DTLS-Master-Secret and a PSK-NEGOTIATE cipher list because ocserv and ASAs expect them from
+ * AnyConnect clients, and the DTLS parameters of the answer are kept (as secrets) for the day a
+ * DTLS channel exists. No compression is offered (spec §4.6 recommends starting without it).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';

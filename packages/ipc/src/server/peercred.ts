@@ -24,7 +24,7 @@ let getsockopt: GetSockOpt | undefined;
 function bind(): GetSockOpt {
   if (getsockopt) return getsockopt;
   if (process.platform !== 'linux') {
-    throw new TandemError(ErrorCodes.PERMISSION, `peer credentials are not implemented on ${process.platform}`);
+    throw new TandemError(ErrorCodes.PERMISSION, `peer credentials can only be read on Linux (SO_PEERCRED); refusing connections on ${process.platform}`);
   }
   // Loaded lazily so importing the server on a machine without koffi fails at listen, not import.
   const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
