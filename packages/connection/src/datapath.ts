@@ -1,9 +1,23 @@
 /**
- * TUN ⇄ CSTP. Each packet read from the TUN becomes one CSTP DATA frame (one TLS record: see
- * CstpSession's writer); each DATA frame from the gateway is written to the TUN. Back-pressure
- * both ways: a congested CSTP queue pauses the TUN reader until it drains; a TUN that keeps
- * refusing writes pauses the TLS socket reads. The CSTP session is replaceable, so a cookie
+ * TUN ⇄ CSTP. Each packet read from the TUN becomes one CSTP DATA frame in one TLS record; each
+ * DATA frame from the gateway is written to the TUN. The session is replaceable, so a cookie
  * reconnect swaps it without touching the TUN, routes or DNS.
+ *
+ * Why the writer is the anyconnect session's {@link FrameWriter} (one write in flight, the next
+ * one issued from the previous write's callback) and not a "write directly while the socket is
+ * idle" fast path: Node's TLSWrap never completes a write synchronously (it reports completion
+ * from a native immediate), so `writableLength` is still non-zero right after every write and a
+ * second write in the same tick would be buffered and later merged by `_writev` into one
+ * SSL_write — one record with several frames, which ocserv rejects. Measured on loopback
+ * (TLS 1.2, AES-GCM, 1400-byte frames, this 2-vCPU machine): of 100 000 frames only 391 could
+ * have gone out directly; the callback-paced writer moved ~100 k frames/s (1.1 Gbit/s), and the
+ * profile of a real tunnel puts ~50 % of the process in the native TLS write itself (SSL_write
+ * plus the TCP send), so JS-side queueing is not the limit.
+ *
+ * Back-pressure both ways: a congested CSTP queue pauses the TUN reader until the session says
+ * `drain`; a TUN whose write queue overflows (the kernel answered EAGAIN until the device's queue
+ * filled) pauses reading from the TLS socket, so TCP flow control slows the gateway down instead
+ * of us dropping packets, and reading resumes once the TUN queue has emptied below half.
  */
 import type { CstpSession } from '@tandem/anyconnect';
 import type { TunDevice } from '@tandem/tunnel';
@@ -16,35 +30,80 @@ export interface DataPathStats {
   droppedNoSession: number;
   /** Times the TUN reader was paused by a congested CSTP queue. */
   pauses: number;
+  /** Times reading from the gateway was paused because the TUN's write queue was full. */
+  socketPauses: number;
+  /** Packets from the gateway the TUN refused (its queue was full). */
+  droppedTunFull: number;
 }
+
+/** The part of the TLS socket the data path pauses when the TUN cannot keep up. */
+export interface PausableSource {
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/** How often a paused socket checks whether the TUN queue has drained. */
+const TUN_RECHECK_MS = 1;
+/** TUN queue length below which reading from the gateway resumes. */
+const TUN_RESUME_BELOW = 256;
 
 /** Joins a TUN device and the current CSTP session. */
 export class DataPath {
-  readonly stats: DataPathStats = { toGateway: 0, fromGateway: 0, droppedNoSession: 0, pauses: 0 };
+  readonly stats: DataPathStats = { toGateway: 0, fromGateway: 0, droppedNoSession: 0, pauses: 0, socketPauses: 0, droppedTunFull: 0 };
   private session: CstpSession | null = null;
+  private source: PausableSource | null = null;
   private started = false;
+  private recheck: NodeJS.Timeout | null = null;
 
-  constructor(private readonly tun: TunDevice) {}
+  /** `onTunError` hears of a TUN read failure (the device has stopped reading). */
+  constructor(
+    private readonly tun: TunDevice,
+    private readonly onTunError: (err: Error) => void = () => {},
+  ) {}
 
-  /** Attaches (or replaces) the CSTP session and starts the TUN reader on first use. */
-  attach(session: CstpSession): void {
+  /**
+   * Attaches (or replaces) the CSTP session and starts the TUN reader on first use. `source` is
+   * the session's TLS socket, paused while the TUN is full (optional: without it, packets the
+   * TUN refuses are dropped and counted).
+   */
+  attach(session: CstpSession, source?: PausableSource): void {
     this.session = session;
-    session.onPacket((packet) => {
-      this.stats.fromGateway++;
-      this.tun.write(packet);
+    this.source = source ?? null;
+    this.stopRecheck();
+    session.onPacket((packet) => this.fromGateway(session, packet));
+    session.on('drain', () => {
+      if (this.session === session) this.tun.resume();
     });
-    session.on('drain', () => this.tun.resume());
     if (!this.started) {
       this.started = true;
-      this.tun.start((packet) => this.fromTun(packet));
+      this.tun.start((packet) => this.fromTun(packet), (err) => this.onTunError(err));
     } else {
       this.tun.resume();
     }
   }
 
-  /** Detaches the session (reconnecting): packets from the TUN are dropped and counted meanwhile. */
+  /** Detaches the session (reconnecting, closing): TUN packets are dropped and counted meanwhile. */
   detach(): void {
     this.session = null;
+    this.source = null;
+    this.stopRecheck();
+  }
+
+  private fromGateway(session: CstpSession, packet: Buffer): void {
+    if (this.session !== session) return;
+    this.stats.fromGateway++;
+    if (this.tun.write(packet)) return;
+    this.stats.droppedTunFull++;
+    if (this.source && !this.recheck) {
+      this.stats.socketPauses++;
+      this.source.pause();
+      this.recheck = setInterval(() => {
+        if (this.tun.stats().txQueued >= TUN_RESUME_BELOW) return;
+        const source = this.source;
+        this.stopRecheck();
+        source?.resume();
+      }, TUN_RECHECK_MS);
+    }
   }
 
   private fromTun(packet: Buffer): void {
@@ -58,5 +117,10 @@ export class DataPath {
       this.stats.pauses++;
       this.tun.pause();
     }
+  }
+
+  private stopRecheck(): void {
+    if (this.recheck) clearInterval(this.recheck);
+    this.recheck = null;
   }
 }

@@ -4,4 +4,4 @@
  */
 export * from './config-map.js';
 export * from './datapath.js';
-export * from './connection.js';
+export * from './runner.js';

@@ -19,7 +19,7 @@ import { DataPath } from './datapath.js';
 export type ConnectionEvent =
   | { event: 'authenticated'; ms: number; mca: boolean }
   | { event: 'cstp-connected'; ms: number; address?: string; mtu: number }
-  | { event: 'connected'; ms: number; sinceProcessStartMs: number; tun: string; address?: string; routes: string[]; dns: string[] }
+  | { event: 'connected'; ms: number; authMs: number; connectMs: number; tunnelUpMs: number; sinceProcessStartMs: number; tun: string; address?: string; mtu: number; routes: string[]; dns: string[] }
   | { event: 'dead' | 'transport-lost'; reason: string }
   | { event: 'reconnecting'; attempt: number; delayMs: number }
   | { event: 'reconnected'; ms: number; reauthenticated: boolean }
@@ -71,10 +71,12 @@ export class Connection {
     const emit = opts.onEvent ?? (() => {});
     const t0 = performance.now();
     const auth = await authenticate(opts.auth);
-    emit({ event: 'authenticated', ms: Math.round(performance.now() - t0), mca: auth.mca });
+    const authMs = Math.round(performance.now() - t0);
+    emit({ event: 'authenticated', ms: authMs, mca: auth.mca });
     const gatewayIp = opts.auth.address ?? (isIP(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
     const { channel, session } = await openTunnel(auth, opts.auth);
-    emit({ event: 'cstp-connected', ms: Math.round(performance.now() - t0), address: channel.config.ipv4?.address ?? channel.config.ipv6?.address, mtu: channel.config.mtu });
+    const connectMs = Math.round(performance.now() - t0) - authMs;
+    emit({ event: 'cstp-connected', ms: authMs + connectMs, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address, mtu: channel.config.mtu });
     let network: NetworkSession | null = null;
     let tun: TunDevice | null = null;
     try {
@@ -87,10 +89,14 @@ export class Connection {
       });
       tun = LinuxTunDevice.open(opts.interface ?? 'tandem%d');
       await network.connect(tun.name);
-      const datapath = new DataPath(tun);
-      datapath.attach(session);
+      // The TUN failing (read error) leaves nothing to carry traffic: end like a gateway loss.
+      let onTunError: (err: Error) => void = () => {};
+      const datapath = new DataPath(tun, (err) => onTunError(err));
+      datapath.attach(session, channel.socket);
       const conn = new Connection(opts, auth, session, channel.config, network, tun, datapath);
-      emit({ event: 'connected', ms: Math.round(performance.now() - t0), sinceProcessStartMs: Math.round(performance.now()), tun: tun.name, address: channel.config.ipv4?.address, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [] });
+      onTunError = (err) => void conn.giveUp(`TUN failed: ${err.message}`);
+      const ms = Math.round(performance.now() - t0);
+      emit({ event: 'connected', ms, authMs, connectMs, tunnelUpMs: ms - authMs - connectMs, sinceProcessStartMs: Math.round(performance.now()), tun: tun.name, address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [] });
       return conn;
     } catch (err) {
       await session.logout('Tunnel setup failed').catch(() => {});
@@ -110,10 +116,10 @@ export class Connection {
     return this.tun.name;
   }
 
-  /** Counters: CSTP bytes/packets of the current session plus the data path. */
-  stats(): { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number; datapath: DataPath['stats'] } {
+  /** Counters: CSTP bytes/packets of the current session, the data path and the TUN. */
+  stats(): { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number; datapath: DataPath['stats']; tun: ReturnType<TunDevice['stats']> } {
     const s = this.session.stats;
-    return { bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut, datapath: { ...this.datapath.stats } };
+    return { bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut, datapath: { ...this.datapath.stats }, tun: this.tun.stats() };
   }
 
   /** Called once when the connection ends by itself (gateway ended it, reconnect gave up). */
@@ -133,6 +139,14 @@ export class Connection {
       this.emit({ event: 'disconnected', repaired: report.repair.failures.length === 0, failures: report.repair.failures.map(String) });
     })();
     return this.closing;
+  }
+
+  /** Ends the connection on an unrecoverable local failure: network restored, `onEnded` told. */
+  private async giveUp(reason: string): Promise<void> {
+    if (this.ended) return;
+    this.emit({ event: 'ended', reason, byServer: false });
+    await this.close({ logout: false, reason });
+    this.endedCb(reason);
   }
 
   private emit(e: ConnectionEvent): void {
@@ -184,7 +198,7 @@ export class Connection {
         this.session = session;
         this.config = result.channel.config;
         this.watch(session);
-        this.datapath.attach(session);
+        this.datapath.attach(session, result.channel.socket);
         await this.network.reconnect().catch((err: Error) => this.log.warn('vpnc-script reconnect step failed', { error: err.message }));
         this.emit({ event: 'reconnected', ms: Math.round(performance.now() - started), reauthenticated });
         this.reconnecting = false;
@@ -192,10 +206,7 @@ export class Connection {
       } catch (err) {
         this.log.warn('reconnect attempt failed', { attempt, error: (err as Error).message });
         if ((err as TandemError).code === ErrorCodes.NETCONFIG || performance.now() - started > budget) {
-          const reason = `reconnect gave up: ${(err as Error).message}`;
-          this.emit({ event: 'ended', reason, byServer: false });
-          await this.close({ logout: false, reason });
-          this.endedCb(reason);
+          await this.giveUp(`reconnect gave up: ${(err as Error).message}`);
           return;
         }
         delay = Math.min(BACKOFF_CAP_MS, delay === 0 ? BACKOFF_START_MS : delay * 2);
