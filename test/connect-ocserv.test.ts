@@ -6,48 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
 import { standardLab, writePem, type Lab } from './lib/pki.js';
 import { missing, titled } from './lib/skip.js';
 import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
+import { CLI, ConnectClient } from './fixtures/connection/client.js';
 
 const skip = missing('netns', 'ocserv', 'ping', 'nft');
-const CLI = join(import.meta.dirname, '..', 'apps/cli/bin/tandem.js');
 const BEHIND = '10.235.50.1';
-
-type Ev = { event: string; time: string } & Record<string, unknown>;
-
-class Client {
-  readonly events: Ev[] = [];
-  stderr = '';
-  constructor(readonly child: ChildProcess) {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith('{')) this.events.push(JSON.parse(line) as Ev);
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-  }
-  async waitFor(event: string, timeoutMs = 20_000, after = 0): Promise<Ev> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this.events.slice(after).find((e) => e.event === event);
-      if (hit) return hit;
-      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`no "${event}" event; saw ${JSON.stringify(this.events)} ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  exit(): Promise<number | null> {
-    return this.child.exitCode !== null ? Promise.resolve(this.child.exitCode) : new Promise((r) => this.child.once('exit', (code) => r(code)));
-  }
-}
 
 describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocserv (netns, TUN, vpnc-script)', skip), () => {
   const lab = new NetnsLab('tcn', [235, 9]);
@@ -75,14 +43,11 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     await lab.destroy();
   });
 
-  function connect(extra: string[] = []): Client {
-    return new Client(lab.spawn(lab.cli, process.execPath, [CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--json', '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--cafile', pki.caFile, '--strict', '--machine-cert', files.cert, '--machine-key', files.key, '--journal-dir', journal, '--interface', 'tcn0', ...extra]));
+  function connect(extra: string[] = []): ConnectClient {
+    return new ConnectClient(lab.spawn(lab.cli, process.execPath, [CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--json', '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--cafile', pki.caFile, '--strict', '--machine-cert', files.cert, '--machine-key', files.key, '--journal-dir', journal, '--interface', 'tcn0', ...extra]));
   }
 
-  async function stop(c: Client, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
-    c.child.kill(signal);
-    return c.exit();
-  }
+  const stop = (c: ConnectClient, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> => c.stop(signal);
 
   it('ping and a 20 MiB TCP transfer through the tunnel; only the pushed routes; DNS set, then everything restored', async () => {
     const started = Date.now();
@@ -121,11 +86,15 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     expect(await lab.snapshot()).toBe(baseline);
   }, 90_000);
 
-  for (const point of ['auth', 'connected', 'transfer'] as const) {
+  // auth: start-up/authentication; cstp-connected: right after CONNECT, while the journal is
+  // written and vpnc-script runs; connected: tunnel up; transfer: mid-flood.
+  for (const point of ['auth', 'cstp-connected', 'connected', 'transfer'] as const) {
     it(`SIGKILL during ${point} → tandem recover restores the namespace exactly`, async () => {
       const c = connect();
       if (point === 'auth') {
         await new Promise((r) => setTimeout(r, 30));
+      } else if (point === 'cstp-connected') {
+        await c.waitFor('cstp-connected');
       } else {
         await c.waitFor('connected');
         if (point === 'transfer') {
@@ -184,9 +153,11 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     }
     await gw.stop();
     gw = await startOcserv(lab, pki, opts);
+    const listeningAt = Date.now();
     const back = await c.waitFor('reconnected', 40_000);
     expect(back['reauthenticated']).toBe(true);
     await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+    process.stdout.write(`tandem connect: ocserv restarted; tunnel usable again ${Date.now() - listeningAt} ms after it listened (fresh certificate auth, ${String(back['ms'])} ms since the loss)\n`);
     expect(await stop(c)).toBe(0);
     expect(await lab.snapshot()).toBe(baseline);
   }, 90_000);
