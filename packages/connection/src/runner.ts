@@ -23,6 +23,7 @@ export type ConnectionEvent =
   | { event: 'dead' | 'transport-lost'; reason: string }
   | { event: 'reconnecting'; attempt: number; delayMs: number }
   | { event: 'reconnected'; ms: number; reauthenticated: boolean }
+  | { event: 'rekeying'; method: string }
   | { event: 'ended'; reason: string; byServer: boolean }
   | { event: 'disconnected'; repaired: boolean; failures: string[] };
 
@@ -162,6 +163,14 @@ export class Connection {
         return;
       }
       this.emit({ event: why.kind === 'dead' ? 'dead' : 'transport-lost', reason: why.reason });
+      void this.reconnect();
+    });
+    // Node cannot renegotiate TLS (spec §4.8), so every rekey is "new-tunnel": drop this TLS
+    // connection without logout (the cookie stays valid) and CONNECT again with the cookie.
+    session.once('rekey', (method: string) => {
+      if (this.ended || session !== this.session) return;
+      this.emit({ event: 'rekeying', method });
+      session.close('rekey: new tunnel');
       void this.reconnect();
     });
   }
