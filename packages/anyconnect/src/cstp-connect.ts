@@ -23,8 +23,8 @@ import { parseTunnelConfig, type TunnelConfig } from './tunnel-config.js';
 /** DTLS suites we would negotiate (PSK mode first, as openconnect does). */
 export const DTLS_CIPHER_SUITES = 'PSK-NEGOTIATE:OC-DTLS1_2-AES256-GCM:OC-DTLS1_2-AES128-GCM';
 
-/** Everything needed to open (or re-open) a tunnel. */
-export interface ConnectOptions {
+/** What every request made with a session cookie needs: where the gateway is and how it is trusted. */
+export interface GatewaySessionOptions {
   gateway: GatewayUrl;
   /** Session cookie from the auth phase (secret). */
   cookie: string;
@@ -32,8 +32,12 @@ export interface ConnectOptions {
   address?: string;
   ca?: string | Buffer;
   trust: ServerTrustPolicy;
-  /** Presented on the CONNECT connection too: strict gateways require it (spec §6). */
+  /** Presented on every connection too: strict gateways require it (spec §6). */
   machine: TlsClientCredentials | null;
+}
+
+/** Everything needed to open (or re-open) a tunnel. */
+export interface ConnectOptions extends GatewaySessionOptions {
   /** Sent as X-CSTP-Hostname; defaults to the local host name. */
   localHostname?: string;
   /** Link MTU towards the gateway (X-CSTP-Base-MTU). Default 1500. */

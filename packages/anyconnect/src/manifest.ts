@@ -8,22 +8,15 @@ import { createHash } from 'node:crypto';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { USER_AGENT } from './auth-flow.js';
 import type { ManifestEntry } from './config-auth.js';
-import type { GatewayUrl } from './gateway-url.js';
 import { exchange } from './http.js';
-import type { ServerTrustPolicy } from './server-trust.js';
-import { openGatewayConnection, type TlsClientCredentials } from './tls-connect.js';
+import type { GatewaySessionOptions } from './cstp-connect.js';
+import { openGatewayConnection } from './tls-connect.js';
 
 /** Largest profile accepted (real profiles are a few KiB; the HTTP cap is 256 KiB). */
 export const MAX_PROFILE_BYTES = 128 * 1024;
 
 /** Where and how to download. */
-export interface ManifestDownloadOptions {
-  gateway: GatewayUrl;
-  cookie: string;
-  address?: string;
-  ca?: string | Buffer;
-  trust: ServerTrustPolicy;
-  machine: TlsClientCredentials | null;
+export interface ManifestDownloadOptions extends GatewaySessionOptions {
   timeoutMs?: number;
 }
 
