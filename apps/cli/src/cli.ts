@@ -3,15 +3,9 @@
  * dispatch to the command table in commands.ts. Kept free of `process` so tests can run it
  * in-process; main.ts wires it to the real streams.
  */
-import { readFileSync } from 'node:fs';
 import { COMMANDS, commandsUnder, findCommand, type CommandEntry } from './commands.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
-
-function version(): string {
-  // src/ and dist/ both sit next to package.json, so the same relative URL works for both.
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
-}
+import { cliVersion } from './version.js';
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -55,7 +49,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return ExitCode.USAGE;
   }
   if (first === '--version' || first === '-V') {
-    io.out(`tandem ${version()}\n`);
+    io.out(`tandem ${cliVersion()}\n`);
     return ExitCode.OK;
   }
   if (first === '--help' || first === '-h') {

@@ -11,11 +11,12 @@ import { X509Certificate } from 'node:crypto';
 import { ErrorCodes, TandemError, nullLogger, redactor, type Logger } from '@tandem/common';
 import { buildAuthReply, buildInit, parseGatewayDocument, type ClientIdentity, type FormInput, type GatewayDocument, type ManifestEntry } from './config-auth.js';
 import { CookieJar } from './cookies.js';
-import { exchange, header, headerValues, type HttpResponse } from './http.js';
+import { ConnectionCache } from './connection-cache.js';
+import { closedBeforeResponse, exchange, header, headerValues, keepsAlive, type HttpResponse } from './http.js';
 import { answerMcaChallenge, type UserSigner } from './mca.js';
 import { describeGatewayUrl, type GatewayUrl } from './gateway-url.js';
 import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
-import { openGatewayConnection, type TlsClientCredentials } from './tls-connect.js';
+import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials } from './tls-connect.js';
 
 /** Answers a gateway form; null means "cannot answer" (the flow then fails). */
 export type FormPrompt = (form: { title: string; message: string; banner: string; inputs: FormInput[] }) => Promise<Array<[string, string]> | null>;
@@ -42,6 +43,12 @@ export interface AuthOptions {
   allowedHosts?: readonly string[];
   identity?: Partial<Pick<ClientIdentity, 'version' | 'deviceId'>>;
   requestTimeoutMs?: number;
+  /**
+   * Keep-alive between requests. Pass the cache CONNECT will use (openTunnel), so the tunnel
+   * opens on the connection that authenticated; without one, the auth rounds still share a
+   * connection and it is closed at the end. `new ConnectionCache(false)` turns re-use off.
+   */
+  connections?: ConnectionCache;
   log?: Logger;
 }
 
@@ -73,6 +80,16 @@ function rejected(message: string, details: Record<string, unknown> = {}): Tande
 
 /** Runs the whole auth phase and returns the session cookie. */
 export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
+  const connections = opts.connections ?? new ConnectionCache();
+  try {
+    return await runAuth(opts, connections);
+  } finally {
+    // Our own cache only served the auth rounds; a caller's is left for CONNECT.
+    if (!opts.connections) connections.close();
+  }
+}
+
+async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise<AuthResult> {
   const log = opts.log ?? nullLogger;
   const started = Date.now();
   let gw = describeGatewayUrl(opts.url);
@@ -88,9 +105,11 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
   let mcaAsked = false;
   let redirects = 0;
   let server: ServerCertInfo | null = null;
+  let fresh = false;
 
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const res = await post(path, body);
+    const res = await post(path, body, fresh);
+    fresh = false;
     if (res.status >= 300 && res.status < 400) {
       const next = redirectTarget(res, gw);
       if (++redirects > MAX_REDIRECTS) throw rejected(`too many redirects (last to ${next.url})`);
@@ -142,6 +161,7 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
       if (certFailSent) throw rejected(opts.machine ? 'gateway did not accept the client certificate' : 'gateway requires a client certificate and none is configured');
       if (opts.machine && !certRetried) {
         certRetried = true;
+        fresh = true;
         body = buildInit(identity, gw.url, { groupSelect: groupSelected });
       } else {
         certFailSent = true;
@@ -178,9 +198,19 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
   }
   throw rejected(`authentication did not finish within ${MAX_ROUNDS} rounds`);
 
-  async function post(reqPath: string, reqBody: Buffer): Promise<HttpResponse> {
-    // The per-request deadline bounds the TCP+TLS handshake as well as the response.
-    const conn = await openGatewayConnection({ host: gw.host, port: gw.port, address: gw.host === describeGatewayUrl(opts.url).host ? opts.address : undefined, ca: opts.ca, trust: opts.trust, connectTimeoutMs: Math.min(opts.requestTimeoutMs ?? 30_000, 15_000) }, opts.machine);
+  /**
+   * One request: on the kept-alive connection when there is one (and `fresh` is not asked
+   * for), else on a new validated connection; kept for the next request when the answer allows.
+   */
+  async function post(reqPath: string, reqBody: Buffer, fresh: boolean): Promise<HttpResponse> {
+    const endpoint = { host: gw.host, port: gw.port, address: gw.host === describeGatewayUrl(opts.url).host ? opts.address : undefined };
+    const open = (): Promise<GatewayConnection> =>
+      // The per-request deadline bounds the TCP+TLS handshake as well as the response.
+      openGatewayConnection({ ...endpoint, ca: opts.ca, trust: opts.trust, connectTimeoutMs: Math.min(opts.requestTimeoutMs ?? 30_000, 15_000) }, opts.machine);
+    const idle = connections.take(endpoint);
+    if (idle && fresh) idle.socket.destroy();
+    const reused = fresh ? null : idle;
+    let conn = reused ?? (await open());
     server = conn.server;
     const headers: Array<[string, string]> = [
       ['Host', gw.hostHeader],
@@ -193,13 +223,27 @@ export async function authenticate(opts: AuthOptions): Promise<AuthResult> {
     ];
     const cookie = jar.header();
     if (cookie) headers.push(['Cookie', cookie]);
+    const request = { method: 'POST', path: reqPath, headers, body: reqBody } as const;
+    let res: HttpResponse;
     try {
-      const res = await exchange(conn.socket, { method: 'POST', path: reqPath, headers, body: reqBody }, opts.requestTimeoutMs ?? 30_000);
-      jar.absorb(headerValues(res, 'set-cookie'));
-      return res;
-    } finally {
+      res = await exchange(conn.socket, request, opts.requestTimeoutMs ?? 30_000);
+    } catch (err) {
       conn.socket.destroy();
+      // The gateway had dropped the idle connection: the request never reached it.
+      if (!reused || !closedBeforeResponse(err)) throw err;
+      conn = await open();
+      server = conn.server;
+      try {
+        res = await exchange(conn.socket, request, opts.requestTimeoutMs ?? 30_000);
+      } catch (retryErr) {
+        conn.socket.destroy();
+        throw retryErr;
+      }
     }
+    jar.absorb(headerValues(res, 'set-cookie'));
+    if (keepsAlive(res)) connections.put(endpoint, conn);
+    else conn.socket.destroy();
+    return res;
   }
 
   function redirectTarget(res: HttpResponse, from: GatewayUrl): GatewayUrl {

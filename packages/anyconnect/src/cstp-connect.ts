@@ -15,9 +15,10 @@ import type { TLSSocket } from 'node:tls';
 import { ErrorCodes, TandemError, redactor } from '@tandem/common';
 import { USER_AGENT } from './auth-flow.js';
 import type { GatewayUrl } from './gateway-url.js';
+import type { ConnectionCache } from './connection-cache.js';
 import { CONNECT_HEAD_LIMITS, exchange, header, type HttpResponse } from './http.js';
 import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
-import { openGatewayConnection, type TlsClientCredentials } from './tls-connect.js';
+import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials } from './tls-connect.js';
 import { parseTunnelConfig, type TunnelConfig } from './tunnel-config.js';
 
 /** DTLS suites we would negotiate (PSK mode first, as openconnect does). */
@@ -46,6 +47,8 @@ export interface ConnectOptions extends GatewaySessionOptions {
   previousAddresses?: string[];
   /** Deadline for TLS + CONNECT response head. Default 30 s. */
   timeoutMs?: number;
+  /** The auth phase's kept-alive connection, used for CONNECT when it is still open. */
+  connections?: ConnectionCache;
 }
 
 /** A tunnel whose CONNECT succeeded: the socket now carries CSTP frames. */
@@ -104,16 +107,34 @@ export function connectRefusal(res: Pick<HttpResponse, 'status' | 'reason' | 'he
   return new TandemError(ErrorCodes.PROTOCOL, `gateway answered CONNECT with HTTP ${res.status} ${res.reason.slice(0, 80)}`, { details: { status: res.status } });
 }
 
-/** Opens a TLS connection, sends CONNECT and parses the tunnel configuration. */
+/**
+ * Sends CONNECT and parses the tunnel configuration: on the auth phase's kept-alive connection
+ * when `opts.connections` holds one, else on a new validated TLS connection. Any failure on a
+ * re-used connection is retried once on a new one, because some ASAs forget the client
+ * certificate on re-used connections (openconnect's `--no-http-keepalive` note); a refusal
+ * repeated on the new connection is the gateway's real answer.
+ */
 export async function connectCstp(opts: ConnectOptions): Promise<CstpChannel> {
-  const headers = connectHeaders(opts);
-  const timeout = opts.timeoutMs ?? 30_000;
+  const reused = opts.connections?.take({ host: opts.gateway.host, port: opts.gateway.port, address: opts.address });
+  if (reused) {
+    try {
+      return await connectOn(reused, opts, Date.now());
+    } catch {
+      // fall through to a new connection
+    }
+  }
   const started = Date.now();
   const conn = await openGatewayConnection(
-    { host: opts.gateway.host, port: opts.gateway.port, address: opts.address, ca: opts.ca, trust: opts.trust, connectTimeoutMs: timeout },
+    { host: opts.gateway.host, port: opts.gateway.port, address: opts.address, ca: opts.ca, trust: opts.trust, connectTimeoutMs: opts.timeoutMs ?? 30_000 },
     opts.machine,
   );
+  return connectOn(conn, opts, started);
+}
+
+async function connectOn(conn: GatewayConnection, opts: ConnectOptions, started: number): Promise<CstpChannel> {
+  const timeout = opts.timeoutMs ?? 30_000;
   try {
+    const headers = connectHeaders(opts);
     const res = await exchange(conn.socket, { method: 'CONNECT', path: '/CSCOSSLC/tunnel', headers, headOnly: true, limits: CONNECT_HEAD_LIMITS }, Math.max(1, timeout - (Date.now() - started)));
     if (res.status !== 200) throw connectRefusal(res);
     const config = parseTunnelConfig(res);

@@ -16,6 +16,8 @@ export const HTTP_LIMITS = { headerBytes: 16 * 1024, headers: 100, bodyBytes: 25
 export interface HttpResponse {
   status: number;
   reason: string;
+  /** From the status line; absent only in hand-built responses. */
+  httpVersion?: '1.0' | '1.1';
   /** Header names lower-cased, in arrival order; repeated headers are kept. */
   headers: Array<[string, string]>;
   body: Buffer;
@@ -40,6 +42,25 @@ export interface HttpRequest {
 
 /** Head limits of a CONNECT response: room for the tunnel configuration's route cap (1000 each way). */
 export const CONNECT_HEAD_LIMITS = { headerBytes: 256 * 1024, headers: 2500 } as const;
+
+/**
+ * Whether the connection may carry another request after `res`: HTTP/1.1 without a `close`
+ * token, and nothing unread after the body. (Like openconnect, a `Keep-Alive` in HTTP/1.0 is
+ * not trusted.)
+ */
+export function keepsAlive(res: Pick<HttpResponse, 'httpVersion' | 'headers' | 'rest'>): boolean {
+  if (res.httpVersion !== '1.1' || res.rest.length > 0) return false;
+  return !headerValues(res, 'connection').some((v) => v.split(',').some((t) => t.trim().toLowerCase() === 'close'));
+}
+
+/**
+ * True for the error {@link exchange} gives when the peer closed the connection before a single
+ * response byte: on a re-used keep-alive connection that means "the gateway had already dropped
+ * it", and the request is safe to send again on a new one.
+ */
+export function closedBeforeResponse(err: unknown): boolean {
+  return err instanceof TandemError && err.code === ErrorCodes.PROTOCOL && err.details['beforeResponse'] === true;
+}
 
 /** All values of a header (name compared case-insensitively). */
 export function headerValues(res: Pick<HttpResponse, 'headers'>, name: string): string[] {
@@ -84,7 +105,7 @@ export function parseHead(head: Buffer, maxHeaders: number = HTTP_LIMITS.headers
     headers.push([line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()]);
     if (headers.length > maxHeaders) throw protocolError(`more than ${maxHeaders} headers`);
   }
-  return { status: Number(status[1]), reason: status[2] ?? '', headers };
+  return { status: Number(status[1]), reason: status[2] ?? '', httpVersion: lines[0]!.startsWith('HTTP/1.1') ? '1.1' : '1.0', headers };
 }
 
 /** Decodes a complete chunked body, or returns null when more bytes are needed. */
@@ -136,7 +157,7 @@ export function exchange(socket: TLSSocket, req: HttpRequest, deadlineMs: number
         finish(err as Error);
       }
     };
-    const onEnd = (): void => finish(new TandemError(ErrorCodes.PROTOCOL, `gateway closed the connection during ${req.method} ${req.path}`));
+    const onEnd = (): void => finish(new TandemError(ErrorCodes.PROTOCOL, `gateway closed the connection during ${req.method} ${req.path}`, { details: { beforeResponse: buf.length === 0 } }));
     const onError = (err: Error): void => finish(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `connection to the gateway failed: ${err.message}`, { cause: err }));
     function finish(result: Error | HttpResponse): void {
       clearTimeout(timer);

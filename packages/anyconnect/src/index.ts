@@ -7,6 +7,7 @@ export * from './framing.js';
 export * from './server-trust.js';
 export * from './tls-connect.js';
 export * from './http.js';
+export * from './connection-cache.js';
 export * from './gateway-url.js';
 export * from './config-auth.js';
 export * from './cookies.js';

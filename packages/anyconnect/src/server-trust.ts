@@ -8,9 +8,9 @@
  * "--servercert" hint) so an administrator can pin after checking it out of band.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { ipLiteralVersion } from './gateway-url.js';
 import { serverKeyUsage } from './key-usage.js';
 
 const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -124,7 +124,7 @@ export function verifyServer(socket: TLSSocket, host: string, policy: ServerTrus
   if (!pinned || policy.strict) {
     // OpenSSL's X509_check_host/ip: SAN first, CN only without DNS SANs, wildcard only as a
     // whole left-most label.
-    const ok = isIP(host) ? peer.checkIP(host) !== undefined : peer.checkHost(host, { subject: 'default', partialWildcards: false, multiLabelWildcards: false }) !== undefined;
+    const ok = ipLiteralVersion(host) ? peer.checkIP(host) !== undefined : peer.checkHost(host, { subject: 'default', partialWildcards: false, multiLabelWildcards: false }) !== undefined;
     if (!ok) {
       const san = peer.subjectAltName ?? 'none';
       throw fail(`host name ${host} does not match the certificate (SAN: ${san})`, info);

@@ -4,8 +4,8 @@
  * on `secureConnect`, before the caller can write anything.
  */
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { isIP } from 'node:net';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { ipLiteralVersion } from './gateway-url.js';
 import { verifyServer, type ServerCertInfo, type ServerTrustPolicy } from './server-trust.js';
 
 /** A client certificate as Node's TLS needs it. Keys stay in their token with the engine form. */
@@ -47,13 +47,15 @@ export function openGatewayConnection(target: GatewayTarget, creds: TlsClientCre
     checkServerIdentity: () => undefined,
     ALPNProtocols: ['http/1.1'],
   };
-  if (!isIP(target.host)) options.servername = target.host;
+  if (!ipLiteralVersion(target.host)) options.servername = target.host;
   if (target.ca) options.ca = target.ca;
   if (creds) Object.assign(options, creds);
   return new Promise((resolve, reject) => {
     let socket: TLSSocket;
     try {
       socket = tlsConnect(options);
+      // Small request/response exchanges: never let Nagle hold a segment back waiting for an ACK.
+      socket.setNoDelay(true);
     } catch (err) {
       reject(new TandemError(ErrorCodes.CERT_KEY, `cannot use the client certificate: ${(err as Error).message}`, { cause: err }));
       return;

@@ -12,8 +12,11 @@ export interface OpenTunnel {
   session: CstpSession;
 }
 
-/** Opens the tunnel for an authenticated session, with the same trust and credentials. */
-export async function openTunnel(auth: Pick<AuthResult, 'cookie' | 'gateway'>, opts: Pick<AuthOptions, 'address' | 'ca' | 'trust' | 'machine' | 'log'> & { baseMtu?: number; previousAddresses?: string[]; timeoutMs?: number }): Promise<OpenTunnel> {
+/**
+ * Opens the tunnel for an authenticated session, with the same trust and credentials (and on
+ * the auth phase's connection when both were given the same `connections` cache).
+ */
+export async function openTunnel(auth: Pick<AuthResult, 'cookie' | 'gateway'>, opts: Pick<AuthOptions, 'address' | 'ca' | 'trust' | 'machine' | 'log' | 'connections'> & { baseMtu?: number; previousAddresses?: string[]; timeoutMs?: number }): Promise<OpenTunnel> {
   const channel = await connectCstp({
     gateway: auth.gateway,
     cookie: auth.cookie,
@@ -24,6 +27,7 @@ export async function openTunnel(auth: Pick<AuthResult, 'cookie' | 'gateway'>, o
     baseMtu: opts.baseMtu,
     previousAddresses: opts.previousAddresses,
     timeoutMs: opts.timeoutMs,
+    connections: opts.connections,
   });
   return { channel, session: new CstpSession(channel, { log: opts.log }) };
 }

@@ -5,13 +5,12 @@
  * the host's network back (the journal's verify-and-repair runs even when the script fails).
  */
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import {
-  authenticate, openTunnel, reconnectCstp, CstpSession,
+  authenticate, ConnectionCache, ipLiteralVersion, openTunnel, reconnectCstp, CstpSession,
   type AuthOptions, type AuthResult, type CstpClosed, type TunnelConfig,
 } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
-import { LinuxTunDevice, NetworkSession, VpncScriptConfigurator, type TunDevice } from '@tandem/tunnel';
+import { captureHostSnapshot, LinuxTunDevice, NetworkSession, preloadTunSupport, VpncScriptConfigurator, type TunDevice } from '@tandem/tunnel';
 import { toNetworkConfig } from './config-map.js';
 import { DataPath } from './datapath.js';
 
@@ -19,7 +18,7 @@ import { DataPath } from './datapath.js';
 export type ConnectionEvent =
   | { event: 'authenticated'; ms: number; mca: boolean }
   | { event: 'cstp-connected'; ms: number; address?: string; mtu: number }
-  | { event: 'connected'; ms: number; authMs: number; connectMs: number; tunnelUpMs: number; sinceProcessStartMs: number; tun: string; address?: string; mtu: number; routes: string[]; dns: string[] }
+  | { event: 'connected'; ms: number; authMs: number; connectMs: number; tunnelUpMs: number; sinceProcessStartMs: number; steps: NetworkSession['timings']; tun: string; address?: string; mtu: number; routes: string[]; dns: string[] }
   | { event: 'dead' | 'transport-lost'; reason: string }
   | { event: 'reconnecting'; attempt: number; delayMs: number }
   | { event: 'reconnected'; ms: number; reauthenticated: boolean }
@@ -36,6 +35,8 @@ export interface ConnectionOptions {
   script?: string;
   /** Journal directory (default /run/tandem/netjournal). */
   journalDir?: string;
+  /** resolv.conf to snapshot and restore (default /etc/resolv.conf). */
+  resolvConf?: string;
   /** Reconnect budget in ms (openconnect: 300 s). */
   reconnectBudgetMs?: number;
   log?: Logger;
@@ -45,6 +46,10 @@ export interface ConnectionOptions {
 const BACKOFF_START_MS = 1000;
 const BACKOFF_CAP_MS = 30_000;
 const RECONNECT_DEADLINE_MS = 5000;
+
+function roundTimings(t: NetworkSession['timings']): NetworkSession['timings'] {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+}
 
 /** A running connection. */
 export class Connection {
@@ -71,35 +76,55 @@ export class Connection {
   static async establish(opts: ConnectionOptions): Promise<Connection> {
     const emit = opts.onEvent ?? (() => {});
     const t0 = performance.now();
-    const auth = await authenticate(opts.auth);
+    // One keep-alive cache for the whole establish: the auth rounds and CONNECT share the
+    // validated TLS connection when the gateway allows it (one handshake instead of two).
+    const connections = new ConnectionCache(opts.auth.connections?.enabled ?? true);
+    const authenticating = authenticate({ ...opts.auth, connections });
+    // The "before" snapshot (four ip(8) children) runs while the gateway authenticates us.
+    // Nothing changes the host between here and the journal, so it is still the state before.
+    const snapshot = captureHostSnapshot(opts.resolvConf);
+    snapshot.catch(() => {}); // observed by NetworkSession.begin; a failed auth must not leave it unhandled
+    const auth = await authenticating.catch((err: unknown) => {
+      connections.close();
+      throw err;
+    });
     const authMs = Math.round(performance.now() - t0);
     emit({ event: 'authenticated', ms: authMs, mca: auth.mca });
-    const gatewayIp = opts.auth.address ?? (isIP(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
-    const { channel, session } = await openTunnel(auth, opts.auth);
+    const gatewayIp = opts.auth.address ?? (ipLiteralVersion(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
+    const { channel, session } = await openTunnel(auth, { ...opts.auth, connections }).finally(() => connections.close());
     const connectMs = Math.round(performance.now() - t0) - authMs;
     emit({ event: 'cstp-connected', ms: authMs + connectMs, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address, mtu: channel.config.mtu });
     let network: NetworkSession | null = null;
     let tun: TunDevice | null = null;
+    let datapath: DataPath | null = null;
     try {
       const netConfig = toNetworkConfig(channel.config, gatewayIp);
+      // Loading the TUN driver's FFI (~8 ms of main-thread work) runs while the pre-init
+      // script does: begin() has spawned it before this immediate fires.
+      setImmediate(preloadTunSupport);
       network = await NetworkSession.begin({
         configurator: new VpncScriptConfigurator(opts.script ? { script: opts.script } : {}),
         config: netConfig,
+        snapshot,
         ...(opts.journalDir ? { journalDir: opts.journalDir } : {}),
+        ...(opts.resolvConf ? { resolvConf: opts.resolvConf } : {}),
         ...(opts.interface && !opts.interface.includes('%') ? { requestedTunDevice: opts.interface } : {}),
       });
       tun = LinuxTunDevice.open(opts.interface ?? 'tandem%d');
-      await network.connect(tun.name);
-      // The TUN failing (read error) leaves nothing to carry traffic: end like a gateway loss.
+      // The data path runs before vpnc-script returns: packets flow as soon as the script has
+      // set the routes, while it is still writing resolv.conf (its last step). A TUN failure
+      // (read error) leaves nothing to carry traffic: end like a gateway loss.
       let onTunError: (err: Error) => void = () => {};
-      const datapath = new DataPath(tun, (err) => onTunError(err));
+      datapath = new DataPath(tun, (err) => onTunError(err));
       datapath.attach(session, channel.socket);
+      await network.connect(tun.name);
       const conn = new Connection(opts, auth, session, channel.config, network, tun, datapath);
       onTunError = (err) => void conn.giveUp(`TUN failed: ${err.message}`);
       const ms = Math.round(performance.now() - t0);
-      emit({ event: 'connected', ms, authMs, connectMs, tunnelUpMs: ms - authMs - connectMs, sinceProcessStartMs: Math.round(performance.now()), tun: tun.name, address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [] });
+      emit({ event: 'connected', ms, authMs, connectMs, tunnelUpMs: ms - authMs - connectMs, sinceProcessStartMs: Math.round(performance.now()), steps: roundTimings(network.timings), tun: tun.name, address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [] });
       return conn;
     } catch (err) {
+      datapath?.detach();
       await session.logout('Tunnel setup failed').catch(() => {});
       if (network) await network.disconnect().catch(() => {});
       tun?.close();

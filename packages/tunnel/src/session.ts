@@ -6,7 +6,7 @@
  */
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { NetworkConfigurator, StepResult } from './configurator.js';
-import { captureHostSnapshot, DEFAULT_JOURNAL_DIR, processStartTicks, removeJournal, writeJournal, type IntendedChanges, type JournalPhase, type JournalRecord } from './journal.js';
+import { captureHostSnapshot, DEFAULT_JOURNAL_DIR, type HostSnapshot, processStartTicks, removeJournal, writeJournal, type IntendedChanges, type JournalPhase, type JournalRecord } from './journal.js';
 import { DEFAULT_LIMITS, validateInterfaceName, validateNetworkConfig, type NetworkConfig, type ValidatedNetworkConfig, type ValidationLimits } from './network-config.js';
 import { repairFromJournal, type RepairReport } from './repair.js';
 import { RESOLV_CONF } from './resolv.js';
@@ -23,6 +23,12 @@ export interface NetworkSessionOptions {
   requestedTunDevice?: string;
   /** resolv.conf to snapshot and restore; default /etc/resolv.conf. */
   resolvConf?: string;
+  /**
+   * A "before" snapshot the caller started earlier (with {@link captureHostSnapshot}), so its
+   * ip(8) calls overlap work such as authentication. It must have been started after anything
+   * else this process does to the host; default: taken here.
+   */
+  snapshot?: Promise<HostSnapshot>;
   /** vpnc-script's state directory; default /var/run/vpnc. */
   vpncStateDir?: string;
   /** Validation limits (must match the configurator's). */
@@ -73,7 +79,7 @@ export class NetworkSession {
     const ownerPid = options.ownerPid ?? process.pid;
     const journalDir = options.journalDir ?? DEFAULT_JOURNAL_DIR;
     let t = performance.now();
-    const before = await captureHostSnapshot(options.resolvConf ?? RESOLV_CONF);
+    const before = await (options.snapshot ?? captureHostSnapshot(options.resolvConf ?? RESOLV_CONF));
     const record: JournalRecord = {
       version: 1,
       owner: { pid: ownerPid, startTicks: processStartTicks(ownerPid) },

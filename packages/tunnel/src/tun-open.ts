@@ -35,6 +35,19 @@ function libc(): { ioctl: Ioctl; errno: () => number } {
   return bound;
 }
 
+/**
+ * Loads koffi and binds ioctl ahead of {@link openTun}, so the ~8 ms dlopen can run while the
+ * caller waits for the network. Failures are left for openTun to report with context.
+ */
+export function preloadTunSupport(): void {
+  if (process.platform !== 'linux') return;
+  try {
+    libc();
+  } catch {
+    // openTun reports it
+  }
+}
+
 const ERRNO_TEXT: Record<number, string> = {
   1: 'operation not permitted (needs CAP_NET_ADMIN)',
   16: 'device or resource busy (the interface is in use by another process)',

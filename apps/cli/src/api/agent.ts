@@ -3,11 +3,11 @@
  * default), a clear message when tandemd is not running, and the IPC client's root-ownership
  * check kept on unless a developer explicitly runs their own agent.
  */
-import { readFileSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { connectIpc, type IpcClient, type ReverseHandlers } from '@tandem/ipc/client';
 import type { OptionSpec, ParsedArgs } from '../args.js';
+import { cliVersion } from '../version.js';
 
 /** Where tandemd listens when nothing else is said. */
 export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';
@@ -31,12 +31,6 @@ export function socketPathFrom(values: ParsedArgs['values'], env: NodeJS.Process
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_SOCKET;
 }
 
-/** The CLI's own version, reported to the agent in `hello` (src/ and dist/ both sit two levels below package.json). */
-function clientVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return `tandem-cli/${pkg.version ?? '0.0.0'}`;
-}
-
 /**
  * Connects to the agent named by the options. A missing socket or a refused connection becomes
  * "tandemd is not running" (E_IPC_CLOSED); a socket not owned by root is refused by the IPC
@@ -50,7 +44,7 @@ export async function openAgent(values: ParsedArgs['values'], reverseHandlers: R
   try {
     return await connectIpc({
       socketPath,
-      clientVersion: clientVersion(),
+      clientVersion: `tandem-cli/${cliVersion()}`,
       reverseHandlers,
       allowNonRootOwner: values['allow-non-root-agent'] === true,
     });

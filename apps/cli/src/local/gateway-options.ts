@@ -7,7 +7,7 @@ import { createPrivateKey, sign as cryptoSign, X509Certificate } from 'node:cryp
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { AuthOptions, McaHash, TlsClientCredentials, UserSigner } from '@tandem/anyconnect';
-import { describeGatewayUrl } from '@tandem/anyconnect';
+import { ConnectionCache, describeGatewayUrl } from '@tandem/anyconnect';
 import type { SelectionCandidate } from '@tandem/certs';
 import { redactor } from '@tandem/common';
 import type { ClientInitialization, ClientProfile } from '@tandem/profile';
@@ -30,6 +30,7 @@ export const GATEWAY_OPTIONS: OptionSpec = {
   authgroup: { type: 'string' },
   strict: { type: 'boolean' },
   timeout: { type: 'string' },
+  'no-http-keepalive': { type: 'boolean' },
 };
 
 /** Usage lines of the gateway options. */
@@ -43,6 +44,8 @@ export const GATEWAY_USAGE = `  --machine-cert F --machine-key F  Certificate pr
   --authgroup G              Tunnel group to select when the gateway offers a list
   --strict                   Strict server trust (machine tunnel): --cafile required, no overrides
   --timeout S                Per-request deadline in seconds (default 30)
+  --no-http-keepalive        A new TLS connection per request (for gateways that forget the
+                             client certificate on a re-used connection, as openconnect's)
 ${STORE_USAGE}`;
 
 function str(values: ParsedArgs['values'], name: string): string | undefined {
@@ -171,6 +174,7 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
     user,
     ...(str(values, 'authgroup') ? { authGroup: str(values, 'authgroup') } : {}),
     ...(timeout ? { requestTimeoutMs: Number(timeout) * 1000 } : {}),
+    ...(values['no-http-keepalive'] === true ? { connections: new ConnectionCache(false) } : {}),
     allowedHosts: profile?.serverList.flatMap((h) => [h.hostAddress, ...h.backupServers, ...h.loadBalancingServers].map((a) => a.replace(/[:/].*$/, ''))) ?? [],
   };
   return { auth, profile, close };
