@@ -2,7 +2,8 @@
  * `tandem connect --foreground` (the real CLI process) against a real ocserv in network
  * namespaces, with a real TUN and the system vpnc-script: traffic through the tunnel, only the
  * pushed routes, DNS set and restored, snapshots identical after disconnect, SIGKILL at several
- * points repaired by `tandem recover`, and DPD + automatic recovery when the gateway vanishes.
+ * points repaired by `tandem recover`, a closed terminal (EPIPE, SIGHUP) restoring by itself,
+ * and DPD + automatic recovery when the gateway vanishes.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,6 +113,22 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
       // Running it again changes nothing.
       await lab.exec(lab.cli, process.execPath, [CLI, 'recover', '--journal-dir', journal]);
       expect(await lab.snapshot()).toBe(baseline);
+    }, 60_000);
+  }
+
+  // The terminal that ran `tandem connect` went away: its output pipes are closed (every later
+  // write fails with EPIPE) and the shell sends SIGHUP, or a user sends SIGINT. Before the
+  // fix, the first failed write killed the process and DNS was left pointing into the tunnel.
+  for (const signal of ['SIGINT', 'SIGHUP'] as const) {
+    it(`output pipes closed, then ${signal}: exits 0 and restores the namespace by itself (no tandem recover)`, async () => {
+      const c = connect();
+      await c.waitFor('connected');
+      c.child.stdout!.destroy();
+      c.child.stderr!.destroy();
+      expect(await stop(c, signal)).toBe(0);
+      expect(await lab.snapshot()).toBe(baseline);
+      const leftovers = await lab.exec(lab.cli, 'ls', ['-A', journal]).catch(() => '');
+      expect(leftovers.trim()).toBe('');
     }, 60_000);
   }
 

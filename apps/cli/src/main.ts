@@ -5,9 +5,23 @@
 import { main } from './cli.js';
 import { ExitCode, type CliIo } from './io.js';
 
+/**
+ * A stream whose reader went away (terminal closed, `| head` done, parent killed) fails writes
+ * with EPIPE as an 'error' event; unhandled, that would kill the process — and a foreground
+ * tunnel killed that way leaves its routes and DNS behind. Output is best effort; the work
+ * (and the network restore) goes on.
+ */
+function bestEffort(stream: NodeJS.WriteStream): (text: string) => void {
+  let gone = false;
+  stream.on('error', () => { gone = true; });
+  return (text) => {
+    if (!gone) stream.write(text);
+  };
+}
+
 const processIo: CliIo = {
-  out: (text) => { process.stdout.write(text); },
-  err: (text) => { process.stderr.write(text); },
+  out: bestEffort(process.stdout),
+  err: bestEffort(process.stderr),
 };
 
 main(process.argv.slice(2), processIo).then(

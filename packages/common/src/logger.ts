@@ -68,18 +68,36 @@ export function createLogger(options: LoggerOptions): Logger {
   return make(options.scope ?? '');
 }
 
+/**
+ * Writes to `stream` until it fails. A log stream whose reader is gone (a closed terminal,
+ * journald restarted under a service) fails with EPIPE as an 'error' event, which unhandled
+ * would end the process in the middle of whatever it was doing — restoring a network, say.
+ * Logging is best effort; the work goes on.
+ */
+function bestEffortWriter(stream: NodeJS.WritableStream): (line: string) => void {
+  let gone = false;
+  stream.on('error', () => {
+    gone = true;
+  });
+  return (line) => {
+    if (!gone) stream.write(line);
+  };
+}
+
 /** A sink writing one human-readable line per record to a stream (stderr by default). */
 export function textSink(stream: NodeJS.WritableStream = process.stderr): LogSink {
+  const write = bestEffortWriter(stream);
   return (r) => {
     const f = r.fields && Object.keys(r.fields).length ? ` ${JSON.stringify(r.fields)}` : '';
-    stream.write(`${r.time} ${r.level.toUpperCase().padEnd(5)} ${r.scope ? `[${r.scope}] ` : ''}${r.msg}${f}\n`);
+    write(`${r.time} ${r.level.toUpperCase().padEnd(5)} ${r.scope ? `[${r.scope}] ` : ''}${r.msg}${f}\n`);
   };
 }
 
 /** A sink writing one JSON object per line. */
 export function jsonSink(stream: NodeJS.WritableStream = process.stderr): LogSink {
+  const write = bestEffortWriter(stream);
   return (r) => {
-    stream.write(`${JSON.stringify(r)}\n`);
+    write(`${JSON.stringify(r)}\n`);
   };
 }
 

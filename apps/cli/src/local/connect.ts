@@ -15,8 +15,9 @@ export const USAGE = `Usage: tandem connect URL --foreground [options] [--script
 
 Run the tunnel in this process (root) until Ctrl-C or SIGTERM: authenticate, open CSTP, create
 the TUN device, apply routes and DNS with vpnc-script (journaled, so "tandem recover" can undo
-them after a crash), reconnect with the cookie when the gateway goes away. On exit the session
-is logged out and the network is restored exactly.
+them after a crash), reconnect with the cookie when the gateway goes away. On exit the network
+is restored exactly and the session logged out (SIGHUP, a closed terminal: restored, but the
+session stays valid, as with openconnect).
 
 Options:
 ${GATEWAY_USAGE}
@@ -50,15 +51,19 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   let conn: Connection | null = null;
   let stopping: NodeJS.Signals | null = null;
   const done = new Promise<number>((resolve) => {
+    // SIGINT/SIGTERM log out (the cookie dies); SIGHUP — the terminal went away — disconnects
+    // without logout, as openconnect does. Every one of them restores the network first.
+    const logoutOn = (signal: NodeJS.Signals): boolean => signal !== 'SIGHUP';
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) return;
       stopping = signal;
       print({ event: 'stopping', signal });
       if (!conn) return; // establish() is still running; handled when it returns
-      void conn.close({ logout: true, reason: 'Client logout' }).then(() => resolve(ExitCode.OK));
+      void conn.close({ logout: logoutOn(signal), reason: 'Client logout' }).then(() => resolve(ExitCode.OK));
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop);
     Connection.establish({
       auth: setup.auth,
       ...(typeof values['interface'] === 'string' ? { interface: values['interface'] } : {}),
@@ -71,7 +76,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         io.err(`tandem connect: ${redactor.string(why)}\n`);
         resolve(ExitCode.FAILURE);
       });
-      if (stopping) void c.close({ logout: true }).then(() => resolve(ExitCode.OK));
+      if (stopping) void c.close({ logout: logoutOn(stopping) }).then(() => resolve(ExitCode.OK));
     }, (err: unknown) => {
       if (!isTandemError(err)) throw err;
       print({ event: 'failed', code: err.code, message: err.message });
