@@ -19,6 +19,8 @@ const GCM12_OVERHEAD = 24;
 /** A TUN stand-in: hands out queued packets in bursts per loop turn, like the readSync drain (256). */
 class FakeTun implements TunDevice {
   readonly name = 'fake0';
+  /** Backing buffers of packets fed with headroom: [headroom][packet][8-byte guard]. */
+  readonly backing: Buffer[] = [];
   readonly written: Buffer[] = [];
   /** When true, write() refuses packets like a TUN whose write queue is full. */
   full = false;
@@ -27,13 +29,22 @@ class FakeTun implements TunDevice {
   pauses = 0;
   private handler: ((p: Buffer) => void) | null = null;
   private readonly pending: Buffer[] = [];
-  constructor(private readonly burst = 256) {}
+  /** `headroom` > 0: each packet is handed over as a view with that many spare bytes in front (0xEE until used). */
+  constructor(private readonly burst = 256, readonly headroom = 0) {}
   start(onPacket: (p: Buffer) => void): void {
     this.handler = onPacket;
     this.pump();
   }
   feed(packets: Buffer[]): void {
-    this.pending.push(...packets);
+    if (this.headroom === 0) this.pending.push(...packets);
+    else {
+      for (const p of packets) {
+        const b = Buffer.alloc(this.headroom + p.length + 8, 0xee);
+        p.copy(b, this.headroom);
+        this.backing.push(b);
+        this.pending.push(b.subarray(this.headroom, this.headroom + p.length));
+      }
+    }
     this.pump();
   }
   private pump(): void {
@@ -147,10 +158,12 @@ async function until(pred: () => boolean, timeoutMs = 20_000): Promise<void> {
 }
 
 describe('data path: TUN → CSTP, one frame per TLS record', () => {
-  it('20 000 packets handed over in bursts arrive intact, each in its own record; the TUN is paused while the queue is full', async () => {
+  // headroom 8: the TUN leaves room for the CSTP header in front of each packet, and the frame
+  // is written in place (no copy); the guard bytes after each packet must stay untouched.
+  for (const headroom of [0, 8]) it(`20 000 packets handed over in bursts arrive intact, each in its own record; the TUN is paused while the queue is full (headroom ${headroom})`, async () => {
     rig = await makeRig();
     // Bursts larger than the writer's high-water mark (512 frames), so back-pressure must engage.
-    const tun = new FakeTun(1000);
+    const tun = new FakeTun(1000, headroom);
     const dp = new DataPath(tun);
     dp.attach(rig.session, rig.socket);
     const packets = Array.from({ length: 20_000 }, (_, i) => randomBytes(40 + ((i * 7919) % 1361)));
@@ -169,6 +182,13 @@ describe('data path: TUN → CSTP, one frame per TLS record', () => {
     expect(dp.stats.toGateway).toBe(packets.length);
     expect(dp.stats.pauses).toBeGreaterThan(0);
     expect(tun.paused).toBe(false);
+    if (headroom > 0) {
+      // The header went into the headroom ("STF", version 1, length, type DATA) and nothing
+      // past the packet was written.
+      const framedInPlace = tun.backing.filter((b, i) => b.subarray(0, 3).toString('latin1') === 'STF' && b.readUInt16BE(4) === packets[i]!.length);
+      expect(framedInPlace.length).toBe(packets.length);
+      expect(tun.backing.filter((b) => !b.subarray(b.length - 8).equals(Buffer.alloc(8, 0xee)))).toEqual([]);
+    }
   }, 60_000);
 
   it('packets read during a reconnect (no session) are dropped and counted, not queued', async () => {

@@ -15,6 +15,20 @@ export const TANDEM_CLI = join(ROOT, 'apps/cli/bin/tandem.js');
 export const TUN = { openconnect: 'tbntun0', tandem: 'tbntun1' };
 const CONNECT_TIMEOUT_MS = 30_000;
 
+/**
+ * The environment both clients run with: what `sudo` leaves a root command (env_reset keeps
+ * PATH, HOME, TERM, LANG). The caller's environment could carry settings that cost one client
+ * and not the other: this sandbox exports NODE_EXTRA_CA_CERTS (the system CA bundle), which
+ * makes every Node process parse ~140 certificates before its first line (+38 ms here), and
+ * which a real `sudo tandem connect` would never see. (tandemd's systemd unit unsets it too.)
+ */
+export const CLIENT_ENV = Object.freeze({
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: '/root',
+  TERM: process.env.TERM ?? 'dumb',
+  LANG: process.env.LANG ?? 'C.UTF-8',
+});
+
 /** The system vpnc-script (from `dpkg -L vpnc-scripts`), used by both clients. */
 export async function vpncScript() {
   const files = (await sh('dpkg', ['-L', 'vpnc-scripts'])).split('\n');
@@ -83,7 +97,7 @@ export async function startClient(kind, pki, script, journalDir) {
   const [cmd, args] = clientArgv(kind, pki, script, journalDir);
   const { probe, up } = await startProber();
   const t0 = process.hrtime.bigint();
-  const child = nsSpawn(CLI_NS, cmd, args);
+  const child = nsSpawn(CLI_NS, cmd, args, { env: CLIENT_ENV });
   let log = '';
   const keep = (d) => { log = (log + d).slice(-30_000); };
   child.stdout.on('data', keep);

@@ -113,6 +113,20 @@ export class CstpSession extends EventEmitter {
     return ok;
   }
 
+  /**
+   * Like {@link send} without the copy: `frame` is the packet preceded by
+   * {@link CSTP_HEADER_LEN} spare bytes that this method overwrites with the DATA header (a TUN
+   * read with headroom provides them). The frame must not be touched afterwards.
+   */
+  sendFramed(frame: Buffer): boolean {
+    if (this.closedWhy) return false;
+    writeHeader(frame, 0, PacketType.DATA, frame.length - CSTP_HEADER_LEN);
+    this.stats.packetsOut++;
+    const ok = this.writer.write(frame);
+    this.stats.bytesOut = this.writer.bytesOut;
+    return ok;
+  }
+
   /** Sends a DPD-REQ now (a liveness probe); the answer counts in `stats.dpdReplies`. */
   probe(): void {
     if (this.closedWhy) return;

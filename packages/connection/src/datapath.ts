@@ -19,7 +19,7 @@
  * filled) pauses reading from the TLS socket, so TCP flow control slows the gateway down instead
  * of us dropping packets, and reading resumes once the TUN queue has emptied below half.
  */
-import type { CstpSession } from '@tandem/anyconnect';
+import { CSTP_HEADER_LEN, type CstpSession } from '@tandem/anyconnect';
 import type { TunDevice } from '@tandem/tunnel';
 
 /** Counters of the data path (the session and TUN keep their own). */
@@ -113,7 +113,9 @@ export class DataPath {
       return;
     }
     this.stats.toGateway++;
-    if (!s.send(packet)) {
+    // With headroom the CSTP header goes into the bytes in front of the packet: no copy.
+    const sent = (this.tun.headroom ?? 0) >= CSTP_HEADER_LEN ? s.sendFramed(Buffer.from(packet.buffer, packet.byteOffset - CSTP_HEADER_LEN, packet.length + CSTP_HEADER_LEN)) : s.send(packet);
+    if (!sent) {
       this.stats.pauses++;
       this.tun.pause();
     }

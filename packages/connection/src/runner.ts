@@ -6,7 +6,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import {
-  authenticate, ConnectionCache, ipLiteralVersion, openTunnel, reconnectCstp, CstpSession,
+  authenticate, ConnectionCache, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, reconnectCstp, CstpSession,
   type AuthOptions, type AuthResult, type CstpClosed, type TunnelConfig,
 } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
@@ -110,7 +110,7 @@ export class Connection {
         ...(opts.resolvConf ? { resolvConf: opts.resolvConf } : {}),
         ...(opts.interface && !opts.interface.includes('%') ? { requestedTunDevice: opts.interface } : {}),
       });
-      tun = LinuxTunDevice.open(opts.interface ?? 'tandem%d');
+      tun = LinuxTunDevice.open(opts.interface ?? 'tandem%d', { headroom: CSTP_HEADER_LEN });
       // The data path runs before vpnc-script returns: packets flow as soon as the script has
       // set the routes, while it is still writing resolv.conf (its last step). A TUN failure
       // (read error) leaves nothing to carry traffic: end like a gateway loss.

@@ -35,6 +35,12 @@ export interface TunStats {
 export interface TunDevice {
   /** Interface name the kernel assigned (e.g. `tandem0`). */
   readonly name: string;
+  /**
+   * Bytes reserved just before every delivered packet in its underlying buffer, which the
+   * consumer may overwrite: a framing header can then be written in front of the packet and the
+   * frame sent without allocating and copying (0 or absent: none).
+   */
+  readonly headroom?: number;
   /** Starts delivering packets to `onPacket`; calling it twice is an error. */
   start(onPacket: PacketHandler, onError?: DeviceErrorHandler): void;
   /**

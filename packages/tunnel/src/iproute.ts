@@ -39,6 +39,22 @@ export function ip(args: readonly string[], timeoutMs = 10_000): Promise<IpResul
   });
 }
 
+/**
+ * Runs several `ip` commands in one process (`ip -force -batch -`, the commands on stdin):
+ * each spawn costs the caller about a millisecond of its own thread, and the host snapshot is
+ * taken while a connect is racing the clock. `-force` keeps going after a failing command;
+ * `ok` is false when any failed.
+ */
+export function ipBatch(globalArgs: readonly string[], commands: readonly string[], timeoutMs = 10_000): Promise<IpResult> {
+  return new Promise((resolve) => {
+    const child = execFile(ipBinary(), [...globalArgs, '-force', '-batch', '-'], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr) });
+    });
+    child.stdin?.on('error', () => {}); // a child that died early: its exit status reports it
+    child.stdin?.end(`${commands.join('\n')}\n`);
+  });
+}
+
 /** Runs `ip <args>` and returns stdout, throwing E_NETCONFIG on failure. */
 export async function ipOrThrow(args: readonly string[]): Promise<string> {
   const r = await ip(args);

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { ip, parseRouteLines } from './iproute.js';
+import { ip, ipBatch, parseRouteLines } from './iproute.js';
 import { snapshotResolvConf, RESOLV_CONF, type ResolvConfSnapshot } from './resolv.js';
 import { checkPrivateDir, ensurePrivateDir, fsyncDir, readPrivateFile, removeFile, writeFileAtomic } from './safe-fs.js';
 
@@ -79,23 +79,34 @@ export function ownerAlive(owner: JournalRecord['owner']): boolean {
   return owner.startTicks === null || now === null || now === owner.startTicks;
 }
 
-/** Captures the main routing tables, policy rules and resolv.conf. */
+/** `ip rule show` lines ("PRIORITY:<TAB>selector"); no route line starts that way. */
+const RULE_LINE = /^\d+:\t/;
+
+/** Splits the output of `route show table main` + `rule show` run in one batch. */
+function routesAndRules(output: string): { routes: string[]; rules: string[] } {
+  const lines = output.split('\n');
+  const first = lines.findIndex((l) => RULE_LINE.test(l));
+  const routeText = first < 0 ? output : lines.slice(0, first).join('\n');
+  return { routes: parseRouteLines(routeText), rules: first < 0 ? [] : lines.slice(first).filter(Boolean) };
+}
+
+/**
+ * Routes and rules of one family. One batch process normally; when anything in it failed
+ * (IPv6 disabled, a kernel without policy rules) each command runs on its own so the part that
+ * works is kept: only unreadable IPv4 routes fail the snapshot.
+ */
+async function familyTables(family: '-4' | '-6'): Promise<{ routes: string[]; rules: string[] }> {
+  const batch = await ipBatch([family], ['route show table main', 'rule show']);
+  if (batch.ok) return routesAndRules(batch.stdout);
+  const [r, u] = await Promise.all([ip([family, 'route', 'show', 'table', 'main']), ip([family, 'rule', 'show'])]);
+  if (!r.ok && family === '-4') throw new TandemError(ErrorCodes.NETCONFIG, `cannot read the IPv4 routing table: ${r.stderr.trim()}`);
+  return { routes: r.ok ? parseRouteLines(r.stdout) : [], rules: u.ok ? u.stdout.split('\n').filter(Boolean) : [] };
+}
+
+/** Captures the main routing tables, policy rules and resolv.conf (two ip(8) processes). */
 export async function captureHostSnapshot(resolvConf = RESOLV_CONF): Promise<HostSnapshot> {
-  const [r4, r6, u4, u6] = await Promise.all([
-    ip(['-4', 'route', 'show', 'table', 'main']),
-    ip(['-6', 'route', 'show', 'table', 'main']),
-    ip(['-4', 'rule', 'show']),
-    ip(['-6', 'rule', 'show']),
-  ]);
-  if (!r4.ok) throw new TandemError(ErrorCodes.NETCONFIG, `cannot read the IPv4 routing table: ${r4.stderr.trim()}`);
-  // IPv6 may be disabled; an unreadable v6 table is recorded as empty rather than failing the connect.
-  return {
-    routes4: parseRouteLines(r4.stdout),
-    routes6: r6.ok ? parseRouteLines(r6.stdout) : [],
-    rules4: u4.ok ? u4.stdout.split('\n').filter(Boolean) : [],
-    rules6: u6.ok ? u6.stdout.split('\n').filter(Boolean) : [],
-    resolvConf: snapshotResolvConf(resolvConf),
-  };
+  const [four, six] = await Promise.all([familyTables('-4'), familyTables('-6')]);
+  return { routes4: four.routes, routes6: six.routes, rules4: four.rules, rules6: six.rules, resolvConf: snapshotResolvConf(resolvConf) };
 }
 
 /** Writes (or replaces) a journal atomically in a private 0700 directory. */

@@ -34,6 +34,8 @@ export interface LinuxTunOptions {
   backoffAfterMs?: number;
   /** Write queue cap (packets) when the kernel says EAGAIN; default 1024. */
   maxQueuedWrites?: number;
+  /** Bytes reserved before each packet for the consumer's framing header (see TunDevice.headroom); default 0. */
+  headroom?: number;
 }
 
 const isEagain = (err: unknown): boolean => {
@@ -62,6 +64,7 @@ export class LinuxTunDevice implements TunDevice {
   private readonly maxIdlePollMs: number;
   private readonly backoffAfterMs: number;
   private readonly maxQueuedWrites: number;
+  readonly headroom: number;
 
   /** Wraps an already-open non-blocking TUN fd (see {@link openTun}). */
   constructor(
@@ -70,12 +73,13 @@ export class LinuxTunDevice implements TunDevice {
     options: LinuxTunOptions = {},
   ) {
     this.maxPacket = options.maxPacket ?? 65535;
-    this.poolSize = Math.max(options.poolSize ?? 1 << 20, this.maxPacket * 2);
+    this.poolSize = Math.max(options.poolSize ?? 1 << 20, this.maxPacket * 2 + 128);
     this.readBudget = options.readBudget ?? 256;
     this.idlePollMs = options.idlePollMs ?? 1;
     this.maxIdlePollMs = Math.max(options.maxIdlePollMs ?? 8, this.idlePollMs);
     this.backoffAfterMs = options.backoffAfterMs ?? 250;
     this.maxQueuedWrites = options.maxQueuedWrites ?? 1024;
+    this.headroom = Math.max(0, Math.min(options.headroom ?? 0, 64));
     this.pool = Buffer.allocUnsafe(this.poolSize);
   }
 
@@ -118,22 +122,23 @@ export class LinuxTunDevice implements TunDevice {
     if (this.closed || this.paused || !onPacket) return;
     let delivered = 0;
     while (delivered < this.readBudget && !this.paused && !this.closed) {
-      if (this.poolSize - this.poolOffset < this.maxPacket) {
+      if (this.poolSize - this.poolOffset < this.maxPacket + this.headroom) {
         // Slices handed out keep the old pool alive; a fresh one is cheaper than copying packets.
         this.pool = Buffer.allocUnsafe(this.poolSize);
         this.poolOffset = 0;
       }
+      const start = this.poolOffset + this.headroom;
       let n: number;
       try {
-        n = readSync(this.fd, this.pool, this.poolOffset, this.maxPacket, null);
+        n = readSync(this.fd, this.pool, start, this.maxPacket, null);
       } catch (err) {
         if (isEagain(err)) break;
         this.fail(err);
         return;
       }
       if (n <= 0) break;
-      const packet = this.pool.subarray(this.poolOffset, this.poolOffset + n);
-      this.poolOffset += (n + 7) & ~7;
+      const packet = this.pool.subarray(start, start + n);
+      this.poolOffset += (this.headroom + n + 7) & ~7;
       delivered++;
       this.s.rxPackets++;
       this.s.rxBytes += n;

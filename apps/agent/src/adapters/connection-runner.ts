@@ -6,7 +6,7 @@
  * route; a failed `open` reverts everything it applied before rejecting.
  */
 import { lookup } from 'node:dns/promises';
-import { authenticate, ipLiteralVersion, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
+import { authenticate, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
 import { toNetworkConfig } from '@tandem/connection';
 import type { DataPlane, SessionCredentials } from '@tandem/engine';
@@ -107,7 +107,7 @@ export class RealConnectionRunner implements ConnectionRunner {
     let tun: TunDevice | null = null;
     try {
       network = await NetworkSession.begin({ configurator: new VpncScriptConfigurator(), config: toNetworkConfig(channel.config, gatewayIp), journalDir: this.settings.journalDir });
-      tun = LinuxTunDevice.open('tandem%d');
+      tun = LinuxTunDevice.open('tandem%d', { headroom: CSTP_HEADER_LEN });
       await network.connect(tun.name);
       log.info('tunnel up', { tun: tun.name, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address });
       return new CstpPlane({ auth, options, session, config: channel.config, network, tun, log });
