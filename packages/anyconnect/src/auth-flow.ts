@@ -1,7 +1,9 @@
 /**
  * The client side of aggregate auth (spec §2.10): init → (certificate retry | group selection |
- * MCA challenge | forms) → complete, one fresh TLS connection per request as openconnect does
- * (some ASAs only ask for the client certificate on a new connection).
+ * MCA challenge | forms) → complete. Requests share one validated TLS connection while the
+ * gateway keeps it alive (connection-cache.ts), like openconnect's HTTP keep-alive; the
+ * certificate retry always takes a new one (some ASAs only ask for the client certificate on
+ * a new connection).
  *
  * The state machine refuses what a certificate client must not accept: a `complete` that
  * skips an MCA challenge we were given, forms when no one can answer them (machine tunnel),
@@ -76,6 +78,15 @@ const MAX_REDIRECTS = 3;
 
 function rejected(message: string, details: Record<string, unknown> = {}): TandemError {
   return new TandemError(ErrorCodes.AUTH_REJECTED, message, { details });
+}
+
+/**
+ * The `--resolve` address to use for `gateway`: only the host of the configured URL has one. A
+ * redirect to another gateway resolves that host normally; CONNECT, reconnects and the route
+ * to the gateway must follow the same rule as the auth requests did.
+ */
+export function addressFor(gateway: Pick<GatewayUrl, 'host'>, opts: Pick<AuthOptions, 'url' | 'address'>): string | undefined {
+  return gateway.host.toLowerCase() === describeGatewayUrl(opts.url).host.toLowerCase() ? opts.address : undefined;
 }
 
 /** Runs the whole auth phase and returns the session cookie. */
@@ -203,7 +214,7 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
    * for), else on a new validated connection; kept for the next request when the answer allows.
    */
   async function post(reqPath: string, reqBody: Buffer, fresh: boolean): Promise<HttpResponse> {
-    const endpoint = { host: gw.host, port: gw.port, address: gw.host === describeGatewayUrl(opts.url).host ? opts.address : undefined };
+    const endpoint = { host: gw.host, port: gw.port, address: addressFor(gw, opts) };
     const open = (): Promise<GatewayConnection> =>
       // The per-request deadline bounds the TCP+TLS handshake as well as the response.
       openGatewayConnection({ ...endpoint, ca: opts.ca, trust: opts.trust, connectTimeoutMs: Math.min(opts.requestTimeoutMs ?? 30_000, 15_000) }, opts.machine);

@@ -1,6 +1,6 @@
 /**
- * Opening the tunnel: `CONNECT /CSCOSSLC/tunnel` with the session cookie on a fresh, validated
- * TLS connection (spec §4.1–§4.2). On `200` the same socket carries CSTP frames, so the HTTP
+ * Opening the tunnel: `CONNECT /CSCOSSLC/tunnel` with the session cookie on a validated TLS
+ * connection — the auth phase's kept-alive one when there is one, else a new one (spec §4.1–§4.2). On `200` the same socket carries CSTP frames, so the HTTP
  * layer stops after the response head and hands the socket (and any bytes already read past
  * the head) to the caller.
  *

@@ -6,7 +6,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import {
-  authenticate, ConnectionCache, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, reconnectCstp, CstpSession,
+  addressFor, authenticate, ConnectionCache, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, reconnectCstp, CstpSession,
   type AuthOptions, type AuthResult, type CstpClosed, type TunnelConfig,
 } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
@@ -90,8 +90,15 @@ export class Connection {
     });
     const authMs = Math.round(performance.now() - t0);
     emit({ event: 'authenticated', ms: authMs, mca: auth.mca });
-    const gatewayIp = opts.auth.address ?? (ipLiteralVersion(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
-    const { channel, session } = await openTunnel(auth, { ...opts.auth, connections }).finally(() => connections.close());
+    const address = addressFor(auth.gateway, opts.auth);
+    const { channel, session } = await openTunnel(auth, { ...opts.auth, address, connections }).finally(() => connections.close());
+    let gatewayIp: string;
+    try {
+      gatewayIp = address ?? (ipLiteralVersion(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
+    } catch (err) {
+      session.close('gateway address lookup failed');
+      throw new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot resolve ${auth.gateway.host}: ${(err as Error).message}`, { cause: err });
+    }
     const connectMs = Math.round(performance.now() - t0) - authMs;
     emit({ event: 'cstp-connected', ms: authMs + connectMs, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address, mtu: channel.config.mtu });
     let network: NetworkSession | null = null;
@@ -216,7 +223,7 @@ export class Connection {
       try {
         let reauthenticated = false;
         // Short deadlines while the gateway is away, so a dropped SYN does not stall the backoff.
-        const base = { gateway: this.auth.gateway, cookie: this.auth.cookie, address: this.opts.auth.address, ca: this.opts.auth.ca, trust: this.opts.auth.trust, machine: this.opts.auth.machine, timeoutMs: RECONNECT_DEADLINE_MS };
+        const base = { gateway: this.auth.gateway, cookie: this.auth.cookie, address: addressFor(this.auth.gateway, this.opts.auth), ca: this.opts.auth.ca, trust: this.opts.auth.trust, machine: this.opts.auth.machine, timeoutMs: RECONNECT_DEADLINE_MS };
         let result = await reconnectCstp(base, this.config);
         if (result.kind === 'reauthenticate') {
           // The gateway forgot the session (restart, timeout): certificate auth needs no user.

@@ -6,7 +6,7 @@
  * route; a failed `open` reverts everything it applied before rejecting.
  */
 import { lookup } from 'node:dns/promises';
-import { authenticate, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
+import { addressFor, authenticate, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
 import { toNetworkConfig } from '@tandem/connection';
 import type { DataPlane, SessionCredentials } from '@tandem/engine';
@@ -101,8 +101,9 @@ export class RealConnectionRunner implements ConnectionRunner {
     if (!entry || entry.auth.cookie !== request.session.cookie) throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'unknown session; authenticate again');
     const { auth, options } = entry;
     const log = this.settings.log.child(request.kind);
-    const gatewayIp = options.address ?? (ipLiteralVersion(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
-    const { channel, session } = await openTunnel(auth, options);
+    const address = addressFor(auth.gateway, options);
+    const gatewayIp = address ?? (ipLiteralVersion(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
+    const { channel, session } = await openTunnel(auth, { ...options, address });
     let network: NetworkSession | null = null;
     let tun: TunDevice | null = null;
     try {

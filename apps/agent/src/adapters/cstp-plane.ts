@@ -5,7 +5,7 @@
  * cookie, re-authentication on E_COOKIE_REJECTED), so TUN, routes and DNS stay in place while
  * the transport is re-established and no traffic leaks meanwhile.
  */
-import { reconnectCstp, CstpSession, type AuthOptions, type AuthResult, type CstpClosed, type TunnelConfig } from '@tandem/anyconnect';
+import { addressFor, reconnectCstp, CstpSession, type AuthOptions, type AuthResult, type CstpClosed, type TunnelConfig } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError, type Logger } from '@tandem/common';
 import { DataPath } from '@tandem/connection';
 import type { DataPlane, OpenContext, SessionCredentials, TrafficCounters } from '@tandem/engine';
@@ -69,7 +69,7 @@ export class CstpPlane implements DataPlane {
   /** See {@link DataPlane.reconnect}: E_COOKIE_REJECTED when the gateway wants a new login. */
   async reconnect(credentials: SessionCredentials, _ctx: OpenContext): Promise<void> {
     const o = this.parts.options;
-    const result = await reconnectCstp({ gateway: this.parts.auth.gateway, cookie: credentials.cookie, address: o.address, ca: o.ca, trust: o.trust, machine: o.machine, timeoutMs: RECONNECT_DEADLINE_MS }, this.config);
+    const result = await reconnectCstp({ gateway: this.parts.auth.gateway, cookie: credentials.cookie, address: addressFor(this.parts.auth.gateway, o), ca: o.ca, trust: o.trust, machine: o.machine, timeoutMs: RECONNECT_DEADLINE_MS }, this.config);
     if (result.kind === 'reauthenticate') throw new TandemError(ErrorCodes.COOKIE_REJECTED, result.error.message, { cause: result.error });
     if (!result.sameAddress) {
       result.channel.socket.destroy();
