@@ -63,7 +63,9 @@ export function clientArgv(kind, pki, script, journalDir) {
     return ['openconnect', ['--non-inter', '--no-dtls', `--resolve=vpn.lab.test:${SRV_ADDR}`, `--cafile=${pki.root}`,
       '-c', pki.cert, '-k', pki.key, `--script=${script}`, `--interface=${TUN.openconnect}`, 'https://vpn.lab.test/']];
   }
-  return [process.execPath, [TANDEM_CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--json',
+  // Run as the executable users run (its `#!/usr/bin/env -S node --use-openssl-ca` line
+  // applies), not as `node bin/tandem.js`.
+  return [TANDEM_CLI, ['connect', 'https://vpn.lab.test/', '--foreground', '--json',
     '--resolve', `vpn.lab.test:${SRV_ADDR}`, '--cafile', pki.root, '--machine-cert', pki.cert, '--machine-key', pki.key,
     // --journal-dir: the default (/run/tandem/netjournal) is on the host, outside the lab.
     '--script', script, '--interface', TUN.tandem, '--journal-dir', journalDir]];

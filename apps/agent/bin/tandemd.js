@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --use-openssl-ca
+// --use-openssl-ca: gateways without a configured CA file are checked against the operating
+// system's CA store, like the CLI (see apps/cli/bin/tandem.js).
 // Thin launcher: the agent is compiled to dist/ by `npm ci` (the root `prepare` script).
 // systemd runs it with NODE_OPTIONS unset (see packaging/systemd/tandemd.service); the agent
 // itself drops the other dangerous variables before it loads anything else (environment.ts).

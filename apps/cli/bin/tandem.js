@@ -1,4 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --use-openssl-ca
+// --use-openssl-ca: without --cafile, gateways are checked against the operating system's CA
+// store (/etc/ssl/certs, where administrators add their enterprise roots), as openconnect does,
+// not against Node's bundled list. It also spares every start the ~18 ms Node spends parsing
+// that bundled list the first time a TLS context is made, even one with its own `ca`.
+// (`node bin/tandem.js` without the flag falls back to Node's list.)
+//
 // Thin launcher. `npm run build` compiles the CLI to dist/ and bundles dist/ into bundle/
 // (scripts/bundle-cli.mjs), which starts ~35 ms faster. The bundle is used only while every
 // file it was built from is unchanged (size and mtime as recorded in bundle/inputs.json), so a
