@@ -80,9 +80,10 @@ export class Connection {
     // validated TLS connection when the gateway allows it (one handshake instead of two).
     const connections = new ConnectionCache(opts.auth.connections?.enabled ?? true);
     const authenticating = authenticate({ ...opts.auth, connections });
-    // The "before" snapshot (four ip(8) children) runs while the gateway authenticates us.
+    // The "before" snapshot (two ip(8) children) runs while the gateway authenticates us; it
+    // starts from an immediate, once the ClientHello is out, so forking does not delay it.
     // Nothing changes the host between here and the journal, so it is still the state before.
-    const snapshot = captureHostSnapshot(opts.resolvConf);
+    const snapshot = new Promise<void>((r) => setImmediate(r)).then(() => captureHostSnapshot(opts.resolvConf));
     snapshot.catch(() => {}); // observed by NetworkSession.begin; a failed auth must not leave it unhandled
     const auth = await authenticating.catch((err: unknown) => {
       connections.close();
