@@ -2,20 +2,23 @@
  * {@link TunDevice} on Linux. Packet I/O stays in JS with synchronous syscalls on a non-blocking
  * fd, the fastest path measured (dependency-feasibility §5: ~300k pps read, ~390k pps write vs
  * 28–58k for threadpool `fs.read`):
- *  - reading drains with `fs.readSync` into a pooled buffer until EAGAIN or a per-pass budget;
- *    one read is one packet, handed out as a slice of the pool (no copy, no promise);
+ *  - reading drains with read(2) (through koffi, libc.ts: no exception object for the EAGAIN
+ *    that ends each pass) into a pooled buffer until EAGAIN or a per-pass budget; one read is
+ *    one packet, handed out as a slice of the pool (no copy, no promise), optionally with
+ *    headroom in front for the consumer's framing header;
  *  - while packets keep coming the next pass is a `setImmediate`; when a pass finds nothing the
  *    device polls with a timer that backs off from `idlePollMs` to `maxIdlePollMs`. libuv cannot
  *    watch a character device for readiness, and a blocking poll() on a thread would pin a
  *    threadpool slot, so a timer is the cheap option; any write (traffic arriving from the
  *    gateway usually means a reply is about to be sent) snaps the poll back to the fast rate;
- *  - writes use `fs.writeSync`; on EAGAIN the packet joins a bounded queue retried on the next
+ *  - writes use write(2) the same way; on EAGAIN the packet joins a bounded queue retried on the next
  *    tick, and beyond `maxQueuedWrites` packets are dropped and counted (IP is allowed to drop,
  *    and an unbounded queue would turn a stalled reader into unbounded memory).
  */
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { DeviceErrorHandler, PacketHandler, TunDevice, TunStats } from './device.js';
+import { Errno, libc, type Libc } from './libc.js';
 import { openTun } from './tun-open.js';
 
 /** Tuning knobs for {@link LinuxTunDevice}. */
@@ -37,11 +40,6 @@ export interface LinuxTunOptions {
   /** Bytes reserved before each packet for the consumer's framing header (see TunDevice.headroom); default 0. */
   headroom?: number;
 }
-
-const isEagain = (err: unknown): boolean => {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'EAGAIN' || code === 'EWOULDBLOCK';
-};
 
 /** A Linux TUN interface driven from the event loop. */
 export class LinuxTunDevice implements TunDevice {
@@ -65,6 +63,8 @@ export class LinuxTunDevice implements TunDevice {
   private readonly backoffAfterMs: number;
   private readonly maxQueuedWrites: number;
   readonly headroom: number;
+  /** read/write without Node's per-call exception on EAGAIN (see libc.ts). */
+  private readonly io: Libc = libc();
 
   /** Wraps an already-open non-blocking TUN fd (see {@link openTun}). */
   constructor(
@@ -128,15 +128,15 @@ export class LinuxTunDevice implements TunDevice {
         this.poolOffset = 0;
       }
       const start = this.poolOffset + this.headroom;
-      let n: number;
-      try {
-        n = readSync(this.fd, this.pool, start, this.maxPacket, null);
-      } catch (err) {
-        if (isEagain(err)) break;
-        this.fail(err);
+      const n = this.io.read(this.fd, this.pool.subarray(start, start + this.maxPacket), this.maxPacket);
+      if (n < 0) {
+        const errno = this.io.errno();
+        if (errno === Errno.EAGAIN) break;
+        if (errno === Errno.EINTR) continue;
+        this.fail(new Error(`errno ${errno}`));
         return;
       }
-      if (n <= 0) break;
+      if (n === 0) break;
       const packet = this.pool.subarray(start, start + n);
       this.poolOffset += (this.headroom + n + 7) & ~7;
       delivered++;
@@ -181,19 +181,22 @@ export class LinuxTunDevice implements TunDevice {
 
   /** True when written or definitively failed (counted); false on EAGAIN. */
   private writeNow(packet: Uint8Array): boolean {
-    try {
-      writeSync(this.fd, packet, 0, packet.byteLength);
-      this.s.txPackets++;
-      this.s.txBytes += packet.byteLength;
-    } catch (err) {
-      if (isEagain(err)) {
+    for (;;) {
+      if (this.io.write(this.fd, packet, packet.byteLength) >= 0) {
+        this.s.txPackets++;
+        this.s.txBytes += packet.byteLength;
+        return true;
+      }
+      const errno = this.io.errno();
+      if (errno === Errno.EINTR) continue;
+      if (errno === Errno.EAGAIN) {
         this.s.txEagain++;
         return false;
       }
       // EIO (link down) or EINVAL (malformed packet): the packet is lost, like on a real link.
       this.s.txErrors++;
+      return true;
     }
-    return true;
   }
 
   private scheduleFlush(): void {

@@ -5,8 +5,8 @@
  * padded to 40 bytes (sizeof(struct ifreq) on 64-bit Linux).
  */
 import { closeSync, constants, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { libc } from './libc.js';
 
 /** `_IOW('T', 202, int)`. */
 const TUNSETIFF = 0x400454ca;
@@ -21,22 +21,8 @@ export interface OpenedTun {
   name: string;
 }
 
-type Ioctl = (fd: number, request: number, ...args: unknown[]) => number;
-let bound: { ioctl: Ioctl; errno: () => number } | undefined;
-
-function libc(): { ioctl: Ioctl; errno: () => number } {
-  if (bound) return bound;
-  // Loaded lazily so importing the package works where koffi is not installed (e.g. unit tests).
-  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-  const lib = koffi.load('libc.so.6');
-  // ioctl is variadic in C; koffi needs the variadic declaration to pass the pointer correctly.
-  const ioctl = lib.func('int ioctl(int fd, unsigned long request, ...)') as unknown as Ioctl;
-  bound = { ioctl, errno: () => koffi.errno() };
-  return bound;
-}
-
 /**
- * Loads koffi and binds ioctl ahead of {@link openTun}, so the ~8 ms dlopen can run while the
+ * Loads koffi and binds the libc calls ahead of {@link openTun}, so the ~8 ms dlopen can run while the
  * caller waits for the network. Failures are left for openTun to report with context.
  */
 export function preloadTunSupport(): void {
