@@ -6,47 +6,23 @@
  * and DPD + automatic recovery when the gateway vanishes.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetnsLab } from './lib/netns.js';
-import { standardLab, writePem, type Lab } from './lib/pki.js';
 import { missing, titled } from './lib/skip.js';
-import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
-import { buildCli } from './fixtures/anyconnect/cli.js';
-import { CLI, ConnectClient } from './fixtures/connection/client.js';
+import type { ConnectClient } from './fixtures/connection/client.js';
+import { OcservConnectLab } from './fixtures/connection/ocserv-lab.js';
 
 const skip = missing('netns', 'ocserv', 'ping', 'nft');
 const BEHIND = '10.235.50.1';
 
 describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocserv (netns, TUN, vpnc-script)', skip), () => {
-  const lab = new NetnsLab('tcn', [235, 9]);
-  let pki: Lab;
-  let files: { cert: string; key: string };
-  let gw: Ocserv;
-  let baseline: string;
-  let journal: string;
   const opts = { pool: '10.235.100.0/24', device: 'tcnv', routes: ['10.235.50.0/255.255.255.0', '10.235.51.0/24'], dns: '10.235.9.53', defaultDomain: 'corp.lab.test', dpd: 2, keepalive: 10, cookieTimeout: 60 };
+  const env = new OcservConnectLab('tcn', [235, 9], BEHIND, opts);
+  const lab = env.lab;
 
-  beforeAll(async () => {
-    buildCli();
-    await lab.create();
-    await lab.exec(lab.srv, 'ip', ['addr', 'add', `${BEHIND}/32`, 'dev', 'lo']);
-    pki = await standardLab('tcn');
-    files = writePem(pki.dir, 'machine', pki.machine);
-    journal = join(pki.dir, 'journal');
-    gw = await startOcserv(lab, pki, opts);
-    await new Promise((r) => setTimeout(r, 300));
-    baseline = await lab.snapshot();
-  }, 60_000);
+  beforeAll(() => env.start(), 60_000);
+  afterAll(() => env.stop());
 
-  afterAll(async () => {
-    await gw?.stop();
-    await lab.destroy();
-  });
-
-  function connect(extra: string[] = []): ConnectClient {
-    return new ConnectClient(lab.spawn(lab.cli, process.execPath, [CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--json', '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--cafile', pki.caFile, '--strict', '--machine-cert', files.cert, '--machine-key', files.key, '--journal-dir', journal, '--interface', 'tcn0', ...extra]));
-  }
+  const connect = (extra: string[] = []): ConnectClient => env.connect('tcn0', ['--strict', ...extra]);
 
   const stop = (c: ConnectClient, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> => c.stop(signal);
 
@@ -84,7 +60,7 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
 
     expect(await stop(c)).toBe(0);
     expect(c.events.map((e) => e.event)).toContain('disconnected');
-    expect(await lab.snapshot()).toBe(baseline);
+    expect(await lab.snapshot()).toBe(env.baseline);
   }, 90_000);
 
   // auth: start-up/authentication; cstp-connected: right after CONNECT, while the journal is
@@ -106,13 +82,12 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
       }
       c.child.kill('SIGKILL');
       await c.exit();
-      const out = await lab.exec(lab.cli, process.execPath, [CLI, 'recover', '--journal-dir', journal, '--json']);
-      const report = JSON.parse(out) as Record<string, unknown>;
+      const report = await env.recover();
       expect(report).toBeTypeOf('object');
-      expect(await lab.snapshot()).toBe(baseline);
+      expect(await lab.snapshot()).toBe(env.baseline);
       // Running it again changes nothing.
-      await lab.exec(lab.cli, process.execPath, [CLI, 'recover', '--journal-dir', journal]);
-      expect(await lab.snapshot()).toBe(baseline);
+      await env.recover();
+      expect(await lab.snapshot()).toBe(env.baseline);
     }, 60_000);
   }
 
@@ -126,8 +101,8 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
       c.child.stdout!.destroy();
       c.child.stderr!.destroy();
       expect(await stop(c, signal)).toBe(0);
-      expect(await lab.snapshot()).toBe(baseline);
-      const leftovers = await lab.exec(lab.cli, 'ls', ['-A', journal]).catch(() => '');
+      expect(await lab.snapshot()).toBe(env.baseline);
+      const leftovers = await lab.exec(lab.cli, 'ls', ['-A', env.journal]).catch(() => '');
       expect(leftovers.trim()).toBe('');
     }, 60_000);
   }
@@ -151,7 +126,7 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
     process.stdout.write(`tandem connect: DPD ${opts.dpd} s, dead detected after ${detectMs} ms; usable again ${Date.parse(back.time) - restoreAt} ms after the gateway returned\n`);
     expect(await stop(c)).toBe(0);
-    expect(await lab.snapshot()).toBe(baseline);
+    expect(await lab.snapshot()).toBe(env.baseline);
   }, 90_000);
 
   it('gateway crashed and restarted (cookie forgotten): fresh certificate authentication without user action', async () => {
@@ -168,14 +143,13 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
       }
       if (comm.startsWith('ocserv')) process.kill(Number(pid), 'SIGKILL');
     }
-    await gw.stop();
-    gw = await startOcserv(lab, pki, opts);
+    await env.restartGateway();
     const listeningAt = Date.now();
     const back = await c.waitFor('reconnected', 40_000);
     expect(back['reauthenticated']).toBe(true);
     await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
     process.stdout.write(`tandem connect: ocserv restarted; tunnel usable again ${Date.now() - listeningAt} ms after it listened (fresh certificate auth, ${String(back['ms'])} ms since the loss)\n`);
     expect(await stop(c)).toBe(0);
-    expect(await lab.snapshot()).toBe(baseline);
+    expect(await lab.snapshot()).toBe(env.baseline);
   }, 90_000);
 });

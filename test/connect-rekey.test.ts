@@ -5,50 +5,26 @@
  * the rekey happens, no fresh authentication is needed, the TUN, routes and DNS stay exactly as
  * they were across it, traffic flows afterwards, and the namespace is restored on exit.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetnsLab } from './lib/netns.js';
-import { standardLab, writePem, type Lab } from './lib/pki.js';
 import { missing, titled } from './lib/skip.js';
-import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
-import { buildCli } from './fixtures/anyconnect/cli.js';
-import { CLI, ConnectClient } from './fixtures/connection/client.js';
+import { OcservConnectLab } from './fixtures/connection/ocserv-lab.js';
 
 const skip = missing('netns', 'ocserv', 'ping');
 const BEHIND = '10.240.50.1';
 const REKEY_SECONDS = 6;
 
 describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocserv: rekey (new-tunnel)', skip), () => {
-  const lab = new NetnsLab('trk', [240, 9]);
-  let pki: Lab;
-  let files: { cert: string; key: string };
-  let gw: Ocserv;
-  let baseline: string;
-  let journal: string;
-  const opts = {
+  const env = new OcservConnectLab('trk', [240, 9], BEHIND, {
     pool: '10.240.100.0/24', device: 'trkv', routes: ['10.240.50.0/255.255.255.0'], dns: '10.240.9.53', defaultDomain: 'corp.lab.test', dpd: 30, keepalive: 30, cookieTimeout: 60,
     extra: [`rekey-time = ${REKEY_SECONDS}`, 'rekey-method = new-tunnel'],
-  };
-
-  beforeAll(async () => {
-    buildCli();
-    await lab.create();
-    await lab.exec(lab.srv, 'ip', ['addr', 'add', `${BEHIND}/32`, 'dev', 'lo']);
-    pki = await standardLab('trk');
-    files = writePem(pki.dir, 'machine', pki.machine);
-    journal = join(pki.dir, 'journal');
-    gw = await startOcserv(lab, pki, opts);
-    await new Promise((r) => setTimeout(r, 300));
-    baseline = await lab.snapshot();
-  }, 60_000);
-
-  afterAll(async () => {
-    await gw?.stop();
-    await lab.destroy();
   });
+  const lab = env.lab;
+
+  beforeAll(() => env.start(), 60_000);
+  afterAll(() => env.stop());
 
   it('rekeys by reconnecting with the cookie: same TUN, routes and DNS, traffic flows, no new auth', async () => {
-    const c = new ConnectClient(lab.spawn(lab.cli, process.execPath, [CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--json', '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--cafile', pki.caFile, '--machine-cert', files.cert, '--machine-key', files.key, '--journal-dir', journal, '--interface', 'trk0']));
+    const c = env.connect('trk0');
     try {
       const up = await c.waitFor('connected');
       const connectedAt = Date.parse(up.time);
@@ -67,7 +43,7 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
       process.stdout.write(`tandem connect: rekey (${String(rekey['method'])}) ${Date.parse(rekey.time) - connectedAt} ms after connect; new tunnel in ${String(back['ms'])} ms\n`);
 
       expect(await c.stop('SIGINT')).toBe(0);
-      expect(await lab.snapshot()).toBe(baseline);
+      expect(await lab.snapshot()).toBe(env.baseline);
     } finally {
       if (c.child.exitCode === null) c.child.kill('SIGKILL');
     }
