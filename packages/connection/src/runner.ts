@@ -121,8 +121,10 @@ export class Connection {
       tun = LinuxTunDevice.open(opts.interface ?? 'tandem%d', { headroom: CSTP_HEADER_LEN });
       // The data path runs before vpnc-script returns: packets flow as soon as the script has
       // set the routes, while it is still writing resolv.conf (its last step). A TUN failure
-      // (read error) leaves nothing to carry traffic: end like a gateway loss.
-      let onTunError: (err: Error) => void = () => {};
+      // (read error) leaves nothing to carry traffic: end like a gateway loss — also when it
+      // happened while the script was still running.
+      let tunFailure: Error | null = null;
+      let onTunError: (err: Error) => void = (err) => { tunFailure ??= err; };
       datapath = new DataPath(tun, (err) => onTunError(err));
       datapath.attach(session, channel.socket);
       await network.connect(tun.name);
@@ -130,6 +132,8 @@ export class Connection {
       onTunError = (err) => void conn.giveUp(`TUN failed: ${err.message}`);
       const ms = Math.round(performance.now() - t0);
       emit({ event: 'connected', ms, authMs, connectMs, tunnelUpMs: ms - authMs - connectMs, sinceProcessStartMs: Math.round(performance.now()), steps: roundTimings(network.timings), tun: tun.name, address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [] });
+      // Ends asynchronously, after the caller has had the connection and registered onEnded.
+      if (tunFailure) onTunError(tunFailure);
       return conn;
     } catch (err) {
       datapath?.detach();
