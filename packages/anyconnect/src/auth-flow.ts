@@ -240,7 +240,8 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
       res = await exchange(conn.socket, request, opts.requestTimeoutMs ?? 30_000);
     } catch (err) {
       conn.socket.destroy();
-      // The gateway had dropped the idle connection: the request never reached it.
+      // Closed before a single response byte on a re-used connection: the keep-alive race
+      // (the gateway dropped it while idle). Sent once more on a new one, as HTTP clients do.
       if (!reused || !closedBeforeResponse(err)) throw err;
       conn = await open();
       server = conn.server;

@@ -55,8 +55,8 @@ export function keepsAlive(res: Pick<HttpResponse, 'httpVersion' | 'headers' | '
 
 /**
  * True for the error {@link exchange} gives when the peer closed the connection before a single
- * response byte: on a re-used keep-alive connection that means "the gateway had already dropped
- * it", and the request is safe to send again on a new one.
+ * response byte: on a re-used keep-alive connection that is almost always the gateway having
+ * dropped it while idle, and HTTP clients send the request once more on a new connection.
  */
 export function closedBeforeResponse(err: unknown): boolean {
   return err instanceof TandemError && err.code === ErrorCodes.PROTOCOL && err.details['beforeResponse'] === true;
