@@ -162,6 +162,41 @@ export function listJournals(dir: string): string[] {
     .map((n) => join(dir, n));
 }
 
+/** The temporary file writeFileAtomic makes for a journal: `.session-OWNER.json.tmp-WRITER-HEX`. */
+const TEMP_NAME = /^\.session-\d+\.json\.tmp-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Deletes journal temp files whose writer is dead: a process killed between writing a new
+ * journal version and renaming it over the old one leaves one behind (the old version stays
+ * valid). Files of a live writer are left alone. Returns the names removed.
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    checkPrivateDir(dir);
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const writer = TEMP_NAME.exec(name)?.[1];
+    if (!writer || pidAlive(Number(writer))) continue;
+    if (removeFile(join(dir, name))) removed.push(name);
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Deletes the journal of `pid` and makes the deletion durable. */
 export function removeJournal(dir: string, pid: number): void {
   if (removeFile(journalPath(dir, pid))) fsyncDir(dir);

@@ -4,7 +4,7 @@
  * when there is nothing to do.
  */
 import { linkExists } from './iproute.js';
-import { DEFAULT_JOURNAL_DIR, listJournals, ownerAlive, readJournal, removeJournal, type JournalRecord } from './journal.js';
+import { DEFAULT_JOURNAL_DIR, listJournals, ownerAlive, readJournal, removeJournal, removeStaleTempFiles, type JournalRecord } from './journal.js';
 import { repairFromJournal, type RepairReport } from './repair.js';
 
 /** Options for {@link recover}. */
@@ -32,6 +32,8 @@ export interface RecoveredJournal {
 /** Result of {@link recover}. */
 export interface RecoverReport {
   journals: RecoveredJournal[];
+  /** Half-written journal versions of dead processes that were deleted (see removeStaleTempFiles). */
+  tempFilesRemoved: string[];
   ms: number;
 }
 
@@ -47,6 +49,7 @@ async function waitForLinkGone(name: string, timeoutMs: number): Promise<void> {
 export async function recover(journalDir: string = DEFAULT_JOURNAL_DIR, options: RecoverOptions = {}): Promise<RecoverReport> {
   const started = performance.now();
   const journals: RecoveredJournal[] = [];
+  const tempFilesRemoved = removeStaleTempFiles(journalDir);
   const records: Array<{ path: string; record: JournalRecord }> = [];
   for (const path of listJournals(journalDir)) {
     try {
@@ -70,5 +73,5 @@ export async function recover(journalDir: string = DEFAULT_JOURNAL_DIR, options:
     if (complete) removeJournal(journalDir, record.owner.pid);
     journals.push({ path, ownerPid: record.owner.pid, outcome: complete ? 'restored' : 'repair-incomplete', phase: record.phase, repair });
   }
-  return { journals, ms: performance.now() - started };
+  return { journals, tempFilesRemoved, ms: performance.now() - started };
 }

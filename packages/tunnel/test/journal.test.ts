@@ -117,6 +117,24 @@ describe('recover()', () => {
   });
 });
 
+describe('half-written journal versions', () => {
+  it('recover deletes temp files of dead writers and keeps a live writer\'s and anything else', async () => {
+    const dir = join(tmp, 'j');
+    mkdirSync(dir, { mode: 0o700 });
+    const dead = deadPid();
+    const names = {
+      dead: `.session-${dead}.json.tmp-${dead}-0123456789ab`,
+      live: `.session-${process.pid}.json.tmp-${process.pid}-0123456789ab`,
+      other: 'notes.txt',
+    };
+    for (const n of Object.values(names)) writeFileSync(join(dir, n), '{}');
+    const report = await recover(dir);
+    expect(report.tempFilesRemoved).toEqual([names.dead]);
+    expect(readdirSync(dir).sort()).toEqual([names.live, names.other].sort());
+    expect((await recover(dir)).tempFilesRemoved).toEqual([]);
+  });
+});
+
 describe('NetworkSession.begin', () => {
   it('refuses a hostile configuration before writing a journal or calling the configurator', async () => {
     let calls = 0;
