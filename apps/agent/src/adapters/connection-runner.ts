@@ -6,7 +6,7 @@
  * route; a failed `open` reverts everything it applied before rejecting.
  */
 import { lookup } from 'node:dns/promises';
-import { addressFor, authenticate, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
+import { addressFor, authenticate, ConnectionCache, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
 import { toNetworkConfig } from '@tandem/connection';
 import type { DataPlane, SessionCredentials } from '@tandem/engine';
@@ -66,8 +66,11 @@ function mcaUserSigner(signer: RemoteSigner | null): UserSigner | null {
 }
 
 export class RealConnectionRunner implements ConnectionRunner {
-  /** The latest authentication per tunnel, so `open` reaches the same gateway with the same options. */
-  private readonly sessions = new Map<RunnerAuthRequest['kind'], { auth: AuthResult; options: AuthOptions }>();
+  /**
+   * The latest authentication per tunnel, so `open` reaches the same gateway with the same
+   * options — and, while the gateway keeps it alive, on the connection that authenticated.
+   */
+  private readonly sessions = new Map<RunnerAuthRequest['kind'], { auth: AuthResult; options: AuthOptions; connections: ConnectionCache }>();
 
   constructor(private readonly settings: RunnerSettings) {}
 
@@ -89,9 +92,17 @@ export class RealConnectionRunner implements ConnectionRunner {
       ...(this.settings.gatewayCa ? { ca: this.settings.gatewayCa } : {}),
       ...(address ? { address } : {}),
     };
-    const auth = await abortable(authenticate(options), request.signal);
+    const connections = new ConnectionCache();
+    let auth: AuthResult;
+    try {
+      auth = await abortable(authenticate({ ...options, connections }), request.signal);
+    } catch (err) {
+      connections.close();
+      throw err;
+    }
     redactor.addSecret(auth.cookie);
-    this.sessions.set(request.kind, { auth, options });
+    this.sessions.get(request.kind)?.connections.close();
+    this.sessions.set(request.kind, { auth, options, connections });
     return { gateway: request.url, cookie: auth.cookie };
   }
 
@@ -99,11 +110,17 @@ export class RealConnectionRunner implements ConnectionRunner {
   async open(request: RunnerOpenRequest): Promise<DataPlane> {
     const entry = this.sessions.get(request.kind);
     if (!entry || entry.auth.cookie !== request.session.cookie) throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'unknown session; authenticate again');
-    const { auth, options } = entry;
+    const { auth, options, connections } = entry;
     const log = this.settings.log.child(request.kind);
     const address = addressFor(auth.gateway, options);
-    const gatewayIp = address ?? (ipLiteralVersion(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
-    const { channel, session } = await openTunnel(auth, { ...options, address });
+    let gatewayIp: string;
+    try {
+      gatewayIp = address ?? (ipLiteralVersion(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
+    } catch (err) {
+      connections.close();
+      throw new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot resolve ${auth.gateway.host}: ${(err as Error).message}`, { cause: err });
+    }
+    const { channel, session } = await openTunnel(auth, { ...options, address, connections }).finally(() => connections.close());
     let network: NetworkSession | null = null;
     let tun: TunDevice | null = null;
     try {
