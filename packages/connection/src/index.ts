@@ -4,4 +4,5 @@
  */
 export * from './config-map.js';
 export * from './datapath.js';
+export * from './gateway-ip.js';
 export * from './runner.js';

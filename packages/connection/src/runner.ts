@@ -4,15 +4,15 @@
  * (fresh authentication when the gateway refuses the cookie); and a teardown that always puts
  * the host's network back (the journal's verify-and-repair runs even when the script fails).
  */
-import { lookup } from 'node:dns/promises';
 import {
-  addressFor, authenticate, ConnectionCache, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, reconnectCstp, CstpSession,
+  addressFor, authenticate, ConnectionCache, CSTP_HEADER_LEN, openTunnel, reconnectCstp, CstpSession,
   type AuthOptions, type AuthResult, type CstpClosed, type TunnelConfig,
 } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
 import { captureHostSnapshot, LinuxTunDevice, NetworkSession, preloadTunSupport, VpncScriptConfigurator, type TunDevice } from '@tandem/tunnel';
 import { toNetworkConfig } from './config-map.js';
 import { DataPath } from './datapath.js';
+import { gatewayAddress } from './gateway-ip.js';
 
 /** Progress and state changes, for the CLI's `--json` lines and the agent's snapshots. */
 export type ConnectionEvent =
@@ -93,13 +93,10 @@ export class Connection {
     emit({ event: 'authenticated', ms: authMs, mca: auth.mca });
     const address = addressFor(auth.gateway, opts.auth);
     const { channel, session } = await openTunnel(auth, { ...opts.auth, address, connections }).finally(() => connections.close());
-    let gatewayIp: string;
-    try {
-      gatewayIp = address ?? (ipLiteralVersion(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
-    } catch (err) {
+    const gatewayIp = await gatewayAddress(auth.gateway.host, address).catch((err: unknown) => {
       session.close('gateway address lookup failed');
-      throw new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot resolve ${auth.gateway.host}: ${(err as Error).message}`, { cause: err });
-    }
+      throw err;
+    });
     const connectMs = Math.round(performance.now() - t0) - authMs;
     emit({ event: 'cstp-connected', ms: authMs + connectMs, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address, mtu: channel.config.mtu });
     let network: NetworkSession | null = null;

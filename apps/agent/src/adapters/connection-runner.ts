@@ -5,10 +5,9 @@
  * pump of @tandem/connection, returned as a {@link CstpPlane}. Authentication touches no
  * route; a failed `open` reverts everything it applied before rejecting.
  */
-import { lookup } from 'node:dns/promises';
-import { addressFor, authenticate, ConnectionCache, CSTP_HEADER_LEN, ipLiteralVersion, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
+import { addressFor, authenticate, ConnectionCache, CSTP_HEADER_LEN, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
-import { toNetworkConfig } from '@tandem/connection';
+import { gatewayAddress, toNetworkConfig } from '@tandem/connection';
 import type { DataPlane, SessionCredentials } from '@tandem/engine';
 import { LinuxTunDevice, NetworkSession, VpncScriptConfigurator, type TunDevice } from '@tandem/tunnel';
 import { CstpPlane } from './cstp-plane.js';
@@ -113,13 +112,10 @@ export class RealConnectionRunner implements ConnectionRunner {
     const { auth, options, connections } = entry;
     const log = this.settings.log.child(request.kind);
     const address = addressFor(auth.gateway, options);
-    let gatewayIp: string;
-    try {
-      gatewayIp = address ?? (ipLiteralVersion(auth.gateway.host) ? auth.gateway.host : (await lookup(auth.gateway.host)).address);
-    } catch (err) {
+    const gatewayIp = await gatewayAddress(auth.gateway.host, address).catch((err: unknown) => {
       connections.close();
-      throw new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot resolve ${auth.gateway.host}: ${(err as Error).message}`, { cause: err });
-    }
+      throw err;
+    });
     const { channel, session } = await openTunnel(auth, { ...options, address, connections }).finally(() => connections.close());
     let network: NetworkSession | null = null;
     let tun: TunDevice | null = null;
