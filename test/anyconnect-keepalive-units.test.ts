@@ -9,28 +9,12 @@
 import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { addressFor, closedBeforeResponse, ConnectionCache, exchange, ipLiteralVersion, keepsAlive, parseHead, type GatewayConnection, type HttpResponse } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { standardLab, type Lab } from './lib/pki.js';
-import { startFakeGateway, type FakeGateway, type Script } from './fixtures/anyconnect/tls-gateway.js';
+import { fakeGateways, type FakeGateway, type Script } from './fixtures/anyconnect/tls-gateway.js';
 
-let lab: Lab;
-const gateways: FakeGateway[] = [];
-
-beforeAll(async () => {
-  lab = await standardLab('tac-keepalive-units');
-}, 60_000);
-
-afterAll(async () => {
-  for (const g of gateways) await g.close();
-});
-
-async function gw(script: Script): Promise<FakeGateway> {
-  const g = await startFakeGateway(lab.server.certPem + lab.intermediate.certPem, lab.server.keyPem, script, { keepAlive: true });
-  gateways.push(g);
-  return g;
-}
+const { gw } = fakeGateways('tac-keepalive-units');
 
 describe('ConnectionCache', () => {
   const EP = { host: 'vpn.lab.test', port: 443, address: '127.0.0.1' };

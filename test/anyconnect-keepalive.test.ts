@@ -10,10 +10,9 @@
  */
 import { createPrivateKey, sign as cryptoSign, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { authenticate, ConnectionCache, openTunnel, type AuthResult, type FormPrompt, type OpenTunnel, type UserSigner } from '@tandem/anyconnect';
-import { standardLab, type Lab } from './lib/pki.js';
-import { COMPLETE_XML, httpResponse, startFakeGateway, type FakeGateway, type Script, type SeenRequest } from './fixtures/anyconnect/tls-gateway.js';
+import { COMPLETE_XML, fakeGateways, httpResponse, type FakeGateway, type Script, type SeenRequest } from './fixtures/anyconnect/tls-gateway.js';
 
 const HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const GROUPS = '<config-auth client="vpn" type="auth-request"><auth id="main"><form method="post" action="/auth"><select name="group_list"><option>users</option><option>machines</option></select></form></auth></config-auth>';
@@ -45,22 +44,8 @@ function closesWithin(s: TLSSocket, ms = 2000): Promise<boolean> {
   });
 }
 
-let lab: Lab;
-const gateways: FakeGateway[] = [];
-
-beforeAll(async () => {
-  lab = await standardLab('tac-keepalive');
-}, 60_000);
-
-afterAll(async () => {
-  for (const g of gateways) await g.close();
-});
-
-async function gw(script: Script, opts: { keepAlive?: boolean; requestCert?: boolean } = {}): Promise<FakeGateway> {
-  const g = await startFakeGateway(lab.server.certPem + lab.intermediate.certPem, lab.server.keyPem, script, { keepAlive: true, ...opts });
-  gateways.push(g);
-  return g;
-}
+const gateways = fakeGateways('tac-keepalive');
+const gw = gateways.gw;
 
 describe('HTTP keep-alive from auth to CONNECT', () => {
   const tunnels: OpenTunnel[] = [];
@@ -76,7 +61,7 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
     caches.push(c);
     return c;
   };
-  const common = () => ({ address: '127.0.0.1', ca: lab.root.certPem, trust: {}, machine: { cert: lab.machine.certPem, key: lab.machine.keyPem } });
+  const common = () => ({ address: '127.0.0.1', ca: gateways.lab().root.certPem, trust: {}, machine: { cert: gateways.lab().machine.certPem, key: gateways.lab().machine.keyPem } });
   const auth = (g: FakeGateway, extra: Partial<Parameters<typeof authenticate>[0]> = {}): Promise<AuthResult> =>
     authenticate({ ...common(), url: `https://vpn.lab.test:${g.port}/machines`, requestTimeoutMs: 3000, ...extra });
   async function tunnel(a: AuthResult, connections?: ConnectionCache): Promise<OpenTunnel> {
@@ -100,8 +85,8 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
   it('MCA on one connection: the handshake presented the machine certificate, the signed answer follows on it', async () => {
     const challenge = `<config-auth client="vpn" type="auth-request" aggregate-auth-version="2"><opaque is-for="sg"><aggauth-handle>7</aggauth-handle></opaque><multiple-client-cert-request><hash-algorithm>sha256</hash-algorithm></multiple-client-cert-request><random>AB</random><cert-authenticated></cert-authenticated></config-auth>`;
     const g = await gw((req, s, i) => { s.write(req.method === 'CONNECT' ? Buffer.from(CONNECTED) : i === 0 ? xml(challenge) : complete()); }, { requestCert: true });
-    const key = createPrivateKey(lab.user.keyPem);
-    const user: UserSigner = { chainDer: [Buffer.from(new X509Certificate(lab.user.certPem).raw)], sign: async (d, h) => cryptoSign(h, d, key) };
+    const key = createPrivateKey(gateways.lab().user.keyPem);
+    const user: UserSigner = { chainDer: [Buffer.from(new X509Certificate(gateways.lab().user.certPem).raw)], sign: async (d, h) => cryptoSign(h, d, key) };
     const connections = cache();
     const a = await auth(g, { user, connections });
     expect(a.mca).toBe(true);
