@@ -33,7 +33,7 @@ function plane(): DataPlane {
     addresses: ['10.99.0.5'],
     stats: () => ({ bytesIn: 4096, bytesOut: 2048 }),
     onDead: () => () => undefined,
-    onServerDisconnect: () => () => undefined,
+    onEnded: () => () => undefined,
     reconnect: async () => undefined,
     close: async () => undefined,
   };

@@ -178,6 +178,19 @@ describe('server DISCONNECT → no retry', () => {
     expect(r.driver.applied.size).toBe(0);
   });
 
+  it('a TUN failure ends the user tunnel with cause tun-failed: no reconnect, network released', async () => {
+    const r = rig(TRUSTED);
+    await r.engine.start();
+    await r.engine.connectUser({ uid: 1000, url: USER_URL });
+    await tick(100);
+    r.driver.plane('user')!.tunFailure('TUN failed: EIO');
+    await tick(60_000);
+    expect(r.tunnel('user')).toMatchObject({ state: 'error', cause: 'tun-failed', message: 'TUN failed: EIO' });
+    expect(r.driver.calls('user', 'reconnect')).toHaveLength(0);
+    expect(r.driver.calls('user', 'authenticate')).toHaveLength(1);
+    expect(r.driver.applied.size).toBe(0);
+  });
+
   it('machine tunnel: no reconnect, but the supervisor restarts it after the backoff hold', async () => {
     const r = rig(UNTRUSTED);
     await r.engine.start();

@@ -15,7 +15,7 @@
  */
 import { ErrorCodes, nullLogger, TandemError, type Logger } from '@tandem/common';
 import type { ClientProfile } from '@tandem/profile';
-import { DEFAULT_MACHINE_RESTART_POLICY, DEFAULT_RECONNECT_POLICY, type BackoffPolicy, type ReconnectPolicy } from './backoff.js';
+import { DEFAULT_MACHINE_RESTART_POLICY, DEFAULT_RECONNECT_POLICY, type BackoffPolicy, type ReconnectPolicy } from '@tandem/common';
 import { HandoverMeter, type HandoverEvent } from './handover.js';
 import { MachineRestart } from './machine-restart.js';
 import { NetworkOwnership } from './ownership.js';

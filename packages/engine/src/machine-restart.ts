@@ -3,7 +3,7 @@
  * restarted by the supervisor (nobody else will: it has no user), but after a growing backoff
  * so that a gateway that refuses us is not hammered. A success resets the count.
  */
-import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { backoffDelay, type BackoffPolicy } from '@tandem/common';
 import type { Clock, TimerHandle } from './ports.js';
 
 /** Tracks consecutive machine-tunnel failures and when it may start again. */

@@ -48,6 +48,13 @@ export interface TrafficCounters {
   bytesOut: number;
 }
 
+/** Why a data plane ended by itself (see {@link DataPlane.onEnded}). */
+export interface PlaneEnd {
+  reason: string;
+  /** True when the gateway ended the session; false for a local failure (TUN). */
+  byServer: boolean;
+}
+
 /**
  * A running tunnel: CSTP (and DTLS) transport, TUN device, routes and DNS. It owns the
  * system's routes/DNS from the moment `open()` resolves until `close()` resolves.
@@ -62,8 +69,12 @@ export interface DataPlane {
    * place so that traffic is not leaked while the engine reconnects. Returns an unsubscribe.
    */
   onDead(listener: (reason: string) => void): () => void;
-  /** Called when the gateway sent DISCONNECT or TERMINATE: the session is over. */
-  onServerDisconnect(listener: (reason: string) => void): () => void;
+  /**
+   * Called when the tunnel is over and must not be reconnected: the gateway sent DISCONNECT or
+   * TERMINATE (`byServer`), or the tunnel failed locally in a way no reconnect can mend (the
+   * TUN device stopped reading). The plane still owns routes/DNS until `close()`.
+   */
+  onEnded(listener: (end: PlaneEnd) => void): () => void;
   /**
    * Re-establishes the transport with the (possibly renewed) session cookie, keeping TUN,
    * routes and DNS. Rejects with COOKIE_REJECTED on HTTP 401.

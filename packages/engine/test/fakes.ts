@@ -7,7 +7,7 @@
 import { ErrorCodes, TandemError, type ErrorCode } from '@tandem/common';
 import { parseProfile, type ClientProfile } from '@tandem/profile';
 import type {
-  AuthContext, DataPlane, NetworkInfo, NetworkObserver, OpenContext, SessionCredentials,
+  AuthContext, DataPlane, NetworkInfo, NetworkObserver, OpenContext, PlaneEnd, SessionCredentials,
   TrafficCounters, TrustedServerProbe, TunnelDriver, TunnelKind, UserPresence,
 } from '../src/index.js';
 
@@ -39,7 +39,7 @@ export class FakePlane implements DataPlane {
   closed = false;
   closing = false;
   private readonly dead = new Set<(r: string) => void>();
-  private readonly ended = new Set<(r: string) => void>();
+  private readonly ended = new Set<(end: PlaneEnd) => void>();
 
   constructor(readonly driver: FakeDriver, readonly kind: TunnelKind, readonly cookie: string) {
     this.addresses = kind === 'machine' ? ['10.99.0.2'] : ['10.10.0.2'];
@@ -54,7 +54,7 @@ export class FakePlane implements DataPlane {
     return () => this.dead.delete(listener);
   }
 
-  onServerDisconnect(listener: (reason: string) => void): () => void {
+  onEnded(listener: (end: PlaneEnd) => void): () => void {
     this.ended.add(listener);
     return () => this.ended.delete(listener);
   }
@@ -66,7 +66,12 @@ export class FakePlane implements DataPlane {
 
   /** Simulates a gateway DISCONNECT. */
   serverDisconnect(reason = 'idle timeout'): void {
-    for (const l of [...this.ended]) l(reason);
+    for (const l of [...this.ended]) l({ reason, byServer: true });
+  }
+
+  /** Simulates a local failure that ends the tunnel (the TUN stopped reading). */
+  tunFailure(reason = 'TUN failed: EIO'): void {
+    for (const l of [...this.ended]) l({ reason, byServer: false });
   }
 
   async reconnect(session: SessionCredentials, ctx: OpenContext): Promise<void> {

@@ -6,7 +6,7 @@ const plane: DataPlane & { cookie: string } = {
   addresses: ['10.0.0.2', 'fd00::2'],
   stats: () => ({ bytesIn: 1500, bytesOut: 900 }),
   onDead: () => () => {},
-  onServerDisconnect: () => () => {},
+  onEnded: () => () => {},
   reconnect: async () => {},
   close: async () => {},
 };

@@ -1,7 +1,7 @@
 /**
  * `connected`: the tunnel is up and owns routes/DNS. A dead transport moves to `reconnecting`
- * (keeping routes so nothing leaks); a gateway DISCONNECT/TERMINATE ends the session without
- * retry (anyconnect-protocol §4.5, §6).
+ * (keeping routes so nothing leaks); a gateway DISCONNECT/TERMINATE, or a TUN that stopped
+ * working, ends the session without retry (anyconnect-protocol §4.5, §6).
  */
 import { next, same, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
 import type { DataPlane, SessionCredentials } from '../ports.js';
@@ -26,11 +26,15 @@ export class ConnectedState implements SessionState {
       case 'dead':
         ctx.log.warn('tunnel transport died; reconnecting with the session cookie', { kind: ctx.kind, reason: event.reason });
         return next(ctx.states.reconnecting(this.target, this.creds, this.plane));
-      case 'server-disconnect':
-        return next(ctx.states.disconnecting(this.target, this.plane, false, {
-          kind: 'idle',
-          detail: { cause: 'gateway-ended', message: `gateway ended the session${event.reason ? `: ${event.reason}` : ''}` },
-        }));
+      case 'ended':
+        // The gateway's end is a normal outcome (idle); a local failure is an error to show.
+        if (event.byServer) {
+          return next(ctx.states.disconnecting(this.target, this.plane, false, {
+            kind: 'idle',
+            detail: { cause: 'gateway-ended', message: `gateway ended the session${event.reason ? `: ${event.reason}` : ''}` },
+          }));
+        }
+        return next(ctx.states.disconnecting(this.target, this.plane, false, { kind: 'error', detail: { cause: 'tun-failed', message: event.reason } }));
       case 'disconnect':
         return next(ctx.states.disconnecting(this.target, this.plane, event.logout, { kind: 'idle' }));
       default:

@@ -5,7 +5,7 @@
  * plane listeners of the current state.
  */
 import { nullLogger, type Logger } from '@tandem/common';
-import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from '../backoff.js';
+import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from '@tandem/common';
 import type { NetworkOwnership } from '../ownership.js';
 import type { Clock, DataPlane, TimerHandle, TunnelDriver, TunnelKind, UserPresence } from '../ports.js';
 import { createStateFactory } from './states.js';
@@ -189,7 +189,7 @@ export class SessionMachine {
         // Callbacks from a plane that is no longer ours (a late DPD from a closed tunnel) are ignored.
         const guard = (event: SessionEvent) => () => { if (this.plane?.plane === plane) this.post(event); };
         const offDead = plane.onDead((reason) => guard({ type: 'dead', reason })());
-        const offEnd = plane.onServerDisconnect((reason) => guard({ type: 'server-disconnect', reason })());
+        const offEnd = plane.onEnded(({ reason, byServer }) => guard({ type: 'ended', reason, byServer })());
         this.plane = { plane, unsubscribe: () => { offDead(); offEnd(); } };
       },
       detachPlane: () => this.detach(),

@@ -5,7 +5,7 @@
  * re-authentication — automatic for the machine tunnel, and for the user tunnel only while the
  * user's signer is connected.
  */
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '@tandem/common';
 import type { DataPlane, SessionCredentials } from '../ports.js';
 import { causeOf, isTransient, type CauseDetail } from './cause.js';
 import { next, same, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
@@ -59,7 +59,7 @@ export class ReconnectingState implements SessionState {
         this.abort.abort();
         return same(true);
       default:
-        return same(); // dead or server-disconnect again: the transport is already down
+        return same(); // dead or ended again: the transport is already down
     }
   }
 

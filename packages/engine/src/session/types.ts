@@ -3,7 +3,7 @@
  * {@link Transition} out, and the context a state uses to start asynchronous work.
  */
 import type { Logger } from '@tandem/common';
-import type { ReconnectPolicy } from '../backoff.js';
+import type { ReconnectPolicy } from '@tandem/common';
 import type { DataPlane, SessionCredentials, TunnelDriver, TunnelKind } from '../ports.js';
 import type { CauseDetail, SessionCause } from './cause.js';
 
@@ -30,7 +30,7 @@ export type SessionEvent =
   | { type: 'reconnect-failed'; error: unknown }
   | { type: 'retry-due' }
   | { type: 'dead'; reason: string }
-  | { type: 'server-disconnect'; reason: string }
+  | { type: 'ended'; reason: string; byServer: boolean }
   | { type: 'closed'; error?: unknown };
 
 /** What a state's `handle` returns: a new state, the same one (maybe with new details), or the end. */
@@ -100,7 +100,7 @@ export interface SessionContext {
   acquireNetwork(): void;
   /** Gives the routes/DNS token back (after `close` or a failed `open`). */
   releaseNetwork(): void;
-  /** Routes the plane's dead/server-disconnect callbacks into this machine (idempotent). */
+  /** Routes the plane's dead/ended callbacks into this machine (idempotent). */
   attachPlane(plane: DataPlane): void;
   /** Stops listening to the plane. */
   detachPlane(): void;

@@ -1,6 +1,6 @@
 /**
- * Exponential backoff with jitter, used for cookie reconnects (session/reconnecting-state.ts)
- * and for restarting a machine tunnel that ended on its own (engine.ts).
+ * Exponential backoff with jitter: the one reconnect policy, used by the engine (session
+ * reconnects, machine-tunnel restarts) and by `@tandem/connection` (`tandem connect --foreground`).
  */
 
 /** Shape of an exponential backoff: first delay, growth factor and cap. */
