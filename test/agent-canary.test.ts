@@ -10,7 +10,7 @@
 import { cpSync, copyFileSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactor } from '@tandem/common';
 import type { DataPlane } from '@tandem/engine';
@@ -56,7 +56,7 @@ class CanaryRunner implements ConnectionRunner {
       log.debug(`the key pem is ${this.machineKeyPem}`);
       return { gateway: request.url, cookie: COOKIE };
     }
-    this.userSignature = (await request.userSigner!.sign(Buffer.from('mca challenge'), 'sha256')).toString('base64');
+    this.userSignature = (await request.user!.signer.sign(Buffer.from('mca challenge'), 'sha256')).toString('base64');
     // The runner contract: register a secret the moment it exists, then log freely.
     redactor.addSecret(USER_COOKIE);
     log.info(`user session ${USER_COOKIE}`);
@@ -113,13 +113,16 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
 
   it('the secrets really went through: machine tunnel up with the unlocked key, cookie handed back', async () => {
     expect(runner.machineKeyPem).toContain('PRIVATE KEY');
-    expect(runner.requests[0]).toMatchObject({ kind: 'machine', url: 'https://mgmt.lab.test/machine-cert-only', strictServerTrust: true, prompt: null, userSigner: null });
+    expect(runner.requests[0]).toMatchObject({ kind: 'machine', url: 'https://mgmt.lab.test/machine-cert-only', strictServerTrust: true, prompt: null, user: null });
     const status = await admin.call('status', {});
     expect(status.machine.status).toMatchObject({ state: 'connected', gateway: 'https://mgmt.lab.test/machine-cert-only', addresses: { ipv4: '10.99.0.5' } });
   });
 
   it('uid 65534 connects the user tunnel with its own signer (certs.list → certs.sign over IPC)', async () => {
-    const certificate = { sha256: 'ab'.repeat(32), subject: 'CN=alice, O=Lab', issuer: 'CN=Canary CA', notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2099-01-01T00:00:00.000Z', keyType: 'ec', eku: [EKU.clientAuth] };
+    // A real certificate: the agent selects with the certs package, which parses the DER.
+    const alice = await issue({ subject: 'CN=alice, O=Lab', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] });
+    const der = Buffer.from(alice.cert.rawData);
+    const certificate = { sha256: createHash('sha256').update(der).digest('hex'), subject: 'CN=alice, O=Lab', issuer: 'CN=alice, O=Lab', notBefore: alice.cert.notBefore.toISOString(), notAfter: alice.cert.notAfter.toISOString(), keyType: 'ec', eku: [EKU.clientAuth], der: der.toString('base64') };
     const run = await runClient(s.socket, { calls: [['connect', { host: 'Second Site' }]], watch: ['state'], waitMs: 1500, signer: { certificates: [certificate], signature: Buffer.from('sig').toString('base64') } }, 65534);
     expect(run.results[1]).toMatchObject({ method: 'connect', ok: true });
     expect(run.reverse.map((r) => r.request)).toEqual(['certs.list', 'certs.sign']);

@@ -6,19 +6,24 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ErrorCodes, nullLogger, type TandemError } from '@tandem/common';
+import { createPrivateKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CertificateModel, selectCertificate } from '@tandem/certs';
+import { ErrorCodes, nullLogger, type Logger, type TandemError } from '@tandem/common';
+import type { CertificateInfo } from '@tandem/contract';
+import type { CallContext } from '@tandem/ipc/server';
 import type { EngineSnapshot, TunnelSnapshot } from '@tandem/engine';
 import { defaultClientInitialization, mergeProfiles, parseProfile, type ClientInitialization } from '@tandem/profile';
 import { writeJournal } from '@tandem/tunnel';
 import { AgentTunnelDriver, NO_DATA_PLANE } from '../apps/agent/src/adapters/driver.js';
-import { selectOffered, parseDnString } from '../apps/agent/src/adapters/info-select.js';
+import { remoteIdentityFor } from '../apps/agent/src/adapters/remote-signer.js';
 import { ResolvConfObserver } from '../apps/agent/src/adapters/network-observer.js';
 import { parseResolvConf } from '../apps/agent/src/adapters/resolv-parse.js';
 import { resolveConnectTarget } from '../apps/agent/src/connect-target.js';
 import { childEnv, isDangerousVariable, scrubEnvironment } from '../apps/agent/src/environment.js';
 import { parseOptions } from '../apps/agent/src/options.js';
 import { wireState, wireStatus } from '../apps/agent/src/snapshot-map.js';
+import { EKU, issue, KU, type Issued } from './lib/pki.js';
 import { isRoot, which } from './lib/skip.js';
 import { execFileSync } from 'node:child_process';
 
@@ -120,33 +125,93 @@ describe.skipIf(!isRoot || !which('ip'))('network observer: link events', () => 
   });
 });
 
-describe('user certificate selection on CertificateInfo', () => {
-  const base = { subject: 'CN=alice, OU=users, O=Lab', issuer: 'CN=Lab CA, DC=lab, DC=test', notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2090-01-01T00:00:00.000Z', keyType: 'ec' as const, eku: ['1.3.6.1.5.5.7.3.2'] };
+describe('user certificate selection on what the user process offers', () => {
   const init = (xml: string): ClientInitialization => parseProfile(Buffer.from(`<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ClientInitialization>${xml}</ClientInitialization></AnyConnectProfile>`)).document.clientInitialization;
-
-  it('default match needs clientAuth; validity; ranking by notAfter then sha256', () => {
-    const offered = [
-      { ...base, sha256: '1'.repeat(64), eku: ['1.3.6.1.5.5.7.3.4'] },
-      { ...base, sha256: '2'.repeat(64), notAfter: '2019-01-01T00:00:00.000Z' },
-      { ...base, sha256: '3'.repeat(64) },
-      { ...base, sha256: '4'.repeat(64), notAfter: '2095-01-01T00:00:00.000Z' },
-    ];
-    const r = selectOffered(offered, defaultClientInitialization(), new Date('2026-01-01'));
-    expect(r.selected?.sha256).toBe('4'.repeat(64));
-    expect(r.verdicts.map((v) => v.reasons)).toEqual([['EKU 1.3.6.1.5.5.7.3.2 missing'], ['expired on 2019-01-01'], [], []]);
+  const DAY = 86_400_000;
+  const info = (i: Issued, chain: Issued[] = []): CertificateInfo => {
+    const model = new CertificateModel(Buffer.from(i.cert.rawData));
+    return { sha256: model.sha256, subject: model.subjectDn, issuer: model.issuerDn, notBefore: model.notBefore.toISOString(), notAfter: model.notAfter.toISOString(), keyType: model.publicKey.type, der: model.der.toString('base64'), ...(chain.length ? { chain: chain.map((c) => Buffer.from(c.cert.rawData).toString('base64')) } : {}) };
+  };
+  /** A user process that offers `offered` and signs with the matching test key. */
+  const userProcess = (offered: CertificateInfo[], keys: Map<string, Issued>) => {
+    const signed: string[] = [];
+    const ctx = {
+      peer: { uid: 1000, gid: 1000, pid: 1 },
+      reverse: async (method: string, params: Record<string, unknown>) => {
+        if (method === 'certs.list') return { certificates: offered };
+        const issued = keys.get(params['sha256'] as string)!;
+        signed.push(params['sha256'] as string);
+        const key = createPrivateKey(issued.keyPem);
+        return { signature: cryptoSign(params['algorithm'] as string, Buffer.from(params['data'] as string, 'base64'), key).toString('base64') };
+      },
+    } as unknown as CallContext;
+    return { ctx, signed };
+  };
+  let ca: Issued;
+  let good: Issued;
+  let later: Issued;
+  let noClientAuth: Issued;
+  let expired: Issued;
+  let noDigitalSignature: Issued;
+  let guest: Issued;
+  beforeAll(async () => {
+    ca = await issue({ subject: 'CN=Agent Units CA, O=Lab', ca: true, keyUsage: KU.keyCertSign | KU.cRLSign });
+    const user = { keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] };
+    good = await issue({ subject: 'CN=alice, OU=users, O=Lab', ...user, notAfter: new Date(Date.now() + 300 * DAY) }, ca);
+    later = await issue({ subject: 'CN=alice, OU=users, O=Lab', ...user, notAfter: new Date(Date.now() + 600 * DAY) }, ca);
+    noClientAuth = await issue({ subject: 'CN=alice-mail, OU=users, O=Lab', keyUsage: KU.digitalSignature, eku: [EKU.emailProtection] }, ca);
+    expired = await issue({ subject: 'CN=alice-old, OU=users, O=Lab', ...user, notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY) }, ca);
+    noDigitalSignature = await issue({ subject: 'CN=alice-enc, OU=users, O=Lab', keyUsage: KU.keyEncipherment, eku: [EKU.clientAuth] }, ca);
+    guest = await issue({ subject: 'CN=bob, OU=guests, O=Lab', ...user }, ca);
   });
 
-  it('DN rules (subject and ISSUER-, wildcard, NotEqual) and rules not understood fail closed', () => {
-    const dn = init(`<CertificateMatch><DistinguishedName><DistinguishedNameDefinition Operator="Equal" Wildcard="Disabled" MatchCase="Enabled"><Name>OU</Name><Pattern>users</Pattern></DistinguishedNameDefinition><DistinguishedNameDefinition Operator="Equal" Wildcard="Enabled" MatchCase="Disabled"><Name>ISSUER-CN</Name><Pattern>lab</Pattern></DistinguishedNameDefinition></DistinguishedName></CertificateMatch>`);
-    const ok = { ...base, sha256: 'a'.repeat(64) };
-    const wrongOu = { ...base, sha256: 'b'.repeat(64), subject: 'CN=bob, OU=guests, O=Lab' };
-    const r = selectOffered([ok, wrongOu], dn, new Date('2026-01-01'));
-    expect(r.selected?.sha256).toBe('a'.repeat(64));
-    expect(r.verdicts[1]!.reasons).toEqual(["DN rule OU Equal 'users' not met"]);
+  it('selects with the certs rules (EKU, validity, latest notAfter) and signs through the user process', async () => {
+    const offered = [info(noClientAuth), info(expired), info(good, [ca]), info(later)];
+    const keys = new Map([good, later, noClientAuth, expired].map((i) => [info(i).sha256, i]));
+    const { ctx, signed } = userProcess(offered, keys);
+    const identity = await remoteIdentityFor(ctx, defaultClientInitialization(), nullLogger);
+    expect(identity.chainDer[0]!.equals(Buffer.from(later.cert.rawData))).toBe(true);
+    expect(identity.signer.keySource).toBe('remote');
+    const data = Buffer.from('challenge');
+    const signature = await identity.signer.sign(data, 'sha256');
+    expect(cryptoVerify('sha256', data, later.certPem, signature)).toBe(true);
+    expect(signed).toEqual([info(later).sha256]);
+  });
+
+  it('KeyUsage from the profile is checked (the removed copy could not), with the certs package reasons', async () => {
+    const ku = init('<CertificateMatch><KeyUsage><MatchKey>Digital_Signature</MatchKey></KeyUsage></CertificateMatch>');
+    const records: Array<Record<string, unknown>> = [];
+    const log = { ...nullLogger, info: (_m: string, f?: Record<string, unknown>) => void records.push(f ?? {}), child: () => log } as unknown as Logger;
+    const { ctx } = userProcess([info(noDigitalSignature)], new Map());
+    await expect(remoteIdentityFor(ctx, ku, log)).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
+    const [verdict] = records;
+    expect(verdict).toMatchObject({ accepted: false });
+    // The same words `tandem certs select` prints for this certificate.
+    const local = selectCertificate({ candidates: [{ model: new CertificateModel(Buffer.from(noDigitalSignature.cert.rawData), { hasPrivateKey: true, keySource: 'remote', keyProblem: null }), store: 'user' }], profileInit: ku, tunnel: 'user', platform: 'linux', now: new Date() });
+    expect(verdict!['reasons']).toBe(local.candidates[0]!.reasons.join('; '));
+    expect(String(verdict!['reasons'])).toMatch(/Digital_Signature/);
+  });
+
+  it('DN rules, the store setting, and rules not understood fail closed', async () => {
+    const keys = new Map([good, guest].map((i) => [info(i).sha256, i]));
+    const dn = init('<CertificateMatch><DistinguishedName><DistinguishedNameDefinition Operator="Equal" Wildcard="Disabled" MatchCase="Enabled"><Name>OU</Name><Pattern>users</Pattern></DistinguishedNameDefinition></DistinguishedName></CertificateMatch>');
+    const picked = await remoteIdentityFor(userProcess([info(guest), info(good)], keys).ctx, dn, nullLogger);
+    expect(picked.chainDer[0]!.equals(Buffer.from(good.cert.rawData))).toBe(true);
+    const machineOnly = init('<CertificateStoreLinux>Machine</CertificateStoreLinux>');
+    await expect(remoteIdentityFor(userProcess([info(good)], keys).ctx, machineOnly, nullLogger)).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
     const broken = init('<CertificateMatch><KeyUsage><MatchKey>Not_A_Usage</MatchKey></KeyUsage></CertificateMatch>');
     expect(broken.certificateMatch?.unusableRules.length).toBeGreaterThan(0);
-    expect(selectOffered([ok], broken, new Date('2026-01-01')).selected).toBeNull();
-    expect(parseDnString('CN=a\\, b, O=x+OU=y')).toEqual([{ type: 'CN', value: 'a, b' }, { type: 'O', value: 'x' }, { type: 'OU', value: 'y' }]);
+    await expect(remoteIdentityFor(userProcess([info(good)], keys).ctx, broken, nullLogger)).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
+  });
+
+  it('an offer without bytes, with bytes that are not a certificate, or whose thumbprint lies is refused', async () => {
+    const keys = new Map([[info(good).sha256, good]]);
+    const { der: _der, ...noBytes } = info(good);
+    const garbage = { ...info(good), der: Buffer.from('not a certificate').toString('base64') };
+    const lying = { ...info(good), sha256: info(guest).sha256 };
+    for (const offer of [noBytes, garbage, lying]) {
+      await expect(remoteIdentityFor(userProcess([offer], keys).ctx, defaultClientInitialization(), nullLogger)).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
+    }
   });
 });
 

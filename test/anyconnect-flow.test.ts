@@ -9,7 +9,8 @@ import { createServer as createTcpServer, type Server } from 'node:net';
 import { createPrivateKey, createPublicKey, sign as cryptoSign, verify, X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, parseGatewayDocument, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
+import { authenticate, parseGatewayDocument, type FormPrompt } from '@tandem/anyconnect';
+import { pemSigningIdentity } from '@tandem/certs';
 import { EKU, issue, KU, standardLab, type Lab } from './lib/pki.js';
 import { COMPLETE_XML, httpResponse, startFakeGateway, type FakeGateway, type Script } from './fixtures/anyconnect/tls-gateway.js';
 
@@ -97,8 +98,7 @@ describe('auth flow against scripted gateways', () => {
       if (i === 0) s.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n${challenge.length.toString(16)}\r\n`), challenge, Buffer.from('\r\n0\r\n\r\n')]));
       else s.end(xml('200 OK', ['Set-Cookie: webvpn=MCA-OK'], COMPLETE_XML.replace(HEAD, '')));
     }, true);
-    const key = createPrivateKey(lab.user.keyPem);
-    const user: UserSigner = { chainDer: [Buffer.from(new X509Certificate(lab.user.certPem).raw)], sign: async (d, h) => cryptoSign(h, d, key) };
+    const user = pemSigningIdentity(lab.user.certPem, lab.user.keyPem);
     const r = await authenticate({ ...base(), url: `https://vpn.lab.test:${g.port}/`, machine: machine(), user });
     expect(r).toMatchObject({ mca: true, cookie: 'MCA-OK' });
     expect(g.connections).toBe(2);

@@ -8,7 +8,8 @@
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, connectCstp, CstpSession, describeGatewayUrl, type CstpClosed, type UserSigner } from '@tandem/anyconnect';
+import { authenticate, connectCstp, CstpSession, describeGatewayUrl, type CstpClosed } from '@tandem/anyconnect';
+import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs';
 import { isTandemError, type ErrorCode } from '@tandem/common';
 import { X509Certificate } from 'node:crypto';
 import { EKU, issue, KU, standardLab, type Lab } from './lib/pki.js';
@@ -43,9 +44,8 @@ describe('hostile gateways', () => {
     return g;
   }
 
-  function userSigner(): UserSigner {
-    const key = createPrivateKey(lab.user.keyPem);
-    return { chainDer: [Buffer.from(new X509Certificate(lab.user.certPem).raw)], sign: async (d, h) => cryptoSign(h, d, key) };
+  function userSigner(): SigningIdentity {
+    return pemSigningIdentity(lab.user.certPem, lab.user.keyPem);
   }
 
   /** Runs authenticate and returns the typed error code and the elapsed time. */

@@ -11,7 +11,8 @@
 import { createPrivateKey, sign as cryptoSign, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { authenticate, ConnectionCache, openTunnel, type AuthResult, type FormPrompt, type OpenTunnel, type UserSigner } from '@tandem/anyconnect';
+import { authenticate, ConnectionCache, openTunnel, type AuthResult, type FormPrompt, type OpenTunnel } from '@tandem/anyconnect';
+import { pemSigningIdentity } from '@tandem/certs';
 import { COMPLETE_XML, fakeGateways, httpResponse, type FakeGateway, type Script, type SeenRequest } from './fixtures/anyconnect/tls-gateway.js';
 
 const HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
@@ -85,8 +86,7 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
   it('MCA on one connection: the handshake presented the machine certificate, the signed answer follows on it', async () => {
     const challenge = `<config-auth client="vpn" type="auth-request" aggregate-auth-version="2"><opaque is-for="sg"><aggauth-handle>7</aggauth-handle></opaque><multiple-client-cert-request><hash-algorithm>sha256</hash-algorithm></multiple-client-cert-request><random>AB</random><cert-authenticated></cert-authenticated></config-auth>`;
     const g = await gw((req, s, i) => { s.write(req.method === 'CONNECT' ? Buffer.from(CONNECTED) : i === 0 ? xml(challenge) : complete()); }, { requestCert: true });
-    const key = createPrivateKey(gateways.lab().user.keyPem);
-    const user: UserSigner = { chainDer: [Buffer.from(new X509Certificate(gateways.lab().user.certPem).raw)], sign: async (d, h) => cryptoSign(h, d, key) };
+    const user = pemSigningIdentity(gateways.lab().user.certPem, gateways.lab().user.keyPem);
     const connections = cache();
     const a = await auth(g, { user, connections });
     expect(a.mca).toBe(true);

@@ -8,7 +8,8 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
 import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { answerMcaChallenge, base64Lines, buildAuthReply, buildCertsOnlyPkcs7, buildInit, chooseMcaHash, parseGatewayDocument, type UserSigner } from '@tandem/anyconnect';
+import { answerMcaChallenge, base64Lines, buildAuthReply, buildCertsOnlyPkcs7, buildInit, chooseMcaHash, parseGatewayDocument } from '@tandem/anyconnect';
+import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs';
 import { EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
 
 const OCSERV_GROUP = `<?xml version="1.0" encoding="UTF-8"?>
@@ -144,10 +145,7 @@ describe('MCA', () => {
   }, 60_000);
 
   const der = (i: Issued) => Buffer.from(new X509Certificate(i.certPem).raw);
-  const signer = (i: Issued, chain: Issued[] = []): UserSigner => {
-    const key = createPrivateKey(i.keyPem);
-    return { chainDer: [der(i), ...chain.map(der)], sign: async (d, h) => cryptoSign(h, d, key) };
-  };
+  const signer = (i: Issued, chain: Issued[] = []): SigningIdentity => pemSigningIdentity([i, ...chain].map((c) => c.certPem).join(''), i.keyPem);
 
   it('hash choice: sha512 > sha384 > sha256; nothing usable is a clear error', () => {
     expect(chooseMcaHash(['sha256', 'sha512', 'sha384'])).toBe('sha512');
@@ -199,8 +197,8 @@ describe('MCA', () => {
   });
 
   it('a signer failure is E_CERT_SIGN; an empty chain is E_CERT_NOT_FOUND', async () => {
-    const broken: UserSigner = { chainDer: [der(lab.user)], sign: async () => { throw new Error('token removed'); } };
+    const broken: SigningIdentity = { chainDer: [der(lab.user)], signer: { keyType: 'ec', keySource: 'test', sign: async () => { throw new Error('token removed'); } } };
     await expect(answerMcaChallenge(Buffer.from('x'), ['sha256'], broken)).rejects.toMatchObject({ code: 'E_CERT_SIGN', message: expect.stringMatching(/token removed/) });
-    await expect(answerMcaChallenge(Buffer.from('x'), ['sha256'], { chainDer: [], sign: async () => Buffer.alloc(0) })).rejects.toMatchObject({ code: 'E_CERT_NOT_FOUND' });
+    await expect(answerMcaChallenge(Buffer.from('x'), ['sha256'], { chainDer: [], signer: broken.signer })).rejects.toMatchObject({ code: 'E_CERT_NOT_FOUND' });
   });
 });

@@ -5,7 +5,7 @@
  * that refuses to start cannot protect or reconnect anything.
  */
 import type { Logger } from '@tandem/common';
-import { recover, type RecoverReport } from '@tandem/tunnel';
+import { recover, type RecoverReport } from '@tandem/connection';
 
 /** Replays every orphaned journal in `journalDir`; returns the report, or null when recovery failed. */
 export async function recoverNetwork(journalDir: string, log: Logger): Promise<RecoverReport | null> {

@@ -15,7 +15,8 @@ import { buildAuthReply, buildInit, parseGatewayDocument, type ClientIdentity, t
 import { CookieJar } from './cookies.js';
 import { ConnectionCache } from './connection-cache.js';
 import { closedBeforeResponse, exchange, header, headerValues, keepsAlive, type HttpResponse } from './http.js';
-import { answerMcaChallenge, type UserSigner } from './mca.js';
+import { answerMcaChallenge } from './mca.js';
+import type { SigningIdentity } from '@tandem/certs/signer';
 import { describeGatewayUrl, type GatewayUrl } from './gateway-url.js';
 import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
 import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials } from './tls-connect.js';
@@ -33,8 +34,8 @@ export interface AuthOptions {
   trust: ServerTrustPolicy;
   /** Machine certificate for the TLS handshake (certificate 1 of MCA). */
   machine: TlsClientCredentials | null;
-  /** User certificate signer: enables `multiple-cert` (certificate 2 of MCA). */
-  user?: UserSigner | null;
+  /** The user certificate and its signer: enables `multiple-cert` (certificate 2 of MCA). */
+  user?: SigningIdentity | null;
   /** Tunnel group to select when the gateway offers a list. */
   authGroup?: string;
   /** Form answers; absent for the machine tunnel, where any form is a failure. */

@@ -3,24 +3,14 @@
  * challenge bytes with the user certificate's key, and package the user chain as a certs-only
  * PKCS#7 SignedData.
  */
+import type { SigningIdentity, SignHash } from '@tandem/certs/signer';
 import { ErrorCodes, TandemError } from '@tandem/common';
 
 /** Digests the client may use, strongest first (openconnect's order). */
 export const MCA_HASH_PREFERENCE = ['sha512', 'sha384', 'sha256'] as const;
 
-/** A digest name the MCA exchange supports. */
-export type McaHash = (typeof MCA_HASH_PREFERENCE)[number];
-
-/**
- * What signs the challenge: a user certificate's key wherever it lives (file, PKCS#11 token, or
- * the user's own process over IPC). Same contract as `@tandem/certs` Signer.
- */
-export interface UserSigner {
-  /** RSA PKCS#1 v1.5 or DER ECDSA signature of `data` with the given digest. */
-  sign(data: Buffer, hash: McaHash): Promise<Buffer>;
-  /** DER of the user certificate followed by its intermediates. */
-  chainDer: Buffer[];
-}
+/** A digest name the MCA exchange supports (the certs package's signers support each). */
+export type McaHash = (typeof MCA_HASH_PREFERENCE)[number] & SignHash;
 
 /** Picks sha512 > sha384 > sha256 from what the gateway offered; throws when none is usable. */
 export function chooseMcaHash(offered: readonly string[]): McaHash {
@@ -64,15 +54,15 @@ export function base64Lines(data: Buffer): string {
 }
 
 /** Produces the MCA reply parts for a challenge body. */
-export async function answerMcaChallenge(challengeBody: Buffer, offered: readonly string[], signer: UserSigner): Promise<{ hash: McaHash; pkcs7Base64: string; signatureBase64: string }> {
-  if (signer.chainDer.length === 0) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, 'MCA needs a user certificate');
+export async function answerMcaChallenge(challengeBody: Buffer, offered: readonly string[], user: SigningIdentity): Promise<{ hash: McaHash; pkcs7Base64: string; signatureBase64: string }> {
+  if (user.chainDer.length === 0) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, 'MCA needs a user certificate');
   const hash = chooseMcaHash(offered);
   let signature: Buffer;
   try {
     // The exact response bytes as received: never re-serialised, never trimmed.
-    signature = await signer.sign(challengeBody, hash);
+    signature = await user.signer.sign(challengeBody, hash);
   } catch (err) {
     throw new TandemError(ErrorCodes.CERT_SIGN, `signing the MCA challenge with the user certificate failed: ${(err as Error).message}`, { cause: err });
   }
-  return { hash, pkcs7Base64: base64Lines(await buildCertsOnlyPkcs7(signer.chainDer)), signatureBase64: base64Lines(signature) };
+  return { hash, pkcs7Base64: base64Lines(await buildCertsOnlyPkcs7(user.chainDer)), signatureBase64: base64Lines(signature) };
 }

@@ -3,10 +3,12 @@
  * trust and the gateway's issuer hints to every candidate, records plain-words reasons for each
  * rejection, and ranks the survivors deterministically (see README "Ranking").
  */
+import { ErrorCodes, TandemError } from '@tandem/common';
 import type { ClientInitialization } from '@tandem/profile';
 import { chainsToTrusted, issuerHinted } from './chain.js';
 import { certificateMatchReasons } from './match-rules.js';
 import type { CertificateModel } from './model.js';
+import type { SigningIdentity } from './signer.js';
 import type { CertificateEntry, StoreLabel } from './source.js';
 
 /** One certificate offered to selection. */
@@ -127,4 +129,11 @@ export function selectCertificate(input: SelectionInput): SelectionResult {
   accepted.sort((a, b) => compareCandidates(a, b, input));
   const automatic = input.tunnel === 'machine' || input.profileInit.automaticCertSelection.value;
   return { selected: accepted[0] ?? null, candidates: verdicts, automatic };
+}
+
+/** The winner as a signing identity (its chain and a signer for its key); E_CERT_KEY without one. */
+export async function candidateIdentity(c: SelectionCandidate): Promise<SigningIdentity> {
+  const makeSigner = c.entry?.signer;
+  if (!makeSigner) throw new TandemError(ErrorCodes.CERT_KEY, `${c.model.subjectDn}: no usable private key`);
+  return { chainDer: [c.model, ...(c.chain ?? [])].map((m) => m.der), signer: await makeSigner() };
 }

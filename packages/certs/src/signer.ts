@@ -5,7 +5,7 @@
  * shape. Output is always what `crypto.verify` accepts with the certificate: RSA PKCS#1 v1.5,
  * or ECDSA as a DER `Ecdsa-Sig-Value`.
  */
-import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
 import { ErrorCodes, TandemError } from '@tandem/common';
 
 /** Digest algorithms the gateway may ask for (MCA `hash-algorithm`). */
@@ -22,6 +22,17 @@ export interface Signer {
    * Rejects with E_CERT_SIGN when the key cannot sign.
    */
   sign(data: Buffer, hash: SignHash): Promise<Buffer>;
+}
+
+/**
+ * A certificate chain with the key that signs for its leaf: what MCA presents (the chain, as
+ * PKCS#7) and signs the gateway's challenge with. The one shape a user certificate takes from
+ * any store — a file, a token, or the user's own process answering the agent over IPC.
+ */
+export interface SigningIdentity {
+  /** DER of the certificate followed by its intermediates. */
+  readonly chainDer: readonly Buffer[];
+  readonly signer: Signer;
 }
 
 /** A signer over a key held in this process as a node:crypto KeyObject (files, PKCS#12). */
@@ -63,4 +74,23 @@ export async function testSignature(signer: Signer, spki: Buffer): Promise<boole
   } catch {
     return false;
   }
+}
+
+/**
+ * A signing identity from PEM text (`--user-cert`/`--user-key`): every certificate in `certPem`,
+ * leaf first, and the key. E_CERT_INVALID without a certificate, E_CERT_KEY when the key cannot
+ * be read or is not the leaf's.
+ */
+export function pemSigningIdentity(certPem: string, keyPem: string, passphrase?: string): SigningIdentity {
+  const blocks = certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new TandemError(ErrorCodes.CERT_INVALID, 'the certificate file holds no PEM certificate');
+  const certs = blocks.map((b) => new X509Certificate(b));
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(passphrase ? { key: keyPem, passphrase } : keyPem);
+  } catch (err) {
+    throw new TandemError(ErrorCodes.CERT_KEY, `cannot read the private key: ${(err as Error).message}`, { cause: err });
+  }
+  if (!certs[0]!.checkPrivateKey(key)) throw new TandemError(ErrorCodes.CERT_KEY, 'the private key does not belong to the first certificate');
+  return { chainDer: certs.map((c) => Buffer.from(c.raw)), signer: new KeyObjectSigner(key, 'file') };
 }

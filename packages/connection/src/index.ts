@@ -1,8 +1,16 @@
 /**
- * @tandem/connection — one VPN connection end to end (protocol + TUN + network configuration),
- * used by `tandem connect --foreground` and by the agent's tunnel driver.
+ * @tandem/connection — one VPN connection's whole life (authenticate, open, reconnect, end,
+ * close with network repair, crash recovery), used by the agent's tunnel driver and by
+ * `tandem connect --foreground` alike. The agent reaches the protocol and the host's network
+ * only through this package.
  */
+export * from './abortable.js';
 export * from './config-map.js';
+export * from './connection.js';
 export * from './datapath.js';
+export * from './events.js';
 export * from './gateway-ip.js';
-export * from './runner.js';
+export * from './login.js';
+export * from './tunnel.js';
+export { recover, listJournals, readJournal, type RecoverReport } from '@tandem/tunnel';
+export type { AuthOptions, FormPrompt, TlsClientCredentials, TunnelConfig } from '@tandem/anyconnect';

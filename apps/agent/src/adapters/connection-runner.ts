@@ -1,18 +1,14 @@
 /**
- * The real ConnectionRunner: authentication with @tandem/anyconnect (certificate-only for the
- * machine tunnel; the user's forms through `prompt` reverse requests), then CSTP CONNECT,
- * journaled vpnc-script network configuration and the TUN (@tandem/tunnel), and the packet
- * pump of @tandem/connection, returned as a {@link CstpPlane}. Authentication touches no
- * route; a failed `open` reverts everything it applied before rejecting.
+ * The real ConnectionRunner: maps the driver's requests onto `@tandem/connection`, the same
+ * bring-up `tandem connect --foreground` runs (auth → CONNECT on the authenticated connection →
+ * journal, TUN, vpnc-script → data path with back-pressure both ways). What stays here is what
+ * only the agent knows: the user's answers to gateway forms arrive as `prompt` reverse requests,
+ * and connection events become agent log records.
  */
-import { addressFor, authenticate, ConnectionCache, CSTP_HEADER_LEN, openTunnel, type AuthOptions, type AuthResult, type FormPrompt, type UserSigner } from '@tandem/anyconnect';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
-import { gatewayAddress, toNetworkConfig } from '@tandem/connection';
-import type { DataPlane, SessionCredentials } from '@tandem/engine';
-import { LinuxTunDevice, NetworkSession, VpncScriptConfigurator, type TunDevice } from '@tandem/tunnel';
-import { CstpPlane } from './cstp-plane.js';
+import { GatewayLogin, type AuthOptions, type ConnectionEvent, type FormPrompt } from '@tandem/connection';
+import type { DataPlane, SessionCredentials, TunnelKind } from '@tandem/engine';
 import type { ConnectionRunner, RunnerAuthRequest, RunnerOpenRequest, UserPrompt } from './driver.js';
-import type { RemoteSigner } from './remote-signer.js';
 
 /** Settings of the real runner. */
 export interface RunnerSettings {
@@ -25,7 +21,7 @@ export interface RunnerSettings {
   log: Logger;
 }
 
-/** Bound of the whole authentication phase. */
+/** Bound of one authentication request round. */
 const AUTH_TIMEOUT_MS = 30_000;
 
 function formPrompt(ask: UserPrompt): FormPrompt {
@@ -36,7 +32,8 @@ function formPrompt(ask: UserPrompt): FormPrompt {
         answers.push([input.name, input.value]);
         continue;
       }
-      const r = await ask({ kind: input.type === 'password' ? 'secret' : 'text', title: form.title.slice(0, 256) || 'VPN login', message: `${form.banner ? `${form.banner}\n` : ''}${form.message}\n${input.label}`.slice(0, 4096) });
+      const message = `${form.banner ? `${form.banner}\n` : ''}${form.message}\n${input.label}`.slice(0, 4096);
+      const r = await ask({ kind: input.type === 'password' ? 'secret' : 'text', title: form.title.slice(0, 256) || 'VPN login', message });
       if (r.cancelled || r.answer === undefined) return null;
       // Answers are credentials: masked wherever they might show up later.
       if (input.type === 'password') redactor.addSecret(r.answer);
@@ -46,90 +43,54 @@ function formPrompt(ask: UserPrompt): FormPrompt {
   };
 }
 
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, 'cancelled'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, 'cancelled'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+/** Connection events as agent log records (they never carry the cookie). */
+function eventLogger(log: Logger): (e: ConnectionEvent) => void {
+  return ({ event, ...fields }) => {
+    const flat = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v]));
+    if (event === 'dead' || event === 'transport-lost' || event === 'ended') log.warn(`connection ${event}`, flat);
+    else log.info(`connection ${event}`, flat);
+  };
 }
 
-/** ConnectionRunner over the real protocol and data plane. */
-/** The protocol's view of the user's remote signer, or null when it cannot serve MCA (no DER). */
-function mcaUserSigner(signer: RemoteSigner | null): UserSigner | null {
-  const der = signer?.certificate.der;
-  if (!signer || !der) return null;
-  const chainDer = [der, ...(signer.certificate.chain ?? [])].map((b) => Buffer.from(b, 'base64'));
-  return { chainDer, sign: (data, hash) => signer.sign(data, hash) };
-}
-
+/** ConnectionRunner over `@tandem/connection`. */
 export class RealConnectionRunner implements ConnectionRunner {
-  /**
-   * The latest authentication per tunnel, so `open` reaches the same gateway with the same
-   * options — and, while the gateway keeps it alive, on the connection that authenticated.
-   */
-  private readonly sessions = new Map<RunnerAuthRequest['kind'], { auth: AuthResult; options: AuthOptions; connections: ConnectionCache }>();
+  /** The latest initial login per tunnel, opened by `open` on the connection that authenticated. */
+  private readonly logins = new Map<TunnelKind, GatewayLogin>();
 
   constructor(private readonly settings: RunnerSettings) {}
 
   /** See {@link ConnectionRunner.authenticate}. */
   async authenticate(request: RunnerAuthRequest): Promise<SessionCredentials> {
-    const host = new URL(request.url).hostname;
-    const address = this.settings.resolve?.get(host);
-    const options: AuthOptions = {
+    const address = this.settings.resolve?.get(new URL(request.url).hostname);
+    const log = this.settings.log.child(request.kind);
+    const auth: AuthOptions = {
       url: request.url,
       trust: { strict: request.strictServerTrust, pins: (request.host?.pins ?? []).map((p) => p.value).filter((v) => v.startsWith('pin-sha256:')) },
       machine: request.machineCredentials,
-      // MCA certificate 2: the DER came with certs.list (API 1.1); signatures are reverse requests.
-      user: mcaUserSigner(request.userSigner),
+      user: request.user,
       allowedHosts: request.allowedHosts,
       requestTimeoutMs: AUTH_TIMEOUT_MS,
-      log: this.settings.log.child(request.kind),
+      log,
       ...(request.host?.userGroup ? { authGroup: request.host.userGroup } : {}),
       ...(request.prompt ? { prompt: formPrompt(request.prompt) } : {}),
       ...(this.settings.gatewayCa ? { ca: this.settings.gatewayCa } : {}),
       ...(address ? { address } : {}),
     };
-    const connections = new ConnectionCache();
-    let auth: AuthResult;
-    try {
-      auth = await abortable(authenticate({ ...options, connections }), request.signal);
-    } catch (err) {
-      connections.close();
-      throw err;
-    }
-    redactor.addSecret(auth.cookie);
-    this.sessions.get(request.kind)?.connections.close();
-    this.sessions.set(request.kind, { auth, options, connections });
-    return { gateway: request.url, cookie: auth.cookie };
+    const login = await GatewayLogin.authenticate({ auth, journalDir: this.settings.journalDir, signal: request.signal, log, onEvent: eventLogger(log) });
+    redactor.addSecret(login.cookie);
+    this.logins.get(request.kind)?.discard();
+    this.logins.delete(request.kind);
+    // A re-authentication only renews the cookie: the engine reconnects the running tunnel.
+    if (request.reason === 'reauth') login.discard();
+    else this.logins.set(request.kind, login);
+    return { gateway: request.url, cookie: login.cookie };
   }
 
   /** See {@link ConnectionRunner.open}. */
   async open(request: RunnerOpenRequest): Promise<DataPlane> {
-    const entry = this.sessions.get(request.kind);
-    if (!entry || entry.auth.cookie !== request.session.cookie) throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'unknown session; authenticate again');
-    const { auth, options, connections } = entry;
-    const log = this.settings.log.child(request.kind);
-    const address = addressFor(auth.gateway, options);
-    const gatewayIp = await gatewayAddress(auth.gateway.host, address).catch((err: unknown) => {
-      connections.close();
-      throw err;
-    });
-    const { channel, session } = await openTunnel(auth, { ...options, address, connections }).finally(() => connections.close());
-    let network: NetworkSession | null = null;
-    let tun: TunDevice | null = null;
-    try {
-      network = await NetworkSession.begin({ configurator: new VpncScriptConfigurator(), config: toNetworkConfig(channel.config, gatewayIp), journalDir: this.settings.journalDir });
-      tun = LinuxTunDevice.open('tandem%d', { headroom: CSTP_HEADER_LEN });
-      await network.connect(tun.name);
-      log.info('tunnel up', { tun: tun.name, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address });
-      return new CstpPlane({ auth, options, session, config: channel.config, network, tun, log });
-    } catch (err) {
-      await session.logout('Tunnel setup failed').catch(() => undefined);
-      if (network) await network.disconnect().catch(() => undefined);
-      tun?.close();
-      throw err;
-    }
+    const login = this.logins.get(request.kind);
+    if (!login || login.cookie !== request.session.cookie) throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'unknown session; authenticate again');
+    this.logins.delete(request.kind);
+    return login.open(request.signal);
   }
 }

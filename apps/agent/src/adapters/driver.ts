@@ -2,18 +2,17 @@
  * The engine's TunnelDriver for the agent. It gathers what a connection needs — the profile in
  * force for the host, the machine certificate (machine store, strict trust, no prompts), the
  * user's remote signer and prompt channel — and hands the protocol work to a
- * {@link ConnectionRunner} (auth → CSTP → TUN → netconfig → data path; tandemd uses
- * connection-runner.ts). Without a runner the agent still runs, and every bring-up fails
+ * {@link ConnectionRunner} (tandemd's is connection-runner.ts over `@tandem/connection`). Without a runner the agent still runs, and every bring-up fails
  * with E_GATEWAY_UNREACHABLE "no data plane available": never a pretend success.
  */
 import { ErrorCodes, isTandemError, redactor, TandemError, type Logger } from '@tandem/common';
-import type { TlsCredentials } from '@tandem/certs';
+import type { SigningIdentity, TlsCredentials } from '@tandem/certs';
 import type { AuthContext, DataPlane, OpenContext, SessionCredentials, TunnelDriver, TunnelKind } from '@tandem/engine';
 import type { ReverseParams, ReverseResult } from '@tandem/contract';
 import type { ClientInitialization, HostEntry } from '@tandem/profile';
 import type { ProfileStore } from '../profiles.js';
 import type { MachineStore } from './machine-credentials.js';
-import { remoteSignerFor, type RemoteSigner } from './remote-signer.js';
+import { remoteIdentityFor } from './remote-signer.js';
 import type { SignerRegistry } from './user-presence.js';
 
 /** Asks the tunnel's user a question (server trust, banner, group); absent for the machine tunnel. */
@@ -36,7 +35,7 @@ export interface RunnerAuthRequest {
   /** Client certificate for the TLS handshake (MCA certificate 1), from the machine store. */
   machineCredentials: TlsCredentials | null;
   /** MCA certificate 2: the user's certificate, signing in the user's process. */
-  userSigner: RemoteSigner | null;
+  user: SigningIdentity | null;
   /** Null for the machine tunnel: any form or prompt is a failure (spec §5.3). */
   prompt: UserPrompt | null;
 }
@@ -119,7 +118,7 @@ export class AgentTunnelDriver implements TunnelDriver {
       kind: 'machine', url: ctx.url, reason: ctx.reason, signal: ctx.signal, profile: init,
       host: machine.serverList[0] ?? null,
       allowedHosts: machine.serverList.map((h) => h.hostAddress),
-      strictServerTrust: true, machineCredentials, userSigner: null, prompt: null,
+      strictServerTrust: true, machineCredentials, user: null, prompt: null,
     };
   }
 
@@ -129,9 +128,9 @@ export class AgentTunnelDriver implements TunnelDriver {
     if (!signerCtx) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `no certificate signer of uid ${ctx.uid} is connected (keep tandem connect or the tray running)`);
     const prefs = this.deps.profiles.set.merged.preferencesForHost(ctx.url);
     const init = prefs.clientInitialization;
-    let userSigner: RemoteSigner | null = null;
+    let user: SigningIdentity | null = null;
     try {
-      userSigner = await remoteSignerFor(signerCtx, init, this.deps.log);
+      user = await remoteIdentityFor(signerCtx, init, this.deps.log);
     } catch (err) {
       // Not every gateway wants a user certificate (forms, machine certificate): go on without
       // one and let the gateway decide; an MCA gateway then refuses with a clear cause.
@@ -151,7 +150,7 @@ export class AgentTunnelDriver implements TunnelDriver {
     return {
       kind: 'user', url: ctx.url, reason: ctx.reason, signal: ctx.signal, profile: init,
       host: prefs.host, allowedHosts: this.allowedHosts(), strictServerTrust: strict,
-      machineCredentials, userSigner,
+      machineCredentials, user,
       prompt: (question) => signerCtx.reverse('prompt', question),
     };
   }

@@ -11,7 +11,7 @@ import { watch, readFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '@tandem/common';
 import type { NetworkInfo, NetworkObserver } from '@tandem/engine';
-import { listJournals, readJournal } from '@tandem/tunnel';
+import { listJournals, readJournal } from '@tandem/connection';
 import { LinkMonitor } from './link-monitor.js';
 import { parseResolvConf } from './resolv-parse.js';
 

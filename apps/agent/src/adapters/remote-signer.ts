@@ -1,16 +1,16 @@
 /**
  * The user tunnel's certificate, used from the agent without the agent ever opening the
  * user's store (ARCHITECTURE.md): the user's own process lists its candidates (`certs.list`),
- * the agent chooses one against the profile's CertificateMatch, and every signature is a
- * `certs.sign` reverse request answered by that process. The resulting object is a
- * `@tandem/certs` Signer, so the protocol layer cannot tell it from a local key.
+ * the agent chooses one with the certs package's selection (the profile's store setting,
+ * CertificateMatch with KeyUsage and EKU, validity), and every signature is a `certs.sign`
+ * reverse request answered by that process. The result is a certs `SigningIdentity`, so the
+ * protocol layer cannot tell it from a local key.
  */
 import { ErrorCodes, isTandemError, TandemError, type Logger } from '@tandem/common';
-import type { Signer, SignHash } from '@tandem/certs';
+import { CertificateModel, selectCertificate, type SelectionCandidate, type Signer, type SigningIdentity, type SignHash } from '@tandem/certs';
 import type { CertificateInfo } from '@tandem/contract';
 import type { CallContext } from '@tandem/ipc/server';
 import type { ClientInitialization } from '@tandem/profile';
-import { selectOffered } from './info-select.js';
 
 /** The contract's cap on signature input (Base64 of at most 64 KiB decoded). */
 const MAX_SIGN_BYTES = 64 * 1024;
@@ -20,11 +20,10 @@ export class RemoteSigner implements Signer {
   readonly keyType: 'rsa' | 'ec';
   readonly keySource = 'remote';
 
-  constructor(private readonly ctx: CallContext, readonly certificate: CertificateInfo) {
-    if (certificate.keyType !== 'rsa' && certificate.keyType !== 'ec') {
-      throw new TandemError(ErrorCodes.CERT_KEY, `certificate key type ${certificate.keyType} cannot sign`);
-    }
-    this.keyType = certificate.keyType;
+  constructor(private readonly ctx: CallContext, readonly certificate: CertificateModel) {
+    const type = certificate.publicKey.type;
+    if (type !== 'rsa' && type !== 'ec') throw new TandemError(ErrorCodes.CERT_KEY, `certificate key type ${type} cannot sign`);
+    this.keyType = type;
   }
 
   /** See {@link Signer.sign}: one `certs.sign` round trip; failures become E_CERT_SIGN. */
@@ -42,19 +41,48 @@ export class RemoteSigner implements Signer {
   }
 }
 
+/** The user's offered certificates as selection candidates; unusable offers get a verdict of their own. */
+function offeredCandidates(offered: readonly CertificateInfo[]): { candidates: SelectionCandidate[]; unusable: Array<{ sha256: string; subject: string; reason: string }> } {
+  const candidates: SelectionCandidate[] = [];
+  const unusable: Array<{ sha256: string; subject: string; reason: string }> = [];
+  const key = { hasPrivateKey: true, keySource: 'remote', keyProblem: null } as const;
+  for (const info of offered) {
+    if (!info.der) {
+      unusable.push({ sha256: info.sha256, subject: info.subject, reason: "the user's process sent no certificate bytes (update tandem)" });
+      continue;
+    }
+    try {
+      const model = new CertificateModel(Buffer.from(info.der, 'base64'), key);
+      // The thumbprint signing requests name must be the one of the bytes we checked.
+      if (model.sha256 !== info.sha256) throw new TandemError(ErrorCodes.CERT_INVALID, 'SHA-256 does not match the certificate bytes');
+      if (model.publicKey.type === 'other') throw new TandemError(ErrorCodes.CERT_KEY, 'its key type cannot sign MCA');
+      const chain = (info.chain ?? []).map((c) => new CertificateModel(Buffer.from(c, 'base64')));
+      candidates.push({ model, store: 'user', chain });
+    } catch (err) {
+      unusable.push({ sha256: info.sha256, subject: info.subject, reason: `not a usable certificate: ${(err as Error).message}` });
+    }
+  }
+  return { candidates, unusable };
+}
+
 /**
- * Asks the user's process for candidates and returns a signer for the best acceptable one.
- * Rejects with E_CERT_NOT_FOUND (with every verdict logged) when none qualifies.
+ * Asks the user's process for candidates and selects one with the certs package's
+ * `selectCertificate` (the same rules and reasons as `tandem certs select`). Rejects with
+ * E_CERT_NOT_FOUND (every verdict logged) when none qualifies.
  */
-export async function remoteSignerFor(ctx: CallContext, init: ClientInitialization, log: Logger, issuers?: readonly string[]): Promise<RemoteSigner> {
+export async function remoteIdentityFor(ctx: CallContext, init: ClientInitialization, log: Logger, issuers?: readonly string[]): Promise<SigningIdentity> {
   let offered: CertificateInfo[];
   try {
     ({ certificates: offered } = await ctx.reverse('certs.list', { purpose: 'mca', ...(issuers && issuers.length > 0 ? { issuers: [...issuers].slice(0, 64) } : {}) }));
   } catch (err) {
     throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `the user's process did not list certificates: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  const { selected, verdicts } = selectOffered(offered, init, new Date());
-  for (const v of verdicts) log.info('user certificate candidate', { uid: ctx.peer.uid, sha256: v.info.sha256, subject: v.info.subject, accepted: v.accepted, reasons: v.reasons.join('; ') });
-  if (!selected) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `none of the ${offered.length} certificate(s) offered by uid ${ctx.peer.uid} matches the profile`);
-  return new RemoteSigner(ctx, selected);
+  const { candidates, unusable } = offeredCandidates(offered);
+  const result = selectCertificate({ candidates, profileInit: init, tunnel: 'user', platform: 'linux', now: new Date() });
+  const uid = ctx.peer.uid;
+  for (const u of unusable) log.info('user certificate candidate', { uid, sha256: u.sha256, subject: u.subject, accepted: false, reasons: u.reason });
+  for (const v of result.candidates) log.info('user certificate candidate', { uid, sha256: v.sha256, subject: v.subject, accepted: v.accepted, reasons: v.reasons.join('; ') });
+  const winner = result.selected;
+  if (!winner) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `none of the ${offered.length} certificate(s) offered by uid ${uid} matches the profile`);
+  return { chainDer: [winner.model, ...(winner.chain ?? [])].map((m) => m.der), signer: new RemoteSigner(ctx, winner.model) };
 }

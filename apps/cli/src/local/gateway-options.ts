@@ -3,10 +3,10 @@
  * (`tandem auth`, `tandem connect --foreground`): certificates from files or stores, trust
  * (CA file, pins, strict mode), `--resolve`, the tunnel group. Turns them into AuthOptions.
  */
-import { createPrivateKey, sign as cryptoSign, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { AuthOptions, McaHash, TlsClientCredentials, UserSigner } from '@tandem/anyconnect';
+import type { AuthOptions, TlsClientCredentials } from '@tandem/anyconnect';
+import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs/signer';
 import { ConnectionCache, describeGatewayUrl } from '@tandem/anyconnect';
 import type { SelectionCandidate } from '@tandem/certs';
 import { redactor } from '@tandem/common';
@@ -59,18 +59,6 @@ function readFile(path: string, what: string): string {
   } catch (err) {
     throw new UsageError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-}
-
-function pemCertsDer(pem: string): Buffer[] {
-  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((b) => Buffer.from(new X509Certificate(b).raw));
-}
-
-/** A signer over a PEM key file (the CLI's `--user-key`). */
-export function fileUserSigner(certPem: string, keyPem: string, passphrase?: string): UserSigner {
-  const key = createPrivateKey(passphrase ? { key: keyPem, passphrase } : keyPem);
-  const chainDer = pemCertsDer(certPem);
-  if (chainDer.length === 0) throw new UsageError('--user-cert holds no certificate');
-  return { chainDer, sign: async (data: Buffer, hash: McaHash) => cryptoSign(hash, data, key) };
 }
 
 function platform(): 'linux' | 'win32' | 'darwin' {
@@ -131,7 +119,7 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
   }
 
   let machine: TlsClientCredentials | null = null;
-  let user: UserSigner | null = null;
+  let user: SigningIdentity | null = null;
   const mc = str(values, 'machine-cert');
   const mk = str(values, 'machine-key');
   if (!!mc !== !!mk) throw new UsageError('--machine-cert and --machine-key go together');
@@ -139,7 +127,13 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
   const uc = str(values, 'user-cert');
   const uk = str(values, 'user-key');
   if (!!uc !== !!uk) throw new UsageError('--user-cert and --user-key go together');
-  if (uc && uk) user = fileUserSigner(readFile(uc, 'user certificate'), readFile(uk, 'user key'));
+  if (uc && uk) {
+    try {
+      user = pemSigningIdentity(readFile(uc, 'user certificate'), readFile(uk, 'user key'));
+    } catch (err) {
+      throw new UsageError(`--user-cert/--user-key: ${(err as Error).message}`);
+    }
+  }
 
   let close = async (): Promise<void> => {};
   const useStores = !machine && (profile !== null || str(values, 'machine-store') || str(values, 'user-store') || str(values, 'pkcs11-module'));
@@ -158,10 +152,8 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
       machine = (await winner.entry!.tlsCredentials()) as TlsClientCredentials;
     }
     if (wantMca) {
-      const winner = await pick(candidates, init, 'user', 'user');
-      const signer = await winner.entry!.signer!();
-      const chainDer = [winner.model, ...(winner.chain ?? [])].map((m) => Buffer.from(m.der));
-      user = { chainDer, sign: (data, hash) => signer.sign(data, hash) };
+      const { candidateIdentity } = await import('@tandem/certs');
+      user = await candidateIdentity(await pick(candidates, init, 'user', 'user'));
     }
   }
   if (machine && 'privateKeyIdentifier' in machine) redactor.addSecret(machine.privateKeyIdentifier);

@@ -1,0 +1,33 @@
+/**
+ * What a connection reports while it comes up, runs and ends: the CLI prints these as `--json`
+ * lines, the agent logs them. No event ever carries the cookie or another secret.
+ */
+import type { NetworkSession } from '@tandem/tunnel';
+
+/** Progress and state changes of one connection. */
+export type ConnectionEvent =
+  | { event: 'authenticated'; ms: number; mca: boolean }
+  | { event: 'cstp-connected'; ms: number; address?: string; mtu: number }
+  | {
+      event: 'connected';
+      ms: number;
+      authMs: number;
+      connectMs: number;
+      tunnelUpMs: number;
+      sinceProcessStartMs: number;
+      steps: NetworkSession['timings'];
+      tun: string;
+      address?: string;
+      mtu: number;
+      routes: string[];
+      dns: string[];
+    }
+  | { event: 'dead' | 'transport-lost'; reason: string }
+  | { event: 'reconnecting'; attempt: number; delayMs: number }
+  | { event: 'reconnected'; ms: number; reauthenticated: boolean }
+  | { event: 'rekeying'; method: string }
+  | { event: 'ended'; reason: string; byServer: boolean }
+  | { event: 'disconnected'; repaired: boolean; failures: string[] };
+
+/** Where events go; a no-op when the caller does not listen. */
+export type EventSink = (e: ConnectionEvent) => void;

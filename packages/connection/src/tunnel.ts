@@ -1,0 +1,288 @@
+/**
+ * A tunnel that is up: the CSTP session, the TUN device, the journaled vpnc-script network
+ * session and the data path between them. It is the agent's engine `DataPlane` as it is (the
+ * shape matches structurally) and the core of `tandem connect --foreground`, so both reach a
+ * gateway through exactly this code.
+ *
+ * It reconnects once per `reconnect()` call; when and how often is the caller's policy (the
+ * engine's state machine, or {@link Connection} for the foreground path). The gateway's rekey is
+ * the exception: Node cannot renegotiate TLS, so every rekey is a cookie reconnect done here
+ * ("new-tunnel", docs/protocol.md#rekey), and only its failure is reported as a dead transport.
+ */
+import {
+  addressFor, CSTP_HEADER_LEN, CstpSession, openTunnel, reconnectCstp,
+  type AuthOptions, type AuthResult, type ConnectionCache, type CstpClosed, type TunnelConfig,
+} from '@tandem/anyconnect';
+import { ErrorCodes, TandemError, type Logger } from '@tandem/common';
+import { captureHostSnapshot, LinuxTunDevice, NetworkSession, preloadTunSupport, VpncScriptConfigurator, type HostSnapshot, type TunDevice } from '@tandem/tunnel';
+import { abortable } from './abortable.js';
+import { toNetworkConfig } from './config-map.js';
+import { DataPath, type DataPathStats } from './datapath.js';
+import type { ConnectionEvent, EventSink } from './events.js';
+import { gatewayAddress } from './gateway-ip.js';
+
+/** Where on the host the tunnel goes. */
+export interface HostSettings {
+  /** TUN interface name or pattern (default `tandem%d`). */
+  interface?: string;
+  /** vpnc-script path (default the system's). */
+  script?: string;
+  /** Journal directory (default /run/tandem/netjournal). */
+  journalDir?: string;
+  /** resolv.conf to snapshot and restore (default /etc/resolv.conf). */
+  resolvConf?: string;
+}
+
+/** What {@link Tunnel.open} needs from the login. */
+export interface TunnelOpening {
+  settings: HostSettings & { auth: AuthOptions; onEvent?: EventSink };
+  auth: AuthResult;
+  connections: ConnectionCache;
+  /** A snapshot started during auth, or undefined to take one now. */
+  snapshot: Promise<HostSnapshot> | undefined;
+  startedAt: number;
+  authMs: number;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/** Why a tunnel ended by itself (gateway DISCONNECT, or a TUN that stopped reading). */
+export interface TunnelEnd {
+  reason: string;
+  byServer: boolean;
+}
+
+/** Counters across reconnects, plus the data path's and the TUN's own. */
+export interface TunnelStats {
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  datapath: DataPathStats;
+  tun: ReturnType<TunDevice['stats']>;
+}
+
+/** Deadline of one reconnect attempt, so a black-holed gateway cannot stall the caller's backoff. */
+export const RECONNECT_DEADLINE_MS = 5000;
+
+function roundTimings(t: NetworkSession['timings']): NetworkSession['timings'] {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+}
+
+/** A running tunnel. */
+export class Tunnel {
+  private readonly deadListeners = new Set<(reason: string) => void>();
+  private readonly endListeners = new Set<(end: TunnelEnd) => void>();
+  private closing: Promise<void> | null = null;
+  private ended = false;
+  private rekeying = false;
+  private previous = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+
+  private constructor(
+    private readonly opening: TunnelOpening,
+    private cookie: string,
+    private session: CstpSession,
+    private config: TunnelConfig,
+    private readonly network: NetworkSession,
+    private readonly tun: TunDevice,
+    private readonly datapath: DataPath,
+  ) {
+    this.watch(session);
+  }
+
+  /** CONNECT → journal + pre-init → TUN → connect script → data path; reverts on failure. */
+  static async open(o: TunnelOpening): Promise<Tunnel> {
+    const { settings, auth, connections, log } = o;
+    const emit = settings.onEvent ?? (() => {});
+    const snapshot = o.snapshot ?? captureHostSnapshot(settings.resolvConf);
+    snapshot.catch(() => {}); // observed by NetworkSession.begin, or dropped with a failed CONNECT
+    const address = addressFor(auth.gateway, settings.auth);
+    const connecting = openTunnel(auth, { ...settings.auth, address, connections }).finally(() => connections.close());
+    const { channel, session } = await abortable(connecting, o.signal, (late) => late.session.close('cancelled'));
+    const gatewayIp = await gatewayAddress(auth.gateway.host, address).catch((err: unknown) => {
+      session.close('gateway address lookup failed');
+      throw err;
+    });
+    const connectMs = Math.round(performance.now() - o.startedAt) - o.authMs;
+    emit({ event: 'cstp-connected', ms: o.authMs + connectMs, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address, mtu: channel.config.mtu });
+    let network: NetworkSession | null = null;
+    let tun: TunDevice | null = null;
+    let datapath: DataPath | null = null;
+    try {
+      const netConfig = toNetworkConfig(channel.config, gatewayIp);
+      // Loading the TUN driver's FFI (~8 ms of main-thread work) runs while the pre-init
+      // script does: begin() has spawned it before this immediate fires.
+      setImmediate(preloadTunSupport);
+      network = await NetworkSession.begin({
+        configurator: new VpncScriptConfigurator(settings.script ? { script: settings.script } : {}),
+        config: netConfig,
+        snapshot,
+        ...(settings.journalDir ? { journalDir: settings.journalDir } : {}),
+        ...(settings.resolvConf ? { resolvConf: settings.resolvConf } : {}),
+        ...(settings.interface && !settings.interface.includes('%') ? { requestedTunDevice: settings.interface } : {}),
+      });
+      tun = LinuxTunDevice.open(settings.interface ?? 'tandem%d', { headroom: CSTP_HEADER_LEN });
+      // The data path runs before vpnc-script returns: packets flow as soon as the script has
+      // set the routes, while it still writes resolv.conf. A TUN read failure leaves nothing to
+      // carry traffic, also when it happens while the script is still running.
+      let tunFailure: Error | null = null;
+      let onTunError: (err: Error) => void = (err) => {
+        tunFailure ??= err;
+      };
+      datapath = new DataPath(tun, (err) => onTunError(err));
+      datapath.attach(session, channel.socket);
+      await network.connect(tun.name);
+      const tunnel = new Tunnel(o, auth.cookie, session, channel.config, network, tun, datapath);
+      onTunError = (err) => tunnel.end({ reason: `TUN failed: ${err.message}`, byServer: false });
+      const ms = Math.round(performance.now() - o.startedAt);
+      emit({
+        event: 'connected', ms, authMs: o.authMs, connectMs, tunnelUpMs: ms - o.authMs - connectMs,
+        sinceProcessStartMs: Math.round(performance.now()), steps: roundTimings(network.timings), tun: tun.name,
+        address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [],
+      });
+      log.info('tunnel up', { tun: tun.name, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address });
+      // Reported after the caller has the tunnel and has subscribed.
+      const early = tunFailure as Error | null;
+      if (early) setImmediate(() => onTunError(early));
+      return tunnel;
+    } catch (err) {
+      datapath?.detach();
+      await session.logout('Tunnel setup failed').catch(() => {});
+      if (network) await network.disconnect().catch(() => {});
+      tun?.close();
+      throw err;
+    }
+  }
+
+  /** Addresses the gateway assigned (v4 and/or v6). */
+  get addresses(): readonly string[] {
+    return [this.config.ipv4?.address, this.config.ipv6?.address].filter((a): a is string => typeof a === 'string');
+  }
+
+  /** The gateway's configuration of the current session (never contains the cookie). */
+  get tunnelConfig(): TunnelConfig {
+    return this.config;
+  }
+
+  /** Interface name of the TUN. */
+  get interfaceName(): string {
+    return this.tun.name;
+  }
+
+  /** Totals across reconnects. */
+  stats(): TunnelStats {
+    const s = this.session.stats;
+    const p = this.previous;
+    return {
+      bytesIn: p.bytesIn + s.bytesIn, bytesOut: p.bytesOut + s.bytesOut, packetsIn: p.packetsIn + s.packetsIn, packetsOut: p.packetsOut + s.packetsOut,
+      datapath: { ...this.datapath.stats }, tun: this.tun.stats(),
+    };
+  }
+
+  /** The transport died (DPD, TLS/TCP loss); TUN, routes and DNS stay until reconnect or close. */
+  onDead(listener: (reason: string) => void): () => void {
+    this.deadListeners.add(listener);
+    return () => this.deadListeners.delete(listener);
+  }
+
+  /** The tunnel is over: the gateway ended the session, or the TUN failed. Call `close()`. */
+  onEnded(listener: (end: TunnelEnd) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  /**
+   * One cookie reconnect keeping TUN, routes and DNS: E_COOKIE_REJECTED when the gateway wants
+   * a new login, E_NETCONFIG when it hands out another address (the tunnel must be rebuilt).
+   */
+  async reconnect(credentials: { cookie: string }, ctx: { signal?: AbortSignal } = {}): Promise<void> {
+    const t0 = performance.now();
+    const o = this.opening.settings.auth;
+    const gateway = this.opening.auth.gateway;
+    const attempt = reconnectCstp({ gateway, cookie: credentials.cookie, address: addressFor(gateway, o), ca: o.ca, trust: o.trust, machine: o.machine, timeoutMs: RECONNECT_DEADLINE_MS }, this.config);
+    const result = await abortable(attempt, ctx.signal, (late) => {
+      if (late.kind === 'connected') late.channel.socket.destroy();
+    });
+    if (result.kind === 'reauthenticate') throw new TandemError(ErrorCodes.COOKIE_REJECTED, result.error.message, { cause: result.error });
+    if (!result.sameAddress || this.closing) {
+      result.channel.socket.destroy();
+      if (this.closing) throw new TandemError(ErrorCodes.TUNNEL_CLOSED, 'the tunnel was closed while reconnecting');
+      throw new TandemError(ErrorCodes.NETCONFIG, 'gateway assigned a different address on reconnect; the tunnel must be set up again');
+    }
+    const s = this.session.stats;
+    const p = this.previous;
+    this.previous = { bytesIn: p.bytesIn + s.bytesIn, bytesOut: p.bytesOut + s.bytesOut, packetsIn: p.packetsIn + s.packetsIn, packetsOut: p.packetsOut + s.packetsOut };
+    const session = new CstpSession(result.channel, { log: this.opening.log });
+    // A new cookie means the caller had to log in again first.
+    const reauthenticated = credentials.cookie !== this.cookie;
+    this.cookie = credentials.cookie;
+    this.session = session;
+    this.config = result.channel.config;
+    this.watch(session);
+    this.datapath.attach(session, result.channel.socket);
+    await this.network.reconnect().catch((err: Error) => this.opening.log.warn('vpnc-script reconnect step failed', { error: err.message }));
+    this.emit({ event: 'reconnected', ms: Math.round(performance.now() - t0), reauthenticated });
+  }
+
+  /** Tears down: optional logout (the cookie dies), then routes and DNS reverted, TUN closed. */
+  close(options: { logout: boolean; reason?: string }): Promise<void> {
+    this.ended = true;
+    this.closing ??= (async () => {
+      this.datapath.detach();
+      if (options.logout) await this.session.logout(options.reason ?? 'Client logout').catch(() => {});
+      else this.session.close(options.reason);
+      const report = await this.network.disconnect();
+      this.tun.close();
+      const failures = report.repair.failures.map(String);
+      if (failures.length > 0) this.opening.log.warn('network repair incomplete', { failures: failures.join('; ') });
+      this.emit({ event: 'disconnected', repaired: failures.length === 0, failures });
+    })();
+    return this.closing;
+  }
+
+  private emit(e: ConnectionEvent): void {
+    this.opening.settings.onEvent?.(e);
+  }
+
+  private end(end: TunnelEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.datapath.detach();
+    this.emit({ event: 'ended', ...end });
+    for (const l of [...this.endListeners]) l(end);
+  }
+
+  private watch(session: CstpSession): void {
+    session.onClose((why: CstpClosed) => {
+      if (this.ended || session !== this.session || why.kind === 'local') return;
+      if (why.kind === 'server') {
+        this.end({ reason: why.reason, byServer: true });
+        return;
+      }
+      this.datapath.detach();
+      this.emit({ event: why.kind === 'dead' ? 'dead' : 'transport-lost', reason: why.reason });
+      for (const l of [...this.deadListeners]) l(why.reason);
+    });
+    session.once('rekey', (method: string) => {
+      if (this.ended || session !== this.session || this.rekeying) return;
+      void this.rekey(session, method);
+    });
+  }
+
+  private async rekey(session: CstpSession, method: string): Promise<void> {
+    this.rekeying = true;
+    this.emit({ event: 'rekeying', method });
+    this.datapath.detach();
+    session.close('rekey: new tunnel');
+    try {
+      await this.reconnect({ cookie: this.cookie });
+    } catch (err) {
+      if (this.ended || this.closing) return;
+      const reason = `rekey failed: ${(err as Error).message}`;
+      this.emit({ event: 'dead', reason });
+      for (const l of [...this.deadListeners]) l(reason);
+    } finally {
+      this.rekeying = false;
+    }
+  }
+}
