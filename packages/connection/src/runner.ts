@@ -199,7 +199,7 @@ export class Connection {
       this.emit({ event: why.kind === 'dead' ? 'dead' : 'transport-lost', reason: why.reason });
       void this.reconnect();
     });
-    // Node cannot renegotiate TLS (spec §4.8), so every rekey is "new-tunnel": drop this TLS
+    // Node cannot renegotiate TLS (docs/protocol.md#rekey), so every rekey is "new-tunnel": drop this TLS
     // connection without logout (the cookie stays valid) and CONNECT again with the cookie.
     session.once('rekey', (method: string) => {
       if (this.ended || session !== this.session) return;

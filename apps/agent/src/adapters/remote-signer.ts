@@ -1,6 +1,6 @@
 /**
  * The user tunnel's certificate, used from the agent without the agent ever opening the
- * user's store (ARCHITECTURE.md): the user's own process lists its candidates (`certs.list`),
+ * user's store (docs/architecture.md#processes): the user's own process lists its candidates (`certs.list`),
  * the agent chooses one against the profile's CertificateMatch, and every signature is a
  * `certs.sign` reverse request answered by that process. The resulting object is a
  * `@tandem/certs` Signer, so the protocol layer cannot tell it from a local key.
