@@ -1,5 +1,5 @@
 /**
- * The layer rule of shared/design/ARCHITECTURE.md, checked on every `npm test`.
+ * The layer rule of docs/architecture.md#layers, checked on every `npm test`.
  * Imports only point down: common ← contract ← ipc; common ← profile ← certs ← anyconnect;
  * common ← tunnel; engine/agent on top. Client-side code (the CLI's API commands, the tray,
  * the IPC client half) never reaches agent-side packages.

@@ -1,5 +1,5 @@
 /**
- * The canary test (anchors §1.G, goal row 10) against an in-process agent on a real socket:
+ * The canary test (docs/attack-surface.md#secrets) against an in-process agent on a real socket:
  * a machine-store PKCS#12 passphrase, the machine key it unlocks, and session cookies passed
  * through a test ConnectionRunner (the real data plane is not wired in yet) must never appear
  * in stderr, the log ring, or any IPC output (status, stats, watch events, logs.tail,

@@ -1,5 +1,5 @@
 /**
- * Profile loading in agent mode (anchors §1.B, goal row 5): bad ownership, world-writable
+ * Profile loading in agent mode (docs/profile.md#reading-rules): bad ownership, world-writable
  * files, symlinks and an unsafe directory are refused and logged; a file that turns bad keeps
  * its last good version; a removed file is dropped; the management profile is found in
  * mgmttun/; and the running tandemd reloads on SIGHUP.

@@ -1,5 +1,5 @@
 /**
- * Start order (anchors R5): the agent replays a network journal left by a dead agent before it
+ * Start order: the agent replays a network journal left by a dead agent before it
  * loads profiles or opens its socket. The journal here records a resolv.conf (a scratch file)
  * and the current routes, so recovery restores exactly that file and touches no route.
  */

@@ -1,5 +1,5 @@
 /**
- * CSTP session and tunnel configuration units: the DPD/keepalive timers of spec §4.4 on a fake
+ * CSTP session and tunnel configuration units: the DPD/keepalive timers on a fake
  * socket with fake timers, the writer's "one write pending" invariant, DPD answers, logout;
  * the captured ocserv CONNECT response as a typed configuration; the manifest hash rule; and
  * that the secrets of a CONNECT never reach the redacted log text.
@@ -57,7 +57,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('CSTP session timers (spec §4.4)', () => {
+describe('CSTP session timers (docs/protocol.md#dpd-and-keepalive)', () => {
   it('DPD-REQ after dpd of silence, again every dpd/2, dead at 2×dpd', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] });
     const sock = new FakeSocket(false);

@@ -1,5 +1,5 @@
 /**
- * Aggregate-auth XML and MCA units: captured gateway documents from the spec parse into the
+ * Aggregate-auth XML and MCA units: captured gateway documents parse into the
  * right fields, what we build parses back, the opaque block is echoed byte for byte, and the
  * MCA answer signs the exact challenge bytes (RSA and ECDSA) with a canonical certs-only PKCS#7.
  */
@@ -125,7 +125,7 @@ describe('config-auth building', () => {
     expect(() => buildAuthReply(ID, null, { answers: [['bad name', 'x']] })).toThrow(/form field name/);
   });
 
-  it('MCA reply structure is exactly spec §3.3', () => {
+  it('MCA reply structure is exactly docs/protocol.md#mca-reply', () => {
     const reply = buildAuthReply(ID, OPAQUE, { mca: { pkcs7Base64: 'UEtDUzc=', signatureBase64: 'U0lH', hash: 'sha512' } }).toString();
     const i = (s: string) => reply.indexOf(s);
     expect(i('<session-token/>')).toBeLessThan(i('<session-id/>'));

@@ -1,9 +1,9 @@
 /**
  * Property: for random certificates (KU bits or no KU extension, EKU sets or none, validity
  * window, issuing CA) and random CertificateMatch rules, selectCertificate accepts exactly when
- * an independent reference predicate, written from spec §3.2 alone, accepts.
+ * an independent reference predicate, written from docs/profile.md#certificate-matching alone, accepts.
  *
- * Reading of the spec used by both: `MatchOnlyCertsWithKU/EKU=true` excludes certificates
+ * Reading of the rules used by both: `MatchOnlyCertsWithKU/EKU=true` excludes certificates
  * without the extension (the element table's wording, independent of other rules); otherwise a
  * missing extension passes that rule.
  */
@@ -32,7 +32,7 @@ interface RuleParams { ku: KeyUsageName[]; eku: string[]; onlyKU: boolean; onlyE
 
 const CA_NAMES = ['Alpha Issuing CA', 'Beta Root'];
 
-/** The reference predicate, from spec §3.2 steps 1–4 only. */
+/** The reference predicate, from docs/profile.md#certificate-matching steps 1–4 only. */
 function reference(c: CertParams, r: RuleParams): boolean {
   if (!(c.nbDays <= 0 && c.naDays >= 0)) return false; // step 1: notBefore ≤ now ≤ notAfter
   if (c.ku === null) { if (r.onlyKU) return false; } else if (r.ku.length > 0 && !r.ku.some((k) => c.ku!.includes(k))) return false;

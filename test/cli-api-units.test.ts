@@ -1,6 +1,6 @@
 /**
  * The pure parts of the CLI's API commands: how a connect attempt is decided from snapshots in
- * any order, the management connection state strings (client-profile §5.2 item 7), the vpncli
+ * any order, the management connection state strings of `vpncli stats`, the vpncli
  * stats layout, terminal sanitising of agent-supplied text, and the socket path precedence.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * CSTP rekey against a real ocserv (`rekey-method = new-tunnel`, a short `rekey-time`): when the
  * gateway's X-CSTP-Rekey-Time elapses, `tandem connect` drops the TLS connection without a
- * logout and CONNECTs again with the same cookie (Node cannot renegotiate, spec §4.8). Shown:
+ * logout and CONNECTs again with the same cookie (Node cannot renegotiate, docs/protocol.md#rekey). Shown:
  * the rekey happens, no fresh authentication is needed, the TUN, routes and DNS stay exactly as
  * they were across it, traffic flows afterwards, and the namespace is restored on exit.
  */

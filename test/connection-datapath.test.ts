@@ -1,7 +1,7 @@
 /**
  * The data path over a real TLS connection (TLS 1.2, AES-GCM, like ocserv's Debian defaults),
  * with a TCP proxy in the middle that reads the TLS record layer: every CSTP frame must travel in
- * its own record (spec §4.3), also when the TUN hands over packets in bursts faster than TLS
+ * its own record (docs/protocol.md#one-frame-per-tls-record), also when the TUN hands over packets in bursts faster than TLS
  * can write them. Also: back-pressure both ways, and gateway frames reaching the TUN intact.
  */
 import { createHash, randomBytes } from 'node:crypto';

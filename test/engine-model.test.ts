@@ -1,5 +1,5 @@
 /**
- * Model-based property test of the engine (security-reliability §4.4 item 6, R7): random
+ * Model-based property test of the engine: random
  * sequences of user connect/disconnect, network trusted/untrusted, DPD death, 401, gateway
  * DISCONNECT, machine enable/disable, signer presence and delays, over fake drivers that
  * answer after random delays and fail at random points. Invariants are checked at every

@@ -1,5 +1,5 @@
 /**
- * Reconnect policy on fake time (anyconnect-protocol §6): DPD death → cookie reconnect with
+ * Reconnect policy on fake time (docs/protocol.md#reconnect): DPD death → cookie reconnect with
  * backoff while routes stay applied; 401 → re-authentication (automatic for the machine
  * tunnel, only with a connected signer for the user tunnel); server DISCONNECT → no retry.
  */

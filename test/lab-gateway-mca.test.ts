@@ -58,7 +58,7 @@ describe('lab-gateway MCA and CSTP with a scripted client', () => {
     return postXml(gw.port, opts.tls ?? machineTls, replyXml(opts.opaque ?? opaqueOf(ch), opts.bundle ?? bundleFor(user), opts.hash ?? 'sha512', sig));
   }
 
-  it('challenge has the spec shape: handle, hashes, 64-byte uppercase random, cert-authenticated', async () => {
+  it('challenge has the documented shape: handle, hashes, 64-byte uppercase random, cert-authenticated', async () => {
     const body = (await challenge()).toString();
     expect(body).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<config-auth client="vpn" type="auth-request" aggregate-auth-version="2">/);
     expect(body).toMatch(/<aggauth-handle>\d+<\/aggauth-handle>/);

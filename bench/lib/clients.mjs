@@ -109,7 +109,7 @@ export async function startClient(kind, pki, script, journalDir) {
     const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`no reply through the tunnel within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS).unref());
     const t1 = await Promise.race([up, died, timeout]);
     const connectMs = Number(t1 - t0) / 1e6;
-    // The anchor's criterion was an ICMP echo: make sure ICMP passes too (not timed).
+    // openconnect's usual readiness check is an ICMP echo: make sure ICMP passes too (not timed).
     await nsExec(CLI_NS, 'ping', ['-c1', '-W2', '-n', BEHIND]).catch(() => { throw new Error('UDP went through the tunnel but ping did not'); });
     return { kind, child, pid: child.pid, connectMs, log: () => log };
   } catch (err) {
@@ -124,7 +124,7 @@ export async function startClient(kind, pki, script, journalDir) {
 
 /**
  * Stops a client with SIGINT to its PID only (a process-group signal would also interrupt
- * the vpnc-script disconnect it runs; anchor §9) and waits for it to exit.
+ * the vpnc-script disconnect it runs) and waits for it to exit.
  * @returns {Promise<number|string>} exit code, or the signal name if it had to be killed
  */
 export async function stopClient(client) {

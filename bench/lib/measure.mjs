@@ -1,5 +1,5 @@
 /**
- * Throughput and cost of one client, measured as in the anchor (§4): iperf3 TCP through the
+ * Throughput and cost of one client, measured the same way for both clients: iperf3 TCP through the
  * tunnel (receiver's end.sum_received), the client's own CPU seconds (utime + stime from
  * /proc/PID/stat ÷ CLK_TCK; vpnc-script children are not counted — it runs only at connect and
  * disconnect) over each transfer, and its peak RSS (VmHWM).
@@ -22,7 +22,7 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / clkTck;
 }
 
-/** Peak resident set size (VmHWM) in MiB (/proc reports KiB as "kB"), as the anchor reports MB. */
+/** Peak resident set size (VmHWM) in MiB (/proc reports KiB as "kB"). */
 export function peakRssMb(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;

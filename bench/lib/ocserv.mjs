@@ -1,5 +1,5 @@
 /**
- * ocserv 1.1.6 for the bench: certificate auth as in the protocol spec §8.1, CSTP only (no
+ * ocserv 1.1.6 for the bench: certificate-only auth as in test/fixtures/ocserv.ts, CSTP only (no
  * udp-port) because tandem has no DTLS yet and both clients must take the same
  * data path, and the lab-only knobs that keep repeated connects from being throttled.
  */
@@ -48,7 +48,7 @@ export function ocservConfig(dir, pki, listen) {
     'idle-timeout = 1200',
     'cookie-timeout = 300',
     'try-mtu-discovery = false',
-    // As in the spec §8.1 config and the interop test fixture that tandem is tested against.
+    // As in the interop test fixture that tandem is tested against (test/fixtures/ocserv.ts).
     'cisco-client-compat = true',
     'device = tbnv',
     'predictable-ips = true',
@@ -56,7 +56,7 @@ export function ocservConfig(dir, pki, listen) {
     `route = ${BEHIND_NET}`,
     'dns = 10.234.20.53',
     'default-domain = bench.lab.test',
-    // Debian's default: TLS 1.2 only, which is what the anchor measurements used.
+    // Debian's default: TLS 1.2 only.
     'tls-priorities = "NORMAL:%SERVER_PRECEDENCE:%COMPAT:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-TLS1.3"',
   ].join('\n') + '\n';
 }

@@ -1,7 +1,7 @@
 /**
  * The bench PKI, made with the openssl CLI (argv arrays only): Root CA → Intermediate CA
  * (pathlen 0) → server `vpn.lab.test` and client `machine.lab.test`, all RSA-2048 so the
- * numbers line up with the anchor's "CSTP only, RSA" column (anchor-measurements.md §3.1).
+ * numbers of every run are for the same case: CSTP only, RSA.
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

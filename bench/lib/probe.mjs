@@ -6,8 +6,8 @@
  * for the tunnel, and a loop that forks `ping -c1` every 5 ms costs ~200 forks/s on a 2-core
  * machine — CPU taken from the very client being timed. Instead a small UDP prober in tbn-cli
  * sends one datagram per millisecond (sends fail with ENETUNREACH until the pushed route
- * exists) to an echo responder on 10.234.20.1 and prints the time of the first echo. Like the
- * anchor's first ping reply, that is the first packet that made the round trip through the
+ * exists) to an echo responder on 10.234.20.1 and prints the time of the first echo. Like a
+ * first ping reply, that is the first packet that made the round trip through the
  * tunnel. Times are CLOCK_MONOTONIC nanoseconds (process.hrtime.bigint(), system-wide), so the
  * prober's timestamp compares directly with the one the bench takes just before spawning the
  * client. One ICMP ping is sent afterwards as a check (clients.mjs), not timed.

@@ -1,8 +1,8 @@
 /**
  * Which gateway URL a `connect` request means. A host from the profiles' server list (by name,
  * address or URL) is always allowed; anything else only when the default profile allows manual
- * host input and no Always-On profile is in force (spec §3.6: Always-On implies no manual
- * host entry outside the profile).
+ * host input and no Always-On profile is in force (Always-On allows no host outside the
+ * profiles: docs/profile.md#trusted-network-detection-and-always-on).
  */
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { MergedProfiles } from '@tandem/profile';

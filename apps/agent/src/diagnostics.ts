@@ -1,7 +1,7 @@
 /**
  * `diagnostics.export`: a small redacted JSON bundle built in memory from a fixed list of
  * sources and returned over IPC — the agent never writes it to, or reads anything from, a path
- * the caller chose (anchors §1.D rule 4). Admins get the log ring and the machine-store
+ * the caller chose. Admins get the log ring and the machine-store
  * inventory (certificates without keys); other users get the status, host list, profile load
  * results and the network picture only, since logs mention other users' sessions.
  */

@@ -1,5 +1,5 @@
 /**
- * Environment hygiene (anchors §1.C rule 1, goal row 24). The root agent must behave the same
+ * Environment hygiene (docs/attack-surface.md, "environment"). The root agent must behave the same
  * whatever environment it was started with: variables that make Node or OpenSSL load code,
  * trust other CAs, disable TLS checks or send traffic through a proxy are removed from
  * `process.env` before anything else runs, and every child gets {@link childEnv}, never ours.

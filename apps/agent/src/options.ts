@@ -1,6 +1,6 @@
 /**
  * Command-line options of `tandemd`. Every path the agent writes or serves comes from here (or
- * its defaults), never from a client: IPC methods take no paths (anchors §1.A rule 5).
+ * its defaults), never from a client: IPC methods take no paths.
  */
 import { parseArgs } from 'node:util';
 import { isAbsolute } from 'node:path';

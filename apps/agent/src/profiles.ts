@@ -2,7 +2,7 @@
  * The installed profiles: every `*.xml` of the profile directory (user tunnel) and
  * `mgmttun/VpnMgmtTunProfile.xml` (machine tunnel), read in agent mode — root-owned, not
  * writable by group or others, no symlinks, parsed from the descriptor that was checked
- * (anchors §1.B, goal row 5). A refused or broken file is logged with its path and reason and
+ * (docs/attack-surface.md, "client profiles"). A refused or broken file is logged with its path and reason and
  * its last good version stays in force, so a tampered file can neither change nor drop
  * policy; a file that is gone is dropped. Reloaded on SIGHUP.
  */

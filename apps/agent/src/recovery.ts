@@ -1,7 +1,7 @@
 /**
  * Crash recovery at start: before anything else touches the network, journals left by a dead
  * agent are replayed by the tunnel package so routes and DNS are what they were before that
- * agent connected (anchors R5, goal row 17). Recovery errors are logged, never fatal: an agent
+ * agent connected. Recovery errors are logged, never fatal: an agent
  * that refuses to start cannot protect or reconnect anything.
  */
 import type { Logger } from '@tandem/common';

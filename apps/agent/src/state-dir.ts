@@ -1,7 +1,7 @@
 /**
  * The runtime state directory (`/run/tandem`): root-owned 0755 so users can reach the socket
  * but not plant files, with a 0700 `netjournal/` the tunnel package writes its journal to
- * (anchors §1.D rule 1). A symlink or a directory owned by someone else is refused, not
+ * (docs/attack-surface.md#files-the-agent-writes). A symlink or a directory owned by someone else is refused, not
  * repaired: someone prepared it for us, and following it would hand them our writes.
  */
 import { lstat, mkdir, chmod } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * The aggregate-auth state machine of the gateway (spec §2, §3):
+ * The aggregate-auth state machine of the gateway (docs/protocol.md#aggregate-auth, #mca):
  *
  *   init ─(no TLS cert)──────────────→ <client-cert-request/>   (init + client-cert-fail → refuse)
  *   init ─(bad TLS cert)─────────────→ refuse

@@ -1,5 +1,5 @@
 /**
- * The aggregate-auth XML documents (spec §2.3–2.6, §3.2–3.3): reading what a client posts and
+ * The aggregate-auth XML documents (docs/protocol.md#aggregate-auth, #mca): reading what a client posts and
  * writing what a Cisco-style gateway answers. Client XML is untrusted: DOCTYPE/ENTITY
  * declarations are refused before any parser sees them, the document must be well-formed,
  * and only the few fields the gateway acts on are extracted.
@@ -107,7 +107,7 @@ export function xmlEscape(s: string): string {
 
 const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
-/** What goes into the MCA challenge (spec §3.2 shape). */
+/** What goes into the MCA challenge (docs/protocol.md#mca-challenge). */
 export interface ChallengeFields {
   group: string;
   handle: string;
@@ -161,7 +161,7 @@ export interface CompleteFields {
   serverCertHash: string;
 }
 
-/** The `type="complete"` document (spec §2.6, Cisco shape). */
+/** The `type="complete"` document, in the Cisco shape (docs/protocol.md#success-and-the-cookie). */
 export function completeDoc(f: CompleteFields): Buffer {
   const banner = f.banner ? `<banner>${xmlEscape(f.banner)}</banner>\n` : '';
   return Buffer.from(

@@ -1,5 +1,5 @@
 /**
- * The gateway end of CSTP (spec §4): `CONNECT /CSCOSSLC/tunnel` with the session cookie,
+ * The gateway end of CSTP (docs/protocol.md#connect, #cstp-framing): `CONNECT /CSCOSSLC/tunnel` with the session cookie,
  * the `200 CONNECTED` header block, then framed packets on the TLS stream. Control frames are
  * answered here; DATA goes to the {@link DataPlane}. A 0xb0 DISCONNECT is a logout that ends
  * the session (the cookie stops working), an empty DISCONNECT keeps it for a reconnect.

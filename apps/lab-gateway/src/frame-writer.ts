@@ -1,6 +1,6 @@
 /**
  * Serialised frame output on a TLS socket. Peers parse each TLS record as exactly one CSTP
- * packet (spec §4.3), and Node coalesces writes issued in the same tick into one record, so
+ * packet (docs/protocol.md#one-frame-per-tls-record), and Node coalesces writes issued in the same tick into one record, so
  * every frame is its own write() and the next write starts only after the previous one's
  * callback. A bounded queue drops data packets (never control frames) under overload, like a
  * congested link would, instead of growing without limit.

@@ -1,5 +1,5 @@
 /**
- * Verification of an MCA auth-reply (spec §3.3.3): the machine certificate must be the one
+ * Verification of an MCA auth-reply (docs/protocol.md#mca-reply): the machine certificate must be the one
  * the challenge was issued to, the `1U` bundle must hold a user certificate that chains to the
  * trust store, the hash must be one we offered, and the signature must cover exactly the
  * challenge bytes we sent — RSA PKCS#1 v1.5 or ECDSA with a DER signature, nothing else.
@@ -10,7 +10,7 @@ import { decodeBase64Loose, parseBundle, Pkcs7Error } from './pkcs7.js';
 import type { PendingChallenge } from './sessions.js';
 import type { TrustStore } from './trust.js';
 
-/** Hash names a gateway may offer, strongest last (the order of spec §3.2). */
+/** Hash names this gateway offers, strongest last (the order its challenge lists them in). */
 export const MCA_HASHES = ['sha256', 'sha384', 'sha512'] as const;
 
 /** Result of {@link verifyMcaReply}. */

@@ -1,6 +1,6 @@
 /**
- * The MCA `1U` certificate bundle: a degenerate PKCS#7/CMS SignedData ("certs-only", spec
- * §3.3.1). We accept any certificate order and either eContentType (GnuTLS writes digestedData,
+ * The MCA `1U` certificate bundle: a degenerate PKCS#7/CMS SignedData ("certs-only",
+ * docs/protocol.md#mca-reply). We accept any certificate order and either eContentType (GnuTLS writes digestedData,
  * OpenSSL and Cisco write data), but the set must be coherent: exactly one end-entity
  * certificate, CA certificates that each appear once, and no CA certificate that is not on
  * the end-entity's issuer chain — a bundle padded with unrelated certificates is refused.

@@ -1,5 +1,5 @@
 /**
- * The client side of aggregate auth (spec §2.10): init → (certificate retry | group selection |
+ * The client side of aggregate auth (docs/protocol.md#aggregate-auth): init → (certificate retry | group selection |
  * MCA challenge | forms) → complete. Requests share one validated TLS connection while the
  * gateway keeps it alive (connection-cache.ts), like openconnect's HTTP keep-alive; the
  * certificate retry always takes a new one (some ASAs only ask for the client certificate on
@@ -72,7 +72,7 @@ export interface AuthResult {
   profileManifest?: ManifestEntry;
 }
 
-/** The User-Agent ocserv and ASAs know: ocserv classifies clients by this prefix (spec §2.2). */
+/** The User-Agent ocserv and ASAs know: ocserv classifies clients by this prefix (docs/protocol.md#http-requests). */
 export const USER_AGENT = 'Open AnyConnect VPN Agent v9.01';
 const MAX_ROUNDS = 10;
 const MAX_REDIRECTS = 3;

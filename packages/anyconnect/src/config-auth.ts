@@ -1,6 +1,6 @@
 /**
  * Aggregate-auth XML (`<config-auth>`): parsing what a gateway sends and building what the
- * client sends (spec anyconnect-protocol.md §2.3–§2.6, §3.2–§3.3).
+ * client sends (docs/protocol.md#aggregate-auth, #mca).
  *
  * Gateway XML is hostile input: DOCTYPE/ENTITY are refused before parsing, nesting is bounded
  * by a linear pre-scan (the parser never sees a deep document), and the `<opaque>` element is
@@ -193,7 +193,7 @@ export function buildInit(id: ClientIdentity, groupAccess: string, opts: { group
   return Buffer.from(`${x}</config-auth>`, 'utf8');
 }
 
-/** The MCA part of an auth-reply (spec §3.3). */
+/** The MCA part of an auth-reply (docs/protocol.md#mca-reply). */
 export interface McaReply {
   pkcs7Base64: string;
   signatureBase64: string;

@@ -1,13 +1,13 @@
 /**
  * Opening the tunnel: `CONNECT /CSCOSSLC/tunnel` with the session cookie on a validated TLS
- * connection — the auth phase's kept-alive one when there is one, else a new one (spec §4.1–§4.2). On `200` the same socket carries CSTP frames, so the HTTP
+ * connection — the auth phase's kept-alive one when there is one, else a new one (docs/protocol.md#connect). On `200` the same socket carries CSTP frames, so the HTTP
  * layer stops after the response head and hands the socket (and any bytes already read past
  * the head) to the caller.
  *
  * Tandem has no DTLS channel yet, so all data flows over CSTP. We still send a fresh
  * X-DTLS-Master-Secret and a PSK-NEGOTIATE cipher list because ocserv and ASAs expect them from
  * AnyConnect clients, and the DTLS parameters of the answer are kept (as secrets) for the day a
- * DTLS channel exists. No compression is offered (spec §4.6 recommends starting without it).
+ * DTLS channel exists. No compression is offered (docs/protocol.md#connect-request).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -33,7 +33,7 @@ export interface GatewaySessionOptions {
   address?: string;
   ca?: string | Buffer;
   trust: ServerTrustPolicy;
-  /** Presented on every connection too: strict gateways require it (spec §6). */
+  /** Presented on every connection too: strict gateways require it (docs/protocol.md#reconnect). */
   machine: TlsClientCredentials | null;
 }
 
@@ -62,14 +62,14 @@ export interface CstpChannel {
 }
 
 /**
- * The tunnel MTU we ask for, derived like openconnect (spec §4.7): base MTU minus the worst
+ * The tunnel MTU we ask for, derived like openconnect (docs/protocol.md#connect-request): base MTU minus the worst
  * DTLS overhead (82), UDP (8) and IPv4 (20). ocserv computes its own and answers with it.
  */
 export function requestedMtu(baseMtu: number): number {
   return Math.max(576, baseMtu - 82 - 8 - 20);
 }
 
-/** Builds the CONNECT request headers. Only `webvpn` goes into the Cookie header (spec §4.1). */
+/** Builds the CONNECT request headers. Only `webvpn` goes into the Cookie header (docs/protocol.md#connect-request). */
 export function connectHeaders(opts: Pick<ConnectOptions, 'gateway' | 'cookie' | 'localHostname' | 'baseMtu' | 'previousAddresses'>): Array<[string, string]> {
   if (!/^[\x21-\x7e]{1,4096}$/.test(opts.cookie) || /[;,\s]/.test(opts.cookie)) {
     throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'the session cookie has characters that cannot go into a Cookie header');

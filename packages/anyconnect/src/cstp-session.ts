@@ -1,8 +1,8 @@
 /**
- * The CSTP session on an open channel (spec §4.3–§4.5): framing, DPD and keepalive timers,
+ * The CSTP session on an open channel (docs/protocol.md#cstp-framing to #disconnect-and-logout): framing, DPD and keepalive timers,
  * answering the gateway's DPD, server DISCONNECT/TERMINATE, and logout.
  *
- * Timers follow openconnect (spec §4.4): after `dpd` seconds without receiving anything send
+ * Timers follow openconnect (docs/protocol.md#dpd-and-keepalive): after `dpd` seconds without receiving anything send
  * DPD-REQ, repeat every `dpd/2` while still silent, and declare the gateway dead after `2×dpd`
  * (event `dead`, then `closed`). Keepalive goes out after `keepalive` seconds without sending,
  * unless data is queued. All writes go through {@link FrameWriter} (one frame per TLS record).
@@ -56,7 +56,7 @@ export class CstpSession extends EventEmitter {
   constructor(private readonly channel: CstpChannel, options: { log?: Logger } = {}) {
     super();
     this.log = options.log ?? nullLogger;
-    // Received packets may exceed the negotiated MTU a little (spec §4.7): allow slack, never 64 KiB.
+    // Received packets may exceed the negotiated MTU a little: allow slack, never 64 KiB.
     this.decoder = new FrameDecoder({ maxPayload: Math.min(0xffff, Math.max(channel.config.mtu + 256, 2048)) });
     const socket = channel.socket;
     this.writer = new FrameWriter(socket, (err) => this.finish({ kind: 'transport', reason: err.message }), () => this.emit('drain'));
@@ -143,7 +143,7 @@ export class CstpSession extends EventEmitter {
     this.finish({ kind: 'local', reason: `logout: ${reason}` });
   }
 
-  /** Ends the session without logout: the cookie stays valid for a reconnect (spec §4.5). */
+  /** Ends the session without logout: the cookie stays valid for a reconnect (docs/protocol.md#disconnect-and-logout). */
   close(reason = 'closed by client'): void {
     this.finish({ kind: 'local', reason });
   }
@@ -174,7 +174,7 @@ export class CstpSession extends EventEmitter {
           break;
         case PacketType.DISCONNECT:
         case PacketType.TERMINATE: {
-          // Payload, when present: reason code byte + text (spec §4.5).
+          // Payload, when present: reason code byte + text (docs/protocol.md#disconnect-and-logout).
           const text = f.payload.length > 1 ? f.payload.subarray(1).toString('latin1').replace(/[^\x20-\x7e]/g, '').slice(0, 200) : '';
           const what = f.type === PacketType.TERMINATE ? 'terminated' : 'disconnected';
           this.finish({ kind: 'server', reason: `gateway ${what} the session${text ? `: ${text}` : ''}` });
@@ -203,7 +203,7 @@ export class CstpSession extends EventEmitter {
     if (keepalive > 0 && now - this.writer.lastWriteAt >= keepalive * 1000 && this.writer.idle) {
       this.writer.write(encodeFrame(PacketType.KEEPALIVE));
     }
-    // Node cannot renegotiate TLS 1.3 (spec §4.8): every rekey is a "new-tunnel" rekey, which is
+    // Node cannot renegotiate TLS 1.3 (docs/protocol.md#rekey): every rekey is a "new-tunnel" rekey, which is
     // the owner's job (reconnectCstp with the cookie); the session only says when it is due.
     const { rekey } = this.channel.config;
     if (!this.rekeyAnnounced && rekey && rekey.method !== 'none' && rekey.seconds > 0 && now - this.startedAt >= rekey.seconds * 1000) {

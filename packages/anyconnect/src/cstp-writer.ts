@@ -3,7 +3,7 @@
  *
  * INVARIANT: one CSTP frame per TLS record. ocserv parses each TLS record as exactly one CSTP
  * packet and kills the session on a mismatch ("unexpected CSTP length"), and openconnect drops
- * such records (spec §4.3). Node's TLSSocket merges data that queues up while a write is in
+ * such records (docs/protocol.md#one-frame-per-tls-record). Node's TLSSocket merges data that queues up while a write is in
  * flight into one record, and `cork()/uncork()` merges on purpose, so the writer:
  *   - calls `socket.write()` with exactly one frame,
  *   - never has more than one write pending: the next frame is written only from the previous

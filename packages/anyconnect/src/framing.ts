@@ -1,5 +1,5 @@
 /**
- * CSTP framing on the TLS stream (spec: anyconnect-protocol.md §4.3).
+ * CSTP framing on the TLS stream (docs/protocol.md#cstp-framing).
  *
  *   offset 0  'S' 'T' 'F' 0x01   magic
  *   offset 4  uint16 BE          payload length (header excluded)

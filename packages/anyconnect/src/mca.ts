@@ -1,5 +1,5 @@
 /**
- * Multiple Certificate Authentication, client side (spec §3): choose the digest, sign the exact
+ * Multiple Certificate Authentication, client side (docs/protocol.md#mca): choose the digest, sign the exact
  * challenge bytes with the user certificate's key, and package the user chain as a certs-only
  * PKCS#7 SignedData.
  */
@@ -48,7 +48,7 @@ export async function buildCertsOnlyPkcs7(certsDer: readonly Buffer[]): Promise<
   return Buffer.from(AsnConvert.serialize(info));
 }
 
-/** Base64 broken into 64-character lines with bare `\n`, no trailing newline (spec §3.3). */
+/** Base64 broken into 64-character lines with bare `\n`, no trailing newline (docs/protocol.md#mca-reply). */
 export function base64Lines(data: Buffer): string {
   return (data.toString('base64').match(/.{1,64}/g) ?? []).join('\n');
 }

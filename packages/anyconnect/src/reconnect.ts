@@ -1,5 +1,5 @@
 /**
- * Reconnecting with the session cookie (spec §6): a new TLS connection with the same client
+ * Reconnecting with the session cookie (docs/protocol.md#reconnect): a new TLS connection with the same client
  * credentials and a CONNECT that asks for the previous lease (X-CSTP-Address). No XML auth.
  * A 401 means the gateway dropped the session: the caller must authenticate again (for the
  * machine tunnel that needs no user, for a user tunnel it may need a prompt), so that outcome

@@ -2,7 +2,7 @@
  * Gateway certificate validation, decided before a single request byte is written.
  *
  * OpenSSL (through Node) does the RFC 5280 path validation against the configured CAs; on top
- * of it we check what openconnect does not (anchors §2.7): the serverAuth EKU, the key usage,
+ * of it we check what openconnect does not (docs/protocol.md#gateway-trust): the serverAuth EKU, the key usage,
  * the host name, and SPKI pins. Every failure is an `E_SERVER_CERT_UNTRUSTED` error whose
  * message says what was wrong and always carries the server's `pin-sha256:` (like openconnect's
  * "--servercert" hint) so an administrator can pin after checking it out of band.

@@ -1,6 +1,6 @@
 /**
  * The CONNECT response headers (`X-CSTP-*`, `X-DTLS-*`) as a typed tunnel configuration
- * (spec §4.2). Every value from the gateway is hostile until checked: addresses and routes are
+ * (docs/protocol.md#connect-response). Every value from the gateway is hostile until checked: addresses and routes are
  * parsed strictly, domains must be label-syntax names, numbers are range-checked, and lists are
  * capped. Out-of-range values are an error, never silently clamped.
  */
@@ -27,7 +27,7 @@ export interface TunnelConfig {
   splitExclude: Cidr[];
   tunnelAllDns: boolean;
   clientBypassProtocol: boolean;
-  /** Tunnel MTU: the larger of X-CSTP-MTU and X-DTLS-MTU (spec §4.7). */
+  /** Tunnel MTU: the larger of X-CSTP-MTU and X-DTLS-MTU (docs/protocol.md#connect-response). */
   mtu: number;
   baseMtu?: number;
   /** Seconds; 0 = off. */
@@ -126,7 +126,7 @@ export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelCon
   }
   const mask = one('x-cstp-netmask');
   if (mask) {
-    // Dotted mask for an IPv4 lease; `addr/len` pairs with an IPv6 X-CSTP-Address (spec §4.2).
+    // Dotted mask for an IPv4 lease; `addr/len` pairs with an IPv6 X-CSTP-Address.
     if (isIPv4(mask)) {
       if (cfg.ipv4) cfg.ipv4 = { ...cfg.ipv4, netmask: mask, prefix: maskToPrefix(mask) };
     } else {

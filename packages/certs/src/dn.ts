@@ -1,6 +1,6 @@
 /**
  * Distinguished names as ordered attribute lists, the AnyConnect attribute abbreviations used by
- * `DistinguishedNameDefinition/Name` (spec §3.2), and the string forms we print.
+ * `DistinguishedNameDefinition/Name` (docs/profile.md#certificate-matching), and the string forms we print.
  */
 import { x509 } from './x509.js';
 

@@ -1,5 +1,5 @@
 /**
- * `CertificateMatch` rules of spec §3.2 (steps 2–5), each returning plain-words reasons for a
+ * `CertificateMatch` rules (docs/profile.md#certificate-matching, steps 2–4 and the default), each returning plain-words reasons for a
  * failure, so a rejection can be explained to an administrator exactly as it was decided.
  */
 import type { CertificateMatch, DistinguishedNameRule, KeyUsageName } from '@tandem/profile';
@@ -21,8 +21,8 @@ export function ekuName(oid: string): string {
 
 /**
  * The rule set used when the profile has no `CertificateMatch`: KeyUsage Digital_Signature and
- * EKU ClientAuth. [unverified] The spec (§3.2 step 5) records this Cisco default from memory of
- * the admin guide, not from a verified source; it is kept as a documented default.
+ * EKU ClientAuth. [unverified] This Cisco default comes from the admin guide, not from an
+ * observed client (docs/profile.md#certificate-matching); it is kept as a documented default.
  */
 export const DEFAULT_CERTIFICATE_MATCH: CertificateMatch = {
   keyUsage: ['Digital_Signature'],
@@ -57,7 +57,7 @@ export function ekuReasons(model: CertificateModel, match: CertificateMatch): st
 function valueMatches(value: string, rule: DistinguishedNameRule): boolean {
   const v = rule.matchCase ? value : value.toLowerCase();
   const p = rule.matchCase ? rule.pattern : rule.pattern.toLowerCase();
-  // Wildcard means "pattern occurs anywhere" (substring); there is no glob syntax (spec §3.2).
+  // Wildcard means "pattern occurs anywhere" (substring); there is no glob syntax.
   return rule.wildcard ? v.includes(p) : v === p;
 }
 

@@ -1,7 +1,8 @@
 /**
- * `selectCertificate`: applies spec §3.1 store rules, §3.2 `CertificateMatch`, validity, key,
- * trust and the gateway's issuer hints to every candidate, records plain-words reasons for each
- * rejection, and ranks the survivors deterministically (see README "Ranking").
+ * `selectCertificate`: applies the store rules, `CertificateMatch`, validity, key, trust and
+ * the gateway's issuer hints to every candidate (docs/profile.md#certificate-matching), records
+ * plain-words reasons for each rejection, and ranks the survivors deterministically (see README
+ * "Ranking").
  */
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { ClientInitialization } from '@tandem/profile';
@@ -34,7 +35,7 @@ export interface SelectionInput {
   intermediates?: readonly CertificateModel[];
   /** Acceptable CA DNs from the gateway's TLS CertificateRequest; when non-empty, one must match. */
   issuerHints?: readonly string[];
-  /** Remembered thumbprint (SHA-1 or SHA-256 hex, spec §3.2 `ClientCertificateThumbprint`): preferred when accepted. */
+  /** Remembered thumbprint (SHA-1 or SHA-256 hex, Secure Client's `ClientCertificateThumbprint`): preferred when accepted. */
   preferredThumbprint?: string;
 }
 
@@ -60,9 +61,9 @@ function day(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
-/** Store rule for one candidate (spec §3.1, §5.3): a reason when the store is not usable. */
+/** Store rule for one candidate (docs/profile.md#certificate-stores): a reason when the store is not usable. */
 export function storeReason(store: StoreLabel, init: ClientInitialization, tunnel: 'user' | 'machine', platform: SelectionInput['platform']): string | null {
-  // §5.3: the machine tunnel only ever uses the machine store, whatever the profile says.
+  // The machine tunnel only ever uses the machine store, whatever the profile says.
   if (tunnel === 'machine') return store === 'machine' ? null : 'in user store but the machine tunnel uses the machine store';
   let setting: string;
   let name: string;

@@ -64,7 +64,7 @@ export function keyMatchesSpki(key: KeyObject, spki: Buffer): boolean {
 
 /**
  * Proves a signer really holds the certificate's key: signs a fixed probe and verifies it with
- * the certificate's public key (anchors §2.7 "a test signature succeeds").
+ * the certificate's public key.
  */
 export async function testSignature(signer: Signer, spki: Buffer): Promise<boolean> {
   const probe = Buffer.from('tandem key probe');

@@ -1,7 +1,7 @@
 /**
  * A directory of certificate files: PKCS#12 (`.p12`/`.pfx`), PEM or DER (`.pem`/`.crt`/`.cer`/
  * `.der`) with the key in the same file, beside it as `NAME.key`, or in `private/NAME.key`
- * (the Cisco Linux PEM store layout, spec §3.1). A file that cannot be read becomes a
+ * (the Cisco Linux PEM store layout). A file that cannot be read becomes a
  * diagnostic; the listing never fails because of one bad file.
  */
 import { lstat, open, readdir } from 'node:fs/promises';

@@ -6,7 +6,7 @@
 import type { CertificateModel } from './model.js';
 import type { Signer } from './signer.js';
 
-/** Which store family a certificate came from (spec §3.1). */
+/** Which store family a certificate came from (docs/profile.md#certificate-stores). */
 export type StoreLabel = 'machine' | 'user';
 
 /** What Node's `tls.connect` needs to present the certificate: an in-memory key… */

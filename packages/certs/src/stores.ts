@@ -1,7 +1,7 @@
 /**
  * Store sets: the `machine` and the `user` store, each a list of sources, and the Linux default
- * locations. The machine store is read by the root agent and must be root-owned (anchors §2.7
- * "store separation"); the user store belongs to the requesting user.
+ * locations. The machine store is read by the root agent and must be root-owned
+ * (docs/attack-surface.md, "machine certificates"); the user store belongs to the requesting user.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * The routes/DNS ownership token. Exactly one tunnel may have routes and DNS applied at any
- * instant (security-reliability R7); a session takes the token before `open()` and gives it
+ * instant; a session takes the token before `open()` and gives it
  * back once `close()` (or a failed `open()`) has settled. A second taker is a bug in the
  * supervisor, so it throws instead of waiting.
  */

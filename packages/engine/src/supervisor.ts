@@ -23,7 +23,7 @@ export interface SupervisorInputs {
     profilePresent: boolean;
     /** The admin has not disabled the machine tunnel. */
     enabled: boolean;
-    /** The profile has TND configuration (spec §5.3: without it the tunnel never starts). */
+    /** The profile has TND configuration (without it the tunnel never starts: docs/profile.md#management-tunnel). */
     tndConfigured: boolean;
     /** The profile's first HostEntry URL, null if it has none. */
     url: string | null;
@@ -43,7 +43,7 @@ export interface DesiredDecision {
 
 /**
  * Derives the tunnel that should run. A user tunnel the user asked for wins over everything
- * but shutdown (TND never tears down a tunnel started by hand, spec §3.6); otherwise the
+ * but shutdown (TND never tears down a tunnel started by hand: docs/profile.md#trusted-network-detection-and-always-on); otherwise the
  * machine tunnel runs exactly when its profile allows it and the network is untrusted.
  */
 export function decideTunnel(inputs: SupervisorInputs): DesiredDecision {

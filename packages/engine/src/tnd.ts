@@ -1,5 +1,5 @@
 /**
- * Trusted Network Detection (client-profile spec §3.6): decides from the physical network's
+ * Trusted Network Detection (docs/profile.md#trusted-network-detection-and-always-on): decides from the physical network's
  * DNS state, and optionally from trusted HTTPS servers, whether the machine is on a trusted
  * network. The DNS part is pure; the HTTPS part goes through the {@link TrustedServerProbe} port.
  */

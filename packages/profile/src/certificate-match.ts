@@ -1,5 +1,5 @@
 /**
- * `ClientInitialization/CertificateMatch` (spec §3.2). Named EKUs are mapped to dotted OIDs
+ * `ClientInitialization/CertificateMatch` (docs/profile.md#certificate-matching). Named EKUs are mapped to dotted OIDs
  * here so the certificate selector compares OIDs only. A rule that cannot be understood is
  * reported with a warning, as Cisco's library logs "not recognized", but unlike silently
  * dropping it we record it in `unusableRules` and the selector then accepts no certificate:
@@ -17,13 +17,13 @@ function unusable(sink: WarningSink, match: CertificateMatch, el: XmlElement | {
   match.unusableRules.push(`line ${el.line}: ${message}`);
 }
 
-/** Key usage names in the order of the spec table. */
+/** Key usage names in the order of the profile schema's table. */
 export const KEY_USAGE_NAMES: readonly KeyUsageName[] = [
   'Decipher_Only', 'Encipher_Only', 'CRL_Sign', 'Key_Cert_Sign', 'Key_Agreement',
   'Data_Encipherment', 'Key_Encipherment', 'Non_Repudiation', 'Digital_Signature',
 ];
 
-/** Named EKU → OID (spec §3.2, confirmed against the 5.1 library string table). */
+/** Named EKU → OID (confirmed against the Secure Client 5.1 library string table). */
 export const EKU_OIDS: ReadonlyMap<ExtendedKeyUsageName, string> = new Map<ExtendedKeyUsageName, string>([
   ['ServerAuth', '1.3.6.1.5.5.7.3.1'],
   ['ClientAuth', '1.3.6.1.5.5.7.3.2'],

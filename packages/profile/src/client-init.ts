@@ -1,9 +1,9 @@
 /**
- * `ClientInitialization` (spec §3.1–§3.7) with every default applied. The element names the
+ * `ClientInitialization` with every default applied (docs/profile.md#reading-rules). The element names the
  * schema knows are listed in {@link CLIENT_INIT_ELEMENTS}; local-policy elements that real
  * profiles carry here (ocserv's sample) are reported as non-schema, and StrictCertificateTrust
  * is still read because an administrator who wrote it clearly wanted strict trust.
- * UserControllable defaults: the spec gives `true` for AutomaticCertSelection,
+ * UserControllable defaults: the schema gives `true` for AutomaticCertSelection,
  * ClearSmartcardPin and UseStartBeforeLogon; where it gives none we use `false` (locked), the
  * conservative choice.
  */
@@ -143,7 +143,7 @@ export function readClientInitialization(el: XmlElement | undefined, sink: Warni
   return ci;
 }
 
-/** The built-in defaults (spec §2.2: a host in no profile uses these). */
+/** The built-in defaults (a host in no profile uses these: docs/profile.md#several-profiles). */
 export function defaultClientInitialization(): ClientInitialization {
   return readClientInitialization(undefined, new WarningSink());
 }

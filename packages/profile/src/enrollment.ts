@@ -1,6 +1,6 @@
 /**
- * `CertificateEnrollment` (SCEP, spec §3.7) and the `CertificatePinning` / `CertificatePinList`
- * elements shared by ClientInitialization and HostEntry (spec §3.3). Parsed and shown; SCEP is
+ * `CertificateEnrollment` (SCEP) and the `CertificatePinning` / `CertificatePinList`
+ * elements shared by ClientInitialization and HostEntry (docs/profile.md#server-trust-and-pins). Parsed and shown; SCEP is
  * not performed by Tandem.
  */
 import type { CertificateEnrollment, CertificatePin } from './model.js';

@@ -2,7 +2,7 @@
  * Checks that run on the raw bytes and decoded text before any XML tokenizing: the size cap,
  * DTD refusal and the character set. Rejecting every `<!DOCTYPE` / `<!ENTITY` outright (even
  * inside comments, even in lower case) is deliberate: profiles never need a DTD, and refusing
- * the construct removes entity expansion and external fetches as a class (anchors §4.3 rule 1).
+ * the construct removes entity expansion and external fetches as a class.
  */
 import { invalidProfile } from './invalid.js';
 import { LineIndex } from './positions.js';

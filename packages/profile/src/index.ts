@@ -1,6 +1,6 @@
 /**
  * @tandem/profile — reads AnyConnect / Secure Client XML profiles and local policies into the
- * typed model of model.ts (spec: shared/spec/client-profile.md), safely: size cap, no DTDs,
+ * typed model of model.ts (docs/profile.md), safely: size cap, no DTDs,
  * bounded depth and element count, positions on every warning and error.
  */
 export * from './model.js';

@@ -1,6 +1,6 @@
 /**
  * Hard resource caps applied to every profile document before and during parsing
- * (shared/notes/security-reliability-anchors.md §1.H, §4.3, R8). They bound CPU and memory
+ * (docs/attack-surface.md, "client profiles"). They bound CPU and memory
  * for hostile input; real profiles are a few KiB with a nesting depth below 8.
  */
 

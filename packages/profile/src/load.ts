@@ -1,7 +1,7 @@
 /**
  * Reading profile files from disk. The file is opened once and everything (type check,
  * ownership, size, content) comes from that descriptor, so a file swapped between check and
- * read is not a concern (anchors §1.B rule 2). Opening with O_NONBLOCK keeps a FIFO planted in
+ * read is not a concern. Opening with O_NONBLOCK keeps a FIFO planted in
  * place of a profile from blocking the reader; it is then refused as a non-regular file.
  */
 import { constants } from 'node:fs';

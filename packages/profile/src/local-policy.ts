@@ -1,5 +1,5 @@
 /**
- * `AnyConnectLocalPolicy` (spec §6): the machine-wide, admin-owned policy file. Every field
+ * `AnyConnectLocalPolicy` (docs/profile.md#local-policy): the machine-wide, admin-owned policy file. Every field
  * has a default so a partial file is fine; unknown elements are warned about like in profiles.
  */
 import type { LocalPolicy } from './model.js';

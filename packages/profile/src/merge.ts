@@ -1,5 +1,5 @@
 /**
- * Combining several loaded profiles (spec §2.2). The host list is the union of all entries,
+ * Combining several loaded profiles (docs/profile.md#several-profiles). The host list is the union of all entries,
  * first definition of a host name wins; preferences are never merged field by field: a
  * connection uses the ClientInitialization of the profile that owns the chosen host, and a
  * host found in no profile gets the built-in defaults.

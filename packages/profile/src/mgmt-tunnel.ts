@@ -1,6 +1,6 @@
 /**
- * Management (machine) tunnel handling (spec §5). Detection is by location because the file
- * format is identical to a user profile. The forced settings of §5.3 are computed here once,
+ * Management (machine) tunnel handling (docs/profile.md#management-tunnel). Detection is by location because the file
+ * format is identical to a user profile. The forced settings are computed here once,
  * with every value of the file that they override listed, so the agent can log each override.
  */
 import { basename, dirname } from 'node:path';

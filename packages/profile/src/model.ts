@@ -1,5 +1,5 @@
 /**
- * The typed model of an AnyConnect / Secure Client XML profile (spec: shared/spec/client-profile.md).
+ * The typed model of an AnyConnect / Secure Client XML profile (docs/profile.md).
  *
  * Field names are stable camelCase and form the `profile` object of `tandem profile check --json`;
  * see packages/profile/README.md. Every preference carries its effective value with documented
@@ -88,7 +88,7 @@ export interface CertificateMatch {
 
 /** One `Pin` of a `CertificatePinList`. */
 export interface CertificatePin {
-  /** The pin text as written. Its encoding is [unverified] in the spec (§3.3). */
+  /** The pin text as written. Its encoding is [unverified] (docs/profile.md#server-trust-and-pins). */
   value: string;
   subject?: string;
   issuer?: string;
@@ -99,7 +99,7 @@ export interface CertificatePin {
 export interface TrustedHttpsServer {
   address: string;
   port: number;
-  /** SHA-256 of the DER leaf certificate, lower-case hex ([unverified] encoding, spec §3.6). */
+  /** SHA-256 of the DER leaf certificate, lower-case hex ([unverified] encoding). */
   certificateHash: string;
 }
 
@@ -139,21 +139,21 @@ export interface CertificateEnrollment {
 
 /** `ClientInitialization` with defaults applied. */
 export interface ClientInitialization {
-  // §3.1 stores
+  // stores
   certificateStore: Pref<CertificateStoreWin>;
   certificateStoreMac: Pref<CertificateStoreMac>;
   certificateStoreLinux: Pref<CertificateStoreLinux>;
   certificateStoreOverride: Pref<boolean>;
-  // §3.2 selection
+  // selection
   automaticCertSelection: Pref<boolean>;
   certificateMatch: CertificateMatch | null;
   clearSmartcardPin: Pref<boolean>;
   showPreConnectMessage: Pref<boolean>;
-  // §3.3 trust
+  // trust
   certificatePinning: { enabled: boolean; source: ValueSource; pins: CertificatePin[] };
   /** Not a profile element (it belongs to the local policy) but real profiles carry it. */
   strictCertificateTrust: Pref<boolean> | null;
-  // §3.4 reconnect and the rest
+  // reconnect and the rest
   autoReconnect: Pref<boolean>;
   autoReconnectBehavior: Pref<'DisconnectOnSuspend' | 'ReconnectAfterResume'>;
   suspendOnConnectedStandby: Pref<boolean>;
@@ -173,7 +173,7 @@ export interface ClientInitialization {
   autoServerSelectionImprovement: Pref<number>;
   autoServerSelectionSuspendTime: Pref<number>;
   backupServerList: string[];
-  // §3.5 logon / scripting (parsed, not acted on)
+  // logon / scripting (parsed, not acted on)
   useStartBeforeLogon: Pref<boolean>;
   windowsLogonEnforcement: Pref<string>;
   linuxLogonEnforcement: Pref<string>;
@@ -190,16 +190,16 @@ export interface ClientInitialization {
   rsaSecurIdIntegration: Pref<'Automatic' | 'SoftwareToken' | 'HardwareToken'>;
   safeWordSofTokenIntegration: Pref<boolean>;
   allowIpsecOverSsl: Pref<boolean>;
-  // §3.6
+  // automatic VPN policy (TND, Always-On)
   automaticVpnPolicy: AutomaticVpnPolicy;
-  // §3.7
+  // certificate enrollment (SCEP)
   certificateEnrollment: CertificateEnrollment | null;
 }
 
 /** One `HostEntry`. */
 export interface HostEntry {
   hostName: string;
-  /** `HostAddress`, or `HostName` when absent (spec §4 [design]). */
+  /** `HostAddress`, or `HostName` when absent (docs/profile.md#server-list). */
   hostAddress: string;
   userGroup?: string;
   /** `https://HostAddress/UserGroup` (or without the group). */
@@ -229,11 +229,11 @@ export interface ClientProfile {
   namespace: string | null;
   clientInitialization: ClientInitialization;
   serverList: HostEntry[];
-  /** For management-tunnel profiles: the forced settings of spec §5.3, with what they overrode. */
+  /** For management-tunnel profiles: the forced settings (docs/profile.md#management-tunnel), with what they overrode. */
   machineTunnel?: MachineTunnelSettings;
 }
 
-/** Effective machine-tunnel settings (spec §5.3), each override listed. */
+/** Effective machine-tunnel settings, each override listed. */
 export interface MachineTunnelSettings {
   certificateStore: 'Machine';
   certificateStoreMac: 'System';
@@ -250,7 +250,7 @@ export interface MachineTunnelSettings {
   overrides: string[];
 }
 
-/** `AnyConnectLocalPolicy` (spec §6). */
+/** `AnyConnectLocalPolicy` (docs/profile.md#local-policy). */
 export interface LocalPolicy {
   kind: 'local-policy';
   namespace: string | null;

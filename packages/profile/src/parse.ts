@@ -22,7 +22,7 @@ export const PROFILE_NAMESPACE = 'http://schemas.xmlsoap.org/encoding/';
 export interface ParseOptions {
   /** Name used in messages and error details (default `profile.xml`). */
   file?: string;
-  /** Treat as a management tunnel profile; default: detected from `file` (spec §5.1). */
+  /** Treat as a management tunnel profile; default: detected from `file` (docs/profile.md#where-profiles-live). */
   managementTunnel?: boolean;
   /** Override resource caps (tests, tools); defaults are {@link DEFAULT_LIMITS}. */
   limits?: Partial<ParseLimits>;

@@ -1,5 +1,5 @@
 /**
- * Typed value readers over the element tree. Each reader applies the spec's leniency rules in
+ * Typed value readers over the element tree. Each reader applies the leniency rules in
  * one place: booleans are case-insensitive, junk values and out-of-range numbers produce a
  * positioned warning and fall back to the default, and every unknown or repeated child is
  * reported instead of silently winning or losing.

@@ -1,7 +1,7 @@
 /**
- * `ServerList/HostEntry` (spec §4). Host names and addresses end up in URLs, logs and, for
+ * `ServerList/HostEntry` (docs/profile.md#server-list). Host names and addresses end up in URLs, logs and, for
  * Always-On, firewall rules, so values with whitespace, quotes or control characters are
- * refused per entry (anchors §1.B rule 4) rather than passed on.
+ * refused per entry rather than passed on.
  */
 import { readCaUrl, readPinList } from './enrollment.js';
 import type { HostEntry } from './model.js';

@@ -1,6 +1,6 @@
 /**
  * `ClientInitialization/AutomaticVPNPolicy`: Trusted Network Detection and Always-On
- * (spec §3.6). Parsed with defaults; the TND engine that acts on it lives elsewhere.
+ * (docs/profile.md#trusted-network-detection-and-always-on). Parsed with defaults; the TND engine that acts on it lives elsewhere.
  */
 import type { AutomaticVpnPolicy, TrustedHttpsServer } from './model.js';
 import { boolValue, Children, commaList, enumPref, intPref, type WarningSink } from './reader.js';

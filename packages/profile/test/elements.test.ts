@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAnyDocument, parseLocalPolicy, parseProfile, defaultClientInitialization } from '@tandem/profile';
 import { fixture } from './helpers.js';
 
-describe('full profile: every §3–§4 element', () => {
+describe('full profile: every ClientInitialization and HostEntry element', () => {
   const { document: p, warnings } = parseProfile(fixture('full-profile.xml'), { file: 'full-profile.xml' });
   const ci = p.clientInitialization;
 
@@ -13,14 +13,14 @@ describe('full profile: every §3–§4 element', () => {
     expect(p.namespace).toBe('http://schemas.xmlsoap.org/encoding/');
   });
 
-  it('§3.1 certificate stores (booleans case-insensitive)', () => {
+  it('certificate stores (booleans case-insensitive)', () => {
     expect(ci.certificateStore).toEqual({ value: 'Machine', source: 'file' });
     expect(ci.certificateStoreMac.value).toBe('System');
     expect(ci.certificateStoreLinux.value).toBe('Machine');
     expect(ci.certificateStoreOverride).toEqual({ value: true, source: 'file' });
   });
 
-  it('§3.2 selection and CertificateMatch with EKU names mapped to OIDs', () => {
+  it('selection and CertificateMatch with EKU names mapped to OIDs', () => {
     expect(ci.automaticCertSelection).toEqual({ value: false, source: 'file', userControllable: false });
     expect(ci.clearSmartcardPin).toEqual({ value: false, source: 'file', userControllable: false });
     expect(ci.showPreConnectMessage.value).toBe(true);
@@ -38,7 +38,7 @@ describe('full profile: every §3–§4 element', () => {
     ]);
   });
 
-  it('§3.3 pinning', () => {
+  it('pinning', () => {
     expect(ci.certificatePinning.enabled).toBe(true);
     expect(ci.certificatePinning.pins).toEqual([
       { value: 'AABBCCDDEEFF', subject: 'vpn.example.com', issuer: 'Example CA', line: 42 },
@@ -47,7 +47,7 @@ describe('full profile: every §3–§4 element', () => {
     expect(ci.strictCertificateTrust).toBeNull();
   });
 
-  it('§3.4 reconnect, timeouts, proxies, IP, server selection (mixed content)', () => {
+  it('reconnect, timeouts, proxies, IP, server selection (mixed content)', () => {
     expect(ci.autoReconnect).toEqual({ value: false, source: 'file', userControllable: true });
     expect(ci.autoReconnectBehavior).toEqual({ value: 'ReconnectAfterResume', source: 'file', userControllable: true });
     expect(ci.suspendOnConnectedStandby.value).toBe(true);
@@ -69,7 +69,7 @@ describe('full profile: every §3–§4 element', () => {
     expect(ci.backupServerList).toEqual(['backup1.example.com', 'backup2.example.com:8443']);
   });
 
-  it('§3.5 logon and scripting', () => {
+  it('logon and scripting', () => {
     expect(ci.useStartBeforeLogon).toEqual({ value: true, source: 'file', userControllable: false });
     expect(ci.windowsLogonEnforcement.value).toBe('SingleLogonNoRemote');
     expect(ci.linuxLogonEnforcement.value).toBe('SingleLogon');
@@ -88,7 +88,7 @@ describe('full profile: every §3–§4 element', () => {
     expect(ci.allowIpsecOverSsl.value).toBe(true);
   });
 
-  it('§3.6 TND and Always-On', () => {
+  it('TND and Always-On', () => {
     expect(ci.automaticVpnPolicy).toEqual({
       enabled: true,
       trustedDnsDomains: ['corp.example.com', '*.example.net'],
@@ -106,7 +106,7 @@ describe('full profile: every §3–§4 element', () => {
     });
   });
 
-  it('§3.7 certificate enrollment', () => {
+  it('certificate enrollment', () => {
     const e = ci.certificateEnrollment!;
     expect(e.certificateExpirationThreshold).toBe(14);
     expect(e.automaticScepHost).toBe('vpn.example.com/scep');
@@ -118,7 +118,7 @@ describe('full profile: every §3–§4 element', () => {
     expect(e.displayGetCertButton).toBe(true);
   });
 
-  it('§4 HostEntry with every child', () => {
+  it('HostEntry with every child', () => {
     expect(p.serverList).toHaveLength(2);
     expect(p.serverList[0]).toEqual({
       hostName: 'Main',
@@ -134,7 +134,7 @@ describe('full profile: every §3–§4 element', () => {
       pins: [{ value: 'DEADBEEF', subject: 'vpn.example.com', line: 154 }],
       line: 133,
     });
-    // HostAddress missing: the HostName is used as the address (spec §4 [design]).
+    // HostAddress missing: the HostName is used as the address (docs/profile.md#server-list).
     expect(p.serverList[1]).toMatchObject({ hostName: 'vpn2.example.net', hostAddress: 'vpn2.example.net', url: 'https://vpn2.example.net' });
   });
 });
@@ -244,7 +244,7 @@ describe('namespaces: matched by local name whatever the namespace or prefix', (
   }
 });
 
-describe('§6 local policy', () => {
+describe('local policy', () => {
   it('reads every element, no namespace, acversion; warns on unknown', () => {
     const { document: lp, warnings } = parseLocalPolicy(fixture('local-policy-full.xml'), { file: 'lp.xml' });
     expect(lp).toEqual({
@@ -270,7 +270,7 @@ describe('§6 local policy', () => {
   });
 });
 
-describe('§5 management tunnel', () => {
+describe('management tunnel', () => {
   it('detected by file name or mgmttun directory, or forced by option', () => {
     const bytes = fixture('mgmt-no-tnd.xml');
     expect(parseProfile(bytes, { file: '/opt/x/VpnMgmtTunProfile.xml' }).document.managementTunnel).toBe(true);

@@ -6,7 +6,7 @@ function profile(hosts: string[], extra = ''): ReturnType<typeof parseProfile>['
   return parseProfile(Buffer.from(`<AnyConnectProfile><ClientInitialization>${extra}</ClientInitialization>\n<ServerList>\n${entries}</ServerList></AnyConnectProfile>`)).document;
 }
 
-describe('mergeProfiles (spec §2.2)', () => {
+describe('mergeProfiles (docs/profile.md#several-profiles)', () => {
   const a = profile(['Alpha', 'Shared'], '<CertificateStoreLinux>User</CertificateStoreLinux>');
   const b = profile(['Beta', 'shared'], '<CertificateStoreLinux>Machine</CertificateStoreLinux>');
   const merged = mergeProfiles([{ file: 'a.xml', profile: a }, { file: 'b.xml', profile: b }]);

@@ -1,7 +1,7 @@
 /**
  * The seam between a tunnel session and whatever changes the host's addresses, routes and DNS.
  * Today that is the system vpnc-script ({@link VpncScriptConfigurator}); an in-process netlink
- * implementation can replace it later (the script costs ~50 ms per connect, anchor §3.2).
+ * implementation can replace it later (the script costs ~50 ms per connect).
  */
 import type { NetworkConfig } from './network-config.js';
 import type { ScriptReason } from './script-env.js';

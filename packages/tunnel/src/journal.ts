@@ -1,9 +1,9 @@
 /**
- * The network journal (security-reliability-anchors R5): before the first change to the host we
+ * The network journal (docs/attack-surface.md#files-the-agent-writes): before the first change to the host we
  * write, atomically and root-only, what was there (main routing tables, rules, resolv.conf) and
  * what we are about to add. A clean disconnect and a post-crash recover() both repair the host
  * from it, so a SIGKILL'd agent never leaves the machine without its default route or with the
- * VPN's dead DNS, which is what openconnect leaves behind (anchors §3.0).
+ * VPN's dead DNS, which is what openconnect leaves behind.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@
  *
  * Everything in a {@link NetworkConfig} comes from the gateway (CONNECT response headers), so it
  * is hostile input that will end up in a root shell script and in /etc/resolv.conf
- * (security-reliability-anchors §1.B rule 4, the NetworkManager-vpnc/l2tp injection CVEs).
+ * (the NetworkManager-vpnc/l2tp injection CVEs came from exactly this).
  * {@link validateNetworkConfig} therefore re-parses every value into a structured form and
  * refuses, with E_NETCONFIG, anything that is not exactly an address, prefix, number or
  * hostname. Only the banner is sanitised instead of refused (see {@link sanitizeBanner}).
@@ -31,7 +31,7 @@ export interface NetworkConfig {
   splitInclude?: string[];
   /** Routes kept outside the tunnel, same syntax. */
   splitExclude?: string[];
-  /** Tunnel MTU (X-CSTP-MTU / the larger of CSTP and DTLS MTU, spec §4.7). */
+  /** Tunnel MTU (the larger of X-CSTP-MTU and X-DTLS-MTU, docs/protocol.md#connect-response). */
   mtu: number;
   /** Login banner (X-CSTP-Banner); sanitised, never refused. */
   banner?: string;

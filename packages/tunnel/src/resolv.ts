@@ -1,7 +1,7 @@
 /**
  * Snapshot and exact restore of resolv.conf. vpnc-script's own backup lives in
  * /var/run/vpnc/resolv.conf-backup.<pid> and is only restored on a clean `disconnect`; after a
- * crash openconnect leaves the VPN's (now unreachable) DNS in place (anchors §3.0). We keep the
+ * crash openconnect leaves the VPN's (now unreachable) DNS in place. We keep the
  * original bytes in our journal and put them back ourselves.
  */
 import { closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';

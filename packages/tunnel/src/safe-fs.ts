@@ -2,7 +2,7 @@
  * File operations for root-owned state: a private directory that must not be a symlink or
  * group/world accessible, reads that refuse symlinks (O_NOFOLLOW on the open itself, so there
  * is no check-then-open race) and atomic writes (temp file in the same directory, fsync, rename,
- * fsync of the directory), per security-reliability-anchors §1.B rules 2 and 4.
+ * fsync of the directory), as docs/attack-surface.md requires for every file the agent writes.
  */
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';

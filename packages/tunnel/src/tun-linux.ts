@@ -1,6 +1,6 @@
 /**
  * {@link TunDevice} on Linux. Packet I/O stays in JS with synchronous syscalls on a non-blocking
- * fd, the fastest path measured (dependency-feasibility §5: ~300k pps read, ~390k pps write vs
+ * fd, the fastest path measured on this project's lab VM (~300k pps read, ~390k pps write vs
  * 28–58k for threadpool `fs.read`):
  *  - reading drains with read(2) (through koffi, libc.ts: no exception object for the EAGAIN
  *    that ends each pass) into a pooled buffer until EAGAIN or a per-pass budget; one read is

@@ -41,7 +41,7 @@ export function findVpncScript(): string | null {
 
 /**
  * Refuses a script that a non-root user could have replaced: it must be an absolute path to a
- * regular file owned by root (or us) and not writable by group or others (anchors §1.C).
+ * regular file owned by root (or us) and not writable by group or others.
  */
 function checkScript(path: string): void {
   if (!isAbsolute(path)) throw new TandemError(ErrorCodes.NETCONFIG, `vpnc-script path must be absolute: ${path}`);

@@ -36,7 +36,7 @@ export interface RunnerAuthRequest {
   machineCredentials: TlsCredentials | null;
   /** MCA certificate 2: the user's certificate, signing in the user's process. */
   user: SigningIdentity | null;
-  /** Null for the machine tunnel: any form or prompt is a failure (spec §5.3). */
+  /** Null for the machine tunnel: any form or prompt is a failure (docs/profile.md#management-tunnel). */
   prompt: UserPrompt | null;
 }
 

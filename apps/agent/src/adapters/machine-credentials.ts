@@ -1,6 +1,6 @@
 /**
- * The machine certificate, from the root-owned machine store only (spec §5.3: the machine
- * tunnel never uses a user store, selects automatically and never prompts). Encrypted keys
+ * The machine certificate, from the root-owned machine store only (docs/profile.md#management-tunnel: the
+ * machine tunnel never uses a user store, selects automatically and never prompts). Encrypted keys
  * are opened with the passphrase from the agent's root-only passphrase file, which is
  * registered with the redactor before first use so no log, event or bundle can show it.
  */

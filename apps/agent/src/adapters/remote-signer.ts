@@ -1,10 +1,10 @@
 /**
  * The user tunnel's certificate, used from the agent without the agent ever opening the
- * user's store (ARCHITECTURE.md): the user's own process lists its candidates (`certs.list`),
- * the agent chooses one with the certs package's selection (the profile's store setting,
- * CertificateMatch with KeyUsage and EKU, validity), and every signature is a `certs.sign`
- * reverse request answered by that process. The result is a certs `SigningIdentity`, so the
- * protocol layer cannot tell it from a local key.
+ * user's store (docs/architecture.md#processes): the user's own process lists its candidates
+ * (`certs.list`), the agent chooses one with the certs package's selection (the profile's store
+ * setting, CertificateMatch with KeyUsage and EKU, validity), and every signature is a
+ * `certs.sign` reverse request answered by that process. The result is a certs
+ * `SigningIdentity`, so the protocol layer cannot tell it from a local key.
  */
 import { ErrorCodes, isTandemError, TandemError, type Logger } from '@tandem/common';
 import { CertificateModel, selectCertificate, type SelectionCandidate, type Signer, type SigningIdentity, type SignHash } from '@tandem/certs';

@@ -3,7 +3,7 @@
  * client becomes a user's signer by calling `connect` (the CLI and the tray keep that
  * connection open and answer `certs.list`/`certs.sign` on it); it stops being one when that
  * connection closes. Identity is the kernel's peer credentials only, never anything the
- * client says about itself (anchors §1.A rule 3).
+ * client says about itself.
  */
 import type { UserPresence } from '@tandem/engine';
 import type { CallContext } from '@tandem/ipc/server';

@@ -1,7 +1,7 @@
 /**
  * Human wording of tunnel state, shared by `status`, `watch`, `connect` and `stats`: one line per
  * tunnel the way a VPN client shows it, and AnyConnect's "Management Connection State" string
- * (client-profile spec §5.2 item 7).
+ * (as `vpncli stats` prints it).
  */
 import type { StatusSnapshot, TunnelSnapshot, TunnelState } from '@tandem/contract';
 

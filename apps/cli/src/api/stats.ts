@@ -1,5 +1,5 @@
 /**
- * `tandem stats`: the agent's statistics in `vpncli stats` layout (dart-bundle spec §2.2):
+ * `tandem stats`: the agent's statistics in `vpncli stats` layout:
  * `[ Connection Information ]`, `[ Address Information ]`, `[ Bytes ]`, `[ Frames ]`, … with
  * `Not Available` for empty values. The Management Connection State line is added from
  * `status` when the agent's sections do not already carry it, so it is always there.

@@ -1,7 +1,7 @@
 /**
  * The user's certificate signer: answers the agent's `certs.list` and `certs.sign` reverse
  * requests from the user's OWN store (directory and optional PKCS#11 token), in this process,
- * with the user's rights — the agent never opens a user's store (ARCHITECTURE.md, processes).
+ * with the user's rights — the agent never opens a user's store (docs/architecture.md#processes).
  * Keys stay where they are: files are read here, token keys sign through C_Sign.
  */
 import { ErrorCodes, TandemError, redactor } from '@tandem/common';

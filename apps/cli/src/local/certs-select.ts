@@ -15,7 +15,7 @@ import { collect, STORE_OPTIONS, STORE_USAGE, storesFromOptions } from './certs-
 export const USAGE = `Usage: tandem certs select --profile FILE [--tunnel user|machine] [--store machine|user|all]
                            [--machine-store DIR] [--user-store DIR] [--pkcs11-module PATH] [--json]
 
-Apply the profile's certificate store and CertificateMatch rules (spec §3.1-§3.2) and show the
+Apply the profile's certificate store and CertificateMatch rules and show the
 chosen certificate and, for every candidate, "accepted" or the reasons it was rejected.
 --tunnel defaults to machine for a management tunnel profile, else user.
 Exit status: 0 a certificate was selected, 1 none (or unusable profile), 2 usage error.

@@ -1,7 +1,7 @@
 /**
  * `connected`: the tunnel is up and owns routes/DNS. A dead transport moves to `reconnecting`
  * (keeping routes so nothing leaks); a gateway DISCONNECT/TERMINATE, or a TUN that stopped
- * working, ends the session without retry (anyconnect-protocol §4.5, §6).
+ * working, ends the session without retry (docs/protocol.md#disconnect-and-logout, #reconnect).
  */
 import { next, same, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
 import type { DataPlane, SessionCredentials } from '../ports.js';

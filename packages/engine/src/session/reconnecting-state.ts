@@ -1,6 +1,6 @@
 /**
  * `reconnecting`: the transport died but TUN, routes and DNS stay in place (no leak while we
- * retry). Policy (anyconnect-protocol §6): reconnect with the session cookie with backoff
+ * retry). Policy (docs/protocol.md#reconnect): reconnect with the session cookie with backoff
  * (1 s, ×2, cap 30 s, jitter) within a total budget; a rejected cookie (401) means a full
  * re-authentication — automatic for the machine tunnel, and for the user tunnel only while the
  * user's signer is connected.
