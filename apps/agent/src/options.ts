@@ -60,7 +60,7 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
   --profile-dir DIR  VPN profiles (default ${DEFAULT_PROFILE_DIR}; machine tunnel in DIR/mgmttun/)
   --cisco-profile-dir DIR  Secure Client profiles, read after --profile-dir
                      (default ${CISCO_PROFILE_DIR}; a missing directory is normal)
-  --no-cisco-profiles  read --profile-dir only
+  --no-cisco-profiles  read --profile-dir only (overrides --cisco-profile-dir)
   --machine-store DIR  machine certificate store (default ${LINUX_MACHINE_STORE})
   --machine-passphrase-file FILE  passphrase for encrypted machine keys (root-owned, mode 0600)
   --state-dir DIR    runtime state (default ${DEFAULT_STATE_DIR})
@@ -123,7 +123,6 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     if (!m) throw usage(`--resolve must be HOST:IP: ${item}`);
     resolve.set(m[1]!.toLowerCase(), m[2]!.replace(/^\[|\]$/g, ''));
   }
-  if (v['no-cisco-profiles'] === true && v['cisco-profile-dir'] !== undefined) throw usage('--cisco-profile-dir and --no-cisco-profiles exclude each other');
   const envSocket = env['TANDEM_SOCKET'];
   return {
     foreground: v.foreground === true,
