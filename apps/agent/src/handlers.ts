@@ -5,6 +5,7 @@
  * snapshot-map.ts so no handler builds a tunnel shape of its own.
  */
 import { basename } from 'node:path';
+import type { MachineTunnelSetBy } from '@tandem/contract';
 import type { Engine } from '@tandem/engine';
 import type { Handlers } from '@tandem/ipc/server';
 import type { RingSink } from '@tandem/common';
@@ -34,12 +35,12 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   const { engine, profiles, settings, signers } = deps;
   // Switch first, then save: a disable takes effect even when the disk refuses the write (the
   // caller then gets E_STATE_FILE saying it will not survive a restart).
-  const switchMachineTunnel = (enabled: boolean, uid: number): { uid: number; at: string } => {
+  const switchMachineTunnel = (enabled: boolean, uid: number): MachineTunnelSetBy => {
     engine.setMachineTunnelEnabled(enabled);
     const { at } = settings.saveMachineTunnel(enabled, uid);
     return { uid, at };
   };
-  const setBy = (): { setBy?: { uid: number; at: string } } => {
+  const setBy = (): { setBy?: MachineTunnelSetBy } => {
     const saved = settings.machineTunnel;
     return saved ? { setBy: { uid: saved.uid, at: saved.at } } : {};
   };
