@@ -21,7 +21,7 @@ import { createAgentLogging, type AgentLogging } from '../apps/agent/src/logging
 import { parseOptions } from '../apps/agent/src/options.js';
 import { isRoot, missing, titled } from './lib/skip.js';
 import { issue, KU, EKU, tempDir, writeP12 } from './lib/pki.js';
-import { ensureAgentBuilt, ROOT, runClient, scratch, until, type Scratch } from './fixtures/agent/helpers.js';
+import { agentArgs, ensureAgentBuilt, ROOT, runClient, scratch, until, type Scratch } from './fixtures/agent/helpers.js';
 
 const PASS = `pass-CANARY-${randomBytes(8).toString('hex')}`;
 const COOKIE = `cookie-CANARY-${randomBytes(12).toString('hex')}`;
@@ -94,7 +94,7 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
     capture.on('data', (c: Buffer) => (stderr += c.toString()));
     logging = createAgentLogging({ level: 'debug', format: 'json', stream: capture });
     runner = new CanaryRunner(logging);
-    const options = parseOptions(['--socket', s.socket, '--profile-dir', s.profiles, '--state-dir', s.state, '--machine-store', s.machine, '--machine-passphrase-file', passFile, '--log-level', 'debug'], {});
+    const options = parseOptions([...agentArgs(s), '--machine-passphrase-file', passFile, '--log-level', 'debug'], {});
     agent = await Agent.start({ options, logging, scrub: { removed: [], nodeOptionsApplied: false }, runner, resolvConf: resolv });
     admin = await connectIpc({ socketPath: s.socket, clientVersion: 'canary' });
     admin.on('state', (d) => adminEvents.push(d));

@@ -16,7 +16,7 @@ import { standardLab, type Lab } from './lib/pki.js';
 import { missing, titled } from './lib/skip.js';
 import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
 import { GatewayProc } from './fixtures/lab-gateway/harness.js';
-import { ensureAgentBuilt, runClient, scratch, TANDEMD, type Scratch } from './fixtures/agent/helpers.js';
+import { agentArgs, ensureAgentBuilt, runClient, scratch, TANDEMD, type Scratch } from './fixtures/agent/helpers.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
 
 const run = promisify(execFile);
@@ -114,7 +114,7 @@ describe.skipIf(skip !== null)(titled('tandemd: machine tunnel → unprivileged 
   }
 
   it('machine tunnel at start; MCA user tunnel for an unprivileged user names alice from the second certificate; machine tunnel back after disconnect', async () => {
-    const agent = lab.spawn(lab.cli, process.execPath, [TANDEMD, '--foreground', '--socket', s.socket, '--profile-dir', s.profiles, '--state-dir', s.state, '--machine-store', s.machine, '--gateway-ca', pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`]);
+    const agent = lab.spawn(lab.cli, process.execPath, [TANDEMD, ...agentArgs(s), '--gateway-ca', pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`]);
     let err = '';
     agent.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     try {
@@ -178,7 +178,7 @@ describe.skipIf(skip !== null)(titled('tandemd: machine tunnel → unprivileged 
     writeFileSync(join(trusted.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), MGMT.replace('trusted.invalid', 'lab.test'), { mode: 0o644 });
     writeFileSync(join(trusted.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
     writeFileSync(join(trusted.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
-    const agent = lab.spawn(lab.cli, process.execPath, [TANDEMD, '--foreground', '--socket', trusted.socket, '--profile-dir', trusted.profiles, '--state-dir', trusted.state, '--machine-store', trusted.machine, '--gateway-ca', pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`]);
+    const agent = lab.spawn(lab.cli, process.execPath, [TANDEMD, ...agentArgs(trusted), '--gateway-ca', pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`]);
     try {
       let st: Status | null = null;
       for (let i = 0; i < 40 && !st; i++) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contract, METHOD_NAMES, type MethodName } from '@tandem/contract';
 import { connectIpc } from '@tandem/ipc/client';
 import { isRoot, missing, titled } from './lib/skip.js';
-import { ensureAgentBuilt, ROOT, runClient, scratch, startAgent, TANDEMD, type AgentProcess, type Scratch } from './fixtures/agent/helpers.js';
+import { agentArgs, ensureAgentBuilt, ROOT, runClient, scratch, startAgent, TANDEMD, type AgentProcess, type Scratch } from './fixtures/agent/helpers.js';
 
 /** Minimal valid params for every method (hello is done by the client itself). */
 const PARAMS: Record<Exclude<MethodName, 'hello'>, unknown> = {
@@ -143,7 +143,7 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
   });
 
   it('a second agent on the same socket refuses to start and leaves the first one serving', () => {
-    const r = spawnSync(process.execPath, [TANDEMD, '--foreground', '--socket', s.socket, '--profile-dir', s.profiles, '--state-dir', s.state, '--machine-store', s.machine], { timeout: 20_000 });
+    const r = spawnSync(process.execPath, [TANDEMD, ...agentArgs(s)], { timeout: 20_000 });
     expect(r.status).toBe(70);
     expect(r.stderr.toString()).toContain('another agent is already serving');
     expect(existsSync(s.socket)).toBe(true);
@@ -156,7 +156,7 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     const loose = join(s.dir, 'loose.pass');
     writeFileSync(loose, 'secret-passphrase\n', { mode: 0o644 });
     const other = join(s.dir, 'other-state');
-    const r = spawnSync(process.execPath, [TANDEMD, '--socket', join(other, 'x.sock'), '--profile-dir', s.profiles, '--state-dir', other, '--machine-store', s.machine, '--machine-passphrase-file', loose], { timeout: 20_000 });
+    const r = spawnSync(process.execPath, [TANDEMD, ...agentArgs({ ...s, state: other, socket: join(other, 'x.sock') }), '--machine-passphrase-file', loose], { timeout: 20_000 });
     expect(r.status).toBe(70);
     expect(r.stderr.toString()).toContain('passphrase file must be owned by root with mode 0600');
     expect(r.stderr.toString()).not.toContain('secret-passphrase');

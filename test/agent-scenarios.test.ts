@@ -11,7 +11,7 @@ import { NetnsLab } from './lib/netns.js';
 import { standardLab, type Lab } from './lib/pki.js';
 import { missing, titled } from './lib/skip.js';
 import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
-import { ensureAgentBuilt, ROOT, runClient, scratch, TANDEMD, until, type Scratch } from './fixtures/agent/helpers.js';
+import { agentArgs, ensureAgentBuilt, ROOT, runClient, scratch, TANDEMD, until, type Scratch } from './fixtures/agent/helpers.js';
 
 const skip = missing('netns', 'ocserv', 'ping');
 const BEHIND = '10.236.50.1';
@@ -47,7 +47,7 @@ describe.skipIf(skip !== null)(titled('tandemd ↔ real ocserv (netns): machine 
   });
 
   function start() {
-    const child = lab.spawn(lab.cli, process.execPath, [TANDEMD, '--foreground', '--socket', s.socket, '--profile-dir', s.profiles, '--state-dir', s.state, '--machine-store', s.machine, '--gateway-ca', pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--log-level', 'debug']);
+    const child = lab.spawn(lab.cli, process.execPath, [TANDEMD, ...agentArgs(s), '--gateway-ca', pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--log-level', 'debug']);
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | string>((r) => child.on('exit', (code, sig) => r(code ?? sig ?? -1)));

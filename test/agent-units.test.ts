@@ -45,6 +45,15 @@ describe('options', () => {
     expect(code(['--resolve', 'host-without-ip'])).toBe(ErrorCodes.USAGE);
     expect(code(['--gateway-ca', 'ca.pem'])).toBe(ErrorCodes.USAGE);
   });
+
+  it('settings and Secure Client profile directories: defaults, overrides, disabled', () => {
+    expect(parseOptions([], {})).toMatchObject({ settingsDir: '/var/lib/tandem', ciscoProfileDir: '/opt/cisco/secureclient/vpn/profile' });
+    expect(parseOptions(['--settings-dir', '/srv/s', '--cisco-profile-dir', '/srv/c'], {})).toMatchObject({ settingsDir: '/srv/s', ciscoProfileDir: '/srv/c' });
+    expect(parseOptions(['--no-cisco-profiles'], {}).ciscoProfileDir).toBeNull();
+    expect(parseOptions(['--cisco-profile-dir', '/srv/c', '--no-cisco-profiles'], {}).ciscoProfileDir).toBeNull();
+    expect(() => parseOptions(['--settings-dir', 'rel'], {})).toThrow(expect.objectContaining({ code: ErrorCodes.USAGE }));
+    expect(() => parseOptions(['--cisco-profile-dir', 'rel'], {})).toThrow(expect.objectContaining({ code: ErrorCodes.USAGE }));
+  });
 });
 
 describe('environment hygiene', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, missing, titled } from './lib/skip.js';
-import { ensureCliBuilt, FakeAgent, runCli, until } from './cli-api-fake-engine.js';
+import { ensureCliBuilt, FakeAgent, runCli, SWITCHED_AT, until } from './cli-api-fake-engine.js';
 
 let agent: FakeAgent;
 beforeAll(async () => {
@@ -84,14 +84,19 @@ describe('tandem watch', () => {
 
 describe('tandem machine-tunnel and disconnect', () => {
   it('status/disable/enable as root (admin); management state follows', async () => {
-    expect((await tandem(['machine-tunnel', 'status'])).stdout).toContain('Machine tunnel enabled');
+    // A fresh agent: nobody switched it, so no "by an administrator".
+    expect((await tandem(['machine-tunnel', 'status'])).stdout).toMatch(/^Machine tunnel enabled\n/);
     const off = await tandem(['machine-tunnel', 'disable', '--json']);
     expect(off.code).toBe(0);
     expect(JSON.parse(off.stdout)).toMatchObject({ enabled: false, tunnel: { status: { state: 'idle' } } });
-    expect((await tandem(['status'])).stdout).toContain('Management Connection State: Disconnected (disabled)');
+    expect(JSON.parse(off.stdout)).toMatchObject({ setBy: { uid: process.getuid!(), at: SWITCHED_AT } });
+    const status = (await tandem(['status'])).stdout;
+    expect(status).toContain(`Management Connection State: Disconnected (disabled)\nMachine tunnel disabled by an administrator (uid ${process.getuid!()}) at ${SWITCHED_AT}\n`);
+    expect(JSON.parse((await tandem(['status', '--json'])).stdout)).toMatchObject({ machineTunnelEnabled: false, machineTunnelSetBy: { uid: process.getuid!(), at: SWITCHED_AT } });
+    expect((await tandem(['machine-tunnel', 'status'])).stdout).toContain(`Machine tunnel disabled by an administrator (uid ${process.getuid!()}) at ${SWITCHED_AT}\nMachine tunnel: disconnected`);
     const on = await tandem(['machine-tunnel', 'enable']);
     expect(on.code).toBe(0);
-    expect(on.stdout).toContain('Machine tunnel enabled\nMachine tunnel: connected to mgmt.lab.test');
+    expect(on.stdout).toContain(`Machine tunnel enabled by an administrator (uid ${process.getuid!()}) at ${SWITCHED_AT}\nMachine tunnel: connected to mgmt.lab.test`);
   });
 
   it('disconnect reports the user tunnel', async () => {

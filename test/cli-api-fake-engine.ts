@@ -68,6 +68,8 @@ export async function until(check: () => boolean, ms = 10_000): Promise<void> {
 }
 
 const T0 = '2026-03-01T08:00:00.000Z';
+/** When the fake says an administrator last switched the machine tunnel. */
+export const SWITCHED_AT = '2026-03-02T09:30:00.000Z';
 const now = (): string => new Date().toISOString();
 const idle = (tunnel: 'machine' | 'user'): TunnelSnapshot => ({ tunnel, status: { state: 'idle' } });
 const machineUp = (): TunnelSnapshot => ({
@@ -80,6 +82,8 @@ export class FakeAgent {
   readonly socketPath: string;
   snap: StatusSnapshot = { machine: machineUp(), user: idle('user') };
   enabled = true;
+  /** Who switched the machine tunnel (absent until someone does, like a fresh agent). */
+  setBy: { uid: number; at: string } | undefined;
   /** SHA-256 (hex) → certificate PEM the "gateway" trusts for MCA. */
   readonly known = new Map<string, string>();
   /** Every signature check: which certificate, and whether it verified. */
@@ -189,18 +193,20 @@ export class FakeAgent {
         if (this.enabled) this.set(machineUp());
         return { tunnel: this.snap.user };
       },
-      'machineTunnel.status': async (_p, ctx) => (note('machineTunnel.status', ctx), { enabled: this.enabled, tunnel: this.snap.machine }),
+      'machineTunnel.status': async (_p, ctx) => (note('machineTunnel.status', ctx), { enabled: this.enabled, tunnel: this.snap.machine, ...(this.setBy ? { setBy: this.setBy } : {}) }),
       'machineTunnel.enable': async (_p, ctx) => {
         note('machineTunnel.enable', ctx);
         this.enabled = true;
+        this.setBy = { uid: ctx.peer.uid, at: SWITCHED_AT };
         if (this.snap.user.status.state === 'idle') this.set(machineUp());
-        return { enabled: true, tunnel: this.snap.machine };
+        return { enabled: true, tunnel: this.snap.machine, setBy: this.setBy };
       },
       'machineTunnel.disable': async (_p, ctx) => {
         note('machineTunnel.disable', ctx);
         this.enabled = false;
+        this.setBy = { uid: ctx.peer.uid, at: SWITCHED_AT };
         this.set(idle('machine'));
-        return { enabled: false, tunnel: this.snap.machine };
+        return { enabled: false, tunnel: this.snap.machine, setBy: this.setBy };
       },
       'diagnostics.export': async () => { throw new TandemError(ErrorCodes.INTERNAL, 'not part of these tests'); },
       'logs.tail': async () => ({ records: [] }),

@@ -4,6 +4,7 @@
  * are stamped on arrival so handover gaps can be measured from the agent's own state events.
  */
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { jsonLines, run, start, until } from './proc.mjs';
 import { inNetns, ROOT, TANDEM, TANDEMD } from './tools.mjs';
 
@@ -13,8 +14,9 @@ import { inNetns, ROOT, TANDEM, TANDEMD } from './tools.mjs';
  * @param {{ socket: string, profiles: string, machineStore: string, state: string, gatewayCa: string, resolve: string[] }} o
  */
 export async function startAgent(ns, o) {
-  const args = [TANDEMD, '--foreground', '--socket', o.socket, '--profile-dir', o.profiles, '--machine-store', o.machineStore,
-    '--state-dir', o.state, '--gateway-ca', o.gatewayCa, ...o.resolve.flatMap((r) => ['--resolve', r]), '--log-level', 'info'];
+  // Every directory is the demo's own: not the host's /opt/cisco profiles nor /var/lib/tandem.
+  const args = [TANDEMD, '--foreground', '--socket', o.socket, '--profile-dir', o.profiles, '--no-cisco-profiles', '--machine-store', o.machineStore,
+    '--state-dir', o.state, '--settings-dir', join(dirname(o.state), 'settings'), '--gateway-ca', o.gatewayCa, ...o.resolve.flatMap((r) => ['--resolve', r]), '--log-level', 'info'];
   const [file, argv] = inNetns(ns, process.execPath, args);
   // A fixed, minimal environment, like the systemd unit gives it.
   const agent = start(file, argv, { name: 'tandemd', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' } });

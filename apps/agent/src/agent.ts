@@ -1,6 +1,8 @@
 /**
- * The agent assembled: state directory → network journal recovery → profiles → machine store
- * → engine with its adapters → IPC server → engine start. `stop()` undoes it in reverse:
+ * The agent assembled: state directory → network journal recovery → saved settings → profiles
+ * → machine store → engine with its adapters → IPC server → engine start. The saved machine
+ * tunnel switch is handed to the engine's constructor, so a tunnel an administrator disabled
+ * is never started, not even briefly, after a restart. `stop()` undoes it in reverse:
  * the engine first (it reverts routes and DNS), then the socket.
  */
 import type { Logger } from '@tandem/common';
@@ -18,6 +20,7 @@ import { toWireRecord, type AgentLogging } from './logging.js';
 import type { AgentOptions } from './options.js';
 import { ProfileStore } from './profiles.js';
 import { recoverNetwork } from './recovery.js';
+import { SettingsStore } from './settings.js';
 import { assertNoRunningAgent, checkSocketDir } from './socket-guard.js';
 import { wireStatus } from './snapshot-map.js';
 import { prepareStateDir } from './state-dir.js';
@@ -56,7 +59,11 @@ export class Agent {
     const log = logging.log;
     const paths = await prepareStateDir(options.stateDir);
     await recoverNetwork(paths.journalDir, log.child('recover'));
-    const profiles = new ProfileStore(options.profileDir, log.child('profiles'));
+    const settings = SettingsStore.open(options.settingsDir, log.child('settings'));
+    const saved = settings.machineTunnel;
+    if (saved) log.info(`machine tunnel ${saved.enabled ? 'enabled' : 'disabled'} by an administrator`, { uid: saved.uid, at: saved.at });
+    const profileDirs = [...new Set([options.profileDir, ...(options.ciscoProfileDir ? [options.ciscoProfileDir] : [])])];
+    const profiles = new ProfileStore(profileDirs, log.child('profiles'));
     await profiles.load();
     const passphrase = options.machinePassphraseFile ? await readPassphraseFile(options.machinePassphraseFile) : null;
     const machineStore = new MachineStore(options.machineStoreDir, passphrase, log.child('machine-store'));
@@ -67,10 +74,10 @@ export class Agent {
     const network = new ResolvConfObserver({ journalDir: paths.journalDir, log: log.child('network'), ...(config.resolvConf ? { resolvConf: config.resolvConf } : {}) });
     const driver = new AgentTunnelDriver({ profiles, machineStore, signers, runner: config.runner, log: log.child('driver') });
     if (config.runner === null) log.warn('no connection runner installed: tunnels cannot come up (no data plane available)');
-    const engine = new Engine({ driver, network, users: signers, probe: new TlsLeafProbe(), log: log.child('engine'), machineProfile: profiles.set.machine });
+    const engine = new Engine({ driver, network, users: signers, probe: new TlsLeafProbe(), log: log.child('engine'), machineProfile: profiles.set.machine, ...(saved ? { machineTunnelEnabled: saved.enabled } : {}) });
 
     const handlers = createHandlers({
-      engine, profiles, signers, ring: logging.ring,
+      engine, profiles, settings, signers, ring: logging.ring,
       diagnostics: {
         agentVersion: AGENT_VERSION,
         status: () => wireStatus(engine.snapshot()),

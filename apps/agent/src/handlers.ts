@@ -5,6 +5,7 @@
  * snapshot-map.ts so no handler builds a tunnel shape of its own.
  */
 import { basename } from 'node:path';
+import type { MachineTunnelSetBy } from '@tandem/contract';
 import type { Engine } from '@tandem/engine';
 import type { Handlers } from '@tandem/ipc/server';
 import type { RingSink } from '@tandem/common';
@@ -12,6 +13,7 @@ import { exportBundle, type DiagnosticSources } from './diagnostics.js';
 import { resolveConnectTarget } from './connect-target.js';
 import { toWireRecord } from './logging.js';
 import type { ProfileStore } from './profiles.js';
+import type { SettingsStore } from './settings.js';
 import type { SignerRegistry } from './adapters/user-presence.js';
 import { wireStats, wireStatus, wireTunnel } from './snapshot-map.js';
 
@@ -19,6 +21,8 @@ import { wireStats, wireStatus, wireTunnel } from './snapshot-map.js';
 export interface HandlerDeps {
   engine: Engine;
   profiles: ProfileStore;
+  /** The saved machine tunnel switch (who set it, when). */
+  settings: SettingsStore;
   signers: SignerRegistry;
   ring: RingSink;
   diagnostics: DiagnosticSources;
@@ -28,7 +32,18 @@ const DEFAULT_TAIL = 200;
 
 /** Builds the handler table for `createIpcServer`. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { engine, profiles, signers } = deps;
+  const { engine, profiles, settings, signers } = deps;
+  // Switch first, then save: a disable takes effect even when the disk refuses the write (the
+  // caller then gets E_STATE_FILE saying it will not survive a restart).
+  const switchMachineTunnel = (enabled: boolean, uid: number): MachineTunnelSetBy => {
+    engine.setMachineTunnelEnabled(enabled);
+    const { at } = settings.saveMachineTunnel(enabled, uid);
+    return { uid, at };
+  };
+  const setBy = (): { setBy?: MachineTunnelSetBy } => {
+    const saved = settings.machineTunnel;
+    return saved ? { setBy: { uid: saved.uid, at: saved.at } } : {};
+  };
   return {
     async connect(params, ctx) {
       const url = resolveConnectTarget(profiles.set.merged, params);
@@ -67,17 +82,17 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       const records = deps.ring.records();
       return { records: records.slice(-(params.lines ?? DEFAULT_TAIL)).map(toWireRecord) };
     },
-    async 'machineTunnel.enable'() {
-      engine.setMachineTunnelEnabled(true);
-      return { enabled: true, tunnel: wireTunnel(engine.snapshot(), 'machine') };
+    async 'machineTunnel.enable'(_params, ctx) {
+      const by = switchMachineTunnel(true, ctx.peer.uid);
+      return { enabled: true, tunnel: wireTunnel(engine.snapshot(), 'machine'), setBy: by };
     },
-    async 'machineTunnel.disable'() {
-      engine.setMachineTunnelEnabled(false);
-      return { enabled: false, tunnel: wireTunnel(engine.snapshot(), 'machine') };
+    async 'machineTunnel.disable'(_params, ctx) {
+      const by = switchMachineTunnel(false, ctx.peer.uid);
+      return { enabled: false, tunnel: wireTunnel(engine.snapshot(), 'machine'), setBy: by };
     },
     async 'machineTunnel.status'() {
       const snap = engine.snapshot();
-      return { enabled: snap.machineTunnelEnabled, tunnel: wireTunnel(snap, 'machine') };
+      return { enabled: snap.machineTunnelEnabled, tunnel: wireTunnel(snap, 'machine'), ...setBy() };
     },
     async 'diagnostics.export'(_params, ctx) {
       return exportBundle(deps.diagnostics, ctx.perms.includes('admin'));

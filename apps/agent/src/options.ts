@@ -13,10 +13,17 @@ export interface AgentOptions {
   foreground: boolean;
   socketPath: string;
   profileDir: string;
+  /**
+   * Cisco Secure Client's profile directory, read after {@link profileDir} so an existing
+   * deployment works unchanged; null when disabled (`--no-cisco-profiles`).
+   */
+  ciscoProfileDir: string | null;
   machineStoreDir: string;
   /** Root-only file holding the passphrase of encrypted machine-store keys / PKCS#12 files. */
   machinePassphraseFile: string | null;
   stateDir: string;
+  /** Settings that survive restarts and reboots (the machine tunnel switch): root 0700. */
+  settingsDir: string;
   /** Members of this group (primary gid of the peer) are admins. */
   adminGroup: string | null;
   /** PEM file of CAs trusted for gateways instead of the system roots (root-owned). */
@@ -32,20 +39,32 @@ export interface AgentOptions {
 export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';
 /** Default directory of user-tunnel profiles; `mgmttun/` below it holds the machine tunnel profile. */
 export const DEFAULT_PROFILE_DIR = '/etc/tandem/profiles';
+/** Secure Client 5's profile directory on Linux; `mgmttun/` below it holds the machine tunnel profile. */
+export const CISCO_PROFILE_DIR = '/opt/cisco/secureclient/vpn/profile';
 /** Default runtime state directory (socket, network journal). */
 export const DEFAULT_STATE_DIR = '/run/tandem';
+/**
+ * Default settings directory. Not below the runtime directory: systemd empties `/run/tandem`
+ * whenever the unit stops, while `/var/lib/tandem` is the unit's StateDirectory.
+ */
+export const DEFAULT_SETTINGS_DIR = '/var/lib/tandem';
 
 /** Usage text printed by `--help`. */
-export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-dir DIR] [--machine-store DIR]
-               [--machine-passphrase-file FILE] [--state-dir DIR] [--admin-group NAME|GID]
-               [--gateway-ca FILE] [--resolve HOST:IP]...
+export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-dir DIR]
+               [--cisco-profile-dir DIR | --no-cisco-profiles] [--machine-store DIR]
+               [--machine-passphrase-file FILE] [--state-dir DIR] [--settings-dir DIR]
+               [--admin-group NAME|GID] [--gateway-ca FILE] [--resolve HOST:IP]...
                [--log-level debug|info|warn|error] [--log-format text|json]
 
   --socket PATH      Unix socket (default ${DEFAULT_SOCKET}, or $TANDEM_SOCKET)
   --profile-dir DIR  VPN profiles (default ${DEFAULT_PROFILE_DIR}; machine tunnel in DIR/mgmttun/)
+  --cisco-profile-dir DIR  Secure Client profiles, read after --profile-dir
+                     (default ${CISCO_PROFILE_DIR}; a missing directory is normal)
+  --no-cisco-profiles  read --profile-dir only (overrides --cisco-profile-dir)
   --machine-store DIR  machine certificate store (default ${LINUX_MACHINE_STORE})
   --machine-passphrase-file FILE  passphrase for encrypted machine keys (root-owned, mode 0600)
   --state-dir DIR    runtime state (default ${DEFAULT_STATE_DIR})
+  --settings-dir DIR settings kept across restarts (default ${DEFAULT_SETTINGS_DIR}, mode 0700)
   --admin-group G    peers whose primary group is G are administrators
   --gateway-ca FILE  trust these CAs for gateways instead of the system roots
   --resolve HOST:IP  connect to IP for gateway HOST (repeatable; labs without DNS)
@@ -74,9 +93,12 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
         foreground: { type: 'boolean' },
         socket: { type: 'string' },
         'profile-dir': { type: 'string' },
+        'cisco-profile-dir': { type: 'string' },
+        'no-cisco-profiles': { type: 'boolean' },
         'machine-store': { type: 'string' },
         'machine-passphrase-file': { type: 'string' },
         'state-dir': { type: 'string' },
+        'settings-dir': { type: 'string' },
         'admin-group': { type: 'string' },
         'gateway-ca': { type: 'string' },
         resolve: { type: 'string', multiple: true },
@@ -106,9 +128,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     foreground: v.foreground === true,
     socketPath: absolute('socket', v.socket ?? (envSocket && envSocket.length > 0 ? envSocket : DEFAULT_SOCKET)),
     profileDir: absolute('profile-dir', v['profile-dir'] ?? DEFAULT_PROFILE_DIR),
+    ciscoProfileDir: v['no-cisco-profiles'] === true ? null : absolute('cisco-profile-dir', v['cisco-profile-dir'] ?? CISCO_PROFILE_DIR),
     machineStoreDir: absolute('machine-store', v['machine-store'] ?? LINUX_MACHINE_STORE),
     machinePassphraseFile: v['machine-passphrase-file'] ? absolute('machine-passphrase-file', v['machine-passphrase-file']) : null,
     stateDir: absolute('state-dir', v['state-dir'] ?? DEFAULT_STATE_DIR),
+    settingsDir: absolute('settings-dir', v['settings-dir'] ?? DEFAULT_SETTINGS_DIR),
     adminGroup: group ?? null,
     gatewayCaFile: v['gateway-ca'] ? absolute('gateway-ca', v['gateway-ca']) : null,
     resolve,

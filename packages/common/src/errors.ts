@@ -43,6 +43,8 @@ export const ErrorCodes = {
   IPC_CLOSED: 'E_IPC_CLOSED',
   IPC_TIMEOUT: 'E_IPC_TIMEOUT',
   IPC_UNTRUSTED_SOCKET: 'E_IPC_UNTRUSTED_SOCKET',
+  /** The agent's saved settings file (or its directory) is unsafe, too large or not in the expected format. */
+  STATE_FILE: 'E_STATE_FILE',
 } as const;
 
 /** One of the stable error code strings in {@link ErrorCodes}. */

@@ -8,8 +8,8 @@ import {
   array, boolean, enumOf, literal, number, object, optional, string, type Schema,
 } from './schema.js';
 import {
-  Base64, CertificateInfo, Count, HostEntry, LogRecordSchema, Sha256Hex, StatsSection,
-  StatusSnapshot, Text, TunnelSnapshot,
+  Base64, CertificateInfo, Count, HostEntry, LogRecordSchema, MachineTunnelSetBy, Sha256Hex,
+  StatsSection, StatusSnapshot, Text, TunnelSnapshot,
 } from './shapes.js';
 
 /**
@@ -103,20 +103,20 @@ export const contract = {
     'machineTunnel.disable': method({
       perm: 'admin',
       params: Empty,
-      result: object({ enabled: literal(false), tunnel: TunnelSnapshot }),
-      doc: 'Stop the machine (management) tunnel and keep it down until enabled again.',
+      result: object({ enabled: literal(false), tunnel: TunnelSnapshot, setBy: optional(MachineTunnelSetBy) }),
+      doc: 'Stop the machine (management) tunnel and keep it down until enabled again, across agent restarts. Fails with E_STATE_FILE (the tunnel stays disabled) when the choice cannot be saved.',
     }),
     'machineTunnel.enable': method({
       perm: 'admin',
       params: Empty,
-      result: object({ enabled: literal(true), tunnel: TunnelSnapshot }),
-      doc: 'Allow the machine tunnel to come up whenever the supervisor decides it should run.',
+      result: object({ enabled: literal(true), tunnel: TunnelSnapshot, setBy: optional(MachineTunnelSetBy) }),
+      doc: 'Allow the machine tunnel to come up whenever the supervisor decides it should run, across agent restarts. Fails with E_STATE_FILE (the tunnel stays enabled) when the choice cannot be saved.',
     }),
     'machineTunnel.status': method({
       perm: 'read',
       params: Empty,
-      result: object({ enabled: boolean(), tunnel: TunnelSnapshot }),
-      doc: 'Whether the machine tunnel is enabled, and its current state.',
+      result: object({ enabled: boolean(), tunnel: TunnelSnapshot, setBy: optional(MachineTunnelSetBy) }),
+      doc: 'Whether the machine tunnel is enabled, who chose that and when (absent: the profiles decide), and its current state.',
     }),
     stats: method({
       perm: 'read',

@@ -15,6 +15,8 @@
  *        error `cause` carrying a stable E_* code.
  *   1.1  CertificateInfo (certs.list) carries optional `der` and `chain` (base64 DER): the agent
  *        needs the user certificate and its intermediates for MCA's PKCS#7.
+ *   1.2  machineTunnel.status/enable/disable results carry optional `setBy` {uid, at}: the
+ *        administrator's choice is saved by the agent and survives restarts.
  */
 export * from './schema.js';
 export * from './shapes.js';
@@ -23,4 +25,4 @@ export * from './contract.js';
 /** The API major version; `hello` fails with E_VERSION_MISMATCH when the peers' majors differ. */
 export const API_VERSION = 1;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
-export const API_MINOR = 1;
+export const API_MINOR = 2;

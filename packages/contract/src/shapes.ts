@@ -90,6 +90,15 @@ export const StatusSnapshot = object({ machine: TunnelSnapshot, user: TunnelSnap
 /** See {@link StatusSnapshot}. */
 export type StatusSnapshot = Infer<typeof StatusSnapshot>;
 
+/**
+ * Who last switched the machine tunnel on or off, and when (API 1.2). The agent keeps the
+ * choice across restarts; the field is absent while no administrator has chosen and the
+ * profiles decide.
+ */
+export const MachineTunnelSetBy = object({ uid: Count, at: Timestamp });
+/** See {@link MachineTunnelSetBy}. */
+export type MachineTunnelSetBy = Infer<typeof MachineTunnelSetBy>;
+
 /** One entry of the host list from the merged profiles. */
 export const HostEntry = object({
   name: Text,

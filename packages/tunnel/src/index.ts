@@ -14,7 +14,6 @@ export * from './configurator.js';
 export * from './vpnc-script.js';
 export * from './iproute.js';
 export * from './resolv.js';
-export * from './safe-fs.js';
 export * from './journal.js';
 export * from './repair.js';
 export * from './session.js';

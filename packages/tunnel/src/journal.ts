@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { ip, ipBatch, parseRouteLines } from './iproute.js';
 import { snapshotResolvConf, RESOLV_CONF, type ResolvConfSnapshot } from './resolv.js';
-import { checkPrivateDir, ensurePrivateDir, fsyncDir, readPrivateFile, removeFile, writeFileAtomic } from './safe-fs.js';
+import { checkPrivateDir, ensurePrivateDir, fsyncDir, readPrivateFile, removeFile, writeFileAtomic } from '@tandem/common/safe-fs';
 
 /** Default journal directory (tmpfs: a reboot clears both the journal and the state it describes). */
 export const DEFAULT_JOURNAL_DIR = '/run/tandem/netjournal';
@@ -111,7 +111,7 @@ export async function captureHostSnapshot(resolvConf = RESOLV_CONF): Promise<Hos
 
 /** Writes (or replaces) a journal atomically in a private 0700 directory. */
 export function writeJournal(dir: string, record: JournalRecord): string {
-  ensurePrivateDir(dir);
+  ensurePrivateDir(dir, ErrorCodes.NETCONFIG);
   const path = journalPath(dir, record.owner.pid);
   writeFileAtomic(path, `${JSON.stringify(record, null, 1)}\n`, 0o600);
   return path;
@@ -134,7 +134,7 @@ function isRecord(v: unknown): v is JournalRecord {
 
 /** Reads a journal file (refusing symlinks and foreign or writable files); null when absent. */
 export function readJournal(path: string): JournalRecord | null {
-  const data = readPrivateFile(path);
+  const data = readPrivateFile(path, ErrorCodes.NETCONFIG);
   if (data === null) return null;
   let parsed: unknown;
   try {
@@ -152,7 +152,7 @@ export function readJournal(path: string): JournalRecord | null {
  */
 export function listJournals(dir: string): string[] {
   try {
-    checkPrivateDir(dir);
+    checkPrivateDir(dir, ErrorCodes.NETCONFIG);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -173,7 +173,7 @@ const TEMP_NAME = /^\.session-\d+\.json\.tmp-(\d+)-[0-9a-f]+$/;
 export function removeStaleTempFiles(dir: string): string[] {
   let names: string[];
   try {
-    checkPrivateDir(dir);
+    checkPrivateDir(dir, ErrorCodes.NETCONFIG);
     names = readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];

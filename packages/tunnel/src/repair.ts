@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ip, linkExists, parseRouteLines, routeArgs, routeDestination, routeDevice } from './iproute.js';
 import type { JournalRecord } from './journal.js';
 import { restoreResolvConf } from './resolv.js';
-import { removeFile } from './safe-fs.js';
+import { removeFile } from '@tandem/common/safe-fs';
 
 /** What a repair did. */
 export interface RepairReport {

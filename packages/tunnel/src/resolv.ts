@@ -7,7 +7,7 @@
 import { closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from './safe-fs.js';
+import { writeFileAtomic } from '@tandem/common/safe-fs';
 
 /** What resolv.conf looked like: a file, a symlink (with its target) or absent. */
 export interface ResolvConfSnapshot {

@@ -3,7 +3,7 @@
  * tunnel the way a VPN client shows it, and AnyConnect's "Management Connection State" string
  * (as `vpncli stats` prints it).
  */
-import type { StatusSnapshot, TunnelSnapshot, TunnelState } from '@tandem/contract';
+import type { MachineTunnelSetBy, StatusSnapshot, TunnelSnapshot, TunnelState } from '@tandem/contract';
 
 const TITLE = { machine: 'Machine tunnel', user: 'User tunnel' } as const;
 
@@ -88,10 +88,23 @@ export function managementState(snap: StatusSnapshot, enabled?: boolean): string
   }
 }
 
-/** The full human `status` report: both tunnels with details, then the management state line. */
-export function statusReport(snap: StatusSnapshot, enabled?: boolean): string {
+/**
+ * The machine tunnel switch: `Machine tunnel disabled by an administrator (uid 0) at …` when an
+ * administrator chose (the agent keeps that across restarts), else just the state.
+ */
+export function machineSwitchLine(enabled: boolean, setBy?: MachineTunnelSetBy): string {
+  const state = `Machine tunnel ${enabled ? 'enabled' : 'disabled'}`;
+  return setBy ? `${state} by an administrator (uid ${setBy.uid}) at ${setBy.at}` : state;
+}
+
+/**
+ * The full human `status` report: both tunnels with details, the management state line, and
+ * who switched the machine tunnel when an administrator did.
+ */
+export function statusReport(snap: StatusSnapshot, enabled?: boolean, setBy?: MachineTunnelSetBy): string {
   const lines: string[] = [];
   for (const t of [snap.machine, snap.user]) lines.push(tunnelLine(t), ...tunnelDetails(t));
   lines.push(`Management Connection State: ${managementState(snap, enabled)}`);
+  if (enabled !== undefined && setBy) lines.push(machineSwitchLine(enabled, setBy));
   return `${lines.join('\n')}\n`;
 }

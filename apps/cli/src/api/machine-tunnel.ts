@@ -8,7 +8,7 @@ import { ExitCode } from '../io.js';
 import { AGENT_USAGE, withAgent } from './agent.js';
 import { apiCommand } from './define.js';
 import { printJson } from './errors.js';
-import { tunnelDetails, tunnelLine } from './format.js';
+import { machineSwitchLine, tunnelDetails, tunnelLine } from './format.js';
 
 const METHOD = { status: 'machineTunnel.status', enable: 'machineTunnel.enable', disable: 'machineTunnel.disable' } as const;
 const SUMMARY = {
@@ -24,10 +24,10 @@ function machineTunnelCommand(verb: keyof typeof METHOD): Command {
     summary: SUMMARY[verb],
     usage: `Usage: tandem ${name} [--json] [--socket PATH]
 
-${SUMMARY[verb]}.${verb === 'status' ? '' : ' Needs an administrator (root or the agent\'s admin group).'}
+${SUMMARY[verb]}.${verb === 'status' ? '' : ' Needs an administrator (root or the agent\'s admin group);\nthe agent keeps the choice across restarts.'}
 
 Options:
-  --json                     One JSON document: {enabled, tunnel}
+  --json                     One JSON document: {enabled, tunnel, setBy?: {uid, at}}
 ${AGENT_USAGE}`,
     body: ({ values, io, json }) =>
       withAgent(values, async (client) => {
@@ -35,7 +35,7 @@ ${AGENT_USAGE}`,
         if (json) {
           printJson(io, result);
         } else {
-          io.out(`Machine tunnel ${result.enabled ? 'enabled' : 'disabled'}\n`);
+          io.out(`${machineSwitchLine(result.enabled, result.setBy)}\n`);
           io.out([tunnelLine(result.tunnel), ...tunnelDetails(result.tunnel)].map((l) => `${l}\n`).join(''));
         }
         return ExitCode.OK;

@@ -15,7 +15,7 @@ Show the machine (management) tunnel and the user tunnel as the agent sees them.
 
 Options:
   --json                     One JSON document: {machine, user, machineTunnelEnabled,
-                             managementConnectionState}
+                             managementConnectionState, machineTunnelSetBy?: {uid, at}}
 ${AGENT_USAGE}`;
 
 /** The command table entry. */
@@ -28,9 +28,14 @@ export const statusCommand = apiCommand({
       const snap = await client.call('status', {});
       const machine = await client.call('machineTunnel.status', {});
       if (json) {
-        printJson(io, { ...snap, machineTunnelEnabled: machine.enabled, managementConnectionState: managementState(snap, machine.enabled) });
+        printJson(io, {
+          ...snap,
+          machineTunnelEnabled: machine.enabled,
+          managementConnectionState: managementState(snap, machine.enabled),
+          ...(machine.setBy ? { machineTunnelSetBy: machine.setBy } : {}),
+        });
       } else {
-        io.out(statusReport(snap, machine.enabled));
+        io.out(statusReport(snap, machine.enabled, machine.setBy));
       }
       return ExitCode.OK;
     }),
