@@ -3,6 +3,7 @@
  * lines, the agent logs them. No event ever carries the cookie or another secret.
  */
 import type { NetworkSession } from '@tandem/tunnel';
+import type { DataPathStats } from './datapath.js';
 
 /** Progress and state changes of one connection. */
 export type ConnectionEvent =
@@ -27,7 +28,8 @@ export type ConnectionEvent =
   | { event: 'reconnected'; ms: number; reauthenticated: boolean }
   | { event: 'rekeying'; method: string }
   | { event: 'ended'; reason: string; byServer: boolean }
-  | { event: 'disconnected'; repaired: boolean; failures: string[] };
+  /** `datapath`: the packet counters of the whole connection, for the record of how it went. */
+  | { event: 'disconnected'; repaired: boolean; failures: string[]; datapath: DataPathStats };
 
 /** Where events go; a no-op when the caller does not listen. */
 export type EventSink = (e: ConnectionEvent) => void;

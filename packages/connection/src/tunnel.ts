@@ -235,7 +235,7 @@ export class Tunnel {
       this.tun.close();
       const failures = report.repair.failures.map(String);
       if (failures.length > 0) this.opening.log.warn('network repair incomplete', { failures: failures.join('; ') });
-      this.emit({ event: 'disconnected', repaired: failures.length === 0, failures });
+      this.emit({ event: 'disconnected', repaired: failures.length === 0, failures, datapath: { ...this.datapath.stats } });
     })();
     return this.closing;
   }
