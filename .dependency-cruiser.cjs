@@ -1,8 +1,18 @@
 /**
- * The layer rule of docs/architecture.md#layers, checked on every `npm test`.
- * Imports only point down: common ← contract ← ipc; common ← profile ← certs ← anyconnect;
- * common ← tunnel; engine/agent on top. Client-side code (the CLI's API commands, the tray,
- * the IPC client half) never reaches agent-side packages.
+ * The layer rule of docs/architecture.md#layers, checked on every `npm test` (`npm run
+ * lint:layers`; test/layers.test.ts plants a violation of each rule and expects it flagged).
+ * The graph it enforces, imports pointing down only:
+ *
+ *   apps/agent ─► engine, ipc/server, contract, certs, profile, connection, common
+ *   apps/cli (local tools) ─► connection, anyconnect, tunnel, certs, profile, common
+ *   apps/cli (api), ipc/client, the tray ─► ipc/client, contract, certs, profile, common
+ *   connection ─► anyconnect, tunnel, common
+ *   anyconnect ─► certs ─► profile ─► common;   tunnel ─► common
+ *   engine ─► profile, common (and nothing else: every effect goes through its ports)
+ *   ipc ─► contract ─► common
+ *
+ * apps/agent reaches the protocol and the host's network only through connection, and no app
+ * imports another app.
  */
 const pkg = (names) => `^packages/(${names})/`;
 const AGENT_SIDE = '^packages/(engine|anyconnect|tunnel|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
@@ -26,7 +36,27 @@ module.exports = {
     { name: 'tunnel-layer', severity: 'error', from: { path: pkg('tunnel') }, to: { path: pkg('profile|certs|anyconnect|engine|ipc|diagnostics') } },
     { name: 'ipc-layer', severity: 'error', from: { path: pkg('ipc') }, to: { path: pkg('profile|certs|anyconnect|tunnel|engine|diagnostics') } },
     { name: 'connection-layer', severity: 'error', from: { path: pkg('connection') }, to: { path: pkg('engine|ipc|contract|diagnostics|certs|profile') } },
-    { name: 'engine-layer', severity: 'error', from: { path: pkg('engine') }, to: { path: '^packages/ipc/' } },
+    {
+      name: 'engine-imports-only-common-and-profile',
+      comment: 'The engine is pure: its ports are implemented by the agent; it may use common and profile only.',
+      severity: 'error',
+      from: { path: pkg('engine') },
+      to: { path: '^packages/', pathNot: pkg('engine|common|profile') },
+    },
+    {
+      name: 'agent-reaches-protocol-and-network-through-connection',
+      comment: 'One bring-up path: the agent uses @tandem/connection, never anyconnect or tunnel directly.',
+      severity: 'error',
+      from: { path: '^apps/agent/' },
+      to: { path: pkg('anyconnect|tunnel') },
+    },
+    {
+      name: 'apps-never-import-apps',
+      comment: 'Shared code lives in a package; an app importing another app would ship both.',
+      severity: 'error',
+      from: { path: '^apps/([^/]+)/' },
+      to: { path: '^apps/([^/]+)/', pathNot: '^apps/$1/' },
+    },
     {
       name: 'declared-dependencies-only',
       comment: 'Every npm or workspace import must be declared in the importing package.json.',

@@ -45,6 +45,27 @@ describe('layer rule (dependency-cruiser)', () => {
     expect(out).not.toContain('apps/cli/src/local/connect.ts');
   });
 
+  it('flags the agent reaching anyconnect or tunnel directly, an app importing another, and an impure engine', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tandem-layers-'));
+    copyFileSync(join(repo, 'tsconfig.base.json'), join(root, 'tsconfig.base.json'));
+    for (const p of ['anyconnect', 'tunnel', 'connection', 'common', 'profile', 'certs']) put(root, `packages/${p}/src/index.ts`, `export const ${p} = 1;\n`);
+    put(root, 'apps/cli/src/local/shared.ts', 'export const shared = 1;\n');
+    put(root, 'apps/agent/src/protocol.ts', "import { anyconnect } from '../../../packages/anyconnect/src/index.js';\nexport const a = anyconnect;\n");
+    put(root, 'apps/agent/src/network.ts', "import { tunnel } from '../../../packages/tunnel/src/index.js';\nexport const n = tunnel;\n");
+    put(root, 'apps/agent/src/fine.ts', "import { connection } from '../../../packages/connection/src/index.js';\nexport const f = connection;\n");
+    put(root, 'apps/agent/src/borrow.ts', "import { shared } from '../../cli/src/local/shared.js';\nexport const b = shared;\n");
+    put(root, 'packages/engine/src/impure.ts', "import { certs } from '../../certs/src/index.js';\nexport const e = certs;\n");
+    put(root, 'packages/engine/src/pure.ts', "import { common } from '../../common/src/index.js';\nimport { profile } from '../../profile/src/index.js';\nexport const p = common + profile;\n");
+    const { code, out } = await cruise(root);
+    expect(code).not.toBe(0);
+    expect(out).toContain('agent-reaches-protocol-and-network-through-connection: apps/agent/src/protocol.ts');
+    expect(out).toContain('agent-reaches-protocol-and-network-through-connection: apps/agent/src/network.ts');
+    expect(out).toContain('apps-never-import-apps: apps/agent/src/borrow.ts');
+    expect(out).toContain('engine-imports-only-common-and-profile: packages/engine/src/impure.ts');
+    expect(out).not.toContain('apps/agent/src/fine.ts');
+    expect(out).not.toContain('packages/engine/src/pure.ts');
+  });
+
   it('finds no violation in the real tree', async () => {
     const { code, out } = await cruise(repo);
     expect(out).toContain('no dependency violations found');
