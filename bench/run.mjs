@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm run bench` (issue 5): tandem and openconnect against the same ocserv, CSTP only, the same
- * vpnc-script and a real TUN, interleaved A B A B in one run: connect time, iperf3 TCP both
- * ways, client CPU s per GB, peak RSS. Needs root (network namespaces); without it, says so
- * and exits 0 having measured nothing.
+ * `npm run bench`: openconnect, `tandem connect --foreground` and a user connecting through a
+ * warm tandemd (`agent`) against the same ocserv, CSTP only, the same vpnc-script and a real
+ * TUN, interleaved in one run: connect time, iperf3 TCP both ways, CPU s per GB, RSS; then the
+ * agent's idle cost with a tunnel up. Needs root (network namespaces); without it, says so and
+ * exits 0 having measured nothing.
  *
- *   npm run bench [-- --rounds N] [--seconds S] [--quick] [--only tandem|openconnect] [--json]
+ *   npm run bench [-- --rounds N] [--seconds S] [--idle-seconds S] [--quick] [--only tandem|agent|openconnect] [--json]
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,25 +15,28 @@ import { parseArgs } from 'node:util';
 import { assertPrivateResolv, createLab, destroyLab, hostState } from './lib/lab.mjs';
 import { clientNsState, startClient, stopClient, tandemUnavailable, vpncScript } from './lib/clients.mjs';
 import { initClock, peakRssMb, transfer } from './lib/measure.mjs';
-import { aggregate, jsonLine, METRICS, table } from './lib/report.mjs';
+import { aggregate, jsonLine, KINDS, METRICS, table } from './lib/report.mjs';
+import { connectViaAgent, disconnectViaAgent, idleCost, rssMb, startAgent, stopAgent } from './lib/agent.mjs';
 import { sh, sleep } from './lib/sh.mjs';
 
 const HELP = `Usage: npm run bench [-- options]   (or: sudo node bench/run.mjs [options])
   --rounds N        rounds per client, interleaved A B A B (default 5)
   --seconds S       iperf3 duration per direction (default 10)
   --quick           smoke run: 1 round, 3 s
-  --only CLIENT     tandem or openconnect
-  --json            last line: {"rounds":N,"tandem":{…},"openconnect":{…},"ratio":{…}}`;
+  --idle-seconds S  agent idle-cost window with the tunnel up (default 60)
+  --only CLIENT     tandem, agent or openconnect
+  --json            last line: {"rounds":N,"tandem":{…},"agent":{…},"openconnect":{…},"ratio":{…}}`;
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, seconds: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, seconds: { type: 'string' }, 'idle-seconds': { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) { console.log(HELP); process.exit(0); }
 const rounds = values.quick ? 1 : Number(values.rounds ?? 5);
 const seconds = values.quick ? 3 : Number(values.seconds ?? 10);
-if (!(rounds >= 1) || !(seconds >= 1) || (values.only && !['tandem', 'openconnect'].includes(values.only))) {
+const idleSeconds = values.quick ? 10 : Number(values['idle-seconds'] ?? 60);
+if (!(rounds >= 1) || !(seconds >= 1) || !(idleSeconds >= 1) || (values.only && !KINDS.includes(values.only))) {
   console.error(HELP);
   process.exit(64);
 }
-const kinds = values.only ? [values.only] : ['openconnect', 'tandem'];
+const kinds = values.only ? [values.only] : ['openconnect', 'tandem', 'agent'];
 const say = (m) => console.error(`bench: ${m}`);
 
 if (process.getuid?.() !== 0) {
@@ -50,10 +54,11 @@ for (const bin of ['ocserv', 'openconnect', 'iperf3', 'ping', 'openssl', 'ss', '
 
 /** Client → reason it has no numbers (not built, or every round failed). */
 const notRun = {};
-for (const k of ['tandem', 'openconnect']) if (!kinds.includes(k)) notRun[k] = `not selected: --only ${values.only}`;
-if (kinds.includes('tandem')) {
+for (const k of KINDS) if (!kinds.includes(k)) notRun[k] = `not selected: --only ${values.only}`;
+for (const k of ['tandem', 'agent']) {
+  if (!kinds.includes(k)) continue;
   const why = await tandemUnavailable();
-  if (why) notRun.tandem = why;
+  if (why) notRun[k] = why;
 }
 const active = kinds.filter((k) => !notRun[k]);
 const samples = Object.fromEntries(kinds.map((k) => [k, Object.fromEntries(METRICS.map(([m]) => [m, []]))]));
@@ -63,10 +68,14 @@ const hostBefore = await hostState();
 let lab = null;
 let running = null;
 let journalDir = null;
+let agent = null;
+let idle = null;
 
 async function cleanup() {
   if (running) await stopClient(running).catch(() => {});
   running = null;
+  if (agent) await stopAgent(agent).catch(() => {});
+  agent = null;
   await destroyLab(lab);
   lab = null;
   if (journalDir) rmSync(journalDir, { recursive: true, force: true });
@@ -103,18 +112,36 @@ try {
   say(`${rounds} round(s), iperf3 TCP ${seconds} s each way, clients: ${kinds.join(', ')}; vpnc-script ${script}`);
   say('CSTP only (TLS 1.2 over TCP): tandem has no DTLS yet, so ocserv offers none and openconnect runs with --no-dtls');
   if (notRun.tandem) say(`tandem column: n/a (${notRun.tandem})`);
+  if (active.includes('agent')) {
+    // Warm, as at boot: its start-up is not part of anyone's connect time.
+    agent = await startAgent(lab.pki);
+    say(`tandemd started (pid ${agent.pid}); the agent column is uid 65534 running "tandem connect" against it`);
+  }
   for (let r = 1; r <= rounds && !interrupted; r++) {
     for (const kind of active) {
       if (interrupted) break;
       await assertPrivateResolv();
       try {
-        running = await startClient(kind, lab.pki, script, journalDir);
-        const c = running;
-        const up = await transfer(c.pid, seconds, false);
-        const down = await transfer(c.pid, seconds, true);
-        const rss = peakRssMb(c.pid);
-        running = null;
-        const code = await stopClient(c);
+        let c;
+        let rss;
+        let code = 0;
+        let up;
+        let down;
+        if (kind === 'agent') {
+          c = { pid: agent.pid, connectMs: await connectViaAgent(agent) };
+          up = await transfer(c.pid, seconds, false);
+          down = await transfer(c.pid, seconds, true);
+          rss = rssMb(agent.pid);
+          await disconnectViaAgent(agent, nsBaseline);
+        } else {
+          running = await startClient(kind, lab.pki, script, journalDir);
+          c = running;
+          up = await transfer(c.pid, seconds, false);
+          down = await transfer(c.pid, seconds, true);
+          rss = peakRssMb(c.pid);
+          running = null;
+          code = await stopClient(c);
+        }
         const s = samples[kind];
         s.connect.push(c.connectMs);
         s.throughputUp.push(up.gbps);
@@ -138,6 +165,17 @@ try {
       await sleep(300);
     }
   }
+  if (agent && !interrupted) {
+    try {
+      await connectViaAgent(agent);
+      idle = { ...(await idleCost(agent, idleSeconds)), seconds: idleSeconds };
+      await disconnectViaAgent(agent, nsBaseline);
+      say(`agent idle with the tunnel up: ${idle.cpuPercent.toFixed(3)} % of a core over ${idleSeconds} s, RSS ${idle.rssMiB.toFixed(1)} MiB (peak ${idle.peakRssMiB.toFixed(1)})`);
+    } catch (err) {
+      failures.push({ kind: 'agent', round: 'idle', error: err.message });
+      say(`agent idle phase: FAILED: ${err.message}`);
+    }
+  }
 } catch (err) {
   say(`ERROR: ${err.stack ?? err.message}`);
   if (lab) say(`server output (tail):\n${lab.logs().slice(-3000)}`);
@@ -156,9 +194,10 @@ for (const kind of active) {
 }
 const agg = aggregate(samples, notRun);
 console.log(table(agg, notRun));
+if (idle) console.log(`agent idle with a tunnel up: ${idle.cpuPercent.toFixed(3)} % of one core over ${idle.seconds} s; RSS ${idle.rssMiB.toFixed(1)} MiB`);
 console.log(`${rounds} round(s) per client, iperf3 ${seconds} s per direction, CSTP only (no DTLS: tandem has none yet), RSA-2048, TLS 1.2; ${((Date.now() - started) / 1000).toFixed(0)} s in total.`);
 console.log('Noise: the 2 vCPUs are shared with other tenants; both VPN ends, both iperf3 ends and the clients compete for them.');
 for (const f of failures) console.log(`failed: ${f.kind} round ${f.round}: ${f.error.split('\n')[0]}`);
 for (const w of warnings) console.log(`warning: ${w}`);
 if (failures.length) process.exitCode = 1;
-if (values.json) console.log(jsonLine(rounds, agg, notRun, { seconds, hostUnchanged: hostOk, failures: failures.length }));
+if (values.json) console.log(jsonLine(rounds, agg, notRun, { seconds, hostUnchanged: hostOk, failures: failures.length }, idle));

@@ -56,7 +56,8 @@ class CanaryRunner implements ConnectionRunner {
       log.debug(`the key pem is ${this.machineKeyPem}`);
       return { gateway: request.url, cookie: COOKIE };
     }
-    this.userSignature = (await request.user!.signer.sign(Buffer.from('mca challenge'), 'sha256')).toString('base64');
+    const user = typeof request.user === 'function' ? await request.user() : request.user!;
+    this.userSignature = (await user.signer.sign(Buffer.from('mca challenge'), 'sha256')).toString('base64');
     // The runner contract: register a secret the moment it exists, then log freely.
     redactor.addSecret(USER_COOKIE);
     log.info(`user session ${USER_COOKIE}`);

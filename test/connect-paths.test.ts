@@ -76,7 +76,7 @@ describe.skipIf(skip !== null)(titled('one bring-up path, two ways in (foregroun
     };
   };
 
-  const agent = (): PathRun => {
+  const agent = (): PathRun & { connect(): Promise<void> } => {
     const child = lab.lab.spawn(lab.lab.cli, process.execPath, [TANDEMD, ...agentArgs(s), '--gateway-ca', lab.pki.caFile, '--resolve', `vpn.lab.test:${lab.lab.srvAddr}`, '--log-format', 'json']);
     const events: Ev[] = [];
     let buf = '';

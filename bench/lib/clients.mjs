@@ -72,7 +72,7 @@ export function clientArgv(kind, pki, script, journalDir) {
 }
 
 /** Starts the UDP prober and resolves once it runs, so its own start-up is not timed. */
-async function startProber() {
+export async function startProber() {
   const probe = nsSpawn(CLI_NS, process.execPath, ['-e', PROBER, BEHIND]);
   let buf = '';
   probe.stdout.on('data', (d) => { buf += d; });

@@ -1,14 +1,19 @@
 /**
- * Medians with ranges, the side-by-side table, and the JSON line (ratios tandem / openconnect).
+ * Medians with ranges, the side-by-side table, and the JSON line (ratios to openconnect).
+ * Three columns: `tandem` is `tandem connect --foreground` (the debugging path), `agent` is a
+ * user connecting through a warm tandemd (the way users connect), `openconnect` the reference.
  * A client that did not run, or failed every round, shows `n/a (why)` — never a number.
  */
+
+/** The measured clients, in table order. */
+export const KINDS = ['tandem', 'agent', 'openconnect'];
 
 export const METRICS = [
   ['connect', 'connect ms (spawn → first echo via tunnel)', 1],
   ['throughputUp', 'throughput up, Gbit/s (iperf3 receiver)', 3],
   ['throughputDown', 'throughput down, Gbit/s (iperf3 -R)', 3],
   ['cpuPerGB', 'client CPU s per GB (10^9 B, up+down)', 2],
-  ['peakRssMb', 'client peak RSS, MiB (VmHWM)', 1],
+  ['peakRssMb', 'client peak RSS, MiB (VmHWM; agent: VmRSS with the tunnel up)', 1],
 ];
 /** Metrics whose tandem/openconnect ratio goes into the JSON line. */
 const RATIO_KEYS = ['connect', 'throughputUp', 'throughputDown', 'cpuPerGB'];
@@ -32,16 +37,19 @@ export function summary(xs) {
  */
 export function aggregate(samples, notRun) {
   const stats = {};
-  for (const kind of ['tandem', 'openconnect']) {
+  for (const kind of KINDS) {
     const s = samples[kind];
     if (notRun[kind] || !s || s.connect.length === 0) continue;
     stats[kind] = Object.fromEntries(METRICS.map(([key]) => [key, summary(s[key])]));
   }
+  const over = (kind, key) => (stats[kind] && stats.openconnect ? stats[kind][key].median / stats.openconnect[key].median : null);
   const ratio = {};
+  const agentRatio = {};
   for (const [key] of METRICS) {
-    ratio[key] = stats.tandem && stats.openconnect ? stats.tandem[key].median / stats.openconnect[key].median : null;
+    ratio[key] = over('tandem', key);
+    agentRatio[key] = over('agent', key);
   }
-  return { stats, ratio };
+  return { stats, ratio, agentRatio };
 }
 
 /** The human table: median [min–max] per metric and client, and the ratio column. */
@@ -49,9 +57,10 @@ export function table(agg, notRun) {
   const fmt = (s, d) => `${s.median.toFixed(d)} [${s.min.toFixed(d)}–${s.max.toFixed(d)}]`;
   const cell = (kind, key, d) => (agg.stats[kind] ? fmt(agg.stats[kind][key], d) : `n/a (${notRun[kind] ?? 'no successful round'})`);
   const n = (kind) => (agg.stats[kind] ? ` n=${agg.stats[kind].connect.n}` : '');
-  const rows = [['metric: median [min–max]', `tandem${n('tandem')}`, `openconnect${n('openconnect')}`, 'tandem/openconnect']];
+  const r = (x) => (x == null ? 'n/a' : x.toFixed(2));
+  const rows = [['metric: median [min–max]', `tandem --foreground${n('tandem')}`, `tandemd + tandem connect${n('agent')}`, `openconnect${n('openconnect')}`, 'fg/oc', 'agent/oc']];
   for (const [key, label, d] of METRICS) {
-    rows.push([label, cell('tandem', key, d), cell('openconnect', key, d), agg.ratio[key] == null ? 'n/a' : agg.ratio[key].toFixed(2)]);
+    rows.push([label, cell('tandem', key, d), cell('agent', key, d), cell('openconnect', key, d), r(agg.ratio[key]), r(agg.agentRatio[key])]);
   }
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
@@ -61,15 +70,25 @@ export function table(agg, notRun) {
  * The machine-readable last line. Per client: medians (and min/max/n), or null plus a
  * `notRun` reason; ratios are null unless both clients have numbers.
  */
-export function jsonLine(rounds, agg, notRun, extra) {
+export function jsonLine(rounds, agg, notRun, extra, idle) {
   const client = (kind) => (agg.stats[kind]
     ? Object.fromEntries(Object.entries(agg.stats[kind]).map(([k, s]) => [k, s.median]).concat([['detail', agg.stats[kind]]]))
     : null);
   return JSON.stringify({
     rounds,
     tandem: client('tandem'),
+    agent: agg.stats.agent || idle ? { ...client('agent'), ...(idle ? { idleCpuPercent: idle.cpuPercent, rssMiB: idle.rssMiB, idleSeconds: idle.seconds } : {}) } : null,
     openconnect: client('openconnect'),
-    ratio: Object.fromEntries(RATIO_KEYS.map((k) => [k, agg.ratio[k]])),
+    ratio: {
+      ...Object.fromEntries(RATIO_KEYS.map((k) => [k, agg.ratio[k]])),
+      agentConnect: agg.agentRatio.connect,
+      agentThroughputUp: agg.agentRatio.throughputUp,
+      agentThroughputDown: agg.agentRatio.throughputDown,
+      agentCpuPerGB: agg.agentRatio.cpuPerGB,
+      // The agent carries packets with the same code as the CLI: its throughput should match.
+      agentVsCliThroughputUp: agg.stats.agent && agg.stats.tandem ? agg.stats.agent.throughputUp.median / agg.stats.tandem.throughputUp.median : null,
+      agentVsCliThroughputDown: agg.stats.agent && agg.stats.tandem ? agg.stats.agent.throughputDown.median / agg.stats.tandem.throughputDown.median : null,
+    },
     ...(Object.keys(notRun).length ? { notRun } : {}),
     ...extra,
   });

@@ -16,7 +16,7 @@ import { CookieJar } from './cookies.js';
 import { ConnectionCache } from './connection-cache.js';
 import { closedBeforeResponse, exchange, header, headerValues, keepsAlive, type HttpResponse } from './http.js';
 import { answerMcaChallenge } from './mca.js';
-import type { SigningIdentity } from '@tandem/certs/signer';
+import type { SigningIdentitySource } from '@tandem/certs/signer';
 import { describeGatewayUrl, type GatewayUrl } from './gateway-url.js';
 import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
 import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials } from './tls-connect.js';
@@ -34,8 +34,11 @@ export interface AuthOptions {
   trust: ServerTrustPolicy;
   /** Machine certificate for the TLS handshake (certificate 1 of MCA). */
   machine: TlsClientCredentials | null;
-  /** The user certificate and its signer: enables `multiple-cert` (certificate 2 of MCA). */
-  user?: SigningIdentity | null;
+  /**
+   * The user certificate and its signer: enables `multiple-cert` (certificate 2 of MCA). A
+   * function is called only when the gateway sends the MCA challenge.
+   */
+  user?: SigningIdentitySource | null;
   /** Tunnel group to select when the gateway offers a list. */
   authGroup?: string;
   /** Form answers; absent for the machine tunnel, where any form is a failure. */
@@ -159,7 +162,8 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
       mcaAsked = true;
       if (!opts.user) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, 'gateway asks for a second (user) certificate (MCA) but none is configured');
       if (mcaAnswered) throw rejected('gateway asked for the MCA signature twice');
-      const answer = await answerMcaChallenge(res.body, doc.mcaHashes, opts.user);
+      const user = typeof opts.user === 'function' ? await opts.user() : opts.user;
+      const answer = await answerMcaChallenge(res.body, doc.mcaHashes, user);
       log.info('answering MCA challenge', { hash: answer.hash });
       body = buildAuthReply(identity, doc.opaqueXml, { groupSelect: groupSelected, mca: answer });
       path = doc.form ? actionPath(doc, gw) : path;

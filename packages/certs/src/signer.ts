@@ -35,6 +35,13 @@ export interface SigningIdentity {
   readonly signer: Signer;
 }
 
+/**
+ * A signing identity, or how to get one when it is needed: MCA asks for the user certificate
+ * only once the gateway sends its challenge, so a caller whose identity is expensive to find
+ * (the agent asking the user's process) resolves it then, while the TLS handshake runs.
+ */
+export type SigningIdentitySource = SigningIdentity | (() => Promise<SigningIdentity>);
+
 /** A signer over a key held in this process as a node:crypto KeyObject (files, PKCS#12). */
 export class KeyObjectSigner implements Signer {
   readonly keyType: 'rsa' | 'ec';

@@ -6,7 +6,7 @@
  * with E_GATEWAY_UNREACHABLE "no data plane available": never a pretend success.
  */
 import { ErrorCodes, isTandemError, redactor, TandemError, type Logger } from '@tandem/common';
-import type { SigningIdentity, TlsCredentials } from '@tandem/certs';
+import type { SigningIdentitySource, TlsCredentials } from '@tandem/certs';
 import type { AuthContext, DataPlane, OpenContext, SessionCredentials, TunnelDriver, TunnelKind } from '@tandem/engine';
 import type { ReverseParams, ReverseResult } from '@tandem/contract';
 import type { ClientInitialization, HostEntry } from '@tandem/profile';
@@ -34,8 +34,11 @@ export interface RunnerAuthRequest {
   strictServerTrust: boolean;
   /** Client certificate for the TLS handshake (MCA certificate 1), from the machine store. */
   machineCredentials: TlsCredentials | null;
-  /** MCA certificate 2: the user's certificate, signing in the user's process. */
-  user: SigningIdentity | null;
+  /**
+   * MCA certificate 2: the user's certificate, signing in the user's process — asked for only
+   * when the gateway sends the MCA challenge.
+   */
+  user: SigningIdentitySource | null;
   /** Null for the machine tunnel: any form or prompt is a failure (docs/profile.md#management-tunnel). */
   prompt: UserPrompt | null;
 }
@@ -128,15 +131,11 @@ export class AgentTunnelDriver implements TunnelDriver {
     if (!signerCtx) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `no certificate signer of uid ${ctx.uid} is connected (keep tandem connect or the tray running)`);
     const prefs = this.deps.profiles.set.merged.preferencesForHost(ctx.url);
     const init = prefs.clientInitialization;
-    let user: SigningIdentity | null = null;
-    try {
-      user = await remoteIdentityFor(signerCtx, init, this.deps.log);
-    } catch (err) {
-      // Not every gateway wants a user certificate (forms, machine certificate): go on without
-      // one and let the gateway decide; an MCA gateway then refuses with a clear cause.
-      if (!isTandemError(err)) throw err;
-      this.deps.log.info('no user certificate for the user tunnel', { uid: ctx.uid, reason: err.message });
-    }
+    // Not every gateway wants a user certificate (forms, the machine certificate alone): the
+    // user's process is asked to list and choose only when the gateway's MCA challenge comes,
+    // so a plain certificate login never waits for it.
+    let identity: ReturnType<typeof remoteIdentityFor> | null = null;
+    const user = (): ReturnType<typeof remoteIdentityFor> => (identity ??= remoteIdentityFor(signerCtx, init, this.deps.log));
     let machineCredentials: TlsCredentials | null = null;
     try {
       machineCredentials = await this.deps.machineStore.credentials(init, 'user');

@@ -4,7 +4,8 @@
  * are opened with the passphrase from the agent's root-only passphrase file, which is
  * registered with the redactor before first use so no log, event or bundle can show it.
  */
-import { readFile, lstat } from 'node:fs/promises';
+import { readFile, readdir, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
 import { collectCandidates, linuxDefaultStores, selectCertificate, type CollectedCandidates, type StoreSet, type TlsCredentials } from '@tandem/certs';
 import type { ClientInitialization } from '@tandem/profile';
@@ -19,19 +20,48 @@ export async function readPassphraseFile(path: string): Promise<string> {
   return value;
 }
 
+/**
+ * What the store directory looks like now: names, inodes, sizes and change times of its entries
+ * (and of `private/`), so an unchanged store is not read and parsed again on every connect.
+ */
+async function storeFingerprint(dir: string): Promise<string> {
+  const parts: string[] = [];
+  for (const d of [dir, join(dir, 'private')]) {
+    const names = await readdir(d).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      const st = await lstat(join(d, name)).catch(() => null);
+      if (st) parts.push(`${d}/${name}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}`);
+    }
+  }
+  return parts.join('\n');
+}
+
 /** The agent's view of the machine store. */
 export class MachineStore {
   private readonly stores: StoreSet;
+  private cached: { fingerprint: string; result: Promise<CollectedCandidates> } | null = null;
 
-  constructor(dir: string, passphrase: string | null, private readonly log: Logger) {
+  constructor(private readonly dir: string, passphrase: string | null, private readonly log: Logger) {
     // Machine keys never prompt: a key that needs a secret we do not have is skipped.
     const secret = async (): Promise<string | null> => passphrase;
     this.stores = linuxDefaultStores({ machineDir: dir, secret, userDir: '/nonexistent' });
   }
 
-  /** Everything the machine store offers (for selection and the diagnostic inventory). */
-  list(): Promise<CollectedCandidates> {
-    return collectCandidates(this.stores, 'machine');
+  /**
+   * Everything the machine store offers (for selection and the diagnostic inventory); read
+   * again only when a file in the store changed, was added or removed.
+   */
+  async list(): Promise<CollectedCandidates> {
+    const fingerprint = await storeFingerprint(this.dir);
+    if (this.cached?.fingerprint !== fingerprint) {
+      const result = collectCandidates(this.stores, 'machine');
+      this.cached = { fingerprint, result };
+      // A failed read is not kept: the next connect tries again.
+      result.catch(() => {
+        if (this.cached?.result === result) this.cached = null;
+      });
+    }
+    return this.cached.result;
   }
 
   /** TLS client credentials of the machine certificate the profile selects; E_CERT_NOT_FOUND otherwise. */

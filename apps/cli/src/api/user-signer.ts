@@ -5,10 +5,7 @@
  * Keys stay where they are: files are read here, token keys sign through C_Sign.
  */
 import { ErrorCodes, TandemError, redactor } from '@tandem/common';
-import {
-  collectCandidates, issuerHinted, linuxDefaultStores, Pkcs11Source, type CertificateSource,
-  type SecretCallback, type SelectionCandidate, type Signer,
-} from '@tandem/certs';
+import type { CertificateSource, SecretCallback, SelectionCandidate, Signer } from '@tandem/certs';
 import type { CertificateInfo } from '@tandem/contract';
 import type { ReverseHandlers } from '@tandem/ipc/client';
 import type { OptionSpec, ParsedArgs } from '../args.js';
@@ -84,22 +81,28 @@ export function certificateInfo(c: SelectionCandidate): CertificateInfo {
   };
 }
 
-/** Builds the user's signer from the command's options; throws UsageError on bad values. */
+/**
+ * Builds the user's signer from the command's options; throws UsageError on bad values. The
+ * certificate code (X.509, PKCS#12, PKCS#11: a few hundred milliseconds to load) is loaded
+ * only when the agent first asks for a certificate, which it does only when the gateway wants
+ * the user's certificate (MCA): a plain connect never pays for it.
+ */
 export function userSigner(values: ParsedArgs['values'], notify: Notify, env: NodeJS.ProcessEnv = process.env): UserSigner {
   const secret = secretCallback(values, env);
   const userDir = str(values, 'user-store');
-  const stores = linuxDefaultStores({ secret, ...(userDir ? { userDir } : {}) });
-  const tokens: CertificateSource[] = [];
   const module = str(values, 'pkcs11-module');
-  if (module) {
-    const token = str(values, 'pkcs11-token');
-    tokens.push(new Pkcs11Source({ modulePath: module, pin: secret, ...(token ? { tokenLabel: token } : {}) }));
-    stores.user.push(...tokens);
-  }
+  const token = str(values, 'pkcs11-token');
+  const tokens: CertificateSource[] = [];
   // Listed once: a token asks for its PIN once, and `certs.sign` finds what `certs.list` offered.
   let listing: Promise<SelectionCandidate[]> | null = null;
   const usable = (): Promise<SelectionCandidate[]> => {
-    listing ??= collectCandidates(stores, 'user').then(({ candidates, diagnostics }) => {
+    listing ??= import('@tandem/certs').then(async ({ collectCandidates, linuxDefaultStores, Pkcs11Source }) => {
+      const stores = linuxDefaultStores({ secret, ...(userDir ? { userDir } : {}) });
+      if (module) {
+        tokens.push(new Pkcs11Source({ modulePath: module, pin: secret, ...(token ? { tokenLabel: token } : {}) }));
+        stores.user.push(...tokens);
+      }
+      const { candidates, diagnostics } = await collectCandidates(stores, 'user');
       for (const d of diagnostics) notify(redactor.string(`warning: ${d.origin}: ${d.message}`));
       return candidates.filter((c) => c.model.key.hasPrivateKey && c.entry?.signer);
     });
@@ -110,6 +113,7 @@ export function userSigner(values: ParsedArgs['values'], notify: Notify, env: No
   const handlers: ReverseHandlers = {
     'certs.list': async ({ purpose, issuers }) => {
       const all = await usable();
+      const { issuerHinted } = await import('@tandem/certs');
       const offered = issuers && issuers.length > 0 ? all.filter((c) => issuerHinted(c.model, c.chain ?? [], issuers)) : all;
       notify(`tandemd asked for your certificates (${purpose}): offering ${offered.length}`);
       return { certificates: offered.slice(0, 256).map(certificateInfo) };

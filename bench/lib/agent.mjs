@@ -1,0 +1,141 @@
+/**
+ * The way most users connect: a warm tandemd (started once per run in tbn-cli, as it would be
+ * at boot) and an unprivileged `tandem connect vpn.lab.test` (uid 65534) asking it for the user
+ * tunnel. Timed like the other clients: from just before the CLI is spawned to the first echo
+ * through the tunnel. Throughput and CPU are the agent's own (it carries the packets); idle cost
+ * is the agent's CPU time and RSS over a stretch with the tunnel up and no traffic.
+ */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CLI_NS, SRV_ADDR } from './lab.mjs';
+import { CLIENT_ENV, clientNsState, startProber, TANDEM_CLI } from './clients.mjs';
+import { cpuSeconds, peakRssMb } from './measure.mjs';
+import { deadline, exited, nsSpawn, sleep } from './sh.mjs';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const TANDEMD = join(ROOT, 'apps/agent/bin/tandemd.js');
+const NOBODY = '65534';
+const PROFILE = `<?xml version="1.0" encoding="UTF-8"?>
+<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
+  <ClientInitialization>
+    <CertificateStoreLinux>All</CertificateStoreLinux>
+    <CertificateStoreOverride>true</CertificateStoreOverride>
+  </ClientInitialization>
+  <ServerList><HostEntry><HostName>Lab VPN</HostName><HostAddress>vpn.lab.test</HostAddress></HostEntry></ServerList>
+</AnyConnectProfile>
+`;
+
+/** Current resident set size (VmRSS) in MiB. */
+export function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/**
+ * Starts tandemd in tbn-cli with a private tree (on tmpfs, like /run): the user profile for
+ * the lab gateway, the machine certificate in its machine store (ocserv authenticates it for
+ * the user tunnel, which the profile allows), and its socket reachable by uid 65534.
+ */
+export async function startAgent(pki) {
+  // Profiles and keys need a root-owned path all the way up (not /dev/shm, which is 1777);
+  // the state directory with the network journal goes on tmpfs, as /run is on a systemd host.
+  const dir = mkdtempSync('/run/tandem-bench-agent-');
+  const tmpfs = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tandem-bench-agent-'));
+  chmodSync(dir, 0o755);
+  const d = (name, mode, base = dir) => {
+    const p = join(base, name);
+    mkdirSync(p, { recursive: true, mode });
+    chmodSync(p, mode);
+    return p;
+  };
+  const profiles = d('profiles', 0o755);
+  writeFileSync(join(profiles, 'lab.xml'), PROFILE, { mode: 0o644 });
+  const machine = d('machine', 0o700);
+  copyFileSync(pki.cert, join(machine, 'machine.crt'));
+  copyFileSync(pki.key, join(machine, 'machine.key'));
+  chmodSync(join(machine, 'machine.key'), 0o600);
+  const userStore = d('user-store', 0o755);
+  const socket = join(d('run', 0o755), 'tandemd.sock');
+  const args = ['--foreground', '--socket', socket, '--profile-dir', profiles, '--no-cisco-profiles', '--state-dir', d('state', 0o755, tmpfs),
+    '--settings-dir', d('settings', 0o700), '--machine-store', machine, '--gateway-ca', pki.root, '--resolve', `vpn.lab.test:${SRV_ADDR}`];
+  const child = nsSpawn(CLI_NS, TANDEMD, args, { env: CLIENT_ENV });
+  let log = '';
+  const keep = (b) => { log = (log + b).slice(-30_000); };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  for (let i = 0; !existsSync(socket); i++) {
+    if (i > 300 || child.exitCode !== null) throw new Error(`tandemd did not start:\n${log.slice(-3000)}`);
+    await sleep(20);
+  }
+  return { child, pid: child.pid, socket, userStore, dirs: [dir, tmpfs], log: () => log };
+}
+
+/** Runs the tandem CLI in tbn-cli as uid 65534 with the agent's socket. */
+function userCli(agent, args) {
+  return nsSpawn(CLI_NS, 'setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', TANDEM_CLI, ...args, '--socket', agent.socket],
+    { env: { ...CLIENT_ENV, HOME: '/nonexistent' } });
+}
+
+/**
+ * `tandem connect vpn.lab.test` (the profile's host) as uid 65534; resolves once a datagram through the tunnel has been
+ * answered, with the time since spawn. The CLI itself exits 0 once the agent reports connected.
+ */
+export async function connectViaAgent(agent) {
+  const { probe, up } = await startProber();
+  const t0 = process.hrtime.bigint();
+  const cli = userCli(agent, ['connect', 'vpn.lab.test', '--user-store', agent.userStore]);
+  let out = '';
+  cli.stdout.on('data', (b) => { out += b; });
+  cli.stderr.on('data', (b) => { out += b; });
+  try {
+    const failed = new Promise((_, reject) => cli.once('exit', (code) => { if (code !== 0) reject(new Error(`tandem connect exited ${code}: ${out.slice(-2000)}`)); }));
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no reply through the tunnel within 30 s')), 30_000).unref());
+    const t1 = await Promise.race([up, failed, timeout]);
+    await Promise.race([exited(cli), deadline(10_000)]);
+    return Number(t1 - t0) / 1e6;
+  } catch (err) {
+    cli.kill('SIGINT');
+    throw new Error(`agent: ${err.message}\n--- tandemd log (tail) ---\n${agent.log().slice(-3000)}`);
+  } finally {
+    probe.kill('SIGKILL');
+  }
+}
+
+/** `tandem disconnect` as the tunnel's owner; resolves once tbn-cli is back to `baseline`. */
+export async function disconnectViaAgent(agent, baseline) {
+  const cli = userCli(agent, ['disconnect']);
+  const code = await Promise.race([exited(cli), deadline(15_000, 'timeout')]);
+  if (code !== 0) throw new Error(`tandem disconnect: ${code}`);
+  for (let i = 0; i < 100; i++) {
+    if ((await clientNsState()) === baseline) return;
+    await sleep(50);
+  }
+  throw new Error('tbn-cli not restored 5 s after tandem disconnect');
+}
+
+/**
+ * The agent's cost with the tunnel up and idle: CPU time over `seconds` as a percentage of one
+ * core, and its resident set at the end.
+ */
+export async function idleCost(agent, seconds) {
+  await sleep(2000); // let the bring-up's garbage settle
+  const cpu0 = cpuSeconds(agent.pid);
+  await sleep(seconds * 1000);
+  const cpu = cpuSeconds(agent.pid) - cpu0;
+  return { cpuPercent: (cpu / seconds) * 100, rssMiB: rssMb(agent.pid), peakRssMiB: peakRssMb(agent.pid) };
+}
+
+/** Stops the agent (SIGTERM: it takes its tunnel down first) and removes its tree. */
+export async function stopAgent(agent) {
+  agent.child.kill('SIGTERM');
+  const code = await Promise.race([exited(agent.child), deadline(15_000, 'timeout')]);
+  if (code === 'timeout') {
+    agent.child.kill('SIGKILL');
+    await exited(agent.child);
+  }
+  for (const d of agent.dirs) rmSync(d, { recursive: true, force: true });
+  return code;
+}
+
