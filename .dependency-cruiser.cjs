@@ -1,11 +1,11 @@
 /**
  * The layer rule of shared/design/ARCHITECTURE.md, checked on every `npm test`.
  * Imports only point down: common ← contract ← ipc; common ← profile ← certs ← anyconnect;
- * common ← tunnel; engine/agent on top. Client-side code (the CLI's API commands, the tray,
+ * common ← fdpoll ← tunnel; engine/agent on top. Client-side code (the CLI's API commands, the tray,
  * the IPC client half) never reaches agent-side packages.
  */
 const pkg = (names) => `^packages/(${names})/`;
-const AGENT_SIDE = '^packages/(engine|anyconnect|tunnel|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
+const AGENT_SIDE = '^packages/(engine|anyconnect|tunnel|fdpoll|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
 
 module.exports = {
   forbidden: [
@@ -23,6 +23,7 @@ module.exports = {
     { name: 'profile-layer', severity: 'error', from: { path: pkg('profile') }, to: { path: pkg('certs|anyconnect|tunnel|engine|ipc|diagnostics|contract') } },
     { name: 'certs-layer', severity: 'error', from: { path: pkg('certs') }, to: { path: pkg('anyconnect|tunnel|engine|ipc|diagnostics') } },
     { name: 'anyconnect-layer', severity: 'error', from: { path: pkg('anyconnect') }, to: { path: pkg('tunnel|engine|ipc|diagnostics') } },
+    { name: 'fdpoll-layer', comment: 'The fd readiness addon sits under the tunnel and knows only common.', severity: 'error', from: { path: pkg('fdpoll') }, to: { path: '^packages/(?!common/|fdpoll/)' } },
     { name: 'tunnel-layer', severity: 'error', from: { path: pkg('tunnel') }, to: { path: pkg('profile|certs|anyconnect|engine|ipc|diagnostics') } },
     { name: 'ipc-layer', severity: 'error', from: { path: pkg('ipc') }, to: { path: pkg('profile|certs|anyconnect|tunnel|engine|diagnostics') } },
     { name: 'connection-layer', severity: 'error', from: { path: pkg('connection') }, to: { path: pkg('engine|ipc|contract|diagnostics|certs|profile') } },
