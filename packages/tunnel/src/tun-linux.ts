@@ -135,7 +135,11 @@ export class LinuxTunDevice implements TunDevice {
         this.fail(`read failed: errno ${errno}`);
         return;
       }
-      if (n === 0) break;
+      if (n === 0) {
+        // Not something a TUN does; an fd at end-of-file would otherwise report readable forever.
+        this.fail('read returned end of file');
+        return;
+      }
       const packet = this.pool.subarray(start, start + n);
       this.poolOffset += (this.headroom + n + 7) & ~7;
       delivered++;
