@@ -98,7 +98,7 @@ export class LinuxTunDevice implements TunDevice {
     this.rewatch();
   }
 
-  /** Watches for exactly what the device waits for now: room to read into, a queue to flush. */
+  /** Watches for exactly what the device waits for now: packets to read (unless paused), room for queued writes. */
   private rewatch(): void {
     if (this.closed || this.failed) return;
     const read = this.onPacket && !this.paused ? Readiness.READABLE : 0;
