@@ -7,7 +7,7 @@
  *   apps/cli (local tools) ─► connection, anyconnect, tunnel, certs, profile, common
  *   apps/cli (api), ipc/client, the tray ─► ipc/client, contract, certs, profile, common
  *   connection ─► anyconnect, tunnel, common
- *   anyconnect ─► certs ─► profile ─► common;   tunnel ─► common
+ *   anyconnect ─► certs ─► profile ─► common;   tunnel ─► fdpoll ─► common
  *   engine ─► profile, common (and nothing else: every effect goes through its ports)
  *   ipc ─► contract ─► common
  *
@@ -15,7 +15,7 @@
  * imports another app.
  */
 const pkg = (names) => `^packages/(${names})/`;
-const AGENT_SIDE = '^packages/(engine|anyconnect|tunnel|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
+const AGENT_SIDE = '^packages/(engine|anyconnect|tunnel|fdpoll|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
 
 module.exports = {
   forbidden: [
@@ -33,6 +33,7 @@ module.exports = {
     { name: 'profile-layer', severity: 'error', from: { path: pkg('profile') }, to: { path: pkg('certs|anyconnect|tunnel|engine|ipc|diagnostics|contract') } },
     { name: 'certs-layer', severity: 'error', from: { path: pkg('certs') }, to: { path: pkg('anyconnect|tunnel|engine|ipc|diagnostics') } },
     { name: 'anyconnect-layer', severity: 'error', from: { path: pkg('anyconnect') }, to: { path: pkg('tunnel|engine|ipc|diagnostics') } },
+    { name: 'fdpoll-layer', comment: 'The fd readiness addon sits under the tunnel and knows only common.', severity: 'error', from: { path: pkg('fdpoll') }, to: { path: '^packages/(?!common/|fdpoll/)' } },
     { name: 'tunnel-layer', severity: 'error', from: { path: pkg('tunnel') }, to: { path: pkg('profile|certs|anyconnect|engine|ipc|diagnostics') } },
     { name: 'ipc-layer', severity: 'error', from: { path: pkg('ipc') }, to: { path: pkg('profile|certs|anyconnect|tunnel|engine|diagnostics') } },
     { name: 'connection-layer', severity: 'error', from: { path: pkg('connection') }, to: { path: pkg('engine|ipc|contract|diagnostics|certs|profile') } },

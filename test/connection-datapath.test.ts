@@ -58,6 +58,24 @@ class FakeTun implements TunDevice {
     this.written.push(Buffer.from(packet));
     return true;
   }
+  private drainListeners: Array<() => void> = [];
+  onceWriteDrained(listener: () => void): () => void {
+    this.drainListeners.push(listener);
+    return () => {
+      this.drainListeners = this.drainListeners.filter((l) => l !== listener);
+    };
+  }
+  /** The device's queue has been written out: accepts packets again and tells the waiters. */
+  drained(): void {
+    this.full = false;
+    this.queued = 0;
+    const listeners = this.drainListeners;
+    this.drainListeners = [];
+    for (const l of listeners) l();
+  }
+  get drainWaiters(): number {
+    return this.drainListeners.length;
+  }
   pause(): void {
     if (!this.paused) this.pauses++;
     this.paused = true;
@@ -220,14 +238,30 @@ describe('data path: CSTP → TUN', () => {
     expect(rig.socket.isPaused()).toBe(true);
     const refused = dp.stats.droppedTunFull;
     await new Promise((r) => setTimeout(r, 50));
-    // Still paused while the TUN queue is full: nothing more was read.
+    // Still paused while the TUN queue is full: nothing more was read, and only the drain event resumes it.
     expect(dp.stats.droppedTunFull).toBe(refused);
-    tun.full = false;
-    tun.queued = 0;
+    expect(rig.socket.isPaused()).toBe(true);
+    expect(tun.drainWaiters).toBe(1);
+    tun.drained();
     await until(() => tun.written.length + dp.stats.droppedTunFull === packets.length);
     expect(rig.socket.isPaused()).toBe(false);
     expect(dp.stats.fromGateway).toBe(packets.length);
     expect(tun.written.slice(0, 1000)).toEqual(packets.slice(0, 1000));
     expect(tun.written.slice(1000)).toEqual(packets.slice(1000 + refused));
   }, 30_000);
+
+  it('a detach while the socket waits for the TUN to drain stops waiting (the next session starts clean)', async () => {
+    rig = await makeRig();
+    const tun = new FakeTun();
+    const dp = new DataPath(tun);
+    dp.attach(rig.session, rig.socket);
+    tun.full = true;
+    rig.server.write(encodeFrame(PacketType.DATA, randomBytes(100)));
+    await until(() => dp.stats.socketPauses === 1);
+    expect(tun.drainWaiters).toBe(1);
+    dp.detach();
+    expect(tun.drainWaiters).toBe(0);
+    tun.drained();
+    expect(rig.socket.isPaused()).toBe(true);
+  });
 });

@@ -17,7 +17,8 @@
  * Back-pressure both ways: a congested CSTP queue pauses the TUN reader until the session says
  * `drain`; a TUN whose write queue overflows (the kernel answered EAGAIN until the device's queue
  * filled) pauses reading from the TLS socket, so TCP flow control slows the gateway down instead
- * of us dropping packets, and reading resumes once the TUN queue has emptied below half.
+ * of us dropping packets, and reading resumes when the TUN says its queue has been written out
+ * (`onceWriteDrained`: the device watches for "writable", so a paused socket costs no timer).
  */
 import { CSTP_HEADER_LEN, type CstpSession } from '@tandem/anyconnect';
 import type { TunDevice } from '@tandem/tunnel';
@@ -42,18 +43,14 @@ export interface PausableSource {
   resume(): unknown;
 }
 
-/** How often a paused socket checks whether the TUN queue has drained. */
-const TUN_RECHECK_MS = 1;
-/** TUN queue length below which reading from the gateway resumes. */
-const TUN_RESUME_BELOW = 256;
-
 /** Joins a TUN device and the current CSTP session. */
 export class DataPath {
   readonly stats: DataPathStats = { toGateway: 0, fromGateway: 0, droppedNoSession: 0, pauses: 0, socketPauses: 0, droppedTunFull: 0 };
   private session: CstpSession | null = null;
   private source: PausableSource | null = null;
   private started = false;
-  private recheck: NodeJS.Timeout | null = null;
+  /** Set while the socket is paused for a full TUN: cancels the wait for the TUN queue to drain. */
+  private cancelDrainWait: (() => void) | null = null;
 
   /** `onTunError` hears of a TUN read failure (the device has stopped reading). */
   constructor(
@@ -69,7 +66,7 @@ export class DataPath {
   attach(session: CstpSession, source?: PausableSource): void {
     this.session = session;
     this.source = source ?? null;
-    this.stopRecheck();
+    this.stopDrainWait();
     session.onPacket((packet) => this.fromGateway(session, packet));
     session.on('drain', () => {
       if (this.session === session) this.tun.resume();
@@ -86,7 +83,7 @@ export class DataPath {
   detach(): void {
     this.session = null;
     this.source = null;
-    this.stopRecheck();
+    this.stopDrainWait();
   }
 
   private fromGateway(session: CstpSession, packet: Buffer): void {
@@ -94,15 +91,14 @@ export class DataPath {
     this.stats.fromGateway++;
     if (this.tun.write(packet)) return;
     this.stats.droppedTunFull++;
-    if (this.source && !this.recheck) {
+    const source = this.source;
+    if (source && !this.cancelDrainWait) {
       this.stats.socketPauses++;
-      this.source.pause();
-      this.recheck = setInterval(() => {
-        if (this.tun.stats().txQueued >= TUN_RESUME_BELOW) return;
-        const source = this.source;
-        this.stopRecheck();
-        source?.resume();
-      }, TUN_RECHECK_MS);
+      source.pause();
+      this.cancelDrainWait = this.tun.onceWriteDrained(() => {
+        this.cancelDrainWait = null;
+        source.resume();
+      });
     }
   }
 
@@ -121,8 +117,8 @@ export class DataPath {
     }
   }
 
-  private stopRecheck(): void {
-    if (this.recheck) clearInterval(this.recheck);
-    this.recheck = null;
+  private stopDrainWait(): void {
+    this.cancelDrainWait?.();
+    this.cancelDrainWait = null;
   }
 }

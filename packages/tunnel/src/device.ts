@@ -27,7 +27,7 @@ export interface TunStats {
   txEagain: number;
   /** Read passes that delivered at least one packet. */
   rxBatches: number;
-  /** Idle polls (read passes that found nothing). */
+  /** Read passes that found nothing (a readiness report with no packet behind it); flat while idle. */
   rxIdlePolls: number;
 }
 
@@ -48,6 +48,13 @@ export interface TunDevice {
    * write queue is full. The buffer must not be modified afterwards if it was queued.
    */
   write(packet: Uint8Array): boolean;
+  /**
+   * Calls `listener` once, when the packets queued by {@link write} (the kernel was full) have all
+   * been written; on the next turn of the event loop if nothing is queued now; never after
+   * {@link close}. A consumer that saw `write()` return false waits here before feeding more.
+   * Returns a function that cancels the call.
+   */
+  onceWriteDrained(listener: () => void): () => void;
   /** Stops reading (back-pressure from the network side); packets wait in the kernel queue. */
   pause(): void;
   /** Resumes reading after {@link pause}. */

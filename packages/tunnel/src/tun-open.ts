@@ -6,6 +6,7 @@
  */
 import { closeSync, constants, openSync } from 'node:fs';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { loadFdPoll } from '@tandem/fdpoll';
 import { libc } from './libc.js';
 
 /** `_IOW('T', 202, int)`. */
@@ -22,15 +23,17 @@ export interface OpenedTun {
 }
 
 /**
- * Loads koffi and binds the libc calls ahead of {@link openTun}, so the ~8 ms dlopen can run while the
- * caller waits for the network. Failures are left for openTun to report with context.
+ * Loads koffi, binds the libc calls and loads the readiness addon ahead of {@link openTun}, so
+ * the ~8 ms of dlopen can run while the caller waits for the network. Failures are left for
+ * opening the device to report with context.
  */
 export function preloadTunSupport(): void {
   if (process.platform !== 'linux') return;
   try {
     libc();
+    loadFdPoll();
   } catch {
-    // openTun reports it
+    // LinuxTunDevice.open reports it
   }
 }
 

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "fdpoll",
+      "sources": ["native/fdpoll.c"],
+      "cflags": ["-Wall", "-Wextra", "-Werror"]
+    }
+  ]
+}
