@@ -1,8 +1,8 @@
 /**
  * The layer rule of shared/design/ARCHITECTURE.md, checked on every `npm test`.
- * Imports only point down: common ← contract ← ipc; common ← profile ← certs ← anyconnect;
- * common ← tunnel; engine/agent on top. Client-side code (the CLI's API commands, the tray,
- * the IPC client half) never reaches agent-side packages.
+ * Imports only point down: common ← contract ← ipc; common ← xml ← profile ← certs ← anyconnect
+ * (anyconnect also imports xml directly); common ← tunnel; engine/agent on top. Client-side
+ * code (the CLI's API commands, the tray, the IPC client half) never reaches agent-side packages.
  */
 const pkg = (names) => `^packages/(${names})/`;
 const AGENT_SIDE = '^packages/(engine|anyconnect|tunnel|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
@@ -19,12 +19,13 @@ module.exports = {
     },
     { name: 'packages-never-import-apps', severity: 'error', from: { path: '^packages/' }, to: { path: '^apps/' } },
     { name: 'common-is-the-bottom', severity: 'error', from: { path: pkg('common') }, to: { path: '^packages/(?!common/)' } },
-    { name: 'contract-layer', severity: 'error', from: { path: pkg('contract') }, to: { path: pkg('profile|certs|anyconnect|tunnel|engine|ipc|diagnostics') } },
+    { name: 'xml-layer', comment: 'The guarded XML reader sits on common alone, below profile and anyconnect.', severity: 'error', from: { path: pkg('xml') }, to: { path: '^packages/(?!(common|xml)/)' } },
+    { name: 'contract-layer', severity: 'error', from: { path: pkg('contract') }, to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|ipc|diagnostics') } },
     { name: 'profile-layer', severity: 'error', from: { path: pkg('profile') }, to: { path: pkg('certs|anyconnect|tunnel|engine|ipc|diagnostics|contract') } },
     { name: 'certs-layer', severity: 'error', from: { path: pkg('certs') }, to: { path: pkg('anyconnect|tunnel|engine|ipc|diagnostics') } },
     { name: 'anyconnect-layer', severity: 'error', from: { path: pkg('anyconnect') }, to: { path: pkg('tunnel|engine|ipc|diagnostics') } },
-    { name: 'tunnel-layer', severity: 'error', from: { path: pkg('tunnel') }, to: { path: pkg('profile|certs|anyconnect|engine|ipc|diagnostics') } },
-    { name: 'ipc-layer', severity: 'error', from: { path: pkg('ipc') }, to: { path: pkg('profile|certs|anyconnect|tunnel|engine|diagnostics') } },
+    { name: 'tunnel-layer', severity: 'error', from: { path: pkg('tunnel') }, to: { path: pkg('xml|profile|certs|anyconnect|engine|ipc|diagnostics') } },
+    { name: 'ipc-layer', severity: 'error', from: { path: pkg('ipc') }, to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|diagnostics') } },
     { name: 'connection-layer', severity: 'error', from: { path: pkg('connection') }, to: { path: pkg('engine|ipc|contract|diagnostics|certs|profile') } },
     { name: 'engine-layer', severity: 'error', from: { path: pkg('engine') }, to: { path: '^packages/ipc/' } },
     {
