@@ -1,7 +1,9 @@
 /**
- * @tandem/common — the bottom layer: typed errors with stable codes, the redacting logger.
- * Imports nothing from other Tandem packages.
+ * @tandem/common — the bottom layer: typed errors with stable codes, the redacting logger, and
+ * the one strict IPv4/IPv6 address and prefix parser every layer uses. Imports nothing from
+ * other Tandem packages.
  */
 export * from './errors.js';
 export * from './redact.js';
 export * from './logger.js';
+export * from './ip.js';

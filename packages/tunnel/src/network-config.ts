@@ -9,7 +9,7 @@
  * hostname. Only the banner is sanitised instead of refused (see {@link sanitizeBanner}).
  */
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { normalizeAddress, netmaskToPrefix, parsePrefix, type ParsedPrefix, formatIpv4, ipv4Mask, parseIpv4 } from './ip-addr.js';
+import { normalizeAddress, netmaskToPrefix, parsePrefix, type ParsedPrefix, formatIpv4, ipv4Mask, parseIpv4 } from '@tandem/common';
 
 /** What the tunnel layer needs to configure the host; the integrator maps the protocol's TunnelConfig to it. */
 export interface NetworkConfig {

@@ -1,8 +1,10 @@
 /**
- * Strict IPv4/IPv6 address and prefix parsing. Every address that reaches the routing script or
- * `ip` goes through here, so the accepted syntax is deliberately narrow: dotted quads without
- * leading zeros (no octal/hex tricks that inet_aton would accept) and canonical-enough IPv6 that
- * node:net agrees with. Output is always re-formatted from the parsed value, never echoed.
+ * Strict IPv4/IPv6 address and prefix parsing, the only copy in the project: the CONNECT
+ * headers a gateway pushes, the routing script's environment, `ip` arguments and the lab
+ * gateway's options all go through here. The accepted syntax is deliberately narrow: dotted
+ * quads without leading zeros (no octal/hex tricks that inet_aton would accept) and
+ * canonical-enough IPv6 that node:net agrees with. Output is always re-formatted from the
+ * parsed value, never echoed.
  */
 import { isIPv6 } from 'node:net';
 
@@ -36,6 +38,11 @@ export function formatIpv4(value: number): string {
 export function ipv4Mask(prefix: number): number {
   // A shift by 32 is a no-op in JS, hence the explicit zero case.
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** The dotted netmask of a prefix length (0–32). */
+export function prefixToNetmask(prefix: number): string {
+  return formatIpv4(ipv4Mask(prefix));
 }
 
 /** Prefix length of a contiguous dotted netmask, or null when it is not contiguous. */
@@ -141,4 +148,17 @@ export function parsePrefix(text: string): ParsedPrefix | null {
     }
   }
   return { family: 6, address: formatIpv6(net), prefix, hostBitsFixed: fixed };
+}
+
+/**
+ * Parses an interface address with its prefix length, `addr/len`, keeping the host bits (an
+ * IPv6 lease such as `fd00::5/64`). Returns null for anything else.
+ */
+export function parseAddressWithPrefix(text: string): { family: 4 | 6; address: string; prefix: number } | null {
+  const slash = text.indexOf('/');
+  if (slash < 0) return null;
+  const addr = normalizeAddress(text.slice(0, slash));
+  const len = text.slice(slash + 1);
+  if (!addr || !/^\d{1,3}$/.test(len) || Number(len) > (addr.family === 4 ? 32 : 128)) return null;
+  return { ...addr, prefix: Number(len) };
 }
