@@ -4,26 +4,19 @@
  * parsed strictly, domains must be label-syntax names, numbers are range-checked, and lists are
  * capped. Out-of-range values are an error, never silently clamped.
  */
-import { ErrorCodes, TandemError, netmaskToPrefix, normalizeAddress, parseAddressWithPrefix, parseIpv4, parsePrefix } from '@tandem/common';
+import {
+  ErrorCodes, TandemError, netmaskToPrefix, normalizeAddress, parseAddressWithPrefix, parseDnsName, parseIpv4, parsePrefix,
+  type DnsName, type IpAddress, type IpPrefix, type TunnelNetwork,
+} from '@tandem/common';
 import { headerValues, type HttpResponse } from './http.js';
 
-/** A route as address + prefix length. */
-export interface Cidr {
-  address: string;
-  prefix: number;
-  family: 4 | 6;
-}
-
-/** What the gateway configured for the tunnel. */
-export interface TunnelConfig {
-  ipv4?: { address: string; netmask: string; prefix: number };
-  ipv6?: { address: string; prefix: number };
-  dns: string[];
-  nbns: string[];
-  defaultDomains: string[];
-  splitDns: string[];
-  splitInclude: Cidr[];
-  splitExclude: Cidr[];
+/**
+ * What the gateway configured for the tunnel: the validated {@link TunnelNetwork} that the
+ * tunnel layer applies as it is, plus the protocol's own settings.
+ */
+export interface TunnelConfig extends TunnelNetwork {
+  /** IPv4 lease; without X-CSTP-Netmask a /32. */
+  ipv4?: { address: IpAddress; netmask: string; prefix: number };
   tunnelAllDns: boolean;
   clientBypassProtocol: boolean;
   /** Tunnel MTU: the larger of X-CSTP-MTU and X-DTLS-MTU (spec §4.7). */
@@ -43,7 +36,6 @@ export interface TunnelConfig {
 
 const MAX_ROUTES = 1000;
 const MAX_DOMAINS = 32;
-const LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
 
 function bad(message: string): TandemError {
   return new TandemError(ErrorCodes.PROTOCOL, `gateway tunnel configuration: ${message}`);
@@ -69,13 +61,16 @@ export function maskToPrefix(mask: string): number {
   return prefix;
 }
 
-/** Parses a pushed route: `net/mask` (IPv4 dotted mask or length) or `net/len` (IPv6). */
-export function parseRoute(value: string): Cidr {
+/**
+ * Parses a pushed route: `net/mask` (IPv4 dotted mask or length) or `net/len` (IPv6). Host
+ * bits are cleared (and flagged in `hostBitsFixed`), as openconnect does.
+ */
+export function parseRoute(value: string): IpPrefix {
   const text = value.trim();
   const slash = text.indexOf('/');
   if (slash < 0) throw bad(`route "${value.slice(0, 60)}" is not net/mask`);
   const parsed = parsePrefix(text);
-  if (parsed) return { address: parsed.address, prefix: parsed.prefix, family: parsed.family };
+  if (parsed) return parsed;
   // Say why, for the log: the common parser only answers yes or no.
   if (!normalizeAddress(text.slice(0, slash))) throw bad(`route "${value.slice(0, 60)}" has no IP address`);
   const mask = text.slice(slash + 1);
@@ -83,13 +78,13 @@ export function parseRoute(value: string): Cidr {
   throw bad(`route "${value.slice(0, 60)}" has a bad prefix length`);
 }
 
-function domain(value: string, name: string): string {
-  const d = value.trim().replace(/\.$/, '');
-  if (d.length === 0 || d.length > 253 || !d.split('.').every((l) => LABEL.test(l))) throw bad(`${name} "${value.slice(0, 60)}" is not a DNS name`);
+function domain(value: string, name: string): DnsName {
+  const d = parseDnsName(value.trim());
+  if (!d) throw bad(`${name} "${value.slice(0, 60)}" is not a DNS name`);
   return d;
 }
 
-function ip(value: string, name: string): string {
+function ip(value: string, name: string): IpAddress {
   const v = normalizeAddress(value.trim());
   if (!v) throw bad(`${name} "${value.trim().slice(0, 60)}" is not an IP address`);
   return v.address;

@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './redact.js';
 export * from './logger.js';
 export * from './ip.js';
+export * from './tunnel-network.js';

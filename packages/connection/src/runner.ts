@@ -128,7 +128,7 @@ export class Connection {
       const conn = new Connection(opts, auth, session, channel.config, network, tun, datapath);
       onTunError = (err) => void conn.giveUp(`TUN failed: ${err.message}`);
       const ms = Math.round(performance.now() - t0);
-      emit({ event: 'connected', ms, authMs, connectMs, tunnelUpMs: ms - authMs - connectMs, sinceProcessStartMs: Math.round(performance.now()), steps: roundTimings(network.timings), tun: tun.name, address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [] });
+      emit({ event: 'connected', ms, authMs, connectMs, tunnelUpMs: ms - authMs - connectMs, sinceProcessStartMs: Math.round(performance.now()), steps: roundTimings(network.timings), tun: tun.name, address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: [...netConfig.include4, ...netConfig.include6].map((r) => `${r.address}/${r.prefix}`), dns: [...netConfig.dns4, ...netConfig.dns6] });
       // Ends asynchronously, after the caller has had the connection and registered onEnded.
       if (tunFailure) onTunError(tunFailure);
       return conn;

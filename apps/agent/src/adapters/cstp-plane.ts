@@ -45,7 +45,7 @@ export class CstpPlane implements DataPlane {
 
   /** See {@link DataPlane.addresses}. */
   get addresses(): readonly string[] {
-    return [this.config.ipv4?.address, this.config.ipv6?.address].filter((a): a is string => typeof a === 'string');
+    return [this.config.ipv4?.address, this.config.ipv6?.address].filter((a) => typeof a === 'string');
   }
 
   /** See {@link DataPlane.stats}: totals across reconnects. */
