@@ -7,7 +7,7 @@
  *   apps/cli (local tools) ─► connection, anyconnect, tunnel, certs, profile, common
  *   apps/cli (api), ipc/client, the tray ─► ipc/client, contract, certs, profile, common
  *   connection ─► anyconnect, tunnel, common
- *   anyconnect ─► certs ─► profile ─► common;   tunnel ─► fdpoll ─► common
+ *   anyconnect ─► certs ─► profile ─► xml ─► common (anyconnect also ─► xml);   tunnel ─► fdpoll ─► common
  *   engine ─► profile, common (and nothing else: every effect goes through its ports)
  *   ipc ─► contract ─► common
  *
@@ -29,13 +29,14 @@ module.exports = {
     },
     { name: 'packages-never-import-apps', severity: 'error', from: { path: '^packages/' }, to: { path: '^apps/' } },
     { name: 'common-is-the-bottom', severity: 'error', from: { path: pkg('common') }, to: { path: '^packages/(?!common/)' } },
-    { name: 'contract-layer', severity: 'error', from: { path: pkg('contract') }, to: { path: pkg('profile|certs|anyconnect|tunnel|engine|ipc|diagnostics') } },
+    { name: 'xml-layer', comment: 'The guarded XML reader sits on common alone, below profile and anyconnect.', severity: 'error', from: { path: pkg('xml') }, to: { path: '^packages/(?!(common|xml)/)' } },
+    { name: 'contract-layer', severity: 'error', from: { path: pkg('contract') }, to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|ipc|diagnostics') } },
     { name: 'profile-layer', severity: 'error', from: { path: pkg('profile') }, to: { path: pkg('certs|anyconnect|tunnel|engine|ipc|diagnostics|contract') } },
     { name: 'certs-layer', severity: 'error', from: { path: pkg('certs') }, to: { path: pkg('anyconnect|tunnel|engine|ipc|diagnostics') } },
     { name: 'anyconnect-layer', severity: 'error', from: { path: pkg('anyconnect') }, to: { path: pkg('tunnel|engine|ipc|diagnostics') } },
     { name: 'fdpoll-layer', comment: 'The fd readiness addon sits under the tunnel and knows only common.', severity: 'error', from: { path: pkg('fdpoll') }, to: { path: '^packages/(?!common/|fdpoll/)' } },
-    { name: 'tunnel-layer', severity: 'error', from: { path: pkg('tunnel') }, to: { path: pkg('profile|certs|anyconnect|engine|ipc|diagnostics') } },
-    { name: 'ipc-layer', severity: 'error', from: { path: pkg('ipc') }, to: { path: pkg('profile|certs|anyconnect|tunnel|engine|diagnostics') } },
+    { name: 'tunnel-layer', severity: 'error', from: { path: pkg('tunnel') }, to: { path: pkg('xml|profile|certs|anyconnect|engine|ipc|diagnostics') } },
+    { name: 'ipc-layer', severity: 'error', from: { path: pkg('ipc') }, to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|diagnostics') } },
     { name: 'connection-layer', severity: 'error', from: { path: pkg('connection') }, to: { path: pkg('engine|ipc|contract|diagnostics|certs|profile') } },
     {
       name: 'engine-imports-only-common-and-profile',

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectHeaders, CstpSession, describeGatewayUrl, encodeFrame, FrameDecoder, FrameWriter, manifestHashMatches, PacketType, parseTunnelConfig, previousLease, type CstpClosed, type TunnelConfig } from '@tandem/anyconnect';
-import { redactor } from '@tandem/common';
+import { normalizeAddress, redactor } from '@tandem/common';
 
 /** A socket that checks the writer never has two writes pending and records every frame. */
 class FakeSocket extends EventEmitter {
@@ -46,7 +46,7 @@ class FakeSocket extends EventEmitter {
 }
 
 function config(over: Partial<TunnelConfig> = {}): TunnelConfig {
-  return { dns: [], nbns: [], defaultDomains: [], splitDns: [], splitInclude: [], splitExclude: [], tunnelAllDns: false, clientBypassProtocol: false, mtu: 1400, dpd: 0, keepalive: 0, idleTimeout: null, sessionTimeout: null, rekey: null, banner: '', serverName: '', dtls: null, ipv4: { address: '192.168.77.10', netmask: '255.255.255.0', prefix: 24 }, ...over };
+  return { dns: [], nbns: [], defaultDomains: [], splitDns: [], splitInclude: [], splitExclude: [], tunnelAllDns: false, clientBypassProtocol: false, mtu: 1400, dpd: 0, keepalive: 0, idleTimeout: null, sessionTimeout: null, rekey: null, banner: '', serverName: '', dtls: null, ipv4: { address: normalizeAddress('192.168.77.10')!.address, netmask: '255.255.255.0', prefix: 24 }, ...over };
 }
 
 function session(sock: FakeSocket, over: Partial<TunnelConfig> = {}): CstpSession {

@@ -36,6 +36,7 @@ describe('layer rule (dependency-cruiser)', () => {
     put(root, 'packages/profile/src/index.ts', "import { tun } from '../../tunnel/src/index.js';\nexport const p = tun;\n");
     put(root, 'packages/common/src/index.ts', 'export const c = 1;\n');
     put(root, 'packages/fdpoll/src/index.ts', "import { tun } from '../../tunnel/src/index.js';\nexport const f = tun;\n");
+    put(root, 'packages/xml/src/index.ts', "import { p } from '../../profile/src/index.js';\nexport const x = p;\n");
     put(root, 'apps/cli/src/api/status.ts', "import { tun } from '../../../../packages/tunnel/src/index.js';\nexport const s = tun;\n");
     put(root, 'apps/cli/src/local/connect.ts', "import { tun } from '../../../../packages/tunnel/src/index.js';\nexport const l = tun;\n");
     const { code, out } = await cruise(root);
@@ -43,6 +44,7 @@ describe('layer rule (dependency-cruiser)', () => {
     expect(out).toContain('client-side-never-imports-agent-side: apps/cli/src/api/status.ts');
     expect(out).toContain('profile-layer: packages/profile/src/index.ts');
     expect(out).toContain('fdpoll-layer: packages/fdpoll/src/index.ts');
+    expect(out).toContain('xml-layer: packages/xml/src/index.ts');
     // Local tools (in the caller's own process) may use the protocol and tunnel packages.
     expect(out).not.toContain('apps/cli/src/local/connect.ts');
   });

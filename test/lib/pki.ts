@@ -25,6 +25,8 @@ export interface CertSpec {
   pathLength?: number;
   /** KeyUsageFlags bit mask (x509.KeyUsageFlags.digitalSignature | …); omit for no KU extension. */
   keyUsage?: number;
+  /** Mark the KeyUsage extension critical (default true). */
+  keyUsageCritical?: boolean;
   /** EKU OIDs (or x509.ExtendedKeyUsage values); omit for no EKU extension. */
   eku?: string[];
   san?: Array<{ type: 'dns' | 'ip' | 'email' | 'upn' | 'url'; value: string }>;
@@ -67,7 +69,7 @@ export async function issue(spec: CertSpec, issuer?: Issued): Promise<Issued> {
   const extensions: x509.Extension[] = [];
   if (spec.ca) extensions.push(new x509.BasicConstraintsExtension(true, spec.pathLength, true));
   else extensions.push(new x509.BasicConstraintsExtension(false, undefined, false));
-  if (spec.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(spec.keyUsage, true));
+  if (spec.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(spec.keyUsage, spec.keyUsageCritical ?? true));
   if (spec.eku) extensions.push(new x509.ExtendedKeyUsageExtension(spec.eku, false));
   if (spec.san?.length) extensions.push(new x509.SubjectAlternativeNameExtension(spec.san, false));
   if (spec.policies?.length) extensions.push(new x509.CertificatePolicyExtension(spec.policies, false));

@@ -76,7 +76,7 @@ describe('tandem CLI', () => {
     expect(out[0]).toMatchObject({ file: 'profiles/minimal.xml', valid: true, kind: 'vpn', errors: [], warnings: [] });
     expect((out[0]!['profile'] as { serverList: Array<{ url: string }> }).serverList[0]!.url).toBe('https://vpn.example.net');
     expect(out[1]).toMatchObject({ valid: true, warnings: [{ line: 3, column: 5, kind: 'bad-number' }] });
-    expect(out[2]).toMatchObject({ file: broken, valid: false, kind: null, profile: null, warnings: [], errors: [{ line: 4, column: 3, code: 'E_PROFILE_INVALID' }] });
+    expect(out[2]).toMatchObject({ file: broken, valid: false, kind: null, profile: null, warnings: [], errors: [{ line: 4, column: 3, code: 'E_XML_INVALID' }] });
     const missing = JSON.parse(tandem(['profile', 'check', '--json', join(dir, 'missing.xml')]).stdout) as Array<{ errors: unknown[] }>;
     expect(missing[0]!.errors).toEqual([{ line: null, column: null, code: 'E_PROFILE_IO', message: `${join(dir, 'missing.xml')}: no such file` }]);
   });

@@ -6,11 +6,12 @@
  */
 import type { TLSSocket } from 'node:tls';
 import { DISCONNECT_REASON_LOGOUT, FrameDecoder, PacketType } from '@tandem/anyconnect';
+import { prefixToNetmask } from '@tandem/common';
 import type { DataPlane } from './data-plane.js';
 import type { Events } from './events.js';
 import { FrameWriter } from './frame-writer.js';
 import { formatResponse, header, type HttpRequest } from './http-server.js';
-import { parseCidr, prefixToMask, type GatewayOptions } from './options.js';
+import { parseCidr, type GatewayOptions } from './options.js';
 import type { AddressPool, Session, SessionStore } from './sessions.js';
 
 /** The only tunnel path, as on ocserv and the ASA. */
@@ -82,13 +83,13 @@ export class CstpServer {
       ['X-CSTP-Version', '1'],
       ['X-CSTP-Server-Name', 'tandem-lab-gateway'],
       ['X-CSTP-Address', address],
-      ['X-CSTP-Netmask', prefixToMask(pool.prefix)],
+      ['X-CSTP-Netmask', prefixToNetmask(pool.prefix)],
     ];
     for (const dns of o.dns) h.push(['X-CSTP-DNS', dns]);
     if (o.defaultDomain) h.push(['X-CSTP-Default-Domain', o.defaultDomain]);
     for (const cidr of o.splitInclude) {
       const { network, prefix } = parseCidr(cidr);
-      h.push(['X-CSTP-Split-Include', `${network}/${prefixToMask(prefix)}`]);
+      h.push(['X-CSTP-Split-Include', `${network}/${prefixToNetmask(prefix)}`]);
     }
     h.push(
       ['X-CSTP-DPD', String(o.dpd)],

@@ -4,7 +4,7 @@
  * setting, because a lab gateway that quietly runs with a different policy makes tests lie.
  */
 import { isIP } from 'node:net';
-import { ErrorCodes, TandemError } from '@tandem/common';
+import { ErrorCodes, TandemError, parsePrefix } from '@tandem/common';
 
 /** Which certificate of an MCA pair supplies the session username (FTD "First/Second Cert"). */
 export type UsernameSource = 'first' | 'second';
@@ -74,26 +74,10 @@ function usage(message: string): TandemError {
 
 /** Parses `a.b.c.d/len` into network address and prefix length, or throws a usage error. */
 export function parseCidr(text: string): { network: string; prefix: number } {
-  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(text);
-  if (!m || isIP(m[1] ?? '') !== 4 || Number(m[2]) > 32) throw usage(`not an IPv4 CIDR: ${text}`);
-  const prefix = Number(m[2]);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return { network: intToIp((ipToInt(m[1] ?? '') & mask) >>> 0), prefix };
-}
-
-/** IPv4 dotted quad → unsigned 32-bit integer. */
-export function ipToInt(ip: string): number {
-  return ip.split('.').reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
-}
-
-/** Unsigned 32-bit integer → IPv4 dotted quad. */
-export function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
-}
-
-/** Prefix length → dotted netmask. */
-export function prefixToMask(prefix: number): string {
-  return intToIp(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+  // Only the `/len` form: a dotted mask or a bare address here is more likely a typo than intent.
+  const p = /^[^/]+\/\d{1,2}$/.test(text) ? parsePrefix(text) : null;
+  if (!p || p.family !== 4) throw usage(`not an IPv4 CIDR: ${text}`);
+  return { network: p.address, prefix: p.prefix };
 }
 
 function positiveInt(name: string, value: string, max: number): number {

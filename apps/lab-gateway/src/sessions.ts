@@ -4,7 +4,8 @@
  * Cookies and handles come from crypto.randomBytes; nothing here is derived from client input.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { intToIp, ipToInt, parseCidr } from './options.js';
+import { formatIpv4, parseIpv4 } from '@tandem/common';
+import { parseCidr } from './options.js';
 
 /** A challenge we sent and are waiting to see signed. */
 export interface PendingChallenge {
@@ -122,9 +123,9 @@ export class AddressPool {
   constructor(cidr: string) {
     const { network, prefix } = parseCidr(cidr);
     if (prefix > 30) throw new Error(`pool ${cidr} is too small (need at least /30)`);
-    const base = ipToInt(network);
+    const base = parseIpv4(network) ?? 0;
     this.prefix = prefix;
-    this.gateway = intToIp(base + 1);
+    this.gateway = formatIpv4(base + 1);
     this.first = base + 2;
     this.last = base + 2 ** (32 - prefix) - 2;
   }
@@ -134,7 +135,7 @@ export class AddressPool {
     for (let n = this.first; n <= this.last; n++) {
       if (!this.used.has(n)) {
         this.used.add(n);
-        return intToIp(n);
+        return formatIpv4(n);
       }
     }
     return null;
@@ -142,6 +143,7 @@ export class AddressPool {
 
   /** Returns an address to the pool. */
   release(ip: string): void {
-    this.used.delete(ipToInt(ip));
+    const n = parseIpv4(ip);
+    if (n !== null) this.used.delete(n);
   }
 }

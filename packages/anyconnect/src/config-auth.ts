@@ -2,15 +2,17 @@
  * Aggregate-auth XML (`<config-auth>`): parsing what a gateway sends and building what the
  * client sends (docs/protocol.md#aggregate-auth, #mca).
  *
- * Gateway XML is hostile input: DOCTYPE/ENTITY are refused before parsing, nesting is bounded
- * by a linear pre-scan (the parser never sees a deep document), and the `<opaque>` element is
- * kept as the exact text the gateway sent, because ASA finds its pending exchange by it.
+ * Gateway XML is hostile input. It goes through the same guarded reader as profiles
+ * (@tandem/xml: strict UTF-8, DOCTYPE/ENTITY refused, bounded size, depth, element count and
+ * text, Map-based so `__proto__` is just a name), whose refusals reach the caller as
+ * E_XML_INVALID with a line and column. The `<opaque>` element is kept as the exact text the
+ * gateway sent, because ASA finds its pending exchange by it.
  */
-import { ErrorCodes, TandemError, isTandemError } from '@tandem/common';
-import { DEFAULT_LIMITS, parseXmlTree, type XmlElement } from '@tandem/profile';
+import { ErrorCodes, TandemError } from '@tandem/common';
+import { readXml, type XmlElement } from '@tandem/xml';
 
-const MAX_DEPTH = 32;
-const MAX_XML = 256 * 1024;
+/** Gateway documents are small; the HTTP layer caps bodies at 256 KiB too. */
+const LIMITS = { maxBytes: 256 * 1024, maxDepth: 32 };
 
 /** A form input of an `auth-request`. */
 export interface FormInput {
@@ -61,25 +63,6 @@ function invalid(message: string): TandemError {
   return new TandemError(ErrorCodes.PROTOCOL, `gateway XML: ${message}`);
 }
 
-/** Rejects DOCTYPE/ENTITY and documents nested deeper than the cap, in one linear pass. */
-export function guardXml(text: string): void {
-  if (text.length > MAX_XML) throw invalid(`document larger than ${MAX_XML} bytes`);
-  if (/<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i.test(text)) throw invalid('DOCTYPE/ENTITY declarations are not allowed');
-  let depth = 0;
-  const tag = /<(\/?)([A-Za-z_][^\s/>]*)[^>]*?(\/?)>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[[\s\S]*?\]\]>/g;
-  for (let m = tag.exec(text); m; m = tag.exec(text)) {
-    if (m[2] === undefined) continue;
-    if (m[1] === '/') depth--;
-    else if (m[3] !== '/') depth++;
-    if (depth > MAX_DEPTH) throw invalid(`nesting deeper than ${MAX_DEPTH}`);
-  }
-}
-
-// Gateway XML goes through the same guarded tokenizer as profiles (no DTD, bounded depth,
-// element count and text, Map-based so `__proto__` is just a name). It also keeps the client
-// free of a second XML library on its start-up path.
-const LIMITS = { ...DEFAULT_LIMITS, maxBytes: MAX_XML, maxDepth: MAX_DEPTH };
-
 function child(el: XmlElement | undefined, name: string): XmlElement | undefined {
   return el?.children.find((c) => c.local === name);
 }
@@ -127,17 +110,13 @@ export function extractOpaque(xml: string): string | null {
   return xml.slice(start, end + '</opaque>'.length);
 }
 
-/** Parses a gateway `config-auth` document (the exact bytes of a response body). */
+/**
+ * Parses a gateway `config-auth` document (the exact bytes of a response body). Throws
+ * E_XML_INVALID for a document the guarded reader refuses, E_PROTOCOL for well-formed XML that
+ * is not a usable `config-auth`.
+ */
 export function parseGatewayDocument(body: Buffer): GatewayDocument {
-  const xml = body.toString('utf8');
-  guardXml(xml);
-  let root: XmlElement;
-  try {
-    root = parseXmlTree(xml.includes('\r') ? xml.replace(/\r\n?/g, '\n') : xml, 'gateway response', LIMITS);
-  } catch (err) {
-    if (!isTandemError(err)) throw err;
-    throw invalid(err.message.replace(/^gateway response:/, 'at '));
-  }
+  const { root, text: xml } = readXml(body, { source: 'gateway response', limits: LIMITS });
   if (root.local !== 'config-auth') throw invalid('not a <config-auth> document');
   const auth = child(root, 'auth');
   const errors = [...children(auth, 'error'), ...children(root, 'error')].map((e) => {

@@ -5,7 +5,7 @@
  * machine tunnel that needs no user, for a user tunnel it may need a prompt), so that outcome
  * is a typed result rather than an exception.
  */
-import { isTandemError, ErrorCodes, type TandemError } from '@tandem/common';
+import { isTandemError, ErrorCodes, type IpAddress, type TandemError } from '@tandem/common';
 import { connectCstp, type ConnectOptions, type CstpChannel } from './cstp-connect.js';
 import type { TunnelConfig } from './tunnel-config.js';
 
@@ -15,8 +15,8 @@ export type ReconnectResult =
   | { kind: 'reauthenticate'; error: TandemError };
 
 /** The addresses to ask for again: the previous IPv4 and IPv6 leases. */
-export function previousLease(config: Pick<TunnelConfig, 'ipv4' | 'ipv6'>): string[] {
-  return [config.ipv4?.address, config.ipv6?.address].filter((a): a is string => !!a);
+export function previousLease(config: Pick<TunnelConfig, 'ipv4' | 'ipv6'>): IpAddress[] {
+  return [config.ipv4?.address, config.ipv6?.address].filter((a): a is IpAddress => a !== undefined);
 }
 
 /**

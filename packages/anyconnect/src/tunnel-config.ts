@@ -4,27 +4,19 @@
  * parsed strictly, domains must be label-syntax names, numbers are range-checked, and lists are
  * capped. Out-of-range values are an error, never silently clamped.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import { ErrorCodes, TandemError } from '@tandem/common';
+import {
+  ErrorCodes, TandemError, netmaskToPrefix, normalizeAddress, parseAddressWithPrefix, parseDnsName, parseIpv4, parsePrefix,
+  type DnsName, type IpAddress, type IpPrefix, type TunnelNetwork,
+} from '@tandem/common';
 import { headerValues, type HttpResponse } from './http.js';
 
-/** A route as address + prefix length. */
-export interface Cidr {
-  address: string;
-  prefix: number;
-  family: 4 | 6;
-}
-
-/** What the gateway configured for the tunnel. */
-export interface TunnelConfig {
-  ipv4?: { address: string; netmask: string; prefix: number };
-  ipv6?: { address: string; prefix: number };
-  dns: string[];
-  nbns: string[];
-  defaultDomains: string[];
-  splitDns: string[];
-  splitInclude: Cidr[];
-  splitExclude: Cidr[];
+/**
+ * What the gateway configured for the tunnel: the validated {@link TunnelNetwork} that the
+ * tunnel layer applies as it is, plus the protocol's own settings.
+ */
+export interface TunnelConfig extends TunnelNetwork {
+  /** IPv4 lease; without X-CSTP-Netmask a /32. */
+  ipv4?: { address: IpAddress; netmask: string; prefix: number };
   tunnelAllDns: boolean;
   clientBypassProtocol: boolean;
   /** Tunnel MTU: the larger of X-CSTP-MTU and X-DTLS-MTU (docs/protocol.md#connect-response). */
@@ -44,7 +36,6 @@ export interface TunnelConfig {
 
 const MAX_ROUTES = 1000;
 const MAX_DOMAINS = 32;
-const LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
 
 function bad(message: string): TandemError {
   return new TandemError(ErrorCodes.PROTOCOL, `gateway tunnel configuration: ${message}`);
@@ -64,34 +55,39 @@ function optionalSeconds(value: string | undefined, name: string): number | null
 
 /** Prefix length of a dotted IPv4 netmask; throws for non-contiguous masks. */
 export function maskToPrefix(mask: string): number {
-  if (!isIPv4(mask)) throw bad(`netmask "${mask.slice(0, 40)}" is not an IPv4 mask`);
-  const bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
-  if (!/^1*0*$/.test(bits)) throw bad(`netmask ${mask} is not contiguous`);
-  return bits.indexOf('0') < 0 ? 32 : bits.indexOf('0');
+  if (parseIpv4(mask) === null) throw bad(`netmask "${mask.slice(0, 40)}" is not an IPv4 mask`);
+  const prefix = netmaskToPrefix(mask);
+  if (prefix === null) throw bad(`netmask ${mask} is not contiguous`);
+  return prefix;
 }
 
-/** Parses `net/mask` (IPv4 dotted mask or length) or `net/len` (IPv6). */
-export function parseRoute(value: string): Cidr {
-  const [net, mask, extra] = value.trim().split('/');
-  if (!net || mask === undefined || extra !== undefined) throw bad(`route "${value.slice(0, 60)}" is not net/mask`);
-  if (isIPv4(net)) {
-    const prefix = /^\d{1,2}$/.test(mask) ? int(mask, 'route prefix', 0, 32) : maskToPrefix(mask);
-    return { address: net, prefix, family: 4 };
-  }
-  if (isIPv6(net)) return { address: net, prefix: int(mask, 'route prefix', 0, 128), family: 6 };
-  throw bad(`route "${value.slice(0, 60)}" has no IP address`);
+/**
+ * Parses a pushed route: `net/mask` (IPv4 dotted mask or length) or `net/len` (IPv6). Host
+ * bits are cleared (and flagged in `hostBitsFixed`), as openconnect does.
+ */
+export function parseRoute(value: string): IpPrefix {
+  const text = value.trim();
+  const slash = text.indexOf('/');
+  if (slash < 0) throw bad(`route "${value.slice(0, 60)}" is not net/mask`);
+  const parsed = parsePrefix(text);
+  if (parsed) return parsed;
+  // Say why, for the log: the common parser only answers yes or no.
+  if (!normalizeAddress(text.slice(0, slash))) throw bad(`route "${value.slice(0, 60)}" has no IP address`);
+  const mask = text.slice(slash + 1);
+  if (mask.includes('.')) maskToPrefix(mask);
+  throw bad(`route "${value.slice(0, 60)}" has a bad prefix length`);
 }
 
-function domain(value: string, name: string): string {
-  const d = value.trim().replace(/\.$/, '');
-  if (d.length === 0 || d.length > 253 || !d.split('.').every((l) => LABEL.test(l))) throw bad(`${name} "${value.slice(0, 60)}" is not a DNS name`);
+function domain(value: string, name: string): DnsName {
+  const d = parseDnsName(value.trim());
+  if (!d) throw bad(`${name} "${value.slice(0, 60)}" is not a DNS name`);
   return d;
 }
 
-function ip(value: string, name: string): string {
-  const v = value.trim();
-  if (!isIPv4(v) && !isIPv6(v)) throw bad(`${name} "${v.slice(0, 60)}" is not an IP address`);
-  return v;
+function ip(value: string, name: string): IpAddress {
+  const v = normalizeAddress(value.trim());
+  if (!v) throw bad(`${name} "${value.trim().slice(0, 60)}" is not an IP address`);
+  return v.address;
 }
 
 function bool(value: string | undefined): boolean {
@@ -120,25 +116,27 @@ export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelCon
     dtls: null,
   };
   for (const a of all('x-cstp-address')) {
-    if (isIPv4(a)) cfg.ipv4 = { address: a, netmask: '255.255.255.255', prefix: 32 };
-    else if (isIPv6(a)) cfg.ipv6 = { address: a, prefix: 128 };
+    const addr = normalizeAddress(a);
+    if (addr?.family === 4) cfg.ipv4 = { address: addr.address, netmask: '255.255.255.255', prefix: 32 };
+    else if (addr?.family === 6) cfg.ipv6 = { address: addr.address, prefix: 128 };
     else throw bad(`X-CSTP-Address "${a.slice(0, 60)}" is not an IP address`);
   }
   const mask = one('x-cstp-netmask');
   if (mask) {
     // Dotted mask for an IPv4 lease; `addr/len` pairs with an IPv6 X-CSTP-Address.
-    if (isIPv4(mask)) {
+    if (parseIpv4(mask) !== null) {
       if (cfg.ipv4) cfg.ipv4 = { ...cfg.ipv4, netmask: mask, prefix: maskToPrefix(mask) };
     } else {
-      const r = parseRoute(mask);
-      if (r.family !== 6) throw bad(`X-CSTP-Netmask "${mask.slice(0, 60)}" is neither a dotted mask nor IPv6 addr/len`);
+      const r = parseAddressWithPrefix(mask);
+      if (r?.family !== 6) throw bad(`X-CSTP-Netmask "${mask.slice(0, 60)}" is neither a dotted mask nor IPv6 addr/len`);
       if (cfg.ipv6) cfg.ipv6 = { ...cfg.ipv6, prefix: r.prefix };
     }
   }
   const a6 = one('x-cstp-address-ip6');
   if (a6) {
-    const r = parseRoute(a6);
-    if (r.family !== 6) throw bad('X-CSTP-Address-IP6 is not IPv6');
+    // A lease keeps its host bits: fd00::5/64 is the address fd00::5 on a /64.
+    const r = parseAddressWithPrefix(a6.trim());
+    if (r?.family !== 6) throw bad(`X-CSTP-Address-IP6 "${a6.slice(0, 60)}" is not IPv6 addr/len`);
     cfg.ipv6 = { address: r.address, prefix: r.prefix };
   }
   if (!cfg.ipv4 && !cfg.ipv6) throw bad('no tunnel address (X-CSTP-Address)');

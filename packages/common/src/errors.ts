@@ -15,6 +15,8 @@ export const ErrorCodes = {
   PROFILE_INVALID: 'E_PROFILE_INVALID',
   PROFILE_IO: 'E_PROFILE_IO',
   PROFILE_UNSAFE_FILE: 'E_PROFILE_UNSAFE_FILE',
+  // XML documents (profiles, gateway answers): not well-formed, a DTD, bad encoding or over a cap
+  XML_INVALID: 'E_XML_INVALID',
   // certificates
   CERT_NOT_FOUND: 'E_CERT_NOT_FOUND',
   CERT_INVALID: 'E_CERT_INVALID',

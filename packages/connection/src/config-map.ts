@@ -1,28 +1,19 @@
 /**
  * The one place where the protocol's view of a tunnel (anyconnect `TunnelConfig`, from the
  * CONNECT headers) becomes the host's view (tunnel `NetworkConfig`, what vpnc-script applies).
+ * The network part is already parsed (a @tandem/common `TunnelNetwork`), so it is handed over
+ * as it is: nothing is turned back into text and parsed again.
  */
-import type { Cidr, TunnelConfig } from '@tandem/anyconnect';
-import type { NetworkConfig } from '@tandem/tunnel';
+import type { TunnelConfig } from '@tandem/anyconnect';
+import { buildNetworkConfig, type NetworkConfig } from '@tandem/tunnel';
 
-function cidr(r: Cidr): string {
-  return `${r.address}/${r.prefix}`;
-}
-
-/** Maps a CONNECT configuration to the network configuration for the gateway at `gatewayIp`. */
+/**
+ * Maps a CONNECT configuration to the network configuration for the gateway at `gatewayIp`.
+ * Throws E_NETCONFIG when the gateway's values fail the host-side checks (list sizes, ranges).
+ */
 export function toNetworkConfig(cfg: TunnelConfig, gatewayIp: string): NetworkConfig {
-  return {
-    gateway: gatewayIp,
-    ...(cfg.ipv4 ? { ipv4: { address: cfg.ipv4.address, prefix: cfg.ipv4.prefix } } : {}),
-    ...(cfg.ipv6 ? { ipv6: { address: cfg.ipv6.address, prefix: cfg.ipv6.prefix } } : {}),
-    dns: cfg.dns,
-    nbns: cfg.nbns,
-    domains: cfg.defaultDomains,
-    splitDns: cfg.splitDns,
-    splitInclude: cfg.splitInclude.map(cidr),
-    splitExclude: cfg.splitExclude.map(cidr),
-    mtu: cfg.mtu,
+  return buildNetworkConfig(gatewayIp, cfg, {
     ...(cfg.banner ? { banner: cfg.banner } : {}),
     ...(cfg.idleTimeout ? { idleTimeout: cfg.idleTimeout } : {}),
-  };
+  });
 }

@@ -138,7 +138,7 @@ export class Tunnel {
       emit({
         event: 'connected', ms, authMs: o.authMs, connectMs, tunnelUpMs: ms - o.authMs - connectMs,
         sinceProcessStartMs: Math.round(performance.now()), steps: roundTimings(network.timings), tun: tun.name,
-        address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: netConfig.splitInclude ?? [], dns: netConfig.dns ?? [],
+        address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: [...netConfig.include4, ...netConfig.include6].map((r) => `${r.address}/${r.prefix}`), dns: [...netConfig.dns4, ...netConfig.dns6],
       });
       log.info('tunnel up', { tun: tun.name, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address });
       // Reported after the caller has the tunnel and has subscribed.
@@ -156,7 +156,7 @@ export class Tunnel {
 
   /** Addresses the gateway assigned (v4 and/or v6). */
   get addresses(): readonly string[] {
-    return [this.config.ipv4?.address, this.config.ipv6?.address].filter((a): a is string => typeof a === 'string');
+    return [this.config.ipv4?.address, this.config.ipv6?.address].filter((a) => typeof a === 'string');
   }
 
   /** The gateway's configuration of the current session (never contains the cookie). */

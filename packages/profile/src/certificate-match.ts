@@ -7,7 +7,7 @@
  */
 import type { CertificateMatch, DistinguishedNameRule, ExtendedKeyUsageName, KeyUsageName } from './model.js';
 import { boolValue, Children, clip, type WarningSink } from './reader.js';
-import type { XmlElement } from './xml-tree.js';
+import type { XmlElement } from '@tandem/xml';
 
 const CLOSED = 'no certificate matches until it is fixed';
 

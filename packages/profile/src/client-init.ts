@@ -12,7 +12,7 @@ import { readEnrollment, readPinList } from './enrollment.js';
 import type { ClientInitialization } from './model.js';
 import { boolPref, Children, clip, enumPref, intPref, stringPref, WarningSink } from './reader.js';
 import { defaultVpnPolicy, readVpnPolicy } from './vpn-policy.js';
-import type { XmlElement } from './xml-tree.js';
+import type { XmlElement } from '@tandem/xml';
 
 /** Element names recognised directly under ClientInitialization. */
 export const CLIENT_INIT_ELEMENTS: ReadonlySet<string> = new Set([

@@ -5,7 +5,7 @@
  */
 import type { CertificateEnrollment, CertificatePin } from './model.js';
 import { boolValue, Children, enumPref, intPref, parseBool, type WarningSink } from './reader.js';
-import type { XmlElement } from './xml-tree.js';
+import type { XmlElement } from '@tandem/xml';
 
 const SCEP_FIELDS = [
   'CADomain', 'Name_CN', 'Department_OU', 'Company_O', 'State_ST', 'State_SP', 'Country_C', 'Email_EA',

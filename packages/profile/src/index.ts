@@ -4,12 +4,9 @@
  * bounded depth and element count, positions on every warning and error.
  */
 export * from './model.js';
-export { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 export { parseProfile, parseLocalPolicy, parseAnyDocument, PROFILE_NAMESPACE, type ParseOptions, type AnyParsedDocument } from './parse.js';
 export { loadProfileFile, readProfileBytes, type LoadOptions } from './load.js';
 export { mergeProfiles, type MergedProfiles, type MergedHost, type MergeWarning, type HostPreferences, type ProfileSource } from './merge.js';
 export { isManagementTunnelPath, MGMT_PROFILE_FILE } from './mgmt-tunnel.js';
 export { defaultClientInitialization } from './client-init.js';
 export { EKU_OIDS, KEY_USAGE_NAMES, DN_ATTRIBUTES } from './certificate-match.js';
-/** The guarded XML tokenizer (positions, caps, no DTD): also used for gateway XML by @tandem/anyconnect. */
-export { parseXmlTree, type XmlElement, type XmlAttribute } from './xml-tree.js';

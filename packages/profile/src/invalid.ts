@@ -1,7 +1,8 @@
 /**
- * The single way this package reports a document it refuses: a TandemError with code
- * E_PROFILE_INVALID whose message starts with "file:line:column:" (like a compiler) and whose
- * details carry the same position for JSON output.
+ * How this package refuses well-formed XML that is not a profile or local policy: a TandemError
+ * with code E_PROFILE_INVALID whose message starts with "file:line:column:" (like a compiler)
+ * and whose details carry the same position for JSON output. XML-level refusals come from
+ * @tandem/xml as E_XML_INVALID with the same message and position shape.
  */
 import { ErrorCodes, TandemError } from '@tandem/common';
 

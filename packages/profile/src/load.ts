@@ -8,8 +8,7 @@ import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { invalidProfile } from './invalid.js';
-import { DEFAULT_LIMITS } from './limits.js';
+import { DEFAULT_XML_LIMITS, invalidXml } from '@tandem/xml';
 import type { AnyParsedDocument, ParseOptions } from './parse.js';
 import { parseAnyDocument } from './parse.js';
 
@@ -53,10 +52,10 @@ async function checkParents(file: string): Promise<void> {
 /**
  * Reads a regular file of at most `maxBytes` (default 1 MiB) through one descriptor.
  * Throws E_PROFILE_IO (missing, unreadable), E_PROFILE_UNSAFE_FILE (not a regular file,
- * symlink or bad ownership in agent mode) or E_PROFILE_INVALID (too large).
+ * symlink or bad ownership in agent mode) or E_XML_INVALID (over the XML reader's size cap).
  */
 export async function readProfileBytes(path: string, opts: LoadOptions = {}): Promise<Buffer> {
-  const maxBytes = opts.limits?.maxBytes ?? DEFAULT_LIMITS.maxBytes;
+  const maxBytes = opts.limits?.maxBytes ?? DEFAULT_XML_LIMITS.maxBytes;
   const noFollow = opts.requireRootOwned ? (constants.O_NOFOLLOW ?? 0) : 0;
   let fh;
   try {
@@ -71,7 +70,7 @@ export async function readProfileBytes(path: string, opts: LoadOptions = {}): Pr
       if (!trusted(st.uid, st.mode)) throw unsafe(path, 'is not owned by root or is writable by group/others');
       await checkParents(path);
     }
-    if (st.size > maxBytes) throw invalidProfile(path, 0, 0, `file is ${st.size} bytes; profiles are limited to ${maxBytes} bytes`);
+    if (st.size > maxBytes) throw invalidXml(path, 0, 0, `document is ${st.size} bytes; the limit is ${maxBytes} bytes`);
     // One spare byte detects a file that grows after fstat.
     const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
     let total = 0;
@@ -81,7 +80,7 @@ export async function readProfileBytes(path: string, opts: LoadOptions = {}): Pr
       total += bytesRead;
       if (total > st.size) {
         // A profile replaced or appended to while being read is refused rather than half-read.
-        if (total > maxBytes) throw invalidProfile(path, 0, 0, `file grew beyond ${maxBytes} bytes while being read`);
+        if (total > maxBytes) throw invalidXml(path, 0, 0, `file grew beyond ${maxBytes} bytes while being read`);
         throw new TandemError(ErrorCodes.PROFILE_IO, `${path}: file changed while being read`, { details: { file: path, reason: 'changed while being read' } });
       }
     }

@@ -4,7 +4,7 @@
  */
 import type { LocalPolicy } from './model.js';
 import { boolValue, Children, clip, enumPref, type WarningSink } from './reader.js';
-import type { XmlElement } from './xml-tree.js';
+import type { XmlElement } from '@tandem/xml';
 
 const ELEMENTS = new Set([
   'FipsMode', 'BypassDownloader', 'RestrictWebLaunch', 'StrictCertificateTrust', 'EnableCRLCheck',

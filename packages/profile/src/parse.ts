@@ -1,19 +1,17 @@
 /**
- * Entry points from bytes to typed documents. The pipeline order is the security argument:
- * size cap on the raw bytes → strict decoding → DTD/character guard → bounded tokenizer →
- * typed readers. Nothing downstream ever sees an unbounded or DTD-bearing document.
+ * Entry points from bytes to typed documents: the guarded reader of @tandem/xml (size cap,
+ * strict decoding, no DTD, bounded tokenizer) builds the element tree, then the typed readers
+ * turn it into a profile or local policy. XML-level refusals stay E_XML_INVALID; what is wrong
+ * with a well-formed document as a profile is E_PROFILE_INVALID.
  */
-import { decodeProfileBytes } from './decode.js';
-import { checkSize, guardText } from './guard.js';
+import { readXml, type XmlElement, type XmlLimits } from '@tandem/xml';
 import { invalidProfile } from './invalid.js';
-import { resolveLimits, type ParseLimits } from './limits.js';
 import { readClientInitialization } from './client-init.js';
 import { readLocalPolicy } from './local-policy.js';
 import { isManagementTunnelPath, machineTunnelSettings } from './mgmt-tunnel.js';
 import type { ClientProfile, LocalPolicy, ParsedDocument, ProfileWarning } from './model.js';
 import { Children, WarningSink } from './reader.js';
 import { readServerList } from './server-list.js';
-import { parseXmlTree, type XmlElement } from './xml-tree.js';
 
 /** The namespace Cisco uses for both profiles and local policies. */
 export const PROFILE_NAMESPACE = 'http://schemas.xmlsoap.org/encoding/';
@@ -24,8 +22,8 @@ export interface ParseOptions {
   file?: string;
   /** Treat as a management tunnel profile; default: detected from `file` (docs/profile.md#where-profiles-live). */
   managementTunnel?: boolean;
-  /** Override resource caps (tests, tools); defaults are {@link DEFAULT_LIMITS}. */
-  limits?: Partial<ParseLimits>;
+  /** Override resource caps (tests, tools); defaults are @tandem/xml's DEFAULT_XML_LIMITS. */
+  limits?: Partial<XmlLimits>;
 }
 
 /** Either kind of parsed document. */
@@ -35,13 +33,9 @@ function fileName(opts: ParseOptions): string {
   return opts.file ?? 'profile.xml';
 }
 
-/** Runs the guarded pipeline up to the element tree. */
+/** Runs the guarded reader up to the element tree. */
 function toTree(bytes: Buffer, opts: ParseOptions): XmlElement {
-  const file = fileName(opts);
-  const limits = resolveLimits(opts.limits);
-  checkSize(bytes.length, limits.maxBytes, file);
-  const { text } = decodeProfileBytes(bytes, file);
-  return parseXmlTree(guardText(text, file), file, limits);
+  return readXml(bytes, { source: fileName(opts), ...(opts.limits ? { limits: opts.limits } : {}) }).root;
 }
 
 function checkNamespace(root: XmlElement, sink: WarningSink): void {
@@ -84,9 +78,10 @@ function wrongRoot(root: XmlElement, file: string, expected: string): never {
 }
 
 /**
- * Parses an `AnyConnectProfile` document. Throws TandemError E_PROFILE_INVALID (message
- * "file:line:column: reason", details {file, line, column, reason}) for anything that is not a
- * well-formed, DTD-free profile within the caps; returns the typed profile and its warnings.
+ * Parses an `AnyConnectProfile` document. Throws TandemError E_XML_INVALID for anything that
+ * is not well-formed, DTD-free XML within the caps, and E_PROFILE_INVALID for another root
+ * element (both with message "file:line:column: reason" and the position in details); returns
+ * the typed profile and its warnings.
  */
 export function parseProfile(bytes: Buffer, opts: ParseOptions = {}): ParsedDocument<ClientProfile> {
   const root = toTree(bytes, opts);

@@ -5,7 +5,7 @@
  * reported instead of silently winning or losing.
  */
 import type { Pref, ProfileWarning } from './model.js';
-import type { XmlElement } from './xml-tree.js';
+import type { XmlElement } from '@tandem/xml';
 
 /** Collects warnings for one document. */
 export class WarningSink {

@@ -6,7 +6,7 @@
 import { readCaUrl, readPinList } from './enrollment.js';
 import type { HostEntry } from './model.js';
 import { boolValue, Children, clip, enumPref, type WarningSink } from './reader.js';
-import type { XmlElement } from './xml-tree.js';
+import type { XmlElement } from '@tandem/xml';
 
 const HOST_ELEMENTS = new Set([
   'HostName', 'HostAddress', 'UserGroup', 'BackupServerList', 'LoadBalancingServerList',

@@ -4,7 +4,7 @@
  */
 import type { AutomaticVpnPolicy, TrustedHttpsServer } from './model.js';
 import { boolValue, Children, commaList, enumPref, intPref, type WarningSink } from './reader.js';
-import type { XmlElement } from './xml-tree.js';
+import type { XmlElement } from '@tandem/xml';
 
 /** The policy when the element is absent: TND and Always-On off. */
 export function defaultVpnPolicy(): AutomaticVpnPolicy {

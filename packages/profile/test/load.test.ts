@@ -43,7 +43,7 @@ describe('loadProfileFile', () => {
   it('a file over the cap is refused from its size without reading it', async () => {
     const path = join(dir, 'big.xml');
     writeFileSync(path, Buffer.alloc(2 * 1024 * 1024, 0x20));
-    expect(await code(loadProfileFile(path))).toBe('E_PROFILE_INVALID');
+    expect(await code(loadProfileFile(path))).toBe('E_XML_INVALID');
   });
 
   it('requireRootOwned refuses symlinks and group/world-writable files', async () => {

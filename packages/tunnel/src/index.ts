@@ -7,7 +7,6 @@ export * from './device.js';
 export * from './tun-open.js';
 export * from './tun-linux.js';
 export * from './packet.js';
-export * from './ip-addr.js';
 export * from './network-config.js';
 export * from './script-env.js';
 export * from './configurator.js';

@@ -2,7 +2,7 @@
  * Minimal IPv4/UDP packet building and parsing, for writing synthetic traffic into a TUN
  * (tests, benchmarks, diagnostics). Not a general IP stack: no options, no fragments.
  */
-import { formatIpv4, parseIpv4 } from './ip-addr.js';
+import { formatIpv4, parseIpv4 } from '@tandem/common';
 
 /** One's-complement sum of 16-bit words (RFC 1071), not yet folded or inverted. */
 function sum16(buf: Uint8Array, start: number, end: number, initial = 0): number {

@@ -1,7 +1,7 @@
 /**
  * The vpnc-script environment, with the variable names and value formats openconnect uses
  * (its script.c `prepare_script_env`, `process_split_xxclude`, library.c and ssl.c), built only
- * from a {@link ValidatedNetworkConfig}.
+ * only from a {@link NetworkConfig}.
  *
  * Deliberate differences from openconnect, each because of the no-CR/LF rule or a bug there:
  *  - `CISCO_CSTP_OPTIONS` (all X-CSTP-* headers as `name=value\n` lines) is not set: it carries
@@ -15,7 +15,8 @@
  * Like openconnect, `CISCO_SPLIT_*_<i>_PROTOCOL/_SPORT/_DPORT` are not set (vpnc-script lists
  * them but ignores them).
  */
-import type { ValidatedNetworkConfig, ValidatedRoute } from './network-config.js';
+import { ErrorCodes, TandemError, type IpPrefix } from '@tandem/common';
+import type { NetworkConfig } from './network-config.js';
 
 /** Why the script is being run; the same reasons openconnect passes. */
 export type ScriptReason = 'pre-init' | 'connect' | 'disconnect' | 'reconnect' | 'attempt-reconnect';
@@ -34,7 +35,7 @@ export interface ScriptContext {
 /** The only PATH the script sees; absolute system directories, nothing user-writable. */
 export const SCRIPT_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
-function splitVars(env: Record<string, string>, kind: 'INC' | 'EXC', v4: ValidatedRoute[], v6: ValidatedRoute[]): void {
+function splitVars(env: Record<string, string>, kind: 'INC' | 'EXC', v4: IpPrefix[], v6: IpPrefix[]): void {
   v4.forEach((r, i) => {
     env[`CISCO_SPLIT_${kind}_${i}_ADDR`] = r.address;
     env[`CISCO_SPLIT_${kind}_${i}_MASK`] = r.netmask ?? '';
@@ -49,12 +50,16 @@ function splitVars(env: Record<string, string>, kind: 'INC' | 'EXC', v4: Validat
   if (v6.length) env[`CISCO_IPV6_SPLIT_${kind}`] = String(v6.length);
 }
 
+/** Characters no environment value may hold: the script writes resolv.conf and runs `ip`. */
+const UNSAFE = /[\r\n\0"'`]/;
+
 /**
  * Builds the complete environment for one script run. Every value is either a fixed string, a
- * number, or a value re-formatted by validation, so nothing pushed reaches the script verbatim
- * unless it passed the validators.
+ * number, or a value the parsers re-formatted, so nothing pushed reaches the script verbatim.
+ * A last check refuses (E_NETCONFIG) any value with CR, LF, NUL or a quote, whatever produced
+ * the configuration: the types say it was parsed, this makes sure.
  */
-export function buildScriptEnv(config: ValidatedNetworkConfig, ctx: ScriptContext): Record<string, string> {
+export function buildScriptEnv(config: NetworkConfig, ctx: ScriptContext): Record<string, string> {
   const env: Record<string, string> = {
     PATH: SCRIPT_PATH,
     reason: ctx.reason,
@@ -86,5 +91,8 @@ export function buildScriptEnv(config: ValidatedNetworkConfig, ctx: ScriptContex
   if (config.splitDns.length) env.CISCO_SPLIT_DNS = config.splitDns.join(',');
   splitVars(env, 'INC', config.include4, config.include6);
   splitVars(env, 'EXC', config.exclude4, config.exclude6);
+  for (const [name, value] of Object.entries(env)) {
+    if (UNSAFE.test(value)) throw new TandemError(ErrorCodes.NETCONFIG, `refused ${name} for vpnc-script: contains CR, LF, NUL or a quote`, { details: { field: name } });
+  }
   return env;
 }

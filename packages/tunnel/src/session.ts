@@ -1,5 +1,5 @@
 /**
- * One tunnel's network configuration lifecycle, journaled: validate → snapshot + journal →
+ * One tunnel's network configuration lifecycle, journaled: snapshot + journal →
  * pre-init → (caller opens the TUN) → connect → … → disconnect → verify/repair → delete journal.
  * The journal is on disk before the first step that can change the host, and is only removed
  * once the host has been checked against it.
@@ -7,13 +7,14 @@
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { NetworkConfigurator, StepResult } from './configurator.js';
 import { captureHostSnapshot, DEFAULT_JOURNAL_DIR, type HostSnapshot, processStartTicks, removeJournal, writeJournal, type IntendedChanges, type JournalPhase, type JournalRecord } from './journal.js';
-import { DEFAULT_LIMITS, validateInterfaceName, validateNetworkConfig, type NetworkConfig, type ValidatedNetworkConfig, type ValidationLimits } from './network-config.js';
+import { validateInterfaceName, type NetworkConfig } from './network-config.js';
 import { repairFromJournal, type RepairReport } from './repair.js';
 import { RESOLV_CONF } from './resolv.js';
 
 /** Options for {@link NetworkSession.begin}. */
 export interface NetworkSessionOptions {
   configurator: NetworkConfigurator;
+  /** Built by buildNetworkConfig / validateNetworkConfig: every value already checked. */
   config: NetworkConfig;
   /** Journal directory; default {@link DEFAULT_JOURNAL_DIR}. Tests pass a private temp dir. */
   journalDir?: string;
@@ -31,8 +32,6 @@ export interface NetworkSessionOptions {
   snapshot?: Promise<HostSnapshot>;
   /** vpnc-script's state directory; default /var/run/vpnc. */
   vpncStateDir?: string;
-  /** Validation limits (must match the configurator's). */
-  limits?: ValidationLimits;
 }
 
 /** Result of {@link NetworkSession.disconnect}. */
@@ -44,7 +43,7 @@ export interface DisconnectReport {
   repairMs: number;
 }
 
-function intendedChanges(v: ValidatedNetworkConfig): IntendedChanges {
+function intendedChanges(v: NetworkConfig): IntendedChanges {
   const r4 = [...v.include4, ...v.exclude4].map((r) => (r.prefix === 0 ? 'default' : r.prefix === 32 ? r.address : `${r.address}/${r.prefix}`));
   const r6 = [...v.include6, ...v.exclude6].map((r) => (r.prefix === 0 ? 'default' : r.prefix === 128 ? r.address : `${r.address}/${r.prefix}`));
   if (v.ipv4 && v.include4.length === 0) r4.push('default');
@@ -70,11 +69,10 @@ export class NetworkSession {
   }
 
   /**
-   * Validates the configuration (E_NETCONFIG before anything runs), snapshots the host, writes
-   * the journal and runs pre-init.
+   * Snapshots the host, writes the journal and runs pre-init. The configuration was validated
+   * when it was built; only the requested TUN name is checked here.
    */
   static async begin(options: NetworkSessionOptions): Promise<NetworkSession> {
-    const valid = validateNetworkConfig(options.config, options.limits ?? DEFAULT_LIMITS);
     const requested = options.requestedTunDevice === undefined ? undefined : validateInterfaceName(options.requestedTunDevice);
     const ownerPid = options.ownerPid ?? process.pid;
     const journalDir = options.journalDir ?? DEFAULT_JOURNAL_DIR;
@@ -86,7 +84,7 @@ export class NetworkSession {
       createdAt: new Date().toISOString(),
       phase: 'pre-init',
       before,
-      intended: intendedChanges(valid),
+      intended: intendedChanges(options.config),
       vpncStateDir: options.vpncStateDir ?? '/var/run/vpnc',
     };
     writeJournal(journalDir, record);

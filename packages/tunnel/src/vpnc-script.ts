@@ -1,15 +1,15 @@
 /**
  * {@link NetworkConfigurator} backed by the system vpnc-script, run exactly as openconnect runs
  * it (same reasons, same variables; see script-env.ts) but without a shell: the script is
- * exec'd by absolute path with an argument array and a clean environment, and only after the
- * whole configuration has been validated.
+ * exec'd by absolute path with an argument array and a clean environment, built from a
+ * {@link NetworkConfig} (validated once, when it was built).
  */
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { ConfiguratorContext, NetworkConfigurator, StepResult } from './configurator.js';
-import { DEFAULT_LIMITS, validateInterfaceName, validateNetworkConfig, type NetworkConfig, type ValidationLimits } from './network-config.js';
+import { validateInterfaceName, type NetworkConfig } from './network-config.js';
 import { buildScriptEnv, type ScriptReason } from './script-env.js';
 
 /** Where distributions install vpnc-script (Debian/Ubuntu first). */
@@ -21,8 +21,6 @@ export interface VpncScriptOptions {
   script?: string;
   /** LOG_LEVEL passed to the script (0 error … 3 trace); default 1. */
   logLevel?: 0 | 1 | 2 | 3;
-  /** Validation limits; default {@link DEFAULT_LIMITS}. */
-  limits?: ValidationLimits;
   /** Kill the script after this long; default 30 s. */
   timeoutMs?: number;
 }
@@ -63,7 +61,6 @@ export class VpncScriptConfigurator implements NetworkConfigurator {
   /** Absolute path of the script that will be run. */
   readonly script: string;
   private readonly logLevel: 0 | 1 | 2 | 3;
-  private readonly limits: ValidationLimits;
   private readonly timeoutMs: number;
 
   constructor(options: VpncScriptOptions = {}) {
@@ -71,20 +68,18 @@ export class VpncScriptConfigurator implements NetworkConfigurator {
     if (!script) throw new TandemError(ErrorCodes.NETCONFIG, `no vpnc-script found (looked in ${VPNC_SCRIPT_CANDIDATES.join(', ')})`);
     this.script = script;
     this.logLevel = options.logLevel ?? 1;
-    this.limits = options.limits ?? DEFAULT_LIMITS;
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** The exact environment a step would get; validation errors are thrown here. */
+  /** The exact environment a step would get; a bad owner pid or TUNDEV is refused here. */
   environment(reason: ScriptReason, config: NetworkConfig, ctx: ConfiguratorContext): Record<string, string> {
-    const valid = validateNetworkConfig(config, this.limits);
     if (!Number.isInteger(ctx.ownerPid) || ctx.ownerPid <= 0) throw new TandemError(ErrorCodes.NETCONFIG, `bad owner pid ${ctx.ownerPid}`);
     const tunDevice = ctx.tunDevice === undefined ? undefined : validateInterfaceName(ctx.tunDevice, 'TUNDEV');
     if (reason !== 'pre-init' && !tunDevice) throw new TandemError(ErrorCodes.NETCONFIG, `${reason} needs the tunnel device name`);
-    return buildScriptEnv(valid, { reason, ownerPid: ctx.ownerPid, logLevel: this.logLevel, ...(tunDevice ? { tunDevice } : {}) });
+    return buildScriptEnv(config, { reason, ownerPid: ctx.ownerPid, logLevel: this.logLevel, ...(tunDevice ? { tunDevice } : {}) });
   }
 
-  /** Validates, then runs the script once; throws E_NETCONFIG on refusal, non-zero exit or timeout. */
+  /** Runs the script once; throws E_NETCONFIG on a refused context, non-zero exit or timeout. */
   async run(reason: ScriptReason, config: NetworkConfig, ctx: ConfiguratorContext): Promise<StepResult> {
     const env = this.environment(reason, config, ctx);
     checkScript(this.script);

@@ -13,6 +13,7 @@ import { isTandemError } from '@tandem/common';
 import {
   captureHostSnapshot,
   NetworkSession,
+  validateNetworkConfig,
   readJournal,
   recover,
   writeJournal,
@@ -136,7 +137,7 @@ describe('half-written journal versions', () => {
 });
 
 describe('NetworkSession.begin', () => {
-  it('refuses a hostile configuration before writing a journal or calling the configurator', async () => {
+  it('a hostile configuration is refused when it is built, so no journal is written and no configurator runs', async () => {
     let calls = 0;
     const count = async (): Promise<never> => {
       calls++;
@@ -145,7 +146,7 @@ describe('NetworkSession.begin', () => {
     const configurator: NetworkConfigurator = { kind: 'fake', preInit: count, connect: count, disconnect: count, attemptReconnect: count, reconnect: count };
     const dir = join(tmp, 'j');
     await expect(
-      NetworkSession.begin({ configurator, journalDir: dir, config: { gateway: '192.0.2.1', ipv4: { address: '10.0.0.1' }, mtu: 1400, domains: ['a\nnameserver 6.6.6.6'] } }),
+      (async () => NetworkSession.begin({ configurator, journalDir: dir, config: validateNetworkConfig({ gateway: '192.0.2.1', ipv4: { address: '10.0.0.1' }, mtu: 1400, domains: ['a\nnameserver 6.6.6.6'] }) }))(),
     ).rejects.toSatisfy(isNetconfig);
     expect(calls).toBe(0);
     expect(() => readdirSync(dir)).toThrow();

@@ -1,18 +1,19 @@
 /**
- * Pushed values are validated before any script runs: hostile strings are refused with
- * E_NETCONFIG and the (fake) script is never executed; accepted values produce exactly the
- * openconnect-style environment; fast-check shows random domains/banners never reach the env
- * unvalidated.
+ * Pushed values are validated once, when the NetworkConfig is built, before any script runs:
+ * hostile strings are refused with E_NETCONFIG and the (fake) script is never executed;
+ * accepted values produce exactly the openconnect-style environment; the protocol layer's
+ * already-parsed network gives the same configuration as the strings; fast-check shows random
+ * domains/banners never reach the env unvalidated.
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTandemError } from '@tandem/common';
-import { VpncScriptConfigurator, validateNetworkConfig, sanitizeBanner, validateDomain, type NetworkConfig } from '@tandem/tunnel';
+import { isTandemError, normalizeAddress, parseDnsName, parsePrefix, type IpAddress, type TunnelNetwork } from '@tandem/common';
+import { VpncScriptConfigurator, buildNetworkConfig, buildScriptEnv, validateNetworkConfig, sanitizeBanner, validateDomain, type NetworkConfig, type NetworkConfigInput } from '@tandem/tunnel';
 
-const base: NetworkConfig = { gateway: '192.0.2.1', ipv4: { address: '10.233.70.5', netmask: '255.255.255.0' }, mtu: 1400 };
+const base: NetworkConfigInput = { gateway: '192.0.2.1', ipv4: { address: '10.233.70.5', netmask: '255.255.255.0' }, mtu: 1400 };
 
 let dir = '';
 let script = '';
@@ -36,17 +37,18 @@ function envOf(): Record<string, string> {
   return out;
 }
 
-async function expectRefused(config: NetworkConfig): Promise<void> {
+/** The whole path from untrusted values to the script: validate, then run the connect step. */
+async function expectRefused(config: NetworkConfigInput): Promise<void> {
   rmSync(dump(), { force: true });
   const cfg = new VpncScriptConfigurator({ script });
-  await expect(cfg.connect(config, { ownerPid: 4242, tunDevice: 'ttn9' })).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
+  await expect((async () => cfg.connect(validateNetworkConfig(config), { ownerPid: 4242, tunDevice: 'ttn9' }))()).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
   expect(existsSync(dump())).toBe(false);
 }
 
 describe('vpnc-script environment', () => {
   it('is exactly the openconnect variable set for a full configuration', async () => {
     rmSync(dump(), { force: true });
-    const config: NetworkConfig = {
+    const config: NetworkConfigInput = {
       gateway: '192.0.2.1',
       ipv4: { address: '10.233.70.5', netmask: '255.255.252.0' },
       ipv6: { address: 'fd00:233::5', prefix: 64 },
@@ -60,7 +62,7 @@ describe('vpnc-script environment', () => {
       banner: 'Line one\r\nIt%27s "quoted" $(id) `x`',
       idleTimeout: 1200,
     };
-    await new VpncScriptConfigurator({ script, logLevel: 2 }).connect(config, { ownerPid: 4242, tunDevice: 'ttn9' });
+    await new VpncScriptConfigurator({ script, logLevel: 2 }).connect(validateNetworkConfig(config), { ownerPid: 4242, tunDevice: 'ttn9' });
     const env = envOf();
     delete env.PWD; // set by /bin/sh itself
     expect(env).toEqual({
@@ -105,7 +107,7 @@ describe('vpnc-script environment', () => {
   });
 
   it('omits the netmask variables when the gateway sent no netmask, and TUNDEV at pre-init without a name', () => {
-    const env = new VpncScriptConfigurator({ script }).environment('pre-init', { ...base, ipv4: { address: '10.233.70.5' } }, { ownerPid: 7 });
+    const env = new VpncScriptConfigurator({ script }).environment('pre-init', validateNetworkConfig({ ...base, ipv4: { address: '10.233.70.5' } }), { ownerPid: 7 });
     expect(env.INTERNAL_IP4_NETMASK).toBeUndefined();
     expect(env.TUNDEV).toBeUndefined();
     expect(env.CISCO_SPLIT_INC).toBeUndefined();
@@ -144,16 +146,67 @@ describe('hostile pushed values are refused before the script runs', () => {
   });
   it('a bad TUNDEV', async () => {
     rmSync(dump(), { force: true });
-    await expect(new VpncScriptConfigurator({ script }).connect(base, { ownerPid: 1, tunDevice: 'tun0;id' })).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
+    await expect(new VpncScriptConfigurator({ script }).connect(validateNetworkConfig(base), { ownerPid: 1, tunDevice: 'tun0;id' })).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
     expect(existsSync(dump())).toBe(false);
   });
   it('a group-writable script', () => {
     chmodSync(script, 0o775);
     try {
-      return expect(new VpncScriptConfigurator({ script }).connect(base, { ownerPid: 1, tunDevice: 'ttn9' })).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
+      return expect(new VpncScriptConfigurator({ script }).connect(validateNetworkConfig(base), { ownerPid: 1, tunDevice: 'ttn9' })).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
     } finally {
       chmodSync(script, 0o755);
     }
+  });
+});
+
+describe('one boundary: the protocol layer’s parsed network is used as it is', () => {
+  const ip = (t: string): IpAddress => normalizeAddress(t)!.address;
+  const parsedNet: TunnelNetwork = {
+    ipv4: { address: ip('10.233.70.5'), prefix: 22 },
+    ipv6: { address: ip('fd00:233::5'), prefix: 64 },
+    dns: ['10.233.9.53', 'fd00:233::53'].map(ip),
+    nbns: [ip('10.233.9.60')],
+    defaultDomains: [parseDnsName('corp.lab.test')!],
+    splitDns: [parseDnsName('internal.lab.test')!],
+    splitInclude: ['10.233.51.7/255.255.255.0', 'fd00:50::/48'].map((r) => parsePrefix(r)!),
+    splitExclude: [parsePrefix('10.233.99.0/24')!],
+    mtu: 1434,
+  };
+  const strings: NetworkConfigInput = {
+    gateway: '192.0.2.1', ipv4: { address: '10.233.70.5', prefix: 22 }, ipv6: { address: 'fd00:233::5', prefix: 64 }, dns: ['10.233.9.53', 'fd00:233::53'], nbns: ['10.233.9.60'],
+    domains: ['corp.lab.test'], splitDns: ['internal.lab.test'], splitInclude: ['10.233.51.7/255.255.255.0', 'fd00:50::/48'], splitExclude: ['10.233.99.0/24'], mtu: 1434, banner: 'hi', idleTimeout: 60,
+  };
+
+  it('builds the same configuration as validating the same values as strings, host-bit warning included', () => {
+    const built = buildNetworkConfig('192.0.2.1', parsedNet, { banner: 'hi', idleTimeout: 60 });
+    expect(built).toEqual(validateNetworkConfig(strings));
+    expect(built.include4[0]).toMatchObject({ address: '10.233.51.0', prefix: 24 });
+    expect(built.warnings).toEqual(['splitInclude[0] had host bits set; using 10.233.51.0/24']);
+  });
+
+  it('still checks what parsing cannot: counts, families, ranges and the gateway address', () => {
+    const refused = (over: Partial<TunnelNetwork>, gateway = '192.0.2.1'): boolean => {
+      try {
+        buildNetworkConfig(gateway, { ...parsedNet, ...over });
+        return false;
+      } catch (e) {
+        return isTandemError(e, 'E_NETCONFIG');
+      }
+    };
+    expect(refused({}, 'vpn.example.com')).toBe(true);
+    expect(refused({ splitInclude: Array.from({ length: 1025 }, () => parsePrefix('10.0.0.0/8')!) })).toBe(true);
+    expect(refused({ nbns: [ip('fd00::1')] })).toBe(true);
+    expect(refused({ ipv4: { address: ip('fd00::1') } })).toBe(true);
+    expect(refused({ ipv6: { address: ip('fd00::1'), prefix: 0 } })).toBe(true);
+    expect(refused({ mtu: 70000 })).toBe(true);
+    const { ipv4: _a, ipv6: _b, ...noAddress } = parsedNet;
+    expect(refused(noAddress as Partial<TunnelNetwork>)).toBe(false);
+    expect(() => buildNetworkConfig('192.0.2.1', noAddress as TunnelNetwork)).toThrow(/no tunnel address/);
+  });
+
+  it('a forged value that skipped the parsers is still refused before the script sees it', () => {
+    const forged = { ...validateNetworkConfig(base), domains: ['corp.test\nnameserver 6.6.6.6'] } as unknown as NetworkConfig;
+    expect(() => buildScriptEnv(forged, { reason: 'connect', ownerPid: 1, logLevel: 1, tunDevice: 'ttn9' })).toThrow(/CISCO_DEF_DOMAIN.*CR, LF, NUL or a quote/);
   });
 });
 
@@ -161,7 +214,10 @@ describe('property: random domains and banners never reach the env unvalidated',
   const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
   const anyText = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.stringMatching(/^[a-z0-9.\-_ '"$`;\n\r\0]{0,40}$/));
   // Built lazily: the fake script path is only known after beforeAll.
-  const cfg = { environment: (...a: Parameters<VpncScriptConfigurator['environment']>) => new VpncScriptConfigurator({ script }).environment(...a) };
+  const cfg = {
+    environment: (reason: 'connect', config: NetworkConfigInput, ctx: { ownerPid: number; tunDevice: string }) =>
+      new VpncScriptConfigurator({ script }).environment(reason, validateNetworkConfig(config), ctx),
+  };
 
   it('domains: either refused with E_NETCONFIG or a syntactically valid hostname, verbatim', () => {
     fc.assert(

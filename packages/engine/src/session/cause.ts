@@ -41,6 +41,7 @@ const BY_CODE: Partial<Record<string, SessionCause>> = {
   [ErrorCodes.CERT_KEY]: 'no-certificate',
   [ErrorCodes.CERT_SIGN]: 'no-certificate',
   [ErrorCodes.PROTOCOL]: 'protocol-error',
+  [ErrorCodes.XML_INVALID]: 'protocol-error',
 };
 
 /** Maps a port's rejection to a cause; anything untyped is `internal`. */

@@ -1,16 +1,32 @@
 /**
- * Strict IPv4/IPv6 address and prefix parsing. Every address that reaches the routing script or
- * `ip` goes through here, so the accepted syntax is deliberately narrow: dotted quads without
- * leading zeros (no octal/hex tricks that inet_aton would accept) and canonical-enough IPv6 that
- * node:net agrees with. Output is always re-formatted from the parsed value, never echoed.
+ * Strict IPv4/IPv6 address and prefix parsing, the only copy in the project: the CONNECT
+ * headers a gateway pushes, the routing script's environment, `ip` arguments and the lab
+ * gateway's options all go through here. The accepted syntax is deliberately narrow: dotted
+ * quads without leading zeros (no octal/hex tricks that inet_aton would accept) and
+ * canonical-enough IPv6 that node:net agrees with. Output is always re-formatted from the
+ * parsed value, never echoed.
  */
 import { isIPv6 } from 'node:net';
 
+declare const parsed: unique symbol;
+
+/**
+ * A value only this module's (or a sibling's) parser hands out: a compile-time mark with no
+ * run-time cost, so a layer that receives one knows it was checked and need not parse it again.
+ */
+export type Parsed<T, Tag extends string> = T & { readonly [parsed]: Tag };
+
+/** An IPv4 or IPv6 address in canonical text (dotted quad, or RFC 5952 IPv6). */
+export type IpAddress = Parsed<string, 'ip-address'>;
+
 /** A parsed IPv4 or IPv6 prefix (network address with host bits cleared). */
-export interface ParsedPrefix {
+export type IpPrefix = Parsed<PrefixFields, 'ip-prefix'>;
+
+/** The fields of an {@link IpPrefix}. */
+export interface PrefixFields {
   family: 4 | 6;
   /** Network address, formatted from the parsed bytes. */
-  address: string;
+  address: IpAddress;
   /** Prefix length, 0–32 or 0–128. */
   prefix: number;
   /** Dotted netmask (IPv4 only). */
@@ -36,6 +52,11 @@ export function formatIpv4(value: number): string {
 export function ipv4Mask(prefix: number): number {
   // A shift by 32 is a no-op in JS, hence the explicit zero case.
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** The dotted netmask of a prefix length (0–32). */
+export function prefixToNetmask(prefix: number): string {
+  return formatIpv4(ipv4Mask(prefix));
 }
 
 /** Prefix length of a contiguous dotted netmask, or null when it is not contiguous. */
@@ -101,19 +122,24 @@ export function formatIpv6(bytes: Uint8Array): string {
 }
 
 /** Re-formats an IPv4 or IPv6 address, or returns null when it is not one. */
-export function normalizeAddress(text: string): { family: 4 | 6; address: string } | null {
+export function normalizeAddress(text: string): { family: 4 | 6; address: IpAddress } | null {
   const v4 = parseIpv4(text);
-  if (v4 !== null) return { family: 4, address: formatIpv4(v4) };
+  if (v4 !== null) return { family: 4, address: formatIpv4(v4) as IpAddress };
   const v6 = parseIpv6(text);
-  if (v6 !== null) return { family: 6, address: formatIpv6(v6) };
+  if (v6 !== null) return { family: 6, address: formatIpv6(v6) as IpAddress };
   return null;
+}
+
+/** The family of a canonical address: only IPv6 text contains ':'. */
+export function ipFamily(address: IpAddress): 4 | 6 {
+  return address.includes(':') ? 6 : 4;
 }
 
 /**
  * Parses a route the way a gateway pushes it: `a.b.c.d/len`, `a.b.c.d/255.255.0.0`, a bare
  * IPv4 host, `x::/len` or a bare IPv6 host. Returns null for anything else.
  */
-export function parsePrefix(text: string): ParsedPrefix | null {
+export function parsePrefix(text: string): IpPrefix | null {
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
   const maskText = slash < 0 ? null : text.slice(slash + 1);
@@ -124,7 +150,7 @@ export function parsePrefix(text: string): ParsedPrefix | null {
     if (prefix === null || prefix > 32) return null;
     const mask = ipv4Mask(prefix);
     const net = (v4 & mask) >>> 0;
-    return { family: 4, address: formatIpv4(net), prefix, netmask: formatIpv4(mask), hostBitsFixed: net !== v4 };
+    return { family: 4, address: formatIpv4(net), prefix, netmask: formatIpv4(mask), hostBitsFixed: net !== v4 } as IpPrefix;
   }
   const v6 = parseIpv6(addrText);
   if (v6 === null) return null;
@@ -140,5 +166,18 @@ export function parsePrefix(text: string): ParsedPrefix | null {
       net[byte] = (net[byte] ?? 0) & ~m;
     }
   }
-  return { family: 6, address: formatIpv6(net), prefix, hostBitsFixed: fixed };
+  return { family: 6, address: formatIpv6(net), prefix, hostBitsFixed: fixed } as IpPrefix;
+}
+
+/**
+ * Parses an interface address with its prefix length, `addr/len`, keeping the host bits (an
+ * IPv6 lease such as `fd00::5/64`). Returns null for anything else.
+ */
+export function parseAddressWithPrefix(text: string): { family: 4 | 6; address: IpAddress; prefix: number } | null {
+  const slash = text.indexOf('/');
+  if (slash < 0) return null;
+  const addr = normalizeAddress(text.slice(0, slash));
+  const len = text.slice(slash + 1);
+  if (!addr || !/^\d{1,3}$/.test(len) || Number(len) > (addr.family === 4 ? 32 : 128)) return null;
+  return { ...addr, prefix: Number(len) };
 }

@@ -11,8 +11,8 @@
  * Attribute and child collections are Maps/arrays, never plain objects keyed by document
  * names, so `__proto__`-named elements are just names.
  */
-import { invalidProfile } from './invalid.js';
-import type { ParseLimits } from './limits.js';
+import { invalidXml } from './error.js';
+import type { XmlLimits } from './limits.js';
 import { LineIndex } from './positions.js';
 
 /** One attribute, stored by its local name. */
@@ -64,13 +64,13 @@ class Tokenizer {
   private root: XmlElement | null = null;
   private elementCount = 0;
 
-  constructor(private readonly src: string, private readonly file: string, private readonly limits: ParseLimits) {
+  constructor(private readonly src: string, private readonly source: string, private readonly limits: XmlLimits) {
     this.lines = new LineIndex(src);
   }
 
   private fail(offset: number, reason: string): never {
     const pos = this.lines.at(offset);
-    throw invalidProfile(this.file, pos.line, pos.column, reason);
+    throw invalidXml(this.source, pos.line, pos.column, reason);
   }
 
   private readName(what: string): string {
@@ -264,9 +264,9 @@ class Tokenizer {
 }
 
 /**
- * Parses guarded, newline-normalised text into an element tree. Throws E_PROFILE_INVALID with
+ * Parses guarded, newline-normalised text into an element tree. Throws E_XML_INVALID with
  * the position of the first well-formedness error or exceeded limit.
  */
-export function parseXmlTree(text: string, file: string, limits: ParseLimits): XmlElement {
-  return new Tokenizer(text, file, limits).run();
+export function parseXmlTree(text: string, source: string, limits: XmlLimits): XmlElement {
+  return new Tokenizer(text, source, limits).run();
 }

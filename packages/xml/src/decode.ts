@@ -1,16 +1,16 @@
 /**
- * Bytes → text. Profiles are UTF-8 in practice, but the Windows profile editor and some
+ * Bytes → text. Documents are UTF-8 in practice, but the Windows profile editor and some
  * deployment tools write UTF-16 with or without a BOM, so both byte orders are recognised from
  * the BOM or from the `<` / `<?` pattern with interleaved zero bytes. Decoding is strict:
  * invalid UTF-8 or unpaired UTF-16 surrogates are refused, never replaced with U+FFFD, so a
  * corrupted file cannot silently turn into a different host name.
  */
-import { invalidProfile } from './invalid.js';
+import { invalidXml } from './error.js';
 
 /** Detected encoding of the input. */
 export type SourceEncoding = 'utf-8' | 'utf-16le' | 'utf-16be';
 
-/** Result of {@link decodeProfileBytes}. */
+/** Result of {@link decodeXmlBytes}. */
 export interface DecodedText {
   text: string;
   encoding: SourceEncoding;
@@ -63,26 +63,26 @@ function positionOfByte(bytes: Buffer, start: number, offset: number): { line: n
 }
 
 /**
- * Decodes a profile file's bytes. Throws E_PROFILE_INVALID (with the position of the first bad
+ * Decodes a document's bytes. Throws E_XML_INVALID (with the position of the first bad
  * byte for UTF-8) when the bytes are not valid in the detected encoding.
  */
-export function decodeProfileBytes(bytes: Buffer, file: string): DecodedText {
+export function decodeXmlBytes(bytes: Buffer, source: string): DecodedText {
   const { encoding, bomLength } = sniff(bytes);
   if (encoding === 'utf-8') {
     const bad = firstInvalidUtf8(bytes, bomLength);
     if (bad !== -1) {
       const pos = positionOfByte(bytes, bomLength, bad);
       const hex = (bytes[bad] ?? 0).toString(16).padStart(2, '0');
-      throw invalidProfile(file, pos.line, pos.column, `invalid UTF-8 (byte 0x${hex} at offset ${bad})`);
+      throw invalidXml(source, pos.line, pos.column, `invalid UTF-8 (byte 0x${hex} at offset ${bad})`);
     }
     return { text: bytes.toString('utf8', bomLength), encoding, hadBom: bomLength > 0 };
   }
   const body = bytes.subarray(bomLength);
-  if (body.length % 2 !== 0) throw invalidProfile(file, 0, 0, `truncated ${encoding} text (odd byte count)`);
+  if (body.length % 2 !== 0) throw invalidXml(source, 0, 0, `truncated ${encoding} text (odd byte count)`);
   try {
     const text = new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(body);
     return { text, encoding, hadBom: bomLength > 0 };
   } catch {
-    throw invalidProfile(file, 0, 0, `invalid ${encoding} text (unpaired surrogate)`);
+    throw invalidXml(source, 0, 0, `invalid ${encoding} text (unpaired surrogate)`);
   }
 }

@@ -1,16 +1,17 @@
 /**
  * Checks that run on the raw bytes and decoded text before any XML tokenizing: the size cap,
  * DTD refusal and the character set. Rejecting every `<!DOCTYPE` / `<!ENTITY` outright (even
- * inside comments, even in lower case) is deliberate: profiles never need a DTD, and refusing
- * the construct removes entity expansion and external fetches as a class.
+ * inside comments, even in lower case) is deliberate: neither profiles nor gateway documents
+ * need a DTD, and refusing the construct removes entity expansion and external fetches as a
+ * class.
  */
-import { invalidProfile } from './invalid.js';
+import { invalidXml } from './error.js';
 import { LineIndex } from './positions.js';
 
-/** Throws E_PROFILE_INVALID when `size` exceeds `maxBytes`. */
-export function checkSize(size: number, maxBytes: number, file: string): void {
+/** Throws E_XML_INVALID when `size` exceeds `maxBytes`. */
+export function checkSize(size: number, maxBytes: number, source: string): void {
   if (size > maxBytes) {
-    throw invalidProfile(file, 0, 0, `file is ${size} bytes; profiles are limited to ${maxBytes} bytes`);
+    throw invalidXml(source, 0, 0, `document is ${size} bytes; the limit is ${maxBytes} bytes`);
   }
 }
 
@@ -20,13 +21,13 @@ const DTD_PATTERN = /<!\s*(doctype|entity|element|attlist|notation)/i;
  * Normalises line ends (CRLF and lone CR → LF, as XML 1.0 §2.11 requires, so positions are
  * per logical line) and refuses DTD constructs and characters XML 1.0 forbids.
  */
-export function guardText(text: string, file: string): string {
+export function guardText(text: string, source: string): string {
   const normalised = text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
   const dtd = DTD_PATTERN.exec(normalised);
   if (dtd) {
     const pos = new LineIndex(normalised).at(dtd.index);
     const kind = (dtd[1] ?? '').toUpperCase();
-    throw invalidProfile(file, pos.line, pos.column, `<!${kind} is not allowed in a profile (DTDs and entities are refused)`);
+    throw invalidXml(source, pos.line, pos.column, `<!${kind} is not allowed (DTDs and entities are refused)`);
   }
   for (let i = 0; i < normalised.length; i++) {
     const c = normalised.charCodeAt(i);
@@ -40,7 +41,7 @@ export function guardText(text: string, file: string): string {
     } else if (c >= 0xdc00 && c <= 0xdfff) bad = true;
     if (bad) {
       const pos = new LineIndex(normalised).at(i);
-      throw invalidProfile(file, pos.line, pos.column, `character U+${c.toString(16).padStart(4, '0').toUpperCase()} is not allowed in XML`);
+      throw invalidXml(source, pos.line, pos.column, `character U+${c.toString(16).padStart(4, '0').toUpperCase()} is not allowed in XML`);
     }
   }
   return normalised;
