@@ -7,7 +7,7 @@
 import './require-node.mjs';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { elapsed, fail, ok, output, section, warn } from './demo/narrate.mjs';
+import { elapsed, fail, ok, section, warn } from './demo/narrate.mjs';
 import { cleanupAll } from './demo/proc.mjs';
 import { ROOT, tandem } from './demo/tools.mjs';
 import { unprivilegedStory } from './demo/unprivileged.mjs';

@@ -119,7 +119,7 @@ export async function startClient(kind, pki, script, journalDir) {
     child.kill('SIGINT');
     await Promise.race([exited(child), deadline(10_000)]);
     child.kill('SIGKILL');
-    throw new Error(`${kind}: ${err.message}\n--- ${kind} output (tail) ---\n${log.slice(-4000)}`);
+    throw new Error(`${kind}: ${err.message}\n--- ${kind} output (tail) ---\n${log.slice(-4000)}`, { cause: err });
   } finally {
     probe.kill('SIGKILL');
   }

@@ -99,6 +99,7 @@ export function connectHeaders(opts: Pick<ConnectOptions, 'gateway' | 'cookie' |
 
 /** Maps a non-200 CONNECT answer to a typed error. */
 export function connectRefusal(res: Pick<HttpResponse, 'status' | 'reason' | 'headers'>): TandemError {
+  // eslint-disable-next-line no-control-regex -- control characters are what is stripped
   const why = (header(res, 'x-reason') ?? '').replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 200);
   if (res.status === 401) {
     return new TandemError(ErrorCodes.COOKIE_REJECTED, `gateway no longer accepts the session cookie (HTTP 401 ${res.reason.slice(0, 80)}); authenticate again`, { details: { status: 401 } });

@@ -96,7 +96,7 @@ export function openGatewayConnection(target: GatewayTarget, creds: TlsClientCre
         resolve({ socket, server });
       } catch (err) {
         socket.destroy();
-        reject(err);
+        reject(err as Error);
       }
     });
     socket.once('error', (err: Error & { code?: string }) => {
