@@ -8,6 +8,7 @@
  *
  *   npm run bench [-- --rounds N] [--seconds S] [--idle-seconds S] [--quick] [--only tandem|agent|openconnect] [--json]
  */
+import '../scripts/require-node.mjs';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ import { aggregate, jsonLine, KINDS, METRICS, table } from './lib/report.mjs';
 import { connectViaAgent, disconnectViaAgent, idleCost, rssMb, startAgent, stopAgent } from './lib/agent.mjs';
 import { sh, sleep } from './lib/sh.mjs';
 
-const HELP = `Usage: npm run bench [-- options]   (or: sudo node bench/run.mjs [options])
+const HELP = `Usage: npm run bench [-- options]   (or: sudo node_modules/.bin/node bench/run.mjs [options])
   --rounds N        rounds per client, interleaved A B A B (default 5)
   --seconds S       iperf3 duration per direction (default 10)
   --quick           smoke run: 1 round, 3 s

@@ -4,9 +4,10 @@
 // (scripts/demo/story.mjs); without root it runs the steps that need no privileges
 // (scripts/demo/unprivileged.mjs). Every program is started with an argument array, never a
 // shell string, and everything the demo creates is removed on exit, failure or Ctrl-C.
+import './require-node.mjs';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { elapsed, fail, ok, output, section, warn } from './demo/narrate.mjs';
+import { elapsed, fail, ok, section, warn } from './demo/narrate.mjs';
 import { cleanupAll } from './demo/proc.mjs';
 import { ROOT, tandem } from './demo/tools.mjs';
 import { unprivilegedStory } from './demo/unprivileged.mjs';

@@ -12,7 +12,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addressFor, closedBeforeResponse, ConnectionCache, exchange, ipLiteralVersion, keepsAlive, parseHead, type GatewayConnection, type HttpResponse } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { fakeGateways, type FakeGateway, type Script } from './fixtures/anyconnect/tls-gateway.js';
+import { fakeGateways, type FakeGateway } from './fixtures/anyconnect/tls-gateway.js';
 
 const { gw } = fakeGateways('tac-keepalive-units');
 

@@ -13,7 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authenticate, ConnectionCache, openTunnel, type AuthResult, type FormPrompt, type OpenTunnel } from '@tandem/anyconnect';
 import { pemSigningIdentity } from '@tandem/certs';
-import { COMPLETE_XML, fakeGateways, httpResponse, type FakeGateway, type Script, type SeenRequest } from './fixtures/anyconnect/tls-gateway.js';
+import { COMPLETE_XML, fakeGateways, httpResponse, type FakeGateway, type SeenRequest } from './fixtures/anyconnect/tls-gateway.js';
 
 const HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const GROUPS = '<config-auth client="vpn" type="auth-request"><auth id="main"><form method="post" action="/auth"><select name="group_list"><option>users</option><option>machines</option></select></form></auth></config-auth>';

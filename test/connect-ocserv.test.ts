@@ -136,7 +136,7 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     // A crash, not a shutdown: a stopping ocserv sends DISCONNECT, which ends the session for
     // good (as with openconnect); a dead one just drops TCP. Only this namespace's ocserv dies.
     for (const pid of (await lab.exec(lab.srv, 'ip', ['netns', 'pids', lab.srv]).catch(() => '')).split(/\s+/).filter(Boolean)) {
-      let comm = '';
+      let comm: string;
       try {
         comm = readFileSync(`/proc/${pid}/comm`, 'utf8');
       } catch {

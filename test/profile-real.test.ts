@@ -12,7 +12,15 @@ const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const realDir = resolve(repoRoot, '../shared/profiles');
 const haveReal = existsSync(realDir);
 
-type Result = { file: string; valid: boolean; kind: string; errors: unknown[]; warnings: Array<{ line: number; column: number; kind: string; message: string }>; profile: any };
+type Result = {
+  file: string;
+  valid: boolean;
+  kind: string;
+  errors: unknown[];
+  warnings: Array<{ line: number; column: number; kind: string; message: string }>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the profile as --json prints it, read field by field
+  profile: any;
+};
 
 describe.skipIf(!haveReal)(haveReal ? 'real public profiles' : `real public profiles — skipped because ${realDir} does not exist`, () => {
   const byName = new Map<string, Result>();

@@ -4,7 +4,7 @@
  * taken just before spawn to the first echo through the tunnel (probe.mjs).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BEHIND, CLI_NS, SRV_ADDR } from './lab.mjs';
 import { PROBER } from './probe.mjs';
@@ -21,9 +21,12 @@ const CONNECT_TIMEOUT_MS = 30_000;
  * and not the other: this sandbox exports NODE_EXTRA_CA_CERTS (the system CA bundle), which
  * makes every Node process parse ~140 certificates before its first line (+38 ms here), and
  * which a real `sudo tandem connect` would never see. (tandemd's systemd unit unsets it too.)
+ * PATH starts with the directory of the Node that Tandem runs on (this process's, the pinned
+ * `node` devDependency), as an installed Tandem's launcher finds its bundled runtime: sudo's
+ * PATH alone would start the launcher on the system's older Node.
  */
 export const CLIENT_ENV = Object.freeze({
-  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  PATH: `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
   HOME: '/root',
   TERM: process.env.TERM ?? 'dumb',
   LANG: process.env.LANG ?? 'C.UTF-8',
@@ -116,7 +119,7 @@ export async function startClient(kind, pki, script, journalDir) {
     child.kill('SIGINT');
     await Promise.race([exited(child), deadline(10_000)]);
     child.kill('SIGKILL');
-    throw new Error(`${kind}: ${err.message}\n--- ${kind} output (tail) ---\n${log.slice(-4000)}`);
+    throw new Error(`${kind}: ${err.message}\n--- ${kind} output (tail) ---\n${log.slice(-4000)}`, { cause: err });
   } finally {
     probe.kill('SIGKILL');
   }

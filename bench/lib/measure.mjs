@@ -42,7 +42,7 @@ export async function transfer(pid, seconds, reverse) {
     out = await nsExec(CLI_NS, 'iperf3', ['-c', BEHIND, '-p', IPERF_PORT, '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])], { timeoutMs: (seconds + 30) * 1000 });
   } catch (err) {
     const why = (() => { try { return JSON.parse(err.stdout).error; } catch { return err.message; } })();
-    throw new Error(`iperf3 ${reverse ? 'down' : 'up'} failed: ${why}`);
+    throw new Error(`iperf3 ${reverse ? 'down' : 'up'} failed: ${why}`, { cause: err });
   }
   const cpu = cpuSeconds(pid) - cpu0;
   const j = JSON.parse(out);

@@ -6,7 +6,7 @@
  */
 import { createLogger, jsonSink, RingSink, redactor, textSink, type Logger, type LogLevel, type LogRecord } from '@tandem/common';
 import type { Infer } from '@tandem/contract';
-import { LogRecordSchema } from '@tandem/contract';
+import type { LogRecordSchema } from '@tandem/contract';
 
 /** A log record as the contract carries it. */
 export type WireLogRecord = Infer<typeof LogRecordSchema>;

@@ -19,7 +19,7 @@ import { answerMcaChallenge } from './mca.js';
 import type { SigningIdentitySource } from '@tandem/certs/signer';
 import { describeGatewayUrl, type GatewayUrl } from './gateway-url.js';
 import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
-import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials } from './tls-connect.js';
+import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials, type TlsGroups } from './tls-connect.js';
 
 /** Answers a gateway form; null means "cannot answer" (the flow then fails). */
 export type FormPrompt = (form: { title: string; message: string; banner: string; inputs: FormInput[] }) => Promise<Array<[string, string]> | null>;
@@ -55,6 +55,8 @@ export interface AuthOptions {
    * connection and it is closed at the end. `new ConnectionCache(false)` turns re-use off.
    */
   connections?: ConnectionCache;
+  /** Key-exchange groups offered on every connection, reconnects included (default: OpenSSL's). */
+  tlsGroups?: TlsGroups;
   log?: Logger;
 }
 
@@ -222,7 +224,7 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
     const endpoint = { host: gw.host, port: gw.port, address: addressFor(gw, opts) };
     const open = (): Promise<GatewayConnection> =>
       // The per-request deadline bounds the TCP+TLS handshake as well as the response.
-      openGatewayConnection({ ...endpoint, ca: opts.ca, trust: opts.trust, connectTimeoutMs: Math.min(opts.requestTimeoutMs ?? 30_000, 15_000) }, opts.machine);
+      openGatewayConnection({ ...endpoint, ca: opts.ca, trust: opts.trust, connectTimeoutMs: Math.min(opts.requestTimeoutMs ?? 30_000, 15_000), tlsGroups: opts.tlsGroups }, opts.machine);
     const idle = connections.take(endpoint);
     if (idle && fresh) idle.socket.destroy();
     const reused = fresh ? null : idle;

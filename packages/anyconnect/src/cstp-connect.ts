@@ -18,7 +18,7 @@ import type { GatewayUrl } from './gateway-url.js';
 import type { ConnectionCache } from './connection-cache.js';
 import { CONNECT_HEAD_LIMITS, exchange, header, type HttpResponse } from './http.js';
 import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
-import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials } from './tls-connect.js';
+import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials, type TlsGroups } from './tls-connect.js';
 import { parseTunnelConfig, type TunnelConfig } from './tunnel-config.js';
 
 /** DTLS suites we would negotiate (PSK mode first, as openconnect does). */
@@ -35,6 +35,8 @@ export interface GatewaySessionOptions {
   trust: ServerTrustPolicy;
   /** Presented on every connection too: strict gateways require it (docs/protocol.md#reconnect). */
   machine: TlsClientCredentials | null;
+  /** The key-exchange groups the auth phase offered (default: OpenSSL's). */
+  tlsGroups?: TlsGroups;
 }
 
 /** Everything needed to open (or re-open) a tunnel. */
@@ -97,6 +99,7 @@ export function connectHeaders(opts: Pick<ConnectOptions, 'gateway' | 'cookie' |
 
 /** Maps a non-200 CONNECT answer to a typed error. */
 export function connectRefusal(res: Pick<HttpResponse, 'status' | 'reason' | 'headers'>): TandemError {
+  // eslint-disable-next-line no-control-regex -- control characters are what is stripped
   const why = (header(res, 'x-reason') ?? '').replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 200);
   if (res.status === 401) {
     return new TandemError(ErrorCodes.COOKIE_REJECTED, `gateway no longer accepts the session cookie (HTTP 401 ${res.reason.slice(0, 80)}); authenticate again`, { details: { status: 401 } });
@@ -125,7 +128,7 @@ export async function connectCstp(opts: ConnectOptions): Promise<CstpChannel> {
   }
   const started = Date.now();
   const conn = await openGatewayConnection(
-    { host: opts.gateway.host, port: opts.gateway.port, address: opts.address, ca: opts.ca, trust: opts.trust, connectTimeoutMs: opts.timeoutMs ?? 30_000 },
+    { host: opts.gateway.host, port: opts.gateway.port, address: opts.address, ca: opts.ca, trust: opts.trust, connectTimeoutMs: opts.timeoutMs ?? 30_000, tlsGroups: opts.tlsGroups },
     opts.machine,
   );
   return connectOn(conn, opts, started);

@@ -45,7 +45,7 @@ export async function downloadProfile(entry: ManifestEntry, opts: ManifestDownlo
     throw new TandemError(ErrorCodes.PROTOCOL, `profile manifest points to another host (${url.host}); refusing to download`);
   }
   if (!/^[0-9a-fA-F]{40}$/.test(entry.sha1)) throw new TandemError(ErrorCodes.PROTOCOL, 'profile manifest entry has no SHA-1 hash');
-  const conn = await openGatewayConnection({ host: opts.gateway.host, port: opts.gateway.port, address: opts.address, ca: opts.ca, trust: opts.trust }, opts.machine);
+  const conn = await openGatewayConnection({ host: opts.gateway.host, port: opts.gateway.port, address: opts.address, ca: opts.ca, trust: opts.trust, tlsGroups: opts.tlsGroups }, opts.machine);
   try {
     const headers: Array<[string, string]> = [
       ['Host', opts.gateway.hostHeader],

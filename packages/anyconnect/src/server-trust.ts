@@ -7,7 +7,7 @@
  * message says what was wrong and always carries the server's `pin-sha256:` (like openconnect's
  * "--servercert" hint) so an administrator can pin after checking it out of band.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { ipLiteralVersion } from './gateway-url.js';

@@ -1,9 +1,9 @@
 /**
  * Opening a TLS connection to the gateway: client certificate (file key or PKCS#11 token via
- * OpenSSL's engine), SNI, `--resolve`, TLS ≥ 1.2, and the server check of server-trust.ts done
- * on `secureConnect`, before the caller can write anything.
+ * OpenSSL's engine), SNI, `--resolve`, TLS ≥ 1.2, the key-exchange groups offered, and the
+ * server check of server-trust.ts done on `secureConnect`, before the caller can write anything.
  */
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { ipLiteralVersion } from './gateway-url.js';
 import { verifyServer, type ServerCertInfo, type ServerTrustPolicy } from './server-trust.js';
@@ -25,6 +25,28 @@ export interface GatewayTarget {
   trust: ServerTrustPolicy;
   /** Handshake deadline. */
   connectTimeoutMs?: number;
+  tlsGroups?: TlsGroups;
+}
+
+/**
+ * TLS key-exchange groups to offer, most preferred first, by OpenSSL name (`X25519`, `P-256`,
+ * `X25519MLKEM768`, …). Absent: OpenSSL's default, which on Node 24 (OpenSSL 3.5) leads with the
+ * post-quantum hybrid X25519MLKEM768 and sends an X25519 share beside it. A classic-only list
+ * such as `['X25519', 'P-256']` keeps the ClientHello small for old gateways that mishandle it.
+ */
+export type TlsGroups = readonly string[];
+
+/** The names in `groups` this OpenSSL cannot offer (unknown, or not a single group name). */
+export function unsupportedTlsGroups(groups: TlsGroups): string[] {
+  return groups.filter((g) => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(g)) return true;
+    try {
+      createSecureContext({ ecdhCurve: g });
+      return false;
+    } catch {
+      return true;
+    }
+  });
 }
 
 /** A validated TLS connection. */
@@ -49,6 +71,7 @@ export function openGatewayConnection(target: GatewayTarget, creds: TlsClientCre
   };
   if (!ipLiteralVersion(target.host)) options.servername = target.host;
   if (target.ca) options.ca = target.ca;
+  if (target.tlsGroups?.length) options.ecdhCurve = target.tlsGroups.join(':');
   if (creds) Object.assign(options, creds);
   return new Promise((resolve, reject) => {
     let socket: TLSSocket;
@@ -57,7 +80,9 @@ export function openGatewayConnection(target: GatewayTarget, creds: TlsClientCre
       // Small request/response exchanges: never let Nagle hold a segment back waiting for an ACK.
       socket.setNoDelay(true);
     } catch (err) {
-      reject(new TandemError(ErrorCodes.CERT_KEY, `cannot use the client certificate: ${(err as Error).message}`, { cause: err }));
+      const badGroups = unsupportedTlsGroups(target.tlsGroups ?? []);
+      if (badGroups.length) reject(new TandemError(ErrorCodes.USAGE, `unsupported TLS groups: ${badGroups.join(', ')}`, { cause: err }));
+      else reject(new TandemError(ErrorCodes.CERT_KEY, `cannot use the client certificate: ${(err as Error).message}`, { cause: err }));
       return;
     }
     const timer = setTimeout(() => {
@@ -71,7 +96,7 @@ export function openGatewayConnection(target: GatewayTarget, creds: TlsClientCre
         resolve({ socket, server });
       } catch (err) {
         socket.destroy();
-        reject(err);
+        reject(err as Error);
       }
     });
     socket.once('error', (err: Error & { code?: string }) => {

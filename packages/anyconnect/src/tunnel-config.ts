@@ -111,6 +111,7 @@ export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelCon
     tunnelAllDns: bool(one('x-cstp-tunnel-all-dns')),
     clientBypassProtocol: bool(one('x-cstp-client-bypass-protocol')),
     mtu: 0, dpd: 0, keepalive: 0, idleTimeout: null, sessionTimeout: null, rekey: null,
+    // eslint-disable-next-line no-control-regex -- control characters are what is stripped
     banner: (one('x-cstp-banner') ?? '').replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 4096),
     serverName: (one('x-cstp-server-name') ?? '').slice(0, 200),
     dtls: null,

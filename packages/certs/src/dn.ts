@@ -2,7 +2,7 @@
  * Distinguished names as ordered attribute lists, the AnyConnect attribute abbreviations used by
  * `DistinguishedNameDefinition/Name` (docs/profile.md#certificate-matching), and the string forms we print.
  */
-import { x509 } from './x509.js';
+import type { x509 } from './x509.js';
 
 /** One attribute of a DN, in certificate order (the order of the RDN sequence). */
 export interface DnAttribute {

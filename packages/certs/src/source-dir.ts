@@ -95,7 +95,7 @@ export class DirectorySource implements CertificateSource {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (optional && code === 'ENOENT') return null;
-      throw new Error(code === 'ELOOP' ? 'refused: symbolic link in the machine store' : `cannot open (${code ?? 'error'})`);
+      throw new Error(code === 'ELOOP' ? 'refused: symbolic link in the machine store' : `cannot open (${code ?? 'error'})`, { cause: err });
     }
     try {
       const st = await fh.stat();
@@ -123,7 +123,7 @@ export class DirectorySource implements CertificateSource {
     try {
       return readPkcs12(bytes, pw);
     } catch (err) {
-      if (err instanceof WrongPasswordError) throw new Error('PKCS#12 password is wrong');
+      if (err instanceof WrongPasswordError) throw new Error('PKCS#12 password is wrong', { cause: err });
       throw err;
     }
   }

@@ -199,7 +199,10 @@ export class Tunnel {
     const t0 = performance.now();
     const o = this.opening.settings.auth;
     const gateway = this.opening.auth.gateway;
-    const attempt = reconnectCstp({ gateway, cookie: credentials.cookie, address: addressFor(gateway, o), ca: o.ca, trust: o.trust, machine: o.machine, timeoutMs: RECONNECT_DEADLINE_MS }, this.config);
+    const target = { gateway, cookie: credentials.cookie, address: addressFor(gateway, o), ca: o.ca, trust: o.trust, machine: o.machine, timeoutMs: RECONNECT_DEADLINE_MS };
+    // The same TLS groups as the first connection: an old gateway that needed classic groups
+    // needs them on every reconnect too.
+    const attempt = reconnectCstp({ ...target, ...(o.tlsGroups ? { tlsGroups: o.tlsGroups } : {}) }, this.config);
     const result = await abortable(attempt, ctx.signal, (late) => {
       if (late.kind === 'connected') late.channel.socket.destroy();
     });

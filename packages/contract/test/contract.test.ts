@@ -1,6 +1,6 @@
 /** The schema kit and the contract declaration. */
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { ErrorCodes } from '@tandem/common';
+import type { ErrorCodes } from '@tandem/common';
 import {
   API_VERSION, EVENT_NAMES, METHOD_NAMES, PERMISSIONS, REVERSE_NAMES, TunnelState, array, contract, enumOf, isMethodName,
   literal, nullable, number, object, optional, record, string, tagged, validate, type Infer, type ParamsOf, type ResultOf,

@@ -10,7 +10,7 @@
 import { readCertificateMatch } from './certificate-match.js';
 import { readEnrollment, readPinList } from './enrollment.js';
 import type { ClientInitialization } from './model.js';
-import { boolPref, Children, clip, enumPref, intPref, stringPref, WarningSink } from './reader.js';
+import { boolPref, Children, clip, enumPref, intPref, WarningSink } from './reader.js';
 import { defaultVpnPolicy, readVpnPolicy } from './vpn-policy.js';
 import type { XmlElement } from '@tandem/xml';
 

@@ -80,7 +80,7 @@ describe('property: no input crashes the parser or pollutes prototypes', () => {
         } catch (err) {
           if (!isTandemError(err, 'E_XML_INVALID') && !isTandemError(err, 'E_PROFILE_INVALID')) throw err;
           const d = err.details as { line: unknown; column: unknown };
-          if (typeof d.line !== 'number' || typeof d.column !== 'number') throw new Error('error without position details');
+          if (typeof d.line !== 'number' || typeof d.column !== 'number') throw new Error('error without position details', { cause: err });
         }
         if (({} as Record<string, unknown>)['polluted'] !== undefined) throw new Error('Object.prototype polluted');
       }),

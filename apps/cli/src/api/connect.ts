@@ -85,9 +85,11 @@ export const connectCommand = apiCommand({
       const attempt = new AttemptTracker(snapshot.user, notify);
       tracker = attempt;
       const accepted = await Promise.race([client.call('connect', connectParams(positionals[0])), interrupt.signalled]);
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the signal's name, caught below
       if (typeof accepted === 'string') throw accepted;
       attempt.observe(accepted.tunnel, true);
       const end = await Promise.race([attempt.outcome, interrupt.signalled, closed]);
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the signal's name, caught below
       if (typeof end === 'string') throw end;
       if (end instanceof TandemError) return reportError(io, 'connect', json, end);
       return report(io, json, end);

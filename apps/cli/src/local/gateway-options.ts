@@ -1,13 +1,14 @@
 /**
  * Options shared by the commands that talk to a gateway in the caller's own process
  * (`tandem auth`, `tandem connect --foreground`): certificates from files or stores, trust
- * (CA file, pins, strict mode), `--resolve`, the tunnel group. Turns them into AuthOptions.
+ * (CA file, pins, strict mode), `--resolve`, the tunnel group, the TLS key-exchange groups.
+ * Turns them into AuthOptions.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { AuthOptions, TlsClientCredentials } from '@tandem/anyconnect';
 import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs/signer';
-import { ConnectionCache, describeGatewayUrl } from '@tandem/anyconnect';
+import { ConnectionCache, describeGatewayUrl, unsupportedTlsGroups } from '@tandem/anyconnect';
 import type { SelectionCandidate } from '@tandem/certs';
 import { redactor } from '@tandem/common';
 import type { ClientInitialization, ClientProfile } from '@tandem/profile';
@@ -31,6 +32,7 @@ export const GATEWAY_OPTIONS: OptionSpec = {
   strict: { type: 'boolean' },
   timeout: { type: 'string' },
   'no-http-keepalive': { type: 'boolean' },
+  'tls-groups': { type: 'string' },
 };
 
 /** Usage lines of the gateway options. */
@@ -46,6 +48,8 @@ export const GATEWAY_USAGE = `  --machine-cert F --machine-key F  Certificate pr
   --timeout S                Per-request deadline in seconds (default 30)
   --no-http-keepalive        A new TLS connection per request (for gateways that forget the
                              client certificate on a re-used connection, as openconnect's)
+  --tls-groups LIST          TLS key-exchange groups to offer, in order (e.g. X25519:P-256 for an
+                             old gateway; default: OpenSSL's, led by post-quantum X25519MLKEM768)
 ${STORE_USAGE}`;
 
 function str(values: ParsedArgs['values'], name: string): string | undefined {
@@ -105,6 +109,9 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
   if (timeout !== undefined && !/^\d{1,4}$/.test(timeout)) throw new UsageError('--timeout takes whole seconds');
   const pins = (values['servercert'] as string[] | undefined) ?? [];
   for (const p of pins) if (!/^pin-sha256:[A-Za-z0-9+/]{43}=$/.test(p)) throw new UsageError(`--servercert must be pin-sha256:<base64 of 32 bytes> (got "${p}")`);
+  const tlsGroups = str(values, 'tls-groups')?.split(/[:,]/);
+  const badGroups = unsupportedTlsGroups(tlsGroups ?? []);
+  if (badGroups.length) throw new UsageError(`--tls-groups: unknown TLS group ${badGroups.map((g) => `"${g}"`).join(', ')} (OpenSSL names, e.g. X25519:P-256)`);
   const cafile = str(values, 'cafile');
   const strict = values['strict'] === true;
   if (strict && !cafile) throw new UsageError('--strict needs --cafile');
@@ -167,6 +174,7 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
     ...(str(values, 'authgroup') ? { authGroup: str(values, 'authgroup') } : {}),
     ...(timeout ? { requestTimeoutMs: Number(timeout) * 1000 } : {}),
     ...(values['no-http-keepalive'] === true ? { connections: new ConnectionCache(false) } : {}),
+    ...(tlsGroups ? { tlsGroups } : {}),
     allowedHosts: profile?.serverList.flatMap((h) => [h.hostAddress, ...h.backupServers, ...h.loadBalancingServers].map((a) => a.replace(/[:/].*$/, ''))) ?? [],
   };
   return { auth, profile, close };
