@@ -6,7 +6,7 @@
  * accepts TCP but never speaks TLS.
  */
 import { createServer as createTcpServer, type Server } from 'node:net';
-import { createPrivateKey, createPublicKey, sign as cryptoSign, verify, X509Certificate } from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, parseGatewayDocument, type FormPrompt } from '@tandem/anyconnect';

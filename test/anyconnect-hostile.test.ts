@@ -5,13 +5,11 @@
  * route floods and garbage frames after CONNECT. Each must end in a typed TandemError within
  * a bounded time — never a crash, a hang or unbounded memory.
  */
-import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, connectCstp, CstpSession, describeGatewayUrl, type CstpClosed } from '@tandem/anyconnect';
 import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs';
 import { isTandemError, type ErrorCode } from '@tandem/common';
-import { X509Certificate } from 'node:crypto';
 import { EKU, issue, KU, standardLab, type Lab } from './lib/pki.js';
 import { httpResponse, startFakeGateway, type FakeGateway, type Script } from './fixtures/anyconnect/tls-gateway.js';
 

@@ -8,7 +8,6 @@
  * client-cert-request retry still opens a new connection; `new ConnectionCache(false)` means
  * one connection per request. The pieces on their own are in anyconnect-keepalive-units.test.ts.
  */
-import { createPrivateKey, sign as cryptoSign, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authenticate, ConnectionCache, openTunnel, type AuthResult, type FormPrompt, type OpenTunnel } from '@tandem/anyconnect';

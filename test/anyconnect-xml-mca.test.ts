@@ -3,7 +3,7 @@
  * right fields, what we build parses back, the opaque block is echoed byte for byte, and the
  * MCA answer signs the exact challenge bytes (RSA and ECDSA) with a canonical certs-only PKCS#7.
  */
-import { createPrivateKey, createPublicKey, sign as cryptoSign, verify, X509Certificate } from 'node:crypto';
+import { createPublicKey, verify, X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
 import { XMLParser } from 'fast-xml-parser';

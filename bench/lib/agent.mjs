@@ -97,7 +97,7 @@ export async function connectViaAgent(agent) {
     return Number(t1 - t0) / 1e6;
   } catch (err) {
     cli.kill('SIGINT');
-    throw new Error(`agent: ${err.message}\n--- tandemd log (tail) ---\n${agent.log().slice(-3000)}`);
+    throw new Error(`agent: ${err.message}\n--- tandemd log (tail) ---\n${agent.log().slice(-3000)}`, { cause: err });
   } finally {
     probe.kill('SIGKILL');
   }

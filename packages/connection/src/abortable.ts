@@ -20,9 +20,6 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, 
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(cancelled());
     signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => (signal.aborted ? onLate(value) : resolve(value)),
-      (err: unknown) => reject(err),
-    ).finally(() => signal.removeEventListener('abort', onAbort));
+    work.then((value) => (signal.aborted ? onLate(value) : resolve(value)), reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }

@@ -1,5 +1,4 @@
 /** The IPv4/UDP builder used for TUN traffic. */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildUdp4, internetChecksum, parseUdp4 } from '@tandem/tunnel';
 
