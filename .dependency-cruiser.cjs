@@ -15,29 +15,83 @@
  * imports another app.
  */
 const pkg = (names) => `^packages/(${names})/`;
-const AGENT_SIDE = '^packages/(engine|anyconnect|tunnel|fdpoll|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
+const AGENT_SIDE =
+  '^packages/(engine|anyconnect|tunnel|fdpoll|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
 
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
     {
       name: 'client-side-never-imports-agent-side',
-      comment: 'CLI API commands, the tray and the IPC client run as the user: no engine, protocol, tunnel or IPC server.',
+      comment:
+        'CLI API commands, the tray and the IPC client run as the user: no engine, protocol, tunnel or IPC server.',
       severity: 'error',
       from: { path: '^apps/cli/src/api/|^apps/tray/|^packages/ipc/src/client/' },
       to: { path: AGENT_SIDE },
     },
     { name: 'packages-never-import-apps', severity: 'error', from: { path: '^packages/' }, to: { path: '^apps/' } },
-    { name: 'common-is-the-bottom', severity: 'error', from: { path: pkg('common') }, to: { path: '^packages/(?!common/)' } },
-    { name: 'xml-layer', comment: 'The guarded XML reader sits on common alone, below profile and anyconnect.', severity: 'error', from: { path: pkg('xml') }, to: { path: '^packages/(?!(common|xml)/)' } },
-    { name: 'contract-layer', severity: 'error', from: { path: pkg('contract') }, to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|ipc|diagnostics') } },
-    { name: 'profile-layer', severity: 'error', from: { path: pkg('profile') }, to: { path: pkg('certs|anyconnect|tunnel|engine|ipc|diagnostics|contract') } },
-    { name: 'certs-layer', severity: 'error', from: { path: pkg('certs') }, to: { path: pkg('anyconnect|tunnel|engine|ipc|diagnostics') } },
-    { name: 'anyconnect-layer', severity: 'error', from: { path: pkg('anyconnect') }, to: { path: pkg('tunnel|engine|ipc|diagnostics') } },
-    { name: 'fdpoll-layer', comment: 'The fd readiness addon sits under the tunnel and knows only common.', severity: 'error', from: { path: pkg('fdpoll') }, to: { path: '^packages/(?!common/|fdpoll/)' } },
-    { name: 'tunnel-layer', severity: 'error', from: { path: pkg('tunnel') }, to: { path: pkg('xml|profile|certs|anyconnect|engine|ipc|diagnostics') } },
-    { name: 'ipc-layer', severity: 'error', from: { path: pkg('ipc') }, to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|diagnostics') } },
-    { name: 'connection-layer', severity: 'error', from: { path: pkg('connection') }, to: { path: pkg('engine|ipc|contract|diagnostics|certs|profile') } },
+    {
+      name: 'common-is-the-bottom',
+      severity: 'error',
+      from: { path: pkg('common') },
+      to: { path: '^packages/(?!common/)' },
+    },
+    {
+      name: 'xml-layer',
+      comment: 'The guarded XML reader sits on common alone, below profile and anyconnect.',
+      severity: 'error',
+      from: { path: pkg('xml') },
+      to: { path: '^packages/(?!(common|xml)/)' },
+    },
+    {
+      name: 'contract-layer',
+      severity: 'error',
+      from: { path: pkg('contract') },
+      to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|ipc|diagnostics') },
+    },
+    {
+      name: 'profile-layer',
+      severity: 'error',
+      from: { path: pkg('profile') },
+      to: { path: pkg('certs|anyconnect|tunnel|engine|ipc|diagnostics|contract') },
+    },
+    {
+      name: 'certs-layer',
+      severity: 'error',
+      from: { path: pkg('certs') },
+      to: { path: pkg('anyconnect|tunnel|engine|ipc|diagnostics') },
+    },
+    {
+      name: 'anyconnect-layer',
+      severity: 'error',
+      from: { path: pkg('anyconnect') },
+      to: { path: pkg('tunnel|engine|ipc|diagnostics') },
+    },
+    {
+      name: 'fdpoll-layer',
+      comment: 'The fd readiness addon sits under the tunnel and knows only common.',
+      severity: 'error',
+      from: { path: pkg('fdpoll') },
+      to: { path: '^packages/(?!common/|fdpoll/)' },
+    },
+    {
+      name: 'tunnel-layer',
+      severity: 'error',
+      from: { path: pkg('tunnel') },
+      to: { path: pkg('xml|profile|certs|anyconnect|engine|ipc|diagnostics') },
+    },
+    {
+      name: 'ipc-layer',
+      severity: 'error',
+      from: { path: pkg('ipc') },
+      to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|diagnostics') },
+    },
+    {
+      name: 'connection-layer',
+      severity: 'error',
+      from: { path: pkg('connection') },
+      to: { path: pkg('engine|ipc|contract|diagnostics|certs|profile') },
+    },
     {
       name: 'engine-imports-only-common-and-profile',
       comment: 'The engine is pure: its ports are implemented by the agent; it may use common and profile only.',

@@ -28,8 +28,21 @@ const HELP = `Usage: npm run bench [-- options]   (or: sudo node_modules/.bin/no
   --only CLIENT     tandem, agent or openconnect
   --json            last line: {"rounds":N,"tandem":{…},"agent":{…},"openconnect":{…},"ratio":{…}}`;
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, seconds: { type: 'string' }, 'idle-seconds': { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-if (values.help) { console.log(HELP); process.exit(0); }
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    'idle-seconds': { type: 'string' },
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
 const rounds = values.quick ? 1 : Number(values.rounds ?? 5);
 const seconds = values.quick ? 3 : Number(values.seconds ?? 10);
 const idleSeconds = values.quick ? 10 : Number(values['idle-seconds'] ?? 60);
@@ -41,14 +54,18 @@ const kinds = values.only ? [values.only] : ['openconnect', 'tandem', 'agent'];
 const say = (m) => console.error(`bench: ${m}`);
 
 if (process.getuid?.() !== 0) {
-  console.log('npm run bench needs root: it creates the network namespaces tbn-cli/tbn-srv, a TUN device per client, and runs ocserv. Run it as root (sudo npm run bench). Nothing was measured.');
+  console.log(
+    'npm run bench needs root: it creates the network namespaces tbn-cli/tbn-srv, a TUN device per client, and runs ocserv. Run it as root (sudo npm run bench). Nothing was measured.',
+  );
   process.exit(0);
 }
 for (const bin of ['ocserv', 'openconnect', 'iperf3', 'ping', 'openssl', 'ss', 'dpkg']) {
   try {
     await sh('sh', ['-c', 'command -v "$0"', bin]);
   } catch {
-    console.log(`npm run bench needs ${bin} (apt-get install ocserv openconnect iperf3 iputils-ping vpnc-scripts openssl iproute2). Nothing was measured.`);
+    console.log(
+      `npm run bench needs ${bin} (apt-get install ocserv openconnect iperf3 iputils-ping vpnc-scripts openssl iproute2). Nothing was measured.`,
+    );
     process.exit(0);
   }
 }
@@ -87,14 +104,18 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     if (interrupted) return;
     interrupted = true;
     say(`${sig}: cleaning up`);
-    void cleanup().then(checkHost).finally(() => process.exit(130));
+    void cleanup()
+      .then(checkHost)
+      .finally(() => process.exit(130));
   });
 }
 
 /** Fails loudly if the host's routes or resolv.conf differ from before the run. */
 async function checkHost() {
   if ((await hostState()) !== hostBefore) {
-    console.error('bench: ERROR: the host routes or /etc/resolv.conf changed during the run (another tenant, or a lab leak): compare `ip route show table all` and /etc/resolv.conf');
+    console.error(
+      'bench: ERROR: the host routes or /etc/resolv.conf changed during the run (another tenant, or a lab leak): compare `ip route show table all` and /etc/resolv.conf',
+    );
     process.exitCode = 1;
     return false;
   }
@@ -111,7 +132,9 @@ try {
   journalDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tandem-bench-journal-'));
   const nsBaseline = await clientNsState();
   say(`${rounds} round(s), iperf3 TCP ${seconds} s each way, clients: ${kinds.join(', ')}; vpnc-script ${script}`);
-  say('CSTP only (TLS 1.2 over TCP): tandem has no DTLS yet, so ocserv offers none and openconnect runs with --no-dtls');
+  say(
+    'CSTP only (TLS 1.2 over TCP): tandem has no DTLS yet, so ocserv offers none and openconnect runs with --no-dtls',
+  );
   if (notRun.tandem) say(`tandem column: n/a (${notRun.tandem})`);
   if (active.includes('agent')) {
     // Warm, as at boot: its start-up is not part of anyone's connect time.
@@ -149,7 +172,9 @@ try {
         s.throughputDown.push(down.gbps);
         s.cpuPerGB.push((up.cpu + down.cpu) / ((up.bytes + down.bytes) / 1e9));
         s.peakRssMb.push(rss);
-        say(`round ${r} ${kind}: connect ${c.connectMs.toFixed(1)} ms, up ${up.gbps.toFixed(3)} Gbit/s (${up.retransmits} retr), down ${down.gbps.toFixed(3)} Gbit/s, CPU ${up.cpu.toFixed(2)}+${down.cpu.toFixed(2)} s → ${s.cpuPerGB.at(-1).toFixed(2)} s/GB, peak RSS ${rss.toFixed(1)} MiB, exit ${code}`);
+        say(
+          `round ${r} ${kind}: connect ${c.connectMs.toFixed(1)} ms, up ${up.gbps.toFixed(3)} Gbit/s (${up.retransmits} retr), down ${down.gbps.toFixed(3)} Gbit/s, CPU ${up.cpu.toFixed(2)}+${down.cpu.toFixed(2)} s → ${s.cpuPerGB.at(-1).toFixed(2)} s/GB, peak RSS ${rss.toFixed(1)} MiB, exit ${code}`,
+        );
         if (code !== 0) warnings.push(`${kind} round ${r}: exit ${code} after SIGINT`);
       } catch (err) {
         if (running) await stopClient(running).catch(() => {});
@@ -171,7 +196,9 @@ try {
       await connectViaAgent(agent);
       idle = { ...(await idleCost(agent, idleSeconds)), seconds: idleSeconds };
       await disconnectViaAgent(agent, nsBaseline);
-      say(`agent idle with the tunnel up: ${idle.cpuPercent.toFixed(3)} % of a core over ${idleSeconds} s, RSS ${idle.rssMiB.toFixed(1)} MiB (peak ${idle.peakRssMiB.toFixed(1)})`);
+      say(
+        `agent idle with the tunnel up: ${idle.cpuPercent.toFixed(3)} % of a core over ${idleSeconds} s, RSS ${idle.rssMiB.toFixed(1)} MiB (peak ${idle.peakRssMiB.toFixed(1)})`,
+      );
     } catch (err) {
       failures.push({ kind: 'agent', round: 'idle', error: err.message });
       say(`agent idle phase: FAILED: ${err.message}`);
@@ -195,10 +222,18 @@ for (const kind of active) {
 }
 const agg = aggregate(samples, notRun);
 console.log(table(agg, notRun));
-if (idle) console.log(`agent idle with a tunnel up: ${idle.cpuPercent.toFixed(3)} % of one core over ${idle.seconds} s; RSS ${idle.rssMiB.toFixed(1)} MiB`);
-console.log(`${rounds} round(s) per client, iperf3 ${seconds} s per direction, CSTP only (no DTLS: tandem has none yet), RSA-2048, TLS 1.2; ${((Date.now() - started) / 1000).toFixed(0)} s in total.`);
-console.log('Noise: the 2 vCPUs are shared with other tenants; both VPN ends, both iperf3 ends and the clients compete for them.');
+if (idle)
+  console.log(
+    `agent idle with a tunnel up: ${idle.cpuPercent.toFixed(3)} % of one core over ${idle.seconds} s; RSS ${idle.rssMiB.toFixed(1)} MiB`,
+  );
+console.log(
+  `${rounds} round(s) per client, iperf3 ${seconds} s per direction, CSTP only (no DTLS: tandem has none yet), RSA-2048, TLS 1.2; ${((Date.now() - started) / 1000).toFixed(0)} s in total.`,
+);
+console.log(
+  'Noise: the 2 vCPUs are shared with other tenants; both VPN ends, both iperf3 ends and the clients compete for them.',
+);
 for (const f of failures) console.log(`failed: ${f.kind} round ${f.round}: ${f.error.split('\n')[0]}`);
 for (const w of warnings) console.log(`warning: ${w}`);
 if (failures.length) process.exitCode = 1;
-if (values.json) console.log(jsonLine(rounds, agg, notRun, { seconds, hostUnchanged: hostOk, failures: failures.length }, idle));
+if (values.json)
+  console.log(jsonLine(rounds, agg, notRun, { seconds, hostUnchanged: hostOk, failures: failures.length }, idle));

@@ -26,7 +26,10 @@ const OUT = resolve(CLI, 'bundle');
  */
 function thirdParty() {
   const modules = resolve(ROOT, 'node_modules');
-  return readdirSync(modules).filter((n) => n !== '@tandem' && !n.startsWith('.')).map((n) => (n.startsWith('@') ? `${n}/*` : n)).flatMap((n) => (n.endsWith('/*') ? [n] : [n, `${n}/*`]));
+  return readdirSync(modules)
+    .filter((n) => n !== '@tandem' && !n.startsWith('.'))
+    .map((n) => (n.startsWith('@') ? `${n}/*` : n))
+    .flatMap((n) => (n.endsWith('/*') ? [n] : [n, `${n}/*`]));
 }
 
 rmSync(OUT, { recursive: true, force: true });
@@ -54,6 +57,10 @@ const inputs = Object.keys(result.metafile.inputs).map((file) => {
   const st = statSync(abs);
   return [relative(OUT, abs), st.size, st.mtimeMs];
 });
-writeFileSync(resolve(OUT, 'inputs.json'), `${JSON.stringify({ note: 'written by scripts/bundle-cli.mjs; bin/tandem.js compares these with the files to detect a stale bundle', inputs })}\n`);
+writeFileSync(
+  resolve(OUT, 'inputs.json'),
+  `${JSON.stringify({ note: 'written by scripts/bundle-cli.mjs; bin/tandem.js compares these with the files to detect a stale bundle', inputs })}\n`,
+);
 const chunks = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length;
-if (process.env.TANDEM_BUNDLE_VERBOSE) console.error(`bundle-cli: ${inputs.length} inputs → ${chunks} chunks in ${relative(ROOT, OUT)}`);
+if (process.env.TANDEM_BUNDLE_VERBOSE)
+  console.error(`bundle-cli: ${inputs.length} inputs → ${chunks} chunks in ${relative(ROOT, OUT)}`);

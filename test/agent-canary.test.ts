@@ -21,7 +21,15 @@ import { createAgentLogging, type AgentLogging } from '../apps/agent/src/logging
 import { parseOptions } from '../apps/agent/src/options.js';
 import { isRoot, missing, titled } from './lib/skip.js';
 import { issue, KU, EKU, tempDir, writeP12 } from './lib/pki.js';
-import { agentArgs, ensureAgentBuilt, ROOT, runClient, scratch, until, type Scratch } from './fixtures/agent/helpers.js';
+import {
+  agentArgs,
+  ensureAgentBuilt,
+  ROOT,
+  runClient,
+  scratch,
+  until,
+  type Scratch,
+} from './fixtures/agent/helpers.js';
 
 const PASS = `pass-CANARY-${randomBytes(8).toString('hex')}`;
 const COOKIE = `cookie-CANARY-${randomBytes(12).toString('hex')}`;
@@ -80,11 +88,17 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
   beforeAll(async () => {
     ensureAgentBuilt();
     s = scratch({ 'second.xml': 'test/fixtures/agent/second.xml' });
-    copyFileSync(join(ROOT, 'test/fixtures/agent/mgmt-canary.xml'), join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'));
+    copyFileSync(
+      join(ROOT, 'test/fixtures/agent/mgmt-canary.xml'),
+      join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'),
+    );
     chmodSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), 0o644);
     const pki = tempDir('agent-canary');
     const ca = await issue({ subject: 'CN=Canary CA', ca: true, keyUsage: KU.keyCertSign });
-    const machine = await issue({ subject: 'CN=machine.lab.test', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, ca);
+    const machine = await issue(
+      { subject: 'CN=machine.lab.test', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] },
+      ca,
+    );
     cpSync(writeP12(pki, 'machine', machine, PASS), join(s.machine, 'machine.p12'));
     chmodSync(join(s.machine, 'machine.p12'), 0o600);
     const passFile = join(s.dir, 'machine.pass');
@@ -96,7 +110,13 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
     logging = createAgentLogging({ level: 'debug', format: 'json', stream: capture });
     runner = new CanaryRunner(logging);
     const options = parseOptions([...agentArgs(s), '--machine-passphrase-file', passFile, '--log-level', 'debug'], {});
-    agent = await Agent.start({ options, logging, scrub: { removed: [], nodeOptionsApplied: false }, runner, resolvConf: resolv });
+    agent = await Agent.start({
+      options,
+      logging,
+      scrub: { removed: [], nodeOptionsApplied: false },
+      runner,
+      resolvConf: resolv,
+    });
     admin = await connectIpc({ socketPath: s.socket, clientVersion: 'canary' });
     admin.on('state', (d) => adminEvents.push(d));
     admin.on('log', (d) => adminEvents.push(d));
@@ -114,17 +134,45 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
 
   it('the secrets really went through: machine tunnel up with the unlocked key, cookie handed back', async () => {
     expect(runner.machineKeyPem).toContain('PRIVATE KEY');
-    expect(runner.requests[0]).toMatchObject({ kind: 'machine', url: 'https://mgmt.lab.test/machine-cert-only', strictServerTrust: true, prompt: null, user: null });
+    expect(runner.requests[0]).toMatchObject({
+      kind: 'machine',
+      url: 'https://mgmt.lab.test/machine-cert-only',
+      strictServerTrust: true,
+      prompt: null,
+      user: null,
+    });
     const status = await admin.call('status', {});
-    expect(status.machine.status).toMatchObject({ state: 'connected', gateway: 'https://mgmt.lab.test/machine-cert-only', addresses: { ipv4: '10.99.0.5' } });
+    expect(status.machine.status).toMatchObject({
+      state: 'connected',
+      gateway: 'https://mgmt.lab.test/machine-cert-only',
+      addresses: { ipv4: '10.99.0.5' },
+    });
   });
 
   it('uid 65534 connects the user tunnel with its own signer (certs.list → certs.sign over IPC)', async () => {
     // A real certificate: the agent selects with the certs package, which parses the DER.
     const alice = await issue({ subject: 'CN=alice, O=Lab', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] });
     const der = Buffer.from(alice.cert.rawData);
-    const certificate = { sha256: createHash('sha256').update(der).digest('hex'), subject: 'CN=alice, O=Lab', issuer: 'CN=alice, O=Lab', notBefore: alice.cert.notBefore.toISOString(), notAfter: alice.cert.notAfter.toISOString(), keyType: 'ec', eku: [EKU.clientAuth], der: der.toString('base64') };
-    const run = await runClient(s.socket, { calls: [['connect', { host: 'Second Site' }]], watch: ['state'], waitMs: 1500, signer: { certificates: [certificate], signature: Buffer.from('sig').toString('base64') } }, 65534);
+    const certificate = {
+      sha256: createHash('sha256').update(der).digest('hex'),
+      subject: 'CN=alice, O=Lab',
+      issuer: 'CN=alice, O=Lab',
+      notBefore: alice.cert.notBefore.toISOString(),
+      notAfter: alice.cert.notAfter.toISOString(),
+      keyType: 'ec',
+      eku: [EKU.clientAuth],
+      der: der.toString('base64'),
+    };
+    const run = await runClient(
+      s.socket,
+      {
+        calls: [['connect', { host: 'Second Site' }]],
+        watch: ['state'],
+        waitMs: 1500,
+        signer: { certificates: [certificate], signature: Buffer.from('sig').toString('base64') },
+      },
+      65534,
+    );
     expect(run.results[1]).toMatchObject({ method: 'connect', ok: true });
     expect(run.reverse.map((r) => r.request)).toEqual(['certs.list', 'certs.sign']);
     expect(runner.userSignature).toBe(Buffer.from('sig').toString('base64'));
@@ -134,7 +182,14 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
   });
 
   it('no canary in IPC output as root or 65534 (status, stats, watch, logs.tail, diagnostics.export)', async () => {
-    const calls: Array<[string, unknown]> = [['status', {}], ['stats', {}], ['hosts', {}], ['machineTunnel.status', {}], ['logs.tail', { lines: 5000 }], ['diagnostics.export', {}]];
+    const calls: Array<[string, unknown]> = [
+      ['status', {}],
+      ['stats', {}],
+      ['hosts', {}],
+      ['machineTunnel.status', {}],
+      ['logs.tail', { lines: 5000 }],
+      ['diagnostics.export', {}],
+    ];
     for (const uid of [0, 65534]) {
       const run = await runClient(s.socket, { calls, watch: ['state', 'log'], waitMs: 200 }, uid);
       expect(run.fatal).toBeUndefined();

@@ -49,152 +49,237 @@ const USER = `<?xml version="1.0" encoding="UTF-8"?>
 
 type Status = { machine: { status: { state: string } }; user: { ownerUid?: number; status: { state: string } } };
 
-describe.skipIf(skip !== null)(titled('tandemd: machine tunnel → unprivileged tandem connect with MCA → back (netns, ocserv + lab gateway)', skip), () => {
-  const lab = new NetnsLab('tam', [238, 9]);
-  let pki: Lab;
-  let ocserv: Ocserv;
-  let mcaGw: GatewayProc;
-  let s: Scratch;
-  let userStore: string;
-  let baseline: string;
+describe.skipIf(skip !== null)(
+  titled('tandemd: machine tunnel → unprivileged tandem connect with MCA → back (netns, ocserv + lab gateway)', skip),
+  () => {
+    const lab = new NetnsLab('tam', [238, 9]);
+    let pki: Lab;
+    let ocserv: Ocserv;
+    let mcaGw: GatewayProc;
+    let s: Scratch;
+    let userStore: string;
+    let baseline: string;
 
-  beforeAll(async () => {
-    ensureAgentBuilt();
-    buildCli();
-    await lab.create();
-    await lab.exec(lab.srv, 'ip', ['addr', 'add', `${BEHIND}/32`, 'dev', 'lo']);
-    pki = await standardLab('tam');
-    ocserv = await startOcserv(lab, pki, { pool: '10.238.110.0/24', device: 'tamv', routes: ['10.238.50.0/24'], dpd: 10, keepalive: 10 });
-    const server = join(pki.dir, 'gw-server.pem');
-    writeFileSync(server, pki.server.certPem + pki.intermediate.certPem);
-    const serverKey = join(pki.dir, 'gw-server.key');
-    writeFileSync(serverKey, pki.server.keyPem, { mode: 0o600 });
-    mcaGw = await GatewayProc.start(['--cert', server, '--key', serverKey, '--ca', pki.caFile, '--mca', '--username-from', 'second', '--pool', '10.238.120.0/24', '--split-include', '10.238.50.0/24', '--dpd', '10'], { netns: lab.srv, listen: `${lab.srvAddr}:8443` });
-    s = scratch();
-    writeFileSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), MGMT, { mode: 0o644 });
-    writeFileSync(join(s.profiles, 'user.xml'), USER, { mode: 0o644 });
-    writeFileSync(join(s.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
-    writeFileSync(join(s.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
-    // alice's own store, owned by the unprivileged user who runs `tandem connect`.
-    userStore = join(s.dir, 'alice-store');
-    mkdirSync(userStore, { mode: 0o700 });
-    writeFileSync(join(userStore, 'alice.pem'), pki.user.certPem + pki.intermediate.certPem + pki.user.keyPem, { mode: 0o600 });
-    for (const p of [userStore, join(userStore, 'alice.pem')]) chownSync(p, NOBODY, NOBODY);
-    chmodSync(s.dir, 0o755);
-    await new Promise((r) => setTimeout(r, 300));
-    baseline = await lab.snapshot();
-  }, 90_000);
+    beforeAll(async () => {
+      ensureAgentBuilt();
+      buildCli();
+      await lab.create();
+      await lab.exec(lab.srv, 'ip', ['addr', 'add', `${BEHIND}/32`, 'dev', 'lo']);
+      pki = await standardLab('tam');
+      ocserv = await startOcserv(lab, pki, {
+        pool: '10.238.110.0/24',
+        device: 'tamv',
+        routes: ['10.238.50.0/24'],
+        dpd: 10,
+        keepalive: 10,
+      });
+      const server = join(pki.dir, 'gw-server.pem');
+      writeFileSync(server, pki.server.certPem + pki.intermediate.certPem);
+      const serverKey = join(pki.dir, 'gw-server.key');
+      writeFileSync(serverKey, pki.server.keyPem, { mode: 0o600 });
+      mcaGw = await GatewayProc.start(
+        [
+          '--cert',
+          server,
+          '--key',
+          serverKey,
+          '--ca',
+          pki.caFile,
+          '--mca',
+          '--username-from',
+          'second',
+          '--pool',
+          '10.238.120.0/24',
+          '--split-include',
+          '10.238.50.0/24',
+          '--dpd',
+          '10',
+        ],
+        { netns: lab.srv, listen: `${lab.srvAddr}:8443` },
+      );
+      s = scratch();
+      writeFileSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), MGMT, { mode: 0o644 });
+      writeFileSync(join(s.profiles, 'user.xml'), USER, { mode: 0o644 });
+      writeFileSync(join(s.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
+      writeFileSync(join(s.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
+      // alice's own store, owned by the unprivileged user who runs `tandem connect`.
+      userStore = join(s.dir, 'alice-store');
+      mkdirSync(userStore, { mode: 0o700 });
+      writeFileSync(join(userStore, 'alice.pem'), pki.user.certPem + pki.intermediate.certPem + pki.user.keyPem, {
+        mode: 0o600,
+      });
+      for (const p of [userStore, join(userStore, 'alice.pem')]) chownSync(p, NOBODY, NOBODY);
+      chmodSync(s.dir, 0o755);
+      await new Promise((r) => setTimeout(r, 300));
+      baseline = await lab.snapshot();
+    }, 90_000);
 
-  afterAll(async () => {
-    await mcaGw?.stop();
-    await ocserv?.stop();
-    await lab.destroy();
-    s?.cleanup();
-  });
+    afterAll(async () => {
+      await mcaGw?.stop();
+      await ocserv?.stop();
+      await lab.destroy();
+      s?.cleanup();
+    });
 
-  async function status(): Promise<Status> {
-    const r = await runClient(s.socket, { calls: [['status', {}]] });
-    if (!r.results[0]?.ok) throw new Error(JSON.stringify(r));
-    return r.results[0].result as Status;
-  }
-
-  async function waitFor(pred: (st: Status) => boolean, what: string, agentErr: () => string, ms = 30_000): Promise<number> {
-    const t0 = Date.now();
-    for (;;) {
-      const st = await status().catch(() => null);
-      if (st && pred(st)) return Date.now() - t0;
-      if (Date.now() - t0 > ms) throw new Error(`${what} not reached: ${JSON.stringify(st)}\n${agentErr().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 50));
+    async function status(): Promise<Status> {
+      const r = await runClient(s.socket, { calls: [['status', {}]] });
+      if (!r.results[0]?.ok) throw new Error(JSON.stringify(r));
+      return r.results[0].result as Status;
     }
-  }
 
-  function tandemAsNobody(args: string[]): Promise<{ code: number; out: string }> {
-    return run('ip', ['netns', 'exec', lab.cli, 'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, CLI, ...args, '--socket', s.socket], { timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' } })
-      .then(({ stdout, stderr }) => ({ code: 0, out: stdout + stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}${e.stderr}` }));
-  }
-
-  it('machine tunnel at start; MCA user tunnel for an unprivileged user names alice from the second certificate; machine tunnel back after disconnect', async () => {
-    const agent = lab.spawn(lab.cli, process.execPath, [TANDEMD, ...agentArgs(s), '--gateway-ca', pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`]);
-    let err = '';
-    agent.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    try {
-      await waitFor((st) => st.machine.status.state === 'connected', 'machine tunnel', () => err);
-      await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
-      // Watch every route change during both handovers: at no instant may two tunnel devices own routes.
-      const monitor = lab.spawn(lab.cli, 'ip', ['-o', 'monitor', 'route']);
-      let events = '';
-      monitor.stdout!.on('data', (d: Buffer) => (events += d.toString()));
-      const initial = (await lab.exec(lab.cli, 'ip', ['-o', 'route', 'show'])).split('\n');
-      await new Promise((r) => setTimeout(r, 100));
-
-      const connect = await tandemAsNobody(['connect', 'Lab MCA', '--user-store', userStore]);
-      expect(connect.code, connect.out + err.slice(-3000)).toBe(0);
-      const session = await mcaGw.waitFor((e) => e.event === 'session', 10_000);
-      expect(session).toMatchObject({ username: 'alice', authMode: 'multiple-certificate' });
-      expect(String(session['machine'])).toContain('machine.lab.test');
-      const st = await status();
-      expect(st.user.status.state).toBe('connected');
-      expect(st.user.ownerUid).toBe(NOBODY);
-      expect(st.machine.status.state).toBe('idle');
-      await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
-
-      // Another unprivileged user may not touch admin switches.
-      const admin = await tandemAsNobody(['machine-tunnel', 'disable']);
-      expect(admin.code).toBe(1);
-      expect(admin.out).toMatch(/permission denied/);
-
-      const off = await tandemAsNobody(['disconnect']);
-      expect(off.code, off.out).toBe(0);
-      const backMs = await waitFor((x) => x.machine.status.state === 'connected', 'machine tunnel back', () => err);
-      await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
-      await new Promise((r) => setTimeout(r, 200));
-      monitor.kill('SIGKILL');
-      const owners = new Map<string, number>();
-      let maxOwners = 0;
-      const apply = (line: string, sign: 1 | -1): void => {
-        const dev = /dev (tandem\d+)/.exec(line)?.[1];
-        if (!dev) return;
-        owners.set(dev, (owners.get(dev) ?? 0) + sign);
-        if ((owners.get(dev) ?? 0) <= 0) owners.delete(dev);
-        maxOwners = Math.max(maxOwners, owners.size);
-      };
-      for (const l of initial) apply(l, 1);
-      for (const l of events.split('\n')) apply(l.replace(/^Deleted /, ''), l.startsWith('Deleted ') ? -1 : 1);
-      expect(events).toMatch(/Deleted .*dev tandem/);
-      expect(maxOwners).toBe(1);
-      const gaps = [...err.matchAll(/handover complete.*?"gapMs":(\d+)/g)].map((m) => Number(m[1]));
-      expect(gaps.length).toBeGreaterThanOrEqual(2);
-      process.stdout.write(`agent MCA scenario: handover gaps (ms without a tunnel) ${gaps.join(', ')}; machine tunnel back ${backMs} ms after tandem disconnect returned; at most ${maxOwners} tunnel device owned routes at any instant\n`);
-      expect(err).not.toMatch(/webvpn=[A-Za-z0-9]/);
-    } finally {
-      agent.kill('SIGTERM');
-      await new Promise((r) => agent.once('exit', r));
-    }
-    expect(await lab.snapshot()).toBe(baseline);
-  }, 150_000);
-
-  it('on a trusted network (TND: the DNS domain matches) the machine tunnel does not start', async () => {
-    const trusted = scratch();
-    writeFileSync(join(trusted.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), MGMT.replace('trusted.invalid', 'lab.test'), { mode: 0o644 });
-    writeFileSync(join(trusted.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
-    writeFileSync(join(trusted.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
-    const agent = lab.spawn(lab.cli, process.execPath, [TANDEMD, ...agentArgs(trusted), '--gateway-ca', pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`]);
-    try {
-      let st: Status | null = null;
-      for (let i = 0; i < 40 && !st; i++) {
-        const r = await runClient(trusted.socket, { calls: [['status', {}]] }).catch(() => null);
-        if (r?.results[0]?.ok) st = r.results[0].result as Status;
-        else await new Promise((res) => setTimeout(res, 100));
+    async function waitFor(
+      pred: (st: Status) => boolean,
+      what: string,
+      agentErr: () => string,
+      ms = 30_000,
+    ): Promise<number> {
+      const t0 = Date.now();
+      for (;;) {
+        const st = await status().catch(() => null);
+        if (st && pred(st)) return Date.now() - t0;
+        if (Date.now() - t0 > ms)
+          throw new Error(`${what} not reached: ${JSON.stringify(st)}\n${agentErr().slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 50));
       }
-      // Give the supervisor time in which an untrusted network would have brought the tunnel up (~0.3 s above).
-      await new Promise((res) => setTimeout(res, 3000));
-      const r = await runClient(trusted.socket, { calls: [['status', {}]] });
-      expect((r.results[0]!.result as Status).machine.status.state).toBe('idle');
-      expect((await lab.exec(lab.cli, 'ip', ['-o', 'link', 'show'])).includes('tandem')).toBe(false);
-    } finally {
-      agent.kill('SIGTERM');
-      await new Promise((res) => agent.once('exit', res));
-      trusted.cleanup();
     }
-  }, 60_000);
-});
+
+    function tandemAsNobody(args: string[]): Promise<{ code: number; out: string }> {
+      return run(
+        'ip',
+        [
+          'netns',
+          'exec',
+          lab.cli,
+          'setpriv',
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          '--clear-groups',
+          process.execPath,
+          CLI,
+          ...args,
+          '--socket',
+          s.socket,
+        ],
+        { timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' } },
+      ).then(
+        ({ stdout, stderr }) => ({ code: 0, out: stdout + stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}${e.stderr}` }),
+      );
+    }
+
+    it('machine tunnel at start; MCA user tunnel for an unprivileged user names alice from the second certificate; machine tunnel back after disconnect', async () => {
+      const agent = lab.spawn(lab.cli, process.execPath, [
+        TANDEMD,
+        ...agentArgs(s),
+        '--gateway-ca',
+        pki.caFile,
+        '--resolve',
+        `vpn.lab.test:${lab.srvAddr}`,
+      ]);
+      let err = '';
+      agent.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      try {
+        await waitFor(
+          (st) => st.machine.status.state === 'connected',
+          'machine tunnel',
+          () => err,
+        );
+        await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+        // Watch every route change during both handovers: at no instant may two tunnel devices own routes.
+        const monitor = lab.spawn(lab.cli, 'ip', ['-o', 'monitor', 'route']);
+        let events = '';
+        monitor.stdout!.on('data', (d: Buffer) => (events += d.toString()));
+        const initial = (await lab.exec(lab.cli, 'ip', ['-o', 'route', 'show'])).split('\n');
+        await new Promise((r) => setTimeout(r, 100));
+
+        const connect = await tandemAsNobody(['connect', 'Lab MCA', '--user-store', userStore]);
+        expect(connect.code, connect.out + err.slice(-3000)).toBe(0);
+        const session = await mcaGw.waitFor((e) => e.event === 'session', 10_000);
+        expect(session).toMatchObject({ username: 'alice', authMode: 'multiple-certificate' });
+        expect(String(session['machine'])).toContain('machine.lab.test');
+        const st = await status();
+        expect(st.user.status.state).toBe('connected');
+        expect(st.user.ownerUid).toBe(NOBODY);
+        expect(st.machine.status.state).toBe('idle');
+        await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+
+        // Another unprivileged user may not touch admin switches.
+        const admin = await tandemAsNobody(['machine-tunnel', 'disable']);
+        expect(admin.code).toBe(1);
+        expect(admin.out).toMatch(/permission denied/);
+
+        const off = await tandemAsNobody(['disconnect']);
+        expect(off.code, off.out).toBe(0);
+        const backMs = await waitFor(
+          (x) => x.machine.status.state === 'connected',
+          'machine tunnel back',
+          () => err,
+        );
+        await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+        await new Promise((r) => setTimeout(r, 200));
+        monitor.kill('SIGKILL');
+        const owners = new Map<string, number>();
+        let maxOwners = 0;
+        const apply = (line: string, sign: 1 | -1): void => {
+          const dev = /dev (tandem\d+)/.exec(line)?.[1];
+          if (!dev) return;
+          owners.set(dev, (owners.get(dev) ?? 0) + sign);
+          if ((owners.get(dev) ?? 0) <= 0) owners.delete(dev);
+          maxOwners = Math.max(maxOwners, owners.size);
+        };
+        for (const l of initial) apply(l, 1);
+        for (const l of events.split('\n')) apply(l.replace(/^Deleted /, ''), l.startsWith('Deleted ') ? -1 : 1);
+        expect(events).toMatch(/Deleted .*dev tandem/);
+        expect(maxOwners).toBe(1);
+        const gaps = [...err.matchAll(/handover complete.*?"gapMs":(\d+)/g)].map((m) => Number(m[1]));
+        expect(gaps.length).toBeGreaterThanOrEqual(2);
+        process.stdout.write(
+          `agent MCA scenario: handover gaps (ms without a tunnel) ${gaps.join(', ')}; machine tunnel back ${backMs} ms after tandem disconnect returned; at most ${maxOwners} tunnel device owned routes at any instant\n`,
+        );
+        expect(err).not.toMatch(/webvpn=[A-Za-z0-9]/);
+      } finally {
+        agent.kill('SIGTERM');
+        await new Promise((r) => agent.once('exit', r));
+      }
+      expect(await lab.snapshot()).toBe(baseline);
+    }, 150_000);
+
+    it('on a trusted network (TND: the DNS domain matches) the machine tunnel does not start', async () => {
+      const trusted = scratch();
+      writeFileSync(
+        join(trusted.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'),
+        MGMT.replace('trusted.invalid', 'lab.test'),
+        { mode: 0o644 },
+      );
+      writeFileSync(join(trusted.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, {
+        mode: 0o644,
+      });
+      writeFileSync(join(trusted.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
+      const agent = lab.spawn(lab.cli, process.execPath, [
+        TANDEMD,
+        ...agentArgs(trusted),
+        '--gateway-ca',
+        pki.caFile,
+        '--resolve',
+        `vpn.lab.test:${lab.srvAddr}`,
+      ]);
+      try {
+        let st: Status | null = null;
+        for (let i = 0; i < 40 && !st; i++) {
+          const r = await runClient(trusted.socket, { calls: [['status', {}]] }).catch(() => null);
+          if (r?.results[0]?.ok) st = r.results[0].result as Status;
+          else await new Promise((res) => setTimeout(res, 100));
+        }
+        // Give the supervisor time in which an untrusted network would have brought the tunnel up (~0.3 s above).
+        await new Promise((res) => setTimeout(res, 3000));
+        const r = await runClient(trusted.socket, { calls: [['status', {}]] });
+        expect((r.results[0]!.result as Status).machine.status.state).toBe('idle');
+        expect((await lab.exec(lab.cli, 'ip', ['-o', 'link', 'show'])).includes('tandem')).toBe(false);
+      } finally {
+        agent.kill('SIGTERM');
+        await new Promise((res) => agent.once('exit', res));
+        trusted.cleanup();
+      }
+    }, 60_000);
+  },
+);

@@ -26,7 +26,11 @@ interface Running {
 }
 
 /** Log text of one run (records already redacted). */
-const logText = (r: Running): string => r.logging.ring.records().map((rec) => `${rec.msg} ${JSON.stringify(rec.fields ?? {})}`).join('\n');
+const logText = (r: Running): string =>
+  r.logging.ring
+    .records()
+    .map((rec) => `${rec.msg} ${JSON.stringify(rec.fields ?? {})}`)
+    .join('\n');
 
 async function machineState(r: Running): Promise<string> {
   return (await r.client.call('status', {})).machine.status.state;
@@ -46,9 +50,19 @@ describe.skipIf(!isRoot)(titled('machine tunnel switch across agent restarts', m
   let current: Running | null = null;
 
   async function boot(): Promise<Running> {
-    const logging = createAgentLogging({ level: 'debug', format: 'json', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
+    const logging = createAgentLogging({
+      level: 'debug',
+      format: 'json',
+      stream: new Writable({ write: (_c, _e, cb) => cb() }),
+    });
     const options = parseOptions([...agentArgs(s), '--log-level', 'debug'], {});
-    const agent = await Agent.start({ options, logging, scrub: { removed: [], nodeOptionsApplied: false }, runner: null, resolvConf: resolv });
+    const agent = await Agent.start({
+      options,
+      logging,
+      scrub: { removed: [], nodeOptionsApplied: false },
+      runner: null,
+      resolvConf: resolv,
+    });
     const client = await connectIpc({ socketPath: s.socket, clientVersion: 'persist-test' });
     current = { agent, logging, client };
     return current;
@@ -84,10 +98,17 @@ describe.skipIf(!isRoot)(titled('machine tunnel switch across agent restarts', m
     const file = join(s.settings, SETTINGS_FILE);
     expect(statSync(s.settings).mode & 0o777).toBe(0o700);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ version: 1, machineTunnel: { enabled: false, uid: 0, at: off.setBy!.at } });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      version: 1,
+      machineTunnel: { enabled: false, uid: 0, at: off.setBy!.at },
+    });
 
     run = await boot();
-    expect(await run.client.call('machineTunnel.status', {})).toMatchObject({ enabled: false, setBy: { uid: 0, at: off.setBy!.at }, tunnel: { status: { state: 'idle' } } });
+    expect(await run.client.call('machineTunnel.status', {})).toMatchObject({
+      enabled: false,
+      setBy: { uid: 0, at: off.setBy!.at },
+      tunnel: { status: { state: 'idle' } },
+    });
     // Longer than the control needed to attempt the tunnel; it must stay down the whole time.
     for (let i = 0; i < 20; i++) {
       expect(await machineState(run)).toBe('idle');
@@ -101,16 +122,24 @@ describe.skipIf(!isRoot)(titled('machine tunnel switch across agent restarts', m
     await shutdown();
 
     run = await boot();
-    expect(await run.client.call('machineTunnel.status', {})).toMatchObject({ enabled: true, setBy: { uid: 0, at: on.setBy!.at } });
+    expect(await run.client.call('machineTunnel.status', {})).toMatchObject({
+      enabled: true,
+      setBy: { uid: 0, at: on.setBy!.at },
+    });
     await waitFor(async () => (await machineState(run)) !== 'idle');
   });
 
   it('a hostile settings file at start: E_STATE_FILE logged, the agent runs, the profile default applies', async () => {
     const file = join(s.settings, SETTINGS_FILE);
-    writeFileSync(file, JSON.stringify({ version: 1, machineTunnel: { enabled: false, uid: 0, at: '2026-03-01T08:00:00.000Z' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ version: 1, machineTunnel: { enabled: false, uid: 0, at: '2026-03-01T08:00:00.000Z' } }),
+    );
     chmodSync(file, 0o666);
     const run = await boot();
-    expect(logText(run)).toMatch(/saved settings ignored; the machine tunnel follows the profiles .*"code":"E_STATE_FILE".*group\/world writable/);
+    expect(logText(run)).toMatch(
+      /saved settings ignored; the machine tunnel follows the profiles .*"code":"E_STATE_FILE".*group\/world writable/,
+    );
     const status = await run.client.call('machineTunnel.status', {});
     expect(status.enabled).toBe(true);
     expect(status.setBy).toBeUndefined();

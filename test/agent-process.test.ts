@@ -3,27 +3,57 @@
  * every API method as root and as uid 65534, profile refusals, environment hygiene, no inet
  * listener, a second agent refused, and SIGTERM → exit 0 with the socket removed.
  */
-import { chmodSync, chownSync, copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contract, METHOD_NAMES, type MethodName } from '@tandem/contract';
 import { connectIpc } from '@tandem/ipc/client';
 import { isRoot, missing, titled } from './lib/skip.js';
-import { agentArgs, ensureAgentBuilt, ROOT, runClient, scratch, startAgent, TANDEMD, type AgentProcess, type Scratch } from './fixtures/agent/helpers.js';
+import {
+  agentArgs,
+  ensureAgentBuilt,
+  ROOT,
+  runClient,
+  scratch,
+  startAgent,
+  TANDEMD,
+  type AgentProcess,
+  type Scratch,
+} from './fixtures/agent/helpers.js';
 
 /** Minimal valid params for every method (hello is done by the client itself). */
 const PARAMS: Record<Exclude<MethodName, 'hello'>, unknown> = {
-  status: {}, hosts: {}, stats: {}, 'machineTunnel.status': {}, 'logs.tail': { lines: 50 },
-  'machineTunnel.disable': {}, 'machineTunnel.enable': {}, 'diagnostics.export': {},
-  connect: { host: 'Second Site' }, disconnect: {}, watch: { events: ['state', 'log'] },
+  status: {},
+  hosts: {},
+  stats: {},
+  'machineTunnel.status': {},
+  'logs.tail': { lines: 50 },
+  'machineTunnel.disable': {},
+  'machineTunnel.enable': {},
+  'diagnostics.export': {},
+  connect: { host: 'Second Site' },
+  disconnect: {},
+  watch: { events: ['state', 'log'] },
 };
 const SECRET_KEYS = /^(cookie|webvpn|passphrase|password|sessiontoken|session-token|token|secret|privatekey|key|pin)$/i;
 
 function secretKeys(value: unknown, path = ''): string[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => secretKeys(v, `${path}[${i}]`));
   if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([k, v]) => [...(SECRET_KEYS.test(k) ? [`${path}.${k}`] : []), ...secretKeys(v, `${path}.${k}`)]);
+    return Object.entries(value).flatMap(([k, v]) => [
+      ...(SECRET_KEYS.test(k) ? [`${path}.${k}`] : []),
+      ...secretKeys(v, `${path}.${k}`),
+    ]);
   }
   return [];
 }
@@ -40,7 +70,12 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     chownSync(join(s.profiles, 'c-nobody.xml'), 65534, 65534);
     copyFileSync(join(ROOT, 'test/fixtures/agent/bad-owner.xml'), join(s.profiles, 'd-world.xml'));
     chmodSync(join(s.profiles, 'd-world.xml'), 0o666);
-    agent = await startAgent(s, ['--log-level', 'debug'], { NODE_EXTRA_CA_CERTS: '/tmp/x', OPENSSL_CONF: '/tmp/y', HTTPS_PROXY: 'http://proxy.invalid:3128', LD_PRELOAD: '/tmp/none.so' });
+    agent = await startAgent(s, ['--log-level', 'debug'], {
+      NODE_EXTRA_CA_CERTS: '/tmp/x',
+      OPENSSL_CONF: '/tmp/y',
+      HTTPS_PROXY: 'http://proxy.invalid:3128',
+      LD_PRELOAD: '/tmp/none.so',
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -65,32 +100,59 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     const sock = spawnSync('stat', ['-c', '%a %u %F', s.socket]).stdout.toString().trim();
     expect(sock).toBe('666 0 socket');
     expect(spawnSync('stat', ['-c', '%a %u', s.state]).stdout.toString().trim()).toBe('755 0');
-    expect(spawnSync('stat', ['-c', '%a', join(s.state, 'netjournal')]).stdout.toString().trim()).toBe('700');
+    expect(
+      spawnSync('stat', ['-c', '%a', join(s.state, 'netjournal')])
+        .stdout.toString()
+        .trim(),
+    ).toBe('700');
   });
 
   it('refuses profiles not owned by root or writable by others, logs why, and serves the merged host list', async () => {
     const err = agent.stderr();
-    expect(err).toMatch(new RegExp(`profile refused .*c-nobody\\.xml.*not owned by root or is writable by group/others`));
+    expect(err).toMatch(
+      new RegExp(`profile refused .*c-nobody\\.xml.*not owned by root or is writable by group/others`),
+    );
     expect(err).toMatch(/profile refused .*d-world\.xml.*not owned by root or is writable by group\/others/);
     const run = await runClient(s.socket, { calls: [['hosts', {}]] }, 65534);
-    const hosts = run.results[0]!.result as { hosts: Array<{ name: string; address: string; profile?: string }>; defaultHost: string };
+    const hosts = run.results[0]!.result as {
+      hosts: Array<{ name: string; address: string; profile?: string }>;
+      defaultHost: string;
+    };
     expect(hosts.hosts.map((h) => h.name)).toEqual(['Example VPN (MCA)', 'Second Site']);
-    expect(hosts.hosts[1]).toEqual({ name: 'Second Site', address: 'second.lab.test', userGroup: 'staff', profile: 'b-second.xml' });
+    expect(hosts.hosts[1]).toEqual({
+      name: 'Second Site',
+      address: 'second.lab.test',
+      userGroup: 'staff',
+      profile: 'b-second.xml',
+    });
     expect(hosts.defaultHost).toBe('Example VPN (MCA)');
     expect(JSON.stringify(hosts)).not.toContain('evil.example.test');
   });
 
   it('ignores dangerous environment variables: logged, and absent from the children it spawns', async () => {
-    expect(agent.stderr()).toMatch(/ignored dangerous environment variables.*"variables":"HTTPS_PROXY,LD_PRELOAD,NODE_EXTRA_CA_CERTS,OPENSSL_CONF"/);
+    expect(agent.stderr()).toMatch(
+      /ignored dangerous environment variables.*"variables":"HTTPS_PROXY,LD_PRELOAD,NODE_EXTRA_CA_CERTS,OPENSSL_CONF"/,
+    );
     const run = await runClient(s.socket, { calls: [['diagnostics.export', {}]] });
-    const bundle = JSON.parse(Buffer.from((run.results[0]!.result as { data: string }).data, 'base64').toString()) as { environment: { removedAtStart: string[]; childVariables: string[] } };
-    expect(bundle.environment.removedAtStart).toEqual(['HTTPS_PROXY', 'LD_PRELOAD', 'NODE_EXTRA_CA_CERTS', 'OPENSSL_CONF']);
+    const bundle = JSON.parse(Buffer.from((run.results[0]!.result as { data: string }).data, 'base64').toString()) as {
+      environment: { removedAtStart: string[]; childVariables: string[] };
+    };
+    expect(bundle.environment.removedAtStart).toEqual([
+      'HTTPS_PROXY',
+      'LD_PRELOAD',
+      'NODE_EXTRA_CA_CERTS',
+      'OPENSSL_CONF',
+    ]);
     expect(bundle.environment.childVariables).toEqual(['LANG', 'LC_ALL', 'PATH']);
   });
 
   it('every method as root and as uid 65534: admin methods refused to 65534, no secret fields anywhere', async () => {
     const methods = METHOD_NAMES.filter((m): m is Exclude<MethodName, 'hello'> => m !== 'hello');
-    const plan = { calls: methods.filter((m) => m !== 'watch').map((m) => [m, PARAMS[m]] as [string, unknown]), watch: ['state', 'log'], waitMs: 300 };
+    const plan = {
+      calls: methods.filter((m) => m !== 'watch').map((m) => [m, PARAMS[m]] as [string, unknown]),
+      watch: ['state', 'log'],
+      waitMs: 300,
+    };
     for (const uid of [65534, 0]) {
       const run = await runClient(s.socket, plan, uid);
       expect(run.fatal).toBeUndefined();
@@ -101,7 +163,8 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
         const denied = uid !== 0 && perm === 'admin';
         if (denied) expect(r.error?.code, `${r.method} as ${uid}`).toBe('E_PERMISSION');
         else expect(r.error?.code, `${r.method} as ${uid}: ${r.error?.message}`).not.toBe('E_PERMISSION');
-        if (!denied && r.method !== 'connect' && r.method !== 'disconnect') expect(r.ok, `${r.method} as ${uid}: ${r.error?.message}`).toBe(true);
+        if (!denied && r.method !== 'connect' && r.method !== 'disconnect')
+          expect(r.ok, `${r.method} as ${uid}: ${r.error?.message}`).toBe(true);
       }
       expect(secretKeys(run.results)).toEqual([]);
       expect(secretKeys(run.events)).toEqual([]);
@@ -116,9 +179,18 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
   });
 
   it('a connect to an unreachable gateway ends in error E_GATEWAY_UNREACHABLE (real runner), never connected', async () => {
-    const run = await runClient(s.socket, { calls: [['disconnect', {}], ['connect', { host: 'Second Site' }]], watch: ['state'], waitMs: 1000 });
+    const run = await runClient(s.socket, {
+      calls: [
+        ['disconnect', {}],
+        ['connect', { host: 'Second Site' }],
+      ],
+      watch: ['state'],
+      waitMs: 1000,
+    });
     expect(run.results[2]).toMatchObject({ method: 'connect', ok: true, result: { accepted: true } });
-    const states = run.events.map((e) => (e.data as { user: { status: { state: string; cause?: { code: string; message: string } } } }).user.status);
+    const states = run.events.map(
+      (e) => (e.data as { user: { status: { state: string; cause?: { code: string; message: string } } } }).user.status,
+    );
     expect(states.some((st) => st.state === 'connected')).toBe(false);
     const last = states.at(-1)!;
     expect(last.state).toBe('error');
@@ -130,7 +202,15 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     const pid = agent.child.pid!;
     const fdInodes = new Set<string>();
     for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      const m = /^socket:\[(\d+)\]$/.exec((() => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } })());
+      const m = /^socket:\[(\d+)\]$/.exec(
+        (() => {
+          try {
+            return readlinkSync(`/proc/${pid}/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })(),
+      );
       if (m) fdInodes.add(m[1]!);
     }
     expect(fdInodes.size).toBeGreaterThan(0);
@@ -156,7 +236,16 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     const loose = join(s.dir, 'loose.pass');
     writeFileSync(loose, 'secret-passphrase\n', { mode: 0o644 });
     const other = join(s.dir, 'other-state');
-    const r = spawnSync(process.execPath, [TANDEMD, ...agentArgs({ ...s, state: other, socket: join(other, 'x.sock') }), '--machine-passphrase-file', loose], { timeout: 20_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        TANDEMD,
+        ...agentArgs({ ...s, state: other, socket: join(other, 'x.sock') }),
+        '--machine-passphrase-file',
+        loose,
+      ],
+      { timeout: 20_000 },
+    );
     expect(r.status).toBe(70);
     expect(r.stderr.toString()).toContain('passphrase file must be owned by root with mode 0600');
     expect(r.stderr.toString()).not.toContain('secret-passphrase');

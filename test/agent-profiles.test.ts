@@ -12,7 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, RingSink } from '@tandem/common';
 import { ProfileStore } from '../apps/agent/src/profiles.js';
 import { isRoot, missing, titled } from './lib/skip.js';
-import { ensureAgentBuilt, ROOT, runClient, scratch, startAgent, until, type Scratch } from './fixtures/agent/helpers.js';
+import {
+  ensureAgentBuilt,
+  ROOT,
+  runClient,
+  scratch,
+  startAgent,
+  until,
+  type Scratch,
+} from './fixtures/agent/helpers.js';
 import { ensureCliBuilt, runCli } from './cli-api-fake-engine.js';
 
 const SECOND = 'test/fixtures/agent/second.xml';
@@ -22,7 +30,11 @@ describe.skipIf(!isRoot)(titled('profile store (agent mode)', missing('root')), 
   let s: Scratch;
   const ring = new RingSink();
   const log = createLogger({ level: 'debug', sinks: [ring.sink] });
-  const messages = () => ring.records().map((r) => `${r.msg} ${JSON.stringify(r.fields ?? {})}`).join('\n');
+  const messages = () =>
+    ring
+      .records()
+      .map((r) => `${r.msg} ${JSON.stringify(r.fields ?? {})}`)
+      .join('\n');
   beforeAll(() => {
     s = scratch({ 'a.xml': USER, 'b.xml': SECOND });
   });
@@ -37,17 +49,30 @@ describe.skipIf(!isRoot)(titled('profile store (agent mode)', missing('root')), 
     chmodSync(join(s.profiles, 'b.xml'), 0o666);
     set = await store.load();
     expect(set.merged.hosts.map((h) => h.hostName)).toEqual(['Example VPN (MCA)', 'Second Site']);
-    expect(set.files).toContainEqual({ file: 'b.xml', dir: s.profiles, status: 'kept-last-good', reason: 'is not owned by root or is writable by group/others' });
+    expect(set.files).toContainEqual({
+      file: 'b.xml',
+      dir: s.profiles,
+      status: 'kept-last-good',
+      reason: 'is not owned by root or is writable by group/others',
+    });
     expect(messages()).toMatch(/profile refused; keeping its last good version .*b\.xml/);
 
     unlinkSync(join(s.profiles, 'b.xml'));
     symlinkSync(join(ROOT, SECOND), join(s.profiles, 'c-link.xml'));
     set = await store.load();
     expect(set.merged.hosts.map((h) => h.hostName)).toEqual(['Example VPN (MCA)']);
-    expect(set.files).toContainEqual({ file: 'c-link.xml', dir: s.profiles, status: 'refused', reason: 'is a symbolic link (refused in agent mode)' });
+    expect(set.files).toContainEqual({
+      file: 'c-link.xml',
+      dir: s.profiles,
+      status: 'refused',
+      reason: 'is a symbolic link (refused in agent mode)',
+    });
     unlinkSync(join(s.profiles, 'c-link.xml'));
 
-    copyFileSync(join(ROOT, 'profiles/mgmttun/VpnMgmtTunProfile.xml'), join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'));
+    copyFileSync(
+      join(ROOT, 'profiles/mgmttun/VpnMgmtTunProfile.xml'),
+      join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'),
+    );
     chmodSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), 0o644);
     set = await store.load();
     expect(set.machine?.managementTunnel).toBe(true);
@@ -63,63 +88,72 @@ describe.skipIf(!isRoot)(titled('profile store (agent mode)', missing('root')), 
   });
 });
 
-describe.skipIf(!isRoot)(titled('profile store: Tandem directory, then Secure Client directory', missing('root')), () => {
-  let s: Scratch;
-  const ring = new RingSink();
-  const log = createLogger({ level: 'debug', sinks: [ring.sink] });
-  const errors = () => ring.records().filter((r) => r.level === 'error' || r.level === 'warn').map((r) => `${r.msg} ${JSON.stringify(r.fields ?? {})}`);
-  const put = (dir: string, name: string, src: string) => {
-    copyFileSync(join(ROOT, src), join(dir, name));
-    chmodSync(join(dir, name), 0o644);
-  };
-  beforeAll(() => {
-    s = scratch({ 'a.xml': USER });
-  });
-  afterAll(() => s?.cleanup());
+describe.skipIf(!isRoot)(
+  titled('profile store: Tandem directory, then Secure Client directory', missing('root')),
+  () => {
+    let s: Scratch;
+    const ring = new RingSink();
+    const log = createLogger({ level: 'debug', sinks: [ring.sink] });
+    const errors = () =>
+      ring
+        .records()
+        .filter((r) => r.level === 'error' || r.level === 'warn')
+        .map((r) => `${r.msg} ${JSON.stringify(r.fields ?? {})}`);
+    const put = (dir: string, name: string, src: string) => {
+      copyFileSync(join(ROOT, src), join(dir, name));
+      chmodSync(join(dir, name), 0o644);
+    };
+    beforeAll(() => {
+      s = scratch({ 'a.xml': USER });
+    });
+    afterAll(() => s?.cleanup());
 
-  it('a missing Secure Client directory is normal: nothing refused, nothing warned', async () => {
-    const set = await new ProfileStore([s.profiles, s.cisco], log).load();
-    expect(set.merged.hosts.map((h) => h.hostName)).toEqual(['Example VPN (MCA)']);
-    expect(errors()).toEqual([]);
-  });
+    it('a missing Secure Client directory is normal: nothing refused, nothing warned', async () => {
+      const set = await new ProfileStore([s.profiles, s.cisco], log).load();
+      expect(set.merged.hosts.map((h) => h.hostName)).toEqual(['Example VPN (MCA)']);
+      expect(errors()).toEqual([]);
+    });
 
-  it('merges both in order: union of hosts, Tandem wins a duplicate host and the management profile', async () => {
-    mkdirSync(join(s.cisco, 'mgmttun'), { recursive: true, mode: 0o755 });
-    chmodSync(s.cisco, 0o755);
-    put(s.cisco, 'corp.xml', SECOND);
-    // The same host name as Tandem's a.xml, with another address: discarded (first wins).
-    put(s.cisco, 'dup.xml', USER);
-    put(join(s.cisco, 'mgmttun'), 'VpnMgmtTunProfile.xml', 'test/fixtures/agent/mgmt-canary.xml');
-    const store = new ProfileStore([s.profiles, s.cisco], log);
-    let set = await store.load();
-    expect(set.merged.hosts.map((h) => [h.hostName, h.profileFile])).toEqual([
-      ['Example VPN (MCA)', join(s.profiles, 'a.xml')],
-      ['Second Site', join(s.cisco, 'corp.xml')],
-    ]);
-    expect(set.files.map((f) => [f.dir, f.file, f.status])).toEqual([
-      [s.profiles, 'a.xml', 'loaded'],
-      [s.cisco, 'corp.xml', 'loaded'],
-      [s.cisco, 'dup.xml', 'loaded'],
-      [join(s.cisco, 'mgmttun'), 'VpnMgmtTunProfile.xml', 'loaded'],
-    ]);
-    // Only Cisco has a management profile: it is the machine tunnel's.
-    expect(set.machine?.serverList[0]?.hostAddress).toBe('mgmt.lab.test');
+    it('merges both in order: union of hosts, Tandem wins a duplicate host and the management profile', async () => {
+      mkdirSync(join(s.cisco, 'mgmttun'), { recursive: true, mode: 0o755 });
+      chmodSync(s.cisco, 0o755);
+      put(s.cisco, 'corp.xml', SECOND);
+      // The same host name as Tandem's a.xml, with another address: discarded (first wins).
+      put(s.cisco, 'dup.xml', USER);
+      put(join(s.cisco, 'mgmttun'), 'VpnMgmtTunProfile.xml', 'test/fixtures/agent/mgmt-canary.xml');
+      const store = new ProfileStore([s.profiles, s.cisco], log);
+      let set = await store.load();
+      expect(set.merged.hosts.map((h) => [h.hostName, h.profileFile])).toEqual([
+        ['Example VPN (MCA)', join(s.profiles, 'a.xml')],
+        ['Second Site', join(s.cisco, 'corp.xml')],
+      ]);
+      expect(set.files.map((f) => [f.dir, f.file, f.status])).toEqual([
+        [s.profiles, 'a.xml', 'loaded'],
+        [s.cisco, 'corp.xml', 'loaded'],
+        [s.cisco, 'dup.xml', 'loaded'],
+        [join(s.cisco, 'mgmttun'), 'VpnMgmtTunProfile.xml', 'loaded'],
+      ]);
+      // Only Cisco has a management profile: it is the machine tunnel's.
+      expect(set.machine?.serverList[0]?.hostAddress).toBe('mgmt.lab.test');
 
-    put(join(s.profiles, 'mgmttun'), 'VpnMgmtTunProfile.xml', 'profiles/mgmttun/VpnMgmtTunProfile.xml');
-    set = await store.load();
-    expect(set.machine?.serverList[0]?.hostAddress).not.toBe('mgmt.lab.test');
-    expect(errors().join('\n')).toMatch(/management tunnel profile not used: one earlier in the search order wins/);
-    rmSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'));
+      put(join(s.profiles, 'mgmttun'), 'VpnMgmtTunProfile.xml', 'profiles/mgmttun/VpnMgmtTunProfile.xml');
+      set = await store.load();
+      expect(set.machine?.serverList[0]?.hostAddress).not.toBe('mgmt.lab.test');
+      expect(errors().join('\n')).toMatch(/management tunnel profile not used: one earlier in the search order wins/);
+      rmSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'));
 
-    // A Cisco directory that turns writable by others is refused; its profiles in force stay, Tandem's reload.
-    chmodSync(s.cisco, 0o777);
-    set = await store.load();
-    chmodSync(s.cisco, 0o755);
-    expect(set.merged.hosts.map((h) => h.hostName)).toEqual(['Example VPN (MCA)', 'Second Site']);
-    expect(set.machine?.serverList[0]?.hostAddress).toBe('mgmt.lab.test');
-    expect(errors().join('\n')).toMatch(new RegExp(`profile directory refused; keeping the last good profiles .*${s.cisco}`));
-  });
-});
+      // A Cisco directory that turns writable by others is refused; its profiles in force stay, Tandem's reload.
+      chmodSync(s.cisco, 0o777);
+      set = await store.load();
+      chmodSync(s.cisco, 0o755);
+      expect(set.merged.hosts.map((h) => h.hostName)).toEqual(['Example VPN (MCA)', 'Second Site']);
+      expect(set.machine?.serverList[0]?.hostAddress).toBe('mgmt.lab.test');
+      expect(errors().join('\n')).toMatch(
+        new RegExp(`profile directory refused; keeping the last good profiles .*${s.cisco}`),
+      );
+    });
+  },
+);
 
 describe.skipIf(!isRoot)(titled('tandemd lists Secure Client profiles (tandem hosts)', missing('root')), () => {
   let s: Scratch;
@@ -165,13 +199,21 @@ describe.skipIf(!isRoot)(titled('tandemd reloads profiles on SIGHUP', missing('r
   it('a profile added later appears in hosts after SIGHUP', async () => {
     const agent = await startAgent(s);
     try {
-      const hosts = async () => ((await runClient(s.socket, { calls: [['hosts', {}]] })).results[0]!.result as { hosts: Array<{ name: string }> }).hosts.map((h) => h.name);
+      const hosts = async () =>
+        (
+          (await runClient(s.socket, { calls: [['hosts', {}]] })).results[0]!.result as {
+            hosts: Array<{ name: string }>;
+          }
+        ).hosts.map((h) => h.name);
       expect(await hosts()).toEqual(['Example VPN (MCA)']);
       copyFileSync(join(ROOT, SECOND), join(s.profiles, 'b.xml'));
       chmodSync(join(s.profiles, 'b.xml'), 0o644);
       expect(await hosts()).toEqual(['Example VPN (MCA)']);
       agent.child.kill('SIGHUP');
-      await until(() => agent.stderr().includes('SIGHUP: reloading profiles') && agent.stderr().split('profiles loaded').length > 2);
+      await until(
+        () =>
+          agent.stderr().includes('SIGHUP: reloading profiles') && agent.stderr().split('profiles loaded').length > 2,
+      );
       expect(await hosts()).toEqual(['Example VPN (MCA)', 'Second Site']);
     } finally {
       agent.child.kill('SIGTERM');

@@ -30,44 +30,124 @@ import { execFileSync } from 'node:child_process';
 describe('options', () => {
   it('defaults, TANDEM_SOCKET, and refusals', () => {
     const o = parseOptions(['--foreground'], {});
-    expect(o).toMatchObject({ foreground: true, socketPath: '/run/tandem/tandemd.sock', profileDir: '/etc/tandem/profiles', stateDir: '/run/tandem', machineStoreDir: '/etc/tandem/certs/machine', adminGroup: null, logLevel: 'info', logFormat: 'text' });
+    expect(o).toMatchObject({
+      foreground: true,
+      socketPath: '/run/tandem/tandemd.sock',
+      profileDir: '/etc/tandem/profiles',
+      stateDir: '/run/tandem',
+      machineStoreDir: '/etc/tandem/certs/machine',
+      adminGroup: null,
+      logLevel: 'info',
+      logFormat: 'text',
+    });
     expect(parseOptions([], { TANDEM_SOCKET: '/run/x.sock' }).socketPath).toBe('/run/x.sock');
-    expect(parseOptions(['--socket', '/a.sock', '--admin-group', 'vpnadmin', '--log-format', 'json'], { TANDEM_SOCKET: '/b.sock' })).toMatchObject({ socketPath: '/a.sock', adminGroup: 'vpnadmin', logFormat: 'json' });
-    const code = (argv: string[]) => { try { parseOptions(argv, {}); return 'ok'; } catch (e) { return (e as TandemError).code; } };
+    expect(
+      parseOptions(['--socket', '/a.sock', '--admin-group', 'vpnadmin', '--log-format', 'json'], {
+        TANDEM_SOCKET: '/b.sock',
+      }),
+    ).toMatchObject({ socketPath: '/a.sock', adminGroup: 'vpnadmin', logFormat: 'json' });
+    const code = (argv: string[]) => {
+      try {
+        parseOptions(argv, {});
+        return 'ok';
+      } catch (e) {
+        return (e as TandemError).code;
+      }
+    };
     expect(code(['--socket', 'rel.sock'])).toBe(ErrorCodes.USAGE);
     expect(code(['--log-level', 'dump'])).toBe(ErrorCodes.USAGE);
     expect(code(['--admin-group', 'a;b'])).toBe(ErrorCodes.USAGE);
     expect(code(['--bogus'])).toBe(ErrorCodes.USAGE);
     expect(code(['positional'])).toBe(ErrorCodes.USAGE);
-    const lab = parseOptions(['--resolve', 'VPN.lab.test:10.0.0.1', '--resolve', 'v6.lab.test:[fd00::1]', '--gateway-ca', '/etc/tandem/ca.pem'], {});
-    expect([...lab.resolve]).toEqual([['vpn.lab.test', '10.0.0.1'], ['v6.lab.test', 'fd00::1']]);
+    const lab = parseOptions(
+      [
+        '--resolve',
+        'VPN.lab.test:10.0.0.1',
+        '--resolve',
+        'v6.lab.test:[fd00::1]',
+        '--gateway-ca',
+        '/etc/tandem/ca.pem',
+      ],
+      {},
+    );
+    expect([...lab.resolve]).toEqual([
+      ['vpn.lab.test', '10.0.0.1'],
+      ['v6.lab.test', 'fd00::1'],
+    ]);
     expect(lab.gatewayCaFile).toBe('/etc/tandem/ca.pem');
     expect(code(['--resolve', 'host-without-ip'])).toBe(ErrorCodes.USAGE);
     expect(code(['--gateway-ca', 'ca.pem'])).toBe(ErrorCodes.USAGE);
   });
 
   it('settings and Secure Client profile directories: defaults, overrides, disabled', () => {
-    expect(parseOptions([], {})).toMatchObject({ settingsDir: '/var/lib/tandem', ciscoProfileDir: '/opt/cisco/secureclient/vpn/profile' });
-    expect(parseOptions(['--settings-dir', '/srv/s', '--cisco-profile-dir', '/srv/c'], {})).toMatchObject({ settingsDir: '/srv/s', ciscoProfileDir: '/srv/c' });
+    expect(parseOptions([], {})).toMatchObject({
+      settingsDir: '/var/lib/tandem',
+      ciscoProfileDir: '/opt/cisco/secureclient/vpn/profile',
+    });
+    expect(parseOptions(['--settings-dir', '/srv/s', '--cisco-profile-dir', '/srv/c'], {})).toMatchObject({
+      settingsDir: '/srv/s',
+      ciscoProfileDir: '/srv/c',
+    });
     expect(parseOptions(['--no-cisco-profiles'], {}).ciscoProfileDir).toBeNull();
     expect(parseOptions(['--cisco-profile-dir', '/srv/c', '--no-cisco-profiles'], {}).ciscoProfileDir).toBeNull();
-    expect(() => parseOptions(['--settings-dir', 'rel'], {})).toThrow(expect.objectContaining({ code: ErrorCodes.USAGE }));
-    expect(() => parseOptions(['--cisco-profile-dir', 'rel'], {})).toThrow(expect.objectContaining({ code: ErrorCodes.USAGE }));
+    expect(() => parseOptions(['--settings-dir', 'rel'], {})).toThrow(
+      expect.objectContaining({ code: ErrorCodes.USAGE }),
+    );
+    expect(() => parseOptions(['--cisco-profile-dir', 'rel'], {})).toThrow(
+      expect.objectContaining({ code: ErrorCodes.USAGE }),
+    );
   });
 });
 
 describe('environment hygiene', () => {
   it('removes every dangerous variable (names only reported) and keeps the rest', () => {
-    const env: NodeJS.ProcessEnv = { NODE_OPTIONS: '--require /tmp/p.js', NODE_PATH: '/tmp', NODE_EXTRA_CA_CERTS: '/tmp/x', NODE_TLS_REJECT_UNAUTHORIZED: '0', SSL_CERT_FILE: '/a', SSL_CERT_DIR: '/b', OPENSSL_CONF: '/tmp/y', OPENSSL_MODULES: '/m', LD_PRELOAD: '/x.so', LD_LIBRARY_PATH: '/l', BASH_ENV: '/e', http_proxy: 'http://u:pw@p', HTTPS_PROXY: 'x', no_proxy: '*', HOME: '/root', TANDEM_SOCKET: '/s' };
+    const env: NodeJS.ProcessEnv = {
+      NODE_OPTIONS: '--require /tmp/p.js',
+      NODE_PATH: '/tmp',
+      NODE_EXTRA_CA_CERTS: '/tmp/x',
+      NODE_TLS_REJECT_UNAUTHORIZED: '0',
+      SSL_CERT_FILE: '/a',
+      SSL_CERT_DIR: '/b',
+      OPENSSL_CONF: '/tmp/y',
+      OPENSSL_MODULES: '/m',
+      LD_PRELOAD: '/x.so',
+      LD_LIBRARY_PATH: '/l',
+      BASH_ENV: '/e',
+      http_proxy: 'http://u:pw@p',
+      HTTPS_PROXY: 'x',
+      no_proxy: '*',
+      HOME: '/root',
+      TANDEM_SOCKET: '/s',
+    };
     const report = scrubEnvironment(env);
-    expect(report.removed).toEqual(['BASH_ENV', 'HTTPS_PROXY', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_PATH', 'NODE_TLS_REJECT_UNAUTHORIZED', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'SSL_CERT_DIR', 'SSL_CERT_FILE', 'http_proxy', 'no_proxy']);
+    expect(report.removed).toEqual([
+      'BASH_ENV',
+      'HTTPS_PROXY',
+      'LD_LIBRARY_PATH',
+      'LD_PRELOAD',
+      'NODE_EXTRA_CA_CERTS',
+      'NODE_OPTIONS',
+      'NODE_PATH',
+      'NODE_TLS_REJECT_UNAUTHORIZED',
+      'OPENSSL_CONF',
+      'OPENSSL_MODULES',
+      'SSL_CERT_DIR',
+      'SSL_CERT_FILE',
+      'http_proxy',
+      'no_proxy',
+    ]);
     expect(report.nodeOptionsApplied).toBe(true);
     expect(env).toEqual({ HOME: '/root', TANDEM_SOCKET: '/s' });
   });
 
   it('childEnv is a fixed minimal environment and drops dangerous extras', () => {
     expect(childEnv()).toEqual({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C' });
-    expect(childEnv({ reason: 'connect', LD_PRELOAD: '/x.so', OPENSSL_CONF: '/y' })).toEqual({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', reason: 'connect' });
+    expect(childEnv({ reason: 'connect', LD_PRELOAD: '/x.so', OPENSSL_CONF: '/y' })).toEqual({
+      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+      LANG: 'C',
+      LC_ALL: 'C',
+      reason: 'connect',
+    });
     expect(isDangerousVariable('LD_AUDIT')).toBe(true);
     expect(isDangerousVariable('PATH')).toBe(false);
   });
@@ -78,7 +158,11 @@ describe('network observer', () => {
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it('parses nameserver/search/domain (last search wins), ignoring junk', () => {
-    expect(parseResolvConf('# c\nnameserver 10.0.0.1\nnameserver fe80::1%eth0\nnameserver $(id)\ndomain a.example\nsearch Corp.Example.  b.example bad_label;x\noptions ndots:2\n')).toEqual({ dnsServers: ['10.0.0.1', 'fe80::1%eth0'], dnsDomains: ['corp.example', 'b.example'] });
+    expect(
+      parseResolvConf(
+        '# c\nnameserver 10.0.0.1\nnameserver fe80::1%eth0\nnameserver $(id)\ndomain a.example\nsearch Corp.Example.  b.example bad_label;x\noptions ndots:2\n',
+      ),
+    ).toEqual({ dnsServers: ['10.0.0.1', 'fe80::1%eth0'], dnsDomains: ['corp.example', 'b.example'] });
   });
 
   it.skipIf(!isRoot)('uses the pre-tunnel resolv.conf from a live journal, not the VPN-pushed one', () => {
@@ -90,9 +174,23 @@ describe('network observer', () => {
     const observer = new ResolvConfObserver({ resolvConf: resolv, journalDir, log: nullLogger });
     expect(observer.current()).toEqual({ dnsDomains: ['corp.vpn.example'], dnsServers: ['10.8.0.53'] });
     writeJournal(journalDir, {
-      version: 1, owner: { pid: process.pid, startTicks: null }, createdAt: new Date().toISOString(), phase: 'connected',
-      before: { routes4: [], routes6: [], rules4: [], rules6: [], resolvConf: { path: resolv, kind: 'file', contentBase64: Buffer.from('search home.example\nnameserver 192.168.1.1\n').toString('base64') } },
-      intended: { gateway: '192.0.2.1', routes4: [], routes6: [], dns: ['10.8.0.53'], domains: ['corp.vpn.example'] }, vpncStateDir: dir,
+      version: 1,
+      owner: { pid: process.pid, startTicks: null },
+      createdAt: new Date().toISOString(),
+      phase: 'connected',
+      before: {
+        routes4: [],
+        routes6: [],
+        rules4: [],
+        rules6: [],
+        resolvConf: {
+          path: resolv,
+          kind: 'file',
+          contentBase64: Buffer.from('search home.example\nnameserver 192.168.1.1\n').toString('base64'),
+        },
+      },
+      intended: { gateway: '192.0.2.1', routes4: [], routes6: [], dns: ['10.8.0.53'], domains: ['corp.vpn.example'] },
+      vpncStateDir: dir,
     });
     expect(observer.current()).toEqual({ dnsDomains: ['home.example'], dnsServers: ['192.168.1.1'] });
   });
@@ -102,7 +200,13 @@ describe('network observer', () => {
     dirs.push(dir);
     const resolv = join(dir, 'resolv.conf');
     writeFileSync(resolv, 'nameserver 10.0.0.1\n');
-    const observer = new ResolvConfObserver({ resolvConf: resolv, journalDir: join(dir, 'none'), log: nullLogger, debounceMs: 100, linkEvents: false });
+    const observer = new ResolvConfObserver({
+      resolvConf: resolv,
+      journalDir: join(dir, 'none'),
+      log: nullLogger,
+      debounceMs: 100,
+      linkEvents: false,
+    });
     let calls = 0;
     const off = observer.onChange(() => calls++);
     writeFileSync(resolv, 'nameserver 10.0.0.2\n');
@@ -117,7 +221,12 @@ describe('network observer', () => {
 
 describe.skipIf(!isRoot || !which('ip'))('network observer: link events', () => {
   it('an interface appearing is reported (ip monitor)', async () => {
-    const observer = new ResolvConfObserver({ resolvConf: '/nonexistent/resolv.conf', journalDir: '/nonexistent', log: nullLogger, debounceMs: 50 });
+    const observer = new ResolvConfObserver({
+      resolvConf: '/nonexistent/resolv.conf',
+      journalDir: '/nonexistent',
+      log: nullLogger,
+      debounceMs: 50,
+    });
     let calls = 0;
     const off = observer.onChange(() => calls++);
     const name = `tdmobs${process.pid % 100000}`;
@@ -135,11 +244,25 @@ describe.skipIf(!isRoot || !which('ip'))('network observer: link events', () => 
 });
 
 describe('user certificate selection on what the user process offers', () => {
-  const init = (xml: string): ClientInitialization => parseProfile(Buffer.from(`<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ClientInitialization>${xml}</ClientInitialization></AnyConnectProfile>`)).document.clientInitialization;
+  const init = (xml: string): ClientInitialization =>
+    parseProfile(
+      Buffer.from(
+        `<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ClientInitialization>${xml}</ClientInitialization></AnyConnectProfile>`,
+      ),
+    ).document.clientInitialization;
   const DAY = 86_400_000;
   const info = (i: Issued, chain: Issued[] = []): CertificateInfo => {
     const model = new CertificateModel(Buffer.from(i.cert.rawData));
-    return { sha256: model.sha256, subject: model.subjectDn, issuer: model.issuerDn, notBefore: model.notBefore.toISOString(), notAfter: model.notAfter.toISOString(), keyType: model.publicKey.type, der: model.der.toString('base64'), ...(chain.length ? { chain: chain.map((c) => Buffer.from(c.cert.rawData).toString('base64')) } : {}) };
+    return {
+      sha256: model.sha256,
+      subject: model.subjectDn,
+      issuer: model.issuerDn,
+      notBefore: model.notBefore.toISOString(),
+      notAfter: model.notAfter.toISOString(),
+      keyType: model.publicKey.type,
+      der: model.der.toString('base64'),
+      ...(chain.length ? { chain: chain.map((c) => Buffer.from(c.cert.rawData).toString('base64')) } : {}),
+    };
   };
   /** A user process that offers `offered` and signs with the matching test key. */
   const userProcess = (offered: CertificateInfo[], keys: Map<string, Issued>) => {
@@ -151,7 +274,13 @@ describe('user certificate selection on what the user process offers', () => {
         const issued = keys.get(params['sha256'] as string)!;
         signed.push(params['sha256'] as string);
         const key = createPrivateKey(issued.keyPem);
-        return { signature: cryptoSign(params['algorithm'] as string, Buffer.from(params['data'] as string, 'base64'), key).toString('base64') };
+        return {
+          signature: cryptoSign(
+            params['algorithm'] as string,
+            Buffer.from(params['data'] as string, 'base64'),
+            key,
+          ).toString('base64'),
+        };
       },
     } as unknown as CallContext;
     return { ctx, signed };
@@ -166,11 +295,31 @@ describe('user certificate selection on what the user process offers', () => {
   beforeAll(async () => {
     ca = await issue({ subject: 'CN=Agent Units CA, O=Lab', ca: true, keyUsage: KU.keyCertSign | KU.cRLSign });
     const user = { keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] };
-    good = await issue({ subject: 'CN=alice, OU=users, O=Lab', ...user, notAfter: new Date(Date.now() + 300 * DAY) }, ca);
-    later = await issue({ subject: 'CN=alice, OU=users, O=Lab', ...user, notAfter: new Date(Date.now() + 600 * DAY) }, ca);
-    noClientAuth = await issue({ subject: 'CN=alice-mail, OU=users, O=Lab', keyUsage: KU.digitalSignature, eku: [EKU.emailProtection] }, ca);
-    expired = await issue({ subject: 'CN=alice-old, OU=users, O=Lab', ...user, notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY) }, ca);
-    noDigitalSignature = await issue({ subject: 'CN=alice-enc, OU=users, O=Lab', keyUsage: KU.keyEncipherment, eku: [EKU.clientAuth] }, ca);
+    good = await issue(
+      { subject: 'CN=alice, OU=users, O=Lab', ...user, notAfter: new Date(Date.now() + 300 * DAY) },
+      ca,
+    );
+    later = await issue(
+      { subject: 'CN=alice, OU=users, O=Lab', ...user, notAfter: new Date(Date.now() + 600 * DAY) },
+      ca,
+    );
+    noClientAuth = await issue(
+      { subject: 'CN=alice-mail, OU=users, O=Lab', keyUsage: KU.digitalSignature, eku: [EKU.emailProtection] },
+      ca,
+    );
+    expired = await issue(
+      {
+        subject: 'CN=alice-old, OU=users, O=Lab',
+        ...user,
+        notBefore: new Date(Date.now() - 30 * DAY),
+        notAfter: new Date(Date.now() - DAY),
+      },
+      ca,
+    );
+    noDigitalSignature = await issue(
+      { subject: 'CN=alice-enc, OU=users, O=Lab', keyUsage: KU.keyEncipherment, eku: [EKU.clientAuth] },
+      ca,
+    );
     guest = await issue({ subject: 'CN=bob, OU=guests, O=Lab', ...user }, ca);
   });
 
@@ -190,27 +339,52 @@ describe('user certificate selection on what the user process offers', () => {
   it('KeyUsage from the profile is checked (the removed copy could not), with the certs package reasons', async () => {
     const ku = init('<CertificateMatch><KeyUsage><MatchKey>Digital_Signature</MatchKey></KeyUsage></CertificateMatch>');
     const records: Array<Record<string, unknown>> = [];
-    const log = { ...nullLogger, info: (_m: string, f?: Record<string, unknown>) => void records.push(f ?? {}), child: () => log } as unknown as Logger;
+    const log = {
+      ...nullLogger,
+      info: (_m: string, f?: Record<string, unknown>) => void records.push(f ?? {}),
+      child: () => log,
+    } as unknown as Logger;
     const { ctx } = userProcess([info(noDigitalSignature)], new Map());
     await expect(remoteIdentityFor(ctx, ku, log)).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
     const [verdict] = records;
     expect(verdict).toMatchObject({ accepted: false });
     // The same words `tandem certs select` prints for this certificate.
-    const local = selectCertificate({ candidates: [{ model: new CertificateModel(Buffer.from(noDigitalSignature.cert.rawData), { hasPrivateKey: true, keySource: 'remote', keyProblem: null }), store: 'user' }], profileInit: ku, tunnel: 'user', platform: 'linux', now: new Date() });
+    const local = selectCertificate({
+      candidates: [
+        {
+          model: new CertificateModel(Buffer.from(noDigitalSignature.cert.rawData), {
+            hasPrivateKey: true,
+            keySource: 'remote',
+            keyProblem: null,
+          }),
+          store: 'user',
+        },
+      ],
+      profileInit: ku,
+      tunnel: 'user',
+      platform: 'linux',
+      now: new Date(),
+    });
     expect(verdict!['reasons']).toBe(local.candidates[0]!.reasons.join('; '));
     expect(String(verdict!['reasons'])).toMatch(/Digital_Signature/);
   });
 
   it('DN rules, the store setting, and rules not understood fail closed', async () => {
     const keys = new Map([good, guest].map((i) => [info(i).sha256, i]));
-    const dn = init('<CertificateMatch><DistinguishedName><DistinguishedNameDefinition Operator="Equal" Wildcard="Disabled" MatchCase="Enabled"><Name>OU</Name><Pattern>users</Pattern></DistinguishedNameDefinition></DistinguishedName></CertificateMatch>');
+    const dn = init(
+      '<CertificateMatch><DistinguishedName><DistinguishedNameDefinition Operator="Equal" Wildcard="Disabled" MatchCase="Enabled"><Name>OU</Name><Pattern>users</Pattern></DistinguishedNameDefinition></DistinguishedName></CertificateMatch>',
+    );
     const picked = await remoteIdentityFor(userProcess([info(guest), info(good)], keys).ctx, dn, nullLogger);
     expect(picked.chainDer[0]!.equals(Buffer.from(good.cert.rawData))).toBe(true);
     const machineOnly = init('<CertificateStoreLinux>Machine</CertificateStoreLinux>');
-    await expect(remoteIdentityFor(userProcess([info(good)], keys).ctx, machineOnly, nullLogger)).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
+    await expect(remoteIdentityFor(userProcess([info(good)], keys).ctx, machineOnly, nullLogger)).rejects.toMatchObject(
+      { code: ErrorCodes.CERT_NOT_FOUND },
+    );
     const broken = init('<CertificateMatch><KeyUsage><MatchKey>Not_A_Usage</MatchKey></KeyUsage></CertificateMatch>');
     expect(broken.certificateMatch?.unusableRules.length).toBeGreaterThan(0);
-    await expect(remoteIdentityFor(userProcess([info(good)], keys).ctx, broken, nullLogger)).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
+    await expect(remoteIdentityFor(userProcess([info(good)], keys).ctx, broken, nullLogger)).rejects.toMatchObject({
+      code: ErrorCodes.CERT_NOT_FOUND,
+    });
   });
 
   it('an offer without bytes, with bytes that are not a certificate, or whose thumbprint lies is refused', async () => {
@@ -219,42 +393,102 @@ describe('user certificate selection on what the user process offers', () => {
     const garbage = { ...info(good), der: Buffer.from('not a certificate').toString('base64') };
     const lying = { ...info(good), sha256: info(guest).sha256 };
     for (const offer of [noBytes, garbage, lying]) {
-      await expect(remoteIdentityFor(userProcess([offer], keys).ctx, defaultClientInitialization(), nullLogger)).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
+      await expect(
+        remoteIdentityFor(userProcess([offer], keys).ctx, defaultClientInitialization(), nullLogger),
+      ).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
     }
   });
 });
 
 describe('connect target', () => {
-  const profile = (ci: string, hosts: string) => parseProfile(Buffer.from(`<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ClientInitialization>${ci}</ClientInitialization><ServerList>${hosts}</ServerList></AnyConnectProfile>`)).document;
-  const hosts = '<HostEntry><HostName>Lab</HostName><HostAddress>vpn.lab.test</HostAddress><UserGroup>mca</UserGroup></HostEntry>';
+  const profile = (ci: string, hosts: string) =>
+    parseProfile(
+      Buffer.from(
+        `<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ClientInitialization>${ci}</ClientInitialization><ServerList>${hosts}</ServerList></AnyConnectProfile>`,
+      ),
+    ).document;
+  const hosts =
+    '<HostEntry><HostName>Lab</HostName><HostAddress>vpn.lab.test</HostAddress><UserGroup>mca</UserGroup></HostEntry>';
 
   it('profile hosts by name/address/URL; the default host; manual hosts only when allowed', () => {
-    const open = mergeProfiles([{ file: 'a.xml', profile: profile('<AllowManualHostInput>true</AllowManualHostInput>', hosts) }]);
+    const open = mergeProfiles([
+      { file: 'a.xml', profile: profile('<AllowManualHostInput>true</AllowManualHostInput>', hosts) },
+    ]);
     expect(resolveConnectTarget(open, {})).toBe('https://vpn.lab.test/mca');
     expect(resolveConnectTarget(open, { host: 'Lab' })).toBe('https://vpn.lab.test/mca');
     expect(resolveConnectTarget(open, { host: 'vpn.lab.test' })).toBe('https://vpn.lab.test/mca');
     expect(resolveConnectTarget(open, { host: 'other.example:8443' })).toBe('https://other.example:8443');
     expect(resolveConnectTarget(open, { url: 'https://other.example/grp' })).toBe('https://other.example/grp');
-    const code = (m: ReturnType<typeof mergeProfiles>, r: { host?: string; url?: string }) => { try { resolveConnectTarget(m, r); return 'ok'; } catch (e) { return (e as TandemError).code; } };
+    const code = (m: ReturnType<typeof mergeProfiles>, r: { host?: string; url?: string }) => {
+      try {
+        resolveConnectTarget(m, r);
+        return 'ok';
+      } catch (e) {
+        return (e as TandemError).code;
+      }
+    };
     expect(code(open, { url: 'https://u:p@other.example/' })).toBe(ErrorCodes.USAGE);
     expect(code(open, { host: 'a b;c' })).toBe(ErrorCodes.USAGE);
-    const locked = mergeProfiles([{ file: 'a.xml', profile: profile('<AllowManualHostInput>false</AllowManualHostInput>', hosts) }]);
+    const locked = mergeProfiles([
+      { file: 'a.xml', profile: profile('<AllowManualHostInput>false</AllowManualHostInput>', hosts) },
+    ]);
     expect(code(locked, { host: 'other.example' })).toBe(ErrorCodes.PERMISSION);
     expect(code(mergeProfiles([]), {})).toBe(ErrorCodes.USAGE);
   });
 });
 
 describe('snapshot mapping', () => {
-  const t = (over: Partial<TunnelSnapshot>): TunnelSnapshot => ({ kind: 'user', state: 'idle', gateway: 'https://vpn.lab.test', since: 0, addresses: [], bytesIn: 0, bytesOut: 0, ...over });
+  const t = (over: Partial<TunnelSnapshot>): TunnelSnapshot => ({
+    kind: 'user',
+    state: 'idle',
+    gateway: 'https://vpn.lab.test',
+    since: 0,
+    addresses: [],
+    bytesIn: 0,
+    bytesOut: 0,
+    ...over,
+  });
   it('maps every engine state to the contract and error causes to stable codes', () => {
-    expect(wireState(t({ state: 'authenticating' }))).toEqual({ state: 'connecting', gateway: 'https://vpn.lab.test', since: '1970-01-01T00:00:00.000Z', stage: 'auth' });
-    expect(wireState(t({ state: 'connected', addresses: ['10.0.0.2', 'fd00::2'], bytesIn: 5, bytesOut: 6 }))).toEqual({ state: 'connected', gateway: 'https://vpn.lab.test', since: '1970-01-01T00:00:00.000Z', addresses: { ipv4: '10.0.0.2', ipv6: 'fd00::2', dns: [], searchDomains: [] }, bytesIn: 5, bytesOut: 6, dtls: false });
-    expect(wireState(t({ state: 'error', cause: 'no-certificate', message: 'none' }))).toMatchObject({ state: 'error', cause: { code: 'E_CERT_NOT_FOUND', message: 'none' } });
-    expect(wireState(t({ state: 'reconnecting', cause: 'gateway-unreachable', message: 'down', reconnect: { attempt: 3, phase: 'backoff' } }))).toMatchObject({ attempt: 3, cause: { code: 'E_GATEWAY_UNREACHABLE' } });
+    expect(wireState(t({ state: 'authenticating' }))).toEqual({
+      state: 'connecting',
+      gateway: 'https://vpn.lab.test',
+      since: '1970-01-01T00:00:00.000Z',
+      stage: 'auth',
+    });
+    expect(wireState(t({ state: 'connected', addresses: ['10.0.0.2', 'fd00::2'], bytesIn: 5, bytesOut: 6 }))).toEqual({
+      state: 'connected',
+      gateway: 'https://vpn.lab.test',
+      since: '1970-01-01T00:00:00.000Z',
+      addresses: { ipv4: '10.0.0.2', ipv6: 'fd00::2', dns: [], searchDomains: [] },
+      bytesIn: 5,
+      bytesOut: 6,
+      dtls: false,
+    });
+    expect(wireState(t({ state: 'error', cause: 'no-certificate', message: 'none' }))).toMatchObject({
+      state: 'error',
+      cause: { code: 'E_CERT_NOT_FOUND', message: 'none' },
+    });
+    expect(
+      wireState(
+        t({
+          state: 'reconnecting',
+          cause: 'gateway-unreachable',
+          message: 'down',
+          reconnect: { attempt: 3, phase: 'backoff' },
+        }),
+      ),
+    ).toMatchObject({ attempt: 3, cause: { code: 'E_GATEWAY_UNREACHABLE' } });
   });
   it('copies fields one by one: an extra field on the engine side never reaches the wire', () => {
     const leaky = { ...t({ state: 'connected', ownerUid: 1000 }), cookie: 'webvpn-secret-value' } as TunnelSnapshot;
-    const snap: EngineSnapshot = { seq: 1, at: 0, desired: { tunnel: 'user', reason: '' }, tnd: { verdict: 'unknown', reason: '' }, machineTunnelEnabled: true, tunnels: [leaky] };
+    const snap: EngineSnapshot = {
+      seq: 1,
+      at: 0,
+      desired: { tunnel: 'user', reason: '' },
+      tnd: { verdict: 'unknown', reason: '' },
+      machineTunnelEnabled: true,
+      tunnels: [leaky],
+    };
     const wire = wireStatus(snap);
     expect(JSON.stringify(wire)).not.toContain('webvpn-secret-value');
     expect(wire.user.ownerUid).toBe(1000);
@@ -264,9 +498,15 @@ describe('snapshot mapping', () => {
 
 describe('driver without a data plane', () => {
   it('rejects every bring-up with E_GATEWAY_UNREACHABLE "no data plane available"', async () => {
-    const driver = new AgentTunnelDriver({ runner: null, log: nullLogger } as unknown as ConstructorParameters<typeof AgentTunnelDriver>[0]);
+    const driver = new AgentTunnelDriver({ runner: null, log: nullLogger } as unknown as ConstructorParameters<
+      typeof AgentTunnelDriver
+    >[0]);
     const signal = new AbortController().signal;
-    await expect(driver.authenticate('machine', { url: 'https://x', reason: 'initial', signal })).rejects.toMatchObject({ code: 'E_GATEWAY_UNREACHABLE', message: NO_DATA_PLANE });
-    await expect(driver.open('user', { gateway: 'x', cookie: 'c' }, { signal })).rejects.toMatchObject({ code: 'E_GATEWAY_UNREACHABLE' });
+    await expect(driver.authenticate('machine', { url: 'https://x', reason: 'initial', signal })).rejects.toMatchObject(
+      { code: 'E_GATEWAY_UNREACHABLE', message: NO_DATA_PLANE },
+    );
+    await expect(driver.open('user', { gateway: 'x', cookie: 'c' }, { signal })).rejects.toMatchObject({
+      code: 'E_GATEWAY_UNREACHABLE',
+    });
   });
 });

@@ -25,10 +25,20 @@ interface AuthRun {
 async function tandemAuth(args: string[]): Promise<AuthRun> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, 'auth', ...args], { timeout: 30_000 });
-    return { code: 0, stdout, stderr, json: stdout.trim().startsWith('{') ? (JSON.parse(stdout) as Record<string, unknown>) : null };
+    return {
+      code: 0,
+      stdout,
+      stderr,
+      json: stdout.trim().startsWith('{') ? (JSON.parse(stdout) as Record<string, unknown>) : null,
+    };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr, json: e.stdout?.trim().startsWith('{') ? (JSON.parse(e.stdout) as Record<string, unknown>) : null };
+    return {
+      code: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+      json: e.stdout?.trim().startsWith('{') ? (JSON.parse(e.stdout) as Record<string, unknown>) : null,
+    };
   }
 }
 
@@ -42,7 +52,15 @@ describe('tandem auth against tandem-lab-gateway (MCA)', () => {
   beforeAll(async () => {
     buildCli();
     lab = await standardLab('tac-auth');
-    bob = await issue({ subject: 'CN=bob, OU=staff, O=Tandem Lab', key: 'rsa2048', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, lab.intermediate);
+    bob = await issue(
+      {
+        subject: 'CN=bob, OU=staff, O=Tandem Lab',
+        key: 'rsa2048',
+        keyUsage: KU.digitalSignature,
+        eku: [EKU.clientAuth],
+      },
+      lab.intermediate,
+    );
     const evilRoot = await issue({ subject: 'CN=Evil Root CA', ca: true, keyUsage: KU.keyCertSign });
     const evil = await issue({ subject: 'CN=mallory', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, evilRoot);
     const d = lab.dir;
@@ -62,13 +80,33 @@ describe('tandem auth against tandem-lab-gateway (MCA)', () => {
   });
 
   async function gateway(extra: string[]): Promise<GatewayProc> {
-    const g = await GatewayProc.start(['--cert', files.server!.cert, '--key', files.server!.key, '--ca', lab.caFile, ...extra]);
+    const g = await GatewayProc.start([
+      '--cert',
+      files.server!.cert,
+      '--key',
+      files.server!.key,
+      '--ca',
+      lab.caFile,
+      ...extra,
+    ]);
     gateways.push(g);
     return g;
   }
 
   function args(g: GatewayProc, user: keyof typeof files | null, extra: string[] = []): string[] {
-    const a = [`https://vpn.lab.test:${g.port}/`, '--resolve', 'vpn.lab.test:127.0.0.1', '--cafile', rootFile, '--machine-cert', files.machine!.cert, '--machine-key', files.machine!.key, '--json', ...extra];
+    const a = [
+      `https://vpn.lab.test:${g.port}/`,
+      '--resolve',
+      'vpn.lab.test:127.0.0.1',
+      '--cafile',
+      rootFile,
+      '--machine-cert',
+      files.machine!.cert,
+      '--machine-key',
+      files.machine!.key,
+      '--json',
+      ...extra,
+    ];
     if (user) a.push('--user-cert', files[user]!.cert, '--user-key', files[user]!.key);
     return a;
   }

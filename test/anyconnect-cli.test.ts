@@ -19,6 +19,8 @@ describe('tandem auth: group URL from the profile', () => {
     expect(profileGroupUrl('https://vpn.lab.test/users', profile)).toBe('https://vpn.lab.test/users');
     expect(profileGroupUrl('https://third.lab.test/', profile)).toBe('https://third.lab.test/');
     expect(profileGroupUrl('https://vpn.lab.test/', null)).toBe('https://vpn.lab.test/');
-    expect(profileGroupUrl('https://vpn.lab.test/', { serverList: [entry('vpn.lab.test')] })).toBe('https://vpn.lab.test/');
+    expect(profileGroupUrl('https://vpn.lab.test/', { serverList: [entry('vpn.lab.test')] })).toBe(
+      'https://vpn.lab.test/',
+    );
   });
 });

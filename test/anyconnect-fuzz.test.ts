@@ -43,9 +43,30 @@ const GOOD_HEADERS: Array<[string, string]> = [
   ['x-dtls-port', '443'],
 ];
 
-const headerName = fc.oneof(fc.constantFrom(...GOOD_HEADERS.map(([k]) => k), 'x-dtls-mtu', 'x-cstp-nbns', 'x-cstp-dns-ip6', 'x-cstp-tunnel-all-dns', 'x-dtls-session-id'), fc.string({ maxLength: 20 }));
+const headerName = fc.oneof(
+  fc.constantFrom(
+    ...GOOD_HEADERS.map(([k]) => k),
+    'x-dtls-mtu',
+    'x-cstp-nbns',
+    'x-cstp-dns-ip6',
+    'x-cstp-tunnel-all-dns',
+    'x-dtls-session-id',
+  ),
+  fc.string({ maxLength: 20 }),
+);
 const headerValue = fc.oneof(
-  fc.constantFrom(...GOOD_HEADERS.map(([, v]) => v), '', 'none', '-1', '99999999', '1.2.3.4/33', '::/129', '0.0.0.0/0.0.0.0', 'a..b', 'x'.repeat(300)),
+  fc.constantFrom(
+    ...GOOD_HEADERS.map(([, v]) => v),
+    '',
+    'none',
+    '-1',
+    '99999999',
+    '1.2.3.4/33',
+    '::/129',
+    '0.0.0.0/0.0.0.0',
+    'a..b',
+    'x'.repeat(300),
+  ),
   fc.string({ maxLength: 80 }),
   fc.integer({ min: -10, max: 100_000 }).map(String),
   fc.tuple(fc.ipV4(), fc.nat({ max: 40 })).map(([ip, len]) => `${ip}/${len}`),
@@ -54,24 +75,39 @@ const headerValue = fc.oneof(
 
 describe('property: gateway input parsers', () => {
   it('CONNECT tunnel configuration: random and mutated header sets', () => {
-    const mutated = fc.tuple(fc.subarray(GOOD_HEADERS), fc.array(fc.tuple(headerName, headerValue), { maxLength: 12 })).map(([a, b]) => [...a, ...b].map(([k, v]) => [k.toLowerCase(), v] as [string, string]));
+    const mutated = fc
+      .tuple(fc.subarray(GOOD_HEADERS), fc.array(fc.tuple(headerName, headerValue), { maxLength: 12 }))
+      .map(([a, b]) => [...a, ...b].map(([k, v]) => [k.toLowerCase(), v] as [string, string]));
     fc.assert(
-      fc.property(mutated, (headers) => valueOrTyped(() => {
-        const cfg = parseTunnelConfig({ headers });
-        // Whatever is accepted is within range.
-        expect(cfg.mtu).toBeGreaterThanOrEqual(576);
-        expect(cfg.mtu).toBeLessThanOrEqual(9000);
-        expect(cfg.dpd).toBeLessThanOrEqual(3600);
-        expect(cfg.dns.length).toBeLessThanOrEqual(3);
-      })),
+      fc.property(mutated, (headers) =>
+        valueOrTyped(() => {
+          const cfg = parseTunnelConfig({ headers });
+          // Whatever is accepted is within range.
+          expect(cfg.mtu).toBeGreaterThanOrEqual(576);
+          expect(cfg.mtu).toBeLessThanOrEqual(9000);
+          expect(cfg.dpd).toBeLessThanOrEqual(3600);
+          expect(cfg.dns.length).toBeLessThanOrEqual(3);
+        }),
+      ),
       { numRuns: RUNS },
     );
   });
 
   it('response head parser: arbitrary bytes and mutated heads', () => {
     const head = 'HTTP/1.1 200 CONNECTED\r\nX-CSTP-Version: 1\r\nX-CSTP-MTU: 1400\r\nSet-Cookie: webvpn=abc; Secure';
-    const mutatedHead = fc.tuple(fc.nat({ max: head.length }), fc.nat({ max: 8 }), fc.string({ maxLength: 8 })).map(([at, del, ins]) => Buffer.from(head.slice(0, at) + ins + head.slice(at + del), 'latin1'));
-    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)), mutatedHead), (buf) => valueOrTyped(() => parseHead(buf))), { numRuns: RUNS });
+    const mutatedHead = fc
+      .tuple(fc.nat({ max: head.length }), fc.nat({ max: 8 }), fc.string({ maxLength: 8 }))
+      .map(([at, del, ins]) => Buffer.from(head.slice(0, at) + ins + head.slice(at + del), 'latin1'));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+          mutatedHead,
+        ),
+        (buf) => valueOrTyped(() => parseHead(buf)),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it('gateway XML parser: random strings and mutated captured documents', () => {
@@ -80,10 +116,25 @@ describe('property: gateway input parsers', () => {
       '<config-auth client="vpn" type="auth-request"><auth id="main"><message>m</message><form method="post" action="/auth"><select name="group_list" label="G"><option>a</option></select><input type="password" name="p" label="P"/></form></auth></config-auth>',
       '<config-auth client="vpn" type="complete"><session-token>t</session-token><auth id="success"/><config><vpn-profile-manifest><vpn rev="1.0"><file type="profile" service-type="user"><uri>/p.xml</uri><hash type="sha1">AA</hash></file></vpn></vpn-profile-manifest></config></config-auth>',
     ];
-    const mutated = fc.tuple(fc.constantFrom(...docs), fc.nat(), fc.nat({ max: 20 }), fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('<', '>', '&', '<!DOCTYPE x>', '<opaque>', ']]>', '<!--', '&amp;', '"', '</config-auth>'))).map(([d, at, del, ins]) => {
-      const i = at % (d.length + 1);
-      return d.slice(0, i) + ins + d.slice(i + del);
-    });
-    fc.assert(fc.property(fc.oneof(mutated, fc.string({ maxLength: 200 })), (text) => valueOrTyped(() => parseGatewayDocument(Buffer.from(text, 'utf8')))), { numRuns: RUNS });
+    const mutated = fc
+      .tuple(
+        fc.constantFrom(...docs),
+        fc.nat(),
+        fc.nat({ max: 20 }),
+        fc.oneof(
+          fc.string({ maxLength: 20 }),
+          fc.constantFrom('<', '>', '&', '<!DOCTYPE x>', '<opaque>', ']]>', '<!--', '&amp;', '"', '</config-auth>'),
+        ),
+      )
+      .map(([d, at, del, ins]) => {
+        const i = at % (d.length + 1);
+        return d.slice(0, i) + ins + d.slice(i + del);
+      });
+    fc.assert(
+      fc.property(fc.oneof(mutated, fc.string({ maxLength: 200 })), (text) =>
+        valueOrTyped(() => parseGatewayDocument(Buffer.from(text, 'utf8'))),
+      ),
+      { numRuns: RUNS },
+    );
   });
 });

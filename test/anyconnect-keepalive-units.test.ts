@@ -10,7 +10,17 @@ import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addressFor, closedBeforeResponse, ConnectionCache, exchange, ipLiteralVersion, keepsAlive, parseHead, type GatewayConnection, type HttpResponse } from '@tandem/anyconnect';
+import {
+  addressFor,
+  closedBeforeResponse,
+  ConnectionCache,
+  exchange,
+  ipLiteralVersion,
+  keepsAlive,
+  parseHead,
+  type GatewayConnection,
+  type HttpResponse,
+} from '@tandem/anyconnect';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { fakeGateways, type FakeGateway } from './fixtures/anyconnect/tls-gateway.js';
 
@@ -125,14 +135,32 @@ describe('ConnectionCache', () => {
 });
 
 describe('keepsAlive', () => {
-  const res = (httpVersion: '1.0' | '1.1' | undefined, headers: Array<[string, string]>, rest = ''): Pick<HttpResponse, 'httpVersion' | 'headers' | 'rest'> => ({ httpVersion, headers, rest: Buffer.from(rest) });
+  const res = (
+    httpVersion: '1.0' | '1.1' | undefined,
+    headers: Array<[string, string]>,
+    rest = '',
+  ): Pick<HttpResponse, 'httpVersion' | 'headers' | 'rest'> => ({ httpVersion, headers, rest: Buffer.from(rest) });
 
   it.each<[string, boolean, ReturnType<typeof res>]>([
     ['HTTP/1.1 without a Connection header', true, res('1.1', [])],
     ['HTTP/1.1 with Connection: keep-alive', true, res('1.1', [['connection', 'keep-alive']])],
-    ['HTTP/1.0 even with Connection: keep-alive and Keep-Alive', false, res('1.0', [['connection', 'keep-alive'], ['keep-alive', 'timeout=5']])],
+    [
+      'HTTP/1.0 even with Connection: keep-alive and Keep-Alive',
+      false,
+      res('1.0', [
+        ['connection', 'keep-alive'],
+        ['keep-alive', 'timeout=5'],
+      ]),
+    ],
     ['Connection: keep-alive, close', false, res('1.1', [['connection', 'keep-alive, close']])],
-    ['a close token in a second Connection header', false, res('1.1', [['connection', 'keep-alive'], ['connection', 'Close']])],
+    [
+      'a close token in a second Connection header',
+      false,
+      res('1.1', [
+        ['connection', 'keep-alive'],
+        ['connection', 'Close'],
+      ]),
+    ],
     ['bytes after the body', false, res('1.1', [], 'HTTP/1.1')],
     ['a hand-built response without a version', false, res(undefined, [])],
   ])('%s → %s', (_name, expected, r) => {
@@ -181,10 +209,18 @@ describe('closedBeforeResponse', () => {
   });
 
   it('needs the protocol error code and the flag', () => {
-    expect(closedBeforeResponse(new TandemError(ErrorCodes.PROTOCOL, 'x', { details: { beforeResponse: true } }))).toBe(true);
-    expect(closedBeforeResponse(new TandemError(ErrorCodes.PROTOCOL, 'x', { details: { beforeResponse: false } }))).toBe(false);
-    expect(closedBeforeResponse(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, 'x', { details: { beforeResponse: true } }))).toBe(false);
-    expect(closedBeforeResponse(Object.assign(new Error('x'), { code: 'E_PROTOCOL', details: { beforeResponse: true } }))).toBe(false);
+    expect(closedBeforeResponse(new TandemError(ErrorCodes.PROTOCOL, 'x', { details: { beforeResponse: true } }))).toBe(
+      true,
+    );
+    expect(
+      closedBeforeResponse(new TandemError(ErrorCodes.PROTOCOL, 'x', { details: { beforeResponse: false } })),
+    ).toBe(false);
+    expect(
+      closedBeforeResponse(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, 'x', { details: { beforeResponse: true } })),
+    ).toBe(false);
+    expect(
+      closedBeforeResponse(Object.assign(new Error('x'), { code: 'E_PROTOCOL', details: { beforeResponse: true } })),
+    ).toBe(false);
   });
 });
 

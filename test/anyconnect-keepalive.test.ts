@@ -10,18 +10,37 @@
  */
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { authenticate, ConnectionCache, openTunnel, type AuthResult, type FormPrompt, type OpenTunnel } from '@tandem/anyconnect';
+import {
+  authenticate,
+  ConnectionCache,
+  openTunnel,
+  type AuthResult,
+  type FormPrompt,
+  type OpenTunnel,
+} from '@tandem/anyconnect';
 import { pemSigningIdentity } from '@tandem/certs';
-import { COMPLETE_XML, fakeGateways, httpResponse, type FakeGateway, type SeenRequest } from './fixtures/anyconnect/tls-gateway.js';
+import {
+  COMPLETE_XML,
+  fakeGateways,
+  httpResponse,
+  type FakeGateway,
+  type SeenRequest,
+} from './fixtures/anyconnect/tls-gateway.js';
 
 const HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
-const GROUPS = '<config-auth client="vpn" type="auth-request"><auth id="main"><form method="post" action="/auth"><select name="group_list"><option>users</option><option>machines</option></select></form></auth></config-auth>';
-const PASSWORD_FORM = '<config-auth client="vpn" type="auth-request"><auth id="main"><form method="post" action="/auth"><input type="password" name="password" label="Password:"/></form></auth></config-auth>';
-const CERT_REQUEST = '<config-auth client="vpn" type="auth-request"><client-cert-request/><auth id="main"><title>x</title></auth></config-auth>';
-const CONNECTED = 'HTTP/1.1 200 CONNECTED\r\nX-CSTP-Version: 1\r\nX-CSTP-Address: 192.168.77.10\r\nX-CSTP-Netmask: 255.255.255.0\r\nX-CSTP-MTU: 1400\r\nX-CSTP-DPD: 30\r\nX-CSTP-Keepalive: 20\r\n\r\n';
+const GROUPS =
+  '<config-auth client="vpn" type="auth-request"><auth id="main"><form method="post" action="/auth"><select name="group_list"><option>users</option><option>machines</option></select></form></auth></config-auth>';
+const PASSWORD_FORM =
+  '<config-auth client="vpn" type="auth-request"><auth id="main"><form method="post" action="/auth"><input type="password" name="password" label="Password:"/></form></auth></config-auth>';
+const CERT_REQUEST =
+  '<config-auth client="vpn" type="auth-request"><client-cert-request/><auth id="main"><title>x</title></auth></config-auth>';
+const CONNECTED =
+  'HTTP/1.1 200 CONNECTED\r\nX-CSTP-Version: 1\r\nX-CSTP-Address: 192.168.77.10\r\nX-CSTP-Netmask: 255.255.255.0\r\nX-CSTP-MTU: 1400\r\nX-CSTP-DPD: 30\r\nX-CSTP-Keepalive: 20\r\n\r\n';
 
-const xml = (body: string, headers: string[] = []): Buffer => httpResponse('200 OK', ['Content-Type: text/xml', ...headers], HEAD + body);
-const complete = (): Buffer => httpResponse('200 OK', ['Content-Type: text/xml', 'Set-Cookie: webvpn=KA-COOKIE; Secure'], COMPLETE_XML);
+const xml = (body: string, headers: string[] = []): Buffer =>
+  httpResponse('200 OK', ['Content-Type: text/xml', ...headers], HEAD + body);
+const complete = (): Buffer =>
+  httpResponse('200 OK', ['Content-Type: text/xml', 'Set-Cookie: webvpn=KA-COOKIE; Secure'], COMPLETE_XML);
 
 /** A cooperative ocserv-like gateway: group list, then success once a group is chosen, then the tunnel. */
 function answer(req: SeenRequest): Buffer {
@@ -61,7 +80,12 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
     caches.push(c);
     return c;
   };
-  const common = () => ({ address: '127.0.0.1', ca: gateways.lab().root.certPem, trust: {}, machine: { cert: gateways.lab().machine.certPem, key: gateways.lab().machine.keyPem } });
+  const common = () => ({
+    address: '127.0.0.1',
+    ca: gateways.lab().root.certPem,
+    trust: {},
+    machine: { cert: gateways.lab().machine.certPem, key: gateways.lab().machine.keyPem },
+  });
   const auth = (g: FakeGateway, extra: Partial<Parameters<typeof authenticate>[0]> = {}): Promise<AuthResult> =>
     authenticate({ ...common(), url: `https://vpn.lab.test:${g.port}/machines`, requestTimeoutMs: 3000, ...extra });
   async function tunnel(a: AuthResult, connections?: ConnectionCache): Promise<OpenTunnel> {
@@ -71,7 +95,9 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
   }
 
   it('group selection + CONNECT with a shared cache: one TLS connection carries all three requests', async () => {
-    const g = await gw((req, s) => { s.write(answer(req)); });
+    const g = await gw((req, s) => {
+      s.write(answer(req));
+    });
     const connections = cache();
     const a = await auth(g, { connections });
     expect(a.cookie).toBe('KA-COOKIE');
@@ -84,7 +110,12 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
 
   it('MCA on one connection: the handshake presented the machine certificate, the signed answer follows on it', async () => {
     const challenge = `<config-auth client="vpn" type="auth-request" aggregate-auth-version="2"><opaque is-for="sg"><aggauth-handle>7</aggauth-handle></opaque><multiple-client-cert-request><hash-algorithm>sha256</hash-algorithm></multiple-client-cert-request><random>AB</random><cert-authenticated></cert-authenticated></config-auth>`;
-    const g = await gw((req, s, i) => { s.write(req.method === 'CONNECT' ? Buffer.from(CONNECTED) : i === 0 ? xml(challenge) : complete()); }, { requestCert: true });
+    const g = await gw(
+      (req, s, i) => {
+        s.write(req.method === 'CONNECT' ? Buffer.from(CONNECTED) : i === 0 ? xml(challenge) : complete());
+      },
+      { requestCert: true },
+    );
     const user = pemSigningIdentity(gateways.lab().user.certPem, gateways.lab().user.keyPem);
     const connections = cache();
     const a = await auth(g, { user, connections });
@@ -97,7 +128,9 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
   });
 
   it('without a caller cache the auth rounds still share a connection, closed when authenticate returns', async () => {
-    const g = await gw((req, s) => { s.write(answer(req)); });
+    const g = await gw((req, s) => {
+      s.write(answer(req));
+    });
     const a = await auth(g);
     expect(trail(g)).toEqual(['POST /machines @0', 'POST /auth @0']);
     expect(await closesWithin(g.sockets[0]!)).toBe(true);
@@ -112,10 +145,20 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
   it.each([
     ['Connection: close', xml(GROUPS, ['Connection: close'])],
     ['Connection: keep-alive, close', xml(GROUPS, ['Connection: keep-alive, close'])],
-    ['HTTP/1.0 even with Keep-Alive', Buffer.from(xml(GROUPS, ['Connection: keep-alive', 'Keep-Alive: timeout=30']).toString('latin1').replace('HTTP/1.1', 'HTTP/1.0'), 'latin1')],
+    [
+      'HTTP/1.0 even with Keep-Alive',
+      Buffer.from(
+        xml(GROUPS, ['Connection: keep-alive', 'Keep-Alive: timeout=30'])
+          .toString('latin1')
+          .replace('HTTP/1.1', 'HTTP/1.0'),
+        'latin1',
+      ),
+    ],
     ['bytes after the body', Buffer.concat([xml(GROUPS), Buffer.from('HTTP/1.1 200 OK\r\n')])],
   ])('%s: the next request goes on a new connection and the old one is closed', async (_name, first) => {
-    const g = await gw((req, s, i) => { s.write(i === 0 ? first : answer(req)); });
+    const g = await gw((req, s, i) => {
+      s.write(i === 0 ? first : answer(req));
+    });
     const connections = cache();
     const a = await auth(g, { connections });
     await tunnel(a, connections);
@@ -124,7 +167,12 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
   });
 
   it('a gateway that closes after every answer (no Connection: close): each request on a new connection, no error', async () => {
-    const g = await gw((req, s) => { s.end(answer(req)); }, { keepAlive: false });
+    const g = await gw(
+      (req, s) => {
+        s.end(answer(req));
+      },
+      { keepAlive: false },
+    );
     const connections = cache();
     const a = await auth(g, { connections });
     await tunnel(a, connections);
@@ -133,7 +181,9 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
   });
 
   it('a gateway that drops the connection while the client is idle (waiting for a prompt): next request on a new connection', async () => {
-    const g = await gw((req, s, i) => { s.write(i === 0 ? xml(PASSWORD_FORM) : complete()); });
+    const g = await gw((req, s, i) => {
+      s.write(i === 0 ? xml(PASSWORD_FORM) : complete());
+    });
     const prompt: FormPrompt = async () => {
       // Drop it the way an idle timeout would, and give the client time to see it.
       g.sockets[0]!.destroy();
@@ -160,7 +210,10 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
       if (i >= 1) s.destroy();
       else s.write(answer(req));
     });
-    await expect(auth(g2)).rejects.toMatchObject({ code: 'E_PROTOCOL', message: expect.stringMatching(/closed the connection during POST \/auth/) });
+    await expect(auth(g2)).rejects.toMatchObject({
+      code: 'E_PROTOCOL',
+      message: expect.stringMatching(/closed the connection during POST \/auth/),
+    });
     expect(trail(g2)).toEqual(['POST /machines @0', 'POST /auth @0', 'POST /auth @1']);
   });
 
@@ -175,7 +228,9 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
   });
 
   it('new ConnectionCache(false): one connection per request, each closed after its answer', async () => {
-    const g = await gw((req, s) => { s.write(answer(req)); });
+    const g = await gw((req, s) => {
+      s.write(answer(req));
+    });
     const connections = cache(false);
     const a = await auth(g, { connections });
     await tunnel(a, connections);
@@ -186,34 +241,66 @@ describe('HTTP keep-alive from auth to CONNECT', () => {
 
   // Some ASAs forget the client certificate on a re-used connection and refuse CONNECT there.
   it.each<[string, (s: TLSSocket) => void]>([
-    ['401', (s) => { s.write(httpResponse('401 Unauthorized', [])); }],
-    ['503', (s) => { s.write(httpResponse('503 Service Unavailable', ['X-Reason: no certificate'])); }],
-    ['a dropped connection', (s) => { s.destroy(); }],
-    ['a bad tunnel configuration', (s) => { s.write('HTTP/1.1 200 CONNECTED\r\nX-CSTP-Version: 1\r\n\r\n'); }],
-  ])('CONNECT answered with %s on the re-used connection: retried on a new one, which opens the tunnel', async (_name, refuse) => {
-    const g = await gw((req, s) => {
-      if (req.method === 'CONNECT' && req.conn === 0) refuse(s);
-      else s.write(answer(req));
-    });
-    const connections = cache();
-    const t = await tunnel(await auth(g, { connections }), connections);
-    expect(t.channel.config.ipv4?.address).toBe('192.168.77.10');
-    expect(g.connections).toBe(2);
-    expect(trail(g).slice(2)).toEqual(['CONNECT /CSCOSSLC/tunnel @0', 'CONNECT /CSCOSSLC/tunnel @1']);
-    expect(await closesWithin(g.sockets[0]!)).toBe(true);
-  });
+    [
+      '401',
+      (s) => {
+        s.write(httpResponse('401 Unauthorized', []));
+      },
+    ],
+    [
+      '503',
+      (s) => {
+        s.write(httpResponse('503 Service Unavailable', ['X-Reason: no certificate']));
+      },
+    ],
+    [
+      'a dropped connection',
+      (s) => {
+        s.destroy();
+      },
+    ],
+    [
+      'a bad tunnel configuration',
+      (s) => {
+        s.write('HTTP/1.1 200 CONNECTED\r\nX-CSTP-Version: 1\r\n\r\n');
+      },
+    ],
+  ])(
+    'CONNECT answered with %s on the re-used connection: retried on a new one, which opens the tunnel',
+    async (_name, refuse) => {
+      const g = await gw((req, s) => {
+        if (req.method === 'CONNECT' && req.conn === 0) refuse(s);
+        else s.write(answer(req));
+      });
+      const connections = cache();
+      const t = await tunnel(await auth(g, { connections }), connections);
+      expect(t.channel.config.ipv4?.address).toBe('192.168.77.10');
+      expect(g.connections).toBe(2);
+      expect(trail(g).slice(2)).toEqual(['CONNECT /CSCOSSLC/tunnel @0', 'CONNECT /CSCOSSLC/tunnel @1']);
+      expect(await closesWithin(g.sockets[0]!)).toBe(true);
+    },
+  );
 
   it('CONNECT refused on the re-used and on the new connection: the refusal is the answer, no third connection', async () => {
-    const g = await gw((req, s) => { s.write(req.method === 'CONNECT' ? httpResponse('401 Unauthorized', []) : answer(req)); });
+    const g = await gw((req, s) => {
+      s.write(req.method === 'CONNECT' ? httpResponse('401 Unauthorized', []) : answer(req));
+    });
     const connections = cache();
     const a = await auth(g, { connections });
-    await expect(openTunnel(a, { ...common(), timeoutMs: 3000, connections })).rejects.toMatchObject({ code: 'E_COOKIE_REJECTED' });
+    await expect(openTunnel(a, { ...common(), timeoutMs: 3000, connections })).rejects.toMatchObject({
+      code: 'E_COOKIE_REJECTED',
+    });
     expect(g.connections).toBe(2);
     expect(trail(g).slice(2)).toEqual(['CONNECT /CSCOSSLC/tunnel @0', 'CONNECT /CSCOSSLC/tunnel @1']);
   });
 
   it('client-cert-request on a keep-alive gateway: the retry still opens a new connection (new handshake, certificate presented)', async () => {
-    const g = await gw((req, s, i) => { s.write(i === 0 ? xml(CERT_REQUEST) : req.method === 'CONNECT' ? Buffer.from(CONNECTED) : complete()); }, { requestCert: true });
+    const g = await gw(
+      (req, s, i) => {
+        s.write(i === 0 ? xml(CERT_REQUEST) : req.method === 'CONNECT' ? Buffer.from(CONNECTED) : complete());
+      },
+      { requestCert: true },
+    );
     const connections = cache();
     const a = await auth(g, { connections });
     expect(a.cookie).toBe('KA-COOKIE');

@@ -16,7 +16,8 @@ import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
 
 const skip = missing('netns', 'ocserv');
-const PROFILE = '<?xml version="1.0" encoding="UTF-8"?>\n<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ServerList><HostEntry><HostName>Lab</HostName><HostAddress>vpn.lab.test</HostAddress></HostEntry></ServerList></AnyConnectProfile>\n';
+const PROFILE =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ServerList><HostEntry><HostName>Lab</HostName><HostAddress>vpn.lab.test</HostAddress></HostEntry></ServerList></AnyConnectProfile>\n';
 
 interface CliRun {
   code: number;
@@ -40,7 +41,10 @@ const CLIENT = join(ROOT, 'test/fixtures/anyconnect/cstp-client.mjs');
 const CLI = join(ROOT, 'apps/cli/bin/tandem.js');
 
 describe.skipIf(skip !== null)(titled('anyconnect client ↔ real ocserv', skip), () => {
-  for (const [kind, n] of [['rsa2048', 1], ['ec256', 2]] as Array<[KeyKind, number]>) {
+  for (const [kind, n] of [
+    ['rsa2048', 1],
+    ['ec256', 2],
+  ] as Array<[KeyKind, number]>) {
     describe(kind, () => {
       const lab = new NetnsLab(`tac${n}`, [231, n]);
       let pki: Lab;
@@ -54,7 +58,16 @@ describe.skipIf(skip !== null)(titled('anyconnect client ↔ real ocserv', skip)
         files = writePem(pki.dir, 'machine', pki.machine);
         const profile = join(pki.dir, 'profile.xml');
         writeFileSync(profile, PROFILE, { mode: 0o644 });
-        gw = await startOcserv(lab, pki, { pool: `10.231.${100 + n}.0/24`, device: `tac${n}v`, routes: [`10.231.${50 + n}.0/255.255.255.0`], dns: '10.231.9.53', defaultDomain: 'corp.lab.test', dpd: 10, keepalive: 5, extra: [`user-profile = ${profile}`] });
+        gw = await startOcserv(lab, pki, {
+          pool: `10.231.${100 + n}.0/24`,
+          device: `tac${n}v`,
+          routes: [`10.231.${50 + n}.0/255.255.255.0`],
+          dns: '10.231.9.53',
+          defaultDomain: 'corp.lab.test',
+          dpd: 10,
+          keepalive: 5,
+          extra: [`user-profile = ${profile}`],
+        });
       }, 60_000);
 
       afterAll(async () => {
@@ -63,10 +76,28 @@ describe.skipIf(skip !== null)(titled('anyconnect client ↔ real ocserv', skip)
       });
 
       it('tandem auth succeeds with the machine certificate (strict trust)', async () => {
-        const out = await lab.exec(lab.cli, process.execPath, [CLI, 'auth', 'https://vpn.lab.test/', '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--cafile', pki.caFile, '--strict', '--machine-cert', files.cert, '--machine-key', files.key, '--json']);
+        const out = await lab.exec(lab.cli, process.execPath, [
+          CLI,
+          'auth',
+          'https://vpn.lab.test/',
+          '--resolve',
+          `vpn.lab.test:${lab.srvAddr}`,
+          '--cafile',
+          pki.caFile,
+          '--strict',
+          '--machine-cert',
+          files.cert,
+          '--machine-key',
+          files.key,
+          '--json',
+        ]);
         const res = JSON.parse(out) as Record<string, unknown>;
         expect(res).toMatchObject({ authenticated: true, mca: false, gateway: 'https://vpn.lab.test/' });
-        expect(Object.keys(res).sort()).toEqual(['authenticated', 'banner', 'elapsedMs', 'gateway', 'mca', 'serverCertSha256', 'serverPin'].filter((k) => k in res).sort());
+        expect(Object.keys(res).sort()).toEqual(
+          ['authenticated', 'banner', 'elapsedMs', 'gateway', 'mca', 'serverCertSha256', 'serverPin']
+            .filter((k) => k in res)
+            .sort(),
+        );
         expect(res).not.toHaveProperty('cookie');
         expect(out).not.toMatch(/webvpn|cookie/i);
       });
@@ -88,7 +119,14 @@ describe.skipIf(skip !== null)(titled('anyconnect client ↔ real ocserv', skip)
         const other = await issue({ subject: 'CN=Elsewhere CA', ca: true, keyUsage: KU.keyCertSign });
         const otherCa = join(pki.dir, 'other-ca.pem');
         writeFileSync(otherCa, other.certPem);
-        const untrusted = await cliIn(lab, ['https://vpn.lab.test/', '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--cafile', otherCa, ...cert]);
+        const untrusted = await cliIn(lab, [
+          'https://vpn.lab.test/',
+          '--resolve',
+          `vpn.lab.test:${lab.srvAddr}`,
+          '--cafile',
+          otherCa,
+          ...cert,
+        ]);
         expect(untrusted.code).toBe(1);
         expect(untrusted.stderr).toMatch(/untrusted: issuer .* is not in the trust store \(server's pin-sha256:/);
         expect((await cliIn(lab, ['https://vpn.lab.test/', '--machine-cert', files.cert])).code).toBe(2);
@@ -98,27 +136,74 @@ describe.skipIf(skip !== null)(titled('anyconnect client ↔ real ocserv', skip)
         const ours: number[] = [];
         const theirs: number[] = [];
         for (let i = 0; i < 3; i++) {
-          const r = await cliIn(lab, ['https://vpn.lab.test/', '--resolve', `vpn.lab.test:${lab.srvAddr}`, '--cafile', pki.caFile, '--machine-cert', files.cert, '--machine-key', files.key, '--json']);
+          const r = await cliIn(lab, [
+            'https://vpn.lab.test/',
+            '--resolve',
+            `vpn.lab.test:${lab.srvAddr}`,
+            '--cafile',
+            pki.caFile,
+            '--machine-cert',
+            files.cert,
+            '--machine-key',
+            files.key,
+            '--json',
+          ]);
           expect(r.code).toBe(0);
           ours.push(r.ms);
           const t0 = Date.now();
-          const oc = await lab.exec(lab.cli, 'openconnect', ['--protocol=anyconnect', '--authenticate', '--non-inter', '--cafile', pki.caFile, '--certificate', files.cert, '--sslkey', files.key, `--resolve=vpn.lab.test:${lab.srvAddr}`, 'https://vpn.lab.test/']);
+          const oc = await lab.exec(lab.cli, 'openconnect', [
+            '--protocol=anyconnect',
+            '--authenticate',
+            '--non-inter',
+            '--cafile',
+            pki.caFile,
+            '--certificate',
+            files.cert,
+            '--sslkey',
+            files.key,
+            `--resolve=vpn.lab.test:${lab.srvAddr}`,
+            'https://vpn.lab.test/',
+          ]);
           theirs.push(Date.now() - t0);
           expect(oc).toMatch(/COOKIE=/);
         }
         const median = (a: number[]) => [...a].sort((x, y) => x - y)[1]!;
-        console.log(`[${kind}] tandem auth (process, median of 3): ${median(ours)} ms; openconnect --authenticate: ${median(theirs)} ms`);
+        console.log(
+          `[${kind}] tandem auth (process, median of 3): ${median(ours)} ms; openconnect --authenticate: ${median(theirs)} ms`,
+        );
         expect(median(ours)).toBeLessThan(5000);
       });
 
       it('CSTP: manifest profile, typed config, DPD answered, ICMP echo, 2000 packets, cookie reconnect keeps the lease, logout kills the cookie', async () => {
-        const out = await lab.exec(lab.cli, process.execPath, [CLIENT, 'https://vpn.lab.test/', lab.srvAddr, pki.caFile, files.cert, files.key], { env: { ...process.env, GW_TUN_IP: `10.231.${100 + n}.1` }, timeoutMs: 30_000 });
-        const res = JSON.parse(out) as { config: Record<string, unknown>; echoReplyBytes: number; stats: Record<string, number>; closedEarly: boolean; afterLogout: string; profileBytes: number; burst: Record<string, number>; reconnect: Record<string, unknown>; authMs: number; connectMs: number };
+        const out = await lab.exec(
+          lab.cli,
+          process.execPath,
+          [CLIENT, 'https://vpn.lab.test/', lab.srvAddr, pki.caFile, files.cert, files.key],
+          { env: { ...process.env, GW_TUN_IP: `10.231.${100 + n}.1` }, timeoutMs: 30_000 },
+        );
+        const res = JSON.parse(out) as {
+          config: Record<string, unknown>;
+          echoReplyBytes: number;
+          stats: Record<string, number>;
+          closedEarly: boolean;
+          afterLogout: string;
+          profileBytes: number;
+          burst: Record<string, number>;
+          reconnect: Record<string, unknown>;
+          authMs: number;
+          connectMs: number;
+        };
         console.log(`[${kind}] auth ${res.authMs} ms, CONNECT ${res.connectMs} ms, burst ${JSON.stringify(res.burst)}`);
         expect(res.profileBytes).toBe(Buffer.byteLength(PROFILE));
         expect(res.burst['replies']).toBe(2000);
         expect(res.reconnect).toEqual({ kind: 'connected', sameAddress: true, echoReplyBytes: 44 });
-        expect(res.config).toMatchObject({ mtu: expect.any(Number), dpd: 10, dns: ['10.231.9.53'], domains: ['corp.lab.test'], routes: [{ address: `10.231.${50 + n}.0`, prefix: 24, family: 4 }] });
+        expect(res.config).toMatchObject({
+          mtu: expect.any(Number),
+          dpd: 10,
+          dns: ['10.231.9.53'],
+          domains: ['corp.lab.test'],
+          routes: [{ address: `10.231.${50 + n}.0`, prefix: 24, family: 4 }],
+        });
         expect(String(res.config['address'])).toMatch(new RegExp(`^10\\.231\\.${100 + n}\\.`));
         expect(res.echoReplyBytes).toBe(44);
         expect(res.stats['dpdReplies']).toBeGreaterThanOrEqual(1);

@@ -8,7 +8,20 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { connectHeaders, CstpSession, describeGatewayUrl, encodeFrame, FrameDecoder, FrameWriter, manifestHashMatches, PacketType, parseTunnelConfig, previousLease, type CstpClosed, type TunnelConfig } from '@tandem/anyconnect';
+import {
+  connectHeaders,
+  CstpSession,
+  describeGatewayUrl,
+  encodeFrame,
+  FrameDecoder,
+  FrameWriter,
+  manifestHashMatches,
+  PacketType,
+  parseTunnelConfig,
+  previousLease,
+  type CstpClosed,
+  type TunnelConfig,
+} from '@tandem/anyconnect';
 import { normalizeAddress, redactor } from '@tandem/common';
 
 /** A socket that checks the writer never has two writes pending and records every frame. */
@@ -46,11 +59,36 @@ class FakeSocket extends EventEmitter {
 }
 
 function config(over: Partial<TunnelConfig> = {}): TunnelConfig {
-  return { dns: [], nbns: [], defaultDomains: [], splitDns: [], splitInclude: [], splitExclude: [], tunnelAllDns: false, clientBypassProtocol: false, mtu: 1400, dpd: 0, keepalive: 0, idleTimeout: null, sessionTimeout: null, rekey: null, banner: '', serverName: '', dtls: null, ipv4: { address: normalizeAddress('192.168.77.10')!.address, netmask: '255.255.255.0', prefix: 24 }, ...over };
+  return {
+    dns: [],
+    nbns: [],
+    defaultDomains: [],
+    splitDns: [],
+    splitInclude: [],
+    splitExclude: [],
+    tunnelAllDns: false,
+    clientBypassProtocol: false,
+    mtu: 1400,
+    dpd: 0,
+    keepalive: 0,
+    idleTimeout: null,
+    sessionTimeout: null,
+    rekey: null,
+    banner: '',
+    serverName: '',
+    dtls: null,
+    ipv4: { address: normalizeAddress('192.168.77.10')!.address, netmask: '255.255.255.0', prefix: 24 },
+    ...over,
+  };
 }
 
 function session(sock: FakeSocket, over: Partial<TunnelConfig> = {}): CstpSession {
-  return new CstpSession({ socket: sock as unknown as TLSSocket, config: config(over), server: { sha256: '', sha1: '', pin: '', subject: '', issuer: '', validTo: '' }, initial: Buffer.alloc(0) });
+  return new CstpSession({
+    socket: sock as unknown as TLSSocket,
+    config: config(over),
+    server: { sha256: '', sha1: '', pin: '', subject: '', issuer: '', validTo: '' },
+    initial: Buffer.alloc(0),
+  });
 }
 
 afterEach(() => {
@@ -135,7 +173,12 @@ describe('CSTP session timers (docs/protocol.md#dpd-and-keepalive)', () => {
   it('logout sends DISCONNECT 0xb0 + reason and closes; close() sends nothing', async () => {
     const a = new FakeSocket();
     await session(a).logout('Client logout');
-    expect(a.writes).toEqual([Buffer.concat([Buffer.from([0x53, 0x54, 0x46, 0x01, 0x00, 0x0e, 0x05, 0x00, 0xb0]), Buffer.from('Client logout')])]);
+    expect(a.writes).toEqual([
+      Buffer.concat([
+        Buffer.from([0x53, 0x54, 0x46, 0x01, 0x00, 0x0e, 0x05, 0x00, 0xb0]),
+        Buffer.from('Client logout'),
+      ]),
+    ]);
     expect(a.destroyed).toBe(true);
     const b = new FakeSocket();
     session(b).close();
@@ -234,7 +277,11 @@ X-CSTP-Banner: Proto Lab gateway: authorised use only`;
       dns: ['192.168.77.1', 'fd77::1'],
       defaultDomains: ['corp.proto.test'],
       splitDns: ['corp.proto.test'],
-      splitInclude: [{ address: '10.77.0.0', prefix: 16, family: 4 }, { address: '172.16.0.0', prefix: 12, family: 4 }, { address: 'fd77::', prefix: 48, family: 6 }],
+      splitInclude: [
+        { address: '10.77.0.0', prefix: 16, family: 4 },
+        { address: '172.16.0.0', prefix: 12, family: 4 },
+        { address: 'fd77::', prefix: 48, family: 6 },
+      ],
       splitExclude: [{ address: '10.77.99.0', prefix: 24, family: 4 }],
       tunnelAllDns: false,
       mtu: 1434,
@@ -246,7 +293,11 @@ X-CSTP-Banner: Proto Lab gateway: authorised use only`;
       rekey: { seconds: 172819, method: 'ssl' },
       banner: 'Proto Lab gateway: authorised use only',
       serverName: 'ocserv 1.1.6',
-      dtls: { port: 443, appId: '7d9fe87fa71d84486cce1de82fe77ad31fa5f98cf6a67cbd20c71e93b58604ad', cipherSuite: 'PSK-NEGOTIATE' },
+      dtls: {
+        port: 443,
+        appId: '7d9fe87fa71d84486cce1de82fe77ad31fa5f98cf6a67cbd20c71e93b58604ad',
+        cipherSuite: 'PSK-NEGOTIATE',
+      },
     });
     expect(previousLease(c)).toEqual(['192.168.77.146', 'fd77::146']);
   });
@@ -254,14 +305,21 @@ X-CSTP-Banner: Proto Lab gateway: authorised use only`;
   it('the larger of X-CSTP-MTU and X-DTLS-MTU wins; conflicting duplicates are refused', () => {
     const base = headers.filter(([k]) => k !== 'x-cstp-mtu' && k !== 'x-dtls-mtu');
     expect(parseTunnelConfig({ headers: [...base, ['x-cstp-mtu', '1300'], ['x-dtls-mtu', '1406']] }).mtu).toBe(1406);
-    expect(() => parseTunnelConfig({ headers: [...base, ['x-cstp-mtu', '1300'], ['x-cstp-mtu', '1400']] })).toThrow(/conflicting x-cstp-mtu/);
+    expect(() => parseTunnelConfig({ headers: [...base, ['x-cstp-mtu', '1300'], ['x-cstp-mtu', '1400']] })).toThrow(
+      /conflicting x-cstp-mtu/,
+    );
   });
 });
 
 describe('CONNECT request and secrets', () => {
   it('headers: webvpn cookie only, fresh 96-hex master secret registered as a secret, PSK-NEGOTIATE offered', () => {
     const gw = describeGatewayUrl('https://vpn.lab.test:8443/corp');
-    const h = connectHeaders({ gateway: gw, cookie: 'AKgwc0uzV5F09ZLBuolbp0QcwIuwpaERELsBCoVIvrw=', localHostname: 'pc-1', previousAddresses: ['192.168.77.146'] });
+    const h = connectHeaders({
+      gateway: gw,
+      cookie: 'AKgwc0uzV5F09ZLBuolbp0QcwIuwpaERELsBCoVIvrw=',
+      localHostname: 'pc-1',
+      previousAddresses: ['192.168.77.146'],
+    });
     const get = (n: string) => h.filter(([k]) => k === n).map(([, v]) => v);
     expect(get('Host')).toEqual(['vpn.lab.test:8443']);
     expect(get('Cookie')).toEqual(['webvpn=AKgwc0uzV5F09ZLBuolbp0QcwIuwpaERELsBCoVIvrw=']);
@@ -270,7 +328,9 @@ describe('CONNECT request and secrets', () => {
     expect(get('X-CSTP-MTU')).toEqual(['1390']);
     const secret = get('X-DTLS-Master-Secret')[0]!;
     expect(secret).toMatch(/^[0-9A-F]{96}$/);
-    expect(get('X-DTLS-Master-Secret')[0]).not.toBe(connectHeaders({ gateway: gw, cookie: 'x' }).find(([k]) => k === 'X-DTLS-Master-Secret')![1]);
+    expect(get('X-DTLS-Master-Secret')[0]).not.toBe(
+      connectHeaders({ gateway: gw, cookie: 'x' }).find(([k]) => k === 'X-DTLS-Master-Secret')![1],
+    );
     expect(redactor.string(`secret ${secret}`)).not.toContain(secret);
     expect(h.some(([k]) => /encoding/i.test(k))).toBe(false);
     expect(() => connectHeaders({ gateway: gw, cookie: 'a; evil=1' })).toThrow(/Cookie header/);

@@ -38,7 +38,9 @@ describe('offered TLS groups (a gateway that knows only P-256)', () => {
     buildCli();
     lab = await standardLab('tac-groups');
     files = writePem(lab.dir, 'machine', lab.machine);
-    gw = await startFakeGateway(lab.server.certPem + lab.intermediate.certPem, lab.server.keyPem, completeScript(), { ecdhCurve: 'P-256' });
+    gw = await startFakeGateway(lab.server.certPem + lab.intermediate.certPem, lab.server.keyPem, completeScript(), {
+      ecdhCurve: 'P-256',
+    });
     relay = await recordClientHellos(gw.port);
   }, 60_000);
   afterAll(async () => {
@@ -47,7 +49,20 @@ describe('offered TLS groups (a gateway that knows only P-256)', () => {
   });
 
   async function tandemAuth(extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const args = ['auth', `https://${HOST}:${relay.port}/`, '--resolve', `${HOST}:127.0.0.1`, '--cafile', lab.caFile, '--machine-cert', files.cert, '--machine-key', files.key, '--json', ...extra];
+    const args = [
+      'auth',
+      `https://${HOST}:${relay.port}/`,
+      '--resolve',
+      `${HOST}:127.0.0.1`,
+      '--cafile',
+      lab.caFile,
+      '--machine-cert',
+      files.cert,
+      '--machine-key',
+      files.key,
+      '--json',
+      ...extra,
+    ];
     try {
       return { code: 0, ...(await run(process.execPath, [CLI, ...args], { timeout: 30_000 })) };
     } catch (err) {
@@ -82,7 +97,10 @@ describe('offered TLS groups (a gateway that knows only P-256)', () => {
   });
 
   it('negotiates the one group offered, P-256 (getEphemeralKeyInfo)', async () => {
-    const conn = await openGatewayConnection({ host: HOST, port: relay.port, address: '127.0.0.1', ca: lab.caBundle, trust: {}, tlsGroups: ['P-256'] }, null);
+    const conn = await openGatewayConnection(
+      { host: HOST, port: relay.port, address: '127.0.0.1', ca: lab.caBundle, trust: {}, tlsGroups: ['P-256'] },
+      null,
+    );
     try {
       expect(conn.socket.getEphemeralKeyInfo()).toMatchObject({ name: 'prime256v1' });
       expect(relay.connections().at(-1)).toEqual([{ groups: [Group.P256], keyShares: [Group.P256] }]);
@@ -92,13 +110,29 @@ describe('offered TLS groups (a gateway that knows only P-256)', () => {
   });
 
   it('the cookie reconnect offers the same groups as the auth phase', async () => {
-    const refusing = await startFakeGateway(lab.server.certPem + lab.intermediate.certPem, lab.server.keyPem, (_req, socket) => {
-      socket.end(httpResponse('401 Unauthorized', ['Connection: close']));
-    });
+    const refusing = await startFakeGateway(
+      lab.server.certPem + lab.intermediate.certPem,
+      lab.server.keyPem,
+      (_req, socket) => {
+        socket.end(httpResponse('401 Unauthorized', ['Connection: close']));
+      },
+    );
     const tap = await recordClientHellos(refusing.port);
     try {
       const gateway = describeGatewayUrl(`https://${HOST}:${tap.port}/`);
-      const result = await reconnectCstp({ gateway, cookie: 'Zm9vYmFyCg==', address: '127.0.0.1', ca: lab.caBundle, trust: {}, machine: null, tlsGroups: ['P-384', 'P-256'], timeoutMs: 10_000 }, {});
+      const result = await reconnectCstp(
+        {
+          gateway,
+          cookie: 'Zm9vYmFyCg==',
+          address: '127.0.0.1',
+          ca: lab.caBundle,
+          trust: {},
+          machine: null,
+          tlsGroups: ['P-384', 'P-256'],
+          timeoutMs: 10_000,
+        },
+        {},
+      );
       expect(result.kind).toBe('reauthenticate');
       const hellos = tap.connections().flat();
       expect(hellos[0]).toEqual({ groups: [Group.P384, Group.P256], keyShares: [Group.P384] });
@@ -134,7 +168,17 @@ describe('the group negotiated with our lab gateway (Node 24 on both ends, loopb
   afterAll(async () => gw?.close());
 
   async function negotiated(tlsGroups?: string[]): Promise<unknown> {
-    const conn = await openGatewayConnection({ host: HOST, port: gw.port, address: '127.0.0.1', ca: lab.caBundle, trust: {}, ...(tlsGroups ? { tlsGroups } : {}) }, { cert: lab.machine.certPem, key: lab.machine.keyPem });
+    const conn = await openGatewayConnection(
+      {
+        host: HOST,
+        port: gw.port,
+        address: '127.0.0.1',
+        ca: lab.caBundle,
+        trust: {},
+        ...(tlsGroups ? { tlsGroups } : {}),
+      },
+      { cert: lab.machine.certPem, key: lab.machine.keyPem },
+    );
     const info = { protocol: conn.socket.getProtocol(), ...conn.socket.getEphemeralKeyInfo() };
     conn.socket.destroy();
     return info;
@@ -174,7 +218,15 @@ describe.skipIf(skipOcserv !== null)(titled('the group negotiated with a real oc
       const conn = await openGatewayConnection({ host: 'vpn.lab.test', port: 443, address: ${JSON.stringify(ns.srvAddr)}, ca: readFileSync(ca), trust: {}, ...(groups ? { tlsGroups: groups.split(':') } : {}) }, { cert: readFileSync(cert), key: readFileSync(key) });
       console.log(JSON.stringify({ protocol: conn.socket.getProtocol(), ...conn.socket.getEphemeralKeyInfo() }));
       conn.socket.destroy();`;
-    const out = await ns.exec(ns.cli, process.execPath, ['--input-type=module', '-e', code, lab.caFile, files.cert, files.key, tlsGroups?.join(':') ?? '']);
+    const out = await ns.exec(ns.cli, process.execPath, [
+      '--input-type=module',
+      '-e',
+      code,
+      lab.caFile,
+      files.cert,
+      files.key,
+      tlsGroups?.join(':') ?? '',
+    ]);
     return JSON.parse(out) as Record<string, unknown>;
   }
 
@@ -182,7 +234,21 @@ describe.skipIf(skipOcserv !== null)(titled('the group negotiated with a real oc
     expect(await negotiated()).toEqual({ protocol: 'TLSv1.3', type: 'ECDH', name: 'prime256v1', size: 256 });
     expect(await negotiated(['X25519'])).toEqual({ protocol: 'TLSv1.3', type: 'ECDH', name: 'X25519', size: 253 });
     for (const extra of [[], ['--tls-groups', 'X25519']]) {
-      const out = await ns.exec(ns.cli, process.execPath, [CLI, 'auth', 'https://vpn.lab.test/', '--resolve', `vpn.lab.test:${ns.srvAddr}`, '--cafile', lab.caFile, '--machine-cert', files.cert, '--machine-key', files.key, '--json', ...extra]);
+      const out = await ns.exec(ns.cli, process.execPath, [
+        CLI,
+        'auth',
+        'https://vpn.lab.test/',
+        '--resolve',
+        `vpn.lab.test:${ns.srvAddr}`,
+        '--cafile',
+        lab.caFile,
+        '--machine-cert',
+        files.cert,
+        '--machine-key',
+        files.key,
+        '--json',
+        ...extra,
+      ]);
       expect(JSON.parse(out)).toMatchObject({ authenticated: true });
     }
   });

@@ -21,18 +21,63 @@ describe('gateway certificate trust (bad-gateway matrix)', () => {
 
   beforeAll(async () => {
     lab = await standardLab('tac-trust');
-    const srv = (subject: string, extra: Partial<Parameters<typeof issue>[0]> = {}, issuer: Issued = lab.intermediate) =>
-      issue({ subject, keyUsage: KU.digitalSignature | KU.keyEncipherment, eku: [EKU.serverAuth], san: [{ type: 'dns', value: HOST }], ...extra }, issuer);
+    const srv = (
+      subject: string,
+      extra: Partial<Parameters<typeof issue>[0]> = {},
+      issuer: Issued = lab.intermediate,
+    ) =>
+      issue(
+        {
+          subject,
+          keyUsage: KU.digitalSignature | KU.keyEncipherment,
+          eku: [EKU.serverAuth],
+          san: [{ type: 'dns', value: HOST }],
+          ...extra,
+        },
+        issuer,
+      );
     const otherRoot = await issue({ subject: 'CN=Other Root CA', ca: true, keyUsage: KU.keyCertSign });
     certs['good'] = { leaf: lab.server, chain: [lab.intermediate] };
-    certs['expired'] = { leaf: await srv('CN=vpn.lab.test', { notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - 2 * DAY) }), chain: [lab.intermediate] };
-    certs['notYetValid'] = { leaf: await srv('CN=vpn.lab.test', { notBefore: new Date(Date.now() + 5 * DAY), notAfter: new Date(Date.now() + 400 * DAY) }), chain: [lab.intermediate] };
-    certs['wrongHost'] = { leaf: await srv('CN=vpn.lab.test', { san: [{ type: 'dns', value: 'other.lab.test' }] }), chain: [lab.intermediate] };
-    certs['clientAuthOnly'] = { leaf: await srv('CN=vpn.lab.test', { eku: [EKU.clientAuth] }), chain: [lab.intermediate] };
-    certs['kuCertSignOnly'] = { leaf: await srv('CN=vpn.lab.test', { keyUsage: KU.cRLSign }), chain: [lab.intermediate] };
+    certs['expired'] = {
+      leaf: await srv('CN=vpn.lab.test', {
+        notBefore: new Date(Date.now() - 400 * DAY),
+        notAfter: new Date(Date.now() - 2 * DAY),
+      }),
+      chain: [lab.intermediate],
+    };
+    certs['notYetValid'] = {
+      leaf: await srv('CN=vpn.lab.test', {
+        notBefore: new Date(Date.now() + 5 * DAY),
+        notAfter: new Date(Date.now() + 400 * DAY),
+      }),
+      chain: [lab.intermediate],
+    };
+    certs['wrongHost'] = {
+      leaf: await srv('CN=vpn.lab.test', { san: [{ type: 'dns', value: 'other.lab.test' }] }),
+      chain: [lab.intermediate],
+    };
+    certs['clientAuthOnly'] = {
+      leaf: await srv('CN=vpn.lab.test', { eku: [EKU.clientAuth] }),
+      chain: [lab.intermediate],
+    };
+    certs['kuCertSignOnly'] = {
+      leaf: await srv('CN=vpn.lab.test', { keyUsage: KU.cRLSign }),
+      chain: [lab.intermediate],
+    };
     certs['untrustedRoot'] = { leaf: await srv('CN=vpn.lab.test', {}, otherRoot), chain: [] };
-    certs['selfSigned'] = { leaf: await issue({ subject: 'CN=vpn.lab.test', keyUsage: KU.digitalSignature, eku: [EKU.serverAuth], san: [{ type: 'dns', value: HOST }] }), chain: [] };
-    certs['wildcardDeep'] = { leaf: await srv('CN=x', { san: [{ type: 'dns', value: '*.test' }] }), chain: [lab.intermediate] };
+    certs['selfSigned'] = {
+      leaf: await issue({
+        subject: 'CN=vpn.lab.test',
+        keyUsage: KU.digitalSignature,
+        eku: [EKU.serverAuth],
+        san: [{ type: 'dns', value: HOST }],
+      }),
+      chain: [],
+    };
+    certs['wildcardDeep'] = {
+      leaf: await srv('CN=x', { san: [{ type: 'dns', value: '*.test' }] }),
+      chain: [lab.intermediate],
+    };
   }, 60_000);
 
   afterAll(async () => {
@@ -41,7 +86,11 @@ describe('gateway certificate trust (bad-gateway matrix)', () => {
 
   async function gatewayWith(name: string): Promise<FakeGateway> {
     const c = certs[name]!;
-    const g = await startFakeGateway(c.leaf.certPem + c.chain.map((x) => x.certPem).join(''), c.leaf.keyPem, completeScript());
+    const g = await startFakeGateway(
+      c.leaf.certPem + c.chain.map((x) => x.certPem).join(''),
+      c.leaf.keyPem,
+      completeScript(),
+    );
     gateways.push(g);
     return g;
   }
@@ -52,7 +101,14 @@ describe('gateway certificate trust (bad-gateway matrix)', () => {
 
   async function attempt(g: FakeGateway, trust: { pins?: string[]; strict?: boolean } = {}) {
     try {
-      const r = await authenticate({ url: `https://${HOST}:${g.port}/`, address: '127.0.0.1', ca: lab.root.certPem, trust, machine: null, requestTimeoutMs: 5000 });
+      const r = await authenticate({
+        url: `https://${HOST}:${g.port}/`,
+        address: '127.0.0.1',
+        ca: lab.root.certPem,
+        trust,
+        machine: null,
+        requestTimeoutMs: 5000,
+      });
       return { ok: true as const, r };
     } catch (err) {
       if (!isTandemError(err)) throw err;
@@ -103,7 +159,8 @@ describe('gateway certificate trust (bad-gateway matrix)', () => {
     const g = await gatewayWith('good');
     const wrong = await attempt(g, { pins: [pinOf('selfSigned')] });
     expect(wrong.ok).toBe(false);
-    if (!wrong.ok) expect(wrong.err.message).toMatch(new RegExp(`pin mismatch: got ${pinOf('good').replace(/[+/]/g, '\\$&')}`));
+    if (!wrong.ok)
+      expect(wrong.err.message).toMatch(new RegExp(`pin mismatch: got ${pinOf('good').replace(/[+/]/g, '\\$&')}`));
     expect(g.appBytes).toBe(0);
     const right = await attempt(g, { pins: [pinOf('selfSigned'), pinOf('good')] });
     expect(right.ok).toBe(true);

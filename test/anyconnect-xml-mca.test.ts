@@ -8,7 +8,15 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
 import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { answerMcaChallenge, base64Lines, buildAuthReply, buildCertsOnlyPkcs7, buildInit, chooseMcaHash, parseGatewayDocument } from '@tandem/anyconnect';
+import {
+  answerMcaChallenge,
+  base64Lines,
+  buildAuthReply,
+  buildCertsOnlyPkcs7,
+  buildInit,
+  chooseMcaHash,
+  parseGatewayDocument,
+} from '@tandem/anyconnect';
 import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs';
 import { EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
 
@@ -75,20 +83,54 @@ const plain = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_'
 describe('config-auth parsing (captured documents)', () => {
   it('ocserv group form', () => {
     const d = parseGatewayDocument(Buffer.from(OCSERV_GROUP));
-    expect(d).toMatchObject({ type: 'auth-request', authId: 'main', message: 'Please select your group.', opaqueXml: null, mcaHashes: null, clientCertRequest: false });
-    expect(d.form).toEqual({ action: '/auth', method: 'post', inputs: [], selects: [{ name: 'group_list', label: 'Group:', options: [{ value: 'machines', label: 'machines', selected: false }] }] });
+    expect(d).toMatchObject({
+      type: 'auth-request',
+      authId: 'main',
+      message: 'Please select your group.',
+      opaqueXml: null,
+      mcaHashes: null,
+      clientCertRequest: false,
+    });
+    expect(d.form).toEqual({
+      action: '/auth',
+      method: 'post',
+      inputs: [],
+      selects: [
+        { name: 'group_list', label: 'Group:', options: [{ value: 'machines', label: 'machines', selected: false }] },
+      ],
+    });
   });
 
   it('ocserv success with a profile manifest', () => {
     const d = parseGatewayDocument(Buffer.from(OCSERV_SUCCESS));
-    expect(d).toMatchObject({ type: 'complete', authId: 'success', title: 'SSL VPN Service', banner: 'Proto Lab gateway: authorised use only', sessionToken: null });
-    expect(d.manifest).toEqual([{ uri: '/profiles//srv/lab/ocserv/profile.xml', sha1: '5463C8445A7C08A8A3C5E2436FAFE1D641E14AF0', serviceType: 'user' }]);
+    expect(d).toMatchObject({
+      type: 'complete',
+      authId: 'success',
+      title: 'SSL VPN Service',
+      banner: 'Proto Lab gateway: authorised use only',
+      sessionToken: null,
+    });
+    expect(d.manifest).toEqual([
+      {
+        uri: '/profiles//srv/lab/ocserv/profile.xml',
+        sha1: '5463C8445A7C08A8A3C5E2436FAFE1D641E14AF0',
+        serviceType: 'user',
+      },
+    ]);
   });
 
   it('Cisco-style success: session token and id, server-cert-hash, manifest hash upper-cased', () => {
     const d = parseGatewayDocument(Buffer.from(CISCO_SUCCESS));
-    expect(d).toMatchObject({ sessionToken: 'AB12@34CD@EF56', sessionId: '32768', serverCertHash: '0123456789ABCDEF0123456789ABCDEF01234567' });
-    expect(d.manifest[0]).toEqual({ uri: '/CACHE/stc/profiles/corp.xml', sha1: 'AABBCCDDEEFF00112233445566778899AABBCCDD', serviceType: 'user' });
+    expect(d).toMatchObject({
+      sessionToken: 'AB12@34CD@EF56',
+      sessionId: '32768',
+      serverCertHash: '0123456789ABCDEF0123456789ABCDEF01234567',
+    });
+    expect(d.manifest[0]).toEqual({
+      uri: '/CACHE/stc/profiles/corp.xml',
+      sha1: 'AABBCCDDEEFF00112233445566778899AABBCCDD',
+      serviceType: 'user',
+    });
   });
 
   it('Cisco-style MCA challenge: hashes, cert-authenticated, opaque kept as raw text', () => {
@@ -99,7 +141,11 @@ describe('config-auth parsing (captured documents)', () => {
   });
 
   it('errors with %s parameters and client-cert-request', () => {
-    const d = parseGatewayDocument(Buffer.from('<config-auth client="vpn" type="auth-request"><client-cert-request/><auth id="main"><error id="1" param1="bob" param2="x">Login for %s failed</error></auth></config-auth>'));
+    const d = parseGatewayDocument(
+      Buffer.from(
+        '<config-auth client="vpn" type="auth-request"><client-cert-request/><auth id="main"><error id="1" param1="bob" param2="x">Login for %s failed</error></auth></config-auth>',
+      ),
+    );
     expect(d.errors).toEqual(['Login for bob failed']);
     expect(d.clientCertRequest).toBe(true);
   });
@@ -107,9 +153,20 @@ describe('config-auth parsing (captured documents)', () => {
 
 describe('config-auth building', () => {
   it('init: version, device-id, multiple-cert only with a user certificate, group-access/select, client-cert-fail', () => {
-    const withMca = buildInit(ID, 'https://vpn.lab.test/corp', { groupSelect: 'machines', clientCertFail: true }).toString();
+    const withMca = buildInit(ID, 'https://vpn.lab.test/corp', {
+      groupSelect: 'machines',
+      clientCertFail: true,
+    }).toString();
     const root = plain.parse(withMca)['config-auth'];
-    expect(root).toMatchObject({ '@_client': 'vpn', '@_type': 'init', '@_aggregate-auth-version': '2', 'device-id': 'linux-64', 'group-access': 'https://vpn.lab.test/corp', 'group-select': 'machines', capabilities: { 'auth-method': 'multiple-cert' } });
+    expect(root).toMatchObject({
+      '@_client': 'vpn',
+      '@_type': 'init',
+      '@_aggregate-auth-version': '2',
+      'device-id': 'linux-64',
+      'group-access': 'https://vpn.lab.test/corp',
+      'group-select': 'machines',
+      capabilities: { 'auth-method': 'multiple-cert' },
+    });
     expect(root['version']).toMatchObject({ '#text': 'v9.01-tandem', '@_who': 'vpn' });
     expect('client-cert-fail' in root).toBe(true);
     const noMca = buildInit({ ...ID, mca: false }, 'https://vpn.lab.test/').toString();
@@ -126,11 +183,15 @@ describe('config-auth building', () => {
   });
 
   it('MCA reply structure is exactly docs/protocol.md#mca-reply', () => {
-    const reply = buildAuthReply(ID, OPAQUE, { mca: { pkcs7Base64: 'UEtDUzc=', signatureBase64: 'U0lH', hash: 'sha512' } }).toString();
+    const reply = buildAuthReply(ID, OPAQUE, {
+      mca: { pkcs7Base64: 'UEtDUzc=', signatureBase64: 'U0lH', hash: 'sha512' },
+    }).toString();
     const i = (s: string) => reply.indexOf(s);
     expect(i('<session-token/>')).toBeLessThan(i('<session-id/>'));
     expect(i('<session-id/>')).toBeLessThan(i(OPAQUE));
-    expect(reply).toContain(`${OPAQUE}<auth><client-cert-chain cert-store="1M"><client-cert-sent-via-protocol/></client-cert-chain><client-cert-chain cert-store="1U"><client-cert cert-format="pkcs7">UEtDUzc=</client-cert><client-cert-auth-signature hash-algorithm-chosen="sha512">U0lH</client-cert-auth-signature></client-cert-chain></auth></config-auth>`);
+    expect(reply).toContain(
+      `${OPAQUE}<auth><client-cert-chain cert-store="1M"><client-cert-sent-via-protocol/></client-cert-chain><client-cert-chain cert-store="1U"><client-cert cert-format="pkcs7">UEtDUzc=</client-cert><client-cert-auth-signature hash-algorithm-chosen="sha512">U0lH</client-cert-auth-signature></client-cert-chain></auth></config-auth>`,
+    );
     expect(plain.parse(reply)['config-auth']['@_type']).toBe('auth-reply');
   });
 });
@@ -141,11 +202,15 @@ describe('MCA', () => {
 
   beforeAll(async () => {
     lab = await standardLab('tac-mca');
-    rsaUser = await issue({ subject: 'CN=bob', key: 'rsa2048', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, lab.intermediate);
+    rsaUser = await issue(
+      { subject: 'CN=bob', key: 'rsa2048', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] },
+      lab.intermediate,
+    );
   }, 60_000);
 
   const der = (i: Issued) => Buffer.from(new X509Certificate(i.certPem).raw);
-  const signer = (i: Issued, chain: Issued[] = []): SigningIdentity => pemSigningIdentity([i, ...chain].map((c) => c.certPem).join(''), i.keyPem);
+  const signer = (i: Issued, chain: Issued[] = []): SigningIdentity =>
+    pemSigningIdentity([i, ...chain].map((c) => c.certPem).join(''), i.keyPem);
 
   it('hash choice: sha512 > sha384 > sha256; nothing usable is a clear error', () => {
     expect(chooseMcaHash(['sha256', 'sha512', 'sha384'])).toBe('sha512');
@@ -197,8 +262,22 @@ describe('MCA', () => {
   });
 
   it('a signer failure is E_CERT_SIGN; an empty chain is E_CERT_NOT_FOUND', async () => {
-    const broken: SigningIdentity = { chainDer: [der(lab.user)], signer: { keyType: 'ec', keySource: 'test', sign: async () => { throw new Error('token removed'); } } };
-    await expect(answerMcaChallenge(Buffer.from('x'), ['sha256'], broken)).rejects.toMatchObject({ code: 'E_CERT_SIGN', message: expect.stringMatching(/token removed/) });
-    await expect(answerMcaChallenge(Buffer.from('x'), ['sha256'], { chainDer: [], signer: broken.signer })).rejects.toMatchObject({ code: 'E_CERT_NOT_FOUND' });
+    const broken: SigningIdentity = {
+      chainDer: [der(lab.user)],
+      signer: {
+        keyType: 'ec',
+        keySource: 'test',
+        sign: async () => {
+          throw new Error('token removed');
+        },
+      },
+    };
+    await expect(answerMcaChallenge(Buffer.from('x'), ['sha256'], broken)).rejects.toMatchObject({
+      code: 'E_CERT_SIGN',
+      message: expect.stringMatching(/token removed/),
+    });
+    await expect(
+      answerMcaChallenge(Buffer.from('x'), ['sha256'], { chainDer: [], signer: broken.signer }),
+    ).rejects.toMatchObject({ code: 'E_CERT_NOT_FOUND' });
   });
 });

@@ -12,7 +12,11 @@ import { main } from '../apps/cli/src/cli.js';
 import { issue, standardLab, writePem, writeP12, KU, EKU, tempDir, type Issued, type Lab } from './lib/pki.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const PROFILES = { mca: join(root, 'profiles/user-mca.xml'), mgmt: join(root, 'profiles/mgmttun/VpnMgmtTunProfile.xml'), minimal: join(root, 'profiles/minimal.xml') };
+const PROFILES = {
+  mca: join(root, 'profiles/user-mca.xml'),
+  mgmt: join(root, 'profiles/mgmttun/VpnMgmtTunProfile.xml'),
+  minimal: join(root, 'profiles/minimal.xml'),
+};
 const DAY = 86_400_000;
 const GOOD = { keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] };
 
@@ -25,7 +29,14 @@ const certs: Record<string, Issued> = {};
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; } });
+  const code = await main(argv, {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+  });
   return { code, out, err };
 }
 
@@ -36,13 +47,35 @@ function stores(user = userDir): string[] {
 
 beforeAll(async () => {
   lab = await standardLab('certs-cli');
-  const issuing = await issue({ subject: 'CN=Example Corp Issuing CA, O=Example Corp', ca: true, keyUsage: KU.keyCertSign }, lab.root);
-  const machineCa = await issue({ subject: 'CN=Example Corp Machine CA, DC=example, DC=com', ca: true, keyUsage: KU.keyCertSign }, lab.root);
-  certs['alice'] = await issue({ subject: 'CN=alice, O=Example Corp', ...GOOD, notAfter: new Date(Date.now() + 400 * DAY), san: [{ type: 'upn', value: 'alice@example.com' }] }, issuing);
+  const issuing = await issue(
+    { subject: 'CN=Example Corp Issuing CA, O=Example Corp', ca: true, keyUsage: KU.keyCertSign },
+    lab.root,
+  );
+  const machineCa = await issue(
+    { subject: 'CN=Example Corp Machine CA, DC=example, DC=com', ca: true, keyUsage: KU.keyCertSign },
+    lab.root,
+  );
+  certs['alice'] = await issue(
+    {
+      subject: 'CN=alice, O=Example Corp',
+      ...GOOD,
+      notAfter: new Date(Date.now() + 400 * DAY),
+      san: [{ type: 'upn', value: 'alice@example.com' }],
+    },
+    issuing,
+  );
   certs['aliceNoKey'] = await issue({ subject: 'CN=alice-old, O=Example Corp', ...GOOD }, issuing);
   certs['bob'] = await issue({ subject: 'CN=bob, O=Tandem Lab', ...GOOD }, lab.intermediate);
   certs['machine'] = await issue({ subject: 'CN=pc1.example.com', ...GOOD }, machineCa);
-  certs['machineExpired'] = await issue({ subject: 'CN=pc1-old.example.com', ...GOOD, notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2021-01-01T00:00:00Z') }, machineCa);
+  certs['machineExpired'] = await issue(
+    {
+      subject: 'CN=pc1-old.example.com',
+      ...GOOD,
+      notBefore: new Date('2020-01-01T00:00:00Z'),
+      notAfter: new Date('2021-01-01T00:00:00Z'),
+    },
+    machineCa,
+  );
   certs['machineInUser'] = await issue({ subject: 'CN=pc2.example.com', ...GOOD }, machineCa);
   userDir = tempDir('cli-user');
   machineDir = tempDir('cli-machine');
@@ -62,66 +95,102 @@ function fp(name: string): string {
   return createHash('sha256').update(Buffer.from(certs[name]!.cert.rawData)).digest('hex');
 }
 
-interface SelectJson { selected: { sha256: string; subject: string; store: string } | null; candidates: Array<{ sha256: string; subject: string; store: string; accepted: boolean; reasons: string[] }> }
+interface SelectJson {
+  selected: { sha256: string; subject: string; store: string } | null;
+  candidates: Array<{ sha256: string; subject: string; store: string; accepted: boolean; reasons: string[] }>;
+}
 
 const profilesMissing = Object.values(PROFILES).filter((p) => !existsSync(p));
-describe.skipIf(profilesMissing.length > 0)(`tandem certs select on profiles/${profilesMissing.length ? ` [skipped: missing ${profilesMissing.join(', ')}]` : ''}`, () => {
-  it('user-mca.xml (ISSUER-CN Example Corp Issuing CA, MatchOnlyCertsWithKU): picks alice, explains the rest', async () => {
-    const r = await cli('certs', 'select', '--profile', PROFILES.mca, ...stores(), '--json');
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as SelectJson;
-    expect(Object.keys(j)).toEqual(['selected', 'candidates']);
-    expect(j.selected).toEqual({ sha256: fp('alice'), subject: 'CN=alice, O=Example Corp', store: 'user' });
-    for (const c of j.candidates) expect(Object.keys(c)).toEqual(['sha256', 'subject', 'store', 'accepted', 'reasons']);
-    const by = Object.fromEntries(j.candidates.map((c) => [c.subject, c]));
-    expect(by['CN=alice-old, O=Example Corp']!.reasons).toEqual(['no private key']);
-    expect(by['CN=bob, O=Tandem Lab']!.reasons).toEqual(["DN rule ISSUER-CN Equal 'Example Corp Issuing CA' not met"]);
-    expect(by['CN=pc1.example.com']!.reasons).toEqual(["DN rule ISSUER-CN Equal 'Example Corp Issuing CA' not met"]);
-    expect(by['CN=pc1-old.example.com']!.reasons).toEqual(['expired on 2021-01-01', "DN rule ISSUER-CN Equal 'Example Corp Issuing CA' not met"]);
-    expect(r.err).toMatch(/junk\.pem/);
-  });
+describe.skipIf(profilesMissing.length > 0)(
+  `tandem certs select on profiles/${profilesMissing.length ? ` [skipped: missing ${profilesMissing.join(', ')}]` : ''}`,
+  () => {
+    it('user-mca.xml (ISSUER-CN Example Corp Issuing CA, MatchOnlyCertsWithKU): picks alice, explains the rest', async () => {
+      const r = await cli('certs', 'select', '--profile', PROFILES.mca, ...stores(), '--json');
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.out) as SelectJson;
+      expect(Object.keys(j)).toEqual(['selected', 'candidates']);
+      expect(j.selected).toEqual({ sha256: fp('alice'), subject: 'CN=alice, O=Example Corp', store: 'user' });
+      for (const c of j.candidates)
+        expect(Object.keys(c)).toEqual(['sha256', 'subject', 'store', 'accepted', 'reasons']);
+      const by = Object.fromEntries(j.candidates.map((c) => [c.subject, c]));
+      expect(by['CN=alice-old, O=Example Corp']!.reasons).toEqual(['no private key']);
+      expect(by['CN=bob, O=Tandem Lab']!.reasons).toEqual([
+        "DN rule ISSUER-CN Equal 'Example Corp Issuing CA' not met",
+      ]);
+      expect(by['CN=pc1.example.com']!.reasons).toEqual(["DN rule ISSUER-CN Equal 'Example Corp Issuing CA' not met"]);
+      expect(by['CN=pc1-old.example.com']!.reasons).toEqual([
+        'expired on 2021-01-01',
+        "DN rule ISSUER-CN Equal 'Example Corp Issuing CA' not met",
+      ]);
+      expect(r.err).toMatch(/junk\.pem/);
+    });
 
-  it('mgmttun/VpnMgmtTunProfile.xml: machine tunnel by default, machine-store pc1 only', async () => {
-    const r = await cli('certs', 'select', '--profile', PROFILES.mgmt, ...stores(), '--json');
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as SelectJson;
-    expect(j.selected).toEqual({ sha256: fp('machine'), subject: 'CN=pc1.example.com', store: 'machine' });
-    const by = Object.fromEntries(j.candidates.map((c) => [c.subject, c]));
-    expect(by['CN=pc2.example.com']!.reasons).toEqual(['in user store but the machine tunnel uses the machine store']);
-    expect(by['CN=pc1-old.example.com']!.reasons).toEqual(['expired on 2021-01-01']);
-    expect(by['CN=alice, O=Example Corp']!.reasons).toEqual([
-      'in user store but the machine tunnel uses the machine store',
-      "DN rule ISSUER-CN Equal 'Example Corp Machine CA' not met",
-      "DN rule ISSUER-DC Equal 'example' not met",
-    ]);
-  });
+    it('mgmttun/VpnMgmtTunProfile.xml: machine tunnel by default, machine-store pc1 only', async () => {
+      const r = await cli('certs', 'select', '--profile', PROFILES.mgmt, ...stores(), '--json');
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.out) as SelectJson;
+      expect(j.selected).toEqual({ sha256: fp('machine'), subject: 'CN=pc1.example.com', store: 'machine' });
+      const by = Object.fromEntries(j.candidates.map((c) => [c.subject, c]));
+      expect(by['CN=pc2.example.com']!.reasons).toEqual([
+        'in user store but the machine tunnel uses the machine store',
+      ]);
+      expect(by['CN=pc1-old.example.com']!.reasons).toEqual(['expired on 2021-01-01']);
+      expect(by['CN=alice, O=Example Corp']!.reasons).toEqual([
+        'in user store but the machine tunnel uses the machine store',
+        "DN rule ISSUER-CN Equal 'Example Corp Machine CA' not met",
+        "DN rule ISSUER-DC Equal 'example' not met",
+      ]);
+    });
 
-  it('minimal.xml (no CertificateMatch, default rules): longest remaining validity wins', async () => {
-    const r = await cli('certs', 'select', '--profile', PROFILES.minimal, ...stores(), '--json');
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as SelectJson;
-    expect(j.selected?.sha256).toBe(fp('alice'));
-    // bob is there twice: as bob.p12 and as the PEM pair writeP12 leaves beside it.
-    expect(j.candidates.filter((c) => c.accepted).map((c) => c.subject).sort()).toEqual(['CN=alice, O=Example Corp', 'CN=bob, O=Tandem Lab', 'CN=bob, O=Tandem Lab', 'CN=pc1.example.com', 'CN=pc2.example.com']);
-  });
+    it('minimal.xml (no CertificateMatch, default rules): longest remaining validity wins', async () => {
+      const r = await cli('certs', 'select', '--profile', PROFILES.minimal, ...stores(), '--json');
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.out) as SelectJson;
+      expect(j.selected?.sha256).toBe(fp('alice'));
+      // bob is there twice: as bob.p12 and as the PEM pair writeP12 leaves beside it.
+      expect(
+        j.candidates
+          .filter((c) => c.accepted)
+          .map((c) => c.subject)
+          .sort(),
+      ).toEqual([
+        'CN=alice, O=Example Corp',
+        'CN=bob, O=Tandem Lab',
+        'CN=bob, O=Tandem Lab',
+        'CN=pc1.example.com',
+        'CN=pc2.example.com',
+      ]);
+    });
 
-  it('exit 1 and selected null when nothing matches; human output names the reasons', async () => {
-    const r = await cli('certs', 'select', '--profile', PROFILES.mca, ...stores(onlyBobDir), '--store', 'user', '--json');
-    expect(r.code).toBe(1);
-    expect((JSON.parse(r.out) as SelectJson).selected).toBeNull();
-    const h = await cli('certs', 'select', '--profile', PROFILES.mca, ...stores(onlyBobDir), '--store', 'user');
-    expect(h.code).toBe(1);
-    expect(h.out).toContain("DN rule ISSUER-CN Equal 'Example Corp Issuing CA' not met");
-    expect(h.out).toContain('No certificate selected.');
-  });
+    it('exit 1 and selected null when nothing matches; human output names the reasons', async () => {
+      const r = await cli(
+        'certs',
+        'select',
+        '--profile',
+        PROFILES.mca,
+        ...stores(onlyBobDir),
+        '--store',
+        'user',
+        '--json',
+      );
+      expect(r.code).toBe(1);
+      expect((JSON.parse(r.out) as SelectJson).selected).toBeNull();
+      const h = await cli('certs', 'select', '--profile', PROFILES.mca, ...stores(onlyBobDir), '--store', 'user');
+      expect(h.code).toBe(1);
+      expect(h.out).toContain("DN rule ISSUER-CN Equal 'Example Corp Issuing CA' not met");
+      expect(h.out).toContain('No certificate selected.');
+    });
 
-  it('--tunnel user overrides the management-profile default', async () => {
-    const r = await cli('certs', 'select', '--profile', PROFILES.mgmt, '--tunnel', 'user', ...stores(), '--json');
-    const j = JSON.parse(r.out) as SelectJson;
-    // CertificateStoreLinux=Machine in that profile still limits the user tunnel to the machine store.
-    expect(j.candidates.find((c) => c.subject === 'CN=pc2.example.com')!.reasons).toEqual(['in user store but CertificateStoreLinux is Machine']);
-  });
-});
+    it('--tunnel user overrides the management-profile default', async () => {
+      const r = await cli('certs', 'select', '--profile', PROFILES.mgmt, '--tunnel', 'user', ...stores(), '--json');
+      const j = JSON.parse(r.out) as SelectJson;
+      // CertificateStoreLinux=Machine in that profile still limits the user tunnel to the machine store.
+      expect(j.candidates.find((c) => c.subject === 'CN=pc2.example.com')!.reasons).toEqual([
+        'in user store but CertificateStoreLinux is Machine',
+      ]);
+    });
+  },
+);
 
 describe('tandem certs usage and list', () => {
   it('usage errors exit 2', async () => {
@@ -129,7 +198,9 @@ describe('tandem certs usage and list', () => {
     expect((await cli('certs', 'select', '--profile', PROFILES.minimal, '--tunnel', 'both')).code).toBe(2);
     expect((await cli('certs', 'list', '--store', 'everything')).code).toBe(2);
     expect((await cli('certs', 'list', '--pkcs11-pin', '1234')).code).toBe(2);
-    expect((await cli('certs', 'list', '--pkcs11-module', '/x.so', '--pkcs11-pin-env', 'TANDEM_NO_SUCH_VAR_X')).code).toBe(2);
+    expect(
+      (await cli('certs', 'list', '--pkcs11-module', '/x.so', '--pkcs11-pin-env', 'TANDEM_NO_SUCH_VAR_X')).code,
+    ).toBe(2);
   });
 
   it('an unreadable profile exits 1', async () => {
@@ -141,7 +212,10 @@ describe('tandem certs usage and list', () => {
   it('list --json: every certificate with model and certificateUserIds bindings; diagnostics listed', async () => {
     const r = await cli('certs', 'list', ...stores(), '--json');
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as { certificates: Array<Record<string, unknown> & { bindings: Array<{ kind: string; value: string }> }>; diagnostics: Array<{ origin: string }> };
+    const j = JSON.parse(r.out) as {
+      certificates: Array<Record<string, unknown> & { bindings: Array<{ kind: string; value: string }> }>;
+      diagnostics: Array<{ origin: string }>;
+    };
     // 4 user PEM/P12 files + bob's PEM pair left by writeP12 + 2 machine certificates.
     expect(j.certificates).toHaveLength(7);
     const alice = j.certificates.find((c) => (c['subject'] as { dn: string }).dn === 'CN=alice, O=Example Corp')!;
@@ -149,7 +223,9 @@ describe('tandem certs usage and list', () => {
     expect(alice['sha256']).toBe(fp('alice'));
     expect(alice.bindings.map((b) => b.value)).toContain('X509:<S>CN=alice,O=Example Corp');
     expect(alice.bindings.map((b) => b.value)).toContain('X509:<PN>alice@example.com');
-    expect(alice.bindings.find((b) => b.kind === 'IssuerAndSerialNumber')!.value).toMatch(/^X509:<I>CN=Example Corp Issuing CA,O=Example Corp<SR>[0-9a-f]+$/);
+    expect(alice.bindings.find((b) => b.kind === 'IssuerAndSerialNumber')!.value).toMatch(
+      /^X509:<I>CN=Example Corp Issuing CA,O=Example Corp<SR>[0-9a-f]+$/,
+    );
     expect(j.diagnostics.map((d) => d.origin)).toContain(join(userDir, 'junk.pem'));
     expect(r.out).not.toMatch(/PRIVATE KEY/);
   });

@@ -8,7 +8,14 @@ import { createPrivateKey, verify, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { certificateUserIds, collectCandidates, DirectorySource, linuxDefaultStores, linuxUserStoreDir, type SecretCallback } from '@tandem/certs';
+import {
+  certificateUserIds,
+  collectCandidates,
+  DirectorySource,
+  linuxDefaultStores,
+  linuxUserStoreDir,
+  type SecretCallback,
+} from '@tandem/certs';
 import { issue, standardLab, writeP12, writePem, KU, EKU, tempDir, type Issued, type Lab } from './lib/pki.js';
 
 let lab: Lab;
@@ -17,19 +24,46 @@ let upn: Issued;
 
 beforeAll(async () => {
   lab = await standardLab('certs-store');
-  rsa = await issue({ subject: 'CN=rsa user, O=Tandem Lab', key: 'rsa2048', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, lab.intermediate);
-  upn = await issue({ subject: 'DC=com, DC=contoso, OU=UserAccounts, CN=mfatest', keyUsage: KU.digitalSignature | KU.nonRepudiation, eku: [EKU.clientAuth, EKU.smartcardLogon], policies: ['1.3.6.1.4.1.311.21.8.1'], san: [{ type: 'upn', value: 'mfatest@contoso.com' }, { type: 'email', value: 'mfatest@contoso.com' }, { type: 'dns', value: 'pc1.contoso.com' }, { type: 'ip', value: '10.1.2.3' }, { type: 'url', value: 'https://contoso.com/u' }], serial: '00a1b2c3d4' }, lab.intermediate);
+  rsa = await issue(
+    { subject: 'CN=rsa user, O=Tandem Lab', key: 'rsa2048', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] },
+    lab.intermediate,
+  );
+  upn = await issue(
+    {
+      subject: 'DC=com, DC=contoso, OU=UserAccounts, CN=mfatest',
+      keyUsage: KU.digitalSignature | KU.nonRepudiation,
+      eku: [EKU.clientAuth, EKU.smartcardLogon],
+      policies: ['1.3.6.1.4.1.311.21.8.1'],
+      san: [
+        { type: 'upn', value: 'mfatest@contoso.com' },
+        { type: 'email', value: 'mfatest@contoso.com' },
+        { type: 'dns', value: 'pc1.contoso.com' },
+        { type: 'ip', value: '10.1.2.3' },
+        { type: 'url', value: 'https://contoso.com/u' },
+      ],
+      serial: '00a1b2c3d4',
+    },
+    lab.intermediate,
+  );
 }, 60_000);
 
 function asker(answers: Record<string, string>, log: string[] = []): SecretCallback {
-  return async (req) => { log.push(`${req.kind}:${req.origin}`); return answers[req.kind] ?? null; };
+  return async (req) => {
+    log.push(`${req.kind}:${req.origin}`);
+    return answers[req.kind] ?? null;
+  };
 }
 
 async function signsAndVerifies(src: DirectorySource): Promise<boolean> {
   const [e] = await src.list();
   const signer = await e!.signer!();
   const sig = await signer.sign(Buffer.from('x'), 'sha256');
-  return verify('sha256', Buffer.from('x'), { key: new X509Certificate(e!.model.der).publicKey, dsaEncoding: 'der' }, sig);
+  return verify(
+    'sha256',
+    Buffer.from('x'),
+    { key: new X509Certificate(e!.model.der).publicKey, dsaEncoding: 'der' },
+    sig,
+  );
 }
 
 describe('directory source', () => {
@@ -65,14 +99,32 @@ describe('directory source', () => {
   it('legacy RC2-40 PKCS#12 (openssl -legacy), which Node alone cannot read', async () => {
     const d = tempDir('p12-legacy');
     const { cert, key } = writePem(tempDir('p12-legacy-src'), 'rsa', rsa);
-    execFileSync('openssl', ['pkcs12', '-export', '-legacy', '-in', cert, '-inkey', key, '-out', join(d, 'legacy.pfx'), '-passout', 'pass:legacy-pw']);
+    execFileSync('openssl', [
+      'pkcs12',
+      '-export',
+      '-legacy',
+      '-in',
+      cert,
+      '-inkey',
+      key,
+      '-out',
+      join(d, 'legacy.pfx'),
+      '-passout',
+      'pass:legacy-pw',
+    ]);
     // openssl reports the bag encryption on stderr; make sure the file really is RC2.
-    const info = spawnSync('openssl', ['pkcs12', '-info', '-legacy', '-in', join(d, 'legacy.pfx'), '-passin', 'pass:legacy-pw', '-noout'], { encoding: 'utf8' });
+    const info = spawnSync(
+      'openssl',
+      ['pkcs12', '-info', '-legacy', '-in', join(d, 'legacy.pfx'), '-passin', 'pass:legacy-pw', '-noout'],
+      { encoding: 'utf8' },
+    );
     expect(info.stderr + info.stdout).toMatch(/RC2/);
     const src = new DirectorySource(d, { secret: asker({ pkcs12: 'legacy-pw' }) });
     const entries = await src.list();
     expect(src.diagnostics()).toEqual([]);
-    expect(entries.map((e) => [e.model.subjectDn, e.model.key.hasPrivateKey])).toEqual([['CN=rsa user, O=Tandem Lab', true]]);
+    expect(entries.map((e) => [e.model.subjectDn, e.model.key.hasPrivateKey])).toEqual([
+      ['CN=rsa user, O=Tandem Lab', true],
+    ]);
     expect(await signsAndVerifies(src)).toBe(true);
   });
 
@@ -97,13 +149,32 @@ describe('directory source', () => {
   it('encrypted PKCS#8 and traditional keys open with the passphrase callback; without it the key is reported locked', async () => {
     const d = tempDir('enc');
     writeFileSync(join(d, 'p8.crt'), lab.user.certPem);
-    writeFileSync(join(d, 'p8.key'), createPrivateKey(lab.user.keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pp-secret' }));
+    writeFileSync(
+      join(d, 'p8.key'),
+      createPrivateKey(lab.user.keyPem).export({
+        type: 'pkcs8',
+        format: 'pem',
+        cipher: 'aes-256-cbc',
+        passphrase: 'pp-secret',
+      }),
+    );
     writeFileSync(join(d, 'trad.crt'), rsa.certPem);
-    writeFileSync(join(d, 'trad.key'), createPrivateKey(rsa.keyPem).export({ type: 'pkcs1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'pp-secret' }));
+    writeFileSync(
+      join(d, 'trad.key'),
+      createPrivateKey(rsa.keyPem).export({
+        type: 'pkcs1',
+        format: 'pem',
+        cipher: 'aes-128-cbc',
+        passphrase: 'pp-secret',
+      }),
+    );
     const ok = await new DirectorySource(d, { secret: asker({ key: 'pp-secret' }) }).list();
     expect(ok.map((e) => e.model.key.hasPrivateKey)).toEqual([true, true]);
     const locked = await new DirectorySource(d).list();
-    expect(locked.map((e) => e.model.key.keyProblem)).toEqual(['private key is encrypted and no correct passphrase was given', 'private key is encrypted and no correct passphrase was given']);
+    expect(locked.map((e) => e.model.key.keyProblem)).toEqual([
+      'private key is encrypted and no correct passphrase was given',
+      'private key is encrypted and no correct passphrase was given',
+    ]);
   });
 
   it('garbage, empty, truncated and unknown files become diagnostics; the listing goes on', async () => {
@@ -120,7 +191,14 @@ describe('directory source', () => {
     const entries = await src.list();
     expect(entries.map((e) => e.origin.split('/').pop())).toEqual(['good.crt']);
     const diag = Object.fromEntries(src.diagnostics().map((x) => [x.origin.split('/').pop(), x.message]));
-    expect(Object.keys(diag).sort()).toEqual(['broken-key.crt', 'empty.crt', 'half.pem', 'junk.p12', 'noise.pem', 'notes.txt']);
+    expect(Object.keys(diag).sort()).toEqual([
+      'broken-key.crt',
+      'empty.crt',
+      'half.pem',
+      'junk.p12',
+      'noise.pem',
+      'notes.txt',
+    ]);
     expect(diag['notes.txt']).toMatch(/skipped/);
   });
 
@@ -170,7 +248,13 @@ describe('certificate model and Entra bindings', () => {
     expect(j.publicKey).toEqual({ type: 'ec', bits: 256, curve: 'prime256v1' });
     expect(j.keyUsage).toEqual(['Digital_Signature', 'Non_Repudiation']);
     expect(j.extendedKeyUsage).toEqual([EKU.clientAuth, EKU.smartcardLogon]);
-    expect(j.subjectAltNames).toEqual({ dns: ['pc1.contoso.com'], email: ['mfatest@contoso.com'], upn: ['mfatest@contoso.com'], ip: ['10.1.2.3'], uri: ['https://contoso.com/u'] });
+    expect(j.subjectAltNames).toEqual({
+      dns: ['pc1.contoso.com'],
+      email: ['mfatest@contoso.com'],
+      upn: ['mfatest@contoso.com'],
+      ip: ['10.1.2.3'],
+      uri: ['https://contoso.com/u'],
+    });
     expect(j.policies).toEqual(['1.3.6.1.4.1.311.21.8.1']);
     expect(j.subjectKeyId).toMatch(/^[0-9a-f]{40}$/);
     expect(j.authorityKeyId).toBe(lab.intermediate.cert.getExtension('2.5.29.14') ? m.authorityKeyId : null);
@@ -178,7 +262,15 @@ describe('certificate model and Entra bindings', () => {
     expect(j.sha1).toBe(new X509Certificate(m.der).fingerprint.replace(/:/g, '').toLowerCase());
     expect(j.hasPrivateKey).toBe(true);
     expect(JSON.stringify(j)).not.toMatch(/PRIVATE KEY/);
-    const rsaModel = (await new DirectorySource((() => { const x = tempDir('model-rsa'); writePem(x, 'r', rsa); return x; })()).list())[0]!.model;
+    const rsaModel = (
+      await new DirectorySource(
+        (() => {
+          const x = tempDir('model-rsa');
+          writePem(x, 'r', rsa);
+          return x;
+        })(),
+      ).list()
+    )[0]!.model;
     expect(rsaModel.publicKey).toEqual({ type: 'rsa', bits: 2048, curve: null });
   });
 

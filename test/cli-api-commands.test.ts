@@ -27,13 +27,20 @@ describe('tandem status / hosts / stats', () => {
   it('status: both tunnels, human and JSON', async () => {
     const human = await tandem(['status']);
     expect(human.code).toBe(0);
-    expect(human.stdout).toContain('Machine tunnel: connected to mgmt.lab.test since 2026-03-01T08:00:00.000Z (10.99.0.5)');
+    expect(human.stdout).toContain(
+      'Machine tunnel: connected to mgmt.lab.test since 2026-03-01T08:00:00.000Z (10.99.0.5)',
+    );
     expect(human.stdout).toContain('User tunnel: disconnected');
     expect(human.stdout).toContain('Management Connection State: Connected');
     const json = await tandem(['status', '--json']);
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout) as Record<string, unknown>;
-    expect(doc).toMatchObject({ machine: { tunnel: 'machine', status: { state: 'connected', gateway: 'mgmt.lab.test' } }, user: { status: { state: 'idle' } }, machineTunnelEnabled: true, managementConnectionState: 'Connected' });
+    expect(doc).toMatchObject({
+      machine: { tunnel: 'machine', status: { state: 'connected', gateway: 'mgmt.lab.test' } },
+      user: { status: { state: 'idle' } },
+      machineTunnelEnabled: true,
+      managementConnectionState: 'Connected',
+    });
   });
 
   it('hosts: the profile server list with the default marked', async () => {
@@ -49,11 +56,19 @@ describe('tandem status / hosts / stats', () => {
   it('stats: vpncli sections, Not Available for empty values, management state added', async () => {
     const human = await tandem(['stats']);
     expect(human.code).toBe(0);
-    for (const title of ['[ Connection Information ]', '[ Address Information ]', '[ Bytes ]', '[ Frames ]']) expect(human.stdout).toContain(title);
+    for (const title of ['[ Connection Information ]', '[ Address Information ]', '[ Bytes ]', '[ Frames ]'])
+      expect(human.stdout).toContain(title);
     expect(human.stdout).toMatch(/Client Address \(IPv6\):\s+Not Available/);
     expect(human.stdout).toMatch(/Management Connection State:\s+Connected/);
-    const json = JSON.parse((await tandem(['stats', '--json'])).stdout) as { sections: Array<{ title: string; entries: Array<{ name: string; value: string }> }> };
-    expect(json.sections.map((s) => s.title)).toEqual(['Connection Information', 'Address Information', 'Bytes', 'Frames']);
+    const json = JSON.parse((await tandem(['stats', '--json'])).stdout) as {
+      sections: Array<{ title: string; entries: Array<{ name: string; value: string }> }>;
+    };
+    expect(json.sections.map((s) => s.title)).toEqual([
+      'Connection Information',
+      'Address Information',
+      'Bytes',
+      'Frames',
+    ]);
     expect(json.sections[0]!.entries).toContainEqual({ name: 'Management Connection State', value: 'Connected' });
   });
 });
@@ -65,20 +80,45 @@ describe('tandem watch', () => {
     await until(() => json.stdout().includes('\n'));
     const human = runCli(['watch', ...suffix]);
     await until(() => human.stdout().includes('Management Connection State'));
-    agent.set({ tunnel: 'machine', status: { state: 'reconnecting', gateway: 'mgmt.lab.test', since: '2026-03-01T09:00:00.000Z', attempt: 2, cause: { code: 'E_GATEWAY_TIMEOUT', message: 'no answer' } } });
+    agent.set({
+      tunnel: 'machine',
+      status: {
+        state: 'reconnecting',
+        gateway: 'mgmt.lab.test',
+        since: '2026-03-01T09:00:00.000Z',
+        attempt: 2,
+        cause: { code: 'E_GATEWAY_TIMEOUT', message: 'no answer' },
+      },
+    });
     await until(() => json.stdout().split('\n').length >= 3 && human.stdout().includes('reconnecting'));
     json.kill('SIGINT');
     human.kill('SIGINT');
     const [j, h] = await Promise.all([json.done, human.done]);
     expect(j.code).toBe(0);
-    const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; seq?: number; status: { machine: { status: { state: string } } } });
+    const lines = j.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; seq?: number; status: { machine: { status: { state: string } } } });
     expect(lines[0]).toMatchObject({ event: 'snapshot', status: { machine: { status: { state: 'connected' } } } });
     expect(lines[1]).toMatchObject({ event: 'state', status: { machine: { status: { state: 'reconnecting' } } } });
     expect(typeof lines[1]!.seq).toBe('number');
     expect(h.code).toBe(0);
-    expect(h.stdout.indexOf('Machine tunnel: connected')).toBeLessThan(h.stdout.indexOf('Machine tunnel: reconnecting'));
+    expect(h.stdout.indexOf('Machine tunnel: connected')).toBeLessThan(
+      h.stdout.indexOf('Machine tunnel: reconnecting'),
+    );
     expect(h.stdout).toContain('(attempt 2, last error E_GATEWAY_TIMEOUT: no answer)');
-    agent.set({ tunnel: 'machine', status: { state: 'connected', gateway: 'mgmt.lab.test', since: '2026-03-01T08:00:00.000Z', addresses: { ipv4: '10.99.0.5', dns: [], searchDomains: [] }, bytesIn: 4096, bytesOut: 2048, dtls: false } });
+    agent.set({
+      tunnel: 'machine',
+      status: {
+        state: 'connected',
+        gateway: 'mgmt.lab.test',
+        since: '2026-03-01T08:00:00.000Z',
+        addresses: { ipv4: '10.99.0.5', dns: [], searchDomains: [] },
+        bytesIn: 4096,
+        bytesOut: 2048,
+        dtls: false,
+      },
+    });
   });
 });
 
@@ -91,12 +131,21 @@ describe('tandem machine-tunnel and disconnect', () => {
     expect(JSON.parse(off.stdout)).toMatchObject({ enabled: false, tunnel: { status: { state: 'idle' } } });
     expect(JSON.parse(off.stdout)).toMatchObject({ setBy: { uid: process.getuid!(), at: SWITCHED_AT } });
     const status = (await tandem(['status'])).stdout;
-    expect(status).toContain(`Management Connection State: Disconnected (disabled)\nMachine tunnel disabled by an administrator (uid ${process.getuid!()}) at ${SWITCHED_AT}\n`);
-    expect(JSON.parse((await tandem(['status', '--json'])).stdout)).toMatchObject({ machineTunnelEnabled: false, machineTunnelSetBy: { uid: process.getuid!(), at: SWITCHED_AT } });
-    expect((await tandem(['machine-tunnel', 'status'])).stdout).toContain(`Machine tunnel disabled by an administrator (uid ${process.getuid!()}) at ${SWITCHED_AT}\nMachine tunnel: disconnected`);
+    expect(status).toContain(
+      `Management Connection State: Disconnected (disabled)\nMachine tunnel disabled by an administrator (uid ${process.getuid!()}) at ${SWITCHED_AT}\n`,
+    );
+    expect(JSON.parse((await tandem(['status', '--json'])).stdout)).toMatchObject({
+      machineTunnelEnabled: false,
+      machineTunnelSetBy: { uid: process.getuid!(), at: SWITCHED_AT },
+    });
+    expect((await tandem(['machine-tunnel', 'status'])).stdout).toContain(
+      `Machine tunnel disabled by an administrator (uid ${process.getuid!()}) at ${SWITCHED_AT}\nMachine tunnel: disconnected`,
+    );
     const on = await tandem(['machine-tunnel', 'enable']);
     expect(on.code).toBe(0);
-    expect(on.stdout).toContain(`Machine tunnel enabled by an administrator (uid ${process.getuid!()}) at ${SWITCHED_AT}\nMachine tunnel: connected to mgmt.lab.test`);
+    expect(on.stdout).toContain(
+      `Machine tunnel enabled by an administrator (uid ${process.getuid!()}) at ${SWITCHED_AT}\nMachine tunnel: connected to mgmt.lab.test`,
+    );
   });
 
   it('disconnect reports the user tunnel', async () => {
@@ -114,7 +163,9 @@ describe(titled('tandem as an unprivileged user (uid 65534)', missing('root')), 
     const before = agent.calls.filter((c) => c.method === 'machineTunnel.enable').length;
     const human = await tandem(['machine-tunnel', 'enable'], nobody);
     expect(human.code).toBe(1);
-    expect(human.stderr).toBe('tandem machine-tunnel enable: permission denied: machine-tunnel enable needs an administrator\n');
+    expect(human.stderr).toBe(
+      'tandem machine-tunnel enable: permission denied: machine-tunnel enable needs an administrator\n',
+    );
     const json = await tandem(['machine-tunnel', 'enable', '--json'], nobody);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'E_PERMISSION' } });
@@ -133,7 +184,9 @@ describe('when the agent cannot be trusted or reached', () => {
       expect(r.stderr).toBe(`tandem status: tandemd is not running (no socket at ${path})\n`);
       const viaEnv = await runCli(['hosts', '--json'], { env: { TANDEM_SOCKET: path } }).done;
       expect(viaEnv.code).toBe(1);
-      expect(JSON.parse(viaEnv.stdout)).toEqual({ error: { code: 'E_IPC_CLOSED', message: `tandemd is not running (no socket at ${path})` } });
+      expect(JSON.parse(viaEnv.stdout)).toEqual({
+        error: { code: 'E_IPC_CLOSED', message: `tandemd is not running (no socket at ${path})` },
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

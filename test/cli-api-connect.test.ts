@@ -59,7 +59,13 @@ describe('tandem connect (MCA through the user-side signer)', () => {
     const r = await connectCli(['connect', 'https://vpn.lab.test/mca', '--user-store', userStore, '--json']).done;
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toMatchObject({ connected: true, tunnel: { tunnel: 'user', status: { state: 'connected', gateway: 'vpn.lab.test', addresses: { ipv4: '10.8.0.2' } } } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      connected: true,
+      tunnel: {
+        tunnel: 'user',
+        status: { state: 'connected', gateway: 'vpn.lab.test', addresses: { ipv4: '10.8.0.2' } },
+      },
+    });
     expect(agent.verifications).toEqual([{ sha256: aliceSha256, ok: true }]);
   });
 
@@ -67,10 +73,15 @@ describe('tandem connect (MCA through the user-side signer)', () => {
     const human = await connectCli(['connect', '--user-store', emptyStore]).done;
     expect(human.code).toBe(1);
     expect(human.stderr).toContain('offering 0');
-    expect(human.stderr).toMatch(/tandem connect: User tunnel: failed to connect to vpn\.lab\.test at \S+: E_CERT_NOT_FOUND \[mca\]: no acceptable user certificate among 0/);
+    expect(human.stderr).toMatch(
+      /tandem connect: User tunnel: failed to connect to vpn\.lab\.test at \S+: E_CERT_NOT_FOUND \[mca\]: no acceptable user certificate among 0/,
+    );
     const json = await connectCli(['connect', '--user-store', emptyStore, '--json']).done;
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'E_CERT_NOT_FOUND', stage: 'mca' }, tunnel: { status: { state: 'error' } } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      error: { code: 'E_CERT_NOT_FOUND', stage: 'mca' },
+      tunnel: { status: { state: 'error' } },
+    });
     expect(agent.verifications).toEqual([]);
   });
 
@@ -94,7 +105,8 @@ describe('tandem connect (MCA through the user-side signer)', () => {
 
   it('a passphrase variable that is not set is a usage error (exit 2), before the agent is asked', async () => {
     const before = agent.calls.filter((c) => c.method === 'connect').length;
-    const r = await connectCli(['connect', '--user-store', userStore, '--passphrase-env', 'TANDEM_TEST_UNSET_VARIABLE']).done;
+    const r = await connectCli(['connect', '--user-store', userStore, '--passphrase-env', 'TANDEM_TEST_UNSET_VARIABLE'])
+      .done;
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('environment variable TANDEM_TEST_UNSET_VARIABLE is not set');
     expect(agent.calls.filter((c) => c.method === 'connect').length).toBe(before);

@@ -46,8 +46,12 @@ export function runCli(args: string[], opts: { uid?: number; gid?: number; env?:
   });
   let out = '';
   let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
   const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     child.on('close', (code) => {
@@ -74,7 +78,15 @@ const now = (): string => new Date().toISOString();
 const idle = (tunnel: 'machine' | 'user'): TunnelSnapshot => ({ tunnel, status: { state: 'idle' } });
 const machineUp = (): TunnelSnapshot => ({
   tunnel: 'machine',
-  status: { state: 'connected', gateway: 'mgmt.lab.test', since: T0, addresses: { ipv4: '10.99.0.5', dns: [], searchDomains: [] }, bytesIn: 4096, bytesOut: 2048, dtls: false },
+  status: {
+    state: 'connected',
+    gateway: 'mgmt.lab.test',
+    since: T0,
+    addresses: { ipv4: '10.99.0.5', dns: [], searchDomains: [] },
+    bytesIn: 4096,
+    bytesOut: 2048,
+    dtls: false,
+  },
 });
 
 /** The fake agent: socket, state, and what happened. */
@@ -100,7 +112,11 @@ export class FakeAgent {
     const dir = await mkdtemp(join(tmpdir(), 'tandem-cli-api-'));
     await chmod(dir, 0o755);
     const agent = new FakeAgent(dir);
-    agent.server = createIpcServer({ socketPath: agent.socketPath, handlers: agent.handlers(), agentVersion: 'fake-0.1' });
+    agent.server = createIpcServer({
+      socketPath: agent.socketPath,
+      handlers: agent.handlers(),
+      agentVersion: 'fake-0.1',
+    });
     await agent.server.listen();
     return agent;
   }
@@ -124,7 +140,11 @@ export class FakeAgent {
   }
 
   private fail(gateway: string, cause: ErrorCause): void {
-    this.set({ tunnel: 'user', ownerUid: this.snap.user.ownerUid, status: { state: 'error', since: now(), gateway, cause } });
+    this.set({
+      tunnel: 'user',
+      ownerUid: this.snap.user.ownerUid,
+      status: { state: 'error', since: now(), gateway, cause },
+    });
     if (this.enabled) this.set(machineUp());
   }
 
@@ -132,22 +152,41 @@ export class FakeAgent {
   private async authenticate(gateway: string, ctx: CallContext, uid: number): Promise<void> {
     if (gateway === 'banner.lab.test') {
       const answer = await ctx.reverse('prompt', { kind: 'confirm', title: 'Banner', message: 'Authorised use only.' });
-      if (answer.cancelled) return this.fail(gateway, { code: 'E_AUTH_REJECTED', message: 'banner not accepted', stage: 'auth' });
+      if (answer.cancelled)
+        return this.fail(gateway, { code: 'E_AUTH_REJECTED', message: 'banner not accepted', stage: 'auth' });
     }
     if (gateway === 'slow.lab.test') return; // stays `connecting` until someone disconnects
     const { certificates } = await ctx.reverse('certs.list', { purpose: 'mca' });
     const cert = certificates.find((c) => this.known.has(c.sha256));
-    if (!cert) return this.fail(gateway, { code: 'E_CERT_NOT_FOUND', message: `no acceptable user certificate among ${certificates.length}`, stage: 'mca' });
+    if (!cert)
+      return this.fail(gateway, {
+        code: 'E_CERT_NOT_FOUND',
+        message: `no acceptable user certificate among ${certificates.length}`,
+        stage: 'mca',
+      });
     const nonce = randomBytes(48);
-    const { signature } = await ctx.reverse('certs.sign', { sha256: cert.sha256, algorithm: 'sha384', data: nonce.toString('base64') });
+    const { signature } = await ctx.reverse('certs.sign', {
+      sha256: cert.sha256,
+      algorithm: 'sha384',
+      data: nonce.toString('base64'),
+    });
     const key = createPublicKey(this.known.get(cert.sha256)!);
     const ok = verify('sha384', nonce, { key, dsaEncoding: 'der' }, Buffer.from(signature, 'base64'));
     this.verifications.push({ sha256: cert.sha256, ok });
-    if (!ok) return this.fail(gateway, { code: 'E_AUTH_REJECTED', message: 'MCA signature did not verify', stage: 'mca' });
+    if (!ok)
+      return this.fail(gateway, { code: 'E_AUTH_REJECTED', message: 'MCA signature did not verify', stage: 'mca' });
     this.set({
       tunnel: 'user',
       ownerUid: uid,
-      status: { state: 'connected', gateway, since: now(), addresses: { ipv4: '10.8.0.2', dns: ['10.8.0.1'], searchDomains: ['lab.test'] }, bytesIn: 1536, bytesOut: 512, dtls: true },
+      status: {
+        state: 'connected',
+        gateway,
+        since: now(),
+        addresses: { ipv4: '10.8.0.2', dns: ['10.8.0.1'], searchDomains: ['lab.test'] },
+        bytesIn: 1536,
+        bytesOut: 512,
+        dtls: true,
+      },
     });
   }
 
@@ -155,36 +194,81 @@ export class FakeAgent {
     const note = (method: string, ctx: CallContext): void => void this.calls.push({ method, uid: ctx.peer.uid });
     return {
       status: async (_p, ctx) => (note('status', ctx), this.snap),
-      hosts: async (_p, ctx) => (note('hosts', ctx), {
-        hosts: [
-          { name: 'Lab VPN', address: 'vpn.lab.test', userGroup: 'mca', profile: 'user-mca.xml' },
-          { name: 'Lab Banner', address: 'banner.lab.test' },
-        ],
-        defaultHost: 'Lab VPN',
-      }),
+      hosts: async (_p, ctx) => (
+        note('hosts', ctx),
+        {
+          hosts: [
+            { name: 'Lab VPN', address: 'vpn.lab.test', userGroup: 'mca', profile: 'user-mca.xml' },
+            { name: 'Lab Banner', address: 'banner.lab.test' },
+          ],
+          defaultHost: 'Lab VPN',
+        }
+      ),
       stats: async (_p, ctx) => {
         note('stats', ctx);
         const u = this.snap.user.status;
         const up = u.state === 'connected';
         return {
           sections: [
-            { title: 'Connection Information', entries: [{ name: 'Connection State', value: up ? 'Connected' : 'Disconnected' }, { name: 'Tunnel Mode (IPv4)', value: up ? 'Tunnel All Traffic' : '' }] },
-            { title: 'Address Information', entries: [{ name: 'Client Address (IPv4)', value: up ? u.addresses.ipv4 ?? '' : '' }, { name: 'Client Address (IPv6)', value: '' }, { name: 'Server Address', value: up ? u.gateway : '' }] },
-            { title: 'Bytes', entries: [{ name: 'Bytes Sent', value: String(up ? u.bytesOut : 0) }, { name: 'Bytes Received', value: String(up ? u.bytesIn : 0) }] },
-            { title: 'Frames', entries: [{ name: 'Packets Sent', value: '7' }, { name: 'Packets Received', value: '9' }] },
+            {
+              title: 'Connection Information',
+              entries: [
+                { name: 'Connection State', value: up ? 'Connected' : 'Disconnected' },
+                { name: 'Tunnel Mode (IPv4)', value: up ? 'Tunnel All Traffic' : '' },
+              ],
+            },
+            {
+              title: 'Address Information',
+              entries: [
+                { name: 'Client Address (IPv4)', value: up ? (u.addresses.ipv4 ?? '') : '' },
+                { name: 'Client Address (IPv6)', value: '' },
+                { name: 'Server Address', value: up ? u.gateway : '' },
+              ],
+            },
+            {
+              title: 'Bytes',
+              entries: [
+                { name: 'Bytes Sent', value: String(up ? u.bytesOut : 0) },
+                { name: 'Bytes Received', value: String(up ? u.bytesIn : 0) },
+              ],
+            },
+            {
+              title: 'Frames',
+              entries: [
+                { name: 'Packets Sent', value: '7' },
+                { name: 'Packets Received', value: '9' },
+              ],
+            },
           ],
         };
       },
       connect: async (p, ctx) => {
         note('connect', ctx);
-        const gateway = p.url ? new URL(p.url).hostname : p.host === 'Lab Banner' ? 'banner.lab.test' : p.host === 'Slow' ? 'slow.lab.test' : 'vpn.lab.test';
+        const gateway = p.url
+          ? new URL(p.url).hostname
+          : p.host === 'Lab Banner'
+            ? 'banner.lab.test'
+            : p.host === 'Slow'
+              ? 'slow.lab.test'
+              : 'vpn.lab.test';
         // Hand-over: the machine tunnel goes down before the user tunnel comes up.
         this.set(idle('machine'));
-        this.set({ tunnel: 'user', ownerUid: ctx.peer.uid, status: { state: 'connecting', gateway, since: now(), stage: 'mca' } });
+        this.set({
+          tunnel: 'user',
+          ownerUid: ctx.peer.uid,
+          status: { state: 'connecting', gateway, since: now(), stage: 'mca' },
+        });
         // Accepted now; authentication continues after the reply, as the real engine does.
-        setImmediate(() => void this.authenticate(gateway, ctx, ctx.peer.uid).catch((err: unknown) => {
-          this.fail(gateway, { code: err instanceof TandemError ? err.code : ErrorCodes.INTERNAL, message: String((err as Error).message), stage: 'mca' });
-        }));
+        setImmediate(
+          () =>
+            void this.authenticate(gateway, ctx, ctx.peer.uid).catch((err: unknown) => {
+              this.fail(gateway, {
+                code: err instanceof TandemError ? err.code : ErrorCodes.INTERNAL,
+                message: String((err as Error).message),
+                stage: 'mca',
+              });
+            }),
+        );
         return { accepted: true, tunnel: this.snap.user };
       },
       disconnect: async (_p, ctx) => {
@@ -193,7 +277,10 @@ export class FakeAgent {
         if (this.enabled) this.set(machineUp());
         return { tunnel: this.snap.user };
       },
-      'machineTunnel.status': async (_p, ctx) => (note('machineTunnel.status', ctx), { enabled: this.enabled, tunnel: this.snap.machine, ...(this.setBy ? { setBy: this.setBy } : {}) }),
+      'machineTunnel.status': async (_p, ctx) => (
+        note('machineTunnel.status', ctx),
+        { enabled: this.enabled, tunnel: this.snap.machine, ...(this.setBy ? { setBy: this.setBy } : {}) }
+      ),
       'machineTunnel.enable': async (_p, ctx) => {
         note('machineTunnel.enable', ctx);
         this.enabled = true;
@@ -208,7 +295,9 @@ export class FakeAgent {
         this.set(idle('machine'));
         return { enabled: false, tunnel: this.snap.machine, setBy: this.setBy };
       },
-      'diagnostics.export': async () => { throw new TandemError(ErrorCodes.INTERNAL, 'not part of these tests'); },
+      'diagnostics.export': async () => {
+        throw new TandemError(ErrorCodes.INTERNAL, 'not part of these tests');
+      },
       'logs.tail': async () => ({ records: [] }),
     };
   }

@@ -14,15 +14,38 @@ import { connectParams } from '../apps/cli/src/api/connect.js';
 
 const T = '2026-03-01T08:00:00.000Z';
 const idle: TunnelSnapshot = { tunnel: 'user', status: { state: 'idle' } };
-const oldError: TunnelSnapshot = { tunnel: 'user', status: { state: 'error', since: T, cause: { code: 'E_AUTH_REJECTED', message: 'old' } } };
+const oldError: TunnelSnapshot = {
+  tunnel: 'user',
+  status: { state: 'error', since: T, cause: { code: 'E_AUTH_REJECTED', message: 'old' } },
+};
 const connecting: TunnelSnapshot = { tunnel: 'user', status: { state: 'connecting', gateway: 'gw', since: T } };
-const connected: TunnelSnapshot = { tunnel: 'user', status: { state: 'connected', gateway: 'gw', since: T, addresses: { dns: [], searchDomains: [] }, bytesIn: 0, bytesOut: 0, dtls: false } };
-const newError: TunnelSnapshot = { tunnel: 'user', status: { state: 'error', since: '2026-03-01T08:00:05.000Z', cause: { code: 'E_CERT_NOT_FOUND', message: 'none' } } };
+const connected: TunnelSnapshot = {
+  tunnel: 'user',
+  status: {
+    state: 'connected',
+    gateway: 'gw',
+    since: T,
+    addresses: { dns: [], searchDomains: [] },
+    bytesIn: 0,
+    bytesOut: 0,
+    dtls: false,
+  },
+};
+const newError: TunnelSnapshot = {
+  tunnel: 'user',
+  status: { state: 'error', since: '2026-03-01T08:00:05.000Z', cause: { code: 'E_CERT_NOT_FOUND', message: 'none' } },
+};
 
-async function decide(before: TunnelSnapshot, feed: Array<[TunnelSnapshot, boolean?]>): Promise<Outcome['kind'] | 'pending'> {
+async function decide(
+  before: TunnelSnapshot,
+  feed: Array<[TunnelSnapshot, boolean?]>,
+): Promise<Outcome['kind'] | 'pending'> {
   const t = new AttemptTracker(before, () => undefined);
   for (const [snap, reply] of feed) t.observe(snap, reply);
-  return Promise.race([t.outcome.then((o) => o.kind), new Promise<'pending'>((r) => setTimeout(() => r('pending'), 10))]);
+  return Promise.race([
+    t.outcome.then((o) => o.kind),
+    new Promise<'pending'>((r) => setTimeout(() => r('pending'), 10)),
+  ]);
 }
 
 describe('AttemptTracker', () => {
@@ -42,22 +65,35 @@ describe('AttemptTracker', () => {
 });
 
 describe('management connection state', () => {
-  const snap = (machine: TunnelSnapshot['status'], user: TunnelSnapshot['status'] = { state: 'idle' }): StatusSnapshot => ({ machine: { tunnel: 'machine', status: machine }, user: { tunnel: 'user', status: user } });
+  const snap = (
+    machine: TunnelSnapshot['status'],
+    user: TunnelSnapshot['status'] = { state: 'idle' },
+  ): StatusSnapshot => ({ machine: { tunnel: 'machine', status: machine }, user: { tunnel: 'user', status: user } });
   it('uses the observed vpncli strings', () => {
     expect(managementState(snap({ state: 'idle' }, connected.status))).toBe('Disconnected (user tunnel active)');
     expect(managementState(snap({ state: 'idle' }), false)).toBe('Disconnected (disabled)');
     expect(managementState(snap({ state: 'idle' }), true)).toBe('Disconnected');
     expect(managementState(snap({ ...connected.status }))).toBe('Connected');
-    expect(managementState(snap({ state: 'error', since: T, cause: { code: 'E_TUN', message: 'x' } }))).toBe('Disconnected (error: E_TUN)');
+    expect(managementState(snap({ state: 'error', since: T, cause: { code: 'E_TUN', message: 'x' } }))).toBe(
+      'Disconnected (error: E_TUN)',
+    );
   });
 });
 
 describe('stats layout', () => {
   it('adds the management state once and prints Not Available for empty values', () => {
-    const sections = withManagementState([{ title: 'Bytes', entries: [{ name: 'Bytes Sent', value: '' }] }], 'Connected');
-    expect(sections[0]).toEqual({ title: 'Connection Information', entries: [{ name: 'Management Connection State', value: 'Connected' }] });
+    const sections = withManagementState(
+      [{ title: 'Bytes', entries: [{ name: 'Bytes Sent', value: '' }] }],
+      'Connected',
+    );
+    expect(sections[0]).toEqual({
+      title: 'Connection Information',
+      entries: [{ name: 'Management Connection State', value: 'Connected' }],
+    });
     expect(withManagementState(sections, 'Other')).toBe(sections);
-    expect(statsText(sections)).toBe('[ Connection Information ]\n\n    Management Connection State:  Connected\n\n[ Bytes ]\n\n    Bytes Sent:  Not Available\n\n');
+    expect(statsText(sections)).toBe(
+      '[ Connection Information ]\n\n    Management Connection State:  Connected\n\n[ Bytes ]\n\n    Bytes Sent:  Not Available\n\n',
+    );
   });
 });
 

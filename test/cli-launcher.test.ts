@@ -8,7 +8,17 @@
  * files it lists, so a build that skipped the bundling step is caught.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +68,11 @@ function run(dir: string, env: Record<string, string> = {}): { stdout: string; s
   const base = { ...process.env };
   // The outer environment must not decide the case under test.
   delete base['TANDEM_NO_BUNDLE'];
-  const r = spawnSync(process.execPath, [join(dir, 'bin/tandem.js')], { env: { ...base, ...env }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [join(dir, 'bin/tandem.js')], {
+    env: { ...base, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
@@ -124,18 +138,25 @@ describe('CLI launcher: bundle or dist', () => {
   });
 });
 
-const noBundle = existsSync(join(REAL_BUNDLE, 'inputs.json')) ? null : 'apps/cli/bundle/inputs.json does not exist (run npm run build)';
+const noBundle = existsSync(join(REAL_BUNDLE, 'inputs.json'))
+  ? null
+  : 'apps/cli/bundle/inputs.json does not exist (run npm run build)';
 
-describe.skipIf(noBundle !== null)(`the built bundle matches the files it was built from${noBundle ? ` [skipped: ${noBundle}]` : ''}`, () => {
-  it('every input listed in apps/cli/bundle/inputs.json exists with the recorded size and mtime', () => {
-    const manifest = JSON.parse(readFileSync(join(REAL_BUNDLE, 'inputs.json'), 'utf8')) as Manifest;
-    // Our own compiled CLI must be among the inputs, else the manifest checks nothing that matters.
-    expect(manifest.inputs.some(([p]) => p === '../dist/main.js')).toBe(true);
-    const stale = manifest.inputs.flatMap(([p, size, mtimeMs]) => {
-      const st = statSync(join(REAL_BUNDLE, p), { throwIfNoEntry: false });
-      if (!st) return [`${p}: missing`];
-      return st.size === size && st.mtimeMs === mtimeMs ? [] : [`${p}: size ${st.size} (recorded ${size}), mtime ${st.mtimeMs} (recorded ${mtimeMs})`];
+describe.skipIf(noBundle !== null)(
+  `the built bundle matches the files it was built from${noBundle ? ` [skipped: ${noBundle}]` : ''}`,
+  () => {
+    it('every input listed in apps/cli/bundle/inputs.json exists with the recorded size and mtime', () => {
+      const manifest = JSON.parse(readFileSync(join(REAL_BUNDLE, 'inputs.json'), 'utf8')) as Manifest;
+      // Our own compiled CLI must be among the inputs, else the manifest checks nothing that matters.
+      expect(manifest.inputs.some(([p]) => p === '../dist/main.js')).toBe(true);
+      const stale = manifest.inputs.flatMap(([p, size, mtimeMs]) => {
+        const st = statSync(join(REAL_BUNDLE, p), { throwIfNoEntry: false });
+        if (!st) return [`${p}: missing`];
+        return st.size === size && st.mtimeMs === mtimeMs
+          ? []
+          : [`${p}: size ${st.size} (recorded ${size}), mtime ${st.mtimeMs} (recorded ${mtimeMs})`];
+      });
+      expect(stale, 'the bundle is older than these inputs; npm run build refreshes it').toEqual([]);
     });
-    expect(stale, 'the bundle is older than these inputs; npm run build refreshes it').toEqual([]);
-  });
-});
+  },
+);

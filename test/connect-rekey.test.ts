@@ -15,7 +15,14 @@ const REKEY_SECONDS = 6;
 
 describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocserv: rekey (new-tunnel)', skip), () => {
   const env = new OcservConnectLab('trk', [240, 9], BEHIND, {
-    pool: '10.240.100.0/24', device: 'trkv', routes: ['10.240.50.0/255.255.255.0'], dns: '10.240.9.53', defaultDomain: 'corp.lab.test', dpd: 30, keepalive: 30, cookieTimeout: 60,
+    pool: '10.240.100.0/24',
+    device: 'trkv',
+    routes: ['10.240.50.0/255.255.255.0'],
+    dns: '10.240.9.53',
+    defaultDomain: 'corp.lab.test',
+    dpd: 30,
+    keepalive: 30,
+    cookieTimeout: 60,
     extra: [`rekey-time = ${REKEY_SECONDS}`, 'rekey-method = new-tunnel'],
   });
   const lab = env.lab;
@@ -36,11 +43,15 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
       const back = await c.waitFor('reconnected', 20_000);
       expect(back['reauthenticated']).toBe(false);
       // Not a second auth, not a dead peer, not the end of the session.
-      expect(c.names().filter((e) => ['authenticated', 'dead', 'ended', 'disconnected'].includes(e))).toEqual(['authenticated']);
+      expect(c.names().filter((e) => ['authenticated', 'dead', 'ended', 'disconnected'].includes(e))).toEqual([
+        'authenticated',
+      ]);
       await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
       // Addresses, routes and resolv.conf are untouched by the rekey.
       expect(await lab.snapshot()).toBe(during);
-      process.stdout.write(`tandem connect: rekey (${String(rekey['method'])}) ${Date.parse(rekey.time) - connectedAt} ms after connect; new tunnel in ${String(back['ms'])} ms\n`);
+      process.stdout.write(
+        `tandem connect: rekey (${String(rekey['method'])}) ${Date.parse(rekey.time) - connectedAt} ms after connect; new tunnel in ${String(back['ms'])} ms\n`,
+      );
 
       expect(await c.stop('SIGINT')).toBe(0);
       expect(await lab.snapshot()).toBe(env.baseline);

@@ -28,7 +28,12 @@ const HEADERS: Array<[string, string]> = [
 ];
 
 const env = (headers: Array<[string, string]>): Record<string, string> =>
-  buildScriptEnv(toNetworkConfig(parseTunnelConfig({ headers }), '192.0.2.1'), { reason: 'connect', ownerPid: 1, logLevel: 1, tunDevice: 'ttn9' });
+  buildScriptEnv(toNetworkConfig(parseTunnelConfig({ headers }), '192.0.2.1'), {
+    reason: 'connect',
+    ownerPid: 1,
+    logLevel: 1,
+    tunDevice: 'ttn9',
+  });
 
 describe('toNetworkConfig', () => {
   it('carries the parsed CONNECT values to the script environment', () => {
@@ -56,22 +61,36 @@ describe('toNetworkConfig', () => {
   });
 
   it('a gateway address that is not an IP is refused with E_NETCONFIG', () => {
-    expect(() => toNetworkConfig(parseTunnelConfig({ headers: HEADERS }), 'vpn.example.com')).toThrow(expect.objectContaining({ code: 'E_NETCONFIG' }));
+    expect(() => toNetworkConfig(parseTunnelConfig({ headers: HEADERS }), 'vpn.example.com')).toThrow(
+      expect.objectContaining({ code: 'E_NETCONFIG' }),
+    );
   });
 
   it('property: random header values end in a typed error or a safe environment', () => {
-    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('10.0.0.0/8\n', 'a"b', "x'y", 'fe80::1%eth0', '10.0.0.1 ', '::/0', '0.0.0.0/0.0.0.0'), fc.ipV4(), fc.ipV6());
-    const headers = fc.tuple(fc.subarray(HEADERS), fc.array(fc.tuple(fc.constantFrom(...HEADERS.map(([k]) => k), 'x-cstp-nbns'), value), { maxLength: 8 }))
+    const value = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('10.0.0.0/8\n', 'a"b', "x'y", 'fe80::1%eth0', '10.0.0.1 ', '::/0', '0.0.0.0/0.0.0.0'),
+      fc.ipV4(),
+      fc.ipV6(),
+    );
+    const headers = fc
+      .tuple(
+        fc.subarray(HEADERS),
+        fc.array(fc.tuple(fc.constantFrom(...HEADERS.map(([k]) => k), 'x-cstp-nbns'), value), { maxLength: 8 }),
+      )
       .map(([a, b]) => [...a, ...b]);
-    fc.assert(fc.property(headers, (h) => {
-      let e: Record<string, string>;
-      try {
-        e = env(h);
-      } catch (err) {
-        if (isTandemError(err, 'E_PROTOCOL') || isTandemError(err, 'E_NETCONFIG')) return true;
-        throw err;
-      }
-      return Object.values(e).every((v) => !/[\r\n\0"'`]/.test(v));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(headers, (h) => {
+        let e: Record<string, string>;
+        try {
+          e = env(h);
+        } catch (err) {
+          if (isTandemError(err, 'E_PROTOCOL') || isTandemError(err, 'E_NETCONFIG')) return true;
+          throw err;
+        }
+        return Object.values(e).every((v) => !/[\r\n\0"'`]/.test(v));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -8,7 +8,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CstpSession, encodeFrame, FrameDecoder, PacketType, type CstpChannel, type TunnelConfig } from '@tandem/anyconnect';
+import {
+  CstpSession,
+  encodeFrame,
+  FrameDecoder,
+  PacketType,
+  type CstpChannel,
+  type TunnelConfig,
+} from '@tandem/anyconnect';
 import type { TunDevice, TunStats } from '@tandem/tunnel';
 import { DataPath } from '@tandem/connection';
 import { issue } from './lib/pki.js';
@@ -30,7 +37,10 @@ class FakeTun implements TunDevice {
   private handler: ((p: Buffer) => void) | null = null;
   private readonly pending: Buffer[] = [];
   /** `headroom` > 0: each packet is handed over as a view with that many spare bytes in front (0xEE until used). */
-  constructor(private readonly burst = 256, readonly headroom = 0) {}
+  constructor(
+    private readonly burst = 256,
+    readonly headroom = 0,
+  ) {}
   start(onPacket: (p: Buffer) => void): void {
     this.handler = onPacket;
     this.pump();
@@ -49,7 +59,8 @@ class FakeTun implements TunDevice {
   }
   private pump(): void {
     setImmediate(() => {
-      for (let i = 0; i < this.burst && this.pending.length && !this.paused && this.handler; i++) this.handler(this.pending.shift()!);
+      for (let i = 0; i < this.burst && this.pending.length && !this.paused && this.handler; i++)
+        this.handler(this.pending.shift()!);
       if (this.pending.length && !this.paused) this.pump();
     });
   }
@@ -90,11 +101,40 @@ class FakeTun implements TunDevice {
   }
   close(): void {}
   stats(): TunStats {
-    return { rxPackets: 0, rxBytes: 0, txPackets: this.written.length, txBytes: 0, txQueued: this.queued, txDropped: 0, txErrors: 0, txEagain: 0, rxBatches: 0, rxIdlePolls: 0 };
+    return {
+      rxPackets: 0,
+      rxBytes: 0,
+      txPackets: this.written.length,
+      txBytes: 0,
+      txQueued: this.queued,
+      txDropped: 0,
+      txErrors: 0,
+      txEagain: 0,
+      rxBatches: 0,
+      rxIdlePolls: 0,
+    };
   }
 }
 
-const CONFIG: TunnelConfig = { dns: [], nbns: [], defaultDomains: [], splitDns: [], splitInclude: [], splitExclude: [], tunnelAllDns: false, clientBypassProtocol: false, mtu: 1400, dpd: 0, keepalive: 0, idleTimeout: null, sessionTimeout: null, rekey: null, banner: '', serverName: 'test', dtls: null };
+const CONFIG: TunnelConfig = {
+  dns: [],
+  nbns: [],
+  defaultDomains: [],
+  splitDns: [],
+  splitInclude: [],
+  splitExclude: [],
+  tunnelAllDns: false,
+  clientBypassProtocol: false,
+  mtu: 1400,
+  dpd: 0,
+  keepalive: 0,
+  idleTimeout: null,
+  sessionTimeout: null,
+  rekey: null,
+  banner: '',
+  serverName: 'test',
+  dtls: null,
+};
 
 interface Rig {
   session: CstpSession;
@@ -123,15 +163,18 @@ async function makeRig(): Promise<Rig> {
   const proxyReady = new Promise<number>((r) => (proxyPort = r));
   let serverSide: tls.TLSSocket | null = null;
   const gotServer = new Promise<tls.TLSSocket>((resolve) => {
-    const srv = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }, (s) => {
-      serverSide = s;
-      const dec = new FrameDecoder();
-      s.on('data', (d: Buffer) => {
-        for (const f of dec.push(d)) if (f.type === PacketType.DATA) frames.push(Buffer.from(f.payload));
-      });
-      s.on('error', () => {});
-      resolve(s);
-    });
+    const srv = tls.createServer(
+      { key: leaf.keyPem, cert: leaf.certPem, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' },
+      (s) => {
+        serverSide = s;
+        const dec = new FrameDecoder();
+        s.on('data', (d: Buffer) => {
+          for (const f of dec.push(d)) if (f.type === PacketType.DATA) frames.push(Buffer.from(f.payload));
+        });
+        s.on('error', () => {});
+        resolve(s);
+      },
+    );
     srv.listen(0, '127.0.0.1', () => proxyTo((srv.address() as net.AddressInfo).port));
     closers.push(() => srv.close());
   });
@@ -152,7 +195,10 @@ async function makeRig(): Promise<Rig> {
       up.on('data', (d: Buffer) => down.write(d));
       down.on('error', () => up.destroy());
       up.on('error', () => down.destroy());
-      closers.push(() => { up.destroy(); down.destroy(); });
+      closers.push(() => {
+        up.destroy();
+        down.destroy();
+      });
     });
     proxy.listen(0, '127.0.0.1', () => proxyPort((proxy.address() as net.AddressInfo).port));
     closers.push(() => proxy.close());
@@ -164,7 +210,18 @@ async function makeRig(): Promise<Rig> {
   const channel = { socket, config: CONFIG, server: {}, initial: Buffer.alloc(0) } as unknown as CstpChannel;
   const session = new CstpSession(channel);
   const server = await gotServer;
-  return { session, socket, records, frames, server, close: () => { session.close(); serverSide?.destroy(); for (const c of closers) c(); } };
+  return {
+    session,
+    socket,
+    records,
+    frames,
+    server,
+    close: () => {
+      session.close();
+      serverSide?.destroy();
+      for (const c of closers) c();
+    },
+  };
 }
 
 async function until(pred: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -178,36 +235,43 @@ async function until(pred: () => boolean, timeoutMs = 20_000): Promise<void> {
 describe('data path: TUN → CSTP, one frame per TLS record', () => {
   // headroom 8: the TUN leaves room for the CSTP header in front of each packet, and the frame
   // is written in place (no copy); the guard bytes after each packet must stay untouched.
-  for (const headroom of [0, 8]) it(`20 000 packets handed over in bursts arrive intact, each in its own record; the TUN is paused while the queue is full (headroom ${headroom})`, async () => {
-    rig = await makeRig();
-    // Bursts larger than the writer's high-water mark (512 frames), so back-pressure must engage.
-    const tun = new FakeTun(1000, headroom);
-    const dp = new DataPath(tun);
-    dp.attach(rig.session, rig.socket);
-    const packets = Array.from({ length: 20_000 }, (_, i) => randomBytes(40 + ((i * 7919) % 1361)));
-    const t0 = performance.now();
-    tun.feed(packets);
-    const r = rig;
-    await until(() => r.frames.length === packets.length);
-    const seconds = (performance.now() - t0) / 1000;
-    await until(() => r.records.length >= packets.length);
-    const bytes = packets.reduce((n, p) => n + p.length, 0);
-    process.stdout.write(`data path (loopback TLS 1.2): ${packets.length} packets in ${(seconds * 1000).toFixed(0)} ms = ${Math.round(packets.length / seconds)} packets/s, ${((bytes * 8) / seconds / 1e9).toFixed(2)} Gbit/s; TUN paused ${dp.stats.pauses}×\n`);
-    const digest = (list: Buffer[]): string => list.reduce((h, p) => h.update(p), createHash('sha256')).digest('hex');
-    expect(digest(r.frames)).toBe(digest(packets));
-    expect(r.records.length).toBe(packets.length);
-    expect(r.records.map((len, i) => len - GCM12_OVERHEAD - 8 - packets[i]!.length).filter((d) => d !== 0)).toEqual([]);
-    expect(dp.stats.toGateway).toBe(packets.length);
-    expect(dp.stats.pauses).toBeGreaterThan(0);
-    expect(tun.paused).toBe(false);
-    if (headroom > 0) {
-      // The header went into the headroom ("STF", version 1, length, type DATA) and nothing
-      // past the packet was written.
-      const framedInPlace = tun.backing.filter((b, i) => b.subarray(0, 3).toString('latin1') === 'STF' && b.readUInt16BE(4) === packets[i]!.length);
-      expect(framedInPlace.length).toBe(packets.length);
-      expect(tun.backing.filter((b) => !b.subarray(b.length - 8).equals(Buffer.alloc(8, 0xee)))).toEqual([]);
-    }
-  }, 60_000);
+  for (const headroom of [0, 8])
+    it(`20 000 packets handed over in bursts arrive intact, each in its own record; the TUN is paused while the queue is full (headroom ${headroom})`, async () => {
+      rig = await makeRig();
+      // Bursts larger than the writer's high-water mark (512 frames), so back-pressure must engage.
+      const tun = new FakeTun(1000, headroom);
+      const dp = new DataPath(tun);
+      dp.attach(rig.session, rig.socket);
+      const packets = Array.from({ length: 20_000 }, (_, i) => randomBytes(40 + ((i * 7919) % 1361)));
+      const t0 = performance.now();
+      tun.feed(packets);
+      const r = rig;
+      await until(() => r.frames.length === packets.length);
+      const seconds = (performance.now() - t0) / 1000;
+      await until(() => r.records.length >= packets.length);
+      const bytes = packets.reduce((n, p) => n + p.length, 0);
+      process.stdout.write(
+        `data path (loopback TLS 1.2): ${packets.length} packets in ${(seconds * 1000).toFixed(0)} ms = ${Math.round(packets.length / seconds)} packets/s, ${((bytes * 8) / seconds / 1e9).toFixed(2)} Gbit/s; TUN paused ${dp.stats.pauses}×\n`,
+      );
+      const digest = (list: Buffer[]): string => list.reduce((h, p) => h.update(p), createHash('sha256')).digest('hex');
+      expect(digest(r.frames)).toBe(digest(packets));
+      expect(r.records.length).toBe(packets.length);
+      expect(r.records.map((len, i) => len - GCM12_OVERHEAD - 8 - packets[i]!.length).filter((d) => d !== 0)).toEqual(
+        [],
+      );
+      expect(dp.stats.toGateway).toBe(packets.length);
+      expect(dp.stats.pauses).toBeGreaterThan(0);
+      expect(tun.paused).toBe(false);
+      if (headroom > 0) {
+        // The header went into the headroom ("STF", version 1, length, type DATA) and nothing
+        // past the packet was written.
+        const framedInPlace = tun.backing.filter(
+          (b, i) => b.subarray(0, 3).toString('latin1') === 'STF' && b.readUInt16BE(4) === packets[i]!.length,
+        );
+        expect(framedInPlace.length).toBe(packets.length);
+        expect(tun.backing.filter((b) => !b.subarray(b.length - 8).equals(Buffer.alloc(8, 0xee)))).toEqual([]);
+      }
+    }, 60_000);
 
   it('packets read during a reconnect (no session) are dropped and counted, not queued', async () => {
     rig = await makeRig();

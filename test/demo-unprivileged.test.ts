@@ -16,7 +16,10 @@ const skip = isRoot ? null : 'needs root to run the demo as uid 65534';
 function runDemo(): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(ROOT, 'scripts/demo.mjs')], {
-      cwd: ROOT, uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      uid: 65534,
+      gid: 65534,
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' },
     });
     let out = '';
@@ -40,12 +43,22 @@ describe.skipIf(skip !== null)(titled('npm run demo without root (uid 65534)', s
     expect(out).toMatch(/Selected: \[user\] O=Tandem Demo, OU=users, CN=alice/);
     // tandem auth with MCA, and the gateway's own session line naming alice.
     expect(out).toMatch(/Authenticated to https:\/\/vpn\.demo\.test:\d+\/ with Multiple Certificate Authentication/);
-    const session = out.split('\n').map((l) => l.trim()).find((l) => l.startsWith('{"event":"session"'));
+    const session = out
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.startsWith('{"event":"session"'));
     expect(session, context).toBeDefined();
-    expect(JSON.parse(session!)).toMatchObject({ username: 'alice', authMode: 'multiple-certificate', user: 'O=Tandem Demo, OU=users, CN=alice' });
+    expect(JSON.parse(session!)).toMatchObject({
+      username: 'alice',
+      authMode: 'multiple-certificate',
+      user: 'O=Tandem Demo, OU=users, CN=alice',
+    });
     expect(out).toContain('removed everything the demo created');
     // Ordered milestones: the story reads top to bottom.
     const order = ['Step 1:', 'Step 2:', 'Step 3:', 'Step 4:', 'Demo finished'].map((m) => out.indexOf(m));
-    expect(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!)), context).toBe(true);
+    expect(
+      order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!)),
+      context,
+    ).toBe(true);
   }, 60_000);
 });

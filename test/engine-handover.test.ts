@@ -6,7 +6,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, isTandemError } from '@tandem/common';
 import { Engine, type EngineEvent, type EngineSnapshot, type HandoverEvent } from '@tandem/engine';
-import { FakeDriver, FakeNetwork, FakeUsers, mgmtProfile, TRUSTED, UNTRUSTED, USER_URL } from '../packages/engine/test/fakes.js';
+import {
+  FakeDriver,
+  FakeNetwork,
+  FakeUsers,
+  mgmtProfile,
+  TRUSTED,
+  UNTRUSTED,
+  USER_URL,
+} from '../packages/engine/test/fakes.js';
 
 interface Rig {
   engine: Engine;
@@ -30,7 +38,9 @@ function rig(network = UNTRUSTED, profile = mgmtProfile()): Rig {
   return { engine, driver, network: net, users, snapshots, events };
 }
 
-const tick = async (ms: number): Promise<void> => { await vi.advanceTimersByTimeAsync(ms); };
+const tick = async (ms: number): Promise<void> => {
+  await vi.advanceTimersByTimeAsync(ms);
+};
 const tunnel = (e: Engine, kind: 'machine' | 'user') => e.snapshot().tunnels.find((t) => t.kind === kind);
 
 beforeEach(() => {
@@ -46,7 +56,11 @@ describe('machine tunnel at boot', () => {
     const r = rig(UNTRUSTED);
     await r.engine.start();
     await tick(100);
-    expect(tunnel(r.engine, 'machine')).toMatchObject({ state: 'connected', gateway: 'https://vpn-mgmt.example.com/machine', addresses: ['10.99.0.2'] });
+    expect(tunnel(r.engine, 'machine')).toMatchObject({
+      state: 'connected',
+      gateway: 'https://vpn-mgmt.example.com/machine',
+      addresses: ['10.99.0.2'],
+    });
     expect(r.engine.snapshot().desired.tunnel).toBe('machine');
     expect(r.engine.networkHolder).toBe('machine');
     expect(r.driver.calls('machine', 'authenticate')[0]?.uid).toBeUndefined();
@@ -93,7 +107,10 @@ describe('machine tunnel at boot', () => {
     r.engine.setMachineTunnelEnabled(false);
     await tick(100);
     expect(tunnel(r.engine, 'machine')?.state).toBe('idle');
-    expect(r.engine.snapshot()).toMatchObject({ machineTunnelEnabled: false, desired: { tunnel: 'none', reason: 'machine tunnel disabled' } });
+    expect(r.engine.snapshot()).toMatchObject({
+      machineTunnelEnabled: false,
+      desired: { tunnel: 'none', reason: 'machine tunnel disabled' },
+    });
     r.engine.setMachineTunnelEnabled(true);
     await tick(100);
     expect(tunnel(r.engine, 'machine')?.state).toBe('connected');
@@ -112,7 +129,9 @@ describe('handover', () => {
     const userAuth = order.indexOf('user.authenticate.start');
     expect(machineClosed).toBeGreaterThan(-1);
     expect(userAuth).toBeGreaterThan(machineClosed);
-    expect(r.driver.calls('machine', 'close', 'end')[0]!.at).toBeLessThanOrEqual(r.driver.calls('user', 'authenticate')[0]!.at);
+    expect(r.driver.calls('machine', 'close', 'end')[0]!.at).toBeLessThanOrEqual(
+      r.driver.calls('user', 'authenticate')[0]!.at,
+    );
     expect(tunnel(r.engine, 'user')).toMatchObject({ state: 'connected', ownerUid: 1000, addresses: ['10.10.0.2'] });
     expect(tunnel(r.engine, 'machine')?.state).toBe('idle');
     expect(r.driver.logouts).toEqual(['machine']);
@@ -206,7 +225,9 @@ describe('busy and queue semantics', () => {
     await r.engine.connectUser({ uid: 1000, url: USER_URL });
     await tick(100);
     expect(r.driver.log.length).toBe(calls);
-    await expect(r.engine.connectUser({ uid: 1000, url: 'https://other.example.com/' })).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    await expect(r.engine.connectUser({ uid: 1000, url: 'https://other.example.com/' })).rejects.toMatchObject({
+      code: ErrorCodes.BUSY,
+    });
   });
 
   it('connect while the previous user tunnel is still disconnecting is busy', async () => {

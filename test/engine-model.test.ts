@@ -10,7 +10,15 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { ErrorCodes, isTandemError, type ErrorCode } from '@tandem/common';
 import { desiredTunnel, Engine, type EngineEvent, type EngineSnapshot } from '@tandem/engine';
-import { FakeDriver, FakeNetwork, FakeUsers, mgmtProfile, TRUSTED, UNTRUSTED, USER_URL } from '../packages/engine/test/fakes.js';
+import {
+  FakeDriver,
+  FakeNetwork,
+  FakeUsers,
+  mgmtProfile,
+  TRUSTED,
+  UNTRUSTED,
+  USER_URL,
+} from '../packages/engine/test/fakes.js';
 
 type Action =
   | { t: 'connect'; uid: number }
@@ -27,19 +35,40 @@ const UIDS = [1000, 1001];
 const kindArb = fc.constantFrom('machine' as const, 'user' as const);
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ t: fc.constant('connect' as const), uid: fc.constantFrom(...UIDS) }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('disconnect' as const), uid: fc.constantFrom(...UIDS), admin: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('disconnect' as const), uid: fc.constantFrom(...UIDS), admin: fc.boolean() }),
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('network' as const), trusted: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('dpd' as const), kind: kindArb }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('cookie401' as const), kind: kindArb }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('serverDisconnect' as const), kind: kindArb }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('machineEnabled' as const), enabled: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('signer' as const), uid: fc.constantFrom(...UIDS), present: fc.boolean() }) },
-  { weight: 6, arbitrary: fc.record({ t: fc.constant('wait' as const), ms: fc.oneof(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 100, max: 1_000 }), fc.integer({ min: 0, max: 5_000 })) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('signer' as const), uid: fc.constantFrom(...UIDS), present: fc.boolean() }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      t: fc.constant('wait' as const),
+      ms: fc.oneof(
+        fc.integer({ min: 0, max: 50 }),
+        fc.integer({ min: 100, max: 1_000 }),
+        fc.integer({ min: 0, max: 5_000 }),
+      ),
+    }),
+  },
 );
 
 const FAULT_CODES: ErrorCode[] = [
-  ErrorCodes.GATEWAY_UNREACHABLE, ErrorCodes.AUTH_REJECTED, ErrorCodes.TUN, ErrorCodes.NETCONFIG,
-  ErrorCodes.CERT_NOT_FOUND, ErrorCodes.PROTOCOL, ErrorCodes.SERVER_CERT_UNTRUSTED,
+  ErrorCodes.GATEWAY_UNREACHABLE,
+  ErrorCodes.AUTH_REJECTED,
+  ErrorCodes.TUN,
+  ErrorCodes.NETCONFIG,
+  ErrorCodes.CERT_NOT_FOUND,
+  ErrorCodes.PROTOCOL,
+  ErrorCodes.SERVER_CERT_UNTRUSTED,
 ];
 
 /** Small seeded PRNG so a failing run replays exactly from fast-check's seed. */
@@ -60,7 +89,18 @@ let runs = 0;
 let sequencesWithHandover = 0;
 let maxGap = 0;
 /** Coverage of the runs: how many sequences reached each situation (printed at the end). */
-const seen = { userUp: 0, machineUp: 0, reconnected: 0, reauth: 0, errorState: 0, busy: 0, permissionDenied: 0, finalUser: 0, finalMachine: 0, finalNone: 0 };
+const seen = {
+  userUp: 0,
+  machineUp: 0,
+  reconnected: 0,
+  reauth: 0,
+  errorState: 0,
+  busy: 0,
+  permissionDenied: 0,
+  finalUser: 0,
+  finalMachine: 0,
+  finalNone: 0,
+};
 
 /** Checks the instant-wise invariants on one snapshot; returns the first violation. */
 function checkSnapshot(s: EngineSnapshot, holder: string | null): string | null {
@@ -120,7 +160,8 @@ async function runSequence(seed: number, faultRate: number, actions: Action[]): 
             stats.busy = true;
             // Busy is only allowed when a user tunnel is queued, active or still stopping.
             const user = engine.snapshot().tunnels.find((t) => t.kind === 'user')!;
-            if (engine.inputs().userIntent === null && !ACTIVE.has(user.state)) violations.push('E_BUSY with no user tunnel in transition');
+            if (engine.inputs().userIntent === null && !ACTIVE.has(user.state))
+              violations.push('E_BUSY with no user tunnel in transition');
           }
           break;
         case 'disconnect': {
@@ -135,9 +176,17 @@ async function runSequence(seed: number, faultRate: number, actions: Action[]): 
             violations.push(`disconnect threw synchronously: ${String(err)}`);
           }
           if (owner !== undefined && (owner === a.uid || a.admin)) model.intent = null;
-          if (owner !== undefined && owner !== a.uid && !a.admin && engine.inputs().userIntent === null && model.intent !== null) {
+          if (
+            owner !== undefined &&
+            owner !== a.uid &&
+            !a.admin &&
+            engine.inputs().userIntent === null &&
+            model.intent !== null
+          ) {
             // Only a failure of the tunnel itself may clear someone else's intent, never this call.
-            const ended = events.slice(model.intentEventsAt).some((e) => e.type === 'session-ended' && e.kind === 'user');
+            const ended = events
+              .slice(model.intentEventsAt)
+              .some((e) => e.type === 'session-ended' && e.kind === 'user');
             if (!ended) violations.push(`uid ${a.uid} disconnected uid ${owner}'s tunnel without permission`);
           }
           break;
@@ -203,11 +252,16 @@ async function runSequence(seed: number, faultRate: number, actions: Action[]): 
       expect([...driver.applied]).toEqual([desired]);
     }
 
-    const ok = (k: 'machine' | 'user', op: 'open' | 'reconnect' | 'authenticate') => driver.log.filter((c) => c.kind === k && c.op === op && c.phase === 'end' && c.ok).length;
+    const ok = (k: 'machine' | 'user', op: 'open' | 'reconnect' | 'authenticate') =>
+      driver.log.filter((c) => c.kind === k && c.op === op && c.phase === 'end' && c.ok).length;
     if (ok('user', 'open') > 0) seen.userUp += 1;
     if (ok('machine', 'open') > 0) seen.machineUp += 1;
     if (ok('machine', 'reconnect') + ok('user', 'reconnect') > 0) seen.reconnected += 1;
-    if (driver.log.some((c) => c.op === 'reconnect' && c.phase === 'end' && !c.ok) && ok('user', 'authenticate') + ok('machine', 'authenticate') > ok('user', 'open') + ok('machine', 'open')) seen.reauth += 1;
+    if (
+      driver.log.some((c) => c.op === 'reconnect' && c.phase === 'end' && !c.ok) &&
+      ok('user', 'authenticate') + ok('machine', 'authenticate') > ok('user', 'open') + ok('machine', 'open')
+    )
+      seen.reauth += 1;
     if (stats.error) seen.errorState += 1;
     if (stats.busy) seen.busy += 1;
     if (stats.permissionDenied) seen.permissionDenied += 1;
@@ -244,6 +298,8 @@ describe('engine model (random sequences)', () => {
   }, 600_000);
 
   afterAll(() => {
-    console.info(`engine model: ${runs} sequences, ${sequencesWithHandover} with a completed handover, largest gap ${maxGap} ms of fake time; coverage ${JSON.stringify(seen)}`);
+    console.info(
+      `engine model: ${runs} sequences, ${sequencesWithHandover} with a completed handover, largest gap ${maxGap} ms of fake time; coverage ${JSON.stringify(seen)}`,
+    );
   });
 });

@@ -6,16 +6,34 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '@tandem/common';
 import { Engine, type EngineEvent } from '@tandem/engine';
-import { FakeDriver, FakeNetwork, FakeUsers, mgmtProfile, TRUSTED, UNTRUSTED, USER_URL, type Op } from '../packages/engine/test/fakes.js';
+import {
+  FakeDriver,
+  FakeNetwork,
+  FakeUsers,
+  mgmtProfile,
+  TRUSTED,
+  UNTRUSTED,
+  USER_URL,
+  type Op,
+} from '../packages/engine/test/fakes.js';
 
-const tick = async (ms: number): Promise<void> => { await vi.advanceTimersByTimeAsync(ms); };
+const tick = async (ms: number): Promise<void> => {
+  await vi.advanceTimersByTimeAsync(ms);
+};
 
 function rig(network = UNTRUSTED) {
   const driver = new FakeDriver();
   const net = new FakeNetwork(network);
   const users = new FakeUsers();
   users.signers.add(1000);
-  const engine = new Engine({ driver, network: net, users, machineProfile: mgmtProfile(), random: () => 0, reconnect: { budgetMs: 60_000 } });
+  const engine = new Engine({
+    driver,
+    network: net,
+    users,
+    machineProfile: mgmtProfile(),
+    random: () => 0,
+    reconnect: { budgetMs: 60_000 },
+  });
   const events: EngineEvent[] = [];
   engine.onEvent((e) => events.push(e));
   const tunnel = (kind: 'machine' | 'user') => engine.snapshot().tunnels.find((t) => t.kind === kind)!;
@@ -23,7 +41,13 @@ function rig(network = UNTRUSTED) {
 }
 
 /** Fails the next `count` calls of `op` for `kind` with `code`. */
-function failNext(driver: FakeDriver, kind: 'machine' | 'user', op: Op, code: (typeof ErrorCodes)[keyof typeof ErrorCodes], count: number): void {
+function failNext(
+  driver: FakeDriver,
+  kind: 'machine' | 'user',
+  op: Op,
+  code: (typeof ErrorCodes)[keyof typeof ErrorCodes],
+  count: number,
+): void {
   let left = count;
   const previous = driver.faults;
   driver.faults = (k, o) => {
@@ -51,7 +75,10 @@ describe('DPD dead → cookie reconnect with backoff', () => {
     const deadAt = Date.now();
     plane.killTransport();
     await tick(0);
-    expect(r.tunnel('machine')).toMatchObject({ state: 'reconnecting', reconnect: { attempt: 0, phase: 'waiting', nextAt: deadAt + 1000 } });
+    expect(r.tunnel('machine')).toMatchObject({
+      state: 'reconnecting',
+      reconnect: { attempt: 0, phase: 'waiting', nextAt: deadAt + 1000 },
+    });
     await tick(20_000);
     const starts = r.driver.calls('machine', 'reconnect').map((c) => c.at - deadAt);
     // attempt 0 at 1000; it fails after 10 ms → attempt 1 at +2000; → attempt 2 at +4000.
@@ -75,7 +102,9 @@ describe('DPD dead → cookie reconnect with backoff', () => {
     const gaps = starts.slice(1).map((t, i) => t - starts[i]! - 10);
     // ×2 up to the 30 s cap; the last wait is cut so the final attempt lands at the 60 s budget.
     expect(gaps).toEqual([2000, 4000, 8000, 16000, 60_000 - 31_040 - 10]);
-    expect(r.events).toContainEqual(expect.objectContaining({ type: 'session-ended', kind: 'machine', state: 'error', cause: 'reconnect-timeout' }));
+    expect(r.events).toContainEqual(
+      expect.objectContaining({ type: 'session-ended', kind: 'machine', state: 'error', cause: 'reconnect-timeout' }),
+    );
     expect(r.driver.applied.size).toBe(0);
     // The gateway is back: after the restart hold (2 s) the machine tunnel authenticates afresh.
     r.driver.faults = () => null;
@@ -110,7 +139,9 @@ describe('401 cookie rejected → re-authentication', () => {
     plane.killTransport();
     await tick(2_000);
     expect(r.driver.calls('machine', 'authenticate')).toHaveLength(2);
-    expect(r.driver.log.filter((c) => c.kind === 'machine' && c.op === 'reconnect' && c.phase === 'end').map((c) => c.ok)).toEqual([false, true]);
+    expect(
+      r.driver.log.filter((c) => c.kind === 'machine' && c.op === 'reconnect' && c.phase === 'end').map((c) => c.ok),
+    ).toEqual([false, true]);
     expect(r.tunnel('machine').state).toBe('connected');
     expect(r.driver.calls('machine', 'close')).toHaveLength(0);
     expect(r.driver.violations).toEqual([]);
@@ -171,7 +202,11 @@ describe('server DISCONNECT → no retry', () => {
     await tick(100);
     r.driver.plane('user')!.serverDisconnect('session timeout');
     await tick(60_000);
-    expect(r.tunnel('user')).toMatchObject({ state: 'idle', cause: 'gateway-ended', message: 'gateway ended the session: session timeout' });
+    expect(r.tunnel('user')).toMatchObject({
+      state: 'idle',
+      cause: 'gateway-ended',
+      message: 'gateway ended the session: session timeout',
+    });
     expect(r.driver.calls('user', 'reconnect')).toHaveLength(0);
     expect(r.driver.calls('user', 'authenticate')).toHaveLength(1);
     expect(r.driver.logouts).toEqual([]); // the gateway already ended it
@@ -216,16 +251,19 @@ describe('bring-up failures are error states with a cause', () => {
     [ErrorCodes.GATEWAY_UNREACHABLE, 'authenticate', 'gateway-unreachable'],
     [ErrorCodes.TUN, 'open', 'tun-failed'],
     [ErrorCodes.NETCONFIG, 'open', 'netconfig-failed'],
-  ] as const)('%s in %s → error cause %s; the machine tunnel is retried with growing holds', async (code, op, cause) => {
-    const r = rig(UNTRUSTED);
-    failNext(r.driver, 'machine', op, code, 2);
-    await r.engine.start();
-    await tick(50);
-    expect(r.tunnel('machine')).toMatchObject({ state: 'error', cause });
-    expect(r.engine.networkHolder).toBeNull();
-    await tick(2_100); // first hold: 2 s
-    expect(r.tunnel('machine')).toMatchObject({ state: 'error', cause });
-    await tick(4_100); // second hold: 4 s
-    expect(r.tunnel('machine').state).toBe('connected');
-  });
+  ] as const)(
+    '%s in %s → error cause %s; the machine tunnel is retried with growing holds',
+    async (code, op, cause) => {
+      const r = rig(UNTRUSTED);
+      failNext(r.driver, 'machine', op, code, 2);
+      await r.engine.start();
+      await tick(50);
+      expect(r.tunnel('machine')).toMatchObject({ state: 'error', cause });
+      expect(r.engine.networkHolder).toBeNull();
+      await tick(2_100); // first hold: 2 s
+      expect(r.tunnel('machine')).toMatchObject({ state: 'error', cause });
+      await tick(4_100); // second hold: 4 s
+      expect(r.tunnel('machine').state).toBe('connected');
+    },
+  );
 });

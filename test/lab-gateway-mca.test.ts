@@ -13,7 +13,18 @@ import { startGateway, type RunningGateway } from '../apps/lab-gateway/src/main.
 import { Events } from '../apps/lab-gateway/src/events.js';
 import { parseOptions } from '../apps/lab-gateway/src/options.js';
 import { crl, EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
-import { certsOnly, cstpConnect, CstpClient, initXml, opaqueOf, postXml, rawExchange, replyXml, signChallenge, type ClientTls } from './fixtures/lab-gateway/client.js';
+import {
+  certsOnly,
+  cstpConnect,
+  CstpClient,
+  initXml,
+  opaqueOf,
+  postXml,
+  rawExchange,
+  replyXml,
+  signChallenge,
+  type ClientTls,
+} from './fixtures/lab-gateway/client.js';
 import { writeCertAndKey } from './fixtures/lab-gateway/harness.js';
 
 type Ev = { event: string } & Record<string, unknown>;
@@ -25,17 +36,51 @@ describe('lab-gateway MCA and CSTP with a scripted client', () => {
   let gw: RunningGateway;
   const lines: string[] = [];
   const events = (): Ev[] => lines.map((l) => JSON.parse(l) as Ev);
-  const last = (kind: string): Ev | undefined => events().filter((e) => e.event === kind).pop();
+  const last = (kind: string): Ev | undefined =>
+    events()
+      .filter((e) => e.event === kind)
+      .pop();
   let machineTls: ClientTls;
 
   beforeAll(async () => {
     lab = await standardLab('tlg-mca');
-    revoked = await issue({ subject: 'CN=revoked-user, O=Tandem Lab', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, lab.intermediate);
-    otherMachine = await issue({ subject: 'CN=other.lab.test, O=Tandem Lab', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, lab.intermediate);
+    revoked = await issue(
+      { subject: 'CN=revoked-user, O=Tandem Lab', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] },
+      lab.intermediate,
+    );
+    otherMachine = await issue(
+      { subject: 'CN=other.lab.test, O=Tandem Lab', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] },
+      lab.intermediate,
+    );
     const server = writeCertAndKey(lab.dir, 'server', lab.server, lab.server, [lab.intermediate]);
     const crlFile = join(lab.dir, 'crl.pem');
     writeFileSync(crlFile, await crl(lab.intermediate, [revoked]));
-    const o = parseOptions(['--listen', '127.0.0.1:0', '--cert', server.cert, '--key', server.key, '--ca', lab.caFile, '--crl', crlFile, '--mca', '--pool', '10.232.200.0/24', '--echo', '--dpd', '5', '--split-include', '10.232.0.0/16', '--dns', '10.232.200.1', '--default-domain', 'lab.test', '--banner', 'Lab only']);
+    const o = parseOptions([
+      '--listen',
+      '127.0.0.1:0',
+      '--cert',
+      server.cert,
+      '--key',
+      server.key,
+      '--ca',
+      lab.caFile,
+      '--crl',
+      crlFile,
+      '--mca',
+      '--pool',
+      '10.232.200.0/24',
+      '--echo',
+      '--dpd',
+      '5',
+      '--split-include',
+      '10.232.0.0/16',
+      '--dns',
+      '10.232.200.1',
+      '--default-domain',
+      'lab.test',
+      '--banner',
+      'Lab only',
+    ]);
     gw = await startGateway(o!, new Events((l) => lines.push(l)));
     machineTls = { ca: lab.root.certPem, cert: lab.machine.certPem, key: lab.machine.keyPem };
   });
@@ -52,17 +97,40 @@ describe('lab-gateway MCA and CSTP with a scripted client', () => {
     return certsOnly([user.cert, ...extra.map((e) => e.cert)].map((c) => Buffer.from(c.rawData)));
   }
 
-  async function reply(ch: Buffer, opts: { user?: Issued; signKey?: string; signed?: Buffer; hash?: string; bundle?: Buffer; opaque?: string; tls?: ClientTls } = {}) {
+  async function reply(
+    ch: Buffer,
+    opts: {
+      user?: Issued;
+      signKey?: string;
+      signed?: Buffer;
+      hash?: string;
+      bundle?: Buffer;
+      opaque?: string;
+      tls?: ClientTls;
+    } = {},
+  ) {
     const user = opts.user ?? lab.user;
-    const sig = signChallenge(opts.signed ?? ch, createPrivateKey(opts.signKey ?? user.keyPem), opts.hash === 'sha1' ? 'sha256' : (opts.hash ?? 'sha512'));
-    return postXml(gw.port, opts.tls ?? machineTls, replyXml(opts.opaque ?? opaqueOf(ch), opts.bundle ?? bundleFor(user), opts.hash ?? 'sha512', sig));
+    const sig = signChallenge(
+      opts.signed ?? ch,
+      createPrivateKey(opts.signKey ?? user.keyPem),
+      opts.hash === 'sha1' ? 'sha256' : (opts.hash ?? 'sha512'),
+    );
+    return postXml(
+      gw.port,
+      opts.tls ?? machineTls,
+      replyXml(opts.opaque ?? opaqueOf(ch), opts.bundle ?? bundleFor(user), opts.hash ?? 'sha512', sig),
+    );
   }
 
   it('challenge has the documented shape: handle, hashes, 64-byte uppercase random, cert-authenticated', async () => {
     const body = (await challenge()).toString();
-    expect(body).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<config-auth client="vpn" type="auth-request" aggregate-auth-version="2">/);
+    expect(body).toMatch(
+      /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<config-auth client="vpn" type="auth-request" aggregate-auth-version="2">/,
+    );
     expect(body).toMatch(/<aggauth-handle>\d+<\/aggauth-handle>/);
-    expect(body).toContain('<hash-algorithm>sha256</hash-algorithm>\n<hash-algorithm>sha384</hash-algorithm>\n<hash-algorithm>sha512</hash-algorithm>');
+    expect(body).toContain(
+      '<hash-algorithm>sha256</hash-algorithm>\n<hash-algorithm>sha384</hash-algorithm>\n<hash-algorithm>sha512</hash-algorithm>',
+    );
     expect(body).toMatch(/<random>[0-9A-F]{128}<\/random>/);
     expect(body).toContain('<cert-authenticated></cert-authenticated>');
   });
@@ -131,14 +199,43 @@ describe('lab-gateway MCA and CSTP with a scripted client', () => {
 
   const failures: Array<[string, (ch: Buffer) => ReturnType<typeof reply>, RegExp]> = [];
   it.each([
-    ['signature made with a different key', (ch: Buffer) => reply(ch, { signKey: lab.machine.keyPem }), /^signature does not verify/],
-    ['signature over the challenge plus one byte', (ch: Buffer) => reply(ch, { signed: Buffer.concat([ch, Buffer.from('\n')]) }), /^signature does not verify/],
-    ['hash that was not offered', (ch: Buffer) => reply(ch, { hash: 'sha1' }), /hash-algorithm-chosen "sha1" was not offered/],
-    ['foreign aggauth-handle', (ch: Buffer) => reply(ch, { opaque: opaqueOf(ch).replace(/<aggauth-handle>\d+/, '<aggauth-handle>12345') }), /unknown or already used aggauth-handle/],
-    ['a different machine certificate on the reply', (ch: Buffer) => reply(ch, { tls: { ca: lab.root.certPem, cert: otherMachine.certPem, key: otherMachine.keyPem } }), /machine certificate differs/],
+    [
+      'signature made with a different key',
+      (ch: Buffer) => reply(ch, { signKey: lab.machine.keyPem }),
+      /^signature does not verify/,
+    ],
+    [
+      'signature over the challenge plus one byte',
+      (ch: Buffer) => reply(ch, { signed: Buffer.concat([ch, Buffer.from('\n')]) }),
+      /^signature does not verify/,
+    ],
+    [
+      'hash that was not offered',
+      (ch: Buffer) => reply(ch, { hash: 'sha1' }),
+      /hash-algorithm-chosen "sha1" was not offered/,
+    ],
+    [
+      'foreign aggauth-handle',
+      (ch: Buffer) => reply(ch, { opaque: opaqueOf(ch).replace(/<aggauth-handle>\d+/, '<aggauth-handle>12345') }),
+      /unknown or already used aggauth-handle/,
+    ],
+    [
+      'a different machine certificate on the reply',
+      (ch: Buffer) =>
+        reply(ch, { tls: { ca: lab.root.certPem, cert: otherMachine.certPem, key: otherMachine.keyPem } }),
+      /machine certificate differs/,
+    ],
     ['a revoked user certificate', (ch: Buffer) => reply(ch, { user: revoked }), /revoked-user.*is revoked/],
-    ['a bundle with a duplicate CA', (ch: Buffer) => reply(ch, { bundle: bundleFor(lab.user, [lab.intermediate, lab.intermediate]) }), /duplicate CA certificate/],
-    ['a bundle with an unrelated extra certificate', (ch: Buffer) => reply(ch, { bundle: bundleFor(lab.user, [lab.intermediate, lab.root, otherMachine]) }), /2 end-entity certificates/],
+    [
+      'a bundle with a duplicate CA',
+      (ch: Buffer) => reply(ch, { bundle: bundleFor(lab.user, [lab.intermediate, lab.intermediate]) }),
+      /duplicate CA certificate/,
+    ],
+    [
+      'a bundle with an unrelated extra certificate',
+      (ch: Buffer) => reply(ch, { bundle: bundleFor(lab.user, [lab.intermediate, lab.root, otherMachine]) }),
+      /2 end-entity certificates/,
+    ],
   ])('refuses %s', async (_name, run, reason) => {
     const ch = await challenge();
     const r = await run(ch);
@@ -158,7 +255,10 @@ describe('lab-gateway MCA and CSTP with a scripted client', () => {
 
   it('a bundle including the root, unsorted, is accepted', async () => {
     const ch = await challenge();
-    const bundle = certsOnly([lab.root, lab.user, lab.intermediate].map((c) => Buffer.from(c.cert.rawData)), false);
+    const bundle = certsOnly(
+      [lab.root, lab.user, lab.intermediate].map((c) => Buffer.from(c.cert.rawData)),
+      false,
+    );
     expect((await reply(ch, { bundle })).body.toString()).toContain('type="complete"');
   });
 
@@ -173,7 +273,14 @@ describe('lab-gateway MCA and CSTP with a scripted client', () => {
 
   it.each([
     ['huge headers', Buffer.from(`POST / HTTP/1.1\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`), 431],
-    ['a DOCTYPE body', (() => { const b = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><config-auth client="vpn" type="init"/>'; return Buffer.from(`POST / HTTP/1.1\r\nContent-Length: ${b.length}\r\n\r\n${b}`); })(), 400],
+    [
+      'a DOCTYPE body',
+      (() => {
+        const b = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><config-auth client="vpn" type="init"/>';
+        return Buffer.from(`POST / HTTP/1.1\r\nContent-Length: ${b.length}\r\n\r\n${b}`);
+      })(),
+      400,
+    ],
     ['garbage', Buffer.from('\x16\x03\x01garbage\r\n\r\n'), 400],
     ['an oversized body', Buffer.from(`POST / HTTP/1.1\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n`), 413],
     ['chunked encoding', Buffer.from('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'), 501],

@@ -24,9 +24,25 @@ describe.skipIf(skip !== null)(titled('lab-gateway ↔ openconnect MCA', skip), 
 
   beforeAll(async () => {
     lab = await standardLab('tlg-oc');
-    bob = await issue({ subject: 'CN=bob, OU=staff, O=Tandem Lab', key: 'rsa2048', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth], san: [{ type: 'email', value: 'bob@lab.test' }] }, lab.intermediate);
-    const evilRoot = await issue({ subject: 'CN=Evil Root CA, O=Elsewhere', ca: true, keyUsage: KU.keyCertSign | KU.cRLSign });
-    evilUser = await issue({ subject: 'CN=mallory, OU=users, O=Elsewhere', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, evilRoot);
+    bob = await issue(
+      {
+        subject: 'CN=bob, OU=staff, O=Tandem Lab',
+        key: 'rsa2048',
+        keyUsage: KU.digitalSignature,
+        eku: [EKU.clientAuth],
+        san: [{ type: 'email', value: 'bob@lab.test' }],
+      },
+      lab.intermediate,
+    );
+    const evilRoot = await issue({
+      subject: 'CN=Evil Root CA, O=Elsewhere',
+      ca: true,
+      keyUsage: KU.keyCertSign | KU.cRLSign,
+    });
+    evilUser = await issue(
+      { subject: 'CN=mallory, OU=users, O=Elsewhere', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] },
+      evilRoot,
+    );
     const d = lab.dir;
     files = {
       server: writeCertAndKey(d, 'server', lab.server, lab.server, [lab.intermediate]),
@@ -52,7 +68,18 @@ describe.skipIf(skip !== null)(titled('lab-gateway ↔ openconnect MCA', skip), 
   }
 
   function oc(g: GatewayProc, user: { cert: string; key: string } | null, machine = files.machine!): Promise<OcResult> {
-    const args = ['--authenticate', '--non-inter', '--cafile', join(lab.dir, 'root.pem'), '--resolve', 'vpn.lab.test:127.0.0.1', '-c', machine.cert, '-k', machine.key];
+    const args = [
+      '--authenticate',
+      '--non-inter',
+      '--cafile',
+      join(lab.dir, 'root.pem'),
+      '--resolve',
+      'vpn.lab.test:127.0.0.1',
+      '-c',
+      machine.cert,
+      '-k',
+      machine.key,
+    ];
     if (user) args.push('--mca-certificate', user.cert, '--mca-key', user.key);
     args.push(`https://vpn.lab.test:${g.port}/`);
     return runOpenconnect(args);
@@ -65,7 +92,13 @@ describe.skipIf(skip !== null)(titled('lab-gateway ↔ openconnect MCA', skip), 
     expect(r.stdout).toMatch(/^COOKIE=/m);
     timings.push(r.ms);
     const s = await g.waitFor((e) => e.event === 'session');
-    expect(s).toMatchObject({ username: 'alice', authMode: 'multiple-certificate', machine: 'CN=machine.lab.test, OU=machines, O=Tandem Lab', user: 'CN=alice, OU=users, O=Tandem Lab', group: 'LAB' });
+    expect(s).toMatchObject({
+      username: 'alice',
+      authMode: 'multiple-certificate',
+      machine: 'CN=machine.lab.test, OU=machines, O=Tandem Lab',
+      user: 'CN=alice, OU=users, O=Tandem Lab',
+      group: 'LAB',
+    });
     expect(g.all('auth-failed')).toEqual([]);
     // The cookie openconnect printed is never in the event stream.
     const cookie = /^COOKIE='?([^'\n]+)/m.exec(r.stdout)?.[1] ?? '';
@@ -79,7 +112,10 @@ describe.skipIf(skip !== null)(titled('lab-gateway ↔ openconnect MCA', skip), 
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^COOKIE=/m);
     timings.push(r.ms);
-    expect(await g.waitFor((e) => e.event === 'session')).toMatchObject({ username: 'bob', user: 'CN=bob, OU=staff, O=Tandem Lab' });
+    expect(await g.waitFor((e) => e.event === 'session')).toMatchObject({
+      username: 'bob',
+      user: 'CN=bob, OU=staff, O=Tandem Lab',
+    });
   });
 
   it('refuses a user certificate from an untrusted CA', async () => {
@@ -132,13 +168,19 @@ describe.skipIf(skip !== null)(titled('lab-gateway ↔ openconnect MCA', skip), 
     const g = await gateway([]);
     const r = await oc(g, null);
     expect(r.code, r.stderr).toBe(0);
-    expect(await g.waitFor((e) => e.event === 'session')).toMatchObject({ username: 'machine.lab.test', authMode: 'certificate', user: null });
+    expect(await g.waitFor((e) => e.event === 'session')).toMatchObject({
+      username: 'machine.lab.test',
+      authMode: 'certificate',
+      user: null,
+    });
   });
 
   it('refuses a machine certificate from an untrusted CA at the TLS step', async () => {
     const g = await gateway(['--mca']);
     const r = await oc(g, files.alice!, files.evil!);
     expect(r.code).not.toBe(0);
-    expect((await g.waitFor((e) => e.event === 'auth-failed'))['reason']).toMatch(/^machine certificate: .*does not chain to a trusted CA/);
+    expect((await g.waitFor((e) => e.event === 'auth-failed'))['reason']).toMatch(
+      /^machine certificate: .*does not chain to a trusted CA/,
+    );
   });
 });

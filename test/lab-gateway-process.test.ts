@@ -31,7 +31,11 @@ describe('tandem-lab-gateway process', () => {
   });
 
   it('exits 70 with a fatal event when the CA file is missing', () => {
-    const r = spawnSync(process.execPath, [GATEWAY_BIN, '--listen', '127.0.0.1:0', ...args.slice(0, 4), '--ca', '/nonexistent/ca.pem'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [GATEWAY_BIN, '--listen', '127.0.0.1:0', ...args.slice(0, 4), '--ca', '/nonexistent/ca.pem'],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(70);
     expect(JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}')).toMatchObject({ event: 'fatal' });
   });

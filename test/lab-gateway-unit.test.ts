@@ -24,8 +24,18 @@ const node = (i: Issued): X509Certificate => new X509Certificate(der(i));
 
 beforeAll(async () => {
   lab = await standardLab('tlg-unit');
-  rsaUser = await issue({ subject: 'CN=bob, OU=staff, O=Tandem Lab', key: 'rsa2048', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, lab.intermediate);
-  uidUser = await issue({ subject: 'CN=Carol Example, 0.9.2342.19200300.100.1.1=carol, E=carol@lab.test, OU=a, OU=b, O=Tandem Lab', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] }, lab.intermediate);
+  rsaUser = await issue(
+    { subject: 'CN=bob, OU=staff, O=Tandem Lab', key: 'rsa2048', keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] },
+    lab.intermediate,
+  );
+  uidUser = await issue(
+    {
+      subject: 'CN=Carol Example, 0.9.2342.19200300.100.1.1=carol, E=carol@lab.test, OU=a, OU=b, O=Tandem Lab',
+      keyUsage: KU.digitalSignature,
+      eku: [EKU.clientAuth],
+    },
+    lab.intermediate,
+  );
 });
 
 describe('PKCS#7 certs-only bundles', () => {
@@ -50,13 +60,21 @@ describe('PKCS#7 certs-only bundles', () => {
   });
 
   it.each([
-    ['a duplicate CA', () => certsOnly([der(lab.user), der(lab.intermediate), der(lab.intermediate)], false), /duplicate CA/],
+    [
+      'a duplicate CA',
+      () => certsOnly([der(lab.user), der(lab.intermediate), der(lab.intermediate)], false),
+      /duplicate CA/,
+    ],
     ['two end-entity certificates', () => certsOnly([der(lab.user), der(lab.machine)]), /2 end-entity/],
     ['only CA certificates', () => certsOnly([der(lab.intermediate), der(lab.root)]), /no end-entity/],
-    ['a CA not on the chain', async () => {
-      const other = await issue({ subject: 'CN=Other CA', ca: true, keyUsage: KU.keyCertSign });
-      return certsOnly([der(lab.user), der(lab.intermediate), der(other)]);
-    }, /not on the end-entity's chain/],
+    [
+      'a CA not on the chain',
+      async () => {
+        const other = await issue({ subject: 'CN=Other CA', ca: true, keyUsage: KU.keyCertSign });
+        return certsOnly([der(lab.user), der(lab.intermediate), der(other)]);
+      },
+      /not on the end-entity's chain/,
+    ],
     ['garbage', () => Buffer.from('not a pkcs7 structure'), /does not parse/],
   ])('rejects %s', async (_n, make, reason) => {
     const bytes = await make();
@@ -70,7 +88,9 @@ describe('PKCS#7 certs-only bundles', () => {
 });
 
 describe('signature over the exact challenge bytes', () => {
-  const challenge = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<config-auth client="vpn" type="auth-request">\n</config-auth>\n');
+  const challenge = Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?>\n<config-auth client="vpn" type="auth-request">\n</config-auth>\n',
+  );
 
   it.each([
     ['ECDSA P-256', () => lab.user],
@@ -79,7 +99,9 @@ describe('signature over the exact challenge bytes', () => {
     for (const hash of ['sha256', 'sha384', 'sha512']) {
       const sig = signChallenge(challenge, createPrivateKey(who().keyPem), hash);
       expect(verifyChallengeSignature(node(who()), hash, challenge, sig)).toBe(true);
-      expect(verifyChallengeSignature(node(who()), hash, Buffer.concat([challenge, Buffer.from('\n')]), sig)).toBe(false);
+      expect(verifyChallengeSignature(node(who()), hash, Buffer.concat([challenge, Buffer.from('\n')]), sig)).toBe(
+        false,
+      );
     }
   });
 
@@ -117,8 +139,13 @@ describe('challenge store', () => {
 
 describe('username mapping', () => {
   it.each([
-    ['CN', 'Carol Example'], ['UID', 'carol'], ['EA', 'carol@lab.test'], ['OU', 'a'], ['O', 'Tandem Lab'],
-    ['DN', 'CN=Carol Example, UID=carol, E=carol@lab.test, OU=a, OU=b, O=Tandem Lab'], ['DC', null],
+    ['CN', 'Carol Example'],
+    ['UID', 'carol'],
+    ['EA', 'carol@lab.test'],
+    ['OU', 'a'],
+    ['O', 'Tandem Lab'],
+    ['DN', 'CN=Carol Example, UID=carol, E=carol@lab.test, OU=a, OU=b, O=Tandem Lab'],
+    ['DC', null],
   ])('%s → %s', (field, expected) => {
     expect(usernameFrom(node(uidUser), field)).toBe(expected);
   });
@@ -132,7 +159,12 @@ describe('strict HTTP head parser', () => {
   });
 
   it.each([
-    ['GET / HTTP/2.0'], ['get / HTTP/1.1'], ['GET  / HTTP/1.1'], ['GET / HTTP/1.1\r\n folded'], ['GET / HTTP/1.1\r\nBad Name: x'], ['GET / HTTP/1.1\r\nnocolon'],
+    ['GET / HTTP/2.0'],
+    ['get / HTTP/1.1'],
+    ['GET  / HTTP/1.1'],
+    ['GET / HTTP/1.1\r\n folded'],
+    ['GET / HTTP/1.1\r\nBad Name: x'],
+    ['GET / HTTP/1.1\r\nnocolon'],
   ])('rejects %j', (head) => {
     expect(() => parseHead(head)).toThrow(HttpError);
   });
@@ -145,12 +177,24 @@ describe('strict HTTP head parser', () => {
 
 describe('client XML', () => {
   it('extracts init capabilities, group and client-cert-fail', () => {
-    const doc = parseClientDoc(Buffer.from('<?xml version="1.0"?><config-auth client="vpn" type="init"><capabilities><auth-method>multiple-cert</auth-method></capabilities><group-select>LAB</group-select><client-cert-fail/></config-auth>'));
-    expect(doc).toMatchObject({ type: 'init', authMethods: ['multiple-cert'], groupSelect: 'LAB', clientCertFail: true });
+    const doc = parseClientDoc(
+      Buffer.from(
+        '<?xml version="1.0"?><config-auth client="vpn" type="init"><capabilities><auth-method>multiple-cert</auth-method></capabilities><group-select>LAB</group-select><client-cert-fail/></config-auth>',
+      ),
+    );
+    expect(doc).toMatchObject({
+      type: 'init',
+      authMethods: ['multiple-cert'],
+      groupSelect: 'LAB',
+      clientCertFail: true,
+    });
   });
 
   it.each([
-    ['<!DOCTYPE config-auth [<!ENTITY x SYSTEM "file:///etc/passwd">]><config-auth client="vpn" type="init">&x;</config-auth>', /DOCTYPE/],
+    [
+      '<!DOCTYPE config-auth [<!ENTITY x SYSTEM "file:///etc/passwd">]><config-auth client="vpn" type="init">&x;</config-auth>',
+      /DOCTYPE/,
+    ],
     ['<config-auth client="vpn" type="init">', /malformed XML/],
     ['<other/>', /root element/],
     ['<config-auth client="web" type="init"/>', /client is not/],
@@ -190,7 +234,13 @@ describe('options', () => {
     expect(parseOptions(base)?.usernameFrom).toBe('first');
     expect(parseOptions(['--help'])).toBeNull();
   });
-  it.each([[['--listen', 'nope']], [[...base, '--bogus']], [[...base, '--pool', '10.0.0.0/33']], [[...base, '--username-field', 'XX']], [['--cert', 'c']]])('rejects %j', (argv) => {
+  it.each([
+    [['--listen', 'nope']],
+    [[...base, '--bogus']],
+    [[...base, '--pool', '10.0.0.0/33']],
+    [[...base, '--username-field', 'XX']],
+    [['--cert', 'c']],
+  ])('rejects %j', (argv) => {
     expect(() => parseOptions(argv)).toThrow();
   });
 });

@@ -15,7 +15,9 @@ const depcruise = join(repo, 'node_modules/.bin/depcruise');
 
 async function cruise(cwd: string): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await run(depcruise, ['--config', join(repo, '.dependency-cruiser.cjs'), 'packages', 'apps'], { cwd });
+    const { stdout } = await run(depcruise, ['--config', join(repo, '.dependency-cruiser.cjs'), 'packages', 'apps'], {
+      cwd,
+    });
     return { code: 0, out: stdout };
   } catch (err) {
     const e = err as { code: number; stdout: string };
@@ -33,12 +35,28 @@ describe('layer rule (dependency-cruiser)', () => {
     const root = mkdtempSync(join(tmpdir(), 'tandem-layers-'));
     copyFileSync(join(repo, 'tsconfig.base.json'), join(root, 'tsconfig.base.json'));
     put(root, 'packages/tunnel/src/index.ts', 'export const tun = 1;\n');
-    put(root, 'packages/profile/src/index.ts', "import { tun } from '../../tunnel/src/index.js';\nexport const p = tun;\n");
+    put(
+      root,
+      'packages/profile/src/index.ts',
+      "import { tun } from '../../tunnel/src/index.js';\nexport const p = tun;\n",
+    );
     put(root, 'packages/common/src/index.ts', 'export const c = 1;\n');
-    put(root, 'packages/fdpoll/src/index.ts', "import { tun } from '../../tunnel/src/index.js';\nexport const f = tun;\n");
+    put(
+      root,
+      'packages/fdpoll/src/index.ts',
+      "import { tun } from '../../tunnel/src/index.js';\nexport const f = tun;\n",
+    );
     put(root, 'packages/xml/src/index.ts', "import { p } from '../../profile/src/index.js';\nexport const x = p;\n");
-    put(root, 'apps/cli/src/api/status.ts', "import { tun } from '../../../../packages/tunnel/src/index.js';\nexport const s = tun;\n");
-    put(root, 'apps/cli/src/local/connect.ts', "import { tun } from '../../../../packages/tunnel/src/index.js';\nexport const l = tun;\n");
+    put(
+      root,
+      'apps/cli/src/api/status.ts',
+      "import { tun } from '../../../../packages/tunnel/src/index.js';\nexport const s = tun;\n",
+    );
+    put(
+      root,
+      'apps/cli/src/local/connect.ts',
+      "import { tun } from '../../../../packages/tunnel/src/index.js';\nexport const l = tun;\n",
+    );
     const { code, out } = await cruise(root);
     expect(code).not.toBe(0);
     expect(out).toContain('client-side-never-imports-agent-side: apps/cli/src/api/status.ts');
@@ -52,14 +70,39 @@ describe('layer rule (dependency-cruiser)', () => {
   it('flags the agent reaching anyconnect or tunnel directly, an app importing another, and an impure engine', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tandem-layers-'));
     copyFileSync(join(repo, 'tsconfig.base.json'), join(root, 'tsconfig.base.json'));
-    for (const p of ['anyconnect', 'tunnel', 'connection', 'common', 'profile', 'certs']) put(root, `packages/${p}/src/index.ts`, `export const ${p} = 1;\n`);
+    for (const p of ['anyconnect', 'tunnel', 'connection', 'common', 'profile', 'certs'])
+      put(root, `packages/${p}/src/index.ts`, `export const ${p} = 1;\n`);
     put(root, 'apps/cli/src/local/shared.ts', 'export const shared = 1;\n');
-    put(root, 'apps/agent/src/protocol.ts', "import { anyconnect } from '../../../packages/anyconnect/src/index.js';\nexport const a = anyconnect;\n");
-    put(root, 'apps/agent/src/network.ts', "import { tunnel } from '../../../packages/tunnel/src/index.js';\nexport const n = tunnel;\n");
-    put(root, 'apps/agent/src/fine.ts', "import { connection } from '../../../packages/connection/src/index.js';\nexport const f = connection;\n");
-    put(root, 'apps/agent/src/borrow.ts', "import { shared } from '../../cli/src/local/shared.js';\nexport const b = shared;\n");
-    put(root, 'packages/engine/src/impure.ts', "import { certs } from '../../certs/src/index.js';\nexport const e = certs;\n");
-    put(root, 'packages/engine/src/pure.ts', "import { common } from '../../common/src/index.js';\nimport { profile } from '../../profile/src/index.js';\nexport const p = common + profile;\n");
+    put(
+      root,
+      'apps/agent/src/protocol.ts',
+      "import { anyconnect } from '../../../packages/anyconnect/src/index.js';\nexport const a = anyconnect;\n",
+    );
+    put(
+      root,
+      'apps/agent/src/network.ts',
+      "import { tunnel } from '../../../packages/tunnel/src/index.js';\nexport const n = tunnel;\n",
+    );
+    put(
+      root,
+      'apps/agent/src/fine.ts',
+      "import { connection } from '../../../packages/connection/src/index.js';\nexport const f = connection;\n",
+    );
+    put(
+      root,
+      'apps/agent/src/borrow.ts',
+      "import { shared } from '../../cli/src/local/shared.js';\nexport const b = shared;\n",
+    );
+    put(
+      root,
+      'packages/engine/src/impure.ts',
+      "import { certs } from '../../certs/src/index.js';\nexport const e = certs;\n",
+    );
+    put(
+      root,
+      'packages/engine/src/pure.ts',
+      "import { common } from '../../common/src/index.js';\nimport { profile } from '../../profile/src/index.js';\nexport const p = common + profile;\n",
+    );
     const { code, out } = await cruise(root);
     expect(code).not.toBe(0);
     expect(out).toContain('agent-reaches-protocol-and-network-through-connection: apps/agent/src/protocol.ts');

@@ -13,9 +13,16 @@ import { isRoot, missing, titled } from './lib/skip.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
-const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; engines: { node: string } };
+const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  devDependencies: Record<string, string>;
+  engines: { node: string };
+};
 const PINNED = manifest.devDependencies['node'] ?? '';
-const LAUNCHERS = ['apps/cli/bin/tandem.js', 'apps/agent/bin/tandemd.js', 'apps/lab-gateway/bin/tandem-lab-gateway.js'].map((p) => join(ROOT, p));
+const LAUNCHERS = [
+  'apps/cli/bin/tandem.js',
+  'apps/agent/bin/tandemd.js',
+  'apps/lab-gateway/bin/tandem-lab-gateway.js',
+].map((p) => join(ROOT, p));
 /** Makes any Node process report its version and flags on stderr before its own code runs. */
 const REPORT = `--import=data:text/javascript,${encodeURIComponent("process.stderr.write('runtime ' + JSON.stringify([process.versions.node, process.execArgv]) + '\\n')")}`;
 
@@ -44,7 +51,10 @@ describe('the pinned Node runtime', () => {
 
   it('starts each launcher run by its #! line, with the shebang flags', async () => {
     for (const launcher of LAUNCHERS) {
-      const r = await run(launcher, ['--help'], { env: { ...process.env, NODE_OPTIONS: REPORT }, timeout: 20_000 }).catch((err: { stdout: string; stderr: string }) => err);
+      const r = await run(launcher, ['--help'], {
+        env: { ...process.env, NODE_OPTIONS: REPORT },
+        timeout: 20_000,
+      }).catch((err: { stdout: string; stderr: string }) => err);
       const { version, execArgv } = reported(r.stderr);
       expect(version, launcher).toBe(PINNED);
       if (!launcher.endsWith('tandem-lab-gateway.js')) expect(execArgv, launcher).toContain('--use-openssl-ca');
@@ -56,12 +66,22 @@ describe(titled('the pinned Node as uid 65534 with a system PATH', missing('root
   const env = { PATH: '/usr/bin:/bin', HOME: '/nonexistent', NODE_OPTIONS: REPORT };
 
   it.skipIf(!isRoot)('through setpriv (as the agent MCA tests run tandem)', async () => {
-    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, LAUNCHERS[0] as string, '--help'], { env, timeout: 20_000 });
+    const r = await run(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, LAUNCHERS[0] as string, '--help'],
+      { env, timeout: 20_000 },
+    );
     expect(reported(r.stderr).version).toBe(PINNED);
   });
 
   it.skipIf(!isRoot)("through spawn's uid option (as the IPC client fixture and the demo run)", async () => {
-    const r = await run(process.execPath, ['-e', 'process.stdout.write(String(process.getuid()))'], { uid: 65534, gid: 65534, cwd: '/', env, timeout: 20_000 });
+    const r = await run(process.execPath, ['-e', 'process.stdout.write(String(process.getuid()))'], {
+      uid: 65534,
+      gid: 65534,
+      cwd: '/',
+      env,
+      timeout: 20_000,
+    });
     expect(r.stdout).toBe('65534');
     expect(reported(r.stderr).version).toBe(PINNED);
   });

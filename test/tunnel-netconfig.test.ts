@@ -22,7 +22,10 @@ const dist = `${root}packages/tunnel/dist/index.js`;
 const child = `${root}test/fixtures/tunnel/netcfg-child.mjs`;
 const recoverFixture = `${root}test/fixtures/tunnel/recover.mjs`;
 const SCRIPT = '/usr/share/vpnc-scripts/vpnc-script';
-const reason = missing('netns') ?? (existsSync(SCRIPT) ? null : 'needs vpnc-scripts (apt-get install vpnc-scripts)') ?? (which('ip') ? null : 'needs iproute2');
+const reason =
+  missing('netns') ??
+  (existsSync(SCRIPT) ? null : 'needs vpnc-scripts (apt-get install vpnc-scripts)') ??
+  (which('ip') ? null : 'needs iproute2');
 
 type Line = Record<string, unknown> & { stage: string };
 
@@ -80,12 +83,15 @@ describe.skipIf(reason !== null)(titled('tunnel: vpnc-script, journal and recove
     await lab.create();
     // IPv6 duplicate address detection on the fresh veth changes addresses and local routes for
     // about a second; let it settle so snapshots only differ by what the tests do.
-    for (let i = 0; i < 100 && (await lab.exec(lab.cli, 'ip', ['-6', '-o', 'addr'])).includes('tentative'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await lab.exec(lab.cli, 'ip', ['-6', '-o', 'addr'])).includes('tentative'); i++)
+      await new Promise((r) => setTimeout(r, 50));
     journalDir = mkdtempSync(join(tmpdir(), 'ttn-journal-'));
   });
   afterAll(async () => {
     console.log(`[tunnel] timings ms ${JSON.stringify(timings)}`);
-    for (const pid of pids) for (const f of ['defaultroute', 'defaultroute_ipv6', 'resolv.conf-backup']) rmSync(`/var/run/vpnc/${f}.${pid}`, { force: true });
+    for (const pid of pids)
+      for (const f of ['defaultroute', 'defaultroute_ipv6', 'resolv.conf-backup'])
+        rmSync(`/var/run/vpnc/${f}.${pid}`, { force: true });
     await lab.destroy();
     rmSync(journalDir, { recursive: true, force: true });
   });
@@ -94,7 +100,11 @@ describe.skipIf(reason !== null)(titled('tunnel: vpnc-script, journal and recove
     // Same fixture, run in the host namespace: it must exit 3 before importing the package.
     let code = 0;
     try {
-      execFileSync(process.execPath, [child, JSON.stringify({ dist, ns: lab.cli, journalDir, tun: 'ttn1', config: split })], { stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        [child, JSON.stringify({ dist, ns: lab.cli, journalDir, tun: 'ttn1', config: split })],
+        { stdio: 'pipe' },
+      );
     } catch (err) {
       code = (err as { status: number }).status;
     }
@@ -104,10 +114,19 @@ describe.skipIf(reason !== null)(titled('tunnel: vpnc-script, journal and recove
 
   it('split tunnel: exactly the split routes via the TUN, VPN DNS, then an identical namespace after disconnect', async () => {
     const before = await lab.snapshot();
-    const out = await lab.exec(lab.cli, process.execPath, [child, JSON.stringify({ dist, ns: lab.cli, journalDir, tun: 'ttn1', config: split })]);
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const out = await lab.exec(lab.cli, process.execPath, [
+      child,
+      JSON.stringify({ dist, ns: lab.cli, journalDir, tun: 'ttn1', config: split }),
+    ]);
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line);
     const connect = lines.find((l) => l.stage === 'connect') as Line & { routes: string[]; resolv: string; ms: number };
-    const done = lines.find((l) => l.stage === 'disconnected') as Line & { timings: Record<string, number>; report: { repair: { failures: string[]; routesRestored: string[]; routesDeleted: string[] } } };
+    const done = lines.find((l) => l.stage === 'disconnected') as Line & {
+      timings: Record<string, number>;
+      report: { repair: { failures: string[]; routesRestored: string[]; routesDeleted: string[] } };
+    };
     const viaTun = connect.routes.filter((r) => / dev ttn1( |$)/.test(r) && !r.includes('proto kernel'));
     expect(viaTun.map((r) => r.split(' ')[0]).sort()).toEqual(['10.233.50.0/24', '10.233.51.0/24']);
     expect(connect.routes).toContain('default via 10.233.1.1 dev ttn-vc');
@@ -130,7 +149,10 @@ describe.skipIf(reason !== null)(titled('tunnel: vpnc-script, journal and recove
   for (const stopAt of ['pre-init', 'connect', 'transfer'] as const) {
     it(`full tunnel, SIGKILL after ${stopAt}: recover() restores the snapshot identically`, async () => {
       const before = await lab.snapshot();
-      const proc = lab.spawn(lab.cli, process.execPath, [child, JSON.stringify({ dist, ns: lab.cli, journalDir, tun: 'ttn1', config: base, stopAt })]);
+      const proc = lab.spawn(lab.cli, process.execPath, [
+        child,
+        JSON.stringify({ dist, ns: lab.cli, journalDir, tun: 'ttn1', config: base, stopAt }),
+      ]);
       const pre = await waitForStage(proc, 'pre-init');
       const pid = pre.pid as number;
       pids.push(pid);
@@ -150,9 +172,18 @@ describe.skipIf(reason !== null)(titled('tunnel: vpnc-script, journal and recove
         expect(await lab.exec(lab.cli, 'cat', ['/etc/resolv.conf'])).toMatch(/^nameserver 10\.233\.9\.53$/m);
         expect(existsSync(`/var/run/vpnc/defaultroute.${pid}`)).toBe(true);
       }
-      const out = await lab.exec(lab.cli, process.execPath, [recoverFixture, JSON.stringify({ dist, ns: lab.cli, journalDir })]);
+      const out = await lab.exec(lab.cli, process.execPath, [
+        recoverFixture,
+        JSON.stringify({ dist, ns: lab.cli, journalDir }),
+      ]);
       const { first, second } = JSON.parse(out) as {
-        first: { ms: number; journals: Array<{ outcome: string; repair: { failures: string[]; routesRestored: string[]; resolvConfRestored: boolean } }> };
+        first: {
+          ms: number;
+          journals: Array<{
+            outcome: string;
+            repair: { failures: string[]; routesRestored: string[]; resolvConfRestored: boolean };
+          }>;
+        };
         second: { journals: unknown[] };
       };
       expect(first.journals).toHaveLength(1);

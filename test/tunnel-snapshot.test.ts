@@ -26,7 +26,21 @@ describe.skipIf(skip !== null)(titled('host snapshot with ip -batch (netns)', sk
     await ip('link', 'set', 'tsn-d1', 'up');
     await ip('addr', 'add', '10.239.20.1/24', 'dev', 'tsn-d0');
     await ip('addr', 'add', '10.239.21.1/24', 'dev', 'tsn-d1');
-    await ip('route', 'add', '10.239.30.0/24', 'nexthop', 'via', '10.239.20.2', 'dev', 'tsn-d0', 'nexthop', 'via', '10.239.21.2', 'dev', 'tsn-d1');
+    await ip(
+      'route',
+      'add',
+      '10.239.30.0/24',
+      'nexthop',
+      'via',
+      '10.239.20.2',
+      'dev',
+      'tsn-d0',
+      'nexthop',
+      'via',
+      '10.239.21.2',
+      'dev',
+      'tsn-d1',
+    );
     await ip('-6', 'addr', 'add', '2001:db8:9::1/64', 'dev', 'tsn-d0', 'nodad');
     await ip('-6', 'route', 'add', '2001:db8:77::/48', 'via', '2001:db8:9::2', 'dev', 'tsn-d0');
     await ip('rule', 'add', 'from', '10.239.20.0/24', 'table', '100', 'prio', '100');
@@ -55,7 +69,9 @@ describe.skipIf(skip !== null)(titled('host snapshot with ip -batch (netns)', sk
   it('records exactly what the separate ip commands print (multipath, IPv6 routes, extra rules)', async () => {
     const batched = await snapshot();
     expect(batched).toEqual(await separately());
-    expect(batched['routes4']!.some((r) => r.startsWith('10.239.30.0/24') && r.includes('nexthop via 10.239.21.2'))).toBe(true);
+    expect(
+      batched['routes4']!.some((r) => r.startsWith('10.239.30.0/24') && r.includes('nexthop via 10.239.21.2')),
+    ).toBe(true);
     expect(batched['routes6']!.some((r) => r.startsWith('2001:db8:77::/48'))).toBe(true);
     expect(batched['rules4']).toContain('100:\tfrom 10.239.20.0/24 lookup 100');
     expect(batched['rules6']).toContain('101:\tfrom 2001:db8:9::/64 lookup 100');

@@ -34,14 +34,33 @@ describe.skipIf(reason !== null)(titled('tunnel: TUN device in a netns', reason)
   afterAll(() => lab.destroy());
 
   it('echoes UDP through JS, reports read/write packets/s, and costs no CPU while idle', async () => {
-    const args = { dist, tun: 'ttn0', local: '10.233.60.1', peer: '10.233.60.2', readCount: 200_000, drainCount: 50_000, writeCount: 200_000, idleMs: IDLE_MS };
-    const out = await lab.exec(lab.cli, process.execPath, [fixture, JSON.stringify(args)], { timeoutMs: 60_000 + IDLE_MS });
+    const args = {
+      dist,
+      tun: 'ttn0',
+      local: '10.233.60.1',
+      peer: '10.233.60.2',
+      readCount: 200_000,
+      drainCount: 50_000,
+      writeCount: 200_000,
+      idleMs: IDLE_MS,
+    };
+    const out = await lab.exec(lab.cli, process.execPath, [fixture, JSON.stringify(args)], {
+      timeoutMs: 60_000 + IDLE_MS,
+    });
     const r = JSON.parse(out.trim().split('\n').pop() as string) as {
       name: string;
       echo: string[];
       read: { sender: { sent: number; ms: number }; received: number; pps: number; txDroppedOnTun: number };
       drain: { queued: number; droppedOnTun: number; pps: number; ppsPerCore: number };
-      write: { written: number; dropped: number; errors: number; eagain: number; pps: number; ppsPerCore: number; deliveredToSocket: number };
+      write: {
+        written: number;
+        dropped: number;
+        errors: number;
+        eagain: number;
+        pps: number;
+        ppsPerCore: number;
+        deliveredToSocket: number;
+      };
       idle: { ms: number; cpuMs: number; cpuPercent: number; wakeups: number };
     };
     console.log(

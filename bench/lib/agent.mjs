@@ -5,7 +5,16 @@
  * through the tunnel. Throughput and CPU are the agent's own (it carries the packets); idle cost
  * is the agent's CPU time and RSS over a stretch with the tunnel up and no traffic.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,11 +67,29 @@ export async function startAgent(pki) {
   chmodSync(join(machine, 'machine.key'), 0o600);
   const userStore = d('user-store', 0o755);
   const socket = join(d('run', 0o755), 'tandemd.sock');
-  const args = ['--foreground', '--socket', socket, '--profile-dir', profiles, '--no-cisco-profiles', '--state-dir', d('state', 0o755, tmpfs),
-    '--settings-dir', d('settings', 0o700), '--machine-store', machine, '--gateway-ca', pki.root, '--resolve', `vpn.lab.test:${SRV_ADDR}`];
+  const args = [
+    '--foreground',
+    '--socket',
+    socket,
+    '--profile-dir',
+    profiles,
+    '--no-cisco-profiles',
+    '--state-dir',
+    d('state', 0o755, tmpfs),
+    '--settings-dir',
+    d('settings', 0o700),
+    '--machine-store',
+    machine,
+    '--gateway-ca',
+    pki.root,
+    '--resolve',
+    `vpn.lab.test:${SRV_ADDR}`,
+  ];
   const child = nsSpawn(CLI_NS, TANDEMD, args, { env: CLIENT_ENV });
   let log = '';
-  const keep = (b) => { log = (log + b).slice(-30_000); };
+  const keep = (b) => {
+    log = (log + b).slice(-30_000);
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   for (let i = 0; !existsSync(socket); i++) {
@@ -74,8 +101,12 @@ export async function startAgent(pki) {
 
 /** Runs the tandem CLI in tbn-cli as uid 65534 with the agent's socket. */
 function userCli(agent, args) {
-  return nsSpawn(CLI_NS, 'setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', TANDEM_CLI, ...args, '--socket', agent.socket],
-    { env: { ...CLIENT_ENV, HOME: '/nonexistent' } });
+  return nsSpawn(
+    CLI_NS,
+    'setpriv',
+    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', TANDEM_CLI, ...args, '--socket', agent.socket],
+    { env: { ...CLIENT_ENV, HOME: '/nonexistent' } },
+  );
 }
 
 /**
@@ -87,11 +118,21 @@ export async function connectViaAgent(agent) {
   const t0 = process.hrtime.bigint();
   const cli = userCli(agent, ['connect', 'vpn.lab.test', '--user-store', agent.userStore]);
   let out = '';
-  cli.stdout.on('data', (b) => { out += b; });
-  cli.stderr.on('data', (b) => { out += b; });
+  cli.stdout.on('data', (b) => {
+    out += b;
+  });
+  cli.stderr.on('data', (b) => {
+    out += b;
+  });
   try {
-    const failed = new Promise((_, reject) => cli.once('exit', (code) => { if (code !== 0) reject(new Error(`tandem connect exited ${code}: ${out.slice(-2000)}`)); }));
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no reply through the tunnel within 30 s')), 30_000).unref());
+    const failed = new Promise((_, reject) =>
+      cli.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`tandem connect exited ${code}: ${out.slice(-2000)}`));
+      }),
+    );
+    const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('no reply through the tunnel within 30 s')), 30_000).unref(),
+    );
     const t1 = await Promise.race([up, failed, timeout]);
     await Promise.race([exited(cli), deadline(10_000)]);
     return Number(t1 - t0) / 1e6;
@@ -138,4 +179,3 @@ export async function stopAgent(agent) {
   for (const d of agent.dirs) rmSync(d, { recursive: true, force: true });
   return code;
 }
-

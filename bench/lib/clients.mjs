@@ -45,14 +45,26 @@ export async function vpncScript() {
  * @returns {Promise<string|null>} null when usable, else why not (shown in the tandem column)
  */
 export async function tandemUnavailable() {
-  if (!existsSync(TANDEM_CLI) || !existsSync(join(ROOT, 'apps/cli/dist/main.js'))) return 'tandem connect not built yet';
+  if (!existsSync(TANDEM_CLI) || !existsSync(join(ROOT, 'apps/cli/dist/main.js')))
+    return 'tandem connect not built yet';
   let usage = '';
   try {
-    usage = await sh(process.execPath, [TANDEM_CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--help'], { timeoutMs: 20_000 });
+    usage = await sh(process.execPath, [TANDEM_CLI, 'connect', 'https://vpn.lab.test/', '--foreground', '--help'], {
+      timeoutMs: 20_000,
+    });
   } catch (err) {
     usage = `${err.stdout ?? ''}${err.stderr ?? ''}`;
   }
-  const needed = ['--foreground', '--resolve', '--cafile', '--machine-cert', '--machine-key', '--script', '--interface', '--journal-dir'];
+  const needed = [
+    '--foreground',
+    '--resolve',
+    '--cafile',
+    '--machine-cert',
+    '--machine-key',
+    '--script',
+    '--interface',
+    '--journal-dir',
+  ];
   const missing = needed.filter((f) => !usage.includes(f));
   return missing.length ? `tandem connect not built yet (usage lacks ${missing.join(' ')})` : null;
 }
@@ -63,22 +75,58 @@ export async function tandemUnavailable() {
  */
 export function clientArgv(kind, pki, script, journalDir) {
   if (kind === 'openconnect') {
-    return ['openconnect', ['--non-inter', '--no-dtls', `--resolve=vpn.lab.test:${SRV_ADDR}`, `--cafile=${pki.root}`,
-      '-c', pki.cert, '-k', pki.key, `--script=${script}`, `--interface=${TUN.openconnect}`, 'https://vpn.lab.test/']];
+    return [
+      'openconnect',
+      [
+        '--non-inter',
+        '--no-dtls',
+        `--resolve=vpn.lab.test:${SRV_ADDR}`,
+        `--cafile=${pki.root}`,
+        '-c',
+        pki.cert,
+        '-k',
+        pki.key,
+        `--script=${script}`,
+        `--interface=${TUN.openconnect}`,
+        'https://vpn.lab.test/',
+      ],
+    ];
   }
   // Run as the executable users run (its `#!/usr/bin/env -S node --use-openssl-ca` line
   // applies), not as `node bin/tandem.js`.
-  return [TANDEM_CLI, ['connect', 'https://vpn.lab.test/', '--foreground', '--json',
-    '--resolve', `vpn.lab.test:${SRV_ADDR}`, '--cafile', pki.root, '--machine-cert', pki.cert, '--machine-key', pki.key,
-    // --journal-dir: the default (/run/tandem/netjournal) is on the host, outside the lab.
-    '--script', script, '--interface', TUN.tandem, '--journal-dir', journalDir]];
+  return [
+    TANDEM_CLI,
+    [
+      'connect',
+      'https://vpn.lab.test/',
+      '--foreground',
+      '--json',
+      '--resolve',
+      `vpn.lab.test:${SRV_ADDR}`,
+      '--cafile',
+      pki.root,
+      '--machine-cert',
+      pki.cert,
+      '--machine-key',
+      pki.key,
+      // --journal-dir: the default (/run/tandem/netjournal) is on the host, outside the lab.
+      '--script',
+      script,
+      '--interface',
+      TUN.tandem,
+      '--journal-dir',
+      journalDir,
+    ],
+  ];
 }
 
 /** Starts the UDP prober and resolves once it runs, so its own start-up is not timed. */
 export async function startProber() {
   const probe = nsSpawn(CLI_NS, process.execPath, ['-e', PROBER, BEHIND]);
   let buf = '';
-  probe.stdout.on('data', (d) => { buf += d; });
+  probe.stdout.on('data', (d) => {
+    buf += d;
+  });
   for (let i = 0; !buf.includes('ready'); i++) {
     if (i > 200 || probe.exitCode !== null) throw new Error('the tunnel prober did not start');
     await sleep(10);
@@ -88,7 +136,9 @@ export async function startProber() {
       const m = /^up (\d+)$/m.exec(buf);
       if (m) resolve(BigInt(m[1]));
     });
-    probe.once('exit', (code) => { if (code !== 0) reject(new Error(`no reply through the tunnel within 30 s`)); });
+    probe.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`no reply through the tunnel within 30 s`));
+    });
   });
   up.catch(() => {});
   return { probe, up };
@@ -104,16 +154,27 @@ export async function startClient(kind, pki, script, journalDir) {
   const t0 = process.hrtime.bigint();
   const child = nsSpawn(CLI_NS, cmd, args, { env: CLIENT_ENV });
   let log = '';
-  const keep = (d) => { log = (log + d).slice(-30_000); };
+  const keep = (d) => {
+    log = (log + d).slice(-30_000);
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   try {
-    const died = new Promise((_, reject) => child.once('exit', (code, sig) => reject(new Error(`exited (${code ?? sig}) before the tunnel came up`))));
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`no reply through the tunnel within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS).unref());
+    const died = new Promise((_, reject) =>
+      child.once('exit', (code, sig) => reject(new Error(`exited (${code ?? sig}) before the tunnel came up`))),
+    );
+    const timeout = new Promise((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`no reply through the tunnel within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+        CONNECT_TIMEOUT_MS,
+      ).unref(),
+    );
     const t1 = await Promise.race([up, died, timeout]);
     const connectMs = Number(t1 - t0) / 1e6;
     // openconnect's usual readiness check is an ICMP echo: make sure ICMP passes too (not timed).
-    await nsExec(CLI_NS, 'ping', ['-c1', '-W2', '-n', BEHIND]).catch(() => { throw new Error('UDP went through the tunnel but ping did not'); });
+    await nsExec(CLI_NS, 'ping', ['-c1', '-W2', '-n', BEHIND]).catch(() => {
+      throw new Error('UDP went through the tunnel but ping did not');
+    });
     return { kind, child, pid: child.pid, connectMs, log: () => log };
   } catch (err) {
     child.kill('SIGINT');
@@ -144,7 +205,11 @@ export async function stopClient(client) {
 /** Routes, links and resolv.conf of the client namespace, to check a client cleaned up. */
 export async function clientNsState() {
   const routes = await nsExec(CLI_NS, 'ip', ['-4', 'route', 'show', 'table', 'all']);
-  const links = (await nsExec(CLI_NS, 'ip', ['-o', 'link', 'show'])).split('\n').map((l) => l.split(':')[1]?.trim()).filter(Boolean).join(' ');
+  const links = (await nsExec(CLI_NS, 'ip', ['-o', 'link', 'show']))
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim())
+    .filter(Boolean)
+    .join(' ');
   const resolv = await nsExec(CLI_NS, 'cat', ['/etc/resolv.conf']);
   return `${routes}\n${links}\n${resolv}`;
 }

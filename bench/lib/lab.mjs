@@ -57,13 +57,17 @@ export async function createLab() {
     writeFileSync(`/etc/netns/${ns}/resolv.conf`, `${marker}\nnameserver 192.0.2.53\n`);
   }
   const steps = [
-    ['netns', 'add', CLI_NS], ['netns', 'add', SRV_NS],
+    ['netns', 'add', CLI_NS],
+    ['netns', 'add', SRV_NS],
     ['link', 'add', 'tbn-vc', 'type', 'veth', 'peer', 'name', 'tbn-vs'],
-    ['link', 'set', 'tbn-vc', 'netns', CLI_NS], ['link', 'set', 'tbn-vs', 'netns', SRV_NS],
+    ['link', 'set', 'tbn-vc', 'netns', CLI_NS],
+    ['link', 'set', 'tbn-vs', 'netns', SRV_NS],
     ['-n', CLI_NS, 'addr', 'add', `${CLI_ADDR}/24`, 'dev', 'tbn-vc'],
     ['-n', SRV_NS, 'addr', 'add', `${SRV_ADDR}/24`, 'dev', 'tbn-vs'],
-    ['-n', CLI_NS, 'link', 'set', 'tbn-vc', 'up'], ['-n', SRV_NS, 'link', 'set', 'tbn-vs', 'up'],
-    ['-n', CLI_NS, 'link', 'set', 'lo', 'up'], ['-n', SRV_NS, 'link', 'set', 'lo', 'up'],
+    ['-n', CLI_NS, 'link', 'set', 'tbn-vc', 'up'],
+    ['-n', SRV_NS, 'link', 'set', 'tbn-vs', 'up'],
+    ['-n', CLI_NS, 'link', 'set', 'lo', 'up'],
+    ['-n', SRV_NS, 'link', 'set', 'lo', 'up'],
     ['-n', SRV_NS, 'addr', 'add', `${BEHIND}/32`, 'dev', 'lo'],
     ['-n', CLI_NS, 'route', 'add', 'unreachable', '10.234.0.0/16'],
   ];
@@ -78,7 +82,9 @@ export async function createLab() {
   ];
   for (const s of servers) {
     // Keep only the tail: ocserv logs a few lines per connect for the whole run.
-    const keep = (d) => { log = (log + d).slice(-20_000); };
+    const keep = (d) => {
+      log = (log + d).slice(-20_000);
+    };
     s.stdout.on('data', keep);
     s.stderr.on('data', keep);
   }
@@ -95,7 +101,9 @@ export async function assertPrivateResolv() {
   const inside = await nsExec(CLI_NS, 'cat', ['/etc/resolv.conf']);
   const host = readFileSync('/etc/resolv.conf', 'utf8');
   if (!inside.startsWith(MARKER) || host.includes(MARKER)) {
-    throw new Error('refusing to run: /etc/resolv.conf inside tbn-cli is not the bind-mounted /etc/netns/tbn-cli/resolv.conf');
+    throw new Error(
+      'refusing to run: /etc/resolv.conf inside tbn-cli is not the bind-mounted /etc/netns/tbn-cli/resolv.conf',
+    );
   }
 }
 

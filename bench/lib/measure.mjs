@@ -39,9 +39,20 @@ export async function transfer(pid, seconds, reverse) {
   const cpu0 = cpuSeconds(pid);
   let out;
   try {
-    out = await nsExec(CLI_NS, 'iperf3', ['-c', BEHIND, '-p', IPERF_PORT, '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])], { timeoutMs: (seconds + 30) * 1000 });
+    out = await nsExec(
+      CLI_NS,
+      'iperf3',
+      ['-c', BEHIND, '-p', IPERF_PORT, '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])],
+      { timeoutMs: (seconds + 30) * 1000 },
+    );
   } catch (err) {
-    const why = (() => { try { return JSON.parse(err.stdout).error; } catch { return err.message; } })();
+    const why = (() => {
+      try {
+        return JSON.parse(err.stdout).error;
+      } catch {
+        return err.message;
+      }
+    })();
     throw new Error(`iperf3 ${reverse ? 'down' : 'up'} failed: ${why}`, { cause: err });
   }
   const cpu = cpuSeconds(pid) - cpu0;

@@ -19,46 +19,48 @@ export const BEHIND_NET = '10.234.20.0/24';
  * @param {string} listen address ocserv listens on (server end of the veth)
  */
 export function ocservConfig(dir, pki, listen) {
-  return [
-    'auth = "certificate"',
-    `listen-host = ${listen}`,
-    'tcp-port = 443',
-    // No udp-port: ocserv then offers no DTLS at all (no X-DTLS-* headers), so openconnect (also
-    // told --no-dtls) and tandem both carry data over CSTP (TLS/TCP). `dtls-legacy = false` is
-    // not written: cisco-client-compat (below) forces it back on, and without a UDP port it
-    // has nothing to apply to.
-    `server-cert = ${pki.serverCert}`,
-    `server-key = ${pki.serverKey}`,
-    `ca-cert = ${pki.chain}`,
-    'cert-user-oid = 2.5.4.3',
-    `socket-file = ${join(dir, 'ocserv.sock')}`,
-    `pid-file = ${join(dir, 'ocserv.pid')}`,
-    'run-as-user = nobody',
-    'run-as-group = nogroup',
-    'isolate-workers = false',
-    'max-clients = 16',
-    'max-same-clients = 0',
-    // Dozens of connects a minute from one address: no ban scoring, no rate limit.
-    'max-ban-score = 0',
-    'rate-limit-ms = 0',
-    'min-reauth-time = 1',
-    'keepalive = 30',
-    'dpd = 60',
-    'mobile-dpd = 60',
-    'idle-timeout = 1200',
-    'cookie-timeout = 300',
-    'try-mtu-discovery = false',
-    // As in the interop test fixture that tandem is tested against (test/fixtures/ocserv.ts).
-    'cisco-client-compat = true',
-    'device = tbnv',
-    'predictable-ips = true',
-    `ipv4-network = ${POOL}`,
-    `route = ${BEHIND_NET}`,
-    'dns = 10.234.20.53',
-    'default-domain = bench.lab.test',
-    // Debian's default: TLS 1.2 only.
-    'tls-priorities = "NORMAL:%SERVER_PRECEDENCE:%COMPAT:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-TLS1.3"',
-  ].join('\n') + '\n';
+  return (
+    [
+      'auth = "certificate"',
+      `listen-host = ${listen}`,
+      'tcp-port = 443',
+      // No udp-port: ocserv then offers no DTLS at all (no X-DTLS-* headers), so openconnect (also
+      // told --no-dtls) and tandem both carry data over CSTP (TLS/TCP). `dtls-legacy = false` is
+      // not written: cisco-client-compat (below) forces it back on, and without a UDP port it
+      // has nothing to apply to.
+      `server-cert = ${pki.serverCert}`,
+      `server-key = ${pki.serverKey}`,
+      `ca-cert = ${pki.chain}`,
+      'cert-user-oid = 2.5.4.3',
+      `socket-file = ${join(dir, 'ocserv.sock')}`,
+      `pid-file = ${join(dir, 'ocserv.pid')}`,
+      'run-as-user = nobody',
+      'run-as-group = nogroup',
+      'isolate-workers = false',
+      'max-clients = 16',
+      'max-same-clients = 0',
+      // Dozens of connects a minute from one address: no ban scoring, no rate limit.
+      'max-ban-score = 0',
+      'rate-limit-ms = 0',
+      'min-reauth-time = 1',
+      'keepalive = 30',
+      'dpd = 60',
+      'mobile-dpd = 60',
+      'idle-timeout = 1200',
+      'cookie-timeout = 300',
+      'try-mtu-discovery = false',
+      // As in the interop test fixture that tandem is tested against (test/fixtures/ocserv.ts).
+      'cisco-client-compat = true',
+      'device = tbnv',
+      'predictable-ips = true',
+      `ipv4-network = ${POOL}`,
+      `route = ${BEHIND_NET}`,
+      'dns = 10.234.20.53',
+      'default-domain = bench.lab.test',
+      // Debian's default: TLS 1.2 only.
+      'tls-priorities = "NORMAL:%SERVER_PRECEDENCE:%COMPAT:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-TLS1.3"',
+    ].join('\n') + '\n'
+  );
 }
 
 /**

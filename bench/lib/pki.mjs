@@ -16,12 +16,45 @@ async function issue(dir, name, subject, extensions, issuer) {
   const ext = join(dir, `${name}.ext`);
   writeFileSync(ext, `[v3]\n${extensions.join('\n')}\n`);
   if (!issuer) {
-    await sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-subj', subject, '-days', DAYS, ...extensions.flatMap((e) => ['-addext', e])]);
+    await sh('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      crt,
+      '-subj',
+      subject,
+      '-days',
+      DAYS,
+      ...extensions.flatMap((e) => ['-addext', e]),
+    ]);
     return { key, crt };
   }
   const csr = join(dir, `${name}.csr`);
   await sh('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subject]);
-  await sh('openssl', ['x509', '-req', '-in', csr, '-CA', issuer.crt, '-CAkey', issuer.key, '-CAcreateserial', '-out', crt, '-days', DAYS, '-extfile', ext, '-extensions', 'v3']);
+  await sh('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    issuer.crt,
+    '-CAkey',
+    issuer.key,
+    '-CAcreateserial',
+    '-out',
+    crt,
+    '-days',
+    DAYS,
+    '-extfile',
+    ext,
+    '-extensions',
+    'v3',
+  ]);
   return { key, crt };
 }
 
@@ -33,13 +66,44 @@ async function issue(dir, name, subject, extensions, issuer) {
  *   serverCert = server leaf + intermediate (what ocserv presents); cert/key = machine client cert
  */
 export async function makePki(dir) {
-  const root = await issue(dir, 'root', '/O=Tandem Bench/CN=Bench Root CA', ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'], null);
-  const inter = await issue(dir, 'intermediate', '/O=Tandem Bench/CN=Bench Intermediate CA',
-    ['basicConstraints=critical,CA:TRUE,pathlen:0', 'keyUsage=critical,keyCertSign,cRLSign'], root);
-  const server = await issue(dir, 'server', '/O=Tandem Bench/CN=vpn.lab.test',
-    ['basicConstraints=critical,CA:FALSE', 'subjectAltName=DNS:vpn.lab.test', 'extendedKeyUsage=serverAuth', 'keyUsage=critical,digitalSignature,keyEncipherment'], inter);
-  const machine = await issue(dir, 'machine', '/O=Tandem Bench/OU=machines/CN=machine.lab.test',
-    ['basicConstraints=critical,CA:FALSE', 'subjectAltName=DNS:machine.lab.test', 'extendedKeyUsage=clientAuth', 'keyUsage=critical,digitalSignature'], inter);
+  const root = await issue(
+    dir,
+    'root',
+    '/O=Tandem Bench/CN=Bench Root CA',
+    ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+    null,
+  );
+  const inter = await issue(
+    dir,
+    'intermediate',
+    '/O=Tandem Bench/CN=Bench Intermediate CA',
+    ['basicConstraints=critical,CA:TRUE,pathlen:0', 'keyUsage=critical,keyCertSign,cRLSign'],
+    root,
+  );
+  const server = await issue(
+    dir,
+    'server',
+    '/O=Tandem Bench/CN=vpn.lab.test',
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'subjectAltName=DNS:vpn.lab.test',
+      'extendedKeyUsage=serverAuth',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+    ],
+    inter,
+  );
+  const machine = await issue(
+    dir,
+    'machine',
+    '/O=Tandem Bench/OU=machines/CN=machine.lab.test',
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'subjectAltName=DNS:machine.lab.test',
+      'extendedKeyUsage=clientAuth',
+      'keyUsage=critical,digitalSignature',
+    ],
+    inter,
+  );
   const chain = join(dir, 'ca-chain.pem');
   writeFileSync(chain, readFileSync(inter.crt, 'utf8') + readFileSync(root.crt, 'utf8'));
   const serverChain = join(dir, 'server-chain.pem');

@@ -42,7 +42,8 @@ export function aggregate(samples, notRun) {
     if (notRun[kind] || !s || s.connect.length === 0) continue;
     stats[kind] = Object.fromEntries(METRICS.map(([key]) => [key, summary(s[key])]));
   }
-  const over = (kind, key) => (stats[kind] && stats.openconnect ? stats[kind][key].median / stats.openconnect[key].median : null);
+  const over = (kind, key) =>
+    stats[kind] && stats.openconnect ? stats[kind][key].median / stats.openconnect[key].median : null;
   const ratio = {};
   const agentRatio = {};
   for (const [key] of METRICS) {
@@ -55,15 +56,39 @@ export function aggregate(samples, notRun) {
 /** The human table: median [min–max] per metric and client, and the ratio column. */
 export function table(agg, notRun) {
   const fmt = (s, d) => `${s.median.toFixed(d)} [${s.min.toFixed(d)}–${s.max.toFixed(d)}]`;
-  const cell = (kind, key, d) => (agg.stats[kind] ? fmt(agg.stats[kind][key], d) : `n/a (${notRun[kind] ?? 'no successful round'})`);
+  const cell = (kind, key, d) =>
+    agg.stats[kind] ? fmt(agg.stats[kind][key], d) : `n/a (${notRun[kind] ?? 'no successful round'})`;
   const n = (kind) => (agg.stats[kind] ? ` n=${agg.stats[kind].connect.n}` : '');
   const r = (x) => (x == null ? 'n/a' : x.toFixed(2));
-  const rows = [['metric: median [min–max]', `tandem --foreground${n('tandem')}`, `tandemd + tandem connect${n('agent')}`, `openconnect${n('openconnect')}`, 'fg/oc', 'agent/oc']];
+  const rows = [
+    [
+      'metric: median [min–max]',
+      `tandem --foreground${n('tandem')}`,
+      `tandemd + tandem connect${n('agent')}`,
+      `openconnect${n('openconnect')}`,
+      'fg/oc',
+      'agent/oc',
+    ],
+  ];
   for (const [key, label, d] of METRICS) {
-    rows.push([label, cell('tandem', key, d), cell('agent', key, d), cell('openconnect', key, d), r(agg.ratio[key]), r(agg.agentRatio[key])]);
+    rows.push([
+      label,
+      cell('tandem', key, d),
+      cell('agent', key, d),
+      cell('openconnect', key, d),
+      r(agg.ratio[key]),
+      r(agg.agentRatio[key]),
+    ]);
   }
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**
@@ -71,13 +96,24 @@ export function table(agg, notRun) {
  * `notRun` reason; ratios are null unless both clients have numbers.
  */
 export function jsonLine(rounds, agg, notRun, extra, idle) {
-  const client = (kind) => (agg.stats[kind]
-    ? Object.fromEntries(Object.entries(agg.stats[kind]).map(([k, s]) => [k, s.median]).concat([['detail', agg.stats[kind]]]))
-    : null);
+  const client = (kind) =>
+    agg.stats[kind]
+      ? Object.fromEntries(
+          Object.entries(agg.stats[kind])
+            .map(([k, s]) => [k, s.median])
+            .concat([['detail', agg.stats[kind]]]),
+        )
+      : null;
   return JSON.stringify({
     rounds,
     tandem: client('tandem'),
-    agent: agg.stats.agent || idle ? { ...client('agent'), ...(idle ? { idleCpuPercent: idle.cpuPercent, rssMiB: idle.rssMiB, idleSeconds: idle.seconds } : {}) } : null,
+    agent:
+      agg.stats.agent || idle
+        ? {
+            ...client('agent'),
+            ...(idle ? { idleCpuPercent: idle.cpuPercent, rssMiB: idle.rssMiB, idleSeconds: idle.seconds } : {}),
+          }
+        : null,
     openconnect: client('openconnect'),
     ratio: {
       ...Object.fromEntries(RATIO_KEYS.map((k) => [k, agg.ratio[k]])),
@@ -86,8 +122,14 @@ export function jsonLine(rounds, agg, notRun, extra, idle) {
       agentThroughputDown: agg.agentRatio.throughputDown,
       agentCpuPerGB: agg.agentRatio.cpuPerGB,
       // The agent carries packets with the same code as the CLI: its throughput should match.
-      agentVsCliThroughputUp: agg.stats.agent && agg.stats.tandem ? agg.stats.agent.throughputUp.median / agg.stats.tandem.throughputUp.median : null,
-      agentVsCliThroughputDown: agg.stats.agent && agg.stats.tandem ? agg.stats.agent.throughputDown.median / agg.stats.tandem.throughputDown.median : null,
+      agentVsCliThroughputUp:
+        agg.stats.agent && agg.stats.tandem
+          ? agg.stats.agent.throughputUp.median / agg.stats.tandem.throughputUp.median
+          : null,
+      agentVsCliThroughputDown:
+        agg.stats.agent && agg.stats.tandem
+          ? agg.stats.agent.throughputDown.median / agg.stats.tandem.throughputDown.median
+          : null,
     },
     ...(Object.keys(notRun).length ? { notRun } : {}),
     ...extra,

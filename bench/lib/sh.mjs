@@ -10,7 +10,11 @@ const run = promisify(execFile);
 
 /** Runs a command and returns stdout; throws with stderr on failure. */
 export async function sh(cmd, args, opts = {}) {
-  const { stdout } = await run(cmd, args, { maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 60_000, env: opts.env ?? process.env });
+  const { stdout } = await run(cmd, args, {
+    maxBuffer: 64 << 20,
+    timeout: opts.timeoutMs ?? 60_000,
+    env: opts.env ?? process.env,
+  });
   return stdout;
 }
 

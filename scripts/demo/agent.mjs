@@ -15,22 +15,50 @@ import { inNetns, ROOT, TANDEM, TANDEMD } from './tools.mjs';
  */
 export async function startAgent(ns, o) {
   // Every directory is the demo's own: not the host's /opt/cisco profiles nor /var/lib/tandem.
-  const args = [TANDEMD, '--foreground', '--socket', o.socket, '--profile-dir', o.profiles, '--no-cisco-profiles', '--machine-store', o.machineStore,
-    '--state-dir', o.state, '--settings-dir', join(dirname(o.state), 'settings'), '--gateway-ca', o.gatewayCa, ...o.resolve.flatMap((r) => ['--resolve', r]), '--log-level', 'info'];
+  const args = [
+    TANDEMD,
+    '--foreground',
+    '--socket',
+    o.socket,
+    '--profile-dir',
+    o.profiles,
+    '--no-cisco-profiles',
+    '--machine-store',
+    o.machineStore,
+    '--state-dir',
+    o.state,
+    '--settings-dir',
+    join(dirname(o.state), 'settings'),
+    '--gateway-ca',
+    o.gatewayCa,
+    ...o.resolve.flatMap((r) => ['--resolve', r]),
+    '--log-level',
+    'info',
+  ];
   const [file, argv] = inNetns(ns, process.execPath, args);
   // A fixed, minimal environment, like the systemd unit gives it.
   const agent = start(file, argv, { name: 'tandemd', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' } });
-  await until('the tandemd socket', () => {
-    if (agent.child.exitCode !== null) throw new Error(`tandemd exited ${agent.child.exitCode}:\n${agent.stderr.slice(-3000)}`);
-    return existsSync(o.socket);
-  }, 10_000, 20);
+  await until(
+    'the tandemd socket',
+    () => {
+      if (agent.child.exitCode !== null)
+        throw new Error(`tandemd exited ${agent.child.exitCode}:\n${agent.stderr.slice(-3000)}`);
+      return existsSync(o.socket);
+    },
+    10_000,
+    20,
+  );
   return agent;
 }
 
 /** `tandem status --json` as root, parsed (null if the agent did not answer). */
 export async function statusJson(socket) {
   const r = await run(process.execPath, [TANDEM, 'status', '--json', '--socket', socket], { cwd: ROOT });
-  try { return JSON.parse(r.stdout); } catch { return null; }
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return null;
+  }
 }
 
 /** The state name of one tunnel in a status or snapshot object. */
@@ -41,14 +69,19 @@ export const stateOf = (snap, kind) => snap?.[kind]?.status?.state ?? 'unknown';
  * @returns {Promise<object>} the status in which it was reached
  */
 export function waitTunnel(socket, kind, want, timeoutMs = 30_000) {
-  return until(`the ${kind} tunnel to be ${want}`, async () => {
-    const st = await statusJson(socket);
-    if (stateOf(st, kind) === 'error' && want !== 'error') {
-      const cause = st[kind].status.cause;
-      throw new Error(`the ${kind} tunnel failed: ${cause?.code ?? ''} ${cause?.message ?? ''}`.trim());
-    }
-    return stateOf(st, kind) === want ? st : null;
-  }, timeoutMs, 50);
+  return until(
+    `the ${kind} tunnel to be ${want}`,
+    async () => {
+      const st = await statusJson(socket);
+      if (stateOf(st, kind) === 'error' && want !== 'error') {
+        const cause = st[kind].status.cause;
+        throw new Error(`the ${kind} tunnel failed: ${cause?.code ?? ''} ${cause?.message ?? ''}`.trim());
+      }
+      return stateOf(st, kind) === want ? st : null;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 /**
@@ -65,7 +98,11 @@ export function startWatch(socket) {
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
     for (const ev of jsonLines(lines.join('\n'))) {
-      seen.push({ at: performance.now() - t0, machine: stateOf(ev.status, 'machine'), user: stateOf(ev.status, 'user') });
+      seen.push({
+        at: performance.now() - t0,
+        machine: stateOf(ev.status, 'machine'),
+        user: stateOf(ev.status, 'user'),
+      });
     }
   });
   return { proc, seen, now: () => performance.now() - t0 };
@@ -90,5 +127,7 @@ export function handover(seen, from, off, on) {
 
 /** One line per watch event: `+123 ms  machine=connected  user=idle`. */
 export function describeLines(lines, from) {
-  return lines.map((s) => `+${String(Math.round(s.at - from)).padStart(5)} ms  machine=${s.machine.padEnd(13)} user=${s.user}`).join('\n');
+  return lines
+    .map((s) => `+${String(Math.round(s.at - from)).padStart(5)} ms  machine=${s.machine.padEnd(13)} user=${s.user}`)
+    .join('\n');
 }

@@ -28,7 +28,10 @@ export const MARKER = '# tdm-pc (tandem demo laptop)';
 /** Names of namespaces that start with `tdm-` (leftovers of this demo). */
 export async function demoNamespaces() {
   const r = await run('ip', ['netns', 'list']);
-  return r.stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n && n.startsWith('tdm-'));
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n && n.startsWith('tdm-'));
 }
 
 /**
@@ -49,14 +52,18 @@ export async function createNetwork() {
   mkdirSync(`/etc/netns/${GW}`, { recursive: true });
   writeFileSync(`/etc/netns/${GW}/resolv.conf`, '# tdm-gw (tandem demo gateway)\nnameserver 192.0.2.53\n');
   const steps = [
-    ['netns', 'add', PC], ['netns', 'add', GW],
+    ['netns', 'add', PC],
+    ['netns', 'add', GW],
     ['link', 'add', 'tdm-pc0', 'type', 'veth', 'peer', 'name', 'tdm-gw0'],
-    ['link', 'set', 'tdm-pc0', 'netns', PC], ['link', 'set', 'tdm-gw0', 'netns', GW],
+    ['link', 'set', 'tdm-pc0', 'netns', PC],
+    ['link', 'set', 'tdm-gw0', 'netns', GW],
     ['-n', PC, 'addr', 'add', `${PC_ADDR}/24`, 'dev', 'tdm-pc0'],
     ['-n', GW, 'addr', 'add', `${MACHINE_GW}/24`, 'dev', 'tdm-gw0'],
     ['-n', GW, 'addr', 'add', `${USER_GW}/24`, 'dev', 'tdm-gw0'],
-    ['-n', PC, 'link', 'set', 'tdm-pc0', 'up'], ['-n', GW, 'link', 'set', 'tdm-gw0', 'up'],
-    ['-n', PC, 'link', 'set', 'lo', 'up'], ['-n', GW, 'link', 'set', 'lo', 'up'],
+    ['-n', PC, 'link', 'set', 'tdm-pc0', 'up'],
+    ['-n', GW, 'link', 'set', 'tdm-gw0', 'up'],
+    ['-n', PC, 'link', 'set', 'lo', 'up'],
+    ['-n', GW, 'link', 'set', 'lo', 'up'],
     // The laptop's "internet": a default route, so a full tunnel has something to replace.
     ['-n', PC, 'route', 'add', 'default', 'via', MACHINE_GW],
   ];
@@ -72,7 +79,10 @@ export { hostState };
 /** Tunnel interfaces (`tandem*`) in the laptop namespace, with their IPv4 addresses. */
 export async function laptopTunnels() {
   const out = await must('ip', ['-n', PC, '-o', '-4', 'addr', 'show']);
-  return out.split('\n').filter((l) => /^\d+: tandem/.test(l)).map((l) => l.replace(/^\d+: (\S+)\s+inet (\S+).*$/, '$1 $2'));
+  return out
+    .split('\n')
+    .filter((l) => /^\d+: tandem/.test(l))
+    .map((l) => l.replace(/^\d+: (\S+)\s+inet (\S+).*$/, '$1 $2'));
 }
 
 /** `ping -c1` from the laptop; returns the round-trip line or null. */

@@ -61,7 +61,13 @@ export function command(argv, who = '#') {
 /** Output of a command, indented so it reads as belonging to the command above. */
 export function output(text) {
   const body = String(text ?? '').replace(/\s+$/, '');
-  if (body) write(`${body.split('\n').map((l) => `    ${l}`).join('\n')}\n`);
+  if (body)
+    write(
+      `${body
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n')}\n`,
+    );
 }
 
 /**

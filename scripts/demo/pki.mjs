@@ -24,15 +24,46 @@ async function issue(dir, name, subject, extensions, issuer) {
   const crt = join(dir, `${name}.crt`);
   await must('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
   if (!issuer) {
-    await must('openssl', ['req', '-x509', '-new', '-key', key, '-out', crt, '-subj', subject, '-days', DAYS, ...extensions.flatMap((e) => ['-addext', e])]);
+    await must('openssl', [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-out',
+      crt,
+      '-subj',
+      subject,
+      '-days',
+      DAYS,
+      ...extensions.flatMap((e) => ['-addext', e]),
+    ]);
     return { key, crt };
   }
   const csr = join(dir, `${name}.csr`);
   const ext = join(dir, `${name}.ext`);
   writeFileSync(ext, `[v3]\n${extensions.join('\n')}\n`);
   await must('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', subject]);
-  await must('openssl', ['x509', '-req', '-in', csr, '-CA', issuer.crt, '-CAkey', issuer.key, '-set_serial', `0x${Date.now().toString(16)}${name.length}`,
-    '-out', crt, '-days', DAYS, '-extfile', ext, '-extensions', 'v3']);
+  await must('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    issuer.crt,
+    '-CAkey',
+    issuer.key,
+    '-set_serial',
+    `0x${Date.now().toString(16)}${name.length}`,
+    '-out',
+    crt,
+    '-days',
+    DAYS,
+    '-extfile',
+    ext,
+    '-extensions',
+    'v3',
+  ]);
   return { key, crt };
 }
 
@@ -55,9 +86,20 @@ function place(store, name, issued, chain, mode) {
  */
 export async function makeDemoPki(dir, stores) {
   const root = await issue(dir, 'root-ca', '/O=Tandem Demo/CN=Tandem Demo Root CA', CA, null);
-  const inter = await issue(dir, 'issuing-ca', `/O=Tandem Demo/CN=${ISSUING_CA_CN}`, ['basicConstraints=critical,CA:TRUE,pathlen:0', 'keyUsage=critical,keyCertSign,cRLSign'], root);
-  const server = await issue(dir, 'server', `/O=Tandem Demo/CN=${SERVER_NAME}`,
-    [...LEAF, 'extendedKeyUsage=serverAuth', `subjectAltName=DNS:${SERVER_NAME},DNS:${MGMT_NAME}`], inter);
+  const inter = await issue(
+    dir,
+    'issuing-ca',
+    `/O=Tandem Demo/CN=${ISSUING_CA_CN}`,
+    ['basicConstraints=critical,CA:TRUE,pathlen:0', 'keyUsage=critical,keyCertSign,cRLSign'],
+    root,
+  );
+  const server = await issue(
+    dir,
+    'server',
+    `/O=Tandem Demo/CN=${SERVER_NAME}`,
+    [...LEAF, 'extendedKeyUsage=serverAuth', `subjectAltName=DNS:${SERVER_NAME},DNS:${MGMT_NAME}`],
+    inter,
+  );
   const machine = await issue(dir, 'laptop-0042', '/O=Tandem Demo/OU=machines/CN=laptop-0042', CLIENT, inter);
   const alice = await issue(dir, 'alice', '/O=Tandem Demo/OU=users/CN=alice', CLIENT, inter);
   // The decoy: right user name, wrong issuer — exactly what CertificateMatch exists to filter.
@@ -79,7 +121,8 @@ export async function makeDemoPki(dir, stores) {
   place(stores.userStore, 'alice', alice, interPem, 0o600);
   place(stores.userStore, 'alice-home', decoy, readFileSync(home.crt, 'utf8'), 0o600);
   if (process.getuid?.() === 0) {
-    for (const f of ['', 'alice.crt', 'alice.key', 'alice-home.crt', 'alice-home.key']) chownSync(join(stores.userStore, f), stores.userUid, stores.userGid);
+    for (const f of ['', 'alice.crt', 'alice.key', 'alice-home.crt', 'alice-home.key'])
+      chownSync(join(stores.userStore, f), stores.userUid, stores.userGid);
   }
   return { rootCa: root.crt, clientCas, serverCert, serverKey: server.key, machine, alice };
 }

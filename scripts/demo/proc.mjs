@@ -56,16 +56,21 @@ export function cleanupAll() {
  */
 export function run(file, args, opts = {}) {
   return new Promise((resolve) => {
-    execFile(file, args, {
-      maxBuffer: 16 << 20,
-      timeout: opts.timeoutMs ?? 30_000,
-      ...(opts.cwd ? { cwd: opts.cwd } : {}),
-      ...(opts.env ? { env: opts.env } : {}),
-      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
-    }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? (err ? err.message : '')) });
-    });
+    execFile(
+      file,
+      args,
+      {
+        maxBuffer: 16 << 20,
+        timeout: opts.timeoutMs ?? 30_000,
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? (err ? err.message : '')) });
+      },
+    );
   });
 }
 
@@ -91,9 +96,15 @@ export function start(file, args, opts = {}) {
   });
   const proc = { child, stdout: '', stderr: '', exited: null };
   proc.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-  child.once('error', (err) => { proc.stderr += `\n${err.message}`; });
-  child.stdout.on('data', (d) => { proc.stdout += d; });
-  child.stderr.on('data', (d) => { proc.stderr = (proc.stderr + d).slice(-200_000); });
+  child.once('error', (err) => {
+    proc.stderr += `\n${err.message}`;
+  });
+  child.stdout.on('data', (d) => {
+    proc.stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    proc.stderr = (proc.stderr + d).slice(-200_000);
+  });
   onCleanup(`stop ${opts.name ?? file}`, () => stop(proc));
   return proc;
 }
@@ -132,7 +143,11 @@ export function jsonLines(text) {
   const out = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
-    try { out.push(JSON.parse(line)); } catch { /* a partial line: read it next time */ }
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      /* a partial line: read it next time */
+    }
   }
   return out;
 }

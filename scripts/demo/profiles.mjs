@@ -13,7 +13,8 @@ export const USER_HOST = 'Demo VPN';
 /** Trusted DNS domain of the machine-tunnel profile; the demo namespace's resolv.conf says `demo.test`. */
 export const TRUSTED_DOMAIN = 'corp.tandem.invalid';
 
-const HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">\n';
+const HEADER =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">\n';
 
 const MATCH = `		<CertificateMatch>
 			<MatchOnlyCertsWithKU>true</MatchOnlyCertsWithKU>
@@ -34,7 +35,9 @@ const MATCH = `		<CertificateMatch>
  * @param {string} hostAddress `vpn.demo.test` or `vpn.demo.test:PORT`
  */
 export function writeUserProfile(file, hostAddress = SERVER_NAME) {
-  writeFileSync(file, `${HEADER}	<ClientInitialization>
+  writeFileSync(
+    file,
+    `${HEADER}	<ClientInitialization>
 		<CertificateStoreLinux>All</CertificateStoreLinux>
 		<CertificateStoreOverride>true</CertificateStoreOverride>
 		<AutomaticCertSelection UserControllable="false">true</AutomaticCertSelection>
@@ -47,7 +50,9 @@ ${MATCH}		<AutomaticVPNPolicy>false</AutomaticVPNPolicy>
 		</HostEntry>
 	</ServerList>
 </AnyConnectProfile>
-`, { mode: 0o644 });
+`,
+    { mode: 0o644 },
+  );
 }
 
 /**
@@ -56,7 +61,9 @@ ${MATCH}		<AutomaticVPNPolicy>false</AutomaticVPNPolicy>
  * @param {string} file
  */
 export function writeMachineProfile(file) {
-  writeFileSync(file, `${HEADER}	<ClientInitialization>
+  writeFileSync(
+    file,
+    `${HEADER}	<ClientInitialization>
 		<CertificateStoreLinux>Machine</CertificateStoreLinux>
 ${MATCH}		<AutomaticVPNPolicy>true
 			<TrustedDNSDomains>${TRUSTED_DOMAIN}</TrustedDNSDomains>
@@ -71,5 +78,7 @@ ${MATCH}		<AutomaticVPNPolicy>true
 		</HostEntry>
 	</ServerList>
 </AnyConnectProfile>
-`, { mode: 0o644 });
+`,
+    { mode: 0o644 },
+  );
 }

@@ -22,10 +22,14 @@ export function gatewayEvents(gw, event) {
  * gateway's stderr if it exits first.
  */
 export async function gatewayPort(gw) {
-  const ev = await until('the lab gateway to listen', () => {
-    if (gw.child.exitCode !== null) throw new Error(`lab gateway exited ${gw.child.exitCode}: ${gw.stderr.trim()}`);
-    return gatewayEvents(gw, 'listening')[0];
-  }, 10_000);
+  const ev = await until(
+    'the lab gateway to listen',
+    () => {
+      if (gw.child.exitCode !== null) throw new Error(`lab gateway exited ${gw.child.exitCode}: ${gw.stderr.trim()}`);
+      return gatewayEvents(gw, 'listening')[0];
+    },
+    10_000,
+  );
   return ev.port;
 }
 
@@ -47,30 +51,78 @@ export async function unprivilegedStory(opts) {
   const machineStore = join(dir, 'machine-store');
   const userStore = join(dir, 'alice-store');
   const uid = process.getuid?.() ?? 0;
-  const { value: pki, ms } = await timed(() => makeDemoPki(join(dir), { machineStore, userStore, userUid: uid, userGid: process.getgid?.() ?? 0 }));
-  ok(`Root CA → Tandem Demo Issuing CA → ${SERVER_NAME}, laptop-0042 (machine), alice (user); plus alice from "Home Router CA" (${ms} ms)`);
+  const { value: pki, ms } = await timed(() =>
+    makeDemoPki(join(dir), { machineStore, userStore, userUid: uid, userGid: process.getgid?.() ?? 0 }),
+  );
+  ok(
+    `Root CA → Tandem Demo Issuing CA → ${SERVER_NAME}, laptop-0042 (machine), alice (user); plus alice from "Home Router CA" (${ms} ms)`,
+  );
   say('Without root the machine store cannot be root-owned, so `tandem auth` below is told --insecure-machine-store.');
   const profile = join(dir, 'demo-mca.xml');
   writeUserProfile(profile);
 
   section('Step 3: which user certificate does the MCA profile choose, and why?');
-  const select = await tandem(['certs', 'select', '--profile', profile, '--tunnel', 'user', '--store', 'user', '--user-store', userStore]);
+  const select = await tandem([
+    'certs',
+    'select',
+    '--profile',
+    profile,
+    '--tunnel',
+    'user',
+    '--store',
+    'user',
+    '--user-store',
+    userStore,
+  ]);
   if (select.code !== 0) {
     fail(`tandem certs select exited ${select.code}`);
     return false;
   }
-  ok('certs select chose a certificate from alice\'s store (exit 0)');
+  ok("certs select chose a certificate from alice's store (exit 0)");
 
   section('Step 4: tandem auth with Multiple Certificate Authentication against the lab gateway (127.0.0.1, --echo)');
-  const gw = startGateway(['--listen', '127.0.0.1:0', '--cert', pki.serverCert, '--key', pki.serverKey, '--ca', pki.clientCas,
-    '--mca', '--username-from', 'second', '--pool', '10.236.130.0/24', '--echo'], { name: 'lab gateway (echo)' });
+  const gw = startGateway(
+    [
+      '--listen',
+      '127.0.0.1:0',
+      '--cert',
+      pki.serverCert,
+      '--key',
+      pki.serverKey,
+      '--ca',
+      pki.clientCas,
+      '--mca',
+      '--username-from',
+      'second',
+      '--pool',
+      '10.236.130.0/24',
+      '--echo',
+    ],
+    { name: 'lab gateway (echo)' },
+  );
   const port = await gatewayPort(gw);
   say(`tandem-lab-gateway --mca --username-from second --echo listening on 127.0.0.1:${port}`);
   const url = `https://${SERVER_NAME}:${port}/`;
-  const auth = await tandem(['auth', url, '--resolve', `${SERVER_NAME}:127.0.0.1`, '--cafile', pki.rootCa, '--profile', profile, '--mca',
-    '--machine-store', machineStore, '--insecure-machine-store', '--user-store', userStore]);
-  const session = await until('the gateway session line', () => gatewayEvents(gw, 'session')[0], 3000).catch(() => null);
-  say('The gateway\'s session event (JSON line on its stdout):');
+  const auth = await tandem([
+    'auth',
+    url,
+    '--resolve',
+    `${SERVER_NAME}:127.0.0.1`,
+    '--cafile',
+    pki.rootCa,
+    '--profile',
+    profile,
+    '--mca',
+    '--machine-store',
+    machineStore,
+    '--insecure-machine-store',
+    '--user-store',
+    userStore,
+  ]);
+  const session = await until('the gateway session line', () => gatewayEvents(gw, 'session')[0], 3000).catch(
+    () => null,
+  );
+  say("The gateway's session event (JSON line on its stdout):");
   output(session ? JSON.stringify(session) : '(none)');
   for (const e of gatewayEvents(gw, 'auth-failed')) output(JSON.stringify(e));
   if (auth.code !== 0 || !session) {

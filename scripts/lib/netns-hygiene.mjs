@@ -28,7 +28,11 @@ export async function removeNamespaces(names, marker) {
   for (const ns of names) {
     const pids = (await ip(['netns', 'pids', ns])).split(/\s+/).filter(Boolean);
     for (const pid of pids) {
-      try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
     if (pids.length) await new Promise((r) => setTimeout(r, 100));
     await ip(['netns', 'del', ns]);
@@ -39,7 +43,9 @@ export async function removeNamespaces(names, marker) {
     const p = join(VPNC_RUN, f);
     try {
       if (readFileSync(p, 'utf8').includes(marker)) rmSync(p, { force: true });
-    } catch { /* not a readable file: not ours */ }
+    } catch {
+      /* not a readable file: not ours */
+    }
   }
 }
 

@@ -25,7 +25,10 @@ export class NetnsLab {
    * @param prefix short unique name (≤ 8 chars: interface names are limited to 15)
    * @param subnet second and third octet of the 10.x.y.0/24 lab subnet, unique per suite
    */
-  constructor(readonly prefix: string, readonly subnet: [number, number]) {
+  constructor(
+    readonly prefix: string,
+    readonly subnet: [number, number],
+  ) {
     this.cli = `${prefix}-cli`;
     this.srv = `${prefix}-srv`;
     this.cliAddr = `10.${subnet[0]}.${subnet[1]}.2`;
@@ -42,8 +45,24 @@ export class NetnsLab {
       ['netns', 'add', this.srv],
       // No IPv6 duplicate-address detection: its "tentative" state would make two snapshots
       // taken a second apart differ for reasons that have nothing to do with the code under test.
-      ['netns', 'exec', this.cli, 'sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0'],
-      ['netns', 'exec', this.srv, 'sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0'],
+      [
+        'netns',
+        'exec',
+        this.cli,
+        'sysctl',
+        '-qw',
+        'net.ipv6.conf.default.accept_dad=0',
+        'net.ipv6.conf.all.accept_dad=0',
+      ],
+      [
+        'netns',
+        'exec',
+        this.srv,
+        'sysctl',
+        '-qw',
+        'net.ipv6.conf.default.accept_dad=0',
+        'net.ipv6.conf.all.accept_dad=0',
+      ],
       ['link', 'add', vc, 'type', 'veth', 'peer', 'name', vs],
       ['link', 'set', vc, 'netns', this.cli],
       ['link', 'set', vs, 'netns', this.srv],
@@ -58,14 +77,26 @@ export class NetnsLab {
     ];
     for (const ns of [this.cli, this.srv]) {
       mkdirSync(`/etc/netns/${ns}`, { recursive: true });
-      writeFileSync(`/etc/netns/${ns}/resolv.conf`, `# ${ns} (tandem test lab)\nnameserver 192.0.2.53\nsearch lab.test\n`);
+      writeFileSync(
+        `/etc/netns/${ns}/resolv.conf`,
+        `# ${ns} (tandem test lab)\nnameserver 192.0.2.53\nsearch lab.test\n`,
+      );
     }
     for (const args of steps) await run('ip', args);
   }
 
   /** Runs a command inside a namespace and returns its stdout. */
-  async exec(ns: string, cmd: string, args: string[] = [], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-    const { stdout } = await run('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: opts.timeoutMs ?? 30_000, env: opts.env ?? process.env, maxBuffer: 16 << 20 });
+  async exec(
+    ns: string,
+    cmd: string,
+    args: string[] = [],
+    opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<string> {
+    const { stdout } = await run('ip', ['netns', 'exec', ns, cmd, ...args], {
+      timeout: opts.timeoutMs ?? 30_000,
+      env: opts.env ?? process.env,
+      maxBuffer: 16 << 20,
+    });
     return stdout;
   }
 
@@ -105,7 +136,12 @@ export class NetnsLab {
     for (const ns of [this.cli, this.srv]) {
       try {
         // Kill anything still running in the namespace before deleting it.
-        const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s+/).filter(Boolean);
+        const pids = execFileSync('ip', ['netns', 'pids', ns], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        })
+          .split(/\s+/)
+          .filter(Boolean);
         for (const pid of pids) {
           try {
             process.kill(Number(pid), 'SIGKILL');

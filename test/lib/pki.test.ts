@@ -17,7 +17,12 @@ describe('test PKI', () => {
   });
 
   it('honours a validity window in the past', async () => {
-    const c = await issue({ subject: 'CN=old', keyUsage: KU.digitalSignature, notBefore: new Date('2020-01-01'), notAfter: new Date('2021-01-01') });
+    const c = await issue({
+      subject: 'CN=old',
+      keyUsage: KU.digitalSignature,
+      notBefore: new Date('2020-01-01'),
+      notAfter: new Date('2021-01-01'),
+    });
     expect(new X509Certificate(c.certPem).validTo).toContain('2021');
   });
 });

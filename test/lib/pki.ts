@@ -46,18 +46,33 @@ export interface Issued {
 }
 
 const ALGS: Record<KeyKind, WebCrypto.RsaHashedKeyGenParams | WebCrypto.EcKeyGenParams> = {
-  rsa2048: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 },
-  rsa4096: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 4096 },
+  rsa2048: {
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: 'SHA-256',
+    publicExponent: new Uint8Array([1, 0, 1]),
+    modulusLength: 2048,
+  },
+  rsa4096: {
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: 'SHA-256',
+    publicExponent: new Uint8Array([1, 0, 1]),
+    modulusLength: 4096,
+  },
   ec256: { name: 'ECDSA', namedCurve: 'P-256' },
   ec384: { name: 'ECDSA', namedCurve: 'P-384' },
 };
 
 function signingAlg(keys: WebCrypto.CryptoKeyPair): WebCrypto.Algorithm {
-  return keys.privateKey.algorithm.name === 'ECDSA' ? ({ name: 'ECDSA', hash: 'SHA-256' } as WebCrypto.EcdsaParams) : { name: 'RSASSA-PKCS1-v1_5' };
+  return keys.privateKey.algorithm.name === 'ECDSA'
+    ? ({ name: 'ECDSA', hash: 'SHA-256' } as WebCrypto.EcdsaParams)
+    : { name: 'RSASSA-PKCS1-v1_5' };
 }
 
 function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -65,11 +80,15 @@ const DAY = 86_400_000;
 
 /** Issues a certificate signed by `issuer` (or self-signed when issuer is omitted). */
 export async function issue(spec: CertSpec, issuer?: Issued): Promise<Issued> {
-  const keys = (await webcrypto.subtle.generateKey(ALGS[spec.key ?? 'ec256'], true, ['sign', 'verify'])) as WebCrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALGS[spec.key ?? 'ec256'], true, [
+    'sign',
+    'verify',
+  ])) as WebCrypto.CryptoKeyPair;
   const extensions: x509.Extension[] = [];
   if (spec.ca) extensions.push(new x509.BasicConstraintsExtension(true, spec.pathLength, true));
   else extensions.push(new x509.BasicConstraintsExtension(false, undefined, false));
-  if (spec.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(spec.keyUsage, spec.keyUsageCritical ?? true));
+  if (spec.keyUsage !== undefined)
+    extensions.push(new x509.KeyUsagesExtension(spec.keyUsage, spec.keyUsageCritical ?? true));
   if (spec.eku) extensions.push(new x509.ExtendedKeyUsageExtension(spec.eku, false));
   if (spec.san?.length) extensions.push(new x509.SubjectAlternativeNameExtension(spec.san, false));
   if (spec.policies?.length) extensions.push(new x509.CertificatePolicyExtension(spec.policies, false));
@@ -108,7 +127,11 @@ export async function crl(ca: Issued, revoked: Issued[]): Promise<string> {
     issuer: ca.cert.subject,
     thisUpdate: new Date(Date.now() - DAY),
     nextUpdate: new Date(Date.now() + 30 * DAY),
-    entries: revoked.map((r) => ({ serialNumber: r.cert.serialNumber, revocationDate: new Date(Date.now() - DAY), reason: x509.X509CrlReason.keyCompromise })),
+    entries: revoked.map((r) => ({
+      serialNumber: r.cert.serialNumber,
+      revocationDate: new Date(Date.now() - DAY),
+      reason: x509.X509CrlReason.keyCompromise,
+    })),
     signingAlgorithm: signingAlg(ca.keys),
     signingKey: ca.keys.privateKey,
   });
@@ -123,7 +146,12 @@ export function tempDir(prefix: string): string {
 }
 
 /** Writes `NAME.crt` (cert + optional chain) and `NAME.key`; returns their paths. */
-export function writePem(dir: string, name: string, issued: Issued, chain: Issued[] = []): { cert: string; key: string } {
+export function writePem(
+  dir: string,
+  name: string,
+  issued: Issued,
+  chain: Issued[] = [],
+): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
   writeFileSync(cert, issued.certPem + chain.map((c) => c.certPem).join(''));
@@ -135,7 +163,11 @@ export function writePem(dir: string, name: string, issued: Issued, chain: Issue
 export function writeP12(dir: string, name: string, issued: Issued, password: string, chain: Issued[] = []): string {
   const { cert, key } = writePem(join(dir), `${name}.p12src`, issued, chain);
   const out = join(dir, `${name}.p12`);
-  execFileSync('openssl', ['pkcs12', '-export', '-in', cert, '-inkey', key, '-out', out, '-passout', `pass:${password}`], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    ['pkcs12', '-export', '-in', cert, '-inkey', key, '-out', out, '-passout', `pass:${password}`],
+    { stdio: 'pipe' },
+  );
   return out;
 }
 
@@ -156,11 +188,59 @@ export interface Lab {
 /** Builds the standard lab PKI (ECDSA by default to keep generation fast). */
 export async function standardLab(prefix: string, key: KeyKind = 'ec256'): Promise<Lab> {
   const dir = tempDir(prefix);
-  const root = await issue({ subject: 'CN=Tandem Lab Root CA, O=Tandem Lab', ca: true, key, keyUsage: KU.keyCertSign | KU.cRLSign, notAfter: new Date(Date.now() + 3650 * DAY) });
-  const intermediate = await issue({ subject: 'CN=Tandem Lab Issuing CA, O=Tandem Lab', ca: true, pathLength: 0, key, keyUsage: KU.keyCertSign | KU.cRLSign }, root);
-  const server = await issue({ subject: 'CN=vpn.lab.test, O=Tandem Lab', key, keyUsage: KU.digitalSignature | KU.keyEncipherment, eku: [EKU.serverAuth], san: [{ type: 'dns', value: 'vpn.lab.test' }, { type: 'ip', value: '127.0.0.1' }] }, intermediate);
-  const machine = await issue({ subject: 'CN=machine.lab.test, OU=machines, O=Tandem Lab', key, keyUsage: KU.digitalSignature, eku: [EKU.clientAuth], san: [{ type: 'dns', value: 'machine.lab.test' }] }, intermediate);
-  const user = await issue({ subject: 'CN=alice, OU=users, O=Tandem Lab', key, keyUsage: KU.digitalSignature, eku: [EKU.clientAuth], san: [{ type: 'email', value: 'alice@lab.test' }, { type: 'upn', value: 'alice@lab.test' }] }, intermediate);
+  const root = await issue({
+    subject: 'CN=Tandem Lab Root CA, O=Tandem Lab',
+    ca: true,
+    key,
+    keyUsage: KU.keyCertSign | KU.cRLSign,
+    notAfter: new Date(Date.now() + 3650 * DAY),
+  });
+  const intermediate = await issue(
+    {
+      subject: 'CN=Tandem Lab Issuing CA, O=Tandem Lab',
+      ca: true,
+      pathLength: 0,
+      key,
+      keyUsage: KU.keyCertSign | KU.cRLSign,
+    },
+    root,
+  );
+  const server = await issue(
+    {
+      subject: 'CN=vpn.lab.test, O=Tandem Lab',
+      key,
+      keyUsage: KU.digitalSignature | KU.keyEncipherment,
+      eku: [EKU.serverAuth],
+      san: [
+        { type: 'dns', value: 'vpn.lab.test' },
+        { type: 'ip', value: '127.0.0.1' },
+      ],
+    },
+    intermediate,
+  );
+  const machine = await issue(
+    {
+      subject: 'CN=machine.lab.test, OU=machines, O=Tandem Lab',
+      key,
+      keyUsage: KU.digitalSignature,
+      eku: [EKU.clientAuth],
+      san: [{ type: 'dns', value: 'machine.lab.test' }],
+    },
+    intermediate,
+  );
+  const user = await issue(
+    {
+      subject: 'CN=alice, OU=users, O=Tandem Lab',
+      key,
+      keyUsage: KU.digitalSignature,
+      eku: [EKU.clientAuth],
+      san: [
+        { type: 'email', value: 'alice@lab.test' },
+        { type: 'upn', value: 'alice@lab.test' },
+      ],
+    },
+    intermediate,
+  );
   const caBundle = intermediate.certPem + root.certPem;
   const caFile = join(dir, 'ca-bundle.pem');
   writeFileSync(caFile, caBundle);

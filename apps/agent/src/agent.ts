@@ -61,8 +61,14 @@ export class Agent {
     await recoverNetwork(paths.journalDir, log.child('recover'));
     const settings = SettingsStore.open(options.settingsDir, log.child('settings'));
     const saved = settings.machineTunnel;
-    if (saved) log.info(`machine tunnel ${saved.enabled ? 'enabled' : 'disabled'} by an administrator`, { uid: saved.uid, at: saved.at });
-    const profileDirs = [...new Set([options.profileDir, ...(options.ciscoProfileDir ? [options.ciscoProfileDir] : [])])];
+    if (saved)
+      log.info(`machine tunnel ${saved.enabled ? 'enabled' : 'disabled'} by an administrator`, {
+        uid: saved.uid,
+        at: saved.at,
+      });
+    const profileDirs = [
+      ...new Set([options.profileDir, ...(options.ciscoProfileDir ? [options.ciscoProfileDir] : [])]),
+    ];
     const profiles = new ProfileStore(profileDirs, log.child('profiles'));
     await profiles.load();
     const passphrase = options.machinePassphraseFile ? await readPassphraseFile(options.machinePassphraseFile) : null;
@@ -70,14 +76,39 @@ export class Agent {
     const adminGid = options.adminGroup ? await resolveAdminGid(options.adminGroup) : undefined;
 
     let server: IpcServer | null = null;
-    const signers = new SignerRegistry((peer) => server?.connections().some((c) => c.peer.pid === peer.pid && c.peer.uid === peer.uid) ?? false);
-    const network = new ResolvConfObserver({ journalDir: paths.journalDir, log: log.child('network'), ...(config.resolvConf ? { resolvConf: config.resolvConf } : {}) });
-    const driver = new AgentTunnelDriver({ profiles, machineStore, signers, runner: config.runner, log: log.child('driver') });
-    if (config.runner === null) log.warn('no connection runner installed: tunnels cannot come up (no data plane available)');
-    const engine = new Engine({ driver, network, users: signers, probe: new TlsLeafProbe(), log: log.child('engine'), machineProfile: profiles.set.machine, ...(saved ? { machineTunnelEnabled: saved.enabled } : {}) });
+    const signers = new SignerRegistry(
+      (peer) => server?.connections().some((c) => c.peer.pid === peer.pid && c.peer.uid === peer.uid) ?? false,
+    );
+    const network = new ResolvConfObserver({
+      journalDir: paths.journalDir,
+      log: log.child('network'),
+      ...(config.resolvConf ? { resolvConf: config.resolvConf } : {}),
+    });
+    const driver = new AgentTunnelDriver({
+      profiles,
+      machineStore,
+      signers,
+      runner: config.runner,
+      log: log.child('driver'),
+    });
+    if (config.runner === null)
+      log.warn('no connection runner installed: tunnels cannot come up (no data plane available)');
+    const engine = new Engine({
+      driver,
+      network,
+      users: signers,
+      probe: new TlsLeafProbe(),
+      log: log.child('engine'),
+      machineProfile: profiles.set.machine,
+      ...(saved ? { machineTunnelEnabled: saved.enabled } : {}),
+    });
 
     const handlers = createHandlers({
-      engine, profiles, settings, signers, ring: logging.ring,
+      engine,
+      profiles,
+      settings,
+      signers,
+      ring: logging.ring,
       diagnostics: {
         agentVersion: AGENT_VERSION,
         status: () => wireStatus(engine.snapshot()),
@@ -90,7 +121,13 @@ export class Agent {
     });
     await checkSocketDir(options.socketPath);
     await assertNoRunningAgent(options.socketPath);
-    const ipc = createIpcServer({ socketPath: options.socketPath, handlers, agentVersion: AGENT_VERSION, logger: log, policy: adminGid !== undefined ? { adminGid } : {} });
+    const ipc = createIpcServer({
+      socketPath: options.socketPath,
+      handlers,
+      agentVersion: AGENT_VERSION,
+      logger: log,
+      policy: adminGid !== undefined ? { adminGid } : {},
+    });
     server = ipc;
     await ipc.listen();
 
@@ -123,7 +160,8 @@ export class Agent {
       });
       const result = await Promise.race([this.engine.stop().then(() => 'stopped' as const), timeout]);
       clearTimeout(timer);
-      if (result === 'timeout') this.log.error('engine did not stop in time; the network journal will restore the rest at next start');
+      if (result === 'timeout')
+        this.log.error('engine did not stop in time; the network journal will restore the rest at next start');
       for (const u of this.unsubscribe) u();
       this.network.close();
       await this.server.close();

@@ -8,7 +8,8 @@ import { ErrorCodes, TandemError } from '@tandem/common';
 import type { MergedProfiles } from '@tandem/profile';
 
 /** A host name, IPv4 address or bracketed IPv6 address, with an optional port. */
-const MANUAL_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const MANUAL_HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 function manualAllowed(merged: MergedProfiles): boolean {
   const init = merged.defaultPreferences().clientInitialization;
@@ -18,7 +19,8 @@ function manualAllowed(merged: MergedProfiles): boolean {
 
 /** Resolves `host`/`url` to the URL handed to the engine; throws E_USAGE / E_PERMISSION. */
 export function resolveConnectTarget(merged: MergedProfiles, request: { host?: string; url?: string }): string {
-  if (request.host !== undefined && request.url !== undefined) throw new TandemError(ErrorCodes.USAGE, 'give either a host or a URL, not both');
+  if (request.host !== undefined && request.url !== undefined)
+    throw new TandemError(ErrorCodes.USAGE, 'give either a host or a URL, not both');
   const wanted = request.host ?? request.url;
   if (wanted === undefined) {
     const first = merged.hosts[0];
@@ -28,7 +30,10 @@ export function resolveConnectTarget(merged: MergedProfiles, request: { host?: s
   const known = merged.preferencesForHost(wanted).host;
   if (known) return known.url;
   if (!manualAllowed(merged)) {
-    throw new TandemError(ErrorCodes.PERMISSION, `${wanted.slice(0, 200)} is not in the profiles' server list and the profile does not allow other hosts`);
+    throw new TandemError(
+      ErrorCodes.PERMISSION,
+      `${wanted.slice(0, 200)} is not in the profiles' server list and the profile does not allow other hosts`,
+    );
   }
   if (request.url !== undefined) {
     let parsed: URL;
@@ -38,10 +43,14 @@ export function resolveConnectTarget(merged: MergedProfiles, request: { host?: s
       throw new TandemError(ErrorCodes.USAGE, 'not a valid https URL');
     }
     if (parsed.protocol !== 'https:' || parsed.username || parsed.password || parsed.search || parsed.hash) {
-      throw new TandemError(ErrorCodes.USAGE, 'the URL must be https://host[:port][/group] without credentials, query or fragment');
+      throw new TandemError(
+        ErrorCodes.USAGE,
+        'the URL must be https://host[:port][/group] without credentials, query or fragment',
+      );
     }
     return `https://${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
   }
-  if (!MANUAL_HOST.test(wanted)) throw new TandemError(ErrorCodes.USAGE, `not a host name or address: ${wanted.slice(0, 200)}`);
+  if (!MANUAL_HOST.test(wanted))
+    throw new TandemError(ErrorCodes.USAGE, `not a host name or address: ${wanted.slice(0, 200)}`);
   return `https://${wanted}`;
 }

@@ -43,7 +43,11 @@ function run(args: string[], file = IP): Promise<string> {
  */
 async function childEnvironmentNames(): Promise<string[]> {
   const out = await run([], '/usr/bin/env');
-  return out.split('\n').filter((l) => l.includes('=')).map((l) => l.slice(0, l.indexOf('='))).sort();
+  return out
+    .split('\n')
+    .filter((l) => l.includes('='))
+    .map((l) => l.slice(0, l.indexOf('=')))
+    .sort();
 }
 
 async function inventory(store: MachineStore): Promise<unknown> {
@@ -75,7 +79,11 @@ export async function exportBundle(src: DiagnosticSources, admin: boolean): Prom
     agentVersion: src.agentVersion,
     audience: admin ? 'admin' : 'user',
     status: src.status(),
-    hosts: profiles.merged.hosts.map((h) => ({ name: h.hostName, address: h.hostAddress, profile: h.profileFile.split('/').pop() })),
+    hosts: profiles.merged.hosts.map((h) => ({
+      name: h.hostName,
+      address: h.hostAddress,
+      profile: h.profileFile.split('/').pop(),
+    })),
     profiles: { files: profiles.files, machineProfile: profiles.machine !== null },
     environment: { removedAtStart: [...src.removedEnvironment] },
     network: { routes4, routes6, addresses: addrs, resolvConf: resolv },

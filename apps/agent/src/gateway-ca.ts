@@ -9,9 +9,15 @@ import { ErrorCodes, TandemError } from '@tandem/common';
 /** Reads the CA bundle after checking its ownership; throws E_USAGE when it is unsafe. */
 export async function readGatewayCa(path: string): Promise<string> {
   const st = await lstat(path);
-  if (!st.isFile()) throw new TandemError(ErrorCodes.USAGE, `${path}: gateway CA must be a regular file (links are refused)`);
-  if (st.uid !== 0 || (st.mode & 0o022) !== 0) throw new TandemError(ErrorCodes.USAGE, `${path}: gateway CA must be owned by root and not writable by group/others`);
+  if (!st.isFile())
+    throw new TandemError(ErrorCodes.USAGE, `${path}: gateway CA must be a regular file (links are refused)`);
+  if (st.uid !== 0 || (st.mode & 0o022) !== 0)
+    throw new TandemError(
+      ErrorCodes.USAGE,
+      `${path}: gateway CA must be owned by root and not writable by group/others`,
+    );
   const pem = await readFile(path, 'utf8');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new TandemError(ErrorCodes.USAGE, `${path}: no PEM certificate in the gateway CA file`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new TandemError(ErrorCodes.USAGE, `${path}: no PEM certificate in the gateway CA file`);
   return pem;
 }

@@ -4,7 +4,16 @@
  * JSON lines, a bounded ring for `logs.tail` and the diagnostic bundle, and live listeners
  * (the admin-only `log` event). Records reach every sink already redacted.
  */
-import { createLogger, jsonSink, RingSink, redactor, textSink, type Logger, type LogLevel, type LogRecord } from '@tandem/common';
+import {
+  createLogger,
+  jsonSink,
+  RingSink,
+  redactor,
+  textSink,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+} from '@tandem/common';
 import type { Infer } from '@tandem/contract';
 import type { LogRecordSchema } from '@tandem/contract';
 
@@ -66,7 +75,7 @@ export function toWireRecord(record: LogRecord): WireLogRecord {
   if (record.fields) {
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(record.fields).slice(0, 64)) {
-      const text = typeof v === 'string' ? v : JSON.stringify(redactor.value(v)) ?? String(v);
+      const text = typeof v === 'string' ? v : (JSON.stringify(redactor.value(v)) ?? String(v));
       fields[k] = clip(redactor.string(text), 4096);
     }
     out.fields = fields;

@@ -36,21 +36,31 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const logging = createAgentLogging({ level: options.logLevel, format: options.logFormat });
   const log = logging.log;
-  if (scrub.removed.length > 0) log.warn('ignored dangerous environment variables (removed; children never see them)', { variables: scrub.removed.join(',') });
-  if (scrub.nodeOptionsApplied) log.error('NODE_OPTIONS was set: Node applied it before the agent started; run tandemd from its systemd unit, which unsets it');
+  if (scrub.removed.length > 0)
+    log.warn('ignored dangerous environment variables (removed; children never see them)', {
+      variables: scrub.removed.join(','),
+    });
+  if (scrub.nodeOptionsApplied)
+    log.error(
+      'NODE_OPTIONS was set: Node applied it before the agent started; run tandemd from its systemd unit, which unsets it',
+    );
 
   let agent: Agent | null = null;
   let exiting = false;
   const fatal = (kind: string, err: unknown): void => {
-    log.error(`fatal: ${kind}`, { error: redactor.string(err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err)) });
+    log.error(`fatal: ${kind}`, {
+      error: redactor.string(err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err)),
+    });
     if (exiting) return;
     exiting = true;
     const stop = agent ? agent.stop() : Promise.resolve();
     const timer = setTimeout(() => process.exit(EX_SOFTWARE), 10_000);
-    void stop.catch(() => undefined).finally(() => {
-      clearTimeout(timer);
-      process.exit(EX_SOFTWARE);
-    });
+    void stop
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(timer);
+        process.exit(EX_SOFTWARE);
+      });
   };
   process.on('uncaughtException', (err) => fatal('uncaught exception', err));
   process.on('unhandledRejection', (err) => fatal('unhandled rejection', err));
@@ -64,10 +74,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     exiting = true;
     log.info('signal received', { signal });
     const stop = agent ? agent.stop() : Promise.resolve();
-    void stop.then(() => resolveDone(0), (err: unknown) => {
-      log.error('stop failed', { error: err instanceof Error ? err.message : String(err) });
-      resolveDone(EX_SOFTWARE);
-    });
+    void stop.then(
+      () => resolveDone(0),
+      (err: unknown) => {
+        log.error('stop failed', { error: err instanceof Error ? err.message : String(err) });
+        resolveDone(EX_SOFTWARE);
+      },
+    );
   };
   // Handlers before the (slow) start, so a stop during start is not the default "die now".
   process.on('SIGTERM', onStop);
@@ -87,7 +100,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
     agent = await Agent.start({ options, logging, scrub, runner });
   } catch (err) {
-    log.error('cannot start', { error: err instanceof Error ? err.message : String(err), ...(isTandemError(err) ? { code: err.code } : {}) });
+    log.error('cannot start', {
+      error: err instanceof Error ? err.message : String(err),
+      ...(isTandemError(err) ? { code: err.code } : {}),
+    });
     return EX_SOFTWARE;
   }
   if (exiting) await agent.stop();

@@ -116,7 +116,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
   const format = v['log-format'] ?? 'text';
   if (format !== 'text' && format !== 'json') throw usage('--log-format must be text or json');
   const group = v['admin-group'];
-  if (group !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$|^\d{1,10}$/.test(group)) throw usage(`--admin-group: not a group name or gid: ${group}`);
+  if (group !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$|^\d{1,10}$/.test(group))
+    throw usage(`--admin-group: not a group name or gid: ${group}`);
   const resolve = new Map<string, string>();
   for (const item of v.resolve ?? []) {
     const m = /^([A-Za-z0-9.-]{1,253}):([0-9.]{7,15}|\[[0-9A-Fa-f:]+\])$/.exec(item);
@@ -128,9 +129,14 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     foreground: v.foreground === true,
     socketPath: absolute('socket', v.socket ?? (envSocket && envSocket.length > 0 ? envSocket : DEFAULT_SOCKET)),
     profileDir: absolute('profile-dir', v['profile-dir'] ?? DEFAULT_PROFILE_DIR),
-    ciscoProfileDir: v['no-cisco-profiles'] === true ? null : absolute('cisco-profile-dir', v['cisco-profile-dir'] ?? CISCO_PROFILE_DIR),
+    ciscoProfileDir:
+      v['no-cisco-profiles'] === true
+        ? null
+        : absolute('cisco-profile-dir', v['cisco-profile-dir'] ?? CISCO_PROFILE_DIR),
     machineStoreDir: absolute('machine-store', v['machine-store'] ?? LINUX_MACHINE_STORE),
-    machinePassphraseFile: v['machine-passphrase-file'] ? absolute('machine-passphrase-file', v['machine-passphrase-file']) : null,
+    machinePassphraseFile: v['machine-passphrase-file']
+      ? absolute('machine-passphrase-file', v['machine-passphrase-file'])
+      : null,
     stateDir: absolute('state-dir', v['state-dir'] ?? DEFAULT_STATE_DIR),
     settingsDir: absolute('settings-dir', v['settings-dir'] ?? DEFAULT_SETTINGS_DIR),
     adminGroup: group ?? null,

@@ -16,7 +16,13 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, isTandemError, type Logger } from '@tandem/common';
-import { loadProfileFile, mergeProfiles, MGMT_PROFILE_FILE, type ClientProfile, type MergedProfiles } from '@tandem/profile';
+import {
+  loadProfileFile,
+  mergeProfiles,
+  MGMT_PROFILE_FILE,
+  type ClientProfile,
+  type MergedProfiles,
+} from '@tandem/profile';
 
 /** How one file fared in the last load. */
 export interface ProfileFileStatus {
@@ -58,7 +64,10 @@ export class ProfileStore {
   private current: ProfileSet = { merged: mergeProfiles([]), machine: null, files: [] };
 
   /** `dirs` in precedence order, highest first. */
-  constructor(private readonly dirs: readonly string[], private readonly log: Logger) {}
+  constructor(
+    private readonly dirs: readonly string[],
+    private readonly log: Logger,
+  ) {}
 
   /** The set in force. */
   get set(): ProfileSet {
@@ -84,12 +93,21 @@ export class ProfileStore {
     this.good = next;
     const userSources = [...next].filter(([, p]) => !p.managementTunnel).map(([file, profile]) => ({ file, profile }));
     const merged = mergeProfiles(userSources);
-    for (const w of merged.warnings) this.log.warn('profile merge', { file: w.file, line: w.line, kind: w.kind, message: w.message });
+    for (const w of merged.warnings)
+      this.log.warn('profile merge', { file: w.file, line: w.line, kind: w.kind, message: w.message });
     const machinePaths = this.dirs.map((d) => join(d, MGMT_DIR, MGMT_PROFILE_FILE)).filter((p) => next.has(p));
-    for (const shadowed of machinePaths.slice(1)) this.log.warn('management tunnel profile not used: one earlier in the search order wins', { file: shadowed, used: machinePaths[0] });
+    for (const shadowed of machinePaths.slice(1))
+      this.log.warn('management tunnel profile not used: one earlier in the search order wins', {
+        file: shadowed,
+        used: machinePaths[0],
+      });
     this.current = { merged, machine: machinePaths[0] ? next.get(machinePaths[0])! : null, files };
     if (next.size === 0) this.log.warn('no profiles installed', { dirs: this.dirs.join(', ') });
-    this.log.info('profiles loaded', { hosts: merged.hosts.length, files: files.filter((f) => f.status !== 'refused').length, machineProfile: this.current.machine !== null });
+    this.log.info('profiles loaded', {
+      hosts: merged.hosts.length,
+      files: files.filter((f) => f.status !== 'refused').length,
+      machineProfile: this.current.machine !== null,
+    });
     return this.current;
   }
 
@@ -98,7 +116,8 @@ export class ProfileStore {
     try {
       const st = await lstat(dir);
       if (!st.isDirectory()) throw new Error('is not a directory (symbolic links are refused)');
-      if (st.uid !== 0 || (st.mode & 0o022) !== 0) throw new Error('is not owned by root or is writable by group/others');
+      if (st.uid !== 0 || (st.mode & 0o022) !== 0)
+        throw new Error('is not owned by root or is writable by group/others');
       const entries = await readdir(dir);
       return entries.filter((n) => n.toLowerCase().endsWith('.xml')).sort();
     } catch (err) {
@@ -122,7 +141,8 @@ export class ProfileStore {
         this.log.info('not a VPN profile; ignored', { file: path, kind: doc.kind });
         return null;
       }
-      for (const w of parsed.warnings) this.log.warn('profile warning', { file: path, line: w.line, message: w.message });
+      for (const w of parsed.warnings)
+        this.log.warn('profile warning', { file: path, line: w.line, message: w.message });
       next.set(path, doc);
       return { file, dir, status: 'loaded' };
     } catch (err) {
@@ -131,7 +151,11 @@ export class ProfileStore {
       const previous = this.good.get(path);
       if (previous) {
         next.set(path, previous);
-        this.log.error('profile refused; keeping its last good version', { file: path, reason, code: isTandemError(err) ? err.code : undefined });
+        this.log.error('profile refused; keeping its last good version', {
+          file: path,
+          reason,
+          code: isTandemError(err) ? err.code : undefined,
+        });
         return { file, dir, status: 'kept-last-good', reason };
       }
       this.log.error('profile refused', { file: path, reason, code: isTandemError(err) ? err.code : undefined });

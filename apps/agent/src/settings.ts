@@ -29,7 +29,12 @@ const SettingsFile = object({ version: literal(1), machineTunnel: optional(Machi
 type SettingsFile = Infer<typeof SettingsFile>;
 
 function stateError(err: unknown, message: string): TandemError {
-  const reason = isTandemError(err) && typeof err.details['reason'] === 'string' ? err.details['reason'] : err instanceof Error ? err.message : String(err);
+  const reason =
+    isTandemError(err) && typeof err.details['reason'] === 'string'
+      ? err.details['reason']
+      : err instanceof Error
+        ? err.message
+        : String(err);
   return new TandemError(ErrorCodes.STATE_FILE, `${message}: ${reason}`, { cause: err, details: { reason } });
 }
 
@@ -42,7 +47,10 @@ function parse(path: string, data: Buffer): SettingsFile {
     throw stateError(err, `${path} is not valid JSON`);
   }
   const checked = validate(SettingsFile, json);
-  if (!checked.ok) throw new TandemError(ErrorCodes.STATE_FILE, `${path} has an unexpected shape: ${checked.issue}`, { details: { reason: checked.issue } });
+  if (!checked.ok)
+    throw new TandemError(ErrorCodes.STATE_FILE, `${path} has an unexpected shape: ${checked.issue}`, {
+      details: { reason: checked.issue },
+    });
   return checked.value;
 }
 
@@ -64,7 +72,11 @@ export class SettingsStore {
       if (bytes !== null) data = parse(path, bytes);
     } catch (err) {
       const e = isTandemError(err, ErrorCodes.STATE_FILE) ? err : stateError(err, `cannot read ${path}`);
-      log.error('saved settings ignored; the machine tunnel follows the profiles', { code: e.code, file: path, error: e.message });
+      log.error('saved settings ignored; the machine tunnel follows the profiles', {
+        code: e.code,
+        file: path,
+        error: e.message,
+      });
     }
     return new SettingsStore(dir, log, data);
   }
@@ -86,7 +98,10 @@ export class SettingsStore {
       ensurePrivateDir(this.dir, ErrorCodes.STATE_FILE);
       writeFileAtomic(path, `${JSON.stringify(this.data, null, 1)}\n`, 0o600);
     } catch (err) {
-      const e = stateError(err, `the machine tunnel is ${enabled ? 'enabled' : 'disabled'} until the agent restarts, but saving ${path} failed`);
+      const e = stateError(
+        err,
+        `the machine tunnel is ${enabled ? 'enabled' : 'disabled'} until the agent restarts, but saving ${path} failed`,
+      );
       this.log.error('machine tunnel setting not saved', { code: e.code, file: path, error: e.message });
       throw e;
     }

@@ -52,7 +52,15 @@ export function wireState(t: TunnelSnapshot): TunnelState {
     case 'connecting':
       return { state: 'connecting', gateway, since, stage: 'tunnel' };
     case 'connected':
-      return { state: 'connected', gateway, since, addresses: addresses(t.addresses), bytesIn: t.bytesIn, bytesOut: t.bytesOut, dtls: false };
+      return {
+        state: 'connected',
+        gateway,
+        since,
+        addresses: addresses(t.addresses),
+        bytesIn: t.bytesIn,
+        bytesOut: t.bytesOut,
+        dtls: false,
+      };
     case 'reconnecting': {
       const c = cause(t);
       return { state: 'reconnecting', gateway, since, attempt: t.reconnect?.attempt ?? 0, ...(c ? { cause: c } : {}) };
@@ -60,7 +68,12 @@ export function wireState(t: TunnelSnapshot): TunnelState {
     case 'disconnecting':
       return { state: 'disconnecting', gateway, since };
     case 'error':
-      return { state: 'error', since, ...(t.gateway ? { gateway } : {}), cause: cause(t) ?? { code: ErrorCodes.INTERNAL, message: 'failed' } };
+      return {
+        state: 'error',
+        since,
+        ...(t.gateway ? { gateway } : {}),
+        cause: cause(t) ?? { code: ErrorCodes.INTERNAL, message: 'failed' },
+      };
   }
 }
 
@@ -69,7 +82,11 @@ export function wireTunnel(snapshot: EngineSnapshot, kind: TunnelKind): WireTunn
   const t = snapshot.tunnels.find((x) => x.kind === kind);
   if (!t) return { tunnel: kind, status: { state: 'idle' } };
   const status = wireState(t);
-  return { tunnel: kind, ...(kind === 'user' && t.ownerUid !== undefined && status.state !== 'idle' ? { ownerUid: t.ownerUid } : {}), status };
+  return {
+    tunnel: kind,
+    ...(kind === 'user' && t.ownerUid !== undefined && status.state !== 'idle' ? { ownerUid: t.ownerUid } : {}),
+    status,
+  };
 }
 
 /** Both tunnels, as `status` returns them and `state` events carry them. */
@@ -84,20 +101,36 @@ export function wireStats(snapshot: EngineSnapshot): Section[] {
   const t = snapshot.tunnels.find((x) => x.kind === 'user');
   const up = t?.state === 'connected';
   const a = addresses(up ? t.addresses : []);
-  const state = t === undefined || t.state === 'idle' ? 'Disconnected' : t.state === 'connected' ? 'Connected' : t.state === 'error' ? 'Disconnected (error)' : 'Connecting';
+  const state =
+    t === undefined || t.state === 'idle'
+      ? 'Disconnected'
+      : t.state === 'connected'
+        ? 'Connected'
+        : t.state === 'error'
+          ? 'Disconnected (error)'
+          : 'Connecting';
   return [
-    { title: 'Connection Information', entries: [
-      { name: 'Connection State', value: state },
-      { name: 'Duration', value: up ? `${Math.max(0, Math.round((snapshot.at - t.since) / 1000))} s` : '' },
-    ] },
-    { title: 'Address Information', entries: [
-      { name: 'Client Address (IPv4)', value: a.ipv4 ?? '' },
-      { name: 'Client Address (IPv6)', value: a.ipv6 ?? '' },
-      { name: 'Server Address', value: up ? text(t.gateway ?? '', 1024) : '' },
-    ] },
-    { title: 'Bytes', entries: [
-      { name: 'Bytes Sent', value: String(up ? t.bytesOut : 0) },
-      { name: 'Bytes Received', value: String(up ? t.bytesIn : 0) },
-    ] },
+    {
+      title: 'Connection Information',
+      entries: [
+        { name: 'Connection State', value: state },
+        { name: 'Duration', value: up ? `${Math.max(0, Math.round((snapshot.at - t.since) / 1000))} s` : '' },
+      ],
+    },
+    {
+      title: 'Address Information',
+      entries: [
+        { name: 'Client Address (IPv4)', value: a.ipv4 ?? '' },
+        { name: 'Client Address (IPv6)', value: a.ipv6 ?? '' },
+        { name: 'Server Address', value: up ? text(t.gateway ?? '', 1024) : '' },
+      ],
+    },
+    {
+      title: 'Bytes',
+      entries: [
+        { name: 'Bytes Sent', value: String(up ? t.bytesOut : 0) },
+        { name: 'Bytes Received', value: String(up ? t.bytesIn : 0) },
+      ],
+    },
   ];
 }

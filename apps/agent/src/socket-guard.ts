@@ -16,7 +16,10 @@ export async function checkSocketDir(socketPath: string): Promise<void> {
   const euid = process.geteuid?.() ?? 0;
   if (!st.isDirectory()) throw new TandemError(ErrorCodes.USAGE, `socket directory ${dir} is not a directory`);
   if (st.uid !== euid || (st.mode & 0o022) !== 0) {
-    throw new TandemError(ErrorCodes.USAGE, `socket directory ${dir} must be owned by uid ${euid} and not writable by group/others`);
+    throw new TandemError(
+      ErrorCodes.USAGE,
+      `socket directory ${dir} must be owned by uid ${euid} and not writable by group/others`,
+    );
   }
 }
 

@@ -21,10 +21,14 @@ async function ensureDir(path: string, mode: number): Promise<void> {
   const st = await lstat(path);
   const euid = process.geteuid?.() ?? 0;
   if (st.isSymbolicLink() || !st.isDirectory()) {
-    throw new TandemError(ErrorCodes.USAGE, `${path} is not a directory (refusing to follow a link)`, { details: { path } });
+    throw new TandemError(ErrorCodes.USAGE, `${path} is not a directory (refusing to follow a link)`, {
+      details: { path },
+    });
   }
   if (st.uid !== euid) {
-    throw new TandemError(ErrorCodes.USAGE, `${path} is owned by uid ${st.uid}, not by the agent (uid ${euid})`, { details: { path } });
+    throw new TandemError(ErrorCodes.USAGE, `${path} is owned by uid ${st.uid}, not by the agent (uid ${euid})`, {
+      details: { path },
+    });
   }
   // mkdir's mode is filtered by the umask (systemd sets 0077); set it exactly.
   if ((st.mode & 0o7777) !== mode) await chmod(path, mode);

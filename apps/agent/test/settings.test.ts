@@ -6,7 +6,18 @@
  * throw. Saving over a planted symlink replaces the link, not the file it points at.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -51,24 +62,76 @@ describe('settings store', () => {
 
   const hostile: Array<[string, () => void, RegExp]> = [
     ['not JSON', () => writeFileSync(file(), '{"version":1, machineTunnel', { mode: 0o600 }), /is not valid JSON/],
-    ['wrong types', () => writeFileSync(file(), JSON.stringify({ version: 1, machineTunnel: { enabled: 'no', uid: 0, at: AT.toISOString() } }), { mode: 0o600 }), /unexpected shape: machineTunnel\.enabled/],
-    ['a negative uid', () => writeFileSync(file(), JSON.stringify({ version: 1, machineTunnel: { enabled: false, uid: -1, at: AT.toISOString() } }), { mode: 0o600 }), /unexpected shape/],
-    ['a timestamp that is not ISO-8601', () => writeFileSync(file(), JSON.stringify({ version: 1, machineTunnel: { enabled: false, uid: 0, at: 'yesterday' } }), { mode: 0o600 }), /unexpected shape: machineTunnel\.at/],
-    ['an unknown version', () => writeFileSync(file(), JSON.stringify({ version: 2, machineTunnel: { enabled: false, uid: 0, at: AT.toISOString() } }), { mode: 0o600 }), /unexpected shape: version/],
+    [
+      'wrong types',
+      () =>
+        writeFileSync(
+          file(),
+          JSON.stringify({ version: 1, machineTunnel: { enabled: 'no', uid: 0, at: AT.toISOString() } }),
+          { mode: 0o600 },
+        ),
+      /unexpected shape: machineTunnel\.enabled/,
+    ],
+    [
+      'a negative uid',
+      () =>
+        writeFileSync(
+          file(),
+          JSON.stringify({ version: 1, machineTunnel: { enabled: false, uid: -1, at: AT.toISOString() } }),
+          { mode: 0o600 },
+        ),
+      /unexpected shape/,
+    ],
+    [
+      'a timestamp that is not ISO-8601',
+      () =>
+        writeFileSync(
+          file(),
+          JSON.stringify({ version: 1, machineTunnel: { enabled: false, uid: 0, at: 'yesterday' } }),
+          { mode: 0o600 },
+        ),
+      /unexpected shape: machineTunnel\.at/,
+    ],
+    [
+      'an unknown version',
+      () =>
+        writeFileSync(
+          file(),
+          JSON.stringify({ version: 2, machineTunnel: { enabled: false, uid: 0, at: AT.toISOString() } }),
+          { mode: 0o600 },
+        ),
+      /unexpected shape: version/,
+    ],
     ['an array', () => writeFileSync(file(), '[]', { mode: 0o600 }), /unexpected shape/],
-    ['a symlink to a valid file', () => {
-      writeFileSync(join(tmp, 'elsewhere.json'), VALID, { mode: 0o600 });
-      symlinkSync(join(tmp, 'elsewhere.json'), file());
-    }, /is a symlink/],
-    ['world-writable', () => {
-      writeFileSync(file(), VALID, { mode: 0o600 });
-      chmodSync(file(), 0o666);
-    }, /group\/world writable/],
-    ['group-writable', () => {
-      writeFileSync(file(), VALID, { mode: 0o600 });
-      chmodSync(file(), 0o620);
-    }, /group\/world writable/],
-    ['huge', () => writeFileSync(file(), VALID + ' '.repeat(SETTINGS_MAX_BYTES), { mode: 0o600 }), /bytes, more than 4096/],
+    [
+      'a symlink to a valid file',
+      () => {
+        writeFileSync(join(tmp, 'elsewhere.json'), VALID, { mode: 0o600 });
+        symlinkSync(join(tmp, 'elsewhere.json'), file());
+      },
+      /is a symlink/,
+    ],
+    [
+      'world-writable',
+      () => {
+        writeFileSync(file(), VALID, { mode: 0o600 });
+        chmodSync(file(), 0o666);
+      },
+      /group\/world writable/,
+    ],
+    [
+      'group-writable',
+      () => {
+        writeFileSync(file(), VALID, { mode: 0o600 });
+        chmodSync(file(), 0o620);
+      },
+      /group\/world writable/,
+    ],
+    [
+      'huge',
+      () => writeFileSync(file(), VALID + ' '.repeat(SETTINGS_MAX_BYTES), { mode: 0o600 }),
+      /bytes, more than 4096/,
+    ],
     ['a directory', () => mkdirSync(file(), { mode: 0o700 }), /not a regular file/],
     ['a FIFO (a read would block)', () => execFileSync('mkfifo', ['-m', '600', file()]), /not a regular file/],
   ];
@@ -133,7 +196,9 @@ describe('settings store', () => {
       thrown = err;
     }
     expect(isTandemError(thrown, ErrorCodes.STATE_FILE)).toBe(true);
-    expect((thrown as Error).message).toMatch(/disabled until the agent restarts, but saving .* failed: .*is not a directory/);
+    expect((thrown as Error).message).toMatch(
+      /disabled until the agent restarts, but saving .* failed: .*is not a directory/,
+    );
     expect(store.machineTunnel).toEqual({ enabled: false, uid: 7, at: AT.toISOString() });
     expect(errors().map((r) => r.msg)).toContain('machine tunnel setting not saved');
   });

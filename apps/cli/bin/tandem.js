@@ -29,7 +29,9 @@ function bundleIsCurrent() {
     const st = statSync(bundleDir + path, { throwIfNoEntry: false });
     if (!st) continue;
     if (st.size !== size || st.mtimeMs !== mtimeMs) {
-      process.stderr.write(`tandem: bundle/ is older than ${path.replace(/^(\.\.\/)+/, '')}; running dist/ (npm run build refreshes it)\n`);
+      process.stderr.write(
+        `tandem: bundle/ is older than ${path.replace(/^(\.\.\/)+/, '')}; running dist/ (npm run build refreshes it)\n`,
+      );
       return false;
     }
   }

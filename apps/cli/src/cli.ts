@@ -64,7 +64,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const found = findCommand(others);
     const group = commandsUnder(others);
     if (found && found.rest.length === 0) io.out(`${(await found.command.load()).usage}\n`);
-    else if (group.length > 0) io.out(`${(await Promise.all(group.map((c) => c.load()))).map((c) => c.usage).join('\n\n')}\n`);
+    else if (group.length > 0)
+      io.out(`${(await Promise.all(group.map((c) => c.load()))).map((c) => c.usage).join('\n\n')}\n`);
     else {
       io.err(`tandem: unknown command "${others.join(' ')}"\n${overview()}`);
       return ExitCode.USAGE;
@@ -75,10 +76,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (found) return runCommand(found.command, found.rest, io);
   const group = commandsUnder(argv.filter((a) => !a.startsWith('-')).slice(0, 1));
   if (group.length > 0) {
-    io.err(`tandem: "${first}" needs a subcommand:\n${group.map((c) => `  tandem ${c.name}  ${c.summary}`).join('\n')}\n`);
+    io.err(
+      `tandem: "${first}" needs a subcommand:\n${group.map((c) => `  tandem ${c.name}  ${c.summary}`).join('\n')}\n`,
+    );
   } else {
     io.err(`tandem: unknown command "${first}"\n${overview()}`);
   }
   return ExitCode.USAGE;
 }
-

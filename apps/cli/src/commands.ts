@@ -20,25 +20,87 @@ export interface CommandEntry {
   load(): Promise<Command>;
 }
 
-const entry = (name: string, summary: string, load: () => Promise<Command>, selects?: (rest: readonly string[]) => boolean): CommandEntry => ({ name, summary, load, ...(selects ? { selects } : {}) });
+const entry = (
+  name: string,
+  summary: string,
+  load: () => Promise<Command>,
+  selects?: (rest: readonly string[]) => boolean,
+): CommandEntry => ({ name, summary, load, ...(selects ? { selects } : {}) });
 
 /** Every command, in the order `tandem help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
-  entry('profile check', 'Validate profile / local policy files and show what was understood', async () => (await import('./local/profile-check.js')).profileCheckCommand),
-  entry('certs list', 'List client certificates with details and Entra binding strings', async () => (await import('./local/certs-list.js')).certsListCommand),
-  entry('certs select', 'Show which client certificate a profile selects, and why the others are rejected', async () => (await import('./local/certs-select.js')).certsSelectCommand),
-  entry('auth', 'Authenticate to a gateway without a tunnel (certificates, MCA), like openconnect --authenticate', async () => (await import('./local/auth.js')).authCommand),
-  entry('status', 'Show both tunnels (state, gateway, addresses, counters)', async () => (await import('./api/status.js')).statusCommand),
-  entry('connect', 'Connect the user tunnel (answers certificate requests while it authenticates)', async () => (await import('./api/connect.js')).connectCommand),
-  entry('connect', 'With --foreground: run the tunnel in this process as root (debugging path, like openconnect)', async () => (await import('./local/connect.js')).foregroundConnectCommand, (rest) => rest.includes('--foreground')),
-  entry('recover', 'Restore routes and DNS left behind by a dead tunnel process', async () => (await import('./local/recover.js')).recoverCommand),
-  entry('disconnect', 'Disconnect the user tunnel', async () => (await import('./api/disconnect.js')).disconnectCommand),
+  entry(
+    'profile check',
+    'Validate profile / local policy files and show what was understood',
+    async () => (await import('./local/profile-check.js')).profileCheckCommand,
+  ),
+  entry(
+    'certs list',
+    'List client certificates with details and Entra binding strings',
+    async () => (await import('./local/certs-list.js')).certsListCommand,
+  ),
+  entry(
+    'certs select',
+    'Show which client certificate a profile selects, and why the others are rejected',
+    async () => (await import('./local/certs-select.js')).certsSelectCommand,
+  ),
+  entry(
+    'auth',
+    'Authenticate to a gateway without a tunnel (certificates, MCA), like openconnect --authenticate',
+    async () => (await import('./local/auth.js')).authCommand,
+  ),
+  entry(
+    'status',
+    'Show both tunnels (state, gateway, addresses, counters)',
+    async () => (await import('./api/status.js')).statusCommand,
+  ),
+  entry(
+    'connect',
+    'Connect the user tunnel (answers certificate requests while it authenticates)',
+    async () => (await import('./api/connect.js')).connectCommand,
+  ),
+  entry(
+    'connect',
+    'With --foreground: run the tunnel in this process as root (debugging path, like openconnect)',
+    async () => (await import('./local/connect.js')).foregroundConnectCommand,
+    (rest) => rest.includes('--foreground'),
+  ),
+  entry(
+    'recover',
+    'Restore routes and DNS left behind by a dead tunnel process',
+    async () => (await import('./local/recover.js')).recoverCommand,
+  ),
+  entry(
+    'disconnect',
+    'Disconnect the user tunnel',
+    async () => (await import('./api/disconnect.js')).disconnectCommand,
+  ),
   entry('watch', 'Print tunnel state changes until Ctrl-C', async () => (await import('./api/watch.js')).watchCommand),
-  entry('hosts', "List the servers from the agent's profiles", async () => (await import('./api/hosts.js')).hostsCommand),
-  entry('stats', 'Show connection statistics (vpncli stats sections)', async () => (await import('./api/stats.js')).statsCommand),
-  entry('machine-tunnel status', 'Show whether the machine tunnel is enabled and its state', async () => (await import('./api/machine-tunnel.js')).machineTunnelStatusCommand),
-  entry('machine-tunnel enable', 'Allow the machine tunnel to run (administrators)', async () => (await import('./api/machine-tunnel.js')).machineTunnelEnableCommand),
-  entry('machine-tunnel disable', 'Stop the machine tunnel and keep it down (administrators)', async () => (await import('./api/machine-tunnel.js')).machineTunnelDisableCommand),
+  entry(
+    'hosts',
+    "List the servers from the agent's profiles",
+    async () => (await import('./api/hosts.js')).hostsCommand,
+  ),
+  entry(
+    'stats',
+    'Show connection statistics (vpncli stats sections)',
+    async () => (await import('./api/stats.js')).statsCommand,
+  ),
+  entry(
+    'machine-tunnel status',
+    'Show whether the machine tunnel is enabled and its state',
+    async () => (await import('./api/machine-tunnel.js')).machineTunnelStatusCommand,
+  ),
+  entry(
+    'machine-tunnel enable',
+    'Allow the machine tunnel to run (administrators)',
+    async () => (await import('./api/machine-tunnel.js')).machineTunnelEnableCommand,
+  ),
+  entry(
+    'machine-tunnel disable',
+    'Stop the machine tunnel and keep it down (administrators)',
+    async () => (await import('./api/machine-tunnel.js')).machineTunnelDisableCommand,
+  ),
 ];
 
 /**

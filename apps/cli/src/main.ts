@@ -13,7 +13,9 @@ import { ExitCode, type CliIo } from './io.js';
  */
 function bestEffort(stream: NodeJS.WriteStream): (text: string) => void {
   let gone = false;
-  stream.on('error', () => { gone = true; });
+  stream.on('error', () => {
+    gone = true;
+  });
   return (text) => {
     if (!gone) stream.write(text);
   };
@@ -25,9 +27,13 @@ const processIo: CliIo = {
 };
 
 main(process.argv.slice(2), processIo).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
-    process.stderr.write(`tandem: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `tandem: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exitCode = ExitCode.INTERNAL;
   },
 );

@@ -9,14 +9,21 @@ const broken = join(dir, 'broken.xml');
 const warned = join(dir, 'warned.xml');
 beforeAll(() => {
   ensureBuilt();
-  writeFileSync(broken, '<AnyConnectProfile>\n  <ServerList>\n    <HostEntry>\n  </ServerList>\n</AnyConnectProfile>\n');
-  writeFileSync(warned, '<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">\n  <ClientInitialization>\n    <AuthenticationTimeout>i</AuthenticationTimeout>\n  </ClientInitialization>\n  <ServerList><HostEntry><HostName>w.example.com</HostName></HostEntry></ServerList>\n</AnyConnectProfile>\n');
+  writeFileSync(
+    broken,
+    '<AnyConnectProfile>\n  <ServerList>\n    <HostEntry>\n  </ServerList>\n</AnyConnectProfile>\n',
+  );
+  writeFileSync(
+    warned,
+    '<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">\n  <ClientInitialization>\n    <AuthenticationTimeout>i</AuthenticationTimeout>\n  </ClientInitialization>\n  <ServerList><HostEntry><HostName>w.example.com</HostName></HostEntry></ServerList>\n</AnyConnectProfile>\n',
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('tandem CLI', () => {
   it('--version prints the package version', () => {
-    const version = (JSON.parse(readFileSync(join(repoRoot, 'apps/cli/package.json'), 'utf8')) as { version: string }).version;
+    const version = (JSON.parse(readFileSync(join(repoRoot, 'apps/cli/package.json'), 'utf8')) as { version: string })
+      .version;
     expect(tandem(['--version'])).toMatchObject({ code: 0, stdout: `tandem ${version}\n` });
   });
 
@@ -31,7 +38,14 @@ describe('tandem CLI', () => {
   });
 
   it('usage errors exit 2 with a message on stderr', () => {
-    for (const args of [[], ['frobnicate'], ['profile'], ['profile', 'check'], ['profile', 'check', '--nope', 'x.xml'], ['help', 'nope']]) {
+    for (const args of [
+      [],
+      ['frobnicate'],
+      ['profile'],
+      ['profile', 'check'],
+      ['profile', 'check', '--nope', 'x.xml'],
+      ['help', 'nope'],
+    ]) {
       const r = tandem(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.length, args.join(' ')).toBeGreaterThan(0);
@@ -48,7 +62,9 @@ describe('tandem CLI', () => {
     expect(r.stdout).toContain('store override (machine store for non-admin users): true');
     expect(r.stdout).toContain('extended key usage (all of): 1.3.6.1.5.5.7.3.2 [ClientAuth]');
     expect(r.stdout).toContain('issuer CN = "Example Corp Issuing CA"');
-    expect(r.stdout).toContain(`${warned}:3:5: bad-number: <AuthenticationTimeout> value "i" is not an integer; using default 30`);
+    expect(r.stdout).toContain(
+      `${warned}:3:5: bad-number: <AuthenticationTimeout> value "i" is not an integer; using default 30`,
+    );
   });
 
   it('machine tunnel settings are shown for the shipped management profile', () => {
@@ -63,7 +79,9 @@ describe('tandem CLI', () => {
     const r = tandem(['profile', 'check', 'profiles/minimal.xml', broken]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('profiles/minimal.xml: valid');
-    expect(r.stderr).toContain(`${broken}:4:3: end tag </ServerList> does not match <HostEntry> opened at line 3, column 5`);
+    expect(r.stderr).toContain(
+      `${broken}:4:3: end tag </ServerList> does not match <HostEntry> opened at line 3, column 5`,
+    );
     expect(tandem(['profile', 'check', join(dir, 'missing.xml')]).code).toBe(1);
   });
 
@@ -72,12 +90,26 @@ describe('tandem CLI', () => {
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
     expect(out).toHaveLength(3);
-    for (const o of out) expect(Object.keys(o).sort()).toEqual(['errors', 'file', 'kind', 'profile', 'valid', 'warnings']);
+    for (const o of out)
+      expect(Object.keys(o).sort()).toEqual(['errors', 'file', 'kind', 'profile', 'valid', 'warnings']);
     expect(out[0]).toMatchObject({ file: 'profiles/minimal.xml', valid: true, kind: 'vpn', errors: [], warnings: [] });
-    expect((out[0]!['profile'] as { serverList: Array<{ url: string }> }).serverList[0]!.url).toBe('https://vpn.example.net');
+    expect((out[0]!['profile'] as { serverList: Array<{ url: string }> }).serverList[0]!.url).toBe(
+      'https://vpn.example.net',
+    );
     expect(out[1]).toMatchObject({ valid: true, warnings: [{ line: 3, column: 5, kind: 'bad-number' }] });
-    expect(out[2]).toMatchObject({ file: broken, valid: false, kind: null, profile: null, warnings: [], errors: [{ line: 4, column: 3, code: 'E_XML_INVALID' }] });
-    const missing = JSON.parse(tandem(['profile', 'check', '--json', join(dir, 'missing.xml')]).stdout) as Array<{ errors: unknown[] }>;
-    expect(missing[0]!.errors).toEqual([{ line: null, column: null, code: 'E_PROFILE_IO', message: `${join(dir, 'missing.xml')}: no such file` }]);
+    expect(out[2]).toMatchObject({
+      file: broken,
+      valid: false,
+      kind: null,
+      profile: null,
+      warnings: [],
+      errors: [{ line: 4, column: 3, code: 'E_XML_INVALID' }],
+    });
+    const missing = JSON.parse(tandem(['profile', 'check', '--json', join(dir, 'missing.xml')]).stdout) as Array<{
+      errors: unknown[];
+    }>;
+    expect(missing[0]!.errors).toEqual([
+      { line: null, column: null, code: 'E_PROFILE_IO', message: `${join(dir, 'missing.xml')}: no such file` },
+    ]);
   });
 });

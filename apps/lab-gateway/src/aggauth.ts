@@ -12,7 +12,15 @@
  * vague Cisco error document.
  */
 import { randomBytes, randomInt, type X509Certificate } from 'node:crypto';
-import { challengeDoc, clientCertRequestDoc, completeDoc, errorDoc, parseClientDoc, XmlRejected, type ClientAuthDoc } from './config-auth.js';
+import {
+  challengeDoc,
+  clientCertRequestDoc,
+  completeDoc,
+  errorDoc,
+  parseClientDoc,
+  XmlRejected,
+  type ClientAuthDoc,
+} from './config-auth.js';
 import type { Events } from './events.js';
 import { header, type HttpRequest } from './http-server.js';
 import { MCA_HASHES, verifyMcaReply } from './mca-verify.js';
@@ -48,7 +56,12 @@ export interface AggAuthDeps {
 }
 
 function xml(body: Buffer, extra: Array<[string, string]> = []): AuthResponse {
-  return { status: 200, reason: 'OK', headers: [['Content-Type', 'text/xml'], ['X-Transcend-Version', '1'], ...extra], body };
+  return {
+    status: 200,
+    reason: 'OK',
+    headers: [['Content-Type', 'text/xml'], ['X-Transcend-Version', '1'], ...extra],
+    body,
+  };
 }
 
 /** Handles `POST /` (and group-URL paths) of the aggregate-auth protocol. */
@@ -75,7 +88,12 @@ export class AggAuth {
 
   private badRequest(peer: PeerInfo, reason: string): AuthResponse {
     this.deps.events.emit({ event: 'error', where: 'aggauth', remote: peer.remote, message: reason });
-    return { status: 400, reason: 'Bad Request', headers: [['Content-Type', 'text/plain']], body: Buffer.from(`${reason}\n`) };
+    return {
+      status: 400,
+      reason: 'Bad Request',
+      headers: [['Content-Type', 'text/plain']],
+      body: Buffer.from(`${reason}\n`),
+    };
   }
 
   private refuse(peer: PeerInfo, reason: string): AuthResponse {
@@ -90,7 +108,8 @@ export class AggAuth {
       if (doc.type === 'init' && !doc.clientCertFail) return xml(clientCertRequestDoc(this.deps.options.group));
       return this.refuse(peer, 'no machine certificate presented at TLS');
     }
-    if (!peer.validation?.ok) return this.refuse(peer, `machine certificate: ${peer.validation?.reason ?? 'not validated'}`);
+    if (!peer.validation?.ok)
+      return this.refuse(peer, `machine certificate: ${peer.validation?.reason ?? 'not validated'}`);
     return peer.cert;
   }
 
@@ -101,9 +120,20 @@ export class AggAuth {
     if (!options.mca) return this.complete(peer, 'certificate', machine, null);
     if (!doc.authMethods.includes('multiple-cert')) return this.refuse(peer, 'client did not offer multiple-cert');
     const handle = challenges.newHandle();
-    const body = challengeDoc({ group: options.group, handle, configHash: this.configHash, hashes: MCA_HASHES, random: randomBytes(64) });
+    const body = challengeDoc({
+      group: options.group,
+      handle,
+      configHash: this.configHash,
+      hashes: MCA_HASHES,
+      random: randomBytes(64),
+    });
     challenges.put({ handle, body, machineFingerprint: machine.fingerprint256, hashes: MCA_HASHES });
-    this.deps.events.emit({ event: 'challenge', remote: peer.remote, machine: subjectDn(machine), hashes: [...MCA_HASHES] });
+    this.deps.events.emit({
+      event: 'challenge',
+      remote: peer.remote,
+      machine: subjectDn(machine),
+      hashes: [...MCA_HASHES],
+    });
     return xml(body);
   }
 
@@ -119,16 +149,43 @@ export class AggAuth {
     return this.complete(peer, 'multiple-certificate', machine, result.user);
   }
 
-  private complete(peer: PeerInfo, authMode: AuthMode, machine: X509Certificate, user: X509Certificate | null): AuthResponse {
+  private complete(
+    peer: PeerInfo,
+    authMode: AuthMode,
+    machine: X509Certificate,
+    user: X509Certificate | null,
+  ): AuthResponse {
     const { options, sessions, events } = this.deps;
     const source = options.usernameFrom === 'second' && user ? user : machine;
     const username = usernameFrom(source, options.usernameField);
     if (!username) {
-      return this.refuse(peer, `${source === user ? 'user' : 'machine'} certificate has no ${options.usernameField} to use as the username`);
+      return this.refuse(
+        peer,
+        `${source === user ? 'user' : 'machine'} certificate has no ${options.usernameField} to use as the username`,
+      );
     }
-    const session = sessions.create({ username, authMode, machine: subjectDn(machine), user: user ? subjectDn(user) : null, group: options.group });
-    events.emit({ event: 'session', username, authMode, machine: session.machine, user: session.user, group: session.group, address: peer.remote });
-    const body = completeDoc({ sessionId: String(randomInt(1, 2 ** 31)), token: session.cookie, banner: options.banner, serverCertHash: this.deps.serverCertHash });
+    const session = sessions.create({
+      username,
+      authMode,
+      machine: subjectDn(machine),
+      user: user ? subjectDn(user) : null,
+      group: options.group,
+    });
+    events.emit({
+      event: 'session',
+      username,
+      authMode,
+      machine: session.machine,
+      user: session.user,
+      group: session.group,
+      address: peer.remote,
+    });
+    const body = completeDoc({
+      sessionId: String(randomInt(1, 2 ** 31)),
+      token: session.cookie,
+      banner: options.banner,
+      serverCertHash: this.deps.serverCertHash,
+    });
     return xml(body, [['Set-Cookie', `webvpn=${session.cookie}; Secure; HttpOnly`]]);
   }
 }

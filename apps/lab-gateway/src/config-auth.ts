@@ -75,7 +75,9 @@ export function parseClientDoc(body: Buffer): ClientAuthDoc {
   const type = attr(root, 'type');
   if (!type) throw new XmlRejected('config-auth has no type');
   const caps = obj(root['capabilities']);
-  const methods = Array.isArray(caps?.['auth-method']) ? (caps['auth-method'] as unknown[]).map(text).filter((m): m is string => m !== null) : [];
+  const methods = Array.isArray(caps?.['auth-method'])
+    ? (caps['auth-method'] as unknown[]).map(text).filter((m): m is string => m !== null)
+    : [];
   const opaque = obj(root['opaque']);
   const auth = obj(root['auth']);
   const chains = Array.isArray(auth?.['client-cert-chain']) ? (auth['client-cert-chain'] as unknown[]) : [];
@@ -102,7 +104,10 @@ export function parseClientDoc(body: Buffer): ClientAuthDoc {
 
 /** Escapes text for XML element content and attribute values. */
 export function xmlEscape(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string);
+  return s.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string,
+  );
 }
 
 const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';

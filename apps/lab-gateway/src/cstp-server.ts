@@ -19,7 +19,10 @@ export const TUNNEL_PATH = '/CSCOSSLC/tunnel';
 
 /** Dependencies of {@link CstpServer}. */
 export interface CstpDeps {
-  options: Pick<GatewayOptions, 'dpd' | 'keepalive' | 'mtu' | 'dns' | 'defaultDomain' | 'splitInclude' | 'banner' | 'idleTimeout' | 'sessionTimeout'>;
+  options: Pick<
+    GatewayOptions,
+    'dpd' | 'keepalive' | 'mtu' | 'dns' | 'defaultDomain' | 'splitInclude' | 'banner' | 'idleTimeout' | 'sessionTimeout'
+  >;
   sessions: SessionStore;
   pool: AddressPool | null;
   dataPlane: DataPlane | null;
@@ -110,7 +113,13 @@ export class CstpServer {
     const decoder = new FrameDecoder();
     this.live.add(socket);
     dataPlane?.attach(address, (packet) => writer.send(PacketType.DATA, packet));
-    events.emit({ event: 'tunnel-up', username: session.username, address, remote: socket.remoteAddress ?? null, mtu: this.deps.options.mtu });
+    events.emit({
+      event: 'tunnel-up',
+      username: session.username,
+      address,
+      remote: socket.remoteAddress ?? null,
+      mtu: this.deps.options.mtu,
+    });
     let lastRx = Date.now();
     let done = false;
     const finish = (reason: string, logout: boolean): void => {
@@ -124,17 +133,27 @@ export class CstpServer {
         sessions.remove(session.cookie);
         pool?.release(address);
       }
-      events.emit({ event: 'disconnect', username: session.username, address, reason, logout, dropped: writer.dropped });
+      events.emit({
+        event: 'disconnect',
+        username: session.username,
+        address,
+        reason,
+        logout,
+        dropped: writer.dropped,
+      });
       writer.close();
       socket.end();
     };
     // Server-side dead-peer detection: probe after 2×DPD of silence, give up after 3×DPD (ocserv's rule).
     const dpdMs = Math.max(1, this.deps.options.dpd) * 1000;
-    const dpdTimer = setInterval(() => {
-      const silent = Date.now() - lastRx;
-      if (silent > 3 * dpdMs) finish('DPD timeout', false);
-      else if (silent > 2 * dpdMs) writer.send(PacketType.DPD_REQ);
-    }, Math.min(dpdMs, 30_000));
+    const dpdTimer = setInterval(
+      () => {
+        const silent = Date.now() - lastRx;
+        if (silent > 3 * dpdMs) finish('DPD timeout', false);
+        else if (silent > 2 * dpdMs) writer.send(PacketType.DPD_REQ);
+      },
+      Math.min(dpdMs, 30_000),
+    );
     dpdTimer.unref();
 
     const onData = (chunk: Buffer): void => {
@@ -162,7 +181,10 @@ export class CstpServer {
             break;
           case PacketType.DISCONNECT: {
             const logout = f.payload.length > 0 && f.payload[0] === DISCONNECT_REASON_LOGOUT;
-            const text = f.payload.subarray(logout ? 1 : 0).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
+            const text = f.payload
+              .subarray(logout ? 1 : 0)
+              .toString('latin1')
+              .replace(/[^\x20-\x7e]/g, '?');
             finish(text || (logout ? 'logout' : 'client disconnect'), logout);
             return;
           }

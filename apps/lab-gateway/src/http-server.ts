@@ -26,7 +26,11 @@ export interface HttpRequest {
 /** A request we refuse; `status` and `reason` become the response. */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
-  constructor(readonly status: number, readonly reason: string, readonly detail: string = reason) {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly detail: string = reason,
+  ) {
     super(detail);
   }
 }
@@ -44,7 +48,8 @@ export function parseHead(head: string): Omit<HttpRequest, 'body'> {
   const lines = head.split('\r\n');
   const m = REQUEST_LINE.exec(lines[0] ?? '');
   if (!m) throw new HttpError(400, 'Bad Request', 'malformed request line');
-  if (lines.length - 1 > MAX_HEADER_LINES) throw new HttpError(431, 'Request Header Fields Too Large', 'too many header lines');
+  if (lines.length - 1 > MAX_HEADER_LINES)
+    throw new HttpError(431, 'Request Header Fields Too Large', 'too many header lines');
   const headers = new Map<string, string[]>();
   for (const line of lines.slice(1)) {
     if (/[\r\n\0]/.test(line)) throw new HttpError(400, 'Bad Request', 'bare CR, LF or NUL in header');
@@ -60,10 +65,12 @@ export function parseHead(head: string): Omit<HttpRequest, 'body'> {
 }
 
 function bodyLength(req: Omit<HttpRequest, 'body'>): number {
-  if (req.headers.has('transfer-encoding')) throw new HttpError(501, 'Not Implemented', 'Transfer-Encoding is not supported');
+  if (req.headers.has('transfer-encoding'))
+    throw new HttpError(501, 'Not Implemented', 'Transfer-Encoding is not supported');
   const values = req.headers.get('content-length');
   if (!values) return 0;
-  if (values.length !== 1 || !/^\d{1,9}$/.test(values[0] as string)) throw new HttpError(400, 'Bad Request', 'invalid Content-Length');
+  if (values.length !== 1 || !/^\d{1,9}$/.test(values[0] as string))
+    throw new HttpError(400, 'Bad Request', 'invalid Content-Length');
   const n = Number(values[0]);
   if (n > MAX_BODY_BYTES) throw new HttpError(413, 'Payload Too Large', `body of ${n} bytes exceeds ${MAX_BODY_BYTES}`);
   return n;
@@ -88,7 +95,10 @@ export class RequestReader {
     this.wake();
   };
 
-  constructor(private readonly socket: Duplex, private readonly timeoutMs: number) {
+  constructor(
+    private readonly socket: Duplex,
+    private readonly timeoutMs: number,
+  ) {
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
@@ -105,8 +115,14 @@ export class RequestReader {
     const left = deadline - Date.now();
     if (left <= 0) throw new HttpError(408, 'Request Timeout', 'request not received in time');
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { this.waiter = null; resolve(); }, left);
-      this.waiter = () => { clearTimeout(timer); resolve(); };
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        resolve();
+      }, left);
+      this.waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
   }
 
@@ -117,11 +133,13 @@ export class RequestReader {
     for (;;) {
       end = this.buffered.indexOf('\r\n\r\n');
       if (end >= 0) break;
-      if (this.buffered.length > MAX_HEADER_BYTES) throw new HttpError(431, 'Request Header Fields Too Large', `headers exceed ${MAX_HEADER_BYTES} bytes`);
+      if (this.buffered.length > MAX_HEADER_BYTES)
+        throw new HttpError(431, 'Request Header Fields Too Large', `headers exceed ${MAX_HEADER_BYTES} bytes`);
       if (this.ended && this.buffered.length === 0) return null;
       await this.more(deadline);
     }
-    if (end > MAX_HEADER_BYTES) throw new HttpError(431, 'Request Header Fields Too Large', `headers exceed ${MAX_HEADER_BYTES} bytes`);
+    if (end > MAX_HEADER_BYTES)
+      throw new HttpError(431, 'Request Header Fields Too Large', `headers exceed ${MAX_HEADER_BYTES} bytes`);
     const head = parseHead(this.buffered.subarray(0, end).toString('latin1'));
     const length = bodyLength(head);
     const start = end + 4;
@@ -147,7 +165,13 @@ export class RequestReader {
  * `Content-Length` is added unless `tunnel` is set (a CONNECT success has no HTTP body: the
  * stream switches to CSTP right after the blank line).
  */
-export function formatResponse(status: number, reason: string, headers: Array<[string, string]>, body: Buffer | string = '', tunnel = false): Buffer {
+export function formatResponse(
+  status: number,
+  reason: string,
+  headers: Array<[string, string]>,
+  body: Buffer | string = '',
+  tunnel = false,
+): Buffer {
   const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const lines = [`HTTP/1.1 ${status} ${reason}`];
   for (const [k, v] of headers) lines.push(`${k}: ${v.replace(/[\r\n]+/g, ' ')}`);

@@ -27,7 +27,13 @@ async function dataPlaneFor(o: GatewayOptions, pool: AddressPool | null, events:
   if (!pool) return null;
   if (o.echo) return new EchoResponder();
   if (process.getuid?.() !== 0) throw new Error('--pool without --echo needs root for the TUN device (or add --echo)');
-  const tun = await TunBridge.open({ name: o.tunName, address: pool.gateway, prefix: pool.prefix, mtu: o.mtu, onError: (err) => events.error('tun', err) });
+  const tun = await TunBridge.open({
+    name: o.tunName,
+    address: pool.gateway,
+    prefix: pool.prefix,
+    mtu: o.mtu,
+    onError: (err) => events.error('tun', err),
+  });
   events.emit({ event: 'tun-up', device: tun.name, address: pool.gateway, prefix: pool.prefix });
   return tun;
 }
@@ -55,7 +61,15 @@ export async function startGateway(o: GatewayOptions, events: Events = new Event
     });
   });
   const port = (server.address() as AddressInfo).port;
-  events.emit({ event: 'listening', address: o.host, port, mca: o.mca, group: o.group, pool: o.pool, dataPlane: dataPlane ? (o.echo ? 'echo' : 'tun') : 'none' });
+  events.emit({
+    event: 'listening',
+    address: o.host,
+    port,
+    mca: o.mca,
+    group: o.group,
+    pool: o.pool,
+    dataPlane: dataPlane ? (o.echo ? 'echo' : 'tun') : 'none',
+  });
   return {
     port,
     async close() {

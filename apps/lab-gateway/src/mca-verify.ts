@@ -20,7 +20,12 @@ export type McaResult = { ok: true; user: X509Certificate; hash: string } | { ok
  * Verifies `signature` over `message` with the certificate's key: PKCS#1 v1.5 for RSA,
  * DER-encoded ECDSA for EC keys. Other key types are refused.
  */
-export function verifyChallengeSignature(cert: X509Certificate, hash: string, message: Buffer, signature: Buffer): boolean {
+export function verifyChallengeSignature(
+  cert: X509Certificate,
+  hash: string,
+  message: Buffer,
+  signature: Buffer,
+): boolean {
   const key: KeyObject = cert.publicKey;
   if (key.asymmetricKeyType === 'rsa') {
     return verify(hash, message, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
@@ -42,20 +47,28 @@ function findChain(doc: ClientAuthDoc, store: string): CertChainElement | { miss
  * Checks an auth-reply against the challenge it answers. `machineFingerprint` is the SHA-256
  * fingerprint of the (already validated) TLS client certificate of this connection.
  */
-export function verifyMcaReply(doc: ClientAuthDoc, challenge: PendingChallenge, machineFingerprint: string, trust: TrustStore): McaResult {
+export function verifyMcaReply(
+  doc: ClientAuthDoc,
+  challenge: PendingChallenge,
+  machineFingerprint: string,
+  trust: TrustStore,
+): McaResult {
   if (machineFingerprint !== challenge.machineFingerprint) {
     return { ok: false, reason: 'machine certificate differs from the one the challenge was issued to' };
   }
   const machine = findChain(doc, '1M');
   if ('missing' in machine) return { ok: false, reason: machine.missing };
-  if (!machine.sentViaProtocol) return { ok: false, reason: 'cert-store 1M does not say client-cert-sent-via-protocol' };
+  if (!machine.sentViaProtocol)
+    return { ok: false, reason: 'cert-store 1M does not say client-cert-sent-via-protocol' };
   const user = findChain(doc, '1U');
   if ('missing' in user) return { ok: false, reason: user.missing };
-  if (user.certFormat !== 'pkcs7') return { ok: false, reason: `cert-store 1U cert-format is ${JSON.stringify(user.certFormat)}, expected "pkcs7"` };
+  if (user.certFormat !== 'pkcs7')
+    return { ok: false, reason: `cert-store 1U cert-format is ${JSON.stringify(user.certFormat)}, expected "pkcs7"` };
   if (!user.cert) return { ok: false, reason: 'cert-store 1U has no client-cert' };
   if (!user.signature) return { ok: false, reason: 'cert-store 1U has no client-cert-auth-signature' };
   const hash = user.hashChosen ?? '';
-  if (!challenge.hashes.includes(hash)) return { ok: false, reason: `hash-algorithm-chosen ${JSON.stringify(hash)} was not offered` };
+  if (!challenge.hashes.includes(hash))
+    return { ok: false, reason: `hash-algorithm-chosen ${JSON.stringify(hash)} was not offered` };
   try {
     const bundle = parseBundle(user.cert);
     const path = trust.validate(bundle.leaf, bundle.chain);

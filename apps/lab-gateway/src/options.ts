@@ -81,13 +81,29 @@ export function parseCidr(text: string): { network: string; prefix: number } {
 }
 
 function positiveInt(name: string, value: string, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) > max) throw usage(`${name} needs an integer 0..${max}, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) > max)
+    throw usage(`${name} needs an integer 0..${max}, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
 const VALUE_FLAGS = new Set([
-  '--listen', '--cert', '--key', '--ca', '--crl', '--username-from', '--username-field', '--pool', '--group',
-  '--dpd', '--keepalive', '--mtu', '--split-include', '--dns', '--default-domain', '--banner', '--tun',
+  '--listen',
+  '--cert',
+  '--key',
+  '--ca',
+  '--crl',
+  '--username-from',
+  '--username-field',
+  '--pool',
+  '--group',
+  '--dpd',
+  '--keepalive',
+  '--mtu',
+  '--split-include',
+  '--dns',
+  '--default-domain',
+  '--banner',
+  '--tun',
 ]);
 
 const FIELDS = new Set(['CN', 'OU', 'O', 'UID', 'EA', 'E', 'DN', 'L', 'ST', 'SP', 'C', 'SN', 'GN', 'DC', 'T', 'I']);
@@ -100,43 +116,80 @@ export function parseOptions(argv: readonly string[]): GatewayOptions | null {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     if (flag === '--help' || flag === '-h') return null;
-    if (flag === '--mca') { o.mca = true; continue; }
-    if (flag === '--echo') { o.echo = true; continue; }
+    if (flag === '--mca') {
+      o.mca = true;
+      continue;
+    }
+    if (flag === '--echo') {
+      o.echo = true;
+      continue;
+    }
     if (!VALUE_FLAGS.has(flag)) throw usage(`unknown option ${flag}`);
     const value = argv[i + 1];
     if (value === undefined) throw usage(`${flag} needs a value`);
     i++;
     switch (flag) {
-      case '--listen': listen = value; break;
-      case '--cert': o.certFile = value; break;
-      case '--key': o.keyFile = value; break;
-      case '--ca': o.caFile = value; break;
-      case '--crl': o.crlFile = value; break;
+      case '--listen':
+        listen = value;
+        break;
+      case '--cert':
+        o.certFile = value;
+        break;
+      case '--key':
+        o.keyFile = value;
+        break;
+      case '--ca':
+        o.caFile = value;
+        break;
+      case '--crl':
+        o.crlFile = value;
+        break;
       case '--username-from':
         if (value !== 'first' && value !== 'second') throw usage('--username-from is first or second');
         usernameFrom = value;
         break;
       case '--username-field':
-        if (!FIELDS.has(value.toUpperCase())) throw usage(`--username-field: unknown field ${value} (one of ${[...FIELDS].join(', ')})`);
+        if (!FIELDS.has(value.toUpperCase()))
+          throw usage(`--username-field: unknown field ${value} (one of ${[...FIELDS].join(', ')})`);
         o.usernameField = value.toUpperCase();
         break;
-      case '--pool': parseCidr(value); o.pool = value; break;
+      case '--pool':
+        parseCidr(value);
+        o.pool = value;
+        break;
       case '--group':
         if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) throw usage('--group: letters, digits, _ . - only');
         o.group = value;
         break;
-      case '--dpd': o.dpd = positiveInt(flag, value, 86400); break;
-      case '--keepalive': o.keepalive = positiveInt(flag, value, 86400); break;
-      case '--mtu': o.mtu = positiveInt(flag, value, 9000); break;
-      case '--split-include': parseCidr(value); o.splitInclude.push(value); break;
-      case '--dns': if (isIP(value) !== 4) throw usage(`--dns needs an IPv4 address, got ${value}`); o.dns.push(value); break;
-      case '--default-domain': o.defaultDomain = value; break;
-      case '--banner': o.banner = value.replace(/[\r\n]+/g, ' '); break;
+      case '--dpd':
+        o.dpd = positiveInt(flag, value, 86400);
+        break;
+      case '--keepalive':
+        o.keepalive = positiveInt(flag, value, 86400);
+        break;
+      case '--mtu':
+        o.mtu = positiveInt(flag, value, 9000);
+        break;
+      case '--split-include':
+        parseCidr(value);
+        o.splitInclude.push(value);
+        break;
+      case '--dns':
+        if (isIP(value) !== 4) throw usage(`--dns needs an IPv4 address, got ${value}`);
+        o.dns.push(value);
+        break;
+      case '--default-domain':
+        o.defaultDomain = value;
+        break;
+      case '--banner':
+        o.banner = value.replace(/[\r\n]+/g, ' ');
+        break;
       case '--tun':
         if (!/^[a-z0-9-]{1,15}$/.test(value)) throw usage('--tun: up to 15 of a-z 0-9 -');
         o.tunName = value;
         break;
-      default: throw usage(`unknown option ${flag}`);
+      default:
+        throw usage(`unknown option ${flag}`);
     }
   }
   if (!listen) throw usage('--listen HOST:PORT is required');

@@ -39,7 +39,8 @@ export function parseCertsOnly(der: Buffer): { certs: X509Certificate[]; eConten
   let signed: SignedData;
   try {
     info = AsnConvert.parse(der, ContentInfo);
-    if (info.contentType !== id_signedData) throw new Pkcs7Error(`PKCS#7 content type ${info.contentType} is not signedData`);
+    if (info.contentType !== id_signedData)
+      throw new Pkcs7Error(`PKCS#7 content type ${info.contentType} is not signedData`);
     signed = AsnConvert.parse(info.content, SignedData);
   } catch (err) {
     if (err instanceof Pkcs7Error) throw err;
@@ -47,7 +48,8 @@ export function parseCertsOnly(der: Buffer): { certs: X509Certificate[]; eConten
   }
   const choices = signed.certificates ?? [];
   if (choices.length === 0) throw new Pkcs7Error('PKCS#7 bundle contains no certificates');
-  if (choices.length > MAX_BUNDLE_CERTS) throw new Pkcs7Error(`PKCS#7 bundle contains ${choices.length} certificates (max ${MAX_BUNDLE_CERTS})`);
+  if (choices.length > MAX_BUNDLE_CERTS)
+    throw new Pkcs7Error(`PKCS#7 bundle contains ${choices.length} certificates (max ${MAX_BUNDLE_CERTS})`);
   const certs = choices.map((c, i) => {
     if (!c.certificate) throw new Pkcs7Error(`PKCS#7 entry ${i} is not an X.509 certificate`);
     try {
@@ -64,11 +66,13 @@ export function parseBundle(base64: string): CertBundle {
   const { certs, eContentType } = parseCertsOnly(decodeBase64Loose(base64, 'client-cert'));
   const leaves = certs.filter((c) => !c.ca);
   if (leaves.length === 0) throw new Pkcs7Error('PKCS#7 bundle has no end-entity certificate (all are CA:TRUE)');
-  if (leaves.length > 1) throw new Pkcs7Error(`PKCS#7 bundle has ${leaves.length} end-entity certificates (expected exactly one)`);
+  if (leaves.length > 1)
+    throw new Pkcs7Error(`PKCS#7 bundle has ${leaves.length} end-entity certificates (expected exactly one)`);
   const leaf = leaves[0] as X509Certificate;
   const bySubject = new Map<string, X509Certificate>();
   for (const ca of certs.filter((c) => c.ca)) {
-    if (bySubject.has(ca.subject)) throw new Pkcs7Error(`PKCS#7 bundle contains a duplicate CA certificate ("${ca.subject.replace(/\n/g, ', ')}")`);
+    if (bySubject.has(ca.subject))
+      throw new Pkcs7Error(`PKCS#7 bundle contains a duplicate CA certificate ("${ca.subject.replace(/\n/g, ', ')}")`);
     bySubject.set(ca.subject, ca);
   }
   // Walk up by issuer name, consuming each CA once; whatever is left over was never used.

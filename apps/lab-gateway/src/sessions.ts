@@ -22,7 +22,10 @@ export interface PendingChallenge {
 export class ChallengeStore {
   private readonly pending = new Map<string, PendingChallenge>();
 
-  constructor(private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** A fresh decimal handle (like the ASA's) that is not in use. */
   newHandle(): string {
@@ -81,11 +84,20 @@ export interface Session {
 export class SessionStore {
   private readonly byCookie = new Map<string, Session>();
 
-  constructor(private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Creates a session with a fresh random cookie (32 bytes, base64url). */
   create(fields: Omit<Session, 'cookie' | 'expiresAt' | 'address' | 'active'>): Session {
-    const session: Session = { ...fields, cookie: randomBytes(32).toString('base64url'), expiresAt: this.now() + this.ttlMs, address: null, active: false };
+    const session: Session = {
+      ...fields,
+      cookie: randomBytes(32).toString('base64url'),
+      expiresAt: this.now() + this.ttlMs,
+      address: null,
+      active: false,
+    };
     this.byCookie.set(session.cookie, session);
     return session;
   }

@@ -85,7 +85,17 @@ async function serveConnection(socket: TLSSocket, deps: TlsServerDeps): Promise<
       if (!(err instanceof HttpError)) throw err;
       deps.events.emit({ event: 'error', where: 'http', remote: peer.remote, status: err.status, message: err.detail });
       reader.detach();
-      socket.end(formatResponse(err.status, err.reason, [['Connection', 'close'], ['Content-Type', 'text/plain']], `${err.detail}\n`));
+      socket.end(
+        formatResponse(
+          err.status,
+          err.reason,
+          [
+            ['Connection', 'close'],
+            ['Content-Type', 'text/plain'],
+          ],
+          `${err.detail}\n`,
+        ),
+      );
       return;
     }
     if (!req) {
@@ -103,9 +113,19 @@ async function serveConnection(socket: TLSSocket, deps: TlsServerDeps): Promise<
       const res = deps.auth.handle(req, peer);
       // After a refused request the peer gets no second chance on the same connection.
       close ||= res.status >= 400;
-      out = formatResponse(res.status, res.reason, close ? [...res.headers, ['Connection', 'close']] : res.headers, res.body);
+      out = formatResponse(
+        res.status,
+        res.reason,
+        close ? [...res.headers, ['Connection', 'close']] : res.headers,
+        res.body,
+      );
     } else if (req.method === 'GET' || req.method === 'HEAD') {
-      out = formatResponse(404, 'Not Found', [['Content-Type', 'text/plain']], req.method === 'HEAD' ? '' : 'Not Found\n');
+      out = formatResponse(
+        404,
+        'Not Found',
+        [['Content-Type', 'text/plain']],
+        req.method === 'HEAD' ? '' : 'Not Found\n',
+      );
     } else {
       out = formatResponse(405, 'Method Not Allowed', [['Allow', 'GET, POST, CONNECT']]);
     }

@@ -93,7 +93,13 @@ export class TrustStore {
       if (when) return { ok: false, reason: when };
       if (this.anchorFingerprints.has(cur.fingerprint256)) anchored = true;
       if (cur.checkIssued(cur) && cur.verify(cur.publicKey)) break; // self-signed root: end of path
-      const issuer = pool.find((p) => p.ca && !path.some((q) => q.fingerprint256 === p.fingerprint256) && cur.checkIssued(p) && cur.verify(p.publicKey));
+      const issuer = pool.find(
+        (p) =>
+          p.ca &&
+          !path.some((q) => q.fingerprint256 === p.fingerprint256) &&
+          cur.checkIssued(p) &&
+          cur.verify(p.publicKey),
+      );
       if (!issuer) break;
       if (this.revoked.get(issuer.fingerprint256)?.has(normSerial(cur.serialNumber))) {
         return { ok: false, reason: `certificate "${subjectOf(cur)}" is revoked` };
@@ -102,7 +108,10 @@ export class TrustStore {
     }
     if (!anchored) {
       const top = path[path.length - 1] as X509Certificate;
-      return { ok: false, reason: `certificate "${subjectOf(leaf)}" does not chain to a trusted CA (issuer "${issuerOf(top)}" not trusted)` };
+      return {
+        ok: false,
+        reason: `certificate "${subjectOf(leaf)}" does not chain to a trusted CA (issuer "${issuerOf(top)}" not trusted)`,
+      };
     }
     return { ok: true, path };
   }

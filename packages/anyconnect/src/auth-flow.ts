@@ -11,7 +11,15 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { ErrorCodes, TandemError, nullLogger, redactor, type Logger } from '@tandem/common';
-import { buildAuthReply, buildInit, parseGatewayDocument, type ClientIdentity, type FormInput, type GatewayDocument, type ManifestEntry } from './config-auth.js';
+import {
+  buildAuthReply,
+  buildInit,
+  parseGatewayDocument,
+  type ClientIdentity,
+  type FormInput,
+  type GatewayDocument,
+  type ManifestEntry,
+} from './config-auth.js';
 import { CookieJar } from './cookies.js';
 import { ConnectionCache } from './connection-cache.js';
 import { closedBeforeResponse, exchange, header, headerValues, keepsAlive, type HttpResponse } from './http.js';
@@ -19,10 +27,20 @@ import { answerMcaChallenge } from './mca.js';
 import type { SigningIdentitySource } from '@tandem/certs/signer';
 import { describeGatewayUrl, type GatewayUrl } from './gateway-url.js';
 import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
-import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials, type TlsGroups } from './tls-connect.js';
+import {
+  openGatewayConnection,
+  type GatewayConnection,
+  type TlsClientCredentials,
+  type TlsGroups,
+} from './tls-connect.js';
 
 /** Answers a gateway form; null means "cannot answer" (the flow then fails). */
-export type FormPrompt = (form: { title: string; message: string; banner: string; inputs: FormInput[] }) => Promise<Array<[string, string]> | null>;
+export type FormPrompt = (form: {
+  title: string;
+  message: string;
+  banner: string;
+  inputs: FormInput[];
+}) => Promise<Array<[string, string]> | null>;
 
 /** Everything the auth phase needs. */
 export interface AuthOptions {
@@ -91,7 +109,10 @@ function rejected(message: string, details: Record<string, unknown> = {}): Tande
  * redirect to another gateway resolves that host normally; CONNECT, reconnects and the route
  * to the gateway must follow the same rule as the auth requests did.
  */
-export function addressFor(gateway: Pick<GatewayUrl, 'host'>, opts: Pick<AuthOptions, 'url' | 'address'>): string | undefined {
+export function addressFor(
+  gateway: Pick<GatewayUrl, 'host'>,
+  opts: Pick<AuthOptions, 'url' | 'address'>,
+): string | undefined {
   return gateway.host.toLowerCase() === describeGatewayUrl(opts.url).host.toLowerCase() ? opts.address : undefined;
 }
 
@@ -110,7 +131,11 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
   const log = opts.log ?? nullLogger;
   const started = Date.now();
   let gw = describeGatewayUrl(opts.url);
-  const identity: ClientIdentity = { version: opts.identity?.version ?? 'v9.01-tandem', deviceId: opts.identity?.deviceId ?? 'linux-64', mca: !!opts.user };
+  const identity: ClientIdentity = {
+    version: opts.identity?.version ?? 'v9.01-tandem',
+    deviceId: opts.identity?.deviceId ?? 'linux-64',
+    mca: !!opts.user,
+  };
   // Cookies belong to one gateway host: a redirect to another gateway starts an empty jar.
   let jar = new CookieJar();
   let path = gw.path;
@@ -138,31 +163,57 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
       continue;
     }
     if (res.status === 401) {
-      throw rejected(opts.machine ? `gateway refused the client certificate (HTTP 401 ${res.reason})` : `gateway requires a client certificate (HTTP 401 ${res.reason})`, { status: 401 });
+      throw rejected(
+        opts.machine
+          ? `gateway refused the client certificate (HTTP 401 ${res.reason})`
+          : `gateway requires a client certificate (HTTP 401 ${res.reason})`,
+        { status: 401 },
+      );
     }
-    if (res.status !== 200) throw new TandemError(ErrorCodes.PROTOCOL, `gateway answered HTTP ${res.status} ${res.reason.slice(0, 80)}`);
+    if (res.status !== 200)
+      throw new TandemError(ErrorCodes.PROTOCOL, `gateway answered HTTP ${res.status} ${res.reason.slice(0, 80)}`);
     const doc = parseGatewayDocument(res.body);
 
     if (doc.type === 'complete' || doc.authId === 'success') {
       // A "complete" that carries (or follows) an MCA challenge we did not answer would let a
       // gateway skip the second certificate while claiming MCA: refuse it.
-      if ((mcaAsked && !mcaAnswered) || (doc.mcaHashes && !mcaAnswered)) throw rejected('gateway completed without the MCA step it started');
+      if ((mcaAsked && !mcaAnswered) || (doc.mcaHashes && !mcaAnswered))
+        throw rejected('gateway completed without the MCA step it started');
       const cookie = doc.sessionToken ?? jar.get('webvpn');
       if (!cookie) throw new TandemError(ErrorCodes.PROTOCOL, 'gateway reported success but sent no session cookie');
       redactor.addSecret(cookie);
       const profile = doc.manifest.find((m) => m.serviceType === 'user' || m.serviceType === '');
       return {
-        cookie, gateway: gw, server: server!, mca: mcaAnswered, banner: doc.banner || doc.message, manifest: doc.manifest, elapsedMs: Date.now() - started,
-        serverCertSha256: server!.sha256, ...(profile ? { profileManifest: profile } : {}),
+        cookie,
+        gateway: gw,
+        server: server!,
+        mca: mcaAnswered,
+        banner: doc.banner || doc.message,
+        manifest: doc.manifest,
+        elapsedMs: Date.now() - started,
+        serverCertSha256: server!.sha256,
+        ...(profile ? { profileManifest: profile } : {}),
       };
     }
     if (doc.errors.length && (mcaAnswered || !doc.form)) {
-      throw rejected(mcaAnswered ? `gateway reported a certificate error: ${doc.errors.join('; ')}` : `gateway refused: ${doc.errors.join('; ')}`);
+      throw rejected(
+        mcaAnswered
+          ? `gateway reported a certificate error: ${doc.errors.join('; ')}`
+          : `gateway refused: ${doc.errors.join('; ')}`,
+      );
     }
-    if (doc.hostScan) throw new TandemError(ErrorCodes.AUTH_UNSUPPORTED, 'gateway requires HostScan/CSD posture checks, which Tandem does not run');
+    if (doc.hostScan)
+      throw new TandemError(
+        ErrorCodes.AUTH_UNSUPPORTED,
+        'gateway requires HostScan/CSD posture checks, which Tandem does not run',
+      );
     if (doc.mcaHashes) {
       mcaAsked = true;
-      if (!opts.user) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, 'gateway asks for a second (user) certificate (MCA) but none is configured');
+      if (!opts.user)
+        throw new TandemError(
+          ErrorCodes.CERT_NOT_FOUND,
+          'gateway asks for a second (user) certificate (MCA) but none is configured',
+        );
       if (mcaAnswered) throw rejected('gateway asked for the MCA signature twice');
       const user = typeof opts.user === 'function' ? await opts.user() : opts.user;
       const answer = await answerMcaChallenge(res.body, doc.mcaHashes, user);
@@ -176,7 +227,12 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
       // openconnect's rule: with a certificate, retry once on a fresh TLS connection (some ASAs
       // only request it on a new handshake); without one, or after that, say so with
       // <client-cert-fail/> once, in case the group also allows another method.
-      if (certFailSent) throw rejected(opts.machine ? 'gateway did not accept the client certificate' : 'gateway requires a client certificate and none is configured');
+      if (certFailSent)
+        throw rejected(
+          opts.machine
+            ? 'gateway did not accept the client certificate'
+            : 'gateway requires a client certificate and none is configured',
+        );
       if (opts.machine && !certRetried) {
         certRetried = true;
         fresh = true;
@@ -191,8 +247,10 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
     const inputs = (doc.form?.inputs ?? []).filter((i) => !['hidden', 'submit', 'reset'].includes(i.type));
     if (groups && inputs.length === 0) {
       const choice = pickGroup(groups.options, groupSelected, gw);
-      if (!choice || choice === groupSelected && round > 0 && doc.errors.length) {
-        throw rejected(`gateway asks for a tunnel group; choose one with --authgroup (offered: ${groups.options.map((o) => o.value).join(', ')})`);
+      if (!choice || (choice === groupSelected && round > 0 && doc.errors.length)) {
+        throw rejected(
+          `gateway asks for a tunnel group; choose one with --authgroup (offered: ${groups.options.map((o) => o.value).join(', ')})`,
+        );
       }
       groupSelected = choice;
       path = actionPath(doc, gw);
@@ -200,11 +258,17 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
       continue;
     }
     if (doc.form && inputs.length > 0) {
-      if (!opts.prompt) throw new TandemError(ErrorCodes.AUTH_UNSUPPORTED, `gateway asks for ${inputs.map((i) => i.name).join(', ')}; this connection cannot answer prompts (certificate-only)`);
+      if (!opts.prompt)
+        throw new TandemError(
+          ErrorCodes.AUTH_UNSUPPORTED,
+          `gateway asks for ${inputs.map((i) => i.name).join(', ')}; this connection cannot answer prompts (certificate-only)`,
+        );
       // Certificate + AAA groups ask for a user name that the certificate already names:
       // pre-fill it (the prompt shows it as the default and may change it).
       const user = opts.username ?? certificateUsername(opts.machine);
-      const filled = inputs.map((i) => (i.type === 'text' && /^(username|user)$/i.test(i.name) && !i.value && user ? { ...i, value: user } : i));
+      const filled = inputs.map((i) =>
+        i.type === 'text' && /^(username|user)$/i.test(i.name) && !i.value && user ? { ...i, value: user } : i,
+      );
       const answers = await opts.prompt({ title: doc.title, message: doc.message, banner: doc.banner, inputs: filled });
       if (!answers) throw rejected('authentication cancelled');
       for (const [, v] of answers) redactor.addSecret(v);
@@ -224,7 +288,16 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
     const endpoint = { host: gw.host, port: gw.port, address: addressFor(gw, opts) };
     const open = (): Promise<GatewayConnection> =>
       // The per-request deadline bounds the TCP+TLS handshake as well as the response.
-      openGatewayConnection({ ...endpoint, ca: opts.ca, trust: opts.trust, connectTimeoutMs: Math.min(opts.requestTimeoutMs ?? 30_000, 15_000), tlsGroups: opts.tlsGroups }, opts.machine);
+      openGatewayConnection(
+        {
+          ...endpoint,
+          ca: opts.ca,
+          trust: opts.trust,
+          connectTimeoutMs: Math.min(opts.requestTimeoutMs ?? 30_000, 15_000),
+          tlsGroups: opts.tlsGroups,
+        },
+        opts.machine,
+      );
     const idle = connections.take(endpoint);
     if (idle && fresh) idle.socket.destroy();
     const reused = fresh ? null : idle;
@@ -267,16 +340,23 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
 
   function redirectTarget(res: HttpResponse, from: GatewayUrl): GatewayUrl {
     const location = header(res, 'location');
-    if (!location) throw new TandemError(ErrorCodes.PROTOCOL, `gateway redirect (HTTP ${res.status}) without a Location`);
+    if (!location)
+      throw new TandemError(ErrorCodes.PROTOCOL, `gateway redirect (HTTP ${res.status}) without a Location`);
     let next: GatewayUrl;
     try {
       next = describeGatewayUrl(new URL(location, from.url).toString());
     } catch {
       throw new TandemError(ErrorCodes.PROTOCOL, 'gateway redirect to an invalid URL');
     }
-    if (next.host === from.host) throw rejected(`gateway redirected to its own host (${next.url}); only redirects to another gateway are followed`);
-    const allowed = new Set([describeGatewayUrl(opts.url).host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase()));
-    if (!allowed.has(next.host.toLowerCase())) throw rejected(`gateway redirected to ${next.host}, which is not in the server list`);
+    if (next.host === from.host)
+      throw rejected(
+        `gateway redirected to its own host (${next.url}); only redirects to another gateway are followed`,
+      );
+    const allowed = new Set(
+      [describeGatewayUrl(opts.url).host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase()),
+    );
+    if (!allowed.has(next.host.toLowerCase()))
+      throw rejected(`gateway redirected to ${next.host}, which is not in the server list`);
     return next;
   }
 }
@@ -300,7 +380,11 @@ function actionPath(doc: GatewayDocument, gw: GatewayUrl): string {
   return `${url.pathname}${url.search}`;
 }
 
-function pickGroup(options: Array<{ value: string; label: string; selected: boolean }>, wanted: string | undefined, gw: GatewayUrl): string | null {
+function pickGroup(
+  options: Array<{ value: string; label: string; selected: boolean }>,
+  wanted: string | undefined,
+  gw: GatewayUrl,
+): string | null {
   const target = wanted ?? gw.group;
   if (target) {
     const hit = options.find((o) => o.value === target || o.label === target);

@@ -82,13 +82,27 @@ function text(el: XmlElement | undefined): string {
 function parseForm(auth: XmlElement | undefined): GatewayDocument['form'] {
   const form = child(auth, 'form');
   if (!form) return null;
-  const inputs = children(form, 'input').map((i) => ({ type: attr(i, 'type') || 'text', name: attr(i, 'name'), label: attr(i, 'label'), value: attr(i, 'value') }));
+  const inputs = children(form, 'input').map((i) => ({
+    type: attr(i, 'type') || 'text',
+    name: attr(i, 'name'),
+    label: attr(i, 'label'),
+    value: attr(i, 'value'),
+  }));
   const selects = children(form, 'select').map((s) => ({
     name: attr(s, 'name'),
     label: attr(s, 'label'),
-    options: children(s, 'option').map((o) => ({ value: attr(o, 'value') || text(o), label: text(o), selected: attr(o, 'selected') === 'true' })),
+    options: children(s, 'option').map((o) => ({
+      value: attr(o, 'value') || text(o),
+      label: text(o),
+      selected: attr(o, 'selected') === 'true',
+    })),
   }));
-  return { action: attr(form, 'action') || '/', method: (attr(form, 'method') || 'post').toLowerCase(), inputs, selects };
+  return {
+    action: attr(form, 'action') || '/',
+    method: (attr(form, 'method') || 'post').toLowerCase(),
+    inputs,
+    selects,
+  };
 }
 
 function parseManifest(root: XmlElement): ManifestEntry[] {
@@ -97,7 +111,13 @@ function parseManifest(root: XmlElement): ManifestEntry[] {
     const hash = child(f, 'hash');
     const uri = text(child(f, 'uri'));
     if (attr(f, 'type') !== 'profile' || !uri) return [];
-    return [{ uri, sha1: attr(hash, 'type') === 'sha1' ? text(hash).toUpperCase() : '', serviceType: attr(f, 'service-type') }];
+    return [
+      {
+        uri,
+        sha1: attr(hash, 'type') === 'sha1' ? text(hash).toUpperCase() : '',
+        serviceType: attr(f, 'service-type'),
+      },
+    ];
   });
 }
 
@@ -119,11 +139,13 @@ export function parseGatewayDocument(body: Buffer): GatewayDocument {
   const { root, text: xml } = readXml(body, { source: 'gateway response', limits: LIMITS });
   if (root.local !== 'config-auth') throw invalid('not a <config-auth> document');
   const auth = child(root, 'auth');
-  const errors = [...children(auth, 'error'), ...children(root, 'error')].map((e) => {
-    let t = text(e);
-    for (const p of ['param1', 'param2']) t = t.replace('%s', attr(e, p));
-    return t.trim();
-  }).filter(Boolean);
+  const errors = [...children(auth, 'error'), ...children(root, 'error')]
+    .map((e) => {
+      let t = text(e);
+      for (const p of ['param1', 'param2']) t = t.replace('%s', attr(e, p));
+      return t.trim();
+    })
+    .filter(Boolean);
   const mca = child(root, 'multiple-client-cert-request');
   return {
     type: attr(root, 'type'),
@@ -147,7 +169,12 @@ export function parseGatewayDocument(body: Buffer): GatewayDocument {
 
 /** Escapes text for an XML element or attribute. */
 export function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 /** Client identity sent in every document. */
@@ -164,7 +191,11 @@ function preamble(type: 'init' | 'auth-reply', id: ClientIdentity): string {
 }
 
 /** Builds `config-auth type="init"`. */
-export function buildInit(id: ClientIdentity, groupAccess: string, opts: { groupSelect?: string; clientCertFail?: boolean } = {}): Buffer {
+export function buildInit(
+  id: ClientIdentity,
+  groupAccess: string,
+  opts: { groupSelect?: string; clientCertFail?: boolean } = {},
+): Buffer {
   let x = preamble('init', id);
   x += `<group-access>${xmlEscape(groupAccess)}</group-access>`;
   if (opts.groupSelect) x += `<group-select>${xmlEscape(opts.groupSelect)}</group-select>`;
@@ -180,7 +211,11 @@ export interface McaReply {
 }
 
 /** Builds `config-auth type="auth-reply"` with form answers and/or the MCA certificate chains. */
-export function buildAuthReply(id: ClientIdentity, opaqueXml: string | null, opts: { answers?: Array<[string, string]>; groupSelect?: string; mca?: McaReply }): Buffer {
+export function buildAuthReply(
+  id: ClientIdentity,
+  opaqueXml: string | null,
+  opts: { answers?: Array<[string, string]>; groupSelect?: string; mca?: McaReply },
+): Buffer {
   let x = `${preamble('auth-reply', id)}<session-token/><session-id/>`;
   if (opaqueXml) x += opaqueXml;
   if (opts.groupSelect) x += `<group-select>${xmlEscape(opts.groupSelect)}</group-select>`;

@@ -18,7 +18,12 @@ import type { GatewayUrl } from './gateway-url.js';
 import type { ConnectionCache } from './connection-cache.js';
 import { CONNECT_HEAD_LIMITS, exchange, header, type HttpResponse } from './http.js';
 import type { ServerCertInfo, ServerTrustPolicy } from './server-trust.js';
-import { openGatewayConnection, type GatewayConnection, type TlsClientCredentials, type TlsGroups } from './tls-connect.js';
+import {
+  openGatewayConnection,
+  type GatewayConnection,
+  type TlsClientCredentials,
+  type TlsGroups,
+} from './tls-connect.js';
 import { parseTunnelConfig, type TunnelConfig } from './tunnel-config.js';
 
 /** DTLS suites we would negotiate (PSK mode first, as openconnect does). */
@@ -72,9 +77,14 @@ export function requestedMtu(baseMtu: number): number {
 }
 
 /** Builds the CONNECT request headers. Only `webvpn` goes into the Cookie header (docs/protocol.md#connect-request). */
-export function connectHeaders(opts: Pick<ConnectOptions, 'gateway' | 'cookie' | 'localHostname' | 'baseMtu' | 'previousAddresses'>): Array<[string, string]> {
+export function connectHeaders(
+  opts: Pick<ConnectOptions, 'gateway' | 'cookie' | 'localHostname' | 'baseMtu' | 'previousAddresses'>,
+): Array<[string, string]> {
   if (!/^[\x21-\x7e]{1,4096}$/.test(opts.cookie) || /[;,\s]/.test(opts.cookie)) {
-    throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'the session cookie has characters that cannot go into a Cookie header');
+    throw new TandemError(
+      ErrorCodes.COOKIE_REJECTED,
+      'the session cookie has characters that cannot go into a Cookie header',
+    );
   }
   const base = opts.baseMtu ?? 1500;
   const local = (opts.localHostname ?? hostname()).replace(/[^A-Za-z0-9.-]/g, '').slice(0, 63) || 'localhost';
@@ -102,12 +112,24 @@ export function connectRefusal(res: Pick<HttpResponse, 'status' | 'reason' | 'he
   // eslint-disable-next-line no-control-regex -- control characters are what is stripped
   const why = (header(res, 'x-reason') ?? '').replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 200);
   if (res.status === 401) {
-    return new TandemError(ErrorCodes.COOKIE_REJECTED, `gateway no longer accepts the session cookie (HTTP 401 ${res.reason.slice(0, 80)}); authenticate again`, { details: { status: 401 } });
+    return new TandemError(
+      ErrorCodes.COOKIE_REJECTED,
+      `gateway no longer accepts the session cookie (HTTP 401 ${res.reason.slice(0, 80)}); authenticate again`,
+      { details: { status: 401 } },
+    );
   }
   if (res.status === 503) {
-    return new TandemError(ErrorCodes.AUTH_REJECTED, `gateway refused the tunnel (HTTP 503${why ? `: ${why}` : ', no reason given'})`, { details: { status: 503, reason: why } });
+    return new TandemError(
+      ErrorCodes.AUTH_REJECTED,
+      `gateway refused the tunnel (HTTP 503${why ? `: ${why}` : ', no reason given'})`,
+      { details: { status: 503, reason: why } },
+    );
   }
-  return new TandemError(ErrorCodes.PROTOCOL, `gateway answered CONNECT with HTTP ${res.status} ${res.reason.slice(0, 80)}`, { details: { status: res.status } });
+  return new TandemError(
+    ErrorCodes.PROTOCOL,
+    `gateway answered CONNECT with HTTP ${res.status} ${res.reason.slice(0, 80)}`,
+    { details: { status: res.status } },
+  );
 }
 
 /**
@@ -128,7 +150,15 @@ export async function connectCstp(opts: ConnectOptions): Promise<CstpChannel> {
   }
   const started = Date.now();
   const conn = await openGatewayConnection(
-    { host: opts.gateway.host, port: opts.gateway.port, address: opts.address, ca: opts.ca, trust: opts.trust, connectTimeoutMs: opts.timeoutMs ?? 30_000, tlsGroups: opts.tlsGroups },
+    {
+      host: opts.gateway.host,
+      port: opts.gateway.port,
+      address: opts.address,
+      ca: opts.ca,
+      trust: opts.trust,
+      connectTimeoutMs: opts.timeoutMs ?? 30_000,
+      tlsGroups: opts.tlsGroups,
+    },
     opts.machine,
   );
   return connectOn(conn, opts, started);
@@ -138,7 +168,11 @@ async function connectOn(conn: GatewayConnection, opts: ConnectOptions, started:
   const timeout = opts.timeoutMs ?? 30_000;
   try {
     const headers = connectHeaders(opts);
-    const res = await exchange(conn.socket, { method: 'CONNECT', path: '/CSCOSSLC/tunnel', headers, headOnly: true, limits: CONNECT_HEAD_LIMITS }, Math.max(1, timeout - (Date.now() - started)));
+    const res = await exchange(
+      conn.socket,
+      { method: 'CONNECT', path: '/CSCOSSLC/tunnel', headers, headOnly: true, limits: CONNECT_HEAD_LIMITS },
+      Math.max(1, timeout - (Date.now() - started)),
+    );
     if (res.status !== 200) throw connectRefusal(res);
     const config = parseTunnelConfig(res);
     if (config.dtls?.appId) redactor.addSecret(config.dtls.appId);

@@ -42,7 +42,15 @@ export interface CstpStats {
 
 /** A running CSTP session. */
 export class CstpSession extends EventEmitter {
-  readonly stats: CstpStats = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, dpdSent: 0, dpdReplies: 0, dpdAnswered: 0 };
+  readonly stats: CstpStats = {
+    bytesIn: 0,
+    bytesOut: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    dpdSent: 0,
+    dpdReplies: 0,
+    dpdAnswered: 0,
+  };
   private readonly decoder: FrameDecoder;
   private readonly writer: FrameWriter;
   private closedWhy: CstpClosed | null = null;
@@ -53,13 +61,20 @@ export class CstpSession extends EventEmitter {
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
 
-  constructor(private readonly channel: CstpChannel, options: { log?: Logger } = {}) {
+  constructor(
+    private readonly channel: CstpChannel,
+    options: { log?: Logger } = {},
+  ) {
     super();
     this.log = options.log ?? nullLogger;
     // Received packets may exceed the negotiated MTU a little: allow slack, never 64 KiB.
     this.decoder = new FrameDecoder({ maxPayload: Math.min(0xffff, Math.max(channel.config.mtu + 256, 2048)) });
     const socket = channel.socket;
-    this.writer = new FrameWriter(socket, (err) => this.finish({ kind: 'transport', reason: err.message }), () => this.emit('drain'));
+    this.writer = new FrameWriter(
+      socket,
+      (err) => this.finish({ kind: 'transport', reason: err.message }),
+      () => this.emit('drain'),
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => this.finish({ kind: 'transport', reason: err.message }));
@@ -175,7 +190,14 @@ export class CstpSession extends EventEmitter {
         case PacketType.DISCONNECT:
         case PacketType.TERMINATE: {
           // Payload, when present: reason code byte + text (docs/protocol.md#disconnect-and-logout).
-          const text = f.payload.length > 1 ? f.payload.subarray(1).toString('latin1').replace(/[^\x20-\x7e]/g, '').slice(0, 200) : '';
+          const text =
+            f.payload.length > 1
+              ? f.payload
+                  .subarray(1)
+                  .toString('latin1')
+                  .replace(/[^\x20-\x7e]/g, '')
+                  .slice(0, 200)
+              : '';
           const what = f.type === PacketType.TERMINATE ? 'terminated' : 'disconnected';
           this.finish({ kind: 'server', reason: `gateway ${what} the session${text ? `: ${text}` : ''}` });
           return;
@@ -206,7 +228,13 @@ export class CstpSession extends EventEmitter {
     // Node cannot renegotiate TLS 1.3 (docs/protocol.md#rekey): every rekey is a "new-tunnel" rekey, which is
     // the owner's job (reconnectCstp with the cookie); the session only says when it is due.
     const { rekey } = this.channel.config;
-    if (!this.rekeyAnnounced && rekey && rekey.method !== 'none' && rekey.seconds > 0 && now - this.startedAt >= rekey.seconds * 1000) {
+    if (
+      !this.rekeyAnnounced &&
+      rekey &&
+      rekey.method !== 'none' &&
+      rekey.seconds > 0 &&
+      now - this.startedAt >= rekey.seconds * 1000
+    ) {
       this.rekeyAnnounced = true;
       this.emit('rekey', rekey.method);
     }
@@ -226,6 +254,11 @@ export class CstpSession extends EventEmitter {
 
 /** A typed error for a session that ended, for callers that prefer exceptions. */
 export function closedError(why: CstpClosed): TandemError {
-  const code = why.kind === 'server' || why.kind === 'local' ? ErrorCodes.TUNNEL_CLOSED : why.kind === 'protocol' ? ErrorCodes.PROTOCOL : ErrorCodes.GATEWAY_UNREACHABLE;
+  const code =
+    why.kind === 'server' || why.kind === 'local'
+      ? ErrorCodes.TUNNEL_CLOSED
+      : why.kind === 'protocol'
+        ? ErrorCodes.PROTOCOL
+        : ErrorCodes.GATEWAY_UNREACHABLE;
   return new TandemError(code, why.reason, { details: { kind: why.kind } });
 }

@@ -106,7 +106,10 @@ export class FrameDecoder {
       this.checkHeader(buf, off);
       const len = buf.readUInt16BE(off + 4);
       if (buf.length - off < CSTP_HEADER_LEN + len) break;
-      frames.push({ type: buf[off + 6] as PacketTypeCode, payload: buf.subarray(off + CSTP_HEADER_LEN, off + CSTP_HEADER_LEN + len) });
+      frames.push({
+        type: buf[off + 6] as PacketTypeCode,
+        payload: buf.subarray(off + CSTP_HEADER_LEN, off + CSTP_HEADER_LEN + len),
+      });
       off += CSTP_HEADER_LEN + len;
     }
     if (off < buf.length && buf.length - off < CSTP_HEADER_LEN) {
@@ -129,7 +132,8 @@ export class FrameDecoder {
     if (buf[off + 7] !== 0) throw this.error('non-zero CSTP reserved byte');
     const type = buf[off + 6] as number;
     if (!KNOWN_TYPES.has(type)) throw this.error(`unknown CSTP packet type 0x${type.toString(16).padStart(2, '0')}`);
-    if (type === PacketType.COMPRESSED && !this.allowCompressed) throw this.error('compressed CSTP packet without negotiated compression');
+    if (type === PacketType.COMPRESSED && !this.allowCompressed)
+      throw this.error('compressed CSTP packet without negotiated compression');
     const len = buf.readUInt16BE(off + 4);
     if (len > this.maxPayload) throw this.error(`CSTP frame of ${len} bytes exceeds the limit of ${this.maxPayload}`);
   }

@@ -34,7 +34,14 @@ export function describeGatewayUrl(input: string): GatewayUrl {
   const port = u.port ? Number(u.port) : 443;
   const path = u.pathname || '/';
   const group = path.replace(/^\/+|\/+$/g, '') || undefined;
-  return { url: u.toString(), host, port, hostHeader: port === 443 ? u.hostname : `${u.hostname}:${port}`, path, group };
+  return {
+    url: u.toString(),
+    host,
+    port,
+    hostHeader: port === 443 ? u.hostname : `${u.hostname}:${port}`,
+    path,
+    group,
+  };
 }
 
 /**

@@ -101,11 +101,17 @@ export function parseHead(head: Buffer, maxHeaders: number = HTTP_LIMITS.headers
     if (line === '') continue;
     if (line.includes('\n') || line.includes('\r')) throw protocolError('bare line break inside a header');
     const colon = line.indexOf(':');
-    if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) throw protocolError(`malformed header line "${line.slice(0, 60)}"`);
+    if (colon <= 0 || /[\s]/.test(line.slice(0, colon)))
+      throw protocolError(`malformed header line "${line.slice(0, 60)}"`);
     headers.push([line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()]);
     if (headers.length > maxHeaders) throw protocolError(`more than ${maxHeaders} headers`);
   }
-  return { status: Number(status[1]), reason: status[2] ?? '', httpVersion: lines[0]!.startsWith('HTTP/1.1') ? '1.1' : '1.0', headers };
+  return {
+    status: Number(status[1]),
+    reason: status[2] ?? '',
+    httpVersion: lines[0]!.startsWith('HTTP/1.1') ? '1.1' : '1.0',
+    headers,
+  };
 }
 
 /** Decodes a complete chunked body, or returns null when more bytes are needed. */
@@ -148,7 +154,16 @@ export function exchange(socket: TLSSocket, req: HttpRequest, deadlineMs: number
     let buf: Buffer = Buffer.alloc(0);
     let head: Omit<HttpResponse, 'body' | 'rest'> | null = null;
     let bodyStart = 0;
-    const timer = setTimeout(() => finish(new TandemError(ErrorCodes.GATEWAY_TIMEOUT, `gateway did not answer ${req.method} ${req.path} within ${deadlineMs} ms`)), deadlineMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new TandemError(
+            ErrorCodes.GATEWAY_TIMEOUT,
+            `gateway did not answer ${req.method} ${req.path} within ${deadlineMs} ms`,
+          ),
+        ),
+      deadlineMs,
+    );
     const onData = (chunk: Buffer): void => {
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       try {
@@ -157,8 +172,18 @@ export function exchange(socket: TLSSocket, req: HttpRequest, deadlineMs: number
         finish(err as Error);
       }
     };
-    const onEnd = (): void => finish(new TandemError(ErrorCodes.PROTOCOL, `gateway closed the connection during ${req.method} ${req.path}`, { details: { beforeResponse: buf.length === 0 } }));
-    const onError = (err: Error): void => finish(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `connection to the gateway failed: ${err.message}`, { cause: err }));
+    const onEnd = (): void =>
+      finish(
+        new TandemError(ErrorCodes.PROTOCOL, `gateway closed the connection during ${req.method} ${req.path}`, {
+          details: { beforeResponse: buf.length === 0 },
+        }),
+      );
+    const onError = (err: Error): void =>
+      finish(
+        new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `connection to the gateway failed: ${err.message}`, {
+          cause: err,
+        }),
+      );
     function finish(result: Error | HttpResponse): void {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -173,7 +198,8 @@ export function exchange(socket: TLSSocket, req: HttpRequest, deadlineMs: number
       if (!head) {
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) {
-          if (buf.length > limits.headerBytes) throw protocolError(`response head larger than ${limits.headerBytes} bytes`);
+          if (buf.length > limits.headerBytes)
+            throw protocolError(`response head larger than ${limits.headerBytes} bytes`);
           return;
         }
         if (end > limits.headerBytes) throw protocolError(`response head larger than ${limits.headerBytes} bytes`);
@@ -201,7 +227,8 @@ export function exchange(socket: TLSSocket, req: HttpRequest, deadlineMs: number
         if (!/^\d{1,9}$/.test(cl[0]!)) throw protocolError(`bad Content-Length "${cl[0]!.slice(0, 20)}"`);
         const len = Number(cl[0]);
         if (len > HTTP_LIMITS.bodyBytes) throw protocolError(`body larger than ${HTTP_LIMITS.bodyBytes} bytes`);
-        if (rest.length >= len) finish({ ...head, body: Buffer.from(rest.subarray(0, len)), rest: Buffer.from(rest.subarray(len)) });
+        if (rest.length >= len)
+          finish({ ...head, body: Buffer.from(rest.subarray(0, len)), rest: Buffer.from(rest.subarray(len)) });
         return;
       }
       // No length: only a bodiless status can end here; otherwise the body runs to close.

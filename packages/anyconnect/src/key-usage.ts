@@ -55,7 +55,7 @@ function extensions(der: Buffer): Tlv[] | null {
       const list = tlv(der, field.start, field.end);
       if (!list || list.tag !== 0x30 || list.end !== field.end) return null;
       const out: Tlv[] = [];
-      for (let e = list.start; e < list.end; ) {
+      for (let e = list.start; e < list.end;) {
         const ext = tlv(der, e, list.end);
         if (!ext || ext.tag !== 0x30) return null;
         out.push(ext);
@@ -69,7 +69,11 @@ function extensions(der: Buffer): Tlv[] | null {
 }
 
 /** The KeyUsage bits of one extnValue, or 'unreadable'. */
-function keyUsageBits(der: Buffer, ext: Tlv, oidEnd: number): { digitalSignature: boolean; keyEncipherment: boolean } | 'unreadable' {
+function keyUsageBits(
+  der: Buffer,
+  ext: Tlv,
+  oidEnd: number,
+): { digitalSignature: boolean; keyEncipherment: boolean } | 'unreadable' {
   let next = tlv(der, oidEnd, ext.end);
   if (next?.tag === 0x01) {
     if (next.end - next.start !== 1) return 'unreadable';
@@ -77,7 +81,8 @@ function keyUsageBits(der: Buffer, ext: Tlv, oidEnd: number): { digitalSignature
   }
   if (!next || next.tag !== 0x04 || next.end !== ext.end) return 'unreadable';
   const bits = tlv(der, next.start, next.end);
-  if (!bits || bits.tag !== 0x03 || bits.end !== next.end || bits.end - bits.start < 1 || bits.end - bits.start > 3) return 'unreadable';
+  if (!bits || bits.tag !== 0x03 || bits.end !== next.end || bits.end - bits.start < 1 || bits.end - bits.start > 3)
+    return 'unreadable';
   const unused = der[bits.start]!;
   if (unused > 7) return 'unreadable';
   // DER bit strings are MSB first: bit 0 (digitalSignature) is 0x80, bit 2 (keyEncipherment) 0x20.
@@ -86,13 +91,16 @@ function keyUsageBits(der: Buffer, ext: Tlv, oidEnd: number): { digitalSignature
 }
 
 /** KeyUsage of a certificate: null when the extension is absent, 'unreadable' when malformed. */
-export function serverKeyUsage(der: Buffer): { digitalSignature: boolean; keyEncipherment: boolean } | null | 'unreadable' {
+export function serverKeyUsage(
+  der: Buffer,
+): { digitalSignature: boolean; keyEncipherment: boolean } | null | 'unreadable' {
   const list = extensions(der);
   if (!list) return 'unreadable';
   for (const ext of list) {
     const oid = tlv(der, ext.start, ext.end);
     if (!oid || oid.tag !== 0x06) return 'unreadable';
-    if (oid.end - oid.start === KU_OID.length && der.subarray(oid.start, oid.end).equals(KU_OID)) return keyUsageBits(der, ext, oid.end);
+    if (oid.end - oid.start === KU_OID.length && der.subarray(oid.start, oid.end).equals(KU_OID))
+      return keyUsageBits(der, ext, oid.end);
   }
   return null;
 }

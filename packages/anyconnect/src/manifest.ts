@@ -42,10 +42,24 @@ export async function downloadProfile(entry: ManifestEntry, opts: ManifestDownlo
     throw new TandemError(ErrorCodes.PROTOCOL, 'profile manifest URI is not a URL');
   }
   if (url.protocol !== 'https:' || url.host !== new URL(opts.gateway.url).host) {
-    throw new TandemError(ErrorCodes.PROTOCOL, `profile manifest points to another host (${url.host}); refusing to download`);
+    throw new TandemError(
+      ErrorCodes.PROTOCOL,
+      `profile manifest points to another host (${url.host}); refusing to download`,
+    );
   }
-  if (!/^[0-9a-fA-F]{40}$/.test(entry.sha1)) throw new TandemError(ErrorCodes.PROTOCOL, 'profile manifest entry has no SHA-1 hash');
-  const conn = await openGatewayConnection({ host: opts.gateway.host, port: opts.gateway.port, address: opts.address, ca: opts.ca, trust: opts.trust, tlsGroups: opts.tlsGroups }, opts.machine);
+  if (!/^[0-9a-fA-F]{40}$/.test(entry.sha1))
+    throw new TandemError(ErrorCodes.PROTOCOL, 'profile manifest entry has no SHA-1 hash');
+  const conn = await openGatewayConnection(
+    {
+      host: opts.gateway.host,
+      port: opts.gateway.port,
+      address: opts.address,
+      ca: opts.ca,
+      trust: opts.trust,
+      tlsGroups: opts.tlsGroups,
+    },
+    opts.machine,
+  );
   try {
     const headers: Array<[string, string]> = [
       ['Host', opts.gateway.hostHeader],
@@ -55,11 +69,23 @@ export async function downloadProfile(entry: ManifestEntry, opts: ManifestDownlo
       ['X-Transcend-Version', '1'],
       ['Cookie', `webvpn=${opts.cookie}`],
     ];
-    const res = await exchange(conn.socket, { method: 'GET', path: `${url.pathname}${url.search}`, headers }, opts.timeoutMs ?? 30_000);
-    if (res.status !== 200) throw new TandemError(ErrorCodes.PROTOCOL, `profile download answered HTTP ${res.status} ${res.reason.slice(0, 80)}`);
-    if (res.body.length > MAX_PROFILE_BYTES) throw new TandemError(ErrorCodes.PROTOCOL, `profile larger than ${MAX_PROFILE_BYTES} bytes`);
+    const res = await exchange(
+      conn.socket,
+      { method: 'GET', path: `${url.pathname}${url.search}`, headers },
+      opts.timeoutMs ?? 30_000,
+    );
+    if (res.status !== 200)
+      throw new TandemError(
+        ErrorCodes.PROTOCOL,
+        `profile download answered HTTP ${res.status} ${res.reason.slice(0, 80)}`,
+      );
+    if (res.body.length > MAX_PROFILE_BYTES)
+      throw new TandemError(ErrorCodes.PROTOCOL, `profile larger than ${MAX_PROFILE_BYTES} bytes`);
     if (!manifestHashMatches(res.body, entry.sha1)) {
-      throw new TandemError(ErrorCodes.PROTOCOL, `downloaded profile does not match the manifest SHA-1 ${entry.sha1.toUpperCase()}`);
+      throw new TandemError(
+        ErrorCodes.PROTOCOL,
+        `downloaded profile does not match the manifest SHA-1 ${entry.sha1.toUpperCase()}`,
+      );
     }
     return res.body;
   } finally {

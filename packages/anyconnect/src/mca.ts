@@ -17,7 +17,10 @@ export function chooseMcaHash(offered: readonly string[]): McaHash {
   const set = new Set(offered.map((h) => h.trim().toLowerCase()));
   const hit = MCA_HASH_PREFERENCE.find((h) => set.has(h));
   if (!hit) {
-    throw new TandemError(ErrorCodes.AUTH_UNSUPPORTED, `gateway offered no supported MCA signature hash (offered: ${[...set].join(', ') || 'none'}; supported: sha256, sha384, sha512)`);
+    throw new TandemError(
+      ErrorCodes.AUTH_UNSUPPORTED,
+      `gateway offered no supported MCA signature hash (offered: ${[...set].join(', ') || 'none'}; supported: sha256, sha384, sha512)`,
+    );
   }
   return hit;
 }
@@ -31,12 +34,27 @@ const ID_DATA = '1.2.840.113549.1.7.1';
 export async function buildCertsOnlyPkcs7(certsDer: readonly Buffer[]): Promise<Buffer> {
   // Loaded on first use: the ASN.1 libraries cost tens of milliseconds at start-up, and only
   // MCA needs them.
-  const [{ AsnConvert }, cms, { Certificate }] = await Promise.all([import('@peculiar/asn1-schema'), import('@peculiar/asn1-cms'), import('@peculiar/asn1-x509')]);
-  const { CertificateSet, CertificateChoices, ContentInfo, EncapsulatedContentInfo, SignedData, id_signedData, SignerInfos, DigestAlgorithmIdentifiers } = cms;
+  const [{ AsnConvert }, cms, { Certificate }] = await Promise.all([
+    import('@peculiar/asn1-schema'),
+    import('@peculiar/asn1-cms'),
+    import('@peculiar/asn1-x509'),
+  ]);
+  const {
+    CertificateSet,
+    CertificateChoices,
+    ContentInfo,
+    EncapsulatedContentInfo,
+    SignedData,
+    id_signedData,
+    SignerInfos,
+    DigestAlgorithmIdentifiers,
+  } = cms;
   const unique = [...new Map(certsDer.map((d) => [d.toString('hex'), d])).values()];
   // Strict DER wants SET OF members sorted by their encodings; some parsers warn otherwise.
   unique.sort(Buffer.compare);
-  const certificates = new CertificateSet(unique.map((d) => new CertificateChoices({ certificate: AsnConvert.parse(d, Certificate) })));
+  const certificates = new CertificateSet(
+    unique.map((d) => new CertificateChoices({ certificate: AsnConvert.parse(d, Certificate) })),
+  );
   const signed = new SignedData({
     version: 1,
     digestAlgorithms: new DigestAlgorithmIdentifiers(),
@@ -54,7 +72,11 @@ export function base64Lines(data: Buffer): string {
 }
 
 /** Produces the MCA reply parts for a challenge body. */
-export async function answerMcaChallenge(challengeBody: Buffer, offered: readonly string[], user: SigningIdentity): Promise<{ hash: McaHash; pkcs7Base64: string; signatureBase64: string }> {
+export async function answerMcaChallenge(
+  challengeBody: Buffer,
+  offered: readonly string[],
+  user: SigningIdentity,
+): Promise<{ hash: McaHash; pkcs7Base64: string; signatureBase64: string }> {
   if (user.chainDer.length === 0) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, 'MCA needs a user certificate');
   const hash = chooseMcaHash(offered);
   let signature: Buffer;
@@ -62,7 +84,15 @@ export async function answerMcaChallenge(challengeBody: Buffer, offered: readonl
     // The exact response bytes as received: never re-serialised, never trimmed.
     signature = await user.signer.sign(challengeBody, hash);
   } catch (err) {
-    throw new TandemError(ErrorCodes.CERT_SIGN, `signing the MCA challenge with the user certificate failed: ${(err as Error).message}`, { cause: err });
+    throw new TandemError(
+      ErrorCodes.CERT_SIGN,
+      `signing the MCA challenge with the user certificate failed: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
-  return { hash, pkcs7Base64: base64Lines(await buildCertsOnlyPkcs7(user.chainDer)), signatureBase64: base64Lines(signature) };
+  return {
+    hash,
+    pkcs7Base64: base64Lines(await buildCertsOnlyPkcs7(user.chainDer)),
+    signatureBase64: base64Lines(signature),
+  };
 }

@@ -11,8 +11,7 @@ import type { TunnelConfig } from './tunnel-config.js';
 
 /** What a reconnect attempt produced. */
 export type ReconnectResult =
-  | { kind: 'connected'; channel: CstpChannel; sameAddress: boolean }
-  | { kind: 'reauthenticate'; error: TandemError };
+  { kind: 'connected'; channel: CstpChannel; sameAddress: boolean } | { kind: 'reauthenticate'; error: TandemError };
 
 /** The addresses to ask for again: the previous IPv4 and IPv6 leases. */
 export function previousLease(config: Pick<TunnelConfig, 'ipv4' | 'ipv6'>): IpAddress[] {
@@ -24,7 +23,10 @@ export function previousLease(config: Pick<TunnelConfig, 'ipv4' | 'ipv6'>): IpAd
  * cookie; every other failure (unreachable, timeout, trust, protocol) is thrown so the caller's
  * backoff policy decides (openconnect: 10 s steps up to 100 s, 300 s in total).
  */
-export async function reconnectCstp(opts: Omit<ConnectOptions, 'previousAddresses'>, previous: Pick<TunnelConfig, 'ipv4' | 'ipv6'>): Promise<ReconnectResult> {
+export async function reconnectCstp(
+  opts: Omit<ConnectOptions, 'previousAddresses'>,
+  previous: Pick<TunnelConfig, 'ipv4' | 'ipv6'>,
+): Promise<ReconnectResult> {
   const lease = previousLease(previous);
   try {
     const channel = await connectCstp({ ...opts, previousAddresses: lease });

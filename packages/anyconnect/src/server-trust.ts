@@ -63,13 +63,16 @@ export function describeServerCert(cert: X509Certificate): ServerCertInfo {
 
 const OPENSSL_REASONS: Record<string, (c: X509Certificate) => string> = {
   CERT_HAS_EXPIRED: (c) => `server certificate expired on ${new Date(c.validTo).toISOString().slice(0, 10)}`,
-  CERT_NOT_YET_VALID: (c) => `server certificate is not valid before ${new Date(c.validFrom).toISOString().slice(0, 10)}`,
+  CERT_NOT_YET_VALID: (c) =>
+    `server certificate is not valid before ${new Date(c.validFrom).toISOString().slice(0, 10)}`,
   DEPTH_ZERO_SELF_SIGNED_CERT: () => 'server certificate is self-signed',
   SELF_SIGNED_CERT_IN_CHAIN: () => 'server chain ends in a self-signed root that is not in the trust store',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: (c) => `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: (c) =>
+    `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
   UNABLE_TO_GET_ISSUER_CERT: (c) => `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
   // OpenSSL's code when the leaf's issuer is neither sent nor in the store.
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: (c) => `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: (c) =>
+    `untrusted: issuer "${c.issuer.replace(/\n/g, ', ')}" is not in the trust store`,
   CERT_SIGNATURE_FAILURE: () => 'server certificate signature is invalid',
   CERT_REVOKED: () => 'server certificate is revoked',
   INVALID_CA: () => 'an issuing certificate in the server chain is not a CA',
@@ -113,7 +116,10 @@ export function verifyServer(socket: TLSSocket, host: string, policy: ServerTrus
   if (!socket.authorized) {
     const code = String(socket.authorizationError ?? 'UNKNOWN');
     // OpenSSL's purpose failure is vague; say which extension is wrong when it is the leaf's.
-    const why = (code === 'INVALID_PURPOSE' ? purposeProblem(peer) : null) ?? OPENSSL_REASONS[code]?.(peer) ?? `server certificate not trusted (${code})`;
+    const why =
+      (code === 'INVALID_PURPOSE' ? purposeProblem(peer) : null) ??
+      OPENSSL_REASONS[code]?.(peer) ??
+      `server certificate not trusted (${code})`;
     // openconnect semantics outside strict mode: an explicit pin stands in for the chain.
     if (!(pinned && !policy.strict)) throw fail(why, info);
   }
@@ -124,7 +130,9 @@ export function verifyServer(socket: TLSSocket, host: string, policy: ServerTrus
   if (!pinned || policy.strict) {
     // OpenSSL's X509_check_host/ip: SAN first, CN only without DNS SANs, wildcard only as a
     // whole left-most label.
-    const ok = ipLiteralVersion(host) ? peer.checkIP(host) !== undefined : peer.checkHost(host, { subject: 'default', partialWildcards: false, multiLabelWildcards: false }) !== undefined;
+    const ok = ipLiteralVersion(host)
+      ? peer.checkIP(host) !== undefined
+      : peer.checkHost(host, { subject: 'default', partialWildcards: false, multiLabelWildcards: false }) !== undefined;
     if (!ok) {
       const san = peer.subjectAltName ?? 'none';
       throw fail(`host name ${host} does not match the certificate (SAN: ${san})`, info);

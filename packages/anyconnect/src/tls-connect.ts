@@ -56,9 +56,17 @@ export interface GatewayConnection {
 }
 
 /** Connects, handshakes and validates the gateway; rejects with a typed error otherwise. */
-export function openGatewayConnection(target: GatewayTarget, creds: TlsClientCredentials | null): Promise<GatewayConnection> {
+export function openGatewayConnection(
+  target: GatewayTarget,
+  creds: TlsClientCredentials | null,
+): Promise<GatewayConnection> {
   if (target.trust.strict && !target.ca) {
-    return Promise.reject(new TandemError(ErrorCodes.SERVER_CERT_UNTRUSTED, 'strict server trust needs an explicit CA bundle (the system roots are not used)'));
+    return Promise.reject(
+      new TandemError(
+        ErrorCodes.SERVER_CERT_UNTRUSTED,
+        'strict server trust needs an explicit CA bundle (the system roots are not used)',
+      ),
+    );
   }
   const options: ConnectionOptions = {
     host: target.address ?? target.host,
@@ -81,8 +89,14 @@ export function openGatewayConnection(target: GatewayTarget, creds: TlsClientCre
       socket.setNoDelay(true);
     } catch (err) {
       const badGroups = unsupportedTlsGroups(target.tlsGroups ?? []);
-      if (badGroups.length) reject(new TandemError(ErrorCodes.USAGE, `unsupported TLS groups: ${badGroups.join(', ')}`, { cause: err }));
-      else reject(new TandemError(ErrorCodes.CERT_KEY, `cannot use the client certificate: ${(err as Error).message}`, { cause: err }));
+      if (badGroups.length)
+        reject(new TandemError(ErrorCodes.USAGE, `unsupported TLS groups: ${badGroups.join(', ')}`, { cause: err }));
+      else
+        reject(
+          new TandemError(ErrorCodes.CERT_KEY, `cannot use the client certificate: ${(err as Error).message}`, {
+            cause: err,
+          }),
+        );
       return;
     }
     const timer = setTimeout(() => {
@@ -102,7 +116,12 @@ export function openGatewayConnection(target: GatewayTarget, creds: TlsClientCre
     socket.once('error', (err: Error & { code?: string }) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot reach ${target.host}:${target.port}: ${err.message}`, { cause: err, details: { code: err.code } }));
+      reject(
+        new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot reach ${target.host}:${target.port}: ${err.message}`, {
+          cause: err,
+          details: { code: err.code },
+        }),
+      );
     });
   });
 }

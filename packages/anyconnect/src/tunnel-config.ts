@@ -5,8 +5,18 @@
  * capped. Out-of-range values are an error, never silently clamped.
  */
 import {
-  ErrorCodes, TandemError, netmaskToPrefix, normalizeAddress, parseAddressWithPrefix, parseDnsName, parseIpv4, parsePrefix,
-  type DnsName, type IpAddress, type IpPrefix, type TunnelNetwork,
+  ErrorCodes,
+  TandemError,
+  netmaskToPrefix,
+  normalizeAddress,
+  parseAddressWithPrefix,
+  parseDnsName,
+  parseIpv4,
+  parsePrefix,
+  type DnsName,
+  type IpAddress,
+  type IpPrefix,
+  type TunnelNetwork,
 } from '@tandem/common';
 import { headerValues, type HttpResponse } from './http.js';
 
@@ -107,10 +117,20 @@ export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelCon
     return list;
   };
   const cfg: TunnelConfig = {
-    dns: [], nbns: [], defaultDomains: [], splitDns: [], splitInclude: [], splitExclude: [],
+    dns: [],
+    nbns: [],
+    defaultDomains: [],
+    splitDns: [],
+    splitInclude: [],
+    splitExclude: [],
     tunnelAllDns: bool(one('x-cstp-tunnel-all-dns')),
     clientBypassProtocol: bool(one('x-cstp-client-bypass-protocol')),
-    mtu: 0, dpd: 0, keepalive: 0, idleTimeout: null, sessionTimeout: null, rekey: null,
+    mtu: 0,
+    dpd: 0,
+    keepalive: 0,
+    idleTimeout: null,
+    sessionTimeout: null,
+    rekey: null,
     // eslint-disable-next-line no-control-regex -- control characters are what is stripped
     banner: (one('x-cstp-banner') ?? '').replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 4096),
     serverName: (one('x-cstp-server-name') ?? '').slice(0, 200),
@@ -129,7 +149,8 @@ export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelCon
       if (cfg.ipv4) cfg.ipv4 = { ...cfg.ipv4, netmask: mask, prefix: maskToPrefix(mask) };
     } else {
       const r = parseAddressWithPrefix(mask);
-      if (r?.family !== 6) throw bad(`X-CSTP-Netmask "${mask.slice(0, 60)}" is neither a dotted mask nor IPv6 addr/len`);
+      if (r?.family !== 6)
+        throw bad(`X-CSTP-Netmask "${mask.slice(0, 60)}" is neither a dotted mask nor IPv6 addr/len`);
       if (cfg.ipv6) cfg.ipv6 = { ...cfg.ipv6, prefix: r.prefix };
     }
   }
@@ -141,29 +162,70 @@ export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelCon
     cfg.ipv6 = { address: r.address, prefix: r.prefix };
   }
   if (!cfg.ipv4 && !cfg.ipv6) throw bad('no tunnel address (X-CSTP-Address)');
-  cfg.dns = cap([...all('x-cstp-dns'), ...all('x-cstp-dns-ip6')].map((v) => ip(v, 'DNS server')), 'DNS', 16).slice(0, 3);
-  cfg.nbns = cap(all('x-cstp-nbns').map((v) => ip(v, 'NBNS server')), 'NBNS', 16);
-  cfg.defaultDomains = cap(all('x-cstp-default-domain').flatMap((v) => v.split(/[\s,]+/).filter(Boolean)).map((d) => domain(d, 'default domain')), 'domain', MAX_DOMAINS);
-  cfg.splitDns = cap(all('x-cstp-split-dns').flatMap((v) => v.split(/[\s,]+/).filter(Boolean)).map((d) => domain(d, 'split-DNS domain')), 'split-DNS', MAX_DOMAINS);
-  cfg.splitInclude = cap([...all('x-cstp-split-include'), ...all('x-cstp-split-include-ip6')].map(parseRoute), 'split-include');
-  cfg.splitExclude = cap([...all('x-cstp-split-exclude'), ...all('x-cstp-split-exclude-ip6')].map(parseRoute), 'split-exclude');
+  cfg.dns = cap(
+    [...all('x-cstp-dns'), ...all('x-cstp-dns-ip6')].map((v) => ip(v, 'DNS server')),
+    'DNS',
+    16,
+  ).slice(0, 3);
+  cfg.nbns = cap(
+    all('x-cstp-nbns').map((v) => ip(v, 'NBNS server')),
+    'NBNS',
+    16,
+  );
+  cfg.defaultDomains = cap(
+    all('x-cstp-default-domain')
+      .flatMap((v) => v.split(/[\s,]+/).filter(Boolean))
+      .map((d) => domain(d, 'default domain')),
+    'domain',
+    MAX_DOMAINS,
+  );
+  cfg.splitDns = cap(
+    all('x-cstp-split-dns')
+      .flatMap((v) => v.split(/[\s,]+/).filter(Boolean))
+      .map((d) => domain(d, 'split-DNS domain')),
+    'split-DNS',
+    MAX_DOMAINS,
+  );
+  cfg.splitInclude = cap(
+    [...all('x-cstp-split-include'), ...all('x-cstp-split-include-ip6')].map(parseRoute),
+    'split-include',
+  );
+  cfg.splitExclude = cap(
+    [...all('x-cstp-split-exclude'), ...all('x-cstp-split-exclude-ip6')].map(parseRoute),
+    'split-exclude',
+  );
   const cstpMtu = one('x-cstp-mtu');
   const dtlsMtu = one('x-dtls-mtu');
   if (!cstpMtu && !dtlsMtu) throw bad('no MTU (X-CSTP-MTU) in the CONNECT response');
-  cfg.mtu = Math.max(cstpMtu ? int(cstpMtu, 'X-CSTP-MTU', 576, 9000) : 0, dtlsMtu ? int(dtlsMtu, 'X-DTLS-MTU', 576, 9000) : 0);
+  cfg.mtu = Math.max(
+    cstpMtu ? int(cstpMtu, 'X-CSTP-MTU', 576, 9000) : 0,
+    dtlsMtu ? int(dtlsMtu, 'X-DTLS-MTU', 576, 9000) : 0,
+  );
   const base = one('x-cstp-base-mtu');
   if (base) cfg.baseMtu = int(base, 'X-CSTP-Base-MTU', 576, 65535);
-  const dpd = all('x-cstp-dpd').map((v) => int(v, 'X-CSTP-DPD', 0, 3600)).find((v) => v > 0);
+  const dpd = all('x-cstp-dpd')
+    .map((v) => int(v, 'X-CSTP-DPD', 0, 3600))
+    .find((v) => v > 0);
   cfg.dpd = dpd ?? 0;
   const ka = one('x-cstp-keepalive');
   cfg.keepalive = ka ? int(ka, 'X-CSTP-Keepalive', 0, 3600) : 0;
   cfg.idleTimeout = optionalSeconds(one('x-cstp-idle-timeout'), 'X-CSTP-Idle-Timeout');
-  const lifetimes = [one('x-cstp-session-timeout'), one('x-cstp-session-timeout-remaining'), one('x-cstp-lease-duration')]
-    .map((v, i) => optionalSeconds(v, ['X-CSTP-Session-Timeout', 'X-CSTP-Session-Timeout-Remaining', 'X-CSTP-Lease-Duration'][i]!))
+  const lifetimes = [
+    one('x-cstp-session-timeout'),
+    one('x-cstp-session-timeout-remaining'),
+    one('x-cstp-lease-duration'),
+  ]
+    .map((v, i) =>
+      optionalSeconds(v, ['X-CSTP-Session-Timeout', 'X-CSTP-Session-Timeout-Remaining', 'X-CSTP-Lease-Duration'][i]!),
+    )
     .filter((v): v is number => v !== null && v > 0);
   cfg.sessionTimeout = lifetimes.length ? Math.min(...lifetimes) : null;
   const rekey = one('x-cstp-rekey-time');
-  if (rekey) cfg.rekey = { seconds: int(rekey, 'X-CSTP-Rekey-Time', 0, 10 * 365 * 86400), method: (one('x-cstp-rekey-method') ?? 'none').slice(0, 20) };
+  if (rekey)
+    cfg.rekey = {
+      seconds: int(rekey, 'X-CSTP-Rekey-Time', 0, 10 * 365 * 86400),
+      method: (one('x-cstp-rekey-method') ?? 'none').slice(0, 20),
+    };
   const appId = one('x-dtls-app-id');
   const sessionId = one('x-dtls-session-id');
   if (appId || sessionId) {

@@ -16,7 +16,14 @@ export interface OpenTunnel {
  * Opens the tunnel for an authenticated session, with the same trust and credentials (and on
  * the auth phase's connection when both were given the same `connections` cache).
  */
-export async function openTunnel(auth: Pick<AuthResult, 'cookie' | 'gateway'>, opts: Pick<AuthOptions, 'address' | 'ca' | 'trust' | 'machine' | 'tlsGroups' | 'log' | 'connections'> & { baseMtu?: number; previousAddresses?: string[]; timeoutMs?: number }): Promise<OpenTunnel> {
+export async function openTunnel(
+  auth: Pick<AuthResult, 'cookie' | 'gateway'>,
+  opts: Pick<AuthOptions, 'address' | 'ca' | 'trust' | 'machine' | 'tlsGroups' | 'log' | 'connections'> & {
+    baseMtu?: number;
+    previousAddresses?: string[];
+    timeoutMs?: number;
+  },
+): Promise<OpenTunnel> {
   const channel = await connectCstp({
     gateway: auth.gateway,
     cookie: auth.cookie,

@@ -14,21 +14,26 @@ describe('CSTP framing', () => {
   it('decodes identically however the stream is split (10k runs)', () => {
     const frame = fc.record({ type: fc.constantFrom(...types), payload: fc.uint8Array({ maxLength: 300 }) });
     fc.assert(
-      fc.property(fc.array(frame, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 40 }), (frames, cuts) => {
-        const wire = Buffer.concat(frames.map((f) => encodeFrame(f.type, Buffer.from(f.payload))));
-        const dec = new FrameDecoder();
-        const out: Array<{ type: number; payload: string }> = [];
-        let off = 0;
-        let i = 0;
-        while (off < wire.length) {
-          const n = cuts[i++ % cuts.length] ?? 1;
-          for (const f of dec.push(wire.subarray(off, off + n))) out.push({ type: f.type, payload: Buffer.from(f.payload).toString('hex') });
-          off += n;
-          expect(dec.buffered).toBeLessThanOrEqual(8 + 0xffff);
-        }
-        expect(out).toEqual(frames.map((f) => ({ type: f.type, payload: Buffer.from(f.payload).toString('hex') })));
-        expect(dec.buffered).toBe(0);
-      }),
+      fc.property(
+        fc.array(frame, { maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 40 }),
+        (frames, cuts) => {
+          const wire = Buffer.concat(frames.map((f) => encodeFrame(f.type, Buffer.from(f.payload))));
+          const dec = new FrameDecoder();
+          const out: Array<{ type: number; payload: string }> = [];
+          let off = 0;
+          let i = 0;
+          while (off < wire.length) {
+            const n = cuts[i++ % cuts.length] ?? 1;
+            for (const f of dec.push(wire.subarray(off, off + n)))
+              out.push({ type: f.type, payload: Buffer.from(f.payload).toString('hex') });
+            off += n;
+            expect(dec.buffered).toBeLessThanOrEqual(8 + 0xffff);
+          }
+          expect(out).toEqual(frames.map((f) => ({ type: f.type, payload: Buffer.from(f.payload).toString('hex') })));
+          expect(dec.buffered).toBe(0);
+        },
+      ),
       { numRuns: 10_000 },
     );
   });
@@ -48,7 +53,10 @@ describe('CSTP framing', () => {
   });
 
   it('rejects bad magic, reserved byte, unknown type, un-negotiated compression and over-MTU frames', () => {
-    const bad = (hex: string, opts = {}) => () => new FrameDecoder(opts).push(Buffer.from(hex, 'hex'));
+    const bad =
+      (hex: string, opts = {}) =>
+      () =>
+        new FrameDecoder(opts).push(Buffer.from(hex, 'hex'));
     expect(bad('5354460200000000')).toThrow(/magic/);
     expect(bad('5354460100000001')).toThrow(/reserved/);
     expect(bad('5354460100000600')).toThrow(/unknown CSTP packet type 0x06/);

@@ -17,12 +17,21 @@ const derOf = (pem: string): Buffer => Buffer.from(new X509Certificate(pem).raw)
 describe('serverKeyUsage (DER reader)', () => {
   it('agrees with the X.509 library on generated certificates, critical or not, every bit combination', async () => {
     const masks = fc.sample(fc.integer({ min: 1, max: 0x1ff }), { numRuns: 40, seed: 7 });
-    for (const [i, mask] of [KU.digitalSignature, KU.keyEncipherment, KU.keyCertSign | KU.cRLSign, KU.decipherOnly, ...masks].entries()) {
+    for (const [i, mask] of [
+      KU.digitalSignature,
+      KU.keyEncipherment,
+      KU.keyCertSign | KU.cRLSign,
+      KU.decipherOnly,
+      ...masks,
+    ].entries()) {
       const keyUsageCritical = i % 2 === 0;
       const c = await issue({ subject: `CN=ku-${mask}`, keyUsage: mask, keyUsageCritical });
       expect(c.cert.getExtension('2.5.29.15')?.critical).toBe(keyUsageCritical);
       const got = serverKeyUsage(derOf(c.certPem));
-      expect(got).toEqual({ digitalSignature: (mask & KU.digitalSignature) !== 0, keyEncipherment: (mask & KU.keyEncipherment) !== 0 });
+      expect(got).toEqual({
+        digitalSignature: (mask & KU.digitalSignature) !== 0,
+        keyEncipherment: (mask & KU.keyEncipherment) !== 0,
+      });
     }
   });
 

@@ -9,7 +9,8 @@ import type { CertificateModel } from './model.js';
 
 /** One binding: the Entra mapping kind and the value to store. */
 export interface CertificateBinding {
-  kind: 'IssuerAndSerialNumber' | 'Subject' | 'IssuerAndSubject' | 'SKI' | 'SHA1PublicKey' | 'PrincipalName' | 'RFC822Name';
+  kind:
+    'IssuerAndSerialNumber' | 'Subject' | 'IssuerAndSubject' | 'SKI' | 'SHA1PublicKey' | 'PrincipalName' | 'RFC822Name';
   value: string;
 }
 

@@ -17,7 +17,11 @@ function nodeCert(m: CertificateModel): NodeX509 {
  * True when `leaf` reaches one of `trusted` through `intermediates` (each link: issuer name
  * matches and the signature verifies). A leaf that is itself in `trusted` counts as trusted.
  */
-export function chainsToTrusted(leaf: CertificateModel, intermediates: readonly CertificateModel[], trusted: readonly CertificateModel[]): boolean {
+export function chainsToTrusted(
+  leaf: CertificateModel,
+  intermediates: readonly CertificateModel[],
+  trusted: readonly CertificateModel[],
+): boolean {
   const trustedDer = new Set(trusted.map((t) => t.sha256));
   const pool = [...trusted, ...intermediates].map((m) => ({ m, n: nodeCert(m) }));
   let current = { m: leaf, n: nodeCert(leaf) };
@@ -35,14 +39,27 @@ export function chainsToTrusted(leaf: CertificateModel, intermediates: readonly 
 
 /** Normalises a DN string for comparison: lower case, no spaces around separators, any order of RDNs. */
 export function normaliseDn(dn: string): string {
-  return dn.split(/\s*,\s*/).map((p) => p.trim().replace(/\s*=\s*/, '=').toLowerCase()).sort().join(',');
+  return dn
+    .split(/\s*,\s*/)
+    .map((p) =>
+      p
+        .trim()
+        .replace(/\s*=\s*/, '=')
+        .toLowerCase(),
+    )
+    .sort()
+    .join(',');
 }
 
 /**
  * True when the leaf's issuer, or the issuer of any certificate in its chain, is one of the
  * gateway's acceptable CA names (as OpenSSL's client does when picking a chain to send).
  */
-export function issuerHinted(leaf: CertificateModel, chain: readonly CertificateModel[], hints: readonly string[]): boolean {
+export function issuerHinted(
+  leaf: CertificateModel,
+  chain: readonly CertificateModel[],
+  hints: readonly string[],
+): boolean {
   const wanted = new Set(hints.map(normaliseDn));
   return [leaf, ...chain].some((c) => wanted.has(normaliseDn(c.issuerDn)));
 }

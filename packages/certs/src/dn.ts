@@ -14,10 +14,24 @@ export interface DnAttribute {
 
 /** Short names @peculiar/x509 emits, mapped to OIDs, plus the extra types AnyConnect can match on. */
 const SHORT_TO_OID: Readonly<Record<string, string>> = {
-  CN: '2.5.4.3', SN: '2.5.4.4', SERIALNUMBER: '2.5.4.5', C: '2.5.4.6', L: '2.5.4.7', ST: '2.5.4.8',
-  STREET: '2.5.4.9', O: '2.5.4.10', OU: '2.5.4.11', T: '2.5.4.12', G: '2.5.4.42', I: '2.5.4.43',
-  GENQ: '2.5.4.44', DNQ: '2.5.4.46', DC: '0.9.2342.19200300.100.1.25', UID: '0.9.2342.19200300.100.1.1',
-  E: '1.2.840.113549.1.9.1', N: '1.2.840.113549.1.9.2',
+  CN: '2.5.4.3',
+  SN: '2.5.4.4',
+  SERIALNUMBER: '2.5.4.5',
+  C: '2.5.4.6',
+  L: '2.5.4.7',
+  ST: '2.5.4.8',
+  STREET: '2.5.4.9',
+  O: '2.5.4.10',
+  OU: '2.5.4.11',
+  T: '2.5.4.12',
+  G: '2.5.4.42',
+  I: '2.5.4.43',
+  GENQ: '2.5.4.44',
+  DNQ: '2.5.4.46',
+  DC: '0.9.2342.19200300.100.1.25',
+  UID: '0.9.2342.19200300.100.1.1',
+  E: '1.2.840.113549.1.9.1',
+  N: '1.2.840.113549.1.9.2',
 };
 const OID_TO_SHORT: ReadonlyMap<string, string> = new Map(Object.entries(SHORT_TO_OID).map(([k, v]) => [v, k]));
 
@@ -26,9 +40,21 @@ const OID_TO_SHORT: ReadonlyMap<string, string> = new Map(Object.entries(SHORT_T
  * stateOrProvinceName; `EA` is the PKCS#9 emailAddress; `N` is PKCS#9 unstructuredName.
  */
 export const CISCO_DN_OIDS: Readonly<Record<string, string>> = {
-  CN: '2.5.4.3', DC: '0.9.2342.19200300.100.1.25', SN: '2.5.4.4', GN: '2.5.4.42',
-  N: '1.2.840.113549.1.9.2', I: '2.5.4.43', GENQ: '2.5.4.44', DNQ: '2.5.4.46', C: '2.5.4.6',
-  L: '2.5.4.7', SP: '2.5.4.8', ST: '2.5.4.8', O: '2.5.4.10', OU: '2.5.4.11', T: '2.5.4.12',
+  CN: '2.5.4.3',
+  DC: '0.9.2342.19200300.100.1.25',
+  SN: '2.5.4.4',
+  GN: '2.5.4.42',
+  N: '1.2.840.113549.1.9.2',
+  I: '2.5.4.43',
+  GENQ: '2.5.4.44',
+  DNQ: '2.5.4.46',
+  C: '2.5.4.6',
+  L: '2.5.4.7',
+  SP: '2.5.4.8',
+  ST: '2.5.4.8',
+  O: '2.5.4.10',
+  OU: '2.5.4.11',
+  T: '2.5.4.12',
   EA: '1.2.840.113549.1.9.1',
 };
 
@@ -54,7 +80,10 @@ export function valuesFor(attrs: readonly DnAttribute[], ciscoName: string): str
 
 function escapeValue(value: string): string {
   // RFC 4514 escaping of the characters that would otherwise split or end an attribute.
-  return value.replace(/([,+"\\<>;=])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');
+  return value
+    .replace(/([,+"\\<>;=])/g, '\\$1')
+    .replace(/^([ #])/, '\\$1')
+    .replace(/ $/, '\\ ');
 }
 
 /** `CN=alice, OU=users, O=Lab` in certificate order (the form OpenSSL and our CLI print). */

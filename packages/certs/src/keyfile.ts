@@ -24,7 +24,9 @@ export function looksLikePem(text: string): boolean {
 
 function isMissingPassphrase(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return e.code === 'ERR_MISSING_PASSPHRASE' || /passphrase|bad decrypt|interrupted or cancelled/i.test(e.message ?? '');
+  return (
+    e.code === 'ERR_MISSING_PASSPHRASE' || /passphrase|bad decrypt|interrupted or cancelled/i.test(e.message ?? '')
+  );
 }
 
 /**
@@ -35,7 +37,8 @@ export async function openPemKey(pem: string, askPassphrase: () => Promise<strin
   try {
     return createPrivateKey({ key: pem, format: 'pem' });
   } catch (err) {
-    if (!isMissingPassphrase(err)) throw new TandemError(ErrorCodes.CERT_KEY, `unreadable private key: ${(err as Error).message}`, { cause: err });
+    if (!isMissingPassphrase(err))
+      throw new TandemError(ErrorCodes.CERT_KEY, `unreadable private key: ${(err as Error).message}`, { cause: err });
   }
   const passphrase = await askPassphrase();
   if (passphrase === null) return null;

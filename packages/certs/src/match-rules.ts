@@ -8,10 +8,17 @@ import type { CertificateModel } from './model.js';
 
 /** RFC 5280 names for the EKU OIDs AnyConnect knows, used in reasons (`EKU clientAuth missing`). */
 const EKU_NAMES: ReadonlyMap<string, string> = new Map([
-  ['1.3.6.1.5.5.7.3.1', 'serverAuth'], ['1.3.6.1.5.5.7.3.2', 'clientAuth'], ['1.3.6.1.5.5.7.3.3', 'codeSigning'],
-  ['1.3.6.1.5.5.7.3.4', 'emailProtection'], ['1.3.6.1.5.5.7.3.5', 'ipsecEndSystem'], ['1.3.6.1.5.5.7.3.6', 'ipsecTunnel'],
-  ['1.3.6.1.5.5.7.3.7', 'ipsecUser'], ['1.3.6.1.5.5.7.3.8', 'timeStamping'], ['1.3.6.1.5.5.7.3.9', 'OCSPSigning'],
-  ['1.3.6.1.5.5.7.3.10', 'dvcs'], ['1.3.6.1.5.5.8.2.2', 'ikeIntermediate'],
+  ['1.3.6.1.5.5.7.3.1', 'serverAuth'],
+  ['1.3.6.1.5.5.7.3.2', 'clientAuth'],
+  ['1.3.6.1.5.5.7.3.3', 'codeSigning'],
+  ['1.3.6.1.5.5.7.3.4', 'emailProtection'],
+  ['1.3.6.1.5.5.7.3.5', 'ipsecEndSystem'],
+  ['1.3.6.1.5.5.7.3.6', 'ipsecTunnel'],
+  ['1.3.6.1.5.5.7.3.7', 'ipsecUser'],
+  ['1.3.6.1.5.5.7.3.8', 'timeStamping'],
+  ['1.3.6.1.5.5.7.3.9', 'OCSPSigning'],
+  ['1.3.6.1.5.5.7.3.10', 'dvcs'],
+  ['1.3.6.1.5.5.8.2.2', 'ikeIntermediate'],
 ]);
 
 /** Readable name of an EKU OID (the OID itself when it has no well-known name). */
@@ -51,7 +58,9 @@ export function ekuReasons(model: CertificateModel, match: CertificateMatch): st
     return match.matchOnlyCertsWithEKU ? ['no ExtendedKeyUsage extension (MatchOnlyCertsWithEKU is true)'] : [];
   }
   const has = new Set(model.extendedKeyUsage);
-  return [...new Set(match.extendedKeyUsage)].filter((oid) => !has.has(oid)).map((oid) => `EKU ${ekuName(oid)} missing`);
+  return [...new Set(match.extendedKeyUsage)]
+    .filter((oid) => !has.has(oid))
+    .map((oid) => `EKU ${ekuName(oid)} missing`);
 }
 
 function valueMatches(value: string, rule: DistinguishedNameRule): boolean {

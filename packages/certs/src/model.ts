@@ -54,7 +54,8 @@ const KU_BITS: ReadonlyArray<[number, KeyUsageName]> = [
 function publicKeyInfo(node: NodeX509): PublicKeyInfo {
   const key = node.publicKey;
   const d = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') return { type: 'rsa', bits: d.modulusLength ?? null, curve: null };
+  if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss')
+    return { type: 'rsa', bits: d.modulusLength ?? null, curve: null };
   if (key.asymmetricKeyType === 'ec') {
     const curve = d.namedCurve ?? null;
     const bits = curve === 'prime256v1' ? 256 : curve === 'secp384r1' ? 384 : curve === 'secp521r1' ? 521 : null;
@@ -138,7 +139,9 @@ export class CertificateModel {
       this.cert = new x509.X509Certificate(this.der);
       node = new NodeX509(this.der);
     } catch (err) {
-      throw new TandemError(ErrorCodes.CERT_INVALID, `not an X.509 certificate: ${(err as Error).message}`, { cause: err });
+      throw new TandemError(ErrorCodes.CERT_INVALID, `not an X.509 certificate: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     this.subject = dnAttributes(this.cert.subjectName);
     this.issuer = dnAttributes(this.cert.issuerName);

@@ -32,7 +32,8 @@ function derInteger(raw: Buffer): Buffer {
 
 /** Converts a PKCS#11 ECDSA signature (r‖s, equal halves) to a DER `Ecdsa-Sig-Value`. */
 export function ecdsaRawToDer(raw: Buffer): Buffer {
-  if (raw.length === 0 || raw.length % 2 !== 0) throw new TandemError(ErrorCodes.CERT_SIGN, `bad ECDSA signature length ${raw.length}`);
+  if (raw.length === 0 || raw.length % 2 !== 0)
+    throw new TandemError(ErrorCodes.CERT_SIGN, `bad ECDSA signature length ${raw.length}`);
   const half = raw.length / 2;
   const body = Buffer.concat([derInteger(raw.subarray(0, half)), derInteger(raw.subarray(half))]);
   return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
@@ -46,7 +47,11 @@ export class Pkcs11Signer implements Signer {
   readonly keySource = 'pkcs11';
 
   /** `key` is the private-key object handle inside the session `run` uses. */
-  constructor(private readonly run: SessionRunner, private readonly key: Buffer, readonly keyType: 'rsa' | 'ec') {}
+  constructor(
+    private readonly run: SessionRunner,
+    private readonly key: Buffer,
+    readonly keyType: 'rsa' | 'ec',
+  ) {}
 
   /** See {@link Signer.sign}. */
   async sign(data: Buffer, hash: SignHash): Promise<Buffer> {

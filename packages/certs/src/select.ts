@@ -62,18 +62,33 @@ function day(d: Date): string {
 }
 
 /** Store rule for one candidate (docs/profile.md#certificate-stores): a reason when the store is not usable. */
-export function storeReason(store: StoreLabel, init: ClientInitialization, tunnel: 'user' | 'machine', platform: SelectionInput['platform']): string | null {
+export function storeReason(
+  store: StoreLabel,
+  init: ClientInitialization,
+  tunnel: 'user' | 'machine',
+  platform: SelectionInput['platform'],
+): string | null {
   // The machine tunnel only ever uses the machine store, whatever the profile says.
-  if (tunnel === 'machine') return store === 'machine' ? null : 'in user store but the machine tunnel uses the machine store';
+  if (tunnel === 'machine')
+    return store === 'machine' ? null : 'in user store but the machine tunnel uses the machine store';
   let setting: string;
   let name: string;
-  if (platform === 'win32') { setting = init.certificateStore.value; name = 'CertificateStore'; }
-  else if (platform === 'darwin') { setting = init.certificateStoreMac.value; name = 'CertificateStoreMac'; }
-  else { setting = init.certificateStoreLinux.value; name = 'CertificateStoreLinux'; }
-  const allowed = setting === 'All' ? ['machine', 'user'] : setting === 'Machine' || setting === 'System' ? ['machine'] : ['user'];
+  if (platform === 'win32') {
+    setting = init.certificateStore.value;
+    name = 'CertificateStore';
+  } else if (platform === 'darwin') {
+    setting = init.certificateStoreMac.value;
+    name = 'CertificateStoreMac';
+  } else {
+    setting = init.certificateStoreLinux.value;
+    name = 'CertificateStoreLinux';
+  }
+  const allowed =
+    setting === 'All' ? ['machine', 'user'] : setting === 'Machine' || setting === 'System' ? ['machine'] : ['user'];
   if (!allowed.includes(store)) return `in ${store} store but ${name} is ${setting}`;
   // Windows: a non-admin user may use LocalMachine\My keys only with CertificateStoreOverride.
-  if (platform === 'win32' && store === 'machine' && !init.certificateStoreOverride.value) return 'in machine store but CertificateStoreOverride is false';
+  if (platform === 'win32' && store === 'machine' && !init.certificateStoreOverride.value)
+    return 'in machine store but CertificateStoreOverride is false';
   return null;
 }
 
@@ -88,7 +103,11 @@ export function rejectionReasons(c: SelectionCandidate, input: SelectionInput): 
   if (input.now.getTime() < m.notBefore.getTime()) reasons.push(`not valid before ${day(m.notBefore)}`);
   reasons.push(...certificateMatchReasons(m, input.profileInit.certificateMatch));
   const chain = c.chain ?? [];
-  if (input.trustedCAs && input.trustedCAs.length > 0 && !chainsToTrusted(m, [...chain, ...(input.intermediates ?? [])], input.trustedCAs)) {
+  if (
+    input.trustedCAs &&
+    input.trustedCAs.length > 0 &&
+    !chainsToTrusted(m, [...chain, ...(input.intermediates ?? [])], input.trustedCAs)
+  ) {
     reasons.push('issuer not trusted');
   }
   if (input.issuerHints && input.issuerHints.length > 0 && !issuerHinted(m, chain, input.issuerHints)) {
@@ -102,7 +121,11 @@ export function rejectionReasons(c: SelectionCandidate, input: SelectionInput): 
  * notAfter (longest remaining validity), latest notBefore, the tunnel's own store, and
  * SHA-256 ascending as the final tie-break.
  */
-export function compareCandidates(a: SelectionCandidate, b: SelectionCandidate, input: Pick<SelectionInput, 'tunnel' | 'preferredThumbprint'>): number {
+export function compareCandidates(
+  a: SelectionCandidate,
+  b: SelectionCandidate,
+  input: Pick<SelectionInput, 'tunnel' | 'preferredThumbprint'>,
+): number {
   const pref = input.preferredThumbprint?.toLowerCase().replace(/[^0-9a-f]/g, '');
   if (pref) {
     const pa = a.model.sha1 === pref || a.model.sha256 === pref;
@@ -124,7 +147,13 @@ export function selectCertificate(input: SelectionInput): SelectionResult {
   const accepted: SelectionCandidate[] = [];
   for (const c of input.candidates) {
     const reasons = rejectionReasons(c, input);
-    verdicts.push({ sha256: c.model.sha256, subject: c.model.subjectDn, store: c.store, accepted: reasons.length === 0, reasons });
+    verdicts.push({
+      sha256: c.model.sha256,
+      subject: c.model.subjectDn,
+      store: c.store,
+      accepted: reasons.length === 0,
+      reasons,
+    });
     if (reasons.length === 0) accepted.push(c);
   }
   accepted.sort((a, b) => compareCandidates(a, b, input));

@@ -5,7 +5,14 @@
  * shape. Output is always what `crypto.verify` accepts with the certificate: RSA PKCS#1 v1.5,
  * or ECDSA as a DER `Ecdsa-Sig-Value`.
  */
-import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import { ErrorCodes, TandemError } from '@tandem/common';
 
 /** Digest algorithms the gateway may ask for (MCA `hash-algorithm`). */
@@ -47,7 +54,10 @@ export class KeyObjectSigner implements Signer {
   readonly keyType: 'rsa' | 'ec';
 
   /** `key` must be an RSA or EC private KeyObject. */
-  constructor(private readonly key: KeyObject, readonly keySource: string) {
+  constructor(
+    private readonly key: KeyObject,
+    readonly keySource: string,
+  ) {
     const t = key.asymmetricKeyType;
     if (t !== 'rsa' && t !== 'ec') throw new TandemError(ErrorCodes.CERT_KEY, `unsupported key type ${t ?? 'unknown'}`);
     this.keyType = t;
@@ -77,7 +87,12 @@ export async function testSignature(signer: Signer, spki: Buffer): Promise<boole
   const probe = Buffer.from('tandem key probe');
   try {
     const sig = await signer.sign(probe, 'sha256');
-    return cryptoVerify('sha256', probe, { key: createPublicKey({ key: spki, format: 'der', type: 'spki' }), dsaEncoding: 'der' }, sig);
+    return cryptoVerify(
+      'sha256',
+      probe,
+      { key: createPublicKey({ key: spki, format: 'der', type: 'spki' }), dsaEncoding: 'der' },
+      sig,
+    );
   } catch {
     return false;
   }
@@ -90,14 +105,18 @@ export async function testSignature(signer: Signer, spki: Buffer): Promise<boole
  */
 export function pemSigningIdentity(certPem: string, keyPem: string, passphrase?: string): SigningIdentity {
   const blocks = certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new TandemError(ErrorCodes.CERT_INVALID, 'the certificate file holds no PEM certificate');
+  if (blocks.length === 0)
+    throw new TandemError(ErrorCodes.CERT_INVALID, 'the certificate file holds no PEM certificate');
   const certs = blocks.map((b) => new X509Certificate(b));
   let key: KeyObject;
   try {
     key = createPrivateKey(passphrase ? { key: keyPem, passphrase } : keyPem);
   } catch (err) {
-    throw new TandemError(ErrorCodes.CERT_KEY, `cannot read the private key: ${(err as Error).message}`, { cause: err });
+    throw new TandemError(ErrorCodes.CERT_KEY, `cannot read the private key: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  if (!certs[0]!.checkPrivateKey(key)) throw new TandemError(ErrorCodes.CERT_KEY, 'the private key does not belong to the first certificate');
+  if (!certs[0]!.checkPrivateKey(key))
+    throw new TandemError(ErrorCodes.CERT_KEY, 'the private key does not belong to the first certificate');
   return { chainDer: certs.map((c) => Buffer.from(c.raw)), signer: new KeyObjectSigner(key, 'file') };
 }

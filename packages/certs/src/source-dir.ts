@@ -13,7 +13,13 @@ import { looksLikePem, openPemKey, readPem, readPkcs12, WrongPasswordError, type
 import { CertificateModel, type KeySource } from './model.js';
 import { KeyObjectSigner, keyMatchesSpki } from './signer.js';
 import { x509 } from './x509.js';
-import type { CertificateEntry, CertificateSource, SecretCallback, SourceDiagnostic, TlsCredentials } from './source.js';
+import type {
+  CertificateEntry,
+  CertificateSource,
+  SecretCallback,
+  SourceDiagnostic,
+  TlsCredentials,
+} from './source.js';
 
 /** Options for {@link DirectorySource}. */
 export interface DirectorySourceOptions {
@@ -41,7 +47,10 @@ export class DirectorySource implements CertificateSource {
   private diags: SourceDiagnostic[] = [];
 
   /** `dir` is read on every {@link list} call, so changes show up without restarting. */
-  constructor(readonly dir: string, private readonly opts: DirectorySourceOptions = {}) {
+  constructor(
+    readonly dir: string,
+    private readonly opts: DirectorySourceOptions = {},
+  ) {
     this.label = `dir:${dir}`;
   }
 
@@ -58,7 +67,11 @@ export class DirectorySource implements CertificateSource {
       if (this.opts.requireRootOwned) {
         const st = await lstat(this.dir);
         if (!st.isDirectory() || !safeMode(st.uid, st.mode)) {
-          throw new TandemError(ErrorCodes.CERT_STORE, `machine store ${this.dir} refused: it must be a directory owned by root and not writable by group or others`, { details: { dir: this.dir } });
+          throw new TandemError(
+            ErrorCodes.CERT_STORE,
+            `machine store ${this.dir} refused: it must be a directory owned by root and not writable by group or others`,
+            { details: { dir: this.dir } },
+          );
         }
       }
       names = (await readdir(this.dir)).sort();
@@ -95,12 +108,16 @@ export class DirectorySource implements CertificateSource {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (optional && code === 'ENOENT') return null;
-      throw new Error(code === 'ELOOP' ? 'refused: symbolic link in the machine store' : `cannot open (${code ?? 'error'})`, { cause: err });
+      throw new Error(
+        code === 'ELOOP' ? 'refused: symbolic link in the machine store' : `cannot open (${code ?? 'error'})`,
+        { cause: err },
+      );
     }
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new Error('skipped: not a regular file');
-      if (this.opts.requireRootOwned && !safeMode(st.uid, st.mode)) throw new Error('refused: machine store file must be owned by root and not writable by group or others');
+      if (this.opts.requireRootOwned && !safeMode(st.uid, st.mode))
+        throw new Error('refused: machine store file must be owned by root and not writable by group or others');
       if (st.size > MAX_FILE) throw new Error(`skipped: larger than ${MAX_FILE} bytes`);
       return await fh.readFile();
     } finally {
@@ -137,7 +154,9 @@ export class DirectorySource implements CertificateSource {
       keySource = 'pkcs12';
     } else {
       const text = bytes.toString('latin1');
-      contents = looksLikePem(text) ? await readPem(text, this.ask('key', path)) : { certs: [bytes], keys: [], lockedKey: false };
+      contents = looksLikePem(text)
+        ? await readPem(text, this.ask('key', path))
+        : { certs: [bytes], keys: [], lockedKey: false };
       if (contents.keys.length === 0 && !contents.lockedKey) await this.addSideKey(path, contents);
     }
     if (contents.certs.length === 0) throw new Error('no certificate found in file');
@@ -159,21 +178,38 @@ export class DirectorySource implements CertificateSource {
   }
 
   /** Picks the leaf (the certificate whose key we hold, else the first non-CA one) and builds the entry. */
-  private entryFor(path: string, models: CertificateModel[], contents: FileContents, keySource: KeySource): CertificateEntry {
+  private entryFor(
+    path: string,
+    models: CertificateModel[],
+    contents: FileContents,
+    keySource: KeySource,
+  ): CertificateEntry {
     let leafIdx = -1;
     let key: KeyObject | null = null;
     for (const [i, m] of models.entries()) {
       const k = contents.keys.find((candidate) => keyMatchesSpki(candidate, m.spki));
-      if (k) { leafIdx = i; key = k; break; }
+      if (k) {
+        leafIdx = i;
+        key = k;
+        break;
+      }
     }
     if (leafIdx < 0) {
       leafIdx = models.findIndex((m) => m.cert.getExtension(x509.BasicConstraintsExtension)?.ca !== true);
       if (leafIdx < 0) leafIdx = 0;
     }
-    const keyProblem = key ? null
-      : contents.keys.length > 0 ? 'private key does not match the certificate'
-        : contents.lockedKey ? 'private key is encrypted and no correct passphrase was given' : null;
-    const leaf = (models[leafIdx] as CertificateModel).withKey({ hasPrivateKey: key !== null, keySource: key ? keySource : null, keyProblem });
+    const keyProblem = key
+      ? null
+      : contents.keys.length > 0
+        ? 'private key does not match the certificate'
+        : contents.lockedKey
+          ? 'private key is encrypted and no correct passphrase was given'
+          : null;
+    const leaf = (models[leafIdx] as CertificateModel).withKey({
+      hasPrivateKey: key !== null,
+      keySource: key ? keySource : null,
+      keyProblem,
+    });
     const chain = models.filter((_, i) => i !== leafIdx);
     const signer = key ? async () => new KeyObjectSigner(key, keySource) : null;
     return {
@@ -183,7 +219,10 @@ export class DirectorySource implements CertificateSource {
       signer,
       async tlsCredentials(): Promise<TlsCredentials> {
         if (!key) throw new TandemError(ErrorCodes.CERT_KEY, `${path}: ${keyProblem ?? 'no private key'}`);
-        return { cert: [leaf, ...chain].map((m) => m.pem).join(''), key: key.export({ type: 'pkcs8', format: 'pem' }) as string };
+        return {
+          cert: [leaf, ...chain].map((m) => m.pem).join(''),
+          key: key.export({ type: 'pkcs8', format: 'pem' }) as string,
+        };
       },
     };
   }

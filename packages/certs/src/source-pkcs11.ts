@@ -12,7 +12,13 @@ import pkcs11js from 'pkcs11js';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { CertificateModel } from './model.js';
 import { Pkcs11Signer, type SessionRunner } from './pkcs11-signer.js';
-import type { CertificateEntry, CertificateSource, SecretCallback, SourceDiagnostic, TlsCredentials } from './source.js';
+import type {
+  CertificateEntry,
+  CertificateSource,
+  SecretCallback,
+  SourceDiagnostic,
+  TlsCredentials,
+} from './source.js';
 
 /** The libp11 OpenSSL engine on Debian/Ubuntu (the bare id `pkcs11` does not load in Node). */
 export const DEFAULT_PKCS11_ENGINE = '/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so';
@@ -46,7 +52,9 @@ function loadModule(path: string): pkcs11js.PKCS11 {
       if (!/ALREADY_INITIALIZED/.test((err as Error).message)) throw err;
     }
   } catch (err) {
-    throw new TandemError(ErrorCodes.CERT_STORE, `cannot load PKCS#11 module ${path}: ${(err as Error).message}`, { cause: err });
+    throw new TandemError(ErrorCodes.CERT_STORE, `cannot load PKCS#11 module ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   modules.set(path, p11);
   return p11;
@@ -55,7 +63,11 @@ function loadModule(path: string): pkcs11js.PKCS11 {
 /** RFC 7512 percent-encoding of a path attribute value (everything but unreserved characters). */
 export function pkcs11UriEncode(value: string | Buffer): string {
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-  return [...bytes].map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`)).join('');
+  return [...bytes]
+    .map((b) =>
+      /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 function attr(p11: pkcs11js.PKCS11, session: Buffer, handle: Buffer, type: number): Buffer | null {
@@ -109,7 +121,11 @@ export class Pkcs11Source implements CertificateSource {
   async close(): Promise<void> {
     const p11 = modules.get(this.opts.modulePath);
     for (const s of this.sessions) {
-      try { p11?.C_CloseSession(s.session); } catch { /* already closed with the token */ }
+      try {
+        p11?.C_CloseSession(s.session);
+      } catch {
+        /* already closed with the token */
+      }
     }
     this.sessions = [];
   }
@@ -142,7 +158,10 @@ export class Pkcs11Source implements CertificateSource {
           p11.C_Login(session, pkcs11js.CKU_USER, pin);
         } catch (err) {
           if (!/USER_ALREADY_LOGGED_IN/.test((err as Error).message)) {
-            this.diags.push({ origin, message: `login failed (${(err as Error).message.split(':')[0] ?? 'error'}); listing without private keys` });
+            this.diags.push({
+              origin,
+              message: `login failed (${(err as Error).message.split(':')[0] ?? 'error'}); listing without private keys`,
+            });
             pin = null;
           }
         }
@@ -171,9 +190,14 @@ export class Pkcs11Source implements CertificateSource {
       const id = attr(p11, ts.session, h, pkcs11js.CKA_ID) ?? Buffer.alloc(0);
       const objLabel = attr(p11, ts.session, h, pkcs11js.CKA_LABEL)?.toString('utf8') ?? null;
       const origin = `pkcs11:token=${pkcs11UriEncode(ts.label)};id=${pkcs11UriEncode(id)}${objLabel ? `;object=${pkcs11UriEncode(objLabel)}` : ''}`;
-      if (!value) { this.diags.push({ origin, message: 'certificate object without CKA_VALUE' }); continue; }
+      if (!value) {
+        this.diags.push({ origin, message: 'certificate object without CKA_VALUE' });
+        continue;
+      }
       try {
-        out.push(this.entry(ts, new CertificateModel(value), keyById.get(id.toString('hex')) ?? null, id, objLabel, origin));
+        out.push(
+          this.entry(ts, new CertificateModel(value), keyById.get(id.toString('hex')) ?? null, id, objLabel, origin),
+        );
       } catch (err) {
         this.diags.push({ origin, message: (err as Error).message });
       }
@@ -181,12 +205,25 @@ export class Pkcs11Source implements CertificateSource {
     return out;
   }
 
-  private entry(ts: TokenSession, parsed: CertificateModel, key: Buffer | null, id: Buffer, objLabel: string | null, origin: string): CertificateEntry {
+  private entry(
+    ts: TokenSession,
+    parsed: CertificateModel,
+    key: Buffer | null,
+    id: Buffer,
+    objLabel: string | null,
+    origin: string,
+  ): CertificateEntry {
     const keyType = parsed.publicKey.type;
     // Without our own PIN the key is not counted even if another session of this process logged
     // in (PKCS#11 login state is per process): the engine reference would have no PIN to use.
     const usable = key !== null && ts.pin !== null && (keyType === 'rsa' || keyType === 'ec');
-    const problem = usable ? null : ts.pin === null ? 'no private key (token not logged in)' : key ? `unsupported key type ${keyType}` : null;
+    const problem = usable
+      ? null
+      : ts.pin === null
+        ? 'no private key (token not logged in)'
+        : key
+          ? `unsupported key type ${keyType}`
+          : null;
     const model = parsed.withKey({ hasPrivateKey: usable, keySource: usable ? 'pkcs11' : null, keyProblem: problem });
     const engine = this.opts.engine ?? DEFAULT_PKCS11_ENGINE;
     return {

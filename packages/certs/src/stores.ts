@@ -37,7 +37,12 @@ export interface DefaultStoreOptions {
 export function linuxDefaultStores(opts: DefaultStoreOptions = {}): StoreSet {
   const secret = opts.secret ? { secret: opts.secret } : {};
   return {
-    machine: [new DirectorySource(opts.machineDir ?? LINUX_MACHINE_STORE, { ...secret, requireRootOwned: opts.insecureMachineStore !== true })],
+    machine: [
+      new DirectorySource(opts.machineDir ?? LINUX_MACHINE_STORE, {
+        ...secret,
+        requireRootOwned: opts.insecureMachineStore !== true,
+      }),
+    ],
     user: [new DirectorySource(opts.userDir ?? linuxUserStoreDir(), secret)],
   };
 }
@@ -52,15 +57,24 @@ export interface CollectedCandidates {
  * Lists the chosen stores. A source that fails as a whole (an unsafe machine store, an
  * unreachable token) becomes a diagnostic for that source; the others still count.
  */
-export async function collectCandidates(stores: StoreSet, which: 'machine' | 'user' | 'all' = 'all'): Promise<CollectedCandidates> {
+export async function collectCandidates(
+  stores: StoreSet,
+  which: 'machine' | 'user' | 'all' = 'all',
+): Promise<CollectedCandidates> {
   const out: CollectedCandidates = { candidates: [], diagnostics: [] };
   const labels: StoreLabel[] = which === 'all' ? ['machine', 'user'] : [which];
   for (const store of labels) {
     for (const source of stores[store]) {
       try {
-        for (const entry of await source.list()) out.candidates.push({ model: entry.model, chain: entry.chain, store, entry });
+        for (const entry of await source.list())
+          out.candidates.push({ model: entry.model, chain: entry.chain, store, entry });
       } catch (err) {
-        out.diagnostics.push({ store, source: source.label, origin: source.label, message: err instanceof Error ? err.message : String(err) });
+        out.diagnostics.push({
+          store,
+          source: source.label,
+          origin: source.label,
+          message: err instanceof Error ? err.message : String(err),
+        });
       }
       for (const d of source.diagnostics()) out.diagnostics.push({ ...d, store, source: source.label });
     }

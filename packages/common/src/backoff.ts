@@ -19,10 +19,21 @@ export interface ReconnectPolicy extends BackoffPolicy {
 }
 
 /** 1 s, ×2, capped at 30 s, 20 % jitter, 300 s in total. */
-export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = { initialMs: 1_000, factor: 2, maxMs: 30_000, jitter: 0.2, budgetMs: 300_000 };
+export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = {
+  initialMs: 1_000,
+  factor: 2,
+  maxMs: 30_000,
+  jitter: 0.2,
+  budgetMs: 300_000,
+};
 
 /** How long a machine tunnel that ended on its own waits before the supervisor restarts it. */
-export const DEFAULT_MACHINE_RESTART_POLICY: BackoffPolicy = { initialMs: 2_000, factor: 2, maxMs: 60_000, jitter: 0.2 };
+export const DEFAULT_MACHINE_RESTART_POLICY: BackoffPolicy = {
+  initialMs: 2_000,
+  factor: 2,
+  maxMs: 60_000,
+  jitter: 0.2,
+};
 
 /**
  * Delay before attempt `attempt` (0-based). Jitter only shortens the delay, so the cap is a

@@ -82,7 +82,8 @@ export function parseIpv6(text: string): Uint8Array | null {
   }
   const halves = body.split('::');
   if (halves.length > 2) return null;
-  const parseGroups = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : -1)));
+  const parseGroups = (part: string): number[] =>
+    part === '' ? [] : part.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : -1));
   const left = parseGroups(halves[0] ?? '');
   const right = halves.length === 2 ? parseGroups(halves[1] ?? '') : [];
   const fill = 8 - left.length - right.length;
@@ -103,7 +104,7 @@ export function formatIpv6(bytes: Uint8Array): string {
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -146,11 +147,22 @@ export function parsePrefix(text: string): IpPrefix | null {
   const v4 = parseIpv4(addrText);
   if (v4 !== null) {
     let prefix: number | null = 32;
-    if (maskText !== null) prefix = /^\d{1,2}$/.test(maskText) ? Number(maskText) : maskText.includes('.') ? netmaskToPrefix(maskText) : null;
+    if (maskText !== null)
+      prefix = /^\d{1,2}$/.test(maskText)
+        ? Number(maskText)
+        : maskText.includes('.')
+          ? netmaskToPrefix(maskText)
+          : null;
     if (prefix === null || prefix > 32) return null;
     const mask = ipv4Mask(prefix);
     const net = (v4 & mask) >>> 0;
-    return { family: 4, address: formatIpv4(net), prefix, netmask: formatIpv4(mask), hostBitsFixed: net !== v4 } as IpPrefix;
+    return {
+      family: 4,
+      address: formatIpv4(net),
+      prefix,
+      netmask: formatIpv4(mask),
+      hostBitsFixed: net !== v4,
+    } as IpPrefix;
   }
   const v6 = parseIpv6(addrText);
   if (v6 === null) return null;

@@ -12,13 +12,35 @@ export const REDACTED = '[REDACTED]';
 
 /** Field names whose values are always secret, compared case-insensitively without `-`/`_`. */
 const SECRET_FIELDS = new Set([
-  'cookie', 'webvpn', 'webvpncontext', 'sessiontoken', 'password', 'passphrase', 'passwd',
-  'pin', 'pinvalue', 'secret', 'mastersecret', 'dtlsmastersecret', 'privatekey', 'key',
-  'keypem', 'signature', 'token', 'samltoken', 'otp', 'psk', 'authorization', 'setcookie',
+  'cookie',
+  'webvpn',
+  'webvpncontext',
+  'sessiontoken',
+  'password',
+  'passphrase',
+  'passwd',
+  'pin',
+  'pinvalue',
+  'secret',
+  'mastersecret',
+  'dtlsmastersecret',
+  'privatekey',
+  'key',
+  'keypem',
+  'signature',
+  'token',
+  'samltoken',
+  'otp',
+  'psk',
+  'authorization',
+  'setcookie',
 ]);
 
 const PATTERNS: Array<[RegExp, string]> = [
-  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, `-----BEGIN PRIVATE KEY-----${REDACTED}`],
+  [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    `-----BEGIN PRIVATE KEY-----${REDACTED}`,
+  ],
   [/\b(webvpn(?:context|c)?|sdesktop)=([^;\s"'<&]+)/gi, `$1=${REDACTED}`],
   [/(X-DTLS-(?:Master-Secret|Session-ID|App-ID)\s*:\s*)[^\r\n]+/gi, `$1${REDACTED}`],
   [/(pin-value=)[^;&\s"']+/gi, `$1${REDACTED}`],

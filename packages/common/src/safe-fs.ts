@@ -7,7 +7,20 @@
  * carries, so a refused journal stays E_NETCONFIG and a refused settings file E_STATE_FILE.
  * A subpath of its own, so the browser-safe main entry of common never pulls in node:fs.
  */
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { TandemError, type ErrorCode } from './errors.js';

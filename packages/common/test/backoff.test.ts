@@ -3,7 +3,9 @@ import { backoffDelay, DEFAULT_RECONNECT_POLICY as P } from '../src/index.js';
 
 describe('backoffDelay', () => {
   it('1 s, ×2, capped at 30 s without jitter', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 20].map((n) => backoffDelay(n, P, () => 0))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+    expect([0, 1, 2, 3, 4, 5, 6, 20].map((n) => backoffDelay(n, P, () => 0))).toEqual([
+      1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000,
+    ]);
   });
 
   it('jitter only shortens, by at most 20 %', () => {

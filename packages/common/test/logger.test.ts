@@ -22,17 +22,27 @@ function brokenPipe(okWrites: number): Writable & { writes: number; lines: strin
       cb();
     },
   });
-  return Object.assign(w, { lines, get writes() { return writes; } });
+  return Object.assign(w, {
+    lines,
+    get writes() {
+      return writes;
+    },
+  });
 }
 
 describe('log sinks when the stream breaks', () => {
-  for (const [name, make] of [['textSink', textSink], ['jsonSink', jsonSink]] as const) {
+  for (const [name, make] of [
+    ['textSink', textSink],
+    ['jsonSink', jsonSink],
+  ] as const) {
     it(`${name}: an EPIPE neither throws nor escapes as an uncaught error, and writing stops`, async () => {
       const stream = brokenPipe(1);
       const ring = new RingSink();
       const log = createLogger({ sinks: [make(stream), ring.sink] });
       const uncaught: unknown[] = [];
-      const onUncaught = (err: unknown): void => { uncaught.push(err); };
+      const onUncaught = (err: unknown): void => {
+        uncaught.push(err);
+      };
       process.on('uncaughtException', onUncaught);
       try {
         log.info('first');

@@ -25,7 +25,12 @@ describe('Redactor', () => {
     r.addSecret('CANARY-7f3e9a');
     const v = r.value({ note: 'got CANARY-7f3e9a from gw', cookie: 'x', nested: [{ passphrase: 'p' }], mtu: 1400 });
     expect(JSON.stringify(v)).not.toContain('CANARY-7f3e9a');
-    expect(v).toEqual({ note: `got ${REDACTED} from gw`, cookie: REDACTED, nested: [{ passphrase: REDACTED }], mtu: 1400 });
+    expect(v).toEqual({
+      note: `got ${REDACTED} from gw`,
+      cookie: REDACTED,
+      nested: [{ passphrase: REDACTED }],
+      mtu: 1400,
+    });
   });
 
   it('logger records pass through the redactor', () => {

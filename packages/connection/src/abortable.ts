@@ -11,7 +11,11 @@ export function cancelled(): TandemError {
 }
 
 /** `work`, or a rejection as soon as `signal` aborts; a late result goes to `onLate`. */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, onLate: (value: T) => void = () => {}): Promise<T> {
+export function abortable<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  onLate: (value: T) => void = () => {},
+): Promise<T> {
   if (!signal) return work;
   if (signal.aborted) {
     work.then(onLate, () => {});
@@ -20,6 +24,8 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, 
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(cancelled());
     signal.addEventListener('abort', onAbort, { once: true });
-    work.then((value) => (signal.aborted ? onLate(value) : resolve(value)), reject).finally(() => signal.removeEventListener('abort', onAbort));
+    work
+      .then((value) => (signal.aborted ? onLate(value) : resolve(value)), reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
   });
 }

@@ -6,7 +6,15 @@
  * session, the address changes, the TUN fails or the budget is spent.
  */
 import { authenticate, type TunnelConfig } from '@tandem/anyconnect';
-import { backoffDelay, DEFAULT_RECONNECT_POLICY, ErrorCodes, isTandemError, nullLogger, type Logger, type ReconnectPolicy } from '@tandem/common';
+import {
+  backoffDelay,
+  DEFAULT_RECONNECT_POLICY,
+  ErrorCodes,
+  isTandemError,
+  nullLogger,
+  type Logger,
+  type ReconnectPolicy,
+} from '@tandem/common';
 import { GatewayLogin, type LoginOptions } from './login.js';
 import { RECONNECT_DEADLINE_MS, type Tunnel, type TunnelStats } from './tunnel.js';
 

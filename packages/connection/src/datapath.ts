@@ -45,7 +45,14 @@ export interface PausableSource {
 
 /** Joins a TUN device and the current CSTP session. */
 export class DataPath {
-  readonly stats: DataPathStats = { toGateway: 0, fromGateway: 0, droppedNoSession: 0, pauses: 0, socketPauses: 0, droppedTunFull: 0 };
+  readonly stats: DataPathStats = {
+    toGateway: 0,
+    fromGateway: 0,
+    droppedNoSession: 0,
+    pauses: 0,
+    socketPauses: 0,
+    droppedTunFull: 0,
+  };
   private session: CstpSession | null = null;
   private source: PausableSource | null = null;
   private started = false;
@@ -73,7 +80,10 @@ export class DataPath {
     });
     if (!this.started) {
       this.started = true;
-      this.tun.start((packet) => this.fromTun(packet), (err) => this.onTunError(err));
+      this.tun.start(
+        (packet) => this.fromTun(packet),
+        (err) => this.onTunError(err),
+      );
     } else {
       this.tun.resume();
     }
@@ -110,7 +120,10 @@ export class DataPath {
     }
     this.stats.toGateway++;
     // With headroom the CSTP header goes into the bytes in front of the packet: no copy.
-    const sent = (this.tun.headroom ?? 0) >= CSTP_HEADER_LEN ? s.sendFramed(Buffer.from(packet.buffer, packet.byteOffset - CSTP_HEADER_LEN, packet.length + CSTP_HEADER_LEN)) : s.send(packet);
+    const sent =
+      (this.tun.headroom ?? 0) >= CSTP_HEADER_LEN
+        ? s.sendFramed(Buffer.from(packet.buffer, packet.byteOffset - CSTP_HEADER_LEN, packet.length + CSTP_HEADER_LEN))
+        : s.send(packet);
     if (!sent) {
       this.stats.pauses++;
       this.tun.pause();

@@ -14,6 +14,8 @@ export async function gatewayAddress(host: string, resolved: string | undefined)
   try {
     return (await lookup(host)).address;
   } catch (err) {
-    throw new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot resolve ${host}: ${(err as Error).message}`, { cause: err });
+    throw new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot resolve ${host}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

@@ -72,7 +72,8 @@ export class GatewayLogin {
    * Once only; on failure everything applied is reverted before the rejection.
    */
   open(signal?: AbortSignal): Promise<Tunnel> {
-    if (this.opened) return Promise.reject(new TandemError(ErrorCodes.INTERNAL, 'this gateway login was already opened'));
+    if (this.opened)
+      return Promise.reject(new TandemError(ErrorCodes.INTERNAL, 'this gateway login was already opened'));
     this.opened = true;
     return Tunnel.open({
       settings: this.opts,

@@ -10,11 +10,27 @@
  * ("new-tunnel", docs/protocol.md#rekey), and only its failure is reported as a dead transport.
  */
 import {
-  addressFor, CSTP_HEADER_LEN, CstpSession, openTunnel, reconnectCstp,
-  type AuthOptions, type AuthResult, type ConnectionCache, type CstpClosed, type TunnelConfig,
+  addressFor,
+  CSTP_HEADER_LEN,
+  CstpSession,
+  openTunnel,
+  reconnectCstp,
+  type AuthOptions,
+  type AuthResult,
+  type ConnectionCache,
+  type CstpClosed,
+  type TunnelConfig,
 } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError, type Logger } from '@tandem/common';
-import { captureHostSnapshot, LinuxTunDevice, NetworkSession, preloadTunSupport, VpncScriptConfigurator, type HostSnapshot, type TunDevice } from '@tandem/tunnel';
+import {
+  captureHostSnapshot,
+  LinuxTunDevice,
+  NetworkSession,
+  preloadTunSupport,
+  VpncScriptConfigurator,
+  type HostSnapshot,
+  type TunDevice,
+} from '@tandem/tunnel';
 import { abortable } from './abortable.js';
 import { toNetworkConfig } from './config-map.js';
 import { DataPath, type DataPathStats } from './datapath.js';
@@ -104,7 +120,12 @@ export class Tunnel {
       throw err;
     });
     const connectMs = Math.round(performance.now() - o.startedAt) - o.authMs;
-    emit({ event: 'cstp-connected', ms: o.authMs + connectMs, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address, mtu: channel.config.mtu });
+    emit({
+      event: 'cstp-connected',
+      ms: o.authMs + connectMs,
+      address: channel.config.ipv4?.address ?? channel.config.ipv6?.address,
+      mtu: channel.config.mtu,
+    });
     let network: NetworkSession | null = null;
     let tun: TunDevice | null = null;
     let datapath: DataPath | null = null;
@@ -136,9 +157,18 @@ export class Tunnel {
       onTunError = (err) => tunnel.end({ reason: `TUN failed: ${err.message}`, byServer: false });
       const ms = Math.round(performance.now() - o.startedAt);
       emit({
-        event: 'connected', ms, authMs: o.authMs, connectMs, tunnelUpMs: ms - o.authMs - connectMs,
-        sinceProcessStartMs: Math.round(performance.now()), steps: roundTimings(network.timings), tun: tun.name,
-        address: channel.config.ipv4?.address, mtu: channel.config.mtu, routes: [...netConfig.include4, ...netConfig.include6].map((r) => `${r.address}/${r.prefix}`), dns: [...netConfig.dns4, ...netConfig.dns6],
+        event: 'connected',
+        ms,
+        authMs: o.authMs,
+        connectMs,
+        tunnelUpMs: ms - o.authMs - connectMs,
+        sinceProcessStartMs: Math.round(performance.now()),
+        steps: roundTimings(network.timings),
+        tun: tun.name,
+        address: channel.config.ipv4?.address,
+        mtu: channel.config.mtu,
+        routes: [...netConfig.include4, ...netConfig.include6].map((r) => `${r.address}/${r.prefix}`),
+        dns: [...netConfig.dns4, ...netConfig.dns6],
       });
       log.info('tunnel up', { tun: tun.name, address: channel.config.ipv4?.address ?? channel.config.ipv6?.address });
       // Reported after the caller has the tunnel and has subscribed.
@@ -174,8 +204,12 @@ export class Tunnel {
     const s = this.session.stats;
     const p = this.previous;
     return {
-      bytesIn: p.bytesIn + s.bytesIn, bytesOut: p.bytesOut + s.bytesOut, packetsIn: p.packetsIn + s.packetsIn, packetsOut: p.packetsOut + s.packetsOut,
-      datapath: { ...this.datapath.stats }, tun: this.tun.stats(),
+      bytesIn: p.bytesIn + s.bytesIn,
+      bytesOut: p.bytesOut + s.bytesOut,
+      packetsIn: p.packetsIn + s.packetsIn,
+      packetsOut: p.packetsOut + s.packetsOut,
+      datapath: { ...this.datapath.stats },
+      tun: this.tun.stats(),
     };
   }
 
@@ -199,22 +233,39 @@ export class Tunnel {
     const t0 = performance.now();
     const o = this.opening.settings.auth;
     const gateway = this.opening.auth.gateway;
-    const target = { gateway, cookie: credentials.cookie, address: addressFor(gateway, o), ca: o.ca, trust: o.trust, machine: o.machine, timeoutMs: RECONNECT_DEADLINE_MS };
+    const target = {
+      gateway,
+      cookie: credentials.cookie,
+      address: addressFor(gateway, o),
+      ca: o.ca,
+      trust: o.trust,
+      machine: o.machine,
+      timeoutMs: RECONNECT_DEADLINE_MS,
+    };
     // The same TLS groups as the first connection: an old gateway that needed classic groups
     // needs them on every reconnect too.
     const attempt = reconnectCstp({ ...target, ...(o.tlsGroups ? { tlsGroups: o.tlsGroups } : {}) }, this.config);
     const result = await abortable(attempt, ctx.signal, (late) => {
       if (late.kind === 'connected') late.channel.socket.destroy();
     });
-    if (result.kind === 'reauthenticate') throw new TandemError(ErrorCodes.COOKIE_REJECTED, result.error.message, { cause: result.error });
+    if (result.kind === 'reauthenticate')
+      throw new TandemError(ErrorCodes.COOKIE_REJECTED, result.error.message, { cause: result.error });
     if (!result.sameAddress || this.closing) {
       result.channel.socket.destroy();
       if (this.closing) throw new TandemError(ErrorCodes.TUNNEL_CLOSED, 'the tunnel was closed while reconnecting');
-      throw new TandemError(ErrorCodes.NETCONFIG, 'gateway assigned a different address on reconnect; the tunnel must be set up again');
+      throw new TandemError(
+        ErrorCodes.NETCONFIG,
+        'gateway assigned a different address on reconnect; the tunnel must be set up again',
+      );
     }
     const s = this.session.stats;
     const p = this.previous;
-    this.previous = { bytesIn: p.bytesIn + s.bytesIn, bytesOut: p.bytesOut + s.bytesOut, packetsIn: p.packetsIn + s.packetsIn, packetsOut: p.packetsOut + s.packetsOut };
+    this.previous = {
+      bytesIn: p.bytesIn + s.bytesIn,
+      bytesOut: p.bytesOut + s.bytesOut,
+      packetsIn: p.packetsIn + s.packetsIn,
+      packetsOut: p.packetsOut + s.packetsOut,
+    };
     const session = new CstpSession(result.channel, { log: this.opening.log });
     // A new cookie means the caller had to log in again first.
     const reauthenticated = credentials.cookie !== this.cookie;
@@ -223,7 +274,9 @@ export class Tunnel {
     this.config = result.channel.config;
     this.watch(session);
     this.datapath.attach(session, result.channel.socket);
-    await this.network.reconnect().catch((err: Error) => this.opening.log.warn('vpnc-script reconnect step failed', { error: err.message }));
+    await this.network
+      .reconnect()
+      .catch((err: Error) => this.opening.log.warn('vpnc-script reconnect step failed', { error: err.message }));
     this.emit({ event: 'reconnected', ms: Math.round(performance.now() - t0), reauthenticated });
   }
 
@@ -238,7 +291,12 @@ export class Tunnel {
       this.tun.close();
       const failures = report.repair.failures.map(String);
       if (failures.length > 0) this.opening.log.warn('network repair incomplete', { failures: failures.join('; ') });
-      this.emit({ event: 'disconnected', repaired: failures.length === 0, failures, datapath: { ...this.datapath.stats } });
+      this.emit({
+        event: 'disconnected',
+        repaired: failures.length === 0,
+        failures,
+        datapath: { ...this.datapath.stats },
+      });
     })();
     return this.closing;
   }

@@ -4,12 +4,19 @@
  * method cannot exist on one side only, and every method carries its permission here rather
  * than in a handler where it could be forgotten.
  */
+import { array, boolean, enumOf, literal, number, object, optional, string, type Schema } from './schema.js';
 import {
-  array, boolean, enumOf, literal, number, object, optional, string, type Schema,
-} from './schema.js';
-import {
-  Base64, CertificateInfo, Count, HostEntry, LogRecordSchema, MachineTunnelSetBy, Sha256Hex,
-  StatsSection, StatusSnapshot, Text, TunnelSnapshot,
+  Base64,
+  CertificateInfo,
+  Count,
+  HostEntry,
+  LogRecordSchema,
+  MachineTunnelSetBy,
+  Sha256Hex,
+  StatsSection,
+  StatusSnapshot,
+  Text,
+  TunnelSnapshot,
 } from './shapes.js';
 
 /**

@@ -42,7 +42,9 @@ type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends OptionalSche
 type Flatten<T> = { [K in keyof T]: T[K] } & {};
 /** The static type of an object built from `S`: optional schemas become optional keys. */
 export type InferShape<S extends Shape> = Flatten<
-  { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined> }
+  { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & {
+    [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined>;
+  }
 >;
 
 const where = (path: string): string => path || '(root)';
@@ -81,7 +83,10 @@ export function boolean(): Schema<boolean> {
 
 /** Exactly the value `value`. */
 export function literal<const L extends string | number | boolean>(value: L): Schema<L> {
-  return { kind: `literal ${JSON.stringify(value)}`, check: (v, p) => (v === value ? null : `${where(p)}: expected ${JSON.stringify(value)}`) };
+  return {
+    kind: `literal ${JSON.stringify(value)}`,
+    check: (v, p) => (v === value ? null : `${where(p)}: expected ${JSON.stringify(value)}`),
+  };
 }
 
 /** One of the listed strings. */
@@ -111,7 +116,11 @@ export function array<T>(item: Schema<T>, max: number): Schema<T[]> {
 
 /** Marks a field optional (absent or `undefined`). */
 export function optional<T>(inner: Schema<T>): OptionalSchema<T> {
-  return { kind: `${inner.kind}?`, optional: true, check: (v, p, o) => (v === undefined ? null : inner.check(v, p, o)) };
+  return {
+    kind: `${inner.kind}?`,
+    optional: true,
+    check: (v, p, o) => (v === undefined ? null : inner.check(v, p, o)),
+  };
 }
 
 /** `null` or a value matching `inner`. */
@@ -171,7 +180,10 @@ export type InferTagged<K extends string, M extends Record<string, Shape>> = {
 }[keyof M & string];
 
 /** A discriminated union: `tag` selects which member shape the rest of the object must match. */
-export function tagged<K extends string, M extends Record<string, Shape>>(tag: K, members: M): Schema<InferTagged<K, M>> {
+export function tagged<K extends string, M extends Record<string, Shape>>(
+  tag: K,
+  members: M,
+): Schema<InferTagged<K, M>> {
   const built = new Map<unknown, Schema<unknown>>();
   for (const [name, shape] of Object.entries(members)) built.set(name, object({ ...shape, [tag]: literal(name) }));
   return {

@@ -7,9 +7,7 @@
  * the agent.
  */
 import { ErrorCodes } from '@tandem/common';
-import {
-  array, boolean, enumOf, type Infer, number, object, optional, record, string, tagged,
-} from './schema.js';
+import { array, boolean, enumOf, type Infer, number, object, optional, record, string, tagged } from './schema.js';
 
 /** Short free text: names, hosts, subjects. */
 export const Text = string(1024);

@@ -2,18 +2,44 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { ErrorCodes } from '@tandem/common';
 import {
-  API_VERSION, EVENT_NAMES, METHOD_NAMES, PERMISSIONS, REVERSE_NAMES, TunnelState, array, contract, enumOf, isMethodName,
-  literal, nullable, number, object, optional, record, string, tagged, validate, type Infer, type ParamsOf, type ResultOf,
+  API_VERSION,
+  EVENT_NAMES,
+  METHOD_NAMES,
+  PERMISSIONS,
+  REVERSE_NAMES,
+  TunnelState,
+  array,
+  contract,
+  enumOf,
+  isMethodName,
+  literal,
+  nullable,
+  number,
+  object,
+  optional,
+  record,
+  string,
+  tagged,
+  validate,
+  type Infer,
+  type ParamsOf,
+  type ResultOf,
 } from '@tandem/contract';
 
 describe('schema kit', () => {
-  const User = object({ name: string(8), age: optional(number({ min: 0, max: 150, int: true })), tags: array(enumOf(['a', 'b'] as const), 2) });
+  const User = object({
+    name: string(8),
+    age: optional(number({ min: 0, max: 150, int: true })),
+    tags: array(enumOf(['a', 'b'] as const), 2),
+  });
 
   it('infers static types, with optional schemas as optional keys', () => {
     expectTypeOf<Infer<typeof User>>().toEqualTypeOf<{ name: string; tags: Array<'a' | 'b'>; age?: number }>();
     expectTypeOf<ParamsOf<'connect'>>().toEqualTypeOf<{ host?: string; url?: string }>();
     expectTypeOf<ResultOf<'hello'>['permissions']>().toEqualTypeOf<Array<'read' | 'control' | 'admin'>>();
-    expectTypeOf<Extract<TunnelState, { state: 'error' }>['cause']['code']>().toEqualTypeOf<(typeof ErrorCodes)[keyof typeof ErrorCodes]>();
+    expectTypeOf<Extract<TunnelState, { state: 'error' }>['cause']['code']>().toEqualTypeOf<
+      (typeof ErrorCodes)[keyof typeof ErrorCodes]
+    >();
   });
 
   it('accepts conforming values and names the failing path otherwise', () => {
@@ -90,7 +116,11 @@ describe('the contract', () => {
   });
 
   it('models tunnel failure as a state with a stable cause code', () => {
-    const failed = { state: 'error', since: '2026-01-01T00:00:00Z', cause: { code: 'E_AUTH_REJECTED', message: 'bad cert', stage: 'mca' } };
+    const failed = {
+      state: 'error',
+      since: '2026-01-01T00:00:00Z',
+      cause: { code: 'E_AUTH_REJECTED', message: 'bad cert', stage: 'mca' },
+    };
     expect(validate(TunnelState, failed).ok).toBe(true);
     expect(validate(TunnelState, { ...failed, cause: { code: 'E_MADE_UP', message: 'x' } }).ok).toBe(false);
     expect(validate(TunnelState, { state: 'connected', gateway: 'g', since: 'yesterday' }).ok).toBe(false);
@@ -99,7 +129,9 @@ describe('the contract', () => {
   it('refuses a snapshot that carries a secret-looking extra field', () => {
     const idle = { tunnel: 'user', status: { state: 'idle' } };
     expect(validate(contract.methods.status.result, { machine: idle, user: idle }).ok).toBe(true);
-    expect(validate(contract.methods.status.result, { machine: idle, user: { ...idle, cookie: 'webvpn=x' } }).ok).toBe(false);
+    expect(validate(contract.methods.status.result, { machine: idle, user: { ...idle, cookie: 'webvpn=x' } }).ok).toBe(
+      false,
+    );
   });
 
   it('is API major 1', () => {

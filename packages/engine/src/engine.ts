@@ -15,11 +15,24 @@
  */
 import { ErrorCodes, nullLogger, TandemError, type Logger } from '@tandem/common';
 import type { ClientProfile } from '@tandem/profile';
-import { DEFAULT_MACHINE_RESTART_POLICY, DEFAULT_RECONNECT_POLICY, type BackoffPolicy, type ReconnectPolicy } from '@tandem/common';
+import {
+  DEFAULT_MACHINE_RESTART_POLICY,
+  DEFAULT_RECONNECT_POLICY,
+  type BackoffPolicy,
+  type ReconnectPolicy,
+} from '@tandem/common';
 import { HandoverMeter, type HandoverEvent } from './handover.js';
 import { MachineRestart } from './machine-restart.js';
 import { NetworkOwnership } from './ownership.js';
-import { systemClock, type Clock, type NetworkObserver, type TrustedServerProbe, type TunnelDriver, type TunnelKind, type UserPresence } from './ports.js';
+import {
+  systemClock,
+  type Clock,
+  type NetworkObserver,
+  type TrustedServerProbe,
+  type TunnelDriver,
+  type TunnelKind,
+  type UserPresence,
+} from './ports.js';
 import { SessionMachine, type SessionRest } from './session/machine.js';
 import type { SessionCause } from './session/cause.js';
 import type { SessionStateName } from './session/types.js';
@@ -56,7 +69,14 @@ export interface Actor {
 /** Things worth telling clients that a snapshot alone does not say. */
 export type EngineEvent =
   | HandoverEvent
-  | { type: 'session-ended'; kind: TunnelKind; state: SessionStateName; cause?: SessionCause; message?: string; at: number }
+  | {
+      type: 'session-ended';
+      kind: TunnelKind;
+      state: SessionStateName;
+      cause?: SessionCause;
+      message?: string;
+      at: number;
+    }
   | { type: 'machine-restart-scheduled'; at: number; retryAt: number; failures: number };
 
 const busy = (message: string): TandemError => new TandemError(ErrorCodes.BUSY, message);
@@ -86,12 +106,26 @@ export class Engine {
     const random = options.random ?? Math.random;
     const policy = { ...DEFAULT_RECONNECT_POLICY, ...options.reconnect };
     const make = (kind: TunnelKind): SessionMachine => {
-      const s = new SessionMachine({ kind, driver: options.driver, clock: this.clock, ownership: this.ownership, users: options.users, random, policy, log: this.log.child(kind) });
+      const s = new SessionMachine({
+        kind,
+        driver: options.driver,
+        clock: this.clock,
+        ownership: this.ownership,
+        users: options.users,
+        random,
+        policy,
+        log: this.log.child(kind),
+      });
       s.onChange((prev, rest) => this.onSessionChange(kind, prev, rest));
       return s;
     };
     this.sessions = { machine: make('machine'), user: make('user') };
-    this.restart = new MachineRestart(this.clock, { ...DEFAULT_MACHINE_RESTART_POLICY, ...options.machineRestart }, random, () => this.reconcile());
+    this.restart = new MachineRestart(
+      this.clock,
+      { ...DEFAULT_MACHINE_RESTART_POLICY, ...options.machineRestart },
+      random,
+      () => this.reconcile(),
+    );
     this.profile = options.machineProfile ?? null;
     this.state = {
       serviceEnabled: false,
@@ -117,7 +151,11 @@ export class Engine {
     const user = this.sessions.user;
     if (intent !== null) {
       if (intent.uid === request.uid && intent.url === request.url && user.stateName === 'connected') return;
-      throw busy(user.stateName === 'connected' ? `a user tunnel (uid ${intent.uid}) is already connected; disconnect it first` : `a user tunnel (uid ${intent.uid}) is already being set up`);
+      throw busy(
+        user.stateName === 'connected'
+          ? `a user tunnel (uid ${intent.uid}) is already connected; disconnect it first`
+          : `a user tunnel (uid ${intent.uid}) is already being set up`,
+      );
     }
     if (!user.atRest) throw busy('the previous user tunnel is still disconnecting');
     this.state.userIntent = { uid: request.uid, url: request.url };
@@ -131,7 +169,11 @@ export class Engine {
     const owner = this.state.userIntent?.uid ?? user.view().target?.uid;
     if (this.state.userIntent === null && user.atRest) return;
     if (owner !== undefined && owner !== actor.uid && actor.admin !== true) {
-      throw new TandemError(ErrorCodes.PERMISSION, `uid ${actor.uid} may not disconnect the user tunnel of uid ${owner}`, { details: { owner } });
+      throw new TandemError(
+        ErrorCodes.PERMISSION,
+        `uid ${actor.uid} may not disconnect the user tunnel of uid ${owner}`,
+        { details: { owner } },
+      );
     }
     this.state.userIntent = null;
     const done = user.whenAtRest();
@@ -210,13 +252,18 @@ export class Engine {
   }
 
   private assertRunning(): void {
-    if (this.phase !== 'running') throw new TandemError(ErrorCodes.USAGE, `the engine is ${this.phase === 'new' ? 'not started' : 'stopping'}`);
+    if (this.phase !== 'running')
+      throw new TandemError(ErrorCodes.USAGE, `the engine is ${this.phase === 'new' ? 'not started' : 'stopping'}`);
   }
 
   private async evaluateTnd(): Promise<TndResult> {
     if (this.profile === null) return { verdict: 'unknown', reason: 'no management tunnel profile' };
     const probe = this.options.probe;
-    return evaluateTnd(this.profile.clientInitialization.automaticVpnPolicy, this.options.network.current(), probe ? { probe } : {});
+    return evaluateTnd(
+      this.profile.clientInitialization.automaticVpnPolicy,
+      this.options.network.current(),
+      probe ? { probe } : {},
+    );
   }
 
   private onSessionChange(kind: TunnelKind, prev: SessionStateName, rest: SessionRest | null): void {
@@ -245,7 +292,14 @@ export class Engine {
       return;
     }
     const v = rest.view;
-    this.emit({ type: 'session-ended', kind, state: v.state, ...(v.cause ? { cause: v.cause } : {}), ...(v.message ? { message: v.message } : {}), at: now });
+    this.emit({
+      type: 'session-ended',
+      kind,
+      state: v.state,
+      ...(v.cause ? { cause: v.cause } : {}),
+      ...(v.message ? { message: v.message } : {}),
+      at: now,
+    });
     if (kind === 'user') {
       // A failed or gateway-ended user tunnel is over: the machine tunnel may come back.
       this.state.userIntent = null;

@@ -32,7 +32,14 @@ export class HandoverMeter {
     const p = this.pending;
     if (p === null || p.to !== kind) return null;
     this.pending = null;
-    return { type: 'handover', from: p.from, to: p.to, closedAt: p.closedAt, connectedAt, gapMs: connectedAt - p.closedAt };
+    return {
+      type: 'handover',
+      from: p.from,
+      to: p.to,
+      closedAt: p.closedAt,
+      connectedAt,
+      gapMs: connectedAt - p.closedAt,
+    };
   }
 
   /** Forgets the pending handover when the desired tunnel is no longer its target. */

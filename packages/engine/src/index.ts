@@ -6,9 +6,34 @@
  */
 export * from './ports.js';
 export { Engine, type EngineOptions, type EngineEvent, type Actor } from './engine.js';
-export { decideTunnel, desiredTunnel, reconcileStep, type DesiredTunnel, type DesiredDecision, type SupervisorInputs, type SessionPosition, type ReconcileAction, type ReconcileView } from './supervisor.js';
-export { evaluateTnd, matchDns, wildcardMatch, certificateHash, type TndResult, type TndVerdict, type TndOptions } from './tnd.js';
-export { toSnapshot, tunnelSnapshot, SnapshotFeed, type EngineSnapshot, type TunnelSnapshot, type SnapshotSource } from './snapshot.js';
+export {
+  decideTunnel,
+  desiredTunnel,
+  reconcileStep,
+  type DesiredTunnel,
+  type DesiredDecision,
+  type SupervisorInputs,
+  type SessionPosition,
+  type ReconcileAction,
+  type ReconcileView,
+} from './supervisor.js';
+export {
+  evaluateTnd,
+  matchDns,
+  wildcardMatch,
+  certificateHash,
+  type TndResult,
+  type TndVerdict,
+  type TndOptions,
+} from './tnd.js';
+export {
+  toSnapshot,
+  tunnelSnapshot,
+  SnapshotFeed,
+  type EngineSnapshot,
+  type TunnelSnapshot,
+  type SnapshotSource,
+} from './snapshot.js';
 export { NetworkOwnership } from './ownership.js';
 export type { HandoverEvent } from './handover.js';
 export { SessionMachine, isRestState, type SessionDeps, type SessionRest } from './session/machine.js';

@@ -20,7 +20,10 @@ export class NetworkOwnership {
   /** Takes the token for `kind`; throws E_INTERNAL if anyone holds it. */
   acquire(kind: TunnelKind): void {
     if (this.holderKind !== null) {
-      throw new TandemError(ErrorCodes.INTERNAL, `invariant violated: the ${kind} tunnel asked for routes/DNS while the ${this.holderKind} tunnel holds them`);
+      throw new TandemError(
+        ErrorCodes.INTERNAL,
+        `invariant violated: the ${kind} tunnel asked for routes/DNS while the ${this.holderKind} tunnel holds them`,
+      );
     }
     this.holderKind = kind;
     this.notify();
@@ -29,7 +32,10 @@ export class NetworkOwnership {
   /** Gives the token back; throws E_INTERNAL if `kind` does not hold it. */
   release(kind: TunnelKind): void {
     if (this.holderKind !== kind) {
-      throw new TandemError(ErrorCodes.INTERNAL, `invariant violated: the ${kind} tunnel released routes/DNS held by ${this.holderKind ?? 'nobody'}`);
+      throw new TandemError(
+        ErrorCodes.INTERNAL,
+        `invariant violated: the ${kind} tunnel released routes/DNS held by ${this.holderKind ?? 'nobody'}`,
+      );
     }
     this.holderKind = null;
     this.notify();

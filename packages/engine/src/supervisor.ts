@@ -49,7 +49,11 @@ export interface DesiredDecision {
 export function decideTunnel(inputs: SupervisorInputs): DesiredDecision {
   if (!inputs.serviceEnabled) return { tunnel: 'none', reason: 'service stopped' };
   if (inputs.userIntent) {
-    return { tunnel: 'user', reason: `user ${inputs.userIntent.uid} asked to connect`, target: { url: inputs.userIntent.url, uid: inputs.userIntent.uid } };
+    return {
+      tunnel: 'user',
+      reason: `user ${inputs.userIntent.uid} asked to connect`,
+      target: { url: inputs.userIntent.url, uid: inputs.userIntent.uid },
+    };
   }
   const m = inputs.machine;
   if (!m.profilePresent) return { tunnel: 'none', reason: 'no management tunnel profile' };
@@ -57,7 +61,8 @@ export function decideTunnel(inputs: SupervisorInputs): DesiredDecision {
   if (!m.tndConfigured) return { tunnel: 'none', reason: 'TND not configured' };
   if (m.url === null) return { tunnel: 'none', reason: 'management profile has no HostEntry' };
   if (inputs.tnd.verdict === 'trusted') return { tunnel: 'none', reason: `trusted network: ${inputs.tnd.reason}` };
-  if (inputs.tnd.verdict === 'unknown') return { tunnel: 'none', reason: `network trust unknown: ${inputs.tnd.reason}` };
+  if (inputs.tnd.verdict === 'unknown')
+    return { tunnel: 'none', reason: `network trust unknown: ${inputs.tnd.reason}` };
   return { tunnel: 'machine', reason: `untrusted network: ${inputs.tnd.reason}`, target: { url: m.url } };
 }
 
@@ -75,7 +80,8 @@ export interface SessionPosition {
 }
 
 /** One step the engine should take. */
-export type ReconcileAction = { type: 'stop'; kind: TunnelKind } | { type: 'start'; kind: TunnelKind; target: SessionTarget };
+export type ReconcileAction =
+  { type: 'stop'; kind: TunnelKind } | { type: 'start'; kind: TunnelKind; target: SessionTarget };
 
 /** What the planner looks at. */
 export interface ReconcileView {
@@ -86,7 +92,8 @@ export interface ReconcileView {
 }
 
 const atRest = (s: SessionPosition): boolean => s.state === 'idle' || s.state === 'error';
-const sameTarget = (a: SessionTarget | undefined, b: SessionTarget | undefined): boolean => a?.url === b?.url && a?.uid === b?.uid;
+const sameTarget = (a: SessionTarget | undefined, b: SessionTarget | undefined): boolean =>
+  a?.url === b?.url && a?.uid === b?.uid;
 
 /**
  * The next actions toward the desired tunnel: stop every session that should not run (or

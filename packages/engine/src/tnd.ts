@@ -51,7 +51,10 @@ export function matchDns(policy: AutomaticVpnPolicy, network: NetworkInfo): TndR
   if (domains.length > 0) {
     const hit = network.dnsDomains.find((d) => anyMatches(domains, d));
     if (hit === undefined) {
-      return { verdict: 'untrusted', reason: `no DNS domain of this network (${list(network.dnsDomains)}) is in TrustedDNSDomains` };
+      return {
+        verdict: 'untrusted',
+        reason: `no DNS domain of this network (${list(network.dnsDomains)}) is in TrustedDNSDomains`,
+      };
     }
   }
   if (servers.length > 0) {
@@ -62,7 +65,12 @@ export function matchDns(policy: AutomaticVpnPolicy, network: NetworkInfo): TndR
       return { verdict: 'untrusted', reason: `DNS server ${rogue ?? '(none)'} is not in TrustedDNSServers` };
     }
   }
-  const what = domains.length > 0 && servers.length > 0 ? 'DNS domain and servers match' : domains.length > 0 ? 'DNS domain matches' : 'DNS servers match';
+  const what =
+    domains.length > 0 && servers.length > 0
+      ? 'DNS domain and servers match'
+      : domains.length > 0
+        ? 'DNS domain matches'
+        : 'DNS servers match';
   return { verdict: 'trusted', reason: what };
 }
 
@@ -75,7 +83,11 @@ export function certificateHash(der: Uint8Array): string {
   return createHash('sha256').update(der).digest('hex');
 }
 
-async function probeOne(probe: TrustedServerProbe, server: TrustedHttpsServer, signal: AbortSignal): Promise<string | null> {
+async function probeOne(
+  probe: TrustedServerProbe,
+  server: TrustedHttpsServer,
+  signal: AbortSignal,
+): Promise<string | null> {
   try {
     const der = await probe.leafCertificate(server.address, server.port, { signal });
     const actual = certificateHash(der);
@@ -98,7 +110,11 @@ export interface TndOptions {
  * TrustedHttpsServerList is used, at least one listed server must answer with its pinned
  * certificate. `unknown` when TND is off or unconfigured, or when there is no network yet.
  */
-export async function evaluateTnd(policy: AutomaticVpnPolicy, network: NetworkInfo | null, options: TndOptions = {}): Promise<TndResult> {
+export async function evaluateTnd(
+  policy: AutomaticVpnPolicy,
+  network: NetworkInfo | null,
+  options: TndOptions = {},
+): Promise<TndResult> {
   if (!policy.enabled) return { verdict: 'unknown', reason: 'TND not configured (AutomaticVPNPolicy is off)' };
   const https = policy.trustedHttpsServers;
   if (policy.trustedDnsDomains.length === 0 && policy.trustedDnsServers.length === 0 && https.length === 0) {
@@ -107,7 +123,8 @@ export async function evaluateTnd(policy: AutomaticVpnPolicy, network: NetworkIn
   if (network === null) return { verdict: 'unknown', reason: 'no network' };
   const dns = matchDns(policy, network);
   if (dns !== null && (dns.verdict === 'untrusted' || https.length === 0)) return dns;
-  if (options.probe === undefined) return { verdict: 'unknown', reason: 'TrustedHttpsServerList needs a probe and none is available' };
+  if (options.probe === undefined)
+    return { verdict: 'unknown', reason: 'TrustedHttpsServerList needs a probe and none is available' };
   const signal = options.signal ?? new AbortController().signal;
   const failures = await Promise.all(https.map((s) => probeOne(options.probe as TrustedServerProbe, s, signal)));
   const okIndex = failures.indexOf(null);

@@ -7,8 +7,18 @@
 import { ErrorCodes, TandemError, type ErrorCode } from '@tandem/common';
 import { parseProfile, type ClientProfile } from '@tandem/profile';
 import type {
-  AuthContext, DataPlane, NetworkInfo, NetworkObserver, OpenContext, PlaneEnd, SessionCredentials,
-  TrafficCounters, TrustedServerProbe, TunnelDriver, TunnelKind, UserPresence,
+  AuthContext,
+  DataPlane,
+  NetworkInfo,
+  NetworkObserver,
+  OpenContext,
+  PlaneEnd,
+  SessionCredentials,
+  TrafficCounters,
+  TrustedServerProbe,
+  TunnelDriver,
+  TunnelKind,
+  UserPresence,
 } from '../src/index.js';
 
 export type Op = 'authenticate' | 'open' | 'reconnect' | 'close';
@@ -41,7 +51,11 @@ export class FakePlane implements DataPlane {
   private readonly dead = new Set<(r: string) => void>();
   private readonly ended = new Set<(end: PlaneEnd) => void>();
 
-  constructor(readonly driver: FakeDriver, readonly kind: TunnelKind, readonly cookie: string) {
+  constructor(
+    readonly driver: FakeDriver,
+    readonly kind: TunnelKind,
+    readonly cookie: string,
+  ) {
     this.addresses = kind === 'machine' ? ['10.99.0.2'] : ['10.10.0.2'];
   }
 
@@ -76,7 +90,8 @@ export class FakePlane implements DataPlane {
 
   async reconnect(session: SessionCredentials, ctx: OpenContext): Promise<void> {
     return this.driver.runOp(this.kind, 'reconnect', ctx.signal, () => {
-      if (this.driver.rejectedCookies.has(session.cookie)) throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'HTTP 401');
+      if (this.driver.rejectedCookies.has(session.cookie))
+        throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'HTTP 401');
     });
   }
 
@@ -116,7 +131,14 @@ export class FakeDriver implements TunnelDriver {
   }
 
   record(kind: TunnelKind, op: Op, phase: 'start' | 'end', ok?: boolean, uid?: number): void {
-    this.log.push({ at: Date.now(), kind, op, phase, ...(ok !== undefined ? { ok } : {}), ...(uid !== undefined ? { uid } : {}) });
+    this.log.push({
+      at: Date.now(),
+      kind,
+      op,
+      phase,
+      ...(ok !== undefined ? { ok } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+    });
   }
 
   /** The newest plane of a kind. */
@@ -146,26 +168,35 @@ export class FakeDriver implements TunnelDriver {
   }
 
   async authenticate(kind: TunnelKind, ctx: AuthContext): Promise<SessionCredentials> {
-    if (kind === 'machine' && ctx.uid !== undefined) this.violations.push('machine tunnel authenticated with a user uid');
+    if (kind === 'machine' && ctx.uid !== undefined)
+      this.violations.push('machine tunnel authenticated with a user uid');
     if (kind === 'user' && ctx.uid === undefined) this.violations.push('user tunnel authenticated without a uid');
     let creds: SessionCredentials | undefined;
-    await this.runOp(kind, 'authenticate', ctx.signal, () => {
-      creds = { gateway: new URL(ctx.url).host, cookie: `SECRET-${kind}-${++this.cookieSeq}` };
-    }, ctx.uid);
+    await this.runOp(
+      kind,
+      'authenticate',
+      ctx.signal,
+      () => {
+        creds = { gateway: new URL(ctx.url).host, cookie: `SECRET-${kind}-${++this.cookieSeq}` };
+      },
+      ctx.uid,
+    );
     return creds as SessionCredentials;
   }
 
   async open(kind: TunnelKind, session: SessionCredentials, ctx: OpenContext): Promise<DataPlane> {
     const other: TunnelKind = kind === 'machine' ? 'user' : 'machine';
     if (this.applied.has(other)) this.violations.push(`${kind} open() started while ${other} routes/DNS are applied`);
-    if (this.planes.some((p) => p.kind === other && p.closing)) this.violations.push(`${kind} open() started before ${other} close() resolved`);
+    if (this.planes.some((p) => p.kind === other && p.closing))
+      this.violations.push(`${kind} open() started before ${other} close() resolved`);
     if (this.applied.has(kind)) this.violations.push(`${kind} open() started twice`);
     const plane = new FakePlane(this, kind, session.cookie);
     await this.runOp(kind, 'open', ctx.signal, () => {
       if (this.rejectedCookies.has(session.cookie)) throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'HTTP 401');
     });
     this.applied.add(kind);
-    if (this.applied.size > 1) this.violations.push(`two tunnels have routes/DNS applied: ${[...this.applied].join(', ')}`);
+    if (this.applied.size > 1)
+      this.violations.push(`two tunnels have routes/DNS applied: ${[...this.applied].join(', ')}`);
     this.planes.push(plane);
     return plane;
   }
@@ -211,7 +242,14 @@ export const TRUSTED: NetworkInfo = { dnsDomains: ['corp.example.com'], dnsServe
 export const UNTRUSTED: NetworkInfo = { dnsDomains: ['hotel.example.org'], dnsServers: ['198.51.100.1'] };
 
 /** A management profile with the given TND settings (parsed by the real profile parser). */
-export function mgmtProfile(tnd: { domains?: string; servers?: string; https?: Array<{ address: string; port: number; hash: string }>; enabled?: boolean } = { domains: 'corp.example.com', servers: '192.0.2.53' }): ClientProfile {
+export function mgmtProfile(
+  tnd: {
+    domains?: string;
+    servers?: string;
+    https?: Array<{ address: string; port: number; hash: string }>;
+    enabled?: boolean;
+  } = { domains: 'corp.example.com', servers: '192.0.2.53' },
+): ClientProfile {
   const https = tnd.https
     ? `<TrustedHttpsServerList>${tnd.https.map((s) => `<TrustedHttpsServer><Address>${s.address}</Address><Port>${s.port}</Port><CertificateHash>${s.hash}</CertificateHash></TrustedHttpsServer>`).join('')}</TrustedHttpsServerList>`
     : '';

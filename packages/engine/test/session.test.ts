@@ -3,7 +3,9 @@ import { ErrorCodes } from '@tandem/common';
 import { NetworkOwnership, SessionMachine, systemClock, type SessionStateName } from '../src/index.js';
 import { FakeDriver, FakeUsers } from './fakes.js';
 
-const tick = async (ms: number): Promise<void> => { await vi.advanceTimersByTimeAsync(ms); };
+const tick = async (ms: number): Promise<void> => {
+  await vi.advanceTimersByTimeAsync(ms);
+};
 const target = { url: 'https://vpn.example.com/users', uid: 1000 };
 
 function machine(kind: 'machine' | 'user' = 'user') {

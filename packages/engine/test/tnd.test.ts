@@ -42,7 +42,10 @@ describe('matchDns', () => {
 
   it('both given: both must match', () => {
     const p = policy({ domains: 'corp.example.com', servers: '192.0.2.53' });
-    expect(matchDns(p, net(['corp.example.com'], ['192.0.2.53']))).toEqual({ verdict: 'trusted', reason: 'DNS domain and servers match' });
+    expect(matchDns(p, net(['corp.example.com'], ['192.0.2.53']))).toEqual({
+      verdict: 'trusted',
+      reason: 'DNS domain and servers match',
+    });
     expect(matchDns(p, net(['corp.example.com'], ['198.51.100.1']))?.verdict).toBe('untrusted');
     expect(matchDns(p, net(['evil.example.org'], ['192.0.2.53']))?.verdict).toBe('untrusted');
   });
@@ -63,7 +66,12 @@ describe('evaluateTnd', () => {
   it('TrustedHttpsServerList: trusted when a listed server presents the pinned certificate (hash case-insensitive)', async () => {
     const probe = new FakeProbe();
     probe.certs.set('tnd.corp.example.com:8443', der);
-    const p = policy({ https: [{ address: 'down.corp', port: 443, hash }, { address: 'tnd.corp.example.com', port: 8443, hash: hash.toUpperCase() }] });
+    const p = policy({
+      https: [
+        { address: 'down.corp', port: 443, hash },
+        { address: 'tnd.corp.example.com', port: 8443, hash: hash.toUpperCase() },
+      ],
+    });
     const r = await evaluateTnd(p, { dnsDomains: [], dnsServers: [] }, { probe });
     expect(r.verdict).toBe('trusted');
     expect(r.reason).toContain('tnd.corp.example.com:8443');
@@ -72,21 +80,34 @@ describe('evaluateTnd', () => {
   it('TrustedHttpsServerList: a different certificate or no answer is untrusted', async () => {
     const probe = new FakeProbe();
     probe.certs.set('tnd.corp:443', Buffer.from('rogue'));
-    const r = await evaluateTnd(policy({ https: [{ address: 'tnd.corp', port: 443, hash }] }), { dnsDomains: [], dnsServers: [] }, { probe });
+    const r = await evaluateTnd(
+      policy({ https: [{ address: 'tnd.corp', port: 443, hash }] }),
+      { dnsDomains: [], dnsServers: [] },
+      { probe },
+    );
     expect(r.verdict).toBe('untrusted');
     expect(r.reason).toMatch(/not the trusted one/);
-    const r2 = await evaluateTnd(policy({ https: [{ address: 'gone', port: 443, hash }] }), { dnsDomains: [], dnsServers: [] }, { probe });
+    const r2 = await evaluateTnd(
+      policy({ https: [{ address: 'gone', port: 443, hash }] }),
+      { dnsDomains: [], dnsServers: [] },
+      { probe },
+    );
     expect(r2.reason).toMatch(/unreachable \(ECONNREFUSED\)/);
   });
 
   it('DNS criteria are checked first; a DNS mismatch never probes', async () => {
     const probe = new FakeProbe();
     let probed = 0;
-    probe.leafCertificate = async () => { probed += 1; return der; };
+    probe.leafCertificate = async () => {
+      probed += 1;
+      return der;
+    };
     const p = policy({ domains: 'corp.example.com', https: [{ address: 'tnd', port: 443, hash }] });
     expect((await evaluateTnd(p, { dnsDomains: ['hotel'], dnsServers: [] }, { probe })).verdict).toBe('untrusted');
     expect(probed).toBe(0);
-    expect((await evaluateTnd(p, { dnsDomains: ['corp.example.com'], dnsServers: [] }, { probe })).verdict).toBe('trusted');
+    expect((await evaluateTnd(p, { dnsDomains: ['corp.example.com'], dnsServers: [] }, { probe })).verdict).toBe(
+      'trusted',
+    );
     expect(probed).toBe(1);
   });
 
@@ -94,7 +115,10 @@ describe('evaluateTnd', () => {
     const net = { dnsDomains: ['corp.example.com'], dnsServers: [] };
     expect((await evaluateTnd(policy({ domains: 'corp.example.com', enabled: false }), net)).verdict).toBe('unknown');
     expect((await evaluateTnd(policy({}), net)).reason).toMatch(/TND not configured/);
-    expect(await evaluateTnd(policy({ domains: 'corp.example.com' }), null)).toEqual({ verdict: 'unknown', reason: 'no network' });
+    expect(await evaluateTnd(policy({ domains: 'corp.example.com' }), null)).toEqual({
+      verdict: 'unknown',
+      reason: 'no network',
+    });
     expect((await evaluateTnd(policy({ https: [{ address: 'a', port: 1, hash }] }), net)).verdict).toBe('unknown');
   });
 });

@@ -54,8 +54,15 @@ export function loadFdPoll(specifier = ADDON): void {
       { cause: err },
     );
   }
-  if (loaded.READABLE !== Readiness.READABLE || loaded.WRITABLE !== Readiness.WRITABLE || typeof loaded.FdPoll !== 'function') {
-    throw new TandemError(ErrorCodes.TUN, `the fd readiness addon loaded from ${specifier} is not the one this package expects`);
+  if (
+    loaded.READABLE !== Readiness.READABLE ||
+    loaded.WRITABLE !== Readiness.WRITABLE ||
+    typeof loaded.FdPoll !== 'function'
+  ) {
+    throw new TandemError(
+      ErrorCodes.TUN,
+      `the fd readiness addon loaded from ${specifier} is not the one this package expects`,
+    );
   }
   if (specifier === ADDON) addon = loaded;
 }
@@ -81,7 +88,12 @@ export class FdWatch {
         }
         // libuv stopped the watch itself after the error.
         this.events = 0;
-        onReady(0, new TandemError(ErrorCodes.TUN, `fd ${fd}: poll failed: ${getSystemErrorName(status)}`, { details: { status } }));
+        onReady(
+          0,
+          new TandemError(ErrorCodes.TUN, `fd ${fd}: poll failed: ${getSystemErrorName(status)}`, {
+            details: { status },
+          }),
+        );
       });
     } catch (err) {
       throw new TandemError(ErrorCodes.TUN, `fd ${fd}: cannot watch: ${(err as Error).message}`, { cause: err });

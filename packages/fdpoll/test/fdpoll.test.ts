@@ -23,9 +23,18 @@ const O_CLOEXEC = 0o2000000;
 const c = {
   eventfd: lib.func('int eventfd(unsigned int initval, int flags)') as (init: number, flags: number) => number,
   pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)') as (fds: Int32Array, flags: number) => number,
-  socketpair: lib.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)') as (d: number, t: number, p: number, sv: Int32Array) => number,
+  socketpair: lib.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)') as (
+    d: number,
+    t: number,
+    p: number,
+    sv: Int32Array,
+  ) => number,
   read: lib.func('int read(int fd, uint8_t *buf, size_t count)') as (fd: number, buf: Uint8Array, n: number) => number,
-  write: lib.func('int write(int fd, const uint8_t *buf, size_t count)') as (fd: number, buf: Uint8Array, n: number) => number,
+  write: lib.func('int write(int fd, const uint8_t *buf, size_t count)') as (
+    fd: number,
+    buf: Uint8Array,
+    n: number,
+  ) => number,
 };
 
 const fds: number[] = [];
@@ -223,7 +232,11 @@ describe('fdpoll: errors', () => {
 });
 
 /** Runs an ES module body in a child Node; resolves with its exit code and output, or 'timeout'. */
-function child(body: string, args: string[] = [], timeoutMs = 10_000): Promise<{ code: number | 'timeout'; stdout: string; stderr: string }> {
+function child(
+  body: string,
+  args: string[] = [],
+  timeoutMs = 10_000,
+): Promise<{ code: number | 'timeout'; stdout: string; stderr: string }> {
   const prelude = `
     import { createRequire } from 'node:module';
     const require = createRequire(${JSON.stringify(`${root}packages/tunnel/package.json`)});
@@ -234,17 +247,26 @@ function child(body: string, args: string[] = [], timeoutMs = 10_000): Promise<{
     const one = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
   `;
   return new Promise((resolve) => {
-    execFile(process.execPath, [...args, '--input-type=module', '-e', prelude + body], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null;
-      resolve({ code: e?.killed ? 'timeout' : typeof e?.code === 'number' ? e.code : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...args, '--input-type=module', '-e', prelude + body],
+      { timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null;
+        resolve({ code: e?.killed ? 'timeout' : typeof e?.code === 'number' ? e.code : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 describe('fdpoll: the event loop and memory (child processes)', () => {
   it('an active watch keeps the process alive; a closed one, or an unref()d one, lets it exit', async () => {
     const make = `const fd = eventfd(0, 0o4000); const p = new FdPoll(fd, () => {}); p.watch(READABLE);`;
-    const [active, closed, unrefd] = await Promise.all([child(make, [], 1500), child(`${make} p.close(); p.close();`), child(`${make} p.unref();`)]);
+    const [active, closed, unrefd] = await Promise.all([
+      child(make, [], 1500),
+      child(`${make} p.close(); p.close();`),
+      child(`${make} p.unref();`),
+    ]);
     expect(active.code).toBe('timeout');
     expect(closed.code).toBe(0);
     expect(unrefd.code).toBe(0);

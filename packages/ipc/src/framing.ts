@@ -14,9 +14,7 @@ export const MAX_JSON_DEPTH = 32;
 
 /** What {@link FrameReader.push} yields for each complete (or failed) frame. */
 export type FrameChunk =
-  | { kind: 'frame'; text: string }
-  | { kind: 'invalid'; reason: string }
-  | { kind: 'oversize'; bytes: number };
+  { kind: 'frame'; text: string } | { kind: 'invalid'; reason: string } | { kind: 'oversize'; bytes: number };
 
 const NL = 0x0a;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -53,7 +51,8 @@ export class FrameReader {
         this.size += chunk.length - start;
         break;
       }
-      const line = this.parts.length === 0 ? chunk.subarray(start, nl) : Buffer.concat([...this.parts, chunk.subarray(start, nl)]);
+      const line =
+        this.parts.length === 0 ? chunk.subarray(start, nl) : Buffer.concat([...this.parts, chunk.subarray(start, nl)]);
       this.parts = [];
       this.size = 0;
       start = nl + 1;
@@ -88,7 +87,8 @@ export function jsonDepth(text: string, limit: number = MAX_JSON_DEPTH): number 
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {

@@ -28,13 +28,25 @@ export interface WireError {
 }
 
 /** A call from a client. */
-export interface RequestFrame { id: RequestId; method: string; params: unknown }
+export interface RequestFrame {
+  id: RequestId;
+  method: string;
+  params: unknown;
+}
 /** The agent's answer to a call. */
 export type ResponseFrame = { id: RequestId | null; result: unknown } | { id: RequestId | null; error: WireError };
 /** A pushed event. */
-export interface EventFrame { event: string; seq: number; data: unknown }
+export interface EventFrame {
+  event: string;
+  seq: number;
+  data: unknown;
+}
 /** A request from the agent to the client. */
-export interface ReverseRequestFrame { rid: number; request: string; params: unknown }
+export interface ReverseRequestFrame {
+  rid: number;
+  request: string;
+  params: unknown;
+}
 /** The client's answer to a reverse request. */
 export type ReverseResponseFrame = { rid: number; result: unknown } | { rid: number; error: WireError };
 
@@ -99,7 +111,8 @@ export function classifyAtAgent(v: unknown): InboundAtAgent {
     return { kind: 'request', frame: { id, method: v.method, params: v.params === undefined ? {} : v.params } };
   }
   if ('rid' in v && isRid(v.rid)) {
-    if ('result' in v && !('error' in v) && onlyKeys(v, ['rid', 'result'])) return { kind: 'reverse-response', frame: { rid: v.rid, result: v.result } };
+    if ('result' in v && !('error' in v) && onlyKeys(v, ['rid', 'result']))
+      return { kind: 'reverse-response', frame: { rid: v.rid, result: v.result } };
     if ('error' in v && !('result' in v) && onlyKeys(v, ['rid', 'error'])) {
       return { kind: 'reverse-response', frame: { rid: v.rid, error: readWireError(v.error) } };
     }

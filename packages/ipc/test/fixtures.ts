@@ -32,18 +32,39 @@ export function fakeHandlers(calls: Array<{ method: string; uid: number }> = [])
   return {
     status: async (_p, ctx) => (note('status', ctx.peer.uid), SNAPSHOT),
     hosts: async (_p, ctx) => (note('hosts', ctx.peer.uid), { hosts: [{ name: 'Corp', address: 'vpn.example.test' }] }),
-    stats: async (_p, ctx) => (note('stats', ctx.peer.uid), { sections: [{ title: 'Bytes', entries: [{ name: 'Bytes Sent', value: '567' }] }] }),
+    stats: async (_p, ctx) => (
+      note('stats', ctx.peer.uid),
+      { sections: [{ title: 'Bytes', entries: [{ name: 'Bytes Sent', value: '567' }] }] }
+    ),
     connect: async (_p, ctx) => (note('connect', ctx.peer.uid), { accepted: true, tunnel: SNAPSHOT.user }),
     disconnect: async (_p, ctx) => (note('disconnect', ctx.peer.uid), { tunnel: SNAPSHOT.user }),
-    'machineTunnel.status': async (_p, ctx) => (note('machineTunnel.status', ctx.peer.uid), { enabled: true, tunnel: SNAPSHOT.machine }),
-    'machineTunnel.enable': async (_p, ctx) => (note('machineTunnel.enable', ctx.peer.uid), { enabled: true, tunnel: SNAPSHOT.machine }),
-    'machineTunnel.disable': async (_p, ctx) => (note('machineTunnel.disable', ctx.peer.uid), { enabled: false, tunnel: SNAPSHOT.machine }),
-    'diagnostics.export': async (_p, ctx) => (note('diagnostics.export', ctx.peer.uid), {
-      fileName: 'tandem-diag.zip', size: 3, sha256: 'a'.repeat(64), data: 'AAAA',
-    }),
-    'logs.tail': async (_p, ctx) => (note('logs.tail', ctx.peer.uid), {
-      records: [{ time: '2026-01-01T00:00:00.000Z', level: 'info', scope: 'engine', msg: 'hello' }],
-    }),
+    'machineTunnel.status': async (_p, ctx) => (
+      note('machineTunnel.status', ctx.peer.uid),
+      { enabled: true, tunnel: SNAPSHOT.machine }
+    ),
+    'machineTunnel.enable': async (_p, ctx) => (
+      note('machineTunnel.enable', ctx.peer.uid),
+      { enabled: true, tunnel: SNAPSHOT.machine }
+    ),
+    'machineTunnel.disable': async (_p, ctx) => (
+      note('machineTunnel.disable', ctx.peer.uid),
+      { enabled: false, tunnel: SNAPSHOT.machine }
+    ),
+    'diagnostics.export': async (_p, ctx) => (
+      note('diagnostics.export', ctx.peer.uid),
+      {
+        fileName: 'tandem-diag.zip',
+        size: 3,
+        sha256: 'a'.repeat(64),
+        data: 'AAAA',
+      }
+    ),
+    'logs.tail': async (_p, ctx) => (
+      note('logs.tail', ctx.peer.uid),
+      {
+        records: [{ time: '2026-01-01T00:00:00.000Z', level: 'info', scope: 'engine', msg: 'hello' }],
+      }
+    ),
   };
 }
 

@@ -30,23 +30,29 @@ describe('FrameReader', () => {
 
   it('rejects invalid UTF-8', () => {
     const r = new FrameReader();
-    expect(r.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]))).toEqual([{ kind: 'invalid', reason: 'frame is not valid UTF-8' }]);
+    expect(r.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]))).toEqual([
+      { kind: 'invalid', reason: 'frame is not valid UTF-8' },
+    ]);
   });
 
   it('decodes the same frames however the stream is chunked', () => {
     fc.assert(
-      fc.property(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1 }), (values, cuts) => {
-        const bytes = Buffer.from(values.map((v) => `${JSON.stringify(v)}\n`).join(''));
-        const r = new FrameReader();
-        const out: unknown[] = [];
-        let at = 0;
-        for (let i = 0; at < bytes.length; i++) {
-          const n = cuts[i % cuts.length]!;
-          for (const f of r.push(bytes.subarray(at, at + n))) if (f.kind === 'frame') out.push(JSON.parse(f.text));
-          at += n;
-        }
-        expect(out).toEqual(values.map((v) => JSON.parse(JSON.stringify(v)) as unknown));
-      }),
+      fc.property(
+        fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1 }),
+        (values, cuts) => {
+          const bytes = Buffer.from(values.map((v) => `${JSON.stringify(v)}\n`).join(''));
+          const r = new FrameReader();
+          const out: unknown[] = [];
+          let at = 0;
+          for (let i = 0; at < bytes.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            for (const f of r.push(bytes.subarray(at, at + n))) if (f.kind === 'frame') out.push(JSON.parse(f.text));
+            at += n;
+          }
+          expect(out).toEqual(values.map((v) => JSON.parse(JSON.stringify(v)) as unknown));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -64,12 +70,19 @@ describe('depth and parsing', () => {
 
 describe('envelope classification', () => {
   it('classifies what the agent receives', () => {
-    expect(classifyAtAgent({ id: 1, method: 'status' })).toEqual({ kind: 'request', frame: { id: 1, method: 'status', params: {} } });
+    expect(classifyAtAgent({ id: 1, method: 'status' })).toEqual({
+      kind: 'request',
+      frame: { id: 1, method: 'status', params: {} },
+    });
     expect(classifyAtAgent({ id: 1, method: 'status', extra: 1 }).kind).toBe('invalid');
     expect(classifyAtAgent({ id: {}, method: 'status' })).toMatchObject({ kind: 'invalid', id: null });
-    expect(classifyAtAgent({ rid: 3, result: { ok: 1 } })).toEqual({ kind: 'reverse-response', frame: { rid: 3, result: { ok: 1 } } });
+    expect(classifyAtAgent({ rid: 3, result: { ok: 1 } })).toEqual({
+      kind: 'reverse-response',
+      frame: { rid: 3, result: { ok: 1 } },
+    });
     expect(classifyAtAgent({ rid: 3, error: { code: 'E_NOPE', message: 'x' } })).toEqual({
-      kind: 'reverse-response', frame: { rid: 3, error: { code: 'E_INTERNAL', message: 'x' } },
+      kind: 'reverse-response',
+      frame: { rid: 3, error: { code: 'E_INTERNAL', message: 'x' } },
     });
     expect(classifyAtAgent([1, 2]).kind).toBe('invalid');
     expect(classifyAtAgent(null).kind).toBe('invalid');

@@ -15,26 +15,53 @@ const HELLO_ID = 2 ** 40;
 const CODES = new Set<string>(Object.values(ErrorCodes));
 
 /** Frames that look like requests: real or fake method names, params that are right or subtly wrong. */
-const requestLike = fc.record({
-  id: fc.oneof(fc.integer(), fc.string({ maxLength: 80 }), fc.constant(null), fc.double()),
-  method: fc.oneof(fc.constantFrom(...METHOD_NAMES, '__proto__', 'constructor', 'toString'), fc.string({ maxLength: 70 })),
-  params: fc.oneof(
-    fc.constantFrom(...METHOD_NAMES.map((m) => VALID_PARAMS[m] as unknown)),
-    fc.jsonValue({ maxDepth: 4 }),
-    fc.record({ host: fc.oneof(fc.string(), fc.integer()), url: fc.string(), lines: fc.integer(), events: fc.array(fc.string()) }, { requiredKeys: [] }),
-  ),
-}, { requiredKeys: [] }).map((o) => JSON.stringify(o));
+const requestLike = fc
+  .record(
+    {
+      id: fc.oneof(fc.integer(), fc.string({ maxLength: 80 }), fc.constant(null), fc.double()),
+      method: fc.oneof(
+        fc.constantFrom(...METHOD_NAMES, '__proto__', 'constructor', 'toString'),
+        fc.string({ maxLength: 70 }),
+      ),
+      params: fc.oneof(
+        fc.constantFrom(...METHOD_NAMES.map((m) => VALID_PARAMS[m] as unknown)),
+        fc.jsonValue({ maxDepth: 4 }),
+        fc.record(
+          {
+            host: fc.oneof(fc.string(), fc.integer()),
+            url: fc.string(),
+            lines: fc.integer(),
+            events: fc.array(fc.string()),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+    },
+    { requiredKeys: [] },
+  )
+  .map((o) => JSON.stringify(o));
 
 const deepNest = fc.integer({ min: 1, max: 5000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`);
-const hugeString = fc.integer({ min: 60_000, max: 70_000 }).map((n) => JSON.stringify({ id: 1, method: 'connect', params: { host: 'x'.repeat(n) } }));
+const hugeString = fc
+  .integer({ min: 60_000, max: 70_000 })
+  .map((n) => JSON.stringify({ id: 1, method: 'connect', params: { host: 'x'.repeat(n) } }));
 const junk = fc.oneof(
   fc.string({ maxLength: 200 }),
   fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
   fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)),
 );
-const frameText = fc.oneof({ weight: 5, arbitrary: requestLike }, { weight: 3, arbitrary: junk }, { weight: 1, arbitrary: deepNest }, { weight: 1, arbitrary: hugeString });
+const frameText = fc.oneof(
+  { weight: 5, arbitrary: requestLike },
+  { weight: 3, arbitrary: junk },
+  { weight: 1, arbitrary: deepNest },
+  { weight: 1, arbitrary: hugeString },
+);
 
-interface Out { id?: unknown; result?: unknown; error?: { code: string; message: string } }
+interface Out {
+  id?: unknown;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
 
 /** Runs frames through a fresh session; returns the decoded outputs and whether it closed. */
 async function feed(chunks: Buffer[], helloFirst: boolean): Promise<{ out: Out[]; closed: boolean }> {
@@ -53,7 +80,8 @@ async function feed(chunks: Buffer[], helloFirst: boolean): Promise<{ out: Out[]
     },
     close: () => (closed = true),
   });
-  if (helloFirst) session.receive(Buffer.from(`${JSON.stringify({ id: HELLO_ID, method: 'hello', params: VALID_PARAMS.hello })}\n`));
+  if (helloFirst)
+    session.receive(Buffer.from(`${JSON.stringify({ id: HELLO_ID, method: 'hello', params: VALID_PARAMS.hello })}\n`));
   for (const c of chunks) session.receive(c);
   await new Promise((r) => setImmediate(r));
   return { out, closed };
@@ -66,7 +94,9 @@ function assertTyped(o: Out, methodsById: Map<unknown, Set<string>>): void {
     expect(typeof o.error.message).toBe('string');
     return;
   }
-  const methods = [...(methodsById.get(o.id) ?? [])].filter((m): m is keyof typeof contract.methods => Object.hasOwn(contract.methods, m));
+  const methods = [...(methodsById.get(o.id) ?? [])].filter((m): m is keyof typeof contract.methods =>
+    Object.hasOwn(contract.methods, m),
+  );
   const fits = methods.some((m) => validate((contract.methods[m] as MethodSpec).result, o.result).ok);
   expect(fits).toBe(true);
 }
@@ -77,26 +107,34 @@ describe('IPC fuzzing', () => {
     let errors = 0;
     const t0 = performance.now();
     await fc.assert(
-      fc.asyncProperty(fc.array(frameText, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.integer({ min: 1, max: 4096 }), async (texts, helloFirst, split) => {
-        frames += texts.length;
-        const bytes = Buffer.from(texts.map((t) => `${t}\n`).join(''), 'utf8');
-        // Split the stream at an arbitrary boundary: framing must not depend on chunking.
-        const chunks: Buffer[] = [];
-        for (let i = 0; i < bytes.length; i += split) chunks.push(bytes.subarray(i, i + split));
-        // Ids may repeat within a run, so each id maps to every method sent with it.
-        const methodsById = new Map<unknown, Set<string>>([[HELLO_ID, new Set(['hello'])]]);
-        for (const t of texts) {
-          try {
-            const v = JSON.parse(t) as { id?: unknown; method?: unknown };
-            if (v && typeof v === 'object' && typeof v.method === 'string') methodsById.set(v.id, (methodsById.get(v.id) ?? new Set()).add(v.method));
-          } catch { /* junk frame */ }
-        }
-        const { out } = await feed(chunks, helloFirst);
-        for (const o of out) {
-          assertTyped(o, methodsById);
-          if (o.error) errors++;
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(frameText, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 4096 }),
+        async (texts, helloFirst, split) => {
+          frames += texts.length;
+          const bytes = Buffer.from(texts.map((t) => `${t}\n`).join(''), 'utf8');
+          // Split the stream at an arbitrary boundary: framing must not depend on chunking.
+          const chunks: Buffer[] = [];
+          for (let i = 0; i < bytes.length; i += split) chunks.push(bytes.subarray(i, i + split));
+          // Ids may repeat within a run, so each id maps to every method sent with it.
+          const methodsById = new Map<unknown, Set<string>>([[HELLO_ID, new Set(['hello'])]]);
+          for (const t of texts) {
+            try {
+              const v = JSON.parse(t) as { id?: unknown; method?: unknown };
+              if (v && typeof v === 'object' && typeof v.method === 'string')
+                methodsById.set(v.id, (methodsById.get(v.id) ?? new Set()).add(v.method));
+            } catch {
+              /* junk frame */
+            }
+          }
+          const { out } = await feed(chunks, helloFirst);
+          for (const o of out) {
+            assertTyped(o, methodsById);
+            if (o.error) errors++;
+          }
+        },
+      ),
       { numRuns: 6000 },
     );
     const secs = (performance.now() - t0) / 1000;
@@ -129,7 +167,12 @@ describe('IPC fuzzing', () => {
         s.on('error', () => undefined);
         s.on('data', () => undefined);
         await new Promise((r) => s.once('connect', r));
-        s.write(samples.slice(i, i + 25).map((t) => `${t}\n`).join(''));
+        s.write(
+          samples
+            .slice(i, i + 25)
+            .map((t) => `${t}\n`)
+            .join(''),
+        );
         await new Promise((r) => setTimeout(r, 5));
         s.destroy();
       }

@@ -55,7 +55,9 @@ describe('ipc under load', () => {
   it('serves 64 concurrent clients, each watching and calling', async () => {
     const { server, path } = await start();
     const clients = await Promise.all(
-      Array.from({ length: 64 }, () => connectIpc({ socketPath: path, clientVersion: 'c', allowNonRootOwner: !isRoot })),
+      Array.from({ length: 64 }, () =>
+        connectIpc({ socketPath: path, clientVersion: 'c', allowNonRootOwner: !isRoot }),
+      ),
     );
     cleanups.push(() => clients.forEach((c) => c.close()));
     expect(server.connections()).toHaveLength(64);

@@ -46,20 +46,32 @@ s.on('connect', () => { calls.forEach((c, i) => s.write(JSON.stringify({ id: i +
 s.on('error', (e) => { process.stderr.write(String(e)); process.exit(2); });
 `;
 
-interface Reply { id: number; result?: Record<string, unknown>; error?: { code: string } }
+interface Reply {
+  id: number;
+  result?: Record<string, unknown>;
+  error?: { code: string };
+}
 
 function runChild(path: string, calls: Array<[string, unknown]>, uid: number): Promise<{ uid: number; out: Reply[] }> {
   return new Promise((resolve, reject) => {
     // argv0 mimics the agent's own name: identity must come from the kernel, never from argv/exe.
     const child = spawn(process.execPath, ['-e', CHILD, path, JSON.stringify(calls)], {
-      uid, gid: uid, argv0: 'tandemd', stdio: ['ignore', 'pipe', 'pipe'], cwd: '/',
+      uid,
+      gid: uid,
+      argv0: 'tandemd',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: '/',
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(stdout) as { uid: number; out: Reply[] }) : reject(new Error(`child exit ${code}: ${stderr}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(stdout) as { uid: number; out: Reply[] })
+        : reject(new Error(`child exit ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -87,10 +99,16 @@ describe.skipIf(!isRoot)('real SO_PEERCRED: every method as root and as uid 6553
     for (const m of METHOD_NAMES) expect(TABLE[m].nobody === 'deny').toBe(contract.methods[m].perm === 'admin');
   });
 
-  for (const [who, uid] of [['nobody', 65534], ['root', 0]] as const) {
+  for (const [who, uid] of [
+    ['nobody', 65534],
+    ['root', 0],
+  ] as const) {
     it(`as ${who} (uid ${uid}) every method gets the decision of the table`, async () => {
       const order = METHOD_NAMES.filter((m) => m !== 'hello');
-      const seq: Array<[string, unknown]> = [['hello', VALID_PARAMS.hello], ...order.map((m) => [m, VALID_PARAMS[m]] as [string, unknown])];
+      const seq: Array<[string, unknown]> = [
+        ['hello', VALID_PARAMS.hello],
+        ...order.map((m) => [m, VALID_PARAMS[m]] as [string, unknown]),
+      ];
       calls.length = 0;
       const { uid: childUid, out } = await runChild(path, seq, uid);
       expect(childUid).toBe(uid);

@@ -12,7 +12,12 @@ describe('permissionsFor', () => {
     ['user without an admin group configured', { uid: 1000, gid: 1000 }, {}, ['read', 'control']],
     ['nobody', { uid: 65534, gid: 65534 }, {}, ['read', 'control']],
     ['gid 0 is not an admin group by itself', { uid: 1000, gid: 0 }, {}, ['read', 'control']],
-    ['adminGid 0 is ignored (would make every gid-0 process admin)', { uid: 1000, gid: 0 }, { adminGid: 0 }, ['read', 'control']],
+    [
+      'adminGid 0 is ignored (would make every gid-0 process admin)',
+      { uid: 1000, gid: 0 },
+      { adminGid: 0 },
+      ['read', 'control'],
+    ],
   ];
   for (const [name, cred, policy, expected] of table) {
     it(name, () => expect(permissionsFor({ pid: 1, ...cred }, policy)).toEqual(expected));

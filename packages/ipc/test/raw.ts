@@ -32,11 +32,13 @@ export async function rawConnect(path: string): Promise<RawPeer> {
     wake?.();
   });
   socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.on('close', () => {
-    isClosed = true;
-    wake?.();
-    resolve();
-  }));
+  const closed = new Promise<void>((resolve) =>
+    socket.on('close', () => {
+      isClosed = true;
+      wake?.();
+      resolve();
+    }),
+  );
   return {
     socket,
     frames,

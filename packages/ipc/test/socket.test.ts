@@ -14,7 +14,12 @@ afterEach(async () => {
 
 async function start(extra: Partial<IpcServerOptions> = {}): Promise<{ server: IpcServer; path: string }> {
   const tmp = await socketDir();
-  const server = createIpcServer({ socketPath: tmp.path, handlers: fakeHandlers(), agentVersion: '0.1.0-test', ...extra });
+  const server = createIpcServer({
+    socketPath: tmp.path,
+    handlers: fakeHandlers(),
+    agentVersion: '0.1.0-test',
+    ...extra,
+  });
   await server.listen();
   cleanups.push(tmp.cleanup, () => server.close());
   return { server, path: tmp.path };
@@ -57,7 +62,11 @@ describe('ipc over a real Unix socket', () => {
     raw.send(`${JSON.stringify({ id: 2, method: 'hello', params: { apiVersion: 2, clientVersion: 'future' } })}\n`);
     raw.send(`${JSON.stringify({ id: 3, method: 'hello', params: { apiVersion: 1, clientVersion: 'now' } })}\n`);
     raw.send(`${JSON.stringify({ id: 4, method: 'hosts', params: {} })}\n`);
-    const frames = (await raw.waitFrames(4)) as Array<{ id: number; error?: { code: string; details?: unknown }; result?: unknown }>;
+    const frames = (await raw.waitFrames(4)) as Array<{
+      id: number;
+      error?: { code: string; details?: unknown };
+      result?: unknown;
+    }>;
     const byId = new Map(frames.map((f) => [f.id, f]));
     expect(byId.get(1)?.error?.code).toBe(ErrorCodes.VERSION_MISMATCH);
     expect(byId.get(2)?.error?.code).toBe(ErrorCodes.VERSION_MISMATCH);
@@ -82,8 +91,13 @@ describe('ipc over a real Unix socket', () => {
     const frames = (await raw.waitFrames(7)) as Array<{ id: number; error?: { code: string } }>;
     const codes = Object.fromEntries(frames.map((f) => [f.id, f.error?.code ?? 'ok']));
     expect(codes).toEqual({
-      1: 'ok', 2: ErrorCodes.IPC_METHOD, 3: ErrorCodes.IPC_METHOD, 4: ErrorCodes.IPC_PARAMS,
-      5: ErrorCodes.IPC_PARAMS, 6: ErrorCodes.IPC_PARAMS, 7: ErrorCodes.IPC_PARAMS,
+      1: 'ok',
+      2: ErrorCodes.IPC_METHOD,
+      3: ErrorCodes.IPC_METHOD,
+      4: ErrorCodes.IPC_PARAMS,
+      5: ErrorCodes.IPC_PARAMS,
+      6: ErrorCodes.IPC_PARAMS,
+      7: ErrorCodes.IPC_PARAMS,
     });
     // Typed client: the same bad params come back as a TandemError with the code.
     expect(await codeOf(c.call('connect', { host: 42 as unknown as string }))).toBe(ErrorCodes.IPC_PARAMS);
@@ -92,7 +106,10 @@ describe('ipc over a real Unix socket', () => {
 
   it('refuses admin methods to a user role and allows read/control (injected credentials)', async () => {
     const calls: Array<{ method: string; uid: number }> = [];
-    const { path } = await start({ handlers: fakeHandlers(calls), readCredentials: () => ({ pid: 1, uid: 1000, gid: 1000 }) });
+    const { path } = await start({
+      handlers: fakeHandlers(calls),
+      readCredentials: () => ({ pid: 1, uid: 1000, gid: 1000 }),
+    });
     const c = await client(path);
     expect(c.uid).toBe(1000);
     expect(c.permissions).toEqual(['read', 'control']);
@@ -105,7 +122,10 @@ describe('ipc over a real Unix socket', () => {
   });
 
   it('treats a member of the configured admin gid as admin', async () => {
-    const { path } = await start({ readCredentials: () => ({ pid: 1, uid: 1000, gid: 4242 }), policy: { adminGid: 4242 } });
+    const { path } = await start({
+      readCredentials: () => ({ pid: 1, uid: 1000, gid: 4242 }),
+      policy: { adminGid: 4242 },
+    });
     const c = await client(path);
     expect(c.permissions).toEqual(['read', 'control', 'admin']);
     expect(await codeOf(c.call('logs.tail', { lines: 1 }))).toBe('ok');
@@ -129,7 +149,10 @@ describe('ipc over a real Unix socket', () => {
     uid = 1000;
     const user = await client(path);
     const got: Record<string, string[]> = { admin: [], user: [] };
-    for (const [name, c] of [['admin', admin], ['user', user]] as const) {
+    for (const [name, c] of [
+      ['admin', admin],
+      ['user', user],
+    ] as const) {
       c.on('state', (d) => got[name]!.push(`state:${d.user.status.state}`));
       c.on('log', (d) => got[name]!.push(`log:${d.msg}`));
     }
@@ -146,7 +169,9 @@ describe('ipc over a real Unix socket', () => {
     expect(got.admin).toEqual(['state:idle', 'log:m']);
     expect(got.user).toEqual(['state:idle']);
     // An event outside the contract (an extra field) is refused before it can leave the agent.
-    expect(() => server.broadcast('state', { ...idle, cookie: 'webvpn=secret' } as typeof idle)).toThrow(/outside the contract/);
+    expect(() => server.broadcast('state', { ...idle, cookie: 'webvpn=secret' } as typeof idle)).toThrow(
+      /outside the contract/,
+    );
   });
 
   it('reverse requests: the agent asks the user process to sign, answers are validated', async () => {
@@ -155,7 +180,11 @@ describe('ipc over a real Unix socket', () => {
     handlers.connect = async (_p, ctx) => {
       const list = await ctx.reverse('certs.list', { purpose: 'mca' });
       const cert = list.certificates[0]!;
-      const sig = await ctx.reverse('certs.sign', { sha256: cert.sha256, algorithm: 'sha256', data: Buffer.from('challenge').toString('base64') });
+      const sig = await ctx.reverse('certs.sign', {
+        sha256: cert.sha256,
+        algorithm: 'sha256',
+        data: Buffer.from('challenge').toString('base64'),
+      });
       signedWith = `${cert.sha256}:${sig.signature}`;
       return { accepted: true, tunnel: SNAPSHOT.user };
     };
@@ -167,12 +196,21 @@ describe('ipc over a real Unix socket', () => {
     const c = await client(path, {
       reverseHandlers: {
         'certs.list': async () => ({
-          certificates: [{
-            sha256: 'b'.repeat(64), subject: 'CN=alice', issuer: 'CN=Corp CA', notBefore: '2026-01-01T00:00:00Z',
-            notAfter: '2027-01-01T00:00:00Z', keyType: 'ec', keyBits: 256,
-          }],
+          certificates: [
+            {
+              sha256: 'b'.repeat(64),
+              subject: 'CN=alice',
+              issuer: 'CN=Corp CA',
+              notBefore: '2026-01-01T00:00:00Z',
+              notAfter: '2027-01-01T00:00:00Z',
+              keyType: 'ec',
+              keyBits: 256,
+            },
+          ],
         }),
-        'certs.sign': async (p) => ({ signature: Buffer.from(`sig(${Buffer.from(p.data, 'base64').toString()})`).toString('base64') }),
+        'certs.sign': async (p) => ({
+          signature: Buffer.from(`sig(${Buffer.from(p.data, 'base64').toString()})`).toString('base64'),
+        }),
         // A broken user process: answers outside the contract must not reach the engine.
         prompt: async () => ({ cancelled: 'no' }) as unknown as { cancelled: boolean },
       },
@@ -222,7 +260,14 @@ describe('ipc over a real Unix socket', () => {
   });
 
   it('refuses a non-Unix or relative listen path', () => {
-    for (const bad of ['tandemd.sock', './x.sock', '', '\\\\.\\pipe\\tandem', 8080 as unknown as string, `/${'a'.repeat(200)}`]) {
+    for (const bad of [
+      'tandemd.sock',
+      './x.sock',
+      '',
+      '\\\\.\\pipe\\tandem',
+      8080 as unknown as string,
+      `/${'a'.repeat(200)}`,
+    ]) {
       expect(() => createIpcServer({ socketPath: bad, handlers: fakeHandlers(), agentVersion: 'x' })).toThrow();
     }
   });

@@ -12,15 +12,27 @@ import type { XmlElement } from '@tandem/xml';
 const CLOSED = 'no certificate matches until it is fixed';
 
 /** Records an unusable rule: a warning for the administrator and a fail-closed marker for the selector. */
-function unusable(sink: WarningSink, match: CertificateMatch, el: XmlElement | { line: number; column: number }, message: string): void {
+function unusable(
+  sink: WarningSink,
+  match: CertificateMatch,
+  el: XmlElement | { line: number; column: number },
+  message: string,
+): void {
   sink.add(el as XmlElement, 'unusable-rule', `${message}; ${CLOSED}`);
   match.unusableRules.push(`line ${el.line}: ${message}`);
 }
 
 /** Key usage names in the order of the profile schema's table. */
 export const KEY_USAGE_NAMES: readonly KeyUsageName[] = [
-  'Decipher_Only', 'Encipher_Only', 'CRL_Sign', 'Key_Cert_Sign', 'Key_Agreement',
-  'Data_Encipherment', 'Key_Encipherment', 'Non_Repudiation', 'Digital_Signature',
+  'Decipher_Only',
+  'Encipher_Only',
+  'CRL_Sign',
+  'Key_Cert_Sign',
+  'Key_Agreement',
+  'Data_Encipherment',
+  'Key_Encipherment',
+  'Non_Repudiation',
+  'Digital_Signature',
 ];
 
 /** Named EKU → OID (confirmed against the Secure Client 5.1 library string table). */
@@ -40,7 +52,22 @@ export const EKU_OIDS: ReadonlyMap<ExtendedKeyUsageName, string> = new Map<Exten
 
 /** DN attribute abbreviations accepted in `DistinguishedNameDefinition/Name` (also with `ISSUER-`). */
 export const DN_ATTRIBUTES: readonly string[] = [
-  'CN', 'DC', 'SN', 'GN', 'N', 'I', 'GENQ', 'DNQ', 'C', 'L', 'SP', 'ST', 'O', 'OU', 'T', 'EA',
+  'CN',
+  'DC',
+  'SN',
+  'GN',
+  'N',
+  'I',
+  'GENQ',
+  'DNQ',
+  'C',
+  'L',
+  'SP',
+  'ST',
+  'O',
+  'OU',
+  'T',
+  'EA',
 ];
 
 const OID = /^[0-2](\.(0|[1-9][0-9]{0,9})){1,20}$/;
@@ -77,7 +104,12 @@ function readEku(el: XmlElement, sink: WarningSink, match: CertificateMatch): vo
       continue;
     }
     if (!OID.test(key.text) || key.text.length > MAX_PATTERN) {
-      unusable(sink, match, key, `CustomExtendedMatchKey "${clip(key.text)}" is not a dotted OID of at most 30 characters`);
+      unusable(
+        sink,
+        match,
+        key,
+        `CustomExtendedMatchKey "${clip(key.text)}" is not a dotted OID of at most 30 characters`,
+      );
       continue;
     }
     if (!match.customExtendedKeyUsage.includes(key.text)) match.customExtendedKeyUsage.push(key.text);
@@ -91,7 +123,11 @@ function readEnabled(def: XmlElement, attr: string, fallback: boolean, sink: War
   const v = a.value.trim().toLowerCase();
   if (v === 'enabled') return true;
   if (v === 'disabled') return false;
-  sink.add(a, 'bad-value', `${attr}="${clip(a.value)}" is not Enabled/Disabled; using ${fallback ? 'Enabled' : 'Disabled'}`);
+  sink.add(
+    a,
+    'bad-value',
+    `${attr}="${clip(a.value)}" is not Enabled/Disabled; using ${fallback ? 'Enabled' : 'Disabled'}`,
+  );
   return fallback;
 }
 
@@ -112,14 +148,19 @@ function readDnRule(def: XmlElement, sink: WarningSink, match: CertificateMatch)
   }
   const pattern = patternEl.text.replace(/\s+/g, ' ');
   if (pattern.length > MAX_PATTERN) {
-    sink.add(patternEl, 'out-of-range', `Pattern is longer than the schema's ${MAX_PATTERN} characters; used as written`);
+    sink.add(
+      patternEl,
+      'out-of-range',
+      `Pattern is longer than the schema's ${MAX_PATTERN} characters; used as written`,
+    );
   }
   let operator: 'Equal' | 'NotEqual' = 'Equal';
   const op = def.attributes.get('Operator');
   if (op) {
     const v = op.value.trim().toLowerCase();
     if (v === 'notequal') operator = 'NotEqual';
-    else if (v !== 'equal') sink.add(op, 'bad-value', `Operator="${clip(op.value)}" is not Equal/NotEqual; using Equal`);
+    else if (v !== 'equal')
+      sink.add(op, 'bad-value', `Operator="${clip(op.value)}" is not Equal/NotEqual; using Equal`);
   }
   return {
     name,
@@ -135,7 +176,11 @@ function readDnRule(def: XmlElement, sink: WarningSink, match: CertificateMatch)
 
 /** Reads a `CertificateMatch` element. */
 export function readCertificateMatch(el: XmlElement, sink: WarningSink): CertificateMatch {
-  const kids = new Children(el, new Set(['MatchOnlyCertsWithKU', 'MatchOnlyCertsWithEKU', 'KeyUsage', 'ExtendedKeyUsage', 'DistinguishedName']), sink);
+  const kids = new Children(
+    el,
+    new Set(['MatchOnlyCertsWithKU', 'MatchOnlyCertsWithEKU', 'KeyUsage', 'ExtendedKeyUsage', 'DistinguishedName']),
+    sink,
+  );
   const match: CertificateMatch = {
     keyUsage: [],
     extendedKeyUsage: [],
@@ -152,10 +197,19 @@ export function readCertificateMatch(el: XmlElement, sink: WarningSink): Certifi
   if (eku) readEku(eku, sink, match);
   const dn = kids.one('DistinguishedName');
   if (dn) {
-    const defs = new Children(dn, new Set(['DistinguishedNameDefinition']), sink, new Set(['DistinguishedNameDefinition']));
+    const defs = new Children(
+      dn,
+      new Set(['DistinguishedNameDefinition']),
+      sink,
+      new Set(['DistinguishedNameDefinition']),
+    );
     for (const def of defs.all('DistinguishedNameDefinition')) {
       if (match.distinguishedName.length >= MAX_DN_RULES) {
-        sink.add(def, 'out-of-range', `more than ${MAX_DN_RULES} DistinguishedNameDefinition rules; all are kept (every rule must hold)`);
+        sink.add(
+          def,
+          'out-of-range',
+          `more than ${MAX_DN_RULES} DistinguishedNameDefinition rules; all are kept (every rule must hold)`,
+        );
       }
       const rule = readDnRule(def, sink, match);
       if (rule) match.distinguishedName.push(rule);

@@ -16,17 +16,46 @@ import type { XmlElement } from '@tandem/xml';
 
 /** Element names recognised directly under ClientInitialization. */
 export const CLIENT_INIT_ELEMENTS: ReadonlySet<string> = new Set([
-  'CertificateStore', 'CertificateStoreMac', 'CertificateStoreLinux', 'CertificateStoreOverride',
-  'AutomaticCertSelection', 'CertificateMatch', 'ClearSmartcardPin', 'ShowPreConnectMessage',
-  'CertificatePinning', 'AutoReconnect', 'SuspendOnConnectedStandby', 'AuthenticationTimeout',
-  'ProxySettings', 'AllowLocalProxyConnections', 'IPProtocolSupport', 'AutoConnectOnStart',
-  'MinimizeOnConnect', 'LocalLanAccess', 'DisableCaptivePortalDetection',
-  'CaptivePortalRemediationBrowserFailover', 'AllowManualHostInput', 'ServiceDisable',
-  'EnableAutomaticServerSelection', 'BackupServerList', 'UseStartBeforeLogon',
-  'WindowsLogonEnforcement', 'LinuxLogonEnforcement', 'WindowsVPNEstablishment',
-  'LinuxVPNEstablishment', 'RetainVpnOnLogoff', 'EnableScripting', 'PPPExclusion', 'AutoUpdate',
-  'RSASecurIDIntegration', 'SafeWordSofTokenIntegration', 'AllowIPsecOverSSL', 'AutomaticVPNPolicy',
-  'CertificateEnrollment', 'MobilePolicy', 'DeviceLockRequired',
+  'CertificateStore',
+  'CertificateStoreMac',
+  'CertificateStoreLinux',
+  'CertificateStoreOverride',
+  'AutomaticCertSelection',
+  'CertificateMatch',
+  'ClearSmartcardPin',
+  'ShowPreConnectMessage',
+  'CertificatePinning',
+  'AutoReconnect',
+  'SuspendOnConnectedStandby',
+  'AuthenticationTimeout',
+  'ProxySettings',
+  'AllowLocalProxyConnections',
+  'IPProtocolSupport',
+  'AutoConnectOnStart',
+  'MinimizeOnConnect',
+  'LocalLanAccess',
+  'DisableCaptivePortalDetection',
+  'CaptivePortalRemediationBrowserFailover',
+  'AllowManualHostInput',
+  'ServiceDisable',
+  'EnableAutomaticServerSelection',
+  'BackupServerList',
+  'UseStartBeforeLogon',
+  'WindowsLogonEnforcement',
+  'LinuxLogonEnforcement',
+  'WindowsVPNEstablishment',
+  'LinuxVPNEstablishment',
+  'RetainVpnOnLogoff',
+  'EnableScripting',
+  'PPPExclusion',
+  'AutoUpdate',
+  'RSASecurIDIntegration',
+  'SafeWordSofTokenIntegration',
+  'AllowIPsecOverSSL',
+  'AutomaticVPNPolicy',
+  'CertificateEnrollment',
+  'MobilePolicy',
+  'DeviceLockRequired',
 ]);
 
 const LOCAL_POLICY_HERE = 'it belongs to AnyConnectLocalPolicy.xml';
@@ -50,7 +79,11 @@ function readIpProtocols(el: XmlElement | undefined, sink: WarningSink): ClientI
   const parts = el.text.split(',').map((p) => p.trim().toLowerCase());
   const mapped = parts.map((p) => (p === 'ipv4' ? 'IPv4' : p === 'ipv6' ? 'IPv6' : null));
   if (mapped.length === 0 || mapped.length > 2 || mapped.includes(null) || mapped[0] === mapped[1]) {
-    sink.add(el, 'bad-value', `IPProtocolSupport "${clip(el.text)}" is not IPv4, IPv6, IPv4,IPv6 or IPv6,IPv4; using IPv4,IPv6`);
+    sink.add(
+      el,
+      'bad-value',
+      `IPProtocolSupport "${clip(el.text)}" is not IPv4, IPv6, IPv4,IPv6 or IPv6,IPv4; using IPv4,IPv6`,
+    );
     return { value: def, source: 'default' };
   }
   return { value: mapped as Array<'IPv4' | 'IPv6'>, source: 'file' };
@@ -61,7 +94,16 @@ function readIpProtocols(el: XmlElement | undefined, sink: WarningSink): ClientI
  * profile without the element and for hosts that belong to no profile).
  */
 export function readClientInitialization(el: XmlElement | undefined, sink: WarningSink): ClientInitialization {
-  const empty: XmlElement = { name: 'ClientInitialization', local: 'ClientInitialization', namespace: null, attributes: new Map(), children: [], text: '', line: 0, column: 0 };
+  const empty: XmlElement = {
+    name: 'ClientInitialization',
+    local: 'ClientInitialization',
+    namespace: null,
+    attributes: new Map(),
+    children: [],
+    text: '',
+    line: 0,
+    column: 0,
+  };
   const k = new Children(el ?? empty, CLIENT_INIT_ELEMENTS, sink, new Set(), NON_SCHEMA);
   const sub = (parent: XmlElement | undefined, names: string[]): Children =>
     new Children(parent ?? empty, new Set(names), sink);
@@ -96,10 +138,20 @@ export function readClientInitialization(el: XmlElement | undefined, sink: Warni
     certificateMatch: match ? readCertificateMatch(match, sink) : null,
     clearSmartcardPin: boolPref(k.one('ClearSmartcardPin'), true, sink, true),
     showPreConnectMessage: boolPref(k.one('ShowPreConnectMessage'), false, sink),
-    certificatePinning: { enabled: pinningPref.value, source: pinningPref.source, pins: readPinList(pinK.one('CertificatePinList'), sink) },
+    certificatePinning: {
+      enabled: pinningPref.value,
+      source: pinningPref.source,
+      pins: readPinList(pinK.one('CertificatePinList'), sink),
+    },
     strictCertificateTrust: strict ? boolPref(strict, false, sink) : null,
     autoReconnect: boolPref(autoReconnect, true, sink, false),
-    autoReconnectBehavior: enumPref(arK.one('AutoReconnectBehavior'), ['DisconnectOnSuspend', 'ReconnectAfterResume'] as const, 'DisconnectOnSuspend', sink, false),
+    autoReconnectBehavior: enumPref(
+      arK.one('AutoReconnectBehavior'),
+      ['DisconnectOnSuspend', 'ReconnectAfterResume'] as const,
+      'DisconnectOnSuspend',
+      sink,
+      false,
+    ),
     suspendOnConnectedStandby: boolPref(k.one('SuspendOnConnectedStandby'), false, sink),
     authenticationTimeout: intPref(k.one('AuthenticationTimeout'), 10, 120, 30, sink),
     proxySettings: enumPref(proxy, ['Native', 'IgnoreProxy', 'Override'] as const, 'Native', sink, false),
@@ -116,7 +168,10 @@ export function readClientInitialization(el: XmlElement | undefined, sink: Warni
     autoServerSelectionImprovement: intPref(selK.one('AutoServerSelectionImprovement'), 10, 100, 20, sink),
     autoServerSelectionSuspendTime: intPref(selK.one('AutoServerSelectionSuspendTime'), 1, 100, 4, sink),
     backupServerList: backup
-      ? new Children(backup, new Set(['HostAddress']), sink, new Set(['HostAddress'])).all('HostAddress').map((h) => h.text).filter((h) => h !== '')
+      ? new Children(backup, new Set(['HostAddress']), sink, new Set(['HostAddress']))
+          .all('HostAddress')
+          .map((h) => h.text)
+          .filter((h) => h !== '')
       : [],
     useStartBeforeLogon: boolPref(k.one('UseStartBeforeLogon'), false, sink, true),
     windowsLogonEnforcement: enumPref(k.one('WindowsLogonEnforcement'), LOGON, 'SingleLocalLogon', sink),
@@ -124,13 +179,24 @@ export function readClientInitialization(el: XmlElement | undefined, sink: Warni
     windowsVpnEstablishment: enumPref(k.one('WindowsVPNEstablishment'), ESTABLISH, 'AllowRemoteUsers', sink),
     linuxVpnEstablishment: enumPref(k.one('LinuxVPNEstablishment'), ESTABLISH, 'AllowRemoteUsers', sink),
     retainVpnOnLogoff: boolPref(retain, false, sink),
-    retainVpnOnLogoffUserEnforcement: enumPref(retainK.one('UserEnforcement'), ['SameUserOnly', 'AnyUser'] as const, 'SameUserOnly', sink),
+    retainVpnOnLogoffUserEnforcement: enumPref(
+      retainK.one('UserEnforcement'),
+      ['SameUserOnly', 'AnyUser'] as const,
+      'SameUserOnly',
+      sink,
+    ),
     enableScripting: boolPref(scripting, false, sink, false),
     terminateScriptOnNextEvent: boolPref(scriptK.one('TerminateScriptOnNextEvent'), false, sink),
     enablePostSblOnConnectScript: boolPref(scriptK.one('EnablePostSBLOnConnectScript'), true, sink),
     pppExclusion: enumPref(ppp, ['Automatic', 'Disable', 'Override'] as const, 'Automatic', sink, false),
     autoUpdate: boolPref(k.one('AutoUpdate'), true, sink, false),
-    rsaSecurIdIntegration: enumPref(k.one('RSASecurIDIntegration'), ['Automatic', 'SoftwareToken', 'HardwareToken'] as const, 'Automatic', sink, false),
+    rsaSecurIdIntegration: enumPref(
+      k.one('RSASecurIDIntegration'),
+      ['Automatic', 'SoftwareToken', 'HardwareToken'] as const,
+      'Automatic',
+      sink,
+      false,
+    ),
     safeWordSofTokenIntegration: boolPref(k.one('SafeWordSofTokenIntegration'), false, sink),
     allowIpsecOverSsl: boolPref(k.one('AllowIPsecOverSSL'), false, sink),
     automaticVpnPolicy: policy ? readVpnPolicy(policy, sink) : defaultVpnPolicy(),

@@ -8,9 +8,23 @@ import { boolValue, Children, enumPref, intPref, parseBool, type WarningSink } f
 import type { XmlElement } from '@tandem/xml';
 
 const SCEP_FIELDS = [
-  'CADomain', 'Name_CN', 'Department_OU', 'Company_O', 'State_ST', 'State_SP', 'Country_C', 'Email_EA',
-  'Domain_DC', 'SurName_SN', 'GivenName_GN', 'UnstructName_N', 'Initials_I', 'Qualifier_GEN',
-  'Qualifier_DN', 'City_L', 'Title_T',
+  'CADomain',
+  'Name_CN',
+  'Department_OU',
+  'Company_O',
+  'State_ST',
+  'State_SP',
+  'Country_C',
+  'Email_EA',
+  'Domain_DC',
+  'SurName_SN',
+  'GivenName_GN',
+  'UnstructName_N',
+  'Initials_I',
+  'Qualifier_GEN',
+  'Qualifier_DN',
+  'City_L',
+  'Title_T',
 ];
 const STORES = ['All', 'Machine', 'User'] as const;
 
@@ -34,12 +48,19 @@ export function readPinList(el: XmlElement | undefined, sink: WarningSink): Cert
 }
 
 /** Reads `CAURL` (text = URL; attributes PromptForChallengePW, Thumbprint). */
-export function readCaUrl(el: XmlElement, sink: WarningSink): { url: string; promptForChallengePw: boolean; thumbprint?: string } {
-  const out: { url: string; promptForChallengePw: boolean; thumbprint?: string } = { url: el.text, promptForChallengePw: false };
+export function readCaUrl(
+  el: XmlElement,
+  sink: WarningSink,
+): { url: string; promptForChallengePw: boolean; thumbprint?: string } {
+  const out: { url: string; promptForChallengePw: boolean; thumbprint?: string } = {
+    url: el.text,
+    promptForChallengePw: false,
+  };
   const prompt = el.attributes.get('PromptForChallengePW');
   if (prompt) {
     const v = parseBool(prompt.value.trim());
-    if (v === undefined) sink.add(prompt, 'bad-boolean', `PromptForChallengePW="${prompt.value}" is not true/false; using false`);
+    if (v === undefined)
+      sink.add(prompt, 'bad-boolean', `PromptForChallengePW="${prompt.value}" is not true/false; using false`);
     else out.promptForChallengePw = v;
   }
   const thumb = el.attributes.get('Thumbprint')?.value;
@@ -49,10 +70,18 @@ export function readCaUrl(el: XmlElement, sink: WarningSink): { url: string; pro
 
 /** Reads a `CertificateEnrollment` element. */
 export function readEnrollment(el: XmlElement, sink: WarningSink): CertificateEnrollment {
-  const kids = new Children(el, new Set([
-    'CertificateExpirationThreshold', 'AutomaticSCEPHost', 'CAURL', 'CertificateImportStore',
-    'CertificateImportStoreLinux', 'CertificateSCEP',
-  ]), sink);
+  const kids = new Children(
+    el,
+    new Set([
+      'CertificateExpirationThreshold',
+      'AutomaticSCEPHost',
+      'CAURL',
+      'CertificateImportStore',
+      'CertificateImportStoreLinux',
+      'CertificateSCEP',
+    ]),
+    sink,
+  );
   const out: CertificateEnrollment = {
     certificateImportStore: enumPref(kids.one('CertificateImportStore'), STORES, 'All', sink).value,
     scepFields: Object.create(null) as Record<string, string | string[]>,

@@ -28,8 +28,18 @@ function unsafe(file: string, reason: string): TandemError {
 function ioError(file: string, err: unknown): TandemError {
   const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
   if (code === 'ELOOP' || code === 'EMLINK') return unsafe(file, 'is a symbolic link (refused in agent mode)');
-  const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code})`;
-  return new TandemError(ErrorCodes.PROFILE_IO, `${file}: ${reason}`, { cause: err, details: { file, reason, errno: code } });
+  const reason =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : `cannot read (${code})`;
+  return new TandemError(ErrorCodes.PROFILE_IO, `${file}: ${reason}`, {
+    cause: err,
+    details: { file, reason, errno: code },
+  });
 }
 
 function trusted(uid: number, mode: number): boolean {
@@ -70,7 +80,8 @@ export async function readProfileBytes(path: string, opts: LoadOptions = {}): Pr
       if (!trusted(st.uid, st.mode)) throw unsafe(path, 'is not owned by root or is writable by group/others');
       await checkParents(path);
     }
-    if (st.size > maxBytes) throw invalidXml(path, 0, 0, `document is ${st.size} bytes; the limit is ${maxBytes} bytes`);
+    if (st.size > maxBytes)
+      throw invalidXml(path, 0, 0, `document is ${st.size} bytes; the limit is ${maxBytes} bytes`);
     // One spare byte detects a file that grows after fstat.
     const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
     let total = 0;
@@ -81,7 +92,9 @@ export async function readProfileBytes(path: string, opts: LoadOptions = {}): Pr
       if (total > st.size) {
         // A profile replaced or appended to while being read is refused rather than half-read.
         if (total > maxBytes) throw invalidXml(path, 0, 0, `file grew beyond ${maxBytes} bytes while being read`);
-        throw new TandemError(ErrorCodes.PROFILE_IO, `${path}: file changed while being read`, { details: { file: path, reason: 'changed while being read' } });
+        throw new TandemError(ErrorCodes.PROFILE_IO, `${path}: file changed while being read`, {
+          details: { file: path, reason: 'changed while being read' },
+        });
       }
     }
     return buf.subarray(0, total);

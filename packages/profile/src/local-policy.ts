@@ -7,14 +7,27 @@ import { boolValue, Children, clip, enumPref, type WarningSink } from './reader.
 import type { XmlElement } from '@tandem/xml';
 
 const ELEMENTS = new Set([
-  'FipsMode', 'BypassDownloader', 'RestrictWebLaunch', 'StrictCertificateTrust', 'EnableCRLCheck',
-  'RestrictTunnelProtocols', 'RestrictPreferenceCaching', 'ExcludePemFileCertStore',
-  'ExcludeWinNativeCertStore', 'ExcludeMacNativeCertStore', 'ExcludeFirefoxNSSCertStore', 'UpdatePolicy',
+  'FipsMode',
+  'BypassDownloader',
+  'RestrictWebLaunch',
+  'StrictCertificateTrust',
+  'EnableCRLCheck',
+  'RestrictTunnelProtocols',
+  'RestrictPreferenceCaching',
+  'ExcludePemFileCertStore',
+  'ExcludeWinNativeCertStore',
+  'ExcludeMacNativeCertStore',
+  'ExcludeFirefoxNSSCertStore',
+  'UpdatePolicy',
 ]);
 const UPDATE_ELEMENTS = new Set([
-  'AllowSoftwareUpdatesFromAnyServer', 'AllowComplianceModuleUpdatesFromAnyServer',
-  'AllowVPNProfileUpdatesFromAnyServer', 'AllowManagementVPNProfileUpdatesFromAnyServer',
-  'AllowISEProfileUpdatesFromAnyServer', 'AllowServiceProfileUpdatesFromAnyServer', 'AuthorizedServerList',
+  'AllowSoftwareUpdatesFromAnyServer',
+  'AllowComplianceModuleUpdatesFromAnyServer',
+  'AllowVPNProfileUpdatesFromAnyServer',
+  'AllowManagementVPNProfileUpdatesFromAnyServer',
+  'AllowISEProfileUpdatesFromAnyServer',
+  'AllowServiceProfileUpdatesFromAnyServer',
+  'AuthorizedServerList',
 ]);
 
 /** Reads the root `AnyConnectLocalPolicy` element. */
@@ -24,7 +37,10 @@ export function readLocalPolicy(root: XmlElement, sink: WarningSink): LocalPolic
   const u = up ? new Children(up, UPDATE_ELEMENTS, sink) : undefined;
   const list = u?.one('AuthorizedServerList');
   const servers = list
-    ? new Children(list, new Set(['ServerName']), sink, new Set(['ServerName'])).all('ServerName').map((s) => s.text).filter((s) => s !== '')
+    ? new Children(list, new Set(['ServerName']), sink, new Set(['ServerName']))
+        .all('ServerName')
+        .map((s) => s.text)
+        .filter((s) => s !== '')
     : [];
   const policy: LocalPolicy = {
     kind: 'local-policy',
@@ -34,18 +50,35 @@ export function readLocalPolicy(root: XmlElement, sink: WarningSink): LocalPolic
     restrictWebLaunch: boolValue(k.one('RestrictWebLaunch'), false, sink),
     strictCertificateTrust: boolValue(k.one('StrictCertificateTrust'), false, sink),
     enableCrlCheck: boolValue(k.one('EnableCRLCheck'), false, sink),
-    restrictTunnelProtocols: enumPref(k.one('RestrictTunnelProtocols'), ['false', 'IPSec', 'TLS'] as const, 'false', sink).value,
-    restrictPreferenceCaching: enumPref(k.one('RestrictPreferenceCaching'),
-      ['false', 'Credentials', 'Thumbprints', 'CredentialsAndThumbprints', 'All'] as const, 'false', sink).value,
+    restrictTunnelProtocols: enumPref(
+      k.one('RestrictTunnelProtocols'),
+      ['false', 'IPSec', 'TLS'] as const,
+      'false',
+      sink,
+    ).value,
+    restrictPreferenceCaching: enumPref(
+      k.one('RestrictPreferenceCaching'),
+      ['false', 'Credentials', 'Thumbprints', 'CredentialsAndThumbprints', 'All'] as const,
+      'false',
+      sink,
+    ).value,
     excludePemFileCertStore: boolValue(k.one('ExcludePemFileCertStore'), false, sink),
     excludeWinNativeCertStore: boolValue(k.one('ExcludeWinNativeCertStore'), false, sink),
     excludeMacNativeCertStore: boolValue(k.one('ExcludeMacNativeCertStore'), false, sink),
     excludeFirefoxNssCertStore: boolValue(k.one('ExcludeFirefoxNSSCertStore'), false, sink),
     updatePolicy: {
       allowSoftwareUpdatesFromAnyServer: boolValue(u?.one('AllowSoftwareUpdatesFromAnyServer'), true, sink),
-      allowComplianceModuleUpdatesFromAnyServer: boolValue(u?.one('AllowComplianceModuleUpdatesFromAnyServer'), true, sink),
+      allowComplianceModuleUpdatesFromAnyServer: boolValue(
+        u?.one('AllowComplianceModuleUpdatesFromAnyServer'),
+        true,
+        sink,
+      ),
       allowVpnProfileUpdatesFromAnyServer: boolValue(u?.one('AllowVPNProfileUpdatesFromAnyServer'), true, sink),
-      allowManagementVpnProfileUpdatesFromAnyServer: boolValue(u?.one('AllowManagementVPNProfileUpdatesFromAnyServer'), true, sink),
+      allowManagementVpnProfileUpdatesFromAnyServer: boolValue(
+        u?.one('AllowManagementVPNProfileUpdatesFromAnyServer'),
+        true,
+        sink,
+      ),
       allowIseProfileUpdatesFromAnyServer: boolValue(u?.one('AllowISEProfileUpdatesFromAnyServer'), true, sink),
       allowServiceProfileUpdatesFromAnyServer: boolValue(u?.one('AllowServiceProfileUpdatesFromAnyServer'), true, sink),
       authorizedServerList: servers,

@@ -43,8 +43,9 @@ export interface MergedProfiles {
 
 function matches(host: MergedHost, wanted: string): boolean {
   const w = wanted.trim().toLowerCase().replace(/\/+$/, '');
-  return [host.hostName, host.hostAddress, host.url, host.url.replace(/^https:\/\//, '')]
-    .some((candidate) => candidate.toLowerCase() === w);
+  return [host.hostName, host.hostAddress, host.url, host.url.replace(/^https:\/\//, '')].some(
+    (candidate) => candidate.toLowerCase() === w,
+  );
 }
 
 /**
@@ -59,7 +60,13 @@ export function mergeProfiles(list: readonly ProfileSource[]): MergedProfiles {
   const alwaysOn: string[] = [];
   for (const { file, profile } of list) {
     if (profile.managementTunnel) {
-      warnings.push({ file, line: 1, column: 1, kind: 'mgmt-profile-excluded', message: `${file} is a management tunnel profile; not part of the user host list` });
+      warnings.push({
+        file,
+        line: 1,
+        column: 1,
+        kind: 'mgmt-profile-excluded',
+        message: `${file} is a management tunnel profile; not part of the user host list`,
+      });
       continue;
     }
     if (!byFile.has(file)) byFile.set(file, profile.clientInitialization);
@@ -70,7 +77,10 @@ export function mergeProfiles(list: readonly ProfileSource[]): MergedProfiles {
       const first = owner.get(key);
       if (first) {
         warnings.push({
-          file, line: entry.line, column: 1, kind: 'duplicate-host',
+          file,
+          line: entry.line,
+          column: 1,
+          kind: 'duplicate-host',
           message: `Duplicate host "${entry.hostName}" found in ${file}; host discarded (first defined in ${first.profileFile}:${first.line})`,
         });
         continue;
@@ -82,13 +92,21 @@ export function mergeProfiles(list: readonly ProfileSource[]): MergedProfiles {
   }
   if (alwaysOn.length > 1) {
     for (const file of alwaysOn.slice(1)) {
-      warnings.push({ file, line: 1, column: 1, kind: 'multiple-always-on', message: `more than one profile enables Always-On (${alwaysOn.join(', ')}); only one Always-On profile may be installed` });
+      warnings.push({
+        file,
+        line: 1,
+        column: 1,
+        kind: 'multiple-always-on',
+        message: `more than one profile enables Always-On (${alwaysOn.join(', ')}); only one Always-On profile may be installed`,
+      });
     }
   }
   const forHost = (host: MergedHost | null): HostPreferences => ({
     profileFile: host?.profileFile ?? null,
     host,
-    clientInitialization: host ? (byFile.get(host.profileFile) ?? defaultClientInitialization()) : defaultClientInitialization(),
+    clientInitialization: host
+      ? (byFile.get(host.profileFile) ?? defaultClientInitialization())
+      : defaultClientInitialization(),
   });
   return {
     hosts,

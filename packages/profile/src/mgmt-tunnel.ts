@@ -15,7 +15,9 @@ export const MGMT_PROFILE_FILE = 'VpnMgmtTunProfile.xml';
 export function isManagementTunnelPath(path: string): boolean {
   const normalised = path.replace(/\\/g, '/');
   if (basename(normalised).toLowerCase() === MGMT_PROFILE_FILE.toLowerCase()) return true;
-  return dirname(normalised).split('/').some((part) => part.toLowerCase() === 'mgmttun');
+  return dirname(normalised)
+    .split('/')
+    .some((part) => part.toLowerCase() === 'mgmttun');
 }
 
 /** Computes the forced machine-tunnel settings for a profile and warns about each override. */
@@ -33,9 +35,19 @@ export function machineTunnelSettings(
   force('CertificateStoreMac', ci.certificateStoreMac.value, 'System', ci.certificateStoreMac.source);
   force('CertificateStoreLinux', ci.certificateStoreLinux.value, 'Machine', ci.certificateStoreLinux.source);
   force('AutomaticCertSelection', ci.automaticCertSelection.value, true, ci.automaticCertSelection.source);
-  force('StrictCertificateTrust', ci.strictCertificateTrust?.value ?? false, true, ci.strictCertificateTrust?.source ?? 'default');
+  force(
+    'StrictCertificateTrust',
+    ci.strictCertificateTrust?.value ?? false,
+    true,
+    ci.strictCertificateTrust?.source ?? 'default',
+  );
   force('AutoReconnect', ci.autoReconnect.value, true, ci.autoReconnect.source);
-  force('AutoReconnectBehavior', ci.autoReconnectBehavior.value, 'ReconnectAfterResume', ci.autoReconnectBehavior.source);
+  force(
+    'AutoReconnectBehavior',
+    ci.autoReconnectBehavior.value,
+    'ReconnectAfterResume',
+    ci.autoReconnectBehavior.source,
+  );
   const policy = ci.automaticVpnPolicy;
   force('TrustedNetworkPolicy', policy.trustedNetworkPolicy, 'Disconnect', 'file');
   force('UntrustedNetworkPolicy', policy.untrustedNetworkPolicy, 'Connect', 'file');
@@ -52,10 +64,18 @@ export function machineTunnelSettings(
 
   const configured = tndConfigured(policy);
   if (!configured) {
-    sink.add(at, 'mgmt-tnd-not-configured', 'management tunnel profile has no Trusted Network Detection configuration (AutomaticVPNPolicy with TrustedDNSDomains, TrustedDNSServers or TrustedHttpsServerList); the management tunnel will not start');
+    sink.add(
+      at,
+      'mgmt-tnd-not-configured',
+      'management tunnel profile has no Trusted Network Detection configuration (AutomaticVPNPolicy with TrustedDNSDomains, TrustedDNSServers or TrustedHttpsServerList); the management tunnel will not start',
+    );
   }
   if (profile.serverList.length === 0) {
-    sink.add(at, 'mgmt-no-host', 'management tunnel profile has no HostEntry; the management tunnel has nowhere to connect');
+    sink.add(
+      at,
+      'mgmt-no-host',
+      'management tunnel profile has no HostEntry; the management tunnel has nowhere to connect',
+    );
   }
   return {
     certificateStore: 'Machine',

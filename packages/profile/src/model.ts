@@ -36,13 +36,29 @@ export type CertificateStoreLinux = 'All' | 'Machine' | 'User';
 
 /** Key usage names accepted by `KeyUsage/MatchKey`. */
 export type KeyUsageName =
-  | 'Decipher_Only' | 'Encipher_Only' | 'CRL_Sign' | 'Key_Cert_Sign' | 'Key_Agreement'
-  | 'Data_Encipherment' | 'Key_Encipherment' | 'Non_Repudiation' | 'Digital_Signature';
+  | 'Decipher_Only'
+  | 'Encipher_Only'
+  | 'CRL_Sign'
+  | 'Key_Cert_Sign'
+  | 'Key_Agreement'
+  | 'Data_Encipherment'
+  | 'Key_Encipherment'
+  | 'Non_Repudiation'
+  | 'Digital_Signature';
 
 /** Named EKUs accepted by `ExtendedKeyUsage/ExtendedMatchKey`. */
 export type ExtendedKeyUsageName =
-  | 'ServerAuth' | 'ClientAuth' | 'CodeSign' | 'EmailProtect' | 'IPSecEndSystem'
-  | 'IPSecTunnel' | 'IPSecUser' | 'TimeStamp' | 'OCSPSign' | 'DVCS' | 'IKEIntermediate';
+  | 'ServerAuth'
+  | 'ClientAuth'
+  | 'CodeSign'
+  | 'EmailProtect'
+  | 'IPSecEndSystem'
+  | 'IPSecTunnel'
+  | 'IPSecUser'
+  | 'TimeStamp'
+  | 'OCSPSign'
+  | 'DVCS'
+  | 'IKEIntermediate';
 
 /** One `DistinguishedNameDefinition`. */
 export interface DistinguishedNameRule {

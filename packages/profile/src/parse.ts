@@ -40,9 +40,17 @@ function toTree(bytes: Buffer, opts: ParseOptions): XmlElement {
 
 function checkNamespace(root: XmlElement, sink: WarningSink): void {
   if (root.namespace === null) {
-    sink.add(root, 'namespace', `<${root.local}> has no namespace (expected ${PROFILE_NAMESPACE}); elements are matched by local name`);
+    sink.add(
+      root,
+      'namespace',
+      `<${root.local}> has no namespace (expected ${PROFILE_NAMESPACE}); elements are matched by local name`,
+    );
   } else if (root.namespace !== PROFILE_NAMESPACE) {
-    sink.add(root, 'namespace', `<${root.local}> namespace "${root.namespace}" is not ${PROFILE_NAMESPACE}; elements are matched by local name`);
+    sink.add(
+      root,
+      'namespace',
+      `<${root.local}> namespace "${root.namespace}" is not ${PROFILE_NAMESPACE}; elements are matched by local name`,
+    );
   }
 }
 

@@ -48,7 +48,11 @@ export class Children {
       const list = this.byName.get(child.local);
       if (list) {
         if (!repeated.has(child.local)) {
-          sink.add(child, 'duplicate-element', `<${child.local}> repeated; the first one (line ${list[0]?.line}) is used`);
+          sink.add(
+            child,
+            'duplicate-element',
+            `<${child.local}> repeated; the first one (line ${list[0]?.line}) is used`,
+          );
           continue;
         }
         list.push(child);
@@ -99,7 +103,8 @@ export function boolPref(el: XmlElement | undefined, def: boolean, sink: Warning
   let pref: Pref<boolean> = { value: def, source: 'default' };
   if (el) {
     const v = parseBool(el.text);
-    if (v === undefined) sink.add(el, 'bad-boolean', `<${el.local}> value "${clip(el.text)}" is not true/false; using default ${def}`);
+    if (v === undefined)
+      sink.add(el, 'bad-boolean', `<${el.local}> value "${clip(el.text)}" is not true/false; using default ${def}`);
     else pref = { value: v, source: 'file' };
   }
   return withUc(pref, el, uc, sink);
@@ -112,13 +117,21 @@ export function boolValue(el: XmlElement | undefined, def: boolean, sink: Warnin
 
 /** An enumerated preference matched case-insensitively and returned in canonical spelling. */
 export function enumPref<T extends string>(
-  el: XmlElement | undefined, allowed: readonly T[], def: T, sink: WarningSink, uc?: boolean,
+  el: XmlElement | undefined,
+  allowed: readonly T[],
+  def: T,
+  sink: WarningSink,
+  uc?: boolean,
 ): Pref<T> {
   let pref: Pref<T> = { value: def, source: 'default' };
   if (el) {
     const hit = allowed.find((a) => a.toLowerCase() === el.text.toLowerCase());
     if (hit === undefined) {
-      sink.add(el, 'bad-value', `<${el.local}> value "${clip(el.text)}" is not one of ${allowed.join(', ')}; using default ${def}`);
+      sink.add(
+        el,
+        'bad-value',
+        `<${el.local}> value "${clip(el.text)}" is not one of ${allowed.join(', ')}; using default ${def}`,
+      );
     } else {
       pref = { value: hit, source: 'file' };
     }
@@ -127,7 +140,13 @@ export function enumPref<T extends string>(
 }
 
 /** An integer preference within [min, max]; junk or out-of-range values warn and use `def`. */
-export function intPref(el: XmlElement | undefined, min: number, max: number, def: number, sink: WarningSink): Pref<number> {
+export function intPref(
+  el: XmlElement | undefined,
+  min: number,
+  max: number,
+  def: number,
+  sink: WarningSink,
+): Pref<number> {
   if (!el) return { value: def, source: 'default' };
   const n = /^[+]?[0-9]{1,9}$/.test(el.text) ? Number(el.text) : NaN;
   if (Number.isNaN(n)) {
@@ -150,7 +169,10 @@ export function stringPref(el: XmlElement | undefined, def: string, sink: Warnin
 /** Splits a comma-separated list, dropping blanks. */
 export function commaList(text: string | undefined): string[] {
   if (!text) return [];
-  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** Shortens untrusted text for messages. */

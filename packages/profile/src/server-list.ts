@@ -9,8 +9,16 @@ import { boolValue, Children, clip, enumPref, type WarningSink } from './reader.
 import type { XmlElement } from '@tandem/xml';
 
 const HOST_ELEMENTS = new Set([
-  'HostName', 'HostAddress', 'UserGroup', 'BackupServerList', 'LoadBalancingServerList',
-  'AutomaticSCEPHost', 'CAURL', 'MobileHostEntryInfo', 'PrimaryProtocol', 'CertificatePinList',
+  'HostName',
+  'HostAddress',
+  'UserGroup',
+  'BackupServerList',
+  'LoadBalancingServerList',
+  'AutomaticSCEPHost',
+  'CAURL',
+  'MobileHostEntryInfo',
+  'PrimaryProtocol',
+  'CertificatePinList',
 ]);
 /** host[:port][/path] with no whitespace, quotes, angle brackets or backslashes. */
 const ADDRESS = /^[^\s"'<>\\`]{1,253}$/;
@@ -21,7 +29,8 @@ function addressList(el: XmlElement | undefined, what: string, sink: WarningSink
   const out: string[] = [];
   for (const h of new Children(el, new Set(['HostAddress']), sink, new Set(['HostAddress'])).all('HostAddress')) {
     if (h.text === '') continue;
-    if (!ADDRESS.test(h.text)) sink.add(h, 'bad-host', `${what} address "${clip(h.text)}" has characters not allowed in a host; ignored`);
+    if (!ADDRESS.test(h.text))
+      sink.add(h, 'bad-host', `${what} address "${clip(h.text)}" has characters not allowed in a host; ignored`);
     else out.push(h.text);
   }
   return out;
@@ -53,11 +62,19 @@ function readHostEntry(el: XmlElement, sink: WarningSink): HostEntry | null {
   }
   if (hostAddress === '') hostAddress = hostName;
   if (hostName === '') {
-    sink.add(el, 'missing-host-name', `HostEntry without HostName; using the address "${clip(hostAddress)}" as its name`);
+    sink.add(
+      el,
+      'missing-host-name',
+      `HostEntry without HostName; using the address "${clip(hostAddress)}" as its name`,
+    );
     hostName = hostAddress;
   }
   if (!ADDRESS.test(hostAddress)) {
-    sink.add(k.one('HostAddress') ?? el, 'dropped-host', `HostEntry "${clip(hostName)}" dropped: address "${clip(hostAddress)}" has characters not allowed in a host`);
+    sink.add(
+      k.one('HostAddress') ?? el,
+      'dropped-host',
+      `HostEntry "${clip(hostName)}" dropped: address "${clip(hostAddress)}" has characters not allowed in a host`,
+    );
     return null;
   }
   const entry: HostEntry = {
@@ -76,7 +93,11 @@ function readHostEntry(el: XmlElement, sink: WarningSink): HostEntry | null {
       entry.userGroup = group.text;
       entry.url = `https://${hostAddress}/${group.text}`;
     } else {
-      sink.add(group, 'bad-value', `UserGroup "${clip(group.text)}" has characters not allowed in a group alias; ignored`);
+      sink.add(
+        group,
+        'bad-value',
+        `UserGroup "${clip(group.text)}" has characters not allowed in a group alias; ignored`,
+      );
     }
   }
   readProtocol(k.one('PrimaryProtocol'), entry, sink);
@@ -101,7 +122,11 @@ export function readServerList(el: XmlElement | undefined, sink: WarningSink): H
     const key = entry.hostName.toLowerCase();
     const first = seen.get(key);
     if (first) {
-      sink.add(h, 'duplicate-host', `duplicate host "${clip(entry.hostName)}" discarded (first defined at line ${first.line})`);
+      sink.add(
+        h,
+        'duplicate-host',
+        `duplicate host "${clip(entry.hostName)}" discarded (first defined at line ${first.line})`,
+      );
       continue;
     }
     seen.set(key, entry);

@@ -53,7 +53,9 @@ function readAlwaysOn(el: XmlElement, sink: WarningSink, out: AutomaticVpnPolicy
     const acpr = c.one('AllowCaptivePortalRemediation');
     out.allowCaptivePortalRemediation = boolValue(acpr, false, sink);
     if (acpr) {
-      const t = new Children(acpr, new Set(['CaptivePortalRemediationTimeout']), sink).one('CaptivePortalRemediationTimeout');
+      const t = new Children(acpr, new Set(['CaptivePortalRemediationTimeout']), sink).one(
+        'CaptivePortalRemediationTimeout',
+      );
       out.captivePortalRemediationTimeout = intPref(t, 0, 100, 5, sink).value;
     }
     out.applyLastVpnLocalResourceRules = boolValue(c.one('ApplyLastVPNLocalResourceRules'), false, sink);
@@ -66,10 +68,20 @@ function readAlwaysOn(el: XmlElement, sink: WarningSink, out: AutomaticVpnPolicy
 export function readVpnPolicy(el: XmlElement, sink: WarningSink): AutomaticVpnPolicy {
   const policy = defaultVpnPolicy();
   policy.enabled = boolValue(el, false, sink);
-  const kids = new Children(el, new Set([
-    'TrustedDNSDomains', 'TrustedDNSServers', 'TrustedHttpsServerList', 'DisableUntrustedInterfaces',
-    'TrustedNetworkPolicy', 'UntrustedNetworkPolicy', 'BypassConnectUponSessionTimeout', 'AlwaysOn',
-  ]), sink);
+  const kids = new Children(
+    el,
+    new Set([
+      'TrustedDNSDomains',
+      'TrustedDNSServers',
+      'TrustedHttpsServerList',
+      'DisableUntrustedInterfaces',
+      'TrustedNetworkPolicy',
+      'UntrustedNetworkPolicy',
+      'BypassConnectUponSessionTimeout',
+      'AlwaysOn',
+    ]),
+    sink,
+  );
   policy.trustedDnsDomains = commaList(kids.one('TrustedDNSDomains')?.text);
   policy.trustedDnsServers = commaList(kids.one('TrustedDNSServers')?.text);
   const list = kids.one('TrustedHttpsServerList');
@@ -81,19 +93,37 @@ export function readVpnPolicy(el: XmlElement, sink: WarningSink): AutomaticVpnPo
     }
   }
   policy.disableUntrustedInterfaces = boolValue(kids.one('DisableUntrustedInterfaces'), false, sink);
-  policy.trustedNetworkPolicy = enumPref(kids.one('TrustedNetworkPolicy'), ['Connect', 'Pause', 'Disconnect', 'DoNothing'] as const, 'Disconnect', sink).value;
-  policy.untrustedNetworkPolicy = enumPref(kids.one('UntrustedNetworkPolicy'), ['Connect', 'DoNothing'] as const, 'Connect', sink).value;
+  policy.trustedNetworkPolicy = enumPref(
+    kids.one('TrustedNetworkPolicy'),
+    ['Connect', 'Pause', 'Disconnect', 'DoNothing'] as const,
+    'Disconnect',
+    sink,
+  ).value;
+  policy.untrustedNetworkPolicy = enumPref(
+    kids.one('UntrustedNetworkPolicy'),
+    ['Connect', 'DoNothing'] as const,
+    'Connect',
+    sink,
+  ).value;
   policy.bypassConnectUponSessionTimeout = boolValue(kids.one('BypassConnectUponSessionTimeout'), false, sink);
   const alwaysOn = kids.one('AlwaysOn');
   if (alwaysOn) readAlwaysOn(alwaysOn, sink, policy.alwaysOn);
   if (policy.alwaysOn.enabled && !policy.enabled) {
-    sink.add(alwaysOn ?? el, 'inconsistent', 'AlwaysOn is true but AutomaticVPNPolicy is false; Always-On stays inactive');
+    sink.add(
+      alwaysOn ?? el,
+      'inconsistent',
+      'AlwaysOn is true but AutomaticVPNPolicy is false; Always-On stays inactive',
+    );
   }
   return policy;
 }
 
 /** True when TND has something to decide with (a domain, a resolver or an HTTPS server). */
 export function tndConfigured(policy: AutomaticVpnPolicy): boolean {
-  return policy.enabled &&
-    (policy.trustedDnsDomains.length > 0 || policy.trustedDnsServers.length > 0 || policy.trustedHttpsServers.length > 0);
+  return (
+    policy.enabled &&
+    (policy.trustedDnsDomains.length > 0 ||
+      policy.trustedDnsServers.length > 0 ||
+      policy.trustedHttpsServers.length > 0)
+  );
 }

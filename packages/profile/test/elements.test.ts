@@ -32,9 +32,36 @@ describe('full profile: every ClientInitialization and HostEntry element', () =>
     expect(m.customExtendedKeyUsage).toEqual(['1.3.6.1.4.1.311.20.2.2']);
     expect(m.extendedKeyUsage).toEqual(['1.3.6.1.5.5.7.3.2', '1.3.6.1.5.5.8.2.2', '1.3.6.1.4.1.311.20.2.2']);
     expect(m.distinguishedName).toEqual([
-      { name: 'CN', issuer: false, attribute: 'CN', pattern: 'alice example', wildcard: true, operator: 'Equal', matchCase: false, line: 24 },
-      { name: 'ISSUER-OU', issuer: true, attribute: 'OU', pattern: 'Revoked Unit', wildcard: false, operator: 'NotEqual', matchCase: true, line: 28 },
-      { name: 'EA', issuer: false, attribute: 'EA', pattern: 'alice@example.com', wildcard: false, operator: 'Equal', matchCase: true, line: 32 },
+      {
+        name: 'CN',
+        issuer: false,
+        attribute: 'CN',
+        pattern: 'alice example',
+        wildcard: true,
+        operator: 'Equal',
+        matchCase: false,
+        line: 24,
+      },
+      {
+        name: 'ISSUER-OU',
+        issuer: true,
+        attribute: 'OU',
+        pattern: 'Revoked Unit',
+        wildcard: false,
+        operator: 'NotEqual',
+        matchCase: true,
+        line: 28,
+      },
+      {
+        name: 'EA',
+        issuer: false,
+        attribute: 'EA',
+        pattern: 'alice@example.com',
+        wildcard: false,
+        operator: 'Equal',
+        matchCase: true,
+        line: 32,
+      },
     ]);
   });
 
@@ -99,9 +126,13 @@ describe('full profile: every ClientInitialization and HostEntry element', () =>
       untrustedNetworkPolicy: 'DoNothing',
       bypassConnectUponSessionTimeout: true,
       alwaysOn: {
-        enabled: true, connectFailurePolicy: 'Open', allowCaptivePortalRemediation: true,
-        captivePortalRemediationTimeout: 15, applyLastVpnLocalResourceRules: true,
-        allowVpnDisconnect: false, allowedHosts: ['portal.example.com', '192.0.2.7'],
+        enabled: true,
+        connectFailurePolicy: 'Open',
+        allowCaptivePortalRemediation: true,
+        captivePortalRemediationTimeout: 15,
+        applyLastVpnLocalResourceRules: true,
+        allowVpnDisconnect: false,
+        allowedHosts: ['portal.example.com', '192.0.2.7'],
       },
     });
   });
@@ -128,20 +159,29 @@ describe('full profile: every ClientInitialization and HostEntry element', () =>
       backupServers: ['vpn-b.example.com'],
       loadBalancingServers: ['lb1.example.com', 'lb2.example.com'],
       primaryProtocol: 'IPsec',
-      standardAuthenticationOnly: { enabled: true, authMethodDuringIkeNegotiation: 'IKE-RSA', ikeIdentity: 'client.example.com' },
+      standardAuthenticationOnly: {
+        enabled: true,
+        authMethodDuringIkeNegotiation: 'IKE-RSA',
+        ikeIdentity: 'client.example.com',
+      },
       automaticScepHost: 'vpn.example.com/enroll',
       caUrl: 'http://ca.example.com/host-scep',
       pins: [{ value: 'DEADBEEF', subject: 'vpn.example.com', line: 154 }],
       line: 133,
     });
     // HostAddress missing: the HostName is used as the address (docs/profile.md#server-list).
-    expect(p.serverList[1]).toMatchObject({ hostName: 'vpn2.example.net', hostAddress: 'vpn2.example.net', url: 'https://vpn2.example.net' });
+    expect(p.serverList[1]).toMatchObject({
+      hostName: 'vpn2.example.net',
+      hostAddress: 'vpn2.example.net',
+      url: 'https://vpn2.example.net',
+    });
   });
 });
 
 describe('defaults', () => {
   it('a profile without ClientInitialization gets every built-in default, marked as such', () => {
-    const xml = '<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ServerList><HostEntry><HostName>a.example.com</HostName></HostEntry></ServerList></AnyConnectProfile>';
+    const xml =
+      '<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/"><ServerList><HostEntry><HostName>a.example.com</HostName></HostEntry></ServerList></AnyConnectProfile>';
     const ci = parseProfile(Buffer.from(xml)).document.clientInitialization;
     expect(ci).toEqual(defaultClientInitialization());
     expect(ci.certificateStore).toEqual({ value: 'All', source: 'default' });
@@ -189,14 +229,22 @@ describe('junk values warn and fall back, never fatal', () => {
     expect(ci.autoServerSelectionSuspendTime).toEqual({ value: 4, source: 'default' });
     expect(at(15)[0]?.kind).toBe('out-of-range');
     expect(at(16)[0]?.kind).toBe('out-of-range');
-    const outOfRange = parseProfile(Buffer.from('<AnyConnectProfile><ClientInitialization><AuthenticationTimeout>9</AuthenticationTimeout></ClientInitialization></AnyConnectProfile>'));
+    const outOfRange = parseProfile(
+      Buffer.from(
+        '<AnyConnectProfile><ClientInitialization><AuthenticationTimeout>9</AuthenticationTimeout></ClientInitialization></AnyConnectProfile>',
+      ),
+    );
     expect(outOfRange.document.clientInitialization.authenticationTimeout.value).toBe(30);
     expect(outOfRange.warnings.some((w) => w.kind === 'out-of-range')).toBe(true);
   });
 
   it('unknown elements (including __proto__ and constructor) are warnings with positions, and pollute nothing', () => {
     const unknown = warnings.filter((w) => w.kind === 'unknown-element');
-    expect(unknown.map((w) => [w.line, w.column])).toEqual([[9, 3], [10, 3], [11, 3]]);
+    expect(unknown.map((w) => [w.line, w.column])).toEqual([
+      [9, 3],
+      [10, 3],
+      [11, 3],
+    ]);
     expect(unknown[1]!.message).toContain('__proto__');
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
@@ -248,25 +296,45 @@ describe('local policy', () => {
   it('reads every element, no namespace, acversion; warns on unknown', () => {
     const { document: lp, warnings } = parseLocalPolicy(fixture('local-policy-full.xml'), { file: 'lp.xml' });
     expect(lp).toEqual({
-      kind: 'local-policy', namespace: null, acversion: '4.9.06037',
-      fipsMode: true, bypassDownloader: true, restrictWebLaunch: true, strictCertificateTrust: true, enableCrlCheck: true,
-      restrictTunnelProtocols: 'TLS', restrictPreferenceCaching: 'CredentialsAndThumbprints',
-      excludePemFileCertStore: true, excludeWinNativeCertStore: true, excludeMacNativeCertStore: true, excludeFirefoxNssCertStore: true,
+      kind: 'local-policy',
+      namespace: null,
+      acversion: '4.9.06037',
+      fipsMode: true,
+      bypassDownloader: true,
+      restrictWebLaunch: true,
+      strictCertificateTrust: true,
+      enableCrlCheck: true,
+      restrictTunnelProtocols: 'TLS',
+      restrictPreferenceCaching: 'CredentialsAndThumbprints',
+      excludePemFileCertStore: true,
+      excludeWinNativeCertStore: true,
+      excludeMacNativeCertStore: true,
+      excludeFirefoxNssCertStore: true,
       updatePolicy: {
-        allowSoftwareUpdatesFromAnyServer: false, allowComplianceModuleUpdatesFromAnyServer: false,
-        allowVpnProfileUpdatesFromAnyServer: false, allowManagementVpnProfileUpdatesFromAnyServer: false,
-        allowIseProfileUpdatesFromAnyServer: false, allowServiceProfileUpdatesFromAnyServer: false,
+        allowSoftwareUpdatesFromAnyServer: false,
+        allowComplianceModuleUpdatesFromAnyServer: false,
+        allowVpnProfileUpdatesFromAnyServer: false,
+        allowManagementVpnProfileUpdatesFromAnyServer: false,
+        allowIseProfileUpdatesFromAnyServer: false,
+        allowServiceProfileUpdatesFromAnyServer: false,
         authorizedServerList: ['vpn.example.com', 'vpn2.example.com'],
       },
     });
-    expect(warnings.map((w) => [w.kind, w.line])).toEqual([['namespace', 2], ['unknown-element', 26]]);
+    expect(warnings.map((w) => [w.kind, w.line])).toEqual([
+      ['namespace', 2],
+      ['unknown-element', 26],
+    ]);
   });
 
   it('parseAnyDocument dispatches on the root local name; parseProfile refuses a local policy', () => {
     expect(parseAnyDocument(fixture('local-policy-full.xml')).document.kind).toBe('local-policy');
     expect(parseAnyDocument(fixture('full-profile.xml')).document.kind).toBe('vpn');
-    expect(() => parseProfile(fixture('local-policy-full.xml'), { file: 'lp.xml' })).toThrow(/lp\.xml:2:1: root element is <AnyConnectLocalPolicy>/);
-    expect(() => parseAnyDocument(Buffer.from('<Other/>'), { file: 'o.xml' })).toThrow(/o\.xml:1:1: root element is <Other>/);
+    expect(() => parseProfile(fixture('local-policy-full.xml'), { file: 'lp.xml' })).toThrow(
+      /lp\.xml:2:1: root element is <AnyConnectLocalPolicy>/,
+    );
+    expect(() => parseAnyDocument(Buffer.from('<Other/>'), { file: 'o.xml' })).toThrow(
+      /o\.xml:1:1: root element is <Other>/,
+    );
   });
 });
 
@@ -277,31 +345,46 @@ describe('management tunnel', () => {
     expect(parseProfile(bytes, { file: 'C:\\Profile\\MgmtTun\\any.xml' }).document.managementTunnel).toBe(true);
     expect(parseProfile(bytes, { file: 'profile/mgmttun/a.xml' }).document.managementTunnel).toBe(true);
     expect(parseProfile(bytes, { file: 'profile/user.xml' }).document.managementTunnel).toBe(false);
-    expect(parseProfile(bytes, { file: 'profile/user.xml', managementTunnel: true }).document.managementTunnel).toBe(true);
+    expect(parseProfile(bytes, { file: 'profile/user.xml', managementTunnel: true }).document.managementTunnel).toBe(
+      true,
+    );
   });
 
   it('forces machine settings, lists overrides and reports missing TND', () => {
     const { document, warnings } = parseProfile(fixture('mgmt-no-tnd.xml'), { managementTunnel: true });
     const m = document.machineTunnel!;
     expect(m).toMatchObject({
-      certificateStore: 'Machine', certificateStoreMac: 'System', certificateStoreLinux: 'Machine',
-      automaticCertSelection: true, strictCertificateTrust: true, autoReconnect: true,
-      autoReconnectBehavior: 'ReconnectAfterResume', tndConfigured: false,
-      trustedNetworkPolicy: 'Disconnect', untrustedNetworkPolicy: 'Connect',
+      certificateStore: 'Machine',
+      certificateStoreMac: 'System',
+      certificateStoreLinux: 'Machine',
+      automaticCertSelection: true,
+      strictCertificateTrust: true,
+      autoReconnect: true,
+      autoReconnectBehavior: 'ReconnectAfterResume',
+      tndConfigured: false,
+      trustedNetworkPolicy: 'Disconnect',
+      untrustedNetworkPolicy: 'Connect',
     });
-    expect(m.overrides).toEqual(expect.arrayContaining([
-      'CertificateStore: User (file) -> Machine',
-      'AutomaticCertSelection: false (file) -> true',
-      'AutoReconnectBehavior: DisconnectOnSuspend (file) -> ReconnectAfterResume',
-      'TrustedNetworkPolicy: DoNothing (file) -> Disconnect',
-    ]));
+    expect(m.overrides).toEqual(
+      expect.arrayContaining([
+        'CertificateStore: User (file) -> Machine',
+        'AutomaticCertSelection: false (file) -> true',
+        'AutoReconnectBehavior: DisconnectOnSuspend (file) -> ReconnectAfterResume',
+        'TrustedNetworkPolicy: DoNothing (file) -> Disconnect',
+      ]),
+    );
     expect(warnings.find((w) => w.kind === 'mgmt-tnd-not-configured')).toMatchObject({ line: 2, column: 1 });
     // The file's own values stay visible; only machineTunnel carries the forced ones.
     expect(document.clientInitialization.certificateStore.value).toBe('User');
   });
 
   it('TND configured → tndConfigured true and no warning', () => {
-    const xml = fixture('mgmt-no-tnd.xml').toString().replace('<TrustedNetworkPolicy>', '<TrustedDNSDomains>corp.example.com</TrustedDNSDomains><TrustedNetworkPolicy>');
+    const xml = fixture('mgmt-no-tnd.xml')
+      .toString()
+      .replace(
+        '<TrustedNetworkPolicy>',
+        '<TrustedDNSDomains>corp.example.com</TrustedDNSDomains><TrustedNetworkPolicy>',
+      );
     const { document, warnings } = parseProfile(Buffer.from(xml), { managementTunnel: true });
     expect(document.machineTunnel?.tndConfigured).toBe(true);
     expect(warnings.some((w) => w.kind === 'mgmt-tnd-not-configured')).toBe(false);

@@ -50,7 +50,9 @@ describe('loadProfileFile', () => {
     const good = join(dir, 'good.xml');
     writeFileSync(good, fixture('ns-none.xml'));
     symlinkSync(good, join(dir, 'link.xml'));
-    expect(await code(loadProfileFile(join(dir, 'link.xml'), { requireRootOwned: true }))).toBe('E_PROFILE_UNSAFE_FILE');
+    expect(await code(loadProfileFile(join(dir, 'link.xml'), { requireRootOwned: true }))).toBe(
+      'E_PROFILE_UNSAFE_FILE',
+    );
     expect(await code(loadProfileFile(join(dir, 'link.xml')))).toBe('ok');
     chmodSync(good, 0o666);
     expect(await code(loadProfileFile(good, { requireRootOwned: true }))).toBe('E_PROFILE_UNSAFE_FILE');
@@ -61,15 +63,18 @@ describe('loadProfileFile', () => {
   });
 
   const rootCanTest = process.getuid?.() === 0 && existsSync('/root') && (statSync('/root').mode & 0o022) === 0;
-  it.skipIf(!rootCanTest)('requireRootOwned accepts a root-owned 0644 file in root-owned, non-writable directories (needs uid 0)', async () => {
-    const safeDir = mkdtempSync('/root/tandem-profile-safe-');
-    try {
-      chmodSync(safeDir, 0o755);
-      const path = join(safeDir, 'ok.xml');
-      writeFileSync(path, fixture('ns-none.xml'), { mode: 0o644 });
-      expect(await code(loadProfileFile(path, { requireRootOwned: true }))).toBe('ok');
-    } finally {
-      rmSync(safeDir, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!rootCanTest)(
+    'requireRootOwned accepts a root-owned 0644 file in root-owned, non-writable directories (needs uid 0)',
+    async () => {
+      const safeDir = mkdtempSync('/root/tandem-profile-safe-');
+      try {
+        chmodSync(safeDir, 0o755);
+        const path = join(safeDir, 'ok.xml');
+        writeFileSync(path, fixture('ns-none.xml'), { mode: 0o644 });
+        expect(await code(loadProfileFile(path, { requireRootOwned: true }))).toBe('ok');
+      } finally {
+        rmSync(safeDir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -2,17 +2,33 @@ import { describe, expect, it } from 'vitest';
 import { defaultClientInitialization, mergeProfiles, parseProfile } from '@tandem/profile';
 
 function profile(hosts: string[], extra = ''): ReturnType<typeof parseProfile>['document'] {
-  const entries = hosts.map((h) => `<HostEntry><HostName>${h}</HostName><HostAddress>${h.toLowerCase().replace(/ /g, '-')}.example.com</HostAddress></HostEntry>`).join('\n');
-  return parseProfile(Buffer.from(`<AnyConnectProfile><ClientInitialization>${extra}</ClientInitialization>\n<ServerList>\n${entries}</ServerList></AnyConnectProfile>`)).document;
+  const entries = hosts
+    .map(
+      (h) =>
+        `<HostEntry><HostName>${h}</HostName><HostAddress>${h.toLowerCase().replace(/ /g, '-')}.example.com</HostAddress></HostEntry>`,
+    )
+    .join('\n');
+  return parseProfile(
+    Buffer.from(
+      `<AnyConnectProfile><ClientInitialization>${extra}</ClientInitialization>\n<ServerList>\n${entries}</ServerList></AnyConnectProfile>`,
+    ),
+  ).document;
 }
 
 describe('mergeProfiles (docs/profile.md#several-profiles)', () => {
   const a = profile(['Alpha', 'Shared'], '<CertificateStoreLinux>User</CertificateStoreLinux>');
   const b = profile(['Beta', 'shared'], '<CertificateStoreLinux>Machine</CertificateStoreLinux>');
-  const merged = mergeProfiles([{ file: 'a.xml', profile: a }, { file: 'b.xml', profile: b }]);
+  const merged = mergeProfiles([
+    { file: 'a.xml', profile: a },
+    { file: 'b.xml', profile: b },
+  ]);
 
   it('the host list is the union in file order', () => {
-    expect(merged.hosts.map((h) => [h.hostName, h.profileFile])).toEqual([['Alpha', 'a.xml'], ['Shared', 'a.xml'], ['Beta', 'b.xml']]);
+    expect(merged.hosts.map((h) => [h.hostName, h.profileFile])).toEqual([
+      ['Alpha', 'a.xml'],
+      ['Shared', 'a.xml'],
+      ['Beta', 'b.xml'],
+    ]);
   });
 
   it('duplicate host names (case-insensitive) are dropped, first wins, with a warning naming both files', () => {
@@ -24,7 +40,9 @@ describe('mergeProfiles (docs/profile.md#several-profiles)', () => {
   it('preferences come from the profile owning the host, by name, address or URL', () => {
     expect(merged.preferencesForHost('Beta').clientInitialization.certificateStoreLinux.value).toBe('Machine');
     expect(merged.preferencesForHost('beta.example.com').profileFile).toBe('b.xml');
-    expect(merged.preferencesForHost('https://alpha.example.com/').clientInitialization.certificateStoreLinux.value).toBe('User');
+    expect(
+      merged.preferencesForHost('https://alpha.example.com/').clientInitialization.certificateStoreLinux.value,
+    ).toBe('User');
     // The duplicate "shared" belongs to a.xml, whose entry won.
     expect(merged.preferencesForHost('SHARED').profileFile).toBe('a.xml');
   });
@@ -42,8 +60,14 @@ describe('mergeProfiles (docs/profile.md#several-profiles)', () => {
   });
 
   it('management tunnel profiles are left out of the user host list, and two Always-On profiles are flagged', () => {
-    const mgmt = parseProfile(Buffer.from('<AnyConnectProfile><ServerList><HostEntry><HostName>m.example.com</HostName></HostEntry></ServerList></AnyConnectProfile>'), { managementTunnel: true }).document;
-    const ao = '<AutomaticVPNPolicy>true<TrustedDNSDomains>x.example.com</TrustedDNSDomains><AlwaysOn>true</AlwaysOn></AutomaticVPNPolicy>';
+    const mgmt = parseProfile(
+      Buffer.from(
+        '<AnyConnectProfile><ServerList><HostEntry><HostName>m.example.com</HostName></HostEntry></ServerList></AnyConnectProfile>',
+      ),
+      { managementTunnel: true },
+    ).document;
+    const ao =
+      '<AutomaticVPNPolicy>true<TrustedDNSDomains>x.example.com</TrustedDNSDomains><AlwaysOn>true</AlwaysOn></AutomaticVPNPolicy>';
     const m = mergeProfiles([
       { file: 'mgmttun/VpnMgmtTunProfile.xml', profile: mgmt },
       { file: 'ao1.xml', profile: profile(['One'], ao) },

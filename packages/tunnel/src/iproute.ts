@@ -33,9 +33,14 @@ export interface IpResult {
 /** Runs `ip <args>` with a fixed minimal environment; never throws for a non-zero exit. */
 export function ip(args: readonly string[], timeoutMs = 10_000): Promise<IpResult> {
   return new Promise((resolve) => {
-    execFile(ipBinary(), [...args], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      ipBinary(),
+      [...args],
+      { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: timeoutMs, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
   });
 }
 
@@ -45,11 +50,20 @@ export function ip(args: readonly string[], timeoutMs = 10_000): Promise<IpResul
  * taken while a connect is racing the clock. `-force` keeps going after a failing command;
  * `ok` is false when any failed.
  */
-export function ipBatch(globalArgs: readonly string[], commands: readonly string[], timeoutMs = 10_000): Promise<IpResult> {
+export function ipBatch(
+  globalArgs: readonly string[],
+  commands: readonly string[],
+  timeoutMs = 10_000,
+): Promise<IpResult> {
   return new Promise((resolve) => {
-    const child = execFile(ipBinary(), [...globalArgs, '-force', '-batch', '-'], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      ipBinary(),
+      [...globalArgs, '-force', '-batch', '-'],
+      { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: timeoutMs, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
     child.stdin?.on('error', () => {}); // a child that died early: its exit status reports it
     child.stdin?.end(`${commands.join('\n')}\n`);
   });
@@ -63,7 +77,17 @@ export async function ipOrThrow(args: readonly string[]): Promise<string> {
 }
 
 /** Tokens `ip route show` prints that `ip route add` does not accept (status flags and timers). */
-const OUTPUT_ONLY_FLAGS = new Set(['linkdown', 'dead', 'offload', 'trap', 'rt_offload', 'rt_trap', 'rt_offload_failed', 'pervasive', 'notify']);
+const OUTPUT_ONLY_FLAGS = new Set([
+  'linkdown',
+  'dead',
+  'offload',
+  'trap',
+  'rt_offload',
+  'rt_trap',
+  'rt_offload_failed',
+  'pervasive',
+  'notify',
+]);
 const OUTPUT_ONLY_PAIRS = new Set(['expires', 'age', 'used', 'hoplimit_used']);
 
 /**
@@ -100,7 +124,18 @@ export function normalizeRoute(line: string): string {
 /** The route's destination as printed (`default`, `10.0.0.0/24`, a bare host), after any type keyword. */
 export function routeDestination(line: string): string {
   const tokens = line.split(' ');
-  const typed = ['unicast', 'local', 'broadcast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'anycast', 'multicast'];
+  const typed = [
+    'unicast',
+    'local',
+    'broadcast',
+    'blackhole',
+    'unreachable',
+    'prohibit',
+    'throw',
+    'nat',
+    'anycast',
+    'multicast',
+  ];
   return (typed.includes(tokens[0] ?? '') ? tokens[1] : tokens[0]) ?? '';
 }
 
@@ -120,7 +155,13 @@ export function parseLinkNames(output: string): string[] {
   return output
     .split('\n')
     .filter(Boolean)
-    .map((l) => l.replace(/^\d+:\s*/, '').replace(/\s+link\/.*$/, '').replace(/\\\s*$/, '').trim());
+    .map((l) =>
+      l
+        .replace(/^\d+:\s*/, '')
+        .replace(/\s+link\/.*$/, '')
+        .replace(/\\\s*$/, '')
+        .trim(),
+    );
 }
 
 /** True when a network interface with this name exists in the current namespace. */

@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { ip, ipBatch, parseRouteLines } from './iproute.js';
 import { snapshotResolvConf, RESOLV_CONF, type ResolvConfSnapshot } from './resolv.js';
-import { checkPrivateDir, ensurePrivateDir, fsyncDir, readPrivateFile, removeFile, writeFileAtomic } from '@tandem/common/safe-fs';
+import {
+  checkPrivateDir,
+  ensurePrivateDir,
+  fsyncDir,
+  readPrivateFile,
+  removeFile,
+  writeFileAtomic,
+} from '@tandem/common/safe-fs';
 
 /** Default journal directory (tmpfs: a reboot clears both the journal and the state it describes). */
 export const DEFAULT_JOURNAL_DIR = '/run/tandem/netjournal';
@@ -99,14 +106,21 @@ async function familyTables(family: '-4' | '-6'): Promise<{ routes: string[]; ru
   const batch = await ipBatch([family], ['route show table main', 'rule show']);
   if (batch.ok) return routesAndRules(batch.stdout);
   const [r, u] = await Promise.all([ip([family, 'route', 'show', 'table', 'main']), ip([family, 'rule', 'show'])]);
-  if (!r.ok && family === '-4') throw new TandemError(ErrorCodes.NETCONFIG, `cannot read the IPv4 routing table: ${r.stderr.trim()}`);
+  if (!r.ok && family === '-4')
+    throw new TandemError(ErrorCodes.NETCONFIG, `cannot read the IPv4 routing table: ${r.stderr.trim()}`);
   return { routes: r.ok ? parseRouteLines(r.stdout) : [], rules: u.ok ? u.stdout.split('\n').filter(Boolean) : [] };
 }
 
 /** Captures the main routing tables, policy rules and resolv.conf (two ip(8) processes). */
 export async function captureHostSnapshot(resolvConf = RESOLV_CONF): Promise<HostSnapshot> {
   const [four, six] = await Promise.all([familyTables('-4'), familyTables('-6')]);
-  return { routes4: four.routes, routes6: six.routes, rules4: four.rules, rules6: six.rules, resolvConf: snapshotResolvConf(resolvConf) };
+  return {
+    routes4: four.routes,
+    routes6: six.routes,
+    rules4: four.rules,
+    rules6: six.rules,
+    resolvConf: snapshotResolvConf(resolvConf),
+  };
 }
 
 /** Writes (or replaces) a journal atomically in a private 0700 directory. */

@@ -14,8 +14,21 @@
  * configurator steps then take the {@link NetworkConfig} as it is.
  */
 import {
-  ErrorCodes, TandemError, formatIpv4, ipFamily, ipv4Mask, netmaskToPrefix, normalizeAddress, parseDnsName, parseIpv4, parsePrefix,
-  type DnsName, type IpAddress, type IpPrefix, type Parsed, type TunnelNetwork,
+  ErrorCodes,
+  TandemError,
+  formatIpv4,
+  ipFamily,
+  ipv4Mask,
+  netmaskToPrefix,
+  normalizeAddress,
+  parseDnsName,
+  parseIpv4,
+  parsePrefix,
+  type DnsName,
+  type IpAddress,
+  type IpPrefix,
+  type Parsed,
+  type TunnelNetwork,
 } from '@tandem/common';
 
 /** Untrusted configuration as plain values (JSON, tests); {@link validateNetworkConfig} checks it. */
@@ -91,7 +104,12 @@ export interface ValidationLimits {
 }
 
 /** Default {@link ValidationLimits}. */
-export const DEFAULT_LIMITS: ValidationLimits = { maxRoutes: 1024, maxDomains: 32, maxServers: 16, maxBannerChars: 4096 };
+export const DEFAULT_LIMITS: ValidationLimits = {
+  maxRoutes: 1024,
+  maxDomains: 32,
+  maxServers: 16,
+  maxBannerChars: 4096,
+};
 
 /** openconnect keeps at most three DNS and three NBNS servers; the script sees the same. */
 const SERVERS_USED = 3;
@@ -100,8 +118,11 @@ const SERVERS_USED = 3;
 const FORBIDDEN = /[\r\n\0"'`]/;
 
 function refuse(reason: string, field: string, value?: unknown): never {
-  const shown = typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : String(value);
-  throw new TandemError(ErrorCodes.NETCONFIG, `refused pushed ${field}: ${reason} (${shown})`, { details: { field, reason } });
+  const shown =
+    typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : String(value);
+  throw new TandemError(ErrorCodes.NETCONFIG, `refused pushed ${field}: ${reason} (${shown})`, {
+    details: { field, reason },
+  });
 }
 
 function text(value: unknown, field: string): string {
@@ -154,7 +175,8 @@ function address(value: unknown, field: string, family?: 4 | 6): IpAddress {
 }
 
 function integer(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) refuse(`not an integer in ${min}..${max}`, field, value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    refuse(`not an integer in ${min}..${max}`, field, value);
   return value;
 }
 
@@ -180,7 +202,12 @@ function byFamily(list: readonly IpPrefix[], field: string, warnings: string[]):
  * list sizes, families, prefix and MTU ranges. Throws E_NETCONFIG naming the first offending
  * field; nothing is executed or written before this returns.
  */
-export function buildNetworkConfig(gateway: string, net: TunnelNetwork, extras: NetworkConfigExtras = {}, limits: ValidationLimits = DEFAULT_LIMITS): NetworkConfig {
+export function buildNetworkConfig(
+  gateway: string,
+  net: TunnelNetwork,
+  extras: NetworkConfigExtras = {},
+  limits: ValidationLimits = DEFAULT_LIMITS,
+): NetworkConfig {
   const warnings: string[] = [];
   const gw = normalizeAddress(gateway);
   if (!gw) refuse('not an IPv4/6 address', 'gateway', gateway);
@@ -192,7 +219,14 @@ export function buildNetworkConfig(gateway: string, net: TunnelNetwork, extras: 
     else {
       const prefix = integer(net.ipv4.prefix, 'ipv4.prefix', 0, 32);
       const mask = ipv4Mask(prefix);
-      ipv4 = { address: net.ipv4.address, network: { prefix, netmask: formatIpv4(mask), netaddr: formatIpv4(((parseIpv4(net.ipv4.address) ?? 0) & mask) >>> 0) } };
+      ipv4 = {
+        address: net.ipv4.address,
+        network: {
+          prefix,
+          netmask: formatIpv4(mask),
+          netaddr: formatIpv4(((parseIpv4(net.ipv4.address) ?? 0) & mask) >>> 0),
+        },
+      };
     }
   }
   let ipv6: NetworkConfigFields['ipv6'];
@@ -205,13 +239,22 @@ export function buildNetworkConfig(gateway: string, net: TunnelNetwork, extras: 
   const servers = cap(net.dns, 'dns', limits.maxServers);
   const dns4 = servers.filter((a) => ipFamily(a) === 4);
   const dns6 = servers.filter((a) => ipFamily(a) === 6);
-  if (dns4.length > SERVERS_USED || dns6.length > SERVERS_USED) warnings.push(`only the first ${SERVERS_USED} DNS servers per family are used`);
+  if (dns4.length > SERVERS_USED || dns6.length > SERVERS_USED)
+    warnings.push(`only the first ${SERVERS_USED} DNS servers per family are used`);
   const nbns = cap(net.nbns, 'nbns', limits.maxServers);
   nbns.forEach((a, i) => {
     if (ipFamily(a) !== 4) refuse('not an IPv4 address', `nbns[${i}]`, a);
   });
-  const [include4, include6] = byFamily(cap(net.splitInclude, 'splitInclude', limits.maxRoutes), 'splitInclude', warnings);
-  const [exclude4, exclude6] = byFamily(cap(net.splitExclude, 'splitExclude', limits.maxRoutes), 'splitExclude', warnings);
+  const [include4, include6] = byFamily(
+    cap(net.splitInclude, 'splitInclude', limits.maxRoutes),
+    'splitInclude',
+    warnings,
+  );
+  const [exclude4, exclude6] = byFamily(
+    cap(net.splitExclude, 'splitExclude', limits.maxRoutes),
+    'splitExclude',
+    warnings,
+  );
 
   const fields: NetworkConfigFields = {
     gateway: gw,
@@ -240,7 +283,10 @@ export function buildNetworkConfig(gateway: string, net: TunnelNetwork, extras: 
  * string with the same parsers @tandem/anyconnect uses, then {@link buildNetworkConfig}.
  * Throws E_NETCONFIG naming the first offending field.
  */
-export function validateNetworkConfig(config: NetworkConfigInput, limits: ValidationLimits = DEFAULT_LIMITS): NetworkConfig {
+export function validateNetworkConfig(
+  config: NetworkConfigInput,
+  limits: ValidationLimits = DEFAULT_LIMITS,
+): NetworkConfig {
   if (typeof config !== 'object' || config === null) refuse('not an object', 'config', config);
   const gateway = address(config.gateway, 'gateway');
   let ipv4: TunnelNetwork['ipv4'];
@@ -250,7 +296,8 @@ export function validateNetworkConfig(config: NetworkConfigInput, limits: Valida
     if (config.ipv4.netmask !== undefined) {
       const p = netmaskToPrefix(text(config.ipv4.netmask, 'ipv4.netmask'));
       if (p === null) refuse('not a contiguous netmask', 'ipv4.netmask', config.ipv4.netmask);
-      if (config.ipv4.prefix !== undefined && config.ipv4.prefix !== p) refuse('prefix and netmask disagree', 'ipv4.prefix', config.ipv4.prefix);
+      if (config.ipv4.prefix !== undefined && config.ipv4.prefix !== p)
+        refuse('prefix and netmask disagree', 'ipv4.prefix', config.ipv4.prefix);
       prefix = p;
     } else if (config.ipv4.prefix !== undefined) {
       prefix = integer(config.ipv4.prefix, 'ipv4.prefix', 0, 32);
@@ -259,10 +306,14 @@ export function validateNetworkConfig(config: NetworkConfigInput, limits: Valida
   }
   const net: TunnelNetwork = {
     ...(ipv4 ? { ipv4 } : {}),
-    ...(config.ipv6 !== undefined ? { ipv6: { address: address(config.ipv6.address, 'ipv6.address', 6), prefix: config.ipv6.prefix } } : {}),
+    ...(config.ipv6 !== undefined
+      ? { ipv6: { address: address(config.ipv6.address, 'ipv6.address', 6), prefix: config.ipv6.prefix } }
+      : {}),
     dns: list(config.dns, 'dns', limits.maxServers).map((d, i) => address(d, `dns[${i}]`)),
     nbns: list(config.nbns, 'nbns', limits.maxServers).map((d, i) => address(d, `nbns[${i}]`, 4)),
-    defaultDomains: list(config.domains, 'domains', limits.maxDomains).map((d, i) => validateDomain(d, `domains[${i}]`)),
+    defaultDomains: list(config.domains, 'domains', limits.maxDomains).map((d, i) =>
+      validateDomain(d, `domains[${i}]`),
+    ),
     splitDns: list(config.splitDns, 'splitDns', limits.maxDomains).map((d, i) => validateDomain(d, `splitDns[${i}]`)),
     splitInclude: routes(config.splitInclude, 'splitInclude', limits),
     splitExclude: routes(config.splitExclude, 'splitExclude', limits),
@@ -278,6 +329,7 @@ export function validateNetworkConfig(config: NetworkConfigInput, limits: Valida
 /** Validates an interface name (IFNAMSIZ 16 incl. NUL; no `/`, whitespace or `.`/`..`). */
 export function validateInterfaceName(value: unknown, field = 'interface'): string {
   const name = text(value, field);
-  if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,14}$/.test(name) || name === '.' || name === '..') refuse('not a valid interface name', field, value);
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,14}$/.test(name) || name === '.' || name === '..')
+    refuse('not a valid interface name', field, value);
   return name;
 }

@@ -4,7 +4,15 @@
  * when there is nothing to do.
  */
 import { linkExists } from './iproute.js';
-import { DEFAULT_JOURNAL_DIR, listJournals, ownerAlive, readJournal, removeJournal, removeStaleTempFiles, type JournalRecord } from './journal.js';
+import {
+  DEFAULT_JOURNAL_DIR,
+  listJournals,
+  ownerAlive,
+  readJournal,
+  removeJournal,
+  removeStaleTempFiles,
+  type JournalRecord,
+} from './journal.js';
 import { repairFromJournal, type RepairReport } from './repair.js';
 
 /** Options for {@link recover}. */
@@ -46,7 +54,10 @@ async function waitForLinkGone(name: string, timeoutMs: number): Promise<void> {
  * Restores the host from every journal in `journalDir` whose owner process is gone. Throws
  * E_NETCONFIG only when the directory itself is unsafe (a symlink, foreign-owned, not 0700).
  */
-export async function recover(journalDir: string = DEFAULT_JOURNAL_DIR, options: RecoverOptions = {}): Promise<RecoverReport> {
+export async function recover(
+  journalDir: string = DEFAULT_JOURNAL_DIR,
+  options: RecoverOptions = {},
+): Promise<RecoverReport> {
   const started = performance.now();
   const journals: RecoveredJournal[] = [];
   const tempFilesRemoved = removeStaleTempFiles(journalDir);
@@ -71,7 +82,13 @@ export async function recover(journalDir: string = DEFAULT_JOURNAL_DIR, options:
     const repair = await repairFromJournal(record);
     const complete = repair.failures.length === 0;
     if (complete) removeJournal(journalDir, record.owner.pid);
-    journals.push({ path, ownerPid: record.owner.pid, outcome: complete ? 'restored' : 'repair-incomplete', phase: record.phase, repair });
+    journals.push({
+      path,
+      ownerPid: record.owner.pid,
+      outcome: complete ? 'restored' : 'repair-incomplete',
+      phase: record.phase,
+      repair,
+    });
   }
   return { journals, tempFilesRemoved, ms: performance.now() - started };
 }

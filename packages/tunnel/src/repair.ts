@@ -109,7 +109,15 @@ function removeVpncState(record: JournalRecord, report: RepairReport): void {
 
 /** Brings the host back to the journal's snapshot (see the module comment for the policy). */
 export async function repairFromJournal(record: JournalRecord): Promise<RepairReport> {
-  const report: RepairReport = { routesRestored: [], routesDeleted: [], resolvConfRestored: false, rulesDiffer: [], vpncFilesRemoved: [], skipped: [], failures: [] };
+  const report: RepairReport = {
+    routesRestored: [],
+    routesDeleted: [],
+    resolvConfRestored: false,
+    rulesDiffer: [],
+    vpncFilesRemoved: [],
+    skipped: [],
+    failures: [],
+  };
   // DNS first: it is the change users notice (every lookup hangs on the dead VPN resolver).
   try {
     report.resolvConfRestored = restoreResolvConf(record.before.resolvConf);

@@ -4,7 +4,20 @@
  * crash openconnect leaves the VPN's (now unreachable) DNS in place. We keep the
  * original bytes in our journal and put them back ourselves.
  */
-import { closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '@tandem/common/safe-fs';
@@ -39,7 +52,13 @@ export function snapshotResolvConf(path = RESOLV_CONF): ResolvConfSnapshot {
     return { path, kind: 'missing' };
   }
   const content = readContent(path);
-  if (st.isSymbolicLink()) return { path, kind: 'symlink', target: readlinkSync(path), ...(content === undefined ? {} : { contentBase64: content }) };
+  if (st.isSymbolicLink())
+    return {
+      path,
+      kind: 'symlink',
+      target: readlinkSync(path),
+      ...(content === undefined ? {} : { contentBase64: content }),
+    };
   return { path, kind: 'file', ...(content === undefined ? {} : { contentBase64: content }) };
 }
 

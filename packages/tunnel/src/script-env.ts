@@ -92,7 +92,10 @@ export function buildScriptEnv(config: NetworkConfig, ctx: ScriptContext): Recor
   splitVars(env, 'INC', config.include4, config.include6);
   splitVars(env, 'EXC', config.exclude4, config.exclude6);
   for (const [name, value] of Object.entries(env)) {
-    if (UNSAFE.test(value)) throw new TandemError(ErrorCodes.NETCONFIG, `refused ${name} for vpnc-script: contains CR, LF, NUL or a quote`, { details: { field: name } });
+    if (UNSAFE.test(value))
+      throw new TandemError(ErrorCodes.NETCONFIG, `refused ${name} for vpnc-script: contains CR, LF, NUL or a quote`, {
+        details: { field: name },
+      });
   }
   return env;
 }

@@ -6,7 +6,17 @@
  */
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { NetworkConfigurator, StepResult } from './configurator.js';
-import { captureHostSnapshot, DEFAULT_JOURNAL_DIR, type HostSnapshot, processStartTicks, removeJournal, writeJournal, type IntendedChanges, type JournalPhase, type JournalRecord } from './journal.js';
+import {
+  captureHostSnapshot,
+  DEFAULT_JOURNAL_DIR,
+  type HostSnapshot,
+  processStartTicks,
+  removeJournal,
+  writeJournal,
+  type IntendedChanges,
+  type JournalPhase,
+  type JournalRecord,
+} from './journal.js';
 import { validateInterfaceName, type NetworkConfig } from './network-config.js';
 import { repairFromJournal, type RepairReport } from './repair.js';
 import { RESOLV_CONF } from './resolv.js';
@@ -44,11 +54,21 @@ export interface DisconnectReport {
 }
 
 function intendedChanges(v: NetworkConfig): IntendedChanges {
-  const r4 = [...v.include4, ...v.exclude4].map((r) => (r.prefix === 0 ? 'default' : r.prefix === 32 ? r.address : `${r.address}/${r.prefix}`));
-  const r6 = [...v.include6, ...v.exclude6].map((r) => (r.prefix === 0 ? 'default' : r.prefix === 128 ? r.address : `${r.address}/${r.prefix}`));
+  const r4 = [...v.include4, ...v.exclude4].map((r) =>
+    r.prefix === 0 ? 'default' : r.prefix === 32 ? r.address : `${r.address}/${r.prefix}`,
+  );
+  const r6 = [...v.include6, ...v.exclude6].map((r) =>
+    r.prefix === 0 ? 'default' : r.prefix === 128 ? r.address : `${r.address}/${r.prefix}`,
+  );
   if (v.ipv4 && v.include4.length === 0) r4.push('default');
   if (v.ipv6 && v.include6.length === 0) r6.push('default');
-  return { gateway: v.gateway.address, routes4: r4, routes6: r6, dns: [...v.dns4, ...v.dns6], domains: [...v.domains, ...v.splitDns] };
+  return {
+    gateway: v.gateway.address,
+    routes4: r4,
+    routes6: r6,
+    dns: [...v.dns4, ...v.dns6],
+    domains: [...v.domains, ...v.splitDns],
+  };
 }
 
 /** A journaled network configuration for one tunnel. */
@@ -73,7 +93,8 @@ export class NetworkSession {
    * when it was built; only the requested TUN name is checked here.
    */
   static async begin(options: NetworkSessionOptions): Promise<NetworkSession> {
-    const requested = options.requestedTunDevice === undefined ? undefined : validateInterfaceName(options.requestedTunDevice);
+    const requested =
+      options.requestedTunDevice === undefined ? undefined : validateInterfaceName(options.requestedTunDevice);
     const ownerPid = options.ownerPid ?? process.pid;
     const journalDir = options.journalDir ?? DEFAULT_JOURNAL_DIR;
     let t = performance.now();
@@ -147,7 +168,19 @@ export class NetworkSession {
   async disconnect(): Promise<DisconnectReport> {
     let step: DisconnectReport['step'] = { error: 'not connected' };
     if (this.closed) {
-      return { step: { error: 'already closed' }, repair: { routesRestored: [], routesDeleted: [], resolvConfRestored: false, rulesDiffer: [], vpncFilesRemoved: [], skipped: [], failures: [] }, repairMs: 0 };
+      return {
+        step: { error: 'already closed' },
+        repair: {
+          routesRestored: [],
+          routesDeleted: [],
+          resolvConfRestored: false,
+          rulesDiffer: [],
+          vpncFilesRemoved: [],
+          skipped: [],
+          failures: [],
+        },
+        repairMs: 0,
+      };
     }
     this.closed = true;
     if (this.record.tunDevice) {

@@ -45,7 +45,14 @@ export async function captureNetworkState(resolvConf = RESOLV_CONF): Promise<Net
     routes6: r6.ok ? parseRouteLines(r6.stdout).sort() : [],
     rules4: u4,
     rules6: u6,
-    addresses: addrs.map((l) => l.replace(/^\d+:\s*/, '').replace(/\s*\\?\s*valid_lft.*$/, '').trim()).sort(),
+    addresses: addrs
+      .map((l) =>
+        l
+          .replace(/^\d+:\s*/, '')
+          .replace(/\s*\\?\s*valid_lft.*$/, '')
+          .trim(),
+      )
+      .sort(),
     links: links.ok ? parseLinkNames(links.stdout).sort() : [],
     resolvConf: snapshotResolvConf(resolvConf),
   };
@@ -69,7 +76,8 @@ export function diffNetworkState(a: NetworkState, b: NetworkState): StateDiff[] 
   const ra = a.resolvConf;
   const rb = b.resolvConf;
   if (ra.kind !== rb.kind || ra.target !== rb.target || ra.contentBase64 !== rb.contentBase64) {
-    const show = (s: ResolvConfSnapshot): string => `${s.kind}${s.target ? ` -> ${s.target}` : ''}: ${s.contentBase64 === undefined ? '(none)' : JSON.stringify(Buffer.from(s.contentBase64, 'base64').toString('utf8'))}`;
+    const show = (s: ResolvConfSnapshot): string =>
+      `${s.kind}${s.target ? ` -> ${s.target}` : ''}: ${s.contentBase64 === undefined ? '(none)' : JSON.stringify(Buffer.from(s.contentBase64, 'base64').toString('utf8'))}`;
     out.push({ section: 'resolvConf', removed: [show(ra)], added: [show(rb)] });
   }
   return out;

@@ -49,7 +49,18 @@ export class LinuxTunDevice implements TunDevice {
   private failed = false;
   private readonly queue: Uint8Array[] = [];
   private drainListeners: Array<() => void> = [];
-  private readonly s: TunStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txQueued: 0, txDropped: 0, txErrors: 0, txEagain: 0, rxBatches: 0, rxIdlePolls: 0 };
+  private readonly s: TunStats = {
+    rxPackets: 0,
+    rxBytes: 0,
+    txPackets: 0,
+    txBytes: 0,
+    txQueued: 0,
+    txDropped: 0,
+    txErrors: 0,
+    txEagain: 0,
+    rxBatches: 0,
+    rxIdlePolls: 0,
+  };
   private readonly maxPacket: number;
   private readonly poolSize: number;
   private readonly readBudget: number;

@@ -56,7 +56,8 @@ export function checkTunName(name: string): string {
 
 /** Opens a TUN interface (IFF_TUN | IFF_NO_PI, non-blocking) with an exact name or a `%d` pattern. */
 export function openTun(name = 'tandem%d'): OpenedTun {
-  if (process.platform !== 'linux') throw new TandemError(ErrorCodes.TUN, `the /dev/net/tun device is Linux-only (platform ${process.platform})`);
+  if (process.platform !== 'linux')
+    throw new TandemError(ErrorCodes.TUN, `the /dev/net/tun device is Linux-only (platform ${process.platform})`);
   checkTunName(name);
   let fd: number;
   try {
@@ -71,11 +72,15 @@ export function openTun(name = 'tandem%d'): OpenedTun {
     const { ioctl, errno } = libc();
     if (ioctl(fd, TUNSETIFF, 'uint8_t *', ifr) !== 0) {
       const e = errno();
-      throw new TandemError(ErrorCodes.TUN, `TUNSETIFF ${name}: ${ERRNO_TEXT[e] ?? `errno ${e}`}`, { details: { errno: e, name } });
+      throw new TandemError(ErrorCodes.TUN, `TUNSETIFF ${name}: ${ERRNO_TEXT[e] ?? `errno ${e}`}`, {
+        details: { errno: e, name },
+      });
     }
   } catch (err) {
     closeSync(fd);
-    throw err instanceof TandemError ? err : new TandemError(ErrorCodes.TUN, `TUNSETIFF failed: ${(err as Error).message}`, { cause: err });
+    throw err instanceof TandemError
+      ? err
+      : new TandemError(ErrorCodes.TUN, `TUNSETIFF failed: ${(err as Error).message}`, { cause: err });
   }
   const end = ifr.indexOf(0);
   return { fd, name: ifr.toString('utf8', 0, end < 0 || end > IFNAMSIZ ? IFNAMSIZ : end) };

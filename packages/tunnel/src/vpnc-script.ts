@@ -13,7 +13,12 @@ import { validateInterfaceName, type NetworkConfig } from './network-config.js';
 import { buildScriptEnv, type ScriptReason } from './script-env.js';
 
 /** Where distributions install vpnc-script (Debian/Ubuntu first). */
-export const VPNC_SCRIPT_CANDIDATES = ['/usr/share/vpnc-scripts/vpnc-script', '/etc/vpnc/vpnc-script', '/usr/libexec/vpnc-scripts/vpnc-script', '/etc/vpnc/default.script'];
+export const VPNC_SCRIPT_CANDIDATES = [
+  '/usr/share/vpnc-scripts/vpnc-script',
+  '/etc/vpnc/vpnc-script',
+  '/usr/libexec/vpnc-scripts/vpnc-script',
+  '/etc/vpnc/default.script',
+];
 
 /** Options for {@link VpncScriptConfigurator}. */
 export interface VpncScriptOptions {
@@ -51,8 +56,10 @@ function checkScript(path: string): void {
   }
   const me = typeof process.geteuid === 'function' ? process.geteuid() : 0;
   if (!st.isFile()) throw new TandemError(ErrorCodes.NETCONFIG, `vpnc-script is not a regular file: ${path}`);
-  if (st.uid !== 0 && st.uid !== me) throw new TandemError(ErrorCodes.NETCONFIG, `vpnc-script ${path} is owned by uid ${st.uid}`);
-  if ((st.mode & 0o022) !== 0) throw new TandemError(ErrorCodes.NETCONFIG, `vpnc-script ${path} is writable by group or others`);
+  if (st.uid !== 0 && st.uid !== me)
+    throw new TandemError(ErrorCodes.NETCONFIG, `vpnc-script ${path} is owned by uid ${st.uid}`);
+  if ((st.mode & 0o022) !== 0)
+    throw new TandemError(ErrorCodes.NETCONFIG, `vpnc-script ${path} is writable by group or others`);
 }
 
 /** Runs vpnc-script for each configuration step. */
@@ -65,7 +72,11 @@ export class VpncScriptConfigurator implements NetworkConfigurator {
 
   constructor(options: VpncScriptOptions = {}) {
     const script = options.script ?? findVpncScript();
-    if (!script) throw new TandemError(ErrorCodes.NETCONFIG, `no vpnc-script found (looked in ${VPNC_SCRIPT_CANDIDATES.join(', ')})`);
+    if (!script)
+      throw new TandemError(
+        ErrorCodes.NETCONFIG,
+        `no vpnc-script found (looked in ${VPNC_SCRIPT_CANDIDATES.join(', ')})`,
+      );
     this.script = script;
     this.logLevel = options.logLevel ?? 1;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -73,10 +84,17 @@ export class VpncScriptConfigurator implements NetworkConfigurator {
 
   /** The exact environment a step would get; a bad owner pid or TUNDEV is refused here. */
   environment(reason: ScriptReason, config: NetworkConfig, ctx: ConfiguratorContext): Record<string, string> {
-    if (!Number.isInteger(ctx.ownerPid) || ctx.ownerPid <= 0) throw new TandemError(ErrorCodes.NETCONFIG, `bad owner pid ${ctx.ownerPid}`);
+    if (!Number.isInteger(ctx.ownerPid) || ctx.ownerPid <= 0)
+      throw new TandemError(ErrorCodes.NETCONFIG, `bad owner pid ${ctx.ownerPid}`);
     const tunDevice = ctx.tunDevice === undefined ? undefined : validateInterfaceName(ctx.tunDevice, 'TUNDEV');
-    if (reason !== 'pre-init' && !tunDevice) throw new TandemError(ErrorCodes.NETCONFIG, `${reason} needs the tunnel device name`);
-    return buildScriptEnv(config, { reason, ownerPid: ctx.ownerPid, logLevel: this.logLevel, ...(tunDevice ? { tunDevice } : {}) });
+    if (reason !== 'pre-init' && !tunDevice)
+      throw new TandemError(ErrorCodes.NETCONFIG, `${reason} needs the tunnel device name`);
+    return buildScriptEnv(config, {
+      reason,
+      ownerPid: ctx.ownerPid,
+      logLevel: this.logLevel,
+      ...(tunDevice ? { tunDevice } : {}),
+    });
   }
 
   /** Runs the script once; throws E_NETCONFIG on a refused context, non-zero exit or timeout. */
@@ -85,15 +103,25 @@ export class VpncScriptConfigurator implements NetworkConfigurator {
     checkScript(this.script);
     const started = performance.now();
     return new Promise((resolve, reject) => {
-      execFile(this.script, [], { env, timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, cwd: '/' }, (err, stdout, stderr) => {
-        const ms = performance.now() - started;
-        const output = `${String(stdout)}${String(stderr)}`;
-        if (err) {
-          reject(new TandemError(ErrorCodes.NETCONFIG, `vpnc-script ${reason} failed: ${err.message.split('\n')[0]}`, { cause: err, details: { reason, output: output.slice(-2000) } }));
-          return;
-        }
-        resolve({ reason, ms, output });
-      });
+      execFile(
+        this.script,
+        [],
+        { env, timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, cwd: '/' },
+        (err, stdout, stderr) => {
+          const ms = performance.now() - started;
+          const output = `${String(stdout)}${String(stderr)}`;
+          if (err) {
+            reject(
+              new TandemError(ErrorCodes.NETCONFIG, `vpnc-script ${reason} failed: ${err.message.split('\n')[0]}`, {
+                cause: err,
+                details: { reason, output: output.slice(-2000) },
+              }),
+            );
+            return;
+          }
+          resolve({ reason, ms, output });
+        },
+      );
     });
   }
 

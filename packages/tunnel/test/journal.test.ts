@@ -5,7 +5,17 @@
  * has nothing to change in the routing table (the netns suite covers real restores).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -35,7 +45,13 @@ function record(pid: number, resolvConf: string, before?: JournalRecord['before'
     owner: { pid, startTicks: null },
     createdAt: new Date().toISOString(),
     phase: 'connected',
-    before: before ?? { routes4: [], routes6: [], rules4: [], rules6: [], resolvConf: { path: resolvConf, kind: 'missing' } },
+    before: before ?? {
+      routes4: [],
+      routes6: [],
+      rules4: [],
+      rules6: [],
+      resolvConf: { path: resolvConf, kind: 'missing' },
+    },
     intended: { gateway: '192.0.2.1', routes4: [], routes6: [], dns: [], domains: [] },
     vpncStateDir: join(tmp, 'vpnc'),
   };
@@ -58,7 +74,9 @@ describe('journal files', () => {
     const real = join(tmp, 'real');
     mkdirSync(real, { mode: 0o700 });
     symlinkSync(real, join(tmp, 'link'));
-    expect(() => writeJournal(join(tmp, 'link'), record(1, '/x'))).toThrow(expect.objectContaining({ code: 'E_NETCONFIG' }));
+    expect(() => writeJournal(join(tmp, 'link'), record(1, '/x'))).toThrow(
+      expect.objectContaining({ code: 'E_NETCONFIG' }),
+    );
     return expect(recover(join(tmp, 'link'))).rejects.toSatisfy(isNetconfig);
   });
 
@@ -108,7 +126,10 @@ describe('recover()', () => {
     writeFileSync(join(tmp, 'vpnc', `defaultroute.${pid}`), 'default via 192.0.2.1\n');
     const first = await recover(dir);
     expect(first.journals).toHaveLength(1);
-    expect(first.journals[0]).toMatchObject({ outcome: 'restored', repair: { resolvConfRestored: true, failures: [], routesDeleted: [] } });
+    expect(first.journals[0]).toMatchObject({
+      outcome: 'restored',
+      repair: { resolvConfRestored: true, failures: [], routesDeleted: [] },
+    });
     expect(readFileSync(resolv)).toEqual(original);
     expect(readdirSync(join(tmp, 'vpnc'))).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
@@ -119,7 +140,7 @@ describe('recover()', () => {
 });
 
 describe('half-written journal versions', () => {
-  it('recover deletes temp files of dead writers and keeps a live writer\'s and anything else', async () => {
+  it("recover deletes temp files of dead writers and keeps a live writer's and anything else", async () => {
     const dir = join(tmp, 'j');
     mkdirSync(dir, { mode: 0o700 });
     const dead = deadPid();
@@ -143,10 +164,27 @@ describe('NetworkSession.begin', () => {
       calls++;
       throw new Error('must not run');
     };
-    const configurator: NetworkConfigurator = { kind: 'fake', preInit: count, connect: count, disconnect: count, attemptReconnect: count, reconnect: count };
+    const configurator: NetworkConfigurator = {
+      kind: 'fake',
+      preInit: count,
+      connect: count,
+      disconnect: count,
+      attemptReconnect: count,
+      reconnect: count,
+    };
     const dir = join(tmp, 'j');
     await expect(
-      (async () => NetworkSession.begin({ configurator, journalDir: dir, config: validateNetworkConfig({ gateway: '192.0.2.1', ipv4: { address: '10.0.0.1' }, mtu: 1400, domains: ['a\nnameserver 6.6.6.6'] }) }))(),
+      (async () =>
+        NetworkSession.begin({
+          configurator,
+          journalDir: dir,
+          config: validateNetworkConfig({
+            gateway: '192.0.2.1',
+            ipv4: { address: '10.0.0.1' },
+            mtu: 1400,
+            domains: ['a\nnameserver 6.6.6.6'],
+          }),
+        }))(),
     ).rejects.toSatisfy(isNetconfig);
     expect(calls).toBe(0);
     expect(() => readdirSync(dir)).toThrow();

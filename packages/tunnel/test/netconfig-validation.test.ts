@@ -10,10 +10,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTandemError, normalizeAddress, parseDnsName, parsePrefix, type IpAddress, type TunnelNetwork } from '@tandem/common';
-import { VpncScriptConfigurator, buildNetworkConfig, buildScriptEnv, validateNetworkConfig, sanitizeBanner, validateDomain, type NetworkConfig, type NetworkConfigInput } from '@tandem/tunnel';
+import {
+  isTandemError,
+  normalizeAddress,
+  parseDnsName,
+  parsePrefix,
+  type IpAddress,
+  type TunnelNetwork,
+} from '@tandem/common';
+import {
+  VpncScriptConfigurator,
+  buildNetworkConfig,
+  buildScriptEnv,
+  validateNetworkConfig,
+  sanitizeBanner,
+  validateDomain,
+  type NetworkConfig,
+  type NetworkConfigInput,
+} from '@tandem/tunnel';
 
-const base: NetworkConfigInput = { gateway: '192.0.2.1', ipv4: { address: '10.233.70.5', netmask: '255.255.255.0' }, mtu: 1400 };
+const base: NetworkConfigInput = {
+  gateway: '192.0.2.1',
+  ipv4: { address: '10.233.70.5', netmask: '255.255.255.0' },
+  mtu: 1400,
+};
 
 let dir = '';
 let script = '';
@@ -41,7 +61,9 @@ function envOf(): Record<string, string> {
 async function expectRefused(config: NetworkConfigInput): Promise<void> {
   rmSync(dump(), { force: true });
   const cfg = new VpncScriptConfigurator({ script });
-  await expect((async () => cfg.connect(validateNetworkConfig(config), { ownerPid: 4242, tunDevice: 'ttn9' }))()).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
+  await expect(
+    (async () => cfg.connect(validateNetworkConfig(config), { ownerPid: 4242, tunDevice: 'ttn9' }))(),
+  ).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
   expect(existsSync(dump())).toBe(false);
 }
 
@@ -62,7 +84,10 @@ describe('vpnc-script environment', () => {
       banner: 'Line one\r\nIt%27s "quoted" $(id) `x`',
       idleTimeout: 1200,
     };
-    await new VpncScriptConfigurator({ script, logLevel: 2 }).connect(validateNetworkConfig(config), { ownerPid: 4242, tunDevice: 'ttn9' });
+    await new VpncScriptConfigurator({ script, logLevel: 2 }).connect(validateNetworkConfig(config), {
+      ownerPid: 4242,
+      tunDevice: 'ttn9',
+    });
     const env = envOf();
     delete env.PWD; // set by /bin/sh itself
     expect(env).toEqual({
@@ -107,7 +132,11 @@ describe('vpnc-script environment', () => {
   });
 
   it('omits the netmask variables when the gateway sent no netmask, and TUNDEV at pre-init without a name', () => {
-    const env = new VpncScriptConfigurator({ script }).environment('pre-init', validateNetworkConfig({ ...base, ipv4: { address: '10.233.70.5' } }), { ownerPid: 7 });
+    const env = new VpncScriptConfigurator({ script }).environment(
+      'pre-init',
+      validateNetworkConfig({ ...base, ipv4: { address: '10.233.70.5' } }),
+      { ownerPid: 7 },
+    );
     expect(env.INTERNAL_IP4_NETMASK).toBeUndefined();
     expect(env.TUNDEV).toBeUndefined();
     expect(env.CISCO_SPLIT_INC).toBeUndefined();
@@ -115,14 +144,35 @@ describe('vpnc-script environment', () => {
 });
 
 describe('hostile pushed values are refused before the script runs', () => {
-  const hostile = ['a\nnameserver 6.6.6.6', '$(id)', 'x"; y', "x'; plugin /tmp/x.so; '", `${'a'.repeat(4096)}.test`, 'a\0b', 'a\rb', 'corp..test', '-bad.test', 'ok.test `id`'];
+  const hostile = [
+    'a\nnameserver 6.6.6.6',
+    '$(id)',
+    'x"; y',
+    "x'; plugin /tmp/x.so; '",
+    `${'a'.repeat(4096)}.test`,
+    'a\0b',
+    'a\rb',
+    'corp..test',
+    '-bad.test',
+    'ok.test `id`',
+  ];
   for (const h of hostile) {
     it(`domain ${JSON.stringify(h.slice(0, 30))}`, async () => {
       await expectRefused({ ...base, domains: [h] });
       await expectRefused({ ...base, splitDns: [h] });
     });
   }
-  for (const bad of ['10.0.0.0/33', '10.0.0.0/255.0.255.0', '300.1.1.1/24', '010.1.1.1/8', '10.1.1/24', 'fd00::/129', '10.0.0.0/24\nx', 'default', '']) {
+  for (const bad of [
+    '10.0.0.0/33',
+    '10.0.0.0/255.0.255.0',
+    '300.1.1.1/24',
+    '010.1.1.1/8',
+    '10.1.1/24',
+    'fd00::/129',
+    '10.0.0.0/24\nx',
+    'default',
+    '',
+  ]) {
     it(`route ${JSON.stringify(bad)}`, async () => {
       await expectRefused({ ...base, splitInclude: [bad] });
       await expectRefused({ ...base, splitExclude: [bad] });
@@ -146,13 +196,20 @@ describe('hostile pushed values are refused before the script runs', () => {
   });
   it('a bad TUNDEV', async () => {
     rmSync(dump(), { force: true });
-    await expect(new VpncScriptConfigurator({ script }).connect(validateNetworkConfig(base), { ownerPid: 1, tunDevice: 'tun0;id' })).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
+    await expect(
+      new VpncScriptConfigurator({ script }).connect(validateNetworkConfig(base), {
+        ownerPid: 1,
+        tunDevice: 'tun0;id',
+      }),
+    ).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
     expect(existsSync(dump())).toBe(false);
   });
   it('a group-writable script', () => {
     chmodSync(script, 0o775);
     try {
-      return expect(new VpncScriptConfigurator({ script }).connect(validateNetworkConfig(base), { ownerPid: 1, tunDevice: 'ttn9' })).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
+      return expect(
+        new VpncScriptConfigurator({ script }).connect(validateNetworkConfig(base), { ownerPid: 1, tunDevice: 'ttn9' }),
+      ).rejects.toSatisfy((e: unknown) => isTandemError(e, 'E_NETCONFIG'));
     } finally {
       chmodSync(script, 0o755);
     }
@@ -173,8 +230,18 @@ describe('one boundary: the protocol layer’s parsed network is used as it is',
     mtu: 1434,
   };
   const strings: NetworkConfigInput = {
-    gateway: '192.0.2.1', ipv4: { address: '10.233.70.5', prefix: 22 }, ipv6: { address: 'fd00:233::5', prefix: 64 }, dns: ['10.233.9.53', 'fd00:233::53'], nbns: ['10.233.9.60'],
-    domains: ['corp.lab.test'], splitDns: ['internal.lab.test'], splitInclude: ['10.233.51.7/255.255.255.0', 'fd00:50::/48'], splitExclude: ['10.233.99.0/24'], mtu: 1434, banner: 'hi', idleTimeout: 60,
+    gateway: '192.0.2.1',
+    ipv4: { address: '10.233.70.5', prefix: 22 },
+    ipv6: { address: 'fd00:233::5', prefix: 64 },
+    dns: ['10.233.9.53', 'fd00:233::53'],
+    nbns: ['10.233.9.60'],
+    domains: ['corp.lab.test'],
+    splitDns: ['internal.lab.test'],
+    splitInclude: ['10.233.51.7/255.255.255.0', 'fd00:50::/48'],
+    splitExclude: ['10.233.99.0/24'],
+    mtu: 1434,
+    banner: 'hi',
+    idleTimeout: 60,
   };
 
   it('builds the same configuration as validating the same values as strings, host-bit warning included', () => {
@@ -205,14 +272,23 @@ describe('one boundary: the protocol layer’s parsed network is used as it is',
   });
 
   it('a forged value that skipped the parsers is still refused before the script sees it', () => {
-    const forged = { ...validateNetworkConfig(base), domains: ['corp.test\nnameserver 6.6.6.6'] } as unknown as NetworkConfig;
-    expect(() => buildScriptEnv(forged, { reason: 'connect', ownerPid: 1, logLevel: 1, tunDevice: 'ttn9' })).toThrow(/CISCO_DEF_DOMAIN.*CR, LF, NUL or a quote/);
+    const forged = {
+      ...validateNetworkConfig(base),
+      domains: ['corp.test\nnameserver 6.6.6.6'],
+    } as unknown as NetworkConfig;
+    expect(() => buildScriptEnv(forged, { reason: 'connect', ownerPid: 1, logLevel: 1, tunDevice: 'ttn9' })).toThrow(
+      /CISCO_DEF_DOMAIN.*CR, LF, NUL or a quote/,
+    );
   });
 });
 
 describe('property: random domains and banners never reach the env unvalidated', () => {
   const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-  const anyText = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.stringMatching(/^[a-z0-9.\-_ '"$`;\n\r\0]{0,40}$/));
+  const anyText = fc.oneof(
+    fc.string({ maxLength: 80 }),
+    fc.string({ unit: 'binary', maxLength: 80 }),
+    fc.stringMatching(/^[a-z0-9.\-_ '"$`;\n\r\0]{0,40}$/),
+  );
   // Built lazily: the fake script path is only known after beforeAll.
   const cfg = {
     environment: (reason: 'connect', config: NetworkConfigInput, ctx: { ownerPid: number; tunDevice: string }) =>
@@ -224,12 +300,21 @@ describe('property: random domains and banners never reach the env unvalidated',
       fc.property(anyText, (s) => {
         let env: Record<string, string>;
         try {
-          env = cfg.environment('connect', { ...base, domains: [s], splitDns: [s] }, { ownerPid: 1, tunDevice: 'ttn9' });
+          env = cfg.environment(
+            'connect',
+            { ...base, domains: [s], splitDns: [s] },
+            { ownerPid: 1, tunDevice: 'ttn9' },
+          );
         } catch (e) {
           return isTandemError(e, 'E_NETCONFIG');
         }
         const d = env.CISCO_DEF_DOMAIN ?? '';
-        return d.length <= 253 && d.split('.').every((l) => LABEL.test(l)) && env.CISCO_SPLIT_DNS === d && s.replace(/\.$/, '') === d;
+        return (
+          d.length <= 253 &&
+          d.split('.').every((l) => LABEL.test(l)) &&
+          env.CISCO_SPLIT_DNS === d &&
+          s.replace(/\.$/, '') === d
+        );
       }),
       { numRuns: 1500 },
     );
@@ -252,7 +337,11 @@ describe('property: random domains and banners never reach the env unvalidated',
       fc.property(anyText, anyText, anyText, (a, b, c) => {
         let env: Record<string, string>;
         try {
-          env = cfg.environment('connect', { ...base, dns: [a], splitInclude: [b], domains: [c], banner: a + b + c }, { ownerPid: 1, tunDevice: 'ttn9' });
+          env = cfg.environment(
+            'connect',
+            { ...base, dns: [a], splitInclude: [b], domains: [c], banner: a + b + c },
+            { ownerPid: 1, tunDevice: 'ttn9' },
+          );
         } catch (e) {
           return isTandemError(e, 'E_NETCONFIG');
         }

@@ -12,9 +12,17 @@ import { LinuxTunDevice, type LinuxTunOptions } from '@tandem/tunnel';
 
 const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
 const c = koffi.load('libc.so.6');
-const socketpair = c.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)') as (d: number, t: number, p: number, sv: Int32Array) => number;
+const socketpair = c.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)') as (
+  d: number,
+  t: number,
+  p: number,
+  sv: Int32Array,
+) => number;
 type Io = (fd: number, buf: Uint8Array, count: number) => number;
-const io = { read: c.func('int read(int fd, uint8_t *buf, size_t count)') as Io, write: c.func('int write(int fd, const uint8_t *buf, size_t count)') as Io };
+const io = {
+  read: c.func('int read(int fd, uint8_t *buf, size_t count)') as Io,
+  write: c.func('int write(int fd, const uint8_t *buf, size_t count)') as Io,
+};
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
 const SOCK_NONBLOCK = 0o4000;
@@ -97,7 +105,10 @@ describe('LinuxTunDevice: reads', () => {
   it('an fd at end-of-file is a read failure (E_TUN) that stops reading, not a busy loop', async () => {
     const { dev, peer } = pair();
     const errors: Error[] = [];
-    dev.start(() => {}, (err) => errors.push(err));
+    dev.start(
+      () => {},
+      (err) => errors.push(err),
+    );
     closeSync(peer);
     opened[0]!.peer = -1;
     await turns();

@@ -32,13 +32,22 @@ function firstInvalidUtf8(bytes: Buffer, start: number): number {
   let i = start;
   while (i < bytes.length) {
     const b = bytes[i] ?? 0;
-    if (b < 0x80) { i += 1; continue; }
+    if (b < 0x80) {
+      i += 1;
+      continue;
+    }
     let need: number;
     let min: number;
-    if (b >= 0xc2 && b <= 0xdf) { need = 1; min = 0x80; }
-    else if (b >= 0xe0 && b <= 0xef) { need = 2; min = 0x800; }
-    else if (b >= 0xf0 && b <= 0xf4) { need = 3; min = 0x10000; }
-    else return i;
+    if (b >= 0xc2 && b <= 0xdf) {
+      need = 1;
+      min = 0x80;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      min = 0x800;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      min = 0x10000;
+    } else return i;
     let cp = b & (0x3f >> need);
     for (let k = 1; k <= need; k++) {
       const c = bytes[i + k];
@@ -55,7 +64,10 @@ function positionOfByte(bytes: Buffer, start: number, offset: number): { line: n
   let line = 1;
   let lineStart = start;
   for (let i = start; i < offset; i++) {
-    if (bytes[i] === 0x0a) { line += 1; lineStart = i + 1; }
+    if (bytes[i] === 0x0a) {
+      line += 1;
+      lineStart = i + 1;
+    }
   }
   // Column counts characters, so decode the (valid) prefix of the line.
   const column = bytes.subarray(lineStart, offset).toString('utf8').length + 1;

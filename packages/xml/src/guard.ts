@@ -41,7 +41,12 @@ export function guardText(text: string, source: string): string {
     } else if (c >= 0xdc00 && c <= 0xdfff) bad = true;
     if (bad) {
       const pos = new LineIndex(normalised).at(i);
-      throw invalidXml(source, pos.line, pos.column, `character U+${c.toString(16).padStart(4, '0').toUpperCase()} is not allowed in XML`);
+      throw invalidXml(
+        source,
+        pos.line,
+        pos.column,
+        `character U+${c.toString(16).padStart(4, '0').toUpperCase()} is not allowed in XML`,
+      );
     }
   }
   return normalised;

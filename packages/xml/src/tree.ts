@@ -42,7 +42,13 @@ export interface XmlElement {
 const NAME = /[A-Za-z_:\u00C0-\uFFFF][\w.\-:\u00B7\u00C0-\uFFFF]*/y;
 const SPACE = /[ \t\n]*/y;
 const ATTR_VALUE = /"([^"<]*)"|'([^'<]*)'/y;
-const PREDEFINED = new Map([['lt', '<'], ['gt', '>'], ['amp', '&'], ['quot', '"'], ['apos', "'"]]);
+const PREDEFINED = new Map([
+  ['lt', '<'],
+  ['gt', '>'],
+  ['amp', '&'],
+  ['quot', '"'],
+  ['apos', "'"],
+]);
 
 interface OpenElement {
   el: XmlElement;
@@ -53,8 +59,14 @@ interface OpenElement {
 }
 
 function isXmlChar(cp: number): boolean {
-  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
-    (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
 }
 
 class Tokenizer {
@@ -64,7 +76,11 @@ class Tokenizer {
   private root: XmlElement | null = null;
   private elementCount = 0;
 
-  constructor(private readonly src: string, private readonly source: string, private readonly limits: XmlLimits) {
+  constructor(
+    private readonly src: string,
+    private readonly source: string,
+    private readonly limits: XmlLimits,
+  ) {
     this.lines = new LineIndex(src);
   }
 
@@ -107,7 +123,10 @@ class Tokenizer {
         if (!isXmlChar(cp)) this.fail(start + amp, `character reference &${ref}; is not a legal XML character`);
         out += String.fromCodePoint(cp);
       } else {
-        this.fail(start + amp, `undefined entity &${ref.slice(0, 20)}; (only &lt; &gt; &amp; &quot; &apos; and numeric references are allowed)`);
+        this.fail(
+          start + amp,
+          `undefined entity &${ref.slice(0, 20)}; (only &lt; &gt; &amp; &quot; &apos; and numeric references are allowed)`,
+        );
       }
       from = semi + 1;
     }
@@ -152,15 +171,23 @@ class Tokenizer {
     for (;;) {
       const hadSpace = this.skipSpace();
       const c = this.src[this.i];
-      if (c === '>') { this.i += 1; break; }
-      if (c === '/' && this.src[this.i + 1] === '>') { this.i += 2; selfClosing = true; break; }
+      if (c === '>') {
+        this.i += 1;
+        break;
+      }
+      if (c === '/' && this.src[this.i + 1] === '>') {
+        this.i += 2;
+        selfClosing = true;
+        break;
+      }
       if (c === undefined) this.fail(lt, `unterminated start tag <${name}>`);
       if (!hadSpace) this.fail(this.i, `expected whitespace, '>' or '/>' in <${name}>`);
       const attrOffset = this.i;
       const attrName = this.readName('attribute');
       if (seen.has(attrName)) this.fail(attrOffset, `duplicate attribute ${attrName} on <${name}>`);
       seen.add(attrName);
-      if (raw.length >= this.limits.maxAttributes) this.fail(attrOffset, `more than ${this.limits.maxAttributes} attributes on <${name}>`);
+      if (raw.length >= this.limits.maxAttributes)
+        this.fail(attrOffset, `more than ${this.limits.maxAttributes} attributes on <${name}>`);
       this.skipSpace();
       if (this.src[this.i] !== '=') this.fail(this.i, `expected '=' after attribute ${attrName}`);
       this.i += 1;
@@ -216,7 +243,10 @@ class Tokenizer {
     const top = this.stack.pop();
     if (!top) this.fail(lt, `unexpected end tag </${name}>`);
     if (top.el.name !== name) {
-      this.fail(lt, `end tag </${name}> does not match <${top.el.name}> opened at line ${top.el.line}, column ${top.el.column}`);
+      this.fail(
+        lt,
+        `end tag </${name}> does not match <${top.el.name}> opened at line ${top.el.line}, column ${top.el.column}`,
+      );
     }
   }
 
@@ -244,7 +274,8 @@ class Tokenizer {
         this.commitText();
         this.i = lt + 2;
         const target = this.readName('processing instruction');
-        if (target.toLowerCase() === 'xml' && lt !== 0) this.fail(lt, 'the XML declaration is only allowed at the very start');
+        if (target.toLowerCase() === 'xml' && lt !== 0)
+          this.fail(lt, 'the XML declaration is only allowed at the very start');
         this.i = this.skipTo('?>', this.i, 'processing instruction', lt) + 2;
       } else if (src.startsWith('<!', lt)) {
         this.fail(lt, "unsupported '<!' markup");
@@ -256,7 +287,10 @@ class Tokenizer {
     }
     const open = this.stack[this.stack.length - 1];
     if (open) {
-      this.fail(src.length, `unexpected end of document: <${open.el.name}> opened at line ${open.el.line}, column ${open.el.column} is not closed`);
+      this.fail(
+        src.length,
+        `unexpected end of document: <${open.el.name}> opened at line ${open.el.line}, column ${open.el.column} is not closed`,
+      );
     }
     if (!this.root) this.fail(src.length, 'no root element');
     return this.root;

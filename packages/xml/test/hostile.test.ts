@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { isTandemError, type TandemError } from '@tandem/common';
 import { readXml, type XmlElement } from '@tandem/xml';
 
-const SMALL = '<?xml version="1.0" encoding="UTF-8"?>\n<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">\n  <ClientInitialization>\n    <CertificateStoreLinux>User</CertificateStoreLinux>\n    <Bogus/>\n  </ClientInitialization>\n  <ServerList><HostEntry><HostName>vpn.example.com</HostName></HostEntry></ServerList>\n</AnyConnectProfile>\n';
+const SMALL =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">\n  <ClientInitialization>\n    <CertificateStoreLinux>User</CertificateStoreLinux>\n    <Bogus/>\n  </ClientInitialization>\n  <ServerList><HostEntry><HostName>vpn.example.com</HostName></HostEntry></ServerList>\n</AnyConnectProfile>\n';
 
 function utf16be(text: string): Buffer {
   const le = Buffer.from(text, 'utf16le');
@@ -65,17 +66,22 @@ describe('encodings and line endings are accepted', () => {
   it('UTF-16BE with BOM', () => check(Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(SMALL)])));
   it('UTF-16BE without BOM (sniffed), CRLF', () => check(utf16be(SMALL.replace(/\n/g, '\r\n'))));
   it('the five predefined entities, numeric references and CDATA are decoded', () => {
-    const xml = '<AnyConnectProfile><ServerList><HostEntry><HostName>A &amp; B &#x41;&#66; &lt;x&gt;<![CDATA[ & more]]></HostName><HostAddress>h.example.com</HostAddress></HostEntry></ServerList></AnyConnectProfile>';
+    const xml =
+      '<AnyConnectProfile><ServerList><HostEntry><HostName>A &amp; B &#x41;&#66; &lt;x&gt;<![CDATA[ & more]]></HostName><HostAddress>h.example.com</HostAddress></HostEntry></ServerList></AnyConnectProfile>';
     expect(find(read(Buffer.from(xml)), 'HostName')?.text).toBe('A & B AB <x> & more');
   });
 });
 
 describe('hostile input is rejected fast with a positioned E_XML_INVALID', () => {
   it('DOCTYPE (any case, anywhere)', () => {
-    const e = rejects(() => read(Buffer.from('<?xml version="1.0"?>\n<!doctype AnyConnectProfile>\n<AnyConnectProfile/>'), 'd.xml'));
+    const e = rejects(() =>
+      read(Buffer.from('<?xml version="1.0"?>\n<!doctype AnyConnectProfile>\n<AnyConnectProfile/>'), 'd.xml'),
+    );
     expect(e.message).toBe('d.xml:2:1: <!DOCTYPE is not allowed (DTDs and entities are refused)');
     expect(e.details).toMatchObject({ source: 'd.xml', line: 2, column: 1 });
-    const inComment = rejects(() => read(Buffer.from('<AnyConnectProfile><!-- <!ENTITY x "y"> --></AnyConnectProfile>')));
+    const inComment = rejects(() =>
+      read(Buffer.from('<AnyConnectProfile><!-- <!ENTITY x "y"> --></AnyConnectProfile>')),
+    );
     expect(inComment.message).toContain('<!ENTITY');
   });
 
@@ -88,7 +94,8 @@ describe('hostile input is rejected fast with a positioned E_XML_INVALID', () =>
   });
 
   it('external entity (XXE)', () => {
-    const xxe = '<?xml version="1.0"?>\n<!DOCTYPE p [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>\n<AnyConnectProfile>&xxe;</AnyConnectProfile>';
+    const xxe =
+      '<?xml version="1.0"?>\n<!DOCTYPE p [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>\n<AnyConnectProfile>&xxe;</AnyConnectProfile>';
     expect(rejects(() => read(Buffer.from(xxe))).message).toMatch(/:2:1: <!DOCTYPE/);
   });
 
@@ -111,7 +118,9 @@ describe('hostile input is rejected fast with a positioned E_XML_INVALID', () =>
   });
 
   it('100k-deep nesting is refused at depth 33 without recursion', () => {
-    const deep = Buffer.from(`<AnyConnectProfile>${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}</AnyConnectProfile>`);
+    const deep = Buffer.from(
+      `<AnyConnectProfile>${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}</AnyConnectProfile>`,
+    );
     expect(deep.length).toBeLessThan(1024 * 1024);
     const e = rejects(() => read(deep, 'deep.xml'));
     expect(e.message).toBe(`deep.xml:1:${20 + 31 * 3}: elements nested deeper than 32 levels`);
@@ -124,15 +133,24 @@ describe('hostile input is rejected fast with a positioned E_XML_INVALID', () =>
   });
 
   it('truncated documents name the unclosed element and where it opened', () => {
-    const full = '<?xml version="1.0"?>\n<!-- a profile -->\n<AnyConnectProfile>\n  <ClientInitialization/>\n  <ServerList><HostEntry><HostName>h</HostName></HostEntry></ServerList>\n</AnyConnectProfile>\n';
+    const full =
+      '<?xml version="1.0"?>\n<!-- a profile -->\n<AnyConnectProfile>\n  <ClientInitialization/>\n  <ServerList><HostEntry><HostName>h</HostName></HostEntry></ServerList>\n</AnyConnectProfile>\n';
     const e = rejects(() => read(Buffer.from(full.slice(0, full.indexOf('<ServerList>'))), 't.xml'));
-    expect(e.message).toMatch(/^t\.xml:\d+:\d+: unexpected end of document: <AnyConnectProfile> opened at line 3, column 1 is not closed$/);
-    expect(rejects(() => read(Buffer.from('<AnyConnectProfile><ServerList'))).message).toContain('unterminated start tag <ServerList>');
+    expect(e.message).toMatch(
+      /^t\.xml:\d+:\d+: unexpected end of document: <AnyConnectProfile> opened at line 3, column 1 is not closed$/,
+    );
+    expect(rejects(() => read(Buffer.from('<AnyConnectProfile><ServerList'))).message).toContain(
+      'unterminated start tag <ServerList>',
+    );
     expect(rejects(() => read(Buffer.from(''))).message).toContain('no root element');
   });
 
   it('invalid UTF-8 reports the line and column of the bad byte', () => {
-    const bytes = Buffer.concat([Buffer.from('<AnyConnectProfile>\n  <X>ab'), Buffer.from([0xc3, 0x28]), Buffer.from('</X></AnyConnectProfile>')]);
+    const bytes = Buffer.concat([
+      Buffer.from('<AnyConnectProfile>\n  <X>ab'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('</X></AnyConnectProfile>'),
+    ]);
     const e = rejects(() => read(bytes, 'u.xml'));
     expect(e.message).toBe('u.xml:2:8: invalid UTF-8 (byte 0xc3 at offset 27)');
     // Overlong encodings and encoded surrogates are invalid too.
@@ -142,7 +160,10 @@ describe('hostile input is rejected fast with a positioned E_XML_INVALID', () =>
 
   it('malformed XML: mismatched tags, duplicate attributes, second root, control characters', () => {
     const cases: Array<[string, RegExp]> = [
-      ['<AnyConnectProfile>\n<A></B></AnyConnectProfile>', /:2:4: end tag <\/B> does not match <A> opened at line 2, column 1/],
+      [
+        '<AnyConnectProfile>\n<A></B></AnyConnectProfile>',
+        /:2:4: end tag <\/B> does not match <A> opened at line 2, column 1/,
+      ],
       ['<AnyConnectProfile a="1" a="2"/>', /:1:26: duplicate attribute a/],
       ['<AnyConnectProfile/><AnyConnectProfile/>', /:1:21: a second root element/],
       ['<AnyConnectProfile>\u0001</AnyConnectProfile>', /:1:20: character U\+0001/],
@@ -155,7 +176,11 @@ describe('hostile input is rejected fast with a positioned E_XML_INVALID', () =>
   });
 
   it('__proto__ as root, element and attribute is just a name and pollutes nothing', () => {
-    const root = read(Buffer.from('<__proto__ polluted="1" __proto__="x"><__proto__><constructor>1</constructor></__proto__></__proto__>'));
+    const root = read(
+      Buffer.from(
+        '<__proto__ polluted="1" __proto__="x"><__proto__><constructor>1</constructor></__proto__></__proto__>',
+      ),
+    );
     expect(root.local).toBe('__proto__');
     expect([...root.attributes.keys()]).toEqual(['polluted', '__proto__']);
     expect(root.children[0]?.children[0]).toMatchObject({ local: 'constructor', text: '1' });

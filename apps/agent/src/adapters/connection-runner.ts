@@ -33,7 +33,11 @@ function formPrompt(ask: UserPrompt): FormPrompt {
         continue;
       }
       const message = `${form.banner ? `${form.banner}\n` : ''}${form.message}\n${input.label}`.slice(0, 4096);
-      const r = await ask({ kind: input.type === 'password' ? 'secret' : 'text', title: form.title.slice(0, 256) || 'VPN login', message });
+      const r = await ask({
+        kind: input.type === 'password' ? 'secret' : 'text',
+        title: form.title.slice(0, 256) || 'VPN login',
+        message,
+      });
       if (r.cancelled || r.answer === undefined) return null;
       // Answers are credentials: masked wherever they might show up later.
       if (input.type === 'password') redactor.addSecret(r.answer);
@@ -46,7 +50,9 @@ function formPrompt(ask: UserPrompt): FormPrompt {
 /** Connection events as agent log records (they never carry the cookie). */
 function eventLogger(log: Logger): (e: ConnectionEvent) => void {
   return ({ event, ...fields }) => {
-    const flat = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v]));
+    const flat = Object.fromEntries(
+      Object.entries(fields).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v]),
+    );
     if (event === 'dead' || event === 'transport-lost' || event === 'ended') log.warn(`connection ${event}`, flat);
     else log.info(`connection ${event}`, flat);
   };
@@ -65,7 +71,10 @@ export class RealConnectionRunner implements ConnectionRunner {
     const log = this.settings.log.child(request.kind);
     const auth: AuthOptions = {
       url: request.url,
-      trust: { strict: request.strictServerTrust, pins: (request.host?.pins ?? []).map((p) => p.value).filter((v) => v.startsWith('pin-sha256:')) },
+      trust: {
+        strict: request.strictServerTrust,
+        pins: (request.host?.pins ?? []).map((p) => p.value).filter((v) => v.startsWith('pin-sha256:')),
+      },
       machine: request.machineCredentials,
       user: request.user,
       allowedHosts: request.allowedHosts,
@@ -76,7 +85,13 @@ export class RealConnectionRunner implements ConnectionRunner {
       ...(this.settings.gatewayCa ? { ca: this.settings.gatewayCa } : {}),
       ...(address ? { address } : {}),
     };
-    const login = await GatewayLogin.authenticate({ auth, journalDir: this.settings.journalDir, signal: request.signal, log, onEvent: eventLogger(log) });
+    const login = await GatewayLogin.authenticate({
+      auth,
+      journalDir: this.settings.journalDir,
+      signal: request.signal,
+      log,
+      onEvent: eventLogger(log),
+    });
     redactor.addSecret(login.cookie);
     this.logins.get(request.kind)?.discard();
     this.logins.delete(request.kind);
@@ -89,7 +104,8 @@ export class RealConnectionRunner implements ConnectionRunner {
   /** See {@link ConnectionRunner.open}. */
   async open(request: RunnerOpenRequest): Promise<DataPlane> {
     const login = this.logins.get(request.kind);
-    if (!login || login.cookie !== request.session.cookie) throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'unknown session; authenticate again');
+    if (!login || login.cookie !== request.session.cookie)
+      throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'unknown session; authenticate again');
     this.logins.delete(request.kind);
     return login.open(request.signal);
   }

@@ -94,12 +94,16 @@ export class AgentTunnelDriver implements TunnelDriver {
   /** See {@link TunnelDriver.open}. */
   async open(kind: TunnelKind, session: SessionCredentials, ctx: OpenContext): Promise<DataPlane> {
     const runner = this.requireRunner();
-    const profile = kind === 'machine' ? this.machineProfile().clientInitialization : this.deps.profiles.set.merged.preferencesForHost(session.gateway).clientInitialization;
+    const profile =
+      kind === 'machine'
+        ? this.machineProfile().clientInitialization
+        : this.deps.profiles.set.merged.preferencesForHost(session.gateway).clientInitialization;
     return runner.open({ kind, session, signal: ctx.signal, profile });
   }
 
   private requireRunner(): ConnectionRunner {
-    if (this.deps.runner === null) throw new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, NO_DATA_PLANE, { details: { stage: 'agent' } });
+    if (this.deps.runner === null)
+      throw new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, NO_DATA_PLANE, { details: { stage: 'agent' } });
     return this.deps.runner;
   }
 
@@ -118,24 +122,36 @@ export class AgentTunnelDriver implements TunnelDriver {
     const init = machine.clientInitialization;
     const machineCredentials = await this.deps.machineStore.credentials(init, 'machine');
     return {
-      kind: 'machine', url: ctx.url, reason: ctx.reason, signal: ctx.signal, profile: init,
+      kind: 'machine',
+      url: ctx.url,
+      reason: ctx.reason,
+      signal: ctx.signal,
+      profile: init,
       host: machine.serverList[0] ?? null,
       allowedHosts: machine.serverList.map((h) => h.hostAddress),
-      strictServerTrust: true, machineCredentials, user: null, prompt: null,
+      strictServerTrust: true,
+      machineCredentials,
+      user: null,
+      prompt: null,
     };
   }
 
   private async userRequest(ctx: AuthContext): Promise<RunnerAuthRequest> {
     if (ctx.uid === undefined) throw new TandemError(ErrorCodes.INTERNAL, 'user tunnel without an owner uid');
     const signerCtx = this.deps.signers.signerFor(ctx.uid);
-    if (!signerCtx) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `no certificate signer of uid ${ctx.uid} is connected (keep tandem connect or the tray running)`);
+    if (!signerCtx)
+      throw new TandemError(
+        ErrorCodes.CERT_NOT_FOUND,
+        `no certificate signer of uid ${ctx.uid} is connected (keep tandem connect or the tray running)`,
+      );
     const prefs = this.deps.profiles.set.merged.preferencesForHost(ctx.url);
     const init = prefs.clientInitialization;
     // Not every gateway wants a user certificate (forms, the machine certificate alone): the
     // user's process is asked to list and choose only when the gateway's MCA challenge comes,
     // so a plain certificate login never waits for it.
     let identity: ReturnType<typeof remoteIdentityFor> | null = null;
-    const user = (): ReturnType<typeof remoteIdentityFor> => (identity ??= remoteIdentityFor(signerCtx, init, this.deps.log));
+    const user = (): ReturnType<typeof remoteIdentityFor> =>
+      (identity ??= remoteIdentityFor(signerCtx, init, this.deps.log));
     let machineCredentials: TlsCredentials | null = null;
     try {
       machineCredentials = await this.deps.machineStore.credentials(init, 'user');
@@ -147,9 +163,16 @@ export class AgentTunnelDriver implements TunnelDriver {
     const policy = init.automaticVpnPolicy;
     const strict = init.strictCertificateTrust?.value === true || (policy.enabled && policy.alwaysOn.enabled);
     return {
-      kind: 'user', url: ctx.url, reason: ctx.reason, signal: ctx.signal, profile: init,
-      host: prefs.host, allowedHosts: this.allowedHosts(), strictServerTrust: strict,
-      machineCredentials, user,
+      kind: 'user',
+      url: ctx.url,
+      reason: ctx.reason,
+      signal: ctx.signal,
+      profile: init,
+      host: prefs.host,
+      allowedHosts: this.allowedHosts(),
+      strictServerTrust: strict,
+      machineCredentials,
+      user,
       prompt: (question) => signerCtx.reverse('prompt', question),
     };
   }

@@ -18,12 +18,18 @@ export class LinkMonitor {
   private restart: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly onEvent: () => void, private readonly log: Logger) {}
+  constructor(
+    private readonly onEvent: () => void,
+    private readonly log: Logger,
+  ) {}
 
   /** Starts the monitor process (idempotent). */
   start(): void {
     if (this.child || this.closed) return;
-    const child = spawn(IP, ['-o', 'monitor', 'link', 'address', 'route'], { env: childEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(IP, ['-o', 'monitor', 'link', 'address', 'route'], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     this.child = child;
     child.stdout!.on('data', () => this.onEvent());
     child.on('error', (err) => this.log.warn('ip monitor failed; link changes will be missed', { error: err.message }));

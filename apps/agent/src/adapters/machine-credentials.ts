@@ -7,14 +7,23 @@
 import { readFile, readdir, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
-import { collectCandidates, linuxDefaultStores, selectCertificate, type CollectedCandidates, type StoreSet, type TlsCredentials } from '@tandem/certs';
+import {
+  collectCandidates,
+  linuxDefaultStores,
+  selectCertificate,
+  type CollectedCandidates,
+  type StoreSet,
+  type TlsCredentials,
+} from '@tandem/certs';
 import type { ClientInitialization } from '@tandem/profile';
 
 /** Reads the machine-store passphrase file: root-owned, mode 0600 or stricter, not a link. */
 export async function readPassphraseFile(path: string): Promise<string> {
   const st = await lstat(path);
-  if (!st.isFile()) throw new TandemError(ErrorCodes.USAGE, `${path}: passphrase file must be a regular file (links are refused)`);
-  if (st.uid !== 0 || (st.mode & 0o077) !== 0) throw new TandemError(ErrorCodes.USAGE, `${path}: passphrase file must be owned by root with mode 0600`);
+  if (!st.isFile())
+    throw new TandemError(ErrorCodes.USAGE, `${path}: passphrase file must be a regular file (links are refused)`);
+  if (st.uid !== 0 || (st.mode & 0o077) !== 0)
+    throw new TandemError(ErrorCodes.USAGE, `${path}: passphrase file must be owned by root with mode 0600`);
   const value = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
   redactor.addSecret(value);
   return value;
@@ -41,7 +50,11 @@ export class MachineStore {
   private readonly stores: StoreSet;
   private cached: { fingerprint: string; result: Promise<CollectedCandidates> } | null = null;
 
-  constructor(private readonly dir: string, passphrase: string | null, private readonly log: Logger) {
+  constructor(
+    private readonly dir: string,
+    passphrase: string | null,
+    private readonly log: Logger,
+  ) {
     // Machine keys never prompt: a key that needs a secret we do not have is skipped.
     const secret = async (): Promise<string | null> => passphrase;
     this.stores = linuxDefaultStores({ machineDir: dir, secret, userDir: '/nonexistent' });
@@ -69,9 +82,19 @@ export class MachineStore {
     const { candidates, diagnostics } = await this.list();
     for (const d of diagnostics) this.log.warn('machine store', { origin: d.origin, message: d.message });
     const result = selectCertificate({ candidates, profileInit: init, tunnel, platform: 'linux', now: new Date() });
-    for (const c of result.candidates) this.log.info('machine certificate candidate', { sha256: c.sha256, subject: c.subject, accepted: c.accepted, reasons: c.reasons.join('; ') });
+    for (const c of result.candidates)
+      this.log.info('machine certificate candidate', {
+        sha256: c.sha256,
+        subject: c.subject,
+        accepted: c.accepted,
+        reasons: c.reasons.join('; '),
+      });
     const entry = result.selected?.entry;
-    if (!entry) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `no machine certificate matches the profile (${candidates.length} in the machine store)`);
+    if (!entry)
+      throw new TandemError(
+        ErrorCodes.CERT_NOT_FOUND,
+        `no machine certificate matches the profile (${candidates.length} in the machine store)`,
+      );
     return entry.tlsCredentials();
   }
 }

@@ -71,7 +71,9 @@ export class ResolvConfObserver implements NetworkObserver {
   /** resolv.conf as it was before the newest journaled session changed it, if one is live. */
   private preTunnelText(): string | null {
     try {
-      const records = listJournals(this.opts.journalDir).map((p) => readJournal(p)).filter((r) => r !== null);
+      const records = listJournals(this.opts.journalDir)
+        .map((p) => readJournal(p))
+        .filter((r) => r !== null);
       records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
       const oldest = records[0];
       const content = oldest?.before.resolvConf.contentBase64;

@@ -7,7 +7,14 @@
  * `SigningIdentity`, so the protocol layer cannot tell it from a local key.
  */
 import { ErrorCodes, isTandemError, TandemError, type Logger } from '@tandem/common';
-import { CertificateModel, selectCertificate, type SelectionCandidate, type Signer, type SigningIdentity, type SignHash } from '@tandem/certs';
+import {
+  CertificateModel,
+  selectCertificate,
+  type SelectionCandidate,
+  type Signer,
+  type SigningIdentity,
+  type SignHash,
+} from '@tandem/certs';
 import type { CertificateInfo } from '@tandem/contract';
 import type { CallContext } from '@tandem/ipc/server';
 import type { ClientInitialization } from '@tandem/profile';
@@ -20,46 +27,71 @@ export class RemoteSigner implements Signer {
   readonly keyType: 'rsa' | 'ec';
   readonly keySource = 'remote';
 
-  constructor(private readonly ctx: CallContext, readonly certificate: CertificateModel) {
+  constructor(
+    private readonly ctx: CallContext,
+    readonly certificate: CertificateModel,
+  ) {
     const type = certificate.publicKey.type;
-    if (type !== 'rsa' && type !== 'ec') throw new TandemError(ErrorCodes.CERT_KEY, `certificate key type ${type} cannot sign`);
+    if (type !== 'rsa' && type !== 'ec')
+      throw new TandemError(ErrorCodes.CERT_KEY, `certificate key type ${type} cannot sign`);
     this.keyType = type;
   }
 
   /** See {@link Signer.sign}: one `certs.sign` round trip; failures become E_CERT_SIGN. */
   async sign(data: Buffer, hash: SignHash): Promise<Buffer> {
-    if (data.length > MAX_SIGN_BYTES) throw new TandemError(ErrorCodes.CERT_SIGN, `signature input of ${data.length} bytes exceeds ${MAX_SIGN_BYTES}`);
+    if (data.length > MAX_SIGN_BYTES)
+      throw new TandemError(ErrorCodes.CERT_SIGN, `signature input of ${data.length} bytes exceeds ${MAX_SIGN_BYTES}`);
     try {
-      const { signature } = await this.ctx.reverse('certs.sign', { sha256: this.certificate.sha256, algorithm: hash, data: data.toString('base64') });
+      const { signature } = await this.ctx.reverse('certs.sign', {
+        sha256: this.certificate.sha256,
+        algorithm: hash,
+        data: data.toString('base64'),
+      });
       const out = Buffer.from(signature, 'base64');
       if (out.length === 0) throw new TandemError(ErrorCodes.CERT_SIGN, 'the user process returned an empty signature');
       return out;
     } catch (err) {
       if (isTandemError(err, ErrorCodes.CERT_SIGN)) throw err;
-      throw new TandemError(ErrorCodes.CERT_SIGN, `the user's signer did not sign: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new TandemError(
+        ErrorCodes.CERT_SIGN,
+        `the user's signer did not sign: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
   }
 }
 
 /** The user's offered certificates as selection candidates; unusable offers get a verdict of their own. */
-function offeredCandidates(offered: readonly CertificateInfo[]): { candidates: SelectionCandidate[]; unusable: Array<{ sha256: string; subject: string; reason: string }> } {
+function offeredCandidates(offered: readonly CertificateInfo[]): {
+  candidates: SelectionCandidate[];
+  unusable: Array<{ sha256: string; subject: string; reason: string }>;
+} {
   const candidates: SelectionCandidate[] = [];
   const unusable: Array<{ sha256: string; subject: string; reason: string }> = [];
   const key = { hasPrivateKey: true, keySource: 'remote', keyProblem: null } as const;
   for (const info of offered) {
     if (!info.der) {
-      unusable.push({ sha256: info.sha256, subject: info.subject, reason: "the user's process sent no certificate bytes (update tandem)" });
+      unusable.push({
+        sha256: info.sha256,
+        subject: info.subject,
+        reason: "the user's process sent no certificate bytes (update tandem)",
+      });
       continue;
     }
     try {
       const model = new CertificateModel(Buffer.from(info.der, 'base64'), key);
       // The thumbprint signing requests name must be the one of the bytes we checked.
-      if (model.sha256 !== info.sha256) throw new TandemError(ErrorCodes.CERT_INVALID, 'SHA-256 does not match the certificate bytes');
+      if (model.sha256 !== info.sha256)
+        throw new TandemError(ErrorCodes.CERT_INVALID, 'SHA-256 does not match the certificate bytes');
       if (model.publicKey.type === 'other') throw new TandemError(ErrorCodes.CERT_KEY, 'its key type cannot sign MCA');
       const chain = (info.chain ?? []).map((c) => new CertificateModel(Buffer.from(c, 'base64')));
       candidates.push({ model, store: 'user', chain });
     } catch (err) {
-      unusable.push({ sha256: info.sha256, subject: info.subject, reason: `not a usable certificate: ${(err as Error).message}` });
+      unusable.push({
+        sha256: info.sha256,
+        subject: info.subject,
+        reason: `not a usable certificate: ${(err as Error).message}`,
+      });
     }
   }
   return { candidates, unusable };
@@ -70,19 +102,58 @@ function offeredCandidates(offered: readonly CertificateInfo[]): { candidates: S
  * `selectCertificate` (the same rules and reasons as `tandem certs select`). Rejects with
  * E_CERT_NOT_FOUND (every verdict logged) when none qualifies.
  */
-export async function remoteIdentityFor(ctx: CallContext, init: ClientInitialization, log: Logger, issuers?: readonly string[]): Promise<SigningIdentity> {
+export async function remoteIdentityFor(
+  ctx: CallContext,
+  init: ClientInitialization,
+  log: Logger,
+  issuers?: readonly string[],
+): Promise<SigningIdentity> {
   let offered: CertificateInfo[];
   try {
-    ({ certificates: offered } = await ctx.reverse('certs.list', { purpose: 'mca', ...(issuers && issuers.length > 0 ? { issuers: [...issuers].slice(0, 64) } : {}) }));
+    ({ certificates: offered } = await ctx.reverse('certs.list', {
+      purpose: 'mca',
+      ...(issuers && issuers.length > 0 ? { issuers: [...issuers].slice(0, 64) } : {}),
+    }));
   } catch (err) {
-    throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `the user's process did not list certificates: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TandemError(
+      ErrorCodes.CERT_NOT_FOUND,
+      `the user's process did not list certificates: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   const { candidates, unusable } = offeredCandidates(offered);
-  const result = selectCertificate({ candidates, profileInit: init, tunnel: 'user', platform: 'linux', now: new Date() });
+  const result = selectCertificate({
+    candidates,
+    profileInit: init,
+    tunnel: 'user',
+    platform: 'linux',
+    now: new Date(),
+  });
   const uid = ctx.peer.uid;
-  for (const u of unusable) log.info('user certificate candidate', { uid, sha256: u.sha256, subject: u.subject, accepted: false, reasons: u.reason });
-  for (const v of result.candidates) log.info('user certificate candidate', { uid, sha256: v.sha256, subject: v.subject, accepted: v.accepted, reasons: v.reasons.join('; ') });
+  for (const u of unusable)
+    log.info('user certificate candidate', {
+      uid,
+      sha256: u.sha256,
+      subject: u.subject,
+      accepted: false,
+      reasons: u.reason,
+    });
+  for (const v of result.candidates)
+    log.info('user certificate candidate', {
+      uid,
+      sha256: v.sha256,
+      subject: v.subject,
+      accepted: v.accepted,
+      reasons: v.reasons.join('; '),
+    });
   const winner = result.selected;
-  if (!winner) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `none of the ${offered.length} certificate(s) offered by uid ${uid} matches the profile`);
-  return { chainDer: [winner.model, ...(winner.chain ?? [])].map((m) => m.der), signer: new RemoteSigner(ctx, winner.model) };
+  if (!winner)
+    throw new TandemError(
+      ErrorCodes.CERT_NOT_FOUND,
+      `none of the ${offered.length} certificate(s) offered by uid ${uid} matches the profile`,
+    );
+  return {
+    chainDer: [winner.model, ...(winner.chain ?? [])].map((m) => m.der),
+    signer: new RemoteSigner(ctx, winner.model),
+  };
 }

@@ -14,9 +14,18 @@ export function parseResolvConf(text: string): NetworkInfo {
   for (const raw of text.split('\n')) {
     const line = raw.replace(/[#;].*$/, '').trim();
     const [keyword, ...args] = line.split(/\s+/);
-    if (keyword === 'nameserver' && args[0] && /^[0-9a-fA-F:.]+(%[A-Za-z0-9_.-]{1,15})?$/.test(args[0]) && servers.length < MAX_ENTRIES) servers.push(args[0]);
+    if (
+      keyword === 'nameserver' &&
+      args[0] &&
+      /^[0-9a-fA-F:.]+(%[A-Za-z0-9_.-]{1,15})?$/.test(args[0]) &&
+      servers.length < MAX_ENTRIES
+    )
+      servers.push(args[0]);
     else if ((keyword === 'search' || keyword === 'domain') && args.length > 0) {
-      domains = args.filter((d) => /^[A-Za-z0-9.-]{1,253}$/.test(d)).map((d) => d.replace(/\.$/, '').toLowerCase()).slice(0, MAX_ENTRIES);
+      domains = args
+        .filter((d) => /^[A-Za-z0-9.-]{1,253}$/.test(d))
+        .map((d) => d.replace(/\.$/, '').toLowerCase())
+        .slice(0, MAX_ENTRIES);
     }
   }
   return { dnsDomains: domains, dnsServers: servers };

@@ -20,8 +20,16 @@ export class TlsLeafProbe implements TrustedServerProbe {
         reject(new TandemError(code, `${address}:${port}: ${message}`));
       };
       // The hash is the trust decision here, so chain validation is intentionally off.
-      const socket = tls.connect({ host: address, port, rejectUnauthorized: false, ...(/^[\d.]+$|:/.test(address) ? {} : { servername: address }) });
-      const timer = setTimeout(() => fail(ErrorCodes.GATEWAY_TIMEOUT, `no TLS handshake within ${this.timeoutMs} ms`), this.timeoutMs);
+      const socket = tls.connect({
+        host: address,
+        port,
+        rejectUnauthorized: false,
+        ...(/^[\d.]+$|:/.test(address) ? {} : { servername: address }),
+      });
+      const timer = setTimeout(
+        () => fail(ErrorCodes.GATEWAY_TIMEOUT, `no TLS handshake within ${this.timeoutMs} ms`),
+        this.timeoutMs,
+      );
       const onAbort = (): void => fail(ErrorCodes.GATEWAY_UNREACHABLE, 'probe cancelled');
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -33,7 +41,8 @@ export class TlsLeafProbe implements TrustedServerProbe {
       socket.once('secureConnect', () => {
         const der = socket.getPeerCertificate(false)?.raw;
         cleanup();
-        if (!der || der.length === 0) reject(new TandemError(ErrorCodes.PROTOCOL, `${address}:${port}: server presented no certificate`));
+        if (!der || der.length === 0)
+          reject(new TandemError(ErrorCodes.PROTOCOL, `${address}:${port}: server presented no certificate`));
         else resolve(new Uint8Array(der));
       });
       socket.once('error', (err) => fail(ErrorCodes.GATEWAY_UNREACHABLE, err.message));

@@ -36,10 +36,15 @@ export function socketPathFrom(values: ParsedArgs['values'], env: NodeJS.Process
  * "tandemd is not running" (E_IPC_CLOSED); a socket not owned by root is refused by the IPC
  * client with E_IPC_UNTRUSTED_SOCKET before a single byte is sent.
  */
-export async function openAgent(values: ParsedArgs['values'], reverseHandlers: ReverseHandlers = {}): Promise<IpcClient> {
+export async function openAgent(
+  values: ParsedArgs['values'],
+  reverseHandlers: ReverseHandlers = {},
+): Promise<IpcClient> {
   const socketPath = socketPathFrom(values);
   const notRunning = (why: string): TandemError =>
-    new TandemError(ErrorCodes.IPC_CLOSED, `tandemd is not running (${why} ${socketPath})`, { details: { socketPath } });
+    new TandemError(ErrorCodes.IPC_CLOSED, `tandemd is not running (${why} ${socketPath})`, {
+      details: { socketPath },
+    });
   if ((await lstat(socketPath).catch(() => null)) === null) throw notRunning('no socket at');
   try {
     return await connectIpc({

@@ -12,9 +12,7 @@ import type { TunnelSnapshot } from '@tandem/contract';
 import { tunnelLine } from './format.js';
 
 /** How an attempt ended. */
-export type Outcome =
-  | { kind: 'connected'; tunnel: TunnelSnapshot }
-  | { kind: 'failed'; tunnel: TunnelSnapshot };
+export type Outcome = { kind: 'connected'; tunnel: TunnelSnapshot } | { kind: 'failed'; tunnel: TunnelSnapshot };
 
 /** Feeds user-tunnel snapshots in order; `outcome` resolves once the attempt is decided. */
 export class AttemptTracker {
@@ -30,8 +28,13 @@ export class AttemptTracker {
    * `before` is the user tunnel as it was before the request; `progress` receives one human line
    * per visible step (stage changes, reconnect attempts).
    */
-  constructor(private readonly before: TunnelSnapshot, private readonly progress: (line: string) => void) {
-    this.outcome = new Promise((resolve) => { this.settle = resolve; });
+  constructor(
+    private readonly before: TunnelSnapshot,
+    private readonly progress: (line: string) => void,
+  ) {
+    this.outcome = new Promise((resolve) => {
+      this.settle = resolve;
+    });
   }
 
   /**

@@ -46,9 +46,10 @@ function report(io: CliIo, json: boolean, outcome: Outcome): number {
     return ExitCode.OK;
   }
   const s = tunnel.status;
-  const error = s.state === 'error'
-    ? { code: s.cause.code, message: s.cause.message, ...(s.cause.stage ? { stage: s.cause.stage } : {}) }
-    : { code: ErrorCodes.TUNNEL_CLOSED, message: 'the user tunnel went down before it was connected' };
+  const error =
+    s.state === 'error'
+      ? { code: s.cause.code, message: s.cause.message, ...(s.cause.stage ? { stage: s.cause.stage } : {}) }
+      : { code: ErrorCodes.TUNNEL_CLOSED, message: 'the user tunnel went down before it was connected' };
   if (json) printJson(io, { error, tunnel });
   else io.err(`tandem connect: ${s.state === 'error' ? tunnelLine(tunnel) : error.message}\n`);
   return ExitCode.FAILURE;
@@ -57,7 +58,13 @@ function report(io: CliIo, json: boolean, outcome: Outcome): number {
 /** Asks the agent to take the tunnel down after Ctrl-C, without waiting forever for it. */
 async function disconnectAfterInterrupt(client: IpcClient): Promise<void> {
   const timeout = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref());
-  await Promise.race([client.call('disconnect', {}).then(() => undefined, () => undefined), timeout]);
+  await Promise.race([
+    client.call('disconnect', {}).then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeout,
+  ]);
 }
 
 /** The command table entry. */

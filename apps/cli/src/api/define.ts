@@ -37,7 +37,11 @@ export function apiCommand(spec: ApiCommandSpec): Command {
     summary: spec.summary,
     usage: spec.usage,
     async run(argv: string[], io: CliIo): Promise<number> {
-      const { values, positionals } = parseCommandArgs(argv, { ...AGENT_OPTIONS, json: { type: 'boolean' }, ...spec.options });
+      const { values, positionals } = parseCommandArgs(argv, {
+        ...AGENT_OPTIONS,
+        json: { type: 'boolean' },
+        ...spec.options,
+      });
       const extra = positionals[spec.maxPositionals ?? 0];
       if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
       const json = values['json'] === true;

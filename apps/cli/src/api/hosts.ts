@@ -35,7 +35,9 @@ export const hostsCommand = apiCommand({
       const width = Math.max(...result.hosts.map((h) => h.name.length));
       for (const h of result.hosts) {
         const mark = h.name === result.defaultHost ? '*' : ' ';
-        const extra = [h.userGroup ? `group ${h.userGroup}` : '', h.profile ? `from ${h.profile}` : ''].filter(Boolean).join(', ');
+        const extra = [h.userGroup ? `group ${h.userGroup}` : '', h.profile ? `from ${h.profile}` : '']
+          .filter(Boolean)
+          .join(', ');
         io.out(`${mark} ${h.name.padEnd(width)}  ${h.address}${extra ? `  (${extra})` : ''}\n`);
       }
       if (result.defaultHost !== undefined) io.out('(* default)\n');

@@ -16,7 +16,9 @@ export interface Interrupt {
 /** Starts listening for SIGINT and SIGTERM. */
 export function onInterrupt(): Interrupt {
   let resolveSignal: (s: 'SIGINT' | 'SIGTERM') => void = () => undefined;
-  const signalled = new Promise<'SIGINT' | 'SIGTERM'>((resolve) => { resolveSignal = resolve; });
+  const signalled = new Promise<'SIGINT' | 'SIGTERM'>((resolve) => {
+    resolveSignal = resolve;
+  });
   let fired = false;
   const fire = (s: 'SIGINT' | 'SIGTERM'): void => {
     fired = true;

@@ -10,7 +10,11 @@ import { apiCommand } from './define.js';
 import { printJson } from './errors.js';
 import { machineSwitchLine, tunnelDetails, tunnelLine } from './format.js';
 
-const METHOD = { status: 'machineTunnel.status', enable: 'machineTunnel.enable', disable: 'machineTunnel.disable' } as const;
+const METHOD = {
+  status: 'machineTunnel.status',
+  enable: 'machineTunnel.enable',
+  disable: 'machineTunnel.disable',
+} as const;
 const SUMMARY = {
   status: 'Show whether the machine tunnel is enabled and its state',
   enable: 'Allow the machine tunnel to run (administrators)',
@@ -24,7 +28,7 @@ function machineTunnelCommand(verb: keyof typeof METHOD): Command {
     summary: SUMMARY[verb],
     usage: `Usage: tandem ${name} [--json] [--socket PATH]
 
-${SUMMARY[verb]}.${verb === 'status' ? '' : ' Needs an administrator (root or the agent\'s admin group);\nthe agent keeps the choice across restarts.'}
+${SUMMARY[verb]}.${verb === 'status' ? '' : " Needs an administrator (root or the agent's admin group);\nthe agent keeps the choice across restarts."}
 
 Options:
   --json                     One JSON document: {enabled, tunnel, setBy?: {uid, at}}

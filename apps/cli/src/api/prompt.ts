@@ -42,7 +42,8 @@ export async function answerPrompt(p: PromptParams): Promise<PromptResult> {
       if (line === null) return CANCELLED;
       const typed = line.trim();
       const n = Number(typed);
-      const picked = Number.isInteger(n) && n >= 1 && n <= choices.length ? choices[n - 1] : choices.find((c) => c === typed);
+      const picked =
+        Number.isInteger(n) && n >= 1 && n <= choices.length ? choices[n - 1] : choices.find((c) => c === typed);
       return picked === undefined ? CANCELLED : { cancelled: false, answer: picked };
     }
   }

@@ -31,7 +31,8 @@ export function statsText(sections: Sections): string {
   for (const section of sections) {
     out.push(`[ ${section.title} ]`, '');
     const width = Math.max(0, ...section.entries.map((e) => e.name.length + 1));
-    for (const e of section.entries) out.push(`    ${`${e.name}:`.padEnd(width)}  ${e.value === '' ? 'Not Available' : e.value}`);
+    for (const e of section.entries)
+      out.push(`    ${`${e.name}:`.padEnd(width)}  ${e.value === '' ? 'Not Available' : e.value}`);
     out.push('');
   }
   return `${out.join('\n')}\n`;

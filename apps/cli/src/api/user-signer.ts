@@ -87,7 +87,11 @@ export function certificateInfo(c: SelectionCandidate): CertificateInfo {
  * only when the agent first asks for a certificate, which it does only when the gateway wants
  * the user's certificate (MCA): a plain connect never pays for it.
  */
-export function userSigner(values: ParsedArgs['values'], notify: Notify, env: NodeJS.ProcessEnv = process.env): UserSigner {
+export function userSigner(
+  values: ParsedArgs['values'],
+  notify: Notify,
+  env: NodeJS.ProcessEnv = process.env,
+): UserSigner {
   const secret = secretCallback(values, env);
   const userDir = str(values, 'user-store');
   const module = str(values, 'pkcs11-module');
@@ -114,7 +118,8 @@ export function userSigner(values: ParsedArgs['values'], notify: Notify, env: No
     'certs.list': async ({ purpose, issuers }) => {
       const all = await usable();
       const { issuerHinted } = await import('@tandem/certs');
-      const offered = issuers && issuers.length > 0 ? all.filter((c) => issuerHinted(c.model, c.chain ?? [], issuers)) : all;
+      const offered =
+        issuers && issuers.length > 0 ? all.filter((c) => issuerHinted(c.model, c.chain ?? [], issuers)) : all;
       notify(`tandemd asked for your certificates (${purpose}): offering ${offered.length}`);
       return { certificates: offered.slice(0, 256).map(certificateInfo) };
     },
@@ -122,7 +127,10 @@ export function userSigner(values: ParsedArgs['values'], notify: Notify, env: No
       const found = (await usable()).find((c) => c.model.sha256 === sha256);
       const makeSigner = found?.entry?.signer;
       if (!found || !makeSigner) {
-        throw new TandemError(ErrorCodes.CERT_NOT_FOUND, `no certificate with a private key and SHA-256 ${sha256} in your store`);
+        throw new TandemError(
+          ErrorCodes.CERT_NOT_FOUND,
+          `no certificate with a private key and SHA-256 ${sha256} in your store`,
+        );
       }
       notify(`signing for tandemd with ${found.model.subjectDn} (${algorithm})`);
       let signer = signers.get(sha256);

@@ -26,14 +26,22 @@ function printer(io: CliIo, json: boolean): (snap: StatusSnapshot, seq?: number)
   let last: StatusSnapshot | null = null;
   return (snap, seq) => {
     if (json) {
-      printJson(io, seq === undefined ? { event: 'snapshot', status: snap } : { event: 'state', seq, status: snap }, false);
+      printJson(
+        io,
+        seq === undefined ? { event: 'snapshot', status: snap } : { event: 'state', seq, status: snap },
+        false,
+      );
     } else if (last === null) {
       io.out(statusReport(snap));
     } else {
       const stamp = new Date().toISOString();
       for (const kind of ['machine', 'user'] as const) {
         if (JSON.stringify(snap[kind]) === JSON.stringify(last[kind])) continue;
-        io.out(`${stamp} ${tunnelLine(snap[kind])}\n${tunnelDetails(snap[kind]).map((l) => `${l}\n`).join('')}`);
+        io.out(
+          `${stamp} ${tunnelLine(snap[kind])}\n${tunnelDetails(snap[kind])
+            .map((l) => `${l}\n`)
+            .join('')}`,
+        );
       }
     }
     last = snap;

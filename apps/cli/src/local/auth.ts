@@ -18,12 +18,17 @@ import { GATEWAY_OPTIONS, GATEWAY_USAGE, gatewaySetup } from './gateway-options.
  * Without a terminal there is no prompt at all, so a form fails the attempt (never waits).
  */
 const terminalPrompt: FormPrompt = async (form) => {
-  process.stderr.write(`${printable(form.title || 'Gateway login')}\n${form.message ? `${printable(form.message)}\n` : ''}`);
+  process.stderr.write(
+    `${printable(form.title || 'Gateway login')}\n${form.message ? `${printable(form.message)}\n` : ''}`,
+  );
   const answers: Array<[string, string]> = [];
   for (const input of form.inputs) {
     const label = printable(input.label || input.name);
     const hidden = input.type === 'password';
-    const line = await ask(hidden ? `${label} (input hidden) ` : `${label}${input.value ? ` [${printable(input.value)}]` : ''} `, hidden);
+    const line = await ask(
+      hidden ? `${label} (input hidden) ` : `${label}${input.value ? ` [${printable(input.value)}]` : ''} `,
+      hidden,
+    );
     if (line === null) return null;
     const value = line === '' && input.value ? input.value : line;
     if (hidden) redactor.addSecret(value);
@@ -48,7 +53,10 @@ ${GATEWAY_USAGE}
  * The group URL for `url`: when the URL names no group and the profile has a HostEntry for the
  * same host with a UserGroup, `https://host/UserGroup` (how AnyConnect reaches a tunnel group).
  */
-export function profileGroupUrl(url: string, profile: { serverList: ReadonlyArray<Pick<HostEntry, 'hostAddress' | 'userGroup'>> } | null): string {
+export function profileGroupUrl(
+  url: string,
+  profile: { serverList: ReadonlyArray<Pick<HostEntry, 'hostAddress' | 'userGroup'>> } | null,
+): string {
   const gw = describeGatewayUrl(url);
   if (gw.group || !profile) return gw.url;
   const host = gw.host.toLowerCase();
@@ -59,7 +67,10 @@ export function profileGroupUrl(url: string, profile: { serverList: ReadonlyArra
 /** Runs `tandem auth`. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { ...GATEWAY_OPTIONS, 'print-cookie': { type: 'boolean' } });
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `unexpected argument "${positionals[1]}"` : 'the gateway URL is required');
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length ? `unexpected argument "${positionals[1]}"` : 'the gateway URL is required',
+    );
   const json = values['json'] === true;
   let setup;
   try {
@@ -71,7 +82,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   try {
     const url = profileGroupUrl(setup.auth.url, setup.profile);
-    const result = await authenticate({ ...setup.auth, url, ...(interactive() && !setup.auth.trust.strict ? { prompt: terminalPrompt } : {}) });
+    const result = await authenticate({
+      ...setup.auth,
+      url,
+      ...(interactive() && !setup.auth.trust.strict ? { prompt: terminalPrompt } : {}),
+    });
     const out: Record<string, unknown> = {
       authenticated: true,
       mca: result.mca,
@@ -85,7 +100,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (json) {
       io.out(`${JSON.stringify(out)}\n`);
     } else {
-      io.out(`Authenticated to ${result.gateway.url}${result.mca ? ' with Multiple Certificate Authentication' : ''} in ${result.elapsedMs} ms\n`);
+      io.out(
+        `Authenticated to ${result.gateway.url}${result.mca ? ' with Multiple Certificate Authentication' : ''} in ${result.elapsedMs} ms\n`,
+      );
       io.out(`Server certificate SHA-256 ${result.server.sha256} (${result.server.pin})\n`);
       if (result.banner) io.out(`Banner: ${result.banner}\n`);
       if (values['print-cookie'] === true) io.out(`COOKIE=${result.cookie}\n`);

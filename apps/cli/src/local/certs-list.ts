@@ -51,7 +51,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         `  key:        ${m.publicKey.type}${m.publicKey.bits ? ` ${m.publicKey.bits}` : ''}${m.publicKey.curve ? ` ${m.publicKey.curve}` : ''}; private key: ${m.key.hasPrivateKey ? `yes (${m.key.keySource})` : `no${m.key.keyProblem ? ` (${m.key.keyProblem})` : ''}`}`,
         `  key usage:  ${m.keyUsage === null ? '(no extension)' : m.keyUsage.join(', ') || '(none)'}`,
         `  EKU:        ${m.extendedKeyUsage === null ? '(no extension)' : m.extendedKeyUsage.join(', ') || '(none)'}`,
-        `  SAN:        ${Object.entries(m.subjectAltNames).flatMap(([k, v]) => (v as string[]).map((x) => `${k}:${x}`)).join(', ') || '(none)'}`,
+        `  SAN:        ${
+          Object.entries(m.subjectAltNames)
+            .flatMap(([k, v]) => (v as string[]).map((x) => `${k}:${x}`))
+            .join(', ') || '(none)'
+        }`,
         `  SHA-256:    ${m.sha256}`,
         `  SHA-1:      ${m.sha1}`,
         '  certificateUserIds:',

@@ -6,7 +6,14 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { redactor } from '@tandem/common';
-import { collectCandidates, linuxDefaultStores, Pkcs11Source, type CollectedCandidates, type SecretCallback, type StoreSet } from '@tandem/certs';
+import {
+  collectCandidates,
+  linuxDefaultStores,
+  Pkcs11Source,
+  type CollectedCandidates,
+  type SecretCallback,
+  type StoreSet,
+} from '@tandem/certs';
 import type { ParsedArgs } from '../args.js';
 import { UsageError } from '../io.js';
 
@@ -49,7 +56,8 @@ export interface ChosenStores {
 /** Builds the store set from parsed options; throws UsageError on bad values. */
 export function storesFromOptions(values: ParsedArgs['values'], env: NodeJS.ProcessEnv = process.env): ChosenStores {
   const which = str(values, 'store') ?? 'all';
-  if (which !== 'machine' && which !== 'user' && which !== 'all') throw new UsageError(`--store must be machine, user or all (got "${which}")`);
+  if (which !== 'machine' && which !== 'user' && which !== 'all')
+    throw new UsageError(`--store must be machine, user or all (got "${which}")`);
   // Both variables are checked now, so a typo is a usage error rather than a silent prompt later.
   const passphrase = envSecret(values, 'passphrase-env', env);
   const pinFromEnv = envSecret(values, 'pkcs11-pin-env', env);
@@ -76,13 +84,20 @@ export function storesFromOptions(values: ParsedArgs['values'], env: NodeJS.Proc
   const sources: Pkcs11Source[] = [];
   if (module) {
     const tokenStore = str(values, 'pkcs11-store') ?? 'user';
-    if (tokenStore !== 'user' && tokenStore !== 'machine') throw new UsageError('--pkcs11-store must be user or machine');
+    if (tokenStore !== 'user' && tokenStore !== 'machine')
+      throw new UsageError('--pkcs11-store must be user or machine');
     const token = str(values, 'pkcs11-token');
     const src = new Pkcs11Source({ modulePath: module, pin: secret, ...(token ? { tokenLabel: token } : {}) });
     stores[tokenStore].push(src);
     sources.push(src);
   }
-  return { stores, which, close: async () => { for (const s of sources) await s.close(); } };
+  return {
+    stores,
+    which,
+    close: async () => {
+      for (const s of sources) await s.close();
+    },
+  };
 }
 
 /** Lists the chosen stores. */

@@ -31,12 +31,17 @@ function platform(): 'linux' | 'win32' | 'darwin' {
 
 /** Runs `tandem certs select` with the arguments after the command words. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { ...STORE_OPTIONS, profile: { type: 'string' }, tunnel: { type: 'string' } });
+  const { values, positionals } = parseCommandArgs(argv, {
+    ...STORE_OPTIONS,
+    profile: { type: 'string' },
+    tunnel: { type: 'string' },
+  });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const file = values['profile'];
   if (typeof file !== 'string') throw new UsageError('--profile FILE is required');
   const tunnelOpt = values['tunnel'];
-  if (tunnelOpt !== undefined && tunnelOpt !== 'user' && tunnelOpt !== 'machine') throw new UsageError('--tunnel must be user or machine');
+  if (tunnelOpt !== undefined && tunnelOpt !== 'user' && tunnelOpt !== 'machine')
+    throw new UsageError('--tunnel must be user or machine');
   const chosen = storesFromOptions(values);
   try {
     let doc;
@@ -53,7 +58,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const tunnel = (tunnelOpt as 'user' | 'machine' | undefined) ?? (doc.managementTunnel ? 'machine' : 'user');
     const { candidates, diagnostics } = await collect(chosen);
-    const result = selectCertificate({ candidates, profileInit: doc.clientInitialization, tunnel, platform: platform(), now: new Date() });
+    const result = selectCertificate({
+      candidates,
+      profileInit: doc.clientInitialization,
+      tunnel,
+      platform: platform(),
+      now: new Date(),
+    });
     const sel = result.selected;
     const selected = sel ? { sha256: sel.model.sha256, subject: sel.model.subjectDn, store: sel.store } : null;
     for (const d of diagnostics) io.err(redactor.string(`warning: [${d.store}] ${d.origin}: ${d.message}\n`));
@@ -65,8 +76,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         io.out(`  ${v.accepted ? 'accepted' : 'rejected'}  [${v.store}] ${v.subject}  ${v.sha256.slice(0, 16)}…\n`);
         for (const r of v.reasons) io.out(`      - ${r}\n`);
       }
-      io.out(selected ? `Selected: [${selected.store}] ${selected.subject} (SHA-256 ${selected.sha256})\n` : 'No certificate selected.\n');
-      if (sel && !result.automatic) io.out('Note: AutomaticCertSelection is false; Secure Client would let the user choose among the accepted certificates.\n');
+      io.out(
+        selected
+          ? `Selected: [${selected.store}] ${selected.subject} (SHA-256 ${selected.sha256})\n`
+          : 'No certificate selected.\n',
+      );
+      if (sel && !result.automatic)
+        io.out(
+          'Note: AutomaticCertSelection is false; Secure Client would let the user choose among the accepted certificates.\n',
+        );
     }
     return selected ? ExitCode.OK : ExitCode.FAILURE;
   } finally {

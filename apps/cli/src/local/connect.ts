@@ -32,14 +32,22 @@ function printer(io: CliIo, json: boolean): (e: ConnectionEvent | Record<string,
     if (json) io.out(`${redactor.string(JSON.stringify(line))}\n`);
     else {
       const { time, event, ...rest } = line as Record<string, unknown>;
-      io.out(redactor.string(`${String(time)} ${String(event)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}\n`));
+      io.out(
+        redactor.string(`${String(time)} ${String(event)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}\n`),
+      );
     }
   };
 }
 
 /** Runs `tandem connect --foreground`. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { ...GATEWAY_OPTIONS, foreground: { type: 'boolean' }, script: { type: 'string' }, interface: { type: 'string' }, 'journal-dir': { type: 'string' } });
+  const { values, positionals } = parseCommandArgs(argv, {
+    ...GATEWAY_OPTIONS,
+    foreground: { type: 'boolean' },
+    script: { type: 'string' },
+    interface: { type: 'string' },
+    'journal-dir': { type: 'string' },
+  });
   if (positionals.length !== 1) throw new UsageError('the gateway URL is required');
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     io.err('tandem connect --foreground: needs root (TUN device, routes, DNS)\n');
@@ -70,19 +78,22 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       ...(typeof values['script'] === 'string' ? { script: values['script'] } : {}),
       ...(typeof values['journal-dir'] === 'string' ? { journalDir: values['journal-dir'] } : {}),
       onEvent: print,
-    }).then((c) => {
-      conn = c;
-      c.onEnded((why) => {
-        io.err(`tandem connect: ${redactor.string(why)}\n`);
+    }).then(
+      (c) => {
+        conn = c;
+        c.onEnded((why) => {
+          io.err(`tandem connect: ${redactor.string(why)}\n`);
+          resolve(ExitCode.FAILURE);
+        });
+        if (stopping) void c.close({ logout: logoutOn(stopping) }).then(() => resolve(ExitCode.OK));
+      },
+      (err: unknown) => {
+        if (!isTandemError(err)) throw err;
+        print({ event: 'failed', code: err.code, message: err.message });
+        io.err(`tandem connect: ${redactor.string(err.message)}\n`);
         resolve(ExitCode.FAILURE);
-      });
-      if (stopping) void c.close({ logout: logoutOn(stopping) }).then(() => resolve(ExitCode.OK));
-    }, (err: unknown) => {
-      if (!isTandemError(err)) throw err;
-      print({ event: 'failed', code: err.code, message: err.message });
-      io.err(`tandem connect: ${redactor.string(err.message)}\n`);
-      resolve(ExitCode.FAILURE);
-    });
+      },
+    );
   });
   try {
     return await done;

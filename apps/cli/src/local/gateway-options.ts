@@ -61,7 +61,9 @@ function readFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -69,12 +71,25 @@ function platform(): 'linux' | 'win32' | 'darwin' {
   return process.platform === 'win32' || process.platform === 'darwin' ? process.platform : 'linux';
 }
 
-async function pick(candidates: SelectionCandidate[], init: ClientInitialization, tunnel: 'user' | 'machine', store: 'machine' | 'user' | null): Promise<SelectionCandidate> {
+async function pick(
+  candidates: SelectionCandidate[],
+  init: ClientInitialization,
+  tunnel: 'user' | 'machine',
+  store: 'machine' | 'user' | null,
+): Promise<SelectionCandidate> {
   const pool = store ? candidates.filter((c) => c.store === store) : candidates;
   const { selectCertificate } = await import('@tandem/certs');
-  const result = selectCertificate({ candidates: pool, profileInit: init, tunnel, platform: platform(), now: new Date() });
+  const result = selectCertificate({
+    candidates: pool,
+    profileInit: init,
+    tunnel,
+    platform: platform(),
+    now: new Date(),
+  });
   if (!result.selected) {
-    const why = result.candidates.map((c) => `${c.subject}: ${c.reasons.join('; ')}`).join(' | ') || 'no certificates in the store';
+    const why =
+      result.candidates.map((c) => `${c.subject}: ${c.reasons.join('; ')}`).join(' | ') ||
+      'no certificates in the store';
     throw new UsageError(`no ${tunnel}-tunnel certificate matches (${why}); see "tandem certs select"`);
   }
   return result.selected;
@@ -88,7 +103,11 @@ export interface GatewaySetup {
 }
 
 /** Builds AuthOptions for `url` from parsed command options. */
-export async function gatewaySetup(url: string, values: ParsedArgs['values'], env: NodeJS.ProcessEnv = process.env): Promise<GatewaySetup> {
+export async function gatewaySetup(
+  url: string,
+  values: ParsedArgs['values'],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<GatewaySetup> {
   const gw = (() => {
     try {
       return describeGatewayUrl(url);
@@ -103,15 +122,21 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
     const host = resolve.slice(0, i);
     address = resolve.slice(i + 1).replace(/^\[|\]$/g, '');
     if (i <= 0 || !isIP(address)) throw new UsageError('--resolve takes HOST:IP');
-    if (host.toLowerCase() !== gw.host.toLowerCase()) throw new UsageError(`--resolve host ${host} is not the URL host ${gw.host}`);
+    if (host.toLowerCase() !== gw.host.toLowerCase())
+      throw new UsageError(`--resolve host ${host} is not the URL host ${gw.host}`);
   }
   const timeout = str(values, 'timeout');
   if (timeout !== undefined && !/^\d{1,4}$/.test(timeout)) throw new UsageError('--timeout takes whole seconds');
   const pins = (values['servercert'] as string[] | undefined) ?? [];
-  for (const p of pins) if (!/^pin-sha256:[A-Za-z0-9+/]{43}=$/.test(p)) throw new UsageError(`--servercert must be pin-sha256:<base64 of 32 bytes> (got "${p}")`);
+  for (const p of pins)
+    if (!/^pin-sha256:[A-Za-z0-9+/]{43}=$/.test(p))
+      throw new UsageError(`--servercert must be pin-sha256:<base64 of 32 bytes> (got "${p}")`);
   const tlsGroups = str(values, 'tls-groups')?.split(/[:,]/);
   const badGroups = unsupportedTlsGroups(tlsGroups ?? []);
-  if (badGroups.length) throw new UsageError(`--tls-groups: unknown TLS group ${badGroups.map((g) => `"${g}"`).join(', ')} (OpenSSL names, e.g. X25519:P-256)`);
+  if (badGroups.length)
+    throw new UsageError(
+      `--tls-groups: unknown TLS group ${badGroups.map((g) => `"${g}"`).join(', ')} (OpenSSL names, e.g. X25519:P-256)`,
+    );
   const cafile = str(values, 'cafile');
   const strict = values['strict'] === true;
   if (strict && !cafile) throw new UsageError('--strict needs --cafile');
@@ -143,7 +168,9 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
   }
 
   let close = async (): Promise<void> => {};
-  const useStores = !machine && (profile !== null || str(values, 'machine-store') || str(values, 'user-store') || str(values, 'pkcs11-module'));
+  const useStores =
+    !machine &&
+    (profile !== null || str(values, 'machine-store') || str(values, 'user-store') || str(values, 'pkcs11-module'));
   if (useStores || (values['mca'] === true && !user)) {
     // Stores pull in X.509, PKCS#12 and PKCS#11 code: loaded only when certificates come from them.
     const { collect, storesFromOptions } = await import('./certs-options.js');
@@ -175,7 +202,10 @@ export async function gatewaySetup(url: string, values: ParsedArgs['values'], en
     ...(timeout ? { requestTimeoutMs: Number(timeout) * 1000 } : {}),
     ...(values['no-http-keepalive'] === true ? { connections: new ConnectionCache(false) } : {}),
     ...(tlsGroups ? { tlsGroups } : {}),
-    allowedHosts: profile?.serverList.flatMap((h) => [h.hostAddress, ...h.backupServers, ...h.loadBalancingServers].map((a) => a.replace(/[:/].*$/, ''))) ?? [],
+    allowedHosts:
+      profile?.serverList.flatMap((h) =>
+        [h.hostAddress, ...h.backupServers, ...h.loadBalancingServers].map((a) => a.replace(/[:/].*$/, '')),
+      ) ?? [],
   };
   return { auth, profile, close };
 }

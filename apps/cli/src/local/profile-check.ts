@@ -17,12 +17,26 @@ export type { CheckError, CheckResult } from './check-result.js';
 export async function checkFile(file: string, opts: LoadOptions = {}): Promise<CheckResult> {
   try {
     const parsed = await loadProfileFile(file, opts);
-    return { file, valid: true, kind: parsed.document.kind, errors: [], warnings: parsed.warnings, profile: parsed.document };
+    return {
+      file,
+      valid: true,
+      kind: parsed.document.kind,
+      errors: [],
+      warnings: parsed.warnings,
+      profile: parsed.document,
+    };
   } catch (err) {
     if (!isTandemError(err)) throw err;
     const line = typeof err.details['line'] === 'number' && err.details['line'] > 0 ? err.details['line'] : null;
     const column = line !== null && typeof err.details['column'] === 'number' ? err.details['column'] : null;
-    return { file, valid: false, kind: null, errors: [{ line, column, message: err.message, code: err.code }], warnings: [], profile: null };
+    return {
+      file,
+      valid: false,
+      kind: null,
+      errors: [{ line, column, message: err.message, code: err.code }],
+      warnings: [],
+      profile: null,
+    };
   }
 }
 

@@ -2,7 +2,14 @@
  * Human-readable rendering of `profile check` results: what an administrator needs to confirm
  * Tandem read the file as intended. Values that came from defaults are marked so.
  */
-import type { CertificateMatch, ClientInitialization, ClientProfile, LocalPolicy, MachineTunnelSettings, Pref } from '@tandem/profile';
+import type {
+  CertificateMatch,
+  ClientInitialization,
+  ClientProfile,
+  LocalPolicy,
+  MachineTunnelSettings,
+  Pref,
+} from '@tandem/profile';
 import type { CheckResult } from './check-result.js';
 
 function pref<T>(p: Pref<T>): string {
@@ -21,7 +28,10 @@ function servers(profile: ClientProfile): string[] {
     if (h.backupServers.length > 0) out.push(`      backup servers: ${h.backupServers.join(', ')}`);
     if (h.loadBalancingServers.length > 0) out.push(`      load balancing: ${h.loadBalancingServers.join(', ')}`);
     if (h.pins.length > 0) out.push(`      certificate pins: ${h.pins.length}`);
-    if (h.standardAuthenticationOnly) out.push(`      standard authentication only: ${h.standardAuthenticationOnly.enabled} (${h.standardAuthenticationOnly.authMethodDuringIkeNegotiation})`);
+    if (h.standardAuthenticationOnly)
+      out.push(
+        `      standard authentication only: ${h.standardAuthenticationOnly.enabled} (${h.standardAuthenticationOnly.authMethodDuringIkeNegotiation})`,
+      );
   }
   return out;
 }
@@ -30,12 +40,17 @@ function match(m: CertificateMatch | null): string[] {
   if (!m) return ['    Certificate match: none in profile (selector default applies)'];
   const out = ['    Certificate match:'];
   if (m.keyUsage.length > 0) out.push(`      key usage (any of): ${m.keyUsage.join(', ')}`);
-  if (m.extendedKeyUsage.length > 0) out.push(`      extended key usage (all of): ${m.extendedKeyUsage.join(', ')}${m.extendedKeyUsageNames.length > 0 ? ` [${m.extendedKeyUsageNames.join(', ')}]` : ''}`);
+  if (m.extendedKeyUsage.length > 0)
+    out.push(
+      `      extended key usage (all of): ${m.extendedKeyUsage.join(', ')}${m.extendedKeyUsageNames.length > 0 ? ` [${m.extendedKeyUsageNames.join(', ')}]` : ''}`,
+    );
   if (m.matchOnlyCertsWithKU) out.push('      only certificates with a KU extension');
   if (m.matchOnlyCertsWithEKU) out.push('      only certificates with an EKU extension');
   for (const r of m.distinguishedName) {
     const flags = [r.wildcard ? 'substring' : 'whole value', r.matchCase ? 'case-sensitive' : 'case-insensitive'];
-    out.push(`      ${r.issuer ? 'issuer' : 'subject'} ${r.attribute} ${r.operator === 'Equal' ? '=' : '!='} "${r.pattern}" (${flags.join(', ')}; line ${r.line})`);
+    out.push(
+      `      ${r.issuer ? 'issuer' : 'subject'} ${r.attribute} ${r.operator === 'Equal' ? '=' : '!='} "${r.pattern}" (${flags.join(', ')}; line ${r.line})`,
+    );
   }
   return out;
 }
@@ -60,7 +75,10 @@ function policy(ci: ClientInitialization): string[] {
     `    trusted HTTPS servers: ${p.trustedHttpsServers.map((s) => `${s.address}:${s.port}`).join(', ') || '(none)'}`,
     `    on trusted network: ${p.trustedNetworkPolicy}; on untrusted network: ${p.untrustedNetworkPolicy}`,
   ];
-  if (p.alwaysOn.enabled) out.push(`    Always-On: connect failure policy ${p.alwaysOn.connectFailurePolicy}, disconnect allowed ${p.alwaysOn.allowVpnDisconnect}`);
+  if (p.alwaysOn.enabled)
+    out.push(
+      `    Always-On: connect failure policy ${p.alwaysOn.connectFailurePolicy}, disconnect allowed ${p.alwaysOn.allowVpnDisconnect}`,
+    );
   return out;
 }
 
@@ -70,14 +88,18 @@ function machine(m: MachineTunnelSettings): string[] {
     `    certificate stores: Windows ${m.certificateStore}, macOS ${m.certificateStoreMac}, Linux ${m.certificateStoreLinux}; automatic selection; strict server trust`,
     `    reconnect: ${m.autoReconnectBehavior}; trusted network: ${m.trustedNetworkPolicy}; untrusted: ${m.untrustedNetworkPolicy}`,
     `    TND configured: ${m.tndConfigured ? 'yes' : 'NO - the management tunnel will not start'}`,
-    ...(m.overrides.length > 0 ? ['    overridden values:', ...m.overrides.map((o) => `      ${o}`)] : ['    overridden values: none']),
+    ...(m.overrides.length > 0
+      ? ['    overridden values:', ...m.overrides.map((o) => `      ${o}`)]
+      : ['    overridden values: none']),
   ];
 }
 
 function localPolicy(p: LocalPolicy): string[] {
   const excluded = [
-    p.excludeWinNativeCertStore && 'Windows native', p.excludeMacNativeCertStore && 'macOS native',
-    p.excludePemFileCertStore && 'PEM files', p.excludeFirefoxNssCertStore && 'Firefox NSS',
+    p.excludeWinNativeCertStore && 'Windows native',
+    p.excludeMacNativeCertStore && 'macOS native',
+    p.excludePemFileCertStore && 'PEM files',
+    p.excludeFirefoxNssCertStore && 'Firefox NSS',
   ].filter(Boolean);
   return [
     `  version: ${p.acversion ?? '(not given)'}`,

@@ -17,7 +17,10 @@ is still running are left alone. Safe to run at any time; running it twice chang
 
 /** Runs `tandem recover`. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { 'journal-dir': { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parseCommandArgs(argv, {
+    'journal-dir': { type: 'string' },
+    json: { type: 'boolean' },
+  });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const dir = typeof values['journal-dir'] === 'string' ? values['journal-dir'] : undefined;
   const report = await recover(dir);
@@ -27,4 +30,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** The `recover` command for the registry. */
-export const recoverCommand: Command = { name: 'recover', summary: 'Restore routes and DNS left behind by a dead tunnel process', usage: USAGE, run };
+export const recoverCommand: Command = {
+  name: 'recover',
+  summary: 'Restore routes and DNS left behind by a dead tunnel process',
+  usage: USAGE,
+  run,
+};

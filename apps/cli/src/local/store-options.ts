@@ -31,4 +31,3 @@ export const STORE_USAGE = `  --store machine|user|all   Stores to read (default
   --passphrase-env VAR       Passphrase for encrypted keys / PKCS#12 files from variable VAR
   --insecure-machine-store   Skip the machine store ownership check (tests only)
   --json                     Machine-readable output`;
-

@@ -4,7 +4,16 @@
  * a disconnect can abandon it at once.
  */
 import { causeOf } from './cause.js';
-import { next, same, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
+import {
+  next,
+  same,
+  type SessionContext,
+  type SessionEvent,
+  type SessionState,
+  type SessionTarget,
+  type StateView,
+  type Transition,
+} from './types.js';
 
 /** The state of a session waiting for a session cookie. */
 export class AuthenticatingState implements SessionState {
@@ -23,7 +32,12 @@ export class AuthenticatingState implements SessionState {
       reason: 'initial',
       signal: this.abort.signal,
     });
-    ctx.run(this, work, (creds) => ({ type: 'auth-ok', creds }), (error) => ({ type: 'auth-failed', error }));
+    ctx.run(
+      this,
+      work,
+      (creds) => ({ type: 'auth-ok', creds }),
+      (error) => ({ type: 'auth-failed', error }),
+    );
   }
 
   handle(event: SessionEvent, ctx: SessionContext): Transition {

@@ -3,7 +3,16 @@
  * (keeping routes so nothing leaks); a gateway DISCONNECT/TERMINATE, or a TUN that stopped
  * working, ends the session without retry (docs/protocol.md#disconnect-and-logout, #reconnect).
  */
-import { next, same, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
+import {
+  next,
+  same,
+  type SessionContext,
+  type SessionEvent,
+  type SessionState,
+  type SessionTarget,
+  type StateView,
+  type Transition,
+} from './types.js';
 import type { DataPlane, SessionCredentials } from '../ports.js';
 
 /** The state of a session with a working tunnel. */
@@ -24,17 +33,30 @@ export class ConnectedState implements SessionState {
   handle(event: SessionEvent, ctx: SessionContext): Transition {
     switch (event.type) {
       case 'dead':
-        ctx.log.warn('tunnel transport died; reconnecting with the session cookie', { kind: ctx.kind, reason: event.reason });
+        ctx.log.warn('tunnel transport died; reconnecting with the session cookie', {
+          kind: ctx.kind,
+          reason: event.reason,
+        });
         return next(ctx.states.reconnecting(this.target, this.creds, this.plane));
       case 'ended':
         // The gateway's end is a normal outcome (idle); a local failure is an error to show.
         if (event.byServer) {
-          return next(ctx.states.disconnecting(this.target, this.plane, false, {
-            kind: 'idle',
-            detail: { cause: 'gateway-ended', message: `gateway ended the session${event.reason ? `: ${event.reason}` : ''}` },
-          }));
+          return next(
+            ctx.states.disconnecting(this.target, this.plane, false, {
+              kind: 'idle',
+              detail: {
+                cause: 'gateway-ended',
+                message: `gateway ended the session${event.reason ? `: ${event.reason}` : ''}`,
+              },
+            }),
+          );
         }
-        return next(ctx.states.disconnecting(this.target, this.plane, false, { kind: 'error', detail: { cause: 'tun-failed', message: event.reason } }));
+        return next(
+          ctx.states.disconnecting(this.target, this.plane, false, {
+            kind: 'error',
+            detail: { cause: 'tun-failed', message: event.reason },
+          }),
+        );
       case 'disconnect':
         return next(ctx.states.disconnecting(this.target, this.plane, event.logout, { kind: 'idle' }));
       default:

@@ -5,7 +5,16 @@
  * the plane (it opened) or lets go of the token (it failed and reverted itself).
  */
 import { causeOf } from './cause.js';
-import { next, same, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
+import {
+  next,
+  same,
+  type SessionContext,
+  type SessionEvent,
+  type SessionState,
+  type SessionTarget,
+  type StateView,
+  type Transition,
+} from './types.js';
 import type { SessionCredentials } from '../ports.js';
 
 /** The state of a session whose data plane is being opened. */
@@ -23,13 +32,19 @@ export class ConnectingState implements SessionState {
   enter(ctx: SessionContext): void {
     ctx.acquireNetwork();
     const work = ctx.driver.open(ctx.kind, this.creds, { signal: this.abort.signal });
-    ctx.run(this, work, (plane) => ({ type: 'open-ok', plane }), (error) => ({ type: 'open-failed', error }));
+    ctx.run(
+      this,
+      work,
+      (plane) => ({ type: 'open-ok', plane }),
+      (error) => ({ type: 'open-failed', error }),
+    );
   }
 
   handle(event: SessionEvent, ctx: SessionContext): Transition {
     switch (event.type) {
       case 'open-ok':
-        if (this.cancel) return next(ctx.states.disconnecting(this.target, event.plane, this.cancel.logout, { kind: 'idle' }));
+        if (this.cancel)
+          return next(ctx.states.disconnecting(this.target, event.plane, this.cancel.logout, { kind: 'idle' }));
         return next(ctx.states.connected(this.target, this.creds, event.plane));
       case 'open-failed':
         ctx.releaseNetwork();

@@ -3,7 +3,17 @@
  * then is the routes/DNS token given back, so the other tunnel can never start on top of a
  * half-reverted network.
  */
-import { same, next, type AfterClose, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
+import {
+  same,
+  next,
+  type AfterClose,
+  type SessionContext,
+  type SessionEvent,
+  type SessionState,
+  type SessionTarget,
+  type StateView,
+  type Transition,
+} from './types.js';
 import type { DataPlane } from '../ports.js';
 
 /** The state of a session whose tunnel is being torn down. */
@@ -19,7 +29,12 @@ export class DisconnectingState implements SessionState {
   ) {}
 
   enter(ctx: SessionContext): void {
-    ctx.run(this, this.plane.close({ logout: this.logout }), () => ({ type: 'closed' }), (error) => ({ type: 'closed', error }));
+    ctx.run(
+      this,
+      this.plane.close({ logout: this.logout }),
+      () => ({ type: 'closed' }),
+      (error) => ({ type: 'closed', error }),
+    );
   }
 
   handle(event: SessionEvent, ctx: SessionContext): Transition {
@@ -31,9 +46,19 @@ export class DisconnectingState implements SessionState {
       // still ends, and says why.
       const message = event.error instanceof Error ? event.error.message : String(event.error);
       ctx.log.error('closing the tunnel failed', { kind: ctx.kind, error: message });
-      if (this.after.kind === 'idle') return next(ctx.states.error(this.target, { cause: 'netconfig-failed', message: `closing the tunnel failed: ${message}` }));
+      if (this.after.kind === 'idle')
+        return next(
+          ctx.states.error(this.target, {
+            cause: 'netconfig-failed',
+            message: `closing the tunnel failed: ${message}`,
+          }),
+        );
     }
-    return next(this.after.kind === 'idle' ? ctx.states.idle(this.after.detail) : ctx.states.error(this.target, this.after.detail));
+    return next(
+      this.after.kind === 'idle'
+        ? ctx.states.idle(this.after.detail)
+        : ctx.states.error(this.target, this.after.detail),
+    );
   }
 
   view(): StateView {

@@ -3,7 +3,17 @@
  * The cause stays visible until the next connect, so a user or admin can see why.
  */
 import type { CauseDetail } from './cause.js';
-import { finished, next, same, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
+import {
+  finished,
+  next,
+  same,
+  type SessionContext,
+  type SessionEvent,
+  type SessionState,
+  type SessionTarget,
+  type StateView,
+  type Transition,
+} from './types.js';
 
 /** The state of a session that failed, with its enumerated cause. */
 export class ErrorState implements SessionState {

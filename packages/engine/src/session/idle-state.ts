@@ -4,7 +4,16 @@
  * why the tunnel went away without calling it a failure.
  */
 import type { CauseDetail } from './cause.js';
-import { finished, next, same, type SessionContext, type SessionEvent, type SessionState, type StateView, type Transition } from './types.js';
+import {
+  finished,
+  next,
+  same,
+  type SessionContext,
+  type SessionEvent,
+  type SessionState,
+  type StateView,
+  type Transition,
+} from './types.js';
 
 /** The state of a session with no tunnel. */
 export class IdleState implements SessionState {
@@ -28,6 +37,10 @@ export class IdleState implements SessionState {
   }
 
   view(): StateView {
-    return { state: this.name, since: this.since, ...(this.detail ? { cause: this.detail.cause, message: this.detail.message } : {}) };
+    return {
+      state: this.name,
+      since: this.since,
+      ...(this.detail ? { cause: this.detail.cause, message: this.detail.message } : {}),
+    };
   }
 }

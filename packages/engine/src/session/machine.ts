@@ -9,7 +9,14 @@ import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from '@tandem/common';
 import type { NetworkOwnership } from '../ownership.js';
 import type { Clock, DataPlane, TimerHandle, TunnelDriver, TunnelKind, UserPresence } from '../ports.js';
 import { createStateFactory } from './states.js';
-import type { SessionContext, SessionEvent, SessionState, SessionStateName, SessionTarget, StateView } from './types.js';
+import type {
+  SessionContext,
+  SessionEvent,
+  SessionState,
+  SessionStateName,
+  SessionTarget,
+  StateView,
+} from './types.js';
 
 /** What a {@link SessionMachine} needs. */
 export interface SessionDeps {
@@ -135,9 +142,15 @@ export class SessionMachine {
       return;
     }
     this.state = t.state;
-    this.deps.log?.debug('session transition', { kind: this.kind, from: prev.name, to: t.state.name, event: event.type });
+    this.deps.log?.debug('session transition', {
+      kind: this.kind,
+      from: prev.name,
+      to: t.state.name,
+      event: event.type,
+    });
     t.state.enter?.(this.ctx);
-    const rest = this.atRest && !isRestState(prev.name) ? { requested: this.stopRequested, view: this.state.view() } : null;
+    const rest =
+      this.atRest && !isRestState(prev.name) ? { requested: this.stopRequested, view: this.state.view() } : null;
     if (rest) this.stopRequested = false;
     this.notify(prev.name, rest);
     if (this.atRest) {
@@ -174,12 +187,20 @@ export class SessionMachine {
       random,
       run: (owner, work, ok, fail) => {
         work.then(
-          (value) => { if (this.state === owner) this.post(ok(value)); },
-          (error: unknown) => { if (this.state === owner) this.post(fail(error)); },
+          (value) => {
+            if (this.state === owner) this.post(ok(value));
+          },
+          (error: unknown) => {
+            if (this.state === owner) this.post(fail(error));
+          },
         );
       },
       after: (owner, ms, event) => {
-        this.timers.push(deps.clock.setTimeout(() => { if (this.state === owner) this.post(event); }, ms));
+        this.timers.push(
+          deps.clock.setTimeout(() => {
+            if (this.state === owner) this.post(event);
+          }, ms),
+        );
       },
       acquireNetwork: () => deps.ownership.acquire(deps.kind),
       releaseNetwork: () => deps.ownership.release(deps.kind),
@@ -187,10 +208,18 @@ export class SessionMachine {
         if (this.plane?.plane === plane) return;
         this.detach();
         // Callbacks from a plane that is no longer ours (a late DPD from a closed tunnel) are ignored.
-        const guard = (event: SessionEvent) => () => { if (this.plane?.plane === plane) this.post(event); };
+        const guard = (event: SessionEvent) => () => {
+          if (this.plane?.plane === plane) this.post(event);
+        };
         const offDead = plane.onDead((reason) => guard({ type: 'dead', reason })());
         const offEnd = plane.onEnded(({ reason, byServer }) => guard({ type: 'ended', reason, byServer })());
-        this.plane = { plane, unsubscribe: () => { offDead(); offEnd(); } };
+        this.plane = {
+          plane,
+          unsubscribe: () => {
+            offDead();
+            offEnd();
+          },
+        };
       },
       detachPlane: () => this.detach(),
       userSignerAvailable: (uid) => uid !== undefined && deps.users.hasSigner(uid),

@@ -8,7 +8,16 @@
 import { backoffDelay } from '@tandem/common';
 import type { DataPlane, SessionCredentials } from '../ports.js';
 import { causeOf, isTransient, type CauseDetail } from './cause.js';
-import { next, same, type SessionContext, type SessionEvent, type SessionState, type SessionTarget, type StateView, type Transition } from './types.js';
+import {
+  next,
+  same,
+  type SessionContext,
+  type SessionEvent,
+  type SessionState,
+  type SessionTarget,
+  type StateView,
+  type Transition,
+} from './types.js';
 
 type Phase = 'waiting' | 'reconnecting' | 'reauthenticating';
 
@@ -66,7 +75,11 @@ export class ReconnectingState implements SessionState {
   private onReconnectFailed(detail: CauseDetail, ctx: SessionContext): Transition {
     if (detail.cause === 'cookie-rejected') {
       if (ctx.kind === 'user' && !ctx.userSignerAvailable(this.target.uid)) {
-        return this.fail(ctx, { cause: 'cookie-rejected', message: 'the gateway rejected the session cookie and no client of the tunnel owner is connected to re-authenticate' });
+        return this.fail(ctx, {
+          cause: 'cookie-rejected',
+          message:
+            'the gateway rejected the session cookie and no client of the tunnel owner is connected to re-authenticate',
+        });
       }
       this.phase = 'reauthenticating';
       this.abort = new AbortController();
@@ -76,7 +89,12 @@ export class ReconnectingState implements SessionState {
         reason: 'reauth',
         signal: this.abort.signal,
       });
-      ctx.run(this, work, (creds) => ({ type: 'auth-ok', creds }), (error) => ({ type: 'auth-failed', error }));
+      ctx.run(
+        this,
+        work,
+        (creds) => ({ type: 'auth-ok', creds }),
+        (error) => ({ type: 'auth-failed', error }),
+      );
       return same(true);
     }
     if (!isTransient(detail.cause)) return this.fail(ctx, detail);
@@ -91,7 +109,13 @@ export class ReconnectingState implements SessionState {
     // The last wait is shortened to end exactly at the budget, so the final attempt uses the
     // whole budget instead of giving up up to one full backoff early.
     const left = this.since + ctx.policy.budgetMs - ctx.now();
-    const delay = Math.max(0, Math.min(left, backoffDelay(this.attempt, ctx.policy, () => ctx.random())));
+    const delay = Math.max(
+      0,
+      Math.min(
+        left,
+        backoffDelay(this.attempt, ctx.policy, () => ctx.random()),
+      ),
+    );
     this.nextAt = ctx.now() + delay;
     ctx.after(this, delay, { type: 'retry-due' });
   }
@@ -101,7 +125,12 @@ export class ReconnectingState implements SessionState {
     this.nextAt = undefined;
     this.abort = new AbortController();
     const work = this.plane.reconnect(this.creds, { signal: this.abort.signal });
-    ctx.run(this, work, () => ({ type: 'reconnect-ok' }), (error) => ({ type: 'reconnect-failed', error }));
+    ctx.run(
+      this,
+      work,
+      () => ({ type: 'reconnect-ok' }),
+      (error) => ({ type: 'reconnect-failed', error }),
+    );
   }
 
   private budgetSpent(ctx: SessionContext): boolean {
@@ -109,7 +138,10 @@ export class ReconnectingState implements SessionState {
   }
 
   private giveUp(ctx: SessionContext): Transition {
-    return this.fail(ctx, { cause: 'reconnect-timeout', message: `gave up reconnecting after ${Math.round((ctx.now() - this.since) / 1000)} s` });
+    return this.fail(ctx, {
+      cause: 'reconnect-timeout',
+      message: `gave up reconnecting after ${Math.round((ctx.now() - this.since) / 1000)} s`,
+    });
   }
 
   private fail(ctx: SessionContext, detail: CauseDetail): Transition {
@@ -127,7 +159,11 @@ export class ReconnectingState implements SessionState {
       target: this.target,
       gateway: this.target.url,
       plane: this.plane,
-      reconnect: { attempt: this.attempt, phase: this.phase, ...(this.nextAt !== undefined ? { nextAt: this.nextAt } : {}) },
+      reconnect: {
+        attempt: this.attempt,
+        phase: this.phase,
+        ...(this.nextAt !== undefined ? { nextAt: this.nextAt } : {}),
+      },
     };
   }
 }

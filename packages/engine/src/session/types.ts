@@ -8,7 +8,8 @@ import type { DataPlane, SessionCredentials, TunnelDriver, TunnelKind } from '..
 import type { CauseDetail, SessionCause } from './cause.js';
 
 /** Names of the seven states, one file each. */
-export type SessionStateName = 'idle' | 'authenticating' | 'connecting' | 'connected' | 'reconnecting' | 'disconnecting' | 'error';
+export type SessionStateName =
+  'idle' | 'authenticating' | 'connecting' | 'connected' | 'reconnecting' | 'disconnecting' | 'error';
 
 /** Where a session connects and on whose behalf. */
 export interface SessionTarget {
@@ -34,7 +35,8 @@ export type SessionEvent =
   | { type: 'closed'; error?: unknown };
 
 /** What a state's `handle` returns: a new state, the same one (maybe with new details), or the end. */
-export type Transition = { kind: 'next'; state: SessionState } | { kind: 'same'; changed?: boolean } | { kind: 'finished' };
+export type Transition =
+  { kind: 'next'; state: SessionState } | { kind: 'same'; changed?: boolean } | { kind: 'finished' };
 
 /** Moves to `state`. */
 export const next = (state: SessionState): Transition => ({ kind: 'next', state });
@@ -93,7 +95,12 @@ export interface SessionContext {
   now(): number;
   random(): number;
   /** Posts `ok(value)` or `fail(error)` when `work` settles, if `owner` is still the current state. */
-  run<T>(owner: SessionState, work: Promise<T>, ok: (value: T) => SessionEvent, fail: (error: unknown) => SessionEvent): void;
+  run<T>(
+    owner: SessionState,
+    work: Promise<T>,
+    ok: (value: T) => SessionEvent,
+    fail: (error: unknown) => SessionEvent,
+  ): void;
   /** Posts `event` after `ms`, if `owner` is still the current state then. */
   after(owner: SessionState, ms: number, event: SessionEvent): void;
   /** Takes the routes/DNS token (before `open`). */

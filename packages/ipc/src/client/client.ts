@@ -6,9 +6,22 @@
 import net from 'node:net';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
 import {
-  API_VERSION, contract, isMethodName, isReverseName, validate, type EventData, type EventName,
-  type MethodName, type MethodSpec, type ParamsOf, type Permission, type ResultOf, type ReverseName,
-  type ReverseParams, type ReverseResult, type ReverseSpec,
+  API_VERSION,
+  contract,
+  isMethodName,
+  isReverseName,
+  validate,
+  type EventData,
+  type EventName,
+  type MethodName,
+  type MethodSpec,
+  type ParamsOf,
+  type Permission,
+  type ResultOf,
+  type ReverseName,
+  type ReverseParams,
+  type ReverseResult,
+  type ReverseSpec,
 } from '@tandem/contract';
 import { FrameReader, encodeFrame, parseFrame } from '../framing.js';
 import { classifyAtClient, errorFromWire, toWireError, type ReverseRequestFrame } from '../wire.js';
@@ -70,7 +83,9 @@ export async function connectIpc(opts: ConnectOptions): Promise<IpcClient> {
       s.off('error', reject);
       resolve(s);
     });
-    s.once('error', (err) => reject(new TandemError(ErrorCodes.IPC_CLOSED, `cannot connect to the agent: ${err.message}`, { cause: err })));
+    s.once('error', (err) =>
+      reject(new TandemError(ErrorCodes.IPC_CLOSED, `cannot connect to the agent: ${err.message}`, { cause: err })),
+    );
   });
   const reader = new FrameReader(opts.maxFrameBytes ?? 24 * 1024 * 1024);
   const pending = new Map<number, Pending>();
@@ -96,9 +111,13 @@ export async function connectIpc(opts: ConnectOptions): Promise<IpcClient> {
       if (!closedWith) socket.write(encodeFrame({ rid: frame.rid, ...body }));
     };
     const name = frame.request;
-    const handler = isReverseName(name) ? (opts.reverseHandlers?.[name] as ((p: unknown) => Promise<unknown>) | undefined) : undefined;
+    const handler = isReverseName(name)
+      ? (opts.reverseHandlers?.[name] as ((p: unknown) => Promise<unknown>) | undefined)
+      : undefined;
     if (!isReverseName(name) || !handler) {
-      return reply({ error: { code: ErrorCodes.IPC_METHOD, message: `this client does not handle ${name.slice(0, 64)}` } });
+      return reply({
+        error: { code: ErrorCodes.IPC_METHOD, message: `this client does not handle ${name.slice(0, 64)}` },
+      });
     }
     const spec: ReverseSpec = contract.reverse[name];
     const params = validate(spec.params, frame.params, { allowUnknownKeys: true });
@@ -140,22 +159,29 @@ export async function connectIpc(opts: ConnectOptions): Promise<IpcClient> {
     // Results are checked against the contract; unknown keys may come from a newer agent minor.
     const spec: MethodSpec = contract.methods[entry.method];
     const checked = validate(spec.result, frame.result, { allowUnknownKeys: true });
-    if (!checked.ok) return entry.reject(new TandemError(ErrorCodes.PROTOCOL, `agent sent an invalid ${entry.method} result: ${checked.issue}`));
+    if (!checked.ok)
+      return entry.reject(
+        new TandemError(ErrorCodes.PROTOCOL, `agent sent an invalid ${entry.method} result: ${checked.issue}`),
+      );
     entry.resolve(checked.value);
   };
 
   socket.on('data', (chunk: Buffer) => {
     for (const item of reader.push(chunk)) {
       if (item.kind === 'frame') onFrameText(item.text);
-      else if (item.kind === 'oversize') shutdown(new TandemError(ErrorCodes.IPC_FRAME, 'agent sent an oversized frame'));
+      else if (item.kind === 'oversize')
+        shutdown(new TandemError(ErrorCodes.IPC_FRAME, 'agent sent an oversized frame'));
     }
   });
-  socket.on('error', (err) => shutdown(new TandemError(ErrorCodes.IPC_CLOSED, `connection to the agent failed: ${err.message}`)));
+  socket.on('error', (err) =>
+    shutdown(new TandemError(ErrorCodes.IPC_CLOSED, `connection to the agent failed: ${err.message}`)),
+  );
   socket.on('close', () => shutdown(new TandemError(ErrorCodes.IPC_CLOSED, 'connection to the agent closed')));
 
   const rawCall = (method: MethodName, params: unknown): Promise<unknown> => {
     if (closedWith) return Promise.reject(closedWith);
-    if (!isMethodName(method)) return Promise.reject(new TandemError(ErrorCodes.IPC_METHOD, `unknown method ${method}`));
+    if (!isMethodName(method))
+      return Promise.reject(new TandemError(ErrorCodes.IPC_METHOD, `unknown method ${method}`));
     const id = nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -170,9 +196,15 @@ export async function connectIpc(opts: ConnectOptions): Promise<IpcClient> {
 
   let hello: ResultOf<'hello'>;
   try {
-    hello = (await rawCall('hello', { apiVersion: API_VERSION, clientVersion: opts.clientVersion })) as ResultOf<'hello'>;
+    hello = (await rawCall('hello', {
+      apiVersion: API_VERSION,
+      clientVersion: opts.clientVersion,
+    })) as ResultOf<'hello'>;
     if (hello.apiVersion !== API_VERSION) {
-      throw new TandemError(ErrorCodes.VERSION_MISMATCH, `agent speaks API ${hello.apiVersion}, this client ${API_VERSION}`);
+      throw new TandemError(
+        ErrorCodes.VERSION_MISMATCH,
+        `agent speaks API ${hello.apiVersion}, this client ${API_VERSION}`,
+      );
     }
   } catch (err) {
     socket.destroy();

@@ -7,7 +7,13 @@
  */
 import { ErrorCodes, TandemError, redactor, type Logger } from '@tandem/common';
 import {
-  API_VERSION, contract, isMethodName, validate, type EventName, type MethodSpec, type ParamsOf,
+  API_VERSION,
+  contract,
+  isMethodName,
+  validate,
+  type EventName,
+  type MethodSpec,
+  type ParamsOf,
   type StatusSnapshot,
 } from '@tandem/contract';
 import { toWireError, type RequestFrame, type ResponseFrame } from '../wire.js';
@@ -27,7 +33,12 @@ export interface DispatchEnv {
   unsubscribe(): void;
 }
 
-const fail = (id: RequestFrame['id'], code: TandemError['code'], message: string, details?: Record<string, unknown>): ResponseFrame => ({
+const fail = (
+  id: RequestFrame['id'],
+  code: TandemError['code'],
+  message: string,
+  details?: Record<string, unknown>,
+): ResponseFrame => ({
   id,
   error: details ? { code, message, details } : { code, message },
 });
@@ -44,19 +55,26 @@ export async function dispatch(frame: RequestFrame, env: DispatchEnv): Promise<R
     return fail(id, ErrorCodes.PERMISSION, `${method} needs the ${spec.perm} permission`, { method, needs: spec.perm });
   }
   const params = validate(spec.params, frame.params);
-  if (!params.ok) return fail(id, ErrorCodes.IPC_PARAMS, `invalid params for ${method}`, { issue: params.issue.slice(0, 512) });
+  if (!params.ok)
+    return fail(id, ErrorCodes.IPC_PARAMS, `invalid params for ${method}`, { issue: params.issue.slice(0, 512) });
   try {
     const result = await run(method, params.value, env);
     const checked = validate(spec.result, result);
     if (!checked.ok) {
-      env.logger.error('handler returned a result outside the contract', { method, issue: redactor.string(checked.issue) });
+      env.logger.error('handler returned a result outside the contract', {
+        method,
+        issue: redactor.string(checked.issue),
+      });
       return fail(id, ErrorCodes.INTERNAL, 'internal error in the agent');
     }
     return { id, result: checked.value };
   } catch (err) {
     const wire = toWireError(err);
     if (wire.code === ErrorCodes.INTERNAL) {
-      env.logger.error('handler failed', { method, error: redactor.string(err instanceof Error ? err.message : String(err)) });
+      env.logger.error('handler failed', {
+        method,
+        error: redactor.string(err instanceof Error ? err.message : String(err)),
+      });
     }
     return { id, error: { ...wire, message: redactor.string(wire.message) } };
   }
@@ -68,12 +86,21 @@ async function run(method: keyof typeof contract.methods, params: unknown, env: 
     case 'hello': {
       const p = params as ParamsOf<'hello'>;
       if (p.apiVersion !== API_VERSION) {
-        throw new TandemError(ErrorCodes.VERSION_MISMATCH, `agent speaks API ${API_VERSION}, client speaks ${p.apiVersion}`, {
-          details: { agentApiVersion: API_VERSION, clientApiVersion: p.apiVersion, agentVersion: env.agentVersion },
-        });
+        throw new TandemError(
+          ErrorCodes.VERSION_MISMATCH,
+          `agent speaks API ${API_VERSION}, client speaks ${p.apiVersion}`,
+          {
+            details: { agentApiVersion: API_VERSION, clientApiVersion: p.apiVersion, agentVersion: env.agentVersion },
+          },
+        );
       }
       env.helloDone = true;
-      return { apiVersion: API_VERSION, agentVersion: env.agentVersion, permissions: [...ctx.perms], uid: ctx.peer.uid };
+      return {
+        apiVersion: API_VERSION,
+        agentVersion: env.agentVersion,
+        permissions: [...ctx.perms],
+        uid: ctx.peer.uid,
+      };
     }
     case 'watch': {
       const subscribed = env.subscribe((params as ParamsOf<'watch'>).events);

@@ -2,7 +2,15 @@
  * The agent-side types derived from the contract: what a handler receives and must return.
  */
 import type {
-  EventData, EventName, MethodName, ParamsOf, Permission, ResultOf, ReverseName, ReverseParams, ReverseResult,
+  EventData,
+  EventName,
+  MethodName,
+  ParamsOf,
+  Permission,
+  ResultOf,
+  ReverseName,
+  ReverseParams,
+  ReverseResult,
 } from '@tandem/contract';
 import type { PeerCredentials } from '../wire.js';
 

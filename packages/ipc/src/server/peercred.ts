@@ -24,7 +24,10 @@ let getsockopt: GetSockOpt | undefined;
 function bind(): GetSockOpt {
   if (getsockopt) return getsockopt;
   if (process.platform !== 'linux') {
-    throw new TandemError(ErrorCodes.PERMISSION, `peer credentials can only be read on Linux (SO_PEERCRED); refusing connections on ${process.platform}`);
+    throw new TandemError(
+      ErrorCodes.PERMISSION,
+      `peer credentials can only be read on Linux (SO_PEERCRED); refusing connections on ${process.platform}`,
+    );
   }
   // Loaded lazily so importing the server on a machine without koffi fails at listen, not import.
   const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
@@ -38,7 +41,8 @@ function bind(): GetSockOpt {
 
 function socketFd(socket: Socket): number {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new TandemError(ErrorCodes.PERMISSION, 'accepted socket has no file descriptor');
+  if (typeof fd !== 'number' || fd < 0)
+    throw new TandemError(ErrorCodes.PERMISSION, 'accepted socket has no file descriptor');
   return fd;
 }
 
@@ -49,10 +53,17 @@ export const readPeerCredentials: CredentialReader = (socket) => {
   const len = [UCRED_SIZE];
   const rc = bind()(fd, SOL_SOCKET, SO_PEERCRED, out, len);
   const { pid, uid, gid } = out;
-  if (rc !== 0 || len[0] !== UCRED_SIZE || typeof uid !== 'number' || typeof gid !== 'number' || typeof pid !== 'number') {
+  if (
+    rc !== 0 ||
+    len[0] !== UCRED_SIZE ||
+    typeof uid !== 'number' ||
+    typeof gid !== 'number' ||
+    typeof pid !== 'number'
+  ) {
     throw new TandemError(ErrorCodes.PERMISSION, 'could not read peer credentials', { details: { rc } });
   }
   // The kernel reports (uid_t)-1 ("overflow uid" aside) when credentials are unknown: treat as failure.
-  if (uid === 0xffffffff || gid === 0xffffffff) throw new TandemError(ErrorCodes.PERMISSION, 'peer credentials unknown');
+  if (uid === 0xffffffff || gid === 0xffffffff)
+    throw new TandemError(ErrorCodes.PERMISSION, 'peer credentials unknown');
   return { pid, uid, gid };
 };

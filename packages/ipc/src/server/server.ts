@@ -81,7 +81,9 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
     } catch (err) {
       // Fail closed: no credentials, no connection (never "assume admin" or "assume user").
       counters.refused++;
-      logger.warn('refused connection: peer credentials unavailable', { error: err instanceof Error ? err.message : String(err) });
+      logger.warn('refused connection: peer credentials unavailable', {
+        error: err instanceof Error ? err.message : String(err),
+      });
       socket.destroy();
       return;
     }
@@ -157,7 +159,8 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
       // Agent-built data is checked too: an event must never carry a field the contract lacks.
       const spec: EventSpec = contract.events[event];
       const checked = validate(spec.data, data);
-      if (!checked.ok) throw new TandemError(ErrorCodes.INTERNAL, `event ${event} outside the contract: ${checked.issue}`);
+      if (!checked.ok)
+        throw new TandemError(ErrorCodes.INTERNAL, `event ${event} outside the contract: ${checked.issue}`);
       seq++;
       let sent = 0;
       for (const session of [...sessions.values()]) {

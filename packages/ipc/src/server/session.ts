@@ -6,12 +6,24 @@
  */
 import { ErrorCodes, TandemError, redactor, type Logger } from '@tandem/common';
 import {
-  contract, isReverseName, validate, type EventData, type EventName, type Permission,
-  type ReverseName, type ReverseParams, type ReverseResult, type ReverseSpec,
+  contract,
+  isReverseName,
+  validate,
+  type EventData,
+  type EventName,
+  type Permission,
+  type ReverseName,
+  type ReverseParams,
+  type ReverseResult,
+  type ReverseSpec,
 } from '@tandem/contract';
 import { FrameReader, encodeFrame, parseFrame } from '../framing.js';
 import {
-  classifyAtAgent, errorFromWire, type PeerCredentials, type ReverseResponseFrame, type WireError,
+  classifyAtAgent,
+  errorFromWire,
+  type PeerCredentials,
+  type ReverseResponseFrame,
+  type WireError,
 } from '../wire.js';
 import { dispatch, type DispatchEnv } from './dispatch.js';
 import type { CallContext, Handlers } from './handlers.js';
@@ -85,7 +97,10 @@ export class Session {
       if (this.closed) return;
       if (item.kind === 'oversize') {
         this.opts.logger.warn('oversized frame; closing connection', { uid: this.opts.peer.uid, bytes: item.bytes });
-        this.reply(null, { code: ErrorCodes.IPC_FRAME, message: `frame larger than ${this.opts.limits.maxFrameBytes} bytes` });
+        this.reply(null, {
+          code: ErrorCodes.IPC_FRAME,
+          message: `frame larger than ${this.opts.limits.maxFrameBytes} bytes`,
+        });
         this.close('oversized frame');
         return;
       }
@@ -104,7 +119,10 @@ export class Session {
     if (inbound.kind === 'invalid') return this.badFrame(inbound.id, inbound.reason);
     if (inbound.kind === 'reverse-response') return this.settleReverse(inbound.frame);
     if (this.inFlight >= this.opts.limits.maxInFlight) {
-      this.reply(inbound.frame.id, { code: ErrorCodes.IPC_LIMIT, message: 'too many calls in flight on this connection' });
+      this.reply(inbound.frame.id, {
+        code: ErrorCodes.IPC_LIMIT,
+        message: 'too many calls in flight on this connection',
+      });
       return;
     }
     this.inFlight++;
@@ -161,7 +179,10 @@ export class Session {
   reverse<R extends ReverseName>(request: R, params: ReverseParams<R>): Promise<ReverseResult<R>> {
     const spec: ReverseSpec = contract.reverse[request];
     const checked = validate(spec.params, params);
-    if (!checked.ok) return Promise.reject(new TandemError(ErrorCodes.INTERNAL, `agent built invalid ${request} params: ${checked.issue}`));
+    if (!checked.ok)
+      return Promise.reject(
+        new TandemError(ErrorCodes.INTERNAL, `agent built invalid ${request} params: ${checked.issue}`),
+      );
     if (this.closed) return Promise.reject(new TandemError(ErrorCodes.IPC_CLOSED, 'connection closed'));
     if (this.pending.size >= this.opts.limits.maxPendingReverse) {
       return Promise.reject(new TandemError(ErrorCodes.IPC_LIMIT, 'too many reverse requests pending'));
@@ -183,14 +204,20 @@ export class Session {
     if (!entry) return this.badFrame(null, `no reverse request ${frame.rid} is pending`);
     this.pending.delete(frame.rid);
     clearTimeout(entry.timer);
-    if ('error' in frame) return entry.reject(errorFromWire({ ...frame.error, message: redactor.string(frame.error.message) }));
-    if (!isReverseName(entry.request)) return entry.reject(new TandemError(ErrorCodes.INTERNAL, 'unknown reverse request'));
+    if ('error' in frame)
+      return entry.reject(errorFromWire({ ...frame.error, message: redactor.string(frame.error.message) }));
+    if (!isReverseName(entry.request))
+      return entry.reject(new TandemError(ErrorCodes.INTERNAL, 'unknown reverse request'));
     // The client is another (less trusted) process: its answer is validated like any request.
     // Unknown keys are tolerated because a newer client minor version may add fields.
     const spec: ReverseSpec = contract.reverse[entry.request];
     const checked = validate(spec.result, frame.result, { allowUnknownKeys: true });
     if (!checked.ok) {
-      entry.reject(new TandemError(ErrorCodes.IPC_PARAMS, `invalid ${entry.request} answer`, { details: { issue: checked.issue.slice(0, 512) } }));
+      entry.reject(
+        new TandemError(ErrorCodes.IPC_PARAMS, `invalid ${entry.request} answer`, {
+          details: { issue: checked.issue.slice(0, 512) },
+        }),
+      );
       return;
     }
     entry.resolve(checked.value);
