@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { CLI_NS, SRV_ADDR } from './lab.mjs';
 import { CLIENT_ENV, clientNsState, startProber, TANDEM_CLI } from './clients.mjs';
 import { cpuSeconds, peakRssMb } from './measure.mjs';
-import { deadline, exited, nsSpawn, sleep } from './sh.mjs';
+import { deadline, exited, nsSpawn, outputTail, sleep } from './sh.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TANDEMD = join(ROOT, 'apps/agent/bin/tandemd.js');
@@ -86,17 +86,12 @@ export async function startAgent(pki) {
     `vpn.lab.test:${SRV_ADDR}`,
   ];
   const child = nsSpawn(CLI_NS, TANDEMD, args, { env: CLIENT_ENV });
-  let log = '';
-  const keep = (b) => {
-    log = (log + b).slice(-30_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  const log = outputTail(child);
   for (let i = 0; !existsSync(socket); i++) {
-    if (i > 300 || child.exitCode !== null) throw new Error(`tandemd did not start:\n${log.slice(-3000)}`);
+    if (i > 300 || child.exitCode !== null) throw new Error(`tandemd did not start:\n${log().slice(-3000)}`);
     await sleep(20);
   }
-  return { child, pid: child.pid, socket, userStore, dirs: [dir, tmpfs], log: () => log };
+  return { child, pid: child.pid, socket, userStore, dirs: [dir, tmpfs], log };
 }
 
 /** Runs the tandem CLI in tbn-cli as uid 65534 with the agent's socket. */
@@ -161,7 +156,7 @@ export async function disconnectViaAgent(agent, baseline) {
  * core, and its resident set at the end.
  */
 export async function idleCost(agent, seconds) {
-  await sleep(2000); // let the bring-up's garbage settle
+  await sleep(5000); // let the bring-up's garbage collection settle
   const cpu0 = cpuSeconds(agent.pid);
   await sleep(seconds * 1000);
   const cpu = cpuSeconds(agent.pid) - cpu0;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BEHIND, CLI_NS, SRV_ADDR } from './lab.mjs';
 import { PROBER } from './probe.mjs';
-import { deadline, exited, nsExec, nsSpawn, sh, sleep } from './sh.mjs';
+import { deadline, exited, nsExec, nsSpawn, outputTail, sh, sleep } from './sh.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TANDEM_CLI = join(ROOT, 'apps/cli/bin/tandem.js');
@@ -153,12 +153,7 @@ export async function startClient(kind, pki, script, journalDir) {
   const { probe, up } = await startProber();
   const t0 = process.hrtime.bigint();
   const child = nsSpawn(CLI_NS, cmd, args, { env: CLIENT_ENV });
-  let log = '';
-  const keep = (d) => {
-    log = (log + d).slice(-30_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  const log = outputTail(child);
   try {
     const died = new Promise((_, reject) =>
       child.once('exit', (code, sig) => reject(new Error(`exited (${code ?? sig}) before the tunnel came up`))),
@@ -175,12 +170,12 @@ export async function startClient(kind, pki, script, journalDir) {
     await nsExec(CLI_NS, 'ping', ['-c1', '-W2', '-n', BEHIND]).catch(() => {
       throw new Error('UDP went through the tunnel but ping did not');
     });
-    return { kind, child, pid: child.pid, connectMs, log: () => log };
+    return { kind, child, pid: child.pid, connectMs, log };
   } catch (err) {
     child.kill('SIGINT');
     await Promise.race([exited(child), deadline(10_000)]);
     child.kill('SIGKILL');
-    throw new Error(`${kind}: ${err.message}\n--- ${kind} output (tail) ---\n${log.slice(-4000)}`, { cause: err });
+    throw new Error(`${kind}: ${err.message}\n--- ${kind} output (tail) ---\n${log().slice(-4000)}`, { cause: err });
   } finally {
     probe.kill('SIGKILL');
   }

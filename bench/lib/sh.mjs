@@ -39,3 +39,14 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with `value` after `ms` without keeping the process alive (for Promise.race deadlines). */
 export const deadline = (ms, value) => new Promise((r) => setTimeout(r, ms, value).unref());
+
+/** Keeps the last `limit` characters a child writes to stdout and stderr; returns a reader. */
+export function outputTail(child, limit = 30_000) {
+  let log = '';
+  const keep = (d) => {
+    log = (log + d).slice(-limit);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  return () => log;
+}
