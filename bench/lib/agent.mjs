@@ -85,7 +85,8 @@ export async function startAgent(pki) {
     '--resolve',
     `vpn.lab.test:${SRV_ADDR}`,
   ];
-  const child = nsSpawn(CLI_NS, TANDEMD, args, { env: CLIENT_ENV });
+  // The environment its systemd unit gives it (packaging/systemd/tandemd.service).
+  const child = nsSpawn(CLI_NS, TANDEMD, args, { env: { ...CLIENT_ENV, MALLOC_ARENA_MAX: '2' } });
   const log = outputTail(child);
   for (let i = 0; !existsSync(socket); i++) {
     if (i > 300 || child.exitCode !== null) throw new Error(`tandemd did not start:\n${log().slice(-3000)}`);

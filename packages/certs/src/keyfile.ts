@@ -4,7 +4,8 @@
  * that OpenSSL 3 (and so Node) refuse without the legacy provider.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { forgeLib } from './lazy-deps.js';
 import { ErrorCodes, TandemError } from '@tandem/common';
 
 /** Certificates (DER) and private keys found in one file. */
@@ -67,7 +68,7 @@ export async function readPem(text: string, askPassphrase: () => Promise<string 
 }
 
 function forgeDer(asn1: forge.asn1.Asn1): Buffer {
-  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+  return Buffer.from(forgeLib().asn1.toDer(asn1).getBytes(), 'binary');
 }
 
 /** Thrown by {@link readPkcs12} when the password is wrong (so the caller can ask for one). */
@@ -80,9 +81,10 @@ export class WrongPasswordError extends Error {
  * leaves the ASN.1, which we re-encode and hand to node:crypto, so both key types work.
  */
 export function readPkcs12(der: Buffer, password: string): FileContents {
+  const lib = forgeLib();
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
-    p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(der.toString('binary')), false, password);
+    p12 = lib.pkcs12.pkcs12FromAsn1(lib.asn1.fromDer(der.toString('binary')), false, password);
   } catch (err) {
     const msg = (err as Error).message ?? '';
     if (/MAC could not be verified|Invalid password|bad decrypt/i.test(msg)) throw new WrongPasswordError(msg);
@@ -92,11 +94,11 @@ export function readPkcs12(der: Buffer, password: string): FileContents {
   for (const safe of p12.safeContents) {
     for (const bag of safe.safeBags) {
       const asn1 = (bag as { asn1?: forge.asn1.Asn1 }).asn1;
-      if (bag.type === forge.pki.oids['certBag']) {
-        if (bag.cert) out.certs.push(forgeDer(forge.pki.certificateToAsn1(bag.cert)));
+      if (bag.type === lib.pki.oids['certBag']) {
+        if (bag.cert) out.certs.push(forgeDer(lib.pki.certificateToAsn1(bag.cert)));
         else if (asn1) out.certs.push(forgeDer(asn1));
-      } else if (bag.type === forge.pki.oids['pkcs8ShroudedKeyBag'] || bag.type === forge.pki.oids['keyBag']) {
-        const info = bag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key)) : asn1;
+      } else if (bag.type === lib.pki.oids['pkcs8ShroudedKeyBag'] || bag.type === lib.pki.oids['keyBag']) {
+        const info = bag.key ? lib.pki.wrapRsaPrivateKey(lib.pki.privateKeyToAsn1(bag.key)) : asn1;
         if (info) out.keys.push(createPrivateKey({ key: forgeDer(info), format: 'der', type: 'pkcs8' }));
       }
     }

@@ -4,15 +4,16 @@
  * token's raw r‖s output converted to the DER form `crypto.verify` and TLS expect.
  */
 import { createHash } from 'node:crypto';
-import pkcs11js from 'pkcs11js';
+import type pkcs11js from 'pkcs11js';
+import { pkcs11Lib } from './lazy-deps.js';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { Signer, SignHash } from './signer.js';
 
-const RSA_MECH: Record<SignHash, number> = {
-  sha256: pkcs11js.CKM_SHA256_RSA_PKCS,
-  sha384: pkcs11js.CKM_SHA384_RSA_PKCS,
-  sha512: pkcs11js.CKM_SHA512_RSA_PKCS,
-};
+/** The token mechanism that hashes with `hash` and signs PKCS#1 v1.5. */
+function rsaMechanism(hash: SignHash): number {
+  const lib = pkcs11Lib();
+  return { sha256: lib.CKM_SHA256_RSA_PKCS, sha384: lib.CKM_SHA384_RSA_PKCS, sha512: lib.CKM_SHA512_RSA_PKCS }[hash];
+}
 
 function derLength(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
@@ -58,10 +59,10 @@ export class Pkcs11Signer implements Signer {
     try {
       return await this.run((p11, session) => {
         if (this.keyType === 'rsa') {
-          p11.C_SignInit(session, { mechanism: RSA_MECH[hash] }, this.key);
+          p11.C_SignInit(session, { mechanism: rsaMechanism(hash) }, this.key);
           return Buffer.from(p11.C_Sign(session, data, Buffer.alloc(1024)));
         }
-        p11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, this.key);
+        p11.C_SignInit(session, { mechanism: pkcs11Lib().CKM_ECDSA }, this.key);
         const digest = createHash(hash).update(data).digest();
         return ecdsaRawToDer(Buffer.from(p11.C_Sign(session, digest, Buffer.alloc(256))));
       });

@@ -8,7 +8,8 @@
  * `tls.connect`; the common redactor masks `pin-value=` wherever it would be logged, and the
  * `origin`/label strings of this source never contain it.
  */
-import pkcs11js from 'pkcs11js';
+import type pkcs11js from 'pkcs11js';
+import { pkcs11Lib } from './lazy-deps.js';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { CertificateModel } from './model.js';
 import { Pkcs11Signer, type SessionRunner } from './pkcs11-signer.js';
@@ -43,7 +44,7 @@ const modules = new Map<string, pkcs11js.PKCS11>();
 function loadModule(path: string): pkcs11js.PKCS11 {
   const cached = modules.get(path);
   if (cached) return cached;
-  const p11 = new pkcs11js.PKCS11();
+  const p11 = new (pkcs11Lib().PKCS11)();
   try {
     p11.load(path);
     try {
@@ -149,13 +150,13 @@ export class Pkcs11Source implements CertificateSource {
 
   private async openToken(p11: pkcs11js.PKCS11, slot: Buffer, label: string): Promise<TokenSession | null> {
     const origin = `pkcs11:token=${pkcs11UriEncode(label)}`;
-    const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+    const session = p11.C_OpenSession(slot, pkcs11Lib().CKF_SERIAL_SESSION);
     let pin: string | null = null;
     if (this.opts.pin) {
       pin = await this.opts.pin({ kind: 'pin', origin });
       if (pin !== null) {
         try {
-          p11.C_Login(session, pkcs11js.CKU_USER, pin);
+          p11.C_Login(session, pkcs11Lib().CKU_USER, pin);
         } catch (err) {
           if (!/USER_ALREADY_LOGGED_IN/.test((err as Error).message)) {
             this.diags.push({
@@ -181,14 +182,14 @@ export class Pkcs11Source implements CertificateSource {
   private listToken(p11: pkcs11js.PKCS11, ts: TokenSession): CertificateEntry[] {
     const out: CertificateEntry[] = [];
     const keyById = new Map<string, Buffer>();
-    for (const k of find(p11, ts.session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }])) {
-      const id = attr(p11, ts.session, k, pkcs11js.CKA_ID);
+    for (const k of find(p11, ts.session, [{ type: pkcs11Lib().CKA_CLASS, value: pkcs11Lib().CKO_PRIVATE_KEY }])) {
+      const id = attr(p11, ts.session, k, pkcs11Lib().CKA_ID);
       if (id) keyById.set(id.toString('hex'), k);
     }
-    for (const h of find(p11, ts.session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE }])) {
-      const value = attr(p11, ts.session, h, pkcs11js.CKA_VALUE);
-      const id = attr(p11, ts.session, h, pkcs11js.CKA_ID) ?? Buffer.alloc(0);
-      const objLabel = attr(p11, ts.session, h, pkcs11js.CKA_LABEL)?.toString('utf8') ?? null;
+    for (const h of find(p11, ts.session, [{ type: pkcs11Lib().CKA_CLASS, value: pkcs11Lib().CKO_CERTIFICATE }])) {
+      const value = attr(p11, ts.session, h, pkcs11Lib().CKA_VALUE);
+      const id = attr(p11, ts.session, h, pkcs11Lib().CKA_ID) ?? Buffer.alloc(0);
+      const objLabel = attr(p11, ts.session, h, pkcs11Lib().CKA_LABEL)?.toString('utf8') ?? null;
       const origin = `pkcs11:token=${pkcs11UriEncode(ts.label)};id=${pkcs11UriEncode(id)}${objLabel ? `;object=${pkcs11UriEncode(objLabel)}` : ''}`;
       if (!value) {
         this.diags.push({ origin, message: 'certificate object without CKA_VALUE' });
