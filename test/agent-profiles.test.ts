@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, RingSink } from '@tandem/common';
 import { ProfileStore } from '../apps/agent/src/profiles.js';
-import { isRoot, missing, titled } from './lib/skip.js';
+import { isRoot, missing, titled } from '@tandem/testkit';
 import {
   ensureAgentBuilt,
   ROOT,

@@ -23,8 +23,7 @@ import { resolveConnectTarget } from '../apps/agent/src/connect-target.js';
 import { childEnv, isDangerousVariable, scrubEnvironment } from '../apps/agent/src/environment.js';
 import { parseOptions } from '../apps/agent/src/options.js';
 import { wireState, wireStatus } from '../apps/agent/src/snapshot-map.js';
-import { EKU, issue, KU, type Issued } from './lib/pki.js';
-import { isRoot, which } from './lib/skip.js';
+import { EKU, issue, KU, type Issued, isRoot, which } from '@tandem/testkit';
 import { execFileSync } from 'node:child_process';
 
 describe('options', () => {

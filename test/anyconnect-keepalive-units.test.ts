@@ -22,7 +22,7 @@ import {
   type HttpResponse,
 } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { fakeGateways, type FakeGateway } from './fixtures/anyconnect/tls-gateway.js';
+import { fakeGateways, type FakeGateway } from '@tandem/testkit';
 
 const { gw } = fakeGateways('tac-keepalive-units');
 

@@ -19,13 +19,7 @@ import {
   type OpenTunnel,
 } from '@tandem/anyconnect';
 import { pemSigningIdentity } from '@tandem/certs';
-import {
-  COMPLETE_XML,
-  fakeGateways,
-  httpResponse,
-  type FakeGateway,
-  type SeenRequest,
-} from './fixtures/anyconnect/tls-gateway.js';
+import { COMPLETE_XML, fakeGateways, httpResponse, type FakeGateway, type SeenRequest } from '@tandem/testkit';
 
 const HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const GROUPS =

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../apps/cli/src/cli.js';
-import { issue, standardLab, writePem, writeP12, KU, EKU, tempDir, type Issued, type Lab } from './lib/pki.js';
+import { issue, standardLab, writePem, writeP12, KU, EKU, tempDir, type Issued, type Lab } from '@tandem/testkit';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const PROFILES = {

@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as x509 from '@peculiar/x509';
 import { CertificateModel, selectCertificate } from '@tandem/certs';
 import type { KeyUsageName } from '@tandem/profile';
-import { issue, KU, type Issued } from './lib/pki.js';
+import { issue, KU, type Issued } from '@tandem/testkit';
 import { dnRule, init } from '../packages/certs/test/helpers.js';
 
 const RUNS = 1000;

@@ -16,7 +16,7 @@ import {
   linuxUserStoreDir,
   type SecretCallback,
 } from '@tandem/certs';
-import { issue, standardLab, writeP12, writePem, KU, EKU, tempDir, type Issued, type Lab } from './lib/pki.js';
+import { issue, standardLab, writeP12, writePem, KU, EKU, tempDir, type Issued, type Lab } from '@tandem/testkit';
 
 let lab: Lab;
 let rsa: Issued;

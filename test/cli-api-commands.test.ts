@@ -8,7 +8,7 @@ import { chown, mkdtemp, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, missing, titled } from './lib/skip.js';
+import { isRoot, missing, titled } from '@tandem/testkit';
 import { ensureCliBuilt, FakeAgent, runCli, SWITCHED_AT, until } from './cli-api-fake-engine.js';
 
 let agent: FakeAgent;

@@ -18,7 +18,7 @@ import {
 } from '@tandem/anyconnect';
 import type { TunDevice, TunStats } from '@tandem/tunnel';
 import { DataPath } from '@tandem/connection';
-import { issue } from './lib/pki.js';
+import { issue } from '@tandem/testkit';
 
 /** TLS 1.2 AES-GCM record overhead: 8-byte explicit nonce + 16-byte tag. */
 const GCM12_OVERHEAD = 24;

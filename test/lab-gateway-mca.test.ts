@@ -12,7 +12,7 @@ import { PacketType } from '@tandem/anyconnect';
 import { startGateway, type RunningGateway } from '../apps/lab-gateway/src/main.js';
 import { Events } from '../apps/lab-gateway/src/events.js';
 import { parseOptions } from '../apps/lab-gateway/src/options.js';
-import { crl, EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
+import { crl, EKU, issue, KU, standardLab, type Issued, type Lab, writeCertAndKey } from '@tandem/testkit';
 import {
   certsOnly,
   cstpConnect,
@@ -25,7 +25,6 @@ import {
   signChallenge,
   type ClientTls,
 } from './fixtures/lab-gateway/client.js';
-import { writeCertAndKey } from './fixtures/lab-gateway/harness.js';
 
 type Ev = { event: string } & Record<string, unknown>;
 

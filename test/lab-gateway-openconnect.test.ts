@@ -7,9 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
-import { missing, titled } from './lib/skip.js';
-import { GatewayProc, runOpenconnect, writeCertAndKey, type OcResult } from './fixtures/lab-gateway/harness.js';
+import { EKU, issue, KU, standardLab, type Issued, type Lab, missing, titled, writeCertAndKey } from '@tandem/testkit';
+import { GatewayProc, runOpenconnect, type OcResult } from './fixtures/lab-gateway/harness.js';
 
 const skip = missing('openconnect');
 

@@ -14,7 +14,7 @@ import { parseBundle, Pkcs7Error } from '../apps/lab-gateway/src/pkcs7.js';
 import { AddressPool, ChallengeStore } from '../apps/lab-gateway/src/sessions.js';
 import { usernameFrom } from '../apps/lab-gateway/src/username.js';
 import { certsOnly, signChallenge } from './fixtures/lab-gateway/client.js';
-import { EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
+import { EKU, issue, KU, standardLab, type Issued, type Lab } from '@tandem/testkit';
 
 let lab: Lab;
 let rsaUser: Issued;

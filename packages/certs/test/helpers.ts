@@ -11,7 +11,7 @@ import {
   type ClientInitialization,
   type DistinguishedNameRule,
 } from '@tandem/profile';
-import type { Issued } from '../../../test/lib/pki.js';
+import type { Issued } from '@tandem/testkit';
 
 /** A ClientInitialization with defaults, a CertificateMatch (or null) and store overrides. */
 export function init(
