@@ -7,7 +7,7 @@
  */
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, connectCstp, CstpSession, describeGatewayUrl, type CstpClosed } from '@tandem/anyconnect';
+import { authenticate, connectCstp, CstpSession, describeGatewayUrl, type CstpClosed } from '../src/index.js';
 import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs';
 import { isTandemError, type ErrorCode } from '@tandem/common';
 import {

@@ -9,7 +9,7 @@ import { createServer as createTcpServer, type Server } from 'node:net';
 import { createPublicKey, verify } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, parseGatewayDocument, type FormPrompt } from '@tandem/anyconnect';
+import { authenticate, parseGatewayDocument, type FormPrompt } from '../src/index.js';
 import { pemSigningIdentity } from '@tandem/certs';
 import {
   EKU,

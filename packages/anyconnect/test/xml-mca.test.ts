@@ -16,7 +16,7 @@ import {
   buildInit,
   chooseMcaHash,
   parseGatewayDocument,
-} from '@tandem/anyconnect';
+} from '../src/index.js';
 import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs';
 import { EKU, issue, KU, standardLab, type Issued, type Lab } from '@tandem/testkit';
 

@@ -5,7 +5,7 @@
  * strict mode (openconnect --servercert), never in strict mode; a wrong pin always refuses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, spkiPin } from '@tandem/anyconnect';
+import { authenticate, spkiPin } from '../src/index.js';
 import { isTandemError } from '@tandem/common';
 import { X509Certificate } from 'node:crypto';
 import {
