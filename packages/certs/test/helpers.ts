@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DirectorySource, type SelectionCandidate, type StoreLabel } from '@tandem/certs';
+import { DirectorySource, type SelectionCandidate, type StoreLabel } from '../src/index.js';
 import {
   defaultClientInitialization,
   type CertificateMatch,

@@ -15,7 +15,7 @@ import {
   linuxDefaultStores,
   linuxUserStoreDir,
   type SecretCallback,
-} from '@tandem/certs';
+} from '../src/index.js';
 import { issue, standardLab, writeP12, writePem, KU, EKU, tempDir, type Issued, type Lab } from '@tandem/testkit';
 
 let lab: Lab;
