@@ -21,7 +21,7 @@ import {
   until,
   type Scratch,
 } from './fixtures/agent/helpers.js';
-import { ensureCliBuilt, runCli } from './cli-api-fake-engine.js';
+import { ensureCliBuilt, runCli } from './fixtures/cli/fake-agent.js';
 
 const SECOND = 'test/fixtures/agent/second.xml';
 const USER = 'profiles/user-mca.xml';

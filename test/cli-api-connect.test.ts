@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, standardLab, tempDir, writePem, type Lab } from '@tandem/testkit';
-import { ensureCliBuilt, FakeAgent, runCli, until } from './cli-api-fake-engine.js';
+import { ensureCliBuilt, FakeAgent, runCli, until } from './fixtures/cli/fake-agent.js';
 
 let agent: FakeAgent;
 let lab: Lab;
