@@ -9,7 +9,18 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { repoRoot } from './run-cli.js';
-import { issue, standardLab, writePem, writeP12, KU, EKU, tempDir, type Issued, type Lab } from '@tandem/testkit';
+import {
+  issue,
+  standardLab,
+  writePem,
+  writeP12,
+  KU,
+  EKU,
+  tempDir,
+  type Issued,
+  type Lab,
+  isRoot,
+} from '@tandem/testkit';
 
 const PROFILES = {
   mca: join(repoRoot, 'profiles/user-mca.xml'),
@@ -41,7 +52,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 
 function stores(user = userDir): string[] {
   const base = ['--user-store', user, '--machine-store', machineDir];
-  return process.getuid?.() === 0 ? base : [...base, '--insecure-machine-store'];
+  return isRoot ? base : [...base, '--insecure-machine-store'];
 }
 
 beforeAll(async () => {
