@@ -12,7 +12,8 @@
  *   ipc ─► contract ─► common
  *
  * apps/agent reaches the protocol and the host's network only through connection, and no app
- * imports another app.
+ * imports another app. Production code never imports a testing entry (a package's fakes) nor
+ * packages/testkit, the fixtures shared by tests.
  */
 const pkg = (names) => `^packages/(${names})/`;
 const AGENT_SIDE =
@@ -112,6 +113,21 @@ module.exports = {
       severity: 'error',
       from: { path: '^apps/([^/]+)/' },
       to: { path: '^apps/([^/]+)/', pathNot: '^apps/$1/' },
+    },
+    {
+      name: 'production-never-imports-testing',
+      comment:
+        "Fakes live in a package's testing entry (src/testing.ts, imported as @tandem/<name>/testing) for tests only.",
+      severity: 'error',
+      from: { path: '^(packages|apps)/[^/]+/src/', pathNot: '/src/testing\\.ts$' },
+      to: { path: '^packages/[^/]+/(src/testing\\.ts|dist/testing\\.js)$' },
+    },
+    {
+      name: 'testkit-is-for-tests-only',
+      comment: '@tandem/testkit (test PKI, skip checks, scripted gateway) is imported by tests, never by src/.',
+      severity: 'error',
+      from: { path: '^(packages|apps)/[^/]+/src/', pathNot: '^packages/testkit/' },
+      to: { path: '^packages/testkit/' },
     },
     {
       name: 'declared-dependencies-only',

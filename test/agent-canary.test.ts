@@ -19,8 +19,7 @@ import { Agent } from '../apps/agent/src/agent.js';
 import type { ConnectionRunner, RunnerAuthRequest } from '../apps/agent/src/adapters/driver.js';
 import { createAgentLogging, type AgentLogging } from '../apps/agent/src/logging.js';
 import { parseOptions } from '../apps/agent/src/options.js';
-import { isRoot, missing, titled } from './lib/skip.js';
-import { issue, KU, EKU, tempDir, writeP12 } from './lib/pki.js';
+import { isRoot, missing, titled, issue, KU, EKU, tempDir, writeP12 } from '@tandem/testkit';
 import {
   agentArgs,
   ensureAgentBuilt,

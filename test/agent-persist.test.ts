@@ -16,7 +16,7 @@ import { Agent } from '../apps/agent/src/agent.js';
 import { createAgentLogging, type AgentLogging } from '../apps/agent/src/logging.js';
 import { parseOptions } from '../apps/agent/src/options.js';
 import { SETTINGS_FILE } from '../apps/agent/src/settings.js';
-import { isRoot, missing, titled } from './lib/skip.js';
+import { isRoot, missing, titled } from '@tandem/testkit';
 import { agentArgs, ROOT, scratch, type Scratch } from './fixtures/agent/helpers.js';
 
 interface Running {

@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contract, METHOD_NAMES, type MethodName } from '@tandem/contract';
 import { connectIpc } from '@tandem/ipc/client';
-import { isRoot, missing, titled } from './lib/skip.js';
+import { isRoot, missing, titled } from '@tandem/testkit';
 import {
   agentArgs,
   ensureAgentBuilt,

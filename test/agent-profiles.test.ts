@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, RingSink } from '@tandem/common';
 import { ProfileStore } from '../apps/agent/src/profiles.js';
-import { isRoot, missing, titled } from './lib/skip.js';
+import { isRoot, missing, titled } from '@tandem/testkit';
 import {
   ensureAgentBuilt,
   ROOT,
@@ -21,7 +21,7 @@ import {
   until,
   type Scratch,
 } from './fixtures/agent/helpers.js';
-import { ensureCliBuilt, runCli } from './cli-api-fake-engine.js';
+import { ensureCliBuilt, runCli } from './fixtures/cli/fake-agent.js';
 
 const SECOND = 'test/fixtures/agent/second.xml';
 const USER = 'profiles/user-mca.xml';

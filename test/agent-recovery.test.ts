@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureHostSnapshot, journalPath, writeJournal } from '@tandem/tunnel';
-import { isRoot, missing, titled, which } from './lib/skip.js';
+import { isRoot, missing, titled, which } from '@tandem/testkit';
 import { ensureAgentBuilt, scratch, startAgent, type Scratch } from './fixtures/agent/helpers.js';
 
 describe.skipIf(!isRoot || !which('ip'))(

@@ -8,8 +8,7 @@ import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
-import { standardLab, type Lab } from './lib/pki.js';
-import { missing, titled } from './lib/skip.js';
+import { standardLab, type Lab, missing, titled } from '@tandem/testkit';
 import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
 import {
   agentArgs,

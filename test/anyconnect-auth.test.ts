@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
-import { GatewayProc, ROOT, writeCertAndKey } from './fixtures/lab-gateway/harness.js';
+import { EKU, issue, KU, standardLab, type Issued, type Lab, writeCertAndKey } from '@tandem/testkit';
+import { GatewayProc, ROOT } from './fixtures/lab-gateway/harness.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
 
 const run = promisify(execFile);

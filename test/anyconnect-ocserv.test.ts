@@ -10,8 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
-import { issue, KU, standardLab, writePem, type Lab, type KeyKind } from './lib/pki.js';
-import { missing, titled } from './lib/skip.js';
+import { issue, KU, standardLab, writePem, type Lab, type KeyKind, missing, titled } from '@tandem/testkit';
 import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
 

@@ -15,13 +15,21 @@ import { startGateway, type RunningGateway } from '../apps/lab-gateway/src/main.
 import { Events } from '../apps/lab-gateway/src/events.js';
 import { parseOptions } from '../apps/lab-gateway/src/options.js';
 import { NetnsLab } from './lib/netns.js';
-import { standardLab, writePem, type Lab } from './lib/pki.js';
-import { missing, titled } from './lib/skip.js';
+import {
+  standardLab,
+  writePem,
+  type Lab,
+  missing,
+  titled,
+  completeScript,
+  httpResponse,
+  startFakeGateway,
+  type FakeGateway,
+  writeCertAndKey,
+} from '@tandem/testkit';
 import { buildCli } from './fixtures/anyconnect/cli.js';
 import { Group, recordClientHellos, type HelloRecorder } from './fixtures/anyconnect/client-hello.js';
-import { completeScript, httpResponse, startFakeGateway, type FakeGateway } from './fixtures/anyconnect/tls-gateway.js';
 import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
-import { writeCertAndKey } from './fixtures/lab-gateway/harness.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');

@@ -21,9 +21,8 @@ import {
   type TlsEngineCredentials,
 } from '@tandem/certs';
 import { redactor } from '@tandem/common';
-import { standardLab, KU, EKU, tempDir, type Lab } from './lib/pki.js';
-import { missing, titled } from './lib/skip.js';
-import { init } from '../packages/certs/test/helpers.js';
+import { defaultClientInitialization } from '@tandem/profile';
+import { standardLab, KU, EKU, tempDir, type Lab, missing, titled } from '@tandem/testkit';
 
 const MODULE = '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so';
 const PIN = '4321';
@@ -125,7 +124,7 @@ describe.skipIf(skip !== null)(titled('PKCS#11 token source (SoftHSM2, non-extra
     for (const e of list) expect(e.model.key.hasPrivateKey).toBe(false);
     const res = selectCertificate({
       candidates: list.map((e) => ({ model: e.model, store: 'user' as const })),
-      profileInit: init(null),
+      profileInit: defaultClientInitialization(),
       tunnel: 'user',
       platform: 'linux',
       now: new Date(),
@@ -138,7 +137,7 @@ describe.skipIf(skip !== null)(titled('PKCS#11 token source (SoftHSM2, non-extra
   it('selection picks a token certificate (trusted chain through the lab CA)', () => {
     const res = selectCertificate({
       candidates: entries.map((e) => ({ model: e.model, store: 'user' as const, entry: e })),
-      profileInit: init(null),
+      profileInit: defaultClientInitialization(),
       tunnel: 'user',
       platform: 'linux',
       now: new Date(),

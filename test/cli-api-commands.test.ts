@@ -8,8 +8,8 @@ import { chown, mkdtemp, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, missing, titled } from './lib/skip.js';
-import { ensureCliBuilt, FakeAgent, runCli, SWITCHED_AT, until } from './cli-api-fake-engine.js';
+import { isRoot, missing, titled } from '@tandem/testkit';
+import { ensureCliBuilt, FakeAgent, runCli, SWITCHED_AT, until } from './fixtures/cli/fake-agent.js';
 
 let agent: FakeAgent;
 beforeAll(async () => {

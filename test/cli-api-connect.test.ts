@@ -8,9 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot } from './lib/skip.js';
-import { standardLab, tempDir, writePem, type Lab } from './lib/pki.js';
-import { ensureCliBuilt, FakeAgent, runCli, until } from './cli-api-fake-engine.js';
+import { isRoot, standardLab, tempDir, writePem, type Lab } from '@tandem/testkit';
+import { ensureCliBuilt, FakeAgent, runCli, until } from './fixtures/cli/fake-agent.js';
 
 let agent: FakeAgent;
 let lab: Lab;

@@ -4,7 +4,7 @@
  * after a SIGKILL the namespace has no default route at all until `tandem recover` restores it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missing, titled } from './lib/skip.js';
+import { missing, titled } from '@tandem/testkit';
 import { CLI } from './fixtures/connection/client.js';
 import { OcservConnectLab } from './fixtures/connection/ocserv-lab.js';
 

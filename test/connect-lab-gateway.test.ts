@@ -7,8 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
-import { standardLab, writePem, type Lab } from './lib/pki.js';
-import { missing, titled } from './lib/skip.js';
+import { standardLab, writePem, type Lab, missing, titled } from '@tandem/testkit';
 import { buildCli } from './fixtures/anyconnect/cli.js';
 import { GatewayProc } from './fixtures/lab-gateway/harness.js';
 import { CLI, ConnectClient } from './fixtures/connection/client.js';

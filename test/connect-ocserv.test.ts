@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missing, titled } from './lib/skip.js';
+import { missing, titled } from '@tandem/testkit';
 import type { ConnectClient } from './fixtures/connection/client.js';
 import { OcservConnectLab } from './fixtures/connection/ocserv-lab.js';
 

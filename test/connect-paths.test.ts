@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missing, titled } from './lib/skip.js';
+import { missing, titled } from '@tandem/testkit';
 import { OcservConnectLab } from './fixtures/connection/ocserv-lab.js';
 import type { Ev } from './fixtures/connection/client.js';
 import { agentArgs, ensureAgentBuilt, runClient, scratch, TANDEMD, type Scratch } from './fixtures/agent/helpers.js';

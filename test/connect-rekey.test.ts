@@ -6,7 +6,7 @@
  * they were across it, traffic flows afterwards, and the namespace is restored on exit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missing, titled } from './lib/skip.js';
+import { missing, titled } from '@tandem/testkit';
 import { OcservConnectLab } from './fixtures/connection/ocserv-lab.js';
 
 const skip = missing('netns', 'ocserv', 'ping');

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { missing, titled } from './lib/skip.js';
+import { missing, titled } from '@tandem/testkit';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const skip = missing('netns', 'ping', 'openssl');

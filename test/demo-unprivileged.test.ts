@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isRoot, titled } from './lib/skip.js';
+import { isRoot, titled } from '@tandem/testkit';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 // Root is needed only to drop to another uid; as a normal user the demo takes this path anyway.

@@ -7,9 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
-import { missing, titled } from './lib/skip.js';
-import { GatewayProc, runOpenconnect, writeCertAndKey, type OcResult } from './fixtures/lab-gateway/harness.js';
+import { EKU, issue, KU, standardLab, type Issued, type Lab, missing, titled, writeCertAndKey } from '@tandem/testkit';
+import { GatewayProc, runOpenconnect, type OcResult } from './fixtures/lab-gateway/harness.js';
 
 const skip = missing('openconnect');
 
@@ -131,7 +130,7 @@ describe.skipIf(skip !== null)(titled('lab-gateway ↔ openconnect MCA', skip), 
   it('wrong user key: openconnect itself refuses to sign, the gateway issues no session', async () => {
     // openconnect pairs the MCA key with the certificate whose public key matches it and stops
     // before answering the challenge, so a real openconnect can never send a mismatched
-    // signature. The gateway's signature check is exercised by lab-gateway-mca.test.ts, whose
+    // signature. The gateway's signature check is exercised by apps/lab-gateway/test/mca.test.ts, whose
     // Node client signs the challenge with a different key.
     const g = await gateway(['--mca']);
     const r = await oc(g, files.aliceWrongKey!);

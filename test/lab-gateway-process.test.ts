@@ -4,8 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { standardLab, type Lab } from './lib/pki.js';
-import { buildGateway, GATEWAY_BIN, GatewayProc, writeCertAndKey } from './fixtures/lab-gateway/harness.js';
+import { standardLab, type Lab, writeCertAndKey } from '@tandem/testkit';
+import { buildGateway, GATEWAY_BIN, GatewayProc } from './fixtures/lab-gateway/harness.js';
 
 describe('tandem-lab-gateway process', () => {
   let lab: Lab;

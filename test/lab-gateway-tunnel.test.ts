@@ -7,9 +7,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
-import { standardLab, type Lab } from './lib/pki.js';
-import { missing, titled } from './lib/skip.js';
-import { GatewayProc, ROOT, writeCertAndKey } from './fixtures/lab-gateway/harness.js';
+import { standardLab, type Lab, missing, titled, writeCertAndKey } from '@tandem/testkit';
+import { GatewayProc, ROOT } from './fixtures/lab-gateway/harness.js';
 
 const skip = missing('root', 'netns', 'openconnect', 'ping');
 const GW_TUN_ADDR = '10.232.100.1';

@@ -113,6 +113,42 @@ describe('layer rule (dependency-cruiser)', () => {
     expect(out).not.toContain('packages/engine/src/pure.ts');
   });
 
+  it('flags production code importing a testing entry or the testkit, not those modules themselves', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tandem-layers-'));
+    copyFileSync(join(repo, 'tsconfig.base.json'), join(root, 'tsconfig.base.json'));
+    put(root, 'packages/common/src/index.ts', 'export const common = 1;\n');
+    put(root, 'packages/engine/src/ports.ts', 'export const port = 1;\n');
+    put(
+      root,
+      'packages/engine/src/testing.ts',
+      "import { port } from './ports.js';\nimport { common } from '../../common/src/index.js';\nexport const fake = port + common;\n",
+    );
+    put(
+      root,
+      'apps/agent/src/wired.ts',
+      "import { fake } from '../../../packages/engine/src/testing.js';\nexport const w = fake;\n",
+    );
+    put(root, 'packages/engine/src/engine.ts', "import { fake } from './testing.js';\nexport const e = fake;\n");
+    put(
+      root,
+      'packages/testkit/src/pki.ts',
+      "import { common } from '../../common/src/index.js';\nexport const pki = common;\n",
+    );
+    put(root, 'packages/testkit/src/index.ts', "export { pki } from './pki.js';\n");
+    put(
+      root,
+      'packages/certs/src/lab.ts',
+      "import { pki } from '../../testkit/src/index.js';\nexport const l = pki;\n",
+    );
+    const { code, out } = await cruise(root);
+    expect(code).not.toBe(0);
+    expect(out).toContain('production-never-imports-testing: apps/agent/src/wired.ts');
+    expect(out).toContain('production-never-imports-testing: packages/engine/src/engine.ts');
+    expect(out).not.toContain('packages/engine/src/testing.ts →');
+    expect(out).toContain('testkit-is-for-tests-only: packages/certs/src/lab.ts');
+    expect(out).not.toContain('packages/testkit/src/index.ts →');
+  });
+
   it('finds no violation in the real tree', async () => {
     const { code, out } = await cruise(repo);
     expect(out).toContain('no dependency violations found');

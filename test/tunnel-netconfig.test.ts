@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
-import { missing, titled, which } from './lib/skip.js';
+import { missing, titled, which } from '@tandem/testkit';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}packages/tunnel/dist/index.js`;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRouteLines } from '@tandem/tunnel';
 import { NetnsLab } from './lib/netns.js';
-import { missing, titled } from './lib/skip.js';
+import { missing, titled } from '@tandem/testkit';
 
 const skip = missing('netns');
 const TUNNEL_DIST = fileURLToPath(new URL('../packages/tunnel/dist/index.js', import.meta.url));

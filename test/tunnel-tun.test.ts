@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
-import { missing, titled } from './lib/skip.js';
+import { missing, titled } from '@tandem/testkit';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}packages/tunnel/dist/index.js`;

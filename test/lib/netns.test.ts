@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './netns.js';
-import { missing, titled } from './skip.js';
+import { missing, titled } from '@tandem/testkit';
 
 const reason = missing('netns', 'ping');
 

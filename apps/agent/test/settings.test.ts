@@ -23,8 +23,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, ErrorCodes, isTandemError, RingSink, type LogRecord } from '@tandem/common';
 import { SETTINGS_FILE, SETTINGS_MAX_BYTES, SettingsStore } from '../src/settings.js';
+import { isRoot } from '@tandem/testkit';
 
-const isRoot = process.getuid?.() === 0;
 const AT = new Date('2026-03-01T08:00:00.000Z');
 const VALID = JSON.stringify({ version: 1, machineTunnel: { enabled: false, uid: 0, at: AT.toISOString() } });
 

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { serverKeyUsage } from '../src/key-usage.js';
-import { issue, KU } from '../../../test/lib/pki.js';
+import { issue, KU } from '@tandem/testkit';
 
 const OID_TLV = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x0f]);
 /**

@@ -4,14 +4,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DirectorySource, type SelectionCandidate, type StoreLabel } from '@tandem/certs';
+import { DirectorySource, type SelectionCandidate, type StoreLabel } from '../src/index.js';
 import {
   defaultClientInitialization,
   type CertificateMatch,
   type ClientInitialization,
   type DistinguishedNameRule,
 } from '@tandem/profile';
-import type { Issued } from '../../../test/lib/pki.js';
+import type { Issued } from '@tandem/testkit';
 
 /** A ClientInitialization with defaults, a CertificateMatch (or null) and store overrides. */
 export function init(

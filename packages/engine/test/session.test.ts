@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '@tandem/common';
 import { NetworkOwnership, SessionMachine, systemClock, type SessionStateName } from '../src/index.js';
-import { FakeDriver, FakeUsers } from './fakes.js';
+import { FakeDriver, FakeUsers } from '@tandem/engine/testing';
 
 const tick = async (ms: number): Promise<void> => {
   await vi.advanceTimersByTimeAsync(ms);

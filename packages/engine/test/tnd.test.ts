@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { certificateHash, evaluateTnd, matchDns, wildcardMatch } from '../src/index.js';
-import { FakeProbe, mgmtProfile } from './fakes.js';
+import { FakeProbe, mgmtProfile } from '@tandem/engine/testing';
 
 const policy = (tnd: Parameters<typeof mgmtProfile>[0]) => mgmtProfile(tnd).clientInitialization.automaticVpnPolicy;
 

@@ -92,4 +92,4 @@ export async function socketDir(): Promise<{ dir: string; path: string; cleanup:
 }
 
 /** True when the test process runs as root (needed for uid switching and root-owned sockets). */
-export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+export { isRoot } from '@tandem/testkit';

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isTandemError } from '@tandem/common';
 import { loadProfileFile } from '@tandem/profile';
 import { fixture } from './helpers.js';
+import { isRoot } from '@tandem/testkit';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-profile-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,7 +63,7 @@ describe('loadProfileFile', () => {
     expect(result).toBe('E_PROFILE_UNSAFE_FILE');
   });
 
-  const rootCanTest = process.getuid?.() === 0 && existsSync('/root') && (statSync('/root').mode & 0o022) === 0;
+  const rootCanTest = isRoot && existsSync('/root') && (statSync('/root').mode & 0o022) === 0;
   it.skipIf(!rootCanTest)(
     'requireRootOwned accepts a root-owned 0644 file in root-owned, non-writable directories (needs uid 0)',
     async () => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '@tandem/common';
-import { Engine, type EngineEvent } from '@tandem/engine';
+import { Engine, type EngineEvent } from '../src/index.js';
 import {
   FakeDriver,
   FakeNetwork,
@@ -15,7 +15,7 @@ import {
   UNTRUSTED,
   USER_URL,
   type Op,
-} from '../packages/engine/test/fakes.js';
+} from '@tandem/engine/testing';
 
 const tick = async (ms: number): Promise<void> => {
   await vi.advanceTimersByTimeAsync(ms);

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { standardLab, issue, KU, EKU } from './pki.js';
+import { standardLab, issue, KU, EKU } from '../src/pki.js';
 
 describe('test PKI', () => {
   it('issues a chain that node:crypto verifies, with the requested fields', async () => {

@@ -5,12 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { StatusSnapshot, TunnelSnapshot } from '@tandem/contract';
-import { AttemptTracker, type Outcome } from '../apps/cli/src/api/connect-wait.js';
-import { managementState } from '../apps/cli/src/api/format.js';
-import { statsText, withManagementState } from '../apps/cli/src/api/stats.js';
-import { printable } from '../apps/cli/src/api/terminal.js';
-import { DEFAULT_SOCKET, socketPathFrom } from '../apps/cli/src/api/agent.js';
-import { connectParams } from '../apps/cli/src/api/connect.js';
+import { AttemptTracker, type Outcome } from '../src/api/connect-wait.js';
+import { managementState } from '../src/api/format.js';
+import { statsText, withManagementState } from '../src/api/stats.js';
+import { printable } from '../src/api/terminal.js';
+import { DEFAULT_SOCKET, socketPathFrom } from '../src/api/agent.js';
+import { connectParams } from '../src/api/connect.js';
 
 const T = '2026-03-01T08:00:00.000Z';
 const idle: TunnelSnapshot = { tunnel: 'user', status: { state: 'idle' } };

@@ -21,7 +21,7 @@ import {
   previousLease,
   type CstpClosed,
   type TunnelConfig,
-} from '@tandem/anyconnect';
+} from '../src/index.js';
 import { normalizeAddress, redactor } from '@tandem/common';
 
 /** A socket that checks the writer never has two writes pending and records every frame. */

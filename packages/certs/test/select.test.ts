@@ -10,10 +10,10 @@ import {
   type SelectionCandidate,
   type SelectionInput,
   type StoreLabel,
-} from '@tandem/certs';
+} from '../src/index.js';
 import type { CertificateMatch, ClientInitialization } from '@tandem/profile';
-import { issue, standardLab, KU, EKU, tempDir, type Issued, type Lab, type CertSpec } from './lib/pki.js';
-import { candidateFrom, dnRule, init, type KeyMode } from '../packages/certs/test/helpers.js';
+import { issue, standardLab, KU, EKU, tempDir, type Issued, type Lab, type CertSpec } from '@tandem/testkit';
+import { candidateFrom, dnRule, init, type KeyMode } from './helpers.js';
 
 const CUSTOM_EKU = '1.3.6.1.4.1.99999.7.1';
 const DAY = 86_400_000;

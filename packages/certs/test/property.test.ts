@@ -13,10 +13,10 @@ import { webcrypto } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as x509 from '@peculiar/x509';
-import { CertificateModel, selectCertificate } from '@tandem/certs';
+import { CertificateModel, selectCertificate } from '../src/index.js';
 import type { KeyUsageName } from '@tandem/profile';
-import { issue, KU, type Issued } from './lib/pki.js';
-import { dnRule, init } from '../packages/certs/test/helpers.js';
+import { issue, KU, type Issued } from '@tandem/testkit';
+import { dnRule, init } from './helpers.js';
 
 const RUNS = 1000;
 const DAY = 86_400_000;

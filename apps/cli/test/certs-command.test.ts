@@ -6,16 +6,26 @@
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../apps/cli/src/cli.js';
-import { issue, standardLab, writePem, writeP12, KU, EKU, tempDir, type Issued, type Lab } from './lib/pki.js';
+import { main } from '../src/cli.js';
+import { repoRoot } from './run-cli.js';
+import {
+  issue,
+  standardLab,
+  writePem,
+  writeP12,
+  KU,
+  EKU,
+  tempDir,
+  type Issued,
+  type Lab,
+  isRoot,
+} from '@tandem/testkit';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
 const PROFILES = {
-  mca: join(root, 'profiles/user-mca.xml'),
-  mgmt: join(root, 'profiles/mgmttun/VpnMgmtTunProfile.xml'),
-  minimal: join(root, 'profiles/minimal.xml'),
+  mca: join(repoRoot, 'profiles/user-mca.xml'),
+  mgmt: join(repoRoot, 'profiles/mgmttun/VpnMgmtTunProfile.xml'),
+  minimal: join(repoRoot, 'profiles/minimal.xml'),
 };
 const DAY = 86_400_000;
 const GOOD = { keyUsage: KU.digitalSignature, eku: [EKU.clientAuth] };
@@ -42,7 +52,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 
 function stores(user = userDir): string[] {
   const base = ['--user-store', user, '--machine-store', machineDir];
-  return process.getuid?.() === 0 ? base : [...base, '--insecure-machine-store'];
+  return isRoot ? base : [...base, '--insecure-machine-store'];
 }
 
 beforeAll(async () => {

@@ -1,8 +1,10 @@
 /**
- * Fake ports for engine tests: a recording tunnel driver with random delays and injectable
- * faults, a network observer, a TLS probe and user presence. The driver checks the handover
- * invariants itself, independently of the engine's own ownership token, and records every
- * violation instead of throwing (so a property test can report the first one).
+ * @tandem/engine/testing — fake ports for tests of the engine and of code built on it: a
+ * recording tunnel driver with random delays and injectable faults, a network observer, a TLS
+ * probe and user presence. The driver checks the handover invariants itself, independently of
+ * the engine's own ownership token, and records every violation instead of throwing (so a
+ * property test can report the first one). Never imported by production code (a
+ * dependency-cruiser rule checks it); only tests reach it, by this entry point's name.
  */
 import { ErrorCodes, TandemError, type ErrorCode } from '@tandem/common';
 import { parseProfile, type ClientProfile } from '@tandem/profile';
@@ -19,10 +21,12 @@ import type {
   TunnelDriver,
   TunnelKind,
   UserPresence,
-} from '../src/index.js';
+} from './ports.js';
 
+/** A driver or data-plane operation the fake records. */
 export type Op = 'authenticate' | 'open' | 'reconnect' | 'close';
 
+/** One recorded start or end of an operation. */
 export interface CallRecord {
   at: number;
   kind: TunnelKind;
@@ -35,6 +39,7 @@ export interface CallRecord {
 /** Decides a fault for an operation, or null. */
 export type FaultPlan = (kind: TunnelKind, op: Op) => ErrorCode | null;
 
+/** Timing and faults of a {@link FakeDriver}. */
 export interface FakeDriverOptions {
   /** Delay of each operation in ms (default 10). */
   delay?: (kind: TunnelKind, op: Op) => number;
@@ -43,6 +48,7 @@ export interface FakeDriverOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A data plane that tests end on purpose: DPD death, gateway DISCONNECT, TUN failure. */
 export class FakePlane implements DataPlane {
   readonly addresses: string[];
   counters: TrafficCounters = { bytesIn: 0, bytesOut: 0 };
@@ -110,6 +116,7 @@ export class FakePlane implements DataPlane {
   }
 }
 
+/** A tunnel driver that records every call and flags handover invariant violations. */
 export class FakeDriver implements TunnelDriver {
   readonly log: CallRecord[] = [];
   readonly violations: string[] = [];
@@ -126,10 +133,12 @@ export class FakeDriver implements TunnelDriver {
     this.delay = options.delay ?? (() => 10);
   }
 
+  /** The delay the options give an operation (its planes use it too). */
   delayOf(kind: TunnelKind, op: Op): number {
     return this.delay(kind, op);
   }
 
+  /** Appends a call record (its planes record their closes here). */
   record(kind: TunnelKind, op: Op, phase: 'start' | 'end', ok?: boolean, uid?: number): void {
     this.log.push({
       at: Date.now(),
@@ -151,6 +160,7 @@ export class FakeDriver implements TunnelDriver {
     return this.log.filter((c) => c.kind === kind && c.op === op && c.phase === phase);
   }
 
+  /** Runs one operation: records start and end, waits its delay, applies an injected fault or an abort. */
   async runOp(kind: TunnelKind, op: Op, signal: AbortSignal, body: () => void, uid?: number): Promise<void> {
     this.record(kind, op, 'start', undefined, uid);
     await sleep(this.delay(kind, op));
@@ -202,6 +212,7 @@ export class FakeDriver implements TunnelDriver {
   }
 }
 
+/** A network observer whose current network a test switches. */
 export class FakeNetwork implements NetworkObserver {
   private readonly listeners = new Set<() => void>();
   constructor(public info: NetworkInfo | null) {}
@@ -222,6 +233,7 @@ export class FakeNetwork implements NetworkObserver {
   }
 }
 
+/** User presence: the uids in `signers` have a signer connected. */
 export class FakeUsers implements UserPresence {
   readonly signers = new Set<number>();
   hasSigner(uid: number): boolean {
@@ -229,6 +241,7 @@ export class FakeUsers implements UserPresence {
   }
 }
 
+/** A trusted-server probe answering from `certs` (keyed `address:port`), refusing anything else. */
 export class FakeProbe implements TrustedServerProbe {
   readonly certs = new Map<string, Uint8Array>();
   async leafCertificate(address: string, port: number): Promise<Uint8Array> {
@@ -238,7 +251,9 @@ export class FakeProbe implements TrustedServerProbe {
   }
 }
 
+/** A network that matches {@link mgmtProfile}'s default trusted DNS domain and server. */
 export const TRUSTED: NetworkInfo = { dnsDomains: ['corp.example.com'], dnsServers: ['192.0.2.53'] };
+/** A network that matches none of {@link mgmtProfile}'s defaults. */
 export const UNTRUSTED: NetworkInfo = { dnsDomains: ['hotel.example.org'], dnsServers: ['198.51.100.1'] };
 
 /** A management profile with the given TND settings (parsed by the real profile parser). */
@@ -267,4 +282,5 @@ export function mgmtProfile(
   return parseProfile(Buffer.from(xml), { managementTunnel: true, file: 'VpnMgmtTunProfile.xml' }).document;
 }
 
+/** The user tunnel's gateway URL in engine tests. */
 export const USER_URL = 'https://vpn.example.com/users';

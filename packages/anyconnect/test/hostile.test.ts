@@ -7,11 +7,20 @@
  */
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, connectCstp, CstpSession, describeGatewayUrl, type CstpClosed } from '@tandem/anyconnect';
+import { authenticate, connectCstp, CstpSession, describeGatewayUrl, type CstpClosed } from '../src/index.js';
 import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs';
 import { isTandemError, type ErrorCode } from '@tandem/common';
-import { EKU, issue, KU, standardLab, type Lab } from './lib/pki.js';
-import { httpResponse, startFakeGateway, type FakeGateway, type Script } from './fixtures/anyconnect/tls-gateway.js';
+import {
+  EKU,
+  issue,
+  KU,
+  standardLab,
+  type Lab,
+  httpResponse,
+  startFakeGateway,
+  type FakeGateway,
+  type Script,
+} from '@tandem/testkit';
 
 const XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const GOOD_CONNECT = [

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseTunnelConfig } from '@tandem/anyconnect';
 import { isTandemError } from '@tandem/common';
-import { toNetworkConfig } from '@tandem/connection';
+import { toNetworkConfig } from '../src/index.js';
 import { buildScriptEnv } from '@tandem/tunnel';
 
 const HEADERS: Array<[string, string]> = [

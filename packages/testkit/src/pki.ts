@@ -152,11 +152,22 @@ export function writePem(
   issued: Issued,
   chain: Issued[] = [],
 ): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  writeFileSync(cert, issued.certPem + chain.map((c) => c.certPem).join(''));
-  writeFileSync(key, issued.keyPem, { mode: 0o600 });
-  return { cert, key };
+  return writeCertAndKey(dir, name, issued, issued, chain);
+}
+
+/** As {@link writePem}, with the key of `keyOf`, which may belong to another certificate. */
+export function writeCertAndKey(
+  dir: string,
+  name: string,
+  cert: Issued,
+  keyOf: Issued = cert,
+  chain: Issued[] = [],
+): { cert: string; key: string } {
+  const certPath = join(dir, `${name}.crt`);
+  const keyPath = join(dir, `${name}.key`);
+  writeFileSync(certPath, cert.certPem + chain.map((c) => c.certPem).join(''));
+  writeFileSync(keyPath, keyOf.keyPem, { mode: 0o600 });
+  return { cert: certPath, key: keyPath };
 }
 
 /** Writes a PKCS#12 bundle with openssl (AES, not legacy RC2); returns its path. */

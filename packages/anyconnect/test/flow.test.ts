@@ -9,16 +9,20 @@ import { createServer as createTcpServer, type Server } from 'node:net';
 import { createPublicKey, verify } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, parseGatewayDocument, type FormPrompt } from '@tandem/anyconnect';
+import { authenticate, parseGatewayDocument, type FormPrompt } from '../src/index.js';
 import { pemSigningIdentity } from '@tandem/certs';
-import { EKU, issue, KU, standardLab, type Lab } from './lib/pki.js';
 import {
+  EKU,
+  issue,
+  KU,
+  standardLab,
+  type Lab,
   COMPLETE_XML,
   httpResponse,
   startFakeGateway,
   type FakeGateway,
   type Script,
-} from './fixtures/anyconnect/tls-gateway.js';
+} from '@tandem/testkit';
 
 const HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 

@@ -9,10 +9,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketType } from '@tandem/anyconnect';
-import { startGateway, type RunningGateway } from '../apps/lab-gateway/src/main.js';
-import { Events } from '../apps/lab-gateway/src/events.js';
-import { parseOptions } from '../apps/lab-gateway/src/options.js';
-import { crl, EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
+import { startGateway, type RunningGateway } from '../src/main.js';
+import { Events } from '../src/events.js';
+import { parseOptions } from '../src/options.js';
+import { crl, EKU, issue, KU, standardLab, type Issued, type Lab, writeCertAndKey } from '@tandem/testkit';
 import {
   certsOnly,
   cstpConnect,
@@ -24,8 +24,7 @@ import {
   replyXml,
   signChallenge,
   type ClientTls,
-} from './fixtures/lab-gateway/client.js';
-import { writeCertAndKey } from './fixtures/lab-gateway/harness.js';
+} from './client.js';
 
 type Ev = { event: string } & Record<string, unknown>;
 
@@ -169,7 +168,7 @@ describe('lab-gateway MCA and CSTP with a scripted client', () => {
     // ICMP echo request 10.232.200.2 → 10.232.200.1, id 7 seq 1.
     const icmp = Buffer.from('45000020000040004001000000000000000000000800000000070001616263646566', 'hex');
     Buffer.from([10, 232, 200, 2, 10, 232, 200, 1]).copy(icmp, 12);
-    const echo = await import('../apps/lab-gateway/src/data-plane.js');
+    const echo = await import('../src/data-plane.js');
     icmp.writeUInt16BE(echo.inetChecksum(icmp.subarray(0, 20)), 10);
     icmp.writeUInt16BE(echo.inetChecksum(icmp.subarray(20)), 22);
     await c.send(PacketType.DATA, icmp.subarray(0, 32));

@@ -5,16 +5,16 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseClientDoc, XmlRejected } from '../apps/lab-gateway/src/config-auth.js';
-import { echoReply, inetChecksum } from '../apps/lab-gateway/src/data-plane.js';
-import { HttpError, parseHead } from '../apps/lab-gateway/src/http-server.js';
-import { verifyChallengeSignature } from '../apps/lab-gateway/src/mca-verify.js';
-import { parseOptions } from '../apps/lab-gateway/src/options.js';
-import { parseBundle, Pkcs7Error } from '../apps/lab-gateway/src/pkcs7.js';
-import { AddressPool, ChallengeStore } from '../apps/lab-gateway/src/sessions.js';
-import { usernameFrom } from '../apps/lab-gateway/src/username.js';
-import { certsOnly, signChallenge } from './fixtures/lab-gateway/client.js';
-import { EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
+import { parseClientDoc, XmlRejected } from '../src/config-auth.js';
+import { echoReply, inetChecksum } from '../src/data-plane.js';
+import { HttpError, parseHead } from '../src/http-server.js';
+import { verifyChallengeSignature } from '../src/mca-verify.js';
+import { parseOptions } from '../src/options.js';
+import { parseBundle, Pkcs7Error } from '../src/pkcs7.js';
+import { AddressPool, ChallengeStore } from '../src/sessions.js';
+import { usernameFrom } from '../src/username.js';
+import { certsOnly, signChallenge } from './client.js';
+import { EKU, issue, KU, standardLab, type Issued, type Lab } from '@tandem/testkit';
 
 let lab: Lab;
 let rsaUser: Issued;

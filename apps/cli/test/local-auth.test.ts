@@ -3,7 +3,7 @@
  * when the command line names none (an explicit path or --authgroup wins).
  */
 import { describe, expect, it } from 'vitest';
-import { profileGroupUrl } from '../apps/cli/src/local/auth.js';
+import { profileGroupUrl } from '../src/local/auth.js';
 
 const entry = (hostAddress: string, userGroup?: string) => ({ hostAddress, ...(userGroup ? { userGroup } : {}) });
 

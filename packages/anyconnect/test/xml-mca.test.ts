@@ -16,9 +16,9 @@ import {
   buildInit,
   chooseMcaHash,
   parseGatewayDocument,
-} from '@tandem/anyconnect';
+} from '../src/index.js';
 import { pemSigningIdentity, type SigningIdentity } from '@tandem/certs';
-import { EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
+import { EKU, issue, KU, standardLab, type Issued, type Lab } from '@tandem/testkit';
 
 const OCSERV_GROUP = `<?xml version="1.0" encoding="UTF-8"?>
 <config-auth client="vpn" type="auth-request">

@@ -9,16 +9,8 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { ErrorCodes, isTandemError, type ErrorCode } from '@tandem/common';
-import { desiredTunnel, Engine, type EngineEvent, type EngineSnapshot } from '@tandem/engine';
-import {
-  FakeDriver,
-  FakeNetwork,
-  FakeUsers,
-  mgmtProfile,
-  TRUSTED,
-  UNTRUSTED,
-  USER_URL,
-} from '../packages/engine/test/fakes.js';
+import { desiredTunnel, Engine, type EngineEvent, type EngineSnapshot } from '../src/index.js';
+import { FakeDriver, FakeNetwork, FakeUsers, mgmtProfile, TRUSTED, UNTRUSTED, USER_URL } from '@tandem/engine/testing';
 
 type Action =
   | { t: 'connect'; uid: number }

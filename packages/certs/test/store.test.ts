@@ -15,8 +15,19 @@ import {
   linuxDefaultStores,
   linuxUserStoreDir,
   type SecretCallback,
-} from '@tandem/certs';
-import { issue, standardLab, writeP12, writePem, KU, EKU, tempDir, type Issued, type Lab } from './lib/pki.js';
+} from '../src/index.js';
+import {
+  issue,
+  standardLab,
+  writeP12,
+  writePem,
+  KU,
+  EKU,
+  tempDir,
+  type Issued,
+  type Lab,
+  isRoot,
+} from '@tandem/testkit';
 
 let lab: Lab;
 let rsa: Issued;
@@ -207,7 +218,7 @@ describe('directory source', () => {
     writePem(d, 'm', lab.machine);
     chmodSync(d, 0o755);
     const strict = new DirectorySource(d, { requireRootOwned: true });
-    if (process.getuid?.() === 0) {
+    if (isRoot) {
       expect(await strict.list()).toHaveLength(1);
       chmodSync(join(d, 'm.crt'), 0o664);
       expect(await strict.list()).toHaveLength(0);

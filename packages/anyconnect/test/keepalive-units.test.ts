@@ -1,5 +1,5 @@
 /**
- * The pieces of HTTP keep-alive on their own (the flows are in anyconnect-keepalive.test.ts):
+ * The pieces of HTTP keep-alive on their own (the flows are in keepalive.test.ts):
  * ConnectionCache hands a connection back only for the same endpoint and closes it otherwise,
  * keeps at most one, keeps none when disabled or closed, unrefs an idle socket and absorbs its
  * errors; keepsAlive() trusts only HTTP/1.1 without a close token and with nothing after the
@@ -20,9 +20,9 @@ import {
   parseHead,
   type GatewayConnection,
   type HttpResponse,
-} from '@tandem/anyconnect';
+} from '../src/index.js';
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { fakeGateways, type FakeGateway } from './fixtures/anyconnect/tls-gateway.js';
+import { fakeGateways, type FakeGateway } from '@tandem/testkit';
 
 const { gw } = fakeGateways('tac-keepalive-units');
 

@@ -6,7 +6,7 @@
  * a new connection, not an error (the request is re-sent once, and only when no response byte
  * came back); a CONNECT that fails on the re-used connection is retried once on a new one; the
  * client-cert-request retry still opens a new connection; `new ConnectionCache(false)` means
- * one connection per request. The pieces on their own are in anyconnect-keepalive-units.test.ts.
+ * one connection per request. The pieces on their own are in keepalive-units.test.ts.
  */
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,15 +17,9 @@ import {
   type AuthResult,
   type FormPrompt,
   type OpenTunnel,
-} from '@tandem/anyconnect';
+} from '../src/index.js';
 import { pemSigningIdentity } from '@tandem/certs';
-import {
-  COMPLETE_XML,
-  fakeGateways,
-  httpResponse,
-  type FakeGateway,
-  type SeenRequest,
-} from './fixtures/anyconnect/tls-gateway.js';
+import { COMPLETE_XML, fakeGateways, httpResponse, type FakeGateway, type SeenRequest } from '@tandem/testkit';
 
 const HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const GROUPS =

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseGatewayDocument, parseHead, parseTunnelConfig } from '@tandem/anyconnect';
+import { parseGatewayDocument, parseHead, parseTunnelConfig } from '../src/index.js';
 import { isTandemError } from '@tandem/common';
 
 const RUNS = 10_000;

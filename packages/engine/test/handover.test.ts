@@ -5,16 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, isTandemError } from '@tandem/common';
-import { Engine, type EngineEvent, type EngineSnapshot, type HandoverEvent } from '@tandem/engine';
-import {
-  FakeDriver,
-  FakeNetwork,
-  FakeUsers,
-  mgmtProfile,
-  TRUSTED,
-  UNTRUSTED,
-  USER_URL,
-} from '../packages/engine/test/fakes.js';
+import { Engine, type EngineEvent, type EngineSnapshot, type HandoverEvent } from '../src/index.js';
+import { FakeDriver, FakeNetwork, FakeUsers, mgmtProfile, TRUSTED, UNTRUSTED, USER_URL } from '@tandem/engine/testing';
 
 interface Rig {
   engine: Engine;

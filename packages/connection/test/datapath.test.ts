@@ -17,8 +17,8 @@ import {
   type TunnelConfig,
 } from '@tandem/anyconnect';
 import type { TunDevice, TunStats } from '@tandem/tunnel';
-import { DataPath } from '@tandem/connection';
-import { issue } from './lib/pki.js';
+import { DataPath } from '../src/index.js';
+import { issue } from '@tandem/testkit';
 
 /** TLS 1.2 AES-GCM record overhead: 8-byte explicit nonce + 16-byte tag. */
 const GCM12_OVERHEAD = 24;

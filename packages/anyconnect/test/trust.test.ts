@@ -5,11 +5,20 @@
  * strict mode (openconnect --servercert), never in strict mode; a wrong pin always refuses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, spkiPin } from '@tandem/anyconnect';
+import { authenticate, spkiPin } from '../src/index.js';
 import { isTandemError } from '@tandem/common';
 import { X509Certificate } from 'node:crypto';
-import { EKU, issue, KU, standardLab, type Issued, type Lab } from './lib/pki.js';
-import { completeScript, startFakeGateway, type FakeGateway } from './fixtures/anyconnect/tls-gateway.js';
+import {
+  EKU,
+  issue,
+  KU,
+  standardLab,
+  type Issued,
+  type Lab,
+  completeScript,
+  startFakeGateway,
+  type FakeGateway,
+} from '@tandem/testkit';
 
 const DAY = 86_400_000;
 const HOST = 'vpn.lab.test';
