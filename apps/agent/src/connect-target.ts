@@ -11,6 +11,12 @@ import type { MergedProfiles } from '@tandem/profile';
 const MANUAL_HOST =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
+/**
+ * The group path of a manual URL as typed: segments of URL-safe characters, no `.`/`..`
+ * segments and no percent-encoding (a URL parser would resolve those before anyone sees them).
+ */
+const GROUP_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9_~.-]*)*\/?$/;
+
 function manualAllowed(merged: MergedProfiles): boolean {
   const init = merged.defaultPreferences().clientInitialization;
   const policy = init.automaticVpnPolicy;
@@ -42,10 +48,18 @@ export function resolveConnectTarget(merged: MergedProfiles, request: { host?: s
     } catch {
       throw new TandemError(ErrorCodes.USAGE, 'not a valid https URL');
     }
-    if (parsed.protocol !== 'https:' || parsed.username || parsed.password || parsed.search || parsed.hash) {
+    if (
+      parsed.protocol !== 'https:' ||
+      parsed.username ||
+      parsed.password ||
+      parsed.search ||
+      parsed.hash ||
+      !MANUAL_HOST.test(parsed.host) ||
+      !GROUP_PATH.test(/^https:\/\/[^/?#]*(.*)$/i.exec(request.url)?.[1] || '/')
+    ) {
       throw new TandemError(
         ErrorCodes.USAGE,
-        'the URL must be https://host[:port][/group] without credentials, query or fragment',
+        'the URL must be https://host[:port][/group] with a plain host name or address and no credentials, query, fragment or dot segments',
       );
     }
     return `https://${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;

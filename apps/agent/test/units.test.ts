@@ -403,6 +403,20 @@ describe('connect target', () => {
       }
     };
     expect(code(open, { url: 'https://u:p@other.example/' })).toBe(ErrorCodes.USAGE);
+    // A manual URL goes through the same host checks as a manual host, and its group path may
+    // not climb: what the URL parser would resolve away is refused as typed.
+    for (const url of [
+      'https://../../etc/shadow',
+      'https://other.example/../../etc/shadow',
+      'https://other.example/a/./b',
+      'https://other.example/%2e%2e/x',
+      'https://a_b;c/',
+    ]) {
+      expect(code(open, { url })).toBe(ErrorCodes.USAGE);
+    }
+    expect(resolveConnectTarget(open, { url: 'https://other.example:8443/grp/sub' })).toBe(
+      'https://other.example:8443/grp/sub',
+    );
     expect(code(open, { host: 'a b;c' })).toBe(ErrorCodes.USAGE);
     const locked = mergeProfiles([
       { file: 'a.xml', profile: profile('<AllowManualHostInput>false</AllowManualHostInput>', hosts) },

@@ -153,12 +153,20 @@ export class AgentTunnelDriver implements TunnelDriver {
     const user = (): ReturnType<typeof remoteIdentityFor> =>
       (identity ??= remoteIdentityFor(signerCtx, init, this.deps.log));
     let machineCredentials: TlsCredentials | null = null;
-    try {
-      machineCredentials = await this.deps.machineStore.credentials(init, 'user');
-    } catch (err) {
-      // MCA's first certificate is optional: without one the user certificate alone is sent.
-      if (!isTandemError(err)) throw err;
-      this.deps.log.info('no machine certificate for the user tunnel', { reason: err.message });
+    if (prefs.host === null) {
+      // The machine's identity is presented only to gateways an administrator named in the
+      // profiles: a URL a local user typed gets no machine certificate (docs/attack-surface.md).
+      this.deps.log.info('no machine certificate for a gateway outside the profiles', { uid: ctx.uid, url: ctx.url });
+    } else {
+      try {
+        // The certs selection applies the profile's store rule for user tunnels
+        // (CertificateStoreLinux All/Machine): otherwise the machine store is not used at all.
+        machineCredentials = await this.deps.machineStore.credentials(init, 'user');
+      } catch (err) {
+        // MCA's first certificate is optional: without one the user certificate alone is sent.
+        if (!isTandemError(err)) throw err;
+        this.deps.log.info('no machine certificate for the user tunnel', { reason: err.message });
+      }
     }
     const policy = init.automaticVpnPolicy;
     const strict = init.strictCertificateTrust?.value === true || (policy.enabled && policy.alwaysOn.enabled);
