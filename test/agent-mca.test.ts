@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
-import { standardLab, type Lab, missing, titled } from '@tandem/testkit';
+import { EKU, issue, KU, standardLab, type Lab, missing, titled } from '@tandem/testkit';
 import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
 import { GatewayProc } from './fixtures/lab-gateway/harness.js';
 import { agentArgs, ensureAgentBuilt, runClient, scratch, TANDEMD, type Scratch } from './fixtures/agent/helpers.js';
@@ -143,6 +143,10 @@ describe.skipIf(skip !== null)(
     }
 
     function tandemAsNobody(args: string[]): Promise<{ code: number; out: string }> {
+      return tandemAsNobodyOn(s.socket, args);
+    }
+
+    function tandemAsNobodyOn(socket: string, args: string[]): Promise<{ code: number; out: string }> {
       return run(
         'ip',
         [
@@ -157,7 +161,7 @@ describe.skipIf(skip !== null)(
           CLI,
           ...args,
           '--socket',
-          s.socket,
+          socket,
         ],
         { timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' } },
       ).then(
@@ -242,6 +246,79 @@ describe.skipIf(skip !== null)(
       }
       expect(await lab.snapshot()).toBe(baseline);
     }, 150_000);
+
+    it('a gateway URL an unprivileged user types gets no machine certificate; the profile host still gets MCA', async () => {
+      // A second gateway the profiles do not name, with a certificate the agent trusts.
+      const evil = await issue(
+        {
+          subject: 'CN=elsewhere.lab.test',
+          keyUsage: KU.digitalSignature,
+          eku: [EKU.serverAuth],
+          san: [{ type: 'dns', value: 'elsewhere.lab.test' }],
+        },
+        pki.intermediate,
+      );
+      const cert = join(pki.dir, 'elsewhere.pem');
+      const key = join(pki.dir, 'elsewhere.key');
+      writeFileSync(cert, evil.certPem + pki.intermediate.certPem);
+      writeFileSync(key, evil.keyPem, { mode: 0o600 });
+      const elsewhere = await GatewayProc.start(
+        ['--cert', cert, '--key', key, '--ca', pki.caFile, '--mca', '--pool', '10.238.130.0/24', '--echo'],
+        { netns: lab.srv, listen: `${lab.srvAddr}:9443` },
+      );
+      const manual = scratch();
+      writeFileSync(join(manual.profiles, 'user.xml'), USER, { mode: 0o644 });
+      writeFileSync(join(manual.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, {
+        mode: 0o644,
+      });
+      writeFileSync(join(manual.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
+      chmodSync(manual.dir, 0o755);
+      const agent = lab.spawn(lab.cli, process.execPath, [
+        TANDEMD,
+        ...agentArgs(manual),
+        '--gateway-ca',
+        pki.caFile,
+        '--resolve',
+        `vpn.lab.test:${lab.srvAddr}`,
+        '--resolve',
+        `elsewhere.lab.test:${lab.srvAddr}`,
+      ]);
+      let err = '';
+      agent.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const as = (args: string[]) => tandemAsNobodyOn(manual.socket, args);
+      try {
+        for (let i = 0; i < 100; i++) {
+          const r = await runClient(manual.socket, { calls: [['status', {}]] }).catch(() => null);
+          if (r?.results[0]?.ok) break;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        const typed = await as(['connect', 'https://elsewhere.lab.test:9443/', '--user-store', userStore]);
+        expect(typed.code, typed.out).not.toBe(0);
+        await new Promise((r) => setTimeout(r, 300));
+        // The gateway never saw the machine's certificate: it asked for one and was refused it.
+        const seen = JSON.stringify(elsewhere.events);
+        expect(seen).not.toContain('machine.lab.test');
+        expect(
+          elsewhere.events.some((e) => e.event === 'auth-failed' && /no machine certificate/.test(String(e['reason']))),
+        ).toBe(true);
+        expect(err).toContain('no machine certificate for a gateway outside the profiles');
+        // The host the administrator named still gets both certificates.
+        const sessions = () => mcaGw.events.filter((e) => e.event === 'session');
+        const before = sessions().length;
+        const named = await as(['connect', 'Lab MCA', '--user-store', userStore]);
+        expect(named.code, named.out + err.slice(-2000)).toBe(0);
+        for (let i = 0; i < 100 && sessions().length === before; i++) await new Promise((r) => setTimeout(r, 100));
+        expect(sessions()[before]).toMatchObject({ username: 'alice' });
+        expect(String(sessions()[before]!['machine'])).toContain('machine.lab.test');
+        expect((await as(['disconnect'])).code).toBe(0);
+      } finally {
+        agent.kill('SIGTERM');
+        await new Promise((r) => agent.once('exit', r));
+        await elsewhere.stop();
+        manual.cleanup();
+      }
+      expect(await lab.snapshot()).toBe(baseline);
+    }, 90_000);
 
     it('on a trusted network (TND: the DNS domain matches) the machine tunnel does not start', async () => {
       const trusted = scratch();

@@ -10,7 +10,14 @@ export function cancelled(): TandemError {
   return new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, 'cancelled');
 }
 
-/** `work`, or a rejection as soon as `signal` aborts; a late result goes to `onLate`. */
+function reasonOf(signal: AbortSignal): TandemError {
+  return signal.reason instanceof TandemError ? signal.reason : cancelled();
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` aborts (with the signal's reason when it is a
+ * TandemError, such as a deadline's, else `cancelled`); a late result goes to `onLate`.
+ */
 export function abortable<T>(
   work: Promise<T>,
   signal: AbortSignal | undefined,
@@ -19,10 +26,10 @@ export function abortable<T>(
   if (!signal) return work;
   if (signal.aborted) {
     work.then(onLate, () => {});
-    return Promise.reject(cancelled());
+    return Promise.reject(reasonOf(signal));
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(cancelled());
+    const onAbort = (): void => reject(reasonOf(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     work
       .then((value) => (signal.aborted ? onLate(value) : resolve(value)), reject)

@@ -8,5 +8,6 @@ export { permissionsFor, roleFor, type PermissionPolicy, type Role } from './ser
 export { readPeerCredentials, type CredentialReader } from './server/peercred.js';
 export { DEFAULT_LIMITS, type IpcLimits } from './server/limits.js';
 export { Session, type SessionOptions } from './server/session.js';
+export { NoiseLog } from './server/noise-log.js';
 export { dispatch, type DispatchEnv } from './server/dispatch.js';
 export { assertUnixSocketPath } from './server/socket-path.js';

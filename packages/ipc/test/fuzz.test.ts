@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCodes, nullLogger } from '@tandem/common';
 import { METHOD_NAMES, contract, validate, type MethodSpec } from '@tandem/contract';
 import { connectIpc } from '@tandem/ipc/client';
-import { DEFAULT_LIMITS, Session, createIpcServer } from '@tandem/ipc/server';
+import { DEFAULT_LIMITS, NoiseLog, Session, createIpcServer } from '@tandem/ipc/server';
 import { VALID_PARAMS, fakeHandlers, isRoot, socketDir } from './fixtures.js';
 
 /** Outside fc.integer()'s 32-bit range and not a string, so fuzzed frames cannot reuse it. */
@@ -74,6 +74,7 @@ async function feed(chunks: Buffer[], helloFirst: boolean): Promise<{ out: Out[]
     agentVersion: 'fuzz',
     logger: nullLogger,
     limits: DEFAULT_LIMITS,
+    noise: new NoiseLog(nullLogger, 10_000),
     send: (frame) => {
       expect(frame.endsWith('\n')).toBe(true);
       out.push(JSON.parse(frame) as Out);

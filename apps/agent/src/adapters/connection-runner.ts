@@ -18,11 +18,17 @@ export interface RunnerSettings {
   resolve?: ReadonlyMap<string, string>;
   /** Network journal directory (the agent's `<state-dir>/netjournal`). */
   journalDir: string;
+  /** Bound of one whole authentication, the user's signing included (default 30 s; tests shorten it). */
+  authDeadlineMs?: number;
   log: Logger;
 }
 
-/** Bound of one authentication request round. */
-const AUTH_TIMEOUT_MS = 30_000;
+/**
+ * Bound of one whole authentication: every request round, and the user's process listing and
+ * signing for MCA. A user whose signer never answers cannot hold the single user tunnel in
+ * "connecting" longer than this (the reverse request itself may wait longer, for a PIN).
+ */
+const AUTH_DEADLINE_MS = 30_000;
 
 function formPrompt(ask: UserPrompt): FormPrompt {
   return async (form) => {
@@ -78,20 +84,32 @@ export class RealConnectionRunner implements ConnectionRunner {
       machine: request.machineCredentials,
       user: request.user,
       allowedHosts: request.allowedHosts,
-      requestTimeoutMs: AUTH_TIMEOUT_MS,
+      requestTimeoutMs: this.settings.authDeadlineMs ?? AUTH_DEADLINE_MS,
       log,
       ...(request.host?.userGroup ? { authGroup: request.host.userGroup } : {}),
       ...(request.prompt ? { prompt: formPrompt(request.prompt) } : {}),
       ...(this.settings.gatewayCa ? { ca: this.settings.gatewayCa } : {}),
       ...(address ? { address } : {}),
     };
+    const deadlineMs = this.settings.authDeadlineMs ?? AUTH_DEADLINE_MS;
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () =>
+        deadline.abort(
+          new TandemError(
+            ErrorCodes.GATEWAY_TIMEOUT,
+            `authentication did not finish within ${Math.round(deadlineMs / 1000)} s`,
+          ),
+        ),
+      deadlineMs,
+    );
     const login = await GatewayLogin.authenticate({
       auth,
       journalDir: this.settings.journalDir,
-      signal: request.signal,
+      signal: AbortSignal.any([request.signal, deadline.signal]),
       log,
       onEvent: eventLogger(log),
-    });
+    }).finally(() => clearTimeout(timer));
     redactor.addSecret(login.cookie);
     this.logins.get(request.kind)?.discard();
     this.logins.delete(request.kind);

@@ -21,9 +21,27 @@ export interface IpcLimits {
   maxConnectionsPerUid: number;
   /** Connections open at once (agent-wide). */
   maxConnections: number;
+  /**
+   * Of `maxConnections`, the slots only root and the admin group may take: however many local
+   * users hold connections open, an administrator's `tandem status` still gets in.
+   */
+  reservedForAdmins: number;
+  /** A connection that has not said `hello` within this is closed (slowloris). */
+  helloTimeoutMs: number;
+  /**
+   * A connection with no call in flight, no reverse request pending and no event subscription
+   * that stays silent this long is closed. `watch` subscribers stay (bounded by the caps above).
+   */
+  idleTimeoutMs: number;
+  /** Refusals and malformed frames are logged once per uid per window, then as one summary. */
+  noiseWindowMs: number;
 }
 
-/** Defaults: 64 KiB frames, 1 MiB send queue, 64 connections per uid. */
+/**
+ * Defaults: 64 KiB frames, 1 MiB send queue, 64 connections per uid, 32 of 512 connections
+ * kept for administrators, 10 s to say hello, 2 min of silence for a connection that waits on
+ * nothing.
+ */
 export const DEFAULT_LIMITS: Readonly<IpcLimits> = {
   maxFrameBytes: MAX_FRAME_BYTES,
   maxDepth: MAX_JSON_DEPTH,
@@ -34,4 +52,8 @@ export const DEFAULT_LIMITS: Readonly<IpcLimits> = {
   reverseTimeoutMs: 120_000,
   maxConnectionsPerUid: 64,
   maxConnections: 512,
+  reservedForAdmins: 32,
+  helloTimeoutMs: 10_000,
+  idleTimeoutMs: 120_000,
+  noiseWindowMs: 10_000,
 };

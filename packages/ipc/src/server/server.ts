@@ -11,6 +11,7 @@ import type { PeerCredentials } from '../wire.js';
 import type { Handlers } from './handlers.js';
 import { DEFAULT_LIMITS, type IpcLimits } from './limits.js';
 import { readPeerCredentials, type CredentialReader } from './peercred.js';
+import { NoiseLog } from './noise-log.js';
 import { permissionsFor, type PermissionPolicy } from './permissions.js';
 import { Session } from './session.js';
 import { assertUnixSocketPath, removeStaleSocket, setSocketMode } from './socket-path.js';
@@ -64,6 +65,7 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
   const sessions = new Map<net.Socket, Session>();
   const perUid = new Map<number, number>();
   const counters = { accepted: 0, refused: 0, dropped: 0 };
+  const noise = new NoiseLog(logger, limits.noiseWindowMs);
   let seq = 0;
 
   const refuse = (socket: net.Socket, code: TandemError['code'], message: string): void => {
@@ -88,8 +90,12 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
       return;
     }
     const uidCount = perUid.get(peer.uid) ?? 0;
-    if (sessions.size >= limits.maxConnections || uidCount >= limits.maxConnectionsPerUid) {
-      logger.warn('refused connection: connection limit', { uid: peer.uid, open: uidCount });
+    const perms = permissionsFor(peer, policy);
+    // The last `reservedForAdmins` slots are kept for root and the admin group, so no number of
+    // local users holding connections open can lock an administrator out.
+    const cap = perms.includes('admin') ? limits.maxConnections : limits.maxConnections - limits.reservedForAdmins;
+    if (sessions.size >= cap || uidCount >= limits.maxConnectionsPerUid) {
+      noise.note(peer.uid, 'refused connection: connection limit', { open: uidCount });
       refuse(socket, ErrorCodes.IPC_LIMIT, 'too many connections');
       return;
     }
@@ -97,7 +103,8 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
     counters.accepted++;
     const session = new Session({
       peer,
-      perms: permissionsFor(peer, policy),
+      perms,
+      noise,
       handlers: options.handlers,
       agentVersion: options.agentVersion,
       logger: logger.child(`uid${peer.uid}`),
@@ -120,6 +127,7 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
     });
     sessions.set(socket, session);
     socket.on('data', (chunk: Buffer) => session.receive(chunk));
+    session.start();
     socket.on('close', () => {
       session.dispose();
       sessions.delete(socket);
@@ -153,6 +161,7 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
         socket.destroy();
       }
       await closed;
+      noise.close();
       await removeStaleSocket(socketPath).catch(() => undefined);
     },
     broadcast(event, data, filter) {

@@ -28,6 +28,7 @@ import {
 import { dispatch, type DispatchEnv } from './dispatch.js';
 import type { CallContext, Handlers } from './handlers.js';
 import type { IpcLimits } from './limits.js';
+import type { NoiseLog } from './noise-log.js';
 
 /** What a session needs from its owner. */
 export interface SessionOptions {
@@ -37,6 +38,8 @@ export interface SessionOptions {
   agentVersion: string;
   logger: Logger;
   limits: IpcLimits;
+  /** Where warnings a peer can cause at will go (rate-limited per uid). */
+  noise: NoiseLog;
   /** Writes one encoded frame to the peer. */
   send(frame: string): void;
   /** Closes the connection (after any frame already passed to `send`). */
@@ -62,6 +65,9 @@ export class Session {
   private inFlight = 0;
   private nextRid = 1;
   private closed = false;
+  private lastActivity = Date.now();
+  private startedAt = Date.now();
+  private deadline: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: SessionOptions) {
     this.reader = new FrameReader(opts.limits.maxFrameBytes);
@@ -85,6 +91,43 @@ export class Session {
     };
   }
 
+  /**
+   * Starts the clocks: `hello` must come within `helloTimeoutMs`, and a connection that waits
+   * on nothing (no call, no reverse request, no subscription) is closed after `idleTimeoutMs`
+   * of silence. One timer per connection, re-armed only when it fires.
+   */
+  start(): void {
+    this.startedAt = Date.now();
+    this.arm(Math.min(this.opts.limits.helloTimeoutMs, this.opts.limits.idleTimeoutMs));
+  }
+
+  private arm(ms: number): void {
+    if (this.closed) return;
+    this.deadline = setTimeout(() => this.checkDeadlines(), ms);
+    this.deadline.unref();
+  }
+
+  private checkDeadlines(): void {
+    this.deadline = null;
+    if (this.closed) return;
+    const { helloTimeoutMs, idleTimeoutMs } = this.opts.limits;
+    if (!this.env.helloDone) {
+      const left = this.startedAt + helloTimeoutMs - Date.now();
+      if (left > 0) return this.arm(Math.min(left, idleTimeoutMs));
+      this.opts.noise.note(this.opts.peer.uid, 'closed connection: no hello in time', { ms: helloTimeoutMs });
+      this.close('no hello in time');
+      return;
+    }
+    const waiting = this.inFlight > 0 || this.pending.size > 0 || this.subscriptions.size > 0;
+    const idleFor = Date.now() - this.lastActivity;
+    if (!waiting && idleFor >= idleTimeoutMs) {
+      this.opts.noise.note(this.opts.peer.uid, 'closed connection: idle', { ms: idleFor });
+      this.close('idle');
+      return;
+    }
+    this.arm(waiting ? idleTimeoutMs : idleTimeoutMs - idleFor);
+  }
+
   /** The kernel-reported peer. */
   get peer(): PeerCredentials {
     return this.opts.peer;
@@ -93,10 +136,11 @@ export class Session {
   /** Feeds bytes received from the peer. */
   receive(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastActivity = Date.now();
     for (const item of this.reader.push(chunk)) {
       if (this.closed) return;
       if (item.kind === 'oversize') {
-        this.opts.logger.warn('oversized frame; closing connection', { uid: this.opts.peer.uid, bytes: item.bytes });
+        this.opts.noise.note(this.opts.peer.uid, 'oversized frame; closing connection', { bytes: item.bytes });
         this.reply(null, {
           code: ErrorCodes.IPC_FRAME,
           message: `frame larger than ${this.opts.limits.maxFrameBytes} bytes`,
@@ -129,6 +173,7 @@ export class Session {
     const isWatch = inbound.frame.method === 'watch';
     void dispatch(inbound.frame, this.env).then((response) => {
       this.inFlight--;
+      this.lastActivity = Date.now();
       if (this.closed) return;
       this.opts.send(encodeFrame(response));
       if (isWatch) this.flushHeld();
@@ -139,7 +184,7 @@ export class Session {
     this.badFrames++;
     this.reply(id, { code: ErrorCodes.IPC_FRAME, message: reason });
     if (this.badFrames >= this.opts.limits.maxBadFrames) {
-      this.opts.logger.warn('too many malformed frames; closing connection', { uid: this.opts.peer.uid });
+      this.opts.noise.note(this.opts.peer.uid, 'too many malformed frames; closing connection');
       this.close('too many malformed frames');
     }
   }
@@ -234,6 +279,8 @@ export class Session {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = null;
     this.subscriptions.clear();
     this.held = null;
     for (const [rid, entry] of this.pending) {

@@ -1,0 +1,98 @@
+/**
+ * One authentication, the user's signing included, is bounded: a user whose certificate signer
+ * never answers the MCA challenge cannot hold the user tunnel (the agent has one) in
+ * "connecting" for longer than the auth deadline. Against a scripted TLS gateway that sends an
+ * MCA challenge; the runner is the real one.
+ */
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, nullLogger } from '@tandem/common';
+import { defaultClientInitialization } from '@tandem/profile';
+import { fakeGateways, httpResponse } from '@tandem/testkit';
+import { RealConnectionRunner } from '../src/adapters/connection-runner.js';
+import type { RunnerAuthRequest } from '../src/adapters/driver.js';
+
+const CHALLENGE =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<config-auth client="vpn" type="auth-request" aggregate-auth-version="2"><opaque is-for="sg"><aggauth-handle>7</aggauth-handle></opaque><multiple-client-cert-request><hash-algorithm>sha256</hash-algorithm></multiple-client-cert-request><random>AB</random><cert-authenticated></cert-authenticated></config-auth>';
+
+const gateways = fakeGateways('tac-runner-deadline');
+
+describe('auth deadline of the agent runner', () => {
+  it('a signer that never answers releases the attempt at the deadline with E_GATEWAY_TIMEOUT', async () => {
+    const g = await gateways.gw(
+      (_req, s) => void s.write(httpResponse('200 OK', ['Content-Type: text/xml'], CHALLENGE)),
+      {
+        requestCert: true,
+      },
+    );
+    const lab = gateways.lab();
+    let asked = 0;
+    const runner = new RealConnectionRunner({
+      journalDir: '/nonexistent',
+      gatewayCa: lab.caBundle,
+      resolve: new Map([['vpn.lab.test', '127.0.0.1']]),
+      authDeadlineMs: 600,
+      log: nullLogger,
+    });
+    const request: RunnerAuthRequest = {
+      kind: 'user',
+      url: `https://vpn.lab.test:${g.port}/`,
+      reason: 'initial',
+      signal: new AbortController().signal,
+      profile: defaultClientInitialization(),
+      host: null,
+      allowedHosts: [],
+      strictServerTrust: false,
+      machineCredentials: { cert: lab.machine.certPem, key: lab.machine.keyPem },
+      // The user's process was asked and never answers.
+      user: () => {
+        asked++;
+        return new Promise(() => {});
+      },
+      prompt: null,
+    };
+    const t0 = performance.now();
+    await expect(runner.authenticate(request)).rejects.toMatchObject({
+      code: ErrorCodes.GATEWAY_TIMEOUT,
+      message: expect.stringMatching(/did not finish within 1 s/),
+    });
+    const ms = performance.now() - t0;
+    expect(asked).toBe(1);
+    // Released at the deadline, not after the reverse request's own timeout (120 s).
+    expect(ms).toBeGreaterThanOrEqual(550);
+    expect(ms).toBeLessThan(10_000);
+  });
+
+  it('an owner or admin cancelling (the engine aborts) ends the attempt at once', async () => {
+    const g = await gateways.gw(
+      (_req, s) => void s.write(httpResponse('200 OK', ['Content-Type: text/xml'], CHALLENGE)),
+      {
+        requestCert: true,
+      },
+    );
+    const lab = gateways.lab();
+    const runner = new RealConnectionRunner({
+      journalDir: '/nonexistent',
+      gatewayCa: lab.caBundle,
+      resolve: new Map([['vpn.lab.test', '127.0.0.1']]),
+      log: nullLogger,
+    });
+    const cancel = new AbortController();
+    const attempt = runner.authenticate({
+      kind: 'user',
+      url: `https://vpn.lab.test:${g.port}/`,
+      reason: 'initial',
+      signal: cancel.signal,
+      profile: defaultClientInitialization(),
+      host: null,
+      allowedHosts: [],
+      strictServerTrust: false,
+      machineCredentials: { cert: lab.machine.certPem, key: lab.machine.keyPem },
+      user: () => {
+        cancel.abort();
+        return new Promise(() => {});
+      },
+      prompt: null,
+    });
+    await expect(attempt).rejects.toMatchObject({ code: ErrorCodes.GATEWAY_UNREACHABLE, message: 'cancelled' });
+  });
+});
