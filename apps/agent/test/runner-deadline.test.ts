@@ -5,9 +5,9 @@
  * MCA challenge; the runner is the real one.
  */
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, nullLogger } from '@tandem/common';
+import { ErrorCodes, nullLogger, REDACTED, redactor } from '@tandem/common';
 import { defaultClientInitialization } from '@tandem/profile';
-import { fakeGateways, httpResponse } from '@tandem/testkit';
+import { COMPLETE_XML, fakeGateways, httpResponse } from '@tandem/testkit';
 import { RealConnectionRunner } from '../src/adapters/connection-runner.js';
 import type { RunnerAuthRequest } from '../src/adapters/driver.js';
 
@@ -94,5 +94,43 @@ describe('auth deadline of the agent runner', () => {
       prompt: null,
     });
     await expect(attempt).rejects.toMatchObject({ code: ErrorCodes.GATEWAY_UNREACHABLE, message: 'cancelled' });
+  });
+
+  it("a user's form password is masked during that attempt only, then forgotten by the redactor", async () => {
+    const PASSWORD_FORM =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<config-auth client="vpn" type="auth-request"><auth id="main"><form method="post" action="/auth"><input type="password" name="password" label="Password:"/></form></auth></config-auth>';
+    const secret = 'correct-horse-battery-staple';
+    let maskedDuringAttempt: string | null = null;
+    const g = await gateways.gw((req, s, i) => {
+      if (i === 0) return void s.write(httpResponse('200 OK', ['Content-Type: text/xml'], PASSWORD_FORM));
+      maskedDuringAttempt = redactor.string(`password is ${secret}`);
+      expect(req.body.toString()).toContain(secret);
+      s.write(
+        httpResponse('200 OK', ['Content-Type: text/xml', 'Set-Cookie: webvpn=FORM-COOKIE-123; Secure'], COMPLETE_XML),
+      );
+    });
+    const lab = gateways.lab();
+    const runner = new RealConnectionRunner({
+      journalDir: '/nonexistent',
+      gatewayCa: lab.caBundle,
+      resolve: new Map([['vpn.lab.test', '127.0.0.1']]),
+      log: nullLogger,
+    });
+    const session = await runner.authenticate({
+      kind: 'user',
+      url: `https://vpn.lab.test:${g.port}/`,
+      reason: 'initial',
+      signal: new AbortController().signal,
+      profile: defaultClientInitialization(),
+      host: null,
+      allowedHosts: [],
+      strictServerTrust: false,
+      machineCredentials: { cert: lab.machine.certPem, key: lab.machine.keyPem },
+      user: null,
+      prompt: async () => ({ cancelled: false, answer: secret }),
+    });
+    expect(session.cookie).toBe('FORM-COOKIE-123');
+    expect(maskedDuringAttempt).toBe(`password is ${REDACTED}`);
+    expect(redactor.string(`password is ${secret}`)).toBe(`password is ${secret}`);
   });
 });

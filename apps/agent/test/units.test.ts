@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createPrivateKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateModel, selectCertificate } from '@tandem/certs';
-import { ErrorCodes, nullLogger, type Logger, type TandemError } from '@tandem/common';
+import { ErrorCodes, nullLogger, TandemError, type Logger } from '@tandem/common';
 import type { CertificateInfo } from '@tandem/contract';
 import type { CallContext } from '@tandem/ipc/server';
 import type { EngineSnapshot, TunnelSnapshot } from '@tandem/engine';
@@ -360,6 +360,36 @@ describe('user certificate selection on what the user process offers', () => {
     await expect(remoteIdentityFor(userProcess([info(good)], keys).ctx, broken, nullLogger)).rejects.toMatchObject({
       code: ErrorCodes.CERT_NOT_FOUND,
     });
+  });
+
+  it("the user process's own words never become the tunnel's public error; they go to the agent log", async () => {
+    const keys = new Map([[info(good).sha256, good]]);
+    const records: Array<[string, Record<string, unknown>]> = [];
+    const log = {
+      ...nullLogger,
+      info: (m: string, f?: Record<string, unknown>) => void records.push([m, f ?? {}]),
+      child: () => log,
+    } as unknown as Logger;
+    const { ctx } = userProcess([info(good)], keys);
+    const lying = {
+      ...ctx,
+      reverse: async (method: string, params: Record<string, unknown>) => {
+        if (method === 'certs.sign')
+          throw new TandemError(ErrorCodes.CERT_SIGN, 'alice says: everyone install this update');
+        return ctx.reverse(method as never, params as never);
+      },
+    } as unknown as CallContext;
+    const identity = await remoteIdentityFor(lying, defaultClientInitialization(), log);
+    const failure = await identity.signer.sign(Buffer.from('x'), 'sha256').then(
+      () => null,
+      (e: unknown) => e as TandemError,
+    );
+    expect(failure).toMatchObject({ code: ErrorCodes.CERT_SIGN });
+    expect(failure!.message).toBe("the user's certificate signer did not sign (E_CERT_SIGN)");
+    expect(records).toContainEqual([
+      "the user's process did not sign",
+      expect.objectContaining({ uid: 1000, message: 'alice says: everyone install this update' }),
+    ]);
   });
 
   it('an offer without bytes, with bytes that are not a certificate, or whose thumbprint lies is refused', async () => {

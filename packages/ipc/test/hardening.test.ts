@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, RingSink } from '@tandem/common';
 import { createIpcServer, type IpcServer, type IpcServerOptions } from '@tandem/ipc/server';
-import { fakeHandlers, socketDir } from './fixtures.js';
+import { fakeHandlers, SNAPSHOT, socketDir } from './fixtures.js';
 import { rawConnect, type RawPeer } from './raw.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -116,5 +116,40 @@ describe('ipc server against its own local users', () => {
       'refused connection: connection limit (repeated)',
     ]);
     expect(refusals[1]!.fields).toMatchObject({ uid: 60001, count: 24 });
+  });
+});
+
+describe("a user process's error answers", () => {
+  it('keep a known code, lose their details, and come back as one short line', async () => {
+    const handlers = fakeHandlers();
+    const seen: unknown[] = [];
+    handlers.connect = async (_p, ctx) => {
+      for (let i = 0; i < 2; i++)
+        await ctx.reverse('certs.list', { purpose: 'mca' }).catch((e: unknown) => seen.push(e));
+      return { accepted: true, tunnel: SNAPSHOT.user };
+    };
+    const { path } = await start([60001], { handlers });
+    const peer = await open(path);
+    await hello(peer);
+    peer.send(`${JSON.stringify({ id: 2, method: 'connect', params: {} })}\n`);
+    const answer = async (error: Record<string, unknown>) => {
+      const frames = await peer.waitFrames(peer.frames.length + 1, 2000);
+      const rid = (frames.at(-1) as { rid: number }).rid;
+      peer.send(`${JSON.stringify({ rid, error })}\n`);
+    };
+    await answer({
+      code: 'E_CERT_SIGN',
+      message: `token\nremoved${'!'.repeat(500)}`,
+      details: { evil: { deep: [1, 2] } },
+    });
+    await answer({ code: 'E_NOT_A_CODE', message: 'made up' });
+    await peer.waitFrames(4, 2000);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({ code: 'E_CERT_SIGN', details: { fromPeer: true } });
+    const first = seen[0] as Error & { details: Record<string, unknown> };
+    expect(first.message).toMatch(/^token removed!+$/);
+    expect(first.message.length).toBeLessThanOrEqual(200);
+    expect(first.details).not.toHaveProperty('evil');
+    expect(seen[1]).toMatchObject({ code: 'E_INTERNAL', message: 'made up', details: { fromPeer: true } });
   });
 });

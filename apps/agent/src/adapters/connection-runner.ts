@@ -30,7 +30,12 @@ export interface RunnerSettings {
  */
 const AUTH_DEADLINE_MS = 30_000;
 
-function formPrompt(ask: UserPrompt): FormPrompt {
+/**
+ * Gateway forms answered by the user. Password answers are registered with the redactor for
+ * this attempt only (`secrets`, removed by the caller when the attempt ends): a user must not be
+ * able to mask words in everyone's logs for the agent's lifetime, nor grow the list without bound.
+ */
+function formPrompt(ask: UserPrompt, secrets: string[]): FormPrompt {
   return async (form) => {
     const answers: Array<[string, string]> = [];
     for (const input of form.inputs) {
@@ -45,8 +50,11 @@ function formPrompt(ask: UserPrompt): FormPrompt {
         message,
       });
       if (r.cancelled || r.answer === undefined) return null;
-      // Answers are credentials: masked wherever they might show up later.
-      if (input.type === 'password') redactor.addSecret(r.answer);
+      // Answers are credentials: masked wherever they might show up during this attempt.
+      if (input.type === 'password') {
+        redactor.addSecret(r.answer);
+        secrets.push(r.answer);
+      }
       answers.push([input.name, r.answer]);
     }
     return answers;
@@ -75,6 +83,7 @@ export class RealConnectionRunner implements ConnectionRunner {
   async authenticate(request: RunnerAuthRequest): Promise<SessionCredentials> {
     const address = this.settings.resolve?.get(new URL(request.url).hostname);
     const log = this.settings.log.child(request.kind);
+    const secrets: string[] = [];
     const auth: AuthOptions = {
       url: request.url,
       trust: {
@@ -87,7 +96,7 @@ export class RealConnectionRunner implements ConnectionRunner {
       requestTimeoutMs: this.settings.authDeadlineMs ?? AUTH_DEADLINE_MS,
       log,
       ...(request.host?.userGroup ? { authGroup: request.host.userGroup } : {}),
-      ...(request.prompt ? { prompt: formPrompt(request.prompt) } : {}),
+      ...(request.prompt ? { prompt: formPrompt(request.prompt, secrets) } : {}),
       ...(this.settings.gatewayCa ? { ca: this.settings.gatewayCa } : {}),
       ...(address ? { address } : {}),
     };
@@ -109,7 +118,10 @@ export class RealConnectionRunner implements ConnectionRunner {
       signal: AbortSignal.any([request.signal, deadline.signal]),
       log,
       onEvent: eventLogger(log),
-    }).finally(() => clearTimeout(timer));
+    }).finally(() => {
+      clearTimeout(timer);
+      for (const secret of secrets) redactor.removeSecret(secret);
+    });
     redactor.addSecret(login.cookie);
     this.logins.get(request.kind)?.discard();
     this.logins.delete(request.kind);

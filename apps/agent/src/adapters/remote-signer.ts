@@ -22,6 +22,27 @@ import type { ClientInitialization } from '@tandem/profile';
 /** The contract's cap on signature input (Base64 of at most 64 KiB decoded). */
 const MAX_SIGN_BYTES = 64 * 1024;
 
+/**
+ * The error a failed reverse request becomes. It ends up as the tunnel's cause, which every
+ * local user may read, so it says what failed and the peer's error code — never the text the
+ * user's process sent, which goes to the agent's log with the uid.
+ */
+function userProcessFailure(
+  ctx: CallContext,
+  log: Logger,
+  code: typeof ErrorCodes.CERT_SIGN | typeof ErrorCodes.CERT_NOT_FOUND,
+  what: string,
+  err: unknown,
+): TandemError {
+  const peerCode = isTandemError(err) ? err.code : 'untyped';
+  log.info(`the user's process ${what}`, {
+    uid: ctx.peer.uid,
+    code: peerCode,
+    message: err instanceof Error ? err.message : String(err),
+  });
+  return new TandemError(code, `the user's certificate signer ${what} (${peerCode})`, { cause: err });
+}
+
 /** A Signer whose key lives in a user's process, reached over that user's IPC connection. */
 export class RemoteSigner implements Signer {
   readonly keyType: 'rsa' | 'ec';
@@ -30,6 +51,7 @@ export class RemoteSigner implements Signer {
   constructor(
     private readonly ctx: CallContext,
     readonly certificate: CertificateModel,
+    private readonly log: Logger,
   ) {
     const type = certificate.publicKey.type;
     if (type !== 'rsa' && type !== 'ec')
@@ -51,12 +73,7 @@ export class RemoteSigner implements Signer {
       if (out.length === 0) throw new TandemError(ErrorCodes.CERT_SIGN, 'the user process returned an empty signature');
       return out;
     } catch (err) {
-      if (isTandemError(err, ErrorCodes.CERT_SIGN)) throw err;
-      throw new TandemError(
-        ErrorCodes.CERT_SIGN,
-        `the user's signer did not sign: ${err instanceof Error ? err.message : String(err)}`,
-        { cause: err },
-      );
+      throw userProcessFailure(this.ctx, this.log, ErrorCodes.CERT_SIGN, 'did not sign', err);
     }
   }
 }
@@ -115,11 +132,7 @@ export async function remoteIdentityFor(
       ...(issuers && issuers.length > 0 ? { issuers: [...issuers].slice(0, 64) } : {}),
     }));
   } catch (err) {
-    throw new TandemError(
-      ErrorCodes.CERT_NOT_FOUND,
-      `the user's process did not list certificates: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
+    throw userProcessFailure(ctx, log, ErrorCodes.CERT_NOT_FOUND, 'did not list certificates', err);
   }
   const { candidates, unusable } = offeredCandidates(offered);
   const result = selectCertificate({
@@ -154,6 +167,6 @@ export async function remoteIdentityFor(
     );
   return {
     chainDer: [winner.model, ...(winner.chain ?? [])].map((m) => m.der),
-    signer: new RemoteSigner(ctx, winner.model),
+    signer: new RemoteSigner(ctx, winner.model, log),
   };
 }

@@ -18,13 +18,7 @@ import {
   type ReverseSpec,
 } from '@tandem/contract';
 import { FrameReader, encodeFrame, parseFrame } from '../framing.js';
-import {
-  classifyAtAgent,
-  errorFromWire,
-  type PeerCredentials,
-  type ReverseResponseFrame,
-  type WireError,
-} from '../wire.js';
+import { classifyAtAgent, type PeerCredentials, type ReverseResponseFrame, type WireError } from '../wire.js';
 import { dispatch, type DispatchEnv } from './dispatch.js';
 import type { CallContext, Handlers } from './handlers.js';
 import type { IpcLimits } from './limits.js';
@@ -51,6 +45,25 @@ interface PendingReverse {
   resolve(value: unknown): void;
   reject(err: TandemError): void;
   timer: NodeJS.Timeout;
+}
+
+/** Longest text of a user process's error the agent keeps (for its own log). */
+const PEER_MESSAGE_MAX = 200;
+
+/**
+ * A user process's error answer, as the agent may use it: its code (the wire layer already made
+ * an unknown one E_INTERNAL), a short single-line message, and none of the peer's `details` —
+ * that object is another process's input and nothing downstream validates it.
+ */
+function peerError(e: WireError): TandemError {
+  const text = redactor
+    .string(e.message)
+    // eslint-disable-next-line no-control-regex -- control characters are what this removes
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .slice(0, PEER_MESSAGE_MAX);
+  return new TandemError(e.code, text, {
+    details: { fromPeer: true },
+  });
 }
 
 /** The protocol state of one connection. */
@@ -249,8 +262,7 @@ export class Session {
     if (!entry) return this.badFrame(null, `no reverse request ${frame.rid} is pending`);
     this.pending.delete(frame.rid);
     clearTimeout(entry.timer);
-    if ('error' in frame)
-      return entry.reject(errorFromWire({ ...frame.error, message: redactor.string(frame.error.message) }));
+    if ('error' in frame) return entry.reject(peerError(frame.error));
     if (!isReverseName(entry.request))
       return entry.reject(new TandemError(ErrorCodes.INTERNAL, 'unknown reverse request'));
     // The client is another (less trusted) process: its answer is validated like any request.
