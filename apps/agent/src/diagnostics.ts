@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { redactor, type LogRecord } from '@tandem/common';
+import { ErrorCodes, redactor, TandemError, type LogRecord } from '@tandem/common';
 import type { ResultOf, StatusSnapshot } from '@tandem/contract';
 import { childEnv } from './environment.js';
 import type { ProfileSet } from './profiles.js';
@@ -29,12 +29,74 @@ export interface DiagnosticSources {
 /** Absolute path of `ip`: spawned by path with an argv array, never through a shell. */
 const IP = '/usr/sbin/ip';
 
+/** Children the diagnostics may run at once, however many callers ask. */
+const MAX_CHILDREN = 4;
+/** How long one set of network facts serves every export (a flood costs one set of children). */
+const NETWORK_TTL_MS = 2000;
+/** Exports one uid may have in flight; more get E_IPC_LIMIT. */
+const MAX_EXPORTS_PER_UID = 2;
+
+let children = 0;
+const waiting: Array<() => void> = [];
+
 function run(args: string[], file = IP): Promise<string> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: childEnv(), timeout: 3000, maxBuffer: 512 * 1024 }, (err, stdout) => {
-      resolve(err ? `unavailable: ${err.message}` : stdout);
-    });
+    const start = (): void => {
+      children++;
+      execFile(file, args, { env: childEnv(), timeout: 3000, maxBuffer: 512 * 1024 }, (err, stdout) => {
+        children--;
+        waiting.shift()?.();
+        resolve(err ? `unavailable: ${err.message}` : stdout);
+      });
+    };
+    if (children < MAX_CHILDREN) start();
+    else waiting.push(start);
   });
+}
+
+interface NetworkFacts {
+  routes4: string;
+  routes6: string;
+  addresses: string;
+  resolvConf: string;
+}
+
+let network: { at: number; facts: Promise<NetworkFacts> } | null = null;
+
+/** The routes, addresses and resolv.conf, shared by every export within NETWORK_TTL_MS. */
+function networkFacts(resolvConf: string): Promise<NetworkFacts> {
+  if (network && Date.now() - network.at < NETWORK_TTL_MS) return network.facts;
+  const facts = Promise.all([
+    run(['-4', 'route', 'show', 'table', 'all']),
+    run(['-6', 'route', 'show', 'table', 'all']),
+    run(['addr', 'show']),
+    readFile(resolvConf, 'utf8').catch((err: Error) => `unavailable: ${err.message}`),
+  ]).then(([routes4, routes6, addresses, resolv]) => ({ routes4, routes6, addresses, resolvConf: resolv }));
+  network = { at: Date.now(), facts };
+  return facts;
+}
+
+const inFlight = new Map<number, number>();
+
+/**
+ * {@link exportBundle} for one caller, at most MAX_EXPORTS_PER_UID at once per uid: the export
+ * is cheap to ask for and costs children and memory to serve.
+ */
+export async function exportFor(
+  src: DiagnosticSources,
+  caller: { uid: number; admin: boolean },
+): Promise<ResultOf<'diagnostics.export'>> {
+  const n = inFlight.get(caller.uid) ?? 0;
+  if (n >= MAX_EXPORTS_PER_UID)
+    throw new TandemError(ErrorCodes.IPC_LIMIT, `${n} diagnostic exports of this user are already running`);
+  inFlight.set(caller.uid, n + 1);
+  try {
+    return await exportBundle(src, caller.admin);
+  } finally {
+    const left = (inFlight.get(caller.uid) ?? 1) - 1;
+    if (left <= 0) inFlight.delete(caller.uid);
+    else inFlight.set(caller.uid, left);
+  }
 }
 
 /**
@@ -66,14 +128,14 @@ async function inventory(store: MachineStore): Promise<unknown> {
 }
 
 /** Builds the bundle for a caller; `admin` decides what it may contain. */
-export async function exportBundle(src: DiagnosticSources, admin: boolean): Promise<ResultOf<'diagnostics.export'>> {
+async function exportBundle(src: DiagnosticSources, admin: boolean): Promise<ResultOf<'diagnostics.export'>> {
   const profiles = src.profiles();
-  const [routes4, routes6, addrs, resolv] = await Promise.all([
-    run(['-4', 'route', 'show', 'table', 'all']),
-    run(['-6', 'route', 'show', 'table', 'all']),
-    run(['addr', 'show']),
-    readFile(src.resolvConf ?? '/etc/resolv.conf', 'utf8').catch((err: Error) => `unavailable: ${err.message}`),
-  ]);
+  const {
+    routes4,
+    routes6,
+    addresses: addrs,
+    resolvConf: resolv,
+  } = await networkFacts(src.resolvConf ?? '/etc/resolv.conf');
   const doc: Record<string, unknown> = {
     generatedAt: new Date().toISOString(),
     agentVersion: src.agentVersion,

@@ -9,7 +9,7 @@ import type { MachineTunnelSetBy } from '@tandem/contract';
 import type { Engine } from '@tandem/engine';
 import type { Handlers } from '@tandem/ipc/server';
 import type { RingSink } from '@tandem/common';
-import { exportBundle, type DiagnosticSources } from './diagnostics.js';
+import { exportFor, type DiagnosticSources } from './diagnostics.js';
 import { resolveConnectTarget } from './connect-target.js';
 import { toWireRecord } from './logging.js';
 import type { ProfileStore } from './profiles.js';
@@ -95,7 +95,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       return { enabled: snap.machineTunnelEnabled, tunnel: wireTunnel(snap, 'machine'), ...setBy() };
     },
     async 'diagnostics.export'(_params, ctx) {
-      return exportBundle(deps.diagnostics, ctx.perms.includes('admin'));
+      return exportFor(deps.diagnostics, { uid: ctx.peer.uid, admin: ctx.perms.includes('admin') });
     },
   };
 }
