@@ -75,10 +75,7 @@ export class Agent {
     const machineStore = new MachineStore(options.machineStoreDir, passphrase, log.child('machine-store'));
     const adminGid = options.adminGroup ? await resolveAdminGid(options.adminGroup) : undefined;
 
-    let server: IpcServer | null = null;
-    const signers = new SignerRegistry(
-      (peer) => server?.connections().some((c) => c.peer.pid === peer.pid && c.peer.uid === peer.uid) ?? false,
-    );
+    const signers = new SignerRegistry();
     const network = new ResolvConfObserver({
       journalDir: paths.journalDir,
       log: log.child('network'),
@@ -128,7 +125,6 @@ export class Agent {
       logger: log,
       policy: adminGid !== undefined ? { adminGid } : {},
     });
-    server = ipc;
     await ipc.listen();
 
     const unsubscribe = [

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, RingSink } from '@tandem/common';
-import { createIpcServer, type IpcServer, type IpcServerOptions } from '@tandem/ipc/server';
+import { createIpcServer, type CallContext, type IpcServer, type IpcServerOptions } from '@tandem/ipc/server';
 import { fakeHandlers, SNAPSHOT, socketDir } from './fixtures.js';
 import { rawConnect, type RawPeer } from './raw.js';
 
@@ -151,5 +151,29 @@ describe("a user process's error answers", () => {
     expect(first.message.length).toBeLessThanOrEqual(200);
     expect(first.details).not.toHaveProperty('evil');
     expect(seen[1]).toMatchObject({ code: 'E_INTERNAL', message: 'made up', details: { fromPeer: true } });
+  });
+});
+
+describe('signer liveness', () => {
+  it('is the connection that called, not any connection of the same pid and uid', async () => {
+    const handlers = fakeHandlers();
+    let signer: CallContext | null = null;
+    handlers.connect = async (_p, ctx) => {
+      signer ??= ctx;
+      return { accepted: true, tunnel: SNAPSHOT.user };
+    };
+    // Both connections report the same pid and uid, like two connections of one process.
+    const { path } = await start([60001, 60001], { handlers });
+    const first = await open(path);
+    const second = await open(path);
+    await hello(first);
+    await hello(second);
+    first.send(`${JSON.stringify({ id: 2, method: 'connect', params: {} })}\n`);
+    await first.waitFrames(2, 2000);
+    expect(signer!.isOpen()).toBe(true);
+    first.socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(signer!.isOpen()).toBe(false);
+    expect(second.socket.destroyed).toBe(false);
   });
 });

@@ -8,14 +8,9 @@
 import type { UserPresence } from '@tandem/engine';
 import type { CallContext } from '@tandem/ipc/server';
 
-/** Tells whether the connection of a context is still open (from the IPC server's list). */
-export type ConnectionAlive = (peer: CallContext['peer']) => boolean;
-
 /** The most recent signing-capable connection of each uid. */
 export class SignerRegistry implements UserPresence {
   private readonly byUid = new Map<number, CallContext>();
-
-  constructor(private readonly alive: ConnectionAlive) {}
 
   /** Records `ctx` as the signer of its uid (the newest connection wins); returns the one it replaced. */
   register(ctx: CallContext): CallContext | null {
@@ -34,7 +29,8 @@ export class SignerRegistry implements UserPresence {
   signerFor(uid: number): CallContext | null {
     const ctx = this.byUid.get(uid);
     if (!ctx) return null;
-    if (!this.alive(ctx.peer)) {
+    // The connection that called `connect`, not any connection of the same pid and uid.
+    if (!ctx.isOpen()) {
       this.byUid.delete(uid);
       return null;
     }

@@ -24,6 +24,11 @@ export interface CallContext {
   reverse<R extends ReverseName>(request: R, params: ReverseParams<R>): Promise<ReverseResult<R>>;
   /** Sends an event to this connection only (if it may receive it). */
   emit<E extends EventName>(event: E, data: EventData<E>): void;
+  /**
+   * Whether this very connection is still open. Liveness is the connection's, not the pid's:
+   * another connection of the same process (or a recycled pid) does not keep it alive.
+   */
+  isOpen(): boolean;
 }
 
 /** The handler of method `M`. */

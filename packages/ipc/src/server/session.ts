@@ -89,6 +89,7 @@ export class Session {
       perms: Object.freeze([...opts.perms]),
       reverse: (request, params) => this.reverse(request, params),
       emit: (event, data) => this.deliver(event, 0, data, true),
+      isOpen: () => !this.closed,
     };
     this.env = {
       handlers: opts.handlers,
