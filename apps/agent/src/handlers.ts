@@ -8,10 +8,9 @@ import { basename } from 'node:path';
 import type { MachineTunnelSetBy } from '@tandem/contract';
 import type { Engine } from '@tandem/engine';
 import type { Handlers } from '@tandem/ipc/server';
-import type { RingSink } from '@tandem/common';
 import { exportFor, type DiagnosticSources } from './diagnostics.js';
 import { resolveConnectTarget } from './connect-target.js';
-import { toWireRecord } from './logging.js';
+import { toWireRecord, type LogRing } from './logging.js';
 import type { ProfileStore } from './profiles.js';
 import type { SettingsStore } from './settings.js';
 import type { SignerRegistry } from './adapters/user-presence.js';
@@ -24,7 +23,7 @@ export interface HandlerDeps {
   /** The saved machine tunnel switch (who set it, when). */
   settings: SettingsStore;
   signers: SignerRegistry;
-  ring: RingSink;
+  ring: LogRing;
   diagnostics: DiagnosticSources;
 }
 

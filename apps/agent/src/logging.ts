@@ -20,10 +20,53 @@ import type { LogRecordSchema } from '@tandem/contract';
 /** A log record as the contract carries it. */
 export type WireLogRecord = Infer<typeof LogRecordSchema>;
 
+/** The records kept in memory for `logs.tail` and the diagnostic bundle. */
+export interface LogRing {
+  /** A copy of the records held, oldest first. */
+  records(): LogRecord[];
+}
+
+/** Scope of the per-connection IPC layer: what any local user can make the agent log. */
+const NOISE_SCOPE = 'tandemd:ipc';
+
+/**
+ * Two rings read as one: the IPC layer's records (refused connections, malformed frames, idle
+ * closes — what any local user can cause) in a small ring of their own, everything else
+ * (administration, tunnels, engine) in the main one, so no flood of connections can evict the
+ * administrator's records.
+ */
+class SplitRing implements LogRing {
+  private readonly main: RingSink;
+  private readonly noise: RingSink;
+
+  constructor(capacity: number) {
+    this.main = new RingSink(capacity);
+    this.noise = new RingSink(Math.max(100, Math.floor(capacity / 5)));
+  }
+
+  readonly sink = (r: LogRecord): void => {
+    if (r.scope === NOISE_SCOPE || r.scope.startsWith(`${NOISE_SCOPE}:`)) this.noise.sink(r);
+    else this.main.sink(r);
+  };
+
+  records(): LogRecord[] {
+    const a = this.main.records();
+    const b = this.noise.records();
+    const out: LogRecord[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) {
+      if (j >= b.length || (i < a.length && a[i]!.time <= b[j]!.time)) out.push(a[i++]!);
+      else out.push(b[j++]!);
+    }
+    return out;
+  }
+}
+
 /** The logger plus what other modules read from it. */
 export interface AgentLogging {
   log: Logger;
-  ring: RingSink;
+  ring: LogRing;
   /** Adds a live listener of every record; returns the unsubscribe. */
   onRecord(listener: (record: LogRecord) => void): () => void;
 }
@@ -39,7 +82,7 @@ export interface LoggingOptions {
 /** Builds the agent's logger. */
 export function createAgentLogging(options: LoggingOptions): AgentLogging {
   const stream = options.stream ?? process.stderr;
-  const ring = new RingSink(options.ringCapacity ?? 5000);
+  const ring = new SplitRing(options.ringCapacity ?? 5000);
   const listeners = new Set<(record: LogRecord) => void>();
   const live = (record: LogRecord): void => {
     for (const l of listeners) l(record);

@@ -529,3 +529,24 @@ describe('driver without a data plane', () => {
     });
   });
 });
+
+describe('log ring', () => {
+  it('a flood from the IPC layer cannot evict the administrator records', async () => {
+    const { createAgentLogging } = await import('../src/logging.js');
+    const { PassThrough } = await import('node:stream');
+    const logging = createAgentLogging({ level: 'info', format: 'json', stream: new PassThrough(), ringCapacity: 500 });
+    logging.log.child('admin').info('machine tunnel disabled by uid 0');
+    const ipc = logging.log.child('ipc');
+    for (let i = 0; i < 5000; i++)
+      ipc.child(`uid${60000 + (i % 50)}`).warn('too many malformed frames; closing connection');
+    logging.log.child('engine').info('user tunnel requested');
+    const records = logging.ring.records();
+    expect(records.map((r) => r.msg)).toContain('machine tunnel disabled by uid 0');
+    expect(records.map((r) => r.msg)).toContain('user tunnel requested');
+    // The noise is kept too, but bounded by its own ring.
+    const noise = records.filter((r) => r.scope.startsWith('tandemd:ipc'));
+    expect(noise.length).toBeGreaterThan(0);
+    expect(noise.length).toBeLessThanOrEqual(100);
+    expect(records.map((r) => r.time)).toEqual([...records.map((r) => r.time)].sort());
+  });
+});
