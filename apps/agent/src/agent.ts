@@ -25,6 +25,7 @@ import { assertNoRunningAgent, checkSocketDir } from './socket-guard.js';
 import { wireStatus } from './snapshot-map.js';
 import { prepareStateDir } from './state-dir.js';
 import { AGENT_VERSION } from './version.js';
+import { logindSessionsDir, userTunnelRefusal } from './user-tunnel-policy.js';
 
 /** What {@link Agent.start} needs. */
 export interface AgentConfig {
@@ -106,6 +107,11 @@ export class Agent {
       settings,
       signers,
       ring: logging.ring,
+      userTunnelRefusal: (caller) =>
+        userTunnelRefusal(caller, {
+          sessionsDir: options.logindSessionsDir ?? logindSessionsDir(),
+          withoutLogind: options.userTunnelWithoutLogind,
+        }),
       diagnostics: {
         agentVersion: AGENT_VERSION,
         status: () => wireStatus(engine.snapshot()),

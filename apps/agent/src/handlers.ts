@@ -5,6 +5,7 @@
  * snapshot-map.ts so no handler builds a tunnel shape of its own.
  */
 import { basename } from 'node:path';
+import { ErrorCodes, TandemError } from '@tandem/common';
 import type { MachineTunnelSetBy } from '@tandem/contract';
 import type { Engine } from '@tandem/engine';
 import type { Handlers } from '@tandem/ipc/server';
@@ -25,6 +26,8 @@ export interface HandlerDeps {
   signers: SignerRegistry;
   ring: LogRing;
   diagnostics: DiagnosticSources;
+  /** Null when the caller may start the user tunnel, else why not (docs/attack-surface.md). */
+  userTunnelRefusal: (caller: { uid: number; admin: boolean }) => Promise<string | null>;
 }
 
 const DEFAULT_TAIL = 200;
@@ -46,6 +49,8 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   return {
     async connect(params, ctx) {
       const url = resolveConnectTarget(profiles.set.merged, params);
+      const refusal = await deps.userTunnelRefusal({ uid: ctx.peer.uid, admin: ctx.perms.includes('admin') });
+      if (refusal) throw new TandemError(ErrorCodes.PERMISSION, refusal);
       // This connection answers certs.list/certs.sign/prompt for the tunnel it asked for. It
       // is registered before the request because the engine may start authenticating at once;
       // a refused request (busy) must not take the signer away from a tunnel being set up.

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { isAbsolute } from 'node:path';
 import { ErrorCodes, TandemError, type LogLevel } from '@tandem/common';
 import { LINUX_MACHINE_STORE } from '@tandem/certs';
+import { LOGIND_SESSIONS_DIR, type WithoutLogind } from './user-tunnel-policy.js';
 
 /** The agent's configuration after parsing argv and the environment. */
 export interface AgentOptions {
@@ -32,6 +33,10 @@ export interface AgentOptions {
   resolve: Map<string, string>;
   logLevel: LogLevel;
   logFormat: 'text' | 'json';
+  /** Where logind's sessions are read (the user-tunnel policy); null: logind's own, if it runs. */
+  logindSessionsDir: string | null;
+  /** Who may start the user tunnel where logind is absent. */
+  userTunnelWithoutLogind: WithoutLogind;
   help: boolean;
 }
 
@@ -68,6 +73,11 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
   --admin-group G    peers whose primary group is G are administrators
   --gateway-ca FILE  trust these CAs for gateways instead of the system roots
   --resolve HOST:IP  connect to IP for gateway HOST (repeatable; labs without DNS)
+  --user-tunnel-without-logind any|admins  who may start the user tunnel when there is no
+                     logind (default any); with logind: the user of the active local session
+                     and administrators
+  --logind-sessions-dir DIR  where logind's sessions are read (default ${LOGIND_SESSIONS_DIR}
+                     when systemd runs the machine)
 `;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -104,6 +114,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
         resolve: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
+        'user-tunnel-without-logind': { type: 'string' },
+        'logind-sessions-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -115,6 +127,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
   if (!(LEVELS as readonly string[]).includes(level)) throw usage(`--log-level must be one of ${LEVELS.join(', ')}`);
   const format = v['log-format'] ?? 'text';
   if (format !== 'text' && format !== 'json') throw usage('--log-format must be text or json');
+  const withoutLogind = v['user-tunnel-without-logind'] ?? 'any';
+  if (withoutLogind !== 'any' && withoutLogind !== 'admins')
+    throw usage('--user-tunnel-without-logind must be any or admins');
   const group = v['admin-group'];
   if (group !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$|^\d{1,10}$/.test(group))
     throw usage(`--admin-group: not a group name or gid: ${group}`);
@@ -144,6 +159,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     resolve,
     logLevel: level as LogLevel,
     logFormat: format,
+    logindSessionsDir: v['logind-sessions-dir'] ? absolute('logind-sessions-dir', v['logind-sessions-dir']) : null,
+    userTunnelWithoutLogind: withoutLogind,
     help: v.help === true,
   };
 }
