@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { CLI_NS, SRV_ADDR } from './lab.mjs';
 import { CLIENT_ENV, clientNsState, startProber, TANDEM_CLI } from './clients.mjs';
 import { cpuSeconds, peakRssMb } from './measure.mjs';
-import { deadline, exited, nsSpawn, outputTail, sleep } from './sh.mjs';
+import { deadline, exited, nsSpawn, outputTail, sleep, stopProcess } from './sh.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TANDEMD = join(ROOT, 'apps/agent/bin/tandemd.js');
@@ -166,12 +166,7 @@ export async function idleCost(agent, seconds) {
 
 /** Stops the agent (SIGTERM: it takes its tunnel down first) and removes its tree. */
 export async function stopAgent(agent) {
-  agent.child.kill('SIGTERM');
-  const code = await Promise.race([exited(agent.child), deadline(15_000, 'timeout')]);
-  if (code === 'timeout') {
-    agent.child.kill('SIGKILL');
-    await exited(agent.child);
-  }
+  const code = await stopProcess(agent.child, 'SIGTERM');
   for (const d of agent.dirs) rmSync(d, { recursive: true, force: true });
   return code;
 }

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BEHIND, CLI_NS, SRV_ADDR } from './lab.mjs';
 import { PROBER } from './probe.mjs';
-import { deadline, exited, nsExec, nsSpawn, outputTail, sh, sleep } from './sh.mjs';
+import { deadline, exited, nsExec, nsSpawn, outputTail, sh, sleep, stopProcess } from './sh.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TANDEM_CLI = join(ROOT, 'apps/cli/bin/tandem.js');
@@ -186,15 +186,8 @@ export async function startClient(kind, pki, script, journalDir) {
  * the vpnc-script disconnect it runs) and waits for it to exit.
  * @returns {Promise<number|string>} exit code, or the signal name if it had to be killed
  */
-export async function stopClient(client) {
-  client.child.kill('SIGINT');
-  const code = await Promise.race([exited(client.child), deadline(15_000, 'timeout')]);
-  if (code === 'timeout') {
-    client.child.kill('SIGKILL');
-    await exited(client.child);
-    return 'SIGKILL after 15 s';
-  }
-  return code;
+export function stopClient(client) {
+  return stopProcess(client.child, 'SIGINT');
 }
 
 /** Routes, links and resolv.conf of the client namespace, to check a client cleaned up. */

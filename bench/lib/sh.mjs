@@ -50,3 +50,16 @@ export function outputTail(child, limit = 30_000) {
   child.stderr.on('data', keep);
   return () => log;
 }
+
+/**
+ * Sends `signal` to the child's PID only and waits up to 15 s for it to exit, then SIGKILLs it.
+ * @returns {Promise<number|string>} exit code, or 'SIGKILL after 15 s'
+ */
+export async function stopProcess(child, signal) {
+  child.kill(signal);
+  const code = await Promise.race([exited(child), deadline(15_000, 'timeout')]);
+  if (code !== 'timeout') return code;
+  child.kill('SIGKILL');
+  await exited(child);
+  return 'SIGKILL after 15 s';
+}

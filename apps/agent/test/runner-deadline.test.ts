@@ -16,6 +16,36 @@ const CHALLENGE =
 
 const gateways = fakeGateways('tac-runner-deadline');
 
+/** The real runner, trusting the lab CA and resolving vpn.lab.test to loopback. */
+function runnerFor(extra: { authDeadlineMs?: number } = {}): RealConnectionRunner {
+  return new RealConnectionRunner({
+    journalDir: '/nonexistent',
+    gatewayCa: gateways.lab().caBundle,
+    resolve: new Map([['vpn.lab.test', '127.0.0.1']]),
+    log: nullLogger,
+    ...extra,
+  });
+}
+
+/** A user-tunnel request to the scripted gateway on `port`, with the machine certificate. */
+function userRequest(port: number, over: Partial<RunnerAuthRequest>): RunnerAuthRequest {
+  const lab = gateways.lab();
+  return {
+    kind: 'user',
+    url: `https://vpn.lab.test:${port}/`,
+    reason: 'initial',
+    signal: new AbortController().signal,
+    profile: defaultClientInitialization(),
+    host: null,
+    allowedHosts: [],
+    strictServerTrust: false,
+    machineCredentials: { cert: lab.machine.certPem, key: lab.machine.keyPem },
+    user: null,
+    prompt: null,
+    ...over,
+  };
+}
+
 describe('auth deadline of the agent runner', () => {
   it('a signer that never answers releases the attempt at the deadline with E_GATEWAY_TIMEOUT', async () => {
     const g = await gateways.gw(
@@ -24,32 +54,15 @@ describe('auth deadline of the agent runner', () => {
         requestCert: true,
       },
     );
-    const lab = gateways.lab();
     let asked = 0;
-    const runner = new RealConnectionRunner({
-      journalDir: '/nonexistent',
-      gatewayCa: lab.caBundle,
-      resolve: new Map([['vpn.lab.test', '127.0.0.1']]),
-      authDeadlineMs: 600,
-      log: nullLogger,
-    });
-    const request: RunnerAuthRequest = {
-      kind: 'user',
-      url: `https://vpn.lab.test:${g.port}/`,
-      reason: 'initial',
-      signal: new AbortController().signal,
-      profile: defaultClientInitialization(),
-      host: null,
-      allowedHosts: [],
-      strictServerTrust: false,
-      machineCredentials: { cert: lab.machine.certPem, key: lab.machine.keyPem },
+    const runner = runnerFor({ authDeadlineMs: 600 });
+    const request = userRequest(g.port, {
       // The user's process was asked and never answers.
       user: () => {
         asked++;
         return new Promise(() => {});
       },
-      prompt: null,
-    };
+    });
     const t0 = performance.now();
     await expect(runner.authenticate(request)).rejects.toMatchObject({
       code: ErrorCodes.GATEWAY_TIMEOUT,
@@ -69,30 +82,16 @@ describe('auth deadline of the agent runner', () => {
         requestCert: true,
       },
     );
-    const lab = gateways.lab();
-    const runner = new RealConnectionRunner({
-      journalDir: '/nonexistent',
-      gatewayCa: lab.caBundle,
-      resolve: new Map([['vpn.lab.test', '127.0.0.1']]),
-      log: nullLogger,
-    });
     const cancel = new AbortController();
-    const attempt = runner.authenticate({
-      kind: 'user',
-      url: `https://vpn.lab.test:${g.port}/`,
-      reason: 'initial',
-      signal: cancel.signal,
-      profile: defaultClientInitialization(),
-      host: null,
-      allowedHosts: [],
-      strictServerTrust: false,
-      machineCredentials: { cert: lab.machine.certPem, key: lab.machine.keyPem },
-      user: () => {
-        cancel.abort();
-        return new Promise(() => {});
-      },
-      prompt: null,
-    });
+    const attempt = runnerFor().authenticate(
+      userRequest(g.port, {
+        signal: cancel.signal,
+        user: () => {
+          cancel.abort();
+          return new Promise(() => {});
+        },
+      }),
+    );
     await expect(attempt).rejects.toMatchObject({ code: ErrorCodes.GATEWAY_UNREACHABLE, message: 'cancelled' });
   });
 
@@ -109,26 +108,9 @@ describe('auth deadline of the agent runner', () => {
         httpResponse('200 OK', ['Content-Type: text/xml', 'Set-Cookie: webvpn=FORM-COOKIE-123; Secure'], COMPLETE_XML),
       );
     });
-    const lab = gateways.lab();
-    const runner = new RealConnectionRunner({
-      journalDir: '/nonexistent',
-      gatewayCa: lab.caBundle,
-      resolve: new Map([['vpn.lab.test', '127.0.0.1']]),
-      log: nullLogger,
-    });
-    const session = await runner.authenticate({
-      kind: 'user',
-      url: `https://vpn.lab.test:${g.port}/`,
-      reason: 'initial',
-      signal: new AbortController().signal,
-      profile: defaultClientInitialization(),
-      host: null,
-      allowedHosts: [],
-      strictServerTrust: false,
-      machineCredentials: { cert: lab.machine.certPem, key: lab.machine.keyPem },
-      user: null,
-      prompt: async () => ({ cancelled: false, answer: secret }),
-    });
+    const session = await runnerFor().authenticate(
+      userRequest(g.port, { prompt: async () => ({ cancelled: false, answer: secret }) }),
+    );
     expect(session.cookie).toBe('FORM-COOKIE-123');
     expect(maskedDuringAttempt).toBe(`password is ${REDACTED}`);
     expect(redactor.string(`password is ${secret}`)).toBe(`password is ${secret}`);

@@ -201,6 +201,11 @@ export class Tunnel {
 
   /** Totals across reconnects. */
   stats(): TunnelStats {
+    return { ...this.totals(), datapath: { ...this.datapath.stats }, tun: this.tun.stats() };
+  }
+
+  /** Byte and packet counts of the sessions before this one plus the current one. */
+  private totals(): typeof this.previous {
     const s = this.session.stats;
     const p = this.previous;
     return {
@@ -208,8 +213,6 @@ export class Tunnel {
       bytesOut: p.bytesOut + s.bytesOut,
       packetsIn: p.packetsIn + s.packetsIn,
       packetsOut: p.packetsOut + s.packetsOut,
-      datapath: { ...this.datapath.stats },
-      tun: this.tun.stats(),
     };
   }
 
@@ -258,14 +261,7 @@ export class Tunnel {
         'gateway assigned a different address on reconnect; the tunnel must be set up again',
       );
     }
-    const s = this.session.stats;
-    const p = this.previous;
-    this.previous = {
-      bytesIn: p.bytesIn + s.bytesIn,
-      bytesOut: p.bytesOut + s.bytesOut,
-      packetsIn: p.packetsIn + s.packetsIn,
-      packetsOut: p.packetsOut + s.packetsOut,
-    };
+    this.previous = this.totals();
     const session = new CstpSession(result.channel, { log: this.opening.log });
     // A new cookie means the caller had to log in again first.
     const reauthenticated = credentials.cookie !== this.cookie;
