@@ -4,7 +4,7 @@
  * method cannot exist on one side only, and every method carries its permission here rather
  * than in a handler where it could be forgotten.
  */
-import { array, boolean, enumOf, literal, number, object, optional, string, type Schema } from './schema.js';
+import { array, boolean, enumOf, literal, number, object, optional, string, token, type Schema } from './schema.js';
 import {
   Base64,
   CertificateInfo,
@@ -13,6 +13,7 @@ import {
   LogRecordSchema,
   MachineTunnelSetBy,
   Sha256Hex,
+  Signature,
   StatsSection,
   StatusSnapshot,
   Text,
@@ -52,6 +53,13 @@ const event = <D>(spec: EventSpec<D>): EventSpec<D> => spec;
 const reverse = <P, R>(spec: ReverseSpec<P, R>): ReverseSpec<P, R> => spec;
 
 const Empty = object({});
+
+/**
+ * Certificates one `certs.list` answer may offer. A user's store rarely holds more than a
+ * handful of client certificates; with {@link CHAIN_MAX} intermediates each, the largest legal
+ * answer stays a few MiB, which the agent buffers only while it waits for that answer.
+ */
+export const CERTS_LIST_MAX = 64;
 /** The API major version as a number on the wire. */
 const ApiVersion = number({ min: 0, max: 1_000_000, int: true });
 /** Names of events a watcher may subscribe to. */
@@ -70,11 +78,11 @@ export const contract = {
       perm: 'read',
       params: Empty,
       result: object({
-        fileName: string(255, /^[A-Za-z0-9._-]+$/),
+        fileName: token(255, /^[A-Za-z0-9._-]+$/),
         size: Count,
         sha256: Sha256Hex,
         /** The redacted zip itself; a chunked variant will be added without breaking this one. */
-        data: string(16 * 1024 * 1024, /^[A-Za-z0-9+/]*={0,2}$/),
+        data: token(16 * 1024 * 1024, /^[A-Za-z0-9+/]*={0,2}$/),
       }),
       doc: "Collect and redact a diagnostic bundle and return its bytes; the caller writes the file as itself (the agent never writes to a caller's path).",
     }),
@@ -151,12 +159,12 @@ export const contract = {
   reverse: {
     'certs.list': reverse({
       params: object({ purpose: enumOf(['mca', 'auth'] as const), issuers: optional(array(Text, 64)) }),
-      result: object({ certificates: array(CertificateInfo, 256) }),
+      result: object({ certificates: array(CertificateInfo, CERTS_LIST_MAX) }),
       doc: "Ask the user's process for its candidate user certificates (the agent never opens a user's store).",
     }),
     'certs.sign': reverse({
       params: object({ sha256: Sha256Hex, algorithm: enumOf(['sha256', 'sha384', 'sha512'] as const), data: Base64 }),
-      result: object({ signature: Base64 }),
+      result: object({ signature: Signature }),
       doc: "Ask the user's process to sign `data` with the private key of certificate `sha256` (MCA's user signature).",
     }),
     prompt: reverse({

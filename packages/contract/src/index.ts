@@ -17,6 +17,10 @@
  *        needs the user certificate and its intermediates for MCA's PKCS#7.
  *   1.2  machineTunnel.status/enable/disable results carry optional `setBy` {uid, at}: the
  *        administrator's choice is saved by the agent and survives restarts.
+ *   1.3  Limits the agent derives its frame caps from: `certs.list` offers at most 64
+ *        certificates with at most 4 intermediates each, and a `certs.sign` signature is at most
+ *        2,048 base64 characters (the largest legal answers are the frame caps; no real store or
+ *        key comes near them). Clients offering more must trim.
  */
 export * from './schema.js';
 export * from './shapes.js';
@@ -25,4 +29,4 @@ export * from './contract.js';
 /** The API major version; `hello` fails with E_VERSION_MISMATCH when the peers' majors differ. */
 export const API_VERSION = 1;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
-export const API_MINOR = 2;
+export const API_MINOR = 3;

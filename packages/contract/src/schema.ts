@@ -3,8 +3,9 @@
  * the TypeScript types of the contract from the same declarations (`Infer<typeof s>`).
  *
  * Why not zod: the contract must stay dependency-free and auditable, and the agent needs only
- * a handful of shapes. Every string and array carries a maximum so a hostile peer cannot make
- * the agent hold more than the frame cap allows anyway.
+ * a handful of shapes. Every string and array carries a maximum, and every schema knows the
+ * longest JSON text a conforming value can have ({@link Schema.maxBytes}): the IPC layer derives
+ * its frame caps from it, so a legal message always fits and nothing larger is buffered.
  */
 
 /** Options for {@link validate}. */
@@ -23,6 +24,12 @@ export interface Schema<T> {
   readonly kind: string;
   /** Returns `null` when `value` conforms, else a reason prefixed by the failing path. */
   readonly check: (value: unknown, path: string, opts: CheckOptions) => string | null;
+  /**
+   * The longest compact JSON encoding (UTF-8 bytes) of any value this schema accepts, counting
+   * declared keys only. Strings count 6 bytes per UTF-16 unit (a `\u00XX` escape) unless they are
+   * {@link token}s, whose characters JSON writes as they are.
+   */
+  readonly maxBytes: number;
   /** Phantom field that carries the type; never set at run time. */
   readonly __type?: T;
 }
@@ -48,11 +55,20 @@ export type InferShape<S extends Shape> = Flatten<
 >;
 
 const where = (path: string): string => path || '(root)';
+/** UTF-8 length of a value's JSON text. */
+const utf8 = new TextEncoder();
+const jsonBytes = (value: unknown): number => utf8.encode(JSON.stringify(value)).length;
+
+/** Bytes of JSON a UTF-16 unit can take at worst: a control character becomes `\u00XX`. */
+const ESCAPED_UNIT_BYTES = 6;
+/** Characters JSON writes unchanged and UTF-8 stores in one byte: printable ASCII but `"` and `\`. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /** A string of at most `max` UTF-16 units, optionally matching `pattern` (anchor it yourself). */
 export function string(max: number, pattern?: RegExp): Schema<string> {
   return {
     kind: 'string',
+    maxBytes: 2 + ESCAPED_UNIT_BYTES * max,
     check: (v, p) => {
       if (typeof v !== 'string') return `${where(p)}: expected a string`;
       if (v.length > max) return `${where(p)}: longer than ${max} characters`;
@@ -62,11 +78,35 @@ export function string(max: number, pattern?: RegExp): Schema<string> {
   };
 }
 
+/**
+ * A string of at most `max` characters that match `pattern` and are all printable ASCII other
+ * than `"` and `\` (hex, base64, timestamps, OIDs, file names): JSON writes each in one byte, so
+ * its encoded size is known exactly and a frame cap can be derived from it.
+ */
+export function token(max: number, pattern: RegExp): Schema<string> {
+  return {
+    kind: 'string',
+    maxBytes: 2 + max,
+    check: (v, p) => {
+      if (typeof v !== 'string') return `${where(p)}: expected a string`;
+      if (v.length > max) return `${where(p)}: longer than ${max} characters`;
+      if (!PLAIN.test(v) || !pattern.test(v)) return `${where(p)}: does not match ${pattern.source}`;
+      return null;
+    },
+  };
+}
+
+/** Longest JSON text of a number: `-1.7976931348623157e+308` and `-2.2250738585072014e-308`. */
+const NUMBER_BYTES = 24;
+
 /** A finite number within [min, max]; `int` additionally requires a safe integer. */
 export function number(opts: { min?: number; max?: number; int?: boolean } = {}): Schema<number> {
   const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE, int = false } = opts;
+  const intBytes = (n: number): number =>
+    String(Math.trunc(Math.min(Math.max(n, Number.MIN_SAFE_INTEGER), Number.MAX_SAFE_INTEGER))).length;
   return {
     kind: int ? 'integer' : 'number',
+    maxBytes: int ? Math.max(intBytes(min), intBytes(max)) : NUMBER_BYTES,
     check: (v, p) => {
       if (typeof v !== 'number' || !Number.isFinite(v)) return `${where(p)}: expected a finite number`;
       if (int && !Number.isSafeInteger(v)) return `${where(p)}: expected an integer`;
@@ -78,13 +118,18 @@ export function number(opts: { min?: number; max?: number; int?: boolean } = {})
 
 /** `true` or `false`. */
 export function boolean(): Schema<boolean> {
-  return { kind: 'boolean', check: (v, p) => (typeof v === 'boolean' ? null : `${where(p)}: expected a boolean`) };
+  return {
+    kind: 'boolean',
+    maxBytes: 5,
+    check: (v, p) => (typeof v === 'boolean' ? null : `${where(p)}: expected a boolean`),
+  };
 }
 
 /** Exactly the value `value`. */
 export function literal<const L extends string | number | boolean>(value: L): Schema<L> {
   return {
     kind: `literal ${JSON.stringify(value)}`,
+    maxBytes: jsonBytes(value),
     check: (v, p) => (v === value ? null : `${where(p)}: expected ${JSON.stringify(value)}`),
   };
 }
@@ -94,6 +139,7 @@ export function enumOf<const E extends readonly string[]>(values: E): Schema<E[n
   const allowed = new Set<unknown>(values);
   return {
     kind: `enum(${values.join('|')})`,
+    maxBytes: Math.max(0, ...values.map(jsonBytes)),
     check: (v, p) => (allowed.has(v) ? null : `${where(p)}: expected one of ${values.join(', ')}`),
   };
 }
@@ -102,6 +148,7 @@ export function enumOf<const E extends readonly string[]>(values: E): Schema<E[n
 export function array<T>(item: Schema<T>, max: number): Schema<T[]> {
   return {
     kind: `array<${item.kind}>`,
+    maxBytes: 2 + max * item.maxBytes + Math.max(0, max - 1),
     check: (v, p, o) => {
       if (!Array.isArray(v)) return `${where(p)}: expected an array`;
       if (v.length > max) return `${where(p)}: more than ${max} items`;
@@ -119,13 +166,18 @@ export function optional<T>(inner: Schema<T>): OptionalSchema<T> {
   return {
     kind: `${inner.kind}?`,
     optional: true,
+    maxBytes: inner.maxBytes,
     check: (v, p, o) => (v === undefined ? null : inner.check(v, p, o)),
   };
 }
 
 /** `null` or a value matching `inner`. */
 export function nullable<T>(inner: Schema<T>): Schema<T | null> {
-  return { kind: `${inner.kind}|null`, check: (v, p, o) => (v === null ? null : inner.check(v, p, o)) };
+  return {
+    kind: `${inner.kind}|null`,
+    maxBytes: Math.max(4, inner.maxBytes),
+    check: (v, p, o) => (v === null ? null : inner.check(v, p, o)),
+  };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -137,8 +189,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** A plain object with exactly the declared fields (see {@link CheckOptions.allowUnknownKeys}). */
 export function object<S extends Shape>(shape: S): Schema<InferShape<S>> & { readonly shape: S } {
   const keys = Object.keys(shape);
+  // `{` `}`, and per key: its quoted name, `:`, the value, and a comma between members.
+  const members = keys.map((k) => jsonBytes(k) + 1 + shape[k]!.maxBytes);
   return {
     kind: 'object',
+    maxBytes: 2 + members.reduce((a, b) => a + b, 0) + Math.max(0, keys.length - 1),
     shape,
     check: (v, p, o) => {
       if (!isPlainObject(v)) return `${where(p)}: expected an object`;
@@ -156,16 +211,20 @@ export function object<S extends Shape>(shape: S): Schema<InferShape<S>> & { rea
   };
 }
 
+const RECORD_KEY_MAX = 128;
+
 /** A plain object used as a map: at most `maxKeys` keys of at most 128 characters, values matching `value`. */
 export function record<T>(value: Schema<T>, maxKeys: number): Schema<Record<string, T>> {
+  const member = 2 + ESCAPED_UNIT_BYTES * RECORD_KEY_MAX + 1 + value.maxBytes;
   return {
     kind: `record<${value.kind}>`,
+    maxBytes: 2 + maxKeys * member + Math.max(0, maxKeys - 1),
     check: (v, p, o) => {
       if (!isPlainObject(v)) return `${where(p)}: expected an object`;
       const keys = Object.keys(v);
       if (keys.length > maxKeys) return `${where(p)}: more than ${maxKeys} keys`;
       for (const k of keys) {
-        if (k.length > 128) return `${where(p)}: key longer than 128 characters`;
+        if (k.length > RECORD_KEY_MAX) return `${where(p)}: key longer than ${RECORD_KEY_MAX} characters`;
         const issue = value.check(v[k], p ? `${p}.${k}` : k, o);
         if (issue) return issue;
       }
@@ -188,6 +247,7 @@ export function tagged<K extends string, M extends Record<string, Shape>>(
   for (const [name, shape] of Object.entries(members)) built.set(name, object({ ...shape, [tag]: literal(name) }));
   return {
     kind: `union on ${tag}`,
+    maxBytes: Math.max(0, ...[...built.values()].map((m) => m.maxBytes)),
     check: (v, p, o) => {
       if (!isPlainObject(v)) return `${where(p)}: expected an object`;
       const member = built.get(v[tag]);

@@ -7,21 +7,42 @@
  * the agent.
  */
 import { ErrorCodes } from '@tandem/common';
-import { array, boolean, enumOf, type Infer, number, object, optional, record, string, tagged } from './schema.js';
+import {
+  array,
+  boolean,
+  enumOf,
+  type Infer,
+  number,
+  object,
+  optional,
+  record,
+  string,
+  tagged,
+  token,
+} from './schema.js';
 
 /** Short free text: names, hosts, subjects. */
 export const Text = string(1024);
 /** An ISO-8601 timestamp as produced by `Date.prototype.toISOString`. */
-export const Timestamp = string(40, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+export const Timestamp = token(40, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
 /** A non-negative integer counter (bytes, packets, attempts). */
 export const Count = number({ min: 0, int: true });
 /** A lowercase hex SHA-256 fingerprint. */
-export const Sha256Hex = string(64, /^[0-9a-f]{64}$/);
-/** Base64 DER of one certificate (at most 12 KiB encoded: real certificates are 1–3 KiB). */
-export const CertificateDer = string(12_288, /^[A-Za-z0-9+/]*={0,2}$/);
+export const Sha256Hex = token(64, /^[0-9a-f]{64}$/);
+/** Longest base64 DER of one certificate the API carries (real certificates are 1–3 KiB). */
+export const CERTIFICATE_DER_MAX = 12_288;
+/** Base64 DER of one certificate (at most {@link CERTIFICATE_DER_MAX} characters). */
+export const CertificateDer = token(CERTIFICATE_DER_MAX, /^[A-Za-z0-9+/]*={0,2}$/);
+/**
+ * Intermediates carried with a user certificate. Real chains below a root have one to three;
+ * the cap keeps the largest legal `certs.list` answer a few MiB (see the IPC frame caps).
+ */
+export const CHAIN_MAX = 4;
 
 /** Standard base64 text of at most 64 KiB decoded (enough for any signature input the agent sends). */
-export const Base64 = string(87_384, /^[A-Za-z0-9+/]*={0,2}$/);
+export const Base64 = token(87_384, /^[A-Za-z0-9+/]*={0,2}$/);
+/** A signature in base64: 2,048 characters hold an RSA-8192 signature (1,368) with room to spare. */
+export const Signature = token(2_048, /^[A-Za-z0-9+/]*={0,2}$/);
 
 const ALL_CODES = Object.values(ErrorCodes);
 /** One of the stable error codes of `@tandem/common`. */
@@ -124,11 +145,11 @@ export const CertificateInfo = object({
   /** Where the key lives on the user's side (`file`, `nss`, `pkcs11`, `keychain`, …). */
   store: optional(string(64)),
   /** Extended key usages as dotted OIDs. */
-  eku: optional(array(string(64, /^[0-9.]+$/), 32)),
+  eku: optional(array(token(64, /^[0-9.]+$/), 32)),
   /** API 1.1: the certificate itself (base64 DER), needed for MCA's PKCS#7 — public data. */
   der: optional(CertificateDer),
   /** API 1.1: intermediates sent with it (base64 DER each), nearest issuer first. */
-  chain: optional(array(CertificateDer, 8)),
+  chain: optional(array(CertificateDer, CHAIN_MAX)),
 });
 /** See {@link CertificateInfo}. */
 export type CertificateInfo = Infer<typeof CertificateInfo>;

@@ -7,8 +7,6 @@
  * scan so `JSON.parse` never sees a nesting bomb.
  */
 
-/** Largest frame the agent accepts from a client, in bytes (newline excluded). */
-export const MAX_FRAME_BYTES = 64 * 1024;
 /** Deepest object/array nesting accepted in a frame. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -23,28 +21,42 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * Splits a byte stream into frames. After an `oversize` result the reader is poisoned and
  * yields nothing more: the caller is expected to close the connection, because the rest of the
  * stream can no longer be resynchronised reliably.
+ *
+ * The cap may be a function: the agent's depends on the connection's state (see frame-caps.ts)
+ * and is asked again for every chunk.
  */
 export class FrameReader {
   private parts: Buffer[] = [];
   private size = 0;
   private poisoned = false;
 
-  constructor(private readonly maxBytes: number = MAX_FRAME_BYTES) {}
+  constructor(private readonly cap: number | (() => number)) {}
 
-  /** Feeds received bytes; returns the frames completed by them, in order. */
-  push(chunk: Buffer): FrameChunk[] {
-    const out: FrameChunk[] = [];
-    if (this.poisoned) return out;
+  /** The cap in force now, in bytes per frame (newline excluded). */
+  get maxBytes(): number {
+    return typeof this.cap === 'number' ? this.cap : this.cap();
+  }
+
+  /**
+   * Feeds received bytes and yields the frames they complete, in order. Lazily: the consumer
+   * handles each frame before the next is cut, so a frame that changes the cap (a `hello`)
+   * counts for the frames after it in the same chunk.
+   */
+  *push(chunk: Buffer): Generator<FrameChunk, void, undefined> {
+    if (this.poisoned) return;
     let start = 0;
     while (start < chunk.length) {
+      // Asked per frame: a frame can change the cap for the next one (hello, a reverse request).
+      const max = this.maxBytes;
       const nl = chunk.indexOf(NL, start);
       const end = nl === -1 ? chunk.length : nl;
-      if (this.size + (end - start) > this.maxBytes) {
+      if (this.size + (end - start) > max) {
         this.poisoned = true;
-        out.push({ kind: 'oversize', bytes: this.size + (end - start) });
+        const bytes = this.size + (end - start);
         this.parts = [];
         this.size = 0;
-        return out;
+        yield { kind: 'oversize', bytes };
+        return;
       }
       if (nl === -1) {
         this.parts.push(chunk.subarray(start));
@@ -57,9 +69,8 @@ export class FrameReader {
       this.size = 0;
       start = nl + 1;
       const decoded = decodeLine(line);
-      if (decoded !== null) out.push(decoded);
+      if (decoded !== null) yield decoded;
     }
-    return out;
   }
 
   /** Bytes currently buffered for an incomplete frame (never more than the cap). */

@@ -7,4 +7,5 @@
  * (CLI, tray).
  */
 export * from './framing.js';
+export * from './frame-caps.js';
 export * from './wire.js';

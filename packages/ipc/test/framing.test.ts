@@ -1,13 +1,14 @@
 /** Frame reader, depth scan and envelope classification. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameReader, MAX_FRAME_BYTES, classifyAtAgent, classifyAtClient, jsonDepth, parseFrame } from '@tandem/ipc';
+import { FrameReader, classifyAtAgent, classifyAtClient, jsonDepth, parseFrame } from '@tandem/ipc';
 
-const frames = (r: FrameReader, ...chunks: string[]) => chunks.flatMap((c) => r.push(Buffer.from(c)));
+const CAP = 64 * 1024;
+const frames = (r: FrameReader, ...chunks: string[]) => chunks.flatMap((c) => [...r.push(Buffer.from(c))]);
 
 describe('FrameReader', () => {
   it('splits on newlines across chunks, skips blank lines and tolerates CRLF', () => {
-    const r = new FrameReader();
+    const r = new FrameReader(CAP);
     expect(frames(r, '{"a":', '1}\n\n{"b":2}\r\n{"c"')).toEqual([
       { kind: 'frame', text: '{"a":1}' },
       { kind: 'frame', text: '{"b":2}' },
@@ -23,14 +24,14 @@ describe('FrameReader', () => {
   });
 
   it('accepts a frame of exactly the cap', () => {
-    const r = new FrameReader();
-    const text = `"${'a'.repeat(MAX_FRAME_BYTES - 2)}"`;
+    const r = new FrameReader(CAP);
+    const text = `"${'a'.repeat(CAP - 2)}"`;
     expect(frames(r, `${text}\n`)).toEqual([{ kind: 'frame', text }]);
   });
 
   it('rejects invalid UTF-8', () => {
-    const r = new FrameReader();
-    expect(r.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]))).toEqual([
+    const r = new FrameReader(CAP);
+    expect([...r.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]))]).toEqual([
       { kind: 'invalid', reason: 'frame is not valid UTF-8' },
     ]);
   });
@@ -42,7 +43,7 @@ describe('FrameReader', () => {
         fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1 }),
         (values, cuts) => {
           const bytes = Buffer.from(values.map((v) => `${JSON.stringify(v)}\n`).join(''));
-          const r = new FrameReader();
+          const r = new FrameReader(CAP);
           const out: unknown[] = [];
           let at = 0;
           for (let i = 0; at < bytes.length; i++) {

@@ -144,7 +144,7 @@ describe('IPC fuzzing', () => {
   }, 120_000);
 
   it('an oversized frame is refused before parsing and closes the connection', async () => {
-    const { out, closed } = await feed([Buffer.alloc(DEFAULT_LIMITS.maxFrameBytes + 1, 0x61)], true);
+    const { out, closed } = await feed([Buffer.alloc(DEFAULT_LIMITS.frameCaps.request + 1, 0x61)], true);
     expect(closed).toBe(true);
     expect(out.at(-1)?.error?.code).toBe(ErrorCodes.IPC_FRAME);
   });

@@ -6,7 +6,7 @@
  */
 import { ErrorCodes, TandemError, redactor } from '@tandem/common';
 import type { CertificateSource, SecretCallback, SelectionCandidate, Signer } from '@tandem/certs';
-import type { CertificateInfo } from '@tandem/contract';
+import { CERTIFICATE_DER_MAX, CERTS_LIST_MAX, CHAIN_MAX, type CertificateInfo } from '@tandem/contract';
 import type { ReverseHandlers } from '@tandem/ipc/client';
 import type { OptionSpec, ParsedArgs } from '../args.js';
 import { UsageError } from '../io.js';
@@ -66,6 +66,10 @@ function secretCallback(values: ParsedArgs['values'], env: NodeJS.ProcessEnv): S
 export function certificateInfo(c: SelectionCandidate): CertificateInfo {
   const m = c.model;
   const eku = m.extendedKeyUsage?.filter((o) => /^[0-9.]+$/.test(o)).slice(0, 32);
+  const chain = (c.chain ?? [])
+    .map((x) => x.der.toString('base64'))
+    .filter((b64) => b64.length <= CERTIFICATE_DER_MAX)
+    .slice(0, CHAIN_MAX);
   return {
     sha256: m.sha256,
     subject: m.subjectDn.slice(0, 1024),
@@ -77,7 +81,7 @@ export function certificateInfo(c: SelectionCandidate): CertificateInfo {
     ...(m.key.keySource !== null ? { store: m.key.keySource } : {}),
     ...(eku !== undefined ? { eku } : {}),
     der: m.der.toString('base64'),
-    ...(c.chain && c.chain.length ? { chain: c.chain.slice(0, 8).map((x) => x.der.toString('base64')) } : {}),
+    ...(chain.length ? { chain } : {}),
   };
 }
 
@@ -121,7 +125,10 @@ export function userSigner(
       const offered =
         issuers && issuers.length > 0 ? all.filter((c) => issuerHinted(c.model, c.chain ?? [], issuers)) : all;
       notify(`tandemd asked for your certificates (${purpose}): offering ${offered.length}`);
-      return { certificates: offered.slice(0, 256).map(certificateInfo) };
+      // The contract's limits are the agent's frame caps: an answer beyond them would be refused.
+      const fits = offered.map(certificateInfo).filter((c) => c.der!.length <= CERTIFICATE_DER_MAX);
+      if (fits.length > CERTS_LIST_MAX) notify(`offering the first ${CERTS_LIST_MAX} of ${fits.length} certificates`);
+      return { certificates: fits.slice(0, CERTS_LIST_MAX) };
     },
     'certs.sign': async ({ sha256, algorithm, data }) => {
       const found = (await usable()).find((c) => c.model.sha256 === sha256);

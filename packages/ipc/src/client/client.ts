@@ -23,6 +23,7 @@ import {
   type ReverseResult,
   type ReverseSpec,
 } from '@tandem/contract';
+import { AGENT_FRAME_MAX } from '../frame-caps.js';
 import { FrameReader, encodeFrame, parseFrame } from '../framing.js';
 import { classifyAtClient, errorFromWire, toWireError, type ReverseRequestFrame } from '../wire.js';
 import { verifySocketOwner } from './ownership.js';
@@ -45,7 +46,7 @@ export interface ConnectOptions {
   allowNonRootOwner?: boolean;
   /** Per-call timeout (default 30 s). */
   timeoutMs?: number;
-  /** Largest frame accepted from the agent (default 24 MiB: a diagnostic bundle is returned inline). */
+  /** Largest frame accepted from the agent (default `AGENT_FRAME_MAX`: a diagnostic bundle is returned inline). */
   maxFrameBytes?: number;
   logger?: Logger;
 }
@@ -87,7 +88,7 @@ export async function connectIpc(opts: ConnectOptions): Promise<IpcClient> {
       reject(new TandemError(ErrorCodes.IPC_CLOSED, `cannot connect to the agent: ${err.message}`, { cause: err })),
     );
   });
-  const reader = new FrameReader(opts.maxFrameBytes ?? 24 * 1024 * 1024);
+  const reader = new FrameReader(opts.maxFrameBytes ?? AGENT_FRAME_MAX);
   const pending = new Map<number, Pending>();
   const listeners = new Map<EventName, Set<(data: unknown, seq: number) => void>>();
   const closeListeners: Array<(reason: TandemError) => void> = [];

@@ -1,10 +1,11 @@
 /** Resource limits of the agent's IPC server; every one bounds what a local peer can make it hold. */
-import { MAX_FRAME_BYTES, MAX_JSON_DEPTH } from '../framing.js';
+import { FRAME_CAPS, type FrameCaps } from '../frame-caps.js';
+import { MAX_JSON_DEPTH } from '../framing.js';
 
 /** See the field docs; all are per connection unless named otherwise. */
 export interface IpcLimits {
-  /** Largest inbound frame; a longer one closes the connection. */
-  maxFrameBytes: number;
+  /** Largest inbound frame by connection state (derived from the contract); a longer one closes the connection. */
+  frameCaps: FrameCaps;
   /** Deepest JSON nesting accepted. */
   maxDepth: number;
   /** Malformed frames tolerated (each gets an E_IPC_FRAME reply) before the connection is closed. */
@@ -38,12 +39,13 @@ export interface IpcLimits {
 }
 
 /**
- * Defaults: 64 KiB frames, 1 MiB send queue, 64 connections per uid, 32 of 512 connections
+ * Defaults: frame caps from the contract (under 1 KiB before hello, about 32 KiB after it, a
+ * few MiB for an awaited `certs.list` answer), 1 MiB send queue, 64 connections per uid, 32 of 512 connections
  * kept for administrators, 10 s to say hello, 2 min of silence for a connection that waits on
  * nothing.
  */
 export const DEFAULT_LIMITS: Readonly<IpcLimits> = {
-  maxFrameBytes: MAX_FRAME_BYTES,
+  frameCaps: FRAME_CAPS,
   maxDepth: MAX_JSON_DEPTH,
   maxBadFrames: 8,
   maxQueueBytes: 1024 * 1024,

@@ -17,6 +17,7 @@ import {
   type ReverseResult,
   type ReverseSpec,
 } from '@tandem/contract';
+import { AGENT_FRAME_MAX } from '../frame-caps.js';
 import { FrameReader, encodeFrame, parseFrame } from '../framing.js';
 import { classifyAtAgent, type PeerCredentials, type ReverseResponseFrame, type WireError } from '../wire.js';
 import { dispatch, type DispatchEnv } from './dispatch.js';
@@ -83,7 +84,7 @@ export class Session {
   private deadline: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: SessionOptions) {
-    this.reader = new FrameReader(opts.limits.maxFrameBytes);
+    this.reader = new FrameReader(() => this.frameCap());
     const ctx: CallContext = {
       peer: Object.freeze({ ...opts.peer }),
       perms: Object.freeze([...opts.perms]),
@@ -142,6 +143,18 @@ export class Session {
     this.arm(waiting ? idleTimeoutMs : idleTimeoutMs - idleFor);
   }
 
+  /**
+   * The longest frame legal now: a `hello` before the hello, a request (or an error answer)
+   * after it, and the answer to each reverse request while it is awaited.
+   */
+  private frameCap(): number {
+    const caps = this.opts.limits.frameCaps;
+    if (!this.env.helloDone) return caps.hello;
+    let cap = caps.request;
+    for (const p of this.pending.values()) cap = Math.max(cap, caps.reverse[p.request]);
+    return cap;
+  }
+
   /** The kernel-reported peer. */
   get peer(): PeerCredentials {
     return this.opts.peer;
@@ -154,11 +167,9 @@ export class Session {
     for (const item of this.reader.push(chunk)) {
       if (this.closed) return;
       if (item.kind === 'oversize') {
-        this.opts.noise.note(this.opts.peer.uid, 'oversized frame; closing connection', { bytes: item.bytes });
-        this.reply(null, {
-          code: ErrorCodes.IPC_FRAME,
-          message: `frame larger than ${this.opts.limits.maxFrameBytes} bytes`,
-        });
+        const cap = this.frameCap();
+        this.opts.noise.note(this.opts.peer.uid, 'oversized frame; closing connection', { bytes: item.bytes, cap });
+        this.reply(null, { code: ErrorCodes.IPC_FRAME, message: `frame larger than ${cap} bytes` });
         this.close('oversized frame');
         return;
       }
@@ -189,8 +200,19 @@ export class Session {
       this.inFlight--;
       this.lastActivity = Date.now();
       if (this.closed) return;
-      this.opts.send(encodeFrame(response));
+      this.opts.send(this.bounded(response));
       if (isWatch) this.flushHeld();
+    });
+  }
+
+  /** The response as a frame, or an E_IPC_LIMIT error when it would exceed what clients read. */
+  private bounded(response: { id: string | number | null }): string {
+    const frame = encodeFrame(response);
+    if (Buffer.byteLength(frame) - 1 <= AGENT_FRAME_MAX) return frame;
+    this.opts.logger.warn('answer larger than the frame cap; sent an error instead', { bytes: frame.length });
+    return encodeFrame({
+      id: response.id,
+      error: { code: ErrorCodes.IPC_LIMIT, message: `answer larger than ${AGENT_FRAME_MAX} bytes; ask for less` },
     });
   }
 
