@@ -5,7 +5,8 @@
  *
  *   apps/agent ─► engine, ipc/server, contract, certs, profile, connection, common
  *   apps/cli (local tools) ─► connection, anyconnect, tunnel, certs, profile, common
- *   apps/cli (api), ipc/client, the tray ─► ipc/client, contract, certs, profile, common
+ *   apps/cli (api), ipc/client, the tray ─► ipc/client, signer, contract, certs, profile, common
+ *   signer (the user's certificate signer) ─► ipc/client, contract, certs, common
  *   connection ─► anyconnect, tunnel, common
  *   anyconnect ─► certs ─► profile ─► xml ─► common (anyconnect also ─► xml);   tunnel ─► fdpoll ─► common
  *   engine ─► profile, common (and nothing else: every effect goes through its ports)
@@ -27,7 +28,7 @@ module.exports = {
       comment:
         'CLI API commands, the tray and the IPC client run as the user: no engine, protocol, tunnel or IPC server.',
       severity: 'error',
-      from: { path: '^apps/cli/src/api/|^apps/tray/|^packages/ipc/src/client/' },
+      from: { path: '^apps/cli/src/api/|^apps/tray/|^packages/ipc/src/client/|^packages/signer/' },
       to: { path: AGENT_SIDE },
     },
     { name: 'packages-never-import-apps', severity: 'error', from: { path: '^packages/' }, to: { path: '^apps/' } },
@@ -86,6 +87,17 @@ module.exports = {
       severity: 'error',
       from: { path: pkg('ipc') },
       to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|diagnostics') },
+    },
+    {
+      name: 'signer-layer',
+      comment:
+        "The user's signer runs in the user's process: certs for the store, contract and ipc/client for the answers.",
+      severity: 'error',
+      from: { path: pkg('signer') },
+      to: {
+        path: '^packages/',
+        pathNot: `${pkg('signer|certs|profile|xml|contract|common')}|^packages/ipc/(src|dist)/client`,
+      },
     },
     {
       name: 'connection-layer',
