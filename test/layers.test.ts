@@ -47,6 +47,13 @@ describe('layer rule (dependency-cruiser)', () => {
       "import { tun } from '../../tunnel/src/index.js';\nexport const f = tun;\n",
     );
     put(root, 'packages/xml/src/index.ts', "import { p } from '../../profile/src/index.js';\nexport const x = p;\n");
+    // The user's signer runs in the user's process: no tunnel (agent side), no engine.
+    put(root, 'packages/engine/src/index.ts', 'export const e = 1;\n');
+    put(
+      root,
+      'packages/signer/src/index.ts',
+      "import { e } from '../../engine/src/index.js';\nimport { tun } from '../../tunnel/src/index.js';\nexport const s = e + tun;\n",
+    );
     put(
       root,
       'apps/cli/src/api/status.ts',
@@ -63,6 +70,8 @@ describe('layer rule (dependency-cruiser)', () => {
     expect(out).toContain('profile-layer: packages/profile/src/index.ts');
     expect(out).toContain('fdpoll-layer: packages/fdpoll/src/index.ts');
     expect(out).toContain('xml-layer: packages/xml/src/index.ts');
+    expect(out).toContain('signer-layer: packages/signer/src/index.ts → packages/engine/src/index.ts');
+    expect(out).toContain('client-side-never-imports-agent-side: packages/signer/src/index.ts → packages/tunnel');
     // Local tools (in the caller's own process) may use the protocol and tunnel packages.
     expect(out).not.toContain('apps/cli/src/local/connect.ts');
   });
