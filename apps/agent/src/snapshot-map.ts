@@ -91,7 +91,11 @@ export function wireTunnel(snapshot: EngineSnapshot, kind: TunnelKind): WireTunn
 
 /** Both tunnels, as `status` returns them and `state` events carry them. */
 export function wireStatus(snapshot: EngineSnapshot): StatusSnapshot {
-  return { machine: wireTunnel(snapshot, 'machine'), user: wireTunnel(snapshot, 'user') };
+  return {
+    machine: wireTunnel(snapshot, 'machine'),
+    user: wireTunnel(snapshot, 'user'),
+    network: { trust: snapshot.tnd.verdict },
+  };
 }
 
 type Section = { title: string; entries: Array<{ name: string; value: string }> };

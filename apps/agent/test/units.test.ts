@@ -512,6 +512,10 @@ describe('snapshot mapping', () => {
     expect(JSON.stringify(wire)).not.toContain('webvpn-secret-value');
     expect(wire.user.ownerUid).toBe(1000);
     expect(wire.machine).toEqual({ tunnel: 'machine', status: { state: 'idle' } });
+    // The TND verdict goes out, its reason (addresses of the local network) does not.
+    expect(wireStatus({ ...snap, tnd: { verdict: 'trusted', reason: 'DNS 10.0.0.53 matched' } }).network).toEqual({
+      trust: 'trusted',
+    });
   });
 });
 

@@ -21,6 +21,8 @@
  *        certificates with at most 4 intermediates each, and a `certs.sign` signature is at most
  *        2,048 base64 characters (the largest legal answers are the frame caps; no real store or
  *        key comes near them). Clients offering more must trim.
+ *   1.4  StatusSnapshot carries optional `network.trust` (trusted network detection's verdict),
+ *        so a tray can show "trusted network" when no tunnel is needed.
  */
 export * from './schema.js';
 export * from './shapes.js';
@@ -29,4 +31,4 @@ export * from './contract.js';
 /** The API major version; `hello` fails with E_VERSION_MISMATCH when the peers' majors differ. */
 export const API_VERSION = 1;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
-export const API_MINOR = 3;
+export const API_MINOR = 4;

@@ -105,7 +105,17 @@ export const TunnelSnapshot = object({
 export type TunnelSnapshot = Infer<typeof TunnelSnapshot>;
 
 /** Both tunnels at once, as returned by `status` and carried by the `state` event. */
-export const StatusSnapshot = object({ machine: TunnelSnapshot, user: TunnelSnapshot });
+/**
+ * What trusted network detection concluded about the current network (API 1.4): `trusted`
+ * means no tunnel is needed here, `unknown` that the profiles configure no detection.
+ */
+export const NetworkTrust = enumOf(['trusted', 'untrusted', 'unknown'] as const);
+/** Both tunnels, and (API 1.4) the network's trust verdict. */
+export const StatusSnapshot = object({
+  machine: TunnelSnapshot,
+  user: TunnelSnapshot,
+  network: optional(object({ trust: NetworkTrust })),
+});
 /** See {@link StatusSnapshot}. */
 export type StatusSnapshot = Infer<typeof StatusSnapshot>;
 
