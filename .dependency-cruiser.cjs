@@ -89,6 +89,13 @@ module.exports = {
       to: { path: pkg('xml|profile|certs|anyconnect|tunnel|engine|diagnostics') },
     },
     {
+      name: 'tray-layer',
+      comment: "The tray is a client of the agent and the user's signer: ipc/client, contract, common and signer only.",
+      severity: 'error',
+      from: { path: '^apps/tray/' },
+      to: { path: '^packages/', pathNot: `${pkg('contract|common|signer')}|^packages/ipc/(src|dist)/client` },
+    },
+    {
       name: 'signer-layer',
       comment:
         "The user's signer runs in the user's process: certs for the store, contract and ipc/client for the answers.",

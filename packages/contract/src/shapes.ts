@@ -136,6 +136,8 @@ export const HostEntry = object({
   /** The profile file this entry came from, by name only (never a path the client can choose). */
   profile: optional(string(255)),
 });
+/** See {@link HostEntry}. */
+export type HostEntry = Infer<typeof HostEntry>;
 
 /** One titled block of `stats`, like vpncli's "Connection Information" / "Bytes" sections. */
 export const StatsSection = object({
