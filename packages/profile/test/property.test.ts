@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -6,17 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { isTandemError } from '@tandem/common';
 import { parseAnyDocument } from '@tandem/profile';
 
-const fixturesDir = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const realDir = resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/profiles');
-const seeds: string[] = [
-  ...readdirSync(fixturesDir)
+const xmlIn = (dir: string): string[] =>
+  readdirSync(dir)
     .filter((f) => f.endsWith('.xml'))
-    .map((f) => readFileSync(resolve(fixturesDir, f), 'utf8')),
-  ...(existsSync(realDir)
-    ? readdirSync(realDir)
-        .filter((f) => f.endsWith('.xml'))
-        .map((f) => readFileSync(resolve(realDir, f), 'utf8'))
-    : []),
+    .map((f) => readFileSync(resolve(dir, f), 'utf8'));
+// Seeds: this package's element-by-element fixtures, plus the repository's profiles in deployed
+// layouts (CRLF, mixed content, misplaced local-policy elements).
+const seeds: string[] = [
+  ...xmlIn(fileURLToPath(new URL('./fixtures/', import.meta.url))),
+  ...xmlIn(fileURLToPath(new URL('../../../test/fixtures/profiles/', import.meta.url))),
 ];
 
 const NAMES = [
