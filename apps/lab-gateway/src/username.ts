@@ -4,8 +4,7 @@
  * (primary attribute CN by default, or OU, UID, EA…; DN = the whole subject string).
  */
 import type { X509Certificate } from 'node:crypto';
-import { dnAttributes, dnString } from '@tandem/certs';
-import { x509 } from './x509.js';
+import { CertificateModel, dnString } from '@tandem/certs';
 
 /** Subject field abbreviations → attribute OIDs (Cisco's names, plus UID and E). */
 const FIELD_OIDS: Readonly<Record<string, string>> = {
@@ -28,7 +27,7 @@ const FIELD_OIDS: Readonly<Record<string, string>> = {
 
 /** The subject DN in `CN=…, OU=…` form, certificate order. */
 export function subjectDn(cert: X509Certificate): string {
-  return dnString(dnAttributes(new x509.X509Certificate(cert.raw).subjectName));
+  return dnString(new CertificateModel(cert.raw).subject);
 }
 
 /**
@@ -41,7 +40,7 @@ export function usernameFrom(cert: X509Certificate, field: string): string | nul
   if (upper === 'DN') return subjectDn(cert);
   const oid = FIELD_OIDS[upper];
   if (!oid) return null;
-  const attrs = dnAttributes(new x509.X509Certificate(cert.raw).subjectName);
+  const attrs = new CertificateModel(cert.raw).subject;
   const hit = attrs.find((a) => a.oid === oid);
   return hit && hit.value.length > 0 ? hit.value : null;
 }

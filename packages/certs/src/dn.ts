@@ -2,7 +2,7 @@
  * Distinguished names as ordered attribute lists, the AnyConnect attribute abbreviations used by
  * `DistinguishedNameDefinition/Name` (docs/profile.md#certificate-matching), and the string forms we print.
  */
-import type { x509 } from './x509.js';
+import { childrenOf, expectTag, malformed, oidString, stringValue, Tag, type Tlv } from './der.js';
 
 /** One attribute of a DN, in certificate order (the order of the RDN sequence). */
 export interface DnAttribute {
@@ -12,7 +12,7 @@ export interface DnAttribute {
   value: string;
 }
 
-/** Short names @peculiar/x509 emits, mapped to OIDs, plus the extra types AnyConnect can match on. */
+/** Short names we print for attribute types (the dotted OID for any other type). */
 const SHORT_TO_OID: Readonly<Record<string, string>> = {
   CN: '2.5.4.3',
   SN: '2.5.4.4',
@@ -58,15 +58,20 @@ export const CISCO_DN_OIDS: Readonly<Record<string, string>> = {
   EA: '1.2.840.113549.1.9.1',
 };
 
-/** Reads a certificate Name into its attribute list, keeping the certificate's order. */
-export function dnAttributes(name: x509.Name): DnAttribute[] {
+/**
+ * Reads a DER Name (`SEQUENCE OF SET OF AttributeTypeAndValue`) into its attribute list,
+ * keeping the certificate's order; throws E_CERT_INVALID when it is malformed.
+ */
+export function dnAttributes(der: Uint8Array, name: Tlv): DnAttribute[] {
   const out: DnAttribute[] = [];
-  for (const rdn of name.toJSON()) {
-    for (const [key, values] of Object.entries(rdn)) {
-      const isOid = /^\d+(\.\d+)+$/.test(key);
-      const oid = isOid ? key : (SHORT_TO_OID[key.toUpperCase()] ?? key);
-      const type = isOid ? (OID_TO_SHORT.get(key) ?? key) : key.toUpperCase();
-      for (const value of values) out.push({ type, oid, value });
+  for (const rdn of childrenOf(der, expectTag(name, Tag.SEQUENCE, 'Name'))) {
+    if (rdn.tag !== 0x31) malformed('RelativeDistinguishedName');
+    for (const atv of childrenOf(der, rdn)) {
+      const parts = atv.tag === Tag.SEQUENCE ? childrenOf(der, atv) : [];
+      const [type, value] = parts;
+      if (!type || !value || parts.length !== 2) malformed('AttributeTypeAndValue');
+      const oid = oidString(der, type);
+      out.push({ type: OID_TO_SHORT.get(oid) ?? oid, oid, value: stringValue(der, value) });
     }
   }
   return out;

@@ -1,13 +1,16 @@
 /**
  * The certificate model: everything selection, the CLI and the bindings need, read once from the
- * DER with @peculiar/x509 (extensions, DNs) and node:crypto (key details). JSON-serialisable
+ * DER with our DER reader (names, extensions; der.ts) and node:crypto (dates, key details). JSON-serialisable
  * through {@link CertificateModel.toJSON}; it never holds private key material.
  */
 import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
 import type { KeyUsageName } from '@tandem/profile';
 import { TandemError, ErrorCodes } from '@tandem/common';
+import { childrenOf, contentOf, expectTlv, integerHex, locateCertificate, readExtension, Tag } from './der.js';
 import { dnAttributes, dnString, type DnAttribute } from './dn.js';
-import { x509 } from './x509.js';
+import { decodeExtensions, type SubjectAltNames } from './extensions.js';
+
+export type { SubjectAltNames } from './extensions.js';
 
 /** Where a certificate's private key lives. */
 export type KeySource = 'file' | 'pkcs12' | 'pkcs11' | 'remote' | 'platform';
@@ -21,15 +24,6 @@ export interface PublicKeyInfo {
   curve: string | null;
 }
 
-/** Subject alternative names by kind. */
-export interface SubjectAltNames {
-  dns: string[];
-  email: string[];
-  upn: string[];
-  ip: string[];
-  uri: string[];
-}
-
 /** Private-key status as found by the source. */
 export interface KeyStatus {
   hasPrivateKey: boolean;
@@ -38,17 +32,17 @@ export interface KeyStatus {
   keyProblem: string | null;
 }
 
-/** KeyUsage bit → profile name (bit values as in @peculiar/x509's KeyUsageFlags). */
-const KU_BITS: ReadonlyArray<[number, KeyUsageName]> = [
-  [x509.KeyUsageFlags.digitalSignature, 'Digital_Signature'],
-  [x509.KeyUsageFlags.nonRepudiation, 'Non_Repudiation'],
-  [x509.KeyUsageFlags.keyEncipherment, 'Key_Encipherment'],
-  [x509.KeyUsageFlags.dataEncipherment, 'Data_Encipherment'],
-  [x509.KeyUsageFlags.keyAgreement, 'Key_Agreement'],
-  [x509.KeyUsageFlags.keyCertSign, 'Key_Cert_Sign'],
-  [x509.KeyUsageFlags.cRLSign, 'CRL_Sign'],
-  [x509.KeyUsageFlags.encipherOnly, 'Encipher_Only'],
-  [x509.KeyUsageFlags.decipherOnly, 'Decipher_Only'],
+/** Profile names of the KeyUsage bits, in RFC 5280 bit order (bit n is mask 1 << n). */
+const KU_NAMES: readonly KeyUsageName[] = [
+  'Digital_Signature',
+  'Non_Repudiation',
+  'Key_Encipherment',
+  'Data_Encipherment',
+  'Key_Agreement',
+  'Key_Cert_Sign',
+  'CRL_Sign',
+  'Encipher_Only',
+  'Decipher_Only',
 ];
 
 function publicKeyInfo(node: NodeX509): PublicKeyInfo {
@@ -64,46 +58,22 @@ function publicKeyInfo(node: NodeX509): PublicKeyInfo {
   return { type: 'other', bits: null, curve: null };
 }
 
-function subjectAltNames(cert: x509.X509Certificate): SubjectAltNames {
-  const out: SubjectAltNames = { dns: [], email: [], upn: [], ip: [], uri: [] };
-  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  for (const n of ext?.names.toJSON() ?? []) {
-    if (n.type === 'dns') out.dns.push(n.value);
-    else if (n.type === 'email') out.email.push(n.value);
-    else if (n.type === 'upn') out.upn.push(n.value);
-    else if (n.type === 'ip') out.ip.push(n.value);
-    else if (n.type === 'url') out.uri.push(n.value);
-  }
-  return out;
-}
-
 /**
  * Returns the contents of the subjectPublicKey BIT STRING of a DER SubjectPublicKeyInfo
  * (the bytes RFC 5280 §4.2.1.2 method 1 hashes for a key identifier).
  */
 export function subjectPublicKeyBits(spki: Buffer): Buffer {
-  // SEQUENCE { SEQUENCE algorithm, BIT STRING key }: skip the outer header and the algorithm.
-  const len = (at: number): [number, number] => {
-    const first = spki[at + 1] ?? 0;
-    if (first < 0x80) return [first, 2];
-    const n = first & 0x7f;
-    let v = 0;
-    for (let i = 0; i < n; i++) v = v * 256 + (spki[at + 2 + i] ?? 0);
-    return [v, 2 + n];
-  };
-  const [, outerHdr] = len(0);
-  const [algLen, algHdr] = len(outerHdr);
-  const bitAt = outerHdr + algHdr + algLen;
-  if (spki[bitAt] !== 0x03) throw new TandemError(ErrorCodes.CERT_INVALID, 'malformed SubjectPublicKeyInfo');
-  const [bitLen, bitHdr] = len(bitAt);
+  // SEQUENCE { SEQUENCE algorithm, BIT STRING key }
+  const outer = expectTlv(spki, 0, spki.length, Tag.SEQUENCE, 'SubjectPublicKeyInfo');
+  const key = childrenOf(spki, outer)[1];
+  if (!key || key.tag !== Tag.BIT_STRING || key.end === key.start)
+    throw new TandemError(ErrorCodes.CERT_INVALID, 'malformed SubjectPublicKeyInfo');
   // The first content byte is the count of unused bits (0 for keys).
-  return spki.subarray(bitAt + bitHdr + 1, bitAt + bitHdr + bitLen);
+  return contentOf(spki, key).subarray(1);
 }
 
 /** A parsed certificate plus its private-key status. */
 export class CertificateModel {
-  /** The certificate as @peculiar/x509 reads it (for chain building and extensions). */
-  readonly cert: x509.X509Certificate;
   /** DER bytes. */
   readonly der: Buffer;
   readonly subject: DnAttribute[];
@@ -123,6 +93,8 @@ export class CertificateModel {
   readonly subjectKeyId: string | null;
   /** Authority key identifier (hex) from the extension, or null. */
   readonly authorityKeyId: string | null;
+  /** BasicConstraints says this is a CA certificate. */
+  readonly ca: boolean;
   readonly sha1: string;
   readonly sha256: string;
   /** SHA-1 of the subjectPublicKey bits (Entra `SHA1-PUKEY`). */
@@ -134,32 +106,34 @@ export class CertificateModel {
   /** Parses DER; throws E_CERT_INVALID when the bytes are not a certificate. */
   constructor(der: Uint8Array, key: KeyStatus = { hasPrivateKey: false, keySource: null, keyProblem: null }) {
     this.der = Buffer.from(der);
-    let node: NodeX509;
     try {
-      this.cert = new x509.X509Certificate(this.der);
-      node = new NodeX509(this.der);
+      const node = new NodeX509(this.der);
+      const at = locateCertificate(this.der);
+      this.subject = dnAttributes(this.der, at.subject);
+      this.issuer = dnAttributes(this.der, at.issuer);
+      this.serialNumber = integerHex(this.der, at.serial);
+      this.notBefore = node.validFromDate;
+      this.notAfter = node.validToDate;
+      this.publicKey = publicKeyInfo(node);
+      const ext = decodeExtensions(
+        this.der,
+        at.extensions.map((e) => readExtension(this.der, e)),
+      );
+      this.keyUsage = ext.keyUsage === null ? null : KU_NAMES.filter((_, bit) => (ext.keyUsage! & (1 << bit)) !== 0);
+      this.extendedKeyUsage = ext.extendedKeyUsage;
+      this.subjectAltNames = ext.subjectAltNames;
+      this.policies = ext.policies;
+      this.subjectKeyId = ext.subjectKeyId;
+      this.authorityKeyId = ext.authorityKeyId;
+      this.ca = ext.ca;
+      this.spki = node.publicKey.export({ type: 'spki', format: 'der' });
     } catch (err) {
       throw new TandemError(ErrorCodes.CERT_INVALID, `not an X.509 certificate: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    this.subject = dnAttributes(this.cert.subjectName);
-    this.issuer = dnAttributes(this.cert.issuerName);
-    this.serialNumber = this.cert.serialNumber.toLowerCase();
-    this.notBefore = this.cert.notBefore;
-    this.notAfter = this.cert.notAfter;
-    this.publicKey = publicKeyInfo(node);
-    const ku = this.cert.getExtension(x509.KeyUsagesExtension);
-    this.keyUsage = ku ? KU_BITS.filter(([bit]) => (ku.usages & bit) !== 0).map(([, n]) => n) : null;
-    const eku = this.cert.getExtension(x509.ExtendedKeyUsageExtension);
-    this.extendedKeyUsage = eku ? eku.usages.map(String) : null;
-    this.subjectAltNames = subjectAltNames(this.cert);
-    this.policies = [...(this.cert.getExtension(x509.CertificatePolicyExtension)?.policies ?? [])];
-    this.subjectKeyId = this.cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId.toLowerCase() ?? null;
-    this.authorityKeyId = this.cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId?.toLowerCase() ?? null;
     this.sha1 = createHash('sha1').update(this.der).digest('hex');
     this.sha256 = createHash('sha256').update(this.der).digest('hex');
-    this.spki = node.publicKey.export({ type: 'spki', format: 'der' });
     this.publicKeySha1 = createHash('sha1').update(subjectPublicKeyBits(this.spki)).digest('hex');
     this.key = key;
   }
@@ -181,7 +155,8 @@ export class CertificateModel {
 
   /** PEM of the certificate. */
   get pem(): string {
-    return `${this.cert.toString('pem')}\n`;
+    const lines = this.der.toString('base64').match(/.{1,64}/g) ?? [];
+    return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
   }
 
   /** JSON form used by `tandem certs list --json` (no key material, ever). */

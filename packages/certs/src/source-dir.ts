@@ -12,7 +12,6 @@ import { ErrorCodes, TandemError } from '@tandem/common';
 import { looksLikePem, openPemKey, readPem, readPkcs12, WrongPasswordError, type FileContents } from './keyfile.js';
 import { CertificateModel, type KeySource } from './model.js';
 import { KeyObjectSigner, keyMatchesSpki } from './signer.js';
-import { x509 } from './x509.js';
 import type {
   CertificateEntry,
   CertificateSource,
@@ -195,7 +194,7 @@ export class DirectorySource implements CertificateSource {
       }
     }
     if (leafIdx < 0) {
-      leafIdx = models.findIndex((m) => m.cert.getExtension(x509.BasicConstraintsExtension)?.ca !== true);
+      leafIdx = models.findIndex((m) => !m.ca);
       if (leafIdx < 0) leafIdx = 0;
     }
     const keyProblem = key

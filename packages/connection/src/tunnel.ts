@@ -36,6 +36,7 @@ import { toNetworkConfig } from './config-map.js';
 import { DataPath, type DataPathStats } from './datapath.js';
 import type { ConnectionEvent, EventSink } from './events.js';
 import { gatewayAddress } from './gateway-ip.js';
+import { onQuiet, releaseMemory } from './memory-relief.js';
 
 /** Where on the host the tunnel goes. */
 export interface HostSettings {
@@ -93,6 +94,8 @@ export class Tunnel {
   private ended = false;
   private rekeying = false;
   private previous = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+  /** Stops the watch that gives memory back after traffic (memory-relief.ts). */
+  private readonly stopRelief: () => void;
 
   private constructor(
     private readonly opening: TunnelOpening,
@@ -104,6 +107,10 @@ export class Tunnel {
     private readonly datapath: DataPath,
   ) {
     this.watch(session);
+    this.stopRelief = onQuiet(() => {
+      const t = this.totals();
+      return t.packetsIn + t.packetsOut;
+    });
   }
 
   /** CONNECT → journal + pre-init → TUN → connect script → data path; reverts on failure. */
@@ -279,6 +286,7 @@ export class Tunnel {
   /** Tears down: optional logout (the cookie dies), then routes and DNS reverted, TUN closed. */
   close(options: { logout: boolean; reason?: string }): Promise<void> {
     this.ended = true;
+    this.stopRelief();
     this.closing ??= (async () => {
       this.datapath.detach();
       if (options.logout) await this.session.logout(options.reason ?? 'Client logout').catch(() => {});
@@ -293,6 +301,8 @@ export class Tunnel {
         failures,
         datapath: { ...this.datapath.stats },
       });
+      // The tunnel's buffers are garbage now; an agent that stays up should not keep them.
+      releaseMemory();
     })();
     return this.closing;
   }

@@ -18,3 +18,4 @@ export * from './repair.js';
 export * from './session.js';
 export * from './recover.js';
 export * from './state.js';
+export { trimMalloc } from './libc.js';
