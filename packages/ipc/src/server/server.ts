@@ -54,6 +54,29 @@ export interface IpcServer {
   readonly counters: { accepted: number; refused: number; dropped: number };
 }
 
+/** How long a closing connection may stay open for a peer that does not close its end. */
+const LINGER_MS = 1000;
+
+/**
+ * Ends a connection after its last frame, giving the peer up to LINGER_MS to read it (a client
+ * that wrote `hello` before being refused must meet the reason, not EPIPE). `afterwards` says
+ * what happens to bytes the peer still sends: a refused connection, which no per-uid cap
+ * counts, reads and drops them so a well-behaved peer's close frees the descriptor at once; a
+ * session's connection stops reading (a several-MB frame is not read on to its end), stays
+ * counted against its uid until destroyed, and so holds one of that uid's slots for the linger.
+ * The timer goes with the socket: a dead session is not kept reachable for the rest of the
+ * second, which under reconnect churn promoted every one of them into V8's old generation.
+ */
+function finish(socket: net.Socket, afterwards: 'drop' | 'stop', frame?: string): void {
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  if (afterwards === 'drop') socket.resume();
+  else socket.pause();
+  if (frame === undefined) socket.end();
+  else socket.end(frame);
+}
+
 /** Creates the agent's IPC server; call `listen()` to start it. */
 export function createIpcServer(options: IpcServerOptions): IpcServer {
   assertUnixSocketPath(options.socketPath);
@@ -71,8 +94,7 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
   const refuse = (socket: net.Socket, code: TandemError['code'], message: string): void => {
     counters.refused++;
     // Best effort: tell the peer why, then close without reading anything it sends.
-    socket.end(encodeFrame({ id: null, error: { code, message } }));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    finish(socket, 'drop', encodeFrame({ id: null, error: { code, message } }));
   };
 
   const onConnection = (socket: net.Socket): void => {
@@ -120,10 +142,7 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
           socket.destroy();
         }
       },
-      close: () => {
-        socket.end();
-        setTimeout(() => socket.destroy(), 1000).unref();
-      },
+      close: () => finish(socket, 'stop'),
     });
     sessions.set(socket, session);
     socket.on('data', (chunk: Buffer) => session.receive(chunk));
