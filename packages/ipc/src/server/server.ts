@@ -56,23 +56,28 @@ export interface IpcServer {
 
 /** How long a closing connection may stay open for a peer that does not close its end. */
 const LINGER_MS = 1000;
+/** What a closing connection still reads (and drops) to see the peer's close; then it stops reading. */
+const LINGER_READ_BYTES = 16 * 1024;
 
 /**
  * Ends a connection after its last frame, giving the peer up to LINGER_MS to read it (a client
- * that wrote `hello` before being refused must meet the reason, not EPIPE). `afterwards` says
- * what happens to bytes the peer still sends: a refused connection, which no per-uid cap
- * counts, reads and drops them so a well-behaved peer's close frees the descriptor at once; a
- * session's connection stops reading (a several-MB frame is not read on to its end), stays
- * counted against its uid until destroyed, and so holds one of that uid's slots for the linger.
- * The timer goes with the socket: a dead session is not kept reachable for the rest of the
- * second, which under reconnect churn promoted every one of them into V8's old generation.
+ * that wrote `hello` before being refused must meet the reason, not EPIPE). What the peer still
+ * sends is read and dropped up to LINGER_READ_BYTES, so a well-behaved peer's close frees the
+ * descriptor at once while a several-MB line is not read on to its end. A session's connection
+ * keeps its uid's slot until it is gone. The timer goes with the socket: a dead session is not
+ * kept reachable for the rest of the second, which under reconnect churn promoted every one of
+ * them into V8's old generation.
  */
-function finish(socket: net.Socket, afterwards: 'drop' | 'stop', frame?: string): void {
+function finish(socket: net.Socket, frame?: string): void {
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
-  if (afterwards === 'drop') socket.resume();
-  else socket.pause();
+  let budget = LINGER_READ_BYTES;
+  socket.on('data', (chunk: Buffer) => {
+    budget -= chunk.length;
+    if (budget <= 0) socket.pause();
+  });
+  socket.resume();
   if (frame === undefined) socket.end();
   else socket.end(frame);
 }
@@ -94,7 +99,7 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
   const refuse = (socket: net.Socket, code: TandemError['code'], message: string): void => {
     counters.refused++;
     // Best effort: tell the peer why, then close without reading anything it sends.
-    finish(socket, 'drop', encodeFrame({ id: null, error: { code, message } }));
+    finish(socket, encodeFrame({ id: null, error: { code, message } }));
   };
 
   const onConnection = (socket: net.Socket): void => {
@@ -142,7 +147,7 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
           socket.destroy();
         }
       },
-      close: () => finish(socket, 'stop'),
+      close: () => finish(socket),
     });
     sessions.set(socket, session);
     socket.on('data', (chunk: Buffer) => session.receive(chunk));
