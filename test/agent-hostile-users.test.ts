@@ -174,7 +174,9 @@ describe.skipIf(skip !== null)(titled('tandemd against hostile local users (seve
     });
     const held = result.map((r) => r['held'] as number);
     expect(Math.max(...held)).toBeLessThanOrEqual(PER_UID);
-    expect(held.reduce((a, b) => a + b, 0)).toBe(FOR_USERS);
+    // Users fill their share exactly, less any slot root's probe held at that instant.
+    expect(held.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(FOR_USERS);
+    expect(held.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(FOR_USERS - 2);
     for (const r of result) expect(Object.keys(r['refused'] as object)).toEqual(['E_IPC_LIMIT']);
     heldUp(seen, baseline.fds + MAX_CONNECTIONS + 64);
     await backToBaseline();
