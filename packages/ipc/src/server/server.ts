@@ -54,6 +54,34 @@ export interface IpcServer {
   readonly counters: { accepted: number; refused: number; dropped: number };
 }
 
+/** How long a closing connection may stay open for a peer that does not close its end. */
+const LINGER_MS = 1000;
+/** What a closing connection still reads (and drops) to see the peer's close; then it stops reading. */
+const LINGER_READ_BYTES = 16 * 1024;
+
+/**
+ * Ends a connection after its last frame, giving the peer up to LINGER_MS to read it (a client
+ * that wrote `hello` before being refused must meet the reason, not EPIPE). What the peer still
+ * sends is read and dropped up to LINGER_READ_BYTES, so a well-behaved peer's close frees the
+ * descriptor at once while a several-MB line is not read on to its end. A session's connection
+ * keeps its uid's slot until it is gone. The timer goes with the socket: a dead session is not
+ * kept reachable for the rest of the second, which under reconnect churn promoted every one of
+ * them into V8's old generation.
+ */
+function finish(socket: net.Socket, frame?: string): void {
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  let budget = LINGER_READ_BYTES;
+  socket.on('data', (chunk: Buffer) => {
+    budget -= chunk.length;
+    if (budget <= 0) socket.pause();
+  });
+  socket.resume();
+  if (frame === undefined) socket.end();
+  else socket.end(frame);
+}
+
 /** Creates the agent's IPC server; call `listen()` to start it. */
 export function createIpcServer(options: IpcServerOptions): IpcServer {
   assertUnixSocketPath(options.socketPath);
@@ -71,8 +99,7 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
   const refuse = (socket: net.Socket, code: TandemError['code'], message: string): void => {
     counters.refused++;
     // Best effort: tell the peer why, then close without reading anything it sends.
-    socket.end(encodeFrame({ id: null, error: { code, message } }));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    finish(socket, encodeFrame({ id: null, error: { code, message } }));
   };
 
   const onConnection = (socket: net.Socket): void => {
@@ -120,10 +147,7 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
           socket.destroy();
         }
       },
-      close: () => {
-        socket.end();
-        setTimeout(() => socket.destroy(), 1000).unref();
-      },
+      close: () => finish(socket),
     });
     sessions.set(socket, session);
     socket.on('data', (chunk: Buffer) => session.receive(chunk));
