@@ -6,7 +6,16 @@
 import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
 import type { KeyUsageName } from '@tandem/profile';
 import { TandemError, ErrorCodes } from '@tandem/common';
-import { childrenOf, contentOf, expectTlv, integerHex, locateCertificate, readExtension, Tag } from './der.js';
+import {
+  childrenOf,
+  contentOf,
+  expectTlv,
+  integerHex,
+  locateCertificate,
+  malformed,
+  readExtension,
+  Tag,
+} from './der.js';
 import { dnAttributes, dnString, type DnAttribute } from './dn.js';
 import { decodeExtensions, type SubjectAltNames } from './extensions.js';
 
@@ -114,6 +123,9 @@ export class CertificateModel {
       this.serialNumber = integerHex(this.der, at.serial);
       this.notBefore = node.validFromDate;
       this.notAfter = node.validToDate;
+      // OpenSSL accepts some validity strings it then cannot turn into a time.
+      if (Number.isNaN(this.notBefore.getTime()) || Number.isNaN(this.notAfter.getTime()))
+        malformed('validity is not a valid time');
       this.publicKey = publicKeyInfo(node);
       const ext = decodeExtensions(
         this.der,

@@ -53,3 +53,37 @@ describe('DER reader', () => {
     );
   });
 });
+
+describe('DER reader against mutated certificates', () => {
+  it('every byte flip, truncation or insertion either parses or fails with E_CERT_INVALID', async () => {
+    const fc = (await import('fast-check')).default;
+    const der = derOf((await issue({ subject: 'CN=fuzz, O=Lab', keyUsage: KU.digitalSignature })).certPem);
+    const mutation = fc.oneof(
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(der.length - 1), value: fc.nat(255) }),
+      fc.record({ kind: fc.constant('cut' as const), at: fc.nat(der.length - 1), value: fc.constant(0) }),
+      fc.record({ kind: fc.constant('insert' as const), at: fc.nat(der.length - 1), value: fc.nat(255) }),
+    );
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (edits) => {
+        let bytes = Buffer.from(der);
+        for (const e of edits) {
+          const at = Math.min(e.at, bytes.length - 1);
+          if (e.kind === 'flip') bytes[at] = e.value;
+          else if (e.kind === 'cut') bytes = bytes.subarray(0, at);
+          else bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([e.value]), bytes.subarray(at)]);
+          if (bytes.length === 0) return;
+        }
+        try {
+          const m = new CertificateModel(bytes);
+          void m.toJSON();
+        } catch (err) {
+          refused++;
+          expect((err as { code?: string }).code).toBe('E_CERT_INVALID');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(refused).toBeGreaterThan(1000);
+  });
+});
