@@ -20,6 +20,7 @@ const CODE_OF: Record<SessionCause, ErrorCode> = {
   'no-certificate': ErrorCodes.CERT_NOT_FOUND,
   'protocol-error': ErrorCodes.PROTOCOL,
   'gateway-ended': ErrorCodes.TUNNEL_CLOSED,
+  'banner-declined': ErrorCodes.BANNER_DECLINED,
   internal: ErrorCodes.INTERNAL,
 };
 

@@ -115,4 +115,70 @@ describe('auth deadline of the agent runner', () => {
     expect(maskedDuringAttempt).toBe(`password is ${REDACTED}`);
     expect(redactor.string(`password is ${secret}`)).toBe(`password is ${secret}`);
   });
+
+  it('a login banner nobody answers ends the attempt at the deadline with E_BANNER_DECLINED; Decline at once', async () => {
+    const complete = (_req: unknown, sock: { write(b: Buffer | string): unknown }) =>
+      void sock.write(
+        httpResponse('200 OK', ['Content-Type: text/xml', 'Set-Cookie: webvpn=BANNER-COOKIE-1; Secure'], COMPLETE_XML),
+      );
+    const g = await gateways.gw(complete);
+    const asked: unknown[] = [];
+    const t0 = performance.now();
+    await expect(
+      runnerFor({ authDeadlineMs: 600 }).authenticate(
+        userRequest(g.port, {
+          prompt: (q) => {
+            asked.push(q);
+            return new Promise(() => {});
+          },
+        }),
+      ),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.BANNER_DECLINED,
+      message: expect.stringMatching(/not accepted within 1 s/),
+    });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(asked).toEqual([{ kind: 'banner', title: 'VPN login banner', message: 'Lab' }]);
+
+    const declined = await gateways.gw(complete);
+    await expect(
+      runnerFor().authenticate(userRequest(declined.port, { prompt: async () => ({ cancelled: true }) })),
+    ).rejects.toMatchObject({ code: ErrorCodes.BANNER_DECLINED });
+    const failing = await gateways.gw(complete);
+    await expect(
+      runnerFor().authenticate(
+        userRequest(failing.port, {
+          // What a 1.4 client answers for the unknown kind.
+          prompt: () => Promise.reject(Object.assign(new Error('invalid params'), { code: ErrorCodes.IPC_PARAMS })),
+        }),
+      ),
+    ).rejects.toMatchObject({ code: ErrorCodes.BANNER_DECLINED });
+  });
+
+  it('the machine tunnel (no user to ask) accepts the banner; a re-authentication does not ask again', async () => {
+    const g = await gateways.gw(
+      (_req, sock) =>
+        void sock.write(
+          httpResponse(
+            '200 OK',
+            ['Content-Type: text/xml', 'Set-Cookie: webvpn=BANNER-COOKIE-2; Secure'],
+            COMPLETE_XML,
+          ),
+        ),
+    );
+    const runner = runnerFor();
+    expect((await runner.authenticate(userRequest(g.port, { kind: 'machine' }))).cookie).toBe('BANNER-COOKIE-2');
+    let asked = 0;
+    const reauth = await runner.authenticate(
+      userRequest(g.port, {
+        reason: 'reauth',
+        prompt: async () => {
+          asked++;
+          return { cancelled: true };
+        },
+      }),
+    );
+    expect(reauth.cookie).toBe('BANNER-COOKIE-2');
+    expect(asked).toBe(0);
+  });
 });

@@ -240,12 +240,21 @@ describe('user certificate selection on what the user process offers', () => {
     };
   };
   /** A user process that offers `offered` and signs with the matching test key. */
-  const userProcess = (offered: CertificateInfo[], keys: Map<string, Issued>) => {
+  const userProcess = (
+    offered: CertificateInfo[],
+    keys: Map<string, Issued>,
+    choose?: (params: Record<string, unknown>) => { cancelled: boolean; sha256?: string },
+  ) => {
     const signed: string[] = [];
     const ctx = {
       peer: { uid: 1000, gid: 1000, pid: 1 },
       reverse: async (method: string, params: Record<string, unknown>) => {
         if (method === 'certs.list') return { certificates: offered };
+        if (method === 'certs.choose') {
+          // What an API 1.4 client answers: it has no handler for the request.
+          if (!choose) throw new TandemError(ErrorCodes.IPC_METHOD, 'this client does not handle certs.choose');
+          return choose(params);
+        }
         const issued = keys.get(params['sha256'] as string)!;
         signed.push(params['sha256'] as string);
         const key = createPrivateKey(issued.keyPem);
@@ -309,6 +318,37 @@ describe('user certificate selection on what the user process offers', () => {
     const signature = await identity.signer.sign(data, 'sha256');
     expect(cryptoVerify('sha256', data, later.certPem, signature)).toBe(true);
     expect(signed).toEqual([info(later).sha256]);
+  });
+
+  it('several accepted: certs.choose shows every verdict, the pick is used only if accepted, remember follows UserControllable', async () => {
+    const offered = [info(expired), info(good, [ca]), info(later)];
+    const keys = new Map([good, later].map((i) => [info(i).sha256, i]));
+    const asked: Array<Record<string, unknown>> = [];
+    let pick = info(good).sha256;
+    const { ctx } = userProcess(offered, keys, (p) => (asked.push(p), { cancelled: false, sha256: pick }));
+    const identity = await remoteIdentityFor(ctx, defaultClientInitialization(), nullLogger);
+    // The user's pick, not the automatic one (`later` outlives `good`).
+    expect(identity.chainDer[0]!.equals(Buffer.from(good.cert.rawData))).toBe(true);
+    const [q] = asked as Array<{ candidates: Array<{ accepted: boolean; reasons: string[] }>; remember: boolean }>;
+    expect(q!.remember).toBe(true);
+    expect(q!.candidates.map((c) => c.accepted)).toEqual([false, true, true]);
+    expect(q!.candidates[0]!.reasons.join(' ')).toMatch(/expired/);
+    const fixed = init('<AutomaticCertSelection UserControllable="false">false</AutomaticCertSelection>');
+    pick = info(expired).sha256;
+    await expect(remoteIdentityFor(ctx, fixed, nullLogger)).rejects.toMatchObject({
+      code: ErrorCodes.CERT_NOT_FOUND,
+      message: expect.stringMatching(/does not accept/),
+    });
+    expect((asked[1] as { remember: boolean }).remember).toBe(false);
+    const cancelled = userProcess(offered, keys, () => ({ cancelled: true }));
+    await expect(remoteIdentityFor(cancelled.ctx, fixed, nullLogger)).rejects.toMatchObject({
+      code: ErrorCodes.CERT_NOT_FOUND,
+      message: 'the user cancelled the certificate choice',
+    });
+    // No thumbprint: the agent's own choice.
+    const automatic = userProcess(offered, keys, () => ({ cancelled: false }));
+    const auto = await remoteIdentityFor(automatic.ctx, fixed, nullLogger);
+    expect(auto.chainDer[0]!.equals(Buffer.from(later.cert.rawData))).toBe(true);
   });
 
   it('KeyUsage from the profile is checked (the removed copy could not), with the certs package reasons', async () => {

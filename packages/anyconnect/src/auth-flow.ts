@@ -85,6 +85,7 @@ export interface AuthResult {
   gateway: GatewayUrl;
   server: ServerCertInfo;
   mca: boolean;
+  /** The login banner of the success document (`<banner>`), as sent; empty when there is none. */
   banner: string;
   manifest: ManifestEntry[];
   /** Milliseconds from the first connection to the cookie. */
@@ -188,7 +189,9 @@ async function runAuth(opts: AuthOptions, connections: ConnectionCache): Promise
         gateway: gw,
         server: server!,
         mca: mcaAnswered,
-        banner: doc.banner || doc.message,
+        // Only the <banner> element: a success <message> is a status line, not a text the user
+        // must accept before the tunnel carries traffic.
+        banner: doc.banner,
         manifest: doc.manifest,
         elapsedMs: Date.now() - started,
         serverCertSha256: server!.sha256,

@@ -32,6 +32,8 @@ export const ErrorCodes = {
   AUTH_UNSUPPORTED: 'E_AUTH_UNSUPPORTED',
   COOKIE_REJECTED: 'E_COOKIE_REJECTED',
   TUNNEL_CLOSED: 'E_TUNNEL_CLOSED',
+  /** The user declined the gateway's login banner (or did not accept it in time): no tunnel. */
+  BANNER_DECLINED: 'E_BANNER_DECLINED',
   // local system
   TUN: 'E_TUN',
   NETCONFIG: 'E_NETCONFIG',

@@ -8,6 +8,8 @@ import type { DataPathStats } from './datapath.js';
 /** Progress and state changes of one connection. */
 export type ConnectionEvent =
   | { event: 'authenticated'; ms: number; mca: boolean }
+  /** The login banner was shown (`auth`: success document, `cstp`: CONNECT answer); never its text. */
+  | { event: 'banner'; source: 'auth' | 'cstp'; accepted: boolean; chars: number }
   | { event: 'cstp-connected'; ms: number; address?: string; mtu: number }
   | {
       event: 'connected';

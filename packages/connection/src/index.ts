@@ -5,6 +5,7 @@
  * only through this package.
  */
 export * from './abortable.js';
+export * from './banner.js';
 export * from './config-map.js';
 export * from './connection.js';
 export * from './datapath.js';

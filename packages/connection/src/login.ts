@@ -9,6 +9,7 @@ import { authenticate, ConnectionCache, type AuthOptions, type AuthResult } from
 import { ErrorCodes, nullLogger, TandemError, type Logger } from '@tandem/common';
 import { captureHostSnapshot, type HostSnapshot } from '@tandem/tunnel';
 import { abortable } from './abortable.js';
+import { bannerText, requireBannerAccepted, type AcceptBanner } from './banner.js';
 import type { EventSink } from './events.js';
 import { Tunnel, type HostSettings } from './tunnel.js';
 
@@ -24,6 +25,11 @@ export interface LoginOptions extends HostSettings {
   signal?: AbortSignal;
   log?: Logger;
   onEvent?: EventSink;
+  /**
+   * Asked to accept the gateway's login banner before CONNECT (or, when only the CONNECT
+   * answer has one, before the tunnel device exists); absent: the banner is not asked about.
+   */
+  acceptBanner?: AcceptBanner;
 }
 
 /** An authenticated gateway session that has not been opened yet. */
@@ -59,6 +65,18 @@ export class GatewayLogin {
     });
     const authMs = Math.round(performance.now() - t0);
     opts.onEvent?.({ event: 'authenticated', ms: authMs, mca: auth.mca });
+    if (auth.banner && opts.acceptBanner) {
+      // Before CONNECT: a declined banner leaves the gateway with a session nobody opened.
+      const text = bannerText(auth.banner, false);
+      try {
+        await abortable(requireBannerAccepted(opts.acceptBanner, text), opts.signal);
+      } catch (err) {
+        connections.close();
+        opts.onEvent?.({ event: 'banner', source: 'auth', accepted: false, chars: text.length });
+        throw err;
+      }
+      opts.onEvent?.({ event: 'banner', source: 'auth', accepted: true, chars: text.length });
+    }
     return new GatewayLogin(opts, auth, connections, snapshot, t0, authMs);
   }
 

@@ -32,6 +32,7 @@ import {
   type TunDevice,
 } from '@tandem/tunnel';
 import { abortable } from './abortable.js';
+import { bannerText, requireBannerAccepted, type AcceptBanner } from './banner.js';
 import { toNetworkConfig } from './config-map.js';
 import { DataPath, type DataPathStats } from './datapath.js';
 import type { ConnectionEvent, EventSink } from './events.js';
@@ -52,7 +53,7 @@ export interface HostSettings {
 
 /** What {@link Tunnel.open} needs from the login. */
 export interface TunnelOpening {
-  settings: HostSettings & { auth: AuthOptions; onEvent?: EventSink };
+  settings: HostSettings & { auth: AuthOptions; onEvent?: EventSink; acceptBanner?: AcceptBanner };
   auth: AuthResult;
   connections: ConnectionCache;
   /** A snapshot started during auth, or undefined to take one now. */
@@ -122,6 +123,19 @@ export class Tunnel {
     const address = addressFor(auth.gateway, settings.auth);
     const connecting = openTunnel(auth, { ...settings.auth, address, connections }).finally(() => connections.close());
     const { channel, session } = await abortable(connecting, o.signal, (late) => late.session.close('cancelled'));
+    // A banner only in the CONNECT answer is asked about here, before a TUN exists: nothing can
+    // flow until the user accepts. One already accepted with the login is not asked again.
+    const cstpBanner = bannerText(channel.config.banner, true);
+    if (cstpBanner && !auth.banner && settings.acceptBanner) {
+      try {
+        await abortable(requireBannerAccepted(settings.acceptBanner, cstpBanner), o.signal);
+      } catch (err) {
+        emit({ event: 'banner', source: 'cstp', accepted: false, chars: cstpBanner.length });
+        await session.logout('Banner declined').catch(() => {});
+        throw err;
+      }
+      emit({ event: 'banner', source: 'cstp', accepted: true, chars: cstpBanner.length });
+    }
     const gatewayIp = await gatewayAddress(auth.gateway.host, address).catch((err: unknown) => {
       session.close('gateway address lookup failed');
       throw err;

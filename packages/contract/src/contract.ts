@@ -7,6 +7,7 @@
 import { array, boolean, enumOf, literal, number, object, optional, string, token, type Schema } from './schema.js';
 import {
   Base64,
+  CertificateChoice,
   CertificateInfo,
   Count,
   HostEntry,
@@ -157,6 +158,11 @@ export const contract = {
     state: event({ perm: 'read', data: StatusSnapshot, doc: 'Both tunnels after any change.' }),
   },
   reverse: {
+    'certs.choose': reverse({
+      params: object({ candidates: array(CertificateChoice, CERTS_LIST_MAX), remember: boolean() }),
+      result: object({ cancelled: boolean(), sha256: optional(Sha256Hex) }),
+      doc: 'API 1.5: let the user pick the user certificate among the agent\'s verdicts (AutomaticCertSelection false, or several accepted). `cancelled` fails the attempt (E_CERT_NOT_FOUND); no `sha256` means "choose automatically"; `remember` says whether the profile lets the client remember the choice. A client that does not handle it answers E_IPC_METHOD and the agent chooses automatically.',
+    }),
     'certs.list': reverse({
       params: object({ purpose: enumOf(['mca', 'auth'] as const), issuers: optional(array(Text, 64)) }),
       result: object({ certificates: array(CertificateInfo, CERTS_LIST_MAX) }),
@@ -169,7 +175,8 @@ export const contract = {
     }),
     prompt: reverse({
       params: object({
-        kind: enumOf(['confirm', 'text', 'secret', 'choice'] as const),
+        /** API 1.5 adds `banner`: Accept (`cancelled: false`) or Decline; an error answer declines. */
+        kind: enumOf(['confirm', 'text', 'secret', 'choice', 'banner'] as const),
         title: string(256),
         message: string(4096),
         choices: optional(array(string(256), 32)),

@@ -23,6 +23,12 @@
  *        key comes near them). Clients offering more must trim.
  *   1.4  StatusSnapshot carries optional `network.trust` (trusted network detection's verdict),
  *        so a tray can show "trusted network" when no tunnel is needed.
+ *   1.5  The `prompt` reverse request has the kind `banner` (the gateway's login banner: an answer
+ *        with `cancelled: false` accepts it, anything else — `cancelled`, an error such as a
+ *        1.4 client's E_IPC_PARAMS for the unknown kind, no answer in time — declines it, and the
+ *        attempt fails with the new code E_BANNER_DECLINED). New reverse request `certs.choose`:
+ *        the user picks the user certificate among the agent's verdicts (at most 64); a client
+ *        that does not handle it (E_IPC_METHOD) gets the automatic choice.
  */
 export * from './schema.js';
 export * from './shapes.js';
@@ -31,4 +37,4 @@ export * from './contract.js';
 /** The API major version; `hello` fails with E_VERSION_MISMATCH when the peers' majors differ. */
 export const API_VERSION = 1;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
-export const API_MINOR = 4;
+export const API_MINOR = 5;

@@ -166,6 +166,28 @@ export const CertificateInfo = object({
 /** See {@link CertificateInfo}. */
 export type CertificateInfo = Infer<typeof CertificateInfo>;
 
+/** Reasons one refused certificate carries in `certs.choose` (selection rarely finds more than three). */
+export const CHOICE_REASONS_MAX = 16;
+
+/**
+ * One certificate as the user's picker shows it (API 1.5, `certs.choose`): the agent's verdict
+ * on a certificate the user's process offered, with the reasons it was refused. Display data
+ * only: the client answers with the thumbprint, and the agent uses it only when it accepted it.
+ */
+export const CertificateChoice = object({
+  sha256: Sha256Hex,
+  subject: Text,
+  issuer: Text,
+  notAfter: Timestamp,
+  /** Where the key lives on the user's side, as `certs.list` said (`file`, `pkcs11`, …). */
+  store: string(64),
+  accepted: boolean(),
+  /** Why it was refused; empty when accepted. */
+  reasons: array(string(512), CHOICE_REASONS_MAX),
+});
+/** See {@link CertificateChoice}. */
+export type CertificateChoice = Infer<typeof CertificateChoice>;
+
 /** A log record as carried by `logs.tail` and the `log` event; already redacted by the agent. */
 export const LogRecordSchema = object({
   time: Timestamp,

@@ -97,7 +97,7 @@ describe('the contract', () => {
       expect(typeof m.result.check).toBe('function');
     }
     for (const name of EVENT_NAMES) expect(PERMISSIONS).toContain(contract.events[name].perm);
-    expect(REVERSE_NAMES).toEqual(['certs.list', 'certs.sign', 'prompt']);
+    expect(REVERSE_NAMES).toEqual(['certs.choose', 'certs.list', 'certs.sign', 'prompt']);
   });
 
   it('keeps method names sorted in the declaration (diffs stay reviewable)', () => {

@@ -11,6 +11,7 @@ import {
   CERTIFICATE_DER_MAX,
   CERTS_LIST_MAX,
   CHAIN_MAX,
+  CHOICE_REASONS_MAX,
   type CertificateInfo,
   type ReverseResult,
 } from '@tandem/contract';
@@ -97,6 +98,31 @@ describe('frame caps derived from the contract', () => {
     await expect(answer).rejects.toMatchObject({ code: ErrorCodes.IPC_CLOSED });
     expect(state.closed).toBe(true);
     expect(out.at(-1)).toMatchObject({ id: null, error: { code: ErrorCodes.IPC_FRAME } });
+  });
+
+  it('certs.choose (API 1.5): the largest legal question fits what clients read, and its answer needs no large frame', async () => {
+    const { s, out, state } = session();
+    s.receive(line(HELLO));
+    const widest = {
+      sha256: 'f'.repeat(64),
+      subject: '\u0001'.repeat(1024),
+      issuer: '\u0002'.repeat(1024),
+      notAfter: `2027-01-01T00:00:00.${'0'.repeat(19)}Z`,
+      store: '\u0003'.repeat(64),
+      accepted: false,
+      reasons: Array.from({ length: CHOICE_REASONS_MAX }, () => '\u0004'.repeat(512)),
+    };
+    const answer = s.reverse('certs.choose', {
+      candidates: Array.from({ length: CERTS_LIST_MAX }, () => widest),
+      remember: false,
+    });
+    const asked = out.find((f) => f.request === 'certs.choose')!;
+    expect(Buffer.byteLength(JSON.stringify(asked))).toBeLessThan(AGENT_FRAME_MAX);
+    // Covered by the derivation: the answer is a small frame, like an error answer.
+    expect(FRAME_CAPS.reverse['certs.choose']).toBe(FRAME_CAPS.request);
+    feed(s, line({ rid: asked.rid, result: { cancelled: false, sha256: 'a'.repeat(64) } }));
+    await expect(answer).resolves.toEqual({ cancelled: false, sha256: 'a'.repeat(64) });
+    expect(state.closed).toBe(false);
   });
 
   it('a large frame is refused when no large answer is awaited', () => {

@@ -6,7 +6,13 @@
  * and connection events become agent log records.
  */
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
-import { GatewayLogin, type AuthOptions, type ConnectionEvent, type FormPrompt } from '@tandem/connection';
+import {
+  GatewayLogin,
+  type AcceptBanner,
+  type AuthOptions,
+  type ConnectionEvent,
+  type FormPrompt,
+} from '@tandem/connection';
 import type { DataPlane, SessionCredentials, TunnelKind } from '@tandem/engine';
 import type { ConnectionRunner, RunnerAuthRequest, RunnerOpenRequest, UserPrompt } from './driver.js';
 
@@ -61,6 +67,44 @@ function formPrompt(ask: UserPrompt, secrets: string[]): FormPrompt {
   };
 }
 
+/**
+ * The login banner's gate. The user tunnel asks the user who asked for it (a `banner` prompt;
+ * anything but Accept within `boundMs` declines: a 1.4 client's error for the unknown kind,
+ * Cancel, no answer). The machine tunnel has no user: the banner is logged and accepted.
+ * `waiting` tells the caller's deadline that a banner answer is what it is waiting for.
+ */
+function bannerGate(ask: UserPrompt | null, log: Logger, boundMs: number, waiting: { banner: boolean }): AcceptBanner {
+  if (!ask)
+    return (banner) => {
+      log.info('login banner (machine tunnel: accepted without a user)', { banner: banner.slice(0, 1024) });
+      return Promise.resolve(true);
+    };
+  return async (banner) => {
+    waiting.banner = true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), boundMs)));
+    try {
+      const answer = await Promise.race([
+        ask({ kind: 'banner', title: 'VPN login banner', message: banner }).catch((err: unknown) => {
+          log.info('the banner prompt failed; treated as declined', { error: (err as Error).message });
+          return { cancelled: true };
+        }),
+        late,
+      ]);
+      if (answer === null)
+        throw new TandemError(
+          ErrorCodes.BANNER_DECLINED,
+          `the login banner was not accepted within ${Math.round(boundMs / 1000)} s`,
+        );
+      log.info(answer.cancelled ? 'login banner declined' : 'login banner accepted', { chars: banner.length });
+      return !answer.cancelled;
+    } finally {
+      clearTimeout(timer);
+      waiting.banner = false;
+    }
+  };
+}
+
 /** Connection events as agent log records (they never carry the cookie). */
 function eventLogger(log: Logger): (e: ConnectionEvent) => void {
   return ({ event, ...fields }) => {
@@ -102,13 +146,19 @@ export class RealConnectionRunner implements ConnectionRunner {
     };
     const deadlineMs = this.settings.authDeadlineMs ?? AUTH_DEADLINE_MS;
     const deadline = new AbortController();
+    const waiting = { banner: false };
     const timer = setTimeout(
       () =>
         deadline.abort(
-          new TandemError(
-            ErrorCodes.GATEWAY_TIMEOUT,
-            `authentication did not finish within ${Math.round(deadlineMs / 1000)} s`,
-          ),
+          waiting.banner
+            ? new TandemError(
+                ErrorCodes.BANNER_DECLINED,
+                `the login banner was not accepted within ${Math.round(deadlineMs / 1000)} s`,
+              )
+            : new TandemError(
+                ErrorCodes.GATEWAY_TIMEOUT,
+                `authentication did not finish within ${Math.round(deadlineMs / 1000)} s`,
+              ),
         ),
       deadlineMs,
     );
@@ -118,6 +168,10 @@ export class RealConnectionRunner implements ConnectionRunner {
       signal: AbortSignal.any([request.signal, deadline.signal]),
       log,
       onEvent: eventLogger(log),
+      // A re-authentication renews the cookie of a tunnel whose banner was already accepted.
+      // The bound: the auth deadline above while authenticating; the same span again for a
+      // banner that only the CONNECT answer carries.
+      ...(request.reason === 'initial' ? { acceptBanner: bannerGate(request.prompt, log, deadlineMs, waiting) } : {}),
     }).finally(() => {
       clearTimeout(timer);
       for (const secret of secrets) redactor.removeSecret(secret);

@@ -4,7 +4,9 @@
  * (`certs.list`), the agent chooses one with the certs package's selection (the profile's store
  * setting, CertificateMatch with KeyUsage and EKU, validity), and every signature is a
  * `certs.sign` reverse request answered by that process. The result is a certs
- * `SigningIdentity`, so the protocol layer cannot tell it from a local key.
+ * `SigningIdentity`, so the protocol layer cannot tell it from a local key. When the profile
+ * sets AutomaticCertSelection false, or several certificates qualify, the user picks one
+ * (`certs.choose`, API 1.5) among the accepted ones.
  */
 import { ErrorCodes, isTandemError, TandemError, type Logger } from '@tandem/common';
 import {
@@ -15,7 +17,7 @@ import {
   type SigningIdentity,
   type SignHash,
 } from '@tandem/certs';
-import type { CertificateInfo } from '@tandem/contract';
+import { CHOICE_REASONS_MAX, type CertificateChoice, type CertificateInfo } from '@tandem/contract';
 import type { CallContext } from '@tandem/ipc/server';
 import type { ClientInitialization } from '@tandem/profile';
 
@@ -114,6 +116,50 @@ function offeredCandidates(offered: readonly CertificateInfo[]): {
   return { candidates, unusable };
 }
 
+/** One offered certificate as the user's picker shows it, with the agent's verdict. */
+function choiceOf(
+  info: CertificateInfo,
+  verdict: { accepted: boolean; reasons: string[] } | undefined,
+  unusable: ReadonlyArray<{ sha256: string; reason: string }>,
+): CertificateChoice {
+  const reasons = verdict?.reasons ?? unusable.filter((u) => u.sha256 === info.sha256).map((u) => u.reason);
+  return {
+    sha256: info.sha256,
+    subject: info.subject,
+    issuer: info.issuer,
+    notAfter: info.notAfter,
+    store: info.store ?? 'user',
+    accepted: verdict?.accepted === true,
+    reasons: reasons.slice(0, CHOICE_REASONS_MAX).map((r) => r.slice(0, 512)),
+  };
+}
+
+/**
+ * Asks the user's process which certificate to use: the thumbprint, or null for the automatic
+ * choice (the client says so, or it predates `certs.choose` and answers E_IPC_METHOD).
+ * Cancel and any other failure end the attempt with E_CERT_NOT_FOUND.
+ */
+async function chooseCertificate(
+  ctx: CallContext,
+  log: Logger,
+  candidates: CertificateChoice[],
+  remember: boolean,
+): Promise<string | null> {
+  let answer: { cancelled: boolean; sha256?: string | undefined };
+  try {
+    answer = await ctx.reverse('certs.choose', { candidates, remember });
+  } catch (err) {
+    if (isTandemError(err, ErrorCodes.IPC_METHOD)) {
+      log.info("the user's process does not choose certificates; choosing automatically", { uid: ctx.peer.uid });
+      return null;
+    }
+    throw userProcessFailure(ctx, log, ErrorCodes.CERT_NOT_FOUND, 'did not choose a certificate', err);
+  }
+  if (answer.cancelled) throw new TandemError(ErrorCodes.CERT_NOT_FOUND, 'the user cancelled the certificate choice');
+  if (answer.sha256 === undefined) log.info('the user left the certificate choice to the agent', { uid: ctx.peer.uid });
+  return answer.sha256 ?? null;
+}
+
 /**
  * Asks the user's process for candidates and selects one with the certs package's
  * `selectCertificate` (the same rules and reasons as `tandem certs select`). Rejects with
@@ -159,12 +205,32 @@ export async function remoteIdentityFor(
       accepted: v.accepted,
       reasons: v.reasons.join('; '),
     });
-  const winner = result.selected;
-  if (!winner)
+  const automatic = result.selected;
+  if (!automatic)
     throw new TandemError(
       ErrorCodes.CERT_NOT_FOUND,
       `none of the ${offered.length} certificate(s) offered by uid ${uid} matches the profile`,
     );
+  const acceptedCount = result.candidates.filter((v) => v.accepted).length;
+  let winner = automatic;
+  if (!result.automatic || acceptedCount > 1) {
+    const verdicts = new Map(result.candidates.map((v) => [v.sha256, v]));
+    const choices = offered.map((info) => choiceOf(info, verdicts.get(info.sha256), unusable));
+    // The profile decides whether the user's choice may be remembered: only where the user
+    // controls automatic selection (docs/profile.md#certificate-matching).
+    const remember = init.automaticCertSelection.userControllable !== false;
+    const sha256 = await chooseCertificate(ctx, log, choices, remember);
+    if (sha256 !== null) {
+      const picked = candidates.find((c) => c.model.sha256 === sha256 && verdicts.get(sha256)?.accepted === true);
+      if (!picked)
+        throw new TandemError(
+          ErrorCodes.CERT_NOT_FOUND,
+          `uid ${uid} chose certificate ${sha256.slice(0, 16)}…, which the profile does not accept`,
+        );
+      winner = picked;
+    }
+  }
+  log.info('user certificate chosen', { uid, sha256: winner.model.sha256, subject: winner.model.subjectDn });
   return {
     chainDer: [winner.model, ...(winner.chain ?? [])].map((m) => m.der),
     signer: new RemoteSigner(ctx, winner.model, log),

@@ -7,27 +7,34 @@
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { ParamsOf } from '@tandem/contract';
 import type { IpcClient } from '@tandem/ipc/client';
-import { ExitCode, type CliIo } from '../io.js';
+import { ExitCode, UsageError, type CliIo } from '../io.js';
 import { AGENT_USAGE, openAgent } from './agent.js';
 import { AttemptTracker, type Outcome } from './connect-wait.js';
 import { apiCommand } from './define.js';
 import { printJson, reportError } from './errors.js';
 import { tunnelDetails, tunnelLine } from './format.js';
 import { EXIT_INTERRUPTED, onInterrupt } from './interrupt.js';
-import { answerPrompt } from './prompt.js';
+import { certThumbprint, questionHandlers } from './prompt.js';
 import { SIGNER_OPTIONS, SIGNER_USAGE, userSigner } from './user-signer.js';
 
 /** Usage text of `tandem connect`. */
-export const USAGE = `Usage: tandem connect [HOST | https://URL] [--user-store DIR] [--pkcs11-module PATH] [--json]
+export const USAGE = `Usage: tandem connect [HOST | https://URL] [--user-store DIR] [--pkcs11-module PATH]
+                     [--accept-banner] [--cert SHA256] [--json]
 
 Connect the user tunnel to a server from the profiles ("tandem hosts"; default: the
 profile's first server) or to a URL. While the agent authenticates, this command answers
 its requests for your certificate (listing and signing with YOUR store, in this process)
 and its questions on the terminal. It returns once the tunnel is up (exit 0) or has failed
-(exit 1); Ctrl-C disconnects (exit 130).
+(exit 1); Ctrl-C disconnects (exit 130). When the server sends a login banner it is shown
+and the tunnel comes up only if you accept it (without a terminal, or with --json, it is
+declined: E_BANNER_DECLINED). When the profile wants you to choose your certificate, or
+several match, the accepted ones are listed to choose from (without a terminal: the
+automatic choice).
 
 Options:
 ${SIGNER_USAGE}
+  --accept-banner            Accept the server's login banner without asking
+  --cert SHA256              Use this certificate (SHA-256 thumbprint, hex) when asked to choose
   --json                     One JSON document at the end: {connected, tunnel} or {error, tunnel}
 ${AGENT_USAGE}`;
 
@@ -72,15 +79,24 @@ export const connectCommand = apiCommand({
   name: 'connect',
   summary: 'Connect the user tunnel (answers certificate requests while it authenticates)',
   usage: USAGE,
-  options: SIGNER_OPTIONS,
+  options: { ...SIGNER_OPTIONS, 'accept-banner': { type: 'boolean' }, cert: { type: 'string' } },
   maxPositionals: 1,
   body: async ({ values, positionals, io, json }) => {
     const notify = json ? () => undefined : (line: string) => io.err(`${line}\n`);
+    const certOption = values['cert'];
+    const cert = typeof certOption === 'string' ? certThumbprint(certOption) : undefined;
+    if (cert === null) throw new UsageError('--cert needs a SHA-256 thumbprint (64 hex digits)');
     const signer = userSigner(values, notify);
     const interrupt = onInterrupt();
     let client: IpcClient | null = null;
     try {
-      client = await openAgent(values, { ...signer.handlers, prompt: answerPrompt });
+      const questions = questionHandlers({
+        acceptBanner: values['accept-banner'] === true,
+        json,
+        notify,
+        ...(cert ? { cert } : {}),
+      });
+      client = await openAgent(values, { ...signer.handlers, ...questions });
       // Events are only looked at once our request is on its way; the tracker also ignores the
       // user tunnel's earlier state, so a late event from before the request cannot decide.
       let tracker: AttemptTracker | null = null;

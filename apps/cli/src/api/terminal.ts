@@ -13,11 +13,34 @@ export function interactive(): boolean {
 
 /**
  * Removes terminal control characters (escape sequences included) from text that came from
- * elsewhere — a gateway's banner reaches us through the agent and must not drive the terminal.
+ * elsewhere — a gateway's banner reaches us through the agent and must not drive the terminal
+ * nor make the text read differently from what it is. Tabs and newlines stay.
  */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '')
+      // Bidirectional overrides and isolates reorder what follows them on screen.
+      .replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+  );
+}
+
+/**
+ * A login banner as the terminal shows it: plain text between rules, then Accept [y/N]. The
+ * gateway wrote it, so it is stripped of control characters like any text from elsewhere.
+ */
+export function bannerQuestion(title: string, banner: string): string {
+  const rule = '-'.repeat(40);
+  const text = printable(banner).replace(/\t/g, ' ').trimEnd();
+  return `\n${printable(title)}\n${rule}\n${text}\n${rule}\nAccept? [y/N] `;
+}
+
+/** True for a typed yes (`y`, `yes`, any case); no answer is no. */
+export function isYes(line: string | null): boolean {
+  return line !== null && /^y(es)?$/i.test(line.trim());
 }
 
 let queue: Promise<unknown> = Promise.resolve();

@@ -8,6 +8,7 @@ import { isTandemError, redactor } from '@tandem/common';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
+import { ask, bannerQuestion, isYes } from '../api/terminal.js';
 import { GATEWAY_OPTIONS, GATEWAY_USAGE, gatewaySetup } from './gateway-options.js';
 
 /** Usage text of `tandem connect --foreground`. */
@@ -24,6 +25,8 @@ ${GATEWAY_USAGE}
   --script PATH              vpnc-script to run (default: the system's, /usr/share/vpnc-scripts)
   --interface NAME           TUN interface name (default tandem%d)
   --journal-dir DIR          Network journal directory (default /run/tandem/netjournal)
+  --accept-banner            Accept the server's login banner without asking (otherwise it is
+                             shown and asked about; declined without a terminal or with --json)
   --json                     One JSON line per event`;
 
 function printer(io: CliIo, json: boolean): (e: ConnectionEvent | Record<string, unknown>) => void {
@@ -47,6 +50,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     script: { type: 'string' },
     interface: { type: 'string' },
     'journal-dir': { type: 'string' },
+    'accept-banner': { type: 'boolean' },
   });
   if (positionals.length !== 1) throw new UsageError('the gateway URL is required');
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -78,6 +82,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       ...(typeof values['script'] === 'string' ? { script: values['script'] } : {}),
       ...(typeof values['journal-dir'] === 'string' ? { journalDir: values['journal-dir'] } : {}),
       onEvent: print,
+      // The same rule as through the agent: the tunnel carries traffic only after Accept.
+      acceptBanner: async (banner) =>
+        values['accept-banner'] === true || (!json && isYes(await ask(bannerQuestion('VPN login banner', banner)))),
     }).then(
       (c) => {
         conn = c;

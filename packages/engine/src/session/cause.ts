@@ -17,6 +17,8 @@ export type SessionCause =
   | 'no-certificate'
   | 'protocol-error'
   | 'gateway-ended'
+  /** The user declined the gateway's login banner (or did not accept it in time). */
+  | 'banner-declined'
   | 'internal';
 
 /** A cause with a human-readable message (never containing secrets). */
@@ -42,6 +44,7 @@ const BY_CODE: Partial<Record<string, SessionCause>> = {
   [ErrorCodes.CERT_SIGN]: 'no-certificate',
   [ErrorCodes.PROTOCOL]: 'protocol-error',
   [ErrorCodes.XML_INVALID]: 'protocol-error',
+  [ErrorCodes.BANNER_DECLINED]: 'banner-declined',
 };
 
 /** Maps a port's rejection to a cause; anything untyped is `internal`. */
