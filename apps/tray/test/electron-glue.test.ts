@@ -8,11 +8,12 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '@tandem/common';
+import { TrayIcon } from '../src/core/bridge.js';
 import { desktopEntry, setAutostart } from '../src/main/autostart.js';
 import { SettingsStore } from '../src/core/settings.js';
 import { fakeEvent } from './fake-electron.js';
@@ -183,6 +184,22 @@ describe('tray main process (electron mocked)', () => {
     const asked = agent.connectCtx()!.reverse('prompt', { kind: 'confirm', title: 'Trust?', message: 'm' });
     asked.catch(() => undefined);
     await until(() => fake.state.windows[0]?.visible === true, 'window shown for the prompt');
+  });
+});
+
+describe('tray icons', () => {
+  it('has a PNG in both sizes for every TrayIcon state', () => {
+    const states = /^enum\((.*)\)$/.exec(TrayIcon.kind)![1]!.split('|');
+    expect(states).toHaveLength(6);
+    const assets = fileURLToPath(new URL('..', import.meta.url));
+    for (const state of states) {
+      for (const file of [
+        iconPath(assets, state as TrayIcon),
+        iconPath(assets, state as TrayIcon).replace('.png', '@2x.png'),
+      ]) {
+        expect(readFileSync(file).subarray(0, 8).toString('hex'), file).toBe('89504e470d0a1a0a');
+      }
+    }
   });
 });
 
