@@ -92,7 +92,10 @@ export function createAgentLink(opts: AgentLinkOptions): AgentLink {
     defaultHost: null,
     lastError: null,
   };
+  /** The connection once it is up (calls go here). */
   let client: IpcClient | null = null;
+  /** The connection from hello on, so `stop` can end a handshake in progress too. */
+  let open: IpcClient | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;
   let wake: (() => void) | null = null;
@@ -124,6 +127,7 @@ export function createAgentLink(opts: AgentLinkOptions): AgentLink {
       logger,
     });
     if (stopped) return c.close();
+    open = c;
     const closed = new Promise<TandemError>((resolve) => c.onClose(resolve));
     let up = false;
     let fromEvent: StatusSnapshot | null = null;
@@ -134,6 +138,7 @@ export function createAgentLink(opts: AgentLinkOptions): AgentLink {
     try {
       const watched = await c.call('watch', { events: ['state'] });
       const { hosts, defaultHost } = await c.call('hosts', {});
+      if (stopped) throw new TandemError(ErrorCodes.IPC_CLOSED, 'the tray is stopping');
       client = c;
       up = true;
       // Events on the wire follow the watch answer, so one seen already is the newer state.
@@ -147,11 +152,13 @@ export function createAgentLink(opts: AgentLinkOptions): AgentLink {
       });
       logger.info('connected to the agent', { agentVersion: c.agentVersion, uid: c.uid });
     } catch (err) {
+      open = null;
       c.close();
       throw err;
     }
     const reason = await closed;
     client = null;
+    open = null;
     if (!stopped) logger.info('the agent connection closed', { code: reason.code });
     update({ state: stopped ? snap.state : 'down', lastError: reason });
     for (const l of [...disconnectListeners]) l(reason);
@@ -183,7 +190,7 @@ export function createAgentLink(opts: AgentLinkOptions): AgentLink {
     async stop() {
       stopped = true;
       wake?.();
-      client?.close();
+      open?.close();
       await running?.catch(() => undefined);
     },
     snapshot: () => snap,
