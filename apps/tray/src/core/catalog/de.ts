@@ -59,4 +59,9 @@ export const de: Catalog = {
   'notify.certExpiringTitle': 'Zertifikat läuft bald ab',
   'notify.certExpiring': 'Ihr Zertifikat „{subject}“ läuft am {date} ab.',
   'notify.diagnosticsSaved': 'Diagnosedaten gespeichert unter {path}.',
+  'prompt.unlockTitle': 'Zertifikat entsperren',
+  'prompt.pin': 'Geben Sie die PIN von {origin} ein.',
+  'prompt.passphrase': 'Geben Sie die Passphrase von {origin} ein.',
+  'notice.signerWarning': 'Zertifikatsspeicher: {detail}',
+  'notify.actionFailed': 'Tandem konnte das nicht ausführen: {message}',
 };

@@ -57,6 +57,11 @@ export const en = {
   'notify.certExpiringTitle': 'Certificate expires soon',
   'notify.certExpiring': 'Your certificate "{subject}" expires on {date}.',
   'notify.diagnosticsSaved': 'Diagnostics saved to {path}.',
+  'prompt.unlockTitle': 'Unlock your certificate',
+  'prompt.pin': 'Enter the PIN of {origin}.',
+  'prompt.passphrase': 'Enter the passphrase of {origin}.',
+  'notice.signerWarning': 'Certificate store: {detail}',
+  'notify.actionFailed': 'Tandem could not do that: {message}',
 } as const;
 
 /** Every message key. */

@@ -59,4 +59,9 @@ export const ja: Catalog = {
   'notify.certExpiringTitle': '証明書の有効期限が近づいています',
   'notify.certExpiring': '証明書「{subject}」の有効期限は {date} です。',
   'notify.diagnosticsSaved': '診断情報を {path} に保存しました。',
+  'prompt.unlockTitle': '証明書のロック解除',
+  'prompt.pin': '{origin} の PIN を入力してください。',
+  'prompt.passphrase': '{origin} のパスフレーズを入力してください。',
+  'notice.signerWarning': '証明書ストア: {detail}',
+  'notify.actionFailed': 'Tandem はこの操作を実行できませんでした: {message}',
 };

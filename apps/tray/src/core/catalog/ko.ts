@@ -59,4 +59,9 @@ export const ko: Catalog = {
   'notify.certExpiringTitle': '인증서가 곧 만료됩니다',
   'notify.certExpiring': '인증서 "{subject}"이(가) {date}에 만료됩니다.',
   'notify.diagnosticsSaved': '진단 정보를 {path}에 저장했습니다.',
+  'prompt.unlockTitle': '인증서 잠금 해제',
+  'prompt.pin': '{origin}의 PIN을 입력하세요.',
+  'prompt.passphrase': '{origin}의 암호를 입력하세요.',
+  'notice.signerWarning': '인증서 저장소: {detail}',
+  'notify.actionFailed': 'Tandem이 이 작업을 수행하지 못했습니다: {message}',
 };

@@ -1,0 +1,329 @@
+/**
+ * The tray without Electron: the agent link, the user's signer, the prompt queue, the settings
+ * and the notification policy composed into one object that publishes a {@link TrayView} on
+ * every change and answers the window's bridge. The Electron glue (src/main) only draws what
+ * this computes; the renderer tests run this very module in Node as their bridge.
+ */
+import { ErrorCodes, nullLogger, redactor, TandemError, type BackoffPolicy, type Logger } from '@tandem/common';
+import type { StatusSnapshot } from '@tandem/contract';
+import type { ReverseHandlers } from '@tandem/ipc/client';
+import { createUserSigner, type UserSignerOptions } from '@tandem/signer';
+import { createAgentLink, type AgentLink, type LinkSnapshot } from './agent-link.js';
+import type { Locale, Message, TrayView } from './bridge.js';
+import type { BridgeHandlers } from './bridge-host.js';
+import { saveBundle } from './downloads.js';
+import { msg } from './i18n.js';
+import { trayMenu, type MenuAction, type MenuItem } from './menu.js';
+import { ExpiryNotifier, TunnelNotifier, type TrayNotification } from './notifications.js';
+import { askSecret, PromptQueue, promptHandler, SecretKeeper } from './prompts.js';
+import type { SettingsStore } from './settings.js';
+import { trayView } from './view-model.js';
+
+/** Options of {@link createTrayApp}. */
+export interface TrayAppOptions {
+  locale: Locale;
+  socketPath: string;
+  /** Reported to the agent in `hello`. */
+  clientVersion: string;
+  /** Development agents and tests only; see the agent link. */
+  allowNonRootOwner?: boolean;
+  settings: SettingsStore;
+  /** Where diagnostic bundles go (resolved when one is saved). */
+  downloadsDir: () => Promise<string>;
+  /** Where the user's certificates are (the signer's defaults otherwise). */
+  signer?: Pick<UserSignerOptions, 'userDir' | 'pkcs11'>;
+  linkPolicy?: BackoffPolicy;
+  /** How often statistics are refreshed while shown (default 1 s). */
+  statsIntervalMs?: number;
+  /** How often the user's certificates are checked for expiry (default daily). */
+  expiryIntervalMs?: number;
+  now?: () => Date;
+  logger?: Logger;
+}
+
+/** The running tray core. */
+export interface TrayApp {
+  /** The window's requests (pass to `handleBridge`). */
+  readonly handlers: BridgeHandlers;
+  /** The questions waiting for the user (the certificate picker hooks in here). */
+  readonly prompts: PromptQueue;
+  start(): void;
+  stop(): Promise<void>;
+  view(): TrayView;
+  /** Called with every new view; returns the unsubscribe function. */
+  onView(listener: (view: TrayView) => void): () => void;
+  /** Called with every desktop notification the policy decides on. */
+  onNotification(listener: (n: TrayNotification) => void): () => void;
+  /** The window is shown or hidden (statistics are fetched only while it is visible). */
+  setWindowVisible(visible: boolean): void;
+  /** The tray menu for the current view. */
+  menu(): MenuItem[];
+  /** Runs a menu action the core owns (connect, disconnect, diagnostics); failures become notifications. */
+  run(action: MenuAction): Promise<void>;
+  /** Checks the user's certificates for expiry now (also run at start and daily). */
+  checkCertificates(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Whether this user's own tunnel is in `states`. */
+function mineIn(status: StatusSnapshot | null, uid: number | null, ...states: string[]): boolean {
+  if (!status) return false;
+  const u = status.user;
+  return (u.ownerUid === undefined || u.ownerUid === uid) && states.includes(u.status.state);
+}
+
+/** Builds the tray core; {@link TrayApp.start} connects to the agent. */
+export function createTrayApp(opts: TrayAppOptions): TrayApp {
+  const logger = (opts.logger ?? nullLogger).child('tray');
+  const now = opts.now ?? (() => new Date());
+  const secrets = new SecretKeeper();
+  const prompts = new PromptQueue(secrets);
+  const tunnelNotes = new TunnelNotifier();
+  const expiryNotes = new ExpiryNotifier();
+  const viewListeners = new Set<(v: TrayView) => void>();
+  const noteListeners = new Set<(n: TrayNotification) => void>();
+  let notice: Message | undefined;
+  let stats: TrayView['stats'];
+  let windowVisible = false;
+  let statsTimer: NodeJS.Timeout | null = null;
+  let statsBusy = false;
+  let expiryTimer: NodeJS.Timeout | null = null;
+  let reverseBusy = 0;
+  let lastJson = '';
+  let current: TrayView;
+
+  const setNotice = (m: Message): void => {
+    notice = m;
+    publish();
+  };
+  const signerNotify = (line: string): void => {
+    // The signer's diagnostics (an unreadable file, a locked token) are worth showing; the rest is routine.
+    if (line.startsWith('warning: ')) setNotice(msg('notice.signerWarning', { detail: line.slice(9, 1000) }));
+    else logger.info('signer', { note: line });
+  };
+  const signer = createUserSigner({
+    ...opts.signer,
+    secret: askSecret(prompts, () => opts.locale),
+    notify: signerNotify,
+  });
+
+  /** Typed secrets are forgotten once nothing may still use them: no reverse request, no sign-in. */
+  const maybeRelease = (): void => {
+    const s = link.snapshot();
+    if (reverseBusy === 0 && !mineIn(s.status, s.uid, 'connecting', 'reconnecting')) secrets.releaseAll();
+  };
+  const tracked =
+    <P, R>(fn: (p: P) => Promise<R>) =>
+    async (p: P): Promise<R> => {
+      reverseBusy++;
+      try {
+        return await fn(p);
+      } finally {
+        reverseBusy--;
+        maybeRelease();
+      }
+    };
+  const reverseHandlers: ReverseHandlers = {
+    'certs.list': tracked(signer.handlers['certs.list']),
+    'certs.sign': tracked(signer.handlers['certs.sign']),
+    prompt: tracked(promptHandler(prompts)),
+  };
+
+  const link: AgentLink = createAgentLink({
+    socketPath: opts.socketPath,
+    clientVersion: opts.clientVersion,
+    reverseHandlers,
+    ...(opts.allowNonRootOwner ? { allowNonRootOwner: true } : {}),
+    ...(opts.linkPolicy ? { policy: opts.linkPolicy } : {}),
+    logger,
+  });
+
+  const selectedHost = (s: LinkSnapshot): string | null => {
+    const names = s.hosts.map((h) => h.name);
+    const last = opts.settings.get().lastHost;
+    if (last !== undefined && names.includes(last)) return last;
+    if (s.defaultHost !== null && names.includes(s.defaultHost)) return s.defaultHost;
+    return names[0] ?? null;
+  };
+
+  const compute = (): TrayView => {
+    const s = link.snapshot();
+    const prompt = prompts.current();
+    return trayView({
+      locale: opts.locale,
+      agent: s.state,
+      status: s.status,
+      uid: s.uid,
+      hosts: s.hosts,
+      selectedHost: selectedHost(s),
+      ...(stats ? { stats } : {}),
+      ...(prompt ? { prompt } : {}),
+      ...(notice ? { notice } : {}),
+    });
+  };
+
+  function publish(): void {
+    current = compute();
+    const json = JSON.stringify(current);
+    if (json === lastJson) return;
+    lastJson = json;
+    for (const l of [...viewListeners]) l(current);
+  }
+
+  const wantStats = (): boolean => {
+    const s = link.snapshot();
+    return windowVisible && s.state === 'up' && mineIn(s.status, s.uid, 'connected');
+  };
+  const refreshStats = async (): Promise<void> => {
+    if (statsBusy) return;
+    statsBusy = true;
+    try {
+      const { sections } = await link.call('stats', {});
+      if (wantStats()) {
+        stats = sections;
+        publish();
+      }
+    } catch (err) {
+      logger.debug('stats failed', { error: (err as Error).message });
+    } finally {
+      statsBusy = false;
+    }
+  };
+  /** Statistics are polled only while someone can see them. */
+  const syncStats = (): void => {
+    if (wantStats() && !statsTimer) {
+      statsTimer = setInterval(() => void refreshStats(), opts.statsIntervalMs ?? 1000);
+      void refreshStats();
+    } else if (!wantStats() && statsTimer) {
+      clearInterval(statsTimer);
+      statsTimer = null;
+      stats = undefined;
+    }
+  };
+
+  const emit = (notes: readonly TrayNotification[]): void => {
+    for (const n of notes) for (const l of [...noteListeners]) l(n);
+  };
+
+  link.onChange((s) => {
+    if (s.state === 'up' && s.status) emit(tunnelNotes.observe(s.status, s.uid));
+    syncStats();
+    maybeRelease();
+    publish();
+  });
+  link.onDisconnect(() => {
+    // Questions of a connection that is gone can no longer be answered to anyone.
+    prompts.cancelAll();
+    maybeRelease();
+  });
+  prompts.onChange(publish);
+
+  const hostOfList = (host: string): string => {
+    if (!link.snapshot().hosts.some((h) => h.name === host))
+      throw new TandemError(ErrorCodes.IPC_PARAMS, 'not a host of the list');
+    return host;
+  };
+
+  const checkCertificates = async (): Promise<void> => {
+    // A signer of its own that never asks for a secret: a background check must not pop up a
+    // PIN dialog at login, nor leave the real signer with a listing made without the PIN.
+    const quiet = createUserSigner({
+      ...opts.signer,
+      secret: () => Promise.resolve(null),
+      notify: (line) => logger.debug('expiry check', { note: line }),
+    });
+    try {
+      const { certificates } = await quiet.handlers['certs.list']({ purpose: 'auth' });
+      emit(expiryNotes.check(certificates, now()));
+    } catch (err) {
+      logger.warn('cannot check certificate expiry', { error: redactor.string((err as Error).message) });
+    } finally {
+      await quiet.close();
+    }
+  };
+
+  const handlers: BridgeHandlers = {
+    connect: async ({ host }) => {
+      opts.settings.update({ lastHost: hostOfList(host) });
+      publish();
+      await link.call('connect', { host });
+      return {};
+    },
+    'diagnostics.export': async () => {
+      const bundle = await link.call('diagnostics.export', {});
+      const path = await saveBundle(await opts.downloadsDir(), bundle);
+      logger.info('diagnostics saved', { path });
+      setNotice(msg('notify.diagnosticsSaved', { path: path.slice(0, 1024) }));
+      return { path };
+    },
+    disconnect: async () => {
+      await link.call('disconnect', {});
+      return {};
+    },
+    'host.select': async ({ host }) => {
+      opts.settings.update({ lastHost: hostOfList(host) });
+      publish();
+      return {};
+    },
+    'prompt.answer': async ({ id, accepted, answer }) => {
+      prompts.answer(id, accepted, answer);
+      return {};
+    },
+    view: async () => current,
+  };
+
+  current = compute();
+  lastJson = JSON.stringify(current);
+
+  return {
+    handlers,
+    prompts,
+    start() {
+      link.start();
+      if (expiryTimer) return;
+      void checkCertificates();
+      expiryTimer = setInterval(() => void checkCertificates(), opts.expiryIntervalMs ?? DAY_MS);
+      expiryTimer.unref();
+    },
+    async stop() {
+      if (expiryTimer) clearInterval(expiryTimer);
+      expiryTimer = null;
+      windowVisible = false;
+      syncStats();
+      prompts.cancelAll();
+      await link.stop();
+      await signer.close();
+      secrets.releaseAll();
+    },
+    view: () => current,
+    onView(listener) {
+      viewListeners.add(listener);
+      return () => viewListeners.delete(listener);
+    },
+    onNotification(listener) {
+      noteListeners.add(listener);
+      return () => noteListeners.delete(listener);
+    },
+    setWindowVisible(visible) {
+      windowVisible = visible;
+      syncStats();
+      publish();
+    },
+    menu: () => trayMenu(current),
+    async run(action) {
+      try {
+        if (action.kind === 'connect') await handlers.connect({ host: action.host });
+        else if (action.kind === 'disconnect') await handlers.disconnect({});
+        else if (action.kind === 'diagnostics') {
+          const { path } = await handlers['diagnostics.export']({});
+          emit([{ title: msg('app.name'), body: msg('notify.diagnosticsSaved', { path: path.slice(0, 1024) }) }]);
+        }
+      } catch (err) {
+        const message = redactor.string(err instanceof Error ? err.message : String(err)).slice(0, 1024);
+        emit([{ title: msg('app.name'), body: msg('notify.actionFailed', { message }) }]);
+      }
+    },
+    checkCertificates,
+  };
+}
