@@ -1,27 +1,17 @@
 /**
  * The tray's window in Debian's Chromium against a fake main process whose request handling is
- * the real bridge host: every state, every prompt, the certificate picker, keyboard use, the four
- * languages, dark mode, axe-core, the CSP, and typed errors for what a hostile page may send.
+ * the real bridge host: the bundle and its CSP, every state, the controls, keyboard use, the four
+ * languages, dark mode, axe-core, and typed errors for what a hostile page may send.
+ * (The prompts are in renderer-prompts.test.ts.)
  */
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { titled } from '@tandem/testkit';
-import type { Locale, PromptView } from '../src/core/bridge.js';
+import type { Locale } from '../src/core/bridge.js';
 import { CATALOGS } from '../src/core/i18n.js';
-import {
-  axeViolations,
-  buildWindow,
-  CHROMIUM,
-  FakeBridge,
-  launchChromium,
-  serveDirectory,
-  type StaticServer,
-} from './lib/window-harness.js';
+import { axeViolations, chromiumMissing, WindowSession } from './lib/window-harness.js';
 import { STATES, withPrompt, type StateName } from './lib/window-views.js';
 
 // The browser globals the page functions below touch (the test program has no DOM lib).
@@ -33,55 +23,25 @@ declare const document: {
 };
 declare function getComputedStyle(element: unknown): { backgroundColor: string };
 
-const skip = existsSync(CHROMIUM) ? null : `needs ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-let dir = '';
-let modules: string[] = [];
-let server: StaticServer;
-let browser: Browser;
-let context: BrowserContext;
-let current: Page | undefined;
-
-/** A fresh page showing `view`, with its own fake bridge (the previous page is closed). */
-async function open(view = STATES.disconnected()): Promise<{ page: Page; bridge: FakeBridge }> {
-  await current?.close();
-  const page = (current = await context.newPage());
-  const bridge = new FakeBridge(view);
-  await bridge.attach(page);
-  await page.goto(server.url);
-  await page.locator('#sentence').waitFor();
-  await page.waitForFunction(() => document.documentElement.lang !== '');
-  return { page, bridge };
-}
-
+const session = new WindowSession();
+const open = (view = STATES.disconnected()) => session.open(view);
 const text = (page: Page, selector: string) => page.locator(selector).innerText();
 const csp = (page: Page) => page.evaluate(() => window['__cspViolations'] as string[]);
 
-describe.skipIf(skip)(titled('tray window (renderer) in Chromium', skip), () => {
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tandem-window-'));
-    modules = await buildWindow(dir);
-    server = await serveDirectory(dir);
-    browser = await launchChromium();
-    context = await browser.newContext({ locale: 'en-US' });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+describe.skipIf(chromiumMissing)(titled('tray window (renderer) in Chromium', chromiumMissing), () => {
+  beforeAll(() => session.start());
+  afterAll(() => session.stop());
 
   it('bundles only the window, the catalogues and Preact, under a strict CSP with no inline code', async () => {
-    const foreign = modules.filter(
+    const foreign = session.modules.filter(
       (m) =>
         !/^src\/renderer\//.test(m) &&
         !/^src\/core\/(i18n|catalog\/\w+)\.ts$/.test(m) &&
         !/node_modules\/preact\//.test(m),
     );
     expect(foreign).toEqual([]);
-    expect(modules).toContain('src/core/catalog/ko.ts');
-    const html = await readFile(join(dir, 'index.html'), 'utf8');
+    expect(session.modules).toContain('src/core/catalog/ko.ts');
+    const html = await readFile(join(session.dir, 'index.html'), 'utf8');
     expect(html).toContain(
       `content="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"`,
     );
@@ -115,7 +75,7 @@ describe.skipIf(skip)(titled('tray window (renderer) in Chromium', skip), () => 
       expect(await page.locator('#disconnect').isEnabled(), name).toBe(want.disconnect);
       expect(await page.locator('.error-code').count(), name).toBe(name === 'error' ? 1 : 0);
       expect(await page.getByRole('table').count(), name).toBe(name === 'connected' ? 5 : 0);
-      expect(await axeViolations(page, axeSource), name).toEqual([]);
+      expect(await axeViolations(page), name).toEqual([]);
     }
     await bridge.push(STATES.error());
     expect(await text(page, '.error-code')).toBe('Error code: E_CERT_NOT_FOUND');
@@ -177,133 +137,6 @@ describe.skipIf(skip)(titled('tray window (renderer) in Chromium', skip), () => 
     await expect.poll(focused).toBe('disconnect');
   });
 
-  const prompts: { name: string; prompt: PromptView; accept: (page: Page) => Promise<void>; answer?: string }[] = [
-    {
-      name: 'banner',
-      prompt: { kind: 'banner', id: 1, text: '<b>Authorised</b> use only.\nAll access is logged.' },
-      accept: (page) => page.getByRole('button', { name: 'Accept' }).click(),
-    },
-    {
-      name: 'confirm',
-      prompt: { kind: 'confirm', id: 2, title: 'Server certificate', message: 'Trust vpn.example.com?' },
-      accept: (page) => page.getByRole('button', { name: 'OK' }).click(),
-    },
-    {
-      name: 'text',
-      prompt: { kind: 'text', id: 3, title: 'Sign in', message: 'Username' },
-      accept: async (page) => {
-        await page.getByLabel('Username').fill('alice');
-        await page.keyboard.press('Enter');
-      },
-      answer: 'alice',
-    },
-    {
-      name: 'secret',
-      prompt: { kind: 'secret', id: 4, title: 'Sign in', message: 'Password' },
-      accept: async (page) => {
-        expect(await page.getByLabel('Password').getAttribute('type')).toBe('password');
-        await page.getByLabel('Password').fill('s3cret!');
-        await page.getByRole('button', { name: 'OK' }).click();
-      },
-      answer: 's3cret!',
-    },
-    {
-      name: 'choice',
-      prompt: { kind: 'choice', id: 5, title: 'Group', message: 'Choose a group', choices: ['Staff', 'Contractors'] },
-      accept: async (page) => {
-        await page.getByLabel('Contractors').check();
-        await page.getByRole('button', { name: 'OK' }).click();
-      },
-      answer: 'Contractors',
-    },
-  ];
-  for (const { name, prompt, accept, answer } of prompts) {
-    it(`${name} prompt: Accept, Decline and Escape answer it; axe-clean`, async () => {
-      const { page, bridge } = await open(withPrompt(prompt));
-      const dialog = page.getByRole('dialog');
-      await dialog.waitFor();
-      expect(await axeViolations(page, axeSource)).toEqual([]);
-      await accept(page);
-      await bridge.push(withPrompt({ ...prompt, id: prompt.id + 100 }));
-      await page.getByRole('button', { name: name === 'banner' ? 'Decline' : 'Cancel' }).click();
-      await bridge.push(withPrompt({ ...prompt, id: prompt.id + 200 }));
-      await expect.poll(() => page.evaluate(() => !!document.activeElement?.closest('dialog'))).toBe(true);
-      await page.keyboard.press('Escape');
-      await expect.poll(() => bridge.paramsOf('prompt.answer').length).toBe(3);
-      expect(bridge.paramsOf('prompt.answer')).toEqual([
-        { id: prompt.id, accepted: true, ...(answer !== undefined ? { answer } : {}) },
-        { id: prompt.id + 100, accepted: false },
-        { id: prompt.id + 200, accepted: false },
-      ]);
-      await bridge.push(STATES.disconnected());
-      await expect.poll(() => dialog.count()).toBe(0);
-    });
-  }
-
-  it('banner text is shown as plain text, never as HTML', async () => {
-    const { page } = await open(withPrompt({ kind: 'banner', id: 9, text: '<b>Authorised</b> <img src=x> only.' }));
-    expect(await text(page, '.banner-text')).toBe('<b>Authorised</b> <img src=x> only.');
-    expect(await page.locator('dialog b, dialog img').count()).toBe(0);
-  });
-
-  it('certificate picker: facts and refusal reasons, refused not selectable, remember', async () => {
-    const cert = (n: number, accepted: boolean, reasons: string[] = []) => ({
-      sha256: String(n).repeat(64),
-      subject: `CN=alice ${n},O=Example`,
-      issuer: 'CN=Example Issuing CA',
-      notAfter: '2027-03-01T00:00:00.000Z',
-      store: n === 2 ? 'pkcs11' : 'file',
-      accepted,
-      reasons,
-    });
-    const candidates = [
-      cert(1, false, ['expired on 2026-01-01', 'no client-auth usage']),
-      cert(2, true),
-      cert(3, true),
-    ];
-    const { page, bridge } = await open(withPrompt({ kind: 'certificate', id: 11, candidates, remember: true }));
-    const dialog = page.getByRole('dialog', { name: 'Choose a certificate' });
-    await dialog.waitFor();
-    expect(await axeViolations(page, axeSource)).toEqual([]);
-    const refused = dialog.getByRole('radio', { name: /alice 1/ });
-    expect(await refused.isDisabled()).toBe(true);
-    expect(await text(page, '.refused .reasons')).toBe('Not usable: expired on 2026-01-01; no client-auth usage');
-    const facts = await dialog.locator('.certificate').nth(1).innerText();
-    for (const fact of [
-      'Subject',
-      'CN=alice 2,O=Example',
-      'Issuer',
-      'CN=Example Issuing CA',
-      'Expires',
-      '2027',
-      'Store',
-      'pkcs11',
-    ])
-      expect(facts).toContain(fact);
-    await dialog.locator('.refused label').click({ force: true });
-    expect(await refused.isChecked()).toBe(false);
-    expect(await dialog.getByRole('radio', { name: /alice 2/ }).isChecked()).toBe(true);
-    await dialog.getByRole('radio', { name: /alice 3/ }).check();
-    await dialog.getByLabel('Remember my choice').check();
-    await dialog.getByRole('button', { name: 'Use this certificate' }).click();
-    await expect
-      .poll(() => bridge.paramsOf('prompt.answer'))
-      .toEqual([{ id: 11, accepted: true, answer: '3'.repeat(64), remember: true }]);
-
-    await bridge.push(withPrompt({ kind: 'certificate', id: 12, candidates, remember: false }));
-    await expect.poll(() => dialog.getByLabel('Remember my choice').count()).toBe(0);
-    await dialog.getByRole('button', { name: 'Use this certificate' }).click();
-    await bridge.push(withPrompt({ kind: 'certificate', id: 13, candidates: [candidates[0]!], remember: true }));
-    await expect.poll(() => dialog.getByRole('button', { name: 'Use this certificate' }).isDisabled()).toBe(true);
-    await page.keyboard.press('Escape');
-    await expect
-      .poll(() => bridge.paramsOf('prompt.answer').slice(1))
-      .toEqual([
-        { id: 12, accepted: true, answer: '2'.repeat(64) },
-        { id: 13, accepted: false },
-      ]);
-  });
-
   const KEYS = Object.keys(CATALOGS.en);
   const KEYLIKE = /\b(?:app|state|mgmt|menu|tray|window|prompt|notify|icon)\.[a-zA-Z]+\b/;
   for (const locale of ['en', 'de', 'ja', 'ko'] as Locale[]) {
@@ -349,10 +182,10 @@ describe.skipIf(skip)(titled('tray window (renderer) in Chromium', skip), () => 
         .map(Number)
         .reduce((a, b) => a + b, 0);
     expect(luminance(dark)).toBeLessThan(luminance(light));
-    expect(await axeViolations(page, axeSource)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
     await bridge.push(STATES.error({ prompt: { kind: 'secret', id: 1, title: 'Sign in', message: 'Password' } }));
     await page.getByRole('dialog').waitFor();
-    expect(await axeViolations(page, axeSource)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
   });
 
   it('a malformed or unknown request from the page gets a typed error and reaches no handler', async () => {
@@ -383,7 +216,7 @@ describe.skipIf(skip)(titled('tray window (renderer) in Chromium', skip), () => 
     expect(blocked).toBe('blocked');
     expect(await csp(page)).toEqual([expect.stringMatching(/^connect-src /)]);
     // The favicon is Chromium's own request (Electron makes none), not the page's.
-    const files = new Set(server.requests);
+    const files = new Set(session.server.requests);
     expect(
       [...files].every(
         (path) => path === '/' || path === '/favicon.ico' || /^\/assets\/index-[\w-]+\.(js|css)$/.test(path),

@@ -54,17 +54,23 @@ export function App() {
   };
   const host = view.selectedHost ?? view.hosts[0]?.name;
   const prompt = view.prompt;
+  // A new question starts clean: an earlier failure belongs to what the user did before it.
+  useEffect(() => setFailure(null), [prompt?.id]);
   const answer = (accepted: boolean, text?: string, remember?: boolean) => {
     if (!prompt || answered.current.has(prompt.id)) return;
     answered.current.add(prompt.id);
     const params = { id: prompt.id, accepted, ...(text !== undefined ? { answer: text } : {}) };
-    void run(call('prompt.answer', remember ? { ...params, remember } : params));
+    void run(call('prompt.answer', remember ? { ...params, remember } : params)).then((result) => {
+      // Refused (shown as a failure): the dialog is still there, so the user may answer again.
+      if (result === null) answered.current.delete(params.id);
+    });
   };
   const exportDiagnostics = async () => {
     const result = await run(call('diagnostics.export', {}));
     if (result) setSaved({ key: 'notify.diagnosticsSaved', params: { path: result.path } });
   };
   const notice = view.notice ?? saved;
+  const failureText = (f: RequestFailure) => t('window.requestFailed', { message: f.message, code: f.code });
 
   return (
     <>
@@ -138,14 +144,23 @@ export function App() {
           <p id="notice" class="notice" role="status">
             {notice ? t(notice) : ''}
           </p>
-          {failure && (
+          {failure && !prompt && (
             <p id="failure" class="failure" role="alert">
-              {t('window.requestFailed', { message: failure.message, code: failure.code })}
+              {failureText(failure)}
             </p>
           )}
         </footer>
       </main>
-      {prompt && <PromptDialog key={prompt.id} prompt={prompt} t={t} locale={view.locale} answer={answer} />}
+      {prompt && (
+        <PromptDialog
+          key={prompt.id}
+          prompt={prompt}
+          t={t}
+          locale={view.locale}
+          answer={answer}
+          failure={failure ? failureText(failure) : undefined}
+        />
+      )}
     </>
   );
 }

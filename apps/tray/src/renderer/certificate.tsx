@@ -10,7 +10,7 @@ import { Buttons, Modal, type PromptProps } from './modal.js';
 type CertificatePrompt = Extract<PromptView, { kind: 'certificate' }>;
 
 /** See the module comment. */
-export function CertificatePicker({ prompt, t, locale, answer }: PromptProps<CertificatePrompt>) {
+export function CertificatePicker({ prompt, t, locale, answer, failure }: PromptProps<CertificatePrompt>) {
   const [chosen, setChosen] = useState(prompt.candidates.find((c) => c.accepted)?.sha256);
   const [remember, setRemember] = useState(false);
   const id = `prompt-${prompt.id}`;
@@ -21,7 +21,7 @@ export function CertificatePicker({ prompt, t, locale, answer }: PromptProps<Cer
     </span>
   );
   return (
-    <Modal labelledBy={`${id}-title`} onCancel={() => answer(false)}>
+    <Modal labelledBy={`${id}-title`} onCancel={() => answer(false)} failure={failure}>
       <form
         onSubmit={(event) => {
           event.preventDefault();

@@ -23,11 +23,13 @@ export interface ModalProps {
   describedBy?: string;
   /** Escape, or the dialog closing by any other way than an answer. */
   onCancel: () => void;
+  /** Why the last answer was refused: shown inside, since the window behind a modal dialog is inert. */
+  failure?: string | undefined;
   children: ComponentChildren;
 }
 
 /** See the module comment. Mount it to open, unmount it to close. */
-export function Modal({ labelledBy, describedBy, onCancel, children }: ModalProps) {
+export function Modal({ labelledBy, describedBy, onCancel, failure, children }: ModalProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const cancel = useRef(onCancel);
   cancel.current = onCancel;
@@ -74,6 +76,11 @@ export function Modal({ labelledBy, describedBy, onCancel, children }: ModalProp
       }}
     >
       {children}
+      {failure && (
+        <p class="failure" role="alert">
+          {failure}
+        </p>
+      )}
     </dialog>
   );
 }
@@ -87,6 +94,8 @@ export interface PromptProps<P extends PromptView = PromptView> {
   t: Translate;
   locale: string;
   answer: Answer;
+  /** See {@link ModalProps.failure}. */
+  failure?: string | undefined;
 }
 
 /** The two buttons at the bottom of every dialog; the first submits the dialog's form. */

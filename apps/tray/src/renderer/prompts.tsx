@@ -15,10 +15,10 @@ const submit = (then: () => void) => (event: SubmitEvent) => {
   then();
 };
 
-function Banner({ prompt, t, answer }: PromptProps<Of<'banner'>>) {
+function Banner({ prompt, t, answer, failure }: PromptProps<Of<'banner'>>) {
   const title = `prompt-${prompt.id}-title`;
   return (
-    <Modal labelledBy={title} onCancel={() => answer(false)}>
+    <Modal labelledBy={title} onCancel={() => answer(false)} failure={failure}>
       <form onSubmit={submit(() => answer(true))}>
         <h2 id={title}>{t('prompt.bannerTitle')}</h2>
         {/* Focusable so a long banner scrolls with the keyboard; read first, then Accept. */}
@@ -31,10 +31,10 @@ function Banner({ prompt, t, answer }: PromptProps<Of<'banner'>>) {
   );
 }
 
-function Confirm({ prompt, t, answer }: PromptProps<Of<'confirm'>>) {
+function Confirm({ prompt, t, answer, failure }: PromptProps<Of<'confirm'>>) {
   const [title, message] = [`prompt-${prompt.id}-title`, `prompt-${prompt.id}-message`];
   return (
-    <Modal labelledBy={title} describedBy={message} onCancel={() => answer(false)}>
+    <Modal labelledBy={title} describedBy={message} onCancel={() => answer(false)} failure={failure}>
       <form onSubmit={submit(() => answer(true))}>
         <h2 id={title}>{prompt.title}</h2>
         <p id={message} class="message">
@@ -47,7 +47,7 @@ function Confirm({ prompt, t, answer }: PromptProps<Of<'confirm'>>) {
 }
 
 /** A text or secret prompt: its message labels the field; Enter submits. */
-function Field({ prompt, t, answer }: PromptProps<Of<'text' | 'secret'>>) {
+function Field({ prompt, t, answer, failure }: PromptProps<Of<'text' | 'secret'>>) {
   const [value, setValue] = useState('');
   const [title, input] = [`prompt-${prompt.id}-title`, `prompt-${prompt.id}-input`];
   const fieldProps = {
@@ -58,7 +58,7 @@ function Field({ prompt, t, answer }: PromptProps<Of<'text' | 'secret'>>) {
     'data-autofocus': true,
   };
   return (
-    <Modal labelledBy={title} onCancel={() => answer(false)}>
+    <Modal labelledBy={title} onCancel={() => answer(false)} failure={failure}>
       <form onSubmit={submit(() => answer(true, value))}>
         <h2 id={title}>{prompt.title}</h2>
         <label for={input} class="field-label">
@@ -75,11 +75,11 @@ function Field({ prompt, t, answer }: PromptProps<Of<'text' | 'secret'>>) {
   );
 }
 
-function Choice({ prompt, t, answer }: PromptProps<Of<'choice'>>) {
+function Choice({ prompt, t, answer, failure }: PromptProps<Of<'choice'>>) {
   const [chosen, setChosen] = useState(prompt.choices[0]);
   const [title, legend] = [`prompt-${prompt.id}-title`, `prompt-${prompt.id}-legend`];
   return (
-    <Modal labelledBy={title} onCancel={() => answer(false)}>
+    <Modal labelledBy={title} onCancel={() => answer(false)} failure={failure}>
       <form onSubmit={submit(() => answer(true, chosen))}>
         <h2 id={title}>{prompt.title}</h2>
         <fieldset>

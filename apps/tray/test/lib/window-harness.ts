@@ -4,13 +4,17 @@
  * with a bridge on `window.tandem` whose every request goes through the real `handleBridge`
  * (so validation and typed errors are the main process's own).
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
+import type { TandemError } from '@tandem/common';
 import { validate } from '@tandem/contract';
 import { TrayView } from '../../src/core/bridge.js';
 import { handleBridge, type BridgeHandlers } from '../../src/core/bridge-host.js';
@@ -18,11 +22,16 @@ import { handleBridge, type BridgeHandlers } from '../../src/core/bridge-host.js
 // The browser globals the page functions below touch (the test program has no DOM lib).
 declare const window: Record<string, unknown>;
 declare const document: {
+  documentElement: { lang: string };
   addEventListener(type: string, listener: (event: { violatedDirective: string; blockedURI: string }) => void): void;
 };
 
 /** Debian's Chromium (`.ci/run` installs it). */
 export const CHROMIUM = '/usr/bin/chromium';
+/** Why the window tests cannot run here, or null. */
+export const chromiumMissing: string | null = existsSync(CHROMIUM)
+  ? null
+  : `needs ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
 const TRAY = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Builds the window into `outDir`; returns the source modules the bundle contains (repo-relative to apps/tray). */
@@ -114,9 +123,14 @@ export class FakeBridge {
     'diagnostics.export': (p) => this.record('diagnostics.export', p, { path: this.diagnosticsPath }),
   };
 
+  /** Requests that fail once with this error (as the agent's refusal would), by method. */
+  readonly failOnce = new Map<string, TandemError>();
+
   private record<R>(method: string, params: unknown, result: R): Promise<R> {
     this.handled.push({ method, params });
-    return Promise.resolve(result);
+    const failure = this.failOnce.get(method);
+    this.failOnce.delete(method);
+    return failure ? Promise.reject(failure) : Promise.resolve(result);
   }
 
   /** The handled requests named `method`, their params only. */
@@ -158,10 +172,14 @@ export class FakeBridge {
   }
 }
 
+let axeSource: Promise<string> | undefined;
+
 /** The serious and critical axe-core violations on the page, as "rule: target" lines. */
-export async function axeViolations(page: Page, axeSource: string): Promise<string[]> {
-  const loaded = await page.evaluate(() => 'axe' in window);
-  if (!loaded) await page.evaluate(axeSource);
+export async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) {
+    axeSource ??= readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    await page.evaluate(await axeSource);
+  }
   return page.evaluate(async () => {
     type Result = { id: string; impact?: string; nodes: { target: unknown[] }[] };
     const axe = window['axe'] as { run(context: unknown): Promise<{ violations: Result[] }> };
@@ -170,4 +188,47 @@ export async function axeViolations(page: Page, axeSource: string): Promise<stri
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
   });
+}
+
+/**
+ * One test file's window: built once, served once, one browser; {@link WindowSession.open} gives
+ * each test a fresh page with its own bridge.
+ */
+export class WindowSession {
+  /** The built page's directory. */
+  dir = '';
+  /** The bundle's source modules (see {@link buildWindow}). */
+  modules: string[] = [];
+  server!: StaticServer;
+  private browser!: Browser;
+  private context!: BrowserContext;
+  private current: Page | undefined;
+
+  /** Builds, serves and launches (for `beforeAll`). */
+  async start(): Promise<void> {
+    this.dir = await mkdtemp(join(tmpdir(), 'tandem-window-'));
+    this.modules = await buildWindow(this.dir);
+    this.server = await serveDirectory(this.dir);
+    this.browser = await launchChromium();
+    this.context = await this.browser.newContext({ locale: 'en-US' });
+  }
+
+  /** A fresh page showing `view` once the app has rendered it (the previous page is closed). */
+  async open(view: TrayView): Promise<{ page: Page; bridge: FakeBridge }> {
+    await this.current?.close();
+    const page = (this.current = await this.context.newPage());
+    const bridge = new FakeBridge(view);
+    await bridge.attach(page);
+    await page.goto(this.server.url);
+    await page.locator('#sentence').waitFor();
+    await page.waitForFunction((locale) => document.documentElement.lang === locale, view.locale);
+    return { page, bridge };
+  }
+
+  /** Closes everything (for `afterAll`). */
+  async stop(): Promise<void> {
+    await this.browser?.close();
+    await this.server?.close();
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
 }
