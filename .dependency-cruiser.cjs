@@ -96,6 +96,16 @@ module.exports = {
       to: { path: '^packages/', pathNot: `${pkg('contract|common|signer')}|^packages/ipc/(src|dist)/client` },
     },
     {
+      name: 'tray-window-is-browser-code',
+      comment:
+        "The tray's window runs sandboxed in Chromium: Preact, its own modules, the catalogues and the bridge's types. No Node, no schema code, no main-process module.",
+      severity: 'error',
+      from: { path: '^apps/tray/src/renderer/' },
+      to: {
+        pathNot: '^apps/tray/src/(renderer/|core/(bridge|i18n)\\.ts$|core/catalog/)|(^|/)node_modules/preact/',
+      },
+    },
+    {
       name: 'signer-layer',
       comment:
         "The user's signer runs in the user's process: certs for the store, contract and ipc/client for the answers.",
@@ -165,7 +175,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['tandem-source', 'import', 'types', 'default'],
-      extensions: ['.ts', '.js', '.json'],
+      extensions: ['.ts', '.tsx', '.js', '.json'],
       mainFields: ['module', 'main', 'types'],
     },
     reporterOptions: { text: { highlightFocused: true } },

@@ -44,6 +44,14 @@ export default defineConfig(
     },
   },
   {
+    // The tray's window is browser code (DOM, JSX for Preact): its own program, browser globals.
+    files: ['apps/*/src/renderer/**/*.{ts,tsx}'],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { project: './apps/tray/src/renderer/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+    },
+  },
+  {
     // JavaScript files: the type-aware rules still apply (types are inferred), TS-only ones do not.
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     rules: {

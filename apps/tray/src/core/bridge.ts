@@ -128,9 +128,9 @@ export const bridge = {
     doc: 'Remember the host the picker shows (the last used is preselected next time).',
   }),
   'prompt.answer': request({
-    params: object({ id: Count, accepted: boolean(), answer: optional(string(4096)) }),
+    params: object({ id: Count, accepted: boolean(), answer: optional(string(4096)), remember: optional(boolean()) }),
     result: Empty,
-    doc: 'Answer the pending prompt: accepted=false declines or cancels; `answer` is the text, secret, choice or thumbprint.',
+    doc: 'Answer the pending prompt: accepted=false declines or cancels; `answer` is the text, secret, choice or thumbprint; `remember` (certificate prompts offering it) asks to remember the chosen thumbprint.',
   }),
   view: request({ params: Empty, result: TrayView, doc: 'The current view (the `view` event sends each change).' }),
 } as const;
