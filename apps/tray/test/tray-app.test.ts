@@ -156,6 +156,68 @@ describe('tray core', () => {
     expect(await confirm).toEqual({ cancelled: true });
   });
 
+  it("shows the gateway's login banner; Accept continues, Decline answers cancelled", async () => {
+    const { agent, app } = await rig();
+    await call(app, 'connect', { host: 'Lab' });
+    const ctx = agent.connectCtx()!;
+    const accepted = ctx.reverse('prompt', { kind: 'banner', title: 'Banner', message: 'Authorised use only.' });
+    await until(() => app.view().prompt?.kind === 'banner', 'banner shown');
+    expect(app.view().prompt).toMatchObject({ kind: 'banner', text: 'Authorised use only.' });
+    await call(app, 'prompt.answer', { id: app.view().prompt!.id, accepted: true });
+    expect(await accepted).toMatchObject({ cancelled: false });
+    const declined = ctx.reverse('prompt', { kind: 'banner', title: 'Banner', message: 'Again.' });
+    await until(() => app.view().prompt?.kind === 'banner', 'banner shown again');
+    await call(app, 'prompt.answer', { id: app.view().prompt!.id, accepted: false });
+    expect(await declined).toEqual({ cancelled: true });
+  });
+
+  it("answers the agent's certs.choose with the user's pick, and remembers it only where allowed", async () => {
+    const { agent, app, settings } = await rig();
+    await call(app, 'connect', { host: 'Lab' });
+    const ctx = agent.connectCtx()!;
+    const cand = (n: string, accepted: boolean) => ({
+      sha256: n.repeat(64),
+      subject: `CN=${n}`,
+      issuer: 'CN=Lab CA',
+      notAfter: '2027-12-06T10:00:00.000Z',
+      store: 'file',
+      accepted,
+      reasons: accepted ? [] : ['KeyUsage lacks Digital_Signature'],
+    });
+    const candidates = [cand('a', true), cand('b', true), cand('c', false)];
+    // The profile forbids remembering: the flag from the window is ignored.
+    let asked = ctx.reverse('certs.choose', { candidates, remember: false });
+    await until(() => app.view().prompt?.kind === 'certificate', 'picker shown');
+    const id = app.view().prompt!.id;
+    expect(await call(app, 'prompt.answer', { id, accepted: true, answer: 'c'.repeat(64) })).toMatchObject({
+      ok: false,
+      error: { code: ErrorCodes.IPC_PARAMS },
+    });
+    await call(app, 'prompt.answer', { id, accepted: true, answer: 'b'.repeat(64), remember: true });
+    expect(await asked).toEqual({ cancelled: false, sha256: 'b'.repeat(64) });
+    expect(settings.get().certificate).toBeUndefined();
+    // Allowed: remembered, then used without asking while it is still accepted.
+    asked = ctx.reverse('certs.choose', { candidates, remember: true });
+    await until(() => app.view().prompt?.kind === 'certificate', 'picker shown again');
+    await call(app, 'prompt.answer', {
+      id: app.view().prompt!.id,
+      accepted: true,
+      answer: 'a'.repeat(64),
+      remember: true,
+    });
+    expect(await asked).toEqual({ cancelled: false, sha256: 'a'.repeat(64) });
+    expect(settings.get().certificate).toBe('a'.repeat(64));
+    expect(await ctx.reverse('certs.choose', { candidates, remember: true })).toEqual({
+      cancelled: false,
+      sha256: 'a'.repeat(64),
+    });
+    // No longer accepted: asked again; cancel fails the attempt.
+    asked = ctx.reverse('certs.choose', { candidates: [cand('a', false), cand('b', true)], remember: true });
+    await until(() => app.view().prompt?.kind === 'certificate', 'picker for a changed verdict');
+    await call(app, 'prompt.answer', { id: app.view().prompt!.id, accepted: false });
+    expect(await asked).toEqual({ cancelled: true });
+  });
+
   it('keeps a typed secret redacted while the sign-in runs, and forgets it afterwards', async () => {
     const { agent, app } = await rig();
     await call(app, 'connect', { host: 'Lab' });

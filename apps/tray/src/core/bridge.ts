@@ -9,6 +9,8 @@
  */
 import {
   array,
+  CertificateChoice,
+  CERTS_LIST_MAX,
   boolean,
   Count,
   enumOf,
@@ -28,6 +30,8 @@ import {
   TunnelSnapshot,
 } from '@tandem/contract';
 
+export type { CertificateChoice } from '@tandem/contract';
+
 /** The languages the tray speaks. */
 export const LOCALES = ['en', 'de', 'ja', 'ko'] as const;
 /** See {@link LOCALES}. */
@@ -46,20 +50,6 @@ export const Message = object({
 /** See {@link Message}. */
 export type Message = Infer<typeof Message>;
 
-/** One user certificate as the picker shows it, with the selection's verdict. */
-export const CertificateChoice = object({
-  sha256: token(64, /^[0-9a-f]{64}$/),
-  subject: Text,
-  issuer: Text,
-  notAfter: Timestamp,
-  store: string(64),
-  accepted: boolean(),
-  /** Why it was refused (the certs package's reasons); empty when accepted. */
-  reasons: array(string(512), 16),
-});
-/** See {@link CertificateChoice}. */
-export type CertificateChoice = Infer<typeof CertificateChoice>;
-
 /** A question waiting for the user; `id` names it in `prompt.answer`. */
 export const PromptView = tagged('kind', {
   /** The gateway's login banner: Accept continues, Decline disconnects. */
@@ -68,7 +58,8 @@ export const PromptView = tagged('kind', {
   text: { id: Count, title: string(256), message: string(4096) },
   secret: { id: Count, title: string(256), message: string(4096) },
   choice: { id: Count, title: string(256), message: string(4096), choices: array(string(256), 32) },
-  certificate: { id: Count, candidates: array(CertificateChoice, 64), remember: boolean() },
+  /** The agent's `certs.choose`: its verdicts as they came; the window may pick only an accepted one. */
+  certificate: { id: Count, candidates: array(CertificateChoice, CERTS_LIST_MAX), remember: boolean() },
 });
 /** See {@link PromptView}. */
 export type PromptView = Infer<typeof PromptView>;

@@ -10,7 +10,7 @@
 import { ErrorCodes, redactor, TandemError } from '@tandem/common';
 import type { ReverseParams, ReverseResult } from '@tandem/contract';
 import type { UserSignerOptions } from '@tandem/signer';
-import type { CertificateChoice, Locale, PromptView } from './bridge.js';
+import type { Locale, PromptView } from './bridge.js';
 import { msg, translate } from './i18n.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -22,6 +22,8 @@ export type PromptRequest = DistributiveOmit<PromptView, 'id'>;
 export interface PromptAnswer {
   accepted: boolean;
   answer?: string;
+  /** A certificate prompt that offered it: the user asked to keep this choice. */
+  remember?: boolean;
 }
 
 const CANCELLED: PromptAnswer = { accepted: false };
@@ -91,11 +93,13 @@ export class PromptQueue {
    * question does not allow — a choice not offered, a certificate that was refused — are typed
    * errors, so a confused or hostile window cannot pick for the user.
    */
-  answer(id: number, accepted: boolean, answer?: string): void {
+  answer(id: number, accepted: boolean, answer?: string, remember?: boolean): void {
     const at = this.waiting.findIndex((w) => w.view.id === id);
     if (at < 0) throw badAnswer(`no question ${id} is waiting`);
     const { view, resolve } = this.waiting[at]!;
     const result = accepted ? checkAnswer(view, answer) : CANCELLED;
+    // Only a picker that offered "remember" can be told to remember.
+    if (result.accepted && remember === true && view.kind === 'certificate' && view.remember) result.remember = true;
     if (result.accepted && view.kind === 'secret' && result.answer) this.secrets.hold(result.answer);
     this.waiting.splice(at, 1);
     resolve(result);
@@ -143,7 +147,7 @@ function checkAnswer(view: PromptView, answer: string | undefined): PromptAnswer
 /**
  * The view of one agent `prompt`, or null for a kind this tray does not know (a newer agent):
  * such a question is cancelled, which fails the attempt instead of leaving it hanging.
- * New kinds of the contract (the login banner) get their case here.
+ * The login banner (API 1.5) becomes the banner dialog: Accept continues, Decline disconnects.
  */
 export function promptRequestOf(p: ReverseParams<'prompt'>): PromptRequest | null {
   const { title, message } = p;
@@ -154,6 +158,8 @@ export function promptRequestOf(p: ReverseParams<'prompt'>): PromptRequest | nul
       return { kind: p.kind, title, message };
     case 'choice':
       return { kind: 'choice', title, message, choices: [...(p.choices ?? [])] };
+    case 'banner':
+      return { kind: 'banner', text: message };
     default:
       return null;
   }
@@ -184,15 +190,27 @@ export function askSecret(queue: PromptQueue, locale: () => Locale): UserSignerO
   };
 }
 
+/** Where the tray keeps the thumbprint a user chose to remember. */
+export interface RememberedCertificate {
+  get(): string | undefined;
+  set(sha256: string): void;
+}
+
 /**
- * Asks the user to pick a certificate (the picker): resolves with the thumbprint, or null when
- * the user cancelled. For the agent's certificate choice request once the contract has it.
+ * The agent's `certs.choose` (API 1.5): the picker. Where the profile lets the choice be
+ * remembered and the remembered certificate is still among the accepted, it is used without
+ * asking; otherwise the user picks (only an accepted one) or cancels, which fails the attempt.
  */
-export async function chooseCertificate(
+export function chooseHandler(
   queue: PromptQueue,
-  candidates: readonly CertificateChoice[],
-  remember: boolean,
-): Promise<string | null> {
-  const { accepted, answer } = await queue.ask({ kind: 'certificate', candidates: [...candidates], remember });
-  return accepted && answer !== undefined ? answer : null;
+  remembered: RememberedCertificate,
+): (p: ReverseParams<'certs.choose'>) => Promise<ReverseResult<'certs.choose'>> {
+  return async ({ candidates, remember }) => {
+    const kept = remember ? remembered.get() : undefined;
+    if (kept && candidates.some((c) => c.accepted && c.sha256 === kept)) return { cancelled: false, sha256: kept };
+    const picked = await queue.ask({ kind: 'certificate', candidates: [...candidates], remember });
+    if (!picked.accepted || picked.answer === undefined) return { cancelled: true };
+    if (picked.remember) remembered.set(picked.answer);
+    return { cancelled: false, sha256: picked.answer };
+  };
 }

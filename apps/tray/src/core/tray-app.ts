@@ -15,7 +15,7 @@ import { saveBundle } from './downloads.js';
 import { msg } from './i18n.js';
 import { trayMenu, type MenuAction, type MenuItem } from './menu.js';
 import { ExpiryNotifier, TunnelNotifier, type TrayNotification } from './notifications.js';
-import { askSecret, PromptQueue, promptHandler, SecretKeeper } from './prompts.js';
+import { askSecret, chooseHandler, PromptQueue, promptHandler, SecretKeeper } from './prompts.js';
 import type { SettingsStore } from './settings.js';
 import { trayView } from './view-model.js';
 
@@ -128,6 +128,12 @@ export function createTrayApp(opts: TrayAppOptions): TrayApp {
     'certs.list': tracked(signer.handlers['certs.list']),
     'certs.sign': tracked(signer.handlers['certs.sign']),
     prompt: tracked(promptHandler(prompts)),
+    'certs.choose': tracked(
+      chooseHandler(prompts, {
+        get: () => opts.settings.get().certificate,
+        set: (certificate) => opts.settings.update({ certificate }),
+      }),
+    ),
   };
 
   const link: AgentLink = createAgentLink({
@@ -266,8 +272,8 @@ export function createTrayApp(opts: TrayAppOptions): TrayApp {
       publish();
       return {};
     },
-    'prompt.answer': async ({ id, accepted, answer }) => {
-      prompts.answer(id, accepted, answer);
+    'prompt.answer': async ({ id, accepted, answer, remember }) => {
+      prompts.answer(id, accepted, answer, remember);
       return {};
     },
     view: async () => current,
