@@ -25,7 +25,6 @@ import {
   string,
   tagged,
   Text,
-  Timestamp,
   token,
   TunnelSnapshot,
 } from '@tandem/contract';
