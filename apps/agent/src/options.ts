@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { isAbsolute } from 'node:path';
 import { ErrorCodes, TandemError, type LogLevel } from '@tandem/common';
 import { LINUX_MACHINE_STORE } from '@tandem/certs';
+import { DEFAULT_SOCKET, socketFromEnv } from '@tandem/contract';
 import { LOGIND_SESSIONS_DIR, type WithoutLogind } from './user-tunnel-policy.js';
 
 /** The agent's configuration after parsing argv and the environment. */
@@ -40,8 +41,6 @@ export interface AgentOptions {
   help: boolean;
 }
 
-/** Default socket path; clients use the same one. */
-export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';
 /** Default directory of user-tunnel profiles; `mgmttun/` below it holds the machine tunnel profile. */
 export const DEFAULT_PROFILE_DIR = '/etc/tandem/profiles';
 /** Secure Client 5's profile directory on Linux; `mgmttun/` below it holds the machine tunnel profile. */
@@ -139,10 +138,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     if (!m) throw usage(`--resolve must be HOST:IP: ${item}`);
     resolve.set(m[1]!.toLowerCase(), m[2]!.replace(/^\[|\]$/g, ''));
   }
-  const envSocket = env['TANDEM_SOCKET'];
   return {
     foreground: v.foreground === true,
-    socketPath: absolute('socket', v.socket ?? (envSocket && envSocket.length > 0 ? envSocket : DEFAULT_SOCKET)),
+    socketPath: absolute('socket', v.socket ?? socketFromEnv(env)),
     profileDir: absolute('profile-dir', v['profile-dir'] ?? DEFAULT_PROFILE_DIR),
     ciscoProfileDir:
       v['no-cisco-profiles'] === true

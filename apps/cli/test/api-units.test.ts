@@ -9,7 +9,8 @@ import { AttemptTracker, type Outcome } from '../src/api/connect-wait.js';
 import { managementState } from '../src/api/format.js';
 import { statsText, withManagementState } from '../src/api/stats.js';
 import { printable } from '../src/api/terminal.js';
-import { DEFAULT_SOCKET, socketPathFrom } from '../src/api/agent.js';
+import { DEFAULT_SOCKET } from '@tandem/contract';
+import { socketPathFrom } from '../src/api/agent.js';
 import { connectParams } from '../src/api/connect.js';
 
 const T = '2026-03-01T08:00:00.000Z';

@@ -6,7 +6,8 @@
 import { chown } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@tandem/common';
-import { createAgentLink, DEFAULT_SOCKET, socketPathFrom, type AgentLink } from '../src/core/agent-link.js';
+import { DEFAULT_SOCKET, socketFromEnv } from '@tandem/contract';
+import { createAgentLink, type AgentLink } from '../src/core/agent-link.js';
 import {
   allowNonRootOwner,
   HOSTS,
@@ -46,9 +47,9 @@ async function setup(): Promise<{ agent: ScriptedAgent; link: AgentLink; states:
 
 describe('agent link', () => {
   it('takes the socket from $TANDEM_SOCKET, else the agent default', () => {
-    expect(socketPathFrom({ TANDEM_SOCKET: '/tmp/x.sock' })).toBe('/tmp/x.sock');
-    expect(socketPathFrom({ TANDEM_SOCKET: '' })).toBe(DEFAULT_SOCKET);
-    expect(socketPathFrom({})).toBe('/run/tandem/tandemd.sock');
+    expect(socketFromEnv({ TANDEM_SOCKET: '/tmp/x.sock' })).toBe('/tmp/x.sock');
+    expect(socketFromEnv({ TANDEM_SOCKET: '' })).toBe(DEFAULT_SOCKET);
+    expect(socketFromEnv({})).toBe('/run/tandem/tandemd.sock');
   });
 
   it('says hello, remembers the uid, watches state and fetches the hosts', async () => {

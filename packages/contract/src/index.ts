@@ -38,3 +38,12 @@ export * from './contract.js';
 export const API_VERSION = 1;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
 export const API_MINOR = 5;
+
+/** Where tandemd listens unless told otherwise; the agent, the CLI and the tray share it. */
+export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';
+
+/** `$TANDEM_SOCKET` when it is set and not empty, else {@link DEFAULT_SOCKET}. */
+export function socketFromEnv(env: Readonly<Record<string, string | undefined>>): string {
+  const fromEnv = env['TANDEM_SOCKET'];
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_SOCKET;
+}

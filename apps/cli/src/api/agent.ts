@@ -5,12 +5,10 @@
  */
 import { lstat } from 'node:fs/promises';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { DEFAULT_SOCKET, socketFromEnv } from '@tandem/contract';
 import { connectIpc, type IpcClient, type ReverseHandlers } from '@tandem/ipc/client';
 import type { OptionSpec, ParsedArgs } from '../args.js';
 import { cliVersion } from '../version.js';
-
-/** Where tandemd listens when nothing else is said. */
-export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';
 
 /** parseArgs declarations every API command accepts. */
 export const AGENT_OPTIONS: OptionSpec = {
@@ -27,8 +25,7 @@ export const AGENT_USAGE = `  --socket PATH              Agent socket (default $
 export function socketPathFrom(values: ParsedArgs['values'], env: NodeJS.ProcessEnv = process.env): string {
   const flag = values['socket'];
   if (typeof flag === 'string' && flag !== '') return flag;
-  const fromEnv = env['TANDEM_SOCKET'];
-  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_SOCKET;
+  return socketFromEnv(env);
 }
 
 /**

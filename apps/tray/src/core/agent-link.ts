@@ -10,15 +10,6 @@ import type { HostEntry, MethodName, ParamsOf, ResultOf, StatusSnapshot } from '
 import { connectIpc, type IpcClient, type ReverseHandlers } from '@tandem/ipc/client';
 import type { AgentLinkState } from './view-model.js';
 
-/** Where tandemd listens when `$TANDEM_SOCKET` says nothing (the CLI's default too). */
-export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';
-
-/** The socket from `$TANDEM_SOCKET`, else {@link DEFAULT_SOCKET}. */
-export function socketPathFrom(env: NodeJS.ProcessEnv): string {
-  const fromEnv = env['TANDEM_SOCKET'];
-  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_SOCKET;
-}
-
 /**
  * How the tray retries: quicker than a tunnel's reconnect (the agent is local, a restart takes
  * a second or two) and capped low, since the user is looking at a "Trying again…" sentence.

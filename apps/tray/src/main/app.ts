@@ -18,11 +18,11 @@ import {
   type MenuItemConstructorOptions,
 } from 'electron';
 import { ErrorCodes } from '@tandem/common';
+import { socketFromEnv } from '@tandem/contract';
 import type { BridgeReply, TrayIcon, TrayView } from '../core/bridge.js';
 import { handleBridge } from '../core/bridge-host.js';
 import { downloadsDirFrom } from '../core/downloads.js';
 import { msg, pickLocale, translate } from '../core/i18n.js';
-import { socketPathFrom } from '../core/agent-link.js';
 import type { MenuAction, MenuItem } from '../core/menu.js';
 import { SettingsStore, settingsPathFrom } from '../core/settings.js';
 import { createTrayApp, type TrayApp, type TrayAppOptions } from '../core/tray-app.js';
@@ -177,7 +177,7 @@ export function runTray(opts: TrayMainOptions): TrayMain | null {
     const settings = new SettingsStore(settingsPathFrom(opts.env));
     const c = createTrayApp({
       locale,
-      socketPath: socketPathFrom(opts.env),
+      socketPath: socketFromEnv(opts.env),
       clientVersion: `tandem-tray/${app.getVersion()}`,
       allowNonRootOwner: opts.argv.includes('--allow-non-root-agent'),
       settings,
