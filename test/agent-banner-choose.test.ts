@@ -9,7 +9,7 @@
  * client without the handler gets the automatic choice.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,11 +19,11 @@ import { NetnsLab } from './lib/netns.js';
 import { GatewayProc } from './fixtures/lab-gateway/harness.js';
 import {
   agentArgs,
+  agentStarted,
   ensureAgentBuilt,
   runClient,
   scratch,
   TANDEMD,
-  until,
   type AgentProcess,
   type ClientPlan,
   type ClientRun,
@@ -132,16 +132,7 @@ describe.skipIf(skip !== null)(
     /** tandemd in the client namespace (the gateway is reachable only from there). */
     async function agentInLab(dir: Scratch): Promise<AgentProcess> {
       const args = ['--gateway-ca', pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`];
-      const child = lab.spawn(lab.cli, process.execPath, [TANDEMD, ...agentArgs(dir), ...args]);
-      let err = '';
-      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-      child.stdout!.resume();
-      const exited = new Promise<number | string>((resolve) =>
-        child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-      );
-      await until(() => existsSync(dir.socket) || child.exitCode !== null, 15_000);
-      if (!existsSync(dir.socket)) throw new Error(`tandemd did not start:\n${err}`);
-      return { child, stderr: () => err, exited };
+      return agentStarted(lab.spawn(lab.cli, process.execPath, [TANDEMD, ...agentArgs(dir), ...args]), dir.socket);
     }
 
     afterAll(async () => {
