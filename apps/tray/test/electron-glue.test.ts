@@ -32,7 +32,7 @@ const { runTray, CALL_CHANNEL, VIEW_CHANNEL, iconPath } = await import('../src/m
 const { CONTENT_SECURITY_POLICY } = await import('../src/main/security.js');
 
 const APP_DIR = '/opt/tandem-tray';
-const RENDERER = join(APP_DIR, 'renderer', 'index.html');
+const RENDERER = join(APP_DIR, 'dist', 'renderer', 'index.html');
 const uid = process.getuid!();
 let dir: string;
 let agent: ScriptedAgent;
@@ -74,6 +74,15 @@ const ipcCall = (url: string, method: unknown, params?: unknown) =>
   fake.state.ipc.get(CALL_CHANNEL)!(fakeEvent({ senderFrame: { url } }), method, params) as Promise<unknown>;
 
 describe('tray main process (electron mocked)', () => {
+  it('loads the window from where the Vite build writes it, and packaging ships that and the icons', async () => {
+    const trayDir = join(import.meta.dirname, '..');
+    const config = (await import('../vite.config.js')).default as { build: { outDir: string } };
+    expect(config.build.outDir).toBe(join(trayDir, 'dist', 'renderer'));
+    const builder = readFileSync(join(trayDir, '..', '..', 'electron-builder.yml'), 'utf8');
+    expect(builder).toMatch(/^ {2}- dist\/\*\*\/\*$/m);
+    expect(builder).toMatch(/^ {2}- assets\/\*\*\/\*$/m);
+  });
+
   it('opens a sandboxed, isolated window without Node on the local page', async () => {
     const main = await start();
     expect(fake.state.windows).toHaveLength(1);

@@ -38,7 +38,7 @@ export const VIEW_CHANNEL = 'tandem:view';
 export interface TrayMainOptions {
   argv: readonly string[];
   env: NodeJS.ProcessEnv;
-  /** The app's directory: `assets/`, `renderer/` and `dist/preload/` are found under it. */
+  /** The app's directory: `assets/`, `dist/renderer/` (the built window) and `dist/preload/` are found under it. */
   appDir: string;
   /** Overrides of the core's options (tests point it at their own agent and stores). */
   core?: Partial<TrayAppOptions>;
@@ -79,7 +79,7 @@ export function runTray(opts: TrayMainOptions): TrayMain | null {
     app.quit();
     return null;
   }
-  const rendererFile = opts.env['TANDEM_TRAY_RENDERER'] || join(opts.appDir, 'renderer', 'index.html');
+  const rendererFile = opts.env['TANDEM_TRAY_RENDERER'] || join(opts.appDir, 'dist', 'renderer', 'index.html');
   const rendererUrl = pathToFileURL(rendererFile).href;
   let core: TrayApp | null = null;
   let tray: Tray | null = null;
