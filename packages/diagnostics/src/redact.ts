@@ -51,6 +51,16 @@ export function formatOf(path: string): ContentFormat {
   return 'text';
 }
 
+/** Words that make any field holding them secret: `lastCookie`, `key_password`, `sessionToken`. */
+const SECRET_WORDS = new Set(['cookie', 'password', 'passphrase', 'passwd', 'secret', 'token', 'pin', 'otp', 'webvpn']);
+
+/** True for a field whose value must never enter a bundle (common's list, or a secret word in its name). */
+function secretField(name: string): boolean {
+  if (isSecretField(name)) return true;
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
+  return words.some((w) => SECRET_WORDS.has(w));
+}
+
 const KV_LINE = /^([ \t]*)([A-Za-z][A-Za-z0-9 ._-]{0,40}?)([ \t]*[:=][ \t]*)(\S.*?)([ \t]*)$/gm;
 const XML_ELEMENT = /<([A-Za-z][\w.-]*)((?:\s[^>]*)?)>([^<]+)<\/\1>/g;
 
@@ -133,7 +143,7 @@ export class BundleRedactor {
     if (input === null || typeof input !== 'object') return input;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(input)) {
-      if (isSecretField(k) && v !== null && v !== undefined && v !== '') {
+      if (secretField(k) && v !== null && v !== undefined && v !== '') {
         if (v !== REDACTED) this.count('field:secret');
         out[k] = REDACTED;
         continue;

@@ -45,9 +45,9 @@ const RULES: Rule[] = [
     replace: (_m, name) => `${name}=${REDACTED}`,
   },
   {
-    // key=value, key: value and "key": "value" for secret-looking keys, quoted or not.
+    // key=value, key: value and "key": "value" for secret-looking keys (VPN_PASSWORD, keyPassphrase), quoted or not.
     name: 'password-value',
-    re: /\b((?:pass(?:word|wd|phrase)?|pwd|pin|otp|secret|client[_-]?secret|api[_-]?key|(?:access[_-]?|auth[_-]?)?token)["']?\s*[=:]\s*)(?!\[REDACTED\]|"\[REDACTED\]")("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<]+)/gi,
+    re: /((?:[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key)|(?<![A-Za-z0-9])(?:pass|pwd|pin|otp))["']?\s*[=:]\s*)(?!\[REDACTED\]|"\[REDACTED\]")("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<]+)/gi,
     replace: (_m, head, value) => `${head}${value.startsWith('"') || value.startsWith("'") ? `"${REDACTED}"` : REDACTED}`,
   },
   {
