@@ -56,10 +56,16 @@ const SECRET_WORDS = new Set(['cookie', 'password', 'passphrase', 'passwd', 'sec
 
 /** True for a field whose value must never enter a bundle (common's list, or a secret word in its name). */
 function secretField(name: string): boolean {
-  if (isSecretField(name)) return true;
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
-  return words.some((w) => SECRET_WORDS.has(w));
+  let known = secretNames.get(name);
+  if (known === undefined) {
+    const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
+    known = isSecretField(name) || words.some((w) => SECRET_WORDS.has(w));
+    // Log records reuse a few dozen keys; the cap only guards against hostile input.
+    if (secretNames.size < 10_000) secretNames.set(name, known);
+  }
+  return known;
 }
+const secretNames = new Map<string, boolean>();
 
 const KV_LINE = /^([ \t]*)([A-Za-z][A-Za-z0-9 ._-]{0,40}?)([ \t]*[:=][ \t]*)(\S.*?)([ \t]*)$/gm;
 const XML_ELEMENT = /<([A-Za-z][\w.-]*)((?:\s[^>]*)?)>([^<]+)<\/\1>/g;

@@ -45,9 +45,10 @@ const RULES: Rule[] = [
     replace: (_m, name) => `${name}=${REDACTED}`,
   },
   {
-    // key=value, key: value and "key": "value" for secret-looking keys (VPN_PASSWORD, keyPassphrase), quoted or not.
+    // key=value, key: value and "key": "value" for secret-looking keys, also at the end of a longer
+    // key (VPN_PASSWORD, keyPassphrase), quoted or not.
     name: 'password-value',
-    re: /((?:[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key)|(?<![A-Za-z0-9])(?:pass|pwd|pin|otp))["']?\s*[=:]\s*)(?!\[REDACTED\]|"\[REDACTED\]")("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<]+)/gi,
+    re: /((?:password|passwd|passphrase|secret|token|api[_-]?key|(?<![A-Za-z0-9])(?:pass|pwd|pin|otp))["']?\s*[=:]\s*)(?!\[REDACTED\]|"\[REDACTED\]")("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<]+)/gi,
     replace: (_m, head, value) => `${head}${value.startsWith('"') || value.startsWith("'") ? `"${REDACTED}"` : REDACTED}`,
   },
   {
@@ -59,7 +60,7 @@ const RULES: Rule[] = [
     // DER keys, PKCS#12 files and SAML assertions in base64 on one line; public certificates
     // are PEM (64-character lines) and handled by the PII layer.
     name: 'base64-blob',
-    re: /[A-Za-z0-9+/]{200,}={0,2}/g,
+    re: /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{200,}={0,2}/g,
     replace: (m) => `[base64 blob of ${m.length} characters removed]`,
   },
 ];
