@@ -103,7 +103,10 @@ module.exports = {
         "The tray is a client of the agent and the user's signer: ipc/client, contract, common, signer and the bundle format only.",
       severity: 'error',
       from: { path: '^apps/tray/' },
-      to: { path: '^packages/', pathNot: `${pkg('contract|common|signer|diagnostics')}|^packages/ipc/(src|dist)/client` },
+      to: {
+        path: '^packages/',
+        pathNot: `${pkg('contract|common|signer|diagnostics')}|^packages/ipc/(src|dist)/client`,
+      },
     },
     {
       name: 'tray-window-is-browser-code',

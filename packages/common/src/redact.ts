@@ -47,11 +47,7 @@ const PATTERNS: Array<[name: string, RegExp, string]> = [
   ['dtls-secret', /(X-DTLS-(?:Master-Secret|Session-ID|App-ID)\s*:\s*)[^\r\n]+/gi, `$1${REDACTED}`],
   ['pkcs11-pin', /(pin-value=)[^;&\s"']+/gi, `$1${REDACTED}`],
   ['session-token', /(<session-token>)[^<]*(<\/session-token>)/gi, `$1${REDACTED}$2`],
-  [
-    'mca-signature',
-    /(<client-cert-auth-signature[^>]*>)[^<]*(<\/client-cert-auth-signature>)/gi,
-    `$1${REDACTED}$2`,
-  ],
+  ['mca-signature', /(<client-cert-auth-signature[^>]*>)[^<]*(<\/client-cert-auth-signature>)/gi, `$1${REDACTED}$2`],
   ['xml-password', /(<password>)[^<]*(<\/password>)/gi, `$1${REDACTED}$2`],
 ];
 

@@ -43,8 +43,10 @@ type Opened = { zip: yauzl.ZipFile };
 
 function open(file: string): Promise<Opened> {
   return new Promise((res, rej) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true }, (err, zip) =>
-      err ? rej(err) : res({ zip }),
+    yauzl.open(
+      file,
+      { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true },
+      (err, zip) => (err ? rej(err) : res({ zip })),
     );
   });
 }
@@ -62,7 +64,11 @@ async function readEntries(
   file: string,
   zip: yauzl.ZipFile,
   limits: Required<InspectLimits>,
-): Promise<{ entries: Map<string, { size: number; sha256: string }>; duplicates: string[]; texts: Map<string, string> }> {
+): Promise<{
+  entries: Map<string, { size: number; sha256: string }>;
+  duplicates: string[];
+  texts: Map<string, string>;
+}> {
   const entries = new Map<string, { size: number; sha256: string }>();
   const duplicates: string[] = [];
   const texts = new Map<string, string>();
@@ -72,7 +78,8 @@ async function readEntries(
     zip.on('error', rej);
     zip.on('end', () => res());
     zip.on('entry', (entry: yauzl.Entry) => {
-      if (++count > limits.maxEntries) return rej(archiveError(file, new Error(`more than ${limits.maxEntries} entries`)));
+      if (++count > limits.maxEntries)
+        return rej(archiveError(file, new Error(`more than ${limits.maxEntries} entries`)));
       if (entry.fileName.endsWith('/')) return zip.readEntry();
       zip.openReadStream(entry, (err, stream) => {
         if (err) return rej(archiveError(file, err));

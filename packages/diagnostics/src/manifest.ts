@@ -97,8 +97,15 @@ export function newBundleId(bytes: Buffer = randomBytes(16)): { short: string; f
 
 /** `tandem-diag-<host token>-<yyyymmddThhmmssZ>.zip`. */
 export function bundleFileName(hostLabel: string, when: Date): string {
-  const stamp = when.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
-  const label = hostLabel.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 40) || 'host';
+  const stamp = when
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+  const label =
+    hostLabel
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .slice(0, 40) || 'host';
   return `tandem-diag-${label}-${stamp}.zip`;
 }
 
@@ -129,7 +136,8 @@ export function parseManifest(text: string): Manifest {
   for (const f of raw['files'] as unknown[]) {
     if (!isObject(f) || typeof f['path'] !== 'string' || typeof f['size'] !== 'number')
       throw bad('a file entry without path or size');
-    if (typeof f['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(f['sha256'])) throw bad(`bad sha256 for ${f['path']}`);
+    if (typeof f['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(f['sha256']))
+      throw bad(`bad sha256 for ${f['path']}`);
   }
   return raw as unknown as Manifest;
 }

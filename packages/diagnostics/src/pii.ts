@@ -82,11 +82,13 @@ export interface KnownValues {
   domains?: readonly string[];
 }
 
-const DN_ATTR = /\b(CN|OU|O|L|ST|UID|DC|STREET|emailAddress)(\s*=\s*)((?:\\.|[^,+/;\r\n"\\<>])+?)(?=\s*(?:[,+/;\r\n"<>]|$))/g;
+const DN_ATTR =
+  /\b(CN|OU|O|L|ST|UID|DC|STREET|emailAddress)(\s*=\s*)((?:\\.|[^,+/;\r\n"\\<>])+?)(?=\s*(?:[,+/;\r\n"<>]|$))/g;
 const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b/g;
 const IPV4 = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]*\d)/g;
 const IPV6 = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])/g;
-const CERT_PEM = /-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----([\s\S]*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----/g;
+const CERT_PEM =
+  /-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----([\s\S]*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----/g;
 
 /** The PII pass of one bundle: tokens under its key, the registered names, hit counts. */
 export class PiiMasker {
@@ -109,7 +111,10 @@ export class PiiMasker {
     add('user', values.users);
     add('group', values.groups);
     for (const d of values.domains ?? []) {
-      const clean = d.trim().replace(/^\*?\./, '').replace(/\.$/, '');
+      const clean = d
+        .trim()
+        .replace(/^\*?\./, '')
+        .replace(/\.$/, '');
       if (clean.includes('.')) this.domains.push(clean);
     }
     this.known.sort((a, b) => b[1].length - a[1].length);
@@ -134,7 +139,10 @@ export class PiiMasker {
   /** A distinguished name with each attribute value masked (a value without `=` as a whole). */
   dn(value: string, rule = 'field:dn'): string {
     if (!value.includes('=')) return this.mask(rule, 'cn', value);
-    return value.replace(DN_ATTR, (_m, attr: string, eq: string, v: string) => `${attr}${eq}${this.mask(rule, 'cn', v)}`);
+    return value.replace(
+      DN_ATTR,
+      (_m, attr: string, eq: string, v: string) => `${attr}${eq}${this.mask(rule, 'cn', v)}`,
+    );
   }
 
   /** One address: public ones masked, private, loopback and documentation ones kept. */

@@ -58,7 +58,10 @@ const SECRET_WORDS = new Set(['cookie', 'password', 'passphrase', 'passwd', 'sec
 function secretField(name: string): boolean {
   let known = secretNames.get(name);
   if (known === undefined) {
-    const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
+    const words = name
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      .toLowerCase()
+      .split(/[^a-z0-9]+/);
     known = isSecretField(name) || words.some((w) => SECRET_WORDS.has(w));
     // Log records reuse a few dozen keys; the cap only guards against hostile input.
     if (secretNames.size < 10_000) secretNames.set(name, known);

@@ -49,7 +49,8 @@ const RULES: Rule[] = [
     // key (VPN_PASSWORD, keyPassphrase), quoted or not.
     name: 'password-value',
     re: /((?:password|passwd|passphrase|secret|token|api[_-]?key|(?<![A-Za-z0-9])(?:pass|pwd|pin|otp))["']?\s*[=:]\s*)(?!\[REDACTED\]|"\[REDACTED\]")("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<]+)/gi,
-    replace: (_m, head, value) => `${head}${value.startsWith('"') || value.startsWith("'") ? `"${REDACTED}"` : REDACTED}`,
+    replace: (_m, head, value) =>
+      `${head}${value.startsWith('"') || value.startsWith("'") ? `"${REDACTED}"` : REDACTED}`,
   },
   {
     name: 'jwt',

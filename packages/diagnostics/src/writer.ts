@@ -39,7 +39,6 @@ export const DEFAULT_FILE_CAP = 5 * 1024 * 1024;
 /** Default time a collector may take. */
 export const DEFAULT_COLLECTOR_TIMEOUT_MS = 10_000;
 
-
 /** Options of {@link createBundle}. */
 export interface BundleOptions {
   /** The archive's path; default `<dir>/tandem-diag-<host token>-<UTC time>.zip`. */

@@ -107,7 +107,10 @@ describe('bundle archive', () => {
 
   it('keeps the tail of a log over the per-file cap and stays under the total cap', async () => {
     const dir = tempDir('diag-cap');
-    const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${createHash('md5').update(`${i}`).digest('hex')}`);
+    const lines = Array.from(
+      { length: 20_000 },
+      (_, i) => `line ${i} ${createHash('md5').update(`${i}`).digest('hex')}`,
+    );
     const b = createBundle({ dir, toolVersion: '1', host: 'h1', totalCapBytes: 400 * 1024, fileCapBytes: 64 * 1024 });
     const log = (await b.add('agent/logs/agent.log', Readable.from(lines.map((l) => `${l}\n`)))) as ManifestFile;
     expect(log.truncated).toBe(true);
@@ -118,7 +121,10 @@ describe('bundle archive', () => {
     const result = await b.finish();
     expect(result.size).toBeLessThanOrEqual(400 * 1024);
     const m = result.manifest;
-    expect(m.skipped.some((s) => s.reason === 'total-cap') || m.files.some((f) => f.path.startsWith('system/') && f.truncated)).toBe(true);
+    expect(
+      m.skipped.some((s) => s.reason === 'total-cap') ||
+        m.files.some((f) => f.path.startsWith('system/') && f.truncated),
+    ).toBe(true);
     const kept = (await entries(result.path)).get('agent/logs/agent.log')!.toString('utf8');
     expect(kept.endsWith(`${lines.at(-1)}\n`)).toBe(true);
     expect(kept).not.toContain(`${lines[0]}\n`);

@@ -118,7 +118,13 @@ describe('redaction canary', () => {
     expect(text('certificates/candidates.txt')).toMatch(/^subject: CN=cn-[0-9a-f]{8}, O=cn-[0-9a-f]{8}$/m);
 
     const rules = result.manifest.redaction.rules;
-    for (const r of ['private-key-block', 'session-cookie', 'http-authorization', 'password-value', 'registered-secret'])
+    for (const r of [
+      'private-key-block',
+      'session-cookie',
+      'http-authorization',
+      'password-value',
+      'registered-secret',
+    ])
       expect(rules[r], r).toBeGreaterThan(0);
     expect(result.manifest.redaction.mode).toBe('tokens');
     expect(result.manifest.skipped).toMatchObject([{ path: 'certificates/user.p12', reason: 'refused' }]);
@@ -153,8 +159,12 @@ describe('redaction rules', () => {
     ])
       expect(isPublicAddress(a), a).toBe(false);
     const r = new BundleRedactor({ key });
-    const out = r.text('from 8.8.8.8 via 10.0.0.1 mask 255.255.255.0 at 12:34:56 mac aa:bb:cc:dd:ee:ff v6 2a00:1450::1');
-    expect(out).toMatch(/^from ip-[0-9a-f]{8} via 10\.0\.0\.1 mask 255\.255\.255\.0 at 12:34:56 mac aa:bb:cc:dd:ee:ff v6 ip-/);
+    const out = r.text(
+      'from 8.8.8.8 via 10.0.0.1 mask 255.255.255.0 at 12:34:56 mac aa:bb:cc:dd:ee:ff v6 2a00:1450::1',
+    );
+    expect(out).toMatch(
+      /^from ip-[0-9a-f]{8} via 10\.0\.0\.1 mask 255\.255\.255\.0 at 12:34:56 mac aa:bb:cc:dd:ee:ff v6 ip-/,
+    );
   });
 
   it('gives the same token to the same value, different ones to different values, under its key only', () => {
@@ -172,7 +182,9 @@ describe('redaction rules', () => {
     const r = new BundleRedactor({ key });
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4eHh4eHgifQ.c2lnbmF0dXJl';
     const out = r.text(`mail alice@example.org; subject CN=Alice Smith,OU=Eng,C=DE; ${jwt}; ${'QUJD'.repeat(80)}`);
-    expect(out).toMatch(/^mail mail-[0-9a-f]{8}; subject CN=cn-[0-9a-f]{8},OU=cn-[0-9a-f]{8},C=DE; \[REDACTED\]; \[base64 blob/);
+    expect(out).toMatch(
+      /^mail mail-[0-9a-f]{8}; subject CN=cn-[0-9a-f]{8},OU=cn-[0-9a-f]{8},C=DE; \[REDACTED\]; \[base64 blob/,
+    );
   });
 
   it('replaces public certificates in PEM by a token, since base64 hides names but does not remove them', async () => {

@@ -23,8 +23,11 @@ Options:
 
 /** A bundle comes from someone else: no escape sequence of theirs reaches the terminal. */
 function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 function render(r: InspectReport): string {
@@ -43,7 +46,8 @@ function render(r: InspectReport): string {
   for (const s of m.skipped) lines.push(`  skipped:    ${s.path} (${s.reason}: ${s.detail})`);
   for (const c of m.collectors.filter((x) => x.exit !== 'ok' && x.exit !== 0))
     lines.push(`  collector:  ${c.name} ${c.exit} after ${c.ms} ms${c.error ? `: ${c.error}` : ''}`);
-  for (const f of m.files.filter((x) => x.truncated)) lines.push(`  truncated:  ${f.path} (${f.size} of ${f.original_size ?? '?'} bytes kept)`);
+  for (const f of m.files.filter((x) => x.truncated))
+    lines.push(`  truncated:  ${f.path} (${f.size} of ${f.original_size ?? '?'} bytes kept)`);
   for (const p of r.problems) lines.push(`  MISMATCH:   ${p.kind} ${p.path}`);
   lines.push('', r.summary === null ? '(no summary.txt in this bundle)' : '--- summary.txt ---', r.summary ?? '');
   return `${printable(lines.join('\n').trimEnd())}\n`;
