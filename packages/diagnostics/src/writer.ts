@@ -5,7 +5,7 @@
  * or failed run never leaves a half archive under the final name, nor replaces an existing file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, linkSync, statSync, unlinkSync } from 'node:fs';
+import { createWriteStream, existsSync, linkSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCodes, TandemError, toTandemError } from '@tandem/common';
@@ -139,8 +139,19 @@ export function createBundle(options: BundleOptions): Bundle {
   const fileCap = options.fileCapBytes ?? DEFAULT_FILE_CAP;
   const temp = join(dirname(out), `.${randomBytes(6).toString('hex')}.partial`);
 
+  let fd: number;
+  try {
+    fd = openSync(temp, 'wx', 0o600); // here, so a directory we cannot write to fails the call itself
+  } catch (err) {
+    throw new TandemError(ErrorCodes.DIAG_ARCHIVE, `cannot write in ${dirname(out)}: ${(err as Error).message}`, {
+      cause: err,
+      details: { out },
+    });
+  }
   const zip = new ZipFile();
-  const file = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
+  const file = createWriteStream(temp, { fd });
+  let fileClosed = false;
+  file.on('close', () => (fileClosed = true));
   let failure: Error | null = null;
   file.on('error', (err) => (failure ??= err));
   zip.outputStream.on('error', (err: Error) => (failure ??= err));
@@ -313,6 +324,7 @@ export function createBundle(options: BundleOptions): Bundle {
       });
       write(MANIFEST_PATH, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
       await new Promise<void>((res) => {
+        if (fileClosed) return res(); // a write error closed it already
         file.on('close', res);
         zip.end();
       });

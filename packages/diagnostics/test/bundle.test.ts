@@ -147,6 +147,7 @@ describe('bundle archive', () => {
     const out = join(dir, 'taken.zip');
     writeFileSync(out, 'mine');
     expect(() => createBundle({ out, toolVersion: '1' })).toThrow(/already exists/);
+    expect(() => createBundle({ dir: join(dir, 'no/such/dir'), toolVersion: '1' })).toThrow(/cannot write in/);
     const b = createBundle({ out: join(dir, 'b.zip'), toolVersion: '1' });
     for (const bad of ['../x', '/etc/passwd', 'a//b', 'manifest.json', 'a b'])
       await expect(b.add(bad, 'x')).rejects.toSatisfy((e) => isTandemError(e, ErrorCodes.DIAG_ARCHIVE));
