@@ -11,6 +11,7 @@
  *   anyconnect ─► certs ─► profile ─► xml ─► common (anyconnect also ─► xml);   tunnel ─► fdpoll ─► common
  *   engine ─► profile, common (and nothing else: every effect goes through its ports)
  *   ipc ─► contract ─► common
+ *   diagnostics (the bundle format, assembled as the user) ─► contract, common
  *
  * apps/agent reaches the protocol and the host's network only through connection, and no app
  * imports another app. Production code never imports a testing entry (a package's fakes) nor
@@ -18,7 +19,7 @@
  */
 const pkg = (names) => `^packages/(${names})/`;
 const AGENT_SIDE =
-  '^packages/(engine|anyconnect|tunnel|fdpoll|connection|diagnostics)/|^packages/ipc/(src|dist)/server|^apps/agent/';
+  '^packages/(engine|anyconnect|tunnel|fdpoll|connection)/|^packages/ipc/(src|dist)/server|^apps/agent/';
 
 module.exports = {
   forbidden: [
@@ -70,6 +71,14 @@ module.exports = {
       to: { path: pkg('tunnel|engine|ipc|diagnostics') },
     },
     {
+      name: 'diagnostics-layer',
+      comment:
+        'The bundle format is neutral: written as the user by the CLI and the tray, fed by the agent; common and contract only.',
+      severity: 'error',
+      from: { path: pkg('diagnostics') },
+      to: { path: '^packages/', pathNot: pkg('diagnostics|common|contract') },
+    },
+    {
       name: 'fdpoll-layer',
       comment: 'The fd readiness addon sits under the tunnel and knows only common.',
       severity: 'error',
@@ -90,10 +99,14 @@ module.exports = {
     },
     {
       name: 'tray-layer',
-      comment: "The tray is a client of the agent and the user's signer: ipc/client, contract, common and signer only.",
+      comment:
+        "The tray is a client of the agent and the user's signer: ipc/client, contract, common, signer and the bundle format only.",
       severity: 'error',
       from: { path: '^apps/tray/' },
-      to: { path: '^packages/', pathNot: `${pkg('contract|common|signer')}|^packages/ipc/(src|dist)/client` },
+      to: {
+        path: '^packages/',
+        pathNot: `${pkg('contract|common|signer|diagnostics')}|^packages/ipc/(src|dist)/client`,
+      },
     },
     {
       name: 'tray-window-is-browser-code',

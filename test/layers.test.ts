@@ -158,6 +158,36 @@ describe('layer rule (dependency-cruiser)', () => {
     expect(out).not.toContain('packages/testkit/src/index.ts →');
   });
 
+  it('keeps the bundle format neutral: common and contract only, usable by client-side code', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tandem-layers-'));
+    copyFileSync(join(repo, 'tsconfig.base.json'), join(root, 'tsconfig.base.json'));
+    for (const p of ['common', 'contract', 'certs', 'engine'])
+      put(root, `packages/${p}/src/index.ts`, `export const ${p} = 1;\n`);
+    put(
+      root,
+      'packages/diagnostics/src/writer.ts',
+      "import { common } from '../../common/src/index.js';\nimport { contract } from '../../contract/src/index.js';\nexport const w = common + contract;\n",
+    );
+    put(
+      root,
+      'packages/diagnostics/src/collect.ts',
+      "import { certs } from '../../certs/src/index.js';\nimport { engine } from '../../engine/src/index.js';\nexport const c = certs + engine;\n",
+    );
+    put(root, 'packages/diagnostics/src/index.ts', "export { w } from './writer.js';\n");
+    put(
+      root,
+      'apps/cli/src/api/diag.ts',
+      "import { w } from '../../../../packages/diagnostics/src/index.js';\nexport const d = w;\n",
+    );
+    const { code, out } = await cruise(root);
+    expect(code).not.toBe(0);
+    expect(out).toContain('diagnostics-layer: packages/diagnostics/src/collect.ts → packages/certs/src/index.ts');
+    expect(out).toContain('diagnostics-layer: packages/diagnostics/src/collect.ts → packages/engine/src/index.ts');
+    expect(out).not.toContain('packages/diagnostics/src/writer.ts →');
+    // The bundle is written as the user: a client-side command may build one.
+    expect(out).not.toContain('apps/cli/src/api/diag.ts');
+  });
+
   it('finds no violation in the real tree', async () => {
     const { code, out } = await cruise(repo);
     expect(out).toContain('no dependency violations found');

@@ -50,6 +50,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     async () => (await import('./local/auth.js')).authCommand,
   ),
   entry(
+    'diag inspect',
+    'Check a diagnostic bundle against its manifest and print its summary',
+    async () => (await import('./local/diag-inspect.js')).diagInspectCommand,
+  ),
+  entry(
     'status',
     'Show both tunnels (state, gateway, addresses, counters)',
     async () => (await import('./api/status.js')).statusCommand,

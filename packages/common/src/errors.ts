@@ -49,6 +49,11 @@ export const ErrorCodes = {
   IPC_UNTRUSTED_SOCKET: 'E_IPC_UNTRUSTED_SOCKET',
   /** The agent's saved settings file (or its directory) is unsafe, too large or not in the expected format. */
   STATE_FILE: 'E_STATE_FILE',
+  // diagnostic bundles
+  /** A diagnostic bundle cannot be written or read: I/O, not a ZIP, no or unreadable manifest, unknown schema. */
+  DIAG_ARCHIVE: 'E_DIAG_ARCHIVE',
+  /** A diagnostic bundle's contents differ from its manifest: a changed, missing or unlisted file. */
+  DIAG_MISMATCH: 'E_DIAG_MISMATCH',
 } as const;
 
 /** One of the stable error code strings in {@link ErrorCodes}. */

@@ -36,18 +36,27 @@ const SECRET_FIELDS = new Set([
   'setcookie',
 ]);
 
-const PATTERNS: Array<[RegExp, string]> = [
+/** Secret shapes, each with a stable name under which {@link Redactor.string} counts its hits. */
+const PATTERNS: Array<[name: string, RegExp, string]> = [
   [
+    'pem-private-key',
     /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
     `-----BEGIN PRIVATE KEY-----${REDACTED}`,
   ],
-  [/\b(webvpn(?:context|c)?|sdesktop)=([^;\s"'<&]+)/gi, `$1=${REDACTED}`],
-  [/(X-DTLS-(?:Master-Secret|Session-ID|App-ID)\s*:\s*)[^\r\n]+/gi, `$1${REDACTED}`],
-  [/(pin-value=)[^;&\s"']+/gi, `$1${REDACTED}`],
-  [/(<session-token>)[^<]*(<\/session-token>)/gi, `$1${REDACTED}$2`],
-  [/(<client-cert-auth-signature[^>]*>)[^<]*(<\/client-cert-auth-signature>)/gi, `$1${REDACTED}$2`],
-  [/(<password>)[^<]*(<\/password>)/gi, `$1${REDACTED}$2`],
+  ['session-cookie', /\b(webvpn(?:context|c)?|sdesktop)=([^;\s"'<&]+)/gi, `$1=${REDACTED}`],
+  ['dtls-secret', /(X-DTLS-(?:Master-Secret|Session-ID|App-ID)\s*:\s*)[^\r\n]+/gi, `$1${REDACTED}`],
+  ['pkcs11-pin', /(pin-value=)[^;&\s"']+/gi, `$1${REDACTED}`],
+  ['session-token', /(<session-token>)[^<]*(<\/session-token>)/gi, `$1${REDACTED}$2`],
+  ['mca-signature', /(<client-cert-auth-signature[^>]*>)[^<]*(<\/client-cert-auth-signature>)/gi, `$1${REDACTED}$2`],
+  ['xml-password', /(<password>)[^<]*(<\/password>)/gi, `$1${REDACTED}$2`],
 ];
+
+/** Hit counts per rule name, filled in by {@link Redactor.string} when a caller passes one. */
+export type RedactionHits = Map<string, number>;
+
+function count(hits: RedactionHits | undefined, name: string, n: number): void {
+  if (hits && n > 0) hits.set(name, (hits.get(name) ?? 0) + n);
+}
 
 function normaliseField(name: string): string {
   return name.toLowerCase().replace(/[-_]/g, '');
@@ -75,13 +84,27 @@ export class Redactor {
     this.secrets.delete(value);
   }
 
-  /** Masks every secret in a string. */
-  string(text: string): string {
+  /**
+   * Masks every secret in a string. With `hits`, adds how many values each rule masked
+   * (`registered-secret` for values given to {@link addSecret}): the diagnostic bundle reports them.
+   */
+  string(text: string, hits?: RedactionHits): string {
     let out = text;
     for (const secret of this.secrets) {
-      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+      if (!out.includes(secret)) continue;
+      const parts = out.split(secret);
+      count(hits, 'registered-secret', parts.length - 1);
+      out = parts.join(REDACTED);
     }
-    for (const [re, repl] of PATTERNS) out = out.replace(re, repl);
+    for (const [name, re, repl] of PATTERNS) {
+      let n = 0;
+      out = out.replace(re, (...m: unknown[]) => {
+        n++;
+        // Same replacement as the string form: expand $1/$2 from the captured groups.
+        return repl.replace(/\$(\d)/g, (_, i: string) => (m[Number(i)] as string | undefined) ?? '');
+      });
+      count(hits, name, n);
+    }
     return out;
   }
 

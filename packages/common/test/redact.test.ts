@@ -33,6 +33,18 @@ describe('Redactor', () => {
     });
   });
 
+  it('counts what each rule masked when asked, with the same output as without counting', () => {
+    const r = new Redactor();
+    r.addSecret('PASSPHRASE-XYZ');
+    const text = 'webvpn=AAAA; webvpnc=BBBB\nkey PASSPHRASE-XYZ twice PASSPHRASE-XYZ\n<password>p</password>';
+    const hits = new Map<string, number>();
+    const out = r.string(text, hits);
+    expect(out).toBe(r.string(text));
+    expect(out).toContain(`webvpn=${REDACTED}; webvpnc=${REDACTED}`);
+    expect(out).toContain(`<password>${REDACTED}</password>`);
+    expect(Object.fromEntries(hits)).toEqual({ 'registered-secret': 2, 'session-cookie': 2, 'xml-password': 1 });
+  });
+
   it('logger records pass through the redactor', () => {
     const ring = new RingSink();
     const r = new Redactor();
