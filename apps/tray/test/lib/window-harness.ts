@@ -16,7 +16,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { build } from 'vite';
 import type { TandemError } from '@tandem/common';
 import { validate } from '@tandem/contract';
-import { TrayView } from '../../src/core/bridge.js';
+import { TrayView, type BridgeReply } from '../../src/core/bridge.js';
 import { handleBridge, type BridgeHandlers } from '../../src/core/bridge-host.js';
 
 // The browser globals the page functions below touch (the test program has no DOM lib).
@@ -93,6 +93,38 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * Puts a {@link TrayApi} on the page's `window.tandem` before any of its scripts run (call
+ * before `goto`), as the preload does: `call` goes to `answer` in this process (the fake main
+ * process, or the relay to a real one), and the returned function pushes a view to the page's
+ * `onView` listeners. Also collects Content-Security-Policy violations in `__cspViolations`.
+ */
+export async function installBridge(
+  page: Page,
+  answer: (method: unknown, params: unknown) => Promise<BridgeReply>,
+): Promise<(view: TrayView) => Promise<void>> {
+  await page.exposeFunction('__tandemBridge', answer);
+  await page.addInitScript(() => {
+    type Listener = (view: unknown) => void;
+    const listeners = new Set<Listener>();
+    const send = window['__tandemBridge'] as (m: unknown, p: unknown) => Promise<unknown>;
+    const api = {
+      call: (method: unknown, params: unknown) => send(method, params),
+      onView: (listener: Listener) => (listeners.add(listener), () => void listeners.delete(listener)),
+    };
+    Object.defineProperty(window, 'tandem', { value: Object.freeze(api) });
+    Object.defineProperty(window, '__tandemPush', { value: (v: unknown) => listeners.forEach((l) => l(v)) });
+    const violations: string[] = [];
+    Object.defineProperty(window, '__cspViolations', { value: violations });
+    document.addEventListener('securitypolicyviolation', (e) =>
+      violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
+  });
+  return async (view) => {
+    await page.evaluate((v) => (window['__tandemPush'] as (v: unknown) => void)(v), view);
+  };
+}
+
 /** One request as the page sent it, and (when it passed validation) as a handler received it. */
 export interface Recorded {
   method: unknown;
@@ -111,6 +143,7 @@ export class FakeBridge {
   /** Where `diagnostics.export` says it saved the bundle. */
   diagnosticsPath = '/home/user/Downloads/tandem-diagnostics.tar.gz';
   private page: Page | null = null;
+  private send: ((view: TrayView) => Promise<void>) | null = null;
 
   constructor(private view: TrayView) {}
 
@@ -141,25 +174,9 @@ export class FakeBridge {
   /** Installs `window.tandem` in `page` (before any of its scripts run); call before `goto`. */
   async attach(page: Page): Promise<void> {
     this.page = page;
-    await page.exposeFunction('__tandemBridge', (method: unknown, params: unknown) => {
+    this.send = await installBridge(page, (method, params) => {
       this.sent.push({ method, params });
       return handleBridge(this.handlers, method, params);
-    });
-    await page.addInitScript(() => {
-      type Listener = (view: unknown) => void;
-      const listeners = new Set<Listener>();
-      const send = window['__tandemBridge'] as (m: unknown, p: unknown) => Promise<unknown>;
-      const api = {
-        call: (method: unknown, params: unknown) => send(method, params),
-        onView: (listener: Listener) => (listeners.add(listener), () => void listeners.delete(listener)),
-      };
-      Object.defineProperty(window, 'tandem', { value: Object.freeze(api) });
-      Object.defineProperty(window, '__tandemPush', { value: (v: unknown) => listeners.forEach((l) => l(v)) });
-      const violations: string[] = [];
-      Object.defineProperty(window, '__cspViolations', { value: violations });
-      document.addEventListener('securitypolicyviolation', (e) =>
-        violations.push(`${e.violatedDirective} ${e.blockedURI}`),
-      );
     });
   }
 
@@ -168,7 +185,7 @@ export class FakeBridge {
     const checked = validate(TrayView, view);
     if (!checked.ok) throw new Error(`the test built an invalid view: ${checked.issue}`);
     this.view = view;
-    await this.page!.evaluate((v) => (window['__tandemPush'] as (v: unknown) => void)(v), view);
+    await this.send!(view);
   }
 }
 
@@ -191,10 +208,10 @@ export async function axeViolations(page: Page): Promise<string[]> {
 }
 
 /**
- * One test file's window: built once, served once, one browser; {@link WindowSession.open} gives
- * each test a fresh page with its own bridge.
+ * The built window, served and opened in one browser: what every window test needs, whatever
+ * answers the bridge (the fake main process here, a real core in real-tray.ts).
  */
-export class WindowSession {
+export class WindowHost {
   /** The built page's directory. */
   dir = '';
   /** The bundle's source modules (see {@link buildWindow}). */
@@ -202,33 +219,50 @@ export class WindowSession {
   server!: StaticServer;
   private browser!: Browser;
   private context!: BrowserContext;
-  private current: Page | undefined;
 
-  /** Builds, serves and launches (for `beforeAll`). */
-  async start(): Promise<void> {
+  /** Builds (into a temporary directory), serves and launches; `viewport` fixes the window size. */
+  async start(opts: { viewport?: { width: number; height: number } } = {}): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'tandem-window-'));
     this.modules = await buildWindow(this.dir);
     this.server = await serveDirectory(this.dir);
     this.browser = await launchChromium();
-    this.context = await this.browser.newContext({ locale: 'en-US' });
+    this.context = await this.browser.newContext({ locale: 'en-US', ...(opts.viewport ? opts : {}) });
   }
 
-  /** A fresh page showing `view` once the app has rendered it (the previous page is closed). */
-  async open(view: TrayView): Promise<{ page: Page; bridge: FakeBridge }> {
-    await this.current?.close();
-    const page = (this.current = await this.context.newPage());
-    const bridge = new FakeBridge(view);
-    await bridge.attach(page);
-    await page.goto(this.server.url);
-    await page.locator('#sentence').waitFor();
-    await page.waitForFunction((locale) => document.documentElement.lang === locale, view.locale);
-    return { page, bridge };
+  /** A new page (not yet navigated: install the bridge, then `goto(server.url)`). */
+  newPage(): Promise<Page> {
+    return this.context.newPage();
   }
 
-  /** Closes everything (for `afterAll`). */
+  /** Closes everything. */
   async stop(): Promise<void> {
     await this.browser?.close();
     await this.server?.close();
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits until the app in `page` has rendered a view in `locale`. */
+export async function rendered(page: Page, locale: string): Promise<void> {
+  await page.locator('#sentence').waitFor();
+  await page.waitForFunction((l) => document.documentElement.lang === l, locale);
+}
+
+/**
+ * One test file's window (see {@link WindowHost}); {@link WindowSession.open} gives each test a
+ * fresh page with its own fake bridge.
+ */
+export class WindowSession extends WindowHost {
+  private current: Page | undefined;
+
+  /** A fresh page showing `view` once the app has rendered it (the previous page is closed). */
+  async open(view: TrayView): Promise<{ page: Page; bridge: FakeBridge }> {
+    await this.current?.close();
+    const page = (this.current = await this.newPage());
+    const bridge = new FakeBridge(view);
+    await bridge.attach(page);
+    await page.goto(this.server.url);
+    await rendered(page, view.locale);
+    return { page, bridge };
   }
 }

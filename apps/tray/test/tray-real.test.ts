@@ -1,0 +1,136 @@
+/**
+ * The tray's window against a REAL tandemd and real gateways in network namespaces (issue 13's
+ * "(b)"): the tray's main-process core runs as the user would, in a child Node process as uid
+ * 65534 with its own certificate store, and the built page in Chromium talks to it through
+ * `window.tandem`. The page starts with the machine tunnel up; Connect → the certificate picker
+ * (two matching user certificates) → the gateway's login banner → Accept → the user tunnel is up
+ * with MCA, signed by the tray's signer (the gateway's session names the chosen certificate) →
+ * the statistics move with traffic → Disconnect → the machine tunnel is back. Declining the
+ * banner shows E_BANNER_DECLINED. The agent saw the tray as uid 65534 throughout.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing, titled } from '@tandem/testkit';
+import { BANNER, TrayLab, USER_HOST } from './lib/real-lab.js';
+import { bytesInWindow, connectInWindow, NOBODY, openRealWindow, TrayCore } from './lib/real-tray.js';
+import { chromiumMissing, WindowHost } from './lib/window-harness.js';
+
+// The browser globals the page functions below touch (the test program has no DOM lib).
+declare const window: Record<string, unknown>;
+
+const skip = [missing('netns', 'ocserv', 'ping', 'setpriv'), chromiumMissing].filter(Boolean).join('; ') || null;
+
+describe.skipIf(skip !== null)(
+  titled('tray window against real tandemd, ocserv and the lab gateway (netns, Chromium)', skip),
+  () => {
+    const lab = new TrayLab();
+    const host = new WindowHost();
+    let core: TrayCore;
+    let page: Page;
+    const text = (selector: string) => page.locator(selector).innerText();
+    const icon = () => page.getByRole('img').first().getAttribute('aria-label');
+    const sessions = () => lab.gateway.events.filter((e) => e.event === 'session');
+    const tunnels = () => lab.gateway.events.filter((e) => e.event === 'tunnel-up').length;
+    const why = () =>
+      `\n--- tray core ---\n${core?.log().slice(-2000)}\n--- tandemd ---\n${lab.agent?.stderr().slice(-3000)}`;
+
+    beforeAll(async () => {
+      await lab.start();
+      await host.start({ viewport: { width: 560, height: 760 } });
+      core = await TrayCore.start({ socket: lab.scratch.socket, user: lab.user, netns: lab.lab.cli });
+      page = await openRealWindow(host, core);
+    }, 180_000);
+
+    afterAll(async () => {
+      await page?.close();
+      await core?.stop();
+      await host.stop();
+      await lab.stop();
+    });
+
+    it('starts showing the machine tunnel: management icon, "Connected" management line, the profile host', async () => {
+      await expect.poll(() => text('#management'), { timeout: 15_000 }).toBe('Connected');
+      expect(await icon()).toBe('Management tunnel up');
+      expect(await text('#sentence')).toContain('management tunnel to');
+      expect(await page.getByLabel('Server').inputValue()).toBe(USER_HOST);
+      expect(await page.locator('#connect').isEnabled()).toBe(true);
+    });
+
+    it('Connect → certificate picker → banner → Accept: MCA user tunnel signed by the tray, statistics move with traffic', async () => {
+      const sessionsBefore = sessions().length;
+      const shown = await connectInWindow(page, {
+        certificate: /CN=bob/,
+        banner: 'accept',
+        prompts: 2,
+        onPrompt: async (kind) => {
+          if (kind === 'banner') {
+            expect(await page.getByRole('dialog').locator('.banner-text').innerText()).toBe(BANNER);
+          } else {
+            const radios = page.getByRole('dialog').getByRole('radio');
+            expect(await radios.count()).toBe(2);
+            expect(await page.getByRole('dialog').innerText()).toMatch(/CN=alice[\s\S]*CN=bob|CN=bob[\s\S]*CN=alice/);
+          }
+        },
+      });
+      // The agent asks for the certificate while signing in (MCA), the banner comes after.
+      expect(shown).toEqual(['certificate', 'banner']);
+      await expect.poll(() => text('#sentence'), { timeout: 30_000, message: why() }).toMatch(/^Connected to /);
+      expect(await icon()).toBe('Connected');
+      expect(await text('#management')).toBe('Disconnected (user tunnel active)');
+
+      // The gateway authenticated the machine AND the certificate the user picked, whose
+      // signature only the tray's signer (uid 65534, the key in its store) could make.
+      const session = sessions()[sessionsBefore];
+      expect(session, JSON.stringify(lab.gateway.events)).toMatchObject({
+        username: 'bob',
+        authMode: 'multiple-certificate',
+      });
+      expect(String(session!['user'])).toContain('CN=bob');
+      expect(String(session!['machine'])).toContain('machine.lab.test');
+      // The agent's permission checks are the authority: it saw the tray as the unprivileged user.
+      const st = await lab.status();
+      expect(st.user.ownerUid).toBe(NOBODY);
+      expect(st.user.status.state).toBe('connected');
+      expect(st.machine.status.state).toBe('idle');
+      expect(core.view().user?.ownerUid).toBe(NOBODY);
+
+      await page.getByRole('table', { name: 'Bytes' }).waitFor({ timeout: 10_000 });
+      const before = await bytesInWindow(page);
+      await lab.ping(5, 1000);
+      await expect
+        .poll(() => bytesInWindow(page), { timeout: 10_000 })
+        .toSatisfy(
+          (b: { sent: number; received: number }) =>
+            b.sent >= before.sent + 5000 && b.received >= before.received + 5000,
+        );
+      expect(core.notifications.map((n) => (n.body as { key: string }).key)).toContain('notify.connected');
+      expect(await page.evaluate(() => window['__cspViolations'])).toEqual([]);
+    }, 90_000);
+
+    it('Disconnect in the page: the machine tunnel comes back and the page shows it', async () => {
+      await page.getByRole('button', { name: 'Disconnect' }).click();
+      await expect.poll(() => text('#management'), { timeout: 30_000, message: why() }).toBe('Connected');
+      expect(await icon()).toBe('Management tunnel up');
+      expect(await page.getByRole('table').count()).toBe(0);
+      const st = await lab.status();
+      expect(st.machine.status.state).toBe('connected');
+      expect(st.user.status.state).toBe('idle');
+      await lab.ping(1);
+    }, 60_000);
+
+    it('declining the banner: the page shows E_BANNER_DECLINED, the gateway opened no tunnel', async () => {
+      const tunnelsBefore = tunnels();
+      const shown = await connectInWindow(page, { certificate: /CN=alice/, banner: 'decline', prompts: 2 });
+      expect(shown).toEqual(['certificate', 'banner']);
+      await expect
+        .poll(() => text('.error-code'), { timeout: 30_000, message: why() })
+        .toBe('Error code: E_BANNER_DECLINED');
+      expect(await icon()).toBe('Error');
+      expect(await page.locator('#connect').isEnabled()).toBe(true);
+      expect((await lab.status()).user.status.cause?.code).toBe('E_BANNER_DECLINED');
+      expect(tunnels()).toBe(tunnelsBefore);
+      // The machine tunnel returns after the failed attempt.
+      await expect.poll(() => text('#management'), { timeout: 30_000, message: why() }).toBe('Connected');
+    }, 60_000);
+  },
+);
