@@ -10,15 +10,15 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missing, titled } from '@tandem/testkit';
-import { BANNER, TrayLab, USER_HOST } from './lib/real-lab.js';
+import { titled } from '@tandem/testkit';
+import { BANNER, realLabMissing, TrayLab, USER_HOST } from './lib/real-lab.js';
 import { bytesInWindow, connectInWindow, NOBODY, openRealWindow, TrayCore } from './lib/real-tray.js';
-import { chromiumMissing, WindowHost } from './lib/window-harness.js';
+import { WindowHost } from './lib/window-harness.js';
 
 // The browser globals the page functions below touch (the test program has no DOM lib).
 declare const window: Record<string, unknown>;
 
-const skip = [missing('netns', 'ocserv', 'ping', 'setpriv'), chromiumMissing].filter(Boolean).join('; ') || null;
+const skip = realLabMissing;
 
 describe.skipIf(skip !== null)(
   titled('tray window against real tandemd, ocserv and the lab gateway (netns, Chromium)', skip),

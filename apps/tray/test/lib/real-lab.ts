@@ -10,7 +10,7 @@
  */
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EKU, issue, KU, standardLab, type Issued, type Lab } from '@tandem/testkit';
+import { EKU, issue, KU, missing, standardLab, type Issued, type Lab } from '@tandem/testkit';
 import { NetnsLab } from '../../../../test/lib/netns.js';
 import { startOcserv, type Ocserv } from '../../../../test/fixtures/ocserv.js';
 import { GatewayProc } from '../../../../test/fixtures/lab-gateway/harness.js';
@@ -25,6 +25,11 @@ import {
   type Scratch,
 } from '../../../../test/fixtures/agent/helpers.js';
 import { ensureTrayBuilt, NOBODY, trayUser, type TrayUser } from './real-tray.js';
+import { chromiumMissing } from './window-harness.js';
+
+/** Why the real lab cannot run here (root, namespaces, ocserv, ping, setpriv, Chromium), or null. */
+export const realLabMissing: string | null =
+  [missing('netns', 'ocserv', 'ping', 'setpriv'), chromiumMissing].filter(Boolean).join('; ') || null;
 
 /** The lab gateway's login banner. */
 export const BANNER = 'Tandem lab: authorised use only. Activity on this network is logged.';
