@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: openconnect, `tandem connect --foreground` and a user connecting through a
- * warm tandemd (`agent`) against the same ocserv, CSTP only, the same vpnc-script and a real
+ * `npm run bench`: openconnect, `tandem connect --foreground`, a user connecting through a
+ * warm tandemd (`agent`) and the same user clicking Connect in the tray's window against that
+ * agent (`tray`: connect time only), against the same ocserv, CSTP only, the same vpnc-script and a real
  * TUN, interleaved in one run: connect time, iperf3 TCP both ways, CPU s per GB, RSS; then the
  * agent's idle cost with a tunnel up. Needs root (network namespaces); without it, says so and
  * exits 0 having measured nothing.
  *
- *   npm run bench [-- --rounds N] [--seconds S] [--idle-seconds S] [--quick] [--only tandem|agent|openconnect] [--json]
+ *   npm run bench [-- --rounds N] [--seconds S] [--idle-seconds S] [--quick] [--only tandem,agent,tray,openconnect] [--json]
  */
 import '../scripts/require-node.mjs';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,14 +20,15 @@ import { initClock, peakRssMb, transfer } from './lib/measure.mjs';
 import { aggregate, jsonLine, KINDS, METRICS, table } from './lib/report.mjs';
 import { connectViaAgent, disconnectViaAgent, idleCost, rssMb, startAgent, stopAgent } from './lib/agent.mjs';
 import { sh, sleep } from './lib/sh.mjs';
+import { connectViaTray, disconnectViaTray, startTray, stopTray, trayUnavailable } from './lib/tray.mjs';
 
 const HELP = `Usage: npm run bench [-- options]   (or: sudo node_modules/.bin/node bench/run.mjs [options])
   --rounds N        rounds per client, interleaved A B A B (default 5)
   --seconds S       iperf3 duration per direction (default 10)
   --quick           smoke run: 1 round, 3 s
   --idle-seconds S  agent idle-cost window with the tunnel up (default 60)
-  --only CLIENT     tandem, agent or openconnect
-  --json            last line: {"rounds":N,"tandem":{…},"agent":{…},"openconnect":{…},"ratio":{…}}`;
+  --only CLIENTS    tandem, agent, tray, openconnect, or several separated by commas
+  --json            last line: {"rounds":N,"tandem":{…},"agent":{…},"tray":{…},"openconnect":{…},"ratio":{…}}`;
 
 const { values } = parseArgs({
   options: {
@@ -46,11 +48,12 @@ if (values.help) {
 const rounds = values.quick ? 1 : Number(values.rounds ?? 5);
 const seconds = values.quick ? 3 : Number(values.seconds ?? 10);
 const idleSeconds = values.quick ? 10 : Number(values['idle-seconds'] ?? 60);
-if (!(rounds >= 1) || !(seconds >= 1) || !(idleSeconds >= 1) || (values.only && !KINDS.includes(values.only))) {
+const only = values.only?.split(',');
+if (!(rounds >= 1) || !(seconds >= 1) || !(idleSeconds >= 1) || (only && !only.every((k) => KINDS.includes(k)))) {
   console.error(HELP);
   process.exit(64);
 }
-const kinds = values.only ? [values.only] : ['openconnect', 'tandem', 'agent'];
+const kinds = only ?? ['openconnect', 'tandem', 'agent', 'tray'];
 const say = (m) => console.error(`bench: ${m}`);
 
 if (process.getuid?.() !== 0) {
@@ -73,13 +76,19 @@ for (const bin of ['ocserv', 'openconnect', 'iperf3', 'ping', 'openssl', 'ss', '
 /** Client → reason it has no numbers (not built, or every round failed). */
 const notRun = {};
 for (const k of KINDS) if (!kinds.includes(k)) notRun[k] = `not selected: --only ${values.only}`;
-for (const k of ['tandem', 'agent']) {
+for (const k of ['tandem', 'agent', 'tray']) {
   if (!kinds.includes(k)) continue;
   const why = await tandemUnavailable();
   if (why) notRun[k] = why;
 }
+if (kinds.includes('tray') && !notRun.tray) {
+  const why = trayUnavailable();
+  if (why) notRun.tray = why;
+}
 const active = kinds.filter((k) => !notRun[k]);
 const samples = Object.fromEntries(kinds.map((k) => [k, Object.fromEntries(METRICS.map(([m]) => [m, []]))]));
+// The tray's extra: from the click until the page says "Connected to …".
+if (samples.tray) samples.tray.shown = [];
 const failures = [];
 const warnings = [];
 const hostBefore = await hostState();
@@ -87,11 +96,14 @@ let lab = null;
 let running = null;
 let journalDir = null;
 let agent = null;
+let tray = null;
 let idle = null;
 
 async function cleanup() {
   if (running) await stopClient(running).catch(() => {});
   running = null;
+  if (tray) await stopTray(tray).catch(() => {});
+  tray = null;
   if (agent) await stopAgent(agent).catch(() => {});
   agent = null;
   await destroyLab(lab);
@@ -122,6 +134,51 @@ async function checkHost() {
   return true;
 }
 
+/** One round of a client that carries its own packets (or the agent's): connect, iperf3 both ways, stop. */
+async function clientRound(kind, r, script, nsBaseline) {
+  let c;
+  let rss;
+  let code = 0;
+  let up;
+  let down;
+  if (kind === 'agent') {
+    c = { pid: agent.pid, connectMs: await connectViaAgent(agent) };
+    up = await transfer(c.pid, seconds, false);
+    down = await transfer(c.pid, seconds, true);
+    rss = rssMb(agent.pid);
+    await disconnectViaAgent(agent, nsBaseline);
+  } else {
+    running = await startClient(kind, lab.pki, script, journalDir);
+    c = running;
+    up = await transfer(c.pid, seconds, false);
+    down = await transfer(c.pid, seconds, true);
+    rss = peakRssMb(c.pid);
+    running = null;
+    code = await stopClient(c);
+  }
+  const s = samples[kind];
+  s.connect.push(c.connectMs);
+  s.throughputUp.push(up.gbps);
+  s.throughputDown.push(down.gbps);
+  s.cpuPerGB.push((up.cpu + down.cpu) / ((up.bytes + down.bytes) / 1e9));
+  s.peakRssMb.push(rss);
+  say(
+    `round ${r} ${kind}: connect ${c.connectMs.toFixed(1)} ms, up ${up.gbps.toFixed(3)} Gbit/s (${up.retransmits} retr), down ${down.gbps.toFixed(3)} Gbit/s, CPU ${up.cpu.toFixed(2)}+${down.cpu.toFixed(2)} s → ${s.cpuPerGB.at(-1).toFixed(2)} s/GB, peak RSS ${rss.toFixed(1)} MiB, exit ${code}`,
+  );
+  if (code !== 0) warnings.push(`${kind} round ${r}: exit ${code} after SIGINT`);
+}
+
+/** One round of the tray: click Connect, first echo, click Disconnect (no iperf3: the packets are the agent's). */
+async function trayRound(r, nsBaseline) {
+  const t = await connectViaTray(tray);
+  await disconnectViaTray(tray, nsBaseline);
+  samples.tray.connect.push(t.connectMs);
+  samples.tray.shown.push(t.shownMs);
+  say(
+    `round ${r} tray: click → first echo ${t.connectMs.toFixed(1)} ms, → the page shows "Connected" ${t.shownMs.toFixed(1)} ms`,
+  );
+}
+
 const started = Date.now();
 try {
   await initClock();
@@ -136,46 +193,30 @@ try {
     'CSTP only (TLS 1.2 over TCP): tandem has no DTLS yet, so ocserv offers none and openconnect runs with --no-dtls',
   );
   if (notRun.tandem) say(`tandem column: n/a (${notRun.tandem})`);
-  if (active.includes('agent')) {
+  if (notRun.tray) say(`tray column: n/a (${notRun.tray})`);
+  if (active.includes('agent') || active.includes('tray')) {
     // Warm, as at boot: its start-up is not part of anyone's connect time.
     agent = await startAgent(lab.pki);
     say(`tandemd started (pid ${agent.pid}); the agent column is uid 65534 running "tandem connect" against it`);
+  }
+  if (active.includes('tray')) {
+    // Warm too: a user's tray runs from login on, long before the click.
+    try {
+      tray = await startTray(agent);
+      say(`tray started: its core as uid 65534 (pid ${tray.core.child.pid}), the window in Chromium`);
+    } catch (err) {
+      notRun.tray = `failed to start: ${err.message.split('\n')[0]}`;
+      active.splice(active.indexOf('tray'), 1);
+      say(`tray column: n/a (${notRun.tray})\n${err.message}`);
+    }
   }
   for (let r = 1; r <= rounds && !interrupted; r++) {
     for (const kind of active) {
       if (interrupted) break;
       await assertPrivateResolv();
       try {
-        let c;
-        let rss;
-        let code = 0;
-        let up;
-        let down;
-        if (kind === 'agent') {
-          c = { pid: agent.pid, connectMs: await connectViaAgent(agent) };
-          up = await transfer(c.pid, seconds, false);
-          down = await transfer(c.pid, seconds, true);
-          rss = rssMb(agent.pid);
-          await disconnectViaAgent(agent, nsBaseline);
-        } else {
-          running = await startClient(kind, lab.pki, script, journalDir);
-          c = running;
-          up = await transfer(c.pid, seconds, false);
-          down = await transfer(c.pid, seconds, true);
-          rss = peakRssMb(c.pid);
-          running = null;
-          code = await stopClient(c);
-        }
-        const s = samples[kind];
-        s.connect.push(c.connectMs);
-        s.throughputUp.push(up.gbps);
-        s.throughputDown.push(down.gbps);
-        s.cpuPerGB.push((up.cpu + down.cpu) / ((up.bytes + down.bytes) / 1e9));
-        s.peakRssMb.push(rss);
-        say(
-          `round ${r} ${kind}: connect ${c.connectMs.toFixed(1)} ms, up ${up.gbps.toFixed(3)} Gbit/s (${up.retransmits} retr), down ${down.gbps.toFixed(3)} Gbit/s, CPU ${up.cpu.toFixed(2)}+${down.cpu.toFixed(2)} s → ${s.cpuPerGB.at(-1).toFixed(2)} s/GB, peak RSS ${rss.toFixed(1)} MiB, exit ${code}`,
-        );
-        if (code !== 0) warnings.push(`${kind} round ${r}: exit ${code} after SIGINT`);
+        if (kind === 'tray') await trayRound(r, nsBaseline);
+        else await clientRound(kind, r, script, nsBaseline);
       } catch (err) {
         if (running) await stopClient(running).catch(() => {});
         running = null;
@@ -191,7 +232,7 @@ try {
       await sleep(300);
     }
   }
-  if (agent && !interrupted) {
+  if (agent && active.includes('agent') && !interrupted) {
     try {
       await connectViaAgent(agent);
       idle = { ...(await idleCost(agent, idleSeconds)), seconds: idleSeconds };
@@ -222,6 +263,16 @@ for (const kind of active) {
 }
 const agg = aggregate(samples, notRun);
 console.log(table(agg, notRun));
+if (agg.stats.tray) {
+  const s = agg.stats.tray;
+  const d = agg.tray.minusAgentConnectMs;
+  console.log(
+    `tray: click → first echo ${s.connect.median.toFixed(1)} ms, → the page shows "Connected to …" ${s.shown.median.toFixed(1)} ms (medians); ` +
+      (d == null
+        ? 'no agent column to compare with'
+        : `${d >= 0 ? '+' : ''}${d.toFixed(1)} ms against tandem connect to the same warm agent (target: within 50 ms; ${d <= 50 ? 'met' : 'NOT met'})`),
+  );
+}
 if (idle)
   console.log(
     `agent idle with a tunnel up: ${idle.cpuPercent.toFixed(3)} % of one core over ${idle.seconds} s; RSS ${idle.rssMiB.toFixed(1)} MiB`,

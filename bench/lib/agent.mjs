@@ -145,11 +145,16 @@ export async function disconnectViaAgent(agent, baseline) {
   const cli = userCli(agent, ['disconnect']);
   const code = await Promise.race([exited(cli), deadline(15_000, 'timeout')]);
   if (code !== 0) throw new Error(`tandem disconnect: ${code}`);
+  await waitRestored(baseline, 'tandem disconnect');
+}
+
+/** Resolves once tbn-cli is back to `baseline` (routes, links, resolv.conf); fails after 5 s. */
+export async function waitRestored(baseline, after) {
   for (let i = 0; i < 100; i++) {
     if ((await clientNsState()) === baseline) return;
     await sleep(50);
   }
-  throw new Error('tbn-cli not restored 5 s after tandem disconnect');
+  throw new Error(`tbn-cli not restored 5 s after ${after}`);
 }
 
 /**

@@ -1,12 +1,14 @@
 /**
  * Medians with ranges, the side-by-side table, and the JSON line (ratios to openconnect).
- * Three columns: `tandem` is `tandem connect --foreground` (the debugging path), `agent` is a
- * user connecting through a warm tandemd (the way users connect), `openconnect` the reference.
- * A client that did not run, or failed every round, shows `n/a (why)` — never a number.
+ * Four columns: `tandem` is `tandem connect --foreground` (the debugging path), `agent` is a
+ * user connecting through a warm tandemd (the way users connect), `tray` the same user clicking
+ * Connect in the tray's window against the same agent (connect time only: the packets are the
+ * agent's), `openconnect` the reference. A client that did not run, or failed every round,
+ * shows `n/a (why)` — never a number; a metric a client does not have shows `—`.
  */
 
 /** The measured clients, in table order. */
-export const KINDS = ['tandem', 'agent', 'openconnect'];
+export const KINDS = ['tandem', 'agent', 'tray', 'openconnect'];
 
 export const METRICS = [
   ['connect', 'connect ms (spawn → first echo via tunnel)', 1],
@@ -25,8 +27,9 @@ export function median(xs) {
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-/** `{median, min, max, n}` of a list. */
+/** `{median, min, max, n}` of a list; null when it is empty. */
 export function summary(xs) {
+  if (xs.length === 0) return null;
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
 
@@ -40,22 +43,28 @@ export function aggregate(samples, notRun) {
   for (const kind of KINDS) {
     const s = samples[kind];
     if (notRun[kind] || !s || s.connect.length === 0) continue;
-    stats[kind] = Object.fromEntries(METRICS.map(([key]) => [key, summary(s[key])]));
+    stats[kind] = Object.fromEntries(Object.keys(s).map((key) => [key, summary(s[key])]));
   }
-  const over = (kind, key) =>
-    stats[kind] && stats.openconnect ? stats[kind][key].median / stats.openconnect[key].median : null;
+  const over = (kind, key, base = 'openconnect') =>
+    stats[kind]?.[key] && stats[base]?.[key] ? stats[kind][key].median / stats[base][key].median : null;
   const ratio = {};
   const agentRatio = {};
   for (const [key] of METRICS) {
     ratio[key] = over('tandem', key);
     agentRatio[key] = over('agent', key);
   }
-  return { stats, ratio, agentRatio };
+  // The issue's target for the tray: within 50 ms of `tandem connect` to the same warm agent.
+  const tray = {
+    vsAgentConnect: over('tray', 'connect', 'agent'),
+    minusAgentConnectMs:
+      stats.tray?.connect && stats.agent?.connect ? stats.tray.connect.median - stats.agent.connect.median : null,
+  };
+  return { stats, ratio, agentRatio, tray };
 }
 
 /** The human table: median [min–max] per metric and client, and the ratio column. */
 export function table(agg, notRun) {
-  const fmt = (s, d) => `${s.median.toFixed(d)} [${s.min.toFixed(d)}–${s.max.toFixed(d)}]`;
+  const fmt = (s, d) => (s ? `${s.median.toFixed(d)} [${s.min.toFixed(d)}–${s.max.toFixed(d)}]` : '—');
   const cell = (kind, key, d) =>
     agg.stats[kind] ? fmt(agg.stats[kind][key], d) : `n/a (${notRun[kind] ?? 'no successful round'})`;
   const n = (kind) => (agg.stats[kind] ? ` n=${agg.stats[kind].connect.n}` : '');
@@ -65,9 +74,11 @@ export function table(agg, notRun) {
       'metric: median [min–max]',
       `tandem --foreground${n('tandem')}`,
       `tandemd + tandem connect${n('agent')}`,
+      `tandemd + tray (click)${n('tray')}`,
       `openconnect${n('openconnect')}`,
       'fg/oc',
       'agent/oc',
+      'tray/agent',
     ],
   ];
   for (const [key, label, d] of METRICS) {
@@ -75,9 +86,11 @@ export function table(agg, notRun) {
       label,
       cell('tandem', key, d),
       cell('agent', key, d),
+      cell('tray', key, d),
       cell('openconnect', key, d),
       r(agg.ratio[key]),
       r(agg.agentRatio[key]),
+      key === 'connect' ? r(agg.tray.vsAgentConnect) : '',
     ]);
   }
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -100,8 +113,9 @@ export function jsonLine(rounds, agg, notRun, extra, idle) {
     agg.stats[kind]
       ? Object.fromEntries(
           Object.entries(agg.stats[kind])
+            .filter(([, s]) => s !== null)
             .map(([k, s]) => [k, s.median])
-            .concat([['detail', agg.stats[kind]]]),
+            .concat([['detail', Object.fromEntries(Object.entries(agg.stats[kind]).filter(([, s]) => s !== null))]]),
         )
       : null;
   return JSON.stringify({
@@ -114,6 +128,7 @@ export function jsonLine(rounds, agg, notRun, extra, idle) {
             ...(idle ? { idleCpuPercent: idle.cpuPercent, rssMiB: idle.rssMiB, idleSeconds: idle.seconds } : {}),
           }
         : null,
+    tray: client('tray'),
     openconnect: client('openconnect'),
     ratio: {
       ...Object.fromEntries(RATIO_KEYS.map((k) => [k, agg.ratio[k]])),
@@ -121,6 +136,8 @@ export function jsonLine(rounds, agg, notRun, extra, idle) {
       agentThroughputUp: agg.agentRatio.throughputUp,
       agentThroughputDown: agg.agentRatio.throughputDown,
       agentCpuPerGB: agg.agentRatio.cpuPerGB,
+      trayVsAgentConnect: agg.tray.vsAgentConnect,
+      trayMinusAgentConnectMs: agg.tray.minusAgentConnectMs,
       // The agent carries packets with the same code as the CLI: its throughput should match.
       agentVsCliThroughputUp:
         agg.stats.agent && agg.stats.tandem

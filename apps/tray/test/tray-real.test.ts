@@ -12,8 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { titled } from '@tandem/testkit';
 import { BANNER, realLabMissing, TrayLab, USER_HOST } from './lib/real-lab.js';
-import { bytesInWindow, connectInWindow, NOBODY, openRealWindow, TrayCore } from './lib/real-tray.js';
-import { WindowHost } from './lib/window-harness.js';
+import { bytesInWindow, connectInWindow, NOBODY, startRealTray, type RealTray, type TrayCore } from './lib/real-tray.js';
 
 // The browser globals the page functions below touch (the test program has no DOM lib).
 declare const window: Record<string, unknown>;
@@ -24,7 +23,7 @@ describe.skipIf(skip !== null)(
   titled('tray window against real tandemd, ocserv and the lab gateway (netns, Chromium)', skip),
   () => {
     const lab = new TrayLab();
-    const host = new WindowHost();
+    let tray: RealTray | undefined;
     let core: TrayCore;
     let page: Page;
     const text = (selector: string) => page.locator(selector).innerText();
@@ -36,15 +35,12 @@ describe.skipIf(skip !== null)(
 
     beforeAll(async () => {
       await lab.start();
-      await host.start({ viewport: { width: 560, height: 760 } });
-      core = await TrayCore.start({ socket: lab.scratch.socket, user: lab.user, netns: lab.lab.cli });
-      page = await openRealWindow(host, core);
+      tray = await startRealTray({ socket: lab.scratch.socket, user: lab.user, netns: lab.lab.cli });
+      ({ core, page } = tray);
     }, 180_000);
 
     afterAll(async () => {
-      await page?.close();
-      await core?.stop();
-      await host.stop();
+      await tray?.stop();
       await lab.stop();
     });
 

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { BridgeReply, TrayView } from '../../src/core/bridge.js';
-import { installBridge, rendered, type WindowHost } from './window-harness.js';
+import { installBridge, rendered, WindowHost } from './window-harness.js';
 
 const TRAY = fileURLToPath(new URL('../../', import.meta.url));
 /** The child's entry point. */
@@ -215,6 +215,36 @@ export async function openRealWindow(host: WindowHost, core: TrayCore): Promise<
   await page.goto(host.server.url);
   await rendered(page, core.view().locale);
   return page;
+}
+
+/** The tray running: its core in the child, the window in Chromium wired to it. */
+export interface RealTray {
+  host: WindowHost;
+  core: TrayCore;
+  page: Page;
+  /** Closes the page and the browser, stops the core. */
+  stop(): Promise<void>;
+}
+
+/** Starts a {@link TrayCore} and opens the built window on it (`viewport`: the window's size). */
+export async function startRealTray(
+  opts: TrayCoreOptions & { viewport?: { width: number; height: number } },
+): Promise<RealTray> {
+  const host = new WindowHost();
+  let core: TrayCore | undefined;
+  const stop = async (): Promise<void> => {
+    await core?.stop();
+    await host.stop();
+  };
+  try {
+    await host.start(opts.viewport ? { viewport: opts.viewport } : {});
+    core = await TrayCore.start(opts);
+    const page = await openRealWindow(host, core);
+    return { host, core, page, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 /** A prompt the window showed during a connect. */

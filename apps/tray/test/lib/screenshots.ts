@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { TrayLab } from './real-lab.js';
 export { realLabMissing } from './real-lab.js';
-import { bytesInWindow, connectInWindow, openRealWindow, TrayCore } from './real-tray.js';
-import { WindowHost } from './window-harness.js';
+import { bytesInWindow, connectInWindow, startRealTray, type RealTray } from './real-tray.js';
 
 /** The window size of every screenshot (CSS pixels, device scale 1). */
 export const VIEWPORT = { width: 560, height: 640 };
@@ -24,8 +23,7 @@ export const SHOTS = ['machine-tunnel', 'disconnected', 'certificate-picker', 'b
 export async function takeScreenshots(out: string, say: (line: string) => void): Promise<string[]> {
   mkdirSync(out, { recursive: true });
   const lab = new TrayLab();
-  const host = new WindowHost();
-  let core: TrayCore | undefined;
+  let tray: RealTray | undefined;
   let page: Page | undefined;
   const written: string[] = [];
   const shot = async (name: (typeof SHOTS)[number]): Promise<void> => {
@@ -45,16 +43,15 @@ export async function takeScreenshots(out: string, say: (line: string) => void):
         .catch(() => '');
       if (typeof want === 'string' ? got === want : want.test(got)) return;
       if (Date.now() > end)
-        throw new Error(`${selector} is ${JSON.stringify(got)}, not ${String(want)}\n${core?.log()}`);
+        throw new Error(`${selector} is ${JSON.stringify(got)}, not ${String(want)}\n${tray?.core.log()}`);
       await page!.waitForTimeout(100);
     }
   };
   try {
     say('starting the lab (namespaces, ocserv, lab gateway, tandemd)…');
     await lab.start();
-    await host.start({ viewport: VIEWPORT });
-    core = await TrayCore.start({ socket: lab.scratch.socket, user: lab.user, netns: lab.lab.cli });
-    page = await openRealWindow(host, core);
+    tray = await startRealTray({ socket: lab.scratch.socket, user: lab.user, netns: lab.lab.cli, viewport: VIEWPORT });
+    page = tray.page;
 
     await until('#management', 'Connected');
     await shot('machine-tunnel');
@@ -87,9 +84,7 @@ export async function takeScreenshots(out: string, say: (line: string) => void):
     await shot('error');
     return written;
   } finally {
-    await page?.close().catch(() => undefined);
-    await core?.stop();
-    await host.stop();
+    await tray?.stop();
     await lab.stop();
   }
 }
