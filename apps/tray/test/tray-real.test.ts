@@ -12,7 +12,14 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { titled } from '@tandem/testkit';
 import { BANNER, realLabMissing, TrayLab, USER_HOST } from './lib/real-lab.js';
-import { bytesInWindow, connectInWindow, NOBODY, startRealTray, type RealTray, type TrayCore } from './lib/real-tray.js';
+import {
+  bytesInWindow,
+  connectInWindow,
+  NOBODY,
+  startRealTray,
+  type RealTray,
+  type TrayCore,
+} from './lib/real-tray.js';
 
 // The browser globals the page functions below touch (the test program has no DOM lib).
 declare const window: Record<string, unknown>;

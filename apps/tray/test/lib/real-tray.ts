@@ -48,17 +48,13 @@ export function trayUser(uid: number, pems: Record<string, string>): TrayUser {
   const downloads = join(home, 'Downloads');
   mkdirSync(certs, { recursive: true });
   mkdirSync(downloads);
-  for (const [name, pem] of Object.entries(pems)) writeFileSync(join(certs, name), pem, { mode: 0o600 });
-  for (const p of [
-    home,
-    config,
-    join(config, 'tandem'),
-    certs,
-    downloads,
-    ...Object.keys(pems).map((n) => join(certs, n)),
-  ]) {
-    chownSync(p, uid, uid);
-    chmodSync(p, p.endsWith('.pem') ? 0o600 : 0o700);
+  for (const dir of [home, config, join(config, 'tandem'), certs, downloads]) {
+    chownSync(dir, uid, uid);
+    chmodSync(dir, 0o700);
+  }
+  for (const [name, pem] of Object.entries(pems)) {
+    writeFileSync(join(certs, name), pem, { mode: 0o600 });
+    chownSync(join(certs, name), uid, uid);
   }
   return {
     uid,

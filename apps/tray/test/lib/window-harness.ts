@@ -226,7 +226,10 @@ export class WindowHost {
     this.modules = await buildWindow(this.dir);
     this.server = await serveDirectory(this.dir);
     this.browser = await launchChromium();
-    this.context = await this.browser.newContext({ locale: 'en-US', ...(opts.viewport ? opts : {}) });
+    this.context = await this.browser.newContext({
+      locale: 'en-US',
+      ...(opts.viewport ? { viewport: opts.viewport } : {}),
+    });
   }
 
   /** A new page (not yet navigated: install the bridge, then `goto(server.url)`). */
