@@ -143,10 +143,14 @@ async function clientRound(kind, r, script, nsBaseline) {
   let down;
   if (kind === 'agent') {
     c = { pid: agent.pid, connectMs: await connectViaAgent(agent) };
-    up = await transfer(c.pid, seconds, false);
-    down = await transfer(c.pid, seconds, true);
-    rss = rssMb(agent.pid);
-    await disconnectViaAgent(agent, nsBaseline);
+    try {
+      up = await transfer(c.pid, seconds, false);
+      down = await transfer(c.pid, seconds, true);
+      rss = rssMb(agent.pid);
+    } finally {
+      // The warm agent outlives a failed round: its tunnel must not, or every later round fails too.
+      await disconnectViaAgent(agent, nsBaseline);
+    }
   } else {
     running = await startClient(kind, lab.pki, script, journalDir);
     c = running;

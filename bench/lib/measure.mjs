@@ -57,6 +57,9 @@ export async function transfer(pid, seconds, reverse) {
   }
   const cpu = cpuSeconds(pid) - cpu0;
   const j = JSON.parse(out);
+  // iperf3 can exit 0 with no result (e.g. the control connection was cut): say why, not a TypeError.
+  if (!j.end?.sum_received)
+    throw new Error(`iperf3 ${reverse ? 'down' : 'up'}: no result (${j.error ?? 'no error given'})`);
   return {
     gbps: j.end.sum_received.bits_per_second / 1e9,
     bytes: j.end.sum_received.bytes,
