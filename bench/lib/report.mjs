@@ -11,7 +11,7 @@
 export const KINDS = ['tandem', 'agent', 'tray', 'openconnect'];
 
 export const METRICS = [
-  ['connect', 'connect ms (spawn → first echo via tunnel)', 1],
+  ['connect', 'connect ms (spawn; tray: click → first echo via tunnel)', 1],
   ['throughputUp', 'throughput up, Gbit/s (iperf3 receiver)', 3],
   ['throughputDown', 'throughput down, Gbit/s (iperf3 -R)', 3],
   ['cpuPerGB', 'client CPU s per GB (10^9 B, up+down)', 2],
