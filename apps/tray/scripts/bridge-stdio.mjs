@@ -18,10 +18,10 @@
  */
 import { createInterface } from 'node:readline';
 import { createLogger, textSink } from '@tandem/common';
+import { socketFromEnv } from '@tandem/contract';
 import { handleBridge } from '../dist/core/bridge-host.js';
 import { downloadsDirFrom } from '../dist/core/downloads.js';
 import { pickLocale } from '../dist/core/i18n.js';
-import { socketPathFrom } from '../dist/core/agent-link.js';
 import { SettingsStore, settingsPathFrom } from '../dist/core/settings.js';
 import { createTrayApp } from '../dist/core/tray-app.js';
 
@@ -31,7 +31,7 @@ const logger = createLogger({ level: env['TANDEM_TRAY_LOG'] === 'debug' ? 'debug
 
 const core = createTrayApp({
   locale: pickLocale(env['LANG']),
-  socketPath: socketPathFrom(env),
+  socketPath: socketFromEnv(env),
   clientVersion: 'tandem-tray/bridge-stdio',
   settings: new SettingsStore(settingsPathFrom(env), logger),
   downloadsDir: () => downloadsDirFrom(env),

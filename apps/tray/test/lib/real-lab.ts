@@ -8,7 +8,7 @@
  * The user profile sets AutomaticCertSelection false, so every connect shows the certificate
  * picker (and, not user-controllable, never remembers the choice).
  */
-import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EKU, issue, KU, missing, standardLab, type Issued, type Lab } from '@tandem/testkit';
 import { NetnsLab } from '../../../../test/lib/netns.js';
@@ -16,11 +16,11 @@ import { startOcserv, type Ocserv } from '../../../../test/fixtures/ocserv.js';
 import { GatewayProc } from '../../../../test/fixtures/lab-gateway/harness.js';
 import {
   agentArgs,
+  agentStarted,
   ensureAgentBuilt,
   runClient,
   scratch,
   TANDEMD,
-  until,
   type AgentProcess,
   type Scratch,
 } from '../../../../test/fixtures/agent/helpers.js';
@@ -138,16 +138,7 @@ export class TrayLab {
   private async startAgent(): Promise<AgentProcess> {
     const { lab, scratch: s } = this;
     const args = ['--gateway-ca', this.pki.caFile, '--resolve', `vpn.lab.test:${lab.srvAddr}`];
-    const child = lab.spawn(lab.cli, process.execPath, [TANDEMD, ...agentArgs(s), ...args]);
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-200_000)));
-    child.stdout!.resume();
-    const exited = new Promise<number | string>((resolve) =>
-      child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-    );
-    await until(() => existsSync(s.socket) || child.exitCode !== null, 15_000).catch(() => undefined);
-    if (!existsSync(s.socket)) throw new Error(`tandemd did not start:\n${err}`);
-    return { child, stderr: () => err, exited };
+    return agentStarted(lab.spawn(lab.cli, process.execPath, [TANDEMD, ...agentArgs(s), ...args]), s.socket);
   }
 
   /** One call as root (the administrator), e.g. `machineTunnel.disable`. */
