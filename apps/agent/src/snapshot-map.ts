@@ -101,41 +101,101 @@ export function wireStatus(snapshot: EngineSnapshot): StatusSnapshot {
 
 type Section = { title: string; entries: Array<{ name: string; value: string }> };
 
-/** `stats` sections in vpncli's layout, for the user tunnel (the one a user asks about). */
+/** What vpncli prints for a value it does not have. */
+const NA = 'Not Available';
+/** Routes listed per family in `stats` (the contract allows 128 entries per section). */
+const MAX_ROUTES = 127;
+
+const MODE_TEXT = {
+  all: 'Tunnel All Traffic',
+  'split-include': 'Split Include',
+  'split-exclude': 'Split Exclude',
+  none: 'Not Available',
+} as const;
+
+function stateText(t: TunnelSnapshot | undefined): string {
+  if (t === undefined || t.state === 'idle') return 'Disconnected';
+  if (t.state === 'connected') return 'Connected';
+  if (t.state === 'error') return 'Disconnected (error)';
+  if (t.state === 'reconnecting') return 'Reconnecting';
+  return t.state === 'disconnecting' ? 'Disconnecting' : 'Connecting';
+}
+
+/** The management tunnel's line, as vpncli words it ("Disconnected (user tunnel active)"). */
+function managementText(snapshot: EngineSnapshot, user: TunnelSnapshot | undefined): string {
+  const m = snapshot.tunnels.find((x) => x.kind === 'machine');
+  if (m && m.state !== 'idle') return stateText(m);
+  if (!snapshot.machineTunnelEnabled) return 'Disconnected (disabled)';
+  if (user && user.state !== 'idle') return 'Disconnected (user tunnel active)';
+  if (snapshot.tnd.verdict === 'trusted') return 'Disconnected (trusted network)';
+  return 'Disconnected';
+}
+
+/** The networks the tunnel secures: the listed ones, or everything (minus exclusions) as the default route. */
+function secured(mode: keyof typeof MODE_TEXT, listed: readonly string[], any: string): readonly string[] {
+  if (mode === 'split-include') return listed;
+  return mode === 'none' ? [] : [any];
+}
+
+function routes(title: string, list: readonly string[]): Section {
+  const shown = list.slice(0, MAX_ROUTES).map((r, i) => ({ name: `Route ${i + 1}`, value: text(r, 64) }));
+  if (list.length > MAX_ROUTES) shown.push({ name: 'More', value: `${list.length - MAX_ROUTES} more routes` });
+  return { title, entries: shown.length > 0 ? shown : [{ name: 'Network', value: NA }] };
+}
+
+/**
+ * `stats` in vpncli's layout for the user tunnel (the one a user asks about): connection,
+ * addresses, bytes, frames, transport, secured routes, and the management tunnel's state.
+ */
 export function wireStats(snapshot: EngineSnapshot): Section[] {
   const t = snapshot.tunnels.find((x) => x.kind === 'user');
   const up = t?.state === 'connected';
   const a = addresses(up ? t.addresses : []);
-  const state =
-    t === undefined || t.state === 'idle'
-      ? 'Disconnected'
-      : t.state === 'connected'
-        ? 'Connected'
-        : t.state === 'error'
-          ? 'Disconnected (error)'
-          : 'Connecting';
+  const d = up ? t.details : undefined;
+  const count = (n: number | undefined): string => String(up ? (n ?? 0) : 0);
   return [
     {
       title: 'Connection Information',
       entries: [
-        { name: 'Connection State', value: state },
-        { name: 'Duration', value: up ? `${Math.max(0, Math.round((snapshot.at - t.since) / 1000))} s` : '' },
+        { name: 'Connection State', value: stateText(t) },
+        { name: 'Tunnel Mode (IPv4)', value: d ? MODE_TEXT[d.mode4] : NA },
+        { name: 'Tunnel Mode (IPv6)', value: d ? MODE_TEXT[d.mode6] : NA },
+        { name: 'Duration', value: up ? `${Math.max(0, Math.round((snapshot.at - t.since) / 1000))} s` : NA },
+        { name: 'Management Connection State', value: managementText(snapshot, t) },
       ],
     },
     {
       title: 'Address Information',
       entries: [
-        { name: 'Client Address (IPv4)', value: a.ipv4 ?? '' },
-        { name: 'Client Address (IPv6)', value: a.ipv6 ?? '' },
-        { name: 'Server Address', value: up ? text(t.gateway ?? '', 1024) : '' },
+        { name: 'Client Address (IPv4)', value: a.ipv4 ?? NA },
+        { name: 'Client Address (IPv6)', value: a.ipv6 ?? NA },
+        { name: 'Server Address', value: up ? text(t.gateway ?? '', 1024) : NA },
       ],
     },
     {
       title: 'Bytes',
       entries: [
-        { name: 'Bytes Sent', value: String(up ? t.bytesOut : 0) },
-        { name: 'Bytes Received', value: String(up ? t.bytesIn : 0) },
+        { name: 'Bytes Sent', value: count(t?.bytesOut) },
+        { name: 'Bytes Received', value: count(t?.bytesIn) },
       ],
     },
+    {
+      title: 'Frames',
+      entries: [
+        { name: 'Packets Sent', value: count(t?.packetsOut) },
+        { name: 'Packets Received', value: count(t?.packetsIn) },
+      ],
+    },
+    {
+      title: 'Transport Information',
+      entries: [
+        // CSTP only for now: DTLS will show here as its own protocol when it carries data.
+        { name: 'Protocol', value: d ? text(d.protocol, 64) : NA },
+        { name: 'Cipher', value: d ? text(d.cipher, 128) : NA },
+        { name: 'MTU', value: d ? String(d.mtu) : NA },
+      ],
+    },
+    routes('Secured Routes (IPv4)', d ? secured(d.mode4, d.routes4, '0.0.0.0/0') : []),
+    routes('Secured Routes (IPv6)', d ? secured(d.mode6, d.routes6, '::/0') : []),
   ];
 }

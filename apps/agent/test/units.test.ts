@@ -11,7 +11,7 @@ import { createPrivateKey, sign as cryptoSign, verify as cryptoVerify } from 'no
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateModel, selectCertificate } from '@tandem/certs';
 import { ErrorCodes, nullLogger, TandemError, type Logger } from '@tandem/common';
-import type { CertificateInfo } from '@tandem/contract';
+import { contract, validate, type CertificateInfo } from '@tandem/contract';
 import type { CallContext } from '@tandem/ipc/server';
 import type { EngineSnapshot, TunnelSnapshot } from '@tandem/engine';
 import { defaultClientInitialization, mergeProfiles, parseProfile, type ClientInitialization } from '@tandem/profile';
@@ -23,7 +23,7 @@ import { parseResolvConf } from '../src/adapters/resolv-parse.js';
 import { resolveConnectTarget } from '../src/connect-target.js';
 import { childEnv, isDangerousVariable, scrubEnvironment } from '../src/environment.js';
 import { parseOptions } from '../src/options.js';
-import { wireState, wireStatus } from '../src/snapshot-map.js';
+import { wireState, wireStats, wireStatus } from '../src/snapshot-map.js';
 import { EKU, issue, KU, type Issued, isRoot } from '@tandem/testkit';
 
 describe('options', () => {
@@ -505,6 +505,8 @@ describe('snapshot mapping', () => {
     addresses: [],
     bytesIn: 0,
     bytesOut: 0,
+    packetsIn: 0,
+    packetsOut: 0,
     ...over,
   });
   it('maps every engine state to the contract and error causes to stable codes', () => {
@@ -556,6 +558,113 @@ describe('snapshot mapping', () => {
     expect(wireStatus({ ...snap, tnd: { verdict: 'trusted', reason: 'DNS 10.0.0.53 matched' } }).network).toEqual({
       trust: 'trusted',
     });
+  });
+});
+
+describe('stats in vpncli layout', () => {
+  const base = (tunnels: TunnelSnapshot[], over: Partial<EngineSnapshot> = {}): EngineSnapshot => ({
+    seq: 1,
+    at: 65_000,
+    desired: { tunnel: 'user', reason: '' },
+    tnd: { verdict: 'untrusted', reason: '' },
+    machineTunnelEnabled: true,
+    tunnels,
+    ...over,
+  });
+  const user = (over: Partial<TunnelSnapshot>): TunnelSnapshot => ({
+    kind: 'user',
+    state: 'connected',
+    gateway: 'https://vpn.lab.test',
+    since: 5_000,
+    addresses: ['10.8.0.2'],
+    bytesIn: 2048,
+    bytesOut: 1024,
+    packetsIn: 20,
+    packetsOut: 10,
+    ...over,
+  });
+  const entry = (sections: ReturnType<typeof wireStats>, title: string, name: string): string | undefined =>
+    sections.find((x) => x.title === title)?.entries.find((e) => e.name === name)?.value;
+
+  it('a split-include tunnel: mode, frames, transport, secured routes, management state', () => {
+    const details = {
+      protocol: 'TLSv1.3',
+      cipher: 'TLS_AES_256_GCM_SHA384',
+      mtu: 1399,
+      mode4: 'split-include' as const,
+      mode6: 'none' as const,
+      routes4: ['10.0.0.0/8', '192.168.10.0/24'],
+      routes6: [],
+    };
+    const s = wireStats(base([user({ details })]));
+    expect(validate(contract.methods.stats.result, { sections: s }).ok).toBe(true);
+    expect(entry(s, 'Connection Information', 'Tunnel Mode (IPv4)')).toBe('Split Include');
+    expect(entry(s, 'Connection Information', 'Tunnel Mode (IPv6)')).toBe('Not Available');
+    expect(entry(s, 'Connection Information', 'Duration')).toBe('60 s');
+    expect(entry(s, 'Connection Information', 'Management Connection State')).toBe('Disconnected (user tunnel active)');
+    expect(entry(s, 'Frames', 'Packets Sent')).toBe('10');
+    expect(entry(s, 'Frames', 'Packets Received')).toBe('20');
+    expect(entry(s, 'Transport Information', 'Protocol')).toBe('TLSv1.3');
+    expect(entry(s, 'Transport Information', 'Cipher')).toBe('TLS_AES_256_GCM_SHA384');
+    expect(s.find((x) => x.title === 'Secured Routes (IPv4)')?.entries.map((e) => e.value)).toEqual([
+      '10.0.0.0/8',
+      '192.168.10.0/24',
+    ]);
+  });
+
+  it('tunnel-all secures the default route; too many routes are counted, not dropped silently', () => {
+    const all = wireStats(
+      base([
+        user({
+          details: {
+            protocol: 'TLSv1.2',
+            cipher: 'x',
+            mtu: 1400,
+            mode4: 'all',
+            mode6: 'all',
+            routes4: [],
+            routes6: [],
+          },
+        }),
+      ]),
+    );
+    expect(all.find((x) => x.title === 'Secured Routes (IPv6)')?.entries.map((e) => e.value)).toEqual(['::/0']);
+    const many = Array.from({ length: 300 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    const big = wireStats(
+      base([
+        user({
+          details: {
+            protocol: 'TLSv1.3',
+            cipher: 'x',
+            mtu: 1400,
+            mode4: 'split-include',
+            mode6: 'none',
+            routes4: many,
+            routes6: [],
+          },
+        }),
+      ]),
+    );
+    expect(validate(contract.methods.stats.result, { sections: big }).ok).toBe(true);
+    expect(big.find((x) => x.title === 'Secured Routes (IPv4)')?.entries.at(-1)).toEqual({
+      name: 'More',
+      value: '173 more routes',
+    });
+  });
+
+  it('no user tunnel: Not Available, and the management tunnel as it is', () => {
+    const machine: TunnelSnapshot = { ...user({}), kind: 'machine' };
+    const s = wireStats(base([machine]));
+    expect(entry(s, 'Connection Information', 'Connection State')).toBe('Disconnected');
+    expect(entry(s, 'Connection Information', 'Management Connection State')).toBe('Connected');
+    expect(entry(s, 'Transport Information', 'Cipher')).toBe('Not Available');
+    expect(
+      entry(
+        wireStats(base([], { machineTunnelEnabled: false })),
+        'Connection Information',
+        'Management Connection State',
+      ),
+    ).toBe('Disconnected (disabled)');
   });
 });
 

@@ -106,6 +106,17 @@ describe.skipIf(skip !== null)(
           (b: { sent: number; received: number }) =>
             b.sent >= before.sent + 5000 && b.received >= before.received + 5000,
         );
+      // The rest of vpncli's facts: transport, frames, secured routes, the management tunnel's state.
+      const transport = await page.getByRole('table', { name: 'Transport Information' }).innerText();
+      expect(transport).toMatch(/Protocol\s+TLSv1\.[23]/);
+      expect(transport).toMatch(/Cipher\s+(TLS_|ECDHE)\S+/);
+      expect(await page.getByRole('table', { name: 'Frames' }).innerText()).toMatch(/Packets Sent\s+[1-9]/);
+      expect(await page.getByRole('table', { name: 'Connection Information' }).innerText()).toContain(
+        'Disconnected (user tunnel active)',
+      );
+      expect(await page.getByRole('table', { name: /Secured Routes \(IPv4\)/ }).innerText()).toMatch(
+        /\d+\.\d+\.\d+\.\d+\/\d+/,
+      );
       expect(core.notifications.map((n) => (n.body as { key: string }).key)).toContain('notify.connected');
       expect(await page.evaluate(() => window['__cspViolations'])).toEqual([]);
     }, 90_000);

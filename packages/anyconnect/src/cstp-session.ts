@@ -106,6 +106,12 @@ export class CstpSession extends EventEmitter {
     return this.writer.pending >= 512;
   }
 
+  /** The TLS version and cipher suite carrying this session (vpncli's Transport Information). */
+  get transport(): { protocol: string; cipher: string } {
+    const socket = this.channel.socket;
+    return { protocol: socket.getProtocol() ?? 'unknown', cipher: socket.getCipher()?.standardName ?? 'unknown' };
+  }
+
   /** Whether the session has ended. */
   get isClosed(): boolean {
     return this.closedWhy !== null;

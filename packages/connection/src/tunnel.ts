@@ -80,6 +80,29 @@ export interface TunnelStats {
   tun: ReturnType<TunDevice['stats']>;
 }
 
+/** How traffic of one address family is routed: vpncli's "Tunnel Mode". */
+export type TunnelMode = 'all' | 'split-include' | 'split-exclude' | 'none';
+
+/** What statistics show about a tunnel besides counters (vpncli's Transport Information, Secured Routes). */
+export interface TunnelDetails {
+  /** TLS version of the CSTP connection (`TLSv1.3`). */
+  protocol: string;
+  /** Its cipher suite, by its standard name. */
+  cipher: string;
+  mtu: number;
+  mode4: TunnelMode;
+  mode6: TunnelMode;
+  /** Networks sent into the tunnel (`address/prefix`); empty with `all`. */
+  routes4: string[];
+  routes6: string[];
+}
+
+function modeOf(hasAddress: boolean, include: readonly unknown[], exclude: readonly unknown[]): TunnelMode {
+  if (!hasAddress) return 'none';
+  if (include.length > 0) return 'split-include';
+  return exclude.length > 0 ? 'split-exclude' : 'all';
+}
+
 /** Deadline of one reconnect attempt, so a black-holed gateway cannot stall the caller's backoff. */
 export const RECONNECT_DEADLINE_MS = 5000;
 
@@ -218,6 +241,20 @@ export class Tunnel {
   /** Interface name of the TUN. */
   get interfaceName(): string {
     return this.tun.name;
+  }
+
+  /** Transport and routing facts for statistics; never secret. */
+  details(): TunnelDetails {
+    const net = this.network.networkConfig;
+    const cidr = (r: { address: string; prefix: number }): string => `${r.address}/${r.prefix}`;
+    return {
+      ...this.session.transport,
+      mtu: this.config.mtu,
+      mode4: modeOf(this.config.ipv4 !== undefined, net.include4, net.exclude4),
+      mode6: modeOf(this.config.ipv6 !== undefined, net.include6, net.exclude6),
+      routes4: net.include4.map(cidr),
+      routes6: net.include6.map(cidr),
+    };
   }
 
   /** Totals across reconnects. */

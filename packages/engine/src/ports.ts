@@ -42,10 +42,28 @@ export interface OpenContext {
   signal: AbortSignal;
 }
 
-/** Byte counters of a data plane. */
+/** Byte (and, where the plane counts them, packet) counters of a data plane. */
 export interface TrafficCounters {
   bytesIn: number;
   bytesOut: number;
+  packetsIn?: number;
+  packetsOut?: number;
+}
+
+/**
+ * What statistics show about a running plane besides its counters: the transport and how traffic
+ * is routed (vpncli's Transport Information, Tunnel Mode and Secured Routes). Never secret.
+ */
+export interface PlaneDetails {
+  protocol: string;
+  cipher: string;
+  mtu: number;
+  /** Per family: everything into the tunnel, only listed networks, all but listed, or no address. */
+  mode4: 'all' | 'split-include' | 'split-exclude' | 'none';
+  mode6: 'all' | 'split-include' | 'split-exclude' | 'none';
+  /** Networks routed into the tunnel, `address/prefix`. */
+  routes4: string[];
+  routes6: string[];
 }
 
 /** Why a data plane ended by itself (see {@link DataPlane.onEnded}). */
@@ -64,6 +82,8 @@ export interface DataPlane {
   readonly addresses: readonly string[];
   /** Current byte counters. */
   stats(): TrafficCounters;
+  /** Transport and routing facts for statistics, where the plane knows them. */
+  details?(): PlaneDetails;
   /**
    * Called when the transport died (DPD timeout, TLS/TCP error). TUN, routes and DNS stay in
    * place so that traffic is not leaked while the engine reconnects. Returns an unsubscribe.

@@ -4,7 +4,7 @@
  * any state view, and this module copies fields one by one instead of spreading objects).
  * Every change produces a full snapshot with a larger `seq`; deltas are the IPC layer's job.
  */
-import type { TunnelKind } from './ports.js';
+import type { PlaneDetails, TunnelKind } from './ports.js';
 import type { DesiredTunnel } from './supervisor.js';
 import type { TndVerdict } from './tnd.js';
 import type { SessionCause } from './session/cause.js';
@@ -21,6 +21,10 @@ export interface TunnelSnapshot {
   addresses: string[];
   bytesIn: number;
   bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  /** Transport and routes while a plane runs (see {@link PlaneDetails}). */
+  details?: PlaneDetails;
   cause?: SessionCause;
   message?: string;
   /** Owner of the user tunnel. */
@@ -51,7 +55,14 @@ export function tunnelSnapshot(kind: TunnelKind, view: StateView, ownerUid: numb
     addresses: view.plane ? [...view.plane.addresses] : [],
     bytesIn: stats?.bytesIn ?? 0,
     bytesOut: stats?.bytesOut ?? 0,
+    packetsIn: stats?.packetsIn ?? 0,
+    packetsOut: stats?.packetsOut ?? 0,
   };
+  const d = view.plane?.details?.();
+  if (d) {
+    const { protocol, cipher, mtu, mode4, mode6 } = d;
+    out.details = { protocol, cipher, mtu, mode4, mode6, routes4: [...d.routes4], routes6: [...d.routes6] };
+  }
   if (view.cause !== undefined) out.cause = view.cause;
   if (view.message !== undefined) out.message = view.message;
   if (kind === 'user' && ownerUid !== undefined) out.ownerUid = ownerUid;

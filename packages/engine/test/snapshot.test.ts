@@ -4,7 +4,19 @@ import { SnapshotFeed, tunnelSnapshot, type DataPlane } from '../src/index.js';
 const plane: DataPlane & { cookie: string } = {
   cookie: 'SECRET-cookie',
   addresses: ['10.0.0.2', 'fd00::2'],
-  stats: () => ({ bytesIn: 1500, bytesOut: 900 }),
+  stats: () => ({ bytesIn: 1500, bytesOut: 900, packetsIn: 15, packetsOut: 9 }),
+  // A plane may hand more than the port names: only the listed fields may reach the snapshot.
+  details: () =>
+    ({
+      protocol: 'TLSv1.3',
+      cipher: 'TLS_AES_128_GCM_SHA256',
+      mtu: 1400,
+      mode4: 'split-include',
+      mode6: 'none',
+      routes4: ['10.0.0.0/8'],
+      routes6: [],
+      masterSecret: 'SECRET-tls',
+    }) as ReturnType<NonNullable<DataPlane['details']>>,
   onDead: () => () => {},
   onEnded: () => () => {},
   reconnect: async () => {},
@@ -32,6 +44,17 @@ describe('snapshot projection', () => {
       addresses: ['10.0.0.2', 'fd00::2'],
       bytesIn: 1500,
       bytesOut: 900,
+      packetsIn: 15,
+      packetsOut: 9,
+      details: {
+        protocol: 'TLSv1.3',
+        cipher: 'TLS_AES_128_GCM_SHA256',
+        mtu: 1400,
+        mode4: 'split-include',
+        mode6: 'none',
+        routes4: ['10.0.0.0/8'],
+        routes6: [],
+      },
       ownerUid: 7,
     });
     expect(JSON.stringify(t)).not.toContain('SECRET');
@@ -51,6 +74,8 @@ describe('snapshot projection', () => {
       addresses: [],
       bytesIn: 0,
       bytesOut: 0,
+      packetsIn: 0,
+      packetsOut: 0,
       cause: 'no-certificate',
       message: 'no machine certificate matched',
     });

@@ -123,6 +123,11 @@ export class NetworkSession {
     return session;
   }
 
+  /** The validated configuration this session applies (routes, DNS, MTU); never secret. */
+  get networkConfig(): NetworkConfig {
+    return this.config;
+  }
+
   private phase(phase: JournalPhase, tunDevice?: string): void {
     this.record = { ...this.record, phase, ...(tunDevice ? { tunDevice } : {}) };
     writeJournal(this.journalDir, this.record);
