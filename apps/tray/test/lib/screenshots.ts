@@ -30,7 +30,8 @@ export async function takeScreenshots(out: string, say: (line: string) => void):
     const path = join(out, `tray-${name}.png`);
     // Let a dialog's opening and focus ring settle, and the caret stop mattering.
     await page!.waitForTimeout(300);
-    await page!.screenshot({ path, animations: 'disabled', caret: 'hide' });
+    // The connected window scrolls (every vpncli section): take the whole page there.
+    await page!.screenshot({ path, animations: 'disabled', caret: 'hide', fullPage: name === 'connected' });
     written.push(path);
     say(`wrote ${path}`);
   };
