@@ -36,19 +36,61 @@ const SECRET_FIELDS = new Set([
   'setcookie',
 ]);
 
-/** Secret shapes, each with a stable name under which {@link Redactor.string} counts its hits. */
-const PATTERNS: Array<[name: string, RegExp, string]> = [
+/**
+ * Secret shapes, each with a stable name under which {@link Redactor.string} counts its hits.
+ * The logger, events, CLI output and the diagnostic bundle all go through these (the bundle adds
+ * only what logs never carry: cut-off key blocks, long base64 blobs). A rule leaves an already
+ * masked value alone, so text that passes twice is counted once.
+ */
+const PATTERNS: Array<[name: string, RegExp, (match: string, ...groups: string[]) => string]> = [
   [
     'pem-private-key',
     /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-    `-----BEGIN PRIVATE KEY-----${REDACTED}`,
+    () => `-----BEGIN PRIVATE KEY-----${REDACTED}`,
   ],
-  ['session-cookie', /\b(webvpn(?:context|c)?|sdesktop)=([^;\s"'<&]+)/gi, `$1=${REDACTED}`],
-  ['dtls-secret', /(X-DTLS-(?:Master-Secret|Session-ID|App-ID)\s*:\s*)[^\r\n]+/gi, `$1${REDACTED}`],
-  ['pkcs11-pin', /(pin-value=)[^;&\s"']+/gi, `$1${REDACTED}`],
-  ['session-token', /(<session-token>)[^<]*(<\/session-token>)/gi, `$1${REDACTED}$2`],
-  ['mca-signature', /(<client-cert-auth-signature[^>]*>)[^<]*(<\/client-cert-auth-signature>)/gi, `$1${REDACTED}$2`],
-  ['xml-password', /(<password>)[^<]*(<\/password>)/gi, `$1${REDACTED}$2`],
+  [
+    'http-authorization',
+    /\b((?:proxy-)?authorization["']?\s*:\s*"?)(?!\s*\[REDACTED\])[^\r\n"]+/gi,
+    (_m, head) => `${head}${REDACTED}`,
+  ],
+  [
+    'http-cookie',
+    /\b((?:set-)?cookie["']?\s*:\s*"?)(?!\s*\[REDACTED\])[^\r\n"]+/gi,
+    (_m, head) => `${head}${REDACTED}`,
+  ],
+  [
+    'session-cookie',
+    /\b(webvpn\w*|sdesktop|acsamlcap\w*)=(?!\[REDACTED\])[^;\s"'<&]+/gi,
+    (_m, name) => `${name}=${REDACTED}`,
+  ],
+  [
+    'dtls-secret',
+    /(X-DTLS-(?:Master-Secret|Session-ID|App-ID)\s*:\s*)(?!\s*\[REDACTED\])[^\r\n]+/gi,
+    (_m, head) => `${head}${REDACTED}`,
+  ],
+  ['pkcs11-pin', /(pin-value=)(?!\[REDACTED\])[^;&\s"']+/gi, (_m, head) => `${head}${REDACTED}`],
+  [
+    'session-token',
+    /(<session-token>)(?!\[REDACTED\]<)[^<]*(<\/session-token>)/gi,
+    (_m, a, b) => `${a}${REDACTED}${b}`,
+  ],
+  [
+    'mca-signature',
+    /(<client-cert-auth-signature[^>]*>)(?!\[REDACTED\]<)[^<]*(<\/client-cert-auth-signature>)/gi,
+    (_m, a, b) => `${a}${REDACTED}${b}`,
+  ],
+  ['xml-password', /(<password>)(?!\[REDACTED\]<)[^<]*(<\/password>)/gi, (_m, a, b) => `${a}${REDACTED}${b}`],
+  [
+    // key=value, key: value and "key": "value" for secret-looking keys, also at the end of a
+    // longer key (VPN_PASSWORD, keyPassphrase), quoted or not. Short or common words (pin, token,
+    // secret) count only as `word=` or a quoted `"word":`, so prose such as "loose.pass: the
+    // passphrase file…" stays readable. A PKCS#11 URI's `token=` (after `:` or `;`) is the token's
+    // label, which support needs; its `pin-value` is masked above.
+    'password-value',
+    /((?:password|passwd|passphrase)["']?\s*[=:]\s*|(?:secret|(?<![:;])token|api[_-]?key|(?<![A-Za-z0-9])(?:pass|pwd|pin|otp))(?:["']\s*:|\s*=)\s*)(?!\[REDACTED\]|"\[REDACTED\]")("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<]+)/gi,
+    (_m, head, value) => `${head}${value!.startsWith('"') || value!.startsWith("'") ? `"${REDACTED}"` : REDACTED}`,
+  ],
+  ['jwt', /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, () => REDACTED],
 ];
 
 /** Hit counts per rule name, filled in by {@link Redactor.string} when a caller passes one. */
@@ -98,10 +140,10 @@ export class Redactor {
     }
     for (const [name, re, repl] of PATTERNS) {
       let n = 0;
-      out = out.replace(re, (...m: unknown[]) => {
+      out = out.replace(re, (match: string, ...rest: unknown[]) => {
         n++;
-        // Same replacement as the string form: expand $1/$2 from the captured groups.
-        return repl.replace(/\$(\d)/g, (_, i: string) => (m[Number(i)] as string | undefined) ?? '');
+        // Groups first (unmatched ones undefined), then offset and input, which no rule reads.
+        return repl(match, ...(rest as string[]));
       });
       count(hits, name, n);
     }

@@ -20,6 +20,40 @@ describe('Redactor', () => {
     expect(out.split(REDACTED).length - 1).toBe(5);
   });
 
+  it('masks Authorization and Cookie headers, password values and JWTs, but not a PKCS#11 token label', () => {
+    const r = new Redactor();
+    const hits = new Map<string, number>();
+    const out = r.string(
+      [
+        'Authorization: Basic YWxpY2U6c2VjcmV0',
+        'Cookie: webvpn_context=Zm9vYmFy; other=1',
+        'VPN_PASSWORD=hunter2 passphrase: "open sesame"',
+        'bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig',
+        'pkcs11:token=SoftHSM%20lab;object=user;pin-value=0000',
+      ].join('\n'),
+      hits,
+    );
+    for (const secret of ['YWxpY2U6c2VjcmV0', 'Zm9vYmFy', 'hunter2', 'open sesame', 'eyJhbGciOiJIUzI1NiJ9', '0000'])
+      expect(out).not.toContain(secret);
+    expect(out).toContain('pkcs11:token=SoftHSM%20lab;object=user');
+    expect(Object.fromEntries(hits)).toMatchObject({
+      'http-authorization': 1,
+      'http-cookie': 1,
+      'password-value': 2,
+      jwt: 1,
+      'pkcs11-pin': 1,
+    });
+    // Text that passes twice is masked once, not counted again (every rule, the first test's too).
+    const again = new Map<string, number>();
+    expect(r.string(out, again)).toBe(out);
+    const first = r.string(
+      'X-DTLS-Master-Secret: 97FD\n<session-token>t</session-token><password>p</password>\n' +
+        '<client-cert-auth-signature hash-algorithm-chosen="sha256">c2ln</client-cert-auth-signature>',
+    );
+    expect(r.string(first, again)).toBe(first);
+    expect(again.size).toBe(0);
+  });
+
   it('masks registered run-time secrets anywhere and secret-named fields in objects', () => {
     const r = new Redactor();
     r.addSecret('CANARY-7f3e9a');

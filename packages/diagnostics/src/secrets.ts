@@ -1,9 +1,10 @@
 /**
  * The secret layer of bundle redaction. It runs in every mode, `--no-redact` included: private
  * keys, PKCS#12 files, passphrases, PINs, passwords, cookies, Authorization headers and tokens
- * never enter a bundle. Shapes the project's logger already masks come from @tandem/common's
- * {@link Redactor} (with the run-time secrets registered in this process); the rules here add
- * what only a bundle meets: other software's text, HTTP traces, truncated key blocks.
+ * never enter a bundle. The shapes every sink masks (cookies, Authorization and Cookie headers,
+ * password values, tokens, DTLS secrets) come from @tandem/common's {@link Redactor}, with the
+ * run-time secrets registered in this process; the rules here add what only a bundle meets:
+ * key blocks cut off by a log's kept tail, PKCS#12 armour, and long base64 blobs.
  */
 import { REDACTED, type RedactionHits, type Redactor } from '@tandem/common';
 
@@ -30,32 +31,13 @@ const RULES: Rule[] = [
     replace: () => '[private key removed]',
   },
   {
-    name: 'http-authorization',
-    re: /\b((?:proxy-)?authorization["']?\s*:\s*"?)(?!\[REDACTED\])[^\r\n"]+/gi,
-    replace: (_m, head) => `${head}${REDACTED}`,
-  },
-  {
-    name: 'http-cookie',
-    re: /\b((?:set-)?cookie["']?\s*:\s*"?)(?!\[REDACTED\])[^\r\n"]+/gi,
-    replace: (_m, head) => `${head}${REDACTED}`,
-  },
-  {
-    name: 'session-cookie',
-    re: /\b(webvpn\w*|sdesktop|acsamlcap\w*)=(?!\[REDACTED\])[^;\s"'<&]+/gi,
-    replace: (_m, name) => `${name}=${REDACTED}`,
-  },
-  {
-    // key=value, key: value and "key": "value" for secret-looking keys, also at the end of a longer
-    // key (VPN_PASSWORD, keyPassphrase), quoted or not.
+    // Bundle-only, on top of common's `password-value`: other software's text writes short
+    // secret words as `PIN: 1234` too. The logger leaves that form alone so its own prose stays
+    // readable; a bundle would rather mask an innocent word than keep a PIN.
     name: 'password-value',
-    re: /((?:password|passwd|passphrase|secret|token|api[_-]?key|(?<![A-Za-z0-9])(?:pass|pwd|pin|otp))["']?\s*[=:]\s*)(?!\[REDACTED\]|"\[REDACTED\]")("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<]+)/gi,
+    re: /((?:secret|token|(?<![A-Za-z0-9])(?:pass|pwd|pin|otp))\s*:\s*)(?!\[REDACTED\]|"\[REDACTED\]")("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<]+)/gi,
     replace: (_m, head, value) =>
       `${head}${value.startsWith('"') || value.startsWith("'") ? `"${REDACTED}"` : REDACTED}`,
-  },
-  {
-    name: 'jwt',
-    re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g,
-    replace: () => REDACTED,
   },
   {
     // DER keys, PKCS#12 files and SAML assertions in base64 on one line; public certificates
