@@ -30,6 +30,9 @@ import {
   type Scratch,
 } from './fixtures/agent/helpers.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
+import { mgmtProfile, userProfile } from './fixtures/agent/lab-profiles.js';
+
+const USER = userProfile({ picker: true });
 
 const run = promisify(execFile);
 const skip = missing('netns');
@@ -37,27 +40,6 @@ const CLI = join(import.meta.dirname, '..', 'apps/cli/bin/tandem.js');
 const BANNER = 'Tandem lab: authorised use only';
 // Unique per run: another checkout may run the same suite at the same time.
 const N = 20 + (process.pid % 200);
-
-const USER = `<?xml version="1.0" encoding="UTF-8"?>
-<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
-  <ClientInitialization>
-    <CertificateStoreLinux>All</CertificateStoreLinux>
-    <CertificateStoreOverride>true</CertificateStoreOverride>
-    <AutomaticCertSelection UserControllable="false">false</AutomaticCertSelection>
-  </ClientInitialization>
-  <ServerList><HostEntry><HostName>Lab MCA</HostName><HostAddress>vpn.lab.test:8443</HostAddress></HostEntry></ServerList>
-</AnyConnectProfile>
-`;
-const MGMT = `<?xml version="1.0" encoding="UTF-8"?>
-<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
-  <ClientInitialization>
-    <CertificateStoreLinux>Machine</CertificateStoreLinux>
-    <AutomaticVPNPolicy>true<TrustedDNSDomains>trusted.invalid</TrustedDNSDomains>
-      <TrustedNetworkPolicy>Disconnect</TrustedNetworkPolicy><UntrustedNetworkPolicy>Connect</UntrustedNetworkPolicy></AutomaticVPNPolicy>
-  </ClientInitialization>
-  <ServerList><HostEntry><HostName>Lab management</HostName><HostAddress>vpn.lab.test:9443</HostAddress></HostEntry></ServerList>
-</AnyConnectProfile>
-`;
 
 type UserState = { status: { state: string; cause?: { code: string; message: string } } };
 type Status = { machine: UserState; user: UserState };
@@ -271,7 +253,9 @@ describe.skipIf(skip !== null)(
         { netns: lab.srv, listen: `${lab.srvAddr}:9443` },
       );
       const m = scratch();
-      writeFileSync(join(m.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), MGMT, { mode: 0o644 });
+      writeFileSync(join(m.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), mgmtProfile('vpn.lab.test:9443'), {
+        mode: 0o644,
+      });
       writeFileSync(join(m.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
       writeFileSync(join(m.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
       const machineAgent = await agentInLab(m);

@@ -17,34 +17,15 @@ import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
 import { GatewayProc } from './fixtures/lab-gateway/harness.js';
 import { agentArgs, ensureAgentBuilt, runClient, scratch, TANDEMD, type Scratch } from './fixtures/agent/helpers.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
+import { mgmtProfile, userProfile } from './fixtures/agent/lab-profiles.js';
+
+const USER = userProfile({ match: true });
 
 const run = promisify(execFile);
 const skip = missing('netns', 'ocserv', 'ping');
 const BEHIND = '10.238.50.1';
 const CLI = join(import.meta.dirname, '..', 'apps/cli/bin/tandem.js');
 const NOBODY = 65534;
-
-const MGMT = `<?xml version="1.0" encoding="UTF-8"?>
-<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
-  <ClientInitialization>
-    <CertificateStoreLinux>Machine</CertificateStoreLinux>
-    <AutomaticVPNPolicy>true<TrustedDNSDomains>trusted.invalid</TrustedDNSDomains>
-      <TrustedNetworkPolicy>Disconnect</TrustedNetworkPolicy><UntrustedNetworkPolicy>Connect</UntrustedNetworkPolicy></AutomaticVPNPolicy>
-  </ClientInitialization>
-  <ServerList><HostEntry><HostName>Lab management</HostName><HostAddress>vpn.lab.test</HostAddress></HostEntry></ServerList>
-</AnyConnectProfile>
-`;
-const USER = `<?xml version="1.0" encoding="UTF-8"?>
-<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
-  <ClientInitialization>
-    <CertificateStoreLinux>All</CertificateStoreLinux>
-    <CertificateStoreOverride>true</CertificateStoreOverride>
-    <CertificateMatch><KeyUsage><MatchKey>Digital_Signature</MatchKey></KeyUsage>
-      <ExtendedKeyUsage><ExtendedMatchKey>ClientAuth</ExtendedMatchKey></ExtendedKeyUsage></CertificateMatch>
-  </ClientInitialization>
-  <ServerList><HostEntry><HostName>Lab MCA</HostName><HostAddress>vpn.lab.test:8443</HostAddress></HostEntry></ServerList>
-</AnyConnectProfile>
-`;
 
 type Status = { machine: { status: { state: string } }; user: { ownerUid?: number; status: { state: string } } };
 
@@ -97,7 +78,7 @@ describe.skipIf(skip !== null)(
         { netns: lab.srv, listen: `${lab.srvAddr}:8443` },
       );
       s = scratch();
-      writeFileSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), MGMT, { mode: 0o644 });
+      writeFileSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), mgmtProfile(), { mode: 0o644 });
       writeFileSync(join(s.profiles, 'user.xml'), USER, { mode: 0o644 });
       writeFileSync(join(s.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
       writeFileSync(join(s.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
@@ -324,7 +305,7 @@ describe.skipIf(skip !== null)(
       const trusted = scratch();
       writeFileSync(
         join(trusted.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'),
-        MGMT.replace('trusted.invalid', 'lab.test'),
+        mgmtProfile('vpn.lab.test', 'lab.test'),
         { mode: 0o644 },
       );
       writeFileSync(join(trusted.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, {

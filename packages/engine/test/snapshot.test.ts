@@ -1,22 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { SnapshotFeed, tunnelSnapshot, type DataPlane } from '../src/index.js';
 
+const DETAILS: NonNullable<ReturnType<NonNullable<DataPlane['details']>>> = {
+  protocol: 'TLSv1.3',
+  cipher: 'TLS_AES_128_GCM_SHA256',
+  mtu: 1400,
+  mode4: 'split-include',
+  mode6: 'none',
+  routes4: ['10.0.0.0/8'],
+  routes6: [],
+};
+
 const plane: DataPlane & { cookie: string } = {
   cookie: 'SECRET-cookie',
   addresses: ['10.0.0.2', 'fd00::2'],
   stats: () => ({ bytesIn: 1500, bytesOut: 900, packetsIn: 15, packetsOut: 9 }),
   // A plane may hand more than the port names: only the listed fields may reach the snapshot.
-  details: () =>
-    ({
-      protocol: 'TLSv1.3',
-      cipher: 'TLS_AES_128_GCM_SHA256',
-      mtu: 1400,
-      mode4: 'split-include',
-      mode6: 'none',
-      routes4: ['10.0.0.0/8'],
-      routes6: [],
-      masterSecret: 'SECRET-tls',
-    }) as ReturnType<NonNullable<DataPlane['details']>>,
+  details: () => ({ ...DETAILS, masterSecret: 'SECRET-tls' }),
   onDead: () => () => {},
   onEnded: () => () => {},
   reconnect: async () => {},
@@ -46,15 +46,7 @@ describe('snapshot projection', () => {
       bytesOut: 900,
       packetsIn: 15,
       packetsOut: 9,
-      details: {
-        protocol: 'TLSv1.3',
-        cipher: 'TLS_AES_128_GCM_SHA256',
-        mtu: 1400,
-        mode4: 'split-include',
-        mode6: 'none',
-        routes4: ['10.0.0.0/8'],
-        routes6: [],
-      },
+      details: DETAILS,
       ownerUid: 7,
     });
     expect(JSON.stringify(t)).not.toContain('SECRET');

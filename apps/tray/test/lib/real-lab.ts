@@ -14,6 +14,7 @@ import { EKU, issue, KU, missing, standardLab, type Issued, type Lab } from '@ta
 import { NetnsLab } from '../../../../test/lib/netns.js';
 import { startOcserv, type Ocserv } from '../../../../test/fixtures/ocserv.js';
 import { GatewayProc } from '../../../../test/fixtures/lab-gateway/harness.js';
+import { mgmtProfile, userProfile } from '../../../../test/fixtures/agent/lab-profiles.js';
 import {
   agentArgs,
   agentStarted,
@@ -35,29 +36,6 @@ export const realLabMissing: string | null =
 export const BANNER = 'Tandem lab: authorised use only. Activity on this network is logged.';
 /** The user profile's host (the one the window's picker shows). */
 export const USER_HOST = 'Lab MCA';
-
-const MGMT = `<?xml version="1.0" encoding="UTF-8"?>
-<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
-  <ClientInitialization>
-    <CertificateStoreLinux>Machine</CertificateStoreLinux>
-    <AutomaticVPNPolicy>true<TrustedDNSDomains>trusted.invalid</TrustedDNSDomains>
-      <TrustedNetworkPolicy>Disconnect</TrustedNetworkPolicy><UntrustedNetworkPolicy>Connect</UntrustedNetworkPolicy></AutomaticVPNPolicy>
-  </ClientInitialization>
-  <ServerList><HostEntry><HostName>Lab management</HostName><HostAddress>vpn.lab.test</HostAddress></HostEntry></ServerList>
-</AnyConnectProfile>
-`;
-const USER = `<?xml version="1.0" encoding="UTF-8"?>
-<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
-  <ClientInitialization>
-    <CertificateStoreLinux>All</CertificateStoreLinux>
-    <CertificateStoreOverride>true</CertificateStoreOverride>
-    <AutomaticCertSelection UserControllable="false">false</AutomaticCertSelection>
-    <CertificateMatch><KeyUsage><MatchKey>Digital_Signature</MatchKey></KeyUsage>
-      <ExtendedKeyUsage><ExtendedMatchKey>ClientAuth</ExtendedMatchKey></ExtendedKeyUsage></CertificateMatch>
-  </ClientInitialization>
-  <ServerList><HostEntry><HostName>${USER_HOST}</HostName><HostAddress>vpn.lab.test:8443</HostAddress></HostEntry></ServerList>
-</AnyConnectProfile>
-`;
 
 /** The agent's status as the tests read it. */
 export interface LabStatus {
@@ -120,8 +98,8 @@ export class TrayLab {
       { netns: lab.srv, listen: `${lab.srvAddr}:8443` },
     );
     const s = (this.scratch = scratch());
-    writeFileSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), MGMT, { mode: 0o644 });
-    writeFileSync(join(s.profiles, 'user.xml'), USER, { mode: 0o644 });
+    writeFileSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), mgmtProfile(), { mode: 0o644 });
+    writeFileSync(join(s.profiles, 'user.xml'), userProfile({ picker: true, match: true }), { mode: 0o644 });
     writeFileSync(join(s.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
     writeFileSync(join(s.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
     chmodSync(s.dir, 0o755);
