@@ -50,6 +50,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     async () => (await import('./local/auth.js')).authCommand,
   ),
   entry(
+    'diag bundle',
+    'Write a diagnostic bundle (redacted ZIP) to attach to a support ticket',
+    async () => (await import('./api/diag-bundle.js')).diagBundleCommand,
+  ),
+  entry(
     'diag inspect',
     'Check a diagnostic bundle against its manifest and print its summary',
     async () => (await import('./local/diag-inspect.js')).diagInspectCommand,

@@ -8,7 +8,7 @@
  * "--servercert" hint) so an administrator can pin after checking it out of band.
  */
 import { createHash, type X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { ipLiteralVersion } from './gateway-url.js';
 import { serverKeyUsage } from './key-usage.js';
@@ -28,6 +28,27 @@ export interface ServerTrustPolicy {
    * and, when pins are given, a pin must match too. Nothing can override a failure.
    */
   strict?: boolean;
+  /**
+   * Told what every handshake saw and decided, trusted or not (the diagnostic bundle's
+   * "last gateway chain"). Public data only; a throwing observer is ignored.
+   */
+  observe?: (seen: ServerObservation) => void;
+}
+
+/** What one handshake showed of the gateway, and the decision taken on it. */
+export interface ServerObservation {
+  host: string;
+  /** DER of every certificate the gateway sent, leaf first. */
+  chainDer: Buffer[];
+  /** OpenSSL's path validation against the configured CAs. */
+  chainValid: boolean;
+  chainError?: string;
+  info: ServerCertInfo | null;
+  pinsConfigured: number;
+  pinMatched: boolean;
+  strict: boolean;
+  /** `trusted`, or the refusal's message. */
+  verdict: string;
 }
 
 /** What was learned about the gateway certificate. */
@@ -105,6 +126,49 @@ function purposeProblem(cert: X509Certificate): string | null {
  * so the decision is ours). Throws a typed error and never returns for an untrusted gateway.
  */
 export function verifyServer(socket: TLSSocket, host: string, policy: ServerTrustPolicy): ServerCertInfo {
+  if (!policy.observe) return decide(socket, host, policy);
+  let verdict = 'trusted';
+  try {
+    return decide(socket, host, policy);
+  } catch (err) {
+    verdict = (err as Error).message;
+    throw err;
+  } finally {
+    try {
+      policy.observe(observation(socket, host, policy, verdict));
+    } catch {
+      // Observing is for diagnostics; it never changes the decision.
+    }
+  }
+}
+
+/** The chain as sent (leaf first, each certificate once) and the decision, for an observer. */
+function observation(socket: TLSSocket, host: string, policy: ServerTrustPolicy, verdict: string): ServerObservation {
+  const chainDer: Buffer[] = [];
+  const seen = new Set<string>();
+  let cert = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  while (cert?.raw && chainDer.length < 8 && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256);
+    chainDer.push(Buffer.from(cert.raw));
+    cert = cert.issuerCertificate;
+  }
+  const peer = socket.getPeerX509Certificate();
+  const info = peer ? describeServerCert(peer) : null;
+  const pins = policy.pins ?? [];
+  return {
+    host,
+    chainDer,
+    chainValid: socket.authorized,
+    ...(socket.authorized ? {} : { chainError: String(socket.authorizationError ?? 'UNKNOWN') }),
+    info,
+    pinsConfigured: pins.length,
+    pinMatched: info !== null && pins.some((p) => p.trim() === info.pin),
+    strict: policy.strict === true,
+    verdict,
+  };
+}
+
+function decide(socket: TLSSocket, host: string, policy: ServerTrustPolicy): ServerCertInfo {
   const peer = socket.getPeerX509Certificate();
   if (!peer) throw fail('the gateway presented no certificate', null);
   const info = describeServerCert(peer);

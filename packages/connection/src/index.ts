@@ -14,4 +14,10 @@ export * from './gateway-ip.js';
 export * from './login.js';
 export * from './tunnel.js';
 export { recover, listJournals, readJournal, type RecoverReport } from '@tandem/tunnel';
-export type { AuthOptions, FormPrompt, TlsClientCredentials, TunnelConfig } from '@tandem/anyconnect';
+export type {
+  AuthOptions,
+  FormPrompt,
+  ServerObservation,
+  TlsClientCredentials,
+  TunnelConfig,
+} from '@tandem/anyconnect';

@@ -20,6 +20,7 @@ import {
   Text,
   TunnelSnapshot,
 } from './shapes.js';
+import { CollectParams, CollectResult, ReadParams, ReadResult, RecordParams, RecordResult } from './diagnostics.js';
 
 /**
  * What a caller may do. `read`: observe. `control`: connect/disconnect the user tunnel (the
@@ -75,17 +76,23 @@ export const contract = {
       result: object({ accepted: literal(true), tunnel: TunnelSnapshot }),
       doc: 'Start the user tunnel to a profile host (by name or address) or an https URL. Progress and failure arrive as `state` events.',
     }),
-    'diagnostics.export': method({
+    'diagnostics.collect': method({
       perm: 'read',
-      params: Empty,
-      result: object({
-        fileName: token(255, /^[A-Za-z0-9._-]+$/),
-        size: Count,
-        sha256: Sha256Hex,
-        /** The redacted zip itself; a chunked variant will be added without breaking this one. */
-        data: token(16 * 1024 * 1024, /^[A-Za-z0-9+/]*={0,2}$/),
-      }),
-      doc: "Collect and redact a diagnostic bundle and return its bytes; the caller writes the file as itself (the agent never writes to a caller's path).",
+      params: CollectParams,
+      result: CollectResult,
+      doc: "API 2.0: collect the agent's part of a diagnostic bundle, redacted under the caller's per-bundle key, and stamp the bundle id into the agent's log. Administrators also get the logs, the machine store, processes and the journal; others get nothing about other users' sessions. `redact: false` is for administrators only. The files are read with `diagnostics.read` within 2 minutes; one collection per user at a time.",
+    }),
+    'diagnostics.read': method({
+      perm: 'read',
+      params: ReadParams,
+      result: ReadResult,
+      doc: 'API 2.0: up to 1 MiB of one collected file from `offset`; only the user who collected may read. The collection is dropped after its last file was read to the end, or 2 minutes after the last read.',
+    }),
+    'diagnostics.record': method({
+      perm: 'control',
+      params: RecordParams,
+      result: RecordResult,
+      doc: "API 2.0: turn the agent's verbose (debug) logging on for at most 30 minutes, or back off, for `tandem diag bundle --record`. Both are logged with the caller's uid.",
     }),
     disconnect: method({
       perm: 'control',

@@ -29,15 +29,23 @@
  *        attempt fails with the new code E_BANNER_DECLINED). New reverse request `certs.choose`:
  *        the user picks the user certificate among the agent's verdicts (at most 64); a client
  *        that does not handle it (E_IPC_METHOD) gets the automatic choice.
+ *
+ *   2.0  `diagnostics.export` (one JSON document inline) is gone; the diagnostic bundle's agent
+ *        side is `diagnostics.collect` (files redacted under the caller's per-bundle key, the
+ *        bundle id stamped into the agent's log), `diagnostics.read` (1 MiB chunks) and
+ *        `diagnostics.record` (verbose logging for `diag bundle --record`). Everything else is
+ *        1.5 unchanged.
  */
 export * from './schema.js';
 export * from './shapes.js';
 export * from './contract.js';
+export * from './diagnostics.js';
+export * from './stats-text.js';
 
 /** The API major version; `hello` fails with E_VERSION_MISMATCH when the peers' majors differ. */
-export const API_VERSION = 1;
+export const API_VERSION = 2;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
-export const API_MINOR = 5;
+export const API_MINOR = 0;
 
 /** Where tandemd listens unless told otherwise; the agent, the CLI and the tray share it. */
 export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';

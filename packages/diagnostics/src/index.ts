@@ -9,6 +9,8 @@ export * from './manifest.js';
 export * from './redact.js';
 export * from './tokens.js';
 export { isPublicAddress, type KnownValues } from './pii.js';
+export * from './collection.js';
 export * from './writer.js';
 export * from './inspect.js';
 export * from './map.js';
+export * from './client-bundle.js';

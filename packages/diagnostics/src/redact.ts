@@ -12,7 +12,7 @@
 import { isSecretField, REDACTED, redactor as processRedactor, type Redactor } from '@tandem/common';
 import { fieldKind, PiiMasker, type KnownValues } from './pii.js';
 import { stripSecrets } from './secrets.js';
-import { Tokeniser, type RedactionMap, type TokenKind } from './tokens.js';
+import { Tokeniser, TOKEN_KINDS, type RedactionMap, type TokenKind } from './tokens.js';
 
 /** `tokens`: personal and site data masked (default); `none`: only secrets removed (administrators). */
 export type RedactionMode = 'tokens' | 'none';
@@ -180,6 +180,21 @@ export class BundleRedactor {
       const kind = fieldKind(name);
       return kind ? `<${name}${attrs}>${this.pii.field(kind, value)}</${name}>` : m;
     });
+  }
+
+  /**
+   * Takes in what another process redacted for this bundle under the same key (the agent's
+   * files): its hit counts join this report, and each value it masked gets its token here too,
+   * recomputed under this bundle's key, so redaction-map.json covers every file of the archive.
+   */
+  merge(other: { rules: Record<string, number>; tokens: RedactionMap['tokens'] }): void {
+    for (const [rule, n] of Object.entries(other.rules)) {
+      if (Number.isSafeInteger(n) && n > 0) this.hits.set(rule, (this.hits.get(rule) ?? 0) + n);
+    }
+    if (this.mode === 'none') return;
+    for (const kind of TOKEN_KINDS) {
+      for (const value of Object.keys(other.tokens[kind] ?? {})) this.tokens.token(kind, value);
+    }
   }
 
   private count(rule: string): void {

@@ -27,12 +27,12 @@ const INT_BYTES = 17;
  */
 export const PEER_ERROR_FRAME_MAX = 32 * 1024;
 /**
- * The longest frame the agent sends. The largest result is `diagnostics.export`'s inline bundle
- * (16 MiB of base64); the agent refuses to send anything longer (E_IPC_LIMIT), so a client can
- * cap its reader here. Other results whose schema allows more (`logs.tail` with 5,000 records
- * of maximal fields) are far smaller in practice and fail cleanly when they are not.
+ * The longest frame the agent sends: 16 MiB, far above its largest real answers
+ * (`diagnostics.read`'s 1 MiB chunk, `diagnostics.collect`'s file list, a full `logs.tail`).
+ * The agent refuses to send anything longer (E_IPC_LIMIT), so a client can cap its reader
+ * here; a result whose schema would allow more fails cleanly rather than growing the reader.
  */
-export const AGENT_FRAME_MAX = contract.methods['diagnostics.export'].result.maxBytes + 4096;
+export const AGENT_FRAME_MAX = 16 * 1024 * 1024 + 4096;
 
 const quoted = (name: string): number => Buffer.byteLength(JSON.stringify(name));
 

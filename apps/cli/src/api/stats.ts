@@ -4,7 +4,7 @@
  * `Not Available` for empty values. The Management Connection State line is added from
  * `status` when the agent's sections do not already carry it, so it is always there.
  */
-import type { ResultOf } from '@tandem/contract';
+import { statsText, type ResultOf } from '@tandem/contract';
 import { ExitCode } from '../io.js';
 import { AGENT_USAGE, withAgent } from './agent.js';
 import { apiCommand } from './define.js';
@@ -23,19 +23,6 @@ export function withManagementState(sections: Sections, state: string): Sections
   const index = sections.findIndex((s) => s.title === CONNECTION);
   if (index < 0) return [{ title: CONNECTION, entries: [entry] }, ...sections];
   return sections.map((s, i) => (i === index ? { title: s.title, entries: [...s.entries, entry] } : s));
-}
-
-/** The vpncli-style text of `sections`. */
-export function statsText(sections: Sections): string {
-  const out: string[] = [];
-  for (const section of sections) {
-    out.push(`[ ${section.title} ]`, '');
-    const width = Math.max(0, ...section.entries.map((e) => e.name.length + 1));
-    for (const e of section.entries)
-      out.push(`    ${`${e.name}:`.padEnd(width)}  ${e.value === '' ? 'Not Available' : e.value}`);
-    out.push('');
-  }
-  return `${out.join('\n')}\n`;
 }
 
 /** Usage text of `tandem stats`. */
