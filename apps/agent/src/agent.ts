@@ -17,6 +17,10 @@ import { SignerRegistry } from './adapters/user-presence.js';
 import type { ScrubReport } from './environment.js';
 import { createHandlers } from './handlers.js';
 import { toWireRecord, type AgentLogging } from './logging.js';
+import { AttemptLog } from './attempts.js';
+import { AGENT_VERSION } from './version.js';
+import { createDiagnostics } from './diag/wiring.js';
+import { TunnelHistory } from './history.js';
 import type { AgentOptions } from './options.js';
 import { ProfileStore } from './profiles.js';
 import { recoverNetwork } from './recovery.js';
@@ -24,7 +28,6 @@ import { SettingsStore } from './settings.js';
 import { assertNoRunningAgent, checkSocketDir } from './socket-guard.js';
 import { wireStatus } from './snapshot-map.js';
 import { prepareStateDir } from './state-dir.js';
-import { AGENT_VERSION } from './version.js';
 import { logindSessionsDir, userTunnelRefusal } from './user-tunnel-policy.js';
 
 /** What {@link Agent.start} needs. */
@@ -36,6 +39,10 @@ export interface AgentConfig {
   runner: ConnectionRunner | null;
   /** resolv.conf to observe (tests point it elsewhere). */
   resolvConf?: string;
+  /** The last attempt per tunnel; shared with the runner, which records the gateway chains. */
+  attempts?: AttemptLog;
+  /** `--resolve` overrides and the gateway CA, for the bundle's reachability check. */
+  gatewayCa?: string;
 }
 
 /** How long `stop()` waits for the engine to revert routes/DNS (below systemd's 20 s TimeoutStopSec). */
@@ -73,7 +80,8 @@ export class Agent {
     const profiles = new ProfileStore(profileDirs, log.child('profiles'));
     await profiles.load();
     const passphrase = options.machinePassphraseFile ? await readPassphraseFile(options.machinePassphraseFile) : null;
-    const machineStore = new MachineStore(options.machineStoreDir, passphrase, log.child('machine-store'));
+    const attempts = config.attempts ?? new AttemptLog();
+    const machineStore = new MachineStore(options.machineStoreDir, passphrase, log.child('machine-store'), attempts);
     const adminGid = options.adminGroup ? await resolveAdminGid(options.adminGroup) : undefined;
 
     const signers = new SignerRegistry();
@@ -88,6 +96,7 @@ export class Agent {
       signers,
       runner: config.runner,
       log: log.child('driver'),
+      attempts,
     });
     if (config.runner === null)
       log.warn('no connection runner installed: tunnels cannot come up (no data plane available)');
@@ -101,6 +110,18 @@ export class Agent {
       ...(saved ? { machineTunnelEnabled: saved.enabled } : {}),
     });
 
+    const history = new TunnelHistory();
+    history.observe(engine.snapshot());
+    const diagnostics = createDiagnostics({
+      config,
+      engine,
+      profiles,
+      settings,
+      machineStore,
+      history,
+      attempts,
+      logging,
+    });
     const handlers = createHandlers({
       engine,
       profiles,
@@ -112,15 +133,7 @@ export class Agent {
           sessionsDir: options.logindSessionsDir ?? logindSessionsDir(),
           withoutLogind: options.userTunnelWithoutLogind,
         }),
-      diagnostics: {
-        agentVersion: AGENT_VERSION,
-        status: () => wireStatus(engine.snapshot()),
-        profiles: () => profiles.set,
-        machineStore,
-        logRecords: () => logging.ring.records().map(toWireRecord),
-        removedEnvironment: scrub.removed,
-        ...(config.resolvConf ? { resolvConf: config.resolvConf } : {}),
-      },
+      diagnostics,
     });
     await checkSocketDir(options.socketPath);
     await assertNoRunningAgent(options.socketPath);
@@ -134,7 +147,9 @@ export class Agent {
     await ipc.listen();
 
     const unsubscribe = [
+      () => diagnostics.close(),
       engine.onSnapshot((snap) => {
+        history.observe(snap);
         ipc.broadcast('state', wireStatus(snap));
       }),
       forwardLogs(logging, ipc),

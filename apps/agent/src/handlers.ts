@@ -9,8 +9,8 @@ import { ErrorCodes, TandemError } from '@tandem/common';
 import type { MachineTunnelSetBy } from '@tandem/contract';
 import type { Engine } from '@tandem/engine';
 import type { Handlers } from '@tandem/ipc/server';
-import { exportFor, type DiagnosticSources } from './diagnostics.js';
 import { resolveConnectTarget } from './connect-target.js';
+import type { DiagnosticsService } from './diag/service.js';
 import { toWireRecord, type LogRing } from './logging.js';
 import type { ProfileStore } from './profiles.js';
 import type { SettingsStore } from './settings.js';
@@ -25,7 +25,7 @@ export interface HandlerDeps {
   settings: SettingsStore;
   signers: SignerRegistry;
   ring: LogRing;
-  diagnostics: DiagnosticSources;
+  diagnostics: DiagnosticsService;
   /** Null when the caller may start the user tunnel, else why not (docs/attack-surface.md). */
   userTunnelRefusal: (caller: { uid: number; admin: boolean }) => Promise<string | null>;
 }
@@ -98,8 +98,14 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       const snap = engine.snapshot();
       return { enabled: snap.machineTunnelEnabled, tunnel: wireTunnel(snap, 'machine'), ...setBy() };
     },
-    async 'diagnostics.export'(_params, ctx) {
-      return exportFor(deps.diagnostics, { uid: ctx.peer.uid, admin: ctx.perms.includes('admin') });
+    async 'diagnostics.collect'(params, ctx) {
+      return deps.diagnostics.collect(params, ctx);
+    },
+    async 'diagnostics.read'(params, ctx) {
+      return deps.diagnostics.read(params, ctx.peer.uid);
+    },
+    async 'diagnostics.record'(params, ctx) {
+      return deps.diagnostics.record(params.on, ctx.peer.uid);
     },
   };
 }

@@ -31,6 +31,8 @@ export interface ProfileFileStatus {
   dir: string;
   status: 'loaded' | 'refused' | 'kept-last-good';
   reason?: string;
+  /** What the parser warned about (unknown elements, out-of-range values, dropped hosts). */
+  warnings?: Array<{ line: number; message: string }>;
 }
 
 /** What the agent currently enforces. */
@@ -144,7 +146,8 @@ export class ProfileStore {
       for (const w of parsed.warnings)
         this.log.warn('profile warning', { file: path, line: w.line, message: w.message });
       next.set(path, doc);
-      return { file, dir, status: 'loaded' };
+      const warnings = parsed.warnings.slice(0, 200).map((w) => ({ line: w.line, message: w.message }));
+      return { file, dir, status: 'loaded', ...(warnings.length > 0 ? { warnings } : {}) };
     } catch (err) {
       if (missing(err)) return null;
       const reason = reasonOf(err);

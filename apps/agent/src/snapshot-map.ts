@@ -144,11 +144,12 @@ function routes(title: string, list: readonly string[]): Section {
 }
 
 /**
- * `stats` in vpncli's layout for the user tunnel (the one a user asks about): connection,
- * addresses, bytes, frames, transport, secured routes, and the management tunnel's state.
+ * `stats` in vpncli's layout for one tunnel (the user tunnel, the one a user asks about, unless
+ * told otherwise): connection, addresses, bytes, frames, transport, secured routes, and the
+ * management tunnel's state.
  */
-export function wireStats(snapshot: EngineSnapshot): Section[] {
-  const t = snapshot.tunnels.find((x) => x.kind === 'user');
+export function wireStats(snapshot: EngineSnapshot, kind: TunnelKind = 'user'): Section[] {
+  const t = snapshot.tunnels.find((x) => x.kind === kind);
   const up = t?.state === 'connected';
   const a = addresses(up ? t.addresses : []);
   const d = up ? t.details : undefined;

@@ -12,8 +12,10 @@ import {
   type AuthOptions,
   type ConnectionEvent,
   type FormPrompt,
+  type ServerObservation,
 } from '@tandem/connection';
 import type { DataPlane, SessionCredentials, TunnelKind } from '@tandem/engine';
+import { pemOf, type AttemptLog } from '../attempts.js';
 import type { ConnectionRunner, RunnerAuthRequest, RunnerOpenRequest, UserPrompt } from './driver.js';
 
 /** Settings of the real runner. */
@@ -27,6 +29,8 @@ export interface RunnerSettings {
   /** Bound of one whole authentication, the user's signing included (default 30 s; tests shorten it). */
   authDeadlineMs?: number;
   log: Logger;
+  /** Where each handshake's gateway chain and trust decision is recorded (the diagnostic bundle). */
+  attempts?: AttemptLog;
 }
 
 /**
@@ -105,6 +109,23 @@ function bannerGate(ask: UserPrompt | null, log: Logger, boundMs: number, waitin
   };
 }
 
+/** Records what each handshake of `kind` saw of the gateway. */
+function serverObserver(attempts: AttemptLog, kind: TunnelKind): (seen: ServerObservation) => void {
+  return (seen) =>
+    attempts.server(kind, {
+      at: new Date().toISOString(),
+      host: seen.host,
+      chainPem: seen.chainDer.map(pemOf),
+      chainValid: seen.chainValid,
+      ...(seen.chainError ? { chainError: seen.chainError } : {}),
+      pin: seen.info?.pin ?? '',
+      pinsConfigured: seen.pinsConfigured,
+      pinMatched: seen.pinMatched,
+      strict: seen.strict,
+      verdict: seen.verdict,
+    });
+}
+
 /** Connection events as agent log records (they never carry the cookie). */
 function eventLogger(log: Logger): (e: ConnectionEvent) => void {
   return ({ event, ...fields }) => {
@@ -133,6 +154,7 @@ export class RealConnectionRunner implements ConnectionRunner {
       trust: {
         strict: request.strictServerTrust,
         pins: (request.host?.pins ?? []).map((p) => p.value).filter((v) => v.startsWith('pin-sha256:')),
+        ...(this.settings.attempts ? { observe: serverObserver(this.settings.attempts, request.kind) } : {}),
       },
       machine: request.machineCredentials,
       user: request.user,

@@ -10,6 +10,7 @@ import type { SigningIdentitySource, TlsCredentials } from '@tandem/certs';
 import type { AuthContext, DataPlane, OpenContext, SessionCredentials, TunnelDriver, TunnelKind } from '@tandem/engine';
 import type { ReverseParams, ReverseResult } from '@tandem/contract';
 import type { ClientInitialization, HostEntry } from '@tandem/profile';
+import type { AttemptLog } from '../attempts.js';
 import type { ProfileStore } from '../profiles.js';
 import type { MachineStore } from './machine-credentials.js';
 import { remoteIdentityFor } from './remote-signer.js';
@@ -71,6 +72,8 @@ export interface DriverDeps {
   /** Null until a real data plane is wired in. */
   runner: ConnectionRunner | null;
   log: Logger;
+  /** The last attempt per tunnel (certificates considered, gateway chain), for the bundle. */
+  attempts?: AttemptLog;
 }
 
 /** The reason every bring-up fails while no runner is installed. */
@@ -83,6 +86,8 @@ export class AgentTunnelDriver implements TunnelDriver {
   /** See {@link TunnelDriver.authenticate}. */
   async authenticate(kind: TunnelKind, ctx: AuthContext): Promise<SessionCredentials> {
     const runner = this.requireRunner();
+    // A re-authentication belongs to the attempt that opened the tunnel.
+    if (ctx.reason === 'initial') this.deps.attempts?.begin(kind, ctx.uid);
     const request = kind === 'machine' ? await this.machineRequest(ctx) : await this.userRequest(ctx);
     const session = await runner.authenticate(request);
     // The runner registers the cookie too; doing it here as well costs nothing and means no
@@ -151,7 +156,7 @@ export class AgentTunnelDriver implements TunnelDriver {
     // so a plain certificate login never waits for it.
     let identity: ReturnType<typeof remoteIdentityFor> | null = null;
     const user = (): ReturnType<typeof remoteIdentityFor> =>
-      (identity ??= remoteIdentityFor(signerCtx, init, this.deps.log));
+      (identity ??= remoteIdentityFor(signerCtx, init, this.deps.log, undefined, this.deps.attempts));
     let machineCredentials: TlsCredentials | null = null;
     if (prefs.host === null) {
       // The machine's identity is presented only to gateways an administrator named in the

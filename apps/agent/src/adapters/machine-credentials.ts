@@ -12,10 +12,12 @@ import {
   linuxDefaultStores,
   selectCertificate,
   type CollectedCandidates,
+  type SelectionResult,
   type StoreSet,
   type TlsCredentials,
 } from '@tandem/certs';
 import type { ClientInitialization } from '@tandem/profile';
+import { verdictsOf, type AttemptLog, type SelectionRecord } from '../attempts.js';
 
 /** Reads the machine-store passphrase file: root-owned, mode 0600 or stricter, not a link. */
 export async function readPassphraseFile(path: string): Promise<string> {
@@ -54,6 +56,7 @@ export class MachineStore {
     private readonly dir: string,
     passphrase: string | null,
     private readonly log: Logger,
+    private readonly attempts?: AttemptLog,
   ) {
     // Machine keys never prompt: a key that needs a secret we do not have is skipped.
     const secret = async (): Promise<string | null> => passphrase;
@@ -77,11 +80,22 @@ export class MachineStore {
     return this.cached.result;
   }
 
+  /** The selection over the machine store for `tunnel` under `init`, with a verdict per candidate. */
+  async select(
+    init: ClientInitialization,
+    tunnel: 'machine' | 'user',
+  ): Promise<{ result: SelectionResult; record: SelectionRecord; problems: CollectedCandidates['diagnostics'] }> {
+    const { candidates, diagnostics } = await this.list();
+    const result = selectCertificate({ candidates, profileInit: init, tunnel, platform: 'linux', now: new Date() });
+    return { result, record: verdictsOf(candidates, result, 'machine'), problems: diagnostics };
+  }
+
   /** TLS client credentials of the machine certificate the profile selects; E_CERT_NOT_FOUND otherwise. */
   async credentials(init: ClientInitialization, tunnel: 'machine' | 'user'): Promise<TlsCredentials> {
-    const { candidates, diagnostics } = await this.list();
+    const { result, record, problems: diagnostics } = await this.select(init, tunnel);
+    const candidates = record.verdicts;
+    this.attempts?.selection(tunnel, record);
     for (const d of diagnostics) this.log.warn('machine store', { origin: d.origin, message: d.message });
-    const result = selectCertificate({ candidates, profileInit: init, tunnel, platform: 'linux', now: new Date() });
     for (const c of result.candidates)
       this.log.info('machine certificate candidate', {
         sha256: c.sha256,

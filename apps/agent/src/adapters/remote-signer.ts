@@ -13,6 +13,7 @@ import {
   CertificateModel,
   selectCertificate,
   type SelectionCandidate,
+  type SelectionResult,
   type Signer,
   type SigningIdentity,
   type SignHash,
@@ -20,6 +21,7 @@ import {
 import { CHOICE_REASONS_MAX, type CertificateChoice, type CertificateInfo } from '@tandem/contract';
 import type { CallContext } from '@tandem/ipc/server';
 import type { ClientInitialization } from '@tandem/profile';
+import { verdictsOf, type AttemptLog, type SelectionRecord } from '../attempts.js';
 
 /** The contract's cap on signature input (Base64 of at most 64 KiB decoded). */
 const MAX_SIGN_BYTES = 64 * 1024;
@@ -161,20 +163,26 @@ async function chooseCertificate(
 }
 
 /**
- * Asks the user's process for candidates and selects one with the certs package's
- * `selectCertificate` (the same rules and reasons as `tandem certs select`). Rejects with
- * E_CERT_NOT_FOUND (every verdict logged) when none qualifies.
+ * Asks the user's process for its candidates and runs the selection on them: the verdicts of
+ * a connection and of the diagnostic bundle come from this one place.
  */
-export async function remoteIdentityFor(
+export async function userSelection(
   ctx: CallContext,
   init: ClientInitialization,
   log: Logger,
+  purpose: 'mca' | 'auth',
   issuers?: readonly string[],
-): Promise<SigningIdentity> {
+): Promise<{
+  offered: CertificateInfo[];
+  candidates: SelectionCandidate[];
+  unusable: Array<{ sha256: string; subject: string; reason: string }>;
+  result: SelectionResult;
+  record: SelectionRecord;
+}> {
   let offered: CertificateInfo[];
   try {
     ({ certificates: offered } = await ctx.reverse('certs.list', {
-      purpose: 'mca',
+      purpose,
       ...(issuers && issuers.length > 0 ? { issuers: [...issuers].slice(0, 64) } : {}),
     }));
   } catch (err) {
@@ -188,6 +196,38 @@ export async function remoteIdentityFor(
     platform: 'linux',
     now: new Date(),
   });
+  const record = verdictsOf(candidates, result, 'user');
+  for (const u of unusable) {
+    const info = offered.find((o) => o.sha256 === u.sha256);
+    record.verdicts.push({
+      sha256: u.sha256,
+      subject: u.subject,
+      issuer: info?.issuer ?? '',
+      serial: '',
+      notBefore: info?.notBefore ?? '',
+      notAfter: info?.notAfter ?? '',
+      store: info?.store ?? 'user',
+      accepted: false,
+      reasons: [u.reason],
+    });
+  }
+  return { offered, candidates, unusable, result, record };
+}
+
+/**
+ * Asks the user's process for candidates and selects one with the certs package's
+ * `selectCertificate` (the same rules and reasons as `tandem certs select`). Rejects with
+ * E_CERT_NOT_FOUND (every verdict logged) when none qualifies.
+ */
+export async function remoteIdentityFor(
+  ctx: CallContext,
+  init: ClientInitialization,
+  log: Logger,
+  issuers?: readonly string[],
+  attempts?: AttemptLog,
+): Promise<SigningIdentity> {
+  const { offered, candidates, unusable, result, record } = await userSelection(ctx, init, log, 'mca', issuers);
+  attempts?.selection('user', record);
   const uid = ctx.peer.uid;
   for (const u of unusable)
     log.info('user certificate candidate', {

@@ -1,0 +1,54 @@
+/**
+ * `agent/config/effective.json`: every setting the agent runs with and where it came from —
+ * `default`, `command line`, `environment`, `settings file` (an administrator's saved switch)
+ * or a profile. Support's first question after "which version" is "what is it configured to
+ * do", and the answer must not need the unit file, the profiles and the settings side by side.
+ */
+import { basename } from 'node:path';
+import type { AgentOptions } from '../options.js';
+import { parseOptions } from '../options.js';
+import type { ProfileSet } from '../profiles.js';
+
+/** One setting and its origin. */
+export interface Setting {
+  value: unknown;
+  source: string;
+}
+
+const plain = (v: unknown): unknown => (v instanceof Map ? Object.fromEntries(v) : v);
+
+/** The effective configuration of a running agent. */
+export function effectiveConfig(
+  options: AgentOptions,
+  env: { socketFromEnvironment: boolean },
+  machineSwitch: { enabled: boolean; setBy?: { uid: number; at: string } },
+  profiles: ProfileSet,
+): Record<string, Setting> {
+  const defaults = parseOptions([], {}) as unknown as Record<string, unknown>;
+  const out: Record<string, Setting> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'help') continue;
+    const same = JSON.stringify(plain(value)) === JSON.stringify(plain(defaults[key]));
+    const source =
+      key === 'socketPath' && env.socketFromEnvironment ? 'environment' : same ? 'default' : 'command line';
+    out[`agent.${key}`] = { value: plain(value), source };
+  }
+  out['machineTunnel.enabled'] = {
+    value: machineSwitch.enabled,
+    source: machineSwitch.setBy
+      ? `settings file (uid ${machineSwitch.setBy.uid} at ${machineSwitch.setBy.at})`
+      : 'profiles (no administrator choice saved)',
+  };
+  const first = profiles.merged.hosts[0];
+  if (first) {
+    const prefs = profiles.merged.preferencesForHost(first.hostAddress);
+    const file = basename(first.profileFile);
+    for (const [key, value] of Object.entries(prefs.clientInitialization))
+      out[`userProfile.${key}`] = { value, source: `profile ${file} (elements it omits take their defaults)` };
+  }
+  if (profiles.machine) {
+    for (const [key, value] of Object.entries(profiles.machine.clientInitialization))
+      out[`machineProfile.${key}`] = { value, source: 'management tunnel profile (forced values applied)' };
+  }
+  return out;
+}
