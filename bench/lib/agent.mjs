@@ -78,6 +78,9 @@ export async function startAgent(pki) {
     d('state', 0o755, tmpfs),
     '--settings-dir',
     d('settings', 0o700),
+    // Log files as in production, but the bench's own (not /var/log/tandem).
+    '--log-dir',
+    d('logs', 0o750),
     '--machine-store',
     machine,
     '--gateway-ca',

@@ -14,7 +14,7 @@ import { inNetns, ROOT, TANDEM, TANDEMD } from './tools.mjs';
  * @param {{ socket: string, profiles: string, machineStore: string, state: string, gatewayCa: string, resolve: string[] }} o
  */
 export async function startAgent(ns, o) {
-  // Every directory is the demo's own: not the host's /opt/cisco profiles nor /var/lib/tandem.
+  // Every directory is the demo's own: not the host's /opt/cisco profiles, /var/lib/tandem nor /var/log/tandem.
   const args = [
     TANDEMD,
     '--foreground',
@@ -29,6 +29,8 @@ export async function startAgent(ns, o) {
     o.state,
     '--settings-dir',
     join(dirname(o.state), 'settings'),
+    '--log-dir',
+    join(dirname(o.state), 'logs'),
     '--gateway-ca',
     o.gatewayCa,
     ...o.resolve.flatMap((r) => ['--resolve', r]),

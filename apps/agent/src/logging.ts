@@ -1,8 +1,11 @@
 /**
  * The agent's logging: one redacting logger (the common redactor masks cookies, keys, PINs and
- * every value registered with `addSecret`) feeding stderr — journald stores it — as text or
- * JSON lines, a bounded ring for `logs.tail` and the diagnostic bundle, and live listeners
- * (the admin-only `log` event). Records reach every sink already redacted.
+ * every value registered with `addSecret`) feeding stderr — journald stores it, each line with
+ * its priority when stderr is journald's stream — as text or JSON lines, the rotating JSON-lines
+ * files in the log directory (log-files.ts: what `--since 72h` reads), a bounded ring for
+ * `logs.tail` and the diagnostic bundle, and live listeners (the admin-only `log` event).
+ * Records reach every sink already redacted. The level can change at run time (a debug
+ * recording); a call below it costs a comparison.
  */
 import {
   createLogger,
@@ -13,9 +16,12 @@ import {
   type Logger,
   type LogLevel,
   type LogRecord,
+  type LogSink,
 } from '@tandem/common';
 import type { Infer } from '@tandem/contract';
 import type { LogRecordSchema } from '@tandem/contract';
+import { isJournalStream } from './journald.js';
+import { openLogFiles, type LogFileOptions } from './log-files.js';
 
 /** A log record as the contract carries it. */
 export type WireLogRecord = Infer<typeof LogRecordSchema>;
@@ -67,37 +73,76 @@ class SplitRing implements LogRing {
 export interface AgentLogging {
   log: Logger;
   ring: LogRing;
+  /** The directory of the agent's log files (see log-files.ts); null when they are off. */
+  readonly dir: string | null;
   /** Adds a live listener of every record; returns the unsubscribe. */
   onRecord(listener: (record: LogRecord) => void): () => void;
+  /** The level a record needs to reach any sink. */
+  level(): LogLevel;
+  /** Changes that level at once, for every logger derived from {@link log}. */
+  setLevel(level: LogLevel): void;
+  /** Closes the log file; later records reach the other sinks only. */
+  close(): void;
 }
 
 /** Options of {@link createAgentLogging}. */
 export interface LoggingOptions {
   level: LogLevel;
   format: 'text' | 'json';
+  /** Where text/JSON lines go; default stderr. */
   stream?: NodeJS.WritableStream;
   ringCapacity?: number;
+  /** The log files' directory; absent or null: no files. */
+  dir?: string | null;
+  /** The files' size cap and kept count (tests use small ones). */
+  files?: Omit<LogFileOptions, 'dir' | 'warn'>;
+  /**
+   * Start each line with its sd-daemon priority. Default: when the stream is stderr and stderr
+   * is the stream JOURNAL_STREAM names (see journald.ts).
+   */
+  journald?: boolean;
 }
 
 /** Builds the agent's logger. */
 export function createAgentLogging(options: LoggingOptions): AgentLogging {
   const stream = options.stream ?? process.stderr;
+  const journald = options.journald ?? (stream === process.stderr && isJournalStream(2, process.env['JOURNAL_STREAM']));
   const ring = new SplitRing(options.ringCapacity ?? 5000);
   const listeners = new Set<(record: LogRecord) => void>();
   const live = (record: LogRecord): void => {
     for (const l of listeners) l(record);
   };
-  const log = createLogger({
-    level: options.level,
-    scope: 'tandemd',
-    sinks: [options.format === 'json' ? jsonSink(stream) : textSink(stream), ring.sink, live],
-  });
+  const streamSink = options.format === 'json' ? jsonSink(stream, { journald }) : textSink(stream, { journald });
+  const dir = options.dir ?? null;
+  const files = dir
+    ? openLogFiles({
+        ...options.files,
+        dir,
+        // The files' own trouble goes to journald (at warning priority) and `logs.tail`.
+        warn: (msg) => {
+          const record: LogRecord = { time: new Date().toISOString(), level: 'warn', scope: 'tandemd:log-files', msg };
+          streamSink(record);
+          ring.sink(record);
+        },
+      })
+    : null;
+  let level = options.level;
+  const sinks: LogSink[] = [streamSink, ...(files ? [files.sink] : []), ring.sink, live];
+  const log = createLogger({ level, currentLevel: () => level, scope: 'tandemd', sinks });
   return {
     log,
     ring,
+    dir,
     onRecord(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    level: () => level,
+    setLevel(next) {
+      level = next;
+    },
+    close() {
+      files?.close();
     },
   };
 }

@@ -34,7 +34,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const logging = createAgentLogging({ level: options.logLevel, format: options.logFormat });
+  // JOURNAL_STREAM (is stderr journald?) is read here: scrubEnvironment leaves it alone.
+  const logging = createAgentLogging({ level: options.logLevel, format: options.logFormat, dir: options.logDir });
   const log = logging.log;
   if (scrub.removed.length > 0)
     log.warn('ignored dangerous environment variables (removed; children never see them)', {

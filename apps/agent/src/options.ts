@@ -34,6 +34,8 @@ export interface AgentOptions {
   resolve: Map<string, string>;
   logLevel: LogLevel;
   logFormat: 'text' | 'json';
+  /** Directory of the rotating JSON-lines log files (log-files.ts); null when off (`--no-log-files`). */
+  logDir: string | null;
   /** Where logind's sessions are read (the user-tunnel policy); null: logind's own, if it runs. */
   logindSessionsDir: string | null;
   /** Who may start the user tunnel where logind is absent. */
@@ -52,6 +54,8 @@ export const DEFAULT_STATE_DIR = '/run/tandem';
  * whenever the unit stops, while `/var/lib/tandem` is the unit's StateDirectory.
  */
 export const DEFAULT_SETTINGS_DIR = '/var/lib/tandem';
+/** Default directory of the agent's log files: the unit's LogsDirectory. */
+export const DEFAULT_LOG_DIR = '/var/log/tandem';
 
 /** Usage text printed by `--help`. */
 export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-dir DIR]
@@ -59,6 +63,7 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
                [--machine-passphrase-file FILE] [--state-dir DIR] [--settings-dir DIR]
                [--admin-group NAME|GID] [--gateway-ca FILE] [--resolve HOST:IP]...
                [--log-level debug|info|warn|error] [--log-format text|json]
+               [--log-dir DIR | --no-log-files]
 
   --socket PATH      Unix socket (default ${DEFAULT_SOCKET}, or $TANDEM_SOCKET)
   --profile-dir DIR  VPN profiles (default ${DEFAULT_PROFILE_DIR}; machine tunnel in DIR/mgmttun/)
@@ -77,6 +82,11 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
                      and administrators
   --logind-sessions-dir DIR  where logind's sessions are read (default ${LOGIND_SESSIONS_DIR}
                      when systemd runs the machine)
+  --log-level L      debug, info (default), warn or error
+  --log-format F     stderr as text (default) or json lines
+  --log-dir DIR      rotating JSON-lines log files (default ${DEFAULT_LOG_DIR}, 0750, root-owned;
+                     agent.log + 9 rotated files of 4 MiB)
+  --no-log-files     write no log files (stderr/journald only)
 `;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -113,6 +123,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
         resolve: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
+        'log-dir': { type: 'string' },
+        'no-log-files': { type: 'boolean' },
         'user-tunnel-without-logind': { type: 'string' },
         'logind-sessions-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -157,6 +169,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     resolve,
     logLevel: level as LogLevel,
     logFormat: format,
+    logDir: v['no-log-files'] === true ? null : absolute('log-dir', v['log-dir'] ?? DEFAULT_LOG_DIR),
     logindSessionsDir: v['logind-sessions-dir'] ? absolute('logind-sessions-dir', v['logind-sessions-dir']) : null,
     userTunnelWithoutLogind: withoutLogind,
     help: v.help === true,

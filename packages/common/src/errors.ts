@@ -47,7 +47,10 @@ export const ErrorCodes = {
   IPC_CLOSED: 'E_IPC_CLOSED',
   IPC_TIMEOUT: 'E_IPC_TIMEOUT',
   IPC_UNTRUSTED_SOCKET: 'E_IPC_UNTRUSTED_SOCKET',
-  /** The agent's saved settings file (or its directory) is unsafe, too large or not in the expected format. */
+  /**
+   * One of the agent's own files — the saved settings, the log files — or its directory is
+   * unsafe (a symlink, foreign, writable by others), too large or not in the expected format.
+   */
   STATE_FILE: 'E_STATE_FILE',
   // diagnostic bundles
   /** A diagnostic bundle cannot be written or read: I/O, not a ZIP, no or unreadable manifest, unknown schema. */

@@ -35,6 +35,11 @@ export interface Logger {
 /** Options for {@link createLogger}. */
 export interface LoggerOptions {
   level?: LogLevel;
+  /**
+   * Read on every call instead of `level`, so a process can change its verbosity at run time.
+   * A call below it costs this function call and a comparison: no record, no redaction.
+   */
+  currentLevel?: () => LogLevel;
   sinks: LogSink[];
   scope?: string;
   redactor?: Redactor;
@@ -43,10 +48,11 @@ export interface LoggerOptions {
 /** Creates a logger writing redacted records to the given sinks. */
 export function createLogger(options: LoggerOptions): Logger {
   const min = ORDER[options.level ?? 'info'];
+  const current = options.currentLevel;
   const red = options.redactor ?? defaultRedactor;
   const make = (scope: string): Logger => {
     const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-      if (ORDER[level] < min) return;
+      if (ORDER[level] < (current ? ORDER[current()] : min)) return;
       const record: LogRecord = { time: new Date().toISOString(), level, scope, msg: red.string(msg) };
       if (fields) record.fields = red.value(fields) as Record<string, unknown>;
       for (const sink of options.sinks) {
@@ -84,20 +90,45 @@ function bestEffortWriter(stream: NodeJS.WritableStream): (line: string) => void
   };
 }
 
+/** Options of {@link textSink} and {@link jsonSink}. */
+export interface StreamSinkOptions {
+  /**
+   * Start every line with its sd-daemon priority (`<3>` error, `<4>` warning, `<6>` info,
+   * `<7>` debug): journald strips the prefix and stores the priority, so `journalctl -p warning`
+   * selects by level. Only for a stream journald reads; on a terminal it is noise.
+   */
+  journald?: boolean;
+}
+
+/** sd-daemon(3) priority prefixes. */
+const PRIORITY: Record<LogLevel, string> = { error: '<3>', warn: '<4>', info: '<6>', debug: '<7>' };
+
+/** `text` (ending in a newline) with `prefix` before each of its lines. */
+function everyLine(prefix: string, text: string): string {
+  const inner = text.indexOf('\n');
+  if (inner === text.length - 1) return prefix + text;
+  // A message with a line break of its own: journald would store the rest at the default priority.
+  return prefix + text.slice(0, -1).replaceAll('\n', `\n${prefix}`) + '\n';
+}
+
 /** A sink writing one human-readable line per record to a stream (stderr by default). */
-export function textSink(stream: NodeJS.WritableStream = process.stderr): LogSink {
+export function textSink(stream: NodeJS.WritableStream = process.stderr, options: StreamSinkOptions = {}): LogSink {
   const write = bestEffortWriter(stream);
+  const journald = options.journald === true;
   return (r) => {
     const f = r.fields && Object.keys(r.fields).length ? ` ${JSON.stringify(r.fields)}` : '';
-    write(`${r.time} ${r.level.toUpperCase().padEnd(5)} ${r.scope ? `[${r.scope}] ` : ''}${r.msg}${f}\n`);
+    const line = `${r.time} ${r.level.toUpperCase().padEnd(5)} ${r.scope ? `[${r.scope}] ` : ''}${r.msg}${f}\n`;
+    write(journald ? everyLine(PRIORITY[r.level], line) : line);
   };
 }
 
 /** A sink writing one JSON object per line. */
-export function jsonSink(stream: NodeJS.WritableStream = process.stderr): LogSink {
+export function jsonSink(stream: NodeJS.WritableStream = process.stderr, options: StreamSinkOptions = {}): LogSink {
   const write = bestEffortWriter(stream);
+  const journald = options.journald === true;
   return (r) => {
-    write(`${JSON.stringify(r)}\n`);
+    // JSON escapes line breaks, so one record is always one line.
+    write(journald ? `${PRIORITY[r.level]}${JSON.stringify(r)}\n` : `${JSON.stringify(r)}\n`);
   };
 }
 

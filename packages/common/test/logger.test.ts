@@ -64,3 +64,60 @@ describe('log sinks when the stream breaks', () => {
     });
   }
 });
+
+describe('level read at run time (currentLevel)', () => {
+  it('follows the getter on every call; a call below it never reaches the redactor', () => {
+    let level: 'debug' | 'info' = 'info';
+    let redactions = 0;
+    const counting = {
+      string: (s: string) => {
+        redactions++;
+        return s;
+      },
+      value: (v: unknown) => v,
+    } as unknown as Parameters<typeof createLogger>[0]['redactor'];
+    const ring = new RingSink();
+    const log = createLogger({ currentLevel: () => level, sinks: [ring.sink], redactor: counting }).child('x');
+    log.debug('off');
+    expect(redactions).toBe(0);
+    level = 'debug';
+    log.debug('on');
+    level = 'info';
+    log.debug('off again');
+    expect(ring.records().map((r) => r.msg)).toEqual(['on']);
+    expect(redactions).toBe(1);
+  });
+});
+
+describe('journald priority prefixes', () => {
+  const collect = () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
+    return { stream, lines };
+  };
+
+  it('text and json lines start with <3>/<4>/<6>/<7> only when asked', async () => {
+    const on = collect();
+    const off = collect();
+    const json = collect();
+    const log = createLogger({
+      level: 'debug',
+      sinks: [textSink(on.stream, { journald: true }), textSink(off.stream), jsonSink(json.stream, { journald: true })],
+    });
+    log.error('e');
+    log.warn('w');
+    log.info('i');
+    log.debug('d\nsecond line');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(on.lines.map((l) => l.slice(0, 3))).toEqual(['<3>', '<4>', '<6>', '<7>']);
+    expect(on.lines[3]).toMatch(/^<7>.* d\n<7>second line\n$/);
+    expect(off.lines.every((l) => /^\d{4}-/.test(l))).toBe(true);
+    expect(json.lines.map((l) => l.slice(0, 4))).toEqual(['<3>{', '<4>{', '<6>{', '<7>{']);
+    expect(json.lines.every((l) => l.indexOf('\n') === l.length - 1)).toBe(true);
+  });
+});
