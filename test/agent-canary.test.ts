@@ -2,12 +2,22 @@
  * The canary test (docs/attack-surface.md#secrets) against an in-process agent on a real socket:
  * a machine-store PKCS#12 passphrase, the machine key it unlocks, and session cookies passed
  * through a test ConnectionRunner (the real data plane is not wired in yet) must never appear
- * in stderr, the log ring, or any IPC output (status, stats, watch events, logs.tail,
- * diagnostics.export) as root or as uid 65534 — while the values demonstrably went through the
+ * in stderr, the log ring, any IPC output (status, stats, watch events, logs.tail) or the
+ * diagnostic bundle (issue 14's canary: a PIN, an Authorization header, a password in a profile
+ * and in the environment join them) as root or as uid 65534 — while the values demonstrably went through the
  * agent (machine tunnel connected with the unlocked key; user tunnel signed via the user's
  * process).
  */
-import { cpSync, copyFileSync, chmodSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  cpSync,
+  copyFileSync,
+  chmodSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
@@ -27,13 +37,18 @@ import {
   runClient,
   scratch,
   until,
+  zipEntries,
   type Scratch,
 } from './fixtures/agent/helpers.js';
 
 const PASS = `pass-CANARY-${randomBytes(8).toString('hex')}`;
 const COOKIE = `cookie-CANARY-${randomBytes(12).toString('hex')}`;
 const USER_COOKIE = `usercookie-CANARY-${randomBytes(12).toString('hex')}`;
-const CANARIES = [PASS, COOKIE, USER_COOKIE];
+const PIN = `pin-CANARY-${randomBytes(6).toString('hex')}`;
+const BEARER = `bearer-CANARY-${randomBytes(12).toString('hex')}`;
+const PASSWORD = `password-CANARY-${randomBytes(8).toString('hex')}`;
+const PROXY_PASSWORD = `proxypw-CANARY-${randomBytes(8).toString('hex')}`;
+const CANARIES = [PASS, COOKIE, USER_COOKIE, PIN, BEARER, PASSWORD, PROXY_PASSWORD];
 
 function plane(): DataPlane {
   return {
@@ -61,6 +76,8 @@ class CanaryRunner implements ConnectionRunner {
       // What a careless protocol layer might log: all of it must come out masked.
       log.info(`gateway answered Set-Cookie: webvpn=${COOKIE}; path=/`, { cookie: COOKIE, key: this.machineKeyPem });
       log.debug(`the key pem is ${this.machineKeyPem}`);
+      log.info(`token unlocked with pin-value=${PIN}; gateway asked for Authorization: Bearer ${BEARER}`);
+      log.warn(`form answer password=${PASSWORD} on machine.lab.test`, { user: 'canary-alice' });
       return { gateway: request.url, cookie: COOKIE };
     }
     const user = typeof request.user === 'function' ? await request.user() : request.user!;
@@ -75,6 +92,9 @@ class CanaryRunner implements ConnectionRunner {
   }
 }
 
+const map0 = (path: string): Record<string, Record<string, string>> =>
+  (JSON.parse(readFileSync(path, 'utf8')) as { tokens: Record<string, Record<string, string>> }).tokens;
+
 describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('root')), () => {
   let s: Scratch;
   let agent: Agent;
@@ -87,6 +107,9 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
   beforeAll(async () => {
     ensureAgentBuilt();
     s = scratch({ 'second.xml': 'test/fixtures/agent/second.xml' });
+    // An administrator's note left in a profile, and a proxy with credentials in the environment.
+    appendFileSync(join(s.profiles, 'second.xml'), `<!-- vpn-admin password: ${PASSWORD} -->\n`);
+    process.env['https_proxy'] = `http://proxyuser:${PROXY_PASSWORD}@proxy.second.lab.test:3128`;
     copyFileSync(
       join(ROOT, 'test/fixtures/agent/mgmt-canary.xml'),
       join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'),
@@ -126,6 +149,7 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
   }, 120_000);
 
   afterAll(async () => {
+    delete process.env['https_proxy'];
     admin?.close();
     await agent?.stop();
     s?.cleanup();
@@ -180,28 +204,54 @@ describe.skipIf(!isRoot)(titled('secrets canary through the agent', missing('roo
     for (const c of CANARIES) expect(run.raw).not.toContain(c);
   });
 
-  it('no canary in IPC output as root or 65534 (status, stats, watch, logs.tail, diagnostics.export)', async () => {
+  it('no canary in IPC output as root or 65534 (status, stats, hosts, watch, logs.tail)', async () => {
     const calls: Array<[string, unknown]> = [
       ['status', {}],
       ['stats', {}],
       ['hosts', {}],
       ['machineTunnel.status', {}],
       ['logs.tail', { lines: 5000 }],
-      ['diagnostics.export', {}],
     ];
     for (const uid of [0, 65534]) {
       const run = await runClient(s.socket, { calls, watch: ['state', 'log'], waitMs: 200 }, uid);
       expect(run.fatal).toBeUndefined();
-      const bundle = run.results.find((r) => r.method === 'diagnostics.export')!.result as { data: string };
-      const decoded = Buffer.from(bundle.data, 'base64').toString('utf8');
-      expect(decoded.length).toBeGreaterThan(100);
-      if (uid === 0) expect(decoded).toContain('machine.lab.test');
-      for (const text of [run.raw, decoded]) {
-        for (const c of CANARIES) expect(text, `uid ${uid}`).not.toContain(c);
-        expect(text).not.toMatch(/BEGIN (EC |ENCRYPTED )?PRIVATE KEY-----\s*[A-Za-z0-9+/]/);
-      }
+      for (const c of CANARIES) expect(run.raw, `uid ${uid}`).not.toContain(c);
+      expect(run.raw).not.toMatch(/BEGIN (EC |ENCRYPTED )?PRIVATE KEY-----\s*[A-Za-z0-9+/]/);
     }
   });
+
+  it('the diagnostic bundle of root and of 65534: no canary, compressed or not; names only as tokens, consistently', async () => {
+    for (const uid of [0, 65534]) {
+      const dir = join(s.dir, `bundle-${uid}`);
+      mkdirSync(dir, { mode: 0o700 });
+      chownSync(dir, uid, uid);
+      const run = await runClient(s.socket, { calls: [], bundle: { dir } }, uid);
+      expect(run.bundleError, `uid ${uid}`).toBeUndefined();
+      const { path, mapPath } = run.bundle!;
+      const entries = await zipEntries(path);
+      const text = Object.values(entries).join('\n');
+      const raw = readFileSync(path);
+      // The planted values went into what the collectors read: logs, a profile, the environment.
+      if (uid === 0) expect(entries['agent/logs/agent.log'] ?? JSON.stringify(entries)).toContain('[REDACTED]');
+      expect(entries['profiles/second.xml']).toContain('vpn-admin password');
+      expect(entries['network/proxy.txt']).toContain('https_proxy');
+      for (const c of CANARIES) {
+        expect(text, `uid ${uid}: ${c}`).not.toContain(c);
+        expect(raw.includes(c), `uid ${uid}: ${c} in the archive bytes`).toBe(false);
+        expect(readFileSync(mapPath!, 'utf8'), `uid ${uid}: ${c} in the map`).not.toContain(c);
+      }
+      expect(text).not.toMatch(/BEGIN (EC |ENCRYPTED )?PRIVATE KEY-----\s*[A-Za-z0-9+/]/);
+      // Host and user names only as tokens, the same token in every file.
+      for (const name of ['second.lab.test', 'machine.lab.test', 'mgmt.lab.test', 'canary-alice'])
+        expect(text).not.toContain(name);
+      if (uid === 0) expect(map0(mapPath!)['user']).toHaveProperty(['canary-alice']);
+      const map = JSON.parse(readFileSync(mapPath!, 'utf8')) as { tokens: Record<string, Record<string, string>> };
+      const second = map.tokens['host']?.['second.lab.test'];
+      expect(second, JSON.stringify(map.tokens)).toMatch(/^host-[0-9a-f]{8}$/);
+      expect(entries['profiles/second.xml']).toContain(second!);
+      expect(entries['network/connectivity.txt']).toContain(second!);
+    }
+  }, 90_000);
 
   it('no canary in stderr or the log ring, where the masked lines did arrive', () => {
     const ring = JSON.stringify(logging.ring.records());

@@ -16,7 +16,15 @@ import { standardLab, type Lab, missing, titled } from '@tandem/testkit';
 import { NetnsLab } from './lib/netns.js';
 import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
 import { GatewayProc } from './fixtures/lab-gateway/harness.js';
-import { agentArgs, ensureAgentBuilt, runClient, scratch, TANDEMD, type Scratch } from './fixtures/agent/helpers.js';
+import {
+  agentArgs,
+  ensureAgentBuilt,
+  runClient,
+  scratch,
+  TANDEMD,
+  zipEntries,
+  type Scratch,
+} from './fixtures/agent/helpers.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
 import { mgmtProfile, userProfile } from './fixtures/agent/lab-profiles.js';
 
@@ -65,20 +73,12 @@ describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (
     }
   }
 
-  /** Every entry's text, read by Python's zipfile (a second, independent reader). */
-  async function pythonRead(path: string): Promise<Record<string, string>> {
-    const script =
-      'import json,sys,zipfile\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({n: z.read(n).decode("utf-8") for n in z.namelist()}))';
-    const { stdout } = await run('python3', ['-c', script, path], { maxBuffer: 64 * 1024 * 1024 });
-    return JSON.parse(stdout) as Record<string, string>;
-  }
-
   async function check(built: Built): Promise<Record<string, string>> {
     expect(built.bundleId).toMatch(/^DIAG-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
     expect(built.path).toMatch(/\/tandem-diag-host-[0-9a-f]{8}-\d{8}T\d{6}Z\.zip$/);
     const unzip = await run('unzip', ['-t', built.path]);
     expect(unzip.stdout).toContain('No errors detected');
-    const files = await pythonRead(built.path);
+    const files = await zipEntries(built.path);
     const manifest = JSON.parse(files['manifest.json']!) as {
       bundle_id: string;
       files: Array<{ path: string; sha256: string; size: number }>;
@@ -107,7 +107,21 @@ describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (
     const serverKey = join(pki.dir, 'gw-server.key');
     writeFileSync(serverKey, pki.server.keyPem, { mode: 0o600 });
     gw = await GatewayProc.start(
-      ['--cert', server, '--key', serverKey, '--ca', pki.caFile, '--mca', '--username-from', 'second'],
+      [
+        '--cert',
+        server,
+        '--key',
+        serverKey,
+        '--ca',
+        pki.caFile,
+        '--mca',
+        '--username-from',
+        'second',
+        '--pool',
+        '10.239.120.0/24',
+        '--split-include',
+        '10.239.50.0/24',
+      ],
       { netns: lab.srv, listen: `${lab.srvAddr}:8443` },
     );
     s = scratch();
@@ -184,6 +198,7 @@ describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (
     expect(all).not.toContain('machine.lab.test');
     expect(all).toMatch(/host-[0-9a-f]{8}/);
     process.stdout.write(`diag bundle (root, machine tunnel up): ${built.ms} ms, ${built.size} bytes\n`);
+    if (process.env['KEEP']) writeFileSync('/tmp/keep.json', JSON.stringify(files));
   }, 60_000);
 
   it('an unprivileged user with its user tunnel up: complete, and nothing machine-only', async () => {
@@ -200,23 +215,33 @@ describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (
     expect(statSync(built.path).uid).toBe(NOBODY);
     const files = await check(built);
     const names = Object.keys(files);
-    for (const f of ['agent/logs/agent.log', 'certificates/candidates.txt', 'system/processes.txt', 'system/journal.txt'])
+    for (const f of [
+      'agent/logs/agent.log',
+      'certificates/candidates.txt',
+      'system/processes.txt',
+      'system/journal.txt',
+    ])
       expect(names, f).not.toContain(f);
     expect(names.some((n) => n.startsWith('profiles/mgmttun'))).toBe(false);
     expect(files['summary.txt']).toMatch(/User tunnel:\s+connected/);
     expect(files['certificates/user-candidates.txt']).toMatch(/ACCEPTED/);
-    expect(files['certificates/selected.txt']).toMatch(/User tunnel: user certificate[^\n]*selected: cn-[0-9a-f]{8}/);
+    expect(files['certificates/selected.txt']).toMatch(
+      /User tunnel: user certificate[^\n]*selected: CN=cn-[0-9a-f]{8}/,
+    );
     // Machine-only: the machine certificate's fingerprint and the management profile's contents.
     const machineSha = createHash('sha256').update(Buffer.from(pki.machine.cert.rawData)).digest('hex');
     const all = Object.values(files).join('\n');
     expect(all).not.toContain(machineSha);
     expect(all).not.toContain('machineProfile.');
-    expect(readdirSync(dir).sort()).toEqual([
-      built.path.split('/').pop(),
-      built.redactionMap.split('/').pop(),
-    ].sort());
-    const map = JSON.parse(readFileSync(built.redactionMap, 'utf8')) as { tokens: Record<string, Record<string, string>> };
+    expect(readdirSync(dir).sort()).toEqual([built.path.split('/').pop(), built.redactionMap.split('/').pop()].sort());
+    const map = JSON.parse(readFileSync(built.redactionMap, 'utf8')) as {
+      tokens: Record<string, Record<string, string>>;
+    };
     expect(Object.keys(map.tokens.host ?? {})).toContain('vpn.lab.test');
+    // What was masked in this bundle is what it holds: never the machine's certificate.
+    expect(Object.keys(map.tokens.cn ?? {})).toContain('alice');
+    expect(Object.keys(map.tokens.cn ?? {})).not.toContain('machine.lab.test');
+    expect(Object.keys(map.tokens.fp ?? {})).not.toContain(machineSha);
     process.stdout.write(`diag bundle (uid 65534, user tunnel up): ${built.ms} ms, ${built.size} bytes\n`);
   }, 90_000);
 });

@@ -50,7 +50,7 @@ const PER_UID = 64;
 const MAX_CONNECTIONS = 512;
 const FOR_USERS = MAX_CONNECTIONS - 32;
 const HELLO_DEADLINE_MS = 10_000;
-/** The diagnostics' bound on the agent's children (apps/agent/src/diagnostics.ts). */
+/** The diagnostics' bound on the agent's children (apps/agent/src/diag/exec.ts). */
 const MAX_CHILDREN = 4;
 /** The agent's authentication deadline (apps/agent/src/adapters/connection-runner.ts). */
 const AUTH_DEADLINE_MS = 30_000;
@@ -264,10 +264,10 @@ describe.skipIf(skip !== null)(titled('tandemd against hostile local users (seve
     90_000,
   );
 
-  it('diagnostics.export flood from 4 uids (32 in flight each): the surplus is refused per uid, at most 4 children', async () => {
+  it('diagnostics.collect flood from 4 uids (32 in flight each): one collection per uid, the surplus refused, at most 4 children', async () => {
     const { result, seen } = await during(async () => {
-      const askers = FLOODERS.map((uid) => new Attacker(uid, 'diag', s.socket, { ms: 5000, conns: 4, perConn: 8 }));
-      const done = await Promise.all(askers.map((a) => a.next('done', 30_000)));
+      const askers = FLOODERS.map((uid) => new Attacker(uid, 'diag', s.socket, { ms: 8000, conns: 4, perConn: 8 }));
+      const done = await Promise.all(askers.map((a) => a.next('done', 45_000)));
       await Promise.all(askers.map((a) => a.stop()));
       return done;
     });

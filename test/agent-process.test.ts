@@ -8,6 +8,7 @@ import {
   chownSync,
   copyFileSync,
   existsSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -27,6 +28,7 @@ import {
   scratch,
   startAgent,
   TANDEMD,
+  zipEntries,
   type AgentProcess,
   type Scratch,
 } from './fixtures/agent/helpers.js';
@@ -40,7 +42,9 @@ const PARAMS: Record<Exclude<MethodName, 'hello'>, unknown> = {
   'logs.tail': { lines: 50 },
   'machineTunnel.disable': {},
   'machineTunnel.enable': {},
-  'diagnostics.export': {},
+  'diagnostics.collect': { bundleId: 'DIAG-0000-0000', key: `${'A'.repeat(43)}=`, redact: true },
+  'diagnostics.read': { collection: '0'.repeat(32), path: 'summary.txt', offset: 0 },
+  'diagnostics.record': { on: false },
   connect: { host: 'Second Site' },
   disconnect: {},
   watch: { events: ['state', 'log'] },
@@ -133,17 +137,19 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     expect(agent.stderr()).toMatch(
       /ignored dangerous environment variables.*"variables":"HTTPS_PROXY,LD_PRELOAD,NODE_EXTRA_CA_CERTS,OPENSSL_CONF"/,
     );
-    const run = await runClient(s.socket, { calls: [['diagnostics.export', {}]] });
-    const bundle = JSON.parse(Buffer.from((run.results[0]!.result as { data: string }).data, 'base64').toString()) as {
-      environment: { removedAtStart: string[]; childVariables: string[] };
-    };
-    expect(bundle.environment.removedAtStart).toEqual([
+    const bundleDir = join(s.dir, 'env-bundle');
+    mkdirSync(bundleDir);
+    const run = await runClient(s.socket, { calls: [], bundle: { dir: bundleDir } });
+    expect(run.bundleError).toBeUndefined();
+    const files = await zipEntries(run.bundle!.path);
+    const config = JSON.parse(files['agent/config/effective.json']!) as Record<string, { value: unknown }>;
+    expect(config['agent.removedEnvironment']!.value).toEqual([
       'HTTPS_PROXY',
       'LD_PRELOAD',
       'NODE_EXTRA_CA_CERTS',
       'OPENSSL_CONF',
     ]);
-    expect(bundle.environment.childVariables).toEqual(['LANG', 'LC_ALL', 'PATH']);
+    expect(config['agent.childEnvironment']!.value).toEqual(['LANG', 'LC_ALL', 'PATH']);
   });
 
   it('every method as root and as uid 65534: admin methods refused to 65534, no secret fields anywhere', async () => {

@@ -4,7 +4,7 @@
  * tunnels), disconnect brings the machine tunnel back, SIGTERM restores the namespace exactly,
  * and after SIGKILL a restarted agent recovers the journal and brings the tunnel back.
  */
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
@@ -19,6 +19,7 @@ import {
   TANDEMD,
   until,
   type Scratch,
+  zipEntries,
 } from './fixtures/agent/helpers.js';
 
 const skip = missing('netns', 'ocserv', 'ping');
@@ -172,13 +173,12 @@ describe.skipIf(skip !== null)(
         process.stdout.write(`tandemd after a gateway restart: tunnel back via ${path}\n`);
         await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
         expect(await tunnels()).toBe(1);
-        const run = await runClient(s.socket, {
-          calls: [
-            ['logs.tail', { lines: 5000 }],
-            ['diagnostics.export', {}],
-          ],
-        });
-        const bundle = Buffer.from((run.results[1]!.result as { data: string }).data, 'base64').toString();
+        const bundleDir = join(s.dir, 'bundle');
+        mkdirSync(bundleDir);
+        const run = await runClient(s.socket, { calls: [['logs.tail', { lines: 5000 }]], bundle: { dir: bundleDir } });
+        expect(run.bundleError).toBeUndefined();
+        const bundle = Object.values(await zipEntries(run.bundle!.path)).join('\n');
+        expect(bundle).toContain('agent started');
         for (const text of [agent.stderr(), run.raw, bundle])
           expect(text).not.toMatch(/webvpn=(?!\[REDACTED\])[^;\s"]/);
       } finally {

@@ -35,7 +35,7 @@ export interface SelectionRecord {
 export interface ServerSeen {
   at: string;
   host: string;
-  /** PEM of each certificate the gateway sent, leaf first. */
+  /** PEM of the chain, leaf first (what the gateway sent, and the root that completed the path). */
   chainPem: string[];
   /** OpenSSL's chain validation. */
   chainValid: boolean;

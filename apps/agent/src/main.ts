@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { isTandemError, redactor } from '@tandem/common';
 import { RealConnectionRunner } from './adapters/connection-runner.js';
 import { Agent } from './agent.js';
+import { AttemptLog } from './attempts.js';
 import { scrubEnvironment } from './environment.js';
 import { readGatewayCa } from './gateway-ca.js';
 import { createAgentLogging } from './logging.js';
@@ -93,13 +94,16 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   try {
     const gatewayCa = options.gatewayCaFile ? await readGatewayCa(options.gatewayCaFile) : undefined;
+    // One record of the last attempts: the runner adds the gateway chains, the agent the certificates.
+    const attempts = new AttemptLog();
     const runner = new RealConnectionRunner({
+      attempts,
       journalDir: join(options.stateDir, 'netjournal'),
       resolve: options.resolve,
       log: log.child('connection'),
       ...(gatewayCa ? { gatewayCa } : {}),
     });
-    agent = await Agent.start({ options, logging, scrub, runner });
+    agent = await Agent.start({ options, logging, scrub, runner, attempts, ...(gatewayCa ? { gatewayCa } : {}) });
   } catch (err) {
     log.error('cannot start', {
       error: err instanceof Error ? err.message : String(err),

@@ -7,7 +7,7 @@
  * message says what was wrong and always carries the server's `pin-sha256:` (like openconnect's
  * "--servercert" hint) so an administrator can pin after checking it out of band.
  */
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { ipLiteralVersion } from './gateway-url.js';
@@ -38,7 +38,7 @@ export interface ServerTrustPolicy {
 /** What one handshake showed of the gateway, and the decision taken on it. */
 export interface ServerObservation {
   host: string;
-  /** DER of every certificate the gateway sent, leaf first. */
+  /** DER of the chain, leaf first: what the gateway sent and the root that completed the path, if any. */
   chainDer: Buffer[];
   /** OpenSSL's path validation against the configured CAs. */
   chainValid: boolean;
@@ -127,6 +127,9 @@ function purposeProblem(cert: X509Certificate): string | null {
  */
 export function verifyServer(socket: TLSSocket, host: string, policy: ServerTrustPolicy): ServerCertInfo {
   if (!policy.observe) return decide(socket, host, policy);
+  // The chain is read before deciding: Node hands out the peer's certificates only until
+  // getPeerX509Certificate() was called once on a socket.
+  const chainDer = peerChain(socket);
   let verdict = 'trusted';
   try {
     return decide(socket, host, policy);
@@ -135,15 +138,15 @@ export function verifyServer(socket: TLSSocket, host: string, policy: ServerTrus
     throw err;
   } finally {
     try {
-      policy.observe(observation(socket, host, policy, verdict));
+      policy.observe(observation(socket, host, policy, chainDer, verdict));
     } catch {
       // Observing is for diagnostics; it never changes the decision.
     }
   }
 }
 
-/** The chain as sent (leaf first, each certificate once) and the decision, for an observer. */
-function observation(socket: TLSSocket, host: string, policy: ServerTrustPolicy, verdict: string): ServerObservation {
+/** DER of the peer's chain as OpenSSL built it, leaf first, each certificate once. */
+function peerChain(socket: TLSSocket): Buffer[] {
   const chainDer: Buffer[] = [];
   const seen = new Set<string>();
   let cert = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
@@ -152,8 +155,19 @@ function observation(socket: TLSSocket, host: string, policy: ServerTrustPolicy,
     chainDer.push(Buffer.from(cert.raw));
     cert = cert.issuerCertificate;
   }
-  const peer = socket.getPeerX509Certificate();
-  const info = peer ? describeServerCert(peer) : null;
+  return chainDer;
+}
+
+/** What the observer is told: the chain as sent and the decision. */
+function observation(
+  socket: TLSSocket,
+  host: string,
+  policy: ServerTrustPolicy,
+  chainDer: Buffer[],
+  verdict: string,
+): ServerObservation {
+  const leaf = chainDer[0];
+  const info = leaf ? describeServerCert(new X509Certificate(leaf)) : null;
   const pins = policy.pins ?? [];
   return {
     host,

@@ -5,7 +5,7 @@
  * strict mode (openconnect --servercert), never in strict mode; a wrong pin always refuses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, spkiPin } from '../src/index.js';
+import { authenticate, spkiPin, type ServerObservation, type ServerTrustPolicy } from '../src/index.js';
 import { isTandemError } from '@tandem/common';
 import { X509Certificate } from 'node:crypto';
 import {
@@ -108,7 +108,7 @@ describe('gateway certificate trust (bad-gateway matrix)', () => {
     return spkiPin(new X509Certificate(certs[name]!.leaf.certPem));
   }
 
-  async function attempt(g: FakeGateway, trust: { pins?: string[]; strict?: boolean } = {}) {
+  async function attempt(g: FakeGateway, trust: ServerTrustPolicy = {}) {
     try {
       const r = await authenticate({
         url: `https://${HOST}:${g.port}/`,
@@ -191,5 +191,36 @@ describe('gateway certificate trust (bad-gateway matrix)', () => {
     const strict = await attempt(g, { pins: [pinOf('expired')], strict: true });
     expect(strict.ok).toBe(false);
     expect(g.appBytes).toBe(0);
+  });
+
+  it('an observer sees the chain as sent and the decision, trusted or not, and never changes it', async () => {
+    const seen: ServerObservation[] = [];
+    const observe = (o: ServerObservation): void => void seen.push(o);
+    const good = await attempt(await gatewayWith('good'), { observe });
+    expect(good.ok).toBe(true);
+    expect(seen[0]).toMatchObject({ host: HOST, chainValid: true, verdict: 'trusted', pinsConfigured: 0 });
+    // Leaf first, then the issuers: those the gateway sent and the root that completed the path.
+    expect(seen[0]!.chainDer.map((d) => new X509Certificate(d).subject.replace(/\n/g, ', '))).toEqual([
+      'CN=vpn.lab.test, O=Tandem Lab',
+      'CN=Tandem Lab Issuing CA, O=Tandem Lab',
+      'CN=Tandem Lab Root CA, O=Tandem Lab',
+    ]);
+    expect(seen[0]!.info?.pin).toBe(pinOf('good'));
+    const expired = await attempt(await gatewayWith('expired'), { observe, pins: [pinOf('expired')], strict: true });
+    expect(expired.ok).toBe(false);
+    expect(seen[1]).toMatchObject({
+      chainValid: false,
+      chainError: 'CERT_HAS_EXPIRED',
+      pinMatched: true,
+      strict: true,
+    });
+    expect(seen[1]!.verdict).toMatch(/server certificate expired on/);
+    // A throwing observer is ignored: the decision stands.
+    const thrower = await attempt(await gatewayWith('good'), {
+      observe: () => {
+        throw new Error('observer bug');
+      },
+    });
+    expect(thrower.ok).toBe(true);
   });
 });

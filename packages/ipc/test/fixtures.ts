@@ -50,15 +50,19 @@ export function fakeHandlers(calls: Array<{ method: string; uid: number }> = [])
       note('machineTunnel.disable', ctx.peer.uid),
       { enabled: false, tunnel: SNAPSHOT.machine }
     ),
-    'diagnostics.export': async (_p, ctx) => (
-      note('diagnostics.export', ctx.peer.uid),
+    'diagnostics.collect': async (_p, ctx) => (
+      note('diagnostics.collect', ctx.peer.uid),
       {
-        fileName: 'tandem-diag.zip',
-        size: 3,
-        sha256: 'a'.repeat(64),
-        data: 'AAAA',
+        collection: 'a'.repeat(32),
+        files: [],
+        skipped: [],
+        collectors: [],
+        redaction: { rules: {}, values: [] },
+        audience: 'user' as const,
       }
     ),
+    'diagnostics.read': async (_p, ctx) => (note('diagnostics.read', ctx.peer.uid), { data: 'AAAA', eof: true }),
+    'diagnostics.record': async (_p, ctx) => (note('diagnostics.record', ctx.peer.uid), { level: 'info' as const }),
     'logs.tail': async (_p, ctx) => (
       note('logs.tail', ctx.peer.uid),
       {
@@ -80,7 +84,9 @@ export const VALID_PARAMS: { [M in MethodName]: ParamsOf<M> } = {
   'machineTunnel.status': {},
   'machineTunnel.enable': {},
   'machineTunnel.disable': {},
-  'diagnostics.export': {},
+  'diagnostics.collect': { bundleId: 'DIAG-0000-0000', key: `${'A'.repeat(43)}=`, redact: true },
+  'diagnostics.read': { collection: 'a'.repeat(32), path: 'summary.txt', offset: 0 },
+  'diagnostics.record': { on: true },
   'logs.tail': { lines: 10 },
 };
 

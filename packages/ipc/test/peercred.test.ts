@@ -13,7 +13,9 @@ type Decision = 'allow' | 'deny';
 /** The permission table, written by hand: a new method without a decision fails the test. */
 const TABLE: Record<MethodName, { root: Decision; nobody: Decision }> = {
   connect: { root: 'allow', nobody: 'allow' },
-  'diagnostics.export': { root: 'allow', nobody: 'allow' },
+  'diagnostics.collect': { root: 'allow', nobody: 'allow' },
+  'diagnostics.read': { root: 'allow', nobody: 'allow' },
+  'diagnostics.record': { root: 'allow', nobody: 'allow' },
   disconnect: { root: 'allow', nobody: 'allow' },
   hello: { root: 'allow', nobody: 'allow' },
   hosts: { root: 'allow', nobody: 'allow' },

@@ -126,12 +126,16 @@ export function profileFiles(state: AgentState, who: Audience): Collector {
   };
 }
 
+/** One field per line, `name: value`, so the bundle's structural redaction knows each kind. */
 function verdictLines(v: CertificateVerdict): string[] {
   return [
-    `  - ${v.accepted ? 'ACCEPTED' : 'refused '} ${v.subject}`,
-    `      issuer ${v.issuer}`,
-    `      serial ${v.serial || 'unknown'}  valid ${v.notBefore.slice(0, 10)} → ${v.notAfter.slice(0, 10)}  store ${v.store}`,
-    `      sha256 ${v.sha256}`,
+    `  - ${v.accepted ? 'ACCEPTED' : 'refused'}`,
+    `      subject: ${v.subject}`,
+    `      issuer: ${v.issuer}`,
+    `      serial: ${v.serial || 'unknown'}`,
+    `      valid: ${v.notBefore.slice(0, 10)} to ${v.notAfter.slice(0, 10)}`,
+    `      store: ${v.store}`,
+    `      sha256: ${v.sha256}`,
     ...(v.accepted ? [] : [`      first failing rule: ${v.reasons[0] ?? 'none given'}`]),
     ...v.reasons.slice(1).map((r) => `      also: ${r}`),
   ];
@@ -155,7 +159,7 @@ function serverText(seen: ServerSeen | undefined): string[] {
     `    verdict: ${seen.verdict}`,
     `    chain validation: ${seen.chainValid ? 'valid' : `failed (${seen.chainError ?? 'unknown'})`}`,
     `    pin: ${seen.pin}; ${seen.pinsConfigured} configured, ${seen.pinMatched ? 'matched' : 'not matched'}; strict trust ${seen.strict ? 'on' : 'off'}`,
-    `    ${seen.chainPem.length} certificate(s) sent, leaf first (public certificates):`,
+    `    ${seen.chainPem.length} certificate(s) in the chain, leaf first (public certificates):`,
     ...seen.chainPem.map((p) => p.trimEnd()),
     '',
   ];
@@ -186,7 +190,7 @@ export function certificateFiles(state: AgentState, who: Audience): Collector {
     const snap = state.snapshot();
     const machine = who.admin ? state.attempt('machine') : undefined;
     const user = ownsUser(snap, who) ? state.attempt('user') : undefined;
-    const hidden = who.admin ? [] : ['(the machine tunnel’s certificates are shown to administrators only)', ''];
+    const hidden = who.admin ? [] : ['(machine certificates are shown to administrators only)', ''];
     await ctx.add(
       'certificates/selected.txt',
       [
@@ -194,7 +198,9 @@ export function certificateFiles(state: AgentState, who: Audience): Collector {
         '',
         ...hidden,
         ...(who.admin ? selectionText('Machine tunnel: machine certificate', machine?.machineCertificate) : []),
-        ...selectionText('User tunnel: machine certificate (MCA, TLS handshake)', user?.machineCertificate),
+        ...(who.admin
+          ? selectionText('User tunnel: machine certificate (MCA, TLS handshake)', user?.machineCertificate)
+          : []),
         ...selectionText('User tunnel: user certificate (MCA, signed challenge)', user?.userCertificate),
       ].join('\n'),
     );

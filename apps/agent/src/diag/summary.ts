@@ -76,9 +76,10 @@ export async function summaryText(state: AgentState, facts: SummaryFacts): Promi
     `Supervisor:     wants ${snap.desired.tunnel} — ${snap.desired.reason}`,
     `Network (TND):  ${snap.tnd.verdict} — ${snap.tnd.reason}`,
     '',
+    // Not `user: …`: the bundle's structural redaction would read that as a user name.
     'Last error per tunnel:',
-    `  machine: ${failure('machine')}`,
-    `  user:    ${failure('user')}`,
+    `  machine tunnel: ${failure('machine')}`,
+    `  user tunnel:    ${failure('user')}`,
     '',
     'Profiles in force:',
     ...(set.files.length > 0

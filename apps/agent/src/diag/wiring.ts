@@ -14,6 +14,7 @@ import { toWireRecord, type AgentLogging } from '../logging.js';
 import type { ProfileStore } from '../profiles.js';
 import type { SettingsStore } from '../settings.js';
 import { AGENT_VERSION } from '../version.js';
+import { childEnv } from '../environment.js';
 import type { AgentState } from './agent-files.js';
 import { effectiveConfig } from './effective-config.js';
 import { agentCollectors } from './index.js';
@@ -75,6 +76,10 @@ export function createDiagnostics(parts: DiagnosticsParts): DiagnosticsService {
         profiles.set,
       ),
       'agent.removedEnvironment': { value: [...config.scrub.removed], source: 'removed at start (names only)' },
+      'agent.childEnvironment': {
+        value: Object.keys(childEnv()).sort(),
+        source: 'what every command the agent runs receives (names only)',
+      },
     }),
   };
   const logs =
