@@ -169,7 +169,9 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
         const denied = uid !== 0 && perm === 'admin';
         if (denied) expect(r.error?.code, `${r.method} as ${uid}`).toBe('E_PERMISSION');
         else expect(r.error?.code, `${r.method} as ${uid}: ${r.error?.message}`).not.toBe('E_PERMISSION');
-        if (!denied && r.method !== 'connect' && r.method !== 'disconnect')
+        // No collection of that id exists: a typed refusal, whoever asks.
+        if (r.method === 'diagnostics.read') expect(r.error?.code).toBe('E_USAGE');
+        else if (!denied && r.method !== 'connect' && r.method !== 'disconnect')
           expect(r.ok, `${r.method} as ${uid}: ${r.error?.message}`).toBe(true);
       }
       expect(secretKeys(run.results)).toEqual([]);

@@ -27,6 +27,7 @@ const requests: string[] = [];
 let open = 0;
 let maxOpen = 0;
 let answerDelayMs = 0;
+let answerHttp = true;
 
 const listen = (s: Server): Promise<number> =>
   new Promise((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
@@ -55,6 +56,7 @@ beforeAll(async () => {
       seen += d.toString('latin1');
       if (!seen.includes('\r\n\r\n')) return;
       requests.push(seen);
+      if (!answerHttp) return void socket.end();
       const date = new Date(Date.now() - 120_000).toUTCString();
       setTimeout(
         () => socket.end(`HTTP/1.1 404 Not Found\r\nDate: ${date}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`),
@@ -170,6 +172,24 @@ describe('checkConnectivity', () => {
     const [c] = await checkConnectivity({ hosts: [{ name: 'IP', address: `127.0.0.1:${port}` }], ca: [ca.certPem] });
     expect(c?.dns).toMatchObject({ ok: true, source: 'literal', addresses: ['127.0.0.1'] });
     expect(c?.tls?.authorized).toBe(true);
+  });
+
+  it('a server that hangs up on the HEAD: HTTP fails, the skew stays unknown', async () => {
+    answerHttp = false;
+    try {
+      const [c] = await checkConnectivity({
+        hosts: [{ name: 'Mute', address: `127.0.0.1:${port}` }],
+        ca: [ca.certPem],
+      });
+      expect(c?.tls?.ok).toBe(true);
+      expect(c?.http).toMatchObject({ ok: false, error: 'EPROTO: closed without an HTTP answer' });
+      expect(c?.skewSeconds).toBeNull();
+      expect(formatConnectivity(c ? [c] : [])).toMatch(
+        /^HTTP {2}failed \(\d+ ms\): EPROTO: closed without an HTTP answer\nClock skew: unknown/m,
+      );
+    } finally {
+      answerHttp = true;
+    }
   });
 
   it('a closed port: TCP fails with ECONNREFUSED and nothing further is tried', async () => {

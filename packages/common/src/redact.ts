@@ -45,7 +45,9 @@ const SECRET_FIELDS = new Set([
 const PATTERNS: Array<[name: string, RegExp, (match: string, ...groups: string[]) => string]> = [
   [
     'pem-private-key',
-    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    // A whole block, or the body of one without its END (a message that was cut): never more,
+    // since the diagnostic bundle runs this over whole files, not one message at a time.
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?!\[REDACTED\])(?:(?:(?!-----BEGIN )[\s\S])*?-----END [A-Z0-9 ]*PRIVATE KEY-----|(?:(?:Proc-Type|DEK-Info):[^\n\\]*|[A-Za-z0-9+/=\s]|\\[rn])*)/g,
     () => `-----BEGIN PRIVATE KEY-----${REDACTED}`,
   ],
   [

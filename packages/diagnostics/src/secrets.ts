@@ -19,9 +19,20 @@ interface Rule {
 /** Secret shapes, applied in this order before the common redactor. */
 const RULES: Rule[] = [
   {
-    // A whole block, or one cut off at the end of the text.
+    // A whole block.
     name: 'private-key-block',
-    re: new RegExp(`-----BEGIN (${PEM_SECRET_LABEL})-----[\\s\\S]*?(?:-----END \\1-----|$)`, 'g'),
+    re: new RegExp(`-----BEGIN (${PEM_SECRET_LABEL})-----(?:(?!-----BEGIN )[\\s\\S])*?-----END \\1-----`, 'g'),
+    replace: () => '[private key removed]',
+  },
+  {
+    // A block cut off (at the end of a text, or by a program that logged half of it): its
+    // base64 body, line breaks and JSON-escaped ones included, as far as it goes — not the rest
+    // of the file. Common's own mask (`BEGIN … KEY-----[REDACTED]`) is already safe.
+    name: 'private-key-block',
+    re: new RegExp(
+      `-----BEGIN (?:${PEM_SECRET_LABEL})-----(?!\\[REDACTED\\])(?:(?:Proc-Type|DEK-Info):[^\\n\\\\]*|[A-Za-z0-9+/=\\s]|\\\\[rn])*`,
+      'g',
+    ),
     replace: () => '[private key removed]',
   },
   {

@@ -201,6 +201,22 @@ describe('redaction rules', () => {
     expect(out).toBe('[private key removed]\nnext line');
   });
 
+  it('a key block without its end loses its body, never the rest of the file', () => {
+    const r = new BundleRedactor({ key });
+    // Found by the agent canary: the logger's own mask has no END line, and the bundle rule for
+    // a cut-off block once removed everything after it — every later log line.
+    const logged = '{"msg":"the key pem is -----BEGIN PRIVATE KEY-----[REDACTED]"}\n{"msg":"later line"}\n';
+    expect(r.content(logged, 'jsonl')).toContain('later line');
+    const half = '{"msg":"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\nAbCd"}\n{"msg":"after"}\n';
+    const out = r.content(half, 'jsonl');
+    expect(out).not.toContain('MIIEvQIBADAN');
+    expect(out).toContain('after');
+    const cut = r.text(
+      'x\n-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nMHcCAQEE\n',
+    );
+    expect(cut).toBe('x\n[private key removed]');
+  });
+
   it('mode none keeps names and addresses but still removes secrets', () => {
     const r = new BundleRedactor({ mode: 'none', known: { users: ['bob'] } });
     const out = r.content(

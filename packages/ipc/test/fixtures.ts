@@ -5,7 +5,7 @@
 import { mkdtemp, chmod, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MethodName, ParamsOf, StatusSnapshot } from '@tandem/contract';
+import { API_VERSION, type MethodName, type ParamsOf, type StatusSnapshot } from '@tandem/contract';
 import type { Handlers } from '@tandem/ipc/server';
 
 /** A snapshot with the user tunnel connected. */
@@ -74,7 +74,7 @@ export function fakeHandlers(calls: Array<{ method: string; uid: number }> = [])
 
 /** One valid params object per method; a method missing here fails the table tests. */
 export const VALID_PARAMS: { [M in MethodName]: ParamsOf<M> } = {
-  hello: { apiVersion: 1, clientVersion: 'test' },
+  hello: { apiVersion: API_VERSION, clientVersion: 'test' },
   status: {},
   hosts: {},
   stats: {},

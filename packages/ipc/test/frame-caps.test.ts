@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger, ErrorCodes, RingSink, TandemError } from '@tandem/common';
 import {
+  API_VERSION,
   CERTIFICATE_DER_MAX,
   CERTS_LIST_MAX,
   CHAIN_MAX,
@@ -21,7 +22,7 @@ import { createIpcServer, DEFAULT_LIMITS, NoiseLog, Session } from '@tandem/ipc/
 import { fakeHandlers, socketDir } from './fixtures.js';
 
 const logger = createLogger({ level: 'error', sinks: [] });
-const HELLO = { id: 1, method: 'hello', params: { apiVersion: 1, clientVersion: 'test' } };
+const HELLO = { id: 1, method: 'hello', params: { apiVersion: API_VERSION, clientVersion: 'test' } };
 const line = (v: unknown): Buffer => Buffer.from(`${JSON.stringify(v)}\n`);
 
 /** A session as the agent runs it, with everything it sends parsed into `out`. */
@@ -136,7 +137,9 @@ describe('frame caps derived from the contract', () => {
 
   it('before hello only a hello-sized frame is read; after it, the largest legal request fits', async () => {
     const early = session();
-    early.s.receive(line({ ...HELLO, params: { apiVersion: 1, clientVersion: 'x'.repeat(FRAME_CAPS.hello) } }));
+    early.s.receive(
+      line({ ...HELLO, params: { apiVersion: API_VERSION, clientVersion: 'x'.repeat(FRAME_CAPS.hello) } }),
+    );
     expect(early.state.closed).toBe(true);
 
     const { s, out, state } = session();
@@ -145,7 +148,7 @@ describe('frame caps derived from the contract', () => {
     s.receive(Buffer.concat([line(HELLO), line({ id: 'i'.repeat(64), method: 'connect', params: { url } })]));
     await new Promise((r) => setImmediate(r));
     expect(state.closed).toBe(false);
-    expect(out[0]).toMatchObject({ id: 1, result: { apiVersion: 1 } });
+    expect(out[0]).toMatchObject({ id: 1, result: { apiVersion: API_VERSION } });
     expect(out[1]).toMatchObject({ id: 'i'.repeat(64), result: { accepted: true } });
   });
 

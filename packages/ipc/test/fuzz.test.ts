@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, nullLogger } from '@tandem/common';
+import { API_VERSION } from '@tandem/contract';
 import { METHOD_NAMES, contract, validate, type MethodSpec } from '@tandem/contract';
 import { connectIpc } from '@tandem/ipc/client';
 import { DEFAULT_LIMITS, NoiseLog, Session, createIpcServer } from '@tandem/ipc/server';
@@ -178,7 +179,7 @@ describe('IPC fuzzing', () => {
         s.destroy();
       }
       const c = await connectIpc({ socketPath: tmp.path, clientVersion: 'after-fuzz', allowNonRootOwner: !isRoot });
-      expect(c.apiVersion).toBe(1);
+      expect(c.apiVersion).toBe(API_VERSION);
       expect((await c.call('status', {})).machine.tunnel).toBe('machine');
       c.close();
     } finally {

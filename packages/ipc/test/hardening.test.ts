@@ -4,6 +4,7 @@
  * rate-limited logging of refusals and bad frames. Real server on a temporary Unix socket; the
  * peer's uid comes from a credential hook so several "users" share one test process.
  */
+import { API_VERSION } from '@tandem/contract';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, RingSink } from '@tandem/common';
 import { createIpcServer, type CallContext, type IpcServer, type IpcServerOptions } from '@tandem/ipc/server';
@@ -36,7 +37,7 @@ async function start(uids: number[], extra: Partial<IpcServerOptions> = {}) {
   return { server, path: tmp.path, ring };
 }
 
-const HELLO = `${JSON.stringify({ id: 1, method: 'hello', params: { apiVersion: 1, clientVersion: 'test' } })}\n`;
+const HELLO = `${JSON.stringify({ id: 1, method: 'hello', params: { apiVersion: API_VERSION, clientVersion: 'test' } })}\n`;
 
 async function hello(peer: RawPeer): Promise<unknown> {
   peer.send(HELLO);

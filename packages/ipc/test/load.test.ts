@@ -2,6 +2,7 @@
  * Reliability under load (R6): a client that never reads is dropped at the send-queue cap,
  * 64 concurrent clients are served, and the server opens no inet socket.
  */
+import { API_VERSION } from '@tandem/contract';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectIpc } from '@tandem/ipc/client';
@@ -28,7 +29,9 @@ describe('ipc under load', () => {
   it('drops a client that never reads once its queue passes the cap; others keep working', async () => {
     const { server, path } = await start({ maxQueueBytes: 1024 * 1024 });
     const slow = await rawConnect(path);
-    slow.send(`${JSON.stringify({ id: 1, method: 'hello', params: { apiVersion: 1, clientVersion: 'slow' } })}\n`);
+    slow.send(
+      `${JSON.stringify({ id: 1, method: 'hello', params: { apiVersion: API_VERSION, clientVersion: 'slow' } })}\n`,
+    );
     slow.send(`${JSON.stringify({ id: 2, method: 'watch', params: { events: ['state', 'log'] } })}\n`);
     await slow.waitFrames(2);
     slow.socket.pause(); // stop reading: the kernel buffer fills, then the agent's queue

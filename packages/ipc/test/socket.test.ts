@@ -1,4 +1,5 @@
 /** Server and client in-process over a real temporary Unix socket. */
+import { API_VERSION } from '@tandem/contract';
 import { chown } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, RingSink, createLogger, isTandemError, redactor } from '@tandem/common';
@@ -44,7 +45,7 @@ describe('ipc over a real Unix socket', () => {
   it('says hello with version, permissions and uid, then returns typed results', async () => {
     const { path } = await start();
     const c = await client(path);
-    expect(c.apiVersion).toBe(1);
+    expect(c.apiVersion).toBe(API_VERSION);
     expect(c.agentVersion).toBe('0.1.0-test');
     expect(c.uid).toBe(process.getuid!());
     expect(c.permissions).toEqual(isRoot ? ['read', 'control', 'admin'] : ['read', 'control']);
@@ -59,8 +60,12 @@ describe('ipc over a real Unix socket', () => {
     const { path } = await start();
     const raw = await rawConnect(path);
     raw.send(`${JSON.stringify({ id: 1, method: 'status', params: {} })}\n`);
-    raw.send(`${JSON.stringify({ id: 2, method: 'hello', params: { apiVersion: 2, clientVersion: 'future' } })}\n`);
-    raw.send(`${JSON.stringify({ id: 3, method: 'hello', params: { apiVersion: 1, clientVersion: 'now' } })}\n`);
+    raw.send(
+      `${JSON.stringify({ id: 2, method: 'hello', params: { apiVersion: API_VERSION + 1, clientVersion: 'future' } })}\n`,
+    );
+    raw.send(
+      `${JSON.stringify({ id: 3, method: 'hello', params: { apiVersion: API_VERSION, clientVersion: 'now' } })}\n`,
+    );
     raw.send(`${JSON.stringify({ id: 4, method: 'hosts', params: {} })}\n`);
     const frames = (await raw.waitFrames(4)) as Array<{
       id: number;
@@ -70,8 +75,11 @@ describe('ipc over a real Unix socket', () => {
     const byId = new Map(frames.map((f) => [f.id, f]));
     expect(byId.get(1)?.error?.code).toBe(ErrorCodes.VERSION_MISMATCH);
     expect(byId.get(2)?.error?.code).toBe(ErrorCodes.VERSION_MISMATCH);
-    expect(byId.get(2)?.error?.details).toMatchObject({ agentApiVersion: 1, clientApiVersion: 2 });
-    expect(byId.get(3)?.result).toMatchObject({ apiVersion: 1 });
+    expect(byId.get(2)?.error?.details).toMatchObject({
+      agentApiVersion: API_VERSION,
+      clientApiVersion: API_VERSION + 1,
+    });
+    expect(byId.get(3)?.result).toMatchObject({ apiVersion: API_VERSION });
     expect(byId.get(4)?.result).toMatchObject({ hosts: [{ name: 'Corp' }] });
     raw.socket.destroy();
   });
@@ -81,7 +89,9 @@ describe('ipc over a real Unix socket', () => {
     const c = await client(path);
     expect(await codeOf(c.call('nope' as 'status', {}))).toBe(ErrorCodes.IPC_METHOD);
     const raw = await rawConnect(path);
-    raw.send(`${JSON.stringify({ id: 1, method: 'hello', params: { apiVersion: 1, clientVersion: 'x' } })}\n`);
+    raw.send(
+      `${JSON.stringify({ id: 1, method: 'hello', params: { apiVersion: API_VERSION, clientVersion: 'x' } })}\n`,
+    );
     raw.send(`${JSON.stringify({ id: 2, method: 'frobnicate', params: {} })}\n`);
     raw.send(`${JSON.stringify({ id: 3, method: '__proto__', params: {} })}\n`);
     raw.send(`${JSON.stringify({ id: 4, method: 'connect', params: { host: 42 } })}\n`);

@@ -228,7 +228,8 @@ function headRequest(
       const end = head.indexOf('\r\n\r\n');
       const lines = (end === -1 ? head : head.slice(0, end)).split('\r\n');
       const status = lines[0] ?? '';
-      if (!/^HTTP\/\d/.test(status)) return reject(new StepError('EPROTO', 'no HTTP response'));
+      if (!/^HTTP\/\d/.test(status))
+        return reject(new StepError('EPROTO', head ? 'the answer is not HTTP' : 'closed without an HTTP answer'));
       const date = lines.find((l) => /^date:/i.test(l))?.replace(/^date:\s*/i, '');
       resolve({ status, ...(date ? { date } : {}), localMs: (sent + answered) / 2 });
     };

@@ -127,7 +127,14 @@ export async function runCommand(file: string, args: readonly string[], opts: Ru
           resolve({ ...out, exit: 'error', error: describe(file, err, opts.maxBytes ?? DEFAULT_MAX_BYTES) });
         },
       );
-      kill = () => void child.kill('SIGKILL');
+      kill = () => {
+        child.kill('SIGKILL');
+        // A grandchild holding the pipes open would keep 'close' from coming: stop reading after a grace time.
+        setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        }, 1000).unref();
+      };
       if (opts.signal?.aborted) onAbort();
       else opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -139,14 +146,9 @@ export async function runCommand(file: string, args: readonly string[], opts: Ru
 }
 
 function describe(file: string, err: ExecError, maxBytes: number): string {
-  switch (err.code) {
-    case 'ENOENT':
-      return `${file} not installed`;
-    case 'EACCES':
-      return `${file} is not executable here (permission denied)`;
-    case 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER':
-      return `output beyond ${maxBytes} bytes, stopped there`;
-  }
+  if (err.code === 'ENOENT') return `${file} not installed`;
+  if (err.code === 'EACCES') return `${file} is not executable here (permission denied)`;
+  if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return `output beyond ${maxBytes} bytes, stopped there`;
   if (err.signal) return `terminated by ${err.signal}`;
   return err.message;
 }
@@ -173,6 +175,7 @@ export function formatRun(file: string, args: readonly string[], r: RunResult): 
   if (r.exit === 'timeout') parts.push(`[timed out: ${r.error ?? ''}]`);
   else if (r.exit === 'error') parts.push(`[not run: ${r.error ?? ''}]`);
   else if (r.exit !== 0) parts.push(`[exit ${r.exit}]`);
+  else if (!r.stdout && !r.stderr) parts.push('(no output)');
   return `${parts.join('\n')}\n`;
 }
 

@@ -3,8 +3,8 @@
  * caller is entitled to, redacts every file under the caller's per-bundle key (so the agent's
  * tokens are the caller's tokens) and keeps the result in memory; `diagnostics.read` hands it
  * out in chunks to the same uid. The agent never writes a bundle or reads a path a caller
- * chose. Bounded: one collection per uid, three held at once (a fourth slot for
- * administrators), a 12 MiB cap each, dropped when read or after 2 minutes.
+ * chose. Bounded: one collection per uid (a new one replaces the last), three at once (a
+ * fourth slot for administrators), a 12 MiB cap each, dropped when read or after 2 minutes.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -139,9 +139,10 @@ export class DiagnosticsService {
   }
 
   private admit(who: Audience): void {
-    const mine = [...this.held.values()].some((c) => c.uid === who.uid);
-    if (this.busy.has(who.uid) || mine)
+    if (this.busy.has(who.uid))
       throw new TandemError(ErrorCodes.IPC_LIMIT, 'a diagnostic collection of this user is already in progress');
+    // A new bundle replaces one the same user did not finish reading (a client that died).
+    for (const [id, c] of this.held) if (c.uid === who.uid) this.drop(id);
     const users =
       [...this.held.values()].filter((c) => !c.admin).length + [...this.busy.values()].filter((a) => !a).length;
     const all = this.held.size + this.busy.size;

@@ -103,7 +103,7 @@ export function softwareCollector(input: SoftwareInput = {}): Collector {
       });
     lines.push(...(found.length ? found : ['  none found']));
 
-    lines.push('', '== tunnel and IPsec links (Tandem\u2019s own TUN device included)');
+    lines.push('', "== tunnel and IPsec links (Tandem's own TUN device included)");
     const args = ['-d', '-j', 'link', 'show'];
     const r = await runCommand(IP, args, { signal: ctx.signal });
     if (r.exit === 0) {
