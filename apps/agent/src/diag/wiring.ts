@@ -5,7 +5,8 @@
  */
 import type { Engine } from '@tandem/engine';
 import { readAgentLog } from '../log-files.js';
-import type { AgentConfig } from '../agent.js';
+import type { ScrubReport } from '../environment.js';
+import type { AgentOptions } from '../options.js';
 import type { AttemptLog } from '../attempts.js';
 import type { MachineStore } from '../adapters/machine-credentials.js';
 import { userSelection } from '../adapters/remote-signer.js';
@@ -23,7 +24,8 @@ import type { Collector } from '@tandem/diagnostics';
 
 /** The parts {@link createDiagnostics} reads. */
 export interface DiagnosticsParts {
-  config: AgentConfig;
+  /** What the agent was started with (a part of `AgentConfig`). */
+  config: { options: AgentOptions; scrub: ScrubReport; gatewayCa?: string; resolvConf?: string };
   engine: Engine;
   profiles: ProfileStore;
   settings: SettingsStore;
