@@ -16,6 +16,7 @@
  * The window counts as shown (statistics are polled), as after a normal start. Logs go to stderr.
  * Exits on SIGTERM/SIGINT or when stdin closes, after stopping the core.
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createLogger, textSink } from '@tandem/common';
 import { socketFromEnv } from '@tandem/contract';
@@ -27,12 +28,15 @@ import { createTrayApp } from '../dist/core/tray-app.js';
 
 const env = process.env;
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const logger = createLogger({ level: env['TANDEM_TRAY_LOG'] === 'debug' ? 'debug' : 'info', sinks: [textSink()] });
 
 const core = createTrayApp({
   locale: pickLocale(env['LANG']),
   socketPath: socketFromEnv(env),
   clientVersion: 'tandem-tray/bridge-stdio',
+  version,
+  facts: () => ({ 'Desktop notifications': 'relayed as JSON lines (bridge-stdio, no Electron)' }),
   settings: new SettingsStore(settingsPathFrom(env), logger),
   downloadsDir: () => downloadsDirFrom(env),
   logger,

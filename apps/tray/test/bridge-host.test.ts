@@ -13,7 +13,8 @@ function handlers(seen: unknown[]): BridgeHandlers {
     disconnect: ok,
     'host.select': ok,
     'prompt.answer': ok,
-    'diagnostics.export': () => Promise.reject(new TandemError(ErrorCodes.IPC_LIMIT, 'two exports already running')),
+    'diagnostics.bundle': () =>
+      Promise.reject(new TandemError(ErrorCodes.IPC_LIMIT, 'one collection per user at a time')),
     view: () => Promise.resolve({ wrong: true } as never),
   };
 }
@@ -46,9 +47,14 @@ describe('bridge host', () => {
   });
 
   it("passes a handler's typed error on, and never sends an answer outside the schema", async () => {
-    expect(await handleBridge(handlers([]), 'diagnostics.export', {})).toEqual({
+    expect(await handleBridge(handlers([]), 'diagnostics.bundle', {})).toEqual({
       ok: false,
-      error: { code: ErrorCodes.IPC_LIMIT, message: 'two exports already running' },
+      error: { code: ErrorCodes.IPC_LIMIT, message: 'one collection per user at a time' },
+    });
+    // The request of API 1.x is gone.
+    expect(await handleBridge(handlers([]), 'diagnostics.export', {})).toMatchObject({
+      ok: false,
+      error: { code: ErrorCodes.IPC_METHOD },
     });
     expect(await handleBridge(handlers([]), 'view', {})).toMatchObject({
       ok: false,

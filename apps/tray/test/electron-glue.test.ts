@@ -2,8 +2,9 @@
  * The Electron glue with `electron` replaced by a recorder (no Electron binary exists here),
  * over the real core and a scripted agent: the window's secure preferences, one instance per
  * session, the tray menu from the view, the `tandem:call` channel answering through the bridge
- * host with typed errors, navigation and permissions refused, the CSP header, start at login,
- * and the preload exposing exactly `call` and `onView` on the same channels.
+ * host with typed errors, a diagnostic bundle from the menu, navigation and permissions refused,
+ * the CSP header, start at login, and the preload exposing exactly `call` and `onView` on the
+ * same channels.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import vm from 'node:vm';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '@tandem/common';
+import { inspectBundle } from '@tandem/diagnostics';
 import { TrayIcon } from '../src/core/bridge.js';
 import { desktopEntry, setAutostart } from '../src/main/autostart.js';
 import { SettingsStore } from '../src/core/settings.js';
@@ -127,7 +129,7 @@ describe('tray main process (electron mocked)', () => {
       'Trennen',
       '---',
       'Tandem anzeigen',
-      'Diagnosedaten exportieren…',
+      'Diagnosepaket erstellen…',
       '---',
       'Beenden',
     ]);
@@ -146,6 +148,21 @@ describe('tray main process (electron mocked)', () => {
     expect(sent.at(-1)?.[1]).toMatchObject({ icon: 'connected', locale: 'de' });
     await until(() => fake.state.notifications.length > 0, 'notification');
     expect(fake.state.notifications[0]).toEqual({ title: 'VPN verbunden', body: expect.any(String) });
+  });
+
+  it('Diagnosepaket erstellen… from the menu: the bundle carries the app version; a German notification says where', async () => {
+    const main = await start();
+    await until(() => main!.core()!.view().agent === 'up', 'agent up');
+    const tray = fake.state.trays[0]!;
+    await until(() => tray.menu?.template[5]?.['enabled'] === true, 'menu');
+    (tray.menu!.template[5]!['click'] as () => void)();
+    await until(() => main!.core()!.view().diagnostics?.phase === 'done', 'bundle built');
+    const done = main!.core()!.view().diagnostics as { path: string; bundleId: string };
+    expect(fake.state.notifications.at(-1)).toEqual({
+      title: 'Diagnosepaket',
+      body: `${done.bundleId} gespeichert unter ${done.path}.`,
+    });
+    expect((await inspectBundle(done.path)).manifest.tool_version).toBe('0.1.0-test');
   });
 
   it('answers tandem:call through the bridge host, with typed errors for malformed or foreign calls', async () => {

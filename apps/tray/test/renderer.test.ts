@@ -1,7 +1,8 @@
 /**
  * The tray's window in Debian's Chromium against a fake main process whose request handling is
- * the real bridge host: the bundle and its CSP, every state, the controls, keyboard use, the four
- * languages, dark mode, axe-core, and typed errors for what a hostile page may send.
+ * the real bridge host: the bundle and its CSP, every state, the controls, the diagnostic bundle's
+ * progress and outcome, keyboard use, the four languages, dark mode, axe-core, and typed errors
+ * for what a hostile page may send.
  * (The prompts are in renderer-prompts.test.ts.)
  */
 import { readFile } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { titled } from '@tandem/testkit';
-import type { Locale } from '../src/core/bridge.js';
+import type { Locale, TrayView } from '../src/core/bridge.js';
 import { CATALOGS } from '../src/core/i18n.js';
 import { axeViolations, chromiumMissing, WindowSession } from './lib/window-harness.js';
 import { STATES, withPrompt, type StateName } from './lib/window-views.js';
@@ -94,23 +95,60 @@ describe.skipIf(chromiumMissing)(titled('tray window (renderer) in Chromium', ch
     expect(await csp(page)).toEqual([]);
   });
 
-  it('host picker, Connect, Disconnect and Export diagnostics send the right requests', async () => {
+  it('host picker, Connect, Disconnect and Create diagnostic bundle send the right requests', async () => {
     const { page, bridge } = await open();
     expect(await page.getByLabel('Server').inputValue()).toBe('Corp VPN');
     await page.getByLabel('Server').selectOption('Corp VPN (Asia)');
     await page.getByRole('button', { name: 'Connect', exact: true }).click();
     await bridge.push(STATES.connected({ selectedHost: 'Corp VPN (Asia)' }));
     await page.getByRole('button', { name: 'Disconnect' }).click();
-    await page.getByRole('button', { name: 'Export diagnostics' }).click();
-    await expect.poll(() => text(page, '#notice')).toBe(`Diagnostics saved to ${bridge.diagnosticsPath}.`);
+    await page.getByRole('button', { name: 'Create diagnostic bundle' }).click();
+    await expect.poll(() => bridge.paramsOf('diagnostics.bundle')).toEqual([{}]);
     expect(bridge.handled.map((r) => [r.method, r.params]).filter(([m]) => m !== 'view')).toEqual([
       ['host.select', { host: 'Corp VPN (Asia)' }],
       ['connect', { host: 'Corp VPN' }],
       ['disconnect', {}],
-      ['diagnostics.export', {}],
+      ['diagnostics.bundle', {}],
     ]);
     // The picker shows what the view says: the main side decides the selection.
     expect(await page.getByLabel('Server').inputValue()).toBe('Corp VPN (Asia)');
+  });
+
+  it('diagnostic bundle: the progress line while it runs (button waiting), then the saved id, path and map note; axe-clean', async () => {
+    const { page, bridge } = await open();
+    const status = () => text(page, '#bundle-status');
+    const button = page.getByRole('button', { name: 'Create diagnostic bundle' });
+    expect(await status()).toBe('');
+    expect(await button.isEnabled()).toBe(true);
+    const steps: Array<[NonNullable<TrayView['diagnostics']>, string]> = [
+      [{ phase: 'collecting' }, 'Creating the diagnostic bundle: collecting the service’s part…'],
+      [{ phase: 'receiving', done: 2, total: 5 }, 'Creating the diagnostic bundle: received 2 of 5 files…'],
+      [{ phase: 'writing' }, 'Creating the diagnostic bundle: adding this app’s log and writing the archive…'],
+    ];
+    for (const [diagnostics, line] of steps) {
+      await bridge.push(STATES.disconnected({ diagnostics }));
+      await expect.poll(status, { message: diagnostics.phase }).toBe(line);
+      expect(await button.isEnabled(), diagnostics.phase).toBe(false);
+      expect(await axeViolations(page), diagnostics.phase).toEqual([]);
+    }
+    const { path, bundleId, mapPath } = bridge.bundle;
+    await bridge.push(STATES.disconnected({ diagnostics: { phase: 'done', path, bundleId, mapPath } }));
+    await expect.poll(() => text(page, '#bundle-saved')).toBe(`Saved ${bundleId} to ${path}.`);
+    expect(await status()).toContain(`Keep ${mapPath} for yourself`);
+    expect(await button.isEnabled()).toBe(true);
+    expect(await axeViolations(page)).toEqual([]);
+    await bridge.push(
+      STATES.disconnected({ diagnostics: { phase: 'failed', code: 'E_IPC_LIMIT', message: 'one at a time' } }),
+    );
+    await expect
+      .poll(status)
+      .toBe('The diagnostic bundle could not be created: one at a time (error code E_IPC_LIMIT)');
+    expect(await page.locator('#bundle-status .failure').count()).toBe(1);
+    expect(await axeViolations(page)).toEqual([]);
+    // Without the agent there is nothing to collect.
+    await bridge.push(STATES.agentDown());
+    expect(await button.isEnabled()).toBe(false);
+    expect(await csp(page)).toEqual([]);
   });
 
   it('keyboard only: Tab to Connect and Enter; Space on Disconnect; focus returns after a dialog', async () => {
@@ -152,6 +190,15 @@ describe.skipIf(chromiumMissing)(titled('tray window (renderer) in Chromium', ch
           ...(await page.locator('[aria-label]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')!))),
         );
       }
+      const { path, bundleId, mapPath } = bridge.bundle;
+      for (const diagnostics of [
+        { phase: 'receiving', done: 1, total: 3 },
+        { phase: 'done', path, bundleId, mapPath },
+      ] as const) {
+        await bridge.push(STATES.disconnected({ locale, diagnostics }));
+        await expect.poll(() => text(page, '#bundle-status')).toContain(diagnostics.phase === 'done' ? bundleId : '3');
+        seen.push(await page.locator('body').innerText());
+      }
       await bridge.push(withPrompt({ kind: 'banner', id: 1, text: 'Hello' }, locale));
       await page.getByRole('dialog').waitFor();
       seen.push(await page.locator('dialog').innerText());
@@ -161,6 +208,7 @@ describe.skipIf(chromiumMissing)(titled('tray window (renderer) in Chromium', ch
       expect(all).not.toMatch(KEYLIKE);
       expect(all).toContain(CATALOGS[locale]['window.connect']);
       expect(all).toContain(CATALOGS[locale]['prompt.accept']);
+      expect(all).toContain(CATALOGS[locale]['window.diagnostics']);
       if (locale === 'ja') expect(all).toMatch(/[\u3040-\u30ff]/);
       if (locale === 'ko') expect(all).toMatch(/[\uac00-\ud7af]/);
       expect(await page.title()).toBe(CATALOGS[locale]['app.name']);

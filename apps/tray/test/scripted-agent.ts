@@ -2,15 +2,16 @@
  * A scripted tandemd for the tray's tests: the real IPC server (the agent's own, with peer
  * credentials, hello and watch) on a temporary socket, with handlers whose answers the test
  * sets. The test drives state events, restarts the "agent", and sends reverse requests on the
- * connection that called `connect`, as the real agent does during MCA.
+ * connection that called `connect`, as the real agent does during MCA. Its diagnostic bundle
+ * side is in scripted-diagnostics.ts.
  */
-import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostEntry, StatusSnapshot, TunnelSnapshot } from '@tandem/contract';
 import { createIpcServer, type CallContext, type Handlers, type IpcServer } from '@tandem/ipc/server';
 import { isRoot } from '@tandem/testkit';
+import { scriptedDiagnostics, type ScriptedDiagnostics } from './scripted-diagnostics.js';
 
 export const SINCE = '2026-12-06T10:00:00.000Z';
 export const idle = (tunnel: 'machine' | 'user'): TunnelSnapshot => ({ tunnel, status: { state: 'idle' } });
@@ -67,8 +68,8 @@ export interface ScriptedAgent {
   /** Sets the status and broadcasts it as a `state` event. */
   setStatus(status: StatusSnapshot): void;
   status(): StatusSnapshot;
-  /** The diagnostic bundle's bytes. */
-  readonly bundle: Buffer;
+  /** `diagnostics.collect` and `diagnostics.read`, steerable. */
+  readonly diagnostics: ScriptedDiagnostics;
   /** Closes the server (the agent "crashed"); `start` brings it back on the same path. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -87,7 +88,7 @@ export async function startScriptedAgent(hosts: HostEntry[] = HOSTS): Promise<Sc
   const calls: ScriptedAgent['calls'] = [];
   let status: StatusSnapshot = { machine: idle('machine'), user: idle('user') };
   let ctxOfConnect: CallContext | null = null;
-  const bundle = Buffer.from('PK\u0005\u0006 a small stand-in for a zip');
+  const diagnostics = scriptedDiagnostics();
   const note = (method: string, params: unknown): void => void calls.push({ method, params });
   const handlers: Handlers = {
     status: async () => status,
@@ -105,15 +106,9 @@ export async function startScriptedAgent(hosts: HostEntry[] = HOSTS): Promise<Sc
     'machineTunnel.status': async () => ({ enabled: true, tunnel: status.machine }),
     'machineTunnel.enable': async () => ({ enabled: true, tunnel: status.machine }),
     'machineTunnel.disable': async () => ({ enabled: false, tunnel: status.machine }),
-    'diagnostics.export': async () => (
-      note('diagnostics.export', {}),
-      {
-        fileName: 'tandem-diagnostics.zip',
-        size: bundle.length,
-        sha256: createHash('sha256').update(bundle).digest('hex'),
-        data: bundle.toString('base64'),
-      }
-    ),
+    'diagnostics.collect': async (p, ctx) => (note('diagnostics.collect', p), diagnostics.collect(p, ctx)),
+    'diagnostics.read': (p, ctx) => diagnostics.read(p, ctx),
+    'diagnostics.record': async (p) => (note('diagnostics.record', p), { level: p.on ? 'debug' : 'info' }),
     'logs.tail': async () => ({ records: [] }),
   };
   let server: IpcServer | null = null;
@@ -129,7 +124,7 @@ export async function startScriptedAgent(hosts: HostEntry[] = HOSTS): Promise<Sc
   return {
     path,
     calls,
-    bundle,
+    diagnostics,
     connectCtx: () => ctxOfConnect,
     status: () => status,
     setStatus(next) {

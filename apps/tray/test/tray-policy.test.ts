@@ -1,13 +1,13 @@
 /**
  * The tray's pure policies: notifications per transition (never repeated), certificate expiry
  * once per certificate per day, the tray menu for each state, the settings file (atomic,
- * corrupt tolerated), and the prompt queue's answers.
+ * corrupt tolerated), the prompt queue's answers, and the tray's log ring.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCodes } from '@tandem/common';
+import { createLogger, ErrorCodes, RingSink } from '@tandem/common';
 import type { CertificateInfo, StatusSnapshot, TunnelSnapshot } from '@tandem/contract';
 import { validate } from '@tandem/contract';
 import { TrayView } from '../src/core/bridge.js';
@@ -17,6 +17,7 @@ import { trayMenu } from '../src/core/menu.js';
 import { ExpiryNotifier, TunnelNotifier } from '../src/core/notifications.js';
 import { PromptQueue, promptRequestOf, SecretKeeper } from '../src/core/prompts.js';
 import { SettingsStore, settingsPathFrom } from '../src/core/settings.js';
+import { createTrayLog } from '../src/core/tray-log.js';
 import { trayView } from '../src/core/view-model.js';
 import { failedTunnel, HOSTS, idle, userTunnel } from './scripted-agent.js';
 
@@ -114,14 +115,14 @@ describe('tray menu', () => {
       i.kind === 'separator' ? '---' : `${translate('en', i.label)}${i.enabled ? '' : ' (disabled)'}`,
     );
 
-  it('offers each host while idle, disconnect while connected, diagnostics only with the agent', () => {
+  it('offers each host while idle, disconnect while connected, a diagnostic bundle with the agent, one at a time', () => {
     expect(labels(view(idle('user')))).toEqual([
       'Connect to Corp VPN',
       'Connect to Lab',
       'Disconnect (disabled)',
       '---',
       'Show Tandem',
-      'Export diagnostics…',
+      'Create diagnostic bundle…',
       '---',
       'Quit',
     ]);
@@ -130,7 +131,16 @@ describe('tray menu', () => {
       'Connect to Lab (disabled)',
       'Disconnect',
     ]);
-    expect(labels(view(null, 'down'))).toContain('Export diagnostics… (disabled)');
+    expect(labels(view(null, 'down'))).toContain('Create diagnostic bundle… (disabled)');
+    // While a bundle is being built the item says so and waits; afterwards it is offered again.
+    const building = { ...view(idle('user')), diagnostics: { phase: 'receiving' as const, done: 1, total: 5 } };
+    expect(labels(building)).toContain('Creating diagnostic bundle… (disabled)');
+    expect(validate(TrayView, building).ok).toBe(true);
+    const failed = {
+      ...view(idle('user')),
+      diagnostics: { phase: 'failed' as const, code: 'E_IPC_LIMIT' as const, message: 'busy' },
+    };
+    expect(labels(failed)).toContain('Create diagnostic bundle…');
     expect(validate(TrayView, view(idle('user'))).ok).toBe(true);
   });
 });
@@ -224,5 +234,25 @@ describe('prompt queue', () => {
       message: 'm',
       choices: [],
     });
+  });
+});
+
+describe('tray log', () => {
+  it('keeps the last records at every level, redacted, and still writes to the given logger', () => {
+    const outer = new RingSink();
+    const log = createTrayLog(createLogger({ level: 'warn', sinks: [outer.sink] }), 3);
+    const child = log.logger.child('tray');
+    child.debug('one');
+    child.info('two', { n: 2 });
+    child.child('agent-link').warn('three');
+    child.error('four', { password: 'hunter2' });
+    expect(log.records().map((r) => [r.level, r.scope, r.msg])).toEqual([
+      ['info', 'tray', 'two'],
+      ['warn', 'tray:agent-link', 'three'],
+      ['error', 'tray', 'four'],
+    ]);
+    expect(JSON.stringify(log.records())).not.toContain('hunter2');
+    // The outer logger keeps its own level.
+    expect(outer.records().map((r) => r.msg)).toEqual(['three', 'four']);
   });
 });

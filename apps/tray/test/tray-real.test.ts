@@ -6,11 +6,17 @@
  * (two matching user certificates) → the gateway's login banner → Accept → the user tunnel is up
  * with MCA, signed by the tray's signer (the gateway's session names the chosen certificate) →
  * the statistics move with traffic → Disconnect → the machine tunnel is back. Declining the
- * banner shows E_BANNER_DECLINED. The agent saw the tray as uid 65534 throughout.
+ * banner shows E_BANNER_DECLINED. The agent saw the tray as uid 65534 throughout. "Create
+ * diagnostic bundle" through the same core writes a real archive into that user's downloads: the
+ * user's audience, so without the agent's log (administrators only), with the tray's own log.
  */
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectBundle } from '@tandem/diagnostics';
 import { titled } from '@tandem/testkit';
+import type { BridgeResult } from '../src/core/bridge.js';
 import { BANNER, realLabMissing, TrayLab, USER_HOST } from './lib/real-lab.js';
 import {
   bytesInWindow,
@@ -146,5 +152,31 @@ describe.skipIf(skip !== null)(
       // The machine tunnel returns after the failed attempt.
       await expect.poll(() => text('#management'), { timeout: 30_000, message: why() }).toBe('Connected');
     }, 60_000);
+
+    it("Create diagnostic bundle as uid 65534: a real archive in the user's downloads, the user's part only", async () => {
+      const reply = core.call('diagnostics.bundle', {});
+      await expect
+        .poll(() => text('#bundle-status'), { timeout: 60_000, message: why() })
+        .toMatch(/^Saved DIAG-\w{4}-\w{4} to /);
+      const answer = await reply;
+      expect(answer, why()).toMatchObject({ ok: true, result: { audience: 'user' } });
+      const built = (answer as { result: BridgeResult<'diagnostics.bundle'> }).result;
+      expect(dirname(built.path)).toBe(lab.user.env['XDG_DOWNLOAD_DIR']);
+      for (const file of [built.path, built.mapPath!]) {
+        expect(statSync(file).uid, file).toBe(NOBODY);
+        expect(statSync(file).mode & 0o777, file).toBe(0o600);
+      }
+      const report = await inspectBundle(built.path);
+      expect(report.problems).toEqual([]);
+      expect(report.manifest.bundle_id).toBe(built.bundleId);
+      const paths = report.manifest.files.map((f) => f.path);
+      expect(paths).not.toContain('agent/logs/agent.log');
+      expect(paths).toEqual(expect.arrayContaining(['summary.txt', 'client/tray.log', 'client/tray.txt']));
+      expect(report.manifest.files.filter((f) => f.collector.startsWith('agent:')).length).toBeGreaterThan(1);
+      expect(report.summary).toContain('This side (the Tandem tray, as the user):');
+      const phases = new Set(core.views.map((v) => v.diagnostics?.phase));
+      expect([...phases]).toEqual(expect.arrayContaining(['collecting', 'receiving', 'writing', 'done']));
+      expect(core.notifications.map((n) => (n.body as { key: string }).key)).toContain('notify.diagnosticsSaved');
+    }, 90_000);
   },
 );

@@ -12,9 +12,11 @@ import {
   CertificateChoice,
   CERTS_LIST_MAX,
   boolean,
+  BundleId,
   Count,
   enumOf,
   ErrorCause,
+  ErrorCodeSchema,
   HostEntry,
   type Infer,
   object,
@@ -63,6 +65,21 @@ export const PromptView = tagged('kind', {
 /** See {@link PromptView}. */
 export type PromptView = Infer<typeof PromptView>;
 
+/**
+ * The diagnostic bundle being built, or how the last one ended: `collecting` (the agent's part),
+ * `receiving` (`done` of `total` agent files read), `writing` (the tray's own files, the archive),
+ * then `done` (the archive and, beside it, the redaction map) or `failed` (code and redacted text).
+ */
+export const DiagnosticsView = tagged('phase', {
+  collecting: {},
+  receiving: { done: Count, total: Count },
+  writing: {},
+  done: { path: string(4096), bundleId: BundleId, mapPath: optional(string(4096)) },
+  failed: { code: ErrorCodeSchema, message: string(1024) },
+});
+/** See {@link DiagnosticsView}. */
+export type DiagnosticsView = Infer<typeof DiagnosticsView>;
+
 /** Everything the window shows. */
 export const TrayView = object({
   locale: enumOf(LOCALES),
@@ -83,8 +100,10 @@ export const TrayView = object({
   /** The `vpncli stats` sections while the user tunnel is up. */
   stats: optional(array(StatsSection, 32)),
   prompt: optional(PromptView),
-  /** A notice for the window (diagnostics saved, a signer warning), cleared by the next one. */
+  /** A notice for the window (a signer warning), cleared by the next one. */
   notice: optional(Message),
+  /** The diagnostic bundle in progress, or the last one's outcome (absent before the first). */
+  diagnostics: optional(DiagnosticsView),
 });
 /** See {@link TrayView}. */
 export type TrayView = Infer<typeof TrayView>;
@@ -106,10 +125,15 @@ export const bridge = {
     result: Empty,
     doc: 'Connect the user tunnel to a host of the list (by name); progress arrives as views.',
   }),
-  'diagnostics.export': request({
+  'diagnostics.bundle': request({
     params: Empty,
-    result: object({ path: string(4096) }),
-    doc: "Ask the agent for a diagnostic bundle and save it in the user's downloads directory.",
+    result: object({
+      path: string(4096),
+      bundleId: BundleId,
+      mapPath: optional(string(4096)),
+      audience: enumOf(['admin', 'user'] as const),
+    }),
+    doc: "Build a diagnostic bundle in the user's downloads directory: the agent's part (diagnostics.collect/read) and the tray's own log, redacted, with the redaction map beside it. Progress arrives as the view's `diagnostics`; while one is being built, another request waits for that one instead of starting a second.",
   }),
   disconnect: request({ params: Empty, result: Empty, doc: 'Disconnect the user tunnel.' }),
   'host.select': request({

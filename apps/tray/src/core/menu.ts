@@ -19,7 +19,11 @@ export type MenuItem = { kind: 'item'; label: Message; enabled: boolean; action:
 /** Hosts beyond this many are reached from the window: a menu taller than the screen helps nobody. */
 export const MENU_HOSTS_MAX = 20;
 
-/** The menu for `view`: connect to each host, disconnect, show window, export diagnostics, quit. */
+/** Whether a diagnostic bundle is being built (its menu item waits for it). */
+export const bundleRunning = (view: TrayView): boolean =>
+  view.diagnostics !== undefined && view.diagnostics.phase !== 'done' && view.diagnostics.phase !== 'failed';
+
+/** The menu for `view`: connect to each host, disconnect, show window, create a diagnostic bundle, quit. */
 export function trayMenu(view: TrayView): MenuItem[] {
   const item = (label: Message, action: MenuAction, enabled = true): MenuItem => ({
     kind: 'item',
@@ -35,7 +39,9 @@ export function trayMenu(view: TrayView): MenuItem[] {
     item(msg('menu.disconnect'), { kind: 'disconnect' }, view.canDisconnect),
     { kind: 'separator' },
     item(msg('menu.show'), { kind: 'show' }),
-    item(msg('menu.diagnostics'), { kind: 'diagnostics' }, view.agent === 'up'),
+    bundleRunning(view)
+      ? item(msg('menu.diagnosticsRunning'), { kind: 'diagnostics' }, false)
+      : item(msg('menu.diagnostics'), { kind: 'diagnostics' }, view.agent === 'up'),
     { kind: 'separator' },
     item(msg('menu.quit'), { kind: 'quit' }),
   ];

@@ -11,12 +11,13 @@ import { createUserSigner, type UserSignerOptions } from '@tandem/signer';
 import { createAgentLink, type AgentLink, type LinkSnapshot } from './agent-link.js';
 import type { Locale, Message, TrayView } from './bridge.js';
 import type { BridgeHandlers } from './bridge-host.js';
-import { saveBundle } from './downloads.js';
+import { createBundleRunner } from './diag-bundle.js';
 import { msg } from './i18n.js';
 import { trayMenu, type MenuAction, type MenuItem } from './menu.js';
 import { ExpiryNotifier, TunnelNotifier, type TrayNotification } from './notifications.js';
 import { askSecret, chooseHandler, PromptQueue, promptHandler, SecretKeeper } from './prompts.js';
 import type { SettingsStore } from './settings.js';
+import { createTrayLog } from './tray-log.js';
 import { trayView } from './view-model.js';
 
 /** Options of {@link createTrayApp}. */
@@ -25,10 +26,14 @@ export interface TrayAppOptions {
   socketPath: string;
   /** Reported to the agent in `hello`. */
   clientVersion: string;
+  /** The tray's version, for a diagnostic bundle's manifest (default: `clientVersion` after its `/`). */
+  version?: string;
+  /** Facts only the glue knows (e.g. whether the desktop shows notifications), for a diagnostic bundle. */
+  facts?: () => Record<string, string>;
   /** Development agents and tests only; see the agent link. */
   allowNonRootOwner?: boolean;
   settings: SettingsStore;
-  /** Where diagnostic bundles go (resolved when one is saved). */
+  /** Where diagnostic bundles go (resolved when one is built). */
   downloadsDir: () => Promise<string>;
   /** Where the user's certificates are (the signer's defaults otherwise). */
   signer?: Pick<UserSignerOptions, 'userDir' | 'pkcs11'>;
@@ -58,7 +63,10 @@ export interface TrayApp {
   setWindowVisible(visible: boolean): void;
   /** The tray menu for the current view. */
   menu(): MenuItem[];
-  /** Runs a menu action the core owns (connect, disconnect, diagnostics); failures become notifications. */
+  /**
+   * Runs a menu action the core owns (connect, disconnect, diagnostic bundle); failures become
+   * notifications. A bundle asked for while one is being built is ignored.
+   */
   run(action: MenuAction): Promise<void>;
   /** Checks the user's certificates for expiry now (also run at start and daily). */
   checkCertificates(): Promise<void>;
@@ -75,7 +83,8 @@ function mineIn(status: StatusSnapshot | null, uid: number | null, ...states: st
 
 /** Builds the tray core; {@link TrayApp.start} connects to the agent. */
 export function createTrayApp(opts: TrayAppOptions): TrayApp {
-  const logger = (opts.logger ?? nullLogger).child('tray');
+  const trayLog = createTrayLog(opts.logger ?? nullLogger);
+  const logger = trayLog.logger.child('tray');
   const now = opts.now ?? (() => new Date());
   const secrets = new SecretKeeper();
   const prompts = new PromptQueue(secrets);
@@ -166,6 +175,7 @@ export function createTrayApp(opts: TrayAppOptions): TrayApp {
       ...(stats ? { stats } : {}),
       ...(prompt ? { prompt } : {}),
       ...(notice ? { notice } : {}),
+      ...(bundles.state() ? { diagnostics: bundles.state() } : {}),
     });
   };
 
@@ -212,6 +222,30 @@ export function createTrayApp(opts: TrayAppOptions): TrayApp {
     for (const n of notes) for (const l of [...noteListeners]) l(n);
   };
 
+  const bundles = createBundleRunner({
+    link,
+    dir: opts.downloadsDir,
+    records: trayLog.records,
+    facts: () => {
+      const s = link.snapshot();
+      const u = s.status?.user;
+      const mine = u !== undefined && (u.ownerUid === undefined || u.ownerUid === s.uid);
+      return {
+        version: opts.version ?? opts.clientVersion.slice(opts.clientVersion.lastIndexOf('/') + 1),
+        clientVersion: opts.clientVersion,
+        locale: opts.locale,
+        windowVisible,
+        agent: s.state,
+        userTunnel: !u ? 'unknown' : mine ? u.status.state : "another user's",
+        hosts: s.hosts.length,
+        extra: opts.facts?.() ?? {},
+      };
+    },
+    onChange: publish,
+    notify: (n) => emit([n]),
+    logger,
+  });
+
   link.onChange((s) => {
     if (s.state === 'up' && s.status) emit(tunnelNotes.observe(s.status, s.uid));
     syncStats();
@@ -256,13 +290,7 @@ export function createTrayApp(opts: TrayAppOptions): TrayApp {
       await link.call('connect', { host });
       return {};
     },
-    'diagnostics.export': async () => {
-      const bundle = await link.call('diagnostics.export', {});
-      const path = await saveBundle(await opts.downloadsDir(), bundle);
-      logger.info('diagnostics saved', { path });
-      setNotice(msg('notify.diagnosticsSaved', { path: path.slice(0, 1024) }));
-      return { path };
-    },
+    'diagnostics.bundle': () => bundles.run(),
     disconnect: async () => {
       await link.call('disconnect', {});
       return {};
@@ -321,10 +349,8 @@ export function createTrayApp(opts: TrayAppOptions): TrayApp {
       try {
         if (action.kind === 'connect') await handlers.connect({ host: action.host });
         else if (action.kind === 'disconnect') await handlers.disconnect({});
-        else if (action.kind === 'diagnostics') {
-          const { path } = await handlers['diagnostics.export']({});
-          emit([{ title: msg('app.name'), body: msg('notify.diagnosticsSaved', { path: path.slice(0, 1024) }) }]);
-        }
+        // The build notifies its own outcome; a click while one runs changes nothing.
+        else if (action.kind === 'diagnostics' && !bundles.running()) await bundles.run().catch(() => undefined);
       } catch (err) {
         const message = redactor.string(err instanceof Error ? err.message : String(err)).slice(0, 1024);
         emit([{ title: msg('app.name'), body: msg('notify.actionFailed', { message }) }]);

@@ -3,7 +3,7 @@
  * tunnel line and what the buttons allow. Pure, so every state is tested without Electron.
  */
 import type { ErrorCause, HostEntry, StatusSnapshot, TunnelSnapshot } from '@tandem/contract';
-import type { Locale, Message, PromptView, TrayIcon, TrayView } from './bridge.js';
+import type { DiagnosticsView, Locale, Message, PromptView, TrayIcon, TrayView } from './bridge.js';
 import { msg } from './i18n.js';
 
 /** The link to tandemd as the tray sees it. */
@@ -22,6 +22,7 @@ export interface ViewInputs {
   stats?: TrayView['stats'];
   prompt?: PromptView;
   notice?: Message;
+  diagnostics?: DiagnosticsView;
 }
 
 type State = TunnelSnapshot['status'];
@@ -87,6 +88,7 @@ export function trayView(inp: ViewInputs): TrayView {
     ...(inp.selectedHost !== null ? { selectedHost: inp.selectedHost } : {}),
     ...(inp.prompt ? { prompt: inp.prompt } : {}),
     ...(inp.notice ? { notice: inp.notice } : {}),
+    ...(inp.diagnostics ? { diagnostics: inp.diagnostics } : {}),
   };
   const status = inp.status;
   if (inp.agent !== 'up' || status === null) {

@@ -179,6 +179,11 @@ export function runTray(opts: TrayMainOptions): TrayMain | null {
       locale,
       socketPath: socketFromEnv(opts.env),
       clientVersion: `tandem-tray/${app.getVersion()}`,
+      version: app.getVersion(),
+      facts: () => ({
+        'Desktop notifications': Notification.isSupported() ? 'supported' : 'not supported',
+        Packaged: app.isPackaged ? 'yes' : 'no',
+      }),
       allowNonRootOwner: opts.argv.includes('--allow-non-root-agent'),
       settings,
       downloadsDir: () => downloadsDirFrom(opts.env),

@@ -4,9 +4,10 @@
  * inside a dialog; everything else arrives in the next view.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { Locale, Message, TrayView } from '../core/bridge.js';
+import type { Locale, TrayView } from '../core/bridge.js';
 import { pickLocale } from '../core/i18n.js';
 import { call, translator, type RequestFailure } from './api.js';
+import { BundleStatus, bundleRunning } from './bundle.js';
 import { StateIcon } from './icons.js';
 import { PromptDialog } from './prompts.js';
 import { Statistics } from './stats.js';
@@ -29,7 +30,6 @@ function waitingView(locale: Locale): TrayView {
 export function App() {
   const [received, setView] = useState<TrayView | null>(null);
   const [failure, setFailure] = useState<RequestFailure | null>(null);
-  const [saved, setSaved] = useState<Message | null>(null);
   const answered = useRef(new Set<number>());
   useEffect(() => {
     const off = window.tandem?.onView((next) => setView(next));
@@ -65,11 +65,9 @@ export function App() {
       if (result === null) answered.current.delete(params.id);
     });
   };
-  const exportDiagnostics = async () => {
-    const result = await run(call('diagnostics.export', {}));
-    if (result) setSaved({ key: 'notify.diagnosticsSaved', params: { path: result.path } });
-  };
-  const notice = view.notice ?? saved;
+  // The build's progress and outcome arrive in the view, so the reply itself carries nothing new.
+  const createBundle = () => void call('diagnostics.bundle', {});
+  const notice = view.notice;
   const failureText = (f: RequestFailure) => t('window.requestFailed', { message: f.message, code: f.code });
 
   return (
@@ -138,9 +136,15 @@ export function App() {
         {view.stats && <Statistics sections={view.stats} t={t} />}
 
         <footer>
-          <button type="button" id="diagnostics" onClick={() => void exportDiagnostics()}>
+          <button
+            type="button"
+            id="diagnostics"
+            disabled={view.agent !== 'up' || bundleRunning(view.diagnostics)}
+            onClick={createBundle}
+          >
             {t('window.diagnostics')}
           </button>
+          <BundleStatus state={view.diagnostics} t={t} />
           <p id="notice" class="notice" role="status">
             {notice ? t(notice) : ''}
           </p>

@@ -140,8 +140,13 @@ export class FakeBridge {
   readonly sent: Recorded[] = [];
   /** The requests that passed validation, with their validated params. */
   readonly handled: Recorded[] = [];
-  /** Where `diagnostics.export` says it saved the bundle. */
-  diagnosticsPath = '/home/user/Downloads/tandem-diagnostics.tar.gz';
+  /** What `diagnostics.bundle` answers (the test pushes the views of its progress itself). */
+  bundle = {
+    path: '/home/user/Downloads/tandem-diag-host-3f9a1c2b-20261206T100000Z.zip',
+    bundleId: 'DIAG-7ZPX-F1ZX',
+    mapPath: '/home/user/Downloads/tandem-diag-host-3f9a1c2b-20261206T100000Z.redaction-map.json',
+    audience: 'user' as const,
+  };
   private page: Page | null = null;
   private send: ((view: TrayView) => Promise<void>) | null = null;
 
@@ -153,7 +158,7 @@ export class FakeBridge {
     disconnect: (p) => this.record('disconnect', p, {}),
     'host.select': (p) => this.record('host.select', p, {}),
     'prompt.answer': (p) => this.record('prompt.answer', p, {}),
-    'diagnostics.export': (p) => this.record('diagnostics.export', p, { path: this.diagnosticsPath }),
+    'diagnostics.bundle': (p) => this.record('diagnostics.bundle', p, this.bundle),
   };
 
   /** Requests that fail once with this error (as the agent's refusal would), by method. */
