@@ -63,7 +63,7 @@ export class Agent {
 
   /** Starts every part in order; a failure before the socket is bound leaves nothing running. */
   static async start(config: AgentConfig): Promise<Agent> {
-    const { options, logging, scrub } = config;
+    const { options, logging } = config;
     const log = logging.log;
     const paths = await prepareStateDir(options.stateDir);
     await recoverNetwork(paths.journalDir, log.child('recover'));

@@ -4,7 +4,7 @@
  * method cannot exist on one side only, and every method carries its permission here rather
  * than in a handler where it could be forgotten.
  */
-import { array, boolean, enumOf, literal, number, object, optional, string, token, type Schema } from './schema.js';
+import { array, boolean, enumOf, literal, number, object, optional, string, type Schema } from './schema.js';
 import {
   Base64,
   CertificateChoice,

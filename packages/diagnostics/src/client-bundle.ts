@@ -7,6 +7,7 @@
  * values the agent masked join this side's redaction map.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { ParamsOf, ResultOf } from '@tandem/contract';
 import type { BundleData } from './tail.js';
@@ -100,6 +101,14 @@ export async function buildBundle(options: BuildOptions): Promise<BuiltBundle> {
     const tokens: RedactionMap['tokens'] = {};
     for (const v of agent.redaction.values) (tokens[v.kind as TokenKind] ??= {})[v.value] = '';
     bundle.redactor.merge({ rules: agent.redaction.rules, tokens });
+    // What the agent found worth masking is masked in this side's files too.
+    const names = (kind: TokenKind): string[] => Object.keys(tokens[kind] ?? {});
+    bundle.redactor.register({
+      hosts: names('host'),
+      users: names('user'),
+      groups: names('group'),
+      domains: names('dom'),
+    });
     // The summary first: the total cap keeps what came first.
     const files = [...agent.files].sort((a, b) => Number(b.path === SUMMARY_PATH) - Number(a.path === SUMMARY_PATH));
     let done = 0;
@@ -117,14 +126,27 @@ export async function buildBundle(options: BuildOptions): Promise<BuiltBundle> {
       });
       done++;
     }
+    if (options.callerSummary && !files.some((f) => f.path === SUMMARY_PATH))
+      await bundle.add(SUMMARY_PATH, `${options.callerSummary.trimEnd()}\n`, { collector: 'caller' });
     for (const c of agent.collectors)
       bundle.recordCollector({ ...c, name: `agent:${c.name}`, exit: exitOf(c.exit), files: [...c.files] });
     for (const s of agent.skipped) bundle.recordSkipped({ ...s, collector: `agent:${s.collector}` });
     options.onProgress?.({ phase: 'writing' });
     for (const f of (await options.callerFiles?.()) ?? []) await bundle.add(f.path, f.data, { collector: f.collector });
     const result = await bundle.finish();
-    const mapPath = options.redact ? writeRedactionMap(result.path, result.redactionMap) : null;
-    options.onProgress?.({ phase: 'done', path: result.path, bundleId: result.bundleId });
+    let mapPath: string | null = null;
+    try {
+      mapPath = options.redact ? writeRedactionMap(result.path, result.redactionMap) : null;
+    } catch (err) {
+      // A bundle whose tokens nobody can map back is not what was asked for: nothing is left.
+      rmSync(result.path, { force: true });
+      throw err;
+    }
+    try {
+      options.onProgress?.({ phase: 'done', path: result.path, bundleId: result.bundleId });
+    } catch {
+      // The bundle is written; a failing progress display does not undo it.
+    }
     return { ...result, mapPath, audience: agent.audience };
   } catch (err) {
     bundle.abort();
