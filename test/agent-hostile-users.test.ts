@@ -7,11 +7,13 @@
  * each flood left its rate-limited summary line. Bounds are docs/attack-surface.md's
  * ("Local users against the agent").
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectIpc } from '@tandem/ipc/client';
 import type { StatusSnapshot } from '@tandem/contract';
+import { buildBundle } from '@tandem/diagnostics';
 import { fakeGateways, httpResponse, missing, titled } from '@tandem/testkit';
 import {
   ensureAgentBuilt,
@@ -264,23 +266,38 @@ describe.skipIf(skip !== null)(titled('tandemd against hostile local users (seve
     90_000,
   );
 
-  it('diagnostics.collect flood from 4 uids (32 in flight each): one collection per uid, the surplus refused, at most 4 children', async () => {
+  it('diagnostics.collect flood from 4 uids (32 in flight each): a slot per uid, users share three, root still bundles, at most 4 children', async () => {
     const { result, seen } = await during(async () => {
       const askers = FLOODERS.map((uid) => new Attacker(uid, 'diag', s.socket, { ms: 8000, conns: 4, perConn: 8 }));
+      await sleep(1500);
+      // The administrators' slot: root's bundle completes while the users flood.
+      const c = await connectIpc({ socketPath: s.socket, clientVersion: 'hostile-suite', timeoutMs: 20_000 });
+      const out = mkdtempSync(join(tmpdir(), 'hostile-bundle-'));
+      try {
+        const built = await buildBundle({ link: c, toolVersion: 'hostile-suite', dir: out, redact: true });
+        expect(built.audience).toBe('admin');
+      } finally {
+        c.close();
+        rmSync(out, { recursive: true, force: true });
+      }
       const done = await Promise.all(askers.map((a) => a.next('done', 45_000)));
       await Promise.all(askers.map((a) => a.stop()));
       return done;
     });
+    let granted = 0;
     for (const r of result) {
       const answers = r['answers'] as Record<string, number>;
-      expect(answers['ok'] ?? 0, JSON.stringify(r)).toBeGreaterThan(0);
+      granted += answers['ok'] ?? 0;
+      // Refused by the per-uid or the users' bound, never anything else.
       expect(answers['E_IPC_LIMIT'] ?? 0, JSON.stringify(r)).toBeGreaterThan(0);
-      expect(Object.keys(answers).sort(), JSON.stringify(r)).toEqual(['E_IPC_LIMIT', 'ok']);
+      for (const code of Object.keys(answers)) expect(['E_IPC_LIMIT', 'ok'], JSON.stringify(r)).toContain(code);
     }
-    expect(seen.maxChildren, JSON.stringify(seen)).toBeLessThanOrEqual(MAX_CHILDREN);
+    expect(granted, JSON.stringify(result)).toBeGreaterThan(0);
+    // The collections' commands share MAX_CHILDREN; besides them the agent always runs its one `ip monitor`.
+    expect(seen.maxChildren, JSON.stringify(seen)).toBeLessThanOrEqual(MAX_CHILDREN + 1);
     heldUp(seen, baseline.fds + 64 + MAX_CHILDREN * 3);
     await backToBaseline();
-  }, 60_000);
+  }, 90_000);
 
   it("after the floods: root's administrative record is in the log ring, and each flood left a summary line", async () => {
     type Tail = { records: Array<{ msg: string; scope: string; fields?: Record<string, string> }> };

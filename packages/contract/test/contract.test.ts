@@ -134,7 +134,13 @@ describe('the contract', () => {
     );
   });
 
-  it('is API major 1', () => {
-    expect(API_VERSION).toBe(1);
+  it('is API major 2: diagnostics.export is gone, the bundle methods carry their permissions', () => {
+    expect(API_VERSION).toBe(2);
+    expect(METHOD_NAMES).not.toContain('diagnostics.export');
+    expect(contract.methods['diagnostics.collect'].perm).toBe('read');
+    expect(contract.methods['diagnostics.read'].perm).toBe('read');
+    expect(contract.methods['diagnostics.record'].perm).toBe('control');
+    // The agent's answers stay far below what clients read (16 MiB): chunks of 1 MiB.
+    expect(contract.methods['diagnostics.read'].result.maxBytes).toBeLessThan(2 * 1024 * 1024);
   });
 });
