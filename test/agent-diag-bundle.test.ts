@@ -5,42 +5,29 @@
  * bundle, which must hold nothing machine-only. Both archives are read by real tools (unzip,
  * Python's zipfile) and by `tandem diag inspect`; time and size are printed for the closing note.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectBundle } from '@tandem/diagnostics';
-import { standardLab, type Lab, missing, titled } from '@tandem/testkit';
+import { missing, titled } from '@tandem/testkit';
 import { NetnsLab } from './lib/netns.js';
-import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
-import { GatewayProc } from './fixtures/lab-gateway/harness.js';
-import {
-  agentArgs,
-  ensureAgentBuilt,
-  runClient,
-  scratch,
-  TANDEMD,
-  zipEntries,
-  type Scratch,
-} from './fixtures/agent/helpers.js';
+import { agentArgs, ensureAgentBuilt, runClient, TANDEMD, zipEntries, type Scratch } from './fixtures/agent/helpers.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
-import { mgmtProfile, userProfile } from './fixtures/agent/lab-profiles.js';
+import { NOBODY, startMcaLab, type McaLab } from './fixtures/agent/mca-lab.js';
 
 const run = promisify(execFile);
 const skip = missing('netns', 'ocserv', 'unzip', 'python3');
 const CLI = join(import.meta.dirname, '..', 'apps/cli/bin/tandem.js');
-const NOBODY = 65534;
 
 type Status = { machine: { status: { state: string } }; user: { ownerUid?: number; status: { state: string } } };
 type Built = { path: string; bundleId: string; size: number; ms: number; redactionMap: string; audience: string };
 
 describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (netns, ocserv)', skip), () => {
   const lab = new NetnsLab('tdb', [239, 9]);
-  let pki: Lab;
-  let ocserv: Ocserv;
-  let gw: GatewayProc;
+  let m: McaLab;
   let s: Scratch;
   let userStore: string;
   let agentErr = '';
@@ -100,47 +87,17 @@ describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (
     ensureAgentBuilt();
     buildCli();
     await lab.create();
-    pki = await standardLab('tdb');
-    ocserv = await startOcserv(lab, pki, { pool: '10.239.110.0/24', device: 'tdbv', dpd: 10, keepalive: 10 });
-    const server = join(pki.dir, 'gw-server.pem');
-    writeFileSync(server, pki.server.certPem + pki.intermediate.certPem);
-    const serverKey = join(pki.dir, 'gw-server.key');
-    writeFileSync(serverKey, pki.server.keyPem, { mode: 0o600 });
-    gw = await GatewayProc.start(
-      [
-        '--cert',
-        server,
-        '--key',
-        serverKey,
-        '--ca',
-        pki.caFile,
-        '--mca',
-        '--username-from',
-        'second',
-        '--pool',
-        '10.239.120.0/24',
-        '--split-include',
-        '10.239.50.0/24',
-      ],
-      { netns: lab.srv, listen: `${lab.srvAddr}:8443` },
-    );
-    s = scratch();
-    writeFileSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), mgmtProfile(), { mode: 0o644 });
-    writeFileSync(join(s.profiles, 'user.xml'), userProfile({ match: true }), { mode: 0o644 });
-    writeFileSync(join(s.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
-    writeFileSync(join(s.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
-    userStore = join(s.dir, 'alice-store');
-    mkdirSync(userStore, { mode: 0o700 });
-    writeFileSync(join(userStore, 'alice.pem'), pki.user.certPem + pki.intermediate.certPem + pki.user.keyPem, {
-      mode: 0o600,
+    m = await startMcaLab(lab, 'tdb', {
+      ocserv: { pool: '10.239.110.0/24', device: 'tdbv', dpd: 10, keepalive: 10 },
+      gatewayPool: '10.239.120.0/24',
+      splitInclude: '10.239.50.0/24',
     });
-    for (const p of [userStore, join(userStore, 'alice.pem')]) chownSync(p, NOBODY, NOBODY);
-    chmodSync(s.dir, 0o755);
+    ({ s, userStore } = m);
     agent = lab.spawn(lab.cli, process.execPath, [
       TANDEMD,
       ...agentArgs(s),
       '--gateway-ca',
-      pki.caFile,
+      m.pki.caFile,
       '--resolve',
       `vpn.lab.test:${lab.srvAddr}`,
     ]);
@@ -153,10 +110,8 @@ describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (
       agent.kill('SIGTERM');
       await new Promise((r) => agent.once('exit', r));
     }
-    await gw?.stop();
-    await ocserv?.stop();
+    await m?.stop();
     await lab.destroy();
-    s?.cleanup();
   });
 
   it('root, machine tunnel up: a complete bundle with the administrators’ part', async () => {
@@ -198,7 +153,6 @@ describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (
     expect(all).not.toContain('machine.lab.test');
     expect(all).toMatch(/host-[0-9a-f]{8}/);
     process.stdout.write(`diag bundle (root, machine tunnel up): ${built.ms} ms, ${built.size} bytes\n`);
-    if (process.env['KEEP']) writeFileSync('/tmp/keep.json', JSON.stringify(files));
   }, 60_000);
 
   it('an unprivileged user with its user tunnel up: complete, and nothing machine-only', async () => {
@@ -229,7 +183,7 @@ describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (
       /User tunnel: user certificate[^\n]*selected: CN=cn-[0-9a-f]{8}/,
     );
     // Machine-only: the machine certificate's fingerprint and the management profile's contents.
-    const machineSha = createHash('sha256').update(Buffer.from(pki.machine.cert.rawData)).digest('hex');
+    const machineSha = createHash('sha256').update(Buffer.from(m.pki.machine.cert.rawData)).digest('hex');
     const all = Object.values(files).join('\n');
     expect(all).not.toContain(machineSha);
     expect(all).not.toContain('machineProfile.');
@@ -244,4 +198,55 @@ describe.skipIf(skip !== null)(titled('tandem diag bundle against a real agent (
     expect(Object.keys(map.tokens.fp ?? {})).not.toContain(machineSha);
     process.stdout.write(`diag bundle (uid 65534, user tunnel up): ${built.ms} ms, ${built.size} bytes\n`);
   }, 90_000);
+
+  it('--no-redact is for administrators: names in clear for root, E_PERMISSION for 65534', async () => {
+    const dir = join(s.dir, 'plain-out');
+    mkdirSync(dir, { mode: 0o755 });
+    chownSync(dir, NOBODY, NOBODY);
+    const refused = await tandem(['diag', 'bundle', '--no-redact', '--json'], NOBODY, dir);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out)).toMatchObject({ error: { code: 'E_PERMISSION' } });
+    expect(readdirSync(dir)).toEqual([]);
+    const r = await tandem(['diag', 'bundle', '--no-redact', '--json'], 0, dir);
+    expect(r.code, r.err).toBe(0);
+    const built = JSON.parse(r.out) as Built;
+    expect(built.redactionMap).toBeNull();
+    const files = await zipEntries(built.path);
+    expect(JSON.parse(files['manifest.json']!)).toMatchObject({ redaction: { mode: 'none', secrets: 'removed' } });
+    expect(files['network/connectivity.txt']).toContain('vpn.lab.test');
+  }, 60_000);
+
+  it('--record: verbose logging while the user reproduces, back to normal on Enter, the debug records in the bundle', async () => {
+    const dir = join(s.dir, 'record-out');
+    mkdirSync(dir, { mode: 0o700 });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', lab.cli, process.execPath, CLI, 'diag', 'bundle', '--record', '--json', '--socket', s.socket],
+      { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' } },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const t0 = Date.now();
+    while (!/press Enter/.test(err) && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 50));
+    expect(err).toMatch(/Verbose logging is on until \d{4}-/);
+    // Something to record: a status call logs at debug level only while recording.
+    await status();
+    child.stdin.end('\n');
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code, err).toBe(0);
+    const built = JSON.parse(out) as Built;
+    const log = (await zipEntries(built.path))['agent/logs/agent.log']!;
+    const records = log
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: string; msg: string });
+    const on = records.findIndex((r) => r.msg === 'verbose logging on for a diagnostic recording');
+    const off = records.findIndex((r) => r.msg === 'verbose logging back to normal');
+    expect(on).toBeGreaterThanOrEqual(0);
+    expect(off).toBeGreaterThan(on);
+    expect(records.slice(on, off).some((r) => r.level === 'debug')).toBe(true);
+    expect(records.slice(off + 1).some((r) => r.level === 'debug')).toBe(false);
+  }, 60_000);
 });

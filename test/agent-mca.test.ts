@@ -7,17 +7,17 @@
  * from the second certificate; `tandem disconnect` brings the machine tunnel back.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
-import { EKU, issue, KU, standardLab, type Lab, missing, titled } from '@tandem/testkit';
-import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
+import { EKU, issue, KU, type Lab, missing, titled } from '@tandem/testkit';
 import { GatewayProc } from './fixtures/lab-gateway/harness.js';
 import { agentArgs, ensureAgentBuilt, runClient, scratch, TANDEMD, type Scratch } from './fixtures/agent/helpers.js';
 import { buildCli } from './fixtures/anyconnect/cli.js';
 import { mgmtProfile, userProfile } from './fixtures/agent/lab-profiles.js';
+import { NOBODY, startMcaLab, type McaLab } from './fixtures/agent/mca-lab.js';
 
 const USER = userProfile({ match: true });
 
@@ -25,7 +25,6 @@ const run = promisify(execFile);
 const skip = missing('netns', 'ocserv', 'ping');
 const BEHIND = '10.238.50.1';
 const CLI = join(import.meta.dirname, '..', 'apps/cli/bin/tandem.js');
-const NOBODY = 65534;
 
 type Status = { machine: { status: { state: string } }; user: { ownerUid?: number; status: { state: string } } };
 
@@ -34,7 +33,7 @@ describe.skipIf(skip !== null)(
   () => {
     const lab = new NetnsLab('tam', [238, 9]);
     let pki: Lab;
-    let ocserv: Ocserv;
+    let m: McaLab;
     let mcaGw: GatewayProc;
     let s: Scratch;
     let userStore: string;
@@ -45,60 +44,19 @@ describe.skipIf(skip !== null)(
       buildCli();
       await lab.create();
       await lab.exec(lab.srv, 'ip', ['addr', 'add', `${BEHIND}/32`, 'dev', 'lo']);
-      pki = await standardLab('tam');
-      ocserv = await startOcserv(lab, pki, {
-        pool: '10.238.110.0/24',
-        device: 'tamv',
-        routes: ['10.238.50.0/24'],
-        dpd: 10,
-        keepalive: 10,
+      m = await startMcaLab(lab, 'tam', {
+        ocserv: { pool: '10.238.110.0/24', device: 'tamv', routes: ['10.238.50.0/24'], dpd: 10, keepalive: 10 },
+        gatewayPool: '10.238.120.0/24',
+        splitInclude: '10.238.50.0/24',
       });
-      const server = join(pki.dir, 'gw-server.pem');
-      writeFileSync(server, pki.server.certPem + pki.intermediate.certPem);
-      const serverKey = join(pki.dir, 'gw-server.key');
-      writeFileSync(serverKey, pki.server.keyPem, { mode: 0o600 });
-      mcaGw = await GatewayProc.start(
-        [
-          '--cert',
-          server,
-          '--key',
-          serverKey,
-          '--ca',
-          pki.caFile,
-          '--mca',
-          '--username-from',
-          'second',
-          '--pool',
-          '10.238.120.0/24',
-          '--split-include',
-          '10.238.50.0/24',
-          '--dpd',
-          '10',
-        ],
-        { netns: lab.srv, listen: `${lab.srvAddr}:8443` },
-      );
-      s = scratch();
-      writeFileSync(join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml'), mgmtProfile(), { mode: 0o644 });
-      writeFileSync(join(s.profiles, 'user.xml'), USER, { mode: 0o644 });
-      writeFileSync(join(s.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
-      writeFileSync(join(s.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
-      // alice's own store, owned by the unprivileged user who runs `tandem connect`.
-      userStore = join(s.dir, 'alice-store');
-      mkdirSync(userStore, { mode: 0o700 });
-      writeFileSync(join(userStore, 'alice.pem'), pki.user.certPem + pki.intermediate.certPem + pki.user.keyPem, {
-        mode: 0o600,
-      });
-      for (const p of [userStore, join(userStore, 'alice.pem')]) chownSync(p, NOBODY, NOBODY);
-      chmodSync(s.dir, 0o755);
+      ({ pki, gateway: mcaGw, s, userStore } = m);
       await new Promise((r) => setTimeout(r, 300));
       baseline = await lab.snapshot();
     }, 90_000);
 
     afterAll(async () => {
-      await mcaGw?.stop();
-      await ocserv?.stop();
+      await m?.stop();
       await lab.destroy();
-      s?.cleanup();
     });
 
     async function status(): Promise<Status> {

@@ -9,6 +9,8 @@ import { AttemptTracker, type Outcome } from '../src/api/connect-wait.js';
 import { managementState } from '../src/api/format.js';
 import { statsText } from '@tandem/contract';
 import { withManagementState } from '../src/api/stats.js';
+import { parseSince } from '../src/api/diag-bundle.js';
+import { UsageError } from '../src/io.js';
 import { printable } from '../src/api/terminal.js';
 import { DEFAULT_SOCKET } from '@tandem/contract';
 import { socketPathFrom } from '../src/api/agent.js';
@@ -112,5 +114,17 @@ describe('small helpers', () => {
     expect(connectParams(undefined)).toEqual({});
     expect(connectParams('Lab VPN')).toEqual({ host: 'Lab VPN' });
     expect(connectParams('https://vpn.example.com/mca')).toEqual({ url: 'https://vpn.example.com/mca' });
+  });
+});
+
+describe('tandem diag bundle --since', () => {
+  it('takes 1m to 30d in s, m, h or d and refuses anything else with a usage error', () => {
+    expect(parseSince('30m')).toBe(1800);
+    expect(parseSince('72h')).toBe(259_200);
+    expect(parseSince('3d')).toBe(259_200);
+    expect(parseSince('60s')).toBe(60);
+    expect(parseSince('30d')).toBe(2_592_000);
+    for (const bad of ['59s', '31d', '12', 'h', '1.5h', '-3h', '3 days', ''])
+      expect(() => parseSince(bad), bad).toThrow(UsageError);
   });
 });

@@ -24,19 +24,15 @@ export const DIAG_FILES_MAX = 64;
 /** Distinct masked values one collection reports at most (the rest keep their tokens unmapped). */
 export const DIAG_VALUES_MAX = 4096;
 
-/** The token kinds of the bundle's redaction (see docs/diagnostics.md). */
-export const TokenKindSchema = enumOf([
-  'host',
-  'dom',
-  'user',
-  'group',
-  'mail',
-  'ip',
-  'cn',
-  'serial',
-  'fp',
-  'cert',
-] as const);
+/**
+ * What a bundle token stands for, its prefix in the text (`host-3f9a1c2b`), in the order the
+ * bundle's README lists them (see docs/diagnostics.md).
+ */
+export const TOKEN_KINDS = ['host', 'dom', 'user', 'group', 'mail', 'ip', 'cn', 'serial', 'fp', 'cert'] as const;
+/** One of {@link TOKEN_KINDS}. */
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+/** The token kinds as a schema (the values the agent masked, by kind). */
+export const TokenKindSchema = enumOf(TOKEN_KINDS);
 
 /** One file the agent collected, as its manifest entry will read. */
 export const CollectedFile = object({

@@ -6,23 +6,9 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { normalizeAddress } from '@tandem/common';
+import { TOKEN_KINDS, type TokenKind } from '@tandem/contract';
 
-/** What a token stands for; its prefix in the text. */
-export type TokenKind = 'host' | 'user' | 'ip' | 'dom' | 'cn' | 'serial' | 'group' | 'mail' | 'fp' | 'cert';
-
-/** Every token kind, in the order README.txt lists them. */
-export const TOKEN_KINDS: readonly TokenKind[] = [
-  'host',
-  'dom',
-  'user',
-  'group',
-  'mail',
-  'ip',
-  'cn',
-  'serial',
-  'fp',
-  'cert',
-];
+export { TOKEN_KINDS, type TokenKind } from '@tandem/contract';
 
 /** What support sees and the user can map back: value → token per kind. */
 export interface RedactionMap {

@@ -57,6 +57,10 @@ export async function dispatch(frame: RequestFrame, env: DispatchEnv): Promise<R
   const params = validate(spec.params, frame.params);
   if (!params.ok)
     return fail(id, ErrorCodes.IPC_PARAMS, `invalid params for ${method}`, { issue: params.issue.slice(0, 512) });
+  const started = performance.now();
+  // Debug level only (e.g. during `tandem diag bundle --record`): who called what, how it ended.
+  const trace = (outcome: string): void =>
+    env.logger.debug('call', { method, uid: env.ctx.peer.uid, ms: Math.round(performance.now() - started), outcome });
   try {
     const result = await run(method, params.value, env);
     const checked = validate(spec.result, result);
@@ -67,9 +71,11 @@ export async function dispatch(frame: RequestFrame, env: DispatchEnv): Promise<R
       });
       return fail(id, ErrorCodes.INTERNAL, 'internal error in the agent');
     }
+    trace('ok');
     return { id, result: checked.value };
   } catch (err) {
     const wire = toWireError(err);
+    trace(wire.code);
     if (wire.code === ErrorCodes.INTERNAL) {
       env.logger.error('handler failed', {
         method,
