@@ -9,6 +9,8 @@
  *            decimals): orders and times records across a wall clock step (NTP at boot)
  *   `level`  debug | info | warn | error
  *   `scope`  the component, e.g. `tandemd:engine`
+ *   `tunnel` `machine` or `user` when the record is about one tunnel (absent otherwise)
+ *   `code`   the stable error code (`E_…`) the record carries, if any
  *   `msg`    the message
  *   `fields` the record's structured fields (tunnel, event code …), absent when it has none
  *
@@ -84,9 +86,36 @@ const FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | cons
 
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
 
+/** The tunnel a record is about: its scope (`…:connection:machine`) or its `tunnel`/`kind` field. */
+function tunnelOf(record: LogRecord): 'machine' | 'user' | undefined {
+  const named = record.fields?.['tunnel'] ?? record.fields?.['kind'];
+  if (named === 'machine' || named === 'user') return named;
+  const part = record.scope.split(':').find((p) => p === 'machine' || p === 'user');
+  return part as 'machine' | 'user' | undefined;
+}
+
+/** A stable error code among the fields (`code`, `cause`), if one is there. */
+function codeOf(fields: Record<string, unknown> | undefined): string | undefined {
+  for (const key of ['code', 'cause']) {
+    const v = fields?.[key];
+    if (typeof v === 'string' && /^E_[A-Z0-9_]{1,40}$/.test(v)) return v;
+  }
+  return undefined;
+}
+
 /** One record as its line in the file (see the field list at the top). */
 export function logLine(record: LogRecord, mono: number): string {
-  const line = { time: record.time, mono, level: record.level, scope: record.scope, msg: record.msg };
+  const tunnel = tunnelOf(record);
+  const code = codeOf(record.fields);
+  const line = {
+    time: record.time,
+    mono,
+    level: record.level,
+    scope: record.scope,
+    ...(tunnel ? { tunnel } : {}),
+    ...(code ? { code } : {}),
+    msg: record.msg,
+  };
   if (!record.fields) return `${JSON.stringify(line)}\n`;
   try {
     return `${JSON.stringify({ ...line, fields: record.fields })}\n`;

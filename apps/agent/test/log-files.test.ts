@@ -57,8 +57,9 @@ describe('log files: the line', () => {
     f.sink(record('no fields'));
     f.close();
     const [a, b] = lines(join(dir, AGENT_LOG));
-    expect(Object.keys(a!)).toEqual(['time', 'mono', 'level', 'scope', 'msg', 'fields']);
-    expect(a).toMatchObject({ level: 'info', scope: 'tandemd:engine', msg: 'tunnel up' });
+    expect(Object.keys(a!)).toEqual(['time', 'mono', 'level', 'scope', 'tunnel', 'code', 'msg', 'fields']);
+    expect(a).toMatchObject({ level: 'info', scope: 'tandemd:engine', tunnel: 'machine', code: 'E_PROTOCOL' });
+    expect(a).toMatchObject({ msg: 'tunnel up' });
     expect(a!['fields']).toEqual({ tunnel: 'machine', code: 'E_PROTOCOL' });
     expect(Date.parse(a!['time'] as string)).toBeGreaterThan(Date.now() - 60_000);
     const mono = a!['mono'] as number;
@@ -66,6 +67,14 @@ describe('log files: the line', () => {
     expect(Math.round(mono * 1000)).toBeCloseTo(mono * 1000, 6);
     expect(b!['mono'] as number).toBeGreaterThanOrEqual(mono);
     expect(Object.keys(b!)).toEqual(['time', 'mono', 'level', 'scope', 'msg']);
+  });
+
+  it('names the tunnel from the scope and keeps only stable codes', () => {
+    const scoped = { ...record('connected'), scope: 'tandemd:connection:user' };
+    expect(JSON.parse(logLine(scoped, 1))).toMatchObject({ tunnel: 'user' });
+    const free = JSON.parse(logLine(record('odd', { code: 'not a code; rm -rf' }), 1)) as Record<string, unknown>;
+    expect(free['code']).toBeUndefined();
+    expect(free['tunnel']).toBeUndefined();
   });
 
   it('a record whose fields cannot be serialised still gives its line', () => {
