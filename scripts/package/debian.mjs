@@ -1,0 +1,88 @@
+/**
+ * The Debian side of the package: man pages and shell completions (generated from the CLI's
+ * command table by gen-docs.mjs), the changelog, and the DEBIAN/ control area — control with
+ * the installed size, conffiles, maintainer scripts and md5sums.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, lstatSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { join, relative } from 'node:path';
+import { treeSize } from './layout.mjs';
+
+/** Files under /etc the package owns: dpkg keeps an administrator's edits to them. */
+const CONFFILES = ['/etc/tandem/example-profile.xml'];
+
+/** Where each generated file goes. */
+const GENERATED = [
+  ['tandem.1', 'usr/share/man/man1/tandem.1.gz'],
+  ['tandemd.8', 'usr/share/man/man8/tandemd.8.gz'],
+  ['tandem-lab-gateway.1', 'usr/share/man/man1/tandem-lab-gateway.1.gz'],
+  ['bash/tandem', 'usr/share/bash-completion/completions/tandem'],
+  ['zsh/_tandem', 'usr/share/zsh/vendor-completions/_tandem'],
+  ['fish/tandem.fish', 'usr/share/fish/vendor_completions.d/tandem.fish'],
+];
+
+function write(path, data, mode = 0o644) {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, data);
+  chmodSync(path, mode);
+}
+
+/** gzip as Debian wants it: best compression, no name or time in the header (reproducible). */
+const gz = (data) => gzipSync(data, { level: 9 });
+
+function files(dir, base = dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    const st = lstatSync(p);
+    if (st.isDirectory()) return files(p, base);
+    return st.isFile() ? [relative(base, p)] : [];
+  });
+}
+
+/**
+ * Writes the generated documentation and DEBIAN/ into the staged package at `stage`.
+ * @param {string} root the checkout
+ * @param {string} stage the package root
+ * @param {{ version: string }} opts
+ */
+export function debianFiles(root, stage, { version }) {
+  const gen = join(stage, '..', 'generated');
+  execFileSync(process.execPath, [join(root, 'scripts/package/gen-docs.mjs'), gen], { stdio: 'inherit' });
+  for (const [from, to] of GENERATED) {
+    const data = readFileSync(join(gen, from));
+    write(join(stage, to), to.endsWith('.gz') ? gz(data) : data);
+  }
+  const changelog = [
+    `tandem (${version}) unstable; urgency=medium`,
+    '',
+    '  * Built from the Tandem source tree by npm run package.',
+    '',
+    ` -- Tandem developers <tandem@example.invalid>  ${new Date(0).toUTCString().replace('GMT', '+0000')}`,
+    '',
+  ].join('\n');
+  write(join(stage, 'usr/share/doc/tandem/changelog.gz'), gz(Buffer.from(changelog)));
+
+  const debian = join(stage, 'DEBIAN');
+  mkdirSync(debian, { recursive: true, mode: 0o755 });
+  const sizeKb = Math.ceil(treeSize(stage) / 1024);
+  const control = readFileSync(join(root, 'packaging/debian/control.in'), 'utf8')
+    .replace('@VERSION@', version)
+    .replace('@SIZE_KB@', String(sizeKb));
+  write(join(debian, 'control'), control);
+  write(join(debian, 'conffiles'), `${CONFFILES.join('\n')}\n`);
+  for (const script of ['postinst', 'prerm', 'postrm'])
+    (cpSync(join(root, 'packaging/debian', script), join(debian, script)), chmodSync(join(debian, script), 0o755));
+  const sums = files(stage)
+    .filter((f) => !f.startsWith('DEBIAN/') && !CONFFILES.includes(`/${f}`))
+    .sort()
+    .map(
+      (f) =>
+        `${createHash('md5')
+          .update(readFileSync(join(stage, f)))
+          .digest('hex')}  ${f}`,
+    );
+  write(join(debian, 'md5sums'), `${sums.join('\n')}\n`);
+  return statSync(debian).isDirectory();
+}

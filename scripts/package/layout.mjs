@@ -1,0 +1,84 @@
+/**
+ * The installed tree under /usr/lib/tandem, staged from a built checkout: the Node runtime the
+ * project is built and tested on, our workspaces (compiled JavaScript, launchers, the CLI
+ * bundle, the fdpoll addon) and the third-party packages of the run-time closure, with the
+ * workspace links npm made (`node_modules/@tandem/x` → `../../packages/x`).
+ */
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { runtimeClosure } from './closure.mjs';
+
+/** The workspaces whose programs the package installs. */
+export const ROOTS = ['apps/agent', 'apps/cli', 'apps/lab-gateway'];
+
+/** What of a workspace is installed: compiled code and launchers, never sources or tests. */
+const WORKSPACE_PARTS = ['package.json', 'bin', 'dist', 'bundle', 'build/Release'];
+
+/** Files a run never needs. */
+function wanted(path) {
+  return !/\.(d\.ts|d\.ts\.map|js\.map|tsbuildinfo)$/.test(path) && !/\/(test|tests|\.github)(\/|$)/.test(path);
+}
+
+function copy(src, dst) {
+  cpSync(src, dst, {
+    recursive: true,
+    preserveTimestamps: true,
+    filter: (p) => wanted(p) && !p.slice(src.length).split('/').includes('node_modules'),
+  });
+}
+
+/**
+ * Stages `<dest>/usr/lib/tandem` from the checkout at `root`; returns the runtime's version.
+ * @param {string} root
+ * @param {string} dest the package's root directory
+ */
+export function stageRuntime(root, dest) {
+  const lib = join(dest, 'usr/lib/tandem');
+  const node = join(root, 'node_modules/node/bin/node');
+  if (!existsSync(node)) throw new Error('node_modules/node/bin/node is missing: run npm ci first');
+  const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+  if (!/^v24\./.test(version)) throw new Error(`the bundled runtime must be Node 24, found ${version}`);
+  mkdirSync(join(lib, 'node/bin'), { recursive: true });
+  cpSync(node, join(lib, 'node/bin/node'));
+  chmodSync(join(lib, 'node/bin/node'), 0o755);
+
+  for (const entry of runtimeClosure(root, ROOTS)) {
+    const to = join(lib, entry.path);
+    if (entry.link) {
+      mkdirSync(dirname(to), { recursive: true });
+      symlinkSync(relative(dirname(to), join(lib, entry.link)), to);
+    } else if (entry.workspace) {
+      for (const part of WORKSPACE_PARTS) {
+        const from = join(root, entry.path, part);
+        if (existsSync(from)) copy(from, join(to, part));
+      }
+    } else {
+      copy(join(root, entry.path), to);
+    }
+  }
+  const dist = join(lib, 'apps/cli/dist');
+  if (existsSync(dist) && existsSync(join(lib, 'apps/cli/bundle'))) {
+    // The installed CLI runs its bundle; dist/ would only be the fallback for a stale bundle,
+    // and an installed tree never changes under it.
+    execFileSync('rm', ['-rf', dist]);
+  }
+  // The bundle's freshness check compares inputs by mtime, which dpkg keeps to the second only.
+  writeFileSync(
+    join(lib, 'apps/cli/bundle/inputs.json'),
+    `${JSON.stringify({ note: 'installed by a package: nothing to compare', inputs: [] })}\n`,
+  );
+  return version;
+}
+
+/** Bytes under `dir` (for the build report). */
+export function treeSize(dir) {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) continue;
+    total += st.isDirectory() ? treeSize(p) : st.size;
+  }
+  return total;
+}
