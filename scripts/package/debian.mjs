@@ -72,8 +72,10 @@ export function debianFiles(root, stage, { version }) {
     .replace('@SIZE_KB@', String(sizeKb));
   write(join(debian, 'control'), control);
   write(join(debian, 'conffiles'), `${CONFFILES.join('\n')}\n`);
-  for (const script of ['postinst', 'prerm', 'postrm'])
-    (cpSync(join(root, 'packaging/debian', script), join(debian, script)), chmodSync(join(debian, script), 0o755));
+  for (const script of ['postinst', 'prerm', 'postrm']) {
+    cpSync(join(root, 'packaging/debian', script), join(debian, script));
+    chmodSync(join(debian, script), 0o755);
+  }
   const sums = files(stage)
     .filter((f) => !f.startsWith('DEBIAN/') && !CONFFILES.includes(`/${f}`))
     .sort()
