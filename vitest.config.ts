@@ -14,6 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    // The installed package on a booted Debian root: `npm run test:install` (vitest.install.config.ts).
+    exclude: ['**/node_modules/**', 'test/install/**'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
