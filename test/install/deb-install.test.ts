@@ -46,7 +46,7 @@ describe.skipIf(skip !== null)(titled('the .deb on a fresh Debian 12 booted with
       return stdout;
     } catch (err) {
       if (opts.ok === false) return (err as { stdout?: string }).stdout ?? '';
-      throw new Error(`${args.join(' ')}: ${(err as Error).message}\n${console.slice(-2000)}`);
+      throw new Error(`${args.join(' ')}: ${(err as Error).message}\n${console.slice(-2000)}`, { cause: err });
     }
   }
 
