@@ -13,7 +13,7 @@
  * (--root-owner-group, xz); `lintian` is run by the install test, not here.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debianFiles } from './debian.mjs';
@@ -47,12 +47,18 @@ const install = (from, to, mode) => {
   cpSync(join(ROOT, from), join(stage, to));
   chmodSync(join(stage, to), mode);
 };
-install('packaging/bin/tandem', 'usr/bin/tandem', 0o755);
-install('packaging/bin/tandem-lab-gateway', 'usr/bin/tandem-lab-gateway', 0o755);
-install('packaging/bin/tandemd', 'usr/sbin/tandemd', 0o755);
+// The commands are links to the launchers, whose shebang names the bundled runtime.
+const link = (target, at) => {
+  mkdirSync(dirname(join(stage, at)), { recursive: true });
+  symlinkSync(target, join(stage, at));
+};
+link('../lib/tandem/apps/cli/bin/tandem.js', 'usr/bin/tandem');
+link('../lib/tandem/apps/lab-gateway/bin/tandem-lab-gateway.js', 'usr/bin/tandem-lab-gateway');
+link('../lib/tandem/apps/agent/bin/tandemd.js', 'usr/sbin/tandemd');
 install('packaging/systemd/tandemd.service', 'lib/systemd/system/tandemd.service', 0o644);
 install('packaging/etc/example-profile.xml', 'etc/tandem/example-profile.xml', 0o644);
 install('packaging/debian/copyright', 'usr/share/doc/tandem/copyright', 0o644);
+install('packaging/debian/lintian-overrides', 'usr/share/lintian/overrides/tandem', 0o644);
 install('README.md', 'usr/share/doc/tandem/README.md', 0o644);
 for (const dir of ['etc/tandem/profiles/mgmttun']) mkdirSync(join(stage, dir), { recursive: true, mode: 0o755 });
 

@@ -4,7 +4,17 @@
  * bundle, the fdpoll addon) and the third-party packages of the run-time closure, with the
  * workspace links npm made (`node_modules/@tandem/x` → `../../packages/x`).
  */
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runtimeClosure } from './closure.mjs';
@@ -15,9 +25,17 @@ export const ROOTS = ['apps/agent', 'apps/cli', 'apps/lab-gateway'];
 /** What of a workspace is installed: compiled code and launchers, never sources or tests. */
 const WORKSPACE_PARTS = ['package.json', 'bin', 'dist', 'bundle', 'build/Release'];
 
-/** Files a run never needs. */
+/** Files a run never needs: types, maps, tests, build intermediates, other libcs' builds, CLIs of libraries. */
+const UNWANTED = [
+  /\.(d\.ts|d\.cts|d\.ts\.map|js\.map|tsbuildinfo)$/,
+  /\/(test|tests|\.github)(\/|$)/,
+  /\/build\/Release\/(obj\.target|\.deps)(\/|$)/,
+  /\/koffi-linux-x64\/musl_x64(\/|$)/,
+  /\/koffi\/(src|vendor|doc)(\/|$)/,
+  /\/fast-xml-parser\/src\/cli(\/|$)/,
+];
 function wanted(path) {
-  return !/\.(d\.ts|d\.ts\.map|js\.map|tsbuildinfo)$/.test(path) && !/\/(test|tests|\.github)(\/|$)/.test(path);
+  return !UNWANTED.some((re) => re.test(path));
 }
 
 function copy(src, dst) {
@@ -63,12 +81,51 @@ export function stageRuntime(root, dest) {
     // and an installed tree never changes under it.
     execFileSync('rm', ['-rf', dist]);
   }
+  normalise(lib);
   // The bundle's freshness check compares inputs by mtime, which dpkg keeps to the second only.
   writeFileSync(
     join(lib, 'apps/cli/bundle/inputs.json'),
     `${JSON.stringify({ note: 'installed by a package: nothing to compare', inputs: [] })}\n`,
   );
   return version;
+}
+
+/** Our launchers: their `node` is the bundled runtime, named by its path. */
+const LAUNCHERS = ['apps/agent/bin/tandemd.js', 'apps/cli/bin/tandem.js', 'apps/lab-gateway/bin/tandem-lab-gateway.js'];
+const RUNTIME = '/usr/lib/tandem/node/bin/node';
+
+/**
+ * Modes and binaries as Debian wants them: native modules and the runtime stripped of their
+ * symbols, shared objects 0644, nothing executable under node_modules (no program there is
+ * run directly), and our launchers' shebangs pointing at the bundled runtime (`env -S` keeps
+ * their Node flags in one place, the launcher itself).
+ */
+function normalise(lib) {
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) continue;
+      if (st.isDirectory()) walk(p);
+      else if (name.endsWith('.node')) {
+        execFileSync('strip', ['--strip-unneeded', p]);
+        chmodSync(p, 0o644);
+      } else chmodSync(p, 0o644);
+    }
+  };
+  walk(lib);
+  execFileSync('strip', ['--strip-unneeded', join(lib, 'node/bin/node')]);
+  chmodSync(join(lib, 'node/bin/node'), 0o755);
+  for (const rel of LAUNCHERS) {
+    const file = join(lib, rel);
+    const text = readFileSync(file, 'utf8');
+    const fixed = text
+      .replace(/^#!\/usr\/bin\/env -S node /, `#!/usr/bin/env -S ${RUNTIME} `)
+      .replace(/^#!\/usr\/bin\/env node\n/, `#!${RUNTIME}\n`);
+    if (fixed === text) throw new Error(`${rel}: unexpected shebang ${text.split('\n')[0]}`);
+    writeFileSync(file, fixed);
+    chmodSync(file, 0o755);
+  }
 }
 
 /** Bytes under `dir` (for the build report). */
