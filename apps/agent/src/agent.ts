@@ -3,7 +3,8 @@
  * → machine store → engine with its adapters → IPC server → engine start. The saved machine
  * tunnel switch is handed to the engine's constructor, so a tunnel an administrator disabled
  * is never started, not even briefly, after a restart. `stop()` undoes it in reverse:
- * the engine first (it reverts routes and DNS), then the socket.
+ * the engine first (it reverts routes and DNS), then the socket. systemd hears READY=1 once the
+ * socket listens and the first machine-tunnel decision is made, and STOPPING=1 when stop begins.
  */
 import type { Logger } from '@tandem/common';
 import { Engine } from '@tandem/engine';
@@ -24,6 +25,8 @@ import { TunnelHistory } from './history.js';
 import type { AgentOptions } from './options.js';
 import { ProfileStore } from './profiles.js';
 import { recoverNetwork } from './recovery.js';
+import { nullNotifier, type ServiceNotifier } from './sd-notify.js';
+import { ServiceReadiness } from './service-readiness.js';
 import { SettingsStore } from './settings.js';
 import { assertNoRunningAgent, checkSocketDir } from './socket-guard.js';
 import { wireStatus } from './snapshot-map.js';
@@ -43,6 +46,8 @@ export interface AgentConfig {
   attempts?: AttemptLog;
   /** `--resolve` overrides and the gateway CA, for the bundle's reachability check. */
   gatewayCa?: string;
+  /** systemd's notification channel (READY=1, STATUS=, STOPPING=1); none outside a Type=notify unit. */
+  notifier?: ServiceNotifier;
 }
 
 /** How long `stop()` waits for the engine to revert routes/DNS (below systemd's 20 s TimeoutStopSec). */
@@ -59,6 +64,7 @@ export class Agent {
     readonly profiles: ProfileStore,
     private readonly network: ResolvConfObserver,
     private readonly unsubscribe: Array<() => void>,
+    private readonly readiness: ServiceReadiness,
   ) {}
 
   /** Starts every part in order; a failure before the socket is bound leaves nothing running. */
@@ -154,9 +160,18 @@ export class Agent {
       }),
       forwardLogs(logging, ipc),
     ];
-    const agent = new Agent(log, engine, ipc, profiles, network, unsubscribe);
+    // Taken before start: readiness compares TND against it to know the first decision was made.
+    const readiness = new ServiceReadiness(
+      config.notifier ?? nullNotifier,
+      options.socketPath,
+      engine,
+      engine.snapshot(),
+    );
+    const agent = new Agent(log, engine, ipc, profiles, network, unsubscribe, readiness);
     await engine.start();
     log.info('agent started', { version: AGENT_VERSION, pid: process.pid, socket: options.socketPath });
+    // The socket listens and the engine has decided about the machine tunnel: READY=1 (service-readiness.ts).
+    readiness.start();
     return agent;
   }
 
@@ -171,6 +186,7 @@ export class Agent {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('stopping: tearing tunnels down');
+      this.readiness.stop();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), ENGINE_STOP_MS);

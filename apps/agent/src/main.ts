@@ -14,6 +14,7 @@ import { scrubEnvironment } from './environment.js';
 import { readGatewayCa } from './gateway-ca.js';
 import { createAgentLogging } from './logging.js';
 import { parseOptions, USAGE } from './options.js';
+import { createNotifier, takeNotifySocket } from './sd-notify.js';
 
 /** Exit status for bad command-line usage (sysexits EX_USAGE). */
 const EX_USAGE = 64;
@@ -24,6 +25,8 @@ const EX_SOFTWARE = 70;
 export async function main(argv: readonly string[]): Promise<number> {
   // Before anything else reads the environment (including option parsing).
   const scrub = scrubEnvironment();
+  // systemd's notification socket is the agent's alone: out of the environment before any child exists.
+  const notifySocket = takeNotifySocket();
   let options;
   try {
     options = parseOptions(argv, process.env);
@@ -103,7 +106,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       log: log.child('connection'),
       ...(gatewayCa ? { gatewayCa } : {}),
     });
-    agent = await Agent.start({ options, logging, scrub, runner, attempts, ...(gatewayCa ? { gatewayCa } : {}) });
+    agent = await Agent.start({
+      options,
+      logging,
+      scrub,
+      runner,
+      attempts,
+      notifier: createNotifier(notifySocket, log.child('sd-notify')),
+      ...(gatewayCa ? { gatewayCa } : {}),
+    });
   } catch (err) {
     log.error('cannot start', {
       error: err instanceof Error ? err.message : String(err),
