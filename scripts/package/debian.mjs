@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { treeSize } from './layout.mjs';
 
 /** Files under /etc the package owns: dpkg keeps an administrator's edits to them. */
-const CONFFILES = ['/etc/tandem/example-profile.xml'];
+const CONFFILES = ['/etc/tandem/example-profile.xml', '/etc/default/tandemd'];
 
 /** Where each generated file goes. */
 const GENERATED = [

@@ -32,6 +32,7 @@ const UNWANTED = [
   /\/build\/Release\/(obj\.target|\.deps)(\/|$)/,
   /\/koffi-linux-x64\/musl_x64(\/|$)/,
   /\/koffi\/(src|vendor|doc)(\/|$)/,
+  /\/koffi\/cnoke\.cjs$/,
   /\/fast-xml-parser\/src\/cli(\/|$)/,
 ];
 function wanted(path) {
@@ -121,7 +122,7 @@ function normalise(lib) {
     const text = readFileSync(file, 'utf8');
     const fixed = text
       .replace(/^#!\/usr\/bin\/env -S node /, `#!/usr/bin/env -S ${RUNTIME} `)
-      .replace(/^#!\/usr\/bin\/env node\n/, `#!${RUNTIME}\n`);
+      .replace(/^#!\/usr\/bin\/env node\n/, `#!/usr/bin/env -S ${RUNTIME}\n`);
     if (fixed === text) throw new Error(`${rel}: unexpected shebang ${text.split('\n')[0]}`);
     writeFileSync(file, fixed);
     chmodSync(file, 0o755);
