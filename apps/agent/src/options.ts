@@ -2,7 +2,7 @@
  * Command-line options of `tandemd`. Every path the agent writes or serves comes from here (or
  * its defaults), never from a client: IPC methods take no paths.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isAbsolute } from 'node:path';
 import { ErrorCodes, TandemError, type LogLevel } from '@tandem/common';
 import { LINUX_MACHINE_STORE } from '@tandem/certs';
@@ -87,7 +87,35 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
   --log-dir DIR      rotating JSON-lines log files (default ${DEFAULT_LOG_DIR}, 0750, root-owned;
                      agent.log + 9 rotated files of 4 MiB)
   --no-log-files     write no log files (stderr/journald only)
+  --foreground       stay in the foreground (the only mode; accepted for service managers)
+  --help, -h         show this text
 `;
+
+/**
+ * The parseArgs declarations of tandemd's options; {@link USAGE} describes each (the drift test in
+ * apps/cli/test holds them together), and the man page and completions are generated from both.
+ */
+export const OPTIONS = {
+  foreground: { type: 'boolean' },
+  socket: { type: 'string' },
+  'profile-dir': { type: 'string' },
+  'cisco-profile-dir': { type: 'string' },
+  'no-cisco-profiles': { type: 'boolean' },
+  'machine-store': { type: 'string' },
+  'machine-passphrase-file': { type: 'string' },
+  'state-dir': { type: 'string' },
+  'settings-dir': { type: 'string' },
+  'admin-group': { type: 'string' },
+  'gateway-ca': { type: 'string' },
+  resolve: { type: 'string', multiple: true },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'log-dir': { type: 'string' },
+  'no-log-files': { type: 'boolean' },
+  'user-tunnel-without-logind': { type: 'string' },
+  'logind-sessions-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -108,27 +136,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: {
-        foreground: { type: 'boolean' },
-        socket: { type: 'string' },
-        'profile-dir': { type: 'string' },
-        'cisco-profile-dir': { type: 'string' },
-        'no-cisco-profiles': { type: 'boolean' },
-        'machine-store': { type: 'string' },
-        'machine-passphrase-file': { type: 'string' },
-        'state-dir': { type: 'string' },
-        'settings-dir': { type: 'string' },
-        'admin-group': { type: 'string' },
-        'gateway-ca': { type: 'string' },
-        resolve: { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        'log-format': { type: 'string' },
-        'log-dir': { type: 'string' },
-        'no-log-files': { type: 'boolean' },
-        'user-tunnel-without-logind': { type: 'string' },
-        'logind-sessions-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (err) {
     throw usage((err as Error).message);

@@ -8,6 +8,9 @@ import { UsageError } from './io.js';
 /** Option declarations as accepted by parseArgs. */
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
+/** The `--help`/`-h` every command accepts besides its own options (described in global-options.ts). */
+export const HELP_OPTION: OptionSpec = { help: { type: 'boolean', short: 'h' } };
+
 /** Parsed values and positionals. */
 export interface ParsedArgs {
   values: Record<string, string | boolean | Array<string | boolean> | undefined>;
@@ -19,7 +22,7 @@ export function parseCommandArgs(argv: string[], options: OptionSpec): ParsedArg
   try {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      options: { ...options, ...HELP_OPTION },
       allowPositionals: true,
       strict: true,
     });

@@ -4,6 +4,7 @@
  * in-process; main.ts wires it to the real streams.
  */
 import { COMMANDS, commandsUnder, findCommand, type CommandEntry } from './commands.js';
+import { GLOBAL_USAGE, HELP_COMMAND, isGlobalOption } from './global-options.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 import { cliVersion } from './version.js';
 
@@ -15,11 +16,10 @@ function overview(): string {
     '',
     'Commands:',
     ...lines,
-    `  ${'help [command]'.padEnd(width)}  Show help for tandem or one command`,
+    `  ${`${HELP_COMMAND.name} [${HELP_COMMAND.operand}]`.padEnd(width)}  ${HELP_COMMAND.summary}`,
     '',
     'Global options:',
-    '  --version   Print the version',
-    '  --help, -h  Show this help',
+    GLOBAL_USAGE,
     '',
   ].join('\n');
 }
@@ -48,15 +48,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.err(overview());
     return ExitCode.USAGE;
   }
-  if (first === '--version' || first === '-V') {
+  if (isGlobalOption(first, 'version')) {
     io.out(`tandem ${cliVersion()}\n`);
     return ExitCode.OK;
   }
-  if (first === '--help' || first === '-h') {
+  if (isGlobalOption(first, 'help')) {
     io.out(overview());
     return ExitCode.OK;
   }
-  if (first === 'help') {
+  if (first === HELP_COMMAND.name) {
     if (others.length === 0) {
       io.out(overview());
       return ExitCode.OK;

@@ -3,22 +3,12 @@
  * In-process tools live in `local/`; commands that talk to the agent live in `api/` (the
  * dependency-cruiser layer rule keeps those away from agent-side packages).
  */
-import type { Command } from './command.js';
+import type { Command, CommandEntry } from './command.js';
 
-export type { Command } from './command.js';
+export type { Command, CommandEntry } from './command.js';
 
-/**
- * A command as the table knows it: its words, its one-line summary, and how to load it. Command
- * modules are imported only when run, so `tandem connect` does not pay for loading PKCS#11,
- * X.509 or IPC code it does not use (start-up time is part of "time to tunnel up").
- */
-export interface CommandEntry {
-  name: string;
-  summary: string;
-  /** See {@link Command.selects}. */
-  selects?(rest: readonly string[]): boolean;
-  load(): Promise<Command>;
-}
+// Command modules are imported only when run, so `tandem connect` does not pay for loading
+// PKCS#11, X.509 or IPC code it does not use (start-up time is part of "time to tunnel up").
 
 const entry = (
   name: string,
@@ -110,6 +100,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     'machine-tunnel disable',
     'Stop the machine tunnel and keep it down (administrators)',
     async () => (await import('./api/machine-tunnel.js')).machineTunnelDisableCommand,
+  ),
+  entry('completion', 'Print a bash, zsh or fish completion script for tandem', async () =>
+    (await import('./local/completion.js')).completionCommand(COMMANDS),
   ),
 ];
 

@@ -4,6 +4,7 @@
  * setting, because a lab gateway that quietly runs with a different policy makes tests lie.
  */
 import { isIP } from 'node:net';
+import type { ParseArgsConfig } from 'node:util';
 import { ErrorCodes, TandemError, parsePrefix } from '@tandem/common';
 
 /** Which certificate of an MCA pair supplies the session username (FTD "First/Second Cert"). */
@@ -65,7 +66,7 @@ aggregate-auth, CSTP tunnels, JSON events on stdout (one object per line).
   --default-domain D       search domain
   --banner TEXT            login banner
   --mtu N                  tunnel MTU (default 1400)
-  --help                   show this text
+  --help, -h               show this text
 `;
 
 function usage(message: string): TandemError {
@@ -86,25 +87,39 @@ function positiveInt(name: string, value: string, max: number): number {
   return Number(value);
 }
 
-const VALUE_FLAGS = new Set([
-  '--listen',
-  '--cert',
-  '--key',
-  '--ca',
-  '--crl',
-  '--username-from',
-  '--username-field',
-  '--pool',
-  '--group',
-  '--dpd',
-  '--keepalive',
-  '--mtu',
-  '--split-include',
-  '--dns',
-  '--default-domain',
-  '--banner',
-  '--tun',
-]);
+/**
+ * The options, declared as node:util parseArgs takes them: {@link USAGE} describes each (the
+ * drift test in apps/cli/test holds them together) and the man page is generated from both.
+ * Parsing below stays by hand so each value is checked where it is read.
+ */
+export const OPTIONS = {
+  listen: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  ca: { type: 'string' },
+  crl: { type: 'string' },
+  mca: { type: 'boolean' },
+  'username-from': { type: 'string' },
+  'username-field': { type: 'string' },
+  group: { type: 'string' },
+  pool: { type: 'string' },
+  echo: { type: 'boolean' },
+  tun: { type: 'string' },
+  dpd: { type: 'string' },
+  keepalive: { type: 'string' },
+  'split-include': { type: 'string', multiple: true },
+  dns: { type: 'string', multiple: true },
+  'default-domain': { type: 'string' },
+  banner: { type: 'string' },
+  mtu: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const VALUE_FLAGS = new Set(
+  Object.entries(OPTIONS)
+    .filter(([, o]) => o.type === 'string')
+    .map(([name]) => `--${name}`),
+);
 
 const FIELDS = new Set(['CN', 'OU', 'O', 'UID', 'EA', 'E', 'DN', 'L', 'ST', 'SP', 'C', 'SN', 'GN', 'DC', 'T', 'I']);
 

@@ -32,16 +32,14 @@ export interface ApiCommandSpec {
 
 /** Builds the command table entry for an API command. */
 export function apiCommand(spec: ApiCommandSpec): Command {
+  const options: OptionSpec = { ...AGENT_OPTIONS, json: { type: 'boolean' }, ...spec.options };
   return {
     name: spec.name,
     summary: spec.summary,
     usage: spec.usage,
+    options,
     async run(argv: string[], io: CliIo): Promise<number> {
-      const { values, positionals } = parseCommandArgs(argv, {
-        ...AGENT_OPTIONS,
-        json: { type: 'boolean' },
-        ...spec.options,
-      });
+      const { values, positionals } = parseCommandArgs(argv, options);
       const extra = positionals[spec.maxPositionals ?? 0];
       if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
       const json = values['json'] === true;

@@ -6,7 +6,7 @@
 import { authenticate, describeGatewayUrl, type FormPrompt } from '@tandem/anyconnect';
 import type { HostEntry } from '@tandem/profile';
 import { isTandemError, redactor } from '@tandem/common';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, type OptionSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 import { ask, interactive, printable } from '../api/terminal.js';
@@ -64,9 +64,12 @@ export function profileGroupUrl(
   return entry?.userGroup ? new URL(`/${entry.userGroup}`, gw.url).toString() : gw.url;
 }
 
+/** parseArgs declarations of `tandem auth`. */
+export const OPTIONS: OptionSpec = { ...GATEWAY_OPTIONS, 'print-cookie': { type: 'boolean' } };
+
 /** Runs `tandem auth`. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { ...GATEWAY_OPTIONS, 'print-cookie': { type: 'boolean' } });
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (positionals.length !== 1)
     throw new UsageError(
       positionals.length ? `unexpected argument "${positionals[1]}"` : 'the gateway URL is required',
@@ -124,5 +127,6 @@ export const authCommand: Command = {
   name: 'auth',
   summary: 'Authenticate to a gateway without a tunnel (certificates, MCA), like openconnect --authenticate',
   usage: USAGE,
+  options: OPTIONS,
   run,
 };

@@ -75,5 +75,6 @@ export const certsListCommand: Command = {
   name: 'certs list',
   summary: 'List client certificates with details and Entra binding strings',
   usage: USAGE,
+  options: STORE_OPTIONS,
   run,
 };

@@ -6,7 +6,7 @@
 import { selectCertificate } from '@tandem/certs';
 import { isTandemError, redactor } from '@tandem/common';
 import { loadProfileFile } from '@tandem/profile';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, type OptionSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 import { collect, STORE_OPTIONS, STORE_USAGE, storesFromOptions } from './certs-options.js';
@@ -29,13 +29,12 @@ function platform(): 'linux' | 'win32' | 'darwin' {
   return process.platform === 'win32' || process.platform === 'darwin' ? process.platform : 'linux';
 }
 
+/** parseArgs declarations of `tandem certs select`. */
+export const OPTIONS: OptionSpec = { ...STORE_OPTIONS, profile: { type: 'string' }, tunnel: { type: 'string' } };
+
 /** Runs `tandem certs select` with the arguments after the command words. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    ...STORE_OPTIONS,
-    profile: { type: 'string' },
-    tunnel: { type: 'string' },
-  });
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const file = values['profile'];
   if (typeof file !== 'string') throw new UsageError('--profile FILE is required');
@@ -97,5 +96,6 @@ export const certsSelectCommand: Command = {
   name: 'certs select',
   summary: 'Show which client certificate a profile selects, and why the others are rejected',
   usage: USAGE,
+  options: OPTIONS,
   run,
 };

@@ -5,7 +5,7 @@
  */
 import { Connection, type ConnectionEvent } from '@tandem/connection';
 import { isTandemError, redactor } from '@tandem/common';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, type OptionSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 import { ask, bannerQuestion, isYes } from '../api/terminal.js';
@@ -21,6 +21,7 @@ is restored exactly and the session logged out (SIGHUP, a closed terminal: resto
 session stays valid, as with openconnect).
 
 Options:
+  --foreground               Run the tunnel in this process (this form of connect needs it)
 ${GATEWAY_USAGE}
   --script PATH              vpnc-script to run (default: the system's, /usr/share/vpnc-scripts)
   --interface NAME           TUN interface name (default tandem%d)
@@ -42,16 +43,19 @@ function printer(io: CliIo, json: boolean): (e: ConnectionEvent | Record<string,
   };
 }
 
+/** parseArgs declarations of `tandem connect --foreground`. */
+export const OPTIONS: OptionSpec = {
+  ...GATEWAY_OPTIONS,
+  foreground: { type: 'boolean' },
+  script: { type: 'string' },
+  interface: { type: 'string' },
+  'journal-dir': { type: 'string' },
+  'accept-banner': { type: 'boolean' },
+};
+
 /** Runs `tandem connect --foreground`. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    ...GATEWAY_OPTIONS,
-    foreground: { type: 'boolean' },
-    script: { type: 'string' },
-    interface: { type: 'string' },
-    'journal-dir': { type: 'string' },
-    'accept-banner': { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (positionals.length !== 1) throw new UsageError('the gateway URL is required');
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     io.err('tandem connect --foreground: needs root (TUN device, routes, DNS)\n');
@@ -114,6 +118,7 @@ export const foregroundConnectCommand: Command = {
   name: 'connect',
   summary: 'With --foreground: run the tunnel in this process as root (debugging path, like openconnect)',
   usage: USAGE,
+  options: OPTIONS,
   selects: (rest) => rest.includes('--foreground'),
   run,
 };

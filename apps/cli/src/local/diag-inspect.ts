@@ -6,7 +6,7 @@
  */
 import { isTandemError, type TandemError } from '@tandem/common';
 import { inspectBundle, mismatchError, type InspectReport } from '@tandem/diagnostics';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, type OptionSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 
@@ -57,9 +57,12 @@ function errorLine(err: TandemError): string {
   return `tandem diag inspect: ${err.code}: ${printable(err.message)}\n`;
 }
 
+/** parseArgs declarations of `tandem diag inspect`. */
+export const OPTIONS: OptionSpec = { json: { type: 'boolean' } };
+
 /** Runs `tandem diag inspect`. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (positionals.length !== 1)
     throw new UsageError(positionals.length ? `unexpected argument "${positionals[1]}"` : 'no FILE given');
   const json = values['json'] === true;
@@ -94,5 +97,6 @@ export const diagInspectCommand: Command = {
   name: 'diag inspect',
   summary: 'Check a diagnostic bundle against its manifest and print its summary',
   usage: USAGE,
+  options: OPTIONS,
   run,
 };

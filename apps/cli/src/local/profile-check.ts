@@ -6,7 +6,7 @@
 import { isTandemError } from '@tandem/common';
 import { loadProfileFile, type LoadOptions } from '@tandem/profile';
 import type { CheckResult } from './check-result.js';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, type OptionSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 import { renderError, renderReport } from './profile-report.js';
@@ -51,16 +51,17 @@ Options:
   --management-tunnel   Treat every file as a management tunnel profile (otherwise detected from
                         the name VpnMgmtTunProfile.xml or a "mgmttun" directory)`;
 
+/** parseArgs declarations of `tandem profile check`. */
+export const OPTIONS: OptionSpec = { json: { type: 'boolean' }, 'management-tunnel': { type: 'boolean' } };
+
 /** The command table entry. */
 export const profileCheckCommand: Command = {
   name: 'profile check',
   summary: 'Validate profile / local policy files and show what was understood',
   usage: USAGE,
+  options: OPTIONS,
   async run(argv: string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parseCommandArgs(argv, {
-      json: { type: 'boolean' },
-      'management-tunnel': { type: 'boolean' },
-    });
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length === 0) throw new UsageError('no FILE given');
     const opts: LoadOptions = values['management-tunnel'] === true ? { managementTunnel: true } : {};
     const results: CheckResult[] = [];

@@ -4,7 +4,7 @@
  */
 import { recover } from '@tandem/tunnel';
 import { redactor } from '@tandem/common';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, type OptionSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
 
@@ -13,14 +13,18 @@ export const USAGE = `Usage: tandem recover [--journal-dir DIR] [--json]
 
 Restore the network exactly as it was before a tunnel whose process died (SIGKILL, crash):
 default route and other routes, resolv.conf bytes, vpnc-script leftovers. Journals whose owner
-is still running are left alone. Safe to run at any time; running it twice changes nothing.`;
+is still running are left alone. Safe to run at any time; running it twice changes nothing.
+
+Options:
+  --journal-dir DIR          Network journal directory (default /run/tandem/netjournal)
+  --json                     The report as one JSON line`;
+
+/** parseArgs declarations of `tandem recover`. */
+export const OPTIONS: OptionSpec = { 'journal-dir': { type: 'string' }, json: { type: 'boolean' } };
 
 /** Runs `tandem recover`. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    'journal-dir': { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const dir = typeof values['journal-dir'] === 'string' ? values['journal-dir'] : undefined;
   const report = await recover(dir);
@@ -34,5 +38,6 @@ export const recoverCommand: Command = {
   name: 'recover',
   summary: 'Restore routes and DNS left behind by a dead tunnel process',
   usage: USAGE,
+  options: OPTIONS,
   run,
 };
