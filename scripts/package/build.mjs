@@ -17,7 +17,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlink
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debianFiles } from './debian.mjs';
-import { stageRuntime, treeSize } from './layout.mjs';
+import { selfCheck, stageRuntime, treeSize } from './layout.mjs';
 import { buildTray } from './tray.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,6 +37,7 @@ rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
 
 const runtime = stageRuntime(ROOT, stage);
+selfCheck(stage);
 say(
   `runtime Node ${runtime}, ${(treeSize(join(stage, 'usr/lib/tandem')) / 1048576).toFixed(1)} MiB under /usr/lib/tandem`,
 );

@@ -31,8 +31,9 @@ const UNWANTED = [
   /\/(test|tests|\.github)(\/|$)/,
   /\/build\/Release\/(obj\.target|\.deps)(\/|$)/,
   /\/koffi-linux-x64\/musl_x64(\/|$)/,
-  /\/koffi\/(src|vendor|doc)(\/|$)/,
+  /\/koffi\/doc(\/|$)/,
   /\/koffi\/cnoke\.cjs$/,
+  /\/koffi\/src\/koffi\/src\/trampolines\.cjs$/, // the generator of koffi's trampolines, a build tool
   /\/fast-xml-parser\/src\/cli(\/|$)/,
 ];
 function wanted(path) {
@@ -127,6 +128,22 @@ function normalise(lib) {
     writeFileSync(file, fixed);
     chmodSync(file, 0o755);
   }
+}
+
+/**
+ * Runs what was staged, with the staged runtime, before it is packed: each native module loads
+ * and each program answers --help. A file the closure or the filters dropped fails here, not on
+ * an administrator's machine.
+ */
+export function selfCheck(dest) {
+  const lib = join(dest, 'usr/lib/tandem');
+  const node = join(lib, 'node/bin/node');
+  const load = (spec) =>
+    execFileSync(node, ['--input-type=module', '-e', `await import(${JSON.stringify(spec)})`], { cwd: lib });
+  // Bare names, resolved from /usr/lib/tandem as the programs resolve them.
+  for (const mod of ['koffi', 'pkcs11js', '@tandem/fdpoll', '@tandem/tunnel', '@tandem/diagnostics']) load(mod);
+  for (const bin of ['apps/cli/bin/tandem.js', 'apps/agent/bin/tandemd.js', 'apps/lab-gateway/bin/tandem-lab-gateway.js'])
+    execFileSync(node, [join(lib, bin), '--help'], { stdio: 'ignore' });
 }
 
 /** Bytes under `dir` (for the build report). */

@@ -89,7 +89,14 @@ describe.skipIf(skip !== null)(titled('the .deb on a fresh Debian 12 booted with
     writeFileSync(join(rootfs, 'etc/hosts'), `127.0.0.1 localhost\n${lab.srvAddr} vpn.lab.test\n`);
     boot = spawn(
       'systemd-nspawn',
-      ['-D', rootfs, '--register=no', '--keep-unit', '-q', `--network-namespace-path=/run/netns/${lab.cli}`, '-b'],
+      [
+        ...['-D', rootfs, '--register=no', '--keep-unit', '-q', '-b'],
+        // The client namespace of the lab (its routes lead to ocserv), and a TUN device to open.
+        `--network-namespace-path=/run/netns/${lab.cli}`,
+        '--bind=/dev/net/tun',
+        // As on a real machine: tandemd's unit bounds it to CAP_NET_ADMIN, which the container must have.
+        '--capability=CAP_NET_ADMIN',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     boot.stdout!.on('data', (d: Buffer) => (console += d.toString()));
@@ -132,6 +139,10 @@ describe.skipIf(skip !== null)(titled('the .deb on a fresh Debian 12 booted with
     const ms = await until('machine tunnel connected', async () => {
       const st = JSON.parse(await inside(['tandem', 'status', '--json'])) as { machine: { status: { state: string } } };
       return st.machine.status.state === 'connected';
+    }).catch(async (err: Error) => {
+      const journal = await inside(['journalctl', '-u', 'tandemd', '--no-pager', '-n', '60'], { ok: false });
+      const status = await inside(['tandem', 'status'], { ok: false });
+      throw new Error(`${err.message}\n${status}\n${journal}`, { cause: err });
     });
     process.stdout.write(`installed package: machine tunnel connected ${ms} ms after tandemd was active\n`);
     const users = await inside(['tandem', 'status'], { uid: 65534 });
@@ -141,24 +152,40 @@ describe.skipIf(skip !== null)(titled('the .deb on a fresh Debian 12 booted with
     expect(await inside(['journalctl', '-u', 'tandemd', '-p', 'info', '--no-pager'])).toMatch(/agent started/);
   }, 120_000);
 
-  it('systemctl stop restores the routes; apt-get purge leaves no unit, no state, no route', async () => {
-    const routesBefore = await inside(['ip', '-o', 'route', 'show', 'table', 'all']);
-    expect(routesBefore).toMatch(/dev tandem/);
+  it('journald keeps the priorities: -p warning shows a refused profile, not the routine lines', async () => {
+    writeFileSync(join(rootfs, 'etc/tandem/profiles/broken.xml'), '<AnyConnectProfile><ServerList>');
+    await inside(['systemctl', 'kill', '-s', 'HUP', 'tandemd']);
+    await until('the refusal in the journal', async () =>
+      /profile refused/.test(await inside(['journalctl', '-u', 'tandemd', '-p', 'warning', '--no-pager'])),
+    );
+    const warnings = await inside(['journalctl', '-u', 'tandemd', '-p', 'warning', '--no-pager']);
+    expect(warnings).not.toMatch(/agent started/);
+    rmSync(join(rootfs, 'etc/tandem/profiles/broken.xml'));
+  }, 120_000);
+
+  it('systemctl stop restores the routes; apt-get purge with the tunnel up restores them too and leaves nothing', async () => {
+    const tunnelRoutes = async (): Promise<boolean> =>
+      /dev tandem/.test(await inside(['ip', '-o', 'route', 'show', 'table', 'all']));
+    expect(await tunnelRoutes()).toBe(true);
     await inside(['systemctl', 'stop', 'tandemd']);
-    expect(await inside(['ip', '-o', 'route', 'show', 'table', 'all'])).not.toMatch(/dev tandem/);
+    expect(await tunnelRoutes()).toBe(false);
+    await inside(['systemctl', 'start', 'tandemd']);
+    await until('machine tunnel back', tunnelRoutes);
+    // Removal stops the agent (prerm), which takes its routes and DNS down with it.
     await inside(['apt-get', 'purge', '-y', 'tandem']);
+    expect(await tunnelRoutes()).toBe(false);
     for (const gone of [
       '/lib/systemd/system/tandemd.service',
       '/usr/lib/tandem',
       '/var/lib/tandem',
       '/var/log/tandem',
+      '/run/tandem',
       '/usr/bin/tandem',
+      '/etc/default/tandemd',
     ])
       expect(existsSync(join(rootfs, gone)), gone).toBe(false);
     // What the administrator wrote stays.
     expect(existsSync(join(rootfs, 'etc/tandem/profiles/mgmttun/VpnMgmtTunProfile.xml'))).toBe(true);
-    expect(await inside(['systemctl', 'list-unit-files', 'tandemd.service'], { ok: false })).not.toMatch(
-      /tandemd\.service\s+enabled/,
-    );
+    expect(await inside(['systemctl', 'is-enabled', 'tandemd'], { ok: false })).not.toMatch(/^enabled/);
   }, 120_000);
 });

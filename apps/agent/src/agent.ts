@@ -116,7 +116,7 @@ export class Agent {
       ...(saved ? { machineTunnelEnabled: saved.enabled } : {}),
     });
 
-    const history = new TunnelHistory();
+    const history = new TunnelHistory(log.child('tunnels'));
     history.observe(engine.snapshot());
     const diagnostics = createDiagnostics({
       config,

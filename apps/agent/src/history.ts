@@ -5,7 +5,9 @@
  * events.jsonl the whole ring; a non-administrator's bundle only holds the machine tunnel's
  * entries and those of user tunnels the caller owned.
  */
+import type { Logger } from '@tandem/common';
 import type { EngineSnapshot, TunnelSnapshot } from '@tandem/engine';
+import { wireState } from './snapshot-map.js';
 
 /** One state change of one tunnel. */
 export interface Transition {
@@ -34,6 +36,12 @@ export class TunnelHistory {
   private readonly last = new Map<string, TunnelSnapshot>();
   private readonly lastError = new Map<'machine' | 'user', Transition>();
 
+  /**
+   * `log` receives each failure as a warning (the tunnel retries) or an error (it gave up), so
+   * `journalctl -p warning -u tandemd` lists what went wrong and why, with the stable code.
+   */
+  constructor(private readonly log?: Logger) {}
+
   /** Feeds one engine snapshot; records each tunnel whose state changed. */
   observe(snapshot: EngineSnapshot): void {
     for (const t of snapshot.tunnels) {
@@ -48,14 +56,18 @@ export class TunnelHistory {
         to: t.state,
         ...(t.gateway ? { gateway: t.gateway } : {}),
         ...(t.ownerUid !== undefined ? { uid: t.ownerUid } : {}),
-        ...(t.cause !== undefined ? { code: String(t.cause) } : {}),
+        ...(codeOf(t) ? { code: codeOf(t) } : {}),
         ...(t.message !== undefined ? { message: t.message.slice(0, 1024) } : {}),
         desired: `${snapshot.desired.tunnel}: ${snapshot.desired.reason}`.slice(0, 256),
       };
       this.entries.push(entry);
       if (this.entries.length > CAPACITY) this.entries.shift();
-      if (t.state === 'error' || (t.cause !== undefined && t.state === 'reconnecting'))
+      if (t.state === 'error' || (t.cause !== undefined && t.state === 'reconnecting')) {
         this.lastError.set(t.kind, entry);
+        const fields = { tunnel: t.kind, code: entry.code, gateway: entry.gateway, reason: entry.message };
+        if (t.state === 'error') this.log?.error(`${t.kind} tunnel failed`, fields);
+        else this.log?.warn(`${t.kind} tunnel lost; reconnecting`, fields);
+      }
     }
   }
 
@@ -69,6 +81,13 @@ export class TunnelHistory {
     const e = this.lastError.get(tunnel);
     return e && visible(e, uid) ? e : undefined;
   }
+}
+
+/** The stable code of a failed or reconnecting tunnel, as `status` reports it (E_…). */
+function codeOf(t: TunnelSnapshot): string | undefined {
+  if (t.cause === undefined) return undefined;
+  const wire = wireState(t);
+  return 'cause' in wire && wire.cause ? wire.cause.code : undefined;
 }
 
 /** Machine tunnel entries are everyone's; a user tunnel's belong to its owner (and admins). */
