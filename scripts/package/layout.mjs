@@ -142,7 +142,11 @@ export function selfCheck(dest) {
     execFileSync(node, ['--input-type=module', '-e', `await import(${JSON.stringify(spec)})`], { cwd: lib });
   // Bare names, resolved from /usr/lib/tandem as the programs resolve them.
   for (const mod of ['koffi', 'pkcs11js', '@tandem/fdpoll', '@tandem/tunnel', '@tandem/diagnostics']) load(mod);
-  for (const bin of ['apps/cli/bin/tandem.js', 'apps/agent/bin/tandemd.js', 'apps/lab-gateway/bin/tandem-lab-gateway.js'])
+  for (const bin of [
+    'apps/cli/bin/tandem.js',
+    'apps/agent/bin/tandemd.js',
+    'apps/lab-gateway/bin/tandem-lab-gateway.js',
+  ])
     execFileSync(node, [join(lib, bin), '--help'], { stdio: 'ignore' });
 }
 
