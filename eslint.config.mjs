@@ -12,7 +12,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/dist/', '**/node_modules/', 'apps/cli/bundle/', 'coverage/', '.tmp/'] },
+  { ignores: ['**/dist/', '**/node_modules/', 'apps/cli/bundle/', 'coverage/', '.tmp/', 'dist-pkg/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
