@@ -7,11 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, isTandemError, nullLogger } from '@tandem/common';
 import type { ParamsOf } from '@tandem/contract';
-import type { EngineSnapshot } from '@tandem/engine';
 import type { CallContext } from '@tandem/ipc/server';
 import { mergeProfiles } from '@tandem/profile';
 import type { AgentState } from '../src/diag/agent-files.js';
 import { DiagnosticsService, type PlannedCollector } from '../src/diag/service.js';
+import { engineSnapshot } from './lib/snapshots.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -25,37 +25,14 @@ function ctx(uid: number, admin = uid === 0): CallContext {
   } as unknown as CallContext;
 }
 
-const snapshot: EngineSnapshot = {
-  seq: 1,
-  at: Date.now(),
-  desired: { tunnel: 'none', reason: 'test' },
-  tnd: { verdict: 'unknown', reason: 'no detection configured' },
-  machineTunnelEnabled: true,
-  tunnels: [
-    {
-      kind: 'machine',
-      state: 'idle',
-      gateway: null,
-      since: Date.now(),
-      addresses: [],
-      bytesIn: 0,
-      bytesOut: 0,
-      packetsIn: 0,
-      packetsOut: 0,
-    },
-    {
-      kind: 'user',
-      state: 'idle',
-      gateway: null,
-      since: Date.now(),
-      addresses: [],
-      bytesIn: 0,
-      bytesOut: 0,
-      packetsIn: 0,
-      packetsOut: 0,
-    },
-  ],
-} as unknown as EngineSnapshot;
+const snapshot = engineSnapshot(
+  {},
+  {},
+  {
+    desired: { tunnel: 'none', reason: 'test' },
+    tnd: { verdict: 'unknown', reason: 'no detection configured' },
+  },
+);
 
 const state: AgentState = {
   snapshot: () => snapshot,

@@ -5,31 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createLogger, type LogRecord } from '@tandem/common';
-import type { EngineSnapshot, TunnelSnapshot } from '@tandem/engine';
 import { TunnelHistory } from '../src/history.js';
+import { engineSnapshot } from './lib/snapshots.js';
 
-function snap(machine: Partial<TunnelSnapshot>, user: Partial<TunnelSnapshot> = {}): EngineSnapshot {
-  const base = {
-    gateway: null,
-    since: Date.now(),
-    addresses: [],
-    bytesIn: 0,
-    bytesOut: 0,
-    packetsIn: 0,
-    packetsOut: 0,
-  };
-  return {
-    seq: 1,
-    at: Date.now(),
-    desired: { tunnel: 'machine', reason: 'untrusted network' },
-    tnd: { verdict: 'untrusted', reason: 'test' },
-    machineTunnelEnabled: true,
-    tunnels: [
-      { ...base, kind: 'machine', state: 'idle', ...machine },
-      { ...base, kind: 'user', state: 'idle', ...user },
-    ],
-  } as EngineSnapshot;
-}
+const snap = engineSnapshot;
 
 describe('tunnel history', () => {
   it('records each change once, with the stable code, and logs failures by severity', () => {
