@@ -57,6 +57,7 @@ link('../lib/tandem/apps/cli/bin/tandem.js', 'usr/bin/tandem');
 link('../lib/tandem/apps/lab-gateway/bin/tandem-lab-gateway.js', 'usr/bin/tandem-lab-gateway');
 link('../lib/tandem/apps/agent/bin/tandemd.js', 'usr/sbin/tandemd');
 install('packaging/systemd/tandemd.service', 'lib/systemd/system/tandemd.service', 0o644);
+install('packaging/tmpfiles/tandem.conf', 'usr/lib/tmpfiles.d/tandem.conf', 0o644);
 install('packaging/etc/example-profile.xml', 'etc/tandem/example-profile.xml', 0o644);
 install('packaging/etc/default-tandemd', 'etc/default/tandemd', 0o644);
 install('packaging/debian/copyright', 'usr/share/doc/tandem/copyright', 0o644);

@@ -169,6 +169,8 @@ describe.skipIf(skip !== null)(titled('the .deb on a fresh Debian 12 booted with
     expect(await tunnelRoutes()).toBe(true);
     await inside(['systemctl', 'stop', 'tandemd']);
     expect(await tunnelRoutes()).toBe(false);
+    // vpnc-script's backup directory is the system's (tmpfiles.d), not the unit's: a stop keeps it.
+    await inside(['test', '-d', '/run/vpnc']);
     await inside(['systemctl', 'start', 'tandemd']);
     await until('machine tunnel back', tunnelRoutes);
     // Removal stops the agent (prerm), which takes its routes and DNS down with it.

@@ -47,7 +47,11 @@ describe('tandemd.service', () => {
   it("creates exactly the agent's default directories, and vpnc-script's", () => {
     expect(DEFAULT_STATE_DIR).toBe(`/run/${values('RuntimeDirectory')[0]}`);
     expect(dirname(DEFAULT_SOCKET)).toBe(DEFAULT_STATE_DIR);
-    expect(values('RuntimeDirectory')).toContain('vpnc'); // /var/run/vpnc, /run read-only otherwise
+    // vpnc-script's /run/vpnc comes from tmpfiles.d, so a stop never deletes another user's backups.
+    expect(values('RuntimeDirectory')).toEqual(['tandem']);
+    expect(readFileSync(join(ROOT, 'packaging/tmpfiles/tandem.conf'), 'utf8')).toMatch(
+      /^d \/run\/vpnc 0755 root root -$/m,
+    );
     expect(single('RuntimeDirectoryPreserve')).toBe('restart');
     expect(values('StateDirectory')).toEqual([basename(DEFAULT_SETTINGS_DIR)]);
     expect(DEFAULT_SETTINGS_DIR).toBe(`/var/lib/${single('StateDirectory')}`);
@@ -56,7 +60,7 @@ describe('tandemd.service', () => {
 
   it('keeps every DNS back-end of vpnc-script writable, none required to exist', () => {
     expect(single('ProtectSystem')).toBe('strict');
-    expect(values('ReadWritePaths').sort()).toEqual(['-/etc/resolv.conf', '-/run/resolvconf']);
+    expect(values('ReadWritePaths').sort()).toEqual(['-/etc/resolv.conf', '-/run/resolvconf', '-/run/vpnc']);
     // systemd-resolved is reached over D-Bus (resolvectl): a Unix socket.
     expect(values('RestrictAddressFamilies')).toContain('AF_UNIX');
     expect(values('CapabilityBoundingSet')).toEqual(['CAP_NET_ADMIN']);
