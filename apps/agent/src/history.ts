@@ -48,6 +48,7 @@ export class TunnelHistory {
       const before = this.last.get(t.kind);
       this.last.set(t.kind, t);
       if (before?.state === t.state && before.gateway === t.gateway) continue;
+      const code = codeOf(t);
       const entry: Transition = {
         time: new Date(snapshot.at).toISOString(),
         mono: Math.round(performance.now()),
@@ -56,7 +57,7 @@ export class TunnelHistory {
         to: t.state,
         ...(t.gateway ? { gateway: t.gateway } : {}),
         ...(t.ownerUid !== undefined ? { uid: t.ownerUid } : {}),
-        ...(codeOf(t) ? { code: codeOf(t) } : {}),
+        ...(code ? { code } : {}),
         ...(t.message !== undefined ? { message: t.message.slice(0, 1024) } : {}),
         desired: `${snapshot.desired.tunnel}: ${snapshot.desired.reason}`.slice(0, 256),
       };

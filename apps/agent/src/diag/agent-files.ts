@@ -39,7 +39,7 @@ export interface AgentState {
 const PROFILE_CAP = 1024 * 1024;
 
 /** May this audience see the user tunnel's details (owner or administrator)? */
-function ownsUser(snapshot: EngineSnapshot, who: Audience): boolean {
+export function ownsUser(snapshot: EngineSnapshot, who: Audience): boolean {
   const user = snapshot.tunnels.find((t) => t.kind === 'user');
   return who.admin || user?.ownerUid === undefined || user.ownerUid === who.uid;
 }

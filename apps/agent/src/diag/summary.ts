@@ -10,7 +10,7 @@ import { arch, release } from 'node:os';
 import type { CollectorRun } from '@tandem/diagnostics';
 import type { EngineSnapshot, TunnelSnapshot } from '@tandem/engine';
 import type { Transition } from '../history.js';
-import type { AgentState, Audience } from './agent-files.js';
+import { ownsUser, type AgentState, type Audience } from './agent-files.js';
 
 /** Facts for {@link summaryText} beyond the agent's state. */
 export interface SummaryFacts {
@@ -52,14 +52,15 @@ export async function summaryText(state: AgentState, facts: SummaryFacts): Promi
   const uid = facts.who.admin ? null : facts.who.uid;
   const tunnel = (k: 'machine' | 'user'): TunnelSnapshot | undefined => snap.tunnels.find((t) => t.kind === k);
   const user = tunnel('user');
-  const userVisible = facts.who.admin || user?.ownerUid === undefined || user.ownerUid === facts.who.uid;
+  const userVisible = ownsUser(snap, facts.who);
   const mt = state.machineTunnel();
   const failure = (k: 'machine' | 'user'): string => {
     const f = state.lastFailure(k, uid);
     return f ? `${f.time} ${f.code ?? ''} ${f.message ?? ''}`.trim() : 'none recorded';
   };
   const set = state.profiles();
-  const transitions = state.transitions(uid).slice(-TRANSITIONS);
+  const kept = state.transitions(uid);
+  const transitions = kept.slice(-TRANSITIONS);
   const failed = facts.collectors.filter((c) => c.exit !== 'ok' && c.exit !== 0);
   const lines = [
     'Tandem diagnostic bundle — summary',
@@ -95,7 +96,7 @@ export async function summaryText(state: AgentState, facts: SummaryFacts): Promi
         )
       : ['  no gateway answered the reachability check']),
     '',
-    `Last ${TRANSITIONS} transitions (of ${state.transitions(uid).length} kept):`,
+    `Last ${TRANSITIONS} transitions (of ${kept.length} kept):`,
     ...(transitions.length > 0 ? transitions.map(transitionLine) : ['  none since the agent started']),
     '',
     'Collectors that did not finish cleanly:',
