@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missing } from '@tandem/testkit';
-import type { Collector, CollectorContext } from '@tandem/diagnostics';
-import { BundleRedactor } from '@tandem/diagnostics';
 import {
   dnsCollector,
   firewallCollector,
@@ -17,22 +15,12 @@ import {
   routesCollector,
   stripCredentials,
 } from '../src/diag/network.js';
+import { runCollector } from './lib/run-collector.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-diag-net-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs a collector as the bundle would, returning its text and exit. */
-async function run(c: Collector): Promise<{ data: string; exit: number | 'ok' }> {
-  const ctx: CollectorContext = {
-    add: () => Promise.reject(new Error('these collectors return their file')),
-    signal: new AbortController().signal,
-    redactor: new BundleRedactor(),
-  };
-  const r = await c(ctx);
-  if (typeof r === 'string') return { data: r, exit: 'ok' };
-  if (r && typeof r === 'object' && 'exit' in r) return { data: String(r.data), exit: r.exit };
-  throw new Error(`unexpected result ${String(r)}`);
-}
+const run = runCollector;
 
 const noIp = missing('ip');
 

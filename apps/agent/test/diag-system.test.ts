@@ -9,10 +9,10 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missing } from '@tandem/testkit';
-import { BundleRedactor, type Collector, type CollectorContext } from '@tandem/diagnostics';
 import { parseStat } from '../src/diag/proc.js';
 import { softwareCollector, tunnelLinks } from '../src/diag/software.js';
 import { journalCollector, osCollector, processesCollector } from '../src/diag/system.js';
+import { runCollector } from './lib/run-collector.js';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'tandem-diag-sys-'));
 const children: ChildProcess[] = [];
@@ -21,17 +21,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(c: Collector): Promise<{ data: string; exit: number | 'ok' }> {
-  const ctx: CollectorContext = {
-    add: () => Promise.reject(new Error('these collectors return their file')),
-    signal: new AbortController().signal,
-    redactor: new BundleRedactor(),
-  };
-  const r = await c(ctx);
-  if (typeof r === 'string') return { data: r, exit: 'ok' };
-  if (r && typeof r === 'object' && 'exit' in r) return { data: String(r.data), exit: r.exit };
-  throw new Error(`unexpected result ${String(r)}`);
-}
+const run = runCollector;
 
 /** Starts `file` with `args` and waits until it has exec'd (its comm is no longer node's). */
 async function start(file: string, args: string[]): Promise<ChildProcess> {
