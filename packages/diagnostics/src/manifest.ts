@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { BundlePath, validate } from '@tandem/contract';
 import type { RedactionReport } from './redact.js';
 
 /** The manifest schema this package writes and reads. */
@@ -111,10 +112,8 @@ export function bundleFileName(hostLabel: string, when: Date): string {
 
 /** Paths a caller may use: relative, `/`-separated, no `..`, printable ASCII without spaces. */
 export function checkBundlePath(path: string): void {
-  const ok =
-    /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/.test(path) &&
-    path.length <= 200 &&
-    !path.split('/').some((p) => p === '.' || p === '..');
+  // The contract's shape (the agent's file list uses it too), and no `.` or `..` component.
+  const ok = validate(BundlePath, path).ok && !path.split('/').some((p) => p === '.' || p === '..');
   if (!ok) throw new TandemError(ErrorCodes.DIAG_ARCHIVE, `bad path in bundle: ${JSON.stringify(path)}`);
 }
 
