@@ -4,11 +4,11 @@
  * the installed size, conffiles, maintainer scripts and md5sums.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, lstatSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { join, relative } from 'node:path';
-import { treeSize } from './layout.mjs';
+import { treeSize, walk } from './layout.mjs';
 
 /** Files under /etc the package owns: dpkg keeps an administrator's edits to them. */
 const CONFFILES = ['/etc/tandem/example-profile.xml', '/etc/default/tandemd'];
@@ -32,14 +32,8 @@ function write(path, data, mode = 0o644) {
 /** gzip as Debian wants it: best compression, no name or time in the header (reproducible). */
 const gz = (data) => gzipSync(data, { level: 9 });
 
-function files(dir, base = dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    const st = lstatSync(p);
-    if (st.isDirectory()) return files(p, base);
-    return st.isFile() ? [relative(base, p)] : [];
-  });
-}
+/** Regular files under `dir`, relative to it. */
+const files = (dir) => [...walk(dir)].filter(([, st]) => st.isFile()).map(([p]) => relative(dir, p));
 
 /**
  * Writes the generated documentation and DEBIAN/ into the staged package at `stage`.
@@ -86,5 +80,4 @@ export function debianFiles(root, stage, { version }) {
           .digest('hex')}  ${f}`,
     );
   write(join(debian, 'md5sums'), `${sums.join('\n')}\n`);
-  return statSync(debian).isDirectory();
 }

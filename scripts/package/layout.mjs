@@ -103,19 +103,11 @@ const RUNTIME = '/usr/lib/tandem/node/bin/node';
  * their Node flags in one place, the launcher itself).
  */
 function normalise(lib) {
-  const walk = (dir) => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
-      const st = lstatSync(p);
-      if (st.isSymbolicLink()) continue;
-      if (st.isDirectory()) walk(p);
-      else if (name.endsWith('.node')) {
-        execFileSync('strip', ['--strip-unneeded', p]);
-        chmodSync(p, 0o644);
-      } else chmodSync(p, 0o644);
-    }
-  };
-  walk(lib);
+  for (const [p, st] of walk(lib)) {
+    if (!st.isFile()) continue;
+    if (p.endsWith('.node')) execFileSync('strip', ['--strip-unneeded', p]);
+    chmodSync(p, 0o644);
+  }
   execFileSync('strip', ['--strip-unneeded', join(lib, 'node/bin/node')]);
   chmodSync(join(lib, 'node/bin/node'), 0o755);
   for (const rel of LAUNCHERS) {
@@ -153,11 +145,16 @@ export function selfCheck(dest) {
 /** Bytes under `dir` (for the build report). */
 export function treeSize(dir) {
   let total = 0;
+  for (const [, st] of walk(dir)) total += st.size;
+  return total;
+}
+
+/** Every entry under `dir` but directories (files and links, not followed), with its lstat. */
+export function* walk(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    const st = lstatSync(p, { throwIfNoEntry: false });
-    if (!st) continue;
-    total += st.isDirectory() ? treeSize(p) : st.size;
+    const st = lstatSync(p);
+    if (st.isDirectory()) yield* walk(p);
+    else yield [p, st];
   }
-  return total;
 }
