@@ -21,6 +21,7 @@ import {
   TANDEMD,
   type AgentProcess,
   type Scratch,
+  until,
 } from './fixtures/agent/helpers.js';
 import { listenNotify, type NotifyListener } from './fixtures/agent/notify-listener.js';
 
@@ -79,7 +80,10 @@ describe.skipIf(missing('root', 'python3') !== null)(
       if (hostHasNetwork) expect(status).toMatch(/machine tunnel: \w+ \(untrusted network: /);
       // Exactly one READY=1, and nothing was sent before it.
       expect(listener.messages[0]).toBe(ready);
-      expect(agent.stderr()).toMatch(/readiness sent to the service manager/);
+      // The datagram can arrive before the agent's log line is read from its stderr pipe.
+      const logged = /readiness sent to the service manager/;
+      await until(() => logged.test(agent.stderr()), 5_000);
+      expect(agent.stderr()).toMatch(logged);
     });
 
     it.skipIf(!hostHasNetwork)('STATUS follows the machine tunnel (its failure without a certificate)', async () => {
