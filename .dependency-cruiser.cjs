@@ -9,6 +9,7 @@
  *   signer (the user's certificate signer) ─► ipc/client, contract, certs, common
  *   connection ─► anyconnect, tunnel, common
  *   anyconnect ─► certs ─► profile ─► xml ─► common (anyconnect also ─► xml);   tunnel ─► fdpoll ─► common
+ *   anyconnect ─► dtls ─► fdpoll (the DTLS data channel: OpenSSL through koffi, UDP fds)
  *   engine ─► profile, common (and nothing else: every effect goes through its ports)
  *   ipc ─► contract ─► common
  *   diagnostics (the bundle format, assembled as the user) ─► contract, common
@@ -19,7 +20,7 @@
  */
 const pkg = (names) => `^packages/(${names})/`;
 const AGENT_SIDE =
-  '^packages/(engine|anyconnect|tunnel|fdpoll|connection)/|^packages/ipc/(src|dist)/server|^apps/agent/';
+  '^packages/(engine|anyconnect|tunnel|fdpoll|dtls|connection)/|^packages/ipc/(src|dist)/server|^apps/agent/';
 
 module.exports = {
   forbidden: [
@@ -84,6 +85,13 @@ module.exports = {
       severity: 'error',
       from: { path: pkg('fdpoll') },
       to: { path: '^packages/(?!common/|fdpoll/)' },
+    },
+    {
+      name: 'dtls-layer',
+      comment: 'The DTLS channel knows OpenSSL, UDP sockets and fd readiness: common and fdpoll only.',
+      severity: 'error',
+      from: { path: pkg('dtls') },
+      to: { path: '^packages/(?!common/|fdpoll/|dtls/)' },
     },
     {
       name: 'tunnel-layer',

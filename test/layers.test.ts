@@ -46,6 +46,7 @@ describe('layer rule (dependency-cruiser)', () => {
       'packages/fdpoll/src/index.ts',
       "import { tun } from '../../tunnel/src/index.js';\nexport const f = tun;\n",
     );
+    put(root, 'packages/dtls/src/index.ts', "import { p } from '../../profile/src/index.js';\nexport const d = p;\n");
     put(root, 'packages/xml/src/index.ts', "import { p } from '../../profile/src/index.js';\nexport const x = p;\n");
     // The user's signer runs in the user's process: no tunnel (agent side), no engine.
     put(root, 'packages/engine/src/index.ts', 'export const e = 1;\n');
@@ -70,6 +71,7 @@ describe('layer rule (dependency-cruiser)', () => {
     expect(out).toContain('profile-layer: packages/profile/src/index.ts');
     expect(out).toContain('fdpoll-layer: packages/fdpoll/src/index.ts');
     expect(out).toContain('xml-layer: packages/xml/src/index.ts');
+    expect(out).toContain('dtls-layer: packages/dtls/src/index.ts');
     expect(out).toContain('signer-layer: packages/signer/src/index.ts → packages/engine/src/index.ts');
     expect(out).toContain('client-side-never-imports-agent-side: packages/signer/src/index.ts → packages/tunnel');
     // Local tools (in the caller's own process) may use the protocol and tunnel packages.

@@ -34,6 +34,11 @@ export const ErrorCodes = {
   TUNNEL_CLOSED: 'E_TUNNEL_CLOSED',
   /** The user declined the gateway's login banner (or did not accept it in time): no tunnel. */
   BANNER_DECLINED: 'E_BANNER_DECLINED',
+  /**
+   * The DTLS data channel failed (handshake refused or timed out, a version or cipher we did not
+   * offer, the UDP path died): data keeps flowing over CSTP, so this never ends a tunnel.
+   */
+  DTLS: 'E_DTLS',
   // local system
   TUN: 'E_TUN',
   NETCONFIG: 'E_NETCONFIG',

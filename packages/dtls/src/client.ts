@@ -1,0 +1,288 @@
+/**
+ * A DTLS 1.2 client over a connected UDP socket: OpenSSL does the handshake, the records and
+ * their cryptography, on the socket's fd through its datagram BIO; JavaScript only says when
+ * (fd readiness from @tandem/fdpoll, OpenSSL's retransmission timer) and moves whole packets.
+ *
+ * Two ways in, both of AnyConnect gateways:
+ *  - `psk`: a full handshake with a pre-shared key (ocserv's PSK-NEGOTIATE). The ClientHello's
+ *    session id carries the gateway's App-ID so its main process can route the datagram.
+ *  - `resume`: Cisco's legacy DTLS, the "resumption" of a session that never existed, with the
+ *    master secret sent in the CONNECT request and the gateway's session id. A gateway that
+ *    answers with a full handshake instead is refused (a possible man in the middle).
+ */
+import { ErrorCodes, TandemError } from '@tandem/common';
+import { FdWatch, Readiness } from '@tandem/fdpoll';
+import { errorQueue, openssl, Ssl, type OpenSsl, type Ptr } from './openssl.js';
+import { forgetPsk, usePsk } from './psk.js';
+import { closeUdp, connectUdp, sockaddr, type UdpAddress } from './udp.js';
+
+/** How the client keys the channel. */
+export type DtlsKeying =
+  | { kind: 'psk'; key: Uint8Array; sessionId: Uint8Array }
+  | { kind: 'resume'; masterSecret: Uint8Array; sessionId: Uint8Array; cipher: Uint8Array };
+
+/** What {@link DtlsClient.connect} needs. */
+export interface DtlsClientOptions {
+  peer: UdpAddress;
+  keying: DtlsKeying;
+  /** OpenSSL cipher list offered (e.g. "PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256"). */
+  ciphers: string;
+  /** The path MTU the records must fit (IP packet size); the data MTU is derived from it. */
+  linkMtu: number;
+  /** Gives up after this long (openconnect: 12 s). */
+  handshakeTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Called with each application record, a view into a pool buffer that stays valid (not reused). */
+export type RecordHandler = (record: Buffer) => void;
+
+const POOL = 256 * 1024;
+const MAX_RECORD = 16 * 1024 + 64;
+/** Records read per readiness event before yielding to the event loop. */
+const READ_BUDGET = 64;
+
+/** An established DTLS channel. */
+export class DtlsClient {
+  private readonly o: OpenSsl = openssl();
+  private pool = Buffer.allocUnsafe(POOL);
+  private poolOffset = 0;
+  private onRecord: RecordHandler = () => {};
+  private onFail: (err: TandemError) => void = () => {};
+  private closed = false;
+  /** Records sent and received, and records OpenSSL refused to send (socket full). */
+  readonly stats = { sent: 0, received: 0, sendBlocked: 0 };
+
+  private constructor(
+    private readonly ssl: Ptr,
+    private readonly ctx: Ptr,
+    private readonly fd: number,
+    private readonly watch: FdWatch,
+    readiness: { onReady: () => void },
+    /** OpenSSL's name of the negotiated suite, e.g. "PSK-AES256-GCM-SHA384". */
+    readonly cipher: string,
+    /** The protocol version, e.g. "DTLSv1.2". */
+    readonly version: string,
+    /** The largest packet one record can carry on this path (OpenSSL's data MTU). */
+    readonly dataMtu: number,
+  ) {
+    readiness.onReady = this.onReadable;
+  }
+
+  /** Opens the socket and completes the handshake; rejects with E_DTLS (nothing stays open). */
+  static async connect(opts: DtlsClientOptions): Promise<DtlsClient> {
+    const o = openssl();
+    o.errClear();
+    const fd = connectUdp(opts.peer);
+    let ctx: Ptr | null = null;
+    let ssl: Ptr | null = null;
+    let watch: FdWatch | null = null;
+    // The fd's one watch serves the handshake first, then the channel.
+    const readiness = { onReady: (): void => {} };
+    const fail = (message: string): never => {
+      throw new TandemError(ErrorCodes.DTLS, message, { details: { openssl: errorQueue(o) } });
+    };
+    try {
+      ctx = o.ctxNew(o.dtlsClientMethod()) ?? fail('SSL_CTX_new failed');
+      o.ctxCtrl(ctx, Ssl.CTRL_SET_MIN_PROTO_VERSION, Ssl.DTLS1_2_VERSION, null);
+      o.ctxCtrl(ctx, Ssl.CTRL_SET_MAX_PROTO_VERSION, Ssl.DTLS1_2_VERSION, null);
+      o.ctxCtrl(ctx, Ssl.CTRL_SET_SESS_CACHE_MODE, Ssl.SSL_SESS_CACHE_OFF, null);
+      if (o.ctxSetCipherList(ctx, opts.ciphers) !== 1) fail(`no usable cipher in "${opts.ciphers}"`);
+      ssl = o.sslNew(ctx) ?? fail('SSL_new failed');
+      // A resumed legacy session must keep the state the header secret describes: no extended
+      // master secret, no encrypt-then-MAC; renegotiation is never needed (rekey reconnects).
+      o.setOptions(
+        ssl,
+        Ssl.OP_NO_QUERY_MTU |
+          Ssl.OP_NO_TICKET |
+          Ssl.OP_NO_RENEGOTIATION |
+          (opts.keying.kind === 'resume' ? Ssl.OP_NO_EXTENDED_MASTER_SECRET | Ssl.OP_NO_ENCRYPT_THEN_MAC : 0),
+      );
+      const bio = o.bioNewDgram(fd, Ssl.BIO_NOCLOSE) ?? fail('BIO_new_dgram failed');
+      o.bioCtrl(bio, Ssl.BIO_CTRL_DGRAM_SET_CONNECTED, 0, sockaddr(opts.peer));
+      o.setBio(ssl, bio, bio);
+      o.sslCtrl(ssl, Ssl.DTLS_CTRL_SET_LINK_MTU, opts.linkMtu, null);
+      presetSession(o, ssl, opts.keying, fail);
+      if (opts.keying.kind === 'psk') usePsk(ssl, opts.keying.key, 'client');
+      o.setConnectState(ssl);
+      watch = new FdWatch(fd, () => readiness.onReady());
+      await handshake(o, ssl, watch, readiness, opts);
+      if (opts.keying.kind === 'resume' && o.sessionReused(ssl) !== 1) {
+        fail('the gateway answered the legacy DTLS resumption with a full handshake: refused');
+      }
+      const cipher = o.currentCipher(ssl);
+      return new DtlsClient(
+        ssl,
+        ctx,
+        fd,
+        watch,
+        readiness,
+        cipher ? o.cipherName(cipher) : 'unknown',
+        o.version(ssl),
+        o.dataMtu(ssl),
+      );
+    } catch (err) {
+      watch?.close();
+      if (ssl) {
+        forgetPsk(ssl);
+        o.sslFree(ssl);
+      }
+      if (ctx) o.ctxFree(ctx);
+      closeUdp(fd);
+      throw err instanceof TandemError ? err : new TandemError(ErrorCodes.DTLS, String(err), { cause: err });
+    } finally {
+      if (ssl) forgetPsk(ssl);
+    }
+  }
+
+  /** Starts delivering records; `onError` hears once of a failure that closed the channel. */
+  start(onRecord: RecordHandler, onError: (err: TandemError) => void): void {
+    this.onRecord = onRecord;
+    this.onFail = onError;
+    this.watch.watch(Readiness.READABLE);
+  }
+
+  /**
+   * Sends one record (`data` whole). False when the socket's buffer is full (the record is
+   * dropped, as IP may); throws nothing: a hard failure closes the channel and is reported.
+   */
+  send(data: Uint8Array): boolean {
+    if (this.closed) return false;
+    const n = this.o.write(this.ssl, data, data.length);
+    if (n > 0) {
+      this.stats.sent++;
+      return true;
+    }
+    const e = this.o.getError(this.ssl, n);
+    if (e === Ssl.ERROR_WANT_WRITE || e === Ssl.ERROR_WANT_READ) {
+      this.stats.sendBlocked++;
+      return false;
+    }
+    this.failWith(`DTLS write failed (${e}): ${errorQueue(this.o)}`);
+    return false;
+  }
+
+  /** Closes the channel (sends close_notify best effort); idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.watch.close();
+    this.o.shutdown(this.ssl);
+    this.o.errClear();
+    this.o.sslFree(this.ssl);
+    this.o.ctxFree(this.ctx);
+    closeUdp(this.fd);
+  }
+
+  /** True once closed (by {@link close} or a failure). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private readonly onReadable = (): void => {
+    for (let i = 0; i < READ_BUDGET && !this.closed; i++) {
+      if (POOL - this.poolOffset < MAX_RECORD) {
+        // Records handed out keep the old pool alive; a fresh one is cheaper than copying.
+        this.pool = Buffer.allocUnsafe(POOL);
+        this.poolOffset = 0;
+      }
+      const view = this.pool.subarray(this.poolOffset, this.poolOffset + MAX_RECORD);
+      const n = this.o.read(this.ssl, view, view.length);
+      if (n > 0) {
+        this.poolOffset += (n + 7) & ~7;
+        this.stats.received++;
+        this.onRecord(view.subarray(0, n));
+        continue;
+      }
+      const e = this.o.getError(this.ssl, n);
+      if (e === Ssl.ERROR_WANT_READ || e === Ssl.ERROR_WANT_WRITE) return;
+      if (e === Ssl.ERROR_ZERO_RETURN) this.failWith('the gateway closed the DTLS channel');
+      else this.failWith(`DTLS read failed (${e}): ${errorQueue(this.o) || 'the UDP path reported an error'}`);
+      return;
+    }
+  };
+
+  private failWith(message: string): void {
+    if (this.closed) return;
+    this.close();
+    this.onFail(new TandemError(ErrorCodes.DTLS, message));
+  }
+}
+
+function presetSession(o: OpenSsl, ssl: Ptr, keying: DtlsKeying, fail: (m: string) => never): void {
+  const session = o.sessionNew() ?? fail('SSL_SESSION_new failed');
+  try {
+    // PSK mode: any suite of the offer; the gateway does a full handshake and picks its own.
+    const suite = keying.kind === 'resume' ? keying.cipher : Uint8Array.of(0x00, 0xa9);
+    const cipher = o.cipherFind(ssl, suite) ?? fail('the gateway chose a DTLS cipher we do not offer');
+    const master = keying.kind === 'resume' ? keying.masterSecret : crypto.getRandomValues(new Uint8Array(48));
+    if (
+      o.sessionSetProtocolVersion(session, Ssl.DTLS1_2_VERSION) !== 1 ||
+      o.sessionSetCipher(session, cipher) !== 1 ||
+      o.sessionSet1Id(session, keying.sessionId, keying.sessionId.length) !== 1 ||
+      o.sessionSet1MasterKey(session, master, master.length) !== 1 ||
+      o.setSession(ssl, session) !== 1
+    ) {
+      fail('cannot preset the DTLS session id');
+    }
+  } finally {
+    o.sessionFree(session);
+  }
+}
+
+/** Drives SSL_do_handshake from fd readiness and OpenSSL's retransmission timer. */
+function handshake(
+  o: OpenSsl,
+  ssl: Ptr,
+  watch: FdWatch,
+  readiness: { onReady: () => void },
+  opts: DtlsClientOptions,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tv = Buffer.alloc(16);
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const finish = (err?: TandemError): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearTimeout(deadline);
+      opts.signal?.removeEventListener('abort', onAbort);
+      watch.watch(0);
+      if (err) reject(err);
+      else resolve();
+    };
+    const step = (): void => {
+      if (done) return;
+      const r = o.doHandshake(ssl);
+      if (r === 1) return finish();
+      const e = o.getError(ssl, r);
+      if (e !== Ssl.ERROR_WANT_READ && e !== Ssl.ERROR_WANT_WRITE) {
+        const detail = errorQueue(o);
+        return finish(
+          new TandemError(ErrorCodes.DTLS, `DTLS handshake refused: ${detail || `SSL error ${e}`}`, {
+            details: { openssl: detail },
+          }),
+        );
+      }
+      clearTimeout(timer);
+      // DTLSv1_get_timeout: 1 and a timeval when a retransmission is due.
+      if (o.sslCtrl(ssl, Ssl.DTLS_CTRL_GET_TIMEOUT, 0, tv) === 1) {
+        const ms = Number(tv.readBigInt64LE(0)) * 1000 + Math.ceil(Number(tv.readBigInt64LE(8)) / 1000);
+        timer = setTimeout(() => {
+          o.sslCtrl(ssl, Ssl.DTLS_CTRL_HANDLE_TIMEOUT, 0, null);
+          step();
+        }, ms);
+      }
+    };
+    readiness.onReady = step;
+    const onAbort = (): void => finish(new TandemError(ErrorCodes.DTLS, 'DTLS handshake aborted'));
+    const deadline = setTimeout(
+      () => finish(new TandemError(ErrorCodes.DTLS, `no DTLS handshake within ${opts.handshakeTimeoutMs} ms`)),
+      opts.handshakeTimeoutMs,
+    );
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    watch.watch(Readiness.READABLE);
+    step();
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * The OpenSSL calls the DTLS channel makes, bound through koffi to the OpenSSL that is linked
+ * into Node itself (`dlopen(NULL)`: the node binary exports libssl's whole API). Using Node's
+ * own copy means one OpenSSL per process, the version Node's TLS uses and is patched with, and
+ * no second library to ship or to find on the target. Bound lazily once per process.
+ *
+ * Macros of ssl.h that are `SSL_ctrl` / `SSL_CTX_ctrl` calls are spelt out here with their
+ * command numbers, which are part of OpenSSL's stable ABI.
+ */
+import { createRequire } from 'node:module';
+import { ErrorCodes, TandemError } from '@tandem/common';
+
+/** An opaque OpenSSL pointer (SSL_CTX *, SSL *, BIO *, SSL_SESSION *, const SSL_CIPHER *). */
+export type Ptr = object;
+
+/** ssl.h constants used by this package. */
+export const Ssl = {
+  ERROR_NONE: 0,
+  ERROR_SSL: 1,
+  ERROR_WANT_READ: 2,
+  ERROR_WANT_WRITE: 3,
+  ERROR_SYSCALL: 5,
+  ERROR_ZERO_RETURN: 6,
+  CTRL_SET_MTU: 17,
+  CTRL_SET_SESS_CACHE_MODE: 44,
+  DTLS_CTRL_GET_TIMEOUT: 73,
+  DTLS_CTRL_HANDLE_TIMEOUT: 74,
+  DTLS_CTRL_SET_LINK_MTU: 120,
+  CTRL_SET_MIN_PROTO_VERSION: 123,
+  CTRL_SET_MAX_PROTO_VERSION: 124,
+  OP_NO_EXTENDED_MASTER_SECRET: 1 << 0,
+  OP_NO_QUERY_MTU: 1 << 12,
+  OP_NO_TICKET: 1 << 14,
+  OP_NO_ENCRYPT_THEN_MAC: 1 << 19,
+  OP_NO_RENEGOTIATION: 1 << 30,
+  DTLS1_2_VERSION: 0xfefd,
+  BIO_NOCLOSE: 0,
+  BIO_CTRL_PENDING: 10,
+  BIO_CTRL_DGRAM_SET_CONNECTED: 32,
+  SSL_SESS_CACHE_OFF: 0,
+} as const;
+
+/** The bound calls. Pointers are koffi externals; numbers are C ints. */
+export interface OpenSsl {
+  versionNum(): number;
+  dtlsClientMethod(): Ptr;
+  dtlsServerMethod(): Ptr;
+  ctxNew(method: Ptr): Ptr | null;
+  ctxFree(ctx: Ptr): void;
+  ctxCtrl(ctx: Ptr, cmd: number, larg: number, parg: Uint8Array | null): number;
+  ctxSetOptions(ctx: Ptr, op: number): void;
+  ctxSetCipherList(ctx: Ptr, list: string): number;
+  sslNew(ctx: Ptr): Ptr | null;
+  sslFree(ssl: Ptr): void;
+  sslCtrl(ssl: Ptr, cmd: number, larg: number, parg: Uint8Array | null): number;
+  setBio(ssl: Ptr, rbio: Ptr, wbio: Ptr): void;
+  setConnectState(ssl: Ptr): void;
+  setAcceptState(ssl: Ptr): void;
+  doHandshake(ssl: Ptr): number;
+  read(ssl: Ptr, buf: Uint8Array, len: number): number;
+  write(ssl: Ptr, buf: Uint8Array, len: number): number;
+  getError(ssl: Ptr, ret: number): number;
+  shutdown(ssl: Ptr): number;
+  sessionReused(ssl: Ptr): number;
+  setPskClientCallback(ssl: Ptr, cb: unknown): void;
+  setOptions(ssl: Ptr, op: number): void;
+  setCipherList(ssl: Ptr, list: string): number;
+  setPskServerCallback(ssl: Ptr, cb: unknown): void;
+  sessionNew(): Ptr | null;
+  sessionFree(s: Ptr): void;
+  sessionSet1Id(s: Ptr, id: Uint8Array, len: number): number;
+  sessionSet1MasterKey(s: Ptr, key: Uint8Array, len: number): number;
+  sessionSetCipher(s: Ptr, cipher: Ptr): number;
+  sessionSetProtocolVersion(s: Ptr, version: number): number;
+  setSession(ssl: Ptr, s: Ptr): number;
+  cipherFind(ssl: Ptr, id: Uint8Array): Ptr | null;
+  currentCipher(ssl: Ptr): Ptr | null;
+  cipherName(cipher: Ptr): string;
+  version(ssl: Ptr): string;
+  dataMtu(ssl: Ptr): number;
+  bioNewDgram(fd: number, closeFlag: number): Ptr | null;
+  bioNewMem(): Ptr | null;
+  bioRead(bio: Ptr, buf: Uint8Array, len: number): number;
+  bioWrite(bio: Ptr, buf: Uint8Array, len: number): number;
+  bioCtrl(bio: Ptr, cmd: number, larg: number, parg: Uint8Array | null): number;
+  errGet(): number;
+  errString(code: number): string;
+  errClear(): void;
+  /** koffi itself, for callbacks and pointer addresses. */
+  koffi: typeof import('koffi');
+}
+
+let bound: OpenSsl | undefined;
+
+/** Binds the calls once per process; throws E_DTLS when Node's binary does not export them. */
+export function openssl(): OpenSsl {
+  if (bound) return bound;
+  try {
+    bound = bind();
+  } catch (err) {
+    throw new TandemError(
+      ErrorCodes.DTLS,
+      `OpenSSL's DTLS API is not reachable in this Node binary: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return bound;
+}
+
+function bind(): OpenSsl {
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  // dlopen(NULL): the symbols of the running executable, i.e. Node's statically linked OpenSSL.
+  const lib = koffi.load(null as unknown as string);
+  for (const name of ['SSL_CTX', 'SSL', 'SSL_METHOD', 'BIO', 'BIO_METHOD', 'SSL_SESSION', 'SSL_CIPHER']) {
+    koffi.opaque(name);
+  }
+  const f = (decl: string) => lib.func(decl) as (...args: unknown[]) => unknown;
+  const bioSMem = f('const BIO_METHOD *BIO_s_mem(void)');
+  const bioNew = f('BIO *BIO_new(const BIO_METHOD *type)');
+  const errBuf = Buffer.alloc(256);
+  const errStringN = f('void ERR_error_string_n(unsigned long e, uint8_t *buf, size_t len)');
+  const c = {
+    versionNum: f('unsigned long OpenSSL_version_num(void)'),
+    dtlsClientMethod: f('const SSL_METHOD *DTLS_client_method(void)'),
+    dtlsServerMethod: f('const SSL_METHOD *DTLS_server_method(void)'),
+    ctxNew: f('SSL_CTX *SSL_CTX_new(const SSL_METHOD *method)'),
+    ctxFree: f('void SSL_CTX_free(SSL_CTX *ctx)'),
+    ctxCtrl: f('long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)'),
+    ctxSetOptions: f('uint64_t SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op)'),
+    ctxSetCipherList: f('int SSL_CTX_set_cipher_list(SSL_CTX *ctx, const char *str)'),
+    sslNew: f('SSL *SSL_new(SSL_CTX *ctx)'),
+    sslFree: f('void SSL_free(SSL *ssl)'),
+    sslCtrl: f('long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)'),
+    setBio: f('void SSL_set_bio(SSL *ssl, BIO *rbio, BIO *wbio)'),
+    setConnectState: f('void SSL_set_connect_state(SSL *ssl)'),
+    setAcceptState: f('void SSL_set_accept_state(SSL *ssl)'),
+    doHandshake: f('int SSL_do_handshake(SSL *ssl)'),
+    read: f('int SSL_read(SSL *ssl, uint8_t *buf, int num)'),
+    write: f('int SSL_write(SSL *ssl, const uint8_t *buf, int num)'),
+    getError: f('int SSL_get_error(const SSL *ssl, int ret)'),
+    shutdown: f('int SSL_shutdown(SSL *ssl)'),
+    sessionReused: f('int SSL_session_reused(const SSL *ssl)'),
+    setPskClientCallback: f('void SSL_set_psk_client_callback(SSL *ssl, void *cb)'),
+    setPskServerCallback: f('void SSL_set_psk_server_callback(SSL *ssl, void *cb)'),
+    setOptions: f('uint64_t SSL_set_options(SSL *ssl, uint64_t op)'),
+    setCipherList: f('int SSL_set_cipher_list(SSL *ssl, const char *str)'),
+    sessionNew: f('SSL_SESSION *SSL_SESSION_new(void)'),
+    sessionFree: f('void SSL_SESSION_free(SSL_SESSION *s)'),
+    sessionSet1Id: f('int SSL_SESSION_set1_id(SSL_SESSION *s, const uint8_t *sid, unsigned int len)'),
+    sessionSet1MasterKey: f('int SSL_SESSION_set1_master_key(SSL_SESSION *s, const uint8_t *in, size_t len)'),
+    sessionSetCipher: f('int SSL_SESSION_set_cipher(SSL_SESSION *s, const SSL_CIPHER *cipher)'),
+    sessionSetProtocolVersion: f('int SSL_SESSION_set_protocol_version(SSL_SESSION *s, int version)'),
+    setSession: f('int SSL_set_session(SSL *ssl, SSL_SESSION *session)'),
+    cipherFind: f('const SSL_CIPHER *SSL_CIPHER_find(SSL *ssl, const uint8_t *ptr)'),
+    currentCipher: f('const SSL_CIPHER *SSL_get_current_cipher(const SSL *ssl)'),
+    cipherName: f('const char *SSL_CIPHER_get_name(const SSL_CIPHER *c)'),
+    version: f('const char *SSL_get_version(const SSL *ssl)'),
+    dataMtu: f('size_t DTLS_get_data_mtu(const SSL *ssl)'),
+    bioNewDgram: f('BIO *BIO_new_dgram(int fd, int close_flag)'),
+    bioRead: f('int BIO_read(BIO *b, uint8_t *data, int dlen)'),
+    bioWrite: f('int BIO_write(BIO *b, const uint8_t *data, int dlen)'),
+    bioCtrl: f('long BIO_ctrl(BIO *bp, int cmd, long larg, void *parg)'),
+    errGet: f('unsigned long ERR_get_error(void)'),
+    errClear: f('void ERR_clear_error(void)'),
+  };
+  const num = (v: unknown): number => Number(v);
+  return {
+    ...(c as unknown as Omit<OpenSsl, 'versionNum' | 'ctxCtrl' | 'sslCtrl' | 'dataMtu' | 'bioCtrl' | 'errGet'>),
+    versionNum: () => num(c.versionNum()),
+    ctxCtrl: (ctx, cmd, larg, parg) => num(c.ctxCtrl(ctx, cmd, larg, parg)),
+    sslCtrl: (ssl, cmd, larg, parg) => num(c.sslCtrl(ssl, cmd, larg, parg)),
+    dataMtu: (ssl) => num(c.dataMtu(ssl)),
+    bioCtrl: (bio, cmd, larg, parg) => num(c.bioCtrl(bio, cmd, larg, parg)),
+    errGet: () => num(c.errGet()),
+    bioNewMem: () => bioNew(bioSMem()) as Ptr | null,
+    errString: (code) => {
+      errStringN(code, errBuf, errBuf.length);
+      return errBuf.subarray(0, errBuf.indexOf(0)).toString('latin1');
+    },
+    koffi,
+  } as OpenSsl;
+}
+
+/** Drains OpenSSL's error queue of this thread into one line (empty when it was empty). */
+export function errorQueue(ssl: OpenSsl): string {
+  const parts: string[] = [];
+  for (let e = ssl.errGet(); e !== 0 && parts.length < 8; e = ssl.errGet()) parts.push(ssl.errString(e));
+  ssl.errClear();
+  return parts.join('; ');
+}
