@@ -60,7 +60,7 @@ export function wireState(t: TunnelSnapshot): TunnelState {
         addresses: addresses(t.addresses),
         bytesIn: t.bytesIn,
         bytesOut: t.bytesOut,
-        dtls: false,
+        dtls: t.details?.dtls ?? false,
       };
     case 'reconnecting': {
       const c = cause(t);
@@ -190,7 +190,7 @@ export function wireStats(snapshot: EngineSnapshot, kind: TunnelKind = 'user'): 
     {
       title: 'Transport Information',
       entries: [
-        // CSTP only for now: DTLS will show here as its own protocol when it carries data.
+        // The channel carrying data: DTLS when up, else CSTP's TLS.
         { name: 'Protocol', value: d ? text(d.protocol, 64) : NA },
         { name: 'Cipher', value: d ? text(d.cipher, 128) : NA },
         { name: 'MTU', value: d ? String(d.mtu) : NA },

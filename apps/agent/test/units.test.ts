@@ -590,6 +590,7 @@ describe('stats in vpncli layout', () => {
     const details = {
       protocol: 'TLSv1.3',
       cipher: 'TLS_AES_256_GCM_SHA384',
+      dtls: false,
       mtu: 1399,
       mode4: 'split-include' as const,
       mode6: 'none' as const,
@@ -619,6 +620,7 @@ describe('stats in vpncli layout', () => {
           details: {
             protocol: 'TLSv1.2',
             cipher: 'x',
+            dtls: false,
             mtu: 1400,
             mode4: 'all',
             mode6: 'all',
@@ -636,6 +638,7 @@ describe('stats in vpncli layout', () => {
           details: {
             protocol: 'TLSv1.3',
             cipher: 'x',
+            dtls: false,
             mtu: 1400,
             mode4: 'split-include',
             mode6: 'none',

@@ -4,16 +4,16 @@
  * layer stops after the response head and hands the socket (and any bytes already read past
  * the head) to the caller.
  *
- * Tandem has no DTLS channel yet, so all data flows over CSTP. We still send a fresh
- * X-DTLS-Master-Secret and a PSK-NEGOTIATE cipher list because ocserv and ASAs expect them from
- * AnyConnect clients, and the DTLS parameters of the answer are kept (as secrets) for the day a
- * DTLS channel exists. No compression is offered (docs/protocol.md#connect-request).
+ * The request offers DTLS (dtls-offer.ts): a fresh X-DTLS-Master-Secret for the legacy keying,
+ * kept with the channel, and both cipher lists. `dtls: false` sends none of it, as openconnect's
+ * --no-dtls does. No compression is offered (docs/protocol.md#connect-request).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCodes, TandemError, redactor } from '@tandem/common';
 import { USER_AGENT } from './auth-flow.js';
+import { DTLS12_CIPHER_SUITES, DTLS_CIPHER_SUITES } from './dtls-offer.js';
 import type { GatewayUrl } from './gateway-url.js';
 import type { ConnectionCache } from './connection-cache.js';
 import { CONNECT_HEAD_LIMITS, exchange, header, type HttpResponse } from './http.js';
@@ -25,9 +25,6 @@ import {
   type TlsGroups,
 } from './tls-connect.js';
 import { parseTunnelConfig, type TunnelConfig } from './tunnel-config.js';
-
-/** DTLS suites we would negotiate (PSK mode first, as openconnect does). */
-export const DTLS_CIPHER_SUITES = 'PSK-NEGOTIATE:OC-DTLS1_2-AES256-GCM:OC-DTLS1_2-AES128-GCM';
 
 /** What every request made with a session cookie needs: where the gateway is and how it is trusted. */
 export interface GatewaySessionOptions {
@@ -56,6 +53,8 @@ export interface ConnectOptions extends GatewaySessionOptions {
   timeoutMs?: number;
   /** The auth phase's kept-alive connection, used for CONNECT when it is still open. */
   connections?: ConnectionCache;
+  /** Offer DTLS (default true). */
+  dtls?: boolean;
 }
 
 /** A tunnel whose CONNECT succeeded: the socket now carries CSTP frames. */
@@ -66,6 +65,8 @@ export interface CstpChannel {
   server: ServerCertInfo;
   /** CSTP bytes that arrived together with the response head. */
   initial: Buffer;
+  /** The X-DTLS-Master-Secret this CONNECT sent (the legacy DTLS keying); secret. */
+  dtlsSecret: Buffer | null;
 }
 
 /**
@@ -79,6 +80,7 @@ export function requestedMtu(baseMtu: number): number {
 /** Builds the CONNECT request headers. Only `webvpn` goes into the Cookie header (docs/protocol.md#connect-request). */
 export function connectHeaders(
   opts: Pick<ConnectOptions, 'gateway' | 'cookie' | 'localHostname' | 'baseMtu' | 'previousAddresses'>,
+  dtlsSecret: Buffer | null = null,
 ): Array<[string, string]> {
   if (!/^[\x21-\x7e]{1,4096}$/.test(opts.cookie) || /[;,\s]/.test(opts.cookie)) {
     throw new TandemError(
@@ -88,9 +90,6 @@ export function connectHeaders(
   }
   const base = opts.baseMtu ?? 1500;
   const local = (opts.localHostname ?? hostname()).replace(/[^A-Za-z0-9.-]/g, '').slice(0, 63) || 'localhost';
-  // A fresh legacy DTLS master secret per CONNECT (never reused across connects).
-  const secret = randomBytes(48).toString('hex').toUpperCase();
-  redactor.addSecret(secret);
   const headers: Array<[string, string]> = [
     ['Host', opts.gateway.hostHeader],
     ['User-Agent', USER_AGENT],
@@ -103,7 +102,15 @@ export function connectHeaders(
     ['X-CSTP-Full-IPv6-Capability', 'true'],
   ];
   for (const a of opts.previousAddresses ?? []) headers.push(['X-CSTP-Address', a]);
-  headers.push(['X-DTLS-Master-Secret', secret], ['X-DTLS-CipherSuite', DTLS_CIPHER_SUITES]);
+  if (dtlsSecret) {
+    const secret = dtlsSecret.toString('hex').toUpperCase();
+    redactor.addSecret(secret);
+    headers.push(
+      ['X-DTLS-Master-Secret', secret],
+      ['X-DTLS-CipherSuite', DTLS_CIPHER_SUITES],
+      ['X-DTLS12-CipherSuite', DTLS12_CIPHER_SUITES],
+    );
+  }
   return headers;
 }
 
@@ -167,7 +174,9 @@ export async function connectCstp(opts: ConnectOptions): Promise<CstpChannel> {
 async function connectOn(conn: GatewayConnection, opts: ConnectOptions, started: number): Promise<CstpChannel> {
   const timeout = opts.timeoutMs ?? 30_000;
   try {
-    const headers = connectHeaders(opts);
+    // A fresh legacy DTLS master secret per CONNECT (never reused across connects).
+    const dtlsSecret = opts.dtls === false ? null : randomBytes(48);
+    const headers = connectHeaders(opts, dtlsSecret);
     const res = await exchange(
       conn.socket,
       { method: 'CONNECT', path: '/CSCOSSLC/tunnel', headers, headOnly: true, limits: CONNECT_HEAD_LIMITS },
@@ -175,9 +184,9 @@ async function connectOn(conn: GatewayConnection, opts: ConnectOptions, started:
     );
     if (res.status !== 200) throw connectRefusal(res);
     const config = parseTunnelConfig(res);
-    if (config.dtls?.appId) redactor.addSecret(config.dtls.appId);
-    if (config.dtls?.sessionId) redactor.addSecret(config.dtls.sessionId);
-    return { socket: conn.socket, config, server: conn.server, initial: res.rest };
+    const keying = config.dtls?.keying;
+    if (keying) redactor.addSecret(keying.kind === 'psk' ? keying.appId : keying.sessionId);
+    return { socket: conn.socket, config, server: conn.server, initial: res.rest, dtlsSecret };
   } catch (err) {
     conn.socket.destroy();
     throw err;

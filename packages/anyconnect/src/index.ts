@@ -18,5 +18,7 @@ export * from './tunnel-config.js';
 export * from './cstp-connect.js';
 export * from './cstp-writer.js';
 export * from './cstp-session.js';
+export * from './dtls-offer.js';
+export * from './dtls-session.js';
 export * from './reconnect.js';
 export * from './tunnel.js';

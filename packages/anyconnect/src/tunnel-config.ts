@@ -18,6 +18,7 @@ import {
   type IpPrefix,
   type TunnelNetwork,
 } from '@tandem/common';
+import { parseDtlsAnswer, type DtlsOffer } from './dtls-offer.js';
 import { headerValues, type HttpResponse } from './http.js';
 
 /**
@@ -40,8 +41,10 @@ export interface TunnelConfig extends TunnelNetwork {
   rekey: { seconds: number; method: string } | null;
   banner: string;
   serverName: string;
-  /** DTLS parameters (not used yet: Tandem carries data over CSTP only). Secrets: never log. */
-  dtls: { port?: number; appId?: string; sessionId?: string; cipherSuite?: string } | null;
+  /** What the gateway offers for the DTLS data channel (secrets inside: never log). */
+  dtls: DtlsOffer | null;
+  /** Why there is no DTLS offer (null when there is one). */
+  dtlsNote: string | null;
 }
 
 const MAX_ROUTES = 1000;
@@ -135,6 +138,7 @@ export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelCon
     banner: (one('x-cstp-banner') ?? '').replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 4096),
     serverName: (one('x-cstp-server-name') ?? '').slice(0, 200),
     dtls: null,
+    dtlsNote: null,
   };
   for (const a of all('x-cstp-address')) {
     const addr = normalizeAddress(a);
@@ -226,16 +230,8 @@ export function parseTunnelConfig(res: Pick<HttpResponse, 'headers'>): TunnelCon
       seconds: int(rekey, 'X-CSTP-Rekey-Time', 0, 10 * 365 * 86400),
       method: (one('x-cstp-rekey-method') ?? 'none').slice(0, 20),
     };
-  const appId = one('x-dtls-app-id');
-  const sessionId = one('x-dtls-session-id');
-  if (appId || sessionId) {
-    const port = one('x-dtls-port');
-    cfg.dtls = {
-      ...(port ? { port: int(port, 'X-DTLS-Port', 1, 65535) } : {}),
-      ...(appId && /^[0-9a-fA-F]{2,128}$/.test(appId) ? { appId } : {}),
-      ...(sessionId && /^[0-9a-fA-F]{64}$/.test(sessionId) ? { sessionId } : {}),
-      ...(one('x-dtls-ciphersuite') ? { cipherSuite: one('x-dtls-ciphersuite')!.slice(0, 80) } : {}),
-    };
-  }
+  const dtls = parseDtlsAnswer(one);
+  cfg.dtls = dtls.offer;
+  cfg.dtlsNote = dtls.note;
   return cfg;
 }

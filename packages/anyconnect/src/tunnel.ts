@@ -22,6 +22,8 @@ export async function openTunnel(
     baseMtu?: number;
     previousAddresses?: string[];
     timeoutMs?: number;
+    /** Offer DTLS in CONNECT (default true). */
+    dtls?: boolean;
   },
 ): Promise<OpenTunnel> {
   const channel = await connectCstp({
@@ -36,6 +38,7 @@ export async function openTunnel(
     previousAddresses: opts.previousAddresses,
     timeoutMs: opts.timeoutMs,
     connections: opts.connections,
+    dtls: opts.dtls,
   });
   return { channel, session: new CstpSession(channel, { log: opts.log }) };
 }

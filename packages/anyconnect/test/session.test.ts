@@ -4,7 +4,7 @@
  * the captured ocserv CONNECT response as a typed configuration; the manifest hash rule; and
  * that the secrets of a CONNECT never reach the redacted log text.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -77,6 +77,7 @@ function config(over: Partial<TunnelConfig> = {}): TunnelConfig {
     banner: '',
     serverName: '',
     dtls: null,
+    dtlsNote: null,
     ipv4: { address: normalizeAddress('192.168.77.10')!.address, netmask: '255.255.255.0', prefix: 24 },
     ...over,
   };
@@ -88,6 +89,7 @@ function session(sock: FakeSocket, over: Partial<TunnelConfig> = {}): CstpSessio
     config: config(over),
     server: { sha256: '', sha1: '', pin: '', subject: '', issuer: '', validTo: '' },
     initial: Buffer.alloc(0),
+    dtlsSecret: null,
   });
 }
 
@@ -295,9 +297,13 @@ X-CSTP-Banner: Proto Lab gateway: authorised use only`;
       serverName: 'ocserv 1.1.6',
       dtls: {
         port: 443,
-        appId: '7d9fe87fa71d84486cce1de82fe77ad31fa5f98cf6a67cbd20c71e93b58604ad',
-        cipherSuite: 'PSK-NEGOTIATE',
+        keying: { kind: 'psk', appId: '7d9fe87fa71d84486cce1de82fe77ad31fa5f98cf6a67cbd20c71e93b58604ad' },
+        dpd: 0,
+        keepalive: 0,
+        rekey: null,
+        mtu: 1406,
       },
+      dtlsNote: null,
     });
     expect(previousLease(c)).toEqual(['192.168.77.146', 'fd77::146']);
   });
@@ -312,14 +318,16 @@ X-CSTP-Banner: Proto Lab gateway: authorised use only`;
 });
 
 describe('CONNECT request and secrets', () => {
-  it('headers: webvpn cookie only, fresh 96-hex master secret registered as a secret, PSK-NEGOTIATE offered', () => {
+  it('headers: webvpn cookie only, the 96-hex master secret registered as a secret, PSK-NEGOTIATE offered', () => {
     const gw = describeGatewayUrl('https://vpn.lab.test:8443/corp');
-    const h = connectHeaders({
+    const request = {
       gateway: gw,
       cookie: 'AKgwc0uzV5F09ZLBuolbp0QcwIuwpaERELsBCoVIvrw=',
       localHostname: 'pc-1',
       previousAddresses: ['192.168.77.146'],
-    });
+    };
+    const dtlsSecret = randomBytes(48);
+    const h = connectHeaders(request, dtlsSecret);
     const get = (n: string) => h.filter(([k]) => k === n).map(([, v]) => v);
     expect(get('Host')).toEqual(['vpn.lab.test:8443']);
     expect(get('Cookie')).toEqual(['webvpn=AKgwc0uzV5F09ZLBuolbp0QcwIuwpaERELsBCoVIvrw=']);
@@ -327,11 +335,12 @@ describe('CONNECT request and secrets', () => {
     expect(get('X-CSTP-Address-Type')).toEqual(['IPv6,IPv4']);
     expect(get('X-CSTP-MTU')).toEqual(['1390']);
     const secret = get('X-DTLS-Master-Secret')[0]!;
-    expect(secret).toMatch(/^[0-9A-F]{96}$/);
-    expect(get('X-DTLS-Master-Secret')[0]).not.toBe(
-      connectHeaders({ gateway: gw, cookie: 'x' }).find(([k]) => k === 'X-DTLS-Master-Secret')![1],
-    );
+    expect(secret).toBe(dtlsSecret.toString('hex').toUpperCase());
+    expect(get('X-DTLS-CipherSuite')[0]).toMatch(/^PSK-NEGOTIATE:/);
+    expect(get('X-DTLS12-CipherSuite')[0]).toContain('AES256-GCM-SHA384');
     expect(redactor.string(`secret ${secret}`)).not.toContain(secret);
+    // No DTLS (`dtls: false`): no secret and no DTLS header at all, as openconnect's --no-dtls.
+    expect(connectHeaders(request, null).some(([k]) => k.startsWith('X-DTLS'))).toBe(false);
     expect(h.some(([k]) => /encoding/i.test(k))).toBe(false);
     expect(() => connectHeaders({ gateway: gw, cookie: 'a; evil=1' })).toThrow(/Cookie header/);
   });

@@ -19,8 +19,14 @@
  * filled) pauses reading from the TLS socket, so TCP flow control slows the gateway down instead
  * of us dropping packets, and reading resumes when the TUN says its queue has been written out
  * (`onceWriteDrained`: the device watches for "writable", so a paused socket costs no timer).
+ *
+ * While a DTLS channel is up ({@link DataPath.useDtls}) packets to the gateway go over it and
+ * nothing but control goes over CSTP: ocserv takes DATA on CSTP as the client falling back. A
+ * full UDP socket pauses the TUN until the socket is writable again; packets from the gateway
+ * arrive on either channel and all go to the TUN (a full TUN drops UDP ones: pausing a UDP
+ * socket only moves the drop into the kernel).
  */
-import { CSTP_HEADER_LEN, type CstpSession } from '@tandem/anyconnect';
+import { CSTP_HEADER_LEN, DTLS_HEADER_LEN, type CstpSession, type DtlsSession } from '@tandem/anyconnect';
 import type { TunDevice } from '@tandem/tunnel';
 
 /** Counters of the data path (the session and TUN keep their own). */
@@ -35,6 +41,9 @@ export interface DataPathStats {
   socketPauses: number;
   /** Packets from the gateway the TUN refused (its queue was full). */
   droppedTunFull: number;
+  /** Of `toGateway` / `fromGateway`: the packets that went over DTLS. */
+  toGatewayDtls: number;
+  fromGatewayDtls: number;
 }
 
 /** The part of the TLS socket the data path pauses when the TUN cannot keep up. */
@@ -52,8 +61,13 @@ export class DataPath {
     pauses: 0,
     socketPauses: 0,
     droppedTunFull: 0,
+    toGatewayDtls: 0,
+    fromGatewayDtls: 0,
   };
   private session: CstpSession | null = null;
+  private dtls: DtlsSession | null = null;
+  /** Set while the TUN is paused for a full UDP socket: cancels that wait. */
+  private cancelDtlsWait: (() => void) | null = null;
   private source: PausableSource | null = null;
   private started = false;
   /** Set while the socket is paused for a full TUN: cancels the wait for the TUN queue to drain. */
@@ -89,11 +103,32 @@ export class DataPath {
     }
   }
 
+  /**
+   * Carries packets over `dtls` from now on (null: back to CSTP, e.g. when DTLS died). The TUN
+   * resumes if it was waiting for the old channel.
+   */
+  useDtls(dtls: DtlsSession | null): void {
+    if (this.dtls === dtls) return;
+    this.cancelDtlsWait?.();
+    this.cancelDtlsWait = null;
+    this.dtls = dtls;
+    if (dtls) dtls.on('packet', (packet: Buffer) => this.fromDtls(dtls, packet));
+    if (this.started) this.tun.resume();
+  }
+
   /** Detaches the session (reconnecting, closing): TUN packets are dropped and counted meanwhile. */
   detach(): void {
     this.session = null;
     this.source = null;
     this.stopDrainWait();
+    this.useDtls(null);
+  }
+
+  private fromDtls(dtls: DtlsSession, packet: Buffer): void {
+    if (this.dtls !== dtls) return;
+    this.stats.fromGateway++;
+    this.stats.fromGatewayDtls++;
+    if (!this.tun.write(packet)) this.stats.droppedTunFull++;
   }
 
   private fromGateway(session: CstpSession, packet: Buffer): void {
@@ -113,6 +148,22 @@ export class DataPath {
   }
 
   private fromTun(packet: Buffer): void {
+    const d = this.dtls;
+    if (d && !d.isClosed && (this.tun.headroom ?? 0) >= DTLS_HEADER_LEN) {
+      this.stats.toGateway++;
+      this.stats.toGatewayDtls++;
+      const frame = Buffer.from(packet.buffer, packet.byteOffset - DTLS_HEADER_LEN, packet.length + DTLS_HEADER_LEN);
+      // A failed send that closed the channel has already moved the data path back to CSTP.
+      if (!d.sendFramed(frame) && this.dtls === d) {
+        this.stats.pauses++;
+        this.tun.pause();
+        this.cancelDtlsWait ??= d.onceWritable(() => {
+          this.cancelDtlsWait = null;
+          this.tun.resume();
+        });
+      }
+      return;
+    }
     const s = this.session;
     if (!s || s.isClosed) {
       this.stats.droppedNoSession++;

@@ -3,6 +3,7 @@
  * lines, the agent logs them. No event ever carries the cookie or another secret.
  */
 import type { NetworkSession } from '@tandem/tunnel';
+import type { DtlsStats } from '@tandem/anyconnect';
 import type { DataPathStats } from './datapath.js';
 
 /** Progress and state changes of one connection. */
@@ -26,12 +27,16 @@ export type ConnectionEvent =
       dns: string[];
     }
   | { event: 'dead' | 'transport-lost'; reason: string }
+  /** The DTLS channel carries data now (`protocol`/`cipher` as OpenSSL names them). */
+  | { event: 'dtls-up'; ms: number; protocol: string; cipher: string }
+  /** A DTLS attempt failed or the channel died: data runs over CSTP until the next attempt. */
+  | { event: 'dtls-down'; reason: string }
   | { event: 'reconnecting'; attempt: number; delayMs: number }
   | { event: 'reconnected'; ms: number; reauthenticated: boolean }
   | { event: 'rekeying'; method: string }
   | { event: 'ended'; reason: string; byServer: boolean }
-  /** `datapath`: the packet counters of the whole connection, for the record of how it went. */
-  | { event: 'disconnected'; repaired: boolean; failures: string[]; datapath: DataPathStats };
+  /** `datapath`, `dtls`: the counters of the whole connection, for the record of how it went. */
+  | { event: 'disconnected'; repaired: boolean; failures: string[]; datapath: DataPathStats; dtls: DtlsStats };
 
 /** Where events go; a no-op when the caller does not listen. */
 export type EventSink = (e: ConnectionEvent) => void;

@@ -30,6 +30,8 @@ export interface LoginOptions extends HostSettings {
    * answer has one, before the tunnel device exists); absent: the banner is not asked about.
    */
   acceptBanner?: AcceptBanner;
+  /** Offer and use DTLS (default true); false keeps all data on CSTP. */
+  dtls?: boolean;
 }
 
 /** An authenticated gateway session that has not been opened yet. */

@@ -35,6 +35,7 @@ import { abortable } from './abortable.js';
 import { bannerText, requireBannerAccepted, type AcceptBanner } from './banner.js';
 import { toNetworkConfig } from './config-map.js';
 import { DataPath, type DataPathStats } from './datapath.js';
+import { DtlsLink, type DtlsState } from './dtls-link.js';
 import type { ConnectionEvent, EventSink } from './events.js';
 import { gatewayAddress } from './gateway-ip.js';
 import { onQuiet, releaseMemory } from './memory-relief.js';
@@ -53,7 +54,13 @@ export interface HostSettings {
 
 /** What {@link Tunnel.open} needs from the login. */
 export interface TunnelOpening {
-  settings: HostSettings & { auth: AuthOptions; onEvent?: EventSink; acceptBanner?: AcceptBanner };
+  settings: HostSettings & {
+    auth: AuthOptions;
+    onEvent?: EventSink;
+    acceptBanner?: AcceptBanner;
+    /** Offer and use DTLS (default true); false keeps all data on CSTP, like openconnect's --no-dtls. */
+    dtls?: boolean;
+  };
   auth: AuthResult;
   connections: ConnectionCache;
   /** A snapshot started during auth, or undefined to take one now. */
@@ -85,10 +92,15 @@ export type TunnelMode = 'all' | 'split-include' | 'split-exclude' | 'none';
 
 /** What statistics show about a tunnel besides counters (vpncli's Transport Information, Secured Routes). */
 export interface TunnelDetails {
-  /** TLS version of the CSTP connection (`TLSv1.3`). */
+  /** Version of the channel carrying data: DTLS (`DTLSv1.2`) when up, else CSTP's TLS (`TLSv1.3`). */
   protocol: string;
-  /** Its cipher suite, by its standard name. */
+  /** Its cipher suite (OpenSSL's name for DTLS, the standard name for TLS). */
   cipher: string;
+  /** Whether DTLS carries the data now. */
+  dtls: boolean;
+  /** The DTLS channel's state, and why it last failed (null if it never did). */
+  dtlsState: DtlsState;
+  dtlsFailure: string | null;
   mtu: number;
   mode4: TunnelMode;
   mode6: TunnelMode;
@@ -129,6 +141,7 @@ export class Tunnel {
     private readonly network: NetworkSession,
     private readonly tun: TunDevice,
     private readonly datapath: DataPath,
+    private readonly dtls: DtlsLink,
   ) {
     this.watch(session);
     this.stopRelief = onQuiet(() => {
@@ -144,7 +157,10 @@ export class Tunnel {
     const snapshot = o.snapshot ?? captureHostSnapshot(settings.resolvConf);
     snapshot.catch(() => {}); // observed by NetworkSession.begin, or dropped with a failed CONNECT
     const address = addressFor(auth.gateway, settings.auth);
-    const connecting = openTunnel(auth, { ...settings.auth, address, connections }).finally(() => connections.close());
+    const dtlsWanted = settings.dtls !== false;
+    const connecting = openTunnel(auth, { ...settings.auth, address, connections, dtls: dtlsWanted }).finally(() =>
+      connections.close(),
+    );
     const { channel, session } = await abortable(connecting, o.signal, (late) => late.session.close('cancelled'));
     // A banner only in the CONNECT answer is asked about here, before a TUN exists: nothing can
     // flow until the user accepts. One already accepted with the login is not asked again.
@@ -173,6 +189,7 @@ export class Tunnel {
     let network: NetworkSession | null = null;
     let tun: TunDevice | null = null;
     let datapath: DataPath | null = null;
+    let dtls: DtlsLink | null = null;
     try {
       const netConfig = toNetworkConfig(channel.config, gatewayIp);
       // Loading the TUN driver's FFI (~8 ms of main-thread work) runs while the pre-init
@@ -196,8 +213,11 @@ export class Tunnel {
       };
       datapath = new DataPath(tun, (err) => onTunError(err));
       datapath.attach(session, channel.socket);
+      // The DTLS handshake runs while vpnc-script sets up routes and DNS, as openconnect's does.
+      dtls = new DtlsLink({ datapath, gatewayIp, log, emit });
+      if (settings.dtls !== false) dtls.start(channel);
       await network.connect(tun.name);
-      const tunnel = new Tunnel(o, auth.cookie, session, channel.config, network, tun, datapath);
+      const tunnel = new Tunnel(o, auth.cookie, session, channel.config, network, tun, datapath, dtls);
       onTunError = (err) => tunnel.end({ reason: `TUN failed: ${err.message}`, byServer: false });
       const ms = Math.round(performance.now() - o.startedAt);
       emit({
@@ -220,6 +240,7 @@ export class Tunnel {
       if (early) setImmediate(() => onTunError(early));
       return tunnel;
     } catch (err) {
+      dtls?.stop();
       datapath?.detach();
       await session.logout('Tunnel setup failed').catch(() => {});
       if (network) await network.disconnect().catch(() => {});
@@ -247,8 +268,12 @@ export class Tunnel {
   details(): TunnelDetails {
     const net = this.network.networkConfig;
     const cidr = (r: { address: string; prefix: number }): string => `${r.address}/${r.prefix}`;
+    const dtls = this.dtls.current;
     return {
-      ...this.session.transport,
+      ...(dtls ? dtls.transport : this.session.transport),
+      dtls: dtls !== null,
+      dtlsState: this.dtls.state,
+      dtlsFailure: this.dtls.lastFailure,
       mtu: this.config.mtu,
       mode4: modeOf(this.config.ipv4 !== undefined, net.include4, net.exclude4),
       mode6: modeOf(this.config.ipv6 !== undefined, net.include6, net.exclude6),
@@ -262,8 +287,20 @@ export class Tunnel {
     return { ...this.totals(), datapath: { ...this.datapath.stats }, tun: this.tun.stats() };
   }
 
-  /** Byte and packet counts of the sessions before this one plus the current one. */
+  /** Byte and packet counts of the CSTP sessions and of every DTLS channel. */
   private totals(): typeof this.previous {
+    const c = this.cstpTotals();
+    const d = this.dtls.totals();
+    return {
+      bytesIn: c.bytesIn + d.bytesIn,
+      bytesOut: c.bytesOut + d.bytesOut,
+      packetsIn: c.packetsIn + d.packetsIn,
+      packetsOut: c.packetsOut + d.packetsOut,
+    };
+  }
+
+  /** The CSTP sessions before this one plus the current one. */
+  private cstpTotals(): typeof this.previous {
     const s = this.session.stats;
     const p = this.previous;
     return {
@@ -302,6 +339,7 @@ export class Tunnel {
       trust: o.trust,
       machine: o.machine,
       timeoutMs: RECONNECT_DEADLINE_MS,
+      dtls: this.opening.settings.dtls !== false,
     };
     // The same TLS groups as the first connection: an old gateway that needed classic groups
     // needs them on every reconnect too.
@@ -319,7 +357,7 @@ export class Tunnel {
         'gateway assigned a different address on reconnect; the tunnel must be set up again',
       );
     }
-    this.previous = this.totals();
+    this.previous = this.cstpTotals();
     const session = new CstpSession(result.channel, { log: this.opening.log });
     // A new cookie means the caller had to log in again first.
     const reauthenticated = credentials.cookie !== this.cookie;
@@ -328,6 +366,7 @@ export class Tunnel {
     this.config = result.channel.config;
     this.watch(session);
     this.datapath.attach(session, result.channel.socket);
+    if (this.opening.settings.dtls !== false) this.dtls.start(result.channel);
     await this.network
       .reconnect()
       .catch((err: Error) => this.opening.log.warn('vpnc-script reconnect step failed', { error: err.message }));
@@ -339,6 +378,8 @@ export class Tunnel {
     this.ended = true;
     this.stopRelief();
     this.closing ??= (async () => {
+      const dtls = this.dtls.totals();
+      this.dtls.stop();
       this.datapath.detach();
       if (options.logout) await this.session.logout(options.reason ?? 'Client logout').catch(() => {});
       else this.session.close(options.reason);
@@ -351,6 +392,7 @@ export class Tunnel {
         repaired: failures.length === 0,
         failures,
         datapath: { ...this.datapath.stats },
+        dtls,
       });
       // The tunnel's buffers are garbage now; an agent that stays up should not keep them.
       releaseMemory();
@@ -365,6 +407,7 @@ export class Tunnel {
   private end(end: TunnelEnd): void {
     if (this.ended) return;
     this.ended = true;
+    this.dtls.stop();
     this.datapath.detach();
     this.emit({ event: 'ended', ...end });
     for (const l of [...this.endListeners]) l(end);
@@ -377,6 +420,7 @@ export class Tunnel {
         this.end({ reason: why.reason, byServer: true });
         return;
       }
+      this.dtls.stop();
       this.datapath.detach();
       this.emit({ event: why.kind === 'dead' ? 'dead' : 'transport-lost', reason: why.reason });
       for (const l of [...this.deadListeners]) l(why.reason);
@@ -390,6 +434,7 @@ export class Tunnel {
   private async rekey(session: CstpSession, method: string): Promise<void> {
     this.rekeying = true;
     this.emit({ event: 'rekeying', method });
+    this.dtls.stop();
     this.datapath.detach();
     session.close('rekey: new tunnel');
     try {

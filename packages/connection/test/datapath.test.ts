@@ -134,6 +134,7 @@ const CONFIG: TunnelConfig = {
   banner: '',
   serverName: 'test',
   dtls: null,
+  dtlsNote: null,
 };
 
 interface Rig {

@@ -50,6 +50,7 @@ export class DtlsClient {
   private onRecord: RecordHandler = () => {};
   private onFail: (err: TandemError) => void = () => {};
   private closed = false;
+  private writableListener: (() => void) | null = null;
   /** Records sent and received, and records OpenSSL refused to send (socket full). */
   readonly stats = { sent: 0, received: 0, sendBlocked: 0 };
 
@@ -58,7 +59,7 @@ export class DtlsClient {
     private readonly ctx: Ptr,
     private readonly fd: number,
     private readonly watch: FdWatch,
-    readiness: { onReady: () => void },
+    readiness: { onReady: (events: number) => void },
     /** OpenSSL's name of the negotiated suite, e.g. "PSK-AES256-GCM-SHA384". */
     readonly cipher: string,
     /** The protocol version, e.g. "DTLSv1.2". */
@@ -66,7 +67,7 @@ export class DtlsClient {
     /** The largest packet one record can carry on this path (OpenSSL's data MTU). */
     readonly dataMtu: number,
   ) {
-    readiness.onReady = this.onReadable;
+    readiness.onReady = this.onReady;
   }
 
   /** Opens the socket and completes the handshake; rejects with E_DTLS (nothing stays open). */
@@ -78,7 +79,7 @@ export class DtlsClient {
     let ssl: Ptr | null = null;
     let watch: FdWatch | null = null;
     // The fd's one watch serves the handshake first, then the channel.
-    const readiness = { onReady: (): void => {} };
+    const readiness = { onReady: (_events: number): void => {} };
     const fail = (message: string): never => {
       throw new TandemError(ErrorCodes.DTLS, message, { details: { openssl: errorQueue(o) } });
     };
@@ -105,7 +106,7 @@ export class DtlsClient {
       presetSession(o, ssl, opts.keying, fail);
       if (opts.keying.kind === 'psk') usePsk(ssl, opts.keying.key, 'client');
       o.setConnectState(ssl);
-      watch = new FdWatch(fd, () => readiness.onReady());
+      watch = new FdWatch(fd, (events) => readiness.onReady(events));
       await handshake(o, ssl, watch, readiness, opts);
       if (opts.keying.kind === 'resume' && o.sessionReused(ssl) !== 1) {
         fail('the gateway answered the legacy DTLS resumption with a full handshake: refused');
@@ -179,7 +180,31 @@ export class DtlsClient {
     return this.closed;
   }
 
-  private readonly onReadable = (): void => {
+  /**
+   * Calls `listener` once when the socket can take records again after {@link send} returned
+   * false; returns a function that cancels it.
+   */
+  onceWritable(listener: () => void): () => void {
+    this.writableListener = listener;
+    if (!this.closed) this.watch.watch(Readiness.READABLE | Readiness.WRITABLE);
+    return () => {
+      if (this.writableListener !== listener) return;
+      this.writableListener = null;
+      if (!this.closed) this.watch.watch(Readiness.READABLE);
+    };
+  }
+
+  private readonly onReady = (events: number): void => {
+    if (events & Readiness.WRITABLE && this.writableListener) {
+      const listener = this.writableListener;
+      this.writableListener = null;
+      this.watch.watch(Readiness.READABLE);
+      listener();
+    }
+    if (events & Readiness.READABLE) this.onReadable();
+  };
+
+  private onReadable(): void {
     for (let i = 0; i < READ_BUDGET && !this.closed; i++) {
       if (POOL - this.poolOffset < MAX_RECORD) {
         // Records handed out keep the old pool alive; a fresh one is cheaper than copying.
@@ -200,7 +225,7 @@ export class DtlsClient {
       else this.failWith(`DTLS read failed (${e}): ${errorQueue(this.o) || 'the UDP path reported an error'}`);
       return;
     }
-  };
+  }
 
   private failWith(message: string): void {
     if (this.closed) return;
@@ -235,7 +260,7 @@ function handshake(
   o: OpenSsl,
   ssl: Ptr,
   watch: FdWatch,
-  readiness: { onReady: () => void },
+  readiness: { onReady: (events: number) => void },
   opts: DtlsClientOptions,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -275,7 +300,7 @@ function handshake(
         }, ms);
       }
     };
-    readiness.onReady = step;
+    readiness.onReady = () => step();
     const onAbort = (): void => finish(new TandemError(ErrorCodes.DTLS, 'DTLS handshake aborted'));
     const deadline = setTimeout(
       () => finish(new TandemError(ErrorCodes.DTLS, `no DTLS handshake within ${opts.handshakeTimeoutMs} ms`)),

@@ -55,8 +55,11 @@ export interface TrafficCounters {
  * is routed (vpncli's Transport Information, Tunnel Mode and Secured Routes). Never secret.
  */
 export interface PlaneDetails {
+  /** Version and suite of the channel carrying data (DTLS when up, else CSTP's TLS). */
   protocol: string;
   cipher: string;
+  /** Whether DTLS carries the data. */
+  dtls: boolean;
   mtu: number;
   /** Per family: everything into the tunnel, only listed networks, all but listed, or no address. */
   mode4: 'all' | 'split-include' | 'split-exclude' | 'none';

@@ -60,8 +60,8 @@ export function tunnelSnapshot(kind: TunnelKind, view: StateView, ownerUid: numb
   };
   const d = view.plane?.details?.();
   if (d) {
-    const { protocol, cipher, mtu, mode4, mode6 } = d;
-    out.details = { protocol, cipher, mtu, mode4, mode6, routes4: [...d.routes4], routes6: [...d.routes6] };
+    const { protocol, cipher, dtls, mtu, mode4, mode6 } = d;
+    out.details = { protocol, cipher, dtls, mtu, mode4, mode6, routes4: [...d.routes4], routes6: [...d.routes6] };
   }
   if (view.cause !== undefined) out.cause = view.cause;
   if (view.message !== undefined) out.message = view.message;

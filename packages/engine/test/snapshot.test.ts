@@ -4,6 +4,7 @@ import { SnapshotFeed, tunnelSnapshot, type DataPlane } from '../src/index.js';
 const DETAILS: NonNullable<ReturnType<NonNullable<DataPlane['details']>>> = {
   protocol: 'TLSv1.3',
   cipher: 'TLS_AES_128_GCM_SHA256',
+  dtls: false,
   mtu: 1400,
   mode4: 'split-include',
   mode6: 'none',

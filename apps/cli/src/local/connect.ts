@@ -14,9 +14,9 @@ import { GATEWAY_OPTIONS, GATEWAY_USAGE, gatewaySetup } from './gateway-options.
 /** Usage text of `tandem connect --foreground`. */
 export const USAGE = `Usage: tandem connect URL --foreground [options] [--script PATH] [--interface NAME] [--json]
 
-Run the tunnel in this process (root) until Ctrl-C or SIGTERM: authenticate, open CSTP, create
-the TUN device, apply routes and DNS with vpnc-script (journaled, so "tandem recover" can undo
-them after a crash), reconnect with the cookie when the gateway goes away. On exit the network
+Run the tunnel in this process (root) until Ctrl-C or SIGTERM: authenticate, open CSTP and,
+when the gateway offers it, DTLS for the data; create the TUN device, apply routes and DNS with
+vpnc-script (journaled, so "tandem recover" can undo them after a crash), reconnect with the cookie when the gateway goes away. On exit the network
 is restored exactly and the session logged out (SIGHUP, a closed terminal: restored, but the
 session stays valid, as with openconnect).
 
@@ -26,6 +26,8 @@ ${GATEWAY_USAGE}
   --script PATH              vpnc-script to run (default: the system's, /usr/share/vpnc-scripts)
   --interface NAME           TUN interface name (default tandem%d)
   --journal-dir DIR          Network journal directory (default /run/tandem/netjournal)
+  --no-dtls                  Carry data over CSTP (TLS) only: offer no DTLS, like openconnect's
+                             option of the same name
   --accept-banner            Accept the server's login banner without asking (otherwise it is
                              shown and asked about; declined without a terminal or with --json)
   --json                     One JSON line per event`;
@@ -51,6 +53,7 @@ export const OPTIONS: OptionSpec = {
   interface: { type: 'string' },
   'journal-dir': { type: 'string' },
   'accept-banner': { type: 'boolean' },
+  'no-dtls': { type: 'boolean' },
 };
 
 /** Runs `tandem connect --foreground`. */
@@ -85,6 +88,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       ...(typeof values['interface'] === 'string' ? { interface: values['interface'] } : {}),
       ...(typeof values['script'] === 'string' ? { script: values['script'] } : {}),
       ...(typeof values['journal-dir'] === 'string' ? { journalDir: values['journal-dir'] } : {}),
+      ...(values['no-dtls'] === true ? { dtls: false } : {}),
       onEvent: print,
       // The same rule as through the agent: the tunnel carries traffic only after Accept.
       acceptBanner: async (banner) =>
