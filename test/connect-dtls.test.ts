@@ -176,3 +176,29 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     expect((end['datapath'] as { toGatewayDtls: number }).toGatewayDtls).toBe(0);
   }, 60_000);
 });
+
+describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ ocserv with legacy DTLS (no PSK)', skip), () => {
+  const env = new OcservConnectLab('tcdl', [235, 42], '10.235.72.1', {
+    pool: '10.235.105.0/24',
+    device: 'tcdlv',
+    routes: ['10.235.72.1/255.255.255.255'],
+    extra: ['udp-port = 443', 'dtls-psk = false', 'dtls-legacy = true'],
+  });
+  beforeAll(() => env.start(), 60_000);
+  afterAll(() => env.stop());
+
+  it("resumes the session the CONNECT's master secret describes (Cisco's way), and carries data over it", async () => {
+    const c = env.connect('tcdl0');
+    try {
+      await c.waitFor('connected');
+      const up = await c.waitFor('dtls-up', 15_000);
+      expect(String(up['cipher'])).toMatch(/^AES(128|256)-GCM-SHA(256|384)$/);
+      await env.lab.exec(env.lab.cli, 'ping', ['-c5', '-i0.05', '-W2', '10.235.72.1']);
+      expect(await c.stop()).toBe(0);
+      const end = await c.waitFor('disconnected');
+      expect((end['datapath'] as { toGatewayDtls: number }).toGatewayDtls).toBeGreaterThanOrEqual(5);
+    } finally {
+      c.child.kill('SIGKILL');
+    }
+  }, 60_000);
+});

@@ -91,13 +91,13 @@ export class DtlsClient {
       if (o.ctxSetCipherList(ctx, opts.ciphers) !== 1) fail(`no usable cipher in "${opts.ciphers}"`);
       ssl = o.sslNew(ctx) ?? fail('SSL_new failed');
       // A resumed legacy session must keep the state the header secret describes: no extended
-      // master secret, no encrypt-then-MAC; renegotiation is never needed (rekey reconnects).
+      // master secret, no encrypt-then-MAC. Gateways of that mode also leave out the secure
+      // renegotiation extension, which is harmless here: renegotiation is refused outright
+      // (a rekey is a new handshake).
+      const legacy = Ssl.OP_NO_EXTENDED_MASTER_SECRET | Ssl.OP_NO_ENCRYPT_THEN_MAC | Ssl.OP_LEGACY_SERVER_CONNECT;
       o.setOptions(
         ssl,
-        Ssl.OP_NO_QUERY_MTU |
-          Ssl.OP_NO_TICKET |
-          Ssl.OP_NO_RENEGOTIATION |
-          (opts.keying.kind === 'resume' ? Ssl.OP_NO_EXTENDED_MASTER_SECRET | Ssl.OP_NO_ENCRYPT_THEN_MAC : 0),
+        Ssl.OP_NO_QUERY_MTU | Ssl.OP_NO_TICKET | Ssl.OP_NO_RENEGOTIATION | (opts.keying.kind === 'resume' ? legacy : 0),
       );
       const bio = o.bioNewDgram(fd, Ssl.BIO_NOCLOSE) ?? fail('BIO_new_dgram failed');
       o.bioCtrl(bio, Ssl.BIO_CTRL_DGRAM_SET_CONNECTED, 0, sockaddr(opts.peer));
