@@ -1,8 +1,9 @@
 /**
  * A full openconnect tunnel through tandem-lab-gateway in network namespaces: the gateway runs
  * in tlg-srv with its TUN device and pool 10.232.100.0/24, openconnect (MCA, real TUN, our tiny
- * --script) runs in tlg-cli; ping the gateway's tunnel address through the tunnel, then SIGINT
- * openconnect and expect a logout disconnect.
+ * --script) runs in tlg-cli; ping the gateway's tunnel address through the tunnel (over DTLS:
+ * openconnect offers PSK-NEGOTIATE, the gateway answers it), then SIGINT openconnect and expect a
+ * logout disconnect.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,9 +108,18 @@ describe.skipIf(skip !== null)(titled('lab-gateway full tunnel with openconnect 
     // The client namespace's resolv.conf is untouched by our script.
     expect(await ns.exec(ns.cli, 'cat', ['/etc/resolv.conf'])).toContain('nameserver 192.0.2.53');
 
+    // openconnect (GnuTLS) made the DTLS handshake with the gateway's OpenSSL, and data used it.
+    expect(await gw.waitFor((e) => e.event === 'dtls-connected')).toMatchObject({
+      address: '10.232.100.2',
+      cipher: expect.stringMatching(/^PSK-AES(128|256)-GCM-SHA(256|384)$/),
+      version: 'DTLSv1.2',
+    });
     oc.kill('SIGINT');
     const d = await gw.waitFor((e) => e.event === 'disconnect', 10_000);
     expect(d).toMatchObject({ logout: true, address: '10.232.100.2' });
+    const dtlsPackets = d['dtlsPackets'] as { in: number; out: number };
+    expect(dtlsPackets.in, JSON.stringify(gw.events)).toBeGreaterThan(0);
+    expect(dtlsPackets.out).toBeGreaterThan(0);
     expect(await exited).toBe(0);
   }, 60_000);
 });

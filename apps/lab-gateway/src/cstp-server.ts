@@ -2,12 +2,14 @@
  * The gateway end of CSTP (docs/protocol.md#connect, #cstp-framing): `CONNECT /CSCOSSLC/tunnel` with the session cookie,
  * the `200 CONNECTED` header block, then framed packets on the TLS stream. Control frames are
  * answered here; DATA goes to the {@link DataPlane}. A 0xb0 DISCONNECT is a logout that ends
- * the session (the cookie stops working), an empty DISCONNECT keeps it for a reconnect.
+ * the session (the cookie stops working), an empty DISCONNECT keeps it for a reconnect. A CONNECT
+ * that offers PSK-NEGOTIATE also gets a DTLS channel (dtls-channel.ts) for its DATA.
  */
 import type { TLSSocket } from 'node:tls';
 import { DISCONNECT_REASON_LOGOUT, FrameDecoder, PacketType } from '@tandem/anyconnect';
 import { prefixToNetmask } from '@tandem/common';
 import type { DataPlane } from './data-plane.js';
+import { offersPskNegotiate, type DtlsGateway, type DtlsLink } from './dtls-channel.js';
 import type { Events } from './events.js';
 import { FrameWriter } from './frame-writer.js';
 import { formatResponse, header, type HttpRequest } from './http-server.js';
@@ -42,8 +44,14 @@ export function webvpnCookie(cookieHeader: string | undefined): string | null {
 /** Accepts tunnels and runs their frame loops. */
 export class CstpServer {
   private readonly live = new Set<TLSSocket>();
+  private dtls: DtlsGateway | null = null;
 
   constructor(private readonly deps: CstpDeps) {}
+
+  /** Offers DTLS through `dtls` to the tunnels opened from now on (null: CSTP only). */
+  useDtls(dtls: DtlsGateway | null): void {
+    this.dtls = dtls;
+  }
 
   /** Number of running tunnels. */
   get tunnels(): number {
@@ -69,15 +77,31 @@ export class CstpServer {
     if (!address) return refuse(503, 'Service Unavailable', 'No free address in the pool');
     session.address = address;
     session.active = true;
+    const dtls = this.openDtls(socket, req, address, dataPlane);
+    const headers = this.connectHeaders(address, pool);
+    if (dtls) headers.push(...dtls.headers(this.deps.options.dpd, this.deps.options.keepalive));
     // Frames start only after the header block is written, so it never shares a TLS record
     // with the first frame; the socket stays paused meanwhile so no client bytes are missed.
     socket.pause();
-    socket.write(formatResponse(200, 'CONNECTED', this.connectHeaders(address, pool), '', true), (err) => {
-      if (!err && !socket.destroyed) return this.run(socket, session, address, rest);
+    socket.write(formatResponse(200, 'CONNECTED', headers, '', true), (err) => {
+      if (!err && !socket.destroyed) return this.run(socket, session, address, rest, dtls);
       // The client vanished before the tunnel started: the session stays usable for a retry.
       session.active = false;
+      dtls?.close();
       socket.destroy();
     });
+  }
+
+  /** A DTLS channel when the gateway has DTLS and the client offers PSK-NEGOTIATE. */
+  private openDtls(socket: TLSSocket, req: HttpRequest, address: string, dataPlane: DataPlane): DtlsLink | null {
+    if (!this.dtls || !offersPskNegotiate(req)) return null;
+    try {
+      return this.dtls.open(socket, { address, onPacket: (packet) => dataPlane.fromClient(address, packet) });
+    } catch (err) {
+      // No keying material, no DTLS: the tunnel runs on CSTP alone.
+      this.deps.events.error('dtls', err);
+      return null;
+    }
   }
 
   private connectHeaders(address: string, pool: AddressPool): Array<[string, string]> {
@@ -107,18 +131,21 @@ export class CstpServer {
     return h;
   }
 
-  private run(socket: TLSSocket, session: Session, address: string, rest: Buffer): void {
+  private run(socket: TLSSocket, session: Session, address: string, rest: Buffer, dtls: DtlsLink | null): void {
     const { events, dataPlane, sessions, pool } = this.deps;
     const writer = new FrameWriter(socket);
     const decoder = new FrameDecoder();
     this.live.add(socket);
-    dataPlane?.attach(address, (packet) => writer.send(PacketType.DATA, packet));
+    dataPlane?.attach(address, (packet) => {
+      if (!dtls?.sendData(packet)) writer.send(PacketType.DATA, packet);
+    });
     events.emit({
       event: 'tunnel-up',
       username: session.username,
       address,
       remote: socket.remoteAddress ?? null,
       mtu: this.deps.options.mtu,
+      dtls: dtls !== null,
     });
     let lastRx = Date.now();
     let done = false;
@@ -127,6 +154,7 @@ export class CstpServer {
       done = true;
       clearInterval(dpdTimer);
       this.live.delete(socket);
+      dtls?.close();
       dataPlane?.detach(address);
       session.active = false;
       if (logout) {
@@ -140,6 +168,7 @@ export class CstpServer {
         reason,
         logout,
         dropped: writer.dropped,
+        dtlsPackets: dtls ? dtls.packets : null,
       });
       writer.close();
       socket.end();
@@ -170,6 +199,7 @@ export class CstpServer {
       for (const f of frames) {
         switch (f.type) {
           case PacketType.DATA:
+            dtls?.cstpData();
             dataPlane?.fromClient(address, Buffer.from(f.payload));
             break;
           case PacketType.DPD_REQ:

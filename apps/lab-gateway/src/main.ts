@@ -10,6 +10,7 @@ import { isTandemError } from '@tandem/common';
 import { AggAuth } from './aggauth.js';
 import { CstpServer } from './cstp-server.js';
 import { EchoResponder, type DataPlane } from './data-plane.js';
+import { DtlsGateway } from './dtls-channel.js';
 import { Events } from './events.js';
 import { parseOptions, USAGE, type GatewayOptions } from './options.js';
 import { AddressPool, ChallengeStore, SessionStore } from './sessions.js';
@@ -38,6 +39,16 @@ async function dataPlaneFor(o: GatewayOptions, pool: AddressPool | null, events:
   return tun;
 }
 
+/** The DTLS endpoint on `port`, or on any UDP port when that is taken and `anyPort` allows it. */
+function listenDtls(host: string, port: number, anyPort: boolean, events: Events): DtlsGateway {
+  try {
+    return DtlsGateway.listen(host, port, events);
+  } catch (err) {
+    if (!anyPort) throw err;
+    return DtlsGateway.listen(host, 0, events);
+  }
+}
+
 /** Starts a gateway with parsed options. */
 export async function startGateway(o: GatewayOptions, events: Events = new Events()): Promise<RunningGateway> {
   const trust = await TrustStore.load(o.caFile, o.crlFile);
@@ -61,6 +72,17 @@ export async function startGateway(o: GatewayOptions, events: Events = new Event
     });
   });
   const port = (server.address() as AddressInfo).port;
+  let dtls: DtlsGateway | null = null;
+  try {
+    // UDP on the TLS listener's address and port, as AnyConnect gateways do. A port picked by
+    // the system for TCP may be taken for UDP; then any UDP port will do (X-DTLS-Port names it).
+    if (o.dtls) dtls = listenDtls(o.host, port, o.port === 0, events);
+  } catch (err) {
+    server.close();
+    dataPlane?.close();
+    throw err;
+  }
+  cstp.useDtls(dtls);
   events.emit({
     event: 'listening',
     address: o.host,
@@ -69,11 +91,13 @@ export async function startGateway(o: GatewayOptions, events: Events = new Event
     group: o.group,
     pool: o.pool,
     dataPlane: dataPlane ? (o.echo ? 'echo' : 'tun') : 'none',
+    dtls: dtls ? dtls.port : null,
   });
   return {
     port,
     async close() {
       await cstp.closeAll();
+      dtls?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive connections would hold close() open; the listener is what matters.

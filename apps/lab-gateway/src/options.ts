@@ -36,6 +36,8 @@ export interface GatewayOptions {
   /** Name of the TUN device the gateway creates (root + pool). */
   tunName: string;
   mtu: number;
+  /** Offer DTLS (PSK-NEGOTIATE) on UDP at the listen address and port. */
+  dtls: boolean;
   /** Seconds a challenge stays valid. */
   challengeTtl: number;
   /** Seconds a session cookie stays valid without a tunnel. */
@@ -47,7 +49,7 @@ export interface GatewayOptions {
 export const USAGE = `Usage: tandem-lab-gateway --listen HOST:PORT --cert F --key F --ca F [options]
 
 An AnyConnect-compatible lab gateway: certificate and multiple-certificate (MCA)
-aggregate-auth, CSTP tunnels, JSON events on stdout (one object per line).
+aggregate-auth, CSTP tunnels with DTLS, JSON events on stdout (one object per line).
 
   --listen HOST:PORT       address to listen on (port 0 = any free port)
   --cert F, --key F        gateway TLS certificate (PEM, may include chain) and key
@@ -66,6 +68,8 @@ aggregate-auth, CSTP tunnels, JSON events on stdout (one object per line).
   --default-domain D       search domain
   --banner TEXT            login banner
   --mtu N                  tunnel MTU (default 1400)
+  --no-dtls                no DTLS data channel (by default UDP on the --listen port
+                           serves clients that offer PSK-NEGOTIATE)
   --help, -h               show this text
 `;
 
@@ -112,6 +116,7 @@ export const OPTIONS = {
   'default-domain': { type: 'string' },
   banner: { type: 'string' },
   mtu: { type: 'string' },
+  'no-dtls': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -137,6 +142,10 @@ export function parseOptions(argv: readonly string[]): GatewayOptions | null {
     }
     if (flag === '--echo') {
       o.echo = true;
+      continue;
+    }
+    if (flag === '--no-dtls') {
+      o.dtls = false;
       continue;
     }
     if (!VALUE_FLAGS.has(flag)) throw usage(`unknown option ${flag}`);
@@ -234,6 +243,7 @@ export function parseOptions(argv: readonly string[]): GatewayOptions | null {
     echo: o.echo ?? false,
     tunName: o.tunName ?? 'tlg0',
     mtu: o.mtu ?? 1400,
+    dtls: o.dtls ?? true,
     challengeTtl: 120,
     sessionTimeout: 3600,
     idleTimeout: 1800,

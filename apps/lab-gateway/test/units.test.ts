@@ -7,6 +7,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseClientDoc, XmlRejected } from '../src/config-auth.js';
 import { echoReply, inetChecksum } from '../src/data-plane.js';
+import { offersPskNegotiate } from '../src/dtls-channel.js';
 import { HttpError, parseHead } from '../src/http-server.js';
 import { verifyChallengeSignature } from '../src/mca-verify.js';
 import { parseOptions } from '../src/options.js';
@@ -234,6 +235,10 @@ describe('options', () => {
     expect(parseOptions(base)?.usernameFrom).toBe('first');
     expect(parseOptions(['--help'])).toBeNull();
   });
+  it('offers DTLS unless --no-dtls', () => {
+    expect(parseOptions(base)?.dtls).toBe(true);
+    expect(parseOptions([...base, '--no-dtls'])?.dtls).toBe(false);
+  });
   it.each([
     [['--listen', 'nope']],
     [[...base, '--bogus']],
@@ -242,5 +247,21 @@ describe('options', () => {
     [['--cert', 'c']],
   ])('rejects %j', (argv) => {
     expect(() => parseOptions(argv)).toThrow();
+  });
+});
+
+describe('DTLS offer', () => {
+  const req = (headers: string) => ({
+    ...parseHead(`CONNECT /CSCOSSLC/tunnel HTTP/1.1${headers}`),
+    body: Buffer.alloc(0),
+  });
+  it.each([
+    ['\r\nX-DTLS-CipherSuite: PSK-NEGOTIATE:OC-DTLS1_2-AES256-GCM', true],
+    ['\r\nX-DTLS-CipherSuite: AES256-SHA\r\nX-DTLS12-CipherSuite: AES128-GCM-SHA256:PSK-NEGOTIATE', true],
+    ['\r\nX-DTLS-CipherSuite: AES256-SHA:OC-DTLS1_2-AES128-GCM', false],
+    ['\r\nX-DTLS-CipherSuite: XPSK-NEGOTIATE', false],
+    ['', false],
+  ])('%j offers PSK-NEGOTIATE: %s', (headers, offered) => {
+    expect(offersPskNegotiate(req(headers))).toBe(offered);
   });
 });

@@ -33,9 +33,11 @@ export const Ssl = {
   OP_NO_QUERY_MTU: 1 << 12,
   OP_NO_TICKET: 1 << 14,
   OP_NO_ENCRYPT_THEN_MAC: 1 << 19,
+  OP_CIPHER_SERVER_PREFERENCE: 1 << 22,
   OP_NO_RENEGOTIATION: 1 << 30,
   DTLS1_2_VERSION: 0xfefd,
   BIO_NOCLOSE: 0,
+  BIO_CTRL_RESET: 1,
   BIO_CTRL_PENDING: 10,
   BIO_CTRL_DGRAM_SET_CONNECTED: 32,
   SSL_SESS_CACHE_OFF: 0,
@@ -81,6 +83,7 @@ export interface OpenSsl {
   dataMtu(ssl: Ptr): number;
   bioNewDgram(fd: number, closeFlag: number): Ptr | null;
   bioNewMem(): Ptr | null;
+  bioFree(bio: Ptr): number;
   bioRead(bio: Ptr, buf: Uint8Array, len: number): number;
   bioWrite(bio: Ptr, buf: Uint8Array, len: number): number;
   bioCtrl(bio: Ptr, cmd: number, larg: number, parg: Uint8Array | null): number;
@@ -158,6 +161,7 @@ function bind(): OpenSsl {
     version: f('const char *SSL_get_version(const SSL *ssl)'),
     dataMtu: f('size_t DTLS_get_data_mtu(const SSL *ssl)'),
     bioNewDgram: f('BIO *BIO_new_dgram(int fd, int close_flag)'),
+    bioFree: f('int BIO_free(BIO *a)'),
     bioRead: f('int BIO_read(BIO *b, uint8_t *data, int dlen)'),
     bioWrite: f('int BIO_write(BIO *b, const uint8_t *data, int dlen)'),
     bioCtrl: f('long BIO_ctrl(BIO *bp, int cmd, long larg, void *parg)'),
