@@ -230,7 +230,7 @@ describe('tray icons', () => {
 });
 
 describe('start at login', () => {
-  it('writes an XDG autostart entry that starts hidden, and removes it', () => {
+  it('writes an XDG autostart entry that starts hidden, and one that hides the system entry when off', () => {
     const home = mkdtempSync(join(tmpdir(), 'tandem-tray-autostart-'));
     try {
       const opts = {
@@ -244,9 +244,16 @@ describe('start at login', () => {
       const text = readFileSync(file, 'utf8');
       expect(text).toContain('[Desktop Entry]\nType=Application\n');
       expect(text).toContain('Exec="/opt/Tandem VPN/tandem-tray" --hidden\n');
+      expect(text).toContain('Icon=tandem-tray\n');
+      expect(text).not.toContain('Hidden=');
       expect(statSync(file).mode & 0o777).toBe(0o644);
+      // Off: the user's file stays and hides the package's /etc/xdg/autostart entry of the same name.
       setAutostart(false, opts);
-      expect(() => statSync(file)).toThrow();
+      const off = readFileSync(file, 'utf8');
+      expect(off).toContain('Hidden=true\n');
+      expect(off).toContain('X-GNOME-Autostart-enabled=false\n');
+      setAutostart(true, opts);
+      expect(readFileSync(file, 'utf8')).toBe(text);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
