@@ -5,16 +5,21 @@
  *   dist-pkg/tandem_<version>_amd64.deb   tandemd, tandem, tandem-lab-gateway and their Node
  *                                          runtime under /usr/lib/tandem, the systemd unit,
  *                                          /etc/tandem, man pages and shell completions
- *   dist-pkg/tandem-tray_<version>_amd64.deb   only when ELECTRON_DIST names an Electron
- *                                          distribution directory (none can be downloaded here)
+ *   dist-pkg/tandem-tray_<version>_amd64.deb   the tray (tray.mjs): Electron from ELECTRON_DIST
+ *                                          (an unpacked electron-v45.x-linux-x64.zip; none can be
+ *                                          downloaded here) with the bundled app, under
+ *                                          /usr/lib/tandem-tray; without ELECTRON_DIST it is
+ *                                          skipped, and the build says so and still succeeds
+ *   dist-pkg/SHA256SUMS                    of the packages this run built
  *
  * Nothing is fetched: the runtime is the `node` package npm ci installed, the third-party code
- * the run-time closure of package-lock.json (closure.mjs). The .deb is assembled with dpkg-deb
- * (--root-owner-group, xz); `lintian` is run by the install test, not here.
+ * the run-time closure of package-lock.json (closure.mjs). The agent's .deb is assembled with
+ * dpkg-deb (--root-owner-group, xz), the tray's by electron-builder (`linux dir`, electronDist)
+ * and electron-installer-debian; `lintian` is run by the tests, not here.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debianFiles } from './debian.mjs';
 import { selfCheck, stageRuntime, treeSize } from './layout.mjs';
@@ -74,6 +79,8 @@ execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', stage, deb], 
 });
 say(`${deb} (${(readFileSync(deb).length / 1048576).toFixed(1)} MiB)`);
 
-const tray = buildTray(ROOT, OUT, { version, electronDist: process.env['ELECTRON_DIST'] });
-say(tray);
-writeFileSync(join(OUT, 'SHA256SUMS'), execFileSync('sha256sum', ['--', `tandem_${version}_amd64.deb`], { cwd: OUT }));
+const tray = await buildTray(ROOT, OUT, { version, electronDist: process.env['ELECTRON_DIST'] });
+say(tray.message);
+// What this run built: a tray package left from an earlier run is not vouched for.
+const built = [deb, ...(tray.deb ? [tray.deb] : [])].map((p) => relative(OUT, p));
+writeFileSync(join(OUT, 'SHA256SUMS'), execFileSync('sha256sum', ['--', ...built], { cwd: OUT }));

@@ -30,7 +30,7 @@ function write(path, data, mode = 0o644) {
 }
 
 /** gzip as Debian wants it: best compression, no name or time in the header (reproducible). */
-const gz = (data) => gzipSync(data, { level: 9 });
+export const gz = (data) => gzipSync(data, { level: 9 });
 
 /** Regular files under `dir`, relative to it. */
 const files = (dir) => [...walk(dir)].filter(([, st]) => st.isFile()).map(([p]) => relative(dir, p));
@@ -48,15 +48,7 @@ export function debianFiles(root, stage, { version }) {
     const data = readFileSync(join(gen, from));
     write(join(stage, to), to.endsWith('.gz') ? gz(data) : data);
   }
-  const changelog = [
-    `tandem (${version}) unstable; urgency=medium`,
-    '',
-    '  * Built from the Tandem source tree by npm run package.',
-    '',
-    ` -- Tandem developers <tandem@example.invalid>  ${new Date(0).toUTCString().replace('GMT', '+0000')}`,
-    '',
-  ].join('\n');
-  write(join(stage, 'usr/share/doc/tandem/changelog.gz'), gz(Buffer.from(changelog)));
+  write(join(stage, 'usr/share/doc/tandem/changelog.gz'), changelogGz('tandem', version));
 
   const debian = join(stage, 'DEBIAN');
   mkdirSync(debian, { recursive: true, mode: 0o755 });
@@ -70,8 +62,36 @@ export function debianFiles(root, stage, { version }) {
     cpSync(join(root, 'packaging/debian', script), join(debian, script));
     chmodSync(join(debian, script), 0o755);
   }
+  write(join(debian, 'md5sums'), md5sums(stage, CONFFILES));
+}
+
+/**
+ * The Debian changelog of a package built from this tree (`/usr/share/doc/<pkg>/changelog.gz`),
+ * gzipped reproducibly.
+ * @param {string} pkg the package name
+ * @param {string} version
+ */
+export function changelogGz(pkg, version) {
+  const changelog = [
+    `${pkg} (${version}) unstable; urgency=medium`,
+    '',
+    '  * Built from the Tandem source tree by npm run package.',
+    '',
+    ` -- Tandem developers <tandem@example.invalid>  ${new Date(0).toUTCString().replace('GMT', '+0000')}`,
+    '',
+  ].join('\n');
+  return gz(Buffer.from(changelog));
+}
+
+/**
+ * DEBIAN/md5sums of the staged package at `stage`: every regular file but the control area and
+ * the conffiles (dpkg tracks those itself).
+ * @param {string} stage the package root
+ * @param {string[]} conffiles absolute paths, as in DEBIAN/conffiles
+ */
+export function md5sums(stage, conffiles) {
   const sums = files(stage)
-    .filter((f) => !f.startsWith('DEBIAN/') && !CONFFILES.includes(`/${f}`))
+    .filter((f) => !f.startsWith('DEBIAN/') && !conffiles.includes(`/${f}`))
     .sort()
     .map(
       (f) =>
@@ -79,5 +99,5 @@ export function debianFiles(root, stage, { version }) {
           .update(readFileSync(join(stage, f)))
           .digest('hex')}  ${f}`,
     );
-  write(join(debian, 'md5sums'), `${sums.join('\n')}\n`);
+  return `${sums.join('\n')}\n`;
 }

@@ -40,7 +40,8 @@ function wanted(path) {
   return !UNWANTED.some((re) => re.test(path));
 }
 
-function copy(src, dst) {
+/** Copies a package or workspace part from the checkout, without nested node_modules and what a run never needs. */
+export function copyPackage(src, dst) {
   cpSync(src, dst, {
     recursive: true,
     preserveTimestamps: true,
@@ -71,10 +72,10 @@ export function stageRuntime(root, dest) {
     } else if (entry.workspace) {
       for (const part of WORKSPACE_PARTS) {
         const from = join(root, entry.path, part);
-        if (existsSync(from)) copy(from, join(to, part));
+        if (existsSync(from)) copyPackage(from, join(to, part));
       }
     } else {
-      copy(join(root, entry.path), to);
+      copyPackage(join(root, entry.path), to);
     }
   }
   const dist = join(lib, 'apps/cli/dist');

@@ -1,7 +1,9 @@
 /**
  * Draws the tray icons (one per TrayIcon state, 32 px and @2x) from SVG with the installed
- * Chromium and writes them to apps/tray/assets/. Run once when the design changes; the PNGs
- * are committed so neither a build nor a test needs a browser for them.
+ * Chromium and writes them to apps/tray/assets/, and the application icon (the menu entry's,
+ * installed under /usr/share/icons/hicolor by the tray package) to apps/tray/build/icons/ at the
+ * hicolor theme's sizes plus its SVG. Run once when the design changes; the PNGs are committed so
+ * neither a build nor a test needs a browser for them.
  *
  *   node apps/tray/scripts/make-icons.mjs [--chromium /usr/bin/chromium]
  */
@@ -13,6 +15,9 @@ import { chromium } from 'playwright-core';
 
 const { values } = parseArgs({ options: { chromium: { type: 'string', default: '/usr/bin/chromium' } } });
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'assets');
+const appOut = join(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'icons');
+/** The hicolor sizes the package installs (scripts/package/tray-deb.mjs reads what is here). */
+const APP_SIZES = [16, 24, 32, 48, 64, 128, 256, 512];
 
 // A shield in the state's colour with a glyph; the colours stay apart for common colour blindness
 // by their glyphs too (check, dots, exclamation mark, bar, house, none).
@@ -41,6 +46,13 @@ const svg = (state) =>
   `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" width="100%" height="100%">` +
   `<path d="${SHIELD}" fill="${COLOURS[state]}" stroke="#ffffff" stroke-opacity="0.85" stroke-width="1.2"/>` +
   `${GLYPHS[state]}</svg>`;
+// The application: the same shield in the management blue with a keyhole, the same at every size.
+const KEYHOLE =
+  '<path d="M16 9.5 a3.6 3.6 0 0 1 1.9 6.65 L19.2 22.5 H12.8 L14.1 16.15 A3.6 3.6 0 0 1 16 9.5 Z" fill="#fff"/>';
+const appSvg = (size) =>
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" width="${size}" height="${size}">` +
+  `<path d="${SHIELD}" fill="${COLOURS.management}" stroke="#ffffff" stroke-opacity="0.85" stroke-width="1.2"/>` +
+  `${KEYHOLE}</svg>`;
 
 const browser = await chromium.launch({ executablePath: values.chromium });
 try {
@@ -59,7 +71,15 @@ try {
       writeFileSync(join(out, `tray-${state}${suffix}.png`), png);
     }
   }
+  mkdirSync(appOut, { recursive: true });
+  for (const size of APP_SIZES) {
+    await page.setViewportSize({ width: size, height: size });
+    await page.setContent(`<html><body style="margin:0;background:transparent">${appSvg(size)}</body></html>`);
+    const png = await page.screenshot({ omitBackground: true, clip: { x: 0, y: 0, width: size, height: size } });
+    writeFileSync(join(appOut, `${size}x${size}.png`), png);
+  }
+  writeFileSync(join(appOut, 'tandem-tray.svg'), `${appSvg(128)}\n`);
 } finally {
   await browser.close();
 }
-console.log(`icons written to ${out}`);
+console.log(`icons written to ${out} and ${appOut}`);

@@ -76,13 +76,11 @@ const ipcCall = (url: string, method: unknown, params?: unknown) =>
   fake.state.ipc.get(CALL_CHANNEL)!(fakeEvent({ senderFrame: { url } }), method, params) as Promise<unknown>;
 
 describe('tray main process (electron mocked)', () => {
-  it('loads the window from where the Vite build writes it, and packaging ships that and the icons', async () => {
+  // That the package carries the window and the icons in the same places: test/package-tray.test.ts.
+  it('loads the window from where the Vite build writes it', async () => {
     const trayDir = join(import.meta.dirname, '..');
     const config = (await import('../vite.config.js')).default as { build: { outDir: string } };
     expect(config.build.outDir).toBe(join(trayDir, 'dist', 'renderer'));
-    const builder = readFileSync(join(trayDir, '..', '..', 'electron-builder.yml'), 'utf8');
-    expect(builder).toMatch(/^ {2}- dist\/\*\*\/\*$/m);
-    expect(builder).toMatch(/^ {2}- assets\/\*\*\/\*$/m);
   });
 
   it('opens a sandboxed, isolated window without Node on the local page', async () => {
@@ -230,7 +228,7 @@ describe('tray icons', () => {
 });
 
 describe('start at login', () => {
-  it('writes an XDG autostart entry that starts hidden, and removes it', () => {
+  it('writes an XDG autostart entry that starts hidden, and one that hides the system entry when off', () => {
     const home = mkdtempSync(join(tmpdir(), 'tandem-tray-autostart-'));
     try {
       const opts = {
@@ -244,9 +242,16 @@ describe('start at login', () => {
       const text = readFileSync(file, 'utf8');
       expect(text).toContain('[Desktop Entry]\nType=Application\n');
       expect(text).toContain('Exec="/opt/Tandem VPN/tandem-tray" --hidden\n');
+      expect(text).toContain('Icon=tandem-tray\n');
+      expect(text).not.toContain('Hidden=');
       expect(statSync(file).mode & 0o777).toBe(0o644);
+      // Off: the user's file stays and hides the package's /etc/xdg/autostart entry of the same name.
       setAutostart(false, opts);
-      expect(() => statSync(file)).toThrow();
+      const off = readFileSync(file, 'utf8');
+      expect(off).toContain('Hidden=true\n');
+      expect(off).toContain('X-GNOME-Autostart-enabled=false\n');
+      setAutostart(true, opts);
+      expect(readFileSync(file, 'utf8')).toBe(text);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

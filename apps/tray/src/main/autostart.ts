@@ -2,12 +2,18 @@
  * Starting at login: on Linux an XDG autostart entry (`~/.config/autostart/tandem-tray.desktop`)
  * that runs the tray with `--hidden`; elsewhere Electron's login item settings. Only a packaged
  * tray registers itself — a development run must not leave an entry behind.
+ *
+ * The tandem-tray package also installs `/etc/xdg/autostart/tandem-tray.desktop` (written with
+ * {@link desktopEntry} too). A user's file of the same name replaces it, so turning start at
+ * login off (`"autostart": false` in the settings) writes an entry with `Hidden=true` (the XDG
+ * Autostart specification's "deleted") instead of removing the user's file, which would let the
+ * system entry start the tray again.
  */
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { removeFile, writeFileAtomic } from '@tandem/common/safe-fs';
+import { writeFileAtomic } from '@tandem/common/safe-fs';
 
 /** The autostart entry's file name. */
 export const AUTOSTART_FILE = 'tandem-tray.desktop';
@@ -24,8 +30,11 @@ function execArg(arg: string): string {
   return `"${arg.replace(/(["`$\\])/g, '\\$1')}"`;
 }
 
-/** The autostart entry that starts `execPath --hidden` at login. */
-export function desktopEntry(execPath: string): string {
+/** The icon the tandem-tray package installs under /usr/share/icons/hicolor. */
+export const ICON_NAME = 'tandem-tray';
+
+/** The autostart entry that starts `execPath --hidden` at login, or (`enabled` false) hides a system-wide one. */
+export function desktopEntry(execPath: string, enabled = true): string {
   if (/[\0\r\n]/.test(execPath)) throw new TandemError(ErrorCodes.USAGE, 'the tray path contains a line break');
   // Quoting first, then the string escape of the value (backslashes doubled), and % for field codes.
   const exec = [execPath, '--hidden'].map(execArg).join(' ').replace(/\\/g, '\\\\').replace(/%/g, '%%');
@@ -35,9 +44,10 @@ export function desktopEntry(execPath: string): string {
     'Name=Tandem VPN',
     'Comment=Tandem VPN tray',
     `Exec=${exec}`,
-    'Icon=tandem',
+    `Icon=${ICON_NAME}`,
     'Terminal=false',
-    'X-GNOME-Autostart-enabled=true',
+    ...(enabled ? [] : ['Hidden=true']),
+    `X-GNOME-Autostart-enabled=${enabled}`,
     '',
   ].join('\n');
 }
@@ -63,10 +73,6 @@ export function setAutostart(enabled: boolean, opts: AutostartOptions): void {
     return;
   }
   const path = autostartPath(opts.env);
-  if (!enabled) {
-    removeFile(path);
-    return;
-  }
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  writeFileAtomic(path, desktopEntry(opts.execPath), 0o644);
+  writeFileAtomic(path, desktopEntry(opts.execPath, enabled), 0o644);
 }
