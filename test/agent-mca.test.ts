@@ -144,6 +144,13 @@ describe.skipIf(skip !== null)(
         expect(st.user.ownerUid).toBe(NOBODY);
         expect(st.machine.status.state).toBe('idle');
         await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+        // MCA and DTLS together: the lab gateway keys the MCA session's DTLS from its CONNECT.
+        await mcaGw.waitFor((e) => e.event === 'dtls-connected', 10_000);
+        let dtls = false;
+        for (const end = Date.now() + 10_000; !dtls && Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+          dtls = ((await status()).user.status as { dtls?: boolean }).dtls === true;
+        }
+        expect(dtls, 'status says DTLS carries the user tunnel').toBe(true);
 
         // Another unprivileged user may not touch admin switches.
         const admin = await tandemAsNobody(['machine-tunnel', 'disable']);

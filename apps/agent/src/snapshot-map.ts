@@ -193,6 +193,7 @@ export function wireStats(snapshot: EngineSnapshot, kind: TunnelKind = 'user'): 
         // The channel carrying data: DTLS when up, else CSTP's TLS.
         { name: 'Protocol', value: d ? text(d.protocol, 64) : NA },
         { name: 'Cipher', value: d ? text(d.cipher, 128) : NA },
+        { name: 'DTLS', value: d?.dtlsNote ? text(d.dtlsNote, 200) : NA },
         { name: 'MTU', value: d ? String(d.mtu) : NA },
       ],
     },

@@ -591,6 +591,7 @@ describe('stats in vpncli layout', () => {
       protocol: 'TLSv1.3',
       cipher: 'TLS_AES_256_GCM_SHA384',
       dtls: false,
+      dtlsNote: 'waiting to retry: no DTLS handshake within 12000 ms',
       mtu: 1399,
       mode4: 'split-include' as const,
       mode6: 'none' as const,
@@ -607,6 +608,7 @@ describe('stats in vpncli layout', () => {
     expect(entry(s, 'Frames', 'Packets Received')).toBe('20');
     expect(entry(s, 'Transport Information', 'Protocol')).toBe('TLSv1.3');
     expect(entry(s, 'Transport Information', 'Cipher')).toBe('TLS_AES_256_GCM_SHA384');
+    expect(entry(s, 'Transport Information', 'DTLS')).toBe('waiting to retry: no DTLS handshake within 12000 ms');
     expect(s.find((x) => x.title === 'Secured Routes (IPv4)')?.entries.map((e) => e.value)).toEqual([
       '10.0.0.0/8',
       '192.168.10.0/24',

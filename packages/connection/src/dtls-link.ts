@@ -82,6 +82,20 @@ export class DtlsLink {
     return this.lastError;
   }
 
+  /** The state in words for statistics; `offerNote` is why the gateway offered none, if so. */
+  describe(offerNote: string | null): string {
+    switch (this.stateNow) {
+      case 'up':
+        return 'up';
+      case 'connecting':
+        return 'connecting';
+      case 'waiting':
+        return `waiting to retry: ${this.lastError ?? 'unknown failure'}`;
+      default:
+        return `off: ${offerNote ?? (this.channel ? 'not started' : 'disabled (--no-dtls)')}`;
+    }
+  }
+
   /** Counters of every DTLS channel of this tunnel, the current one included. */
   totals(): DtlsStats {
     const now = this.session?.stats ?? zeroStats();

@@ -35,7 +35,7 @@ import { abortable } from './abortable.js';
 import { bannerText, requireBannerAccepted, type AcceptBanner } from './banner.js';
 import { toNetworkConfig } from './config-map.js';
 import { DataPath, type DataPathStats } from './datapath.js';
-import { DtlsLink, type DtlsState } from './dtls-link.js';
+import { DtlsLink } from './dtls-link.js';
 import type { ConnectionEvent, EventSink } from './events.js';
 import { gatewayAddress } from './gateway-ip.js';
 import { onQuiet, releaseMemory } from './memory-relief.js';
@@ -98,9 +98,8 @@ export interface TunnelDetails {
   cipher: string;
   /** Whether DTLS carries the data now. */
   dtls: boolean;
-  /** The DTLS channel's state, and why it last failed (null if it never did). */
-  dtlsState: DtlsState;
-  dtlsFailure: string | null;
+  /** The DTLS channel in words: `up`, `off: <why>`, `connecting`, `waiting to retry: <last failure>`. */
+  dtlsNote: string;
   mtu: number;
   mode4: TunnelMode;
   mode6: TunnelMode;
@@ -272,8 +271,7 @@ export class Tunnel {
     return {
       ...(dtls ? dtls.transport : this.session.transport),
       dtls: dtls !== null,
-      dtlsState: this.dtls.state,
-      dtlsFailure: this.dtls.lastFailure,
+      dtlsNote: this.dtls.describe(this.config.dtlsNote),
       mtu: this.config.mtu,
       mode4: modeOf(this.config.ipv4 !== undefined, net.include4, net.exclude4),
       mode6: modeOf(this.config.ipv6 !== undefined, net.include6, net.exclude6),

@@ -60,6 +60,8 @@ export interface PlaneDetails {
   cipher: string;
   /** Whether DTLS carries the data. */
   dtls: boolean;
+  /** The DTLS channel in words (`up`, `off: …`, `waiting to retry: …`); absent where unknown. */
+  dtlsNote?: string;
   mtu: number;
   /** Per family: everything into the tunnel, only listed networks, all but listed, or no address. */
   mode4: 'all' | 'split-include' | 'split-exclude' | 'none';

@@ -62,6 +62,7 @@ export function tunnelSnapshot(kind: TunnelKind, view: StateView, ownerUid: numb
   if (d) {
     const { protocol, cipher, dtls, mtu, mode4, mode6 } = d;
     out.details = { protocol, cipher, dtls, mtu, mode4, mode6, routes4: [...d.routes4], routes6: [...d.routes6] };
+    if (d.dtlsNote !== undefined) out.details.dtlsNote = d.dtlsNote;
   }
   if (view.cause !== undefined) out.cause = view.cause;
   if (view.message !== undefined) out.message = view.message;
