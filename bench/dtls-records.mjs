@@ -15,7 +15,7 @@ const RECORD = Buffer.alloc(1401, 2);
 if (process.argv[2] === '--server') {
   let peer = null;
   let got = 0;
-  const srv = await DtlsServer.listen({
+  const srv = DtlsServer.listen({
     local: { address: '127.0.0.1', port: 0 },
     lookup: () => ({ key: KEY, onConnected: (p) => (peer = p), onRecord: () => got++ }),
   });
