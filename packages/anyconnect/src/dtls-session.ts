@@ -37,6 +37,20 @@ export interface DtlsStats {
   sendBlocked: number;
 }
 
+/** A fresh set of {@link DtlsStats}, all zero. */
+export function zeroDtlsStats(): DtlsStats {
+  return {
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    dpdSent: 0,
+    dpdReplies: 0,
+    dpdAnswered: 0,
+    sendBlocked: 0,
+  };
+}
+
 /** What {@link DtlsSession.open} needs. */
 export interface DtlsTarget {
   channel: CstpChannel;
@@ -78,16 +92,7 @@ export function dtlsKeying(offer: DtlsOffer, channel: CstpChannel): DtlsKeying {
 
 /** A DTLS channel that is up. */
 export class DtlsSession extends EventEmitter {
-  readonly stats: DtlsStats = {
-    packetsIn: 0,
-    packetsOut: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    dpdSent: 0,
-    dpdReplies: 0,
-    dpdAnswered: 0,
-    sendBlocked: 0,
-  };
+  readonly stats: DtlsStats = zeroDtlsStats();
   private lastRx = Date.now();
   private lastTx = Date.now();
   private lastDpd = 0;

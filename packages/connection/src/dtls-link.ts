@@ -9,7 +9,7 @@
  * laptop whose UDP comes back (a captive portal passed, a firewall rule lifted) should not run
  * TCP-in-TCP for a minute longer than it has to.
  */
-import { DtlsSession, type CstpChannel, type DtlsStats } from '@tandem/anyconnect';
+import { DtlsSession, zeroDtlsStats, type CstpChannel, type DtlsStats } from '@tandem/anyconnect';
 import { TandemError, type Logger } from '@tandem/common';
 import type { DataPath } from './datapath.js';
 import type { EventSink } from './events.js';
@@ -40,7 +40,7 @@ export class DtlsLink {
   private generation = 0;
   private stateNow: DtlsState = 'off';
   private lastError: string | null = null;
-  private readonly past: DtlsStats = zeroStats();
+  private readonly past: DtlsStats = zeroDtlsStats();
 
   constructor(private readonly deps: DtlsLinkDeps) {}
 
@@ -98,7 +98,7 @@ export class DtlsLink {
 
   /** Counters of every DTLS channel of this tunnel, the current one included. */
   totals(): DtlsStats {
-    const now = this.session?.stats ?? zeroStats();
+    const now = this.session?.stats ?? zeroDtlsStats();
     const sum = { ...this.past };
     for (const k of Object.keys(sum) as Array<keyof DtlsStats>) sum[k] += now[k];
     return sum;
@@ -172,17 +172,4 @@ export class DtlsLink {
     }, this.deps.retryMs ?? DTLS_RETRY_MS);
     this.retry.unref();
   }
-}
-
-function zeroStats(): DtlsStats {
-  return {
-    packetsIn: 0,
-    packetsOut: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    dpdSent: 0,
-    dpdReplies: 0,
-    dpdAnswered: 0,
-    sendBlocked: 0,
-  };
 }
