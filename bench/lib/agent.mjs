@@ -4,6 +4,9 @@
  * tunnel. Timed like the other clients: from just before the CLI is spawned to the first echo
  * through the tunnel. Throughput and CPU are the agent's own (it carries the packets); idle cost
  * is the agent's CPU time and RSS over a stretch with the tunnel up and no traffic.
+ *
+ * The agent is pointed at the CSTP-only ocserv (ocserv.mjs): tandemd has no switch to keep DTLS
+ * off, and this column (and the tray's) compares with the CSTP columns.
  */
 import {
   chmodSync,
@@ -18,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI_NS, SRV_ADDR } from './lab.mjs';
+import { CLI_NS, CSTP_ONLY_ADDR } from './lab.mjs';
 import { CLIENT_ENV, clientNsState, startProber, TANDEM_CLI } from './clients.mjs';
 import { cpuSeconds, peakRssMb } from './measure.mjs';
 import { deadline, exited, nsSpawn, outputTail, sleep, stopProcess } from './sh.mjs';
@@ -86,7 +89,7 @@ export async function startAgent(pki) {
     '--gateway-ca',
     pki.root,
     '--resolve',
-    `vpn.lab.test:${SRV_ADDR}`,
+    `vpn.lab.test:${CSTP_ONLY_ADDR}`,
   ];
   // The environment its systemd unit gives it (packaging/systemd/tandemd.service).
   const child = nsSpawn(CLI_NS, TANDEMD, args, { env: { ...CLIENT_ENV, MALLOC_ARENA_MAX: '2' } });

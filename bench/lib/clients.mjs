@@ -1,7 +1,10 @@
 /**
- * The two clients, started the same way (`ip netns exec tbn-cli …`, which execs the client,
- * so the spawned PID is the client's own) and timed the same way: from a monotonic timestamp
- * taken just before spawn to the first echo through the tunnel (probe.mjs).
+ * The two client programs, each in two rows: CSTP (`openconnect`, `tandem`: both with
+ * `--no-dtls`, so all data goes over TLS/TCP) and DTLS (`openconnect-dtls`, `tandem-dtls`: DTLS
+ * offered and used once up). All are started the same way (`ip netns exec tbn-cli …`, which execs
+ * the client, so the spawned PID is the client's own) and timed the same way: from a monotonic
+ * timestamp taken just before spawn to the first echo through the tunnel (probe.mjs). A DTLS row
+ * then waits for the client to say its DTLS channel is up before anything is measured.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,6 +17,13 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TANDEM_CLI = join(ROOT, 'apps/cli/bin/tandem.js');
 export const TUN = { openconnect: 'tbntun0', tandem: 'tbntun1' };
 const CONNECT_TIMEOUT_MS = 30_000;
+/** From the first echo until the client reports DTLS up (its handshake retransmits after 1 s). */
+const DTLS_TIMEOUT_MS = 15_000;
+
+/** The program a row runs (`openconnect` or `tandem`). */
+export const programOf = (kind) => kind.replace(/-dtls$/, '');
+/** The transport a row's data must use (checked on the wire, wire.mjs). */
+export const transportOf = (kind) => (kind.endsWith('-dtls') ? 'dtls' : 'cstp');
 
 /**
  * The environment both clients run with: what `sudo` leaves a root command (env_reset keeps
@@ -64,6 +74,7 @@ export async function tandemUnavailable() {
     '--script',
     '--interface',
     '--journal-dir',
+    '--no-dtls',
   ];
   const missing = needed.filter((f) => !usage.includes(f));
   return missing.length ? `tandem connect not built yet (usage lacks ${missing.join(' ')})` : null;
@@ -71,16 +82,19 @@ export async function tandemUnavailable() {
 
 /**
  * argv of each client. Same gateway, trust anchor, machine cert, vpnc-script; only the TUN name
- * differs so a leftover device of one can never be mistaken for the other's.
+ * differs so a leftover device of one can never be mistaken for the other's. The CSTP rows get
+ * `--no-dtls`, the DTLS rows nothing more than a user would type.
+ * @param {string} gateway the address vpn.lab.test resolves to (the lossy path uses another)
  */
-export function clientArgv(kind, pki, script, journalDir) {
-  if (kind === 'openconnect') {
+export function clientArgv(kind, pki, script, journalDir, gateway = SRV_ADDR) {
+  const noDtls = transportOf(kind) === 'cstp' ? ['--no-dtls'] : [];
+  if (programOf(kind) === 'openconnect') {
     return [
       'openconnect',
       [
         '--non-inter',
-        '--no-dtls',
-        `--resolve=vpn.lab.test:${SRV_ADDR}`,
+        ...noDtls,
+        `--resolve=vpn.lab.test:${gateway}`,
         `--cafile=${pki.root}`,
         '-c',
         pki.cert,
@@ -102,7 +116,7 @@ export function clientArgv(kind, pki, script, journalDir) {
       '--foreground',
       '--json',
       '--resolve',
-      `vpn.lab.test:${SRV_ADDR}`,
+      `vpn.lab.test:${gateway}`,
       '--cafile',
       pki.root,
       '--machine-cert',
@@ -116,6 +130,7 @@ export function clientArgv(kind, pki, script, journalDir) {
       TUN.tandem,
       '--journal-dir',
       journalDir,
+      ...noDtls,
     ],
   ];
 }
@@ -145,32 +160,77 @@ export async function startProber() {
 }
 
 /**
- * Starts a client and resolves once a datagram through the tunnel has been answered.
- * @returns {Promise<{kind: string, child: import('node:child_process').ChildProcess, pid: number, connectMs: number, log: () => string}>}
+ * Resolves when the client says its DTLS channel carries data — tandem's `dtls-up` JSON event,
+ * openconnect's "Established DTLS connection … Ciphersuite …" — with the monotonic time the line
+ * arrived and the cipher it names.
+ * @returns {Promise<{t: bigint, cipher: string}>}
  */
-export async function startClient(kind, pki, script, journalDir) {
-  const [cmd, args] = clientArgv(kind, pki, script, journalDir);
+function dtlsUp(kind, child) {
+  const tandem = programOf(kind) === 'tandem';
+  return new Promise((resolve) => {
+    let buf = '';
+    const on = (d) => {
+      const t = process.hrtime.bigint();
+      buf += d;
+      const lines = buf.split('\n');
+      buf = lines.pop();
+      for (const line of lines) {
+        const found = tandem
+          ? tandemDtlsUp(line)
+          : /Established DTLS connection.*Ciphersuite (\S+?)\.?$/.exec(line)?.[1];
+        if (!found) continue;
+        child.stdout.off('data', on);
+        child.stderr.off('data', on);
+        resolve({ t, cipher: found });
+        return;
+      }
+    };
+    child.stdout.on('data', on);
+    child.stderr.on('data', on);
+  });
+}
+
+/** The cipher of a tandem `--json` line if it is the `dtls-up` event. */
+function tandemDtlsUp(line) {
+  if (!line.includes('"dtls-up"')) return null;
+  try {
+    const e = JSON.parse(line);
+    return e.event === 'dtls-up' ? `${e.protocol} ${e.cipher}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts a client and resolves once a datagram through the tunnel has been answered; for a DTLS
+ * row also once the client has said DTLS is up (`dtlsMs`: spawn → that line, `dtlsCipher`).
+ * @param {string} [gateway] the address vpn.lab.test resolves to (default: the lab's gateway)
+ * @returns {Promise<{kind: string, child: import('node:child_process').ChildProcess, pid: number, connectMs: number, dtlsMs?: number, dtlsCipher?: string, log: () => string}>}
+ */
+export async function startClient(kind, pki, script, journalDir, gateway = SRV_ADDR) {
+  const [cmd, args] = clientArgv(kind, pki, script, journalDir, gateway);
   const { probe, up } = await startProber();
   const t0 = process.hrtime.bigint();
   const child = nsSpawn(CLI_NS, cmd, args, { env: CLIENT_ENV });
   const log = outputTail(child);
+  const dtls = transportOf(kind) === 'dtls' ? dtlsUp(kind, child) : null;
   try {
     const died = new Promise((_, reject) =>
       child.once('exit', (code, sig) => reject(new Error(`exited (${code ?? sig}) before the tunnel came up`))),
     );
-    const timeout = new Promise((_, reject) =>
-      setTimeout(
-        () => reject(new Error(`no reply through the tunnel within ${CONNECT_TIMEOUT_MS / 1000} s`)),
-        CONNECT_TIMEOUT_MS,
-      ).unref(),
-    );
-    const t1 = await Promise.race([up, died, timeout]);
+    died.catch(() => {});
+    const timeout = (ms, what) =>
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms).unref());
+    const t1 = await Promise.race([up, died, timeout(CONNECT_TIMEOUT_MS, 'no reply through the tunnel')]);
     const connectMs = Number(t1 - t0) / 1e6;
     // openconnect's usual readiness check is an ICMP echo: make sure ICMP passes too (not timed).
     await nsExec(CLI_NS, 'ping', ['-c1', '-W2', '-n', BEHIND]).catch(() => {
       throw new Error('UDP went through the tunnel but ping did not');
     });
-    return { kind, child, pid: child.pid, connectMs, log };
+    const client = { kind, child, pid: child.pid, connectMs, log };
+    if (!dtls) return client;
+    const d = await Promise.race([dtls, died, timeout(DTLS_TIMEOUT_MS, 'the client did not report DTLS up')]);
+    return { ...client, dtlsMs: Number(d.t - t0) / 1e6, dtlsCipher: d.cipher };
   } catch (err) {
     child.kill('SIGINT');
     await Promise.race([exited(child), deadline(10_000)]);

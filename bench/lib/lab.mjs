@@ -1,6 +1,7 @@
 /**
- * The benchmark lab, the same for both clients: namespaces tbn-cli / tbn-srv joined by a veth
- * (10.234.9.0/24), the PKI, ocserv in tbn-srv, and an iperf3 server plus a UDP echo responder
+ * The benchmark lab, the same for every client: namespaces tbn-cli / tbn-srv joined by a veth
+ * (10.234.9.0/24), the PKI, two ocserv in tbn-srv (ocserv.mjs: 10.234.9.1 offers DTLS,
+ * 10.234.9.3 does not), and an iperf3 server plus a UDP echo responder
  * on 10.234.20.1, a /32 on tbn-srv's `lo` (the kernel here has no dummy driver) standing for
  * the network "behind the VPN".
  *
@@ -11,14 +12,17 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePki } from './pki.mjs';
-import { writeOcservConfig } from './ocserv.mjs';
+import { GATEWAYS, writeOcservConfig } from './ocserv.mjs';
 import { ECHO_SERVER } from './probe.mjs';
 import { nsExec, nsSpawn, sh, sleep } from './sh.mjs';
 import { hostState, removeNamespaces } from '../../scripts/lib/netns-hygiene.mjs';
 
 export const CLI_NS = 'tbn-cli';
 export const SRV_NS = 'tbn-srv';
-export const SRV_ADDR = '10.234.9.1';
+/** The gateway that offers DTLS (the CSTP and DTLS rows of `tandem --foreground` and openconnect). */
+export const SRV_ADDR = GATEWAYS.main.listen;
+/** The CSTP-only gateway (no udp-port), for tandemd and the tray. */
+export const CSTP_ONLY_ADDR = GATEWAYS.cstpOnly.listen;
 export const CLI_ADDR = '10.234.9.2';
 export const BEHIND = '10.234.20.1';
 export const IPERF_PORT = '5201';
@@ -64,6 +68,7 @@ export async function createLab() {
     ['link', 'set', 'tbn-vs', 'netns', SRV_NS],
     ['-n', CLI_NS, 'addr', 'add', `${CLI_ADDR}/24`, 'dev', 'tbn-vc'],
     ['-n', SRV_NS, 'addr', 'add', `${SRV_ADDR}/24`, 'dev', 'tbn-vs'],
+    ['-n', SRV_NS, 'addr', 'add', `${CSTP_ONLY_ADDR}/24`, 'dev', 'tbn-vs'],
     ['-n', CLI_NS, 'link', 'set', 'tbn-vc', 'up'],
     ['-n', SRV_NS, 'link', 'set', 'tbn-vs', 'up'],
     ['-n', CLI_NS, 'link', 'set', 'lo', 'up'],
@@ -73,10 +78,11 @@ export async function createLab() {
   ];
   for (const s of steps) await sh('ip', s);
   await assertPrivateResolv();
-  const conf = await writeOcservConfig(dir, pki, SRV_ADDR);
+  const confs = [];
+  for (const gw of Object.values(GATEWAYS)) confs.push(await writeOcservConfig(dir, pki, gw));
   let log = '';
   const servers = [
-    nsSpawn(SRV_NS, 'ocserv', ['-f', '-c', conf]),
+    ...confs.map((conf) => nsSpawn(SRV_NS, 'ocserv', ['-f', '-c', conf])),
     nsSpawn(SRV_NS, 'iperf3', ['-s', '-B', BEHIND, '-p', IPERF_PORT]),
     nsSpawn(SRV_NS, process.execPath, ['-e', ECHO_SERVER, BEHIND]),
   ];
@@ -88,8 +94,12 @@ export async function createLab() {
     s.stdout.on('data', keep);
     s.stderr.on('data', keep);
   }
-  await waitListening('-ltn', [`${SRV_ADDR}:443`, `${BEHIND}:${IPERF_PORT}`], 'ocserv or iperf3');
-  await waitListening('-lun', [`${BEHIND}:7007`], 'the UDP echo responder');
+  await waitListening(
+    '-ltn',
+    [`${SRV_ADDR}:443`, `${CSTP_ONLY_ADDR}:443`, `${BEHIND}:${IPERF_PORT}`],
+    'ocserv or iperf3',
+  );
+  await waitListening('-lun', [`${BEHIND}:7007`, `${SRV_ADDR}:443`], "the UDP echo responder or ocserv's DTLS port");
   return { dir, pki, servers, logs: () => log };
 }
 

@@ -33,16 +33,27 @@ export function peakRssMb(pid) {
  * @param {number} pid the client whose CPU time is charged
  * @param {number} seconds iperf3 -t
  * @param {boolean} reverse true = download (-R)
- * @returns {Promise<{gbps: number, bytes: number, cpu: number, retransmits: number}>}
+ * @param {string} [congestion] TCP congestion control for iperf3's connection, both ends (-C)
+ * @returns {Promise<{gbps: number, bytes: number, cpu: number, retransmits: number, congestion: string}>}
  */
-export async function transfer(pid, seconds, reverse) {
+export async function transfer(pid, seconds, reverse, congestion) {
   const cpu0 = cpuSeconds(pid);
   let out;
   try {
     out = await nsExec(
       CLI_NS,
       'iperf3',
-      ['-c', BEHIND, '-p', IPERF_PORT, '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])],
+      [
+        '-c',
+        BEHIND,
+        '-p',
+        IPERF_PORT,
+        '-t',
+        String(seconds),
+        '-J',
+        ...(reverse ? ['-R'] : []),
+        ...(congestion ? ['-C', congestion] : []),
+      ],
       { timeoutMs: (seconds + 30) * 1000 },
     );
   } catch (err) {
@@ -65,5 +76,6 @@ export async function transfer(pid, seconds, reverse) {
     bytes: j.end.sum_received.bytes,
     cpu,
     retransmits: j.end.sum_sent?.retransmits ?? NaN,
+    congestion: j.end.sender_tcp_congestion ?? '?',
   };
 }

@@ -1,39 +1,55 @@
 /**
- * ocserv 1.1.6 for the bench: certificate-only auth as in test/fixtures/ocserv.ts, CSTP only (no
- * udp-port) because tandem has no DTLS yet and both clients must take the same
- * data path, and the lab-only knobs that keep repeated connects from being throttled.
+ * ocserv 1.1.6 for the bench: certificate-only auth as in test/fixtures/ocserv.ts and the lab-only
+ * knobs that keep repeated connects from being throttled. Two instances run side by side:
+ *
+ * - the main one (10.234.9.1) offers DTLS (`udp-port = 443`, PSK-NEGOTIATE or Cisco's legacy
+ *   resumption, the client picks). Its CSTP rows are CSTP-only because the clients are told so
+ *   (openconnect and tandem both with `--no-dtls`, so they offer no DTLS and ocserv sends no
+ *   X-DTLS-* answer); its DTLS rows carry the data over DTLS.
+ * - a CSTP-only one (10.234.9.3, no `udp-port`: no DTLS offered at all) for tandemd and the tray:
+ *   the agent has no switch to turn DTLS off and would otherwise use it, which would make its
+ *   column a DTLS column compared with CSTP ones.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sh } from './sh.mjs';
 
-/** Network the gateway leases client addresses from. */
-export const POOL = '10.234.100.0/24';
 /** The network "behind the VPN" that ocserv pushes as the only route. */
 export const BEHIND_NET = '10.234.20.0/24';
+
+/**
+ * The two gateways: where each listens, whether it offers DTLS, and its own pool and device
+ * prefix (the two never hand out the same address or race for the same tun name).
+ */
+export const GATEWAYS = Object.freeze({
+  main: { name: 'main', listen: '10.234.9.1', udp: true, pool: '10.234.100.0/24', device: 'tbnv' },
+  cstpOnly: { name: 'cstp-only', listen: '10.234.9.3', udp: false, pool: '10.234.101.0/24', device: 'tbnw' },
+});
 
 /**
  * The configuration text.
  * @param {string} dir private temp dir for the socket and pid files
  * @param {{chain: string, serverCert: string, serverKey: string}} pki from makePki()
- * @param {string} listen address ocserv listens on (server end of the veth)
+ * @param {{name: string, listen: string, udp: boolean, pool: string, device: string}} gw one of GATEWAYS
  */
-export function ocservConfig(dir, pki, listen) {
+export function ocservConfig(dir, pki, gw) {
   return (
     [
       'auth = "certificate"',
-      `listen-host = ${listen}`,
+      `listen-host = ${gw.listen}`,
       'tcp-port = 443',
-      // No udp-port: ocserv then offers no DTLS at all (no X-DTLS-* headers), so openconnect (also
-      // told --no-dtls) and tandem both carry data over CSTP (TLS/TCP). `dtls-legacy = false` is
-      // not written: cisco-client-compat (below) forces it back on, and without a UDP port it
-      // has nothing to apply to.
+      // With a UDP port ocserv answers a client's X-DTLS-* offer; without one it offers no DTLS.
+      // `dtls-legacy = false` is not written: cisco-client-compat (below) forces it back on.
+      ...(gw.udp ? ['udp-port = 443'] : []),
       `server-cert = ${pki.serverCert}`,
       `server-key = ${pki.serverKey}`,
       `ca-cert = ${pki.chain}`,
       'cert-user-oid = 2.5.4.3',
-      `socket-file = ${join(dir, 'ocserv.sock')}`,
-      `pid-file = ${join(dir, 'ocserv.pid')}`,
+      `socket-file = ${join(dir, `ocserv-${gw.name}.sock`)}`,
+      `pid-file = ${join(dir, `ocserv-${gw.name}.pid`)}`,
+      // The default occtl socket (/var/run/occtl.socket) is the host's and would be shared.
+      'use-occtl = true',
+      `occtl-socket-file = ${join(dir, `occtl-${gw.name}.socket`)}`,
       'run-as-user = nobody',
       'run-as-group = nogroup',
       'isolate-workers = false',
@@ -51,9 +67,9 @@ export function ocservConfig(dir, pki, listen) {
       'try-mtu-discovery = false',
       // As in the interop test fixture that tandem is tested against (test/fixtures/ocserv.ts).
       'cisco-client-compat = true',
-      'device = tbnv',
+      `device = ${gw.device}`,
       'predictable-ips = true',
-      `ipv4-network = ${POOL}`,
+      `ipv4-network = ${gw.pool}`,
       `route = ${BEHIND_NET}`,
       'dns = 10.234.20.53',
       'default-domain = bench.lab.test',
@@ -68,11 +84,11 @@ export function ocservConfig(dir, pki, listen) {
  * run up front with ocserv's own message.
  * @returns {Promise<string>} the config file path
  */
-export async function writeOcservConfig(dir, pki, listen) {
-  const file = join(dir, 'ocserv.conf');
-  writeFileSync(file, ocservConfig(dir, pki, listen));
+export async function writeOcservConfig(dir, pki, gw) {
+  const file = join(dir, `ocserv-${gw.name}.conf`);
+  writeFileSync(file, ocservConfig(dir, pki, gw));
   await sh('ocserv', ['--test-config', '-c', file]).catch((err) => {
-    throw new Error(`ocserv rejected the bench config: ${err.stderr || err.message}`);
+    throw new Error(`ocserv rejected the bench config (${gw.name}): ${err.stderr || err.message}`);
   });
   return file;
 }

@@ -1,14 +1,15 @@
 /**
- * Medians with ranges, the side-by-side table, and the JSON line (ratios to openconnect).
- * Four columns: `tandem` is `tandem connect --foreground` (the debugging path), `agent` is a
- * user connecting through a warm tandemd (the way users connect), `tray` the same user clicking
- * Connect in the tray's window against the same agent (connect time only: the packets are the
- * agent's), `openconnect` the reference. A client that did not run, or failed every round,
- * shows `n/a (why)` — never a number; a metric a client does not have shows `—`.
+ * Medians with ranges, the side-by-side tables, and the JSON line (ratios to openconnect).
+ * CSTP table, four columns: `tandem` is `tandem connect --foreground --no-dtls` (the debugging
+ * path), `agent` is a user connecting through a warm tandemd (the way users connect), `tray` the
+ * same user clicking Connect in the tray's window against the same agent (connect time only: the
+ * packets are the agent's), `openconnect` (`--no-dtls`) the reference. DTLS table: `tandem-dtls`
+ * and `openconnect-dtls`, the same two programs with DTLS. A client that did not run, or failed
+ * every round, shows `n/a (why)` — never a number; a metric a client does not have shows `—`.
  */
 
-/** The measured clients, in table order. */
-export const KINDS = ['tandem', 'agent', 'tray', 'openconnect'];
+/** The measured rows, in table order. */
+export const KINDS = ['tandem', 'agent', 'tray', 'openconnect', 'tandem-dtls', 'openconnect-dtls'];
 
 export const METRICS = [
   ['connect', 'connect ms (spawn; tray: click → first echo via tunnel)', 1],
@@ -19,6 +20,8 @@ export const METRICS = [
 ];
 /** Metrics whose tandem/openconnect ratio goes into the JSON line. */
 const RATIO_KEYS = ['connect', 'throughputUp', 'throughputDown', 'cpuPerGB'];
+/** The DTLS rows' extra: spawn → the client says DTLS is up. */
+export const DTLS_UP = ['dtlsUp', 'DTLS up, ms since spawn (the client says so)', 1];
 
 /** Median of a list of numbers (NaN when empty). */
 export function median(xs) {
@@ -49,9 +52,11 @@ export function aggregate(samples, notRun) {
     stats[kind]?.[key] && stats[base]?.[key] ? stats[kind][key].median / stats[base][key].median : null;
   const ratio = {};
   const agentRatio = {};
-  for (const [key] of METRICS) {
+  const dtlsRatio = {};
+  for (const [key] of [...METRICS, DTLS_UP]) {
     ratio[key] = over('tandem', key);
     agentRatio[key] = over('agent', key);
+    dtlsRatio[key] = over('tandem-dtls', key, 'openconnect-dtls');
   }
   // The issue's target for the tray: within 50 ms of `tandem connect` to the same warm agent.
   const tray = {
@@ -59,19 +64,37 @@ export function aggregate(samples, notRun) {
     minusAgentConnectMs:
       stats.tray?.connect && stats.agent?.connect ? stats.tray.connect.median - stats.agent.connect.median : null,
   };
-  return { stats, ratio, agentRatio, tray };
+  return { stats, ratio, agentRatio, dtlsRatio, tray };
 }
 
-/** The human table: median [min–max] per metric and client, and the ratio column. */
-export function table(agg, notRun) {
+/** Pads a grid of strings into aligned columns. */
+function grid(rows) {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** `median [min–max]` of one metric of one row, `—` without it, `n/a (why)` for a row that has no numbers. */
+function cellOf(agg, notRun) {
   const fmt = (s, d) => (s ? `${s.median.toFixed(d)} [${s.min.toFixed(d)}–${s.max.toFixed(d)}]` : '—');
-  const cell = (kind, key, d) =>
+  return (kind, key, d) =>
     agg.stats[kind] ? fmt(agg.stats[kind][key], d) : `n/a (${notRun[kind] ?? 'no successful round'})`;
+}
+const ratioText = (x) => (x == null ? 'n/a' : x.toFixed(2));
+
+/** The CSTP table: median [min–max] per metric and client, and the ratio columns. */
+export function table(agg, notRun) {
+  const cell = cellOf(agg, notRun);
   const n = (kind) => (agg.stats[kind] ? ` n=${agg.stats[kind].connect.n}` : '');
-  const r = (x) => (x == null ? 'n/a' : x.toFixed(2));
   const rows = [
     [
-      'metric: median [min–max]',
+      'CSTP (TLS/TCP); metric: median [min–max]',
       `tandem --foreground${n('tandem')}`,
       `tandemd + tandem connect${n('agent')}`,
       `tandemd + tray (click)${n('tray')}`,
@@ -88,27 +111,38 @@ export function table(agg, notRun) {
       cell('agent', key, d),
       cell('tray', key, d),
       cell('openconnect', key, d),
-      r(agg.ratio[key]),
-      r(agg.agentRatio[key]),
-      key === 'connect' ? r(agg.tray.vsAgentConnect) : '',
+      ratioText(agg.ratio[key]),
+      ratioText(agg.agentRatio[key]),
+      key === 'connect' ? ratioText(agg.tray.vsAgentConnect) : '',
     ]);
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(w[i]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return grid(rows);
+}
+
+/** The DTLS table: the same metrics for the two DTLS rows, and their ratio. */
+export function dtlsTable(agg, notRun) {
+  const cell = cellOf(agg, notRun);
+  const n = (kind) => (agg.stats[kind] ? ` n=${agg.stats[kind].connect.n}` : '');
+  const rows = [
+    [
+      'DTLS (data over UDP); metric: median [min–max]',
+      `tandem --foreground${n('tandem-dtls')}`,
+      `openconnect${n('openconnect-dtls')}`,
+      'tandem/oc',
+    ],
+  ];
+  for (const [key, label, d] of [...METRICS, DTLS_UP]) {
+    const text = key === 'connect' ? 'connect ms (spawn → first echo via tunnel)' : label;
+    rows.push([text, cell('tandem-dtls', key, d), cell('openconnect-dtls', key, d), ratioText(agg.dtlsRatio[key])]);
+  }
+  return grid(rows);
 }
 
 /**
  * The machine-readable last line. Per client: medians (and min/max/n), or null plus a
  * `notRun` reason; ratios are null unless both clients have numbers.
  */
-export function jsonLine(rounds, agg, notRun, extra, idle) {
+export function jsonLine(rounds, agg, notRun, extra, idle, lossy) {
   const client = (kind) =>
     agg.stats[kind]
       ? Object.fromEntries(
@@ -130,8 +164,14 @@ export function jsonLine(rounds, agg, notRun, extra, idle) {
         : null,
     tray: client('tray'),
     openconnect: client('openconnect'),
+    tandemDtls: client('tandem-dtls'),
+    openconnectDtls: client('openconnect-dtls'),
     ratio: {
       ...Object.fromEntries(RATIO_KEYS.map((k) => [k, agg.ratio[k]])),
+      dtlsConnect: agg.dtlsRatio.connect,
+      dtlsThroughputUp: agg.dtlsRatio.throughputUp,
+      dtlsThroughputDown: agg.dtlsRatio.throughputDown,
+      dtlsCpuPerGB: agg.dtlsRatio.cpuPerGB,
       agentConnect: agg.agentRatio.connect,
       agentThroughputUp: agg.agentRatio.throughputUp,
       agentThroughputDown: agg.agentRatio.throughputDown,
@@ -148,6 +188,7 @@ export function jsonLine(rounds, agg, notRun, extra, idle) {
           ? agg.stats.agent.throughputDown.median / agg.stats.tandem.throughputDown.median
           : null,
     },
+    lossy,
     ...(Object.keys(notRun).length ? { notRun } : {}),
     ...extra,
   });
