@@ -5,8 +5,10 @@
  * after openconnect (X-DTLS-DPD, X-DTLS-Keepalive). CSTP stays the control channel; this one only
  * carries packets, answers the gateway's DPD and says when it has died.
  *
- * Events: `packet(ip: Buffer)` (a view that stays valid), `dead(reason)` once (DPD silence, a
- * read or write failure, the gateway closing it), `rekey()` when X-DTLS-Rekey-Time has passed.
+ * Packets go to the one {@link DtlsSession.onPacket} handler (no event per packet). Events:
+ * `dead(reason)` once (DPD silence, a read or write failure, the gateway closing it), `rekey()`
+ * when X-DTLS-Rekey-Time has passed. Liveness is judged from the record counters on each timer
+ * tick, so no packet pays for reading the clock.
  */
 import { EventEmitter } from 'node:events';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
@@ -95,6 +97,10 @@ export class DtlsSession extends EventEmitter {
   readonly stats: DtlsStats = zeroDtlsStats();
   private lastRx = Date.now();
   private lastTx = Date.now();
+  /** Record counters at the last timer tick: a change means traffic since then. */
+  private seenRx = 0;
+  private seenTx = 0;
+  private packetHandler: (packet: Buffer) => void = () => {};
   private lastDpd = 0;
   private readonly startedAt = Date.now();
   private rekeyAnnounced = false;
@@ -108,7 +114,7 @@ export class DtlsSession extends EventEmitter {
   ) {
     super();
     client.start(
-      (record) => this.receive(record),
+      (record, length) => this.receive(record, length),
       (err) => this.die(err.message),
     );
     const rekey = offer.rekey && offer.rekey.method !== 'none' ? offer.rekey.seconds : 0;
@@ -134,6 +140,11 @@ export class DtlsSession extends EventEmitter {
     });
     if (keying.kind === 'psk') keying.key.fill(0);
     return new DtlsSession(client, offer, t.log ?? nullLogger);
+  }
+
+  /** Sets where packets from the gateway go (a view that stays valid). */
+  onPacket(handler: (packet: Buffer) => void): void {
+    this.packetHandler = handler;
   }
 
   /** DTLS version and suite (vpncli's Transport Information). */
@@ -163,7 +174,6 @@ export class DtlsSession extends EventEmitter {
     }
     this.stats.packetsOut++;
     this.stats.bytesOut += frame.length;
-    this.lastTx = Date.now();
     return true;
   }
 
@@ -189,20 +199,19 @@ export class DtlsSession extends EventEmitter {
     const record = Buffer.allocUnsafe(DTLS_HEADER_LEN + payload.length);
     record[0] = type;
     record.set(payload, DTLS_HEADER_LEN);
-    if (this.client.send(record)) this.lastTx = Date.now();
+    this.client.send(record);
   }
 
-  private receive(record: Buffer): void {
-    this.lastRx = Date.now();
-    this.stats.bytesIn += record.length;
+  private receive(record: Buffer, length: number): void {
+    this.stats.bytesIn += length;
     switch (record[0]) {
       case PacketType.DATA:
         this.stats.packetsIn++;
-        this.emit('packet', record.subarray(DTLS_HEADER_LEN));
+        this.packetHandler(record.subarray(DTLS_HEADER_LEN, length));
         break;
       case PacketType.DPD_REQ:
         this.stats.dpdAnswered++;
-        this.control(PacketType.DPD_RESP, record.subarray(DTLS_HEADER_LEN));
+        this.control(PacketType.DPD_RESP, record.subarray(DTLS_HEADER_LEN, length));
         break;
       case PacketType.DPD_RESP:
         this.stats.dpdReplies++;
@@ -216,6 +225,11 @@ export class DtlsSession extends EventEmitter {
 
   private onTimer(): void {
     const now = Date.now();
+    const { received, sent } = this.client.stats;
+    if (received !== this.seenRx) this.lastRx = now;
+    if (sent !== this.seenTx) this.lastTx = now;
+    this.seenRx = received;
+    this.seenTx = sent;
     const { dpd, keepalive, rekey } = this.offer;
     if (dpd > 0) {
       const silent = now - this.lastRx;

@@ -112,7 +112,7 @@ export class DataPath {
     this.cancelDtlsWait?.();
     this.cancelDtlsWait = null;
     this.dtls = dtls;
-    if (dtls) dtls.on('packet', (packet: Buffer) => this.fromDtls(dtls, packet));
+    if (dtls) dtls.onPacket((packet) => this.fromDtls(dtls, packet));
     if (this.started) this.tun.resume();
   }
 

@@ -34,8 +34,11 @@ export interface DtlsClientOptions {
   signal?: AbortSignal;
 }
 
-/** Called with each application record, a view into a pool buffer that stays valid (not reused). */
-export type RecordHandler = (record: Buffer) => void;
+/**
+ * Called with each application record: its first `length` bytes of `buffer`, a view into a pool
+ * that stays valid (not reused). The length is separate so no second view is made per record.
+ */
+export type RecordHandler = (buffer: Buffer, length: number) => void;
 
 const POOL = 256 * 1024;
 const MAX_RECORD = 16 * 1024 + 64;
@@ -51,6 +54,8 @@ export class DtlsClient {
   private onFail: (err: TandemError) => void = () => {};
   private closed = false;
   private writableListener: (() => void) | null = null;
+  /** A record OpenSSL sealed but the socket refused; retried when the socket is writable. */
+  private held: Buffer | null = null;
   /** Records sent and received, and records OpenSSL refused to send (socket full). */
   readonly stats = { sent: 0, received: 0, sendBlocked: 0 };
 
@@ -99,6 +104,8 @@ export class DtlsClient {
         ssl,
         Ssl.OP_NO_QUERY_MTU | Ssl.OP_NO_TICKET | Ssl.OP_NO_RENEGOTIATION | (opts.keying.kind === 'resume' ? legacy : 0),
       );
+      // A record refused by a full socket is retried from a copy, at another address.
+      o.sslCtrl(ssl, Ssl.CTRL_MODE, Ssl.MODE_ACCEPT_MOVING_WRITE_BUFFER, null);
       const bio = o.bioNewDgram(fd, Ssl.BIO_NOCLOSE) ?? fail('BIO_new_dgram failed');
       o.bioCtrl(bio, Ssl.BIO_CTRL_DGRAM_SET_CONNECTED, 0, sockaddr(opts.peer));
       o.setBio(ssl, bio, bio);
@@ -144,11 +151,16 @@ export class DtlsClient {
   }
 
   /**
-   * Sends one record (`data` whole). False when the socket's buffer is full (the record is
-   * dropped, as IP may); throws nothing: a hard failure closes the channel and is reported.
+   * Sends one record (`data` whole). False when the socket's buffer was full: OpenSSL has sealed
+   * the record and holds it (a copy is kept to retry with), so it goes out once the socket is
+   * writable; meanwhile further records are refused (false, nothing kept) — wait for
+   * {@link onceWritable}. Throws nothing: a hard failure closes the channel and is reported.
    */
   send(data: Uint8Array): boolean {
-    if (this.closed) return false;
+    if (this.closed || this.held) {
+      this.stats.sendBlocked++;
+      return false;
+    }
     const n = this.o.write(this.ssl, data, data.length);
     if (n > 0) {
       this.stats.sent++;
@@ -156,7 +168,10 @@ export class DtlsClient {
     }
     const e = this.o.getError(this.ssl, n);
     if (e === Ssl.ERROR_WANT_WRITE || e === Ssl.ERROR_WANT_READ) {
+      // OpenSSL must be called again with the same bytes; the caller's buffer may be reused.
+      this.held = Buffer.from(data);
       this.stats.sendBlocked++;
+      this.rewatch();
       return false;
     }
     this.failWith(`DTLS write failed (${e}): ${errorQueue(this.o)}`);
@@ -181,26 +196,48 @@ export class DtlsClient {
   }
 
   /**
-   * Calls `listener` once when the socket can take records again after {@link send} returned
-   * false; returns a function that cancels it.
+   * Calls `listener` once the record held by a refused {@link send} has gone out (at once, on the
+   * next turn, when nothing is held); returns a function that cancels it.
    */
   onceWritable(listener: () => void): () => void {
     this.writableListener = listener;
-    if (!this.closed) this.watch.watch(Readiness.READABLE | Readiness.WRITABLE);
+    if (!this.held) setImmediate(() => this.notifyWritable());
     return () => {
-      if (this.writableListener !== listener) return;
-      this.writableListener = null;
-      if (!this.closed) this.watch.watch(Readiness.READABLE);
+      if (this.writableListener === listener) this.writableListener = null;
     };
   }
 
-  private readonly onReady = (events: number): void => {
-    if (events & Readiness.WRITABLE && this.writableListener) {
-      const listener = this.writableListener;
-      this.writableListener = null;
-      this.watch.watch(Readiness.READABLE);
-      listener();
+  /** Watches for what the channel waits for: records to read, and room for a held record. */
+  private rewatch(): void {
+    if (!this.closed) this.watch.watch(Readiness.READABLE | (this.held ? Readiness.WRITABLE : 0));
+  }
+
+  private notifyWritable(): void {
+    const listener = this.writableListener;
+    this.writableListener = null;
+    if (listener && !this.closed) listener();
+  }
+
+  /** Retries the held record; true once it went out. */
+  private flushHeld(): boolean {
+    const held = this.held;
+    if (!held) return true;
+    const n = this.o.write(this.ssl, held, held.length);
+    if (n > 0) {
+      this.held = null;
+      this.stats.sent++;
+      this.rewatch();
+      return true;
     }
+    const e = this.o.getError(this.ssl, n);
+    if (e !== Ssl.ERROR_WANT_WRITE && e !== Ssl.ERROR_WANT_READ) {
+      this.failWith(`DTLS write failed (${e}): ${errorQueue(this.o)}`);
+    }
+    return false;
+  }
+
+  private readonly onReady = (events: number): void => {
+    if (events & Readiness.WRITABLE && this.flushHeld()) this.notifyWritable();
     if (events & Readiness.READABLE) this.onReadable();
   };
 
@@ -216,7 +253,7 @@ export class DtlsClient {
       if (n > 0) {
         this.poolOffset += (n + 7) & ~7;
         this.stats.received++;
-        this.onRecord(view.subarray(0, n));
+        this.onRecord(view, n);
         continue;
       }
       const e = this.o.getError(this.ssl, n);
