@@ -33,7 +33,12 @@ function say(line) {
   process.stdout.write(`package: ${line}\n`);
 }
 
-for (const built of ['apps/agent/dist/main.js', 'apps/cli/bundle/inputs.json', 'packages/fdpoll/build/Release']) {
+for (const built of [
+  'apps/agent/dist/main.js',
+  'apps/cli/bundle/inputs.json',
+  'packages/fdpoll/build/Release',
+  'packages/dtls/build/Release',
+]) {
   if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run npm run build first`);
 }
 mkdirSync(OUT, { recursive: true });

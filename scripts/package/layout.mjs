@@ -134,7 +134,10 @@ export function selfCheck(dest) {
   const load = (spec) =>
     execFileSync(node, ['--input-type=module', '-e', `await import(${JSON.stringify(spec)})`], { cwd: lib });
   // Bare names, resolved from /usr/lib/tandem as the programs resolve them.
-  for (const mod of ['koffi', 'pkcs11js', '@tandem/fdpoll', '@tandem/tunnel', '@tandem/diagnostics']) load(mod);
+  for (const mod of ['koffi', 'pkcs11js', '@tandem/fdpoll', '@tandem/tunnel', '@tandem/diagnostics', '@tandem/dtls'])
+    load(mod);
+  // The DTLS packet pump is a native addon loaded lazily; load it here, where a miss is cheap.
+  execFileSync(node, ['-e', 'require("@tandem/dtls/addon")'], { cwd: lib });
   for (const bin of [
     'apps/cli/bin/tandem.js',
     'apps/agent/bin/tandemd.js',

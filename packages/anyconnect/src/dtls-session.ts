@@ -94,7 +94,8 @@ export function dtlsKeying(offer: DtlsOffer, channel: CstpChannel): DtlsKeying {
 
 /** A DTLS channel that is up. */
 export class DtlsSession extends EventEmitter {
-  readonly stats: DtlsStats = zeroDtlsStats();
+  /** What this class counts itself (records through the JavaScript path, DPD). */
+  private readonly own: DtlsStats = zeroDtlsStats();
   private lastRx = Date.now();
   private lastTx = Date.now();
   /** Record counters at the last timer tick: a change means traffic since then. */
@@ -142,6 +143,36 @@ export class DtlsSession extends EventEmitter {
     return new DtlsSession(client, offer, t.log ?? nullLogger);
   }
 
+  /** The counters, the natively pumped packets included. */
+  get stats(): DtlsStats {
+    const c = this.client.stats;
+    const o = this.own;
+    return {
+      ...o,
+      packetsIn: o.packetsIn + c.pumpedIn,
+      bytesIn: o.bytesIn + c.pumpedBytesIn,
+      packetsOut: o.packetsOut + c.pumpedOut,
+      bytesOut: o.bytesOut + c.pumpedBytesOut,
+      sendBlocked: c.sendBlocked,
+    };
+  }
+
+  /**
+   * Moves the packets waiting on the TUN `tunFd` to the gateway in one native call (see
+   * DtlsClient.pumpFromTun); `blocked` means wait for {@link onceWritable}.
+   */
+  pumpFromTun(tunFd: number): { packets: number; blocked: boolean; more: boolean; tunErrno?: number } {
+    return this.client.pumpFromTun(tunFd);
+  }
+
+  /**
+   * Writes DATA from the gateway straight to the TUN `tunFd` (null: to the {@link onPacket}
+   * handler again); `onDelivered` hears the packet count of each batch.
+   */
+  deliverTo(tunFd: number | null, onDelivered?: (packets: number) => void): void {
+    this.client.deliverDataTo(tunFd, onDelivered);
+  }
+
   /** Sets where packets from the gateway go (a view that stays valid). */
   onPacket(handler: (packet: Buffer) => void): void {
     this.packetHandler = handler;
@@ -168,12 +199,9 @@ export class DtlsSession extends EventEmitter {
    */
   sendFramed(frame: Buffer): boolean {
     frame[0] = PacketType.DATA;
-    if (!this.client.send(frame)) {
-      this.stats.sendBlocked++;
-      return false;
-    }
-    this.stats.packetsOut++;
-    this.stats.bytesOut += frame.length;
+    if (!this.client.send(frame)) return false;
+    this.own.packetsOut++;
+    this.own.bytesOut += frame.length;
     return true;
   }
 
@@ -184,7 +212,7 @@ export class DtlsSession extends EventEmitter {
 
   /** Sends a DPD-REQ now. */
   probe(): void {
-    this.stats.dpdSent++;
+    this.own.dpdSent++;
     this.lastDpd = Date.now();
     this.control(PacketType.DPD_REQ);
   }
@@ -203,18 +231,18 @@ export class DtlsSession extends EventEmitter {
   }
 
   private receive(record: Buffer, length: number): void {
-    this.stats.bytesIn += length;
+    this.own.bytesIn += length;
     switch (record[0]) {
       case PacketType.DATA:
-        this.stats.packetsIn++;
+        this.own.packetsIn++;
         this.packetHandler(record.subarray(DTLS_HEADER_LEN, length));
         break;
       case PacketType.DPD_REQ:
-        this.stats.dpdAnswered++;
+        this.own.dpdAnswered++;
         this.control(PacketType.DPD_RESP, record.subarray(DTLS_HEADER_LEN, length));
         break;
       case PacketType.DPD_RESP:
-        this.stats.dpdReplies++;
+        this.own.dpdReplies++;
         break;
       default:
         // KEEPALIVE proves liveness; anything else (a DISCONNECT or compressed data we never

@@ -111,9 +111,46 @@ export class DataPath {
     if (this.dtls === dtls) return;
     this.cancelDtlsWait?.();
     this.cancelDtlsWait = null;
+    const previous = this.dtls;
     this.dtls = dtls;
-    if (dtls) dtls.onPacket((packet) => this.fromDtls(dtls, packet));
+    const fd = this.tun.fd;
+    const native = fd !== undefined && this.tun.setReader !== undefined;
+    if (previous && !previous.isClosed) previous.deliverTo(null);
+    if (dtls) {
+      dtls.onPacket((packet) => this.fromDtls(dtls, packet));
+      // The native pump moves packets TUN ⇄ DTLS without a JavaScript call per packet.
+      if (native) {
+        dtls.deliverTo(fd, (packets) => {
+          this.stats.fromGateway += packets;
+          this.stats.fromGatewayDtls += packets;
+        });
+        this.tun.setReader!((tunFd) => this.pumpToGateway(dtls, tunFd));
+      }
+    } else if (native) {
+      this.tun.setReader!(null);
+    }
     if (this.started) this.tun.resume();
+  }
+
+  /** The TUN's reader while DTLS is up: false pauses the TUN (socket full, or DTLS gone). */
+  private pumpToGateway(dtls: DtlsSession, tunFd: number): boolean {
+    if (this.dtls !== dtls) return true;
+    const r = dtls.pumpFromTun(tunFd);
+    this.stats.toGateway += r.packets;
+    this.stats.toGatewayDtls += r.packets;
+    if (r.tunErrno !== undefined) {
+      this.onTunError(new Error(`TUN read failed: errno ${r.tunErrno}`));
+      return false;
+    }
+    if (r.blocked && this.dtls === dtls) {
+      this.stats.pauses++;
+      this.cancelDtlsWait ??= dtls.onceWritable(() => {
+        this.cancelDtlsWait = null;
+        this.tun.resume();
+      });
+      return false;
+    }
+    return true;
   }
 
   /** Detaches the session (reconnecting, closing): TUN packets are dropped and counted meanwhile. */

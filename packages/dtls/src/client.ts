@@ -13,13 +13,12 @@
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { FdWatch, Readiness } from '@tandem/fdpoll';
 import { errorQueue, openssl, Ssl, type OpenSsl, type Ptr } from './openssl.js';
-import { forgetPsk, usePsk } from './psk.js';
-import { closeUdp, connectUdp, sockaddr, type UdpAddress } from './udp.js';
+import { handshake, presetSession, type DtlsKeying } from './handshake.js';
 
-/** How the client keys the channel. */
-export type DtlsKeying =
-  | { kind: 'psk'; key: Uint8Array; sessionId: Uint8Array }
-  | { kind: 'resume'; masterSecret: Uint8Array; sessionId: Uint8Array; cipher: Uint8Array };
+export type { DtlsKeying } from './handshake.js';
+import { forgetPsk, usePsk } from './psk.js';
+import { pumpAddon, pumpResult, PumpStatus } from './pump.js';
+import { closeUdp, connectUdp, sockaddr, type UdpAddress } from './udp.js';
 
 /** What {@link DtlsClient.connect} needs. */
 export interface DtlsClientOptions {
@@ -56,8 +55,27 @@ export class DtlsClient {
   private writableListener: (() => void) | null = null;
   /** A record OpenSSL sealed but the socket refused; retried when the socket is writable. */
   private held: Buffer | null = null;
-  /** Records sent and received, and records OpenSSL refused to send (socket full). */
-  readonly stats = { sent: 0, received: 0, sendBlocked: 0 };
+  /**
+   * Records sent and received (all of them, pumped ones included), records refused by a full
+   * socket, and of the pumped ones: DATA packets and their record bytes each way, and packets
+   * a full TUN dropped.
+   */
+  readonly stats = {
+    sent: 0,
+    received: 0,
+    sendBlocked: 0,
+    pumpedOut: 0,
+    pumpedBytesOut: 0,
+    pumpedIn: 0,
+    pumpedBytesIn: 0,
+    tunDrops: 0,
+  };
+  /** The SSL object's address, as the native pump takes it. */
+  private readonly sslAddress: bigint;
+  /** The pump's scratch buffers (one per direction) and result array; made on first use. */
+  private pump: { tx: Buffer; rx: Buffer; out: Int32Array } | null = null;
+  /** Where DATA records go when the pump delivers them ({@link deliverDataTo}). */
+  private dataSink: { fd: number; onDelivered: (packets: number) => void } | null = null;
 
   private constructor(
     private readonly ssl: Ptr,
@@ -73,6 +91,7 @@ export class DtlsClient {
     readonly dataMtu: number,
   ) {
     readiness.onReady = this.onReady;
+    this.sslAddress = this.o.koffi.address(ssl);
   }
 
   /** Opens the socket and completes the handshake; rejects with E_DTLS (nothing stays open). */
@@ -178,6 +197,50 @@ export class DtlsClient {
     return false;
   }
 
+  /**
+   * Sends the packets waiting on `tunFd` as DATA records (type byte 0 in front), up to `budget`,
+   * in one native call. `blocked`: the socket filled and a record is held — wait for
+   * {@link onceWritable}; `more`: the budget ran out with packets left; `tunErrno`: reading the
+   * TUN failed. A DTLS failure closes the channel and is reported as for {@link send}.
+   */
+  pumpFromTun(tunFd: number, budget = 64): { packets: number; blocked: boolean; more: boolean; tunErrno?: number } {
+    if (this.closed || this.held) return { packets: 0, blocked: !this.closed, more: false };
+    const p = this.buffers();
+    pumpAddon().tunToDtls(tunFd, this.sslAddress, p.tx, budget, p.out);
+    const r = pumpResult(p.out);
+    this.stats.sent += r.packets;
+    this.stats.pumpedOut += r.packets;
+    this.stats.pumpedBytesOut += r.bytes;
+    switch (r.status) {
+      case PumpStatus.HELD:
+        this.held = Buffer.from(p.tx.subarray(0, r.length));
+        this.stats.sendBlocked++;
+        this.rewatch();
+        return { packets: r.packets, blocked: true, more: false };
+      case PumpStatus.SSL_ERROR:
+        this.failWith(`DTLS write failed (${r.detail}): ${errorQueue(this.o)}`);
+        return { packets: r.packets, blocked: false, more: false };
+      case PumpStatus.TUN_ERROR:
+        return { packets: r.packets, blocked: false, more: false, tunErrno: r.detail };
+      default:
+        return { packets: r.packets, blocked: false, more: r.status === PumpStatus.BUDGET };
+    }
+  }
+
+  /**
+   * From now on DATA records are written to `tunFd` natively as they arrive (`onDelivered`
+   * hears how many per batch); other records still go to the record handler. Null: back to the
+   * record handler for all.
+   */
+  deliverDataTo(tunFd: number | null, onDelivered: (packets: number) => void = () => {}): void {
+    this.dataSink = tunFd === null ? null : { fd: tunFd, onDelivered };
+  }
+
+  private buffers(): { tx: Buffer; rx: Buffer; out: Int32Array } {
+    this.pump ??= { tx: Buffer.allocUnsafe(MAX_RECORD), rx: Buffer.allocUnsafe(MAX_RECORD), out: new Int32Array(5) };
+    return this.pump;
+  }
+
   /** Closes the channel (sends close_notify best effort); idempotent. */
   close(): void {
     if (this.closed) return;
@@ -242,6 +305,10 @@ export class DtlsClient {
   };
 
   private onReadable(): void {
+    if (this.dataSink) {
+      this.pumpToTun(this.dataSink);
+      return;
+    }
     for (let i = 0; i < READ_BUDGET && !this.closed; i++) {
       if (POOL - this.poolOffset < MAX_RECORD) {
         // Records handed out keep the old pool alive; a fresh one is cheaper than copying.
@@ -264,87 +331,44 @@ export class DtlsClient {
     }
   }
 
+  /** Reads records natively: DATA to the TUN, anything else to the record handler. */
+  private pumpToTun(sink: { fd: number; onDelivered: (packets: number) => void }): void {
+    const p = this.buffers();
+    const addon = pumpAddon();
+    // Each control record ends a native call; a handful per wakeup at most.
+    for (let calls = 0; calls < 8 && !this.closed && this.dataSink === sink; calls++) {
+      addon.dtlsToTun(this.sslAddress, sink.fd, p.rx, READ_BUDGET, p.out);
+      const r = pumpResult(p.out);
+      this.stats.received += r.packets;
+      this.stats.pumpedIn += r.packets;
+      this.stats.pumpedBytesIn += r.bytes;
+      if (r.packets > 0) sink.onDelivered(r.packets);
+      switch (r.status) {
+        case PumpStatus.CONTROL:
+          this.stats.tunDrops += r.detail;
+          this.stats.received++;
+          this.onRecord(p.rx, r.length);
+          continue;
+        case PumpStatus.CLOSED:
+          this.failWith('the gateway closed the DTLS channel');
+          return;
+        case PumpStatus.SSL_ERROR:
+          this.failWith(`DTLS read failed (${r.detail}): ${errorQueue(this.o) || 'the UDP path reported an error'}`);
+          return;
+        case PumpStatus.TUN_ERROR:
+          // The TUN's own reader reports its failure; here the packet is lost.
+          this.stats.tunDrops++;
+          return;
+        default:
+          this.stats.tunDrops += r.detail;
+          return;
+      }
+    }
+  }
+
   private failWith(message: string): void {
     if (this.closed) return;
     this.close();
     this.onFail(new TandemError(ErrorCodes.DTLS, message));
   }
-}
-
-function presetSession(o: OpenSsl, ssl: Ptr, keying: DtlsKeying, fail: (m: string) => never): void {
-  const session = o.sessionNew() ?? fail('SSL_SESSION_new failed');
-  try {
-    // PSK mode: any suite of the offer; the gateway does a full handshake and picks its own.
-    const suite = keying.kind === 'resume' ? keying.cipher : Uint8Array.of(0x00, 0xa9);
-    const cipher = o.cipherFind(ssl, suite) ?? fail('the gateway chose a DTLS cipher we do not offer');
-    const master = keying.kind === 'resume' ? keying.masterSecret : crypto.getRandomValues(new Uint8Array(48));
-    if (
-      o.sessionSetProtocolVersion(session, Ssl.DTLS1_2_VERSION) !== 1 ||
-      o.sessionSetCipher(session, cipher) !== 1 ||
-      o.sessionSet1Id(session, keying.sessionId, keying.sessionId.length) !== 1 ||
-      o.sessionSet1MasterKey(session, master, master.length) !== 1 ||
-      o.setSession(ssl, session) !== 1
-    ) {
-      fail('cannot preset the DTLS session id');
-    }
-  } finally {
-    o.sessionFree(session);
-  }
-}
-
-/** Drives SSL_do_handshake from fd readiness and OpenSSL's retransmission timer. */
-function handshake(
-  o: OpenSsl,
-  ssl: Ptr,
-  watch: FdWatch,
-  readiness: { onReady: (events: number) => void },
-  opts: DtlsClientOptions,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const tv = Buffer.alloc(16);
-    let timer: NodeJS.Timeout | undefined;
-    let done = false;
-    const finish = (err?: TandemError): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      clearTimeout(deadline);
-      opts.signal?.removeEventListener('abort', onAbort);
-      watch.watch(0);
-      if (err) reject(err);
-      else resolve();
-    };
-    const step = (): void => {
-      if (done) return;
-      const r = o.doHandshake(ssl);
-      if (r === 1) return finish();
-      const e = o.getError(ssl, r);
-      if (e !== Ssl.ERROR_WANT_READ && e !== Ssl.ERROR_WANT_WRITE) {
-        const detail = errorQueue(o);
-        return finish(
-          new TandemError(ErrorCodes.DTLS, `DTLS handshake refused: ${detail || `SSL error ${e}`}`, {
-            details: { openssl: detail },
-          }),
-        );
-      }
-      clearTimeout(timer);
-      // DTLSv1_get_timeout: 1 and a timeval when a retransmission is due.
-      if (o.sslCtrl(ssl, Ssl.DTLS_CTRL_GET_TIMEOUT, 0, tv) === 1) {
-        const ms = Number(tv.readBigInt64LE(0)) * 1000 + Math.ceil(Number(tv.readBigInt64LE(8)) / 1000);
-        timer = setTimeout(() => {
-          o.sslCtrl(ssl, Ssl.DTLS_CTRL_HANDLE_TIMEOUT, 0, null);
-          step();
-        }, ms);
-      }
-    };
-    readiness.onReady = () => step();
-    const onAbort = (): void => finish(new TandemError(ErrorCodes.DTLS, 'DTLS handshake aborted'));
-    const deadline = setTimeout(
-      () => finish(new TandemError(ErrorCodes.DTLS, `no DTLS handshake within ${opts.handshakeTimeoutMs} ms`)),
-      opts.handshakeTimeoutMs,
-    );
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    watch.watch(Readiness.READABLE);
-    step();
-  });
 }

@@ -48,6 +48,8 @@ export class LinuxTunDevice implements TunDevice {
   /** Set once the poll itself failed: libuv has stopped watching and the device is dead. */
   private failed = false;
   private readonly queue: Uint8Array[] = [];
+  /** Set while someone else reads the fd (see setReader). */
+  private reader: ((fd: number) => boolean) | null = null;
   private drainListeners: Array<() => void> = [];
   private readonly s: TunStats = {
     rxPackets: 0,
@@ -127,9 +129,18 @@ export class LinuxTunDevice implements TunDevice {
     this.rewatch();
   };
 
+  /** See {@link TunDevice.setReader}. */
+  setReader(reader: ((fd: number) => boolean) | null): void {
+    this.reader = reader;
+  }
+
   private drain(): void {
     const onPacket = this.onPacket;
     if (this.closed || this.paused || !onPacket) return;
+    if (this.reader) {
+      if (!this.reader(this.fd)) this.pause();
+      return;
+    }
     let delivered = 0;
     while (delivered < this.readBudget && !this.paused && !this.closed) {
       if (this.poolSize - this.poolOffset < this.maxPacket + this.headroom) {

@@ -1,0 +1,58 @@
+/**
+ * The per-packet loops between a TUN fd and an established DTLS channel, in C
+ * (native/pump.c, built by `npm ci` through binding.gyp): one call per readiness event moves a
+ * batch of packets, instead of two koffi calls and a view per packet. Measured with perf on a
+ * 1 Gbit/s tunnel, that per-packet glue was 16-20 % of the process's CPU.
+ */
+import { createRequire } from 'node:module';
+import { ErrorCodes, TandemError } from '@tandem/common';
+
+/** What a pump call stopped on (out[0]). */
+export const PumpStatus = {
+  DRAINED: 0,
+  BUDGET: 1,
+  HELD: 2,
+  SSL_ERROR: 3,
+  TUN_ERROR: 4,
+  CONTROL: 5,
+  CLOSED: 6,
+} as const;
+
+interface Addon {
+  tunToDtls(tunFd: number, ssl: bigint, buf: Buffer, budget: number, out: Int32Array): void;
+  dtlsToTun(ssl: bigint, tunFd: number, buf: Buffer, budget: number, out: Int32Array): void;
+}
+
+let addon: Addon | undefined;
+
+/** Loads the addon once per process; E_DTLS with what to do when it is missing. */
+export function pumpAddon(): Addon {
+  if (addon) return addon;
+  try {
+    addon = createRequire(import.meta.url)('@tandem/dtls/addon') as Addon;
+  } catch (err) {
+    throw new TandemError(
+      ErrorCodes.DTLS,
+      `the DTLS packet pump addon (@tandem/dtls, build/Release/pump.node) did not load: ${(err as Error).message}. ` +
+        '`npm ci` builds it with node-gyp, which needs a C compiler, make and the Node headers.',
+      { cause: err },
+    );
+  }
+  return addon;
+}
+
+/** One pump call's outcome, read from the shared result array. */
+export interface PumpResult {
+  status: number;
+  packets: number;
+  bytes: number;
+  /** errno or SSL error for errors; TUN drops for dtlsToTun. */
+  detail: number;
+  /** Bytes of the held record (HELD) or of the control record (CONTROL) in the buffer. */
+  length: number;
+}
+
+/** Reads the result array a pump call filled. */
+export function pumpResult(out: Int32Array): PumpResult {
+  return { status: out[0]!, packets: out[1]!, bytes: out[2]!, detail: out[3]!, length: out[4]! };
+}
