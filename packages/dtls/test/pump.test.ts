@@ -1,0 +1,120 @@
+/**
+ * The native packet pump between a packet fd and an established channel, with a datagram
+ * socketpair standing in for the TUN (one read or write is one packet, as on a TUN): packets
+ * from the fd leave as DATA records (type byte 0 added), DATA records from the server arrive on
+ * the fd without it, other records reach the record handler, and a failing fd is reported as
+ * the TUN's error, not the channel's.
+ */
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DtlsClient, DtlsServer, type DtlsServerPeer } from '../src/index.js';
+
+const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+const libc = koffi.load('libc.so.6');
+const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int32_t *sv)') as (
+  d: number,
+  t: number,
+  p: number,
+  sv: Int32Array,
+) => number;
+const write = libc.func('int write(int fd, const uint8_t *buf, size_t n)') as (
+  f: number,
+  b: Buffer,
+  n: number,
+) => number;
+const read = libc.func('int read(int fd, uint8_t *buf, size_t n)') as (f: number, b: Buffer, n: number) => number;
+const close = libc.func('int close(int fd)') as (fd: number) => number;
+const AF_UNIX = 1;
+const SOCK_DGRAM_NONBLOCK = 2 | 0o4000;
+
+async function until<T>(check: () => T, what: string, ms = 5000): Promise<NonNullable<T>> {
+  for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 10))) {
+    const v = check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+describe('the DTLS packet pump (native)', () => {
+  const key = randomBytes(32);
+  const id = randomBytes(32);
+  const atServer: Buffer[] = [];
+  let peer: DtlsServerPeer | undefined;
+  let server: DtlsServer;
+  let client: DtlsClient;
+  const sv = new Int32Array(2);
+  const controls: Buffer[] = [];
+
+  beforeAll(async () => {
+    server = DtlsServer.listen({
+      local: { address: '127.0.0.1', port: 0 },
+      lookup: () => ({
+        key,
+        onConnected: (p) => (peer = p),
+        onRecord: (record) => atServer.push(Buffer.from(record)),
+      }),
+    });
+    client = await DtlsClient.connect({
+      peer: { address: '127.0.0.1', port: server.address.port },
+      keying: { kind: 'psk', key, sessionId: id },
+      ciphers: 'PSK-AES128-GCM-SHA256',
+      linkMtu: 1500,
+      handshakeTimeoutMs: 5000,
+    });
+    client.start(
+      (r, n) => controls.push(Buffer.from(r.subarray(0, n))),
+      () => {},
+    );
+    expect(socketpair(AF_UNIX, SOCK_DGRAM_NONBLOCK, 0, sv)).toBe(0);
+    await until(() => peer, 'the server peer');
+  });
+  afterAll(() => {
+    client?.close();
+    server?.close();
+    close(sv[0]!);
+    close(sv[1]!);
+  });
+
+  it('sends the packets waiting on the fd as DATA records, one record each', async () => {
+    const packets = [randomBytes(60), randomBytes(1400), randomBytes(1)];
+    for (const p of packets) expect(write(sv[1]!, p, p.length)).toBe(p.length);
+    const r = client.pumpFromTun(sv[0]!);
+    expect(r).toEqual({ packets: 3, blocked: false, more: false });
+    await until(() => atServer.length >= 3, 'three records at the server');
+    expect(atServer).toEqual(packets.map((p) => Buffer.concat([Buffer.of(0x00), p])));
+    expect(client.stats).toMatchObject({ pumpedOut: 3, pumpedBytesOut: 60 + 1400 + 1 + 3 });
+    // Nothing waiting: drained at once.
+    expect(client.pumpFromTun(sv[0]!)).toEqual({ packets: 0, blocked: false, more: false });
+  });
+
+  it('stops at the budget and says there is more', () => {
+    for (let i = 0; i < 5; i++) write(sv[1]!, Buffer.of(i), 1);
+    expect(client.pumpFromTun(sv[0]!, 3)).toEqual({ packets: 3, blocked: false, more: true });
+    expect(client.pumpFromTun(sv[0]!, 3)).toEqual({ packets: 2, blocked: false, more: false });
+  });
+
+  it('writes DATA records from the server to the fd and hands the rest to the record handler', async () => {
+    let delivered = 0;
+    client.deliverDataTo(sv[0]!, (n) => (delivered += n));
+    const data = [randomBytes(100), randomBytes(1300)];
+    for (const d of data) peer!.send(Buffer.concat([Buffer.of(0x00), d]));
+    peer!.send(Buffer.of(0x03, 1, 2, 3, 4));
+    await until(() => delivered >= 2 && controls.length >= 1, 'two packets and a control record');
+    const buf = Buffer.alloc(2000);
+    const got: Buffer[] = [];
+    for (let n = read(sv[1]!, buf, buf.length); n > 0; n = read(sv[1]!, buf, buf.length)) {
+      got.push(Buffer.from(buf.subarray(0, n)));
+    }
+    expect(got).toEqual(data);
+    expect(controls).toEqual([Buffer.of(0x03, 1, 2, 3, 4)]);
+    expect(client.stats.pumpedIn).toBe(2);
+    client.deliverDataTo(null);
+  });
+
+  it("a failing fd is the TUN's error: the channel stays open", () => {
+    const r = client.pumpFromTun(987_654);
+    expect(r.tunErrno).toBe(9); // EBADF
+    expect(client.isClosed).toBe(false);
+  });
+});
