@@ -3,7 +3,8 @@
  * gateway's X-CSTP-Rekey-Time elapses, `tandem connect` drops the TLS connection without a
  * logout and CONNECTs again with the same cookie (Node cannot renegotiate, docs/protocol.md#rekey). Shown:
  * the rekey happens, no fresh authentication is needed, the TUN, routes and DNS stay exactly as
- * they were across it, traffic flows afterwards, and the namespace is restored on exit.
+ * they were across it, traffic flows afterwards, and the namespace is restored on exit. ocserv
+ * offers DTLS too: it comes up again after the rekey (new key, new App-ID) and carries the data.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing, titled } from '@tandem/testkit';
@@ -23,7 +24,7 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     dpd: 30,
     keepalive: 30,
     cookieTimeout: 60,
-    extra: [`rekey-time = ${REKEY_SECONDS}`, 'rekey-method = new-tunnel'],
+    extra: [`rekey-time = ${REKEY_SECONDS}`, 'rekey-method = new-tunnel', 'udp-port = 443'],
   });
   const lab = env.lab;
 
@@ -42,6 +43,9 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
       expect(rekey['method']).toBe('new-tunnel');
       const back = await c.waitFor('reconnected', 20_000);
       expect(back['reauthenticated']).toBe(false);
+      // DTLS starts over on the new CSTP session's key.
+      const dtlsAgain = await c.waitFor('dtls-up', 15_000, c.events.indexOf(back));
+      expect(dtlsAgain['protocol']).toBe('DTLSv1.2');
       // Not a second auth, not a dead peer, not the end of the session.
       expect(c.names().filter((e) => ['authenticated', 'dead', 'ended', 'disconnected'].includes(e))).toEqual([
         'authenticated',
@@ -54,6 +58,8 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
       );
 
       expect(await c.stop('SIGINT')).toBe(0);
+      const end = await c.waitFor('disconnected');
+      expect((end['datapath'] as { toGatewayDtls: number }).toGatewayDtls).toBeGreaterThan(0);
       expect(await lab.snapshot()).toBe(env.baseline);
     } finally {
       if (c.child.exitCode === null) c.child.kill('SIGKILL');
