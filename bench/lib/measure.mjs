@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { BEHIND, CLI_NS, IPERF_PORT } from './lab.mjs';
-import { nsExec, sh } from './sh.mjs';
+import { nsExec, sh, sleep } from './sh.mjs';
 
 let clkTck = 100;
 /** Reads CLK_TCK once (`getconf CLK_TCK`). */
@@ -37,6 +37,19 @@ export function peakRssMb(pid) {
  * @returns {Promise<{gbps: number, bytes: number, cpu: number, retransmits: number, congestion: string}>}
  */
 export async function transfer(pid, seconds, reverse, congestion) {
+  // iperf3's server runs one test at a time; on the lossy link the previous test's teardown can
+  // outlast the client that ran it ("the server is busy running a test"): wait and try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transferOnce(pid, seconds, reverse, congestion);
+    } catch (err) {
+      if (attempt >= 5 || !/server is busy/.test(err.message)) throw err;
+      await sleep(2000);
+    }
+  }
+}
+
+async function transferOnce(pid, seconds, reverse, congestion) {
   const cpu0 = cpuSeconds(pid);
   let out;
   try {
