@@ -12,7 +12,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
-import { DtlsClient, type DtlsKeying } from '@tandem/dtls';
+import { DtlsClient, preloadDtlsSupport, type DtlsKeying } from '@tandem/dtls';
+
+export { preloadDtlsSupport };
 import type { CstpChannel } from './cstp-connect.js';
 import { PSK_CIPHERS, type DtlsOffer } from './dtls-offer.js';
 import { PacketType } from './framing.js';

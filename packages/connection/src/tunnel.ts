@@ -14,6 +14,7 @@ import {
   CSTP_HEADER_LEN,
   CstpSession,
   openTunnel,
+  preloadDtlsSupport,
   reconnectCstp,
   type AuthOptions,
   type AuthResult,
@@ -157,6 +158,8 @@ export class Tunnel {
     snapshot.catch(() => {}); // observed by NetworkSession.begin, or dropped with a failed CONNECT
     const address = addressFor(auth.gateway, settings.auth);
     const dtlsWanted = settings.dtls !== false;
+    // OpenSSL's binding and the packet pump load while CONNECT is in flight, not on the handshake's path.
+    if (dtlsWanted) setImmediate(preloadDtlsSupport);
     const connecting = openTunnel(auth, { ...settings.auth, address, connections, dtls: dtlsWanted }).finally(() =>
       connections.close(),
     );

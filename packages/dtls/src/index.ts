@@ -6,6 +6,7 @@
 export { DtlsClient, type DtlsClientOptions, type DtlsKeying, type RecordHandler } from './client.js';
 export { parseClientHello, type ClientHelloInfo } from './client-hello.js';
 export { PSK_IDENTITY } from './psk.js';
+export { preloadDtlsSupport } from './pump.js';
 export {
   DEFAULT_SERVER_CIPHERS,
   DtlsServer,

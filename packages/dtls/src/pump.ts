@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { openssl } from './openssl.js';
 
 /** What a pump call stopped on (out[0]). */
 export const PumpStatus = {
@@ -39,6 +40,19 @@ export function pumpAddon(): Addon {
     );
   }
   return addon;
+}
+
+/**
+ * Binds OpenSSL and loads the pump ahead of the first handshake (~8 ms of main-thread work),
+ * e.g. while a CONNECT is in flight. Errors are left for the handshake to report.
+ */
+export function preloadDtlsSupport(): void {
+  try {
+    openssl();
+    pumpAddon();
+  } catch {
+    // DtlsClient.connect reports it
+  }
 }
 
 /** One pump call's outcome, read from the shared result array. */
