@@ -43,9 +43,9 @@ while True:
     time.sleep(0.1)
 `;
 
-async function until(cond: () => boolean, ms: number): Promise<void> {
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
-  expect(cond()).toBe(true);
+  expect(cond(), what).toBe(true);
 }
 
 describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocserv over DTLS', skip), () => {
@@ -131,7 +131,7 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     let lines = 0;
     echo.stdout?.on('data', (d: Buffer) => (lines = Number(d.toString().trim().split('\n').at(-1))));
     const echoExit = new Promise<number | null>((r) => echo.once('exit', (code) => r(code)));
-    await until(() => lines > 3, 5000);
+    await until(() => lines > 3, 5000, 'the echo connection runs before the block');
 
     // Only what comes back is dropped: the client's sends succeed and the path just goes
     // silent, as on a real network, so the DTLS DPD has to notice (a local output drop would
@@ -141,9 +141,10 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     const seen = c.events.length;
     await c.waitFor('dtls-down', 10_000, seen);
     const fallbackMs = Date.now() - blockedAt;
-    // The echo connection carries on over CSTP once TCP retransmits (its backed-off timer).
+    // The echo connection carries on over CSTP once TCP retransmits (its timer backed off
+    // during the silence, so this can take several seconds).
     const atFallback = lines;
-    await until(() => lines > atFallback + 5, 10_000);
+    await until(() => lines > atFallback + 5, 15_000, 'the echo connection carries on over CSTP');
 
     await nft('flush', 'chain', 'inet', 'tcdt', 'block_in');
     const allowedAt = Date.now();
@@ -155,7 +156,7 @@ describe.skipIf(skip !== null)(titled('tandem connect --foreground ↔ real ocse
     const returnMs = Date.now() - allowedAt;
     expect(back).toMatchObject({ protocol: 'DTLSv1.2' });
     const atReturn = lines;
-    await until(() => lines > atReturn + 3, 5000);
+    await until(() => lines > atReturn + 3, 15_000, 'the echo connection carries on over DTLS again');
     expect(echo.exitCode, 'the TCP connection was never broken').toBeNull();
     echo.kill('SIGKILL');
     await echoExit;
