@@ -210,7 +210,9 @@ describe.skipIf(skip !== null)(
       const old = await attempt({ signer: { certificates: [alice, bobOffer], keys }, prompt: { banner: 'accept' } });
       expect(old.user.status.state, agent.stderr().slice(-3000)).toBe('connected');
       expect(sessions().at(-1)).toMatchObject({ username: 'bob' });
-      expect(agent.stderr()).toContain('does not choose certificates; choosing automatically');
+      expect(await agent.logged('does not choose certificates; choosing automatically')).toContain(
+        'does not choose certificates; choosing automatically',
+      );
       await disconnect();
     }, 60_000);
 

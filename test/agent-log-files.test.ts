@@ -63,7 +63,9 @@ describe.skipIf(!isRoot)(titled('tandemd log files', missing('root')), () => {
     expect(lstatSync(s.logs).mode & 0o777).toBe(0o750);
     expect(lstatSync(join(s.logs, 'agent.log')).mode & 0o777).toBe(0o640);
     // The same record on stderr, without journald's priority prefix (stderr is a pipe here).
-    expect(agent.stderr()).toMatch(/^\d{4}-.*INFO {2}\[tandemd\] agent started/m);
+    expect(await agent.logged(/^\d{4}-.*INFO {2}\[tandemd\] agent started/m)).toMatch(
+      /^\d{4}-.*INFO {2}\[tandemd\] agent started/m,
+    );
   });
 
   it('SIGTERM: the stop is in the file too, after the start, mono increasing', async () => {

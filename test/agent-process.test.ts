@@ -134,9 +134,9 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
   });
 
   it('ignores dangerous environment variables: logged, and absent from the children it spawns', async () => {
-    expect(agent.stderr()).toMatch(
-      /ignored dangerous environment variables.*"variables":"HTTPS_PROXY,LD_PRELOAD,NODE_EXTRA_CA_CERTS,OPENSSL_CONF"/,
-    );
+    const ignored =
+      /ignored dangerous environment variables.*"variables":"HTTPS_PROXY,LD_PRELOAD,NODE_EXTRA_CA_CERTS,OPENSSL_CONF"/;
+    expect(await agent.logged(ignored)).toMatch(ignored);
     const bundleDir = join(s.dir, 'env-bundle');
     mkdirSync(bundleDir);
     const run = await runClient(s.socket, { calls: [], bundle: { dir: bundleDir } });
@@ -263,6 +263,6 @@ describe.skipIf(!isRoot)(titled('tandemd process', missing('root')), () => {
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toBe(0);
     expect(existsSync(s.socket)).toBe(false);
-    expect(agent.stderr()).toContain('agent stopped');
+    expect(await agent.logged('agent stopped')).toContain('agent stopped');
   });
 });

@@ -129,6 +129,8 @@ describe.skipIf(skip !== null)(
         expect(st.user.ownerUid).toBe(0);
         expect(await tunnels()).toBe(1);
         await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+        // The line can still be in the pipe when the status answer arrives.
+        await until(() => agent.stderr().includes('handover complete'), 5000).catch(() => {});
         expect(agent.stderr()).toContain('handover complete');
 
         const off = await runClient(s.socket, { calls: [['disconnect', {}]] });
