@@ -16,6 +16,7 @@ import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common
 import { CSTP_HEADER_LEN, encodeFrame, encodeLogout, FrameDecoder, PacketType, writeHeader } from './framing.js';
 import type { CstpChannel } from './cstp-connect.js';
 import { FrameWriter } from './cstp-writer.js';
+import { livenessDue, livenessPeriodMs } from './liveness.js';
 
 /** Why a session ended. */
 export interface CstpClosed {
@@ -79,11 +80,9 @@ export class CstpSession extends EventEmitter {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => this.finish({ kind: 'transport', reason: err.message }));
     socket.on('close', () => this.finish({ kind: 'transport', reason: 'connection closed' }));
-    const { dpd, keepalive, rekey } = channel.config;
-    const rekeySeconds = rekey && rekey.method !== 'none' ? rekey.seconds : 0;
-    if (dpd > 0 || keepalive > 0 || rekeySeconds > 0) {
-      const shortest = Math.min(...[dpd, keepalive, rekeySeconds].filter((v) => v > 0));
-      this.timer = setInterval(() => this.onTimer(), Math.min(1000, Math.max(50, (shortest * 1000) / 4)));
+    const period = livenessPeriodMs(channel.config);
+    if (period !== null) {
+      this.timer = setInterval(() => this.onTimer(), period);
       this.timer.unref();
     }
     if (channel.initial.length) this.receive(channel.initial);
@@ -217,32 +216,28 @@ export class CstpSession extends EventEmitter {
 
   private onTimer(): void {
     const now = Date.now();
-    const { dpd, keepalive } = this.channel.config;
-    if (dpd > 0) {
-      const silent = now - this.lastRx;
-      if (silent >= 2 * dpd * 1000) {
-        const reason = `no data from the gateway for ${Math.round(silent / 1000)} s (DPD ${dpd} s)`;
-        this.emit('dead', reason);
-        this.finish({ kind: 'dead', reason });
-        return;
-      }
-      if (silent >= dpd * 1000 && now - this.lastDpd >= (dpd * 1000) / 2) this.probe();
+    const due = livenessDue(this.channel.config, {
+      now,
+      lastRx: this.lastRx,
+      lastTx: this.writer.lastWriteAt,
+      lastDpd: this.lastDpd,
+      startedAt: this.startedAt,
+      rekeyAnnounced: this.rekeyAnnounced,
+    });
+    if (due.deadSilentMs !== null) {
+      const reason = `no data from the gateway for ${Math.round(due.deadSilentMs / 1000)} s (DPD ${this.channel.config.dpd} s)`;
+      this.emit('dead', reason);
+      this.finish({ kind: 'dead', reason });
+      return;
     }
-    if (keepalive > 0 && now - this.writer.lastWriteAt >= keepalive * 1000 && this.writer.idle) {
-      this.writer.write(encodeFrame(PacketType.KEEPALIVE));
-    }
+    if (due.probe) this.probe();
+    // A keepalive only when nothing is queued: queued data proves liveness soon enough.
+    if (due.keepalive && this.writer.idle) this.writer.write(encodeFrame(PacketType.KEEPALIVE));
     // Node cannot renegotiate TLS 1.3 (docs/protocol.md#rekey): every rekey is a "new-tunnel" rekey, which is
     // the owner's job (reconnectCstp with the cookie); the session only says when it is due.
-    const { rekey } = this.channel.config;
-    if (
-      !this.rekeyAnnounced &&
-      rekey &&
-      rekey.method !== 'none' &&
-      rekey.seconds > 0 &&
-      now - this.startedAt >= rekey.seconds * 1000
-    ) {
+    if (due.rekey) {
       this.rekeyAnnounced = true;
-      this.emit('rekey', rekey.method);
+      this.emit('rekey', this.channel.config.rekey!.method);
     }
   }
 

@@ -18,6 +18,7 @@ export { preloadDtlsSupport };
 import type { CstpChannel } from './cstp-connect.js';
 import { PSK_CIPHERS, type DtlsOffer } from './dtls-offer.js';
 import { PacketType } from './framing.js';
+import { livenessDue, livenessPeriodMs } from './liveness.js';
 
 /** Bytes in front of an IP packet in a DTLS record: the packet type. */
 export const DTLS_HEADER_LEN = 1;
@@ -120,10 +121,9 @@ export class DtlsSession extends EventEmitter {
       (record, length) => this.receive(record, length),
       (err) => this.die(err.message),
     );
-    const rekey = offer.rekey && offer.rekey.method !== 'none' ? offer.rekey.seconds : 0;
-    const periods = [offer.dpd, offer.keepalive, rekey].filter((v) => v > 0);
-    if (periods.length > 0) {
-      this.timer = setInterval(() => this.onTimer(), Math.min(1000, Math.max(50, (Math.min(...periods) * 1000) / 4)));
+    const period = livenessPeriodMs(offer);
+    if (period !== null) {
+      this.timer = setInterval(() => this.onTimer(), period);
       this.timer.unref();
     }
   }
@@ -260,17 +260,23 @@ export class DtlsSession extends EventEmitter {
     if (sent !== this.seenTx) this.lastTx = now;
     this.seenRx = received;
     this.seenTx = sent;
-    const { dpd, keepalive, rekey } = this.offer;
-    if (dpd > 0) {
-      const silent = now - this.lastRx;
-      if (silent >= 2 * dpd * 1000) {
-        this.die(`no DTLS record from the gateway for ${Math.round(silent / 1000)} s (DPD ${dpd} s)`);
-        return;
-      }
-      if (silent >= dpd * 1000 && now - this.lastDpd >= (dpd * 1000) / 2) this.probe();
+    const due = livenessDue(this.offer, {
+      now,
+      lastRx: this.lastRx,
+      lastTx: this.lastTx,
+      lastDpd: this.lastDpd,
+      startedAt: this.startedAt,
+      rekeyAnnounced: this.rekeyAnnounced,
+    });
+    if (due.deadSilentMs !== null) {
+      this.die(
+        `no DTLS record from the gateway for ${Math.round(due.deadSilentMs / 1000)} s (DPD ${this.offer.dpd} s)`,
+      );
+      return;
     }
-    if (keepalive > 0 && now - this.lastTx >= keepalive * 1000) this.control(PacketType.KEEPALIVE);
-    if (!this.rekeyAnnounced && rekey && rekey.method !== 'none' && now - this.startedAt >= rekey.seconds * 1000) {
+    if (due.probe) this.probe();
+    if (due.keepalive) this.control(PacketType.KEEPALIVE);
+    if (due.rekey) {
       this.rekeyAnnounced = true;
       this.emit('rekey');
     }
