@@ -195,18 +195,6 @@ export class DtlsSession extends EventEmitter {
     return this.deadReason !== null || this.client.isClosed;
   }
 
-  /**
-   * Sends one IP packet; `frame` is the packet preceded by {@link DTLS_HEADER_LEN} spare bytes
-   * this method overwrites. False when the socket is full: wait for {@link onceWritable}.
-   */
-  sendFramed(frame: Buffer): boolean {
-    frame[0] = PacketType.DATA;
-    if (!this.client.send(frame)) return false;
-    this.own.packetsOut++;
-    this.own.bytesOut += frame.length;
-    return true;
-  }
-
   /** Calls `listener` once when the socket takes records again; returns a canceller. */
   onceWritable(listener: () => void): () => void {
     return this.client.onceWritable(listener);

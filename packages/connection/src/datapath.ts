@@ -20,13 +20,14 @@
  * of us dropping packets, and reading resumes when the TUN says its queue has been written out
  * (`onceWriteDrained`: the device watches for "writable", so a paused socket costs no timer).
  *
- * While a DTLS channel is up ({@link DataPath.useDtls}) packets to the gateway go over it and
- * nothing but control goes over CSTP: ocserv takes DATA on CSTP as the client falling back. A
+ * While a DTLS channel is up ({@link DataPath.useDtls}) the DTLS packet pump reads the TUN
+ * (TunDevice.setReader) and writes what the gateway sends, so packets to the gateway go over
+ * DTLS and nothing but control goes over CSTP: ocserv takes DATA on CSTP as the client falling back. A
  * full UDP socket pauses the TUN until the socket is writable again; packets from the gateway
  * arrive on either channel and all go to the TUN (a full TUN drops UDP ones: pausing a UDP
  * socket only moves the drop into the kernel).
  */
-import { CSTP_HEADER_LEN, DTLS_HEADER_LEN, type CstpSession, type DtlsSession } from '@tandem/anyconnect';
+import { CSTP_HEADER_LEN, type CstpSession, type DtlsSession } from '@tandem/anyconnect';
 import type { TunDevice } from '@tandem/tunnel';
 
 /** Counters of the data path (the session and TUN keep their own). */
@@ -113,21 +114,18 @@ export class DataPath {
     this.cancelDtlsWait = null;
     const previous = this.dtls;
     this.dtls = dtls;
-    const fd = this.tun.fd;
-    const native = fd !== undefined && this.tun.setReader !== undefined;
     if (previous && !previous.isClosed) previous.deliverTo(null);
     if (dtls) {
       dtls.onPacket((packet) => this.fromDtls(dtls, packet));
-      // The native pump moves packets TUN ⇄ DTLS without a JavaScript call per packet.
-      if (native) {
-        dtls.deliverTo(fd, (packets) => {
-          this.stats.fromGateway += packets;
-          this.stats.fromGatewayDtls += packets;
-        });
-        this.tun.setReader!((tunFd) => this.pumpToGateway(dtls, tunFd));
-      }
-    } else if (native) {
-      this.tun.setReader!(null);
+      // The native pump moves packets TUN ⇄ DTLS without a JavaScript call per packet; while it
+      // reads the TUN, fromTun (the CSTP path) gets nothing.
+      dtls.deliverTo(this.tun.fd, (packets) => {
+        this.stats.fromGateway += packets;
+        this.stats.fromGatewayDtls += packets;
+      });
+      this.tun.setReader((tunFd) => this.pumpToGateway(dtls, tunFd));
+    } else {
+      this.tun.setReader(null);
     }
     if (this.started) this.tun.resume();
   }
@@ -185,22 +183,6 @@ export class DataPath {
   }
 
   private fromTun(packet: Buffer): void {
-    const d = this.dtls;
-    if (d && !d.isClosed && (this.tun.headroom ?? 0) >= DTLS_HEADER_LEN) {
-      this.stats.toGateway++;
-      this.stats.toGatewayDtls++;
-      const frame = Buffer.from(packet.buffer, packet.byteOffset - DTLS_HEADER_LEN, packet.length + DTLS_HEADER_LEN);
-      // A failed send that closed the channel has already moved the data path back to CSTP.
-      if (!d.sendFramed(frame) && this.dtls === d) {
-        this.stats.pauses++;
-        this.tun.pause();
-        this.cancelDtlsWait ??= d.onceWritable(() => {
-          this.cancelDtlsWait = null;
-          this.tun.resume();
-        });
-      }
-      return;
-    }
     const s = this.session;
     if (!s || s.isClosed) {
       this.stats.droppedNoSession++;

@@ -26,6 +26,9 @@ const GCM12_OVERHEAD = 24;
 /** A TUN stand-in: hands out queued packets in bursts per loop turn, like the readSync drain (256). */
 class FakeTun implements TunDevice {
   readonly name = 'fake0';
+  /** No fd: these tests carry no DTLS, whose native pump is the only reader that uses one. */
+  readonly fd = -1;
+  setReader(): void {}
   /** Backing buffers of packets fed with headroom: [headroom][packet][8-byte guard]. */
   readonly backing: Buffer[] = [];
   readonly written: Buffer[] = [];

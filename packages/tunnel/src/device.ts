@@ -42,13 +42,13 @@ export interface TunDevice {
    */
   readonly headroom?: number;
   /** The device's fd, for a reader that moves packets itself ({@link setReader}). */
-  readonly fd?: number;
+  readonly fd: number;
   /**
    * Hands reading to `reader` while set: when packets wait, the device calls `reader(fd)`
    * instead of reading them itself; a false answer pauses reading until {@link resume}. Null
    * gives reading back. (The DTLS pump reads and seals packets in one native call.)
    */
-  setReader?(reader: ((fd: number) => boolean) | null): void;
+  setReader(reader: ((fd: number) => boolean) | null): void;
   /** Starts delivering packets to `onPacket`; calling it twice is an error. */
   start(onPacket: PacketHandler, onError?: DeviceErrorHandler): void;
   /**
