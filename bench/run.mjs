@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { assertPrivateResolv, CLI_NS, createLab, CSTP_ONLY_ADDR, destroyLab, hostState, SRV_ADDR } from './lib/lab.mjs';
 import { clientNsState, startClient, stopClient, tandemUnavailable, transportOf, vpncScript } from './lib/clients.mjs';
 import { initClock, peakRssMb, transfer } from './lib/measure.mjs';
-import { aggregate, dtlsTable, jsonLine, KINDS, METRICS, table } from './lib/report.mjs';
+import { aggregate, diagText, dtlsTable, jsonLine, KINDS, METRICS, table } from './lib/report.mjs';
 import {
   closeLossyPath,
   LOSSY_KINDS,
@@ -29,7 +29,15 @@ import {
   openLossyPath,
 } from './lib/lossy.mjs';
 import { installWireCounters, onTransport } from './lib/wire.mjs';
-import { connectViaAgent, disconnectViaAgent, idleCost, rssMb, startAgent, stopAgent } from './lib/agent.mjs';
+import {
+  connectViaAgent,
+  diagBundleCost,
+  disconnectViaAgent,
+  idleCost,
+  rssMb,
+  startAgent,
+  stopAgent,
+} from './lib/agent.mjs';
 import { nsExec, sh, sleep } from './lib/sh.mjs';
 import { connectViaTray, disconnectViaTray, startTray, stopTray, trayUnavailable } from './lib/tray.mjs';
 
@@ -44,7 +52,7 @@ const HELP = `Usage: npm run bench [-- options]   (or: sudo node_modules/.bin/no
   --lossy-rounds N  rounds of the lossy phase (default 3; --quick: 1)
   --lossy-seconds S iperf3 download per row in the lossy phase (default 10; --quick: 3)
   --lossy-cc NAME   TCP congestion control on the lossy link, outer CSTP and inner iperf3 (default cubic)
-  --json            last line: {"rounds":N,"tandem":{…},…,"tandemDtls":{…},"openconnectDtls":{…},"ratio":{…},"lossy":{…}}`;
+  --json            last line: {"rounds":N,"tandem":{…},…,"tandemDtls":{…},"openconnectDtls":{…},"ratio":{…},"lossy":{…},"diag":{"admin":{wallMs,buildMs,bytes},"user":{…}}}`;
 
 const { values } = parseArgs({
   options: {
@@ -140,6 +148,7 @@ let journalDir = null;
 let agent = null;
 let tray = null;
 let idle = null;
+let diag = null;
 let lossyPath = null;
 let congestion = null;
 
@@ -365,10 +374,13 @@ try {
     try {
       await connectViaAgent(agent);
       idle = { ...(await idleCost(agent, idleSeconds)), seconds: idleSeconds };
-      await disconnectViaAgent(agent, nsBaseline);
       say(
         `agent idle with the tunnel up: ${idle.cpuPercent.toFixed(3)} % of a core over ${idleSeconds} s, RSS ${idle.rssMiB.toFixed(1)} MiB (peak ${idle.peakRssMiB.toFixed(1)})`,
       );
+      // The quiet agent of issue 14: the tunnel up, nothing else happening.
+      diag = await diagBundleCost(agent);
+      say(`diagnostic bundle: ${diagText(diag)}`);
+      await disconnectViaAgent(agent, nsBaseline);
     } catch (err) {
       failures.push({ kind: 'agent', round: 'idle', error: err.message });
       say(`agent idle phase: FAILED: ${err.message}`);
@@ -422,6 +434,7 @@ if (idle)
   console.log(
     `agent idle with a tunnel up: ${idle.cpuPercent.toFixed(3)} % of one core over ${idle.seconds} s; RSS ${idle.rssMiB.toFixed(1)} MiB`,
   );
+if (diag) console.log(`diagnostic bundle with a tunnel up (target ≤ 3 s, ≤ 2 MiB): ${diagText(diag)}`);
 console.log(
   `${rounds} round(s) per client, iperf3 ${seconds} s per direction, TCP congestion control ${congestion ?? '?'} (the kernel's default), RSA-2048, TLS 1.2; ${((Date.now() - started) / 1000).toFixed(0)} s in total.`,
 );
@@ -434,5 +447,5 @@ for (const w of warnings) console.log(`warning: ${w}`);
 if (failures.length) process.exitCode = 1;
 if (values.json)
   console.log(
-    jsonLine(rounds, agg, notRun, { seconds, hostUnchanged: hostOk, failures: failures.length }, idle, lossy),
+    jsonLine(rounds, agg, notRun, { seconds, hostUnchanged: hostOk, failures: failures.length }, idle, lossy, diag),
   );

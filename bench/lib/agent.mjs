@@ -181,3 +181,40 @@ export async function stopAgent(agent) {
   for (const d of agent.dirs) rmSync(d, { recursive: true, force: true });
   return code;
 }
+
+/**
+ * `tandem diag bundle --json` against the warm agent with its tunnel up, as root (the
+ * administrators' bundle: agent logs, processes, machine store) and as uid 65534 (the user's):
+ * wall time from spawn to exit (Node start included), the command's own build time, and the
+ * archive's size. Issue 14's target for a quiet agent: ≤ 3 s and ≤ 2 MiB.
+ */
+export async function diagBundleCost(agent) {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-diag-'));
+  chmodSync(dir, 0o777);
+  const one = async (who) => {
+    const out = join(dir, `${who}.zip`);
+    const args = ['diag', 'bundle', '--json', '--out', out, '--socket', agent.socket];
+    const t0 = process.hrtime.bigint();
+    const cli =
+      who === 'admin'
+        ? nsSpawn(CLI_NS, TANDEM_CLI, args, { env: { ...CLIENT_ENV, HOME: '/nonexistent' } })
+        : userCli(agent, ['diag', 'bundle', '--json', '--out', out, '--user-store', agent.userStore]);
+    const text = outputTail(cli);
+    let stdout = '';
+    cli.stdout.on('data', (b) => {
+      stdout += b;
+    });
+    const code = await Promise.race([exited(cli), deadline(60_000, 'timeout')]);
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (code !== 0) throw new Error(`tandem diag bundle (${who}) exited ${code}: ${text().slice(-2000)}`);
+    const res = JSON.parse(stdout);
+    if (!(res.size > 0) || res.audience !== (who === 'admin' ? 'admin' : 'user'))
+      throw new Error(`tandem diag bundle (${who}): unexpected answer ${stdout}`);
+    return { wallMs, buildMs: res.ms, bytes: res.size };
+  };
+  try {
+    return { admin: await one('admin'), user: await one('user') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -142,7 +142,7 @@ export function dtlsTable(agg, notRun) {
  * The machine-readable last line. Per client: medians (and min/max/n), or null plus a
  * `notRun` reason; ratios are null unless both clients have numbers.
  */
-export function jsonLine(rounds, agg, notRun, extra, idle, lossy) {
+export function jsonLine(rounds, agg, notRun, extra, idle, lossy, diag) {
   const client = (kind) =>
     agg.stats[kind]
       ? Object.fromEntries(
@@ -189,7 +189,15 @@ export function jsonLine(rounds, agg, notRun, extra, idle, lossy) {
           : null,
     },
     lossy,
+    diag,
     ...(Object.keys(notRun).length ? { notRun } : {}),
     ...extra,
   });
+}
+
+/** One line for the diagnostic bundle's cost: per audience, wall time (CLI start to exit), build time, size. */
+export function diagText(diag) {
+  const one = (who, d) =>
+    `${who} ${(d.wallMs / 1000).toFixed(2)} s wall (${(d.buildMs / 1000).toFixed(2)} s building), ${(d.bytes / 1048576).toFixed(2)} MiB`;
+  return `${one('administrator (root)', diag.admin)}; ${one('user (uid 65534)', diag.user)}`;
 }
