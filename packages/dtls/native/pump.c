@@ -1,29 +1,43 @@
 /*
  * pump: the DTLS data path's per-packet loops, in C.
  *
- * Moving a packet between the TUN device and an established DTLS channel is a read, one
- * SSL_write (which seals the record and sends the datagram) or one SSL_read and a write. From
- * JavaScript each of those is a call through koffi and Node-API plus a typed-array view per
- * packet; measured with perf on a 1 Gbit/s tunnel, that glue was 16-20 % of the process's CPU.
- * Here a readiness event moves a whole batch in one call. OpenSSL is the one linked into Node
- * (the same SSL object the JavaScript side made and handshook); this file only loops.
+ * Moving a packet between the TUN device and an established DTLS channel is a read, a seal and
+ * a send, or a receive, an open and a write. From JavaScript each of those is a call through
+ * koffi and Node-API plus a typed-array view per packet; measured with perf on a 1 Gbit/s
+ * tunnel, that glue was 16-20 % of the process's CPU. Here a readiness event moves a whole
+ * batch in one call, and the socket sees batches too: sealed records leave in one sendmmsg(2)
+ * (runs of one length as UDP GSO messages) and datagrams come in through one recvmmsg(2).
+ * OpenSSL is the one linked into Node (the same SSL object the JavaScript side made and
+ * handshook); for the length of a call the SSL object reads or writes a datagram memory BIO
+ * instead of its socket BIO, so everything else (control records, alerts) still goes to the
+ * socket directly.
  *
- * Nothing here owns anything: the fds and the SSL object belong to the caller, the buffers are
- * the caller's Node buffers, and every call returns what happened in `out` (an Int32Array):
- *   out[0] status, out[1] packets, out[2] bytes, out[3] detail (errno or SSL error), out[4] length
+ * Nothing here owns anything: the fds, the SSL object and the memory BIOs belong to the caller,
+ * the buffers are the caller's Node buffers, and every call returns what happened in `out` (an
+ * Int32Array): out[0] status, out[1] packets, out[2] bytes, out[3] detail (errno or SSL error,
+ * or drops), out[4] length, and per call what follows.
  */
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <node_api.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 
 enum {
   PUMP_DRAINED = 0,  /* the source has nothing more now (EAGAIN / SSL_ERROR_WANT_READ) */
   PUMP_BUDGET = 1,   /* stopped after `budget` packets: yield to the event loop */
-  PUMP_HELD = 2,     /* the UDP socket is full: OpenSSL holds the sealed record (out[4] bytes in buf) */
+  PUMP_HELD = 2,     /* the UDP socket is full: sealed records wait in buf (see the batch calls) */
   PUMP_SSL_ERROR = 3,
   PUMP_TUN_ERROR = 4,
   PUMP_CONTROL = 5,  /* a record that is not DATA: out[4] bytes in buf, for JavaScript */
@@ -32,50 +46,12 @@ enum {
 
 #define TYPE_DATA 0x00
 
-typedef struct {
-  SSL *ssl;
-  int fd;
-  uint8_t *buf;
-  size_t cap;
-  int budget;
-  int32_t *out;
-} pump_args;
-
-static int parse(napi_env env, napi_callback_info info, int fd_first, pump_args *a) {
-  size_t argc = 5;
-  napi_value argv[5];
-  bool lossless = false;
-  uint64_t addr = 0;
-  void *data = NULL;
-  size_t len = 0;
-  napi_typedarray_type type;
-  size_t count = 0;
-  napi_value ab;
-  size_t offset = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return 0;
-  int ssl_at = fd_first ? 1 : 0;
-  int fd_at = fd_first ? 0 : 1;
-  if (napi_get_value_bigint_uint64(env, argv[ssl_at], &addr, &lossless) != napi_ok || addr == 0) return 0;
-  if (napi_get_value_int32(env, argv[fd_at], &a->fd) != napi_ok) return 0;
-  if (napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok || len < 2) return 0;
-  if (napi_get_value_int32(env, argv[3], &a->budget) != napi_ok || a->budget < 1) return 0;
-  void *out = NULL;
-  if (napi_get_typedarray_info(env, argv[4], &type, &count, &out, &ab, &offset) != napi_ok ||
-      type != napi_int32_array || count < 5 || out == NULL)
-    return 0;
-  a->out = (int32_t *)out;
-  a->ssl = (SSL *)(uintptr_t)addr;
-  a->buf = (uint8_t *)data;
-  a->cap = len;
-  return 1;
-}
-
-static napi_value done(napi_env env, pump_args *a, int status, int packets, int bytes, int detail, int length) {
-  a->out[0] = status;
-  a->out[1] = packets;
-  a->out[2] = bytes;
-  a->out[3] = detail;
-  a->out[4] = length;
+static napi_value done(napi_env env, int32_t *out, int status, int packets, int bytes, int detail, int length) {
+  out[0] = status;
+  out[1] = packets;
+  out[2] = bytes;
+  out[3] = detail;
+  out[4] = length;
   napi_value result;
   napi_get_undefined(env, &result);
   return result;
@@ -98,79 +74,372 @@ static int ssl_outcome(SSL *ssl, int ret, int *detail) {
 }
 
 /*
- * tunToDtls(tunFd, ssl, buf, budget, out): reads packets from the TUN into buf+1 and sends each
- * as one DATA record. On a full socket the record stays held: buf keeps it (out[4] bytes) and
- * the caller calls SSL_write again with those bytes once the socket is writable.
+ * The batched send path. Sealing and sending are split: while the call runs, the SSL object
+ * writes into a datagram memory BIO (swapped in for its socket BIO and swapped back before
+ * returning, so every other caller of the SSL object still writes to the socket), the records
+ * are packed back to back after a scratch area in buf, and the whole batch leaves in one
+ * sendmmsg(2). With `gso`, a run of records of one length (what a bulk TCP transfer makes: every
+ * packet at the MTU) is one message with UDP_SEGMENT, which the kernel splits at the last
+ * moment: one trip through the stack for up to 64 datagrams.
+ *
+ * out (Int32Array, at least 8 + budget): out[0..4] as for the other calls (HELD: out[4] is
+ * unused), out[5] records in buf, out[6] the first not yet sent, out[7] 1 when GSO was refused
+ * by the kernel and the batch went out without it; out[8 + i] the length of record i.
  */
-static napi_value TunToDtls(napi_env env, napi_callback_info info) {
-  pump_args a;
-  if (!parse(env, info, 1, &a)) return bad_args(env);
-  int packets = 0, bytes = 0;
-  while (packets < a.budget) {
-    ssize_t n = read(a.fd, a.buf + 1, a.cap - 1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) return done(env, &a, PUMP_DRAINED, packets, bytes, 0, 0);
-      return done(env, &a, PUMP_TUN_ERROR, packets, bytes, errno, 0);
+#define BATCH_SCRATCH (16 * 1024 + 64)
+#define BATCH_MAX 64
+#define GSO_MAX_BYTES 65000
+#define GSO_MAX_SEGS 64
+
+typedef struct {
+  struct mmsghdr msgs[BATCH_MAX];
+  struct iovec iov[BATCH_MAX];
+  char ctl[BATCH_MAX][CMSG_SPACE(sizeof(uint16_t))];
+  int first_record[BATCH_MAX + 1];
+} batch_msgs;
+
+/* Groups records [from, count) into messages; returns how many. */
+static int build_msgs(batch_msgs *m, uint8_t *area, const int32_t *lens, int from, int count, int gso) {
+  size_t off = 0;
+  for (int i = 0; i < from; i++) off += (size_t)lens[i];
+  int k = 0;
+  int i = from;
+  while (i < count) {
+    int seg = lens[i];
+    int j = i + 1;
+    size_t bytes = (size_t)seg;
+    /* A GSO run: equal lengths; the last one may be shorter and then ends the run. */
+    while (gso && j < count && j - i < GSO_MAX_SEGS && bytes + (size_t)lens[j] <= GSO_MAX_BYTES &&
+           lens[j] <= seg) {
+      bytes += (size_t)lens[j];
+      j++;
+      if (lens[j - 1] < seg) break;
     }
-    if (n == 0) return done(env, &a, PUMP_TUN_ERROR, packets, bytes, 0, 0);
-    a.buf[0] = TYPE_DATA;
-    int ret = SSL_write(a.ssl, a.buf, (int)n + 1);
-    if (ret <= 0) {
-      int detail = 0;
-      int o = ssl_outcome(a.ssl, ret, &detail);
-      if (o == SSL_ERROR_WANT_WRITE || o == SSL_ERROR_WANT_READ)
-        return done(env, &a, PUMP_HELD, packets, bytes, detail, (int)n + 1);
-      return done(env, &a, PUMP_SSL_ERROR, packets, bytes, detail, 0);
+    memset(&m->msgs[k], 0, sizeof(m->msgs[k]));
+    m->iov[k].iov_base = area + off;
+    m->iov[k].iov_len = bytes;
+    m->msgs[k].msg_hdr.msg_iov = &m->iov[k];
+    m->msgs[k].msg_hdr.msg_iovlen = 1;
+    if (j - i > 1) {
+      struct msghdr *h = &m->msgs[k].msg_hdr;
+      h->msg_control = m->ctl[k];
+      h->msg_controllen = sizeof(m->ctl[k]);
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t size = (uint16_t)seg;
+      memcpy(CMSG_DATA(c), &size, sizeof(size));
     }
-    packets++;
-    bytes += (int)n + 1;
+    m->first_record[k] = i;
+    off += bytes;
+    i = j;
+    k++;
   }
-  return done(env, &a, PUMP_BUDGET, packets, bytes, 0, 0);
+  m->first_record[k] = count;
+  return k;
 }
 
 /*
- * dtlsToTun(ssl, tunFd, buf, budget, out): reads records; DATA goes to the TUN (a full TUN
- * drops it: out[3] counts drops), anything else stops the loop and is left in buf for
- * JavaScript (PUMP_CONTROL, out[4] bytes).
+ * Sends records [from, count) of the batch; returns the first record not sent (count when all
+ * went), or -1 - errno on a hard error. EAGAIN leaves the rest for later; a GSO message the
+ * kernel refuses (EIO: the device cannot segment; EINVAL) makes the whole rest go again without.
  */
-static napi_value DtlsToTun(napi_env env, napi_callback_info info) {
-  pump_args a;
-  if (!parse(env, info, 0, &a)) return bad_args(env);
-  int packets = 0, bytes = 0, drops = 0;
-  while (packets < a.budget) {
-    int n = SSL_read(a.ssl, a.buf, (int)a.cap);
-    if (n <= 0) {
-      int detail = 0;
-      int o = ssl_outcome(a.ssl, n, &detail);
-      if (o == SSL_ERROR_WANT_READ || o == SSL_ERROR_WANT_WRITE)
-        return done(env, &a, PUMP_DRAINED, packets, bytes, drops, 0);
-      if (o == SSL_ERROR_ZERO_RETURN) return done(env, &a, PUMP_CLOSED, packets, bytes, drops, 0);
-      return done(env, &a, PUMP_SSL_ERROR, packets, bytes, detail, 0);
+static int send_batch(int fd, uint8_t *area, int32_t *lens, int from, int count, int *gso) {
+  batch_msgs m;
+  while (from < count) {
+    int n_msgs = build_msgs(&m, area, lens, from, count, *gso);
+    int sent = sendmmsg(fd, m.msgs, (unsigned int)n_msgs, MSG_DONTWAIT);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == ENOBUFS) return from;
+      if (*gso && (errno == EIO || errno == EINVAL)) {
+        *gso = 0;
+        continue;
+      }
+      return -1 - errno;
     }
-    if (a.buf[0] != TYPE_DATA) return done(env, &a, PUMP_CONTROL, packets, bytes, drops, n);
+    from = m.first_record[sent];
+  }
+  return from;
+}
+
+typedef struct {
+  int tun_fd;
+  SSL *ssl;
+  int udp_fd;
+  BIO *mem;
+  uint8_t *buf;
+  size_t cap;
+  int budget;
+  int gso;
+  int32_t *out;
+} batch_args;
+
+static int parse_batch(napi_env env, napi_callback_info info, batch_args *a) {
+  size_t argc = 8;
+  napi_value argv[8];
+  bool lossless = false;
+  uint64_t ssl = 0, mem = 0;
+  void *data = NULL, *out = NULL;
+  size_t len = 0, count = 0, offset = 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  bool gso = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8) return 0;
+  if (napi_get_value_int32(env, argv[0], &a->tun_fd) != napi_ok) return 0;
+  if (napi_get_value_bigint_uint64(env, argv[1], &ssl, &lossless) != napi_ok || ssl == 0) return 0;
+  if (napi_get_value_int32(env, argv[2], &a->udp_fd) != napi_ok) return 0;
+  if (napi_get_value_bigint_uint64(env, argv[3], &mem, &lossless) != napi_ok || mem == 0) return 0;
+  if (napi_get_buffer_info(env, argv[4], &data, &len) != napi_ok) return 0;
+  if (napi_get_value_int32(env, argv[5], &a->budget) != napi_ok || a->budget < 1 || a->budget > BATCH_MAX)
+    return 0;
+  if (napi_get_value_bool(env, argv[6], &gso) != napi_ok) return 0;
+  if (napi_get_typedarray_info(env, argv[7], &type, &count, &out, &ab, &offset) != napi_ok ||
+      type != napi_int32_array || count < (size_t)(8 + a->budget) || out == NULL)
+    return 0;
+  /* Room for the scratch area and at least one record of the largest size. */
+  if (len < 2 * BATCH_SCRATCH + 256) return 0;
+  a->ssl = (SSL *)(uintptr_t)ssl;
+  a->mem = (BIO *)(uintptr_t)mem;
+  a->buf = (uint8_t *)data;
+  a->cap = len;
+  a->gso = gso ? 1 : 0;
+  a->out = (int32_t *)out;
+  return 1;
+}
+
+static napi_value batch_done(napi_env env, batch_args *a, int status, int packets, int bytes, int detail,
+                             int records, int first) {
+  a->out[5] = records;
+  a->out[6] = first;
+  a->out[7] = a->gso ? 0 : 1;
+  return done(env, a->out, status, packets, bytes, detail, 0);
+}
+
+/*
+ * tunToDtlsBatch(tunFd, ssl, udpFd, memBio, buf, budget, gso, out): reads up to `budget`
+ * packets from the TUN, seals each as one DATA record and sends them together. A socket that
+ * fills part-way leaves the rest in buf (HELD, out[6] the first unsent): send them with
+ * flushBatch before the next call.
+ */
+static napi_value TunToDtlsBatch(napi_env env, napi_callback_info info) {
+  batch_args a;
+  if (!parse_batch(env, info, &a)) return bad_args(env);
+  uint8_t *scratch = a.buf;
+  uint8_t *area = a.buf + BATCH_SCRATCH;
+  size_t room = a.cap - BATCH_SCRATCH;
+  size_t used = 0;
+  int32_t *lens = a.out + 8;
+  int packets = 0, bytes = 0, status = PUMP_BUDGET, detail = 0;
+
+  BIO *sock = SSL_get_wbio(a.ssl);
+  BIO_up_ref(sock);
+  BIO_up_ref(a.mem);
+  SSL_set0_wbio(a.ssl, a.mem);
+  while (packets < a.budget && room - used >= BATCH_SCRATCH + 256) {
+    ssize_t n = read(a.tun_fd, scratch + 1, BATCH_SCRATCH - 1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      status = errno == EAGAIN ? PUMP_DRAINED : PUMP_TUN_ERROR;
+      detail = errno == EAGAIN ? 0 : errno;
+      break;
+    }
+    if (n == 0) {
+      status = PUMP_TUN_ERROR;
+      break;
+    }
+    scratch[0] = TYPE_DATA;
+    int ret = SSL_write(a.ssl, scratch, (int)n + 1);
+    if (ret <= 0) {
+      ssl_outcome(a.ssl, ret, &detail);
+      status = PUMP_SSL_ERROR;
+      break;
+    }
+    int len = BIO_read(a.mem, area + used, (int)(room - used));
+    if (len <= 0) {
+      detail = 0;
+      status = PUMP_SSL_ERROR;
+      break;
+    }
+    lens[packets] = len;
+    used += (size_t)len;
     packets++;
-    bytes += n;
+    bytes += (int)n + 1;
+  }
+  SSL_set0_wbio(a.ssl, sock);
+  (void)BIO_reset(a.mem);
+
+  int first = send_batch(a.udp_fd, area, lens, 0, packets, &a.gso);
+  if (first < 0) return batch_done(env, &a, PUMP_SSL_ERROR, packets, bytes, 1000 + (-1 - first), packets, 0);
+  if (first < packets && status != PUMP_SSL_ERROR && status != PUMP_TUN_ERROR) status = PUMP_HELD;
+  return batch_done(env, &a, status, packets, bytes, detail, packets, first);
+}
+
+/*
+ * flushBatch(udpFd, buf, records, first, gso, out): sends the records a HELD batch left, with
+ * the lengths still in out[8...]. DRAINED when all went, HELD (out[6] the next) when the
+ * socket filled again.
+ */
+static napi_value FlushBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  batch_args a = {0};
+  int records = 0, first = 0;
+  bool gso = false;
+  void *data = NULL, *out = NULL;
+  size_t len = 0, count = 0, offset = 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
+      napi_get_value_int32(env, argv[0], &a.udp_fd) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &records) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &first) != napi_ok || napi_get_value_bool(env, argv[4], &gso) != napi_ok ||
+      napi_get_typedarray_info(env, argv[5], &type, &count, &out, &ab, &offset) != napi_ok ||
+      type != napi_int32_array || records < 0 || records > BATCH_MAX || first < 0 || first > records ||
+      count < (size_t)(8 + records) || len < BATCH_SCRATCH)
+    return bad_args(env);
+  a.out = (int32_t *)out;
+  a.gso = gso ? 1 : 0;
+  size_t total = 0;
+  for (int i = 0; i < records; i++) total += (size_t)a.out[8 + i];
+  if (total > len - BATCH_SCRATCH) return bad_args(env);
+  int next = send_batch(a.udp_fd, (uint8_t *)data + BATCH_SCRATCH, a.out + 8, first, records, &a.gso);
+  if (next < 0) return batch_done(env, &a, PUMP_SSL_ERROR, 0, 0, 1000 + (-1 - next), records, first);
+  return batch_done(env, &a, next < records ? PUMP_HELD : PUMP_DRAINED, 0, 0, 0, records, next);
+}
+
+/*
+ * The batched receive path: one recvmmsg(2) takes up to `budget` datagrams, they are queued in a
+ * datagram memory BIO swapped in as the SSL object's read BIO for the call, and SSL_read opens
+ * them from there. A control record ends the call with datagrams possibly still queued in the
+ * memory BIO (out[5] = 1): the next call opens those before receiving more.
+ *
+ * buf: [one opened record: BATCH_SCRATCH][budget slots of RX_SLOT bytes]. A datagram longer than
+ * a slot (MSG_TRUNC) cannot be a record of this channel (the link MTU is far below) and counts
+ * as a drop, as a packet a full TUN refused does.
+ */
+#define RX_SLOT 4096
+
+typedef enum { OPEN_EMPTY, OPEN_CONTROL, OPEN_CLOSED, OPEN_ERROR, OPEN_TUN_ERROR } open_status;
+
+/* Opens queued records: DATA to the TUN, until the queue is empty or a record is not DATA. */
+static open_status open_records(SSL *ssl, int tun_fd, uint8_t *rec, int *packets, int *bytes, int *drops,
+                                int *detail, int *length) {
+  for (;;) {
+    int n = SSL_read(ssl, rec, BATCH_SCRATCH);
+    if (n <= 0) {
+      int o = ssl_outcome(ssl, n, detail);
+      if (o == SSL_ERROR_WANT_READ || o == SSL_ERROR_WANT_WRITE) return OPEN_EMPTY;
+      if (o == SSL_ERROR_ZERO_RETURN) return OPEN_CLOSED;
+      return OPEN_ERROR;
+    }
+    if (rec[0] != TYPE_DATA) {
+      *length = n;
+      return OPEN_CONTROL;
+    }
+    (*packets)++;
+    *bytes += n;
     if (n == 1) continue;
     ssize_t w;
     do {
-      w = write(a.fd, a.buf + 1, (size_t)n - 1);
+      w = write(tun_fd, rec + 1, (size_t)n - 1);
     } while (w < 0 && errno == EINTR);
     if (w < 0) {
       if (errno == EAGAIN || errno == ENOBUFS) {
-        drops++;
+        (*drops)++;
         continue;
       }
-      return done(env, &a, PUMP_TUN_ERROR, packets, bytes, errno, 0);
+      *detail = errno;
+      return OPEN_TUN_ERROR;
     }
   }
-  return done(env, &a, PUMP_BUDGET, packets, bytes, drops, 0);
+}
+
+/*
+ * dtlsToTunBatch(ssl, udpFd, memBio, tunFd, buf, budget, out): out[0..4] as for dtlsToTun
+ * (out[3] the drops unless an error), out[5] 1 while datagrams wait in the memory BIO.
+ */
+static napi_value DtlsToTunBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  bool lossless = false;
+  uint64_t ssl_addr = 0, mem_addr = 0;
+  int udp_fd = -1, tun_fd = -1, budget = 0;
+  void *data = NULL, *outp = NULL;
+  size_t len = 0, count = 0, offset = 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7 ||
+      napi_get_value_bigint_uint64(env, argv[0], &ssl_addr, &lossless) != napi_ok || ssl_addr == 0 ||
+      napi_get_value_int32(env, argv[1], &udp_fd) != napi_ok ||
+      napi_get_value_bigint_uint64(env, argv[2], &mem_addr, &lossless) != napi_ok || mem_addr == 0 ||
+      napi_get_value_int32(env, argv[3], &tun_fd) != napi_ok ||
+      napi_get_buffer_info(env, argv[4], &data, &len) != napi_ok ||
+      napi_get_value_int32(env, argv[5], &budget) != napi_ok || budget < 1 || budget > BATCH_MAX ||
+      napi_get_typedarray_info(env, argv[6], &type, &count, &outp, &ab, &offset) != napi_ok ||
+      type != napi_int32_array || count < 8 || len < (size_t)BATCH_SCRATCH + (size_t)budget * RX_SLOT)
+    return bad_args(env);
+  SSL *ssl = (SSL *)(uintptr_t)ssl_addr;
+  BIO *mem = (BIO *)(uintptr_t)mem_addr;
+  int32_t *out = (int32_t *)outp;
+  uint8_t *rec = (uint8_t *)data;
+  uint8_t *slots = rec + BATCH_SCRATCH;
+  int packets = 0, bytes = 0, drops = 0, detail = 0, length = 0, status = PUMP_DRAINED;
+
+  BIO *sock = SSL_get_rbio(ssl);
+  BIO_up_ref(sock);
+  BIO_up_ref(mem);
+  SSL_set0_rbio(ssl, mem);
+  open_status o = open_records(ssl, tun_fd, rec, &packets, &bytes, &drops, &detail, &length);
+  if (o == OPEN_EMPTY) {
+    struct mmsghdr msgs[BATCH_MAX];
+    struct iovec iov[BATCH_MAX];
+    memset(msgs, 0, sizeof(msgs[0]) * (size_t)budget);
+    for (int i = 0; i < budget; i++) {
+      iov[i].iov_base = slots + (size_t)i * RX_SLOT;
+      iov[i].iov_len = RX_SLOT;
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n;
+    do {
+      n = recvmmsg(udp_fd, msgs, (unsigned int)budget, MSG_DONTWAIT, NULL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN) {
+      /* An ICMP error on the connected socket (ECONNREFUSED, ...): the path is gone. */
+      detail = 1000 + errno;
+      status = PUMP_SSL_ERROR;
+    } else if (n > 0) {
+      for (int i = 0; i < n; i++) {
+        if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+          drops++;
+        else if (msgs[i].msg_len > 0)
+          BIO_write(mem, iov[i].iov_base, (int)msgs[i].msg_len);
+      }
+      o = open_records(ssl, tun_fd, rec, &packets, &bytes, &drops, &detail, &length);
+      if (o == OPEN_EMPTY && n == budget) status = PUMP_BUDGET;
+    }
+  }
+  SSL_set0_rbio(ssl, sock);
+  switch (o) {
+    case OPEN_CONTROL: status = PUMP_CONTROL; break;
+    case OPEN_CLOSED: status = PUMP_CLOSED; break;
+    case OPEN_ERROR: status = PUMP_SSL_ERROR; break;
+    case OPEN_TUN_ERROR: status = PUMP_TUN_ERROR; break;
+    default: break;
+  }
+  out[5] = BIO_ctrl_pending(mem) > 0 ? 1 : 0;
+  if (status == PUMP_SSL_ERROR || status == PUMP_TUN_ERROR) drops = detail;
+  return done(env, out, status, packets, bytes, drops, length);
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"tunToDtls", NULL, TunToDtls, NULL, NULL, NULL, napi_default, NULL},
-      {"dtlsToTun", NULL, DtlsToTun, NULL, NULL, NULL, napi_default, NULL},
+      {"dtlsToTunBatch", NULL, DtlsToTunBatch, NULL, NULL, NULL, napi_default, NULL},
+      {"tunToDtlsBatch", NULL, TunToDtlsBatch, NULL, NULL, NULL, napi_default, NULL},
+      {"flushBatch", NULL, FlushBatch, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -17,7 +17,7 @@ import { handshake, presetSession, type DtlsKeying } from './handshake.js';
 
 export type { DtlsKeying } from './handshake.js';
 import { forgetPsk, usePsk } from './psk.js';
-import { pumpAddon, pumpResult, PumpStatus } from './pump.js';
+import { BATCH_BUFFER, BATCH_MAX, batchState, pumpAddon, pumpResult, PumpStatus, RX_BATCH_BUFFER } from './pump.js';
 import { closeUdp, connectUdp, sockaddr, type UdpAddress } from './udp.js';
 
 /** What {@link DtlsClient.connect} needs. */
@@ -55,6 +55,10 @@ export class DtlsClient {
   private writableListener: (() => void) | null = null;
   /** A record OpenSSL sealed but the socket refused; retried when the socket is writable. */
   private held: Buffer | null = null;
+  /** Sealed DATA records of a pump batch the socket refused (in the batch buffer), sent first. */
+  private heldBatch: { records: number; first: number } | null = null;
+  /** UDP GSO for runs of equal records, until the kernel refuses it once. */
+  private gso = true;
   /**
    * Records sent and received (all of them, pumped ones included), records refused by a full
    * socket, and of the pumped ones: DATA packets and their record bytes each way, and packets
@@ -72,8 +76,20 @@ export class DtlsClient {
   };
   /** The SSL object's address, as the native pump takes it. */
   private readonly sslAddress: bigint;
-  /** The pump's scratch buffers (one per direction) and result array; made on first use. */
-  private pump: { tx: Buffer; rx: Buffer; out: Int32Array } | null = null;
+  /**
+   * The pump's buffers (the send batch, one received record), result arrays and the datagram
+   * memory BIO it seals into; made on first use.
+   */
+  private pump: {
+    tx: Buffer;
+    txOut: Int32Array;
+    rx: Buffer;
+    out: Int32Array;
+    mem: Ptr;
+    memAddress: bigint;
+    rxMem: Ptr;
+    rxMemAddress: bigint;
+  } | null = null;
   /** Where DATA records go when the pump delivers them ({@link deliverDataTo}). */
   private dataSink: { fd: number; onDelivered: (packets: number) => void } | null = null;
 
@@ -176,7 +192,7 @@ export class DtlsClient {
    * {@link onceWritable}. Throws nothing: a hard failure closes the channel and is reported.
    */
   send(data: Uint8Array): boolean {
-    if (this.closed || this.held) {
+    if (this.closed || this.held || this.heldBatch) {
       this.stats.sendBlocked++;
       return false;
     }
@@ -199,32 +215,47 @@ export class DtlsClient {
 
   /**
    * Sends the packets waiting on `tunFd` as DATA records (type byte 0 in front), up to `budget`,
-   * in one native call. `blocked`: the socket filled and a record is held — wait for
-   * {@link onceWritable}; `more`: the budget ran out with packets left; `tunErrno`: reading the
-   * TUN failed. A DTLS failure closes the channel and is reported as for {@link send}.
+   * sealed in one native call and sent in one sendmmsg. `blocked`: the socket filled and records
+   * wait — wait for {@link onceWritable}; `more`: the budget ran out with packets left;
+   * `tunErrno`: reading the TUN failed. A DTLS or socket failure closes the channel and is
+   * reported as for {@link send}.
    */
-  pumpFromTun(tunFd: number, budget = 64): { packets: number; blocked: boolean; more: boolean; tunErrno?: number } {
-    if (this.closed || this.held) return { packets: 0, blocked: !this.closed, more: false };
+  pumpFromTun(
+    tunFd: number,
+    budget = BATCH_MAX,
+  ): { packets: number; blocked: boolean; more: boolean; tunErrno?: number } {
+    if (this.closed || this.held || this.heldBatch) return { packets: 0, blocked: !this.closed, more: false };
     const p = this.buffers();
-    pumpAddon().tunToDtls(tunFd, this.sslAddress, p.tx, budget, p.out);
-    const r = pumpResult(p.out);
+    const n = Math.min(Math.max(1, budget), BATCH_MAX);
+    pumpAddon().tunToDtlsBatch(tunFd, this.sslAddress, this.fd, p.memAddress, p.tx, n, this.gso, p.txOut);
+    const r = pumpResult(p.txOut);
     this.stats.sent += r.packets;
     this.stats.pumpedOut += r.packets;
     this.stats.pumpedBytesOut += r.bytes;
+    const blocked = this.noteBatch(p.txOut);
     switch (r.status) {
-      case PumpStatus.HELD:
-        this.held = Buffer.from(p.tx.subarray(0, r.length));
-        this.stats.sendBlocked++;
-        this.rewatch();
-        return { packets: r.packets, blocked: true, more: false };
       case PumpStatus.SSL_ERROR:
-        this.failWith(`DTLS write failed (${r.detail}): ${errorQueue(this.o)}`);
+        this.failWith(writeFailure(r.detail, this.o));
         return { packets: r.packets, blocked: false, more: false };
       case PumpStatus.TUN_ERROR:
-        return { packets: r.packets, blocked: false, more: false, tunErrno: r.detail };
+        return { packets: r.packets, blocked, more: false, tunErrno: r.detail };
       default:
-        return { packets: r.packets, blocked: false, more: r.status === PumpStatus.BUDGET };
+        return { packets: r.packets, blocked, more: !blocked && r.status === PumpStatus.BUDGET };
     }
+  }
+
+  /** Records what a batch left unsent (true if any: the socket is watched for room). */
+  private noteBatch(out: Int32Array): boolean {
+    const b = batchState(out);
+    if (b.gsoRefused) this.gso = false;
+    if (b.first >= b.records) {
+      this.heldBatch = null;
+      return false;
+    }
+    if (!this.heldBatch) this.stats.sendBlocked++;
+    this.heldBatch = { records: b.records, first: b.first };
+    this.rewatch();
+    return true;
   }
 
   /**
@@ -236,8 +267,24 @@ export class DtlsClient {
     this.dataSink = tunFd === null ? null : { fd: tunFd, onDelivered };
   }
 
-  private buffers(): { tx: Buffer; rx: Buffer; out: Int32Array } {
-    this.pump ??= { tx: Buffer.allocUnsafe(MAX_RECORD), rx: Buffer.allocUnsafe(MAX_RECORD), out: new Int32Array(5) };
+  private buffers(): NonNullable<DtlsClient['pump']> {
+    if (this.pump) return this.pump;
+    const mem = this.o.bioNewDgramMem();
+    const rxMem = this.o.bioNewDgramMem();
+    if (!mem || !rxMem) {
+      if (mem) this.o.bioFree(mem);
+      throw new TandemError(ErrorCodes.DTLS, `BIO_new(BIO_s_dgram_mem) failed: ${errorQueue(this.o)}`);
+    }
+    this.pump = {
+      tx: Buffer.allocUnsafe(BATCH_BUFFER),
+      txOut: new Int32Array(8 + BATCH_MAX),
+      rx: Buffer.allocUnsafe(RX_BATCH_BUFFER),
+      out: new Int32Array(8),
+      mem,
+      memAddress: this.o.koffi.address(mem),
+      rxMem,
+      rxMemAddress: this.o.koffi.address(rxMem),
+    };
     return this.pump;
   }
 
@@ -249,6 +296,10 @@ export class DtlsClient {
     this.o.shutdown(this.ssl);
     this.o.errClear();
     this.o.sslFree(this.ssl);
+    if (this.pump) {
+      this.o.bioFree(this.pump.mem);
+      this.o.bioFree(this.pump.rxMem);
+    }
     this.o.ctxFree(this.ctx);
     closeUdp(this.fd);
   }
@@ -264,7 +315,7 @@ export class DtlsClient {
    */
   onceWritable(listener: () => void): () => void {
     this.writableListener = listener;
-    if (!this.held) setImmediate(() => this.notifyWritable());
+    if (!this.held && !this.heldBatch) setImmediate(() => this.notifyWritable());
     return () => {
       if (this.writableListener === listener) this.writableListener = null;
     };
@@ -272,7 +323,8 @@ export class DtlsClient {
 
   /** Watches for what the channel waits for: records to read, and room for a held record. */
   private rewatch(): void {
-    if (!this.closed) this.watch.watch(Readiness.READABLE | (this.held ? Readiness.WRITABLE : 0));
+    const waiting = this.held !== null || this.heldBatch !== null;
+    if (!this.closed) this.watch.watch(Readiness.READABLE | (waiting ? Readiness.WRITABLE : 0));
   }
 
   private notifyWritable(): void {
@@ -281,8 +333,20 @@ export class DtlsClient {
     if (listener && !this.closed) listener();
   }
 
-  /** Retries the held record; true once it went out. */
+  /** Retries the held batch, then the held record; true once everything went out. */
   private flushHeld(): boolean {
+    const batch = this.heldBatch;
+    if (batch && this.pump) {
+      const p = this.pump;
+      pumpAddon().flushBatch(this.fd, p.tx, batch.records, batch.first, this.gso, p.txOut);
+      const r = pumpResult(p.txOut);
+      if (r.status === PumpStatus.SSL_ERROR) {
+        this.failWith(writeFailure(r.detail, this.o));
+        return false;
+      }
+      if (this.noteBatch(p.txOut)) return false;
+      this.rewatch();
+    }
     const held = this.held;
     if (!held) return true;
     const n = this.o.write(this.ssl, held, held.length);
@@ -331,14 +395,19 @@ export class DtlsClient {
     }
   }
 
-  /** Reads records natively: DATA to the TUN, anything else to the record handler. */
+  /**
+   * Receives and opens records natively (recvmmsg, then SSL_read from a datagram memory BIO):
+   * DATA to the TUN, anything else to the record handler.
+   */
   private pumpToTun(sink: { fd: number; onDelivered: (packets: number) => void }): void {
     const p = this.buffers();
     const addon = pumpAddon();
-    // Each control record ends a native call; a handful per wakeup at most.
-    for (let calls = 0; calls < 8 && !this.closed && this.dataSink === sink; calls++) {
-      addon.dtlsToTun(this.sslAddress, sink.fd, p.rx, READ_BUDGET, p.out);
+    // A control record ends a call with datagrams maybe still queued: call again until none are
+    // (bounded: each call opens at least one record or receives nothing).
+    for (let calls = 0; calls < 2 * READ_BUDGET && !this.closed && this.dataSink === sink; calls++) {
+      addon.dtlsToTunBatch(this.sslAddress, this.fd, p.rxMemAddress, sink.fd, p.rx, READ_BUDGET, p.out);
       const r = pumpResult(p.out);
+      const queued = p.out[5] === 1;
       this.stats.received += r.packets;
       this.stats.pumpedIn += r.packets;
       this.stats.pumpedBytesIn += r.bytes;
@@ -353,7 +422,11 @@ export class DtlsClient {
           this.failWith('the gateway closed the DTLS channel');
           return;
         case PumpStatus.SSL_ERROR:
-          this.failWith(`DTLS read failed (${r.detail}): ${errorQueue(this.o) || 'the UDP path reported an error'}`);
+          this.failWith(
+            r.detail >= 1000
+              ? `DTLS read failed: the UDP path reported errno ${r.detail - 1000}`
+              : `DTLS read failed (${r.detail}): ${errorQueue(this.o) || 'the UDP path reported an error'}`,
+          );
           return;
         case PumpStatus.TUN_ERROR:
           // The TUN's own reader reports its failure; here the packet is lost.
@@ -361,7 +434,7 @@ export class DtlsClient {
           return;
         default:
           this.stats.tunDrops += r.detail;
-          return;
+          if (!queued) return;
       }
     }
   }
@@ -371,4 +444,10 @@ export class DtlsClient {
     this.close();
     this.onFail(new TandemError(ErrorCodes.DTLS, message));
   }
+}
+
+/** The message of a failed send: a socket errno (1000 + errno from the pump) or OpenSSL's queue. */
+function writeFailure(detail: number, o: OpenSsl): string {
+  if (detail >= 1000) return `DTLS send failed: the UDP socket reported errno ${detail - 1000}`;
+  return `DTLS write failed (${detail}): ${errorQueue(o)}`;
 }

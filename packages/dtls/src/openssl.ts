@@ -85,6 +85,8 @@ export interface OpenSsl {
   dataMtu(ssl: Ptr): number;
   bioNewDgram(fd: number, closeFlag: number): Ptr | null;
   bioNewMem(): Ptr | null;
+  /** A memory BIO that keeps datagram boundaries (OpenSSL 3.2+): the pump's sealing target. */
+  bioNewDgramMem(): Ptr | null;
   bioFree(bio: Ptr): number;
   bioRead(bio: Ptr, buf: Uint8Array, len: number): number;
   bioWrite(bio: Ptr, buf: Uint8Array, len: number): number;
@@ -123,6 +125,7 @@ function bind(): OpenSsl {
   const f = (decl: string) => lib.func(decl) as (...args: unknown[]) => unknown;
   const bioSMem = f('const BIO_METHOD *BIO_s_mem(void)');
   const bioNew = f('BIO *BIO_new(const BIO_METHOD *type)');
+  const bioSDgramMem = f('const BIO_METHOD *BIO_s_dgram_mem(void)');
   const errBuf = Buffer.alloc(256);
   const errStringN = f('void ERR_error_string_n(unsigned long e, uint8_t *buf, size_t len)');
   const c = {
@@ -180,6 +183,7 @@ function bind(): OpenSsl {
     bioCtrl: (bio, cmd, larg, parg) => num(c.bioCtrl(bio, cmd, larg, parg)),
     errGet: () => num(c.errGet()),
     bioNewMem: () => bioNew(bioSMem()) as Ptr | null,
+    bioNewDgramMem: () => bioNew(bioSDgramMem()) as Ptr | null,
     errString: (code) => {
       errStringN(code, errBuf, errBuf.length);
       return errBuf.subarray(0, errBuf.indexOf(0)).toString('latin1');

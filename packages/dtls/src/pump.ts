@@ -2,7 +2,9 @@
  * The per-packet loops between a TUN fd and an established DTLS channel, in C
  * (native/pump.c, built by `npm ci` through binding.gyp): one call per readiness event moves a
  * batch of packets, instead of two koffi calls and a view per packet. Measured with perf on a
- * 1 Gbit/s tunnel, that per-packet glue was 16-20 % of the process's CPU.
+ * 1 Gbit/s tunnel, that per-packet glue was 16-20 % of the process's CPU. Packets to the
+ * gateway are sealed into a datagram memory BIO and leave together in one sendmmsg(2), runs of
+ * one size as UDP GSO messages.
  */
 import { createRequire } from 'node:module';
 import { ErrorCodes, TandemError } from '@tandem/common';
@@ -20,9 +22,34 @@ export const PumpStatus = {
 } as const;
 
 interface Addon {
-  tunToDtls(tunFd: number, ssl: bigint, buf: Buffer, budget: number, out: Int32Array): void;
-  dtlsToTun(ssl: bigint, tunFd: number, buf: Buffer, budget: number, out: Int32Array): void;
+  tunToDtlsBatch(
+    tunFd: number,
+    ssl: bigint,
+    udpFd: number,
+    memBio: bigint,
+    buf: Buffer,
+    budget: number,
+    gso: boolean,
+    out: Int32Array,
+  ): void;
+  flushBatch(udpFd: number, buf: Buffer, records: number, first: number, gso: boolean, out: Int32Array): void;
+  dtlsToTunBatch(
+    ssl: bigint,
+    udpFd: number,
+    memBio: bigint,
+    tunFd: number,
+    buf: Buffer,
+    budget: number,
+    out: Int32Array,
+  ): void;
 }
+
+/** Packets per batch at most (native/pump.c BATCH_MAX). */
+export const BATCH_MAX = 64;
+/** The send batch's buffer: a scratch area for one packet, then the sealed records back to back. */
+export const BATCH_BUFFER = 2 * (16 * 1024 + 64) + 256 + BATCH_MAX * 1664;
+/** The receive batch's buffer: one opened record, then a 4 KiB slot per datagram. */
+export const RX_BATCH_BUFFER = 16 * 1024 + 64 + BATCH_MAX * 4096;
 
 let addon: Addon | undefined;
 
@@ -60,13 +87,18 @@ export interface PumpResult {
   status: number;
   packets: number;
   bytes: number;
-  /** errno or SSL error for errors; TUN drops for dtlsToTun. */
+  /** errno (1000 + errno for the UDP socket) or SSL error for errors; drops when receiving. */
   detail: number;
-  /** Bytes of the held record (HELD) or of the control record (CONTROL) in the buffer. */
+  /** Bytes of the control record (CONTROL) in the buffer. */
   length: number;
 }
 
 /** Reads the result array a pump call filled. */
 export function pumpResult(out: Int32Array): PumpResult {
   return { status: out[0]!, packets: out[1]!, bytes: out[2]!, detail: out[3]!, length: out[4]! };
+}
+
+/** A batch's send state (out[5..7]): sealed records in the buffer, the first not sent, GSO refused. */
+export function batchState(out: Int32Array): { records: number; first: number; gsoRefused: boolean } {
+  return { records: out[5]!, first: out[6]!, gsoRefused: out[7] === 1 };
 }

@@ -3,7 +3,8 @@
  * socketpair standing in for the TUN (one read or write is one packet, as on a TUN): packets
  * from the fd leave as DATA records (type byte 0 added), DATA records from the server arrive on
  * the fd without it, other records reach the record handler, and a failing fd is reported as
- * the TUN's error, not the channel's.
+ * the TUN's error, not the channel's. Sending goes out in batches (sendmmsg, UDP GSO runs) and
+ * receiving comes in batches (recvmmsg): order and record boundaries must survive both.
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -109,6 +110,49 @@ describe('the DTLS packet pump (native)', () => {
     expect(got).toEqual(data);
     expect(controls).toEqual([Buffer.of(0x03, 1, 2, 3, 4)]);
     expect(client.stats.pumpedIn).toBe(2);
+    client.deliverDataTo(null);
+  });
+
+  it('a batch of equal packets (sent as UDP GSO runs) arrives as one record each, in order', async () => {
+    atServer.length = 0;
+    // 40 of one size, a shorter one that ends a run, 20 more, then odd sizes.
+    const packets = [
+      ...Array.from({ length: 40 }, (_, i) => Buffer.alloc(1300, i)),
+      Buffer.alloc(700, 0xaa),
+      ...Array.from({ length: 20 }, (_, i) => Buffer.alloc(1300, 100 + i)),
+      randomBytes(1),
+      randomBytes(999),
+    ];
+    for (const p of packets) expect(write(sv[1]!, p, p.length)).toBe(p.length);
+    let sent = 0;
+    while (sent < packets.length) {
+      const r = client.pumpFromTun(sv[0]!);
+      expect(r.blocked).toBe(false);
+      sent += r.packets;
+      if (!r.more) break;
+    }
+    expect(sent).toBe(packets.length);
+    await until(() => atServer.length >= packets.length, 'every record at the server');
+    expect(atServer).toEqual(packets.map((p) => Buffer.concat([Buffer.of(0x00), p])));
+  });
+
+  it('a burst from the server with control records inside: every packet in order, every control record', async () => {
+    let delivered = 0;
+    controls.length = 0;
+    client.deliverDataTo(sv[0]!, (n) => (delivered += n));
+    const data = Array.from({ length: 150 }, (_, i) => Buffer.alloc(200 + i, i));
+    for (const [i, d] of data.entries()) {
+      peer!.send(Buffer.concat([Buffer.of(0x00), d]));
+      if (i % 50 === 25) peer!.send(Buffer.of(0x04, i));
+    }
+    await until(() => delivered >= data.length && controls.length >= 3, 'every packet and control record');
+    const buf = Buffer.alloc(2000);
+    const got: Buffer[] = [];
+    for (let n = read(sv[1]!, buf, buf.length); n > 0; n = read(sv[1]!, buf, buf.length)) {
+      got.push(Buffer.from(buf.subarray(0, n)));
+    }
+    expect(got).toEqual(data);
+    expect(controls).toEqual([Buffer.of(0x04, 25), Buffer.of(0x04, 75), Buffer.of(0x04, 125)]);
     client.deliverDataTo(null);
   });
 
