@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { TLSSocket } from 'node:tls';
+import type { TlsClient } from '@tandem/dtls';
 import { ErrorCodes, TandemError, redactor } from '@tandem/common';
 import { USER_AGENT } from './auth-flow.js';
 import { DTLS12_CIPHER_SUITES, DTLS_CIPHER_SUITES } from './dtls-offer.js';
@@ -60,7 +60,7 @@ export interface ConnectOptions extends GatewaySessionOptions {
 /** A tunnel whose CONNECT succeeded: the socket now carries CSTP frames. */
 export interface CstpChannel {
   /** Paused after the response head, so no frame is lost before a CstpSession reads it. */
-  socket: TLSSocket;
+  socket: TlsClient;
   config: TunnelConfig;
   server: ServerCertInfo;
   /** CSTP bytes that arrived together with the response head. */

@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
 import { CSTP_HEADER_LEN, encodeFrame, encodeLogout, FrameDecoder, PacketType, writeHeader } from './framing.js';
+import type { TlsClient } from '@tandem/dtls';
 import type { CstpChannel } from './cstp-connect.js';
 import { FrameWriter } from './cstp-writer.js';
 import { livenessDue, livenessPeriodMs } from './liveness.js';
@@ -41,9 +42,12 @@ export interface CstpStats {
   dpdAnswered: number;
 }
 
+/** The packet pump of a {@link TlsClient} connection (absent on other sockets, e.g. in tests). */
+type Pumped = Pick<TlsClient, 'pumped' | 'pumpFromTun' | 'deliverDataTo'>;
+
 /** A running CSTP session. */
 export class CstpSession extends EventEmitter {
-  readonly stats: CstpStats = {
+  private readonly own: CstpStats = {
     bytesIn: 0,
     bytesOut: 0,
     packetsIn: 0,
@@ -61,6 +65,10 @@ export class CstpSession extends EventEmitter {
   private rekeyAnnounced = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
+  /** The connection's packet pump, when it has one; its counters as last seen by the timer. */
+  private readonly pump: Pumped | null;
+  private pumpSeen = { packetsIn: 0, packetsOut: 0 };
+  private lastPumpTx = 0;
 
   constructor(
     private readonly channel: CstpChannel,
@@ -71,6 +79,7 @@ export class CstpSession extends EventEmitter {
     // Received packets may exceed the negotiated MTU a little: allow slack, never 64 KiB.
     this.decoder = new FrameDecoder({ maxPayload: Math.min(0xffff, Math.max(channel.config.mtu + 256, 2048)) });
     const socket = channel.socket;
+    this.pump = typeof (socket as Partial<Pumped>).pumpFromTun === 'function' ? socket : null;
     this.writer = new FrameWriter(
       socket,
       (err) => this.finish({ kind: 'transport', reason: err.message }),
@@ -78,6 +87,8 @@ export class CstpSession extends EventEmitter {
     );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    // The pump writes to the socket directly: its room coming back is this session's drain too.
+    if (this.pump) socket.on('drain', () => this.emit('drain'));
     socket.on('error', (err) => this.finish({ kind: 'transport', reason: err.message }));
     socket.on('close', () => this.finish({ kind: 'transport', reason: 'connection closed' }));
     const period = livenessPeriodMs(channel.config);
@@ -88,6 +99,46 @@ export class CstpSession extends EventEmitter {
     if (channel.initial.length) this.receive(channel.initial);
     // connectCstp leaves the socket paused so frames wait for us; read them from now on.
     socket.resume();
+  }
+
+  /** Counters, the packets the pump moved included. */
+  get stats(): CstpStats {
+    const p = this.pump?.pumped;
+    if (!p) return { ...this.own };
+    return {
+      ...this.own,
+      packetsIn: this.own.packetsIn + p.packetsIn,
+      packetsOut: this.own.packetsOut + p.packetsOut,
+      bytesIn: this.own.bytesIn + p.bytesIn,
+      bytesOut: this.own.bytesOut + p.bytesOut,
+    };
+  }
+
+  /** True when the connection can move packets natively ({@link pumpFromTun}, {@link deliverDataTo}). */
+  get canPump(): boolean {
+    return this.pump !== null && !this.closedWhy;
+  }
+
+  /**
+   * Sends the packets waiting on `tunFd` as DATA frames in one native call (see TlsClient);
+   * `blocked` means wait for `drain`.
+   */
+  pumpFromTun(tunFd: number): { packets: number; blocked: boolean; more: boolean; tunErrno?: number } {
+    if (!this.pump || this.closedWhy) return { packets: 0, blocked: false, more: false };
+    return this.pump.pumpFromTun(tunFd);
+  }
+
+  /**
+   * DATA frames from the gateway go to `tunFd` natively from now on (null: as `packet` events
+   * again); `onTunFull(packet, retry)` gets a packet the TUN refused, and reading stops until
+   * `retry`.
+   */
+  deliverDataTo(
+    tunFd: number | null,
+    onDelivered?: (packets: number) => void,
+    onTunFull?: (packet: Buffer, retry: () => void) => void,
+  ): void {
+    this.pump?.deliverDataTo(tunFd, onDelivered, onTunFull);
   }
 
   /** Shorthand for `on('packet', cb)`. */
@@ -127,9 +178,9 @@ export class CstpSession extends EventEmitter {
     const frame = Buffer.allocUnsafe(CSTP_HEADER_LEN + packet.length);
     writeHeader(frame, 0, PacketType.DATA, packet.length);
     packet.copy(frame, CSTP_HEADER_LEN);
-    this.stats.packetsOut++;
+    this.own.packetsOut++;
     const ok = this.writer.write(frame);
-    this.stats.bytesOut = this.writer.bytesOut;
+    this.own.bytesOut = this.writer.bytesOut;
     return ok;
   }
 
@@ -141,16 +192,16 @@ export class CstpSession extends EventEmitter {
   sendFramed(frame: Buffer): boolean {
     if (this.closedWhy) return false;
     writeHeader(frame, 0, PacketType.DATA, frame.length - CSTP_HEADER_LEN);
-    this.stats.packetsOut++;
+    this.own.packetsOut++;
     const ok = this.writer.write(frame);
-    this.stats.bytesOut = this.writer.bytesOut;
+    this.own.bytesOut = this.writer.bytesOut;
     return ok;
   }
 
   /** Sends a DPD-REQ now (a liveness probe); the answer counts in `stats.dpdReplies`. */
   probe(): void {
     if (this.closedWhy) return;
-    this.stats.dpdSent++;
+    this.own.dpdSent++;
     this.lastDpd = Date.now();
     this.writer.write(encodeFrame(PacketType.DPD_REQ));
   }
@@ -170,7 +221,7 @@ export class CstpSession extends EventEmitter {
 
   private receive(chunk: Buffer): void {
     if (this.closedWhy) return;
-    this.stats.bytesIn += chunk.length;
+    this.own.bytesIn += chunk.length;
     this.lastRx = Date.now();
     let frames;
     try {
@@ -182,15 +233,15 @@ export class CstpSession extends EventEmitter {
     for (const f of frames) {
       switch (f.type) {
         case PacketType.DATA:
-          this.stats.packetsIn++;
+          this.own.packetsIn++;
           this.emit('packet', f.payload);
           break;
         case PacketType.DPD_REQ:
-          this.stats.dpdAnswered++;
+          this.own.dpdAnswered++;
           this.writer.write(encodeFrame(PacketType.DPD_RESP, Buffer.from(f.payload)));
           break;
         case PacketType.DPD_RESP:
-          this.stats.dpdReplies++;
+          this.own.dpdReplies++;
           break;
         case PacketType.DISCONNECT:
         case PacketType.TERMINATE: {
@@ -216,10 +267,17 @@ export class CstpSession extends EventEmitter {
 
   private onTimer(): void {
     const now = Date.now();
+    // The pump moves packets without a call per packet: its counters prove liveness each tick.
+    const p = this.pump?.pumped;
+    if (p) {
+      if (p.packetsIn !== this.pumpSeen.packetsIn) this.lastRx = now;
+      if (p.packetsOut !== this.pumpSeen.packetsOut) this.lastPumpTx = now;
+      this.pumpSeen = { packetsIn: p.packetsIn, packetsOut: p.packetsOut };
+    }
     const due = livenessDue(this.channel.config, {
       now,
       lastRx: this.lastRx,
-      lastTx: this.writer.lastWriteAt,
+      lastTx: Math.max(this.writer.lastWriteAt, this.lastPumpTx),
       lastDpd: this.lastDpd,
       startedAt: this.startedAt,
       rekeyAnnounced: this.rekeyAnnounced,
@@ -245,7 +303,7 @@ export class CstpSession extends EventEmitter {
     if (this.closedWhy) return;
     this.closedWhy = why;
     if (this.timer) clearInterval(this.timer);
-    this.stats.bytesOut = this.writer.bytesOut;
+    this.own.bytesOut = this.writer.bytesOut;
     this.writer.stop();
     this.channel.socket.destroy();
     this.log.info('CSTP session ended', { kind: why.kind, reason: why.reason });

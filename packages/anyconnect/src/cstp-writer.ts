@@ -12,7 +12,6 @@
  * The data-plane work may replace this class (same interface) with a faster one, as long as the
  * invariant holds; the ocserv interop test sends 2000 back-to-back packets to check it.
  */
-import type { Socket } from 'node:net';
 
 /** Frames queued before {@link FrameWriter.write} reports back-pressure. */
 export const WRITER_HIGH_WATER = 512;
@@ -32,7 +31,7 @@ export class FrameWriter {
   lastWriteAt = Date.now();
 
   constructor(
-    private readonly socket: Pick<Socket, 'write'>,
+    private readonly socket: { write(data: Uint8Array, cb: (err?: Error | null) => void): unknown },
     private readonly onError: (err: Error) => void,
     private readonly onDrain: () => void = () => {},
   ) {}

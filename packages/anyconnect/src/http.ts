@@ -6,7 +6,7 @@
  * Caps mirror ocserv's own limits (headers 16 KiB, body 256 KiB) and every request has a
  * deadline, so a hostile gateway gets a typed error, never a hang or an unbounded buffer.
  */
-import type { TLSSocket } from 'node:tls';
+import type { TlsClient } from '@tandem/dtls';
 import { ErrorCodes, TandemError } from '@tandem/common';
 
 /** Limits applied to every response. */
@@ -149,7 +149,7 @@ function dechunk(buf: Buffer): { body: Buffer; used: number } | null {
  * Sends one request on `socket` and reads the response within `deadlineMs`. The socket is not
  * closed here: the caller decides (auth requests close it; CONNECT keeps it).
  */
-export function exchange(socket: TLSSocket, req: HttpRequest, deadlineMs: number): Promise<HttpResponse> {
+export function exchange(socket: TlsClient, req: HttpRequest, deadlineMs: number): Promise<HttpResponse> {
   return new Promise<HttpResponse>((resolve, reject) => {
     let buf: Buffer = Buffer.alloc(0);
     let head: Omit<HttpResponse, 'body' | 'rest'> | null = null;

@@ -8,7 +8,7 @@
  * "--servercert" hint) so an administrator can pin after checking it out of band.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { TlsPeer } from '@tandem/dtls';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { ipLiteralVersion } from './gateway-url.js';
 import { serverKeyUsage } from './key-usage.js';
@@ -122,58 +122,37 @@ function purposeProblem(cert: X509Certificate): string | null {
 }
 
 /**
- * Validates the peer of a freshly connected TLS socket (created with `rejectUnauthorized:false`
- * so the decision is ours). Throws a typed error and never returns for an untrusted gateway.
+ * Validates the peer of a freshly made TLS connection (OpenSSL's chain validation was recorded,
+ * not enforced, so the decision is ours). Throws a typed error and never returns for an
+ * untrusted gateway.
  */
-export function verifyServer(socket: TLSSocket, host: string, policy: ServerTrustPolicy): ServerCertInfo {
-  if (!policy.observe) return decide(socket, host, policy);
-  // The chain is read before deciding: Node hands out the peer's certificates only until
-  // getPeerX509Certificate() was called once on a socket.
-  const chainDer = peerChain(socket);
+export function verifyServer(peer: TlsPeer, host: string, policy: ServerTrustPolicy): ServerCertInfo {
+  if (!policy.observe) return decide(peer, host, policy);
   let verdict = 'trusted';
   try {
-    return decide(socket, host, policy);
+    return decide(peer, host, policy);
   } catch (err) {
     verdict = (err as Error).message;
     throw err;
   } finally {
     try {
-      policy.observe(observation(socket, host, policy, chainDer, verdict));
+      policy.observe(observation(peer, host, policy, verdict));
     } catch {
       // Observing is for diagnostics; it never changes the decision.
     }
   }
 }
 
-/** DER of the peer's chain as OpenSSL built it, leaf first, each certificate once. */
-function peerChain(socket: TLSSocket): Buffer[] {
-  const chainDer: Buffer[] = [];
-  const seen = new Set<string>();
-  let cert = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
-  while (cert?.raw && chainDer.length < 8 && !seen.has(cert.fingerprint256)) {
-    seen.add(cert.fingerprint256);
-    chainDer.push(Buffer.from(cert.raw));
-    cert = cert.issuerCertificate;
-  }
-  return chainDer;
-}
-
 /** What the observer is told: the chain as sent and the decision. */
-function observation(
-  socket: TLSSocket,
-  host: string,
-  policy: ServerTrustPolicy,
-  chainDer: Buffer[],
-  verdict: string,
-): ServerObservation {
-  const leaf = chainDer[0];
+function observation(peer: TlsPeer, host: string, policy: ServerTrustPolicy, verdict: string): ServerObservation {
+  const leaf = peer.chainDer[0];
   const info = leaf ? describeServerCert(new X509Certificate(leaf)) : null;
   const pins = policy.pins ?? [];
   return {
     host,
-    chainDer,
-    chainValid: socket.authorized,
-    ...(socket.authorized ? {} : { chainError: String(socket.authorizationError ?? 'UNKNOWN') }),
+    chainDer: peer.chainDer,
+    chainValid: peer.authorized,
+    ...(peer.authorized ? {} : { chainError: peer.authorizationError ?? 'UNKNOWN' }),
     info,
     pinsConfigured: pins.length,
     pinMatched: info !== null && pins.some((p) => p.trim() === info.pin),
@@ -182,17 +161,18 @@ function observation(
   };
 }
 
-function decide(socket: TLSSocket, host: string, policy: ServerTrustPolicy): ServerCertInfo {
-  const peer = socket.getPeerX509Certificate();
-  if (!peer) throw fail('the gateway presented no certificate', null);
+function decide(tls: TlsPeer, host: string, policy: ServerTrustPolicy): ServerCertInfo {
+  const leafDer = tls.chainDer[0];
+  if (!leafDer) throw fail('the gateway presented no certificate', null);
+  const peer = new X509Certificate(leafDer);
   const info = describeServerCert(peer);
   const pinned = (policy.pins ?? []).some((p) => p.trim() === info.pin);
   const pinsGiven = (policy.pins ?? []).length > 0;
 
   if (pinsGiven && !pinned) throw fail(`pin mismatch: got ${info.pin}`, info);
 
-  if (!socket.authorized) {
-    const code = String(socket.authorizationError ?? 'UNKNOWN');
+  if (!tls.authorized) {
+    const code = tls.authorizationError ?? 'UNKNOWN';
     // OpenSSL's purpose failure is vague; say which extension is wrong when it is the leaf's.
     const why =
       (code === 'INVALID_PURPOSE' ? purposeProblem(peer) : null) ??

@@ -1,17 +1,19 @@
 /**
  * Opening a TLS connection to the gateway: client certificate (file key or PKCS#11 token via
  * OpenSSL's engine), SNI, `--resolve`, TLS ≥ 1.2, the key-exchange groups offered, and the
- * server check of server-trust.ts done on `secureConnect`, before the caller can write anything.
+ * server check of server-trust.ts done right after the handshake, before the caller can write
+ * anything. Every gateway connection (auth and tunnel) is a {@link TlsClient}: OpenSSL's records
+ * over memory BIOs on a Node TCP socket, so the tunnel's packet pump can seal a batch of CSTP
+ * frames and send it in one write (see @tandem/dtls).
  */
-import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { createSecureContext } from 'node:tls';
+import { TlsClient, type TlsClientIdentity } from '@tandem/dtls';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { ipLiteralVersion } from './gateway-url.js';
 import { verifyServer, type ServerCertInfo, type ServerTrustPolicy } from './server-trust.js';
 
-/** A client certificate as Node's TLS needs it. Keys stay in their token with the engine form. */
-export type TlsClientCredentials =
-  | { cert: string | Buffer; key: string | Buffer; passphrase?: string }
-  | { cert: string | Buffer; privateKeyEngine: string; privateKeyIdentifier: string };
+/** A client certificate: a PEM key, or a key that stays in its token (the engine form). */
+export type TlsClientCredentials = TlsClientIdentity;
 
 /** Where and how to reach the gateway. */
 export interface GatewayTarget {
@@ -51,77 +53,38 @@ export function unsupportedTlsGroups(groups: TlsGroups): string[] {
 
 /** A validated TLS connection. */
 export interface GatewayConnection {
-  socket: TLSSocket;
+  socket: TlsClient;
   server: ServerCertInfo;
 }
 
 /** Connects, handshakes and validates the gateway; rejects with a typed error otherwise. */
-export function openGatewayConnection(
+export async function openGatewayConnection(
   target: GatewayTarget,
   creds: TlsClientCredentials | null,
 ): Promise<GatewayConnection> {
   if (target.trust.strict && !target.ca) {
-    return Promise.reject(
-      new TandemError(
-        ErrorCodes.SERVER_CERT_UNTRUSTED,
-        'strict server trust needs an explicit CA bundle (the system roots are not used)',
-      ),
+    throw new TandemError(
+      ErrorCodes.SERVER_CERT_UNTRUSTED,
+      'strict server trust needs an explicit CA bundle (the system roots are not used)',
     );
   }
-  const options: ConnectionOptions = {
+  if (target.tlsGroups?.length) {
+    const bad = unsupportedTlsGroups(target.tlsGroups);
+    if (bad.length) throw new TandemError(ErrorCodes.USAGE, `unsupported TLS groups: ${bad.join(', ')}`);
+  }
+  const socket = await TlsClient.connect({
     host: target.address ?? target.host,
     port: target.port,
-    minVersion: 'TLSv1.2',
-    rejectUnauthorized: false,
-    // The decision is made in verifyServer; Node's own identity check would throw first.
-    checkServerIdentity: () => undefined,
-    ALPNProtocols: ['http/1.1'],
-  };
-  if (!ipLiteralVersion(target.host)) options.servername = target.host;
-  if (target.ca) options.ca = target.ca;
-  if (target.tlsGroups?.length) options.ecdhCurve = target.tlsGroups.join(':');
-  if (creds) Object.assign(options, creds);
-  return new Promise((resolve, reject) => {
-    let socket: TLSSocket;
-    try {
-      socket = tlsConnect(options);
-      // Small request/response exchanges: never let Nagle hold a segment back waiting for an ACK.
-      socket.setNoDelay(true);
-    } catch (err) {
-      const badGroups = unsupportedTlsGroups(target.tlsGroups ?? []);
-      if (badGroups.length)
-        reject(new TandemError(ErrorCodes.USAGE, `unsupported TLS groups: ${badGroups.join(', ')}`, { cause: err }));
-      else
-        reject(
-          new TandemError(ErrorCodes.CERT_KEY, `cannot use the client certificate: ${(err as Error).message}`, {
-            cause: err,
-          }),
-        );
-      return;
-    }
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new TandemError(ErrorCodes.GATEWAY_TIMEOUT, `TLS handshake with ${target.host}:${target.port} timed out`));
-    }, target.connectTimeoutMs ?? 15_000);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      try {
-        const server = verifyServer(socket, target.host, target.trust);
-        resolve({ socket, server });
-      } catch (err) {
-        socket.destroy();
-        reject(err as Error);
-      }
-    });
-    socket.once('error', (err: Error & { code?: string }) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(
-        new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot reach ${target.host}:${target.port}: ${err.message}`, {
-          cause: err,
-          details: { code: err.code },
-        }),
-      );
-    });
+    ...(ipLiteralVersion(target.host) ? {} : { servername: target.host }),
+    ...(target.ca ? { ca: target.ca } : {}),
+    ...(target.tlsGroups?.length ? { groups: target.tlsGroups.join(':') } : {}),
+    identity: creds,
+    timeoutMs: target.connectTimeoutMs ?? 15_000,
   });
+  try {
+    return { socket, server: verifyServer(socket.peer, target.host, target.trust) };
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
 }

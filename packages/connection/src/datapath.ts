@@ -93,6 +93,27 @@ export class DataPath {
     session.on('drain', () => {
       if (this.session === session) this.tun.resume();
     });
+    if (session.canPump) {
+      // DATA frames are opened and written to the TUN natively; a packet the TUN refuses comes
+      // back to be queued, and the socket is not read until the TUN's queue is written out.
+      session.deliverDataTo(
+        this.tun.fd,
+        (packets) => {
+          this.stats.fromGateway += packets;
+        },
+        (packet, retry) => {
+          if (this.session !== session) return;
+          this.stats.socketPauses++;
+          if (!this.tun.write(packet)) this.stats.droppedTunFull++;
+          this.stopDrainWait();
+          this.cancelDrainWait = this.tun.onceWriteDrained(() => {
+            this.cancelDrainWait = null;
+            retry();
+          });
+        },
+      );
+    }
+    if (!this.dtls) this.tun.setReader(this.cstpReader());
     if (!this.started) {
       this.started = true;
       this.tun.start(
@@ -125,9 +146,36 @@ export class DataPath {
       });
       this.tun.setReader((tunFd) => this.pumpToGateway(dtls, tunFd));
     } else {
-      this.tun.setReader(null);
+      this.tun.setReader(this.cstpReader());
     }
     if (this.started) this.tun.resume();
+  }
+
+  /**
+   * The TUN's reader on CSTP: the session's native pump (a batch of frames, one record each, in
+   * one socket write) when its connection has one, else null (packets come to fromTun).
+   */
+  private cstpReader(): ((tunFd: number) => boolean) | null {
+    const s = this.session;
+    if (!s?.canPump) return null;
+    return (tunFd) => {
+      if (this.session !== s || s.isClosed) {
+        this.stats.droppedNoSession++;
+        return false;
+      }
+      const r = s.pumpFromTun(tunFd);
+      this.stats.toGateway += r.packets;
+      if (r.tunErrno !== undefined) {
+        this.onTunError(new Error(`TUN read failed: errno ${r.tunErrno}`));
+        return false;
+      }
+      if (r.blocked) {
+        // The session says `drain` when the socket has room again (attach resumes the TUN).
+        this.stats.pauses++;
+        return false;
+      }
+      return true;
+    };
   }
 
   /** The TUN's reader while DTLS is up: false pauses the TUN (socket full, or DTLS gone). */

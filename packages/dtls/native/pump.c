@@ -42,6 +42,8 @@ enum {
   PUMP_TUN_ERROR = 4,
   PUMP_CONTROL = 5,  /* a record that is not DATA: out[4] bytes in buf, for JavaScript */
   PUMP_CLOSED = 6,   /* the peer sent close_notify */
+  PUMP_TUN_FULL = 7, /* the TUN refused a packet: handed back for the caller's queue */
+  PUMP_BAD_FRAME = 8, /* a CSTP frame with a wrong header or length: out[3] says which */
 };
 
 #define TYPE_DATA 0x00
@@ -435,11 +437,232 @@ static napi_value DtlsToTunBatch(napi_env env, napi_callback_info info) {
   return done(env, out, status, packets, bytes, drops, length);
 }
 
+/*
+ * CSTP over TLS. The TLS connection's SSL object reads and writes memory BIOs only: JavaScript
+ * owns the TCP socket (Node's net.Socket), hands each chunk it reads to tlsToTun and writes
+ * whatever tunToTls sealed in one socket write. A batch of packets thus costs one TCP write
+ * instead of one per record; each packet is still one CSTP frame in one TLS record, which
+ * ocserv requires (docs/protocol.md#one-frame-per-tls-record).
+ */
+#define CSTP_HEADER 8
+#define CSTP_TYPE_DATA 0x00
+#define TLS_SCRATCH (CSTP_HEADER + 16 * 1024 + 64)
+
+static int get_ptr(napi_env env, napi_value v, void **p) {
+  bool lossless = false;
+  uint64_t addr = 0;
+  if (napi_get_value_bigint_uint64(env, v, &addr, &lossless) != napi_ok || addr == 0) return 0;
+  *p = (void *)(uintptr_t)addr;
+  return 1;
+}
+
+static int get_buf(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  void *d = NULL;
+  if (napi_get_buffer_info(env, v, &d, len) != napi_ok || d == NULL) return 0;
+  *data = (uint8_t *)d;
+  return 1;
+}
+
+static int get_i32s(napi_env env, napi_value v, int32_t **data, size_t min) {
+  napi_typedarray_type type;
+  size_t count = 0, offset = 0;
+  void *d = NULL;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &count, &d, &ab, &offset) != napi_ok || type != napi_int32_array ||
+      count < min || d == NULL)
+    return 0;
+  *data = (int32_t *)d;
+  return 1;
+}
+
+/*
+ * tunToTls(tunFd, ssl, memBio, buf, budget, out): reads up to `budget` packets from the TUN and
+ * seals each as one CSTP DATA frame in one record; the ciphertext (with anything else the SSL
+ * object had written) is moved from the memory BIO to buf at TLS_SCRATCH, out[4] bytes, for
+ * the caller to write to the socket.
+ */
+static napi_value TunToTls(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  int tun_fd = -1, budget = 0;
+  SSL *ssl = NULL;
+  BIO *mem = NULL;
+  uint8_t *buf = NULL;
+  size_t cap = 0;
+  int32_t *out = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
+      napi_get_value_int32(env, argv[0], &tun_fd) != napi_ok || !get_ptr(env, argv[1], (void **)&ssl) ||
+      !get_ptr(env, argv[2], (void **)&mem) || !get_buf(env, argv[3], &buf, &cap) ||
+      napi_get_value_int32(env, argv[4], &budget) != napi_ok || budget < 1 || !get_i32s(env, argv[5], &out, 8) ||
+      cap < 2 * TLS_SCRATCH + 256)
+    return bad_args(env);
+  uint8_t *area = buf + TLS_SCRATCH;
+  size_t room = cap - TLS_SCRATCH, used = 0;
+  int packets = 0, bytes = 0, status = PUMP_BUDGET, detail = 0;
+  while (packets < budget && room - used >= TLS_SCRATCH + 256) {
+    ssize_t n = read(tun_fd, buf + CSTP_HEADER, TLS_SCRATCH - CSTP_HEADER);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      status = errno == EAGAIN ? PUMP_DRAINED : PUMP_TUN_ERROR;
+      detail = errno == EAGAIN ? 0 : errno;
+      break;
+    }
+    if (n == 0 || n > 0xffff) {
+      status = PUMP_TUN_ERROR;
+      break;
+    }
+    buf[0] = 'S';
+    buf[1] = 'T';
+    buf[2] = 'F';
+    buf[3] = 0x01;
+    buf[4] = (uint8_t)(n >> 8);
+    buf[5] = (uint8_t)(n & 0xff);
+    buf[6] = CSTP_TYPE_DATA;
+    buf[7] = 0x00;
+    int ret = SSL_write(ssl, buf, (int)n + CSTP_HEADER);
+    if (ret <= 0) {
+      ssl_outcome(ssl, ret, &detail);
+      status = PUMP_SSL_ERROR;
+      break;
+    }
+    int got = BIO_read(mem, area + used, (int)(room - used));
+    if (got > 0) used += (size_t)got;
+    packets++;
+    bytes += (int)n + CSTP_HEADER;
+  }
+  /* Anything left (a record larger than the space left cannot be: checked above). */
+  while (BIO_ctrl_pending(mem) > 0 && used < room) {
+    int got = BIO_read(mem, area + used, (int)(room - used));
+    if (got <= 0) break;
+    used += (size_t)got;
+  }
+  return done(env, out, status, packets, bytes, detail, (int)used);
+}
+
+/*
+ * tlsToTun(ssl, rbio, chunk, tunFd, plain, state, out): feeds `chunk` (ciphertext from the
+ * socket, may be empty) to the SSL object and opens records into `plain`, a reassembly buffer
+ * whose used range is state[0]..state[1]; CSTP DATA frames go to the TUN. Stops at:
+ *   CONTROL  a frame that is not DATA: out[5] its offset in plain, out[4] its length (header
+ *            included); it is consumed, call again with an empty chunk to go on
+ *   TUN_FULL the TUN refused a packet: it is handed back like a control frame (out[5], out[4]:
+ *            the packet itself) for the caller to queue; call again once the TUN drained
+ *   DRAINED  everything fed was opened; BAD_FRAME (out[3]: 1 magic, 2 too long), CLOSED,
+ *            SSL_ERROR as elsewhere.
+ * state[2] is the longest payload accepted. out[6] is 1 when the SSL object wrote something
+ * (an alert, a KeyUpdate answer) that the caller must send.
+ */
+static napi_value TlsToTun(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  SSL *ssl = NULL;
+  BIO *rbio = NULL;
+  uint8_t *chunk = NULL, *plain = NULL;
+  size_t chunk_len = 0, cap = 0;
+  int tun_fd = -1;
+  int32_t *state = NULL, *out = NULL;
+  void *maybe = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7 ||
+      !get_ptr(env, argv[0], (void **)&ssl) || !get_ptr(env, argv[1], (void **)&rbio) ||
+      napi_get_buffer_info(env, argv[2], &maybe, &chunk_len) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &tun_fd) != napi_ok || !get_buf(env, argv[4], &plain, &cap) ||
+      !get_i32s(env, argv[5], &state, 3) || !get_i32s(env, argv[6], &out, 8) || cap < CSTP_HEADER + 0xffff + 1)
+    return bad_args(env);
+  chunk = (uint8_t *)maybe;
+  size_t start = (size_t)state[0], end = (size_t)state[1];
+  size_t max_payload = (size_t)state[2];
+  if (start > end || end > cap || max_payload > 0xffff) return bad_args(env);
+  if (chunk_len > 0 && BIO_write(rbio, chunk, (int)chunk_len) != (int)chunk_len) {
+    napi_throw_error(env, "E_PROTOCOL", "tlsToTun: the read BIO refused the chunk");
+    return NULL;
+  }
+  BIO *wbio = SSL_get_wbio(ssl);
+  int packets = 0, bytes = 0, detail = 0, status = PUMP_DRAINED, length = 0, offset = 0;
+  for (;;) {
+    size_t have = end - start;
+    if (have >= CSTP_HEADER) {
+      const uint8_t *h = plain + start;
+      if (h[0] != 'S' || h[1] != 'T' || h[2] != 'F' || h[3] != 0x01) {
+        status = PUMP_BAD_FRAME;
+        detail = 1;
+        break;
+      }
+      size_t len = ((size_t)h[4] << 8) | h[5];
+      if (len > max_payload) {
+        status = PUMP_BAD_FRAME;
+        detail = 2;
+        break;
+      }
+      if (have >= CSTP_HEADER + len) {
+        if (h[6] != CSTP_TYPE_DATA) {
+          status = PUMP_CONTROL;
+          offset = (int)start;
+          length = (int)(CSTP_HEADER + len);
+          start += CSTP_HEADER + len;
+          break;
+        }
+        if (len > 0) {
+          ssize_t w;
+          do {
+            w = write(tun_fd, h + CSTP_HEADER, len);
+          } while (w < 0 && errno == EINTR);
+          if (w < 0) {
+            if (errno == EAGAIN || errno == ENOBUFS) {
+              /* Handed back (consumed): the caller queues it on the TUN and waits for room. */
+              status = PUMP_TUN_FULL;
+              offset = (int)(start + CSTP_HEADER);
+              length = (int)len;
+              packets++;
+              bytes += (int)(CSTP_HEADER + len);
+              start += CSTP_HEADER + len;
+              break;
+            }
+            status = PUMP_TUN_ERROR;
+            detail = errno;
+            break;
+          }
+        }
+        packets++;
+        bytes += (int)(CSTP_HEADER + len);
+        start += CSTP_HEADER + len;
+        continue;
+      }
+    }
+    /* Need more plaintext: make room at the end, then open the next record. */
+    if (start > 0) {
+      memmove(plain, plain + start, end - start);
+      end -= start;
+      start = 0;
+    }
+    int n = SSL_read(ssl, plain + end, (int)(cap - end));
+    if (n <= 0) {
+      int o = ssl_outcome(ssl, n, &detail);
+      if (o == SSL_ERROR_WANT_READ || o == SSL_ERROR_WANT_WRITE) {
+        detail = 0;
+        status = PUMP_DRAINED;
+      } else if (o == SSL_ERROR_ZERO_RETURN) {
+        status = PUMP_CLOSED;
+      } else {
+        status = PUMP_SSL_ERROR;
+      }
+      break;
+    }
+    end += (size_t)n;
+  }
+  state[0] = (int32_t)start;
+  state[1] = (int32_t)end;
+  out[5] = offset;
+  out[6] = wbio != NULL && BIO_ctrl_pending(wbio) > 0 ? 1 : 0;
+  return done(env, out, status, packets, bytes, detail, length);
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"dtlsToTunBatch", NULL, DtlsToTunBatch, NULL, NULL, NULL, napi_default, NULL},
       {"tunToDtlsBatch", NULL, TunToDtlsBatch, NULL, NULL, NULL, napi_default, NULL},
       {"flushBatch", NULL, FlushBatch, NULL, NULL, NULL, napi_default, NULL},
+      {"tunToTls", NULL, TunToTls, NULL, NULL, NULL, napi_default, NULL},
+      {"tlsToTun", NULL, TlsToTun, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -16,4 +16,5 @@ export {
   type DtlsServerStats,
   type DtlsSessionLookup,
 } from './server.js';
+export { TlsClient, type TlsClientIdentity, type TlsClientOptions, type TlsPeer } from './tls-client.js';
 export { type UdpAddress } from './udp.js';

@@ -38,6 +38,12 @@ export const Ssl = {
   OP_CIPHER_SERVER_PREFERENCE: 1 << 22,
   OP_NO_RENEGOTIATION: 1 << 30,
   DTLS1_2_VERSION: 0xfefd,
+  TLS1_2_VERSION: 0x0303,
+  CTRL_SET_TLSEXT_HOSTNAME: 55,
+  TLSEXT_NAMETYPE_HOST_NAME: 0,
+  CTRL_CHAIN_CERT: 89,
+  CTRL_SET_GROUPS_LIST: 92,
+  X509_V_OK: 0,
   BIO_NOCLOSE: 0,
   BIO_CTRL_RESET: 1,
   BIO_CTRL_PENDING: 10,
@@ -57,7 +63,7 @@ export interface OpenSsl {
   ctxSetCipherList(ctx: Ptr, list: string): number;
   sslNew(ctx: Ptr): Ptr | null;
   sslFree(ssl: Ptr): void;
-  sslCtrl(ssl: Ptr, cmd: number, larg: number, parg: Uint8Array | null): number;
+  sslCtrl(ssl: Ptr, cmd: number, larg: number, parg: Uint8Array | Ptr | null): number;
   setBio(ssl: Ptr, rbio: Ptr, wbio: Ptr): void;
   setConnectState(ssl: Ptr): void;
   setAcceptState(ssl: Ptr): void;
@@ -91,6 +97,41 @@ export interface OpenSsl {
   bioRead(bio: Ptr, buf: Uint8Array, len: number): number;
   bioWrite(bio: Ptr, buf: Uint8Array, len: number): number;
   bioCtrl(bio: Ptr, cmd: number, larg: number, parg: Uint8Array | null): number;
+  tlsClientMethod(): Ptr;
+  ctxGetCertStore(ctx: Ptr): Ptr;
+  storeAddCert(store: Ptr, x509: Ptr): number;
+  setAlpnProtos(ssl: Ptr, protos: Uint8Array, len: number): number;
+  useCertificate(ssl: Ptr, x509: Ptr): number;
+  usePrivateKey(ssl: Ptr, pkey: Ptr): number;
+  checkPrivateKey(ssl: Ptr): number;
+  /** BIO_new_mem_buf: a read-only BIO over `data`, which must outlive it. */
+  bioNewMemBuf(data: Uint8Array, len: number): Ptr | null;
+  pemReadX509(bio: Ptr): Ptr | null;
+  pemReadPrivateKey(bio: Ptr): Ptr | null;
+  pemWriteX509(bio: Ptr, x509: Ptr): number;
+  x509Free(x509: Ptr): void;
+  pkeyFree(pkey: Ptr): void;
+  peerCertChain(ssl: Ptr): Ptr | null;
+  verifiedChain(ssl: Ptr): Ptr | null;
+  stackNum(stack: Ptr): number;
+  stackValue(stack: Ptr, i: number): Ptr | null;
+  verifyResult(ssl: Ptr): number;
+  exportKeyingMaterial(
+    ssl: Ptr,
+    out: Uint8Array,
+    olen: number,
+    label: string,
+    llen: number,
+    context: Uint8Array | null,
+    clen: number,
+    useContext: number,
+  ): number;
+  cipherStandardName(cipher: Ptr): string | null;
+  engineById(id: string): Ptr | null;
+  engineInit(engine: Ptr): number;
+  engineFinish(engine: Ptr): number;
+  engineFree(engine: Ptr): number;
+  engineLoadPrivateKey(engine: Ptr, keyId: string, ui: null, data: null): Ptr | null;
   errGet(): number;
   errString(code: number): string;
   errClear(): void;
@@ -119,7 +160,20 @@ function bind(): OpenSsl {
   const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   // dlopen(NULL): the symbols of the running executable, i.e. Node's statically linked OpenSSL.
   const lib = koffi.load(null as unknown as string);
-  for (const name of ['SSL_CTX', 'SSL', 'SSL_METHOD', 'BIO', 'BIO_METHOD', 'SSL_SESSION', 'SSL_CIPHER']) {
+  for (const name of [
+    'SSL_CTX',
+    'SSL',
+    'SSL_METHOD',
+    'BIO',
+    'BIO_METHOD',
+    'SSL_SESSION',
+    'SSL_CIPHER',
+    'X509',
+    'X509_STORE',
+    'EVP_PKEY',
+    'OPENSSL_STACK',
+    'ENGINE',
+  ]) {
     koffi.opaque(name);
   }
   const f = (decl: string) => lib.func(decl) as (...args: unknown[]) => unknown;
@@ -170,12 +224,53 @@ function bind(): OpenSsl {
     bioRead: f('int BIO_read(BIO *b, uint8_t *data, int dlen)'),
     bioWrite: f('int BIO_write(BIO *b, const uint8_t *data, int dlen)'),
     bioCtrl: f('long BIO_ctrl(BIO *bp, int cmd, long larg, void *parg)'),
+    tlsClientMethod: f('const SSL_METHOD *TLS_client_method(void)'),
+    ctxGetCertStore: f('X509_STORE *SSL_CTX_get_cert_store(const SSL_CTX *ctx)'),
+    storeAddCert: f('int X509_STORE_add_cert(X509_STORE *store, X509 *x)'),
+    setAlpnProtos: f('int SSL_set_alpn_protos(SSL *ssl, const uint8_t *protos, unsigned int len)'),
+    useCertificate: f('int SSL_use_certificate(SSL *ssl, X509 *x)'),
+    usePrivateKey: f('int SSL_use_PrivateKey(SSL *ssl, EVP_PKEY *pkey)'),
+    checkPrivateKey: f('int SSL_check_private_key(const SSL *ssl)'),
+    bioNewMemBuf: f('BIO *BIO_new_mem_buf(const uint8_t *buf, int len)'),
+    pemReadX509: f('X509 *PEM_read_bio_X509(BIO *bp, void *x, void *cb, void *u)'),
+    pemReadPrivateKey: f('EVP_PKEY *PEM_read_bio_PrivateKey(BIO *bp, void *x, void *cb, void *u)'),
+    pemWriteX509: f('int PEM_write_bio_X509(BIO *bp, X509 *x)'),
+    x509Free: f('void X509_free(X509 *x)'),
+    pkeyFree: f('void EVP_PKEY_free(EVP_PKEY *pkey)'),
+    peerCertChain: f('OPENSSL_STACK *SSL_get_peer_cert_chain(const SSL *ssl)'),
+    verifiedChain: f('OPENSSL_STACK *SSL_get0_verified_chain(const SSL *ssl)'),
+    stackNum: f('int OPENSSL_sk_num(const OPENSSL_STACK *st)'),
+    stackValue: f('X509 *OPENSSL_sk_value(const OPENSSL_STACK *st, int i)'),
+    verifyResult: f('long SSL_get_verify_result(const SSL *ssl)'),
+    exportKeyingMaterial: f(
+      'int SSL_export_keying_material(SSL *ssl, uint8_t *out, size_t olen, const char *label, size_t llen, const uint8_t *context, size_t contextlen, int use_context)',
+    ),
+    cipherStandardName: f('const char *SSL_CIPHER_standard_name(const SSL_CIPHER *c)'),
+    engineById: f('ENGINE *ENGINE_by_id(const char *id)'),
+    engineInit: f('int ENGINE_init(ENGINE *e)'),
+    engineFinish: f('int ENGINE_finish(ENGINE *e)'),
+    engineFree: f('int ENGINE_free(ENGINE *e)'),
+    engineLoadPrivateKey: f('EVP_PKEY *ENGINE_load_private_key(ENGINE *e, const char *key_id, void *ui, void *data)'),
     errGet: f('unsigned long ERR_get_error(void)'),
     errClear: f('void ERR_clear_error(void)'),
   };
   const num = (v: unknown): number => Number(v);
   return {
-    ...(c as unknown as Omit<OpenSsl, 'versionNum' | 'ctxCtrl' | 'sslCtrl' | 'dataMtu' | 'bioCtrl' | 'errGet'>),
+    ...(c as unknown as Omit<
+      OpenSsl,
+      | 'versionNum'
+      | 'ctxCtrl'
+      | 'sslCtrl'
+      | 'dataMtu'
+      | 'bioCtrl'
+      | 'errGet'
+      | 'verifyResult'
+      | 'pemReadX509'
+      | 'pemReadPrivateKey'
+    >),
+    pemReadX509: (bio) => c.pemReadX509(bio, null, null, null) as Ptr | null,
+    pemReadPrivateKey: (bio) => c.pemReadPrivateKey(bio, null, null, null) as Ptr | null,
+    verifyResult: (ssl) => num(c.verifyResult(ssl)),
     versionNum: () => num(c.versionNum()),
     ctxCtrl: (ctx, cmd, larg, parg) => num(c.ctxCtrl(ctx, cmd, larg, parg)),
     sslCtrl: (ssl, cmd, larg, parg) => num(c.sslCtrl(ssl, cmd, larg, parg)),

@@ -19,6 +19,8 @@ export const PumpStatus = {
   TUN_ERROR: 4,
   CONTROL: 5,
   CLOSED: 6,
+  TUN_FULL: 7,
+  BAD_FRAME: 8,
 } as const;
 
 interface Addon {
@@ -30,6 +32,16 @@ interface Addon {
     buf: Buffer,
     budget: number,
     gso: boolean,
+    out: Int32Array,
+  ): void;
+  tunToTls(tunFd: number, ssl: bigint, wbio: bigint, buf: Buffer, budget: number, out: Int32Array): void;
+  tlsToTun(
+    ssl: bigint,
+    rbio: bigint,
+    chunk: Buffer,
+    tunFd: number,
+    plain: Buffer,
+    state: Int32Array,
     out: Int32Array,
   ): void;
   flushBatch(udpFd: number, buf: Buffer, records: number, first: number, gso: boolean, out: Int32Array): void;

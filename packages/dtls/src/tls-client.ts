@@ -1,0 +1,576 @@
+/**
+ * A TLS client whose records are made by OpenSSL (Node's own, through koffi) over memory BIOs,
+ * on a TCP connection Node owns (net.Socket). It exists for the tunnel's CSTP connection: Node's
+ * TLSSocket seals one record per write and makes one TCP write and one event-loop completion of
+ * it, and with one CSTP frame per record (what ocserv requires) that per-record machinery was
+ * half of the process's CPU on a bulk transfer. Here the packet pump (native/pump.c) seals a
+ * whole batch of frames, one record each, and the batch leaves in one socket write; received
+ * chunks are opened natively and DATA frames go straight to the TUN.
+ *
+ * Before the pump takes over it behaves like the subset of a TLSSocket the HTTP exchange and the
+ * CSTP session use: `data` (plaintext), `end`, `close`, `error`, write, pause/resume, destroy,
+ * getProtocol/getCipher, exportKeyingMaterial. The caller verifies the server with
+ * {@link TlsClient.peer} (OpenSSL's chain validation against the given CAs is recorded, never
+ * enforced here).
+ */
+import { EventEmitter } from 'node:events';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { connect as netConnect, type Socket } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import { ErrorCodes, TandemError } from '@tandem/common';
+import { errorQueue, openssl, Ssl, type OpenSsl, type Ptr } from './openssl.js';
+import { pumpAddon, pumpResult, PumpStatus } from './pump.js';
+import { verifyErrorCode } from './verify-codes.js';
+
+/** The client certificate: a PEM key, or a key in a token reached through an OpenSSL engine. */
+export type TlsClientIdentity =
+  | { cert: string | Buffer; key: string | Buffer; passphrase?: string }
+  | { cert: string | Buffer; privateKeyEngine: string; privateKeyIdentifier: string };
+
+/** Where to connect and what to offer. */
+export interface TlsClientOptions {
+  /** The address to connect to (an IP literal or a name Node resolves). */
+  host: string;
+  port: number;
+  /** SNI; absent for an IP-literal gateway. */
+  servername?: string;
+  /** PEM CA bundle for OpenSSL's chain validation; absent: Node's bundled roots. */
+  ca?: string | Buffer;
+  /** Key-exchange groups, OpenSSL names separated by colons. */
+  groups?: string;
+  identity: TlsClientIdentity | null;
+  timeoutMs: number;
+}
+
+/** What the server showed: its chain as sent, leaf first, and OpenSSL's validation of it. */
+export interface TlsPeer {
+  chainDer: Buffer[];
+  authorized: boolean;
+  /** OpenSSL's verify error as Node names it (e.g. `CERT_HAS_EXPIRED`); absent when authorized. */
+  authorizationError?: string;
+}
+
+/** A CSTP frame budget per pump call and the pump's buffer sizes (native/pump.c). */
+const TX_BUDGET = 64;
+const TLS_SCRATCH = 8 + 16 * 1024 + 64;
+const TX_BUFFER = 2 * TLS_SCRATCH + 256 + TX_BUDGET * 1600;
+const PLAIN_BUFFER = 8 + 0xffff + 1 + 16 * 1024;
+
+/** One SSL_CTX per CA bundle: building the trust store (Node's ~140 roots) costs milliseconds. */
+const contexts = new Map<string, Ptr>();
+
+function context(o: OpenSsl, ca: string | Buffer | undefined): Ptr {
+  const pem = ca === undefined ? rootCertificates.join('\n') : ca.toString();
+  const cached = contexts.get(pem);
+  if (cached) return cached;
+  const ctx = o.ctxNew(o.tlsClientMethod());
+  if (!ctx) throw new TandemError(ErrorCodes.PROTOCOL, `SSL_CTX_new failed: ${errorQueue(o)}`);
+  o.ctxCtrl(ctx, Ssl.CTRL_SET_MIN_PROTO_VERSION, Ssl.TLS1_2_VERSION, null);
+  const store = o.ctxGetCertStore(ctx);
+  for (const x of readCerts(o, pem)) {
+    o.storeAddCert(store, x);
+    o.x509Free(x);
+  }
+  o.errClear();
+  if (contexts.size >= 8) contexts.clear();
+  contexts.set(pem, ctx);
+  return ctx;
+}
+
+/** Every certificate in a PEM text, as X509 pointers the caller frees. */
+function readCerts(o: OpenSsl, pem: string): Ptr[] {
+  const data = Buffer.from(pem);
+  const bio = o.bioNewMemBuf(data, data.length);
+  if (!bio) return [];
+  const out: Ptr[] = [];
+  try {
+    for (let x = o.pemReadX509(bio); x; x = o.pemReadX509(bio)) out.push(x);
+  } finally {
+    o.bioFree(bio);
+    o.errClear();
+  }
+  return out;
+}
+
+/** Gives `ssl` the client certificate, its chain and its key; throws E_CERT_KEY when unusable. */
+function useIdentity(o: OpenSsl, ssl: Ptr, id: TlsClientIdentity): void {
+  const fail = (why: string): never => {
+    throw new TandemError(ErrorCodes.CERT_KEY, `cannot use the client certificate: ${why}`);
+  };
+  const certs = readCerts(o, id.cert.toString());
+  try {
+    const [leaf, ...chain] = certs;
+    if (!leaf) fail('no certificate in the PEM text');
+    if (o.useCertificate(ssl, leaf!) !== 1) fail(errorQueue(o));
+    for (const c of chain) if (o.sslCtrl(ssl, Ssl.CTRL_CHAIN_CERT, 1, c) !== 1) fail(errorQueue(o));
+  } finally {
+    for (const c of certs) o.x509Free(c);
+  }
+  let pkey: Ptr | null;
+  if ('privateKeyEngine' in id) {
+    const engine = o.engineById(id.privateKeyEngine) ?? fail(`no OpenSSL engine "${id.privateKeyEngine}"`);
+    try {
+      if (o.engineInit(engine) !== 1) fail(`engine ${id.privateKeyEngine} did not start: ${errorQueue(o)}`);
+      pkey = o.engineLoadPrivateKey(engine, id.privateKeyIdentifier, null, null);
+      o.engineFinish(engine);
+    } finally {
+      o.engineFree(engine);
+    }
+    if (!pkey) fail(`the token's key did not load: ${errorQueue(o)}`);
+  } else {
+    // Node decrypts (passphrase) and normalises the key; OpenSSL gets an unencrypted PKCS#8 PEM
+    // that lives only for this call.
+    let pem: Buffer;
+    try {
+      pem = Buffer.from(
+        createPrivateKey({ key: id.key, ...(id.passphrase !== undefined ? { passphrase: id.passphrase } : {}) })
+          .export({ format: 'pem', type: 'pkcs8' })
+          .toString(),
+      );
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    const bio = o.bioNewMemBuf(pem, pem.length) ?? fail('BIO_new_mem_buf failed');
+    pkey = o.pemReadPrivateKey(bio);
+    o.bioFree(bio);
+    pem.fill(0);
+    if (!pkey) fail(errorQueue(o));
+  }
+  try {
+    if (o.usePrivateKey(ssl, pkey!) !== 1 || o.checkPrivateKey(ssl) !== 1)
+      fail(`the key does not match the certificate: ${errorQueue(o)}`);
+  } finally {
+    o.pkeyFree(pkey!);
+  }
+}
+
+/** A TLS connection whose records OpenSSL makes in memory and Node's socket carries. */
+export class TlsClient extends EventEmitter {
+  private readonly o: OpenSsl = openssl();
+  private closed = false;
+  private paused = false;
+  /** Plaintext read before anyone listened (delivered on resume). */
+  private pending: Buffer[] = [];
+  private readonly sslAddress: bigint;
+  private readonly rbioAddress: bigint;
+  private readonly wbioAddress: bigint;
+  private pump: { tx: Buffer; out: Int32Array; plain: Buffer; state: Int32Array } | null = null;
+  /** Where DATA frames go while the pump runs ({@link deliverDataTo}). */
+  private sink: {
+    fd: number;
+    onDelivered: (packets: number, bytes: number) => void;
+    onTunFull: (packet: Buffer, retry: () => void) => void;
+  } | null = null;
+  private tunBlocked = false;
+  /** Frames and bytes the pump moved each way (CSTP header included). */
+  readonly pumped = { packetsOut: 0, bytesOut: 0, packetsIn: 0, bytesIn: 0 };
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly ssl: Ptr,
+    private readonly rbio: Ptr,
+    private readonly wbio: Ptr,
+    /** What the server showed and how OpenSSL judged it. */
+    readonly peer: TlsPeer,
+  ) {
+    super();
+    const k = this.o.koffi;
+    this.sslAddress = k.address(ssl);
+    this.rbioAddress = k.address(rbio);
+    this.wbioAddress = k.address(wbio);
+    socket.on('data', (chunk: Buffer) => this.onCiphertext(chunk));
+    socket.on('end', () => this.emit('end'));
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.shut());
+    socket.on('drain', () => this.emit('drain'));
+    socket.resume();
+  }
+
+  /** Connects, handshakes and reads the server's chain; rejects with a typed error. */
+  static connect(opts: TlsClientOptions): Promise<TlsClient> {
+    const o = openssl();
+    o.errClear();
+    const ssl = o.sslNew(context(o, opts.ca));
+    const rbio = o.bioNewMem();
+    const wbio = o.bioNewMem();
+    if (!ssl || !rbio || !wbio) {
+      if (ssl) o.sslFree(ssl);
+      for (const b of [rbio, wbio]) if (b) o.bioFree(b);
+      return Promise.reject(new TandemError(ErrorCodes.PROTOCOL, `TLS setup failed: ${errorQueue(o)}`));
+    }
+    o.setBio(ssl, rbio, wbio); // the SSL object owns both from here
+    try {
+      if (opts.servername) o.sslCtrl(ssl, Ssl.CTRL_SET_TLSEXT_HOSTNAME, 0, Buffer.from(`${opts.servername}\0`));
+      const alpn = Buffer.from('\x08http/1.1');
+      o.setAlpnProtos(ssl, alpn, alpn.length);
+      if (opts.groups && o.sslCtrl(ssl, Ssl.CTRL_SET_GROUPS_LIST, 0, Buffer.from(`${opts.groups}\0`)) !== 1)
+        throw new TandemError(ErrorCodes.USAGE, `unsupported TLS groups: ${opts.groups}`);
+      if (opts.identity) useIdentity(o, ssl, opts.identity);
+      o.setConnectState(ssl);
+    } catch (err) {
+      o.sslFree(ssl);
+      return Promise.reject(err as Error);
+    }
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: opts.host, port: opts.port, noDelay: true });
+      let settled = false;
+      const finish = (err: Error | null): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.off('data', onData);
+        socket.off('error', onError);
+        socket.off('close', onClose);
+        if (err) {
+          socket.destroy();
+          o.sslFree(ssl);
+          o.errClear();
+          reject(err);
+          return;
+        }
+        socket.pause();
+        resolve(new TlsClient(socket, ssl, rbio, wbio, readPeer(o, ssl)));
+      };
+      const timer = setTimeout(
+        () => finish(new TandemError(ErrorCodes.GATEWAY_TIMEOUT, `TLS handshake with ${opts.host} timed out`)),
+        opts.timeoutMs,
+      );
+      const flush = (): void => {
+        const out = drain(o, wbio);
+        if (out) socket.write(out);
+      };
+      const step = (): void => {
+        const r = o.doHandshake(ssl);
+        flush();
+        if (r === 1) return finish(null);
+        const e = o.getError(ssl, r);
+        if (e !== Ssl.ERROR_WANT_READ && e !== Ssl.ERROR_WANT_WRITE)
+          finish(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `TLS handshake failed: ${errorQueue(o) || e}`));
+      };
+      const onData = (chunk: Buffer): void => {
+        o.bioWrite(rbio, chunk, chunk.length);
+        step();
+      };
+      const onError = (err: Error): void =>
+        finish(
+          new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot reach ${opts.host}:${opts.port}: ${err.message}`, {
+            cause: err,
+          }),
+        );
+      const onClose = (): void =>
+        finish(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, 'the gateway closed the connection during TLS'));
+      socket.on('data', onData);
+      socket.on('error', onError);
+      socket.on('close', onClose);
+      socket.once('connect', step);
+    });
+  }
+
+  /** Writes `data` as TLS records (one record up to 16 KiB); `cb` once the socket took them. */
+  write(data: Uint8Array, cb?: (err?: Error | null) => void): boolean {
+    if (this.closed) {
+      if (cb) queueMicrotask(() => cb(new Error('the TLS connection is closed')));
+      return false;
+    }
+    const n = this.o.write(this.ssl, data, data.length);
+    if (n <= 0) {
+      const err = new Error(`TLS write failed: ${errorQueue(this.o)}`);
+      if (cb) queueMicrotask(() => cb(err));
+      this.fail(err);
+      return false;
+    }
+    return this.socket.write(drain(this.o, this.wbio) ?? Buffer.alloc(0), cb);
+  }
+
+  /** Stops `data` events (and, in pump mode, opening records) until {@link resume}. */
+  pause(): this {
+    this.paused = true;
+    this.socket.pause();
+    return this;
+  }
+
+  /** Delivers what was held, then reads on. */
+  resume(): this {
+    this.paused = false;
+    while (this.pending.length > 0 && !this.paused) this.emit('data', this.pending.shift()!);
+    if (!this.paused && !this.tunBlocked) this.socket.resume();
+    return this;
+  }
+
+  /** Sends close_notify (best effort) and closes the TCP connection. */
+  end(): this {
+    if (!this.closed) {
+      this.o.shutdown(this.ssl);
+      this.o.errClear();
+      const out = drain(this.o, this.wbio);
+      if (out) this.socket.end(out);
+      else this.socket.end();
+    }
+    return this;
+  }
+
+  /** Closes at once. */
+  destroy(): this {
+    this.socket.destroy();
+    this.shut();
+    return this;
+  }
+
+  /** True once closed. */
+  get destroyed(): boolean {
+    return this.closed;
+  }
+
+  /** True while data can still be sent. */
+  get writable(): boolean {
+    return !this.closed && this.socket.writable;
+  }
+
+  /** True once the gateway ended its side. */
+  get readableEnded(): boolean {
+    return this.socket.readableEnded;
+  }
+
+  /** Lets the process exit while only this (idle) connection is open. */
+  unref(): this {
+    this.socket.unref();
+    return this;
+  }
+
+  /** Undoes {@link unref}. */
+  ref(): this {
+    this.socket.ref();
+    return this;
+  }
+
+  /** Accepted for the TLSSocket shape: the socket is made with Nagle off. */
+  setNoDelay(_noDelay?: boolean): this {
+    return this;
+  }
+
+  /** "TLSv1.3", "TLSv1.2". */
+  getProtocol(): string | null {
+    return this.closed ? null : this.o.version(this.ssl);
+  }
+
+  /** The negotiated suite; `standardName` as IANA names it. */
+  getCipher(): { name: string; standardName: string; version: string } | undefined {
+    if (this.closed) return undefined;
+    const c = this.o.currentCipher(this.ssl);
+    if (!c) return undefined;
+    const name = this.o.cipherName(c);
+    return { name, standardName: this.o.cipherStandardName(c) ?? name, version: this.o.version(this.ssl) };
+  }
+
+  /** RFC 5705 keying material (without a context when `context` is absent, as Node does). */
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    const out = Buffer.alloc(length);
+    const ok = this.o.exportKeyingMaterial(
+      this.ssl,
+      out,
+      length,
+      label,
+      Buffer.byteLength(label),
+      context ?? null,
+      context?.length ?? 0,
+      context ? 1 : 0,
+    );
+    if (ok !== 1)
+      throw new TandemError(ErrorCodes.PROTOCOL, `TLS keying material export failed: ${errorQueue(this.o)}`);
+    return out;
+  }
+
+  /**
+   * Reads `tunFd` and sends each packet as one CSTP DATA frame in one record, up to a batch, in
+   * one socket write. `blocked`: the socket's buffer is full — wait for `drain`.
+   */
+  pumpFromTun(tunFd: number): { packets: number; blocked: boolean; more: boolean; tunErrno?: number } {
+    if (this.closed) return { packets: 0, blocked: false, more: false };
+    const p = this.buffers();
+    pumpAddon().tunToTls(tunFd, this.sslAddress, this.wbioAddress, p.tx, TX_BUDGET, p.out);
+    const r = pumpResult(p.out);
+    this.pumped.packetsOut += r.packets;
+    this.pumped.bytesOut += r.bytes;
+    const ok = r.length > 0 ? this.socket.write(Buffer.from(p.tx.subarray(TLS_SCRATCH, TLS_SCRATCH + r.length))) : true;
+    if (r.status === PumpStatus.SSL_ERROR) {
+      this.fail(new Error(`TLS write failed (${r.detail}): ${errorQueue(this.o)}`));
+      return { packets: r.packets, blocked: false, more: false };
+    }
+    if (r.status === PumpStatus.TUN_ERROR) return { packets: r.packets, blocked: !ok, more: false, tunErrno: r.detail };
+    return { packets: r.packets, blocked: !ok, more: ok && r.status === PumpStatus.BUDGET };
+  }
+
+  /**
+   * From now on DATA frames go to `tunFd` natively as records are opened (`onDelivered` hears
+   * how many per chunk); other frames are still emitted as `data`, one whole frame each. A full
+   * TUN stops reading the socket: `onTunFull(packet, retry)` gets the packet the TUN refused (a
+   * copy, to queue) and must call `retry` once the TUN has room. Null: every frame is emitted
+   * again.
+   */
+  deliverDataTo(
+    tunFd: number | null,
+    onDelivered: (packets: number, bytes: number) => void = () => {},
+    onTunFull: (packet: Buffer, retry: () => void) => void = (_p, retry) => setImmediate(retry),
+  ): void {
+    this.sink = tunFd === null ? null : { fd: tunFd, onDelivered, onTunFull };
+  }
+
+  private buffers(): NonNullable<TlsClient['pump']> {
+    this.pump ??= {
+      tx: Buffer.allocUnsafe(TX_BUFFER),
+      out: new Int32Array(8),
+      plain: Buffer.allocUnsafe(PLAIN_BUFFER),
+      state: Int32Array.of(0, 0, 0xffff),
+    };
+    return this.pump;
+  }
+
+  private onCiphertext(chunk: Buffer): void {
+    if (this.closed) return;
+    if (this.sink) {
+      this.openNatively(chunk);
+      return;
+    }
+    this.o.bioWrite(this.rbio, chunk, chunk.length);
+    for (;;) {
+      const buf = Buffer.allocUnsafe(16 * 1024);
+      const n = this.o.read(this.ssl, buf, buf.length);
+      if (n > 0) {
+        this.deliver(buf.subarray(0, n));
+        continue;
+      }
+      const e = this.o.getError(this.ssl, n);
+      this.flushWrites();
+      if (e === Ssl.ERROR_WANT_READ || e === Ssl.ERROR_WANT_WRITE) return;
+      if (e === Ssl.ERROR_ZERO_RETURN) {
+        this.emit('end');
+        this.destroy();
+      } else this.fail(new Error(`TLS read failed: ${errorQueue(this.o) || e}`));
+      return;
+    }
+  }
+
+  /** Opens records natively; DATA to the sink's TUN, other frames emitted whole. */
+  private openNatively(chunk: Buffer): void {
+    const sink = this.sink!;
+    const p = this.buffers();
+    const addon = pumpAddon();
+    let input = chunk;
+    for (let calls = 0; !this.closed && this.sink === sink; calls++) {
+      addon.tlsToTun(this.sslAddress, this.rbioAddress, input, sink.fd, p.plain, p.state, p.out);
+      input = EMPTY;
+      const r = pumpResult(p.out);
+      if (p.out[6] === 1) this.flushWrites();
+      this.pumped.packetsIn += r.packets;
+      this.pumped.bytesIn += r.bytes;
+      if (r.packets > 0) sink.onDelivered(r.packets, r.bytes);
+      switch (r.status) {
+        case PumpStatus.CONTROL: {
+          const at = p.out[5]!;
+          this.deliver(Buffer.from(p.plain.subarray(at, at + r.length)));
+          continue;
+        }
+        case PumpStatus.TUN_FULL: {
+          const at = p.out[5]!;
+          this.tunBlocked = true;
+          this.socket.pause();
+          sink.onTunFull(Buffer.from(p.plain.subarray(at, at + r.length)), () => {
+            this.tunBlocked = false;
+            if (this.closed || this.sink !== sink) return;
+            this.openNatively(EMPTY);
+            if (!this.paused && !this.tunBlocked) this.socket.resume();
+          });
+          return;
+        }
+        case PumpStatus.CLOSED:
+          this.emit('end');
+          this.destroy();
+          return;
+        case PumpStatus.BAD_FRAME:
+          this.fail(new Error(r.detail === 1 ? 'CSTP frame without its STF header' : 'CSTP frame longer than allowed'));
+          return;
+        case PumpStatus.SSL_ERROR:
+          this.fail(new Error(`TLS read failed (${r.detail}): ${errorQueue(this.o)}`));
+          return;
+        case PumpStatus.TUN_ERROR:
+          this.fail(new Error(`TUN write failed: errno ${r.detail}`));
+          return;
+        default:
+          return;
+      }
+    }
+  }
+
+  private deliver(plain: Buffer): void {
+    if (this.paused) this.pending.push(plain);
+    else this.emit('data', plain);
+  }
+
+  /** Sends what OpenSSL wrote on its own (alerts, a KeyUpdate answer). */
+  private flushWrites(): void {
+    const out = drain(this.o, this.wbio);
+    if (out && !this.closed) this.socket.write(out);
+  }
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    // A connection nobody is using (an idle keep-alive one, or between owners) just closes:
+    // a gateway's alert must never become an uncaught 'error'.
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    this.destroy();
+  }
+
+  private shut(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sink = null;
+    this.o.sslFree(this.ssl);
+    this.o.errClear();
+    this.emit('close');
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Everything the write BIO holds, or null. */
+function drain(o: OpenSsl, wbio: Ptr): Buffer | null {
+  const pending = o.bioCtrl(wbio, Ssl.BIO_CTRL_PENDING, 0, null);
+  if (pending <= 0) return null;
+  const out = Buffer.allocUnsafe(pending);
+  const n = o.bioRead(wbio, out, pending);
+  return n > 0 ? out.subarray(0, n) : null;
+}
+
+/**
+ * The server's chain, leaf first — as validated (the root that completed the path included) when
+ * OpenSSL accepted it, else as sent — and OpenSSL's verdict on it.
+ */
+function readPeer(o: OpenSsl, ssl: Ptr): TlsPeer {
+  const result = o.verifyResult(ssl);
+  const sent = chainOf(o, o.peerCertChain(ssl));
+  const verified = result === Ssl.X509_V_OK ? chainOf(o, o.verifiedChain(ssl)) : [];
+  const chainDer = verified.length > 0 ? verified : sent;
+  const authorized = result === Ssl.X509_V_OK && chainDer.length > 0;
+  return {
+    chainDer,
+    authorized,
+    ...(authorized ? {} : { authorizationError: chainDer.length ? verifyErrorCode(result) : 'NO_PEER_CERTIFICATE' }),
+  };
+}
+
+/** DER of the certificates of a STACK_OF(X509), at most 16. */
+function chainOf(o: OpenSsl, stack: Ptr | null): Buffer[] {
+  const out: Buffer[] = [];
+  const n = stack ? Math.min(o.stackNum(stack), 16) : 0;
+  for (let i = 0; i < n; i++) {
+    const x = o.stackValue(stack!, i);
+    const bio = x ? o.bioNewMem() : null;
+    if (!x || !bio) continue;
+    if (o.pemWriteX509(bio, x) === 1) {
+      const pem = drain(o, bio);
+      if (pem) out.push(Buffer.from(new X509Certificate(pem).raw));
+    }
+    o.bioFree(bio);
+  }
+  return out;
+}
