@@ -57,6 +57,7 @@ export class CstpSession extends EventEmitter {
     dpdAnswered: 0,
   };
   private readonly decoder: FrameDecoder;
+  private readonly maxPayload: number;
   private readonly writer: FrameWriter;
   private closedWhy: CstpClosed | null = null;
   private lastRx = Date.now();
@@ -77,7 +78,8 @@ export class CstpSession extends EventEmitter {
     super();
     this.log = options.log ?? nullLogger;
     // Received packets may exceed the negotiated MTU a little: allow slack, never 64 KiB.
-    this.decoder = new FrameDecoder({ maxPayload: Math.min(0xffff, Math.max(channel.config.mtu + 256, 2048)) });
+    this.maxPayload = Math.min(0xffff, Math.max(channel.config.mtu + 256, 2048));
+    this.decoder = new FrameDecoder({ maxPayload: this.maxPayload });
     const socket = channel.socket;
     this.pump = typeof (socket as Partial<Pumped>).pumpFromTun === 'function' ? socket : null;
     this.writer = new FrameWriter(
@@ -138,7 +140,18 @@ export class CstpSession extends EventEmitter {
     onDelivered?: (packets: number) => void,
     onTunFull?: (packet: Buffer, retry: () => void) => void,
   ): void {
-    this.pump?.deliverDataTo(tunFd, onDelivered, onTunFull);
+    if (!this.pump || this.closedWhy) return;
+    if (tunFd === null) {
+      this.pump.deliverDataTo(null);
+      return;
+    }
+    // The native decoder goes on where this one stopped: any partial frame moves over.
+    this.pump.deliverDataTo(tunFd, {
+      ...(onDelivered ? { onDelivered } : {}),
+      ...(onTunFull ? { onTunFull } : {}),
+      carry: this.decoder.takePending(),
+      maxPayload: this.maxPayload,
+    });
   }
 
   /** Shorthand for `on('packet', cb)`. */

@@ -97,6 +97,13 @@ export class FrameDecoder {
     return this.pending.length;
   }
 
+  /** Hands over (and forgets) the bytes held for an incomplete frame, e.g. to a native decoder. */
+  takePending(): Buffer {
+    const held = this.pending;
+    this.pending = Buffer.alloc(0);
+    return held;
+  }
+
   /** Feeds a chunk; returns every frame completed by it. */
   push(chunk: Buffer): CstpFrame[] {
     let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;

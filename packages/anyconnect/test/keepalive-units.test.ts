@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { TlsClient } from '@tandem/dtls';
 import {
   addressFor,
   closedBeforeResponse,
@@ -44,7 +45,7 @@ describe('ConnectionCache', () => {
     const socket = tlsConnect({ host: '127.0.0.1', port: g.port, rejectUnauthorized: false });
     await once(socket, 'secureConnect');
     while (g.sockets.length === n) await new Promise((r) => setTimeout(r, 5));
-    return { socket, server: SERVER, peer: g.sockets[n]! };
+    return { socket: socket as unknown as TlsClient, server: SERVER, peer: g.sockets[n]! };
   }
 
   it('take() hands the idle connection back once, for the same endpoint (host name case aside)', async () => {
@@ -189,7 +190,7 @@ describe('closedBeforeResponse', () => {
     const socket = tlsConnect({ host: '127.0.0.1', port: g.port, rejectUnauthorized: false });
     await once(socket, 'secureConnect');
     try {
-      await exchange(socket, { method: 'POST', path, headers: [], body: Buffer.from('x') }, deadlineMs);
+      await exchange(socket as unknown as TlsClient, { method: 'POST', path, headers: [], body: Buffer.from('x') }, deadlineMs);
       return null;
     } catch (err) {
       return err;

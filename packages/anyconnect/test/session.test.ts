@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { TlsClient } from '@tandem/dtls';
 import {
   connectHeaders,
   CstpSession,
@@ -85,7 +86,7 @@ function config(over: Partial<TunnelConfig> = {}): TunnelConfig {
 
 function session(sock: FakeSocket, over: Partial<TunnelConfig> = {}): CstpSession {
   return new CstpSession({
-    socket: sock as unknown as TLSSocket,
+    socket: sock as unknown as TlsClient,
     config: config(over),
     server: { sha256: '', sha1: '', pin: '', subject: '', issuer: '', validTo: '' },
     initial: Buffer.alloc(0),

@@ -43,6 +43,7 @@ export const Ssl = {
   TLSEXT_NAMETYPE_HOST_NAME: 0,
   CTRL_CHAIN_CERT: 89,
   CTRL_SET_GROUPS_LIST: 92,
+  CTRL_GET_NEGOTIATED_GROUP: 134,
   X509_V_OK: 0,
   BIO_NOCLOSE: 0,
   BIO_CTRL_RESET: 1,
@@ -98,6 +99,8 @@ export interface OpenSsl {
   bioWrite(bio: Ptr, buf: Uint8Array, len: number): number;
   bioCtrl(bio: Ptr, cmd: number, larg: number, parg: Uint8Array | null): number;
   tlsClientMethod(): Ptr;
+  ctxSetDefaultVerifyPaths(ctx: Ptr): number;
+  groupToName(ssl: Ptr, id: number): string | null;
   ctxGetCertStore(ctx: Ptr): Ptr;
   storeAddCert(store: Ptr, x509: Ptr): number;
   setAlpnProtos(ssl: Ptr, protos: Uint8Array, len: number): number;
@@ -225,6 +228,8 @@ function bind(): OpenSsl {
     bioWrite: f('int BIO_write(BIO *b, const uint8_t *data, int dlen)'),
     bioCtrl: f('long BIO_ctrl(BIO *bp, int cmd, long larg, void *parg)'),
     tlsClientMethod: f('const SSL_METHOD *TLS_client_method(void)'),
+    ctxSetDefaultVerifyPaths: f('int SSL_CTX_set_default_verify_paths(SSL_CTX *ctx)'),
+    groupToName: f('const char *SSL_group_to_name(SSL *s, int id)'),
     ctxGetCertStore: f('X509_STORE *SSL_CTX_get_cert_store(const SSL_CTX *ctx)'),
     storeAddCert: f('int X509_STORE_add_cert(X509_STORE *store, X509 *x)'),
     setAlpnProtos: f('int SSL_set_alpn_protos(SSL *ssl, const uint8_t *protos, unsigned int len)'),

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { getCACertificates } from 'node:tls';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { errorQueue, openssl, Ssl, type OpenSsl, type Ptr } from './openssl.js';
 import { pumpAddon, pumpResult, PumpStatus } from './pump.js';
@@ -56,20 +56,34 @@ const TLS_SCRATCH = 8 + 16 * 1024 + 64;
 const TX_BUFFER = 2 * TLS_SCRATCH + 256 + TX_BUDGET * 1600;
 const PLAIN_BUFFER = 8 + 0xffff + 1 + 16 * 1024;
 
-/** One SSL_CTX per CA bundle: building the trust store (Node's ~140 roots) costs milliseconds. */
+/** One SSL_CTX per CA bundle: building a trust store of ~140 roots costs milliseconds. */
 const contexts = new Map<string, Ptr>();
 
+/**
+ * Node's own choice of roots when no CA bundle is given: OpenSSL's default store (the system's
+ * /etc/ssl/certs) under `--use-openssl-ca`, which our launchers and unit pass, else the
+ * certificates Node's TLS would trust by default.
+ */
+const SYSTEM_STORE = '\0openssl-default-paths';
+function defaultRoots(): string {
+  const flags = `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`;
+  return /--use-openssl-ca\b/.test(flags) ? SYSTEM_STORE : getCACertificates('default').join('\n');
+}
+
 function context(o: OpenSsl, ca: string | Buffer | undefined): Ptr {
-  const pem = ca === undefined ? rootCertificates.join('\n') : ca.toString();
+  const pem = ca === undefined ? defaultRoots() : ca.toString();
   const cached = contexts.get(pem);
   if (cached) return cached;
   const ctx = o.ctxNew(o.tlsClientMethod());
   if (!ctx) throw new TandemError(ErrorCodes.PROTOCOL, `SSL_CTX_new failed: ${errorQueue(o)}`);
   o.ctxCtrl(ctx, Ssl.CTRL_SET_MIN_PROTO_VERSION, Ssl.TLS1_2_VERSION, null);
-  const store = o.ctxGetCertStore(ctx);
-  for (const x of readCerts(o, pem)) {
-    o.storeAddCert(store, x);
-    o.x509Free(x);
+  if (pem === SYSTEM_STORE) o.ctxSetDefaultVerifyPaths(ctx);
+  else {
+    const store = o.ctxGetCertStore(ctx);
+    for (const x of readCerts(o, pem)) {
+      o.storeAddCert(store, x);
+      o.x509Free(x);
+    }
   }
   o.errClear();
   if (contexts.size >= 8) contexts.clear();
@@ -362,8 +376,16 @@ export class TlsClient extends EventEmitter {
     return { name, standardName: this.o.cipherStandardName(c) ?? name, version: this.o.version(this.ssl) };
   }
 
+  /** The key-exchange group negotiated, by OpenSSL's name (e.g. `X25519MLKEM768`, `x25519`). */
+  negotiatedGroup(): string | null {
+    if (this.closed) return null;
+    const id = this.o.sslCtrl(this.ssl, Ssl.CTRL_GET_NEGOTIATED_GROUP, 0, null);
+    return id > 0 ? this.o.groupToName(this.ssl, id) : null;
+  }
+
   /** RFC 5705 keying material (without a context when `context` is absent, as Node does). */
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    if (this.closed) throw new TandemError(ErrorCodes.PROTOCOL, 'the TLS connection is closed');
     const out = Buffer.alloc(length);
     const ok = this.o.exportKeyingMaterial(
       this.ssl,
@@ -391,6 +413,7 @@ export class TlsClient extends EventEmitter {
     const r = pumpResult(p.out);
     this.pumped.packetsOut += r.packets;
     this.pumped.bytesOut += r.bytes;
+    if (this.closed) return { packets: r.packets, blocked: false, more: false };
     const ok = r.length > 0 ? this.socket.write(Buffer.from(p.tx.subarray(TLS_SCRATCH, TLS_SCRATCH + r.length))) : true;
     if (r.status === PumpStatus.SSL_ERROR) {
       this.fail(new Error(`TLS write failed (${r.detail}): ${errorQueue(this.o)}`));
@@ -404,15 +427,41 @@ export class TlsClient extends EventEmitter {
    * From now on DATA frames go to `tunFd` natively as records are opened (`onDelivered` hears
    * how many per chunk); other frames are still emitted as `data`, one whole frame each. A full
    * TUN stops reading the socket: `onTunFull(packet, retry)` gets the packet the TUN refused (a
-   * copy, to queue) and must call `retry` once the TUN has room. Null: every frame is emitted
-   * again.
+   * copy, to queue) and must call `retry` once the TUN has room. `carry` is plaintext the
+   * caller's own decoder held (the start of a frame); frames longer than `maxPayload` end the
+   * connection. Null: every frame is emitted again, a partial one first.
    */
   deliverDataTo(
     tunFd: number | null,
-    onDelivered: (packets: number, bytes: number) => void = () => {},
-    onTunFull: (packet: Buffer, retry: () => void) => void = (_p, retry) => setImmediate(retry),
+    options: {
+      onDelivered?: (packets: number, bytes: number) => void;
+      onTunFull?: (packet: Buffer, retry: () => void) => void;
+      carry?: Buffer;
+      maxPayload?: number;
+    } = {},
   ): void {
-    this.sink = tunFd === null ? null : { fd: tunFd, onDelivered, onTunFull };
+    if (this.closed) return;
+    const p = this.buffers();
+    if (tunFd === null) {
+      const held = p.state[1]! - p.state[0]!;
+      if (this.sink && held > 0) this.deliver(Buffer.from(p.plain.subarray(p.state[0], p.state[1])));
+      p.state[0] = p.state[1] = 0;
+      this.sink = null;
+      return;
+    }
+    // Plaintext not yet handed out goes after what the caller's decoder held.
+    const carry = Buffer.concat([options.carry ?? EMPTY, ...this.pending.splice(0)]);
+    if (carry.length > p.plain.length) throw new TandemError(ErrorCodes.PROTOCOL, 'CSTP carry-over too long');
+    carry.copy(p.plain, 0);
+    p.state[0] = 0;
+    p.state[1] = carry.length;
+    p.state[2] = Math.min(options.maxPayload ?? 0xffff, 0xffff);
+    this.sink = {
+      fd: tunFd,
+      onDelivered: options.onDelivered ?? (() => {}),
+      onTunFull: options.onTunFull ?? ((_p, retry) => setImmediate(retry)),
+    };
+    if (carry.length > 0) this.openNatively(EMPTY);
   }
 
   private buffers(): NonNullable<TlsClient['pump']> {
@@ -432,7 +481,9 @@ export class TlsClient extends EventEmitter {
       return;
     }
     this.o.bioWrite(this.rbio, chunk, chunk.length);
-    for (;;) {
+    // A listener may close the connection while a record is delivered: the SSL object is freed
+    // then, so every turn of the loop checks first.
+    while (!this.closed) {
       const buf = Buffer.allocUnsafe(16 * 1024);
       const n = this.o.read(this.ssl, buf, buf.length);
       if (n > 0) {
@@ -508,8 +559,9 @@ export class TlsClient extends EventEmitter {
 
   /** Sends what OpenSSL wrote on its own (alerts, a KeyUpdate answer). */
   private flushWrites(): void {
+    if (this.closed) return;
     const out = drain(this.o, this.wbio);
-    if (out && !this.closed) this.socket.write(out);
+    if (out) this.socket.write(out);
   }
 
   private fail(err: Error): void {
