@@ -190,7 +190,11 @@ describe('closedBeforeResponse', () => {
     const socket = tlsConnect({ host: '127.0.0.1', port: g.port, rejectUnauthorized: false });
     await once(socket, 'secureConnect');
     try {
-      await exchange(socket as unknown as TlsClient, { method: 'POST', path, headers: [], body: Buffer.from('x') }, deadlineMs);
+      await exchange(
+        socket as unknown as TlsClient,
+        { method: 'POST', path, headers: [], body: Buffer.from('x') },
+        deadlineMs,
+      );
       return null;
     } catch (err) {
       return err;
