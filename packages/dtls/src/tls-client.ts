@@ -55,6 +55,11 @@ const TX_BUDGET = 64;
 const TLS_SCRATCH = 8 + 16 * 1024 + 64;
 const TX_BUFFER = 2 * TLS_SCRATCH + 256 + TX_BUDGET * 1600;
 const PLAIN_BUFFER = 8 + 0xffff + 1 + 16 * 1024;
+/** Socket reads land in one buffer per connection (Node's `onread`): each chunk is copied into
+ * OpenSSL's read BIO at once, so a fresh 64 KiB buffer per read would only be garbage. */
+const READ_BUFFER = 64 * 1024;
+/** Send batches kept for reuse once the socket has written them. */
+const TX_SPARE = 4;
 
 /** One SSL_CTX per CA bundle: building a trust store of ~140 roots costs milliseconds. */
 const contexts = new Map<string, Ptr>();
@@ -168,7 +173,9 @@ export class TlsClient extends EventEmitter {
   private readonly sslAddress: bigint;
   private readonly rbioAddress: bigint;
   private readonly wbioAddress: bigint;
-  private pump: { tx: Buffer; out: Int32Array; plain: Buffer; state: Int32Array } | null = null;
+  private pump: { out: Int32Array; plain: Buffer; state: Int32Array } | null = null;
+  /** Batch buffers the socket has finished with. */
+  private readonly txSpare: Buffer[] = [];
   /** Where DATA frames go while the pump runs ({@link deliverDataTo}). */
   private sink: {
     fd: number;
@@ -186,13 +193,14 @@ export class TlsClient extends EventEmitter {
     private readonly wbio: Ptr,
     /** What the server showed and how OpenSSL judged it. */
     readonly peer: TlsPeer,
+    reads: { handler: (chunk: Buffer) => void },
   ) {
     super();
     const k = this.o.koffi;
     this.sslAddress = k.address(ssl);
     this.rbioAddress = k.address(rbio);
     this.wbioAddress = k.address(wbio);
-    socket.on('data', (chunk: Buffer) => this.onCiphertext(chunk));
+    reads.handler = (chunk) => this.onCiphertext(chunk);
     socket.on('end', () => this.emit('end'));
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.shut());
@@ -226,13 +234,26 @@ export class TlsClient extends EventEmitter {
       return Promise.reject(err as Error);
     }
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: opts.host, port: opts.port, noDelay: true });
+      const reads = { handler: (_chunk: Buffer): void => {} };
+      const readBuffer = Buffer.allocUnsafe(READ_BUFFER);
+      const socket = netConnect({
+        host: opts.host,
+        port: opts.port,
+        noDelay: true,
+        onread: {
+          buffer: readBuffer,
+          callback: (n) => {
+            reads.handler(readBuffer.subarray(0, n));
+            return true;
+          },
+        },
+      });
       let settled = false;
       const finish = (err: Error | null): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        socket.off('data', onData);
+        reads.handler = () => {};
         socket.off('error', onError);
         socket.off('close', onClose);
         if (err) {
@@ -243,7 +264,7 @@ export class TlsClient extends EventEmitter {
           return;
         }
         socket.pause();
-        resolve(new TlsClient(socket, ssl, rbio, wbio, readPeer(o, ssl)));
+        resolve(new TlsClient(socket, ssl, rbio, wbio, readPeer(o, ssl), reads));
       };
       const timer = setTimeout(
         () => finish(new TandemError(ErrorCodes.GATEWAY_TIMEOUT, `TLS handshake with ${opts.host} timed out`)),
@@ -273,7 +294,7 @@ export class TlsClient extends EventEmitter {
         );
       const onClose = (): void =>
         finish(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, 'the gateway closed the connection during TLS'));
-      socket.on('data', onData);
+      reads.handler = onData;
       socket.on('error', onError);
       socket.on('close', onClose);
       socket.once('connect', step);
@@ -409,12 +430,19 @@ export class TlsClient extends EventEmitter {
   pumpFromTun(tunFd: number): { packets: number; blocked: boolean; more: boolean; tunErrno?: number } {
     if (this.closed) return { packets: 0, blocked: false, more: false };
     const p = this.buffers();
-    pumpAddon().tunToTls(tunFd, this.sslAddress, this.wbioAddress, p.tx, TX_BUDGET, p.out);
+    const tx = this.txSpare.pop() ?? Buffer.allocUnsafe(TX_BUFFER);
+    pumpAddon().tunToTls(tunFd, this.sslAddress, this.wbioAddress, tx, TX_BUDGET, p.out);
     const r = pumpResult(p.out);
     this.pumped.packetsOut += r.packets;
     this.pumped.bytesOut += r.bytes;
     if (this.closed) return { packets: r.packets, blocked: false, more: false };
-    const ok = r.length > 0 ? this.socket.write(Buffer.from(p.tx.subarray(TLS_SCRATCH, TLS_SCRATCH + r.length))) : true;
+    const spare = (): void => {
+      if (this.txSpare.length < TX_SPARE) this.txSpare.push(tx);
+    };
+    let ok = true;
+    // The batch buffer goes to the socket as it is and comes back for reuse once written.
+    if (r.length > 0) ok = this.socket.write(tx.subarray(TLS_SCRATCH, TLS_SCRATCH + r.length), spare);
+    else spare();
     if (r.status === PumpStatus.SSL_ERROR) {
       this.fail(new Error(`TLS write failed (${r.detail}): ${errorQueue(this.o)}`));
       return { packets: r.packets, blocked: false, more: false };
@@ -466,7 +494,6 @@ export class TlsClient extends EventEmitter {
 
   private buffers(): NonNullable<TlsClient['pump']> {
     this.pump ??= {
-      tx: Buffer.allocUnsafe(TX_BUFFER),
       out: new Int32Array(8),
       plain: Buffer.allocUnsafe(PLAIN_BUFFER),
       state: Int32Array.of(0, 0, 0xffff),
