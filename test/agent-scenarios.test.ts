@@ -173,7 +173,9 @@ describe.skipIf(skip !== null)(
           ? 'cookie reconnect / re-authentication'
           : 'restart after the gateway ended the session';
         process.stdout.write(`tandemd after a gateway restart: tunnel back via ${path}\n`);
-        await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]);
+        await lab.exec(lab.cli, 'ping', ['-c1', '-W2', BEHIND]).catch((e: unknown) => {
+          throw tail(e);
+        });
         expect(await tunnels()).toBe(1);
         const bundleDir = join(s.dir, 'bundle');
         mkdirSync(bundleDir);

@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash, verify, webcrypto, X509Certificate } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as x509 from '@peculiar/x509';
@@ -23,6 +24,9 @@ import {
 import { redactor } from '@tandem/common';
 import { defaultClientInitialization } from '@tandem/profile';
 import { standardLab, KU, EKU, tempDir, type Lab, missing, titled } from '@tandem/testkit';
+
+/** The built TlsClient (npm test builds first), loaded by the child that uses the token key. */
+const TLS_CLIENT = fileURLToPath(new URL('../packages/dtls/dist/index.js', import.meta.url));
 
 const MODULE = '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so';
 const PIN = '4321';
@@ -199,7 +203,10 @@ describe.skipIf(skip !== null)(titled('PKCS#11 token source (SoftHSM2, non-extra
     ? null
     : `needs ${DEFAULT_PKCS11_ENGINE} (apt-get install libengine-pkcs11-openssl)`;
   it.skipIf(engineSkip !== null)(
-    titled('TLS handshake with privateKeyEngine + privateKeyIdentifier (child process, token key)', engineSkip),
+    titled(
+      'TlsClient handshake with the token key through the engine (child process), as every gateway connection makes it',
+      engineSkip,
+    ),
     async () => {
       const rsa = entries.find((e) => e.model.publicKey.type === 'rsa')!;
       const creds = (await rsa.tlsCredentials()) as TlsEngineCredentials;
@@ -225,12 +232,15 @@ describe.skipIf(skip !== null)(titled('PKCS#11 token source (SoftHSM2, non-extra
       const script = join(dir, 'client.mjs');
       writeFileSync(
         script,
-        `import tls from 'node:tls';
-let input = ''; process.stdin.on('data', (d) => { input += d; }); process.stdin.on('end', () => {
+        `import { TlsClient } from ${JSON.stringify(TLS_CLIENT)};
+let input = ''; process.stdin.on('data', (d) => { input += d; }); process.stdin.on('end', async () => {
   const { creds, port, ca } = JSON.parse(input);
-  const s = tls.connect({ host: '127.0.0.1', port, servername: 'vpn.lab.test', ca, ...creds }, () => { process.stdout.write('protocol=' + s.getProtocol() + '\\n'); });
-  s.on('data', (d) => { process.stdout.write('data=' + d + '\\n'); s.end(); });
-  s.on('error', (e) => { process.stdout.write('error=' + e.message + '\\n'); process.exitCode = 3; });
+  try {
+    const s = await TlsClient.connect({ host: '127.0.0.1', port, servername: 'vpn.lab.test', ca, identity: creds, timeoutMs: 10000 });
+    process.stdout.write('protocol=' + s.getProtocol() + ' authorized=' + s.peer.authorized + '\\n');
+    s.on('data', (d) => { process.stdout.write('data=' + d + '\\n'); s.end(); });
+    s.on('error', (e) => { process.stdout.write('error=' + e.message + '\\n'); process.exitCode = 3; });
+  } catch (e) { process.stdout.write('error=' + e.message + '\\n'); process.exitCode = 3; }
 });`,
       );
       const child = spawn(process.execPath, [script], {
@@ -249,6 +259,7 @@ let input = ''; process.stdin.on('data', (d) => { input += d; }); process.stdin.
       const code = await new Promise<number | null>((r) => child.on('close', r));
       server.close();
       expect({ code, out, err: redactor.string(err) }).toMatchObject({ code: 0 });
+      expect(out).toContain('authorized=true');
       expect(out).toContain('data=hello');
       const want = createHash('sha256').update(rsa.model.der).digest('hex').toUpperCase().match(/../g)!.join(':');
       expect(seen).toEqual([want]);

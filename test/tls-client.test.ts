@@ -37,6 +37,7 @@ const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const 
   val: Int32Array,
   len: number,
 ) => number;
+const shutdown = libc.func('int shutdown(int fd, int how)') as (fd: number, how: number) => number;
 const AF_UNIX = 1;
 const SOCK_DGRAM_NONBLOCK = 2 | 0o4000;
 
@@ -237,6 +238,23 @@ describe('TlsClient: OpenSSL records over a Node TCP socket', () => {
     got.push(...drainFd(sv[1]!), ...queued.splice(0));
     expect(refusedAt).toBeGreaterThan(0);
     expect(got).toEqual(packets);
+  });
+
+  it('a TUN that refuses packets for good loses them and the connection goes on (a link still down)', async () => {
+    const c = await connect();
+    const sv = tun();
+    // The far end stops reading: every write fails (EPIPE here; a TUN whose link is not up yet
+    // answers EIO), which must cost the packets, not the session.
+    expect(shutdown(sv[1]!, 0)).toBe(0); // SHUT_RD
+    let delivered = 0;
+    c.deliverDataTo(sv[0]!, { onDelivered: (n) => (delivered += n) });
+    const controls: Buffer[] = [];
+    c.on('data', (d: Buffer) => controls.push(d));
+    peer!.write(Buffer.concat([frame(0, randomBytes(100)), frame(0, randomBytes(100)), frame(3, Buffer.of(9))]));
+    await until(() => controls.length > 0, 'the control frame after the lost packets');
+    expect(delivered).toBe(2);
+    expect(c.pumped.tunDrops).toBe(2);
+    expect(c.destroyed).toBe(false);
   });
 
   it('packets from the TUN reach the server as one DATA frame each, in order', async () => {

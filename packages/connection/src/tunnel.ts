@@ -415,7 +415,7 @@ export class Tunnel {
   }
 
   private watch(session: CstpSession): void {
-    session.onClose((why: CstpClosed) => {
+    const onClosed = (why: CstpClosed): void => {
       if (this.ended || session !== this.session || why.kind === 'local') return;
       if (why.kind === 'server') {
         this.end({ reason: why.reason, byServer: true });
@@ -425,7 +425,12 @@ export class Tunnel {
       this.datapath.detach();
       this.emit({ event: why.kind === 'dead' ? 'dead' : 'transport-lost', reason: why.reason });
       for (const l of [...this.deadListeners]) l(why.reason);
-    });
+    };
+    // A session can end while vpnc-script is still running, before there is a Tunnel to hear
+    // it: that loss is reported once the owner has the tunnel and has subscribed.
+    const already = session.closedReason;
+    if (already) setImmediate(() => onClosed(already));
+    else session.onClose(onClosed);
     session.once('rekey', (method: string) => {
       if (this.ended || session !== this.session || this.rekeying) return;
       void this.rekey(session, method);

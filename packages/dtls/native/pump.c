@@ -324,7 +324,7 @@ static napi_value FlushBatch(napi_env env, napi_callback_info info) {
  */
 #define RX_SLOT 4096
 
-typedef enum { OPEN_EMPTY, OPEN_CONTROL, OPEN_CLOSED, OPEN_ERROR, OPEN_TUN_ERROR } open_status;
+typedef enum { OPEN_EMPTY, OPEN_CONTROL, OPEN_CLOSED, OPEN_ERROR } open_status;
 
 /* Opens queued records: DATA to the TUN, until the queue is empty or a record is not DATA. */
 static open_status open_records(SSL *ssl, int tun_fd, uint8_t *rec, int *packets, int *bytes, int *drops,
@@ -348,14 +348,9 @@ static open_status open_records(SSL *ssl, int tun_fd, uint8_t *rec, int *packets
     do {
       w = write(tun_fd, rec + 1, (size_t)n - 1);
     } while (w < 0 && errno == EINTR);
-    if (w < 0) {
-      if (errno == EAGAIN || errno == ENOBUFS) {
-        (*drops)++;
-        continue;
-      }
-      *detail = errno;
-      return OPEN_TUN_ERROR;
-    }
+    /* A full TUN drops (pausing a UDP socket only moves the drop into the kernel); EIO (link
+     * down) and EINVAL (malformed packet) lose the packet as a real link would. */
+    if (w < 0) (*drops)++;
   }
 }
 
@@ -429,11 +424,10 @@ static napi_value DtlsToTunBatch(napi_env env, napi_callback_info info) {
     case OPEN_CONTROL: status = PUMP_CONTROL; break;
     case OPEN_CLOSED: status = PUMP_CLOSED; break;
     case OPEN_ERROR: status = PUMP_SSL_ERROR; break;
-    case OPEN_TUN_ERROR: status = PUMP_TUN_ERROR; break;
     default: break;
   }
   out[5] = BIO_ctrl_pending(mem) > 0 ? 1 : 0;
-  if (status == PUMP_SSL_ERROR || status == PUMP_TUN_ERROR) drops = detail;
+  if (status == PUMP_SSL_ERROR) drops = detail;
   return done(env, out, status, packets, bytes, drops, length);
 }
 
@@ -550,7 +544,8 @@ static napi_value TunToTls(napi_env env, napi_callback_info info) {
  *   DRAINED  everything fed was opened; BAD_FRAME (out[3]: 1 magic, 2 too long), CLOSED,
  *            SSL_ERROR as elsewhere.
  * state[2] is the longest payload accepted. out[6] is 1 when the SSL object wrote something
- * (an alert, a KeyUpdate answer) that the caller must send.
+ * (an alert, a KeyUpdate answer) that the caller must send; out[7] counts packets the TUN
+ * refused for good (EIO while the link is down, EINVAL), which are lost as on a real link.
  */
 static napi_value TlsToTun(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -577,7 +572,7 @@ static napi_value TlsToTun(napi_env env, napi_callback_info info) {
     return NULL;
   }
   BIO *wbio = SSL_get_wbio(ssl);
-  int packets = 0, bytes = 0, detail = 0, status = PUMP_DRAINED, length = 0, offset = 0;
+  int packets = 0, bytes = 0, detail = 0, status = PUMP_DRAINED, length = 0, offset = 0, drops = 0;
   for (;;) {
     size_t have = end - start;
     if (have >= CSTP_HEADER) {
@@ -617,9 +612,9 @@ static napi_value TlsToTun(napi_env env, napi_callback_info info) {
               start += CSTP_HEADER + len;
               break;
             }
-            status = PUMP_TUN_ERROR;
-            detail = errno;
-            break;
+            /* EIO (the link is down, e.g. before vpnc-script set it up) or EINVAL (a malformed
+             * packet): lost, as on a real link; the tunnel goes on. */
+            drops++;
           }
         }
         packets++;
@@ -653,6 +648,7 @@ static napi_value TlsToTun(napi_env env, napi_callback_info info) {
   state[1] = (int32_t)end;
   out[5] = offset;
   out[6] = wbio != NULL && BIO_ctrl_pending(wbio) > 0 ? 1 : 0;
+  out[7] = drops;
   return done(env, out, status, packets, bytes, detail, length);
 }
 

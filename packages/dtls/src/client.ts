@@ -428,10 +428,6 @@ export class DtlsClient {
               : `DTLS read failed (${r.detail}): ${errorQueue(this.o) || 'the UDP path reported an error'}`,
           );
           return;
-        case PumpStatus.TUN_ERROR:
-          // The TUN's own reader reports its failure; here the packet is lost.
-          this.stats.tunDrops++;
-          return;
         default:
           this.stats.tunDrops += r.detail;
           if (!queued) return;

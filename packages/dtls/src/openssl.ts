@@ -132,6 +132,7 @@ export interface OpenSsl {
   cipherStandardName(cipher: Ptr): string | null;
   engineById(id: string): Ptr | null;
   engineInit(engine: Ptr): number;
+  engineCtrlCmdString(engine: Ptr, cmd: string, arg: string | null, optional: number): number;
   engineFinish(engine: Ptr): number;
   engineFree(engine: Ptr): number;
   engineLoadPrivateKey(engine: Ptr, keyId: string, ui: null, data: null): Ptr | null;
@@ -258,6 +259,7 @@ function bind(): OpenSsl {
     cipherStandardName: f('const char *SSL_CIPHER_standard_name(const SSL_CIPHER *c)'),
     engineById: f('ENGINE *ENGINE_by_id(const char *id)'),
     engineInit: f('int ENGINE_init(ENGINE *e)'),
+    engineCtrlCmdString: f('int ENGINE_ctrl_cmd_string(ENGINE *e, const char *cmd, const char *arg, int optional)'),
     engineFinish: f('int ENGINE_finish(ENGINE *e)'),
     engineFree: f('int ENGINE_free(ENGINE *e)'),
     engineLoadPrivateKey: f('EVP_PKEY *ENGINE_load_private_key(ENGINE *e, const char *key_id, void *ui, void *data)'),

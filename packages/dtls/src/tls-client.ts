@@ -111,6 +111,26 @@ function readCerts(o: OpenSsl, pem: string): Ptr[] {
   return out;
 }
 
+/**
+ * An engine by id, or — as Node does for `privateKeyEngine` — by the path of its shared object
+ * through OpenSSL's "dynamic" engine.
+ */
+function loadEngine(o: OpenSsl, idOrPath: string): Ptr | null {
+  const byId = o.engineById(idOrPath);
+  if (byId || !idOrPath.includes('/')) return byId;
+  o.errClear();
+  const dynamic = o.engineById('dynamic');
+  if (!dynamic) return null;
+  if (
+    o.engineCtrlCmdString(dynamic, 'SO_PATH', idOrPath, 0) !== 1 ||
+    o.engineCtrlCmdString(dynamic, 'LOAD', null, 0) !== 1
+  ) {
+    o.engineFree(dynamic);
+    return null;
+  }
+  return dynamic;
+}
+
 /** Gives `ssl` the client certificate, its chain and its key; throws E_CERT_KEY when unusable. */
 function useIdentity(o: OpenSsl, ssl: Ptr, id: TlsClientIdentity): void {
   const fail = (why: string): never => {
@@ -127,7 +147,7 @@ function useIdentity(o: OpenSsl, ssl: Ptr, id: TlsClientIdentity): void {
   }
   let pkey: Ptr | null;
   if ('privateKeyEngine' in id) {
-    const engine = o.engineById(id.privateKeyEngine) ?? fail(`no OpenSSL engine "${id.privateKeyEngine}"`);
+    const engine = loadEngine(o, id.privateKeyEngine) ?? fail(`no OpenSSL engine "${id.privateKeyEngine}"`);
     try {
       if (o.engineInit(engine) !== 1) fail(`engine ${id.privateKeyEngine} did not start: ${errorQueue(o)}`);
       pkey = o.engineLoadPrivateKey(engine, id.privateKeyIdentifier, null, null);
@@ -184,7 +204,7 @@ export class TlsClient extends EventEmitter {
   } | null = null;
   private tunBlocked = false;
   /** Frames and bytes the pump moved each way (CSTP header included). */
-  readonly pumped = { packetsOut: 0, bytesOut: 0, packetsIn: 0, bytesIn: 0 };
+  readonly pumped = { packetsOut: 0, bytesOut: 0, packetsIn: 0, bytesIn: 0, tunDrops: 0 };
 
   private constructor(
     private readonly socket: Socket,
@@ -208,8 +228,8 @@ export class TlsClient extends EventEmitter {
     socket.resume();
   }
 
-  /** Connects, handshakes and reads the server's chain; rejects with a typed error. */
-  static connect(opts: TlsClientOptions): Promise<TlsClient> {
+  /** The SSL object for one connection, with SNI, ALPN, groups and the client certificate. */
+  private static prepare(opts: TlsClientOptions): { o: OpenSsl; ssl: Ptr; rbio: Ptr; wbio: Ptr } {
     const o = openssl();
     o.errClear();
     const ssl = o.sslNew(context(o, opts.ca));
@@ -218,7 +238,7 @@ export class TlsClient extends EventEmitter {
     if (!ssl || !rbio || !wbio) {
       if (ssl) o.sslFree(ssl);
       for (const b of [rbio, wbio]) if (b) o.bioFree(b);
-      return Promise.reject(new TandemError(ErrorCodes.PROTOCOL, `TLS setup failed: ${errorQueue(o)}`));
+      throw new TandemError(ErrorCodes.PROTOCOL, `TLS setup failed: ${errorQueue(o)}`);
     }
     o.setBio(ssl, rbio, wbio); // the SSL object owns both from here
     try {
@@ -231,23 +251,38 @@ export class TlsClient extends EventEmitter {
       o.setConnectState(ssl);
     } catch (err) {
       o.sslFree(ssl);
+      throw err;
+    }
+    return { o, ssl, rbio, wbio };
+  }
+
+  /** Connects, handshakes and reads the server's chain; rejects with a typed error. */
+  static connect(opts: TlsClientOptions): Promise<TlsClient> {
+    const reads = { handler: (_chunk: Buffer): void => {} };
+    const readBuffer = Buffer.allocUnsafe(READ_BUFFER);
+    // The TCP handshake goes first: loading koffi and making the SSL object (~15 ms the first
+    // time in a process) happen while it is in flight.
+    const socket = netConnect({
+      host: opts.host,
+      port: opts.port,
+      noDelay: true,
+      onread: {
+        buffer: readBuffer,
+        callback: (n) => {
+          reads.handler(readBuffer.subarray(0, n));
+          return true;
+        },
+      },
+    });
+    let made: { o: OpenSsl; ssl: Ptr; rbio: Ptr; wbio: Ptr };
+    try {
+      made = TlsClient.prepare(opts);
+    } catch (err) {
+      socket.destroy();
       return Promise.reject(err as Error);
     }
+    const { o, ssl, rbio, wbio } = made;
     return new Promise((resolve, reject) => {
-      const reads = { handler: (_chunk: Buffer): void => {} };
-      const readBuffer = Buffer.allocUnsafe(READ_BUFFER);
-      const socket = netConnect({
-        host: opts.host,
-        port: opts.port,
-        noDelay: true,
-        onread: {
-          buffer: readBuffer,
-          callback: (n) => {
-            reads.handler(readBuffer.subarray(0, n));
-            return true;
-          },
-        },
-      });
       let settled = false;
       const finish = (err: Error | null): void => {
         if (settled) return;
@@ -541,6 +576,7 @@ export class TlsClient extends EventEmitter {
       if (p.out[6] === 1) this.flushWrites();
       this.pumped.packetsIn += r.packets;
       this.pumped.bytesIn += r.bytes;
+      this.pumped.tunDrops += p.out[7]!;
       if (r.packets > 0) sink.onDelivered(r.packets, r.bytes);
       switch (r.status) {
         case PumpStatus.CONTROL: {
