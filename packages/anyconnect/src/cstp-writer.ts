@@ -1,5 +1,6 @@
 /**
- * The CSTP frame writer: the single place that writes to the tunnel's TLS socket.
+ * The CSTP frame writer: how the session writes its frames (DPD, keepalive, DISCONNECT, and DATA
+ * on a socket without a packet pump) to the tunnel's TLS connection.
  *
  * INVARIANT: one CSTP frame per TLS record. ocserv parses each TLS record as exactly one CSTP
  * packet and kills the session on a mismatch ("unexpected CSTP length"), and openconnect drops
@@ -9,8 +10,9 @@
  *   - never has more than one write pending: the next frame is written only from the previous
  *     write's callback,
  *   - never corks and never uses `writev`.
- * The data-plane work may replace this class (same interface) with a faster one, as long as the
- * invariant holds; the ocserv interop test sends 2000 back-to-back packets to check it.
+ * (A TlsClient writes one record per write() anyway; the pacing matters for Node's TLSSocket.)
+ * DATA from the TUN normally bypasses it: the native pump seals one record per frame and sends a
+ * batch per socket write (@tandem/dtls).
  */
 
 /** Frames queued before {@link FrameWriter.write} reports back-pressure. */

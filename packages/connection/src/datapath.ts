@@ -3,19 +3,14 @@
  * DATA frame from the gateway is written to the TUN. The session is replaceable, so a cookie
  * reconnect swaps it without touching the TUN, routes or DNS.
  *
- * Why the writer is the anyconnect session's {@link FrameWriter} (one write in flight, the next
- * one issued from the previous write's callback) and not a "write directly while the socket is
- * idle" fast path: Node's TLSWrap never completes a write synchronously (it reports completion
- * from a native immediate), so `writableLength` is still non-zero right after every write and a
- * second write in the same tick would be buffered and later merged by `_writev` into one
- * SSL_write — one record with several frames, which ocserv rejects. Measured on loopback
- * (TLS 1.2, AES-GCM, 1400-byte frames, this 2-vCPU machine): of 100 000 frames only 391 could
- * have gone out directly; the callback-paced writer moved ~100 k frames/s (1.1 Gbit/s), and the
- * profile of a real tunnel puts ~50 % of the process in the native TLS write itself (SSL_write
- * plus the TCP send), so JS-side queueing is not the limit.
+ * On a gateway connection (a TlsClient) the session's native pump carries the packets: the TUN
+ * reader seals a batch of DATA frames, one record each, into one socket write, and received
+ * chunks are opened in C with DATA going straight to the TUN (see @tandem/dtls). Packets go
+ * through JavaScript one by one (fromTun / fromGateway, the session's FrameWriter) only on a
+ * socket without a pump, which only tests make.
  *
- * Back-pressure both ways: a congested CSTP queue pauses the TUN reader until the session says
- * `drain`; a TUN whose write queue overflows (the kernel answered EAGAIN until the device's queue
+ * Back-pressure both ways: a full socket (or a congested CSTP queue) pauses the TUN reader until
+ * the session says `drain`; a TUN whose write queue overflows (the kernel answered EAGAIN until the device's queue
  * filled) pauses reading from the TLS socket, so TCP flow control slows the gateway down instead
  * of us dropping packets, and reading resumes when the TUN says its queue has been written out
  * (`onceWriteDrained`: the device watches for "writable", so a paused socket costs no timer).
