@@ -306,3 +306,12 @@ export function errorQueue(ssl: OpenSsl): string {
   ssl.errClear();
   return parts.join('; ');
 }
+
+/** Everything a memory BIO holds (taken out of it), or null when it is empty. */
+export function drainBio(o: OpenSsl, bio: Ptr): Buffer | null {
+  const pending = o.bioCtrl(bio, Ssl.BIO_CTRL_PENDING, 0, null);
+  if (pending <= 0) return null;
+  const out = Buffer.allocUnsafe(pending);
+  const n = o.bioRead(bio, out, pending);
+  return n > 0 ? out.subarray(0, n) : null;
+}

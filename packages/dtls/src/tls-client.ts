@@ -14,41 +14,15 @@
  * enforced here).
  */
 import { EventEmitter } from 'node:events';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
-import { getCACertificates } from 'node:tls';
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { errorQueue, openssl, Ssl, type OpenSsl, type Ptr } from './openssl.js';
+import { drainBio, errorQueue, openssl, Ssl, type OpenSsl, type Ptr } from './openssl.js';
 import { pumpAddon, pumpResult, PumpStatus } from './pump.js';
-import { verifyErrorCode } from './verify-codes.js';
+import { readPeer, type TlsPeer } from './tls-peer.js';
+import { prepareSsl, type TlsClientOptions } from './tls-setup.js';
 
-/** The client certificate: a PEM key, or a key in a token reached through an OpenSSL engine. */
-export type TlsClientIdentity =
-  | { cert: string | Buffer; key: string | Buffer; passphrase?: string }
-  | { cert: string | Buffer; privateKeyEngine: string; privateKeyIdentifier: string };
-
-/** Where to connect and what to offer. */
-export interface TlsClientOptions {
-  /** The address to connect to (an IP literal or a name Node resolves). */
-  host: string;
-  port: number;
-  /** SNI; absent for an IP-literal gateway. */
-  servername?: string;
-  /** PEM CA bundle for OpenSSL's chain validation; absent: Node's bundled roots. */
-  ca?: string | Buffer;
-  /** Key-exchange groups, OpenSSL names separated by colons. */
-  groups?: string;
-  identity: TlsClientIdentity | null;
-  timeoutMs: number;
-}
-
-/** What the server showed: its chain as sent, leaf first, and OpenSSL's validation of it. */
-export interface TlsPeer {
-  chainDer: Buffer[];
-  authorized: boolean;
-  /** OpenSSL's verify error as Node names it (e.g. `CERT_HAS_EXPIRED`); absent when authorized. */
-  authorizationError?: string;
-}
+export type { TlsPeer } from './tls-peer.js';
+export type { TlsClientIdentity, TlsClientOptions } from './tls-setup.js';
 
 /** A CSTP frame budget per pump call and the pump's buffer sizes (native/pump.c). */
 const TX_BUDGET = 64;
@@ -60,128 +34,6 @@ const PLAIN_BUFFER = 8 + 0xffff + 1 + 16 * 1024;
 const READ_BUFFER = 64 * 1024;
 /** Send batches kept for reuse once the socket has written them. */
 const TX_SPARE = 4;
-
-/** One SSL_CTX per CA bundle: building a trust store of ~140 roots costs milliseconds. */
-const contexts = new Map<string, Ptr>();
-
-/**
- * Node's own choice of roots when no CA bundle is given: OpenSSL's default store (the system's
- * /etc/ssl/certs) under `--use-openssl-ca`, which our launchers and unit pass, else the
- * certificates Node's TLS would trust by default.
- */
-const SYSTEM_STORE = '\0openssl-default-paths';
-function defaultRoots(): string {
-  const flags = `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`;
-  return /--use-openssl-ca\b/.test(flags) ? SYSTEM_STORE : getCACertificates('default').join('\n');
-}
-
-function context(o: OpenSsl, ca: string | Buffer | undefined): Ptr {
-  const pem = ca === undefined ? defaultRoots() : ca.toString();
-  const cached = contexts.get(pem);
-  if (cached) return cached;
-  const ctx = o.ctxNew(o.tlsClientMethod());
-  if (!ctx) throw new TandemError(ErrorCodes.PROTOCOL, `SSL_CTX_new failed: ${errorQueue(o)}`);
-  o.ctxCtrl(ctx, Ssl.CTRL_SET_MIN_PROTO_VERSION, Ssl.TLS1_2_VERSION, null);
-  if (pem === SYSTEM_STORE) o.ctxSetDefaultVerifyPaths(ctx);
-  else {
-    const store = o.ctxGetCertStore(ctx);
-    for (const x of readCerts(o, pem)) {
-      o.storeAddCert(store, x);
-      o.x509Free(x);
-    }
-  }
-  o.errClear();
-  if (contexts.size >= 8) contexts.clear();
-  contexts.set(pem, ctx);
-  return ctx;
-}
-
-/** Every certificate in a PEM text, as X509 pointers the caller frees. */
-function readCerts(o: OpenSsl, pem: string): Ptr[] {
-  const data = Buffer.from(pem);
-  const bio = o.bioNewMemBuf(data, data.length);
-  if (!bio) return [];
-  const out: Ptr[] = [];
-  try {
-    for (let x = o.pemReadX509(bio); x; x = o.pemReadX509(bio)) out.push(x);
-  } finally {
-    o.bioFree(bio);
-    o.errClear();
-  }
-  return out;
-}
-
-/**
- * An engine by id, or — as Node does for `privateKeyEngine` — by the path of its shared object
- * through OpenSSL's "dynamic" engine.
- */
-function loadEngine(o: OpenSsl, idOrPath: string): Ptr | null {
-  const byId = o.engineById(idOrPath);
-  if (byId || !idOrPath.includes('/')) return byId;
-  o.errClear();
-  const dynamic = o.engineById('dynamic');
-  if (!dynamic) return null;
-  if (
-    o.engineCtrlCmdString(dynamic, 'SO_PATH', idOrPath, 0) !== 1 ||
-    o.engineCtrlCmdString(dynamic, 'LOAD', null, 0) !== 1
-  ) {
-    o.engineFree(dynamic);
-    return null;
-  }
-  return dynamic;
-}
-
-/** Gives `ssl` the client certificate, its chain and its key; throws E_CERT_KEY when unusable. */
-function useIdentity(o: OpenSsl, ssl: Ptr, id: TlsClientIdentity): void {
-  const fail = (why: string): never => {
-    throw new TandemError(ErrorCodes.CERT_KEY, `cannot use the client certificate: ${why}`);
-  };
-  const certs = readCerts(o, id.cert.toString());
-  try {
-    const [leaf, ...chain] = certs;
-    if (!leaf) fail('no certificate in the PEM text');
-    if (o.useCertificate(ssl, leaf!) !== 1) fail(errorQueue(o));
-    for (const c of chain) if (o.sslCtrl(ssl, Ssl.CTRL_CHAIN_CERT, 1, c) !== 1) fail(errorQueue(o));
-  } finally {
-    for (const c of certs) o.x509Free(c);
-  }
-  let pkey: Ptr | null;
-  if ('privateKeyEngine' in id) {
-    const engine = loadEngine(o, id.privateKeyEngine) ?? fail(`no OpenSSL engine "${id.privateKeyEngine}"`);
-    try {
-      if (o.engineInit(engine) !== 1) fail(`engine ${id.privateKeyEngine} did not start: ${errorQueue(o)}`);
-      pkey = o.engineLoadPrivateKey(engine, id.privateKeyIdentifier, null, null);
-      o.engineFinish(engine);
-    } finally {
-      o.engineFree(engine);
-    }
-    if (!pkey) fail(`the token's key did not load: ${errorQueue(o)}`);
-  } else {
-    // Node decrypts (passphrase) and normalises the key; OpenSSL gets an unencrypted PKCS#8 PEM
-    // that lives only for this call.
-    let pem: Buffer;
-    try {
-      pem = Buffer.from(
-        createPrivateKey({ key: id.key, ...(id.passphrase !== undefined ? { passphrase: id.passphrase } : {}) })
-          .export({ format: 'pem', type: 'pkcs8' })
-          .toString(),
-      );
-    } catch (err) {
-      return fail((err as Error).message);
-    }
-    const bio = o.bioNewMemBuf(pem, pem.length) ?? fail('BIO_new_mem_buf failed');
-    pkey = o.pemReadPrivateKey(bio);
-    o.bioFree(bio);
-    pem.fill(0);
-    if (!pkey) fail(errorQueue(o));
-  }
-  try {
-    if (o.usePrivateKey(ssl, pkey!) !== 1 || o.checkPrivateKey(ssl) !== 1)
-      fail(`the key does not match the certificate: ${errorQueue(o)}`);
-  } finally {
-    o.pkeyFree(pkey!);
-  }
-}
 
 /** A TLS connection whose records OpenSSL makes in memory and Node's socket carries. */
 export class TlsClient extends EventEmitter {
@@ -228,34 +80,6 @@ export class TlsClient extends EventEmitter {
     socket.resume();
   }
 
-  /** The SSL object for one connection, with SNI, ALPN, groups and the client certificate. */
-  private static prepare(opts: TlsClientOptions): { o: OpenSsl; ssl: Ptr; rbio: Ptr; wbio: Ptr } {
-    const o = openssl();
-    o.errClear();
-    const ssl = o.sslNew(context(o, opts.ca));
-    const rbio = o.bioNewMem();
-    const wbio = o.bioNewMem();
-    if (!ssl || !rbio || !wbio) {
-      if (ssl) o.sslFree(ssl);
-      for (const b of [rbio, wbio]) if (b) o.bioFree(b);
-      throw new TandemError(ErrorCodes.PROTOCOL, `TLS setup failed: ${errorQueue(o)}`);
-    }
-    o.setBio(ssl, rbio, wbio); // the SSL object owns both from here
-    try {
-      if (opts.servername) o.sslCtrl(ssl, Ssl.CTRL_SET_TLSEXT_HOSTNAME, 0, Buffer.from(`${opts.servername}\0`));
-      const alpn = Buffer.from('\x08http/1.1');
-      o.setAlpnProtos(ssl, alpn, alpn.length);
-      if (opts.groups && o.sslCtrl(ssl, Ssl.CTRL_SET_GROUPS_LIST, 0, Buffer.from(`${opts.groups}\0`)) !== 1)
-        throw new TandemError(ErrorCodes.USAGE, `unsupported TLS groups: ${opts.groups}`);
-      if (opts.identity) useIdentity(o, ssl, opts.identity);
-      o.setConnectState(ssl);
-    } catch (err) {
-      o.sslFree(ssl);
-      throw err;
-    }
-    return { o, ssl, rbio, wbio };
-  }
-
   /** Connects, handshakes and reads the server's chain; rejects with a typed error. */
   static connect(opts: TlsClientOptions): Promise<TlsClient> {
     const reads = { handler: (_chunk: Buffer): void => {} };
@@ -276,7 +100,7 @@ export class TlsClient extends EventEmitter {
     });
     let made: { o: OpenSsl; ssl: Ptr; rbio: Ptr; wbio: Ptr };
     try {
-      made = TlsClient.prepare(opts);
+      made = prepareSsl(opts);
     } catch (err) {
       socket.destroy();
       return Promise.reject(err as Error);
@@ -306,7 +130,7 @@ export class TlsClient extends EventEmitter {
         opts.timeoutMs,
       );
       const flush = (): void => {
-        const out = drain(o, wbio);
+        const out = drainBio(o, wbio);
         if (out) socket.write(out);
       };
       const step = (): void => {
@@ -349,7 +173,7 @@ export class TlsClient extends EventEmitter {
       this.fail(err);
       return false;
     }
-    return this.socket.write(drain(this.o, this.wbio) ?? Buffer.alloc(0), cb);
+    return this.socket.write(drainBio(this.o, this.wbio) ?? Buffer.alloc(0), cb);
   }
 
   /** Stops `data` events (and, in pump mode, opening records) until {@link resume}. */
@@ -372,7 +196,7 @@ export class TlsClient extends EventEmitter {
     if (!this.closed) {
       this.o.shutdown(this.ssl);
       this.o.errClear();
-      const out = drain(this.o, this.wbio);
+      const out = drainBio(this.o, this.wbio);
       if (out) this.socket.end(out);
       else this.socket.end();
     }
@@ -623,7 +447,7 @@ export class TlsClient extends EventEmitter {
   /** Sends what OpenSSL wrote on its own (alerts, a KeyUpdate answer). */
   private flushWrites(): void {
     if (this.closed) return;
-    const out = drain(this.o, this.wbio);
+    const out = drainBio(this.o, this.wbio);
     if (out) this.socket.write(out);
   }
 
@@ -646,46 +470,3 @@ export class TlsClient extends EventEmitter {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** Everything the write BIO holds, or null. */
-function drain(o: OpenSsl, wbio: Ptr): Buffer | null {
-  const pending = o.bioCtrl(wbio, Ssl.BIO_CTRL_PENDING, 0, null);
-  if (pending <= 0) return null;
-  const out = Buffer.allocUnsafe(pending);
-  const n = o.bioRead(wbio, out, pending);
-  return n > 0 ? out.subarray(0, n) : null;
-}
-
-/**
- * The server's chain, leaf first — as validated (the root that completed the path included) when
- * OpenSSL accepted it, else as sent — and OpenSSL's verdict on it.
- */
-function readPeer(o: OpenSsl, ssl: Ptr): TlsPeer {
-  const result = o.verifyResult(ssl);
-  const sent = chainOf(o, o.peerCertChain(ssl));
-  const verified = result === Ssl.X509_V_OK ? chainOf(o, o.verifiedChain(ssl)) : [];
-  const chainDer = verified.length > 0 ? verified : sent;
-  const authorized = result === Ssl.X509_V_OK && chainDer.length > 0;
-  return {
-    chainDer,
-    authorized,
-    ...(authorized ? {} : { authorizationError: chainDer.length ? verifyErrorCode(result) : 'NO_PEER_CERTIFICATE' }),
-  };
-}
-
-/** DER of the certificates of a STACK_OF(X509), at most 16. */
-function chainOf(o: OpenSsl, stack: Ptr | null): Buffer[] {
-  const out: Buffer[] = [];
-  const n = stack ? Math.min(o.stackNum(stack), 16) : 0;
-  for (let i = 0; i < n; i++) {
-    const x = o.stackValue(stack!, i);
-    const bio = x ? o.bioNewMem() : null;
-    if (!x || !bio) continue;
-    if (o.pemWriteX509(bio, x) === 1) {
-      const pem = drain(o, bio);
-      if (pem) out.push(Buffer.from(new X509Certificate(pem).raw));
-    }
-    o.bioFree(bio);
-  }
-  return out;
-}
