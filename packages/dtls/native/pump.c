@@ -64,6 +64,34 @@ static napi_value bad_args(napi_env env) {
   return NULL;
 }
 
+/* Argument readers: each is 0 when the value is missing or of the wrong kind. */
+static int get_ptr(napi_env env, napi_value v, void **p) {
+  bool lossless = false;
+  uint64_t addr = 0;
+  if (napi_get_value_bigint_uint64(env, v, &addr, &lossless) != napi_ok || addr == 0) return 0;
+  *p = (void *)(uintptr_t)addr;
+  return 1;
+}
+
+static int get_buf(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  void *d = NULL;
+  if (napi_get_buffer_info(env, v, &d, len) != napi_ok || d == NULL) return 0;
+  *data = (uint8_t *)d;
+  return 1;
+}
+
+static int get_i32s(napi_env env, napi_value v, int32_t **data, size_t min) {
+  napi_typedarray_type type;
+  size_t count = 0, offset = 0;
+  void *d = NULL;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &count, &d, &ab, &offset) != napi_ok || type != napi_int32_array ||
+      count < min || d == NULL)
+    return 0;
+  *data = (int32_t *)d;
+  return 1;
+}
+
 /* Maps a failed SSL_write/SSL_read to HELD-or-DRAINED versus an error; fills the error detail. */
 static int ssl_outcome(SSL *ssl, int ret, int *detail) {
   int e = SSL_get_error(ssl, ret);
@@ -181,33 +209,17 @@ typedef struct {
 static int parse_batch(napi_env env, napi_callback_info info, batch_args *a) {
   size_t argc = 8;
   napi_value argv[8];
-  bool lossless = false;
-  uint64_t ssl = 0, mem = 0;
-  void *data = NULL, *out = NULL;
-  size_t len = 0, count = 0, offset = 0;
-  napi_typedarray_type type;
-  napi_value ab;
   bool gso = false;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8) return 0;
-  if (napi_get_value_int32(env, argv[0], &a->tun_fd) != napi_ok) return 0;
-  if (napi_get_value_bigint_uint64(env, argv[1], &ssl, &lossless) != napi_ok || ssl == 0) return 0;
-  if (napi_get_value_int32(env, argv[2], &a->udp_fd) != napi_ok) return 0;
-  if (napi_get_value_bigint_uint64(env, argv[3], &mem, &lossless) != napi_ok || mem == 0) return 0;
-  if (napi_get_buffer_info(env, argv[4], &data, &len) != napi_ok) return 0;
-  if (napi_get_value_int32(env, argv[5], &a->budget) != napi_ok || a->budget < 1 || a->budget > BATCH_MAX)
-    return 0;
-  if (napi_get_value_bool(env, argv[6], &gso) != napi_ok) return 0;
-  if (napi_get_typedarray_info(env, argv[7], &type, &count, &out, &ab, &offset) != napi_ok ||
-      type != napi_int32_array || count < (size_t)(8 + a->budget) || out == NULL)
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 ||
+      napi_get_value_int32(env, argv[0], &a->tun_fd) != napi_ok || !get_ptr(env, argv[1], (void **)&a->ssl) ||
+      napi_get_value_int32(env, argv[2], &a->udp_fd) != napi_ok || !get_ptr(env, argv[3], (void **)&a->mem) ||
+      !get_buf(env, argv[4], &a->buf, &a->cap) || napi_get_value_int32(env, argv[5], &a->budget) != napi_ok ||
+      a->budget < 1 || a->budget > BATCH_MAX || napi_get_value_bool(env, argv[6], &gso) != napi_ok ||
+      !get_i32s(env, argv[7], &a->out, (size_t)(8 + a->budget)))
     return 0;
   /* Room for the scratch area and at least one record of the largest size. */
-  if (len < 2 * BATCH_SCRATCH + 256) return 0;
-  a->ssl = (SSL *)(uintptr_t)ssl;
-  a->mem = (BIO *)(uintptr_t)mem;
-  a->buf = (uint8_t *)data;
-  a->cap = len;
+  if (a->cap < 2 * BATCH_SCRATCH + 256) return 0;
   a->gso = gso ? 1 : 0;
-  a->out = (int32_t *)out;
   return 1;
 }
 
@@ -289,25 +301,22 @@ static napi_value FlushBatch(napi_env env, napi_callback_info info) {
   batch_args a = {0};
   int records = 0, first = 0;
   bool gso = false;
-  void *data = NULL, *out = NULL;
-  size_t len = 0, count = 0, offset = 0;
-  napi_typedarray_type type;
-  napi_value ab;
+  uint8_t *data = NULL;
+  size_t len = 0;
+  int32_t *out = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
-      napi_get_value_int32(env, argv[0], &a.udp_fd) != napi_ok ||
-      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
+      napi_get_value_int32(env, argv[0], &a.udp_fd) != napi_ok || !get_buf(env, argv[1], &data, &len) ||
       napi_get_value_int32(env, argv[2], &records) != napi_ok ||
       napi_get_value_int32(env, argv[3], &first) != napi_ok || napi_get_value_bool(env, argv[4], &gso) != napi_ok ||
-      napi_get_typedarray_info(env, argv[5], &type, &count, &out, &ab, &offset) != napi_ok ||
-      type != napi_int32_array || records < 0 || records > BATCH_MAX || first < 0 || first > records ||
-      count < (size_t)(8 + records) || len < BATCH_SCRATCH)
+      records < 0 || records > BATCH_MAX || first < 0 || first > records ||
+      !get_i32s(env, argv[5], &out, (size_t)(8 + records)) || len < BATCH_SCRATCH)
     return bad_args(env);
-  a.out = (int32_t *)out;
+  a.out = out;
   a.gso = gso ? 1 : 0;
   size_t total = 0;
   for (int i = 0; i < records; i++) total += (size_t)a.out[8 + i];
   if (total > len - BATCH_SCRATCH) return bad_args(env);
-  int next = send_batch(a.udp_fd, (uint8_t *)data + BATCH_SCRATCH, a.out + 8, first, records, &a.gso);
+  int next = send_batch(a.udp_fd, data + BATCH_SCRATCH, a.out + 8, first, records, &a.gso);
   if (next < 0) return batch_done(env, &a, PUMP_SSL_ERROR, 0, 0, 1000 + (-1 - next), records, first);
   return batch_done(env, &a, next < records ? PUMP_HELD : PUMP_DRAINED, 0, 0, 0, records, next);
 }
@@ -361,27 +370,19 @@ static open_status open_records(SSL *ssl, int tun_fd, uint8_t *rec, int *packets
 static napi_value DtlsToTunBatch(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
-  bool lossless = false;
-  uint64_t ssl_addr = 0, mem_addr = 0;
+  SSL *ssl = NULL;
+  BIO *mem = NULL;
   int udp_fd = -1, tun_fd = -1, budget = 0;
-  void *data = NULL, *outp = NULL;
-  size_t len = 0, count = 0, offset = 0;
-  napi_typedarray_type type;
-  napi_value ab;
+  uint8_t *rec = NULL;
+  size_t len = 0;
+  int32_t *out = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7 ||
-      napi_get_value_bigint_uint64(env, argv[0], &ssl_addr, &lossless) != napi_ok || ssl_addr == 0 ||
-      napi_get_value_int32(env, argv[1], &udp_fd) != napi_ok ||
-      napi_get_value_bigint_uint64(env, argv[2], &mem_addr, &lossless) != napi_ok || mem_addr == 0 ||
-      napi_get_value_int32(env, argv[3], &tun_fd) != napi_ok ||
-      napi_get_buffer_info(env, argv[4], &data, &len) != napi_ok ||
-      napi_get_value_int32(env, argv[5], &budget) != napi_ok || budget < 1 || budget > BATCH_MAX ||
-      napi_get_typedarray_info(env, argv[6], &type, &count, &outp, &ab, &offset) != napi_ok ||
-      type != napi_int32_array || count < 8 || len < (size_t)BATCH_SCRATCH + (size_t)budget * RX_SLOT)
+      !get_ptr(env, argv[0], (void **)&ssl) || napi_get_value_int32(env, argv[1], &udp_fd) != napi_ok ||
+      !get_ptr(env, argv[2], (void **)&mem) || napi_get_value_int32(env, argv[3], &tun_fd) != napi_ok ||
+      !get_buf(env, argv[4], &rec, &len) || napi_get_value_int32(env, argv[5], &budget) != napi_ok ||
+      budget < 1 || budget > BATCH_MAX || !get_i32s(env, argv[6], &out, 8) ||
+      len < (size_t)BATCH_SCRATCH + (size_t)budget * RX_SLOT)
     return bad_args(env);
-  SSL *ssl = (SSL *)(uintptr_t)ssl_addr;
-  BIO *mem = (BIO *)(uintptr_t)mem_addr;
-  int32_t *out = (int32_t *)outp;
-  uint8_t *rec = (uint8_t *)data;
   uint8_t *slots = rec + BATCH_SCRATCH;
   int packets = 0, bytes = 0, drops = 0, detail = 0, length = 0, status = PUMP_DRAINED;
 
@@ -441,33 +442,6 @@ static napi_value DtlsToTunBatch(napi_env env, napi_callback_info info) {
 #define CSTP_HEADER 8
 #define CSTP_TYPE_DATA 0x00
 #define TLS_SCRATCH (CSTP_HEADER + 16 * 1024 + 64)
-
-static int get_ptr(napi_env env, napi_value v, void **p) {
-  bool lossless = false;
-  uint64_t addr = 0;
-  if (napi_get_value_bigint_uint64(env, v, &addr, &lossless) != napi_ok || addr == 0) return 0;
-  *p = (void *)(uintptr_t)addr;
-  return 1;
-}
-
-static int get_buf(napi_env env, napi_value v, uint8_t **data, size_t *len) {
-  void *d = NULL;
-  if (napi_get_buffer_info(env, v, &d, len) != napi_ok || d == NULL) return 0;
-  *data = (uint8_t *)d;
-  return 1;
-}
-
-static int get_i32s(napi_env env, napi_value v, int32_t **data, size_t min) {
-  napi_typedarray_type type;
-  size_t count = 0, offset = 0;
-  void *d = NULL;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, v, &type, &count, &d, &ab, &offset) != napi_ok || type != napi_int32_array ||
-      count < min || d == NULL)
-    return 0;
-  *data = (int32_t *)d;
-  return 1;
-}
 
 /*
  * tunToTls(tunFd, ssl, memBio, buf, budget, out): reads up to `budget` packets from the TUN and
