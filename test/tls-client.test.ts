@@ -8,38 +8,13 @@
  * packets from the "TUN" reach the server as one DATA frame each.
  */
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TlsClient } from '@tandem/dtls';
-import { standardLab, type Lab } from '@tandem/testkit';
+import { Sock, standardLab, testLibc, type Lab } from '@tandem/testkit';
 
-const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-const libc = koffi.load('libc.so.6');
-const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int32_t *sv)') as (
-  d: number,
-  t: number,
-  p: number,
-  sv: Int32Array,
-) => number;
-const write = libc.func('int write(int fd, const uint8_t *buf, size_t n)') as (
-  f: number,
-  b: Buffer,
-  n: number,
-) => number;
-const read = libc.func('int read(int fd, uint8_t *buf, size_t n)') as (f: number, b: Buffer, n: number) => number;
-const close = libc.func('int close(int fd)') as (fd: number) => number;
-const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const int32_t *val, uint32_t len)') as (
-  fd: number,
-  level: number,
-  name: number,
-  val: Int32Array,
-  len: number,
-) => number;
-const shutdown = libc.func('int shutdown(int fd, int how)') as (fd: number, how: number) => number;
-const AF_UNIX = 1;
-const SOCK_DGRAM_NONBLOCK = 2 | 0o4000;
+const { socketpair, write, read, close, shutdown, setsockopt } = testLibc();
 
 /** A CSTP frame: STF\x01, length, type, 0, payload. */
 function frame(type: number, payload: Buffer): Buffer {
@@ -120,7 +95,7 @@ describe('TlsClient: OpenSSL records over a Node TCP socket', () => {
   };
   const tun = (): Int32Array => {
     const sv = new Int32Array(2);
-    expect(socketpair(AF_UNIX, SOCK_DGRAM_NONBLOCK, 0, sv)).toBe(0);
+    expect(socketpair(Sock.AF_UNIX, Sock.DGRAM | Sock.NONBLOCK, 0, sv)).toBe(0);
     pairs.push(sv);
     return sv;
   };

@@ -7,27 +7,11 @@
  * receiving comes in batches (recvmmsg): order and record boundaries must survive both.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sock, testLibc } from '@tandem/testkit';
 import { DtlsClient, DtlsServer, type DtlsServerPeer } from '../src/index.js';
 
-const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-const libc = koffi.load('libc.so.6');
-const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int32_t *sv)') as (
-  d: number,
-  t: number,
-  p: number,
-  sv: Int32Array,
-) => number;
-const write = libc.func('int write(int fd, const uint8_t *buf, size_t n)') as (
-  f: number,
-  b: Buffer,
-  n: number,
-) => number;
-const read = libc.func('int read(int fd, uint8_t *buf, size_t n)') as (f: number, b: Buffer, n: number) => number;
-const close = libc.func('int close(int fd)') as (fd: number) => number;
-const AF_UNIX = 1;
-const SOCK_DGRAM_NONBLOCK = 2 | 0o4000;
+const { socketpair, write, read, close } = testLibc();
 
 async function until<T>(check: () => T, what: string, ms = 5000): Promise<NonNullable<T>> {
   for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 10))) {
@@ -67,7 +51,7 @@ describe('the DTLS packet pump (native)', () => {
       (r, n) => controls.push(Buffer.from(r.subarray(0, n))),
       () => {},
     );
-    expect(socketpair(AF_UNIX, SOCK_DGRAM_NONBLOCK, 0, sv)).toBe(0);
+    expect(socketpair(Sock.AF_UNIX, Sock.DGRAM | Sock.NONBLOCK, 0, sv)).toBe(0);
     await until(() => peer, 'the server peer');
   });
   afterAll(() => {

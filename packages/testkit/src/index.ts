@@ -4,6 +4,7 @@
  * suite with its reason, and a scripted in-process TLS gateway. A private, test-only package:
  * production code never imports it (a dependency-cruiser rule checks it), so it is not built.
  */
+export * from './libc.js';
 export * from './pki.js';
 export * from './skip.js';
 export * from './tls-gateway.js';

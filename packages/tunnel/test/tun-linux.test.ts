@@ -5,28 +5,12 @@
  * packet rates and its idle CPU are covered by test/tunnel-tun.test.ts in a network namespace.
  */
 import { closeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@tandem/common';
 import { LinuxTunDevice, type LinuxTunOptions } from '@tandem/tunnel';
+import { Sock, testLibc } from '@tandem/testkit';
 
-const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-const c = koffi.load('libc.so.6');
-const socketpair = c.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)') as (
-  d: number,
-  t: number,
-  p: number,
-  sv: Int32Array,
-) => number;
-type Io = (fd: number, buf: Uint8Array, count: number) => number;
-const io = {
-  read: c.func('int read(int fd, uint8_t *buf, size_t count)') as Io,
-  write: c.func('int write(int fd, const uint8_t *buf, size_t count)') as Io,
-};
-const AF_UNIX = 1;
-const SOCK_SEQPACKET = 5;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
+const io = testLibc();
 
 const opened: Array<{ dev: LinuxTunDevice; peer: number }> = [];
 afterEach(() => {
@@ -38,7 +22,7 @@ afterEach(() => {
 
 function pair(options?: LinuxTunOptions): { dev: LinuxTunDevice; peer: number } {
   const sv = new Int32Array(2);
-  expect(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv)).toBe(0);
+  expect(io.socketpair(Sock.AF_UNIX, Sock.SEQPACKET | Sock.NONBLOCK | Sock.CLOEXEC, 0, sv)).toBe(0);
   const p = { dev: new LinuxTunDevice(sv[0] as number, 'sp0', options), peer: sv[1] as number };
   opened.push(p);
   return p;
