@@ -47,7 +47,8 @@ describe.skipIf(!isRoot || !which('ip'))(
       try {
         expect(readFileSync(resolv, 'utf8')).toBe('search home.example\nnameserver 192.168.1.1\n');
         expect(existsSync(journalPath(journalDir, dead))).toBe(false);
-        const err = agent.stderr();
+        // The socket file exists a moment before the agent's 'listening' line reaches the pipe.
+        const err = await agent.logged('listening');
         const restored = err.indexOf('network journal: restored routes and DNS of a dead session');
         expect(restored).toBeGreaterThan(-1);
         expect(restored).toBeLessThan(err.indexOf('profiles loaded'));
