@@ -27,6 +27,11 @@ export interface CstpClosed {
    */
   kind: 'server' | 'dead' | 'transport' | 'protocol' | 'local';
   reason: string;
+  /**
+   * Set on `dead` when the gateway is not to blame: the path moved or the machine slept, so
+   * the owner may reconnect at once instead of backing off.
+   */
+  retryNow?: boolean;
 }
 
 /** Counters for status and the benchmark. */
@@ -43,7 +48,7 @@ export interface CstpStats {
 }
 
 /** The packet pump of a {@link TlsClient} connection (absent on other sockets, e.g. in tests). */
-type Pumped = Pick<TlsClient, 'pumped' | 'pumpFromTun' | 'deliverDataTo'>;
+type Pumped = Pick<TlsClient, 'pumped' | 'pumpFromTun' | 'deliverDataTo' | 'lastReadAt'>;
 
 /** A running CSTP session. */
 export class CstpSession extends EventEmitter {
@@ -63,12 +68,13 @@ export class CstpSession extends EventEmitter {
   private lastRx = Date.now();
   private lastDpd = 0;
   private readonly startedAt = Date.now();
+  private lastTick = this.startedAt;
   private rekeyAnnounced = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
   /** The connection's packet pump, when it has one; its counters as last seen by the timer. */
   private readonly pump: Pumped | null;
-  private pumpSeen = { packetsIn: 0, packetsOut: 0 };
+  private pumpSeenOut = 0;
   private lastPumpTx = 0;
 
   constructor(
@@ -173,6 +179,21 @@ export class CstpSession extends EventEmitter {
   get transport(): { protocol: string; cipher: string } {
     const socket = this.channel.socket;
     return { protocol: socket.getProtocol() ?? 'unknown', cipher: socket.getCipher()?.standardName ?? 'unknown' };
+  }
+
+  /** The local address of the TCP connection (compared with the route after a network change). */
+  get localAddress(): string | undefined {
+    return this.channel.socket.localAddress;
+  }
+
+  /**
+   * Ends the session as dead (the owner reconnects with the cookie): the path it was made on is
+   * gone, as a network change showed before any DPD could.
+   */
+  abandon(reason: string, options: { retryNow?: boolean } = {}): void {
+    if (this.closedWhy) return;
+    this.emit('dead', reason);
+    this.finish({ kind: 'dead', reason, ...(options.retryNow ? { retryNow: true } : {}) });
   }
 
   /** Whether the session has ended. */
@@ -280,12 +301,13 @@ export class CstpSession extends EventEmitter {
 
   private onTimer(): void {
     const now = Date.now();
-    // The pump moves packets without a call per packet: its counters prove liveness each tick.
+    // The pump moves packets without a call per packet: the socket's last read proves the
+    // gateway alive (at the time it came, which matters after a pause), its counters our sending.
     const p = this.pump?.pumped;
     if (p) {
-      if (p.packetsIn !== this.pumpSeen.packetsIn) this.lastRx = now;
-      if (p.packetsOut !== this.pumpSeen.packetsOut) this.lastPumpTx = now;
-      this.pumpSeen = { packetsIn: p.packetsIn, packetsOut: p.packetsOut };
+      this.lastRx = Math.max(this.lastRx, this.pump!.lastReadAt);
+      if (p.packetsOut !== this.pumpSeenOut) this.lastPumpTx = now;
+      this.pumpSeenOut = p.packetsOut;
     }
     const due = livenessDue(this.channel.config, {
       now,
@@ -294,11 +316,15 @@ export class CstpSession extends EventEmitter {
       lastDpd: this.lastDpd,
       startedAt: this.startedAt,
       rekeyAnnounced: this.rekeyAnnounced,
+      lastTick: this.lastTick,
     });
+    this.lastTick = now;
     if (due.deadSilentMs !== null) {
-      const reason = `no data from the gateway for ${Math.round(due.deadSilentMs / 1000)} s (DPD ${this.channel.config.dpd} s)`;
-      this.emit('dead', reason);
-      this.finish({ kind: 'dead', reason });
+      const reason =
+        due.pausedMs !== undefined
+          ? `resumed after ${Math.round(due.pausedMs / 1000)} s asleep or frozen (DPD ${this.channel.config.dpd} s)`
+          : `no data from the gateway for ${Math.round(due.deadSilentMs / 1000)} s (DPD ${this.channel.config.dpd} s)`;
+      this.abandon(reason, { retryNow: due.pausedMs !== undefined });
       return;
     }
     if (due.probe) this.probe();

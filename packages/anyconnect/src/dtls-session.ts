@@ -107,6 +107,7 @@ export class DtlsSession extends EventEmitter {
   private packetHandler: (packet: Buffer) => void = () => {};
   private lastDpd = 0;
   private readonly startedAt = Date.now();
+  private lastTick = this.startedAt;
   private rekeyAnnounced = false;
   private timer: NodeJS.Timeout | null = null;
   private deadReason: string | null = null;
@@ -255,7 +256,9 @@ export class DtlsSession extends EventEmitter {
       lastDpd: this.lastDpd,
       startedAt: this.startedAt,
       rekeyAnnounced: this.rekeyAnnounced,
+      lastTick: this.lastTick,
     });
+    this.lastTick = now;
     if (due.deadSilentMs !== null) {
       this.die(
         `no DTLS record from the gateway for ${Math.round(due.deadSilentMs / 1000)} s (DPD ${this.offer.dpd} s)`,

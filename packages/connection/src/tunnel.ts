@@ -40,6 +40,7 @@ import { DtlsLink } from './dtls-link.js';
 import type { ConnectionEvent, EventSink } from './events.js';
 import { gatewayAddress } from './gateway-ip.js';
 import { onQuiet, releaseMemory } from './memory-relief.js';
+import { checkPath } from './path-check.js';
 
 /** Where on the host the tunnel goes. */
 export interface HostSettings {
@@ -124,7 +125,7 @@ function roundTimings(t: NetworkSession['timings']): NetworkSession['timings'] {
 
 /** A running tunnel. */
 export class Tunnel {
-  private readonly deadListeners = new Set<(reason: string) => void>();
+  private readonly deadListeners = new Set<(reason: string, how?: { retryNow?: boolean }) => void>();
   private readonly endListeners = new Set<(end: TunnelEnd) => void>();
   private closing: Promise<void> | null = null;
   private ended = false;
@@ -313,7 +314,7 @@ export class Tunnel {
   }
 
   /** The transport died (DPD, TLS/TCP loss); TUN, routes and DNS stay until reconnect or close. */
-  onDead(listener: (reason: string) => void): () => void {
+  onDead(listener: (reason: string, how?: { retryNow?: boolean }) => void): () => void {
     this.deadListeners.add(listener);
     return () => this.deadListeners.delete(listener);
   }
@@ -325,11 +326,38 @@ export class Tunnel {
   }
 
   /**
+   * The host's network changed: a transport whose path is gone is declared dead at once (the
+   * owner reconnects it on the new path); one whose path stands gets a DPD probe, so a path
+   * that silently broke is found within one round trip's worth of DPD instead of two periods.
+   */
+  async networkChanged(): Promise<void> {
+    const session = this.session;
+    if (this.ended || this.closing || this.rekeying || session.isClosed) return;
+    const verdict = await checkPath({
+      gatewayIp: this.network.networkConfig.gateway.address,
+      tunDevice: this.tun.name,
+      localAddress: session.localAddress,
+    });
+    if (session !== this.session || this.ended || this.closing || session.isClosed) return;
+    if (verdict.moved) {
+      this.opening.log.info('network path to the gateway changed; reconnecting', { reason: verdict.reason });
+      session.abandon(`network changed: ${verdict.reason}`, { retryNow: true });
+    } else session.probe();
+  }
+
+  /**
    * One cookie reconnect keeping TUN, routes and DNS: E_COOKIE_REJECTED when the gateway wants
    * a new login, E_NETCONFIG when it hands out another address (the tunnel must be rebuilt).
    */
   async reconnect(credentials: { cookie: string }, ctx: { signal?: AbortSignal } = {}): Promise<void> {
     const t0 = performance.now();
+    // vpnc-script pins the host route to the gateway again: after a change of uplink the old
+    // one is gone, and the gateway would otherwise be routed into the tunnel itself.
+    await this.network
+      .attemptReconnect()
+      .catch((err: Error) =>
+        this.opening.log.warn('vpnc-script attempt-reconnect step failed', { error: err.message }),
+      );
     const o = this.opening.settings.auth;
     const gateway = this.opening.auth.gateway;
     const target = {
@@ -424,7 +452,7 @@ export class Tunnel {
       this.dtls.stop();
       this.datapath.detach();
       this.emit({ event: why.kind === 'dead' ? 'dead' : 'transport-lost', reason: why.reason });
-      for (const l of [...this.deadListeners]) l(why.reason);
+      for (const l of [...this.deadListeners]) l(why.reason, why.retryNow ? { retryNow: true } : {});
     };
     // A session can end while vpnc-script is still running, before there is a Tunnel to hear
     // it: that loss is reported once the owner has the tunnel and has subscribed.

@@ -57,6 +57,8 @@ export class TlsClient extends EventEmitter {
   private tunBlocked = false;
   /** Frames and bytes the pump moved each way (CSTP header included). */
   readonly pumped = { packetsOut: 0, bytesOut: 0, packetsIn: 0, bytesIn: 0, tunDrops: 0 };
+  /** When the socket last delivered bytes (ms since the epoch): liveness without a call per packet. */
+  lastReadAt = Date.now();
 
   private constructor(
     private readonly socket: Socket,
@@ -215,6 +217,11 @@ export class TlsClient extends EventEmitter {
     return this.closed;
   }
 
+  /** The local address the TCP connection left from (the path check compares it to the route). */
+  get localAddress(): string | undefined {
+    return this.socket.localAddress;
+  }
+
   /** True while data can still be sent. */
   get writable(): boolean {
     return !this.closed && this.socket.writable;
@@ -362,6 +369,7 @@ export class TlsClient extends EventEmitter {
 
   private onCiphertext(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastReadAt = Date.now();
     if (this.sink) {
       this.openNatively(chunk);
       return;

@@ -140,7 +140,12 @@ export class Engine {
     if (this.phase !== 'new') throw new TandemError(ErrorCodes.USAGE, 'the engine was already started');
     this.phase = 'running';
     this.state.serviceEnabled = true;
-    this.unsubscribeNetwork = this.options.network.onChange(() => void this.networkChanged());
+    this.unsubscribeNetwork = this.options.network.onChange(() => {
+      // Running tunnels check their own path at once; TND is re-evaluated beside them.
+      this.sessions.machine.networkChanged();
+      this.sessions.user.networkChanged();
+      void this.networkChanged();
+    });
     await this.networkChanged();
   }
 

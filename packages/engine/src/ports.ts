@@ -91,9 +91,11 @@ export interface DataPlane {
   details?(): PlaneDetails;
   /**
    * Called when the transport died (DPD timeout, TLS/TCP error). TUN, routes and DNS stay in
-   * place so that traffic is not leaked while the engine reconnects. Returns an unsubscribe.
+   * place so that traffic is not leaked while the engine reconnects. `retryNow` says the
+   * transport was given up because its path moved (no gateway trouble), so the first reconnect
+   * needs no backoff. Returns an unsubscribe.
    */
-  onDead(listener: (reason: string) => void): () => void;
+  onDead(listener: (reason: string, how?: { retryNow?: boolean }) => void): () => void;
   /**
    * Called when the tunnel is over and must not be reconnected: the gateway sent DISCONNECT or
    * TERMINATE (`byServer`), or the tunnel failed locally in a way no reconnect can mend (the
@@ -105,6 +107,12 @@ export interface DataPlane {
    * routes and DNS. Rejects with COOKIE_REJECTED on HTTP 401.
    */
   reconnect(session: SessionCredentials, ctx: OpenContext): Promise<void>;
+  /**
+   * The host's network changed (link, address, route or DNS). The plane checks its transport's
+   * path: one whose path is gone reports itself dead through {@link onDead}; one whose path
+   * stands is probed. Never rejects for a failed check.
+   */
+  networkChanged?(): Promise<void>;
   /**
    * Tears the tunnel down. `logout` sends DISCONNECT 0xb0 so the gateway invalidates the
    * cookie. Resolves only once routes and DNS are reverted; the engine treats a rejection as

@@ -54,7 +54,7 @@ export class FakePlane implements DataPlane {
   counters: TrafficCounters = { bytesIn: 0, bytesOut: 0 };
   closed = false;
   closing = false;
-  private readonly dead = new Set<(r: string) => void>();
+  private readonly dead = new Set<(r: string, how?: { retryNow?: boolean }) => void>();
   private readonly ended = new Set<(end: PlaneEnd) => void>();
 
   constructor(
@@ -69,7 +69,7 @@ export class FakePlane implements DataPlane {
     return { ...this.counters };
   }
 
-  onDead(listener: (reason: string) => void): () => void {
+  onDead(listener: (reason: string, how?: { retryNow?: boolean }) => void): () => void {
     this.dead.add(listener);
     return () => this.dead.delete(listener);
   }
@@ -79,9 +79,16 @@ export class FakePlane implements DataPlane {
     return () => this.ended.delete(listener);
   }
 
-  /** Simulates DPD death. */
-  killTransport(reason = 'DPD timeout'): void {
-    for (const l of [...this.dead]) l(reason);
+  /** How often the engine reported a network change to this plane. */
+  networkChanges = 0;
+
+  async networkChanged(): Promise<void> {
+    this.networkChanges += 1;
+  }
+
+  /** Simulates DPD death (or, with `retryNow`, a transport given up because its path moved). */
+  killTransport(reason = 'DPD timeout', how: { retryNow?: boolean } = {}): void {
+    for (const l of [...this.dead]) l(reason, how);
   }
 
   /** Simulates a gateway DISCONNECT. */

@@ -168,3 +168,37 @@ export function parseLinkNames(output: string): string[] {
 export async function linkExists(name: string): Promise<boolean> {
   return (await ip(['link', 'show', 'dev', name])).ok;
 }
+
+/** The route the kernel would use toward one address: outgoing device and source address. */
+export interface RouteChoice {
+  dev: string;
+  /** Preferred source address; absent when the route names none. */
+  src?: string;
+  /** Next hop, absent for a directly connected destination. */
+  via?: string;
+}
+
+/**
+ * Reads `ip -j route get` output: the first entry's device, source and next hop, or null when
+ * the output is not the expected JSON (an unreachable destination makes `ip` fail instead).
+ */
+export function parseRouteGet(json: string): RouteChoice | null {
+  let entries: unknown;
+  try {
+    entries = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  const first = Array.isArray(entries) ? (entries[0] as Record<string, unknown> | undefined) : undefined;
+  if (!first || typeof first.dev !== 'string') return null;
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const src = str(first.prefsrc);
+  const via = str(first.gateway);
+  return { dev: first.dev, ...(src ? { src } : {}), ...(via ? { via } : {}) };
+}
+
+/** The kernel's route choice toward `address` now; null when there is none (unreachable). */
+export async function routeTo(address: string): Promise<RouteChoice | null> {
+  const r = await ip(['-j', 'route', 'get', address], 5000);
+  return r.ok ? parseRouteGet(r.stdout) : null;
+}

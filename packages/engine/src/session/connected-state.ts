@@ -37,7 +37,7 @@ export class ConnectedState implements SessionState {
           kind: ctx.kind,
           reason: event.reason,
         });
-        return next(ctx.states.reconnecting(this.target, this.creds, this.plane));
+        return next(ctx.states.reconnecting(this.target, this.creds, this.plane, event.retryNow === true));
       case 'ended':
         // The gateway's end is a normal outcome (idle); a local failure is an error to show.
         if (event.byServer) {
@@ -57,6 +57,11 @@ export class ConnectedState implements SessionState {
             detail: { cause: 'tun-failed', message: event.reason },
           }),
         );
+      case 'network-changed':
+        this.plane.networkChanged?.().catch((err: unknown) => {
+          ctx.log.warn('checking the path after a network change failed', { kind: ctx.kind, error: String(err) });
+        });
+        return same();
       case 'disconnect':
         return next(ctx.states.disconnecting(this.target, this.plane, event.logout, { kind: 'idle' }));
       default:

@@ -97,6 +97,11 @@ export class SessionMachine {
     return settled;
   }
 
+  /** Tells the current state that the host's network changed (see `DataPlane.networkChanged`). */
+  networkChanged(): void {
+    this.post({ type: 'network-changed' });
+  }
+
   /** Ends the machine for good; only valid at rest. */
   shutdown(): void {
     this.post({ type: 'shutdown' });
@@ -211,7 +216,9 @@ export class SessionMachine {
         const guard = (event: SessionEvent) => () => {
           if (this.plane?.plane === plane) this.post(event);
         };
-        const offDead = plane.onDead((reason) => guard({ type: 'dead', reason })());
+        const offDead = plane.onDead((reason, how) =>
+          guard({ type: 'dead', reason, ...(how?.retryNow ? { retryNow: true } : {}) })(),
+        );
         const offEnd = plane.onEnded(({ reason, byServer }) => guard({ type: 'ended', reason, byServer })());
         this.plane = {
           plane,

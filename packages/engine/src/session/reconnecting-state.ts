@@ -27,6 +27,8 @@ export class ReconnectingState implements SessionState {
   private phase: Phase = 'waiting';
   private attempt = 0;
   private nextAt: number | undefined;
+  /** Identifies the pending retry timer: a network change may have taken its place. */
+  private retryToken = 0;
   private abort = new AbortController();
   private cancel: { logout: boolean } | null = null;
 
@@ -35,16 +37,27 @@ export class ReconnectingState implements SessionState {
     private readonly target: SessionTarget,
     private creds: SessionCredentials,
     private readonly plane: DataPlane,
+    /** The path moved under a live session: its first attempt needs no backoff. */
+    private readonly retryNow = false,
   ) {}
 
   enter(ctx: SessionContext): void {
-    this.schedule(ctx);
+    if (this.retryNow) this.reconnect(ctx);
+    else this.schedule(ctx);
   }
 
   handle(event: SessionEvent, ctx: SessionContext): Transition {
     switch (event.type) {
       case 'retry-due':
+        if (this.phase !== 'waiting' || event.token !== this.retryToken) return same();
         // schedule() never sets a retry past the budget, so a due retry is always attempted.
+        this.reconnect(ctx);
+        return same(true);
+      case 'network-changed':
+        // A new network is a new chance: waiting out the backoff would only add downtime.
+        if (this.phase !== 'waiting') return same();
+        ctx.log.info('network changed while waiting to reconnect; trying now', { kind: ctx.kind });
+        this.retryToken += 1;
         this.reconnect(ctx);
         return same(true);
       case 'reconnect-ok':
@@ -117,7 +130,7 @@ export class ReconnectingState implements SessionState {
       ),
     );
     this.nextAt = ctx.now() + delay;
-    ctx.after(this, delay, { type: 'retry-due' });
+    ctx.after(this, delay, { type: 'retry-due', token: ++this.retryToken });
   }
 
   private reconnect(ctx: SessionContext): void {

@@ -18,7 +18,7 @@ export function createStateFactory(now: () => number): StateFactory {
     authenticating: (target) => new AuthenticatingState(now(), target),
     connecting: (target, creds) => new ConnectingState(now(), target, creds),
     connected: (target, creds, plane) => new ConnectedState(now(), target, creds, plane),
-    reconnecting: (target, creds, plane) => new ReconnectingState(now(), target, creds, plane),
+    reconnecting: (target, creds, plane, retryNow) => new ReconnectingState(now(), target, creds, plane, retryNow),
     disconnecting: (target, plane, logout, after) => new DisconnectingState(now(), target, plane, logout, after),
     error: (target, detail) => new ErrorState(now(), target, detail),
   };

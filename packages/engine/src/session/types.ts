@@ -29,8 +29,9 @@ export type SessionEvent =
   | { type: 'open-failed'; error: unknown }
   | { type: 'reconnect-ok' }
   | { type: 'reconnect-failed'; error: unknown }
-  | { type: 'retry-due' }
-  | { type: 'dead'; reason: string }
+  | { type: 'retry-due'; token: number }
+  | { type: 'network-changed' }
+  | { type: 'dead'; reason: string; retryNow?: boolean }
   | { type: 'ended'; reason: string; byServer: boolean }
   | { type: 'closed'; error?: unknown };
 
@@ -80,7 +81,7 @@ export interface StateFactory {
   authenticating(target: SessionTarget): SessionState;
   connecting(target: SessionTarget, creds: SessionCredentials): SessionState;
   connected(target: SessionTarget, creds: SessionCredentials, plane: DataPlane): SessionState;
-  reconnecting(target: SessionTarget, creds: SessionCredentials, plane: DataPlane): SessionState;
+  reconnecting(target: SessionTarget, creds: SessionCredentials, plane: DataPlane, retryNow?: boolean): SessionState;
   disconnecting(target: SessionTarget, plane: DataPlane, logout: boolean, after: AfterClose): SessionState;
   error(target: SessionTarget | undefined, detail: CauseDetail): SessionState;
 }
