@@ -8,8 +8,10 @@
  */
 import { ErrorCodes, TandemError, type ErrorCode } from '@tandem/common';
 import { parseProfile, type ClientProfile } from '@tandem/profile';
+import { systemClock } from './ports.js';
 import type {
   AuthContext,
+  Clock,
   DataPlane,
   NetworkInfo,
   NetworkObserver,
@@ -44,9 +46,9 @@ export interface FakeDriverOptions {
   /** Delay of each operation in ms (default 10). */
   delay?: (kind: TunnelKind, op: Op) => number;
   faults?: FaultPlan;
+  /** Time for the delays and the call records (default: the global timers, so vitest fake timers apply). */
+  clock?: Clock;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A data plane that tests end on purpose: DPD death, gateway DISCONNECT, TUN failure. */
 export class FakePlane implements DataPlane {
@@ -111,7 +113,7 @@ export class FakePlane implements DataPlane {
   async close(options: { logout: boolean }): Promise<void> {
     this.closing = true;
     this.driver.record(this.kind, 'close', 'start');
-    await sleep(this.driver.delayOf(this.kind, 'close'));
+    await this.driver.sleep(this.driver.delayOf(this.kind, 'close'));
     if (options.logout) this.driver.logouts.push(this.kind);
     this.closed = true;
     this.closing = false;
@@ -134,10 +136,17 @@ export class FakeDriver implements TunnelDriver {
   private cookieSeq = 0;
   faults: FaultPlan;
   delay: (kind: TunnelKind, op: Op) => number;
+  private readonly clock: Clock;
 
   constructor(options: FakeDriverOptions = {}) {
     this.faults = options.faults ?? (() => null);
     this.delay = options.delay ?? (() => 10);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Waits `ms` on the driver's clock (its planes wait on it too). */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 
   /** The delay the options give an operation (its planes use it too). */
@@ -148,7 +157,7 @@ export class FakeDriver implements TunnelDriver {
   /** Appends a call record (its planes record their closes here). */
   record(kind: TunnelKind, op: Op, phase: 'start' | 'end', ok?: boolean, uid?: number): void {
     this.log.push({
-      at: Date.now(),
+      at: this.clock.now(),
       kind,
       op,
       phase,
@@ -170,7 +179,7 @@ export class FakeDriver implements TunnelDriver {
   /** Runs one operation: records start and end, waits its delay, applies an injected fault or an abort. */
   async runOp(kind: TunnelKind, op: Op, signal: AbortSignal, body: () => void, uid?: number): Promise<void> {
     this.record(kind, op, 'start', undefined, uid);
-    await sleep(this.delay(kind, op));
+    await this.sleep(this.delay(kind, op));
     try {
       const fault = this.faults(kind, op);
       if (fault !== null) throw new TandemError(fault, `injected ${fault} in ${op}`);

@@ -194,6 +194,54 @@ describe('401 cookie rejected → re-authentication', () => {
   });
 });
 
+describe('re-authentication that fails transiently (gateway overloaded after a restart)', () => {
+  it('is retried after the backoff without the refused cookie, and the routes stay applied', async () => {
+    const r = rig();
+    await r.engine.start();
+    await tick(100);
+    const plane = r.driver.plane('machine')!;
+    r.driver.rejectedCookies.add(plane.cookie);
+    failNext(r.driver, 'machine', 'authenticate', ErrorCodes.GATEWAY_TIMEOUT, 1);
+    const deadAt = Date.now();
+    plane.killTransport();
+    await tick(1_030);
+    // 401 at +1000 → re-auth at +1010 times out at +1020 → waits for attempt 1 (2 s).
+    expect(r.tunnel('machine')).toMatchObject({
+      state: 'reconnecting',
+      reconnect: { attempt: 1, phase: 'waiting', nextAt: deadAt + 1020 + 2000 },
+    });
+    await tick(3_000);
+    expect(r.driver.calls('machine', 'authenticate').map((c) => c.at - deadAt)).toEqual([-100, 1010, 3020]);
+    // The refused cookie is not tried again: one 401, then the new cookie.
+    expect(
+      r.driver.log.filter((c) => c.kind === 'machine' && c.op === 'reconnect' && c.phase === 'end').map((c) => c.ok),
+    ).toEqual([false, true]);
+    expect(r.tunnel('machine').state).toBe('connected');
+    expect(r.driver.calls('machine', 'close')).toHaveLength(0);
+    expect(r.events.filter((e) => e.type === 'session-ended')).toEqual([]);
+    expect(r.driver.violations).toEqual([]);
+  });
+
+  it('a user tunnel keeps retrying while its signer is there, and gives up at the budget', async () => {
+    const r = rig(TRUSTED);
+    await r.engine.start();
+    await r.engine.connectUser({ uid: 1000, url: USER_URL });
+    await tick(100);
+    const plane = r.driver.plane('user')!;
+    r.driver.rejectedCookies.add(plane.cookie);
+    failNext(r.driver, 'user', 'authenticate', ErrorCodes.GATEWAY_UNREACHABLE, 1_000);
+    plane.killTransport();
+    await tick(30_000);
+    expect(r.tunnel('user')).toMatchObject({ state: 'reconnecting', ownerUid: 1000 });
+    // Re-auths at +1010, then after 2, 4, 8 s: never the refused cookie again.
+    expect(r.driver.calls('user', 'authenticate')).toHaveLength(1 + 4);
+    expect(r.driver.calls('user', 'reconnect')).toHaveLength(1);
+    await tick(31_000);
+    expect(r.tunnel('user')).toMatchObject({ state: 'error', cause: 'reconnect-timeout' });
+    expect(r.driver.applied.size).toBe(0);
+  });
+});
+
 describe('server DISCONNECT → no retry', () => {
   it('user tunnel goes idle with cause gateway-ended and is not reconnected', async () => {
     const r = rig(TRUSTED);

@@ -1,9 +1,11 @@
 /**
  * `reconnecting`: the transport died but TUN, routes and DNS stay in place (no leak while we
  * retry). Policy (docs/protocol.md#reconnect): reconnect with the session cookie with backoff
- * (1 s, ×2, cap 30 s, jitter) within a total budget; a rejected cookie (401) means a full
+ * (1 s, ×2, cap 30 s, full jitter) within a total budget; a rejected cookie (401) means a full
  * re-authentication — automatic for the machine tunnel, and for the user tunnel only while the
- * user's signer is connected.
+ * user's signer is connected. A re-authentication that fails transiently (gateway unreachable or
+ * overloaded) is retried on the same backoff and budget, without the refused cookie: a gateway
+ * that just restarted refuses every old cookie and may time out under the whole fleet at once.
  */
 import { backoffDelay } from '@tandem/common';
 import type { DataPlane, SessionCredentials } from '../ports.js';
@@ -26,6 +28,8 @@ export class ReconnectingState implements SessionState {
   readonly name = 'reconnecting';
   private phase: Phase = 'waiting';
   private attempt = 0;
+  /** The gateway refused the cookie: the next attempt re-authenticates instead of reconnecting. */
+  private cookieRefused = false;
   private nextAt: number | undefined;
   /** Identifies the pending retry timer: a network change may have taken its place. */
   private retryToken = 0;
@@ -51,6 +55,7 @@ export class ReconnectingState implements SessionState {
       case 'retry-due':
         if (this.phase !== 'waiting' || event.token !== this.retryToken) return same();
         // schedule() never sets a retry past the budget, so a due retry is always attempted.
+        if (this.cookieRefused) return this.reauthenticate(ctx);
         this.reconnect(ctx);
         return same(true);
       case 'network-changed':
@@ -69,11 +74,12 @@ export class ReconnectingState implements SessionState {
       case 'auth-ok':
         if (this.cancel) return this.close(ctx, this.cancel.logout);
         this.creds = event.creds;
+        this.cookieRefused = false;
         this.reconnect(ctx);
         return same(true);
       case 'auth-failed':
         if (this.cancel) return this.close(ctx, this.cancel.logout);
-        return this.fail(ctx, causeOf(event.error));
+        return this.retryOrFail(causeOf(event.error), ctx);
       case 'disconnect':
         if (this.phase === 'waiting') return this.close(ctx, event.logout);
         // A reconnect or re-auth is in flight: let it settle before closing the plane.
@@ -87,29 +93,40 @@ export class ReconnectingState implements SessionState {
 
   private onReconnectFailed(detail: CauseDetail, ctx: SessionContext): Transition {
     if (detail.cause === 'cookie-rejected') {
-      if (ctx.kind === 'user' && !ctx.userSignerAvailable(this.target.uid)) {
-        return this.fail(ctx, {
-          cause: 'cookie-rejected',
-          message:
-            'the gateway rejected the session cookie and no client of the tunnel owner is connected to re-authenticate',
-        });
-      }
-      this.phase = 'reauthenticating';
-      this.abort = new AbortController();
-      const work = ctx.driver.authenticate(ctx.kind, {
-        url: this.target.url,
-        ...(ctx.kind === 'user' ? { uid: this.target.uid } : {}),
-        reason: 'reauth',
-        signal: this.abort.signal,
-      });
-      ctx.run(
-        this,
-        work,
-        (creds) => ({ type: 'auth-ok', creds }),
-        (error) => ({ type: 'auth-failed', error }),
-      );
-      return same(true);
+      this.cookieRefused = true;
+      return this.reauthenticate(ctx);
     }
+    return this.retryOrFail(detail, ctx);
+  }
+
+  private reauthenticate(ctx: SessionContext): Transition {
+    if (ctx.kind === 'user' && !ctx.userSignerAvailable(this.target.uid)) {
+      return this.fail(ctx, {
+        cause: 'cookie-rejected',
+        message:
+          'the gateway rejected the session cookie and no client of the tunnel owner is connected to re-authenticate',
+      });
+    }
+    this.phase = 'reauthenticating';
+    this.nextAt = undefined;
+    this.abort = new AbortController();
+    const work = ctx.driver.authenticate(ctx.kind, {
+      url: this.target.url,
+      ...(ctx.kind === 'user' ? { uid: this.target.uid } : {}),
+      reason: 'reauth',
+      signal: this.abort.signal,
+    });
+    ctx.run(
+      this,
+      work,
+      (creds) => ({ type: 'auth-ok', creds }),
+      (error) => ({ type: 'auth-failed', error }),
+    );
+    return same(true);
+  }
+
+  /** A transient failure waits for the next attempt (within the budget); anything else ends the session. */
+  private retryOrFail(detail: CauseDetail, ctx: SessionContext): Transition {
     if (!isTransient(detail.cause)) return this.fail(ctx, detail);
     this.attempt += 1;
     if (this.budgetSpent(ctx)) return this.giveUp(ctx);
