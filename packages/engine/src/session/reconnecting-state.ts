@@ -63,6 +63,7 @@ export class ReconnectingState implements SessionState {
         if (this.phase !== 'waiting') return same();
         ctx.log.info('network changed while waiting to reconnect; trying now', { kind: ctx.kind });
         this.retryToken += 1;
+        if (this.cookieRefused) return this.reauthenticate(ctx);
         this.reconnect(ctx);
         return same(true);
       case 'reconnect-ok':
