@@ -7,11 +7,12 @@
  * socket listens and the first machine-tunnel decision is made, and STOPPING=1 when stop begins.
  */
 import type { Logger } from '@tandem/common';
-import { Engine } from '@tandem/engine';
+import { Engine, type UserPolicy } from '@tandem/engine';
 import { createIpcServer, type IpcServer } from '@tandem/ipc/server';
 import { resolveAdminGid } from './admin-group.js';
 import { AgentTunnelDriver, type ConnectionRunner } from './adapters/driver.js';
 import { MachineStore, readPassphraseFile } from './adapters/machine-credentials.js';
+import { FailClosedFirewall } from './adapters/failclosed-firewall.js';
 import { ResolvConfObserver } from './adapters/network-observer.js';
 import { TlsLeafProbe } from './adapters/trusted-server-probe.js';
 import { SignerRegistry } from './adapters/user-presence.js';
@@ -23,7 +24,7 @@ import { AGENT_VERSION } from './version.js';
 import { createDiagnostics } from './diag/wiring.js';
 import { TunnelHistory } from './history.js';
 import type { AgentOptions } from './options.js';
-import { ProfileStore } from './profiles.js';
+import { ProfileStore, type ProfileSet } from './profiles.js';
 import { recoverNetwork } from './recovery.js';
 import { nullNotifier, type ServiceNotifier } from './sd-notify.js';
 import { ServiceReadiness } from './service-readiness.js';
@@ -113,6 +114,12 @@ export class Agent {
       probe: new TlsLeafProbe(),
       log: log.child('engine'),
       machineProfile: profiles.set.machine,
+      userPolicy: userPolicyOf(profiles.set),
+      firewall: new FailClosedFirewall({
+        journalDir: paths.journalDir,
+        resolve: options.resolve,
+        log: log.child('always-on'),
+      }),
       ...(saved ? { machineTunnelEnabled: saved.enabled } : {}),
     });
 
@@ -180,6 +187,7 @@ export class Agent {
     const before = this.profiles.set.machine;
     const set = await this.profiles.load();
     if (set.machine !== before) await this.engine.setMachineProfile(set.machine);
+    await this.engine.setUserPolicy(userPolicyOf(set));
   }
 
   /** Brings tunnels down (routes/DNS reverted), then closes the socket. Idempotent. */
@@ -202,6 +210,16 @@ export class Agent {
     })();
     return this.stopping;
   }
+}
+
+/** The user profiles' AutomaticVPNPolicy and gateways, as the engine's Always-On needs them. */
+function userPolicyOf(set: ProfileSet): UserPolicy | null {
+  if (set.merged.hosts.length === 0) return null;
+  const hosts = set.merged.hosts;
+  return {
+    policy: set.merged.defaultPreferences().clientInitialization.automaticVpnPolicy,
+    gateways: hosts.flatMap((h) => [h.url, ...h.backupServers.map((b) => (b.includes('://') ? b : `https://${b}`))]),
+  };
 }
 
 /** Sends each log record to admin watchers as a `log` event; re-entrant records are dropped. */

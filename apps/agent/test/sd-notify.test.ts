@@ -297,6 +297,7 @@ describe('ServiceReadiness on a real engine', () => {
       at: 0,
       desired: { tunnel: 'user' as const, reason: 'user 1000 asked to connect' },
       tnd: { verdict: 'untrusted' as const, reason: 'x' },
+      alwaysOn: { blocking: false, reason: '' },
       machineTunnelEnabled: true,
       tunnels: [
         { kind: 'machine' as const, state: 'disconnecting' as const },

@@ -547,6 +547,7 @@ describe('snapshot mapping', () => {
       at: 0,
       desired: { tunnel: 'user', reason: '' },
       tnd: { verdict: 'unknown', reason: '' },
+      alwaysOn: { blocking: false, reason: '' },
       machineTunnelEnabled: true,
       tunnels: [leaky],
     };
@@ -567,6 +568,7 @@ describe('stats in vpncli layout', () => {
     at: 65_000,
     desired: { tunnel: 'user', reason: '' },
     tnd: { verdict: 'untrusted', reason: '' },
+    alwaysOn: { blocking: false, reason: '' },
     machineTunnelEnabled: true,
     tunnels,
     ...over,

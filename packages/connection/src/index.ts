@@ -14,6 +14,13 @@ export * from './gateway-ip.js';
 export * from './login.js';
 export * from './tunnel.js';
 export { recover, listJournals, readJournal, type RecoverReport } from '@tandem/tunnel';
+export {
+  installFailClosed,
+  readFailClosedRecord,
+  removeFailClosed,
+  type BlockedGateway,
+  type BlockSpec,
+} from '@tandem/tunnel';
 export type {
   AuthOptions,
   FormPrompt,

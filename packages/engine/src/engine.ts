@@ -21,6 +21,7 @@ import {
   type BackoffPolicy,
   type ReconnectPolicy,
 } from '@tandem/common';
+import { AlwaysOnState, type Firewall, type UserPolicy } from './always-on.js';
 import { HandoverMeter, type HandoverEvent } from './handover.js';
 import { MachineRestart } from './machine-restart.js';
 import { NetworkOwnership } from './ownership.js';
@@ -58,6 +59,10 @@ export interface EngineOptions {
   reconnect?: Partial<ReconnectPolicy>;
   /** Backoff before restarting a machine tunnel that failed or was ended by the gateway. */
   machineRestart?: Partial<BackoffPolicy>;
+  /** The user profiles' AutomaticVPNPolicy and gateways (Always-On, TND for the user tunnel). */
+  userPolicy?: UserPolicy | null;
+  /** Always-On's fail-closed block; without it Always-On never blocks. */
+  firewall?: Firewall;
 }
 
 /** The caller of a control method, as the IPC layer identified it. */
@@ -93,6 +98,7 @@ export class Engine {
   private readonly handover = new HandoverMeter();
   private readonly restart: MachineRestart;
   private readonly wasUp: Record<TunnelKind, boolean> = { machine: false, user: false };
+  private readonly alwaysOn: AlwaysOnState;
   private profile: ClientProfile | null;
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private tndGeneration = 0;
@@ -127,6 +133,11 @@ export class Engine {
       () => this.reconcile(),
     );
     this.profile = options.machineProfile ?? null;
+    this.alwaysOn = new AlwaysOnState(options.firewall, options.userPolicy ?? null, (err) =>
+      this.log.error('Always-On block could not be applied', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
     this.state = {
       serviceEnabled: false,
       machine: { ...machineInputs(this.profile), enabled: options.machineTunnelEnabled ?? true },
@@ -200,12 +211,19 @@ export class Engine {
     await this.networkChanged();
   }
 
+  /** Replaces the user profiles' policy and gateways, then re-evaluates TND. */
+  async setUserPolicy(user: UserPolicy | null): Promise<void> {
+    this.alwaysOn.setUser(user);
+    await this.networkChanged();
+  }
+
   /** Re-evaluates TND after a network change; the newest evaluation wins. */
   async networkChanged(): Promise<void> {
     if (this.phase !== 'running') return;
     const generation = ++this.tndGeneration;
-    const result = await this.evaluateTnd();
+    const [result, userResult] = await Promise.all([this.evaluateTnd(), this.evaluateUserTnd()]);
     if (generation !== this.tndGeneration || this.phase !== 'running') return;
+    this.alwaysOn.setVerdict(userResult.verdict);
     const changed = result.verdict !== this.state.tnd.verdict;
     this.state.tnd = result;
     // A new network is a new chance for a machine tunnel that failed on the old one.
@@ -224,6 +242,8 @@ export class Engine {
     this.state.serviceEnabled = false;
     this.reconcile();
     await Promise.all([this.sessions.machine.whenAtRest(), this.sessions.user.whenAtRest()]);
+    this.publish();
+    await this.alwaysOn.settled();
     this.phase = 'stopped';
     this.sessions.machine.shutdown();
     this.sessions.user.shutdown();
@@ -271,9 +291,17 @@ export class Engine {
     );
   }
 
+  private async evaluateUserTnd(): Promise<TndResult> {
+    const policy = this.alwaysOn.policy;
+    if (policy === null) return { verdict: 'unknown', reason: 'no user profile' };
+    const probe = this.options.probe;
+    return evaluateTnd(policy, this.options.network.current(), probe ? { probe } : {});
+  }
+
   private onSessionChange(kind: TunnelKind, prev: SessionStateName, rest: SessionRest | null): void {
     const session = this.sessions[kind];
     const now = this.clock.now();
+    if (session.stateName === 'connected') this.alwaysOn.connected();
     if (session.stateName === 'connected' && prev !== 'reconnecting') {
       this.wasUp[kind] = true;
       if (kind === 'machine') this.restart.succeeded();
@@ -297,6 +325,7 @@ export class Engine {
       return;
     }
     const v = rest.view;
+    if (v.state === 'error') this.alwaysOn.failed();
     this.emit({
       type: 'session-ended',
       kind,
@@ -348,6 +377,9 @@ export class Engine {
   }
 
   private publish(): void {
+    const holder = this.ownership.holder;
+    const tunnel = holder ? (this.sessions[holder].view().plane?.interfaceName ?? null) : null;
+    this.alwaysOn.update(this.state.serviceEnabled, tunnel, this.state.machine.url);
     this.feed.publish(this.snapshotSource());
   }
 
@@ -362,6 +394,7 @@ export class Engine {
       now: this.clock.now(),
       desired: { tunnel: decision.tunnel, reason: decision.reason },
       tnd: this.state.tnd,
+      alwaysOn: { blocking: this.alwaysOn.current.block !== null, reason: this.alwaysOn.current.reason },
       machineTunnelEnabled: this.state.machine.enabled,
       sessions,
     };

@@ -39,3 +39,13 @@ export type { HandoverEvent } from './handover.js';
 export { SessionMachine, isRestState, type SessionDeps, type SessionRest } from './session/machine.js';
 export { causeOf, isTransient, type SessionCause, type CauseDetail } from './session/cause.js';
 export type { SessionStateName, SessionTarget, SessionEvent, StateView } from './session/types.js';
+export {
+  alwaysOnEnabled,
+  decideBlock,
+  BlockApplier,
+  type AlwaysOnDecision,
+  type AlwaysOnInputs,
+  type BlockRequest,
+  type Firewall,
+  type UserPolicy,
+} from './always-on.js';

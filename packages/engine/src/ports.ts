@@ -85,6 +85,8 @@ export interface PlaneEnd {
 export interface DataPlane {
   /** Addresses the gateway assigned (v4 and/or v6). */
   readonly addresses: readonly string[];
+  /** The tunnel's network interface, where the plane has one (Always-On lets it through). */
+  readonly interfaceName?: string;
   /** Current byte counters. */
   stats(): TrafficCounters;
   /** Transport and routing facts for statistics, where the plane knows them. */

@@ -40,6 +40,8 @@ export interface EngineSnapshot {
   at: number;
   desired: { tunnel: DesiredTunnel; reason: string };
   tnd: { verdict: TndVerdict; reason: string };
+  /** Always-On's fail-closed block: in place or not, and why. */
+  alwaysOn: { blocking: boolean; reason: string };
   machineTunnelEnabled: boolean;
   tunnels: TunnelSnapshot[];
 }
@@ -79,6 +81,7 @@ export interface SnapshotSource {
   now: number;
   desired: { tunnel: DesiredTunnel; reason: string };
   tnd: { verdict: TndVerdict; reason: string };
+  alwaysOn: { blocking: boolean; reason: string };
   machineTunnelEnabled: boolean;
   sessions: Array<{ kind: TunnelKind; view: StateView; ownerUid?: number }>;
 }
@@ -90,6 +93,7 @@ export function toSnapshot(source: SnapshotSource, seq: number): EngineSnapshot 
     at: source.now,
     desired: { tunnel: source.desired.tunnel, reason: source.desired.reason },
     tnd: { verdict: source.tnd.verdict, reason: source.tnd.reason },
+    alwaysOn: { ...source.alwaysOn },
     machineTunnelEnabled: source.machineTunnelEnabled,
     tunnels: source.sessions.map((s) => tunnelSnapshot(s.kind, s.view, s.ownerUid)),
   };

@@ -7,7 +7,8 @@
  * dependency-cruiser rule checks it); only tests reach it, by this entry point's name.
  */
 import { ErrorCodes, TandemError, type ErrorCode } from '@tandem/common';
-import { parseProfile, type ClientProfile } from '@tandem/profile';
+import { parseProfile, type AutomaticVpnPolicy, type ClientProfile } from '@tandem/profile';
+import type { BlockRequest, Firewall } from './always-on.js';
 import { systemClock } from './ports.js';
 import type {
   AuthContext,
@@ -53,6 +54,7 @@ export interface FakeDriverOptions {
 /** A data plane that tests end on purpose: DPD death, gateway DISCONNECT, TUN failure. */
 export class FakePlane implements DataPlane {
   readonly addresses: string[];
+  readonly interfaceName: string;
   counters: TrafficCounters = { bytesIn: 0, bytesOut: 0 };
   closed = false;
   closing = false;
@@ -65,6 +67,7 @@ export class FakePlane implements DataPlane {
     readonly cookie: string,
   ) {
     this.addresses = kind === 'machine' ? ['10.99.0.2'] : ['10.10.0.2'];
+    this.interfaceName = kind === 'machine' ? 'tun-machine' : 'tun-user';
   }
 
   stats(): TrafficCounters {
@@ -296,6 +299,40 @@ export function mgmtProfile(
   <ServerList><HostEntry><HostName>mgmt</HostName><HostAddress>vpn-mgmt.example.com</HostAddress><UserGroup>machine</UserGroup></HostEntry></ServerList>
 </AnyConnectProfile>`;
   return parseProfile(Buffer.from(xml), { managementTunnel: true, file: 'VpnMgmtTunProfile.xml' }).document;
+}
+
+/**
+ * A user profile's AutomaticVPNPolicy with Always-On (parsed by the real profile parser), trusting
+ * the same network as {@link mgmtProfile}'s default.
+ */
+export function alwaysOnPolicy(connectFailurePolicy: 'Open' | 'Closed' = 'Closed'): AutomaticVpnPolicy {
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
+  <ClientInitialization>
+    <AutomaticVPNPolicy>true
+      <TrustedDNSDomains>corp.example.com</TrustedDNSDomains>
+      <TrustedNetworkPolicy>Disconnect</TrustedNetworkPolicy>
+      <UntrustedNetworkPolicy>Connect</UntrustedNetworkPolicy>
+      <AlwaysOn>true
+        <ConnectFailurePolicy>${connectFailurePolicy}</ConnectFailurePolicy>
+      </AlwaysOn>
+    </AutomaticVPNPolicy>
+  </ClientInitialization>
+  <ServerList><HostEntry><HostName>users</HostName><HostAddress>vpn.example.com</HostAddress></HostEntry></ServerList>
+</AnyConnectProfile>`;
+  return parseProfile(Buffer.from(xml), { file: 'user.xml' }).document.clientInitialization.automaticVpnPolicy;
+}
+
+/** A firewall that records every block it was asked for. */
+export class FakeFirewall implements Firewall {
+  readonly applied: Array<BlockRequest | null> = [];
+  async apply(block: BlockRequest | null): Promise<void> {
+    this.applied.push(block === null ? null : structuredClone(block));
+  }
+  /** The block in place now. */
+  get current(): BlockRequest | null | undefined {
+    return this.applied[this.applied.length - 1];
+  }
 }
 
 /** The user tunnel's gateway URL in engine tests. */

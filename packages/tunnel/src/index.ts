@@ -17,5 +17,6 @@ export * from './journal.js';
 export * from './repair.js';
 export * from './session.js';
 export * from './recover.js';
+export * from './failclosed.js';
 export * from './state.js';
 export { trimMalloc } from './libc.js';

@@ -1,0 +1,189 @@
+/**
+ * Always-On (docs/always-on.md): whether the fail-closed block should be in place and what it
+ * lets through. Pure: engine.ts feeds it the user profiles' AutomaticVPNPolicy, the verdict of
+ * trusted network detection under that policy, where the tunnels are and whether a connect
+ * failed, and hands the answer to the {@link Firewall} port.
+ *
+ * The block stands while Always-On applies (policy and Always-On enabled, network untrusted)
+ * whatever the tunnels do — connecting, reconnecting, up (the tunnel's interface passes) — so
+ * nothing leaks in the gaps between them. `ConnectFailurePolicy` Open lifts it after a failed
+ * connect until the network changes or a tunnel comes up; Closed keeps it.
+ */
+import type { AutomaticVpnPolicy } from '@tandem/profile';
+import type { TndVerdict } from './tnd.js';
+
+/** What the firewall must let through while it blocks. */
+export interface BlockRequest {
+  /** Gateway URLs of every profile (the adapter resolves and pins their addresses). */
+  gateways: string[];
+  /** Interface of the tunnel holding the network, when one is open. */
+  tunnel?: string;
+  /** Captive-portal remediation in progress: the portal's addresses. */
+  portal?: { addresses: string[] };
+}
+
+/** Installs, replaces or (null) removes the block. Must settle; a rejection is logged. */
+export interface Firewall {
+  apply(block: BlockRequest | null): Promise<void>;
+}
+
+/** Everything the decision looks at. */
+export interface AlwaysOnInputs {
+  serviceEnabled: boolean;
+  /** The user profiles' policy; null without user profiles. */
+  policy: AutomaticVpnPolicy | null;
+  /** TND under that policy. */
+  verdict: TndVerdict;
+  /** A connect failed under ConnectFailurePolicy Open since the network last changed. */
+  failedOpen: boolean;
+  gateways: string[];
+  tunnel: string | null;
+  portal: { addresses: string[] } | null;
+}
+
+/** The decision and its reason (status and logs). */
+export interface AlwaysOnDecision {
+  block: BlockRequest | null;
+  reason: string;
+}
+
+/** Whether Always-On applies at all under `policy` (enabled, with TND enabled). */
+export function alwaysOnEnabled(policy: AutomaticVpnPolicy | null): boolean {
+  return policy !== null && policy.enabled && policy.alwaysOn.enabled;
+}
+
+/** Derives the block. */
+export function decideBlock(i: AlwaysOnInputs): AlwaysOnDecision {
+  if (!i.serviceEnabled) return { block: null, reason: 'service stopped' };
+  if (!alwaysOnEnabled(i.policy)) return { block: null, reason: 'Always-On is off' };
+  if (i.verdict === 'trusted') return { block: null, reason: 'trusted network' };
+  if (i.verdict === 'unknown') return { block: null, reason: 'network trust unknown' };
+  if (i.failedOpen) return { block: null, reason: 'connect failed and ConnectFailurePolicy is Open' };
+  return {
+    block: {
+      gateways: [...i.gateways],
+      ...(i.tunnel ? { tunnel: i.tunnel } : {}),
+      ...(i.portal ? { portal: { addresses: [...i.portal.addresses] } } : {}),
+    },
+    reason: i.tunnel ? 'Always-On: untrusted network, tunnel up' : 'Always-On: untrusted network, no tunnel up',
+  };
+}
+
+/**
+ * Applies decisions one at a time, newest wins: a change while an `apply` runs is applied
+ * right after it, and equal consecutive decisions are applied once.
+ */
+export class BlockApplier {
+  private applied = 'unset';
+  private wanted: BlockRequest | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly firewall: Firewall,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Asks for `block`; resolves when it (or a newer wish) is applied. */
+  set(block: BlockRequest | null): Promise<void> {
+    this.wanted = block;
+    this.running ??= this.drain().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  /** Resolves once nothing is being applied. */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const block = this.wanted;
+      const key = JSON.stringify(block);
+      if (key === this.applied) return;
+      try {
+        await this.firewall.apply(block);
+        this.applied = key;
+      } catch (err) {
+        this.onError(err);
+        // Leave `applied` as it was so the next decision tries again.
+        if (JSON.stringify(this.wanted) === key) return;
+      }
+    }
+  }
+}
+
+/** The user profiles' part of Always-On: their policy and their gateways. */
+export interface UserPolicy {
+  policy: AutomaticVpnPolicy;
+  /** Gateway URLs of the user profiles' server list. */
+  gateways: string[];
+}
+
+/** Always-On's inputs as they change, the current decision, and its application. */
+export class AlwaysOnState {
+  private user: UserPolicy | null;
+  private verdict: TndVerdict = 'unknown';
+  /** Nothing is applied before TND's first verdict: a block left by a crash stays until then. */
+  private evaluated = false;
+  private failedOpen = false;
+  private decision: AlwaysOnDecision = { block: null, reason: 'not evaluated yet' };
+  private readonly applier: BlockApplier | null;
+
+  constructor(firewall: Firewall | undefined, user: UserPolicy | null, onError: (err: unknown) => void) {
+    this.user = user;
+    this.applier = firewall ? new BlockApplier(firewall, onError) : null;
+  }
+
+  /** The user profiles' policy (null without user profiles). */
+  get policy(): AutomaticVpnPolicy | null {
+    return this.user?.policy ?? null;
+  }
+
+  /** Replaces the user profiles' policy and gateways. */
+  setUser(user: UserPolicy | null): void {
+    this.user = user;
+  }
+
+  /** TND's verdict under the user policy; a new verdict is a new network, so failures are forgotten. */
+  setVerdict(verdict: TndVerdict): void {
+    if (verdict !== this.verdict) this.failedOpen = false;
+    this.verdict = verdict;
+    this.evaluated = true;
+  }
+
+  /** A tunnel came up: a block lifted by ConnectFailurePolicy Open applies again from now. */
+  connected(): void {
+    this.failedOpen = false;
+  }
+
+  /** A connect failed: with ConnectFailurePolicy Open, the block is lifted. */
+  failed(): void {
+    if (alwaysOnEnabled(this.policy) && this.policy?.alwaysOn.connectFailurePolicy === 'Open') this.failedOpen = true;
+  }
+
+  /** Decides again and hands the block to the firewall when it changed. */
+  update(serviceEnabled: boolean, tunnel: string | null, machineUrl: string | null): AlwaysOnDecision {
+    const gateways = [...new Set([...(this.user?.gateways ?? []), ...(machineUrl ? [machineUrl] : [])])];
+    this.decision = decideBlock({
+      serviceEnabled,
+      policy: this.policy,
+      verdict: this.verdict,
+      failedOpen: this.failedOpen,
+      gateways,
+      tunnel,
+      portal: null,
+    });
+    if (this.evaluated || !serviceEnabled) void this.applier?.set(this.decision.block);
+    return this.decision;
+  }
+
+  /** The last decision, for status. */
+  get current(): AlwaysOnDecision {
+    return this.decision;
+  }
+
+  /** Resolves once the firewall has applied the last decision. */
+  settled(): Promise<void> {
+    return this.applier?.settled() ?? Promise.resolve();
+  }
+}
