@@ -12,6 +12,7 @@
  * management profile is never swapped into a running machine tunnel.
  */
 import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isTandemError, type Logger } from '@tandem/common';
 import type { ProfileOffer, ProfileOfferKind } from '@tandem/connection';
@@ -187,17 +188,30 @@ export class ProfileUpdater {
     return { ...base, status: 'installed', file };
   }
 
-  /** True when a file the offer would replace, or the one in force for its kind, has the offered SHA-1. */
+  /**
+   * True when an installed file of the offer's kind has the offered SHA-1: the one it would
+   * replace, or any other (the same profile installed under another name is not added twice).
+   */
   private async installed(offer: ProfileOffer, target: string, ctx: UpdateContext): Promise<boolean> {
     const candidates =
       offer.kind === 'management'
         ? [target, ...this.opts.profileDirs.map((d) => join(d, 'mgmttun', MGMT_PROFILE_FILE))]
-        : [target, ...(ctx.profileFile ? [ctx.profileFile] : [])];
+        : [target, ...(ctx.profileFile ? [ctx.profileFile] : []), ...(await this.userProfileFiles())];
     for (const path of new Set(candidates)) {
       // A file the loader would refuse is not installed, whatever its bytes.
       const bytes = await readProfileBytes(path, { requireRootOwned: true }).catch(() => null);
       if (bytes && sha1(bytes) === offer.sha1) return true;
     }
     return false;
+  }
+
+  /** Every top-level `*.xml` of the profile directories (the user profiles the agent reads). */
+  private async userProfileFiles(): Promise<string[]> {
+    const out: string[] = [];
+    for (const dir of this.opts.profileDirs) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      out.push(...names.filter((n) => n.toLowerCase().endsWith('.xml')).map((n) => join(dir, n)));
+    }
+    return out;
   }
 }

@@ -137,6 +137,13 @@ export class AgentTunnelDriver implements TunnelDriver {
     return machine;
   }
 
+  /** The user profile naming the gateway of `url` (same host and port, any group), or null. */
+  private userProfileFor(url: string): string | null {
+    const host = (u: string): string | null => URL.parse(u)?.host.toLowerCase() ?? null;
+    const wanted = host(url);
+    return this.deps.profiles.set.merged.hosts.find((h) => host(h.url) === wanted)?.profileFile ?? null;
+  }
+
   private allowedHosts(): string[] {
     return this.deps.profiles.set.merged.hosts.map((h) => h.hostAddress);
   }
@@ -152,7 +159,7 @@ export class AgentTunnelDriver implements TunnelDriver {
       signal: ctx.signal,
       profile: init,
       host: machine.serverList[0] ?? null,
-      profileFile: this.deps.profiles.set.merged.preferencesForHost(ctx.url).profileFile,
+      profileFile: this.userProfileFor(ctx.url),
       allowedHosts: machine.serverList.map((h) => h.hostAddress),
       strictServerTrust: true,
       machineCredentials,
