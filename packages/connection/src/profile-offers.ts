@@ -23,7 +23,7 @@ export interface ProfileOffer {
 
 /**
  * The `service-type` of the management tunnel profile in a manifest. ASAs call the profile type
- * `vpn-mgmt`; that the manifest uses the same word is *unverified* (docs/protocol.md#open-questions).
+ * `vpn-mgmt`; that the manifest uses the same word is *unverified* (docs/protocol.md#unverified-against-asaftd).
  */
 export const MANAGEMENT_SERVICE_TYPES: readonly string[] = ['vpn-mgmt'];
 
