@@ -1,9 +1,10 @@
 /**
  * The agent assembled: state directory → network journal recovery → saved settings → local
- * policy → profiles → machine store → engine with its adapters → IPC server → engine start. The saved machine
- * tunnel switch is handed to the engine's constructor, so a tunnel an administrator disabled
- * is never started, not even briefly, after a restart. `stop()` undoes it in reverse:
- * the engine first (it reverts routes and DNS), then the socket. systemd hears READY=1 once the
+ * policy → profiles → machine store → engine with its adapters (and the runner's profile
+ * updater) → IPC server → engine start. The saved machine tunnel switch is handed to the
+ * engine's constructor, so a tunnel an administrator disabled is never started, not even
+ * briefly, after a restart. `stop()` undoes it in reverse: the engine first (it reverts routes
+ * and DNS), then the socket. systemd hears READY=1 once the
  * socket listens and the first machine-tunnel decision is made, and STOPPING=1 when stop begins.
  */
 import type { Logger } from '@tandem/common';
