@@ -72,6 +72,7 @@ const stamp = {
 const paths = {
   profileDir: agent.DEFAULT_PROFILE_DIR,
   ciscoProfileDir: agent.CISCO_PROFILE_DIR,
+  localPolicy: agent.DEFAULT_LOCAL_POLICY,
   stateDir: agent.DEFAULT_STATE_DIR,
   settingsDir: agent.DEFAULT_SETTINGS_DIR,
   logDir: agent.DEFAULT_LOG_DIR,

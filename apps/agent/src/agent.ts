@@ -1,9 +1,10 @@
 /**
- * The agent assembled: state directory → network journal recovery → saved settings → profiles
- * → machine store → engine with its adapters → IPC server → engine start. The saved machine
- * tunnel switch is handed to the engine's constructor, so a tunnel an administrator disabled
- * is never started, not even briefly, after a restart. `stop()` undoes it in reverse:
- * the engine first (it reverts routes and DNS), then the socket. systemd hears READY=1 once the
+ * The agent assembled: state directory → network journal recovery → saved settings → local
+ * policy → profiles → machine store → engine with its adapters (and the runner's profile
+ * updater) → IPC server → engine start. The saved machine tunnel switch is handed to the
+ * engine's constructor, so a tunnel an administrator disabled is never started, not even
+ * briefly, after a restart. `stop()` undoes it in reverse: the engine first (it reverts routes
+ * and DNS), then the socket. systemd hears READY=1 once the
  * socket listens and the first machine-tunnel decision is made, and STOPPING=1 when stop begins.
  */
 import type { Logger } from '@tandem/common';
@@ -23,7 +24,9 @@ import { AttemptLog } from './attempts.js';
 import { AGENT_VERSION } from './version.js';
 import { createDiagnostics } from './diag/wiring.js';
 import { TunnelHistory } from './history.js';
+import { excludedStoreKinds, LocalPolicyStore } from './local-policy.js';
 import type { AgentOptions } from './options.js';
+import { ProfileUpdater } from './profile-updates.js';
 import { ProfileStore, type ProfileSet } from './profiles.js';
 import { recoverNetwork } from './recovery.js';
 import { nullNotifier, type ServiceNotifier } from './sd-notify.js';
@@ -63,6 +66,7 @@ export class Agent {
     readonly engine: Engine,
     readonly server: IpcServer,
     readonly profiles: ProfileStore,
+    readonly localPolicy: LocalPolicyStore,
     private readonly network: ResolvConfObserver,
     private readonly unsubscribe: Array<() => void>,
     private readonly readiness: ServiceReadiness,
@@ -81,6 +85,8 @@ export class Agent {
         uid: saved.uid,
         at: saved.at,
       });
+    const localPolicy = new LocalPolicyStore(options.localPolicyFile, log.child('local-policy'));
+    await localPolicy.load();
     const profileDirs = [
       ...new Set([options.profileDir, ...(options.ciscoProfileDir ? [options.ciscoProfileDir] : [])]),
     ];
@@ -88,7 +94,13 @@ export class Agent {
     await profiles.load();
     const passphrase = options.machinePassphraseFile ? await readPassphraseFile(options.machinePassphraseFile) : null;
     const attempts = config.attempts ?? new AttemptLog();
-    const machineStore = new MachineStore(options.machineStoreDir, passphrase, log.child('machine-store'), attempts);
+    const machineStore = new MachineStore(
+      options.machineStoreDir,
+      passphrase,
+      log.child('machine-store'),
+      attempts,
+      () => excludedStoreKinds(localPolicy.policy),
+    );
     const adminGid = options.adminGroup ? await resolveAdminGid(options.adminGroup) : undefined;
 
     const signers = new SignerRegistry();
@@ -104,7 +116,16 @@ export class Agent {
       runner: config.runner,
       log: log.child('driver'),
       attempts,
+      localPolicy,
     });
+    config.runner?.useProfileUpdates?.(
+      new ProfileUpdater({
+        profileDir: options.profileDir,
+        profileDirs,
+        policy: () => localPolicy.policy,
+        log: log.child('profile-updates'),
+      }),
+    );
     if (config.runner === null)
       log.warn('no connection runner installed: tunnels cannot come up (no data plane available)');
     const engine = new Engine({
@@ -129,6 +150,7 @@ export class Agent {
       config,
       engine,
       profiles,
+      localPolicy,
       settings,
       machineStore,
       history,
@@ -174,7 +196,7 @@ export class Agent {
       engine,
       engine.snapshot(),
     );
-    const agent = new Agent(log, engine, ipc, profiles, network, unsubscribe, readiness);
+    const agent = new Agent(log, engine, ipc, profiles, localPolicy, network, unsubscribe, readiness);
     await engine.start();
     log.info('agent started', { version: AGENT_VERSION, pid: process.pid, socket: options.socketPath });
     // The socket listens and the engine has decided about the machine tunnel: READY=1 (service-readiness.ts).
@@ -182,8 +204,9 @@ export class Agent {
     return agent;
   }
 
-  /** Re-reads the profiles (SIGHUP) and hands a changed management profile to the engine. */
+  /** Re-reads the local policy and the profiles (SIGHUP) and hands a changed management profile to the engine. */
   async reloadProfiles(): Promise<void> {
+    await this.localPolicy.load();
     const before = this.profiles.set.machine;
     const set = await this.profiles.load();
     if (set.machine !== before) await this.engine.setMachineProfile(set.machine);

@@ -91,7 +91,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
   process.on('SIGHUP', () => {
-    log.info('SIGHUP: reloading profiles');
+    log.info('SIGHUP: reloading profiles and the local policy');
     void agent?.reloadProfiles().catch((err: unknown) => log.error('profile reload failed', { error: String(err) }));
   });
 

@@ -20,6 +20,8 @@ export interface AgentOptions {
    * deployment works unchanged; null when disabled (`--no-cisco-profiles`).
    */
   ciscoProfileDir: string | null;
+  /** The AnyConnect local policy (docs/profile.md#local-policy); absent means every default. */
+  localPolicyFile: string;
   machineStoreDir: string;
   /** Root-only file holding the passphrase of encrypted machine-store keys / PKCS#12 files. */
   machinePassphraseFile: string | null;
@@ -45,6 +47,8 @@ export interface AgentOptions {
 
 /** Default directory of user-tunnel profiles; `mgmttun/` below it holds the machine tunnel profile. */
 export const DEFAULT_PROFILE_DIR = '/etc/tandem/profiles';
+/** Default local policy file: AnyConnect's file name, in Tandem's configuration directory. */
+export const DEFAULT_LOCAL_POLICY = '/etc/tandem/AnyConnectLocalPolicy.xml';
 /** Secure Client 5's profile directory on Linux; `mgmttun/` below it holds the machine tunnel profile. */
 export const CISCO_PROFILE_DIR = '/opt/cisco/secureclient/vpn/profile';
 /** Default runtime state directory (socket, network journal). */
@@ -59,7 +63,8 @@ export const DEFAULT_LOG_DIR = '/var/log/tandem';
 
 /** Usage text printed by `--help`. */
 export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-dir DIR]
-               [--cisco-profile-dir DIR | --no-cisco-profiles] [--machine-store DIR]
+               [--cisco-profile-dir DIR | --no-cisco-profiles] [--local-policy FILE]
+               [--machine-store DIR]
                [--machine-passphrase-file FILE] [--state-dir DIR] [--settings-dir DIR]
                [--admin-group NAME|GID] [--gateway-ca FILE] [--resolve HOST:IP]...
                [--log-level debug|info|warn|error] [--log-format text|json]
@@ -70,6 +75,8 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
   --cisco-profile-dir DIR  Secure Client profiles, read after --profile-dir
                      (default ${CISCO_PROFILE_DIR}; a missing directory is normal)
   --no-cisco-profiles  read --profile-dir only (overrides --cisco-profile-dir)
+  --local-policy FILE  AnyConnect local policy (default ${DEFAULT_LOCAL_POLICY};
+                     a missing file means every default)
   --machine-store DIR  machine certificate store (default ${LINUX_MACHINE_STORE})
   --machine-passphrase-file FILE  passphrase for encrypted machine keys (root-owned, mode 0600)
   --state-dir DIR    runtime state (default ${DEFAULT_STATE_DIR})
@@ -101,6 +108,7 @@ export const OPTIONS = {
   'profile-dir': { type: 'string' },
   'cisco-profile-dir': { type: 'string' },
   'no-cisco-profiles': { type: 'boolean' },
+  'local-policy': { type: 'string' },
   'machine-store': { type: 'string' },
   'machine-passphrase-file': { type: 'string' },
   'state-dir': { type: 'string' },
@@ -166,6 +174,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       v['no-cisco-profiles'] === true
         ? null
         : absolute('cisco-profile-dir', v['cisco-profile-dir'] ?? CISCO_PROFILE_DIR),
+    localPolicyFile: absolute('local-policy', v['local-policy'] ?? DEFAULT_LOCAL_POLICY),
     machineStoreDir: absolute('machine-store', v['machine-store'] ?? LINUX_MACHINE_STORE),
     machinePassphraseFile: v['machine-passphrase-file']
       ? absolute('machine-passphrase-file', v['machine-passphrase-file'])

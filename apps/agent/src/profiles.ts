@@ -140,7 +140,11 @@ export class ProfileStore {
       const parsed = await loadProfileFile(path, { requireRootOwned: true });
       const doc = parsed.document;
       if (doc.kind !== 'vpn') {
-        this.log.info('not a VPN profile; ignored', { file: path, kind: doc.kind });
+        // The local policy has its own path (--local-policy): one left here is not in force.
+        this.log.info('not a VPN profile; ignored (the local policy is read from --local-policy)', {
+          file: path,
+          kind: doc.kind,
+        });
         return null;
       }
       for (const w of parsed.warnings)

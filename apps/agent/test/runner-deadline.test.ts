@@ -37,6 +37,7 @@ function userRequest(port: number, over: Partial<RunnerAuthRequest>): RunnerAuth
     signal: new AbortController().signal,
     profile: defaultClientInitialization(),
     host: null,
+    profileFile: null,
     allowedHosts: [],
     strictServerTrust: false,
     machineCredentials: { cert: lab.machine.certPem, key: lab.machine.keyPem },

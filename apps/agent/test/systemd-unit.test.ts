@@ -60,7 +60,12 @@ describe('tandemd.service', () => {
 
   it('keeps every DNS back-end of vpnc-script writable, none required to exist', () => {
     expect(single('ProtectSystem')).toBe('strict');
-    expect(values('ReadWritePaths').sort()).toEqual(['-/etc/resolv.conf', '-/run/resolvconf', '-/run/vpnc']);
+    expect(values('ReadWritePaths').sort()).toEqual([
+      '-/etc/resolv.conf',
+      '-/etc/tandem/profiles',
+      '-/run/resolvconf',
+      '-/run/vpnc',
+    ]);
     // systemd-resolved is reached over D-Bus (resolvectl): a Unix socket.
     expect(values('RestrictAddressFamilies')).toContain('AF_UNIX');
     expect(values('CapabilityBoundingSet')).toEqual(['CAP_NET_ADMIN']);

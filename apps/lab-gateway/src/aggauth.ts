@@ -53,6 +53,8 @@ export interface AggAuthDeps {
   events: Events;
   /** SHA-1 of the gateway certificate, uppercase hex (for `server-cert-hash`). */
   serverCertHash: string;
+  /** The success document's `<vpn-profile-manifest>` (profiles.ts); absent: none. */
+  manifest?: string;
 }
 
 function xml(body: Buffer, extra: Array<[string, string]> = []): AuthResponse {
@@ -185,6 +187,7 @@ export class AggAuth {
       token: session.cookie,
       banner: options.banner,
       serverCertHash: this.deps.serverCertHash,
+      ...(this.deps.manifest ? { manifest: this.deps.manifest } : {}),
     });
     return xml(body, [['Set-Cookie', `webvpn=${session.cookie}; Secure; HttpOnly`]]);
   }

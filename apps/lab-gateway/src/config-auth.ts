@@ -164,6 +164,8 @@ export interface CompleteFields {
   banner: string | null;
   /** SHA-1 of the gateway certificate, uppercase hex. */
   serverCertHash: string;
+  /** The `<vpn-profile-manifest>` element (profiles.ts), or '' for none. */
+  manifest?: string;
 }
 
 /** The `type="complete"` document, in the Cisco shape (docs/protocol.md#success-and-the-cookie). */
@@ -174,7 +176,7 @@ export function completeDoc(f: CompleteFields): Buffer {
       `<session-id>${f.sessionId}</session-id>\n<session-token>${xmlEscape(f.token)}</session-token>\n` +
       `<auth id="success">\n<message id="0" param1="" param2=""></message>\n${banner}</auth>\n` +
       `<config client="vpn" type="private">\n<vpn-base-config><server-cert-hash>${f.serverCertHash}</server-cert-hash></vpn-base-config>\n` +
-      `<opaque is-for="vpn-client"></opaque>\n</config>\n</config-auth>\n`,
+      `<opaque is-for="vpn-client"></opaque>\n${f.manifest ?? ''}</config>\n</config-auth>\n`,
     'utf8',
   );
 }

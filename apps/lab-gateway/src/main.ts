@@ -13,6 +13,7 @@ import { EchoResponder, type DataPlane } from './data-plane.js';
 import { DtlsGateway } from './dtls-channel.js';
 import { Events } from './events.js';
 import { parseOptions, USAGE, type GatewayOptions } from './options.js';
+import { loadOfferedProfiles, manifestXml } from './profiles.js';
 import { AddressPool, ChallengeStore, SessionStore } from './sessions.js';
 import { createGatewayServer } from './tls-server.js';
 import { TrustStore, pemBlocks } from './trust.js';
@@ -61,9 +62,11 @@ export async function startGateway(o: GatewayOptions, events: Events = new Event
   const challenges = new ChallengeStore(o.challengeTtl * 1000);
   const pool = o.pool ? new AddressPool(o.pool) : null;
   const dataPlane = await dataPlaneFor(o, pool, events);
-  const auth = new AggAuth({ options: o, trust, challenges, sessions, events, serverCertHash });
+  const profiles = loadOfferedProfiles(o);
+  const manifest = manifestXml(profiles);
+  const auth = new AggAuth({ options: o, trust, challenges, sessions, events, serverCertHash, manifest });
   const cstp = new CstpServer({ options: o, sessions, pool, dataPlane, events });
-  const server = createGatewayServer({ cert: certPem, key: keyPem, trust, auth, cstp, events });
+  const server = createGatewayServer({ cert: certPem, key: keyPem, trust, auth, cstp, events, profiles, sessions });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {

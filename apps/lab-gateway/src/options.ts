@@ -43,6 +43,14 @@ export interface GatewayOptions {
   /** Seconds a session cookie stays valid without a tunnel. */
   sessionTimeout: number;
   idleTimeout: number;
+  /** User profile offered in the success document's manifest (`service-type="user"`). */
+  profileFile: string | null;
+  /** Management tunnel profile offered in the manifest (`service-type="vpn-mgmt"`). */
+  mgmtProfileFile: string | null;
+  /** URI advertised for the user profile (tests: a hostile name). */
+  profileUri: string | null;
+  /** SHA-1 advertised for the user profile instead of its real one (tests: a bad hash). */
+  profileSha1: string | null;
 }
 
 /** Usage text printed by `--help`. */
@@ -70,6 +78,10 @@ aggregate-auth, CSTP tunnels with DTLS, JSON events on stdout (one object per li
   --mtu N                  tunnel MTU (default 1400)
   --no-dtls                no DTLS data channel (by default UDP on the --listen port
                            serves clients that offer PSK-NEGOTIATE)
+  --profile F              offer this user profile in the success document's manifest
+  --mgmt-profile F         offer this management tunnel profile (service-type vpn-mgmt)
+  --profile-uri URI        advertise the user profile under this URI (tests)
+  --profile-sha1 HEX       advertise this SHA-1 for the user profile instead of its own (tests)
   --help, -h               show this text
 `;
 
@@ -117,6 +129,10 @@ export const OPTIONS = {
   banner: { type: 'string' },
   mtu: { type: 'string' },
   'no-dtls': { type: 'boolean' },
+  profile: { type: 'string' },
+  'mgmt-profile': { type: 'string' },
+  'profile-uri': { type: 'string' },
+  'profile-sha1': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -208,6 +224,20 @@ export function parseOptions(argv: readonly string[]): GatewayOptions | null {
       case '--banner':
         o.banner = value.replace(/[\r\n]+/g, ' ');
         break;
+      case '--profile':
+        o.profileFile = value;
+        break;
+      case '--mgmt-profile':
+        o.mgmtProfileFile = value;
+        break;
+      case '--profile-uri':
+        if (!/^[\x21-\x7e]{1,1024}$/.test(value)) throw usage('--profile-uri: printable ASCII without spaces');
+        o.profileUri = value;
+        break;
+      case '--profile-sha1':
+        if (!/^[0-9a-fA-F]{40}$/.test(value)) throw usage('--profile-sha1 needs 40 hex digits');
+        o.profileSha1 = value;
+        break;
       case '--tun':
         if (!/^[a-z0-9-]{1,15}$/.test(value)) throw usage('--tun: up to 15 of a-z 0-9 -');
         o.tunName = value;
@@ -247,5 +277,9 @@ export function parseOptions(argv: readonly string[]): GatewayOptions | null {
     challengeTtl: 120,
     sessionTimeout: 3600,
     idleTimeout: 1800,
+    profileFile: o.profileFile ?? null,
+    mgmtProfileFile: o.mgmtProfileFile ?? null,
+    profileUri: o.profileUri ?? null,
+    profileSha1: o.profileSha1 ?? null,
   };
 }

@@ -8,9 +8,11 @@
 import { X509Certificate } from 'node:crypto';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AggAuth, PeerInfo } from './aggauth.js';
-import { TUNNEL_PATH, type CstpServer } from './cstp-server.js';
+import { TUNNEL_PATH, webvpnCookie, type CstpServer } from './cstp-server.js';
 import type { Events } from './events.js';
 import { formatResponse, header, HttpError, RequestReader } from './http-server.js';
+import { offerAt, type OfferedProfile } from './profiles.js';
+import type { SessionStore } from './sessions.js';
 import type { TrustStore } from './trust.js';
 
 /** Time allowed for the TLS handshake. */
@@ -26,6 +28,9 @@ export interface TlsServerDeps {
   auth: AggAuth;
   cstp: CstpServer;
   events: Events;
+  /** Profiles offered in the manifest, served by GET to a valid session (none by default). */
+  profiles?: readonly OfferedProfile[];
+  sessions?: SessionStore;
 }
 
 /** The client certificate of a connection, validated against the trust store. */
@@ -119,6 +124,8 @@ async function serveConnection(socket: TLSSocket, deps: TlsServerDeps): Promise<
         close ? [...res.headers, ['Connection', 'close']] : res.headers,
         res.body,
       );
+    } else if (req.method === 'GET' && deps.profiles && offerAt(deps.profiles, req.target)) {
+      out = serveProfile(req.target, header(req, 'cookie'), peer.remote, deps);
     } else if (req.method === 'GET' || req.method === 'HEAD') {
       out = formatResponse(
         404,
@@ -136,4 +143,17 @@ async function serveConnection(socket: TLSSocket, deps: TlsServerDeps): Promise<
     }
     socket.write(out);
   }
+}
+
+/** A GET of an offered profile: the file to a valid session, 401 to anyone else. */
+function serveProfile(target: string, cookieHeader: string | undefined, remote: string, deps: TlsServerDeps): Buffer {
+  const offer = offerAt(deps.profiles ?? [], target)!;
+  const cookie = webvpnCookie(cookieHeader);
+  const session = cookie ? deps.sessions?.get(cookie) : null;
+  if (!session) {
+    deps.events.emit({ event: 'profile-refused', remote, path: offer.path, reason: 'no valid session cookie' });
+    return formatResponse(401, 'Unauthorized', [['Content-Type', 'text/plain']], 'Unauthorized\n');
+  }
+  deps.events.emit({ event: 'profile-served', remote, path: offer.path, serviceType: offer.serviceType });
+  return formatResponse(200, 'OK', [['Content-Type', 'text/xml']], offer.body);
 }

@@ -11,6 +11,7 @@ import { offersPskNegotiate } from '../src/dtls-channel.js';
 import { HttpError, parseHead } from '../src/http-server.js';
 import { verifyChallengeSignature } from '../src/mca-verify.js';
 import { parseOptions } from '../src/options.js';
+import { manifestXml, offerAt, type OfferedProfile } from '../src/profiles.js';
 import { parseBundle, Pkcs7Error } from '../src/pkcs7.js';
 import { AddressPool, ChallengeStore } from '../src/sessions.js';
 import { usernameFrom } from '../src/username.js';
@@ -244,6 +245,8 @@ describe('options', () => {
     [[...base, '--bogus']],
     [[...base, '--pool', '10.0.0.0/33']],
     [[...base, '--username-field', 'XX']],
+    [[...base, '--profile-sha1', 'not-hex']],
+    [[...base, '--profile-uri', 'with space']],
     [['--cert', 'c']],
   ])('rejects %j', (argv) => {
     expect(() => parseOptions(argv)).toThrow();
@@ -263,5 +266,27 @@ describe('DTLS offer', () => {
     ['', false],
   ])('%j offers PSK-NEGOTIATE: %s', (headers, offered) => {
     expect(offersPskNegotiate(req(headers))).toBe(offered);
+  });
+});
+
+describe('offered profiles', () => {
+  const offer: OfferedProfile = {
+    serviceType: 'user',
+    uri: '/CACHE/../profiles/a&b.xml',
+    path: '/profiles/a&b.xml',
+    sha1: 'AB'.repeat(20),
+    body: Buffer.from('<AnyConnectProfile/>'),
+  };
+  it('the manifest lists each offer with its escaped URI and hash; none offered, no manifest', () => {
+    expect(manifestXml([offer])).toBe(
+      '<vpn-profile-manifest>\n<vpn rev="1.0">\n<file type="profile" service-type="user">\n' +
+        `<uri>/CACHE/../profiles/a&amp;b.xml</uri>\n<hash type="sha1">${'AB'.repeat(20)}</hash>\n</file>\n</vpn>\n</vpn-profile-manifest>\n`,
+    );
+    expect(manifestXml([])).toBe('');
+  });
+  it('a GET finds an offer by the path a client resolves from its URI, nothing else', () => {
+    expect(offerAt([offer], '/profiles/a&b.xml')).toBe(offer);
+    expect(offerAt([offer], '/CACHE/../profiles/a&b.xml')).toBe(offer);
+    expect(offerAt([offer], '/profiles/other.xml')).toBeUndefined();
   });
 });

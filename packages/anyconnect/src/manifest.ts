@@ -1,5 +1,5 @@
 /**
- * The profile manifest of a successful auth (docs/protocol.md#profile-manifest): download the advertised
+ * The profile manifest of a successful auth (docs/protocol.md#profile-updates): download the advertised
  * profile with the session cookie and check its SHA-1 against the manifest. The bytes go back
  * to the caller; this package never writes them anywhere (installing a profile is the agent's
  * decision, after its own validation).

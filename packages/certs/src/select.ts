@@ -10,7 +10,7 @@ import { chainsToTrusted, issuerHinted } from './chain.js';
 import { certificateMatchReasons } from './match-rules.js';
 import type { CertificateModel } from './model.js';
 import type { SigningIdentity } from './signer.js';
-import type { CertificateEntry, StoreLabel } from './source.js';
+import { storeKindOfKeySource, type CertificateEntry, type StoreKind, type StoreLabel } from './source.js';
 
 /** One certificate offered to selection. */
 export interface SelectionCandidate {
@@ -20,6 +20,11 @@ export interface SelectionCandidate {
   chain?: readonly CertificateModel[];
   /** The source entry, carried through so the caller can sign with the winner. */
   entry?: CertificateEntry;
+  /**
+   * The kind of store holding it; absent: implied by the model's key source (files and
+   * PKCS#12 are `pem-file`, PKCS#11 is `pkcs11`); null: unknown.
+   */
+  kind?: StoreKind | null;
 }
 
 /** Inputs of {@link selectCertificate}. */
@@ -37,6 +42,11 @@ export interface SelectionInput {
   issuerHints?: readonly string[];
   /** Remembered thumbprint (SHA-1 or SHA-256 hex, Secure Client's `ClientCertificateThumbprint`): preferred when accepted. */
   preferredThumbprint?: string;
+  /**
+   * Store kinds the local policy excludes (`ExcludePemFileCertStore`): their certificates are
+   * refused, and so is a certificate whose store kind is unknown while any kind is excluded.
+   */
+  excludedKinds?: readonly StoreKind[];
 }
 
 /** The verdict on one candidate. */
@@ -92,12 +102,28 @@ export function storeReason(
   return null;
 }
 
+const KIND_NAMES: Record<StoreKind, string> = {
+  'pem-file': 'the PEM file store, which the local policy excludes (ExcludePemFileCertStore)',
+  pkcs11: 'a PKCS#11 token, which the local policy excludes',
+};
+
+/** The local policy's store exclusion for one candidate: a reason when its store kind is excluded or unknown. */
+export function excludedKindReason(c: SelectionCandidate, excluded: readonly StoreKind[] | undefined): string | null {
+  if (!excluded || excluded.length === 0) return null;
+  const kind = c.kind !== undefined ? c.kind : storeKindOfKeySource(c.model.key.keySource);
+  // Unknown could be an excluded store: the policy is a restriction, so it fails closed.
+  if (kind === null) return 'its store kind is unknown and the local policy excludes certificate stores';
+  return excluded.includes(kind) ? `in ${KIND_NAMES[kind]}` : null;
+}
+
 /** Every reason to reject one candidate (empty = accepted). */
 export function rejectionReasons(c: SelectionCandidate, input: SelectionInput): string[] {
   const reasons: string[] = [];
   const m = c.model;
   const store = storeReason(c.store, input.profileInit, input.tunnel, input.platform);
   if (store) reasons.push(store);
+  const kind = excludedKindReason(c, input.excludedKinds);
+  if (kind) reasons.push(kind);
   if (!m.key.hasPrivateKey) reasons.push(m.key.keyProblem ?? 'no private key');
   if (input.now.getTime() > m.notAfter.getTime()) reasons.push(`expired on ${day(m.notAfter)}`);
   if (input.now.getTime() < m.notBefore.getTime()) reasons.push(`not valid before ${day(m.notBefore)}`);

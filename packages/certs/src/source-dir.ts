@@ -43,6 +43,7 @@ function safeMode(uid: number, mode: number): boolean {
 /** Certificates from one directory (not recursive). */
 export class DirectorySource implements CertificateSource {
   readonly label: string;
+  readonly kind = 'pem-file';
   private diags: SourceDiagnostic[] = [];
 
   /** `dir` is read on every {@link list} call, so changes show up without restarting. */

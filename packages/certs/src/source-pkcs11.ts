@@ -105,6 +105,7 @@ interface TokenSession {
 /** Certificates (and their keys) from the tokens of one PKCS#11 module. */
 export class Pkcs11Source implements CertificateSource {
   readonly label: string;
+  readonly kind = 'pkcs11';
   private diags: SourceDiagnostic[] = [];
   private sessions: TokenSession[] = [];
 

@@ -9,6 +9,20 @@ import type { Signer } from './signer.js';
 /** Which store family a certificate came from (docs/profile.md#certificate-stores). */
 export type StoreLabel = 'machine' | 'user';
 
+/**
+ * Which kind of store holds a certificate, in the local policy's terms (docs/profile.md#local-policy):
+ * `pem-file` is a directory of PEM, DER or PKCS#12 files (AnyConnect's "PEM file store"),
+ * `pkcs11` a token.
+ */
+export type StoreKind = 'pem-file' | 'pkcs11';
+
+/** The store kind a key source implies, or null when it says nothing (a remote key, no key). */
+export function storeKindOfKeySource(source: string | null | undefined): StoreKind | null {
+  if (source === 'file' || source === 'pkcs12') return 'pem-file';
+  if (source === 'pkcs11') return 'pkcs11';
+  return null;
+}
+
 /** What Node's `tls.connect` needs to present the certificate: an in-memory key… */
 export interface TlsKeyCredentials {
   /** Leaf then chain, PEM. */
@@ -56,6 +70,8 @@ export type SecretCallback = (request: { kind: 'pkcs12' | 'key' | 'pin'; origin:
 export interface CertificateSource {
   /** Human label, e.g. `dir:/etc/tandem/certs/machine` or `pkcs11:token=…`. */
   readonly label: string;
+  /** The kind of store it is, for the local policy's store exclusions. */
+  readonly kind?: StoreKind;
   /** Lists every certificate; problems with single files become diagnostics, not errors. */
   list(): Promise<CertificateEntry[]>;
   /** Diagnostics of the most recent {@link list} call. */

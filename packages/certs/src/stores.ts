@@ -67,7 +67,13 @@ export async function collectCandidates(
     for (const source of stores[store]) {
       try {
         for (const entry of await source.list())
-          out.candidates.push({ model: entry.model, chain: entry.chain, store, entry });
+          out.candidates.push({
+            model: entry.model,
+            chain: entry.chain,
+            store,
+            entry,
+            ...(source.kind ? { kind: source.kind } : {}),
+          });
       } catch (err) {
         out.diagnostics.push({
           store,

@@ -4,7 +4,10 @@
  * right winner) and all together (right winner among many).
  */
 import { describe, expect, it, beforeAll } from 'vitest';
+import { join } from 'node:path';
 import {
+  collectCandidates,
+  DirectorySource,
   selectCertificate,
   compareCandidates,
   type SelectionCandidate,
@@ -376,6 +379,33 @@ describe('selection among many', () => {
     expect(res.candidates[0]!.reasons).toContain(
       'profile CertificateMatch rule not understood (line 20: unknown extended key usage "ClientAuthh")',
     );
+  });
+
+  it('local policy store exclusion: PEM-file certificates are refused with the reason, a token one is not, an unknown kind fails closed', async () => {
+    const good = built.get('good ECDSA P-256, default rules')!;
+    // collectCandidates labels each candidate with its source's kind.
+    const listed = await collectCandidates({ machine: [], user: [new DirectorySource(join(dir, 'row0'))] }, 'user');
+    expect(listed.candidates.map((c) => c.kind)).toEqual(['pem-file']);
+    const onToken: SelectionCandidate = { ...good, kind: 'pkcs11' };
+    const unknown: SelectionCandidate = { ...good, kind: null };
+    const base = { profileInit: init(null), tunnel: 'user' as const, platform: 'linux' as const, now: new Date() };
+    const open = selectCertificate({ ...base, candidates: [good, onToken, unknown] });
+    expect(open.candidates.every((v) => v.accepted)).toBe(true);
+    const res = selectCertificate({ ...base, candidates: [good, onToken, unknown], excludedKinds: ['pem-file'] });
+    expect(res.candidates.map((v) => v.reasons)).toEqual([
+      ['in the PEM file store, which the local policy excludes (ExcludePemFileCertStore)'],
+      [],
+      ['its store kind is unknown and the local policy excludes certificate stores'],
+    ]);
+    expect(res.selected).toBe(onToken);
+    // The machine tunnel's selection applies it too: a directory machine store then offers nothing.
+    const machine = selectCertificate({
+      ...base,
+      tunnel: 'machine',
+      candidates: [{ ...good, store: 'machine' }],
+      excludedKinds: ['pem-file'],
+    });
+    expect(machine.selected).toBeNull();
   });
 
   it('machine tunnel never takes a user-store certificate, even when it is the only valid one', () => {

@@ -12,6 +12,7 @@ export * from './datapath.js';
 export * from './events.js';
 export * from './gateway-ip.js';
 export * from './login.js';
+export * from './profile-offers.js';
 export * from './tunnel.js';
 export { recover, listJournals, readJournal, type RecoverReport } from '@tandem/tunnel';
 export {

@@ -11,6 +11,7 @@ import { captureHostSnapshot, type HostSnapshot } from '@tandem/tunnel';
 import { abortable } from './abortable.js';
 import { bannerText, requireBannerAccepted, type AcceptBanner } from './banner.js';
 import type { EventSink } from './events.js';
+import { downloadOffer, profileOffers, type ProfileOffer } from './profile-offers.js';
 import { Tunnel, type HostSettings } from './tunnel.js';
 
 /** How to authenticate, and the host settings the tunnel will be opened with. */
@@ -85,6 +86,20 @@ export class GatewayLogin {
   /** The session cookie (secret). */
   get cookie(): string {
     return this.auth.cookie;
+  }
+
+  /** The profiles the gateway offered in its success document (docs/protocol.md#profile-updates). */
+  get profileOffers(): ProfileOffer[] {
+    return profileOffers(this.auth.manifest, this.auth.gateway.host);
+  }
+
+  /**
+   * Downloads one of {@link profileOffers} with this session's cookie, before or after `open`
+   * (a new connection, checked like the auth ones); the body is returned only when its SHA-1
+   * matches the manifest. The caller validates and installs it.
+   */
+  downloadProfile(offer: ProfileOffer, timeoutMs?: number): Promise<Buffer> {
+    return downloadOffer(this.opts.auth, this.auth, offer, timeoutMs);
   }
 
   /**

@@ -23,4 +23,12 @@ export {
 } from './merge.js';
 export { isManagementTunnelPath, MGMT_PROFILE_FILE } from './mgmt-tunnel.js';
 export { defaultClientInitialization } from './client-init.js';
+export {
+  defaultLocalPolicy,
+  localPolicySettings,
+  thumbprintCachingRestricted,
+  unsupportedSettings,
+  type LocalPolicySetting,
+  type PolicyEffect,
+} from './local-policy-effects.js';
 export { EKU_OIDS, KEY_USAGE_NAMES, DN_ATTRIBUTES } from './certificate-match.js';

@@ -16,6 +16,7 @@ import {
 } from '@tandem/connection';
 import type { DataPlane, SessionCredentials, TunnelKind } from '@tandem/engine';
 import { pemOf, type AttemptLog } from '../attempts.js';
+import type { ProfileUpdater, UpdateContext } from '../profile-updates.js';
 import type { ConnectionRunner, RunnerAuthRequest, RunnerOpenRequest, UserPrompt } from './driver.js';
 
 /** Settings of the real runner. */
@@ -140,9 +141,15 @@ function eventLogger(log: Logger): (e: ConnectionEvent) => void {
 /** ConnectionRunner over `@tandem/connection`. */
 export class RealConnectionRunner implements ConnectionRunner {
   /** The latest initial login per tunnel, opened by `open` on the connection that authenticated. */
-  private readonly logins = new Map<TunnelKind, GatewayLogin>();
+  private readonly logins = new Map<TunnelKind, { login: GatewayLogin; update: UpdateContext }>();
+  private updates: ProfileUpdater | null = null;
 
   constructor(private readonly settings: RunnerSettings) {}
+
+  /** See {@link ConnectionRunner.useProfileUpdates}. */
+  useProfileUpdates(updates: ProfileUpdater): void {
+    this.updates = updates;
+  }
 
   /** See {@link ConnectionRunner.authenticate}. */
   async authenticate(request: RunnerAuthRequest): Promise<SessionCredentials> {
@@ -199,20 +206,30 @@ export class RealConnectionRunner implements ConnectionRunner {
       for (const secret of secrets) redactor.removeSecret(secret);
     });
     redactor.addSecret(login.cookie);
-    this.logins.get(request.kind)?.discard();
+    this.logins.get(request.kind)?.login.discard();
     this.logins.delete(request.kind);
     // A re-authentication only renews the cookie: the engine reconnects the running tunnel.
     if (request.reason === 'reauth') login.discard();
-    else this.logins.set(request.kind, login);
+    else
+      this.logins.set(request.kind, {
+        login,
+        update: { tunnel: request.kind, profileFile: request.profileFile, inProfiles: request.host !== null },
+      });
     return { gateway: request.url, cookie: login.cookie };
   }
 
   /** See {@link ConnectionRunner.open}. */
   async open(request: RunnerOpenRequest): Promise<DataPlane> {
-    const login = this.logins.get(request.kind);
-    if (!login || login.cookie !== request.session.cookie)
+    const pending = this.logins.get(request.kind);
+    if (!pending || pending.login.cookie !== request.session.cookie)
       throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'unknown session; authenticate again');
     this.logins.delete(request.kind);
-    return login.open(request.signal);
+    const { login, update } = pending;
+    const plane = await login.open(request.signal);
+    // Only once the tunnel is up, in the background: an update never delays or fails it.
+    const offers = login.profileOffers;
+    if (this.updates && offers.length > 0)
+      this.updates.offered(update, { offers, download: (offer) => login.downloadProfile(offer) });
+    return plane;
   }
 }

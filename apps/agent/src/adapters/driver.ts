@@ -9,9 +9,16 @@ import { ErrorCodes, isTandemError, redactor, TandemError, type Logger } from '@
 import type { SigningIdentitySource, TlsCredentials } from '@tandem/certs';
 import type { AuthContext, DataPlane, OpenContext, SessionCredentials, TunnelDriver, TunnelKind } from '@tandem/engine';
 import type { ReverseParams, ReverseResult } from '@tandem/contract';
-import type { ClientInitialization, HostEntry } from '@tandem/profile';
+import {
+  thumbprintCachingRestricted,
+  type ClientInitialization,
+  type HostEntry,
+  type LocalPolicy,
+} from '@tandem/profile';
 import type { AttemptLog } from '../attempts.js';
+import { excludedStoreKinds } from '../local-policy.js';
 import type { ProfileStore } from '../profiles.js';
+import type { ProfileUpdater } from '../profile-updates.js';
 import type { MachineStore } from './machine-credentials.js';
 import { remoteIdentityFor } from './remote-signer.js';
 import type { SignerRegistry } from './user-presence.js';
@@ -29,6 +36,11 @@ export interface RunnerAuthRequest {
   profile: ClientInitialization;
   /** The host entry (user group, pins), or null for a manually entered URL. */
   host: HostEntry | null;
+  /**
+   * The user profile file that owns the host, or null (a host no user profile names): the file
+   * a gateway's user profile update replaces when it is in Tandem's own directory.
+   */
+  profileFile: string | null;
   /** Hosts a gateway redirect may lead to: the profiles' server list. */
   allowedHosts: string[];
   /** Strict server certificate verification: no trust prompt, no remembered-thumbprint bypass. */
@@ -62,6 +74,11 @@ export interface RunnerOpenRequest {
 export interface ConnectionRunner {
   authenticate(request: RunnerAuthRequest): Promise<SessionCredentials>;
   open(request: RunnerOpenRequest): Promise<DataPlane>;
+  /**
+   * Where the profiles a gateway offers go once a tunnel it authenticated is up
+   * (profile-updates.ts); a runner without it ignores them.
+   */
+  useProfileUpdates?(updates: ProfileUpdater): void;
 }
 
 /** Collaborators of {@link AgentTunnelDriver}. */
@@ -74,6 +91,8 @@ export interface DriverDeps {
   log: Logger;
   /** The last attempt per tunnel (certificates considered, gateway chain), for the bundle. */
   attempts?: AttemptLog;
+  /** The local policy in force (read at every attempt: a SIGHUP may change it); absent: every default. */
+  localPolicy?: { readonly policy: LocalPolicy };
 }
 
 /** The reason every bring-up fails while no runner is installed. */
@@ -118,6 +137,13 @@ export class AgentTunnelDriver implements TunnelDriver {
     return machine;
   }
 
+  /** The user profile naming the gateway of `url` (same host and port, any group), or null. */
+  private userProfileFor(url: string): string | null {
+    const host = (u: string): string | null => URL.parse(u)?.host.toLowerCase() ?? null;
+    const wanted = host(url);
+    return this.deps.profiles.set.merged.hosts.find((h) => host(h.url) === wanted)?.profileFile ?? null;
+  }
+
   private allowedHosts(): string[] {
     return this.deps.profiles.set.merged.hosts.map((h) => h.hostAddress);
   }
@@ -133,6 +159,7 @@ export class AgentTunnelDriver implements TunnelDriver {
       signal: ctx.signal,
       profile: init,
       host: machine.serverList[0] ?? null,
+      profileFile: this.userProfileFor(ctx.url),
       allowedHosts: machine.serverList.map((h) => h.hostAddress),
       strictServerTrust: true,
       machineCredentials,
@@ -154,9 +181,13 @@ export class AgentTunnelDriver implements TunnelDriver {
     // Not every gateway wants a user certificate (forms, the machine certificate alone): the
     // user's process is asked to list and choose only when the gateway's MCA challenge comes,
     // so a plain certificate login never waits for it.
+    const local = this.deps.localPolicy?.policy;
     let identity: ReturnType<typeof remoteIdentityFor> | null = null;
     const user = (): ReturnType<typeof remoteIdentityFor> =>
-      (identity ??= remoteIdentityFor(signerCtx, init, this.deps.log, undefined, this.deps.attempts));
+      (identity ??= remoteIdentityFor(signerCtx, init, this.deps.log, undefined, this.deps.attempts, {
+        excludedKinds: local ? excludedStoreKinds(local) : [],
+        noRemember: local ? thumbprintCachingRestricted(local) : false,
+      }));
     let machineCredentials: TlsCredentials | null = null;
     if (prefs.host === null) {
       // The machine's identity is presented only to gateways an administrator named in the
@@ -174,7 +205,11 @@ export class AgentTunnelDriver implements TunnelDriver {
       }
     }
     const policy = init.automaticVpnPolicy;
-    const strict = init.strictCertificateTrust?.value === true || (policy.enabled && policy.alwaysOn.enabled);
+    // The local policy's StrictCertificateTrust is the machine's: no profile can turn it off.
+    const strict =
+      local?.strictCertificateTrust === true ||
+      init.strictCertificateTrust?.value === true ||
+      (policy.enabled && policy.alwaysOn.enabled);
     return {
       kind: 'user',
       url: ctx.url,
@@ -182,6 +217,7 @@ export class AgentTunnelDriver implements TunnelDriver {
       signal: ctx.signal,
       profile: init,
       host: prefs.host,
+      profileFile: prefs.profileFile,
       allowedHosts: this.allowedHosts(),
       strictServerTrust: strict,
       machineCredentials,

@@ -13,6 +13,7 @@ import {
   selectCertificate,
   type CollectedCandidates,
   type SelectionResult,
+  type StoreKind,
   type StoreSet,
   type TlsCredentials,
 } from '@tandem/certs';
@@ -57,6 +58,8 @@ export class MachineStore {
     passphrase: string | null,
     private readonly log: Logger,
     private readonly attempts?: AttemptLog,
+    /** The store kinds the local policy excludes, read at every selection (a SIGHUP may change them). */
+    private readonly excludedKinds: () => readonly StoreKind[] = () => [],
   ) {
     // Machine keys never prompt: a key that needs a secret we do not have is skipped.
     const secret = async (): Promise<string | null> => passphrase;
@@ -86,7 +89,14 @@ export class MachineStore {
     tunnel: 'machine' | 'user',
   ): Promise<{ result: SelectionResult; record: SelectionRecord; problems: CollectedCandidates['diagnostics'] }> {
     const { candidates, diagnostics } = await this.list();
-    const result = selectCertificate({ candidates, profileInit: init, tunnel, platform: 'linux', now: new Date() });
+    const result = selectCertificate({
+      candidates,
+      profileInit: init,
+      tunnel,
+      platform: 'linux',
+      now: new Date(),
+      excludedKinds: this.excludedKinds(),
+    });
     return { result, record: verdictsOf(candidates, result, 'machine'), problems: diagnostics };
   }
 

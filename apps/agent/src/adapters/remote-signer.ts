@@ -12,7 +12,9 @@ import { ErrorCodes, isTandemError, TandemError, type Logger } from '@tandem/com
 import {
   CertificateModel,
   selectCertificate,
+  storeKindOfKeySource,
   type SelectionCandidate,
+  type StoreKind,
   type SelectionResult,
   type Signer,
   type SigningIdentity,
@@ -106,7 +108,9 @@ function offeredCandidates(offered: readonly CertificateInfo[]): {
         throw new TandemError(ErrorCodes.CERT_INVALID, 'SHA-256 does not match the certificate bytes');
       if (model.publicKey.type === 'other') throw new TandemError(ErrorCodes.CERT_KEY, 'its key type cannot sign MCA');
       const chain = (info.chain ?? []).map((c) => new CertificateModel(Buffer.from(c, 'base64')));
-      candidates.push({ model, store: 'user', chain });
+      // Where the key lives is the user's process's word: enough for a policy the user's own
+      // process is meant to follow, not a proof (docs/profile.md#local-policy).
+      candidates.push({ model, store: 'user', chain, kind: storeKindOfKeySource(info.store) });
     } catch (err) {
       unusable.push({
         sha256: info.sha256,
@@ -162,6 +166,14 @@ async function chooseCertificate(
   return answer.sha256 ?? null;
 }
 
+/** What the local policy adds to the user certificate's selection (docs/profile.md#local-policy). */
+export interface UserCertificatePolicy {
+  /** Store kinds whose certificates are refused (`ExcludePemFileCertStore`). */
+  excludedKinds?: readonly StoreKind[];
+  /** The client must not remember the user's choice (`RestrictPreferenceCaching`). */
+  noRemember?: boolean;
+}
+
 /**
  * Asks the user's process for its candidates and runs the selection on them: the verdicts of
  * a connection and of the diagnostic bundle come from this one place.
@@ -172,6 +184,7 @@ export async function userSelection(
   log: Logger,
   purpose: 'mca' | 'auth',
   issuers?: readonly string[],
+  policy: UserCertificatePolicy = {},
 ): Promise<{
   offered: CertificateInfo[];
   candidates: SelectionCandidate[];
@@ -195,6 +208,7 @@ export async function userSelection(
     tunnel: 'user',
     platform: 'linux',
     now: new Date(),
+    ...(policy.excludedKinds ? { excludedKinds: policy.excludedKinds } : {}),
   });
   const record = verdictsOf(candidates, result, 'user');
   for (const u of unusable) {
@@ -225,8 +239,9 @@ export async function remoteIdentityFor(
   log: Logger,
   issuers?: readonly string[],
   attempts?: AttemptLog,
+  policy: UserCertificatePolicy = {},
 ): Promise<SigningIdentity> {
-  const { offered, candidates, unusable, result, record } = await userSelection(ctx, init, log, 'mca', issuers);
+  const { offered, candidates, unusable, result, record } = await userSelection(ctx, init, log, 'mca', issuers, policy);
   attempts?.selection('user', record);
   const uid = ctx.peer.uid;
   for (const u of unusable)
@@ -257,8 +272,9 @@ export async function remoteIdentityFor(
     const verdicts = new Map(result.candidates.map((v) => [v.sha256, v]));
     const choices = offered.map((info) => choiceOf(info, verdicts.get(info.sha256), unusable));
     // The profile decides whether the user's choice may be remembered: only where the user
-    // controls automatic selection (docs/profile.md#certificate-matching).
-    const remember = init.automaticCertSelection.userControllable !== false;
+    // controls automatic selection (docs/profile.md#certificate-matching), and never when the
+    // local policy restricts thumbprint caching.
+    const remember = init.automaticCertSelection.userControllable !== false && policy.noRemember !== true;
     const sha256 = await chooseCertificate(ctx, log, choices, remember);
     if (sha256 !== null) {
       const picked = candidates.find((c) => c.model.sha256 === sha256 && verdicts.get(sha256)?.accepted === true);

@@ -1,12 +1,14 @@
 /**
  * `agent/config/effective.json`: every setting the agent runs with and where it came from —
- * `default`, `command line`, `environment`, `settings file` (an administrator's saved switch)
- * or a profile. Support's first question after "which version" is "what is it configured to
+ * `default`, `command line`, `environment`, `settings file` (an administrator's saved switch),
+ * the local policy file, or a profile. Support's first question after "which version" is "what is it configured to
  * do", and the answer must not need the unit file, the profiles and the settings side by side.
  */
 import { basename } from 'node:path';
 import type { AgentOptions } from '../options.js';
 import { parseOptions } from '../options.js';
+import { localPolicySettings } from '@tandem/profile';
+import type { LocalPolicyState } from '../local-policy.js';
 import type { ProfileSet } from '../profiles.js';
 
 /** One setting and its origin. */
@@ -23,6 +25,7 @@ export function effectiveConfig(
   env: { socketFromEnvironment: boolean },
   machineSwitch: { enabled: boolean; setBy?: { uid: number; at: string } },
   profiles: ProfileSet,
+  localPolicy: LocalPolicyState,
 ): Record<string, Setting> {
   const defaults = parseOptions([], {}) as unknown as Record<string, unknown>;
   const out: Record<string, Setting> = {};
@@ -39,6 +42,20 @@ export function effectiveConfig(
       ? `settings file (uid ${machineSwitch.setBy.uid} at ${machineSwitch.setBy.at})`
       : 'profiles (no administrator choice saved)',
   };
+  const policySource = (isDefault: boolean): string => {
+    if (localPolicy.status === 'loaded' || localPolicy.status === 'kept-last-good') {
+      const kept = localPolicy.status === 'kept-last-good' ? ` (last good version: ${localPolicy.reason ?? ''})` : '';
+      return `${isDefault ? 'default (not set in' : 'local policy'} ${localPolicy.file}${isDefault ? ')' : ''}${kept}`;
+    }
+    return localPolicy.status === 'refused'
+      ? `default (${localPolicy.file} refused: ${localPolicy.reason ?? ''})`
+      : `default (no ${localPolicy.file})`;
+  };
+  for (const s of localPolicySettings(localPolicy.policy))
+    out[`localPolicy.${s.name}`] = {
+      value: { value: s.value, effect: s.effect, note: s.note },
+      source: policySource(s.isDefault),
+    };
   const first = profiles.merged.hosts[0];
   if (first) {
     const prefs = profiles.merged.preferencesForHost(first.hostAddress);

@@ -12,6 +12,7 @@ import type { MachineStore } from '../adapters/machine-credentials.js';
 import { userSelection } from '../adapters/remote-signer.js';
 import type { TunnelHistory } from '../history.js';
 import { toWireRecord, type AgentLogging } from '../logging.js';
+import { excludedStoreKinds, type LocalPolicyStore } from '../local-policy.js';
 import type { ProfileStore } from '../profiles.js';
 import type { SettingsStore } from '../settings.js';
 import { AGENT_VERSION } from '../version.js';
@@ -28,6 +29,7 @@ export interface DiagnosticsParts {
   config: { options: AgentOptions; scrub: ScrubReport; gatewayCa?: string; resolvConf?: string };
   engine: Engine;
   profiles: ProfileStore;
+  localPolicy: LocalPolicyStore;
   settings: SettingsStore;
   machineStore: MachineStore;
   history: TunnelHistory;
@@ -39,7 +41,7 @@ const LOG_CAP = 5 * 1024 * 1024;
 
 /** Builds the service behind `diagnostics.collect`, `.read` and `.record`. */
 export function createDiagnostics(parts: DiagnosticsParts): DiagnosticsService {
-  const { config, engine, profiles, settings, machineStore, history, attempts, logging } = parts;
+  const { config, engine, profiles, localPolicy, settings, machineStore, history, attempts, logging } = parts;
   const { options } = config;
   const log = logging.log.child('diagnostics');
   const machineSwitch = (): { enabled: boolean; setBy?: { uid: number; at: string } } => {
@@ -76,6 +78,7 @@ export function createDiagnostics(parts: DiagnosticsParts): DiagnosticsService {
         { socketFromEnvironment: Boolean(process.env['TANDEM_SOCKET']) },
         machineSwitch(),
         profiles.set,
+        localPolicy.state,
       ),
       'agent.removedEnvironment': { value: [...config.scrub.removed], source: 'removed at start (names only)' },
       'agent.childEnvironment': {
@@ -123,7 +126,12 @@ export function createDiagnostics(parts: DiagnosticsParts): DiagnosticsService {
           onSkew(checks.flatMap((c) => (c.skewSeconds === null ? [] : [{ host: c.name, seconds: c.skewSeconds }]))),
       });
     },
-    userVerdicts: async (ctx) => (await userSelection(ctx, userInit(), log, 'auth')).record,
+    userVerdicts: async (ctx) =>
+      (
+        await userSelection(ctx, userInit(), log, 'auth', undefined, {
+          excludedKinds: excludedStoreKinds(localPolicy.policy),
+        })
+      ).record,
     verbosity: {
       set: (level) => logging.setLevel(level ?? options.logLevel),
       level: () => logging.level(),

@@ -2,13 +2,14 @@
  * Human-readable rendering of `profile check` results: what an administrator needs to confirm
  * Tandem read the file as intended. Values that came from defaults are marked so.
  */
-import type {
-  CertificateMatch,
-  ClientInitialization,
-  ClientProfile,
-  LocalPolicy,
-  MachineTunnelSettings,
-  Pref,
+import {
+  localPolicySettings,
+  type CertificateMatch,
+  type ClientInitialization,
+  type ClientProfile,
+  type LocalPolicy,
+  type MachineTunnelSettings,
+  type Pref,
 } from '@tandem/profile';
 import type { CheckResult } from './check-result.js';
 
@@ -95,19 +96,13 @@ function machine(m: MachineTunnelSettings): string[] {
 }
 
 function localPolicy(p: LocalPolicy): string[] {
-  const excluded = [
-    p.excludeWinNativeCertStore && 'Windows native',
-    p.excludeMacNativeCertStore && 'macOS native',
-    p.excludePemFileCertStore && 'PEM files',
-    p.excludeFirefoxNssCertStore && 'Firefox NSS',
-  ].filter(Boolean);
+  // The agent's own table (@tandem/profile): what this prints is what tandemd does.
+  const rows = localPolicySettings(p);
+  const width = Math.max(...rows.map((r) => r.name.length));
   return [
     `  version: ${p.acversion ?? '(not given)'}`,
-    `  FIPS mode: ${p.fipsMode}; strict certificate trust: ${p.strictCertificateTrust}; CRL check: ${p.enableCrlCheck}`,
-    `  bypass downloader: ${p.bypassDownloader}; restrict web launch: ${p.restrictWebLaunch}`,
-    `  restrict tunnel protocols: ${p.restrictTunnelProtocols}; restrict preference caching: ${p.restrictPreferenceCaching}`,
-    `  excluded certificate stores: ${excluded.join(', ') || 'none'}`,
-    `  VPN profile updates from any server: ${p.updatePolicy.allowVpnProfileUpdatesFromAnyServer}; authorized servers: ${p.updatePolicy.authorizedServerList.join(', ') || '(none)'}`,
+    '  What tandemd does with each setting (* = set in the file):',
+    ...rows.map((r) => `   ${r.isDefault ? ' ' : '*'} ${r.name.padEnd(width)}  ${r.value}: ${r.effect} (${r.note})`),
   ];
 }
 

@@ -23,6 +23,8 @@ export interface PageStamp {
 export interface AgentPaths {
   profileDir: string;
   ciscoProfileDir: string;
+  /** The AnyConnect local policy file (listed when given). */
+  localPolicy?: string;
   stateDir: string;
   settingsDir: string;
   logDir: string;
@@ -107,6 +109,9 @@ export function tandemdManPage(doc: ProgramDoc, stamp: PageStamp, paths: AgentPa
       [DEFAULT_SOCKET, 'The socket clients connect to.'],
       [paths.profileDir, 'VPN profiles (user tunnel); mgmttun/ below it holds the machine tunnel profile.'],
       [paths.ciscoProfileDir, 'Cisco Secure Client profiles, read after the above.'],
+      ...(paths.localPolicy
+        ? [[paths.localPolicy, 'The AnyConnect local policy (root-owned); absent: every default.'] as [string, string]]
+        : []),
       [LINUX_MACHINE_STORE, 'The machine certificate store (root-owned, not writable by others).'],
       [paths.stateDir, 'Runtime state: the socket and the network journal.'],
       [paths.settingsDir, 'Settings kept across restarts (the machine tunnel switch).'],
