@@ -95,7 +95,7 @@ export function wireStatus(snapshot: EngineSnapshot): StatusSnapshot {
   return {
     machine: wireTunnel(snapshot, 'machine'),
     user: wireTunnel(snapshot, 'user'),
-    network: { trust: snapshot.tnd.verdict },
+    network: { trust: snapshot.tnd.verdict, blocked: snapshot.alwaysOn.blocking },
   };
 }
 

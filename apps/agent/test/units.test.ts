@@ -558,6 +558,7 @@ describe('snapshot mapping', () => {
     // The TND verdict goes out, its reason (addresses of the local network) does not.
     expect(wireStatus({ ...snap, tnd: { verdict: 'trusted', reason: 'DNS 10.0.0.53 matched' } }).network).toEqual({
       trust: 'trusted',
+      blocked: false,
     });
   });
 });

@@ -131,4 +131,20 @@ describe('tray view model', () => {
     const e = view(inputs(status({ tunnel: 'user', ownerUid: 1001, status: { state: 'error', since, cause } })));
     expect(e.error).toBeUndefined();
   });
+
+  it('network notice: Always-On block while nothing is connected, a captive portal first', () => {
+    const blocked: StatusSnapshot = { ...status(idle('user')), network: { trust: 'untrusted', blocked: true } };
+    expect(translate('en', trayView(inputs(blocked)).network!)).toBe('Blocked by Always-On until the VPN connects');
+    const up: StatusSnapshot = {
+      ...status(connected('vpn.example.com')),
+      network: { trust: 'untrusted', blocked: true },
+    };
+    expect(trayView(inputs(up)).network).toBeUndefined();
+    const portal: StatusSnapshot = {
+      ...status(idle('user')),
+      network: { trust: 'untrusted', blocked: true, portal: 'detected' },
+    };
+    expect(translate('en', trayView(inputs(portal)).network!)).toMatch(/^Captive portal detected/);
+    expect(trayView(inputs(status(idle('user')))).network).toBeUndefined();
+  });
 });

@@ -35,6 +35,8 @@
  *        bundle id stamped into the agent's log), `diagnostics.read` (1 MiB chunks) and
  *        `diagnostics.record` (verbose logging for `diag bundle --record`). Everything else is
  *        1.5 unchanged.
+ *   2.1  StatusSnapshot's `network` carries optional `blocked` (Always-On's fail-closed block is
+ *        in place) and `portal` (`detected` while a captive portal answers the probe).
  */
 export * from './schema.js';
 export * from './shapes.js';
@@ -45,7 +47,7 @@ export * from './stats-text.js';
 /** The API major version; `hello` fails with E_VERSION_MISMATCH when the peers' majors differ. */
 export const API_VERSION = 2;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
-export const API_MINOR = 0;
+export const API_MINOR = 1;
 
 /** Where tandemd listens unless told otherwise; the agent, the CLI and the tray share it. */
 export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';

@@ -110,11 +110,23 @@ export type TunnelSnapshot = Infer<typeof TunnelSnapshot>;
  * means no tunnel is needed here, `unknown` that the profiles configure no detection.
  */
 export const NetworkTrust = enumOf(['trusted', 'untrusted', 'unknown'] as const);
-/** Both tunnels, and (API 1.4) the network's trust verdict. */
+/**
+ * A captive portal on the physical network (API 2.1): `detected` while a plain-HTTP probe is
+ * answered by a redirect or a login page instead of the expected answer.
+ */
+export const PortalState = enumOf(['none', 'detected'] as const);
+/** Both tunnels, and the network: its trust verdict (API 1.4), Always-On's block and a captive portal (2.1). */
 export const StatusSnapshot = object({
   machine: TunnelSnapshot,
   user: TunnelSnapshot,
-  network: optional(object({ trust: NetworkTrust })),
+  network: optional(
+    object({
+      trust: NetworkTrust,
+      /** Always-On's fail-closed block is in place: only the gateways (and the tunnel) are reachable. */
+      blocked: optional(boolean()),
+      portal: optional(PortalState),
+    }),
+  ),
 });
 /** See {@link StatusSnapshot}. */
 export type StatusSnapshot = Infer<typeof StatusSnapshot>;

@@ -173,6 +173,7 @@ export async function installFailClosed(journalDir: string, spec: BlockSpec): Pr
 export async function removeFailClosed(journalDir: string): Promise<boolean> {
   const path = join(journalDir, RECORD);
   const recorded = existsSync(path);
+  if (!recorded && !NFT_CANDIDATES.some((p) => existsSync(p))) return false;
   // `add` first makes the delete succeed whether or not the table exists.
   await nft(`add table inet ${FAILCLOSED_TABLE}\ndelete table inet ${FAILCLOSED_TABLE}\n`);
   if (recorded) removeFile(path);

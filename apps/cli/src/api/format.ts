@@ -97,14 +97,26 @@ export function machineSwitchLine(enabled: boolean, setBy?: MachineTunnelSetBy):
   return setBy ? `${state} by an administrator (uid ${setBy.uid}) at ${setBy.at}` : state;
 }
 
+/** The physical network's line: trust, Always-On's block, a captive portal (absent from older agents). */
+function networkLine(snap: StatusSnapshot): string | null {
+  const n = snap.network;
+  if (!n) return null;
+  const parts = [`trust ${n.trust}`];
+  if (n.blocked) parts.push('Always-On block in place (only the gateways and the tunnel are reachable)');
+  if (n.portal === 'detected') parts.push('captive portal detected (sign in to the network first)');
+  return `Network: ${parts.join('; ')}`;
+}
+
 /**
- * The full human `status` report: both tunnels with details, the management state line, and
- * who switched the machine tunnel when an administrator did.
+ * The full human `status` report: both tunnels with details, the management state line, the
+ * network line, and who switched the machine tunnel when an administrator did.
  */
 export function statusReport(snap: StatusSnapshot, enabled?: boolean, setBy?: MachineTunnelSetBy): string {
   const lines: string[] = [];
   for (const t of [snap.machine, snap.user]) lines.push(tunnelLine(t), ...tunnelDetails(t));
   lines.push(`Management Connection State: ${managementState(snap, enabled)}`);
+  const net = networkLine(snap);
+  if (net) lines.push(net);
   if (enabled !== undefined && setBy) lines.push(machineSwitchLine(enabled, setBy));
   return `${lines.join('\n')}\n`;
 }

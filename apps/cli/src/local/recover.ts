@@ -2,7 +2,7 @@
  * `tandem recover`: undo what a dead tunnel process left behind (routes, DNS, vpnc-script
  * state), from the network journal written before any change was made.
  */
-import { recover } from '@tandem/tunnel';
+import { DEFAULT_JOURNAL_DIR, recover, removeFailClosed } from '@tandem/tunnel';
 import { redactor } from '@tandem/common';
 import { parseCommandArgs, type OptionSpec } from '../args.js';
 import type { Command } from '../command.js';
@@ -13,7 +13,8 @@ export const USAGE = `Usage: tandem recover [--journal-dir DIR] [--json]
 
 Restore the network exactly as it was before a tunnel whose process died (SIGKILL, crash):
 default route and other routes, resolv.conf bytes, vpnc-script leftovers. Journals whose owner
-is still running are left alone. Safe to run at any time; running it twice changes nothing.
+is still running are left alone. Always-On's fail-closed block (nftables table
+tandem_failclosed) is removed. Safe to run at any time; running it twice changes nothing.
 
 Options:
   --journal-dir DIR          Network journal directory (default /run/tandem/netjournal)
@@ -27,7 +28,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const dir = typeof values['journal-dir'] === 'string' ? values['journal-dir'] : undefined;
-  const report = await recover(dir);
+  const report = {
+    ...(await recover(dir)),
+    // Always-On's block stays after a crash until an agent decides; an administrator who runs
+    // recover (or removes the package) wants the network back.
+    failClosedRemoved: await removeFailClosed(dir ?? DEFAULT_JOURNAL_DIR),
+  };
   if (values['json'] === true) io.out(`${redactor.string(JSON.stringify(report))}\n`);
   else io.out(redactor.string(`${JSON.stringify(report, null, 2)}\n`));
   return ExitCode.OK;

@@ -93,6 +93,8 @@ export const TrayView = object({
   user: optional(TunnelSnapshot),
   /** The management (machine) tunnel's state, e.g. "Disconnected (user tunnel active)". */
   management: Message,
+  /** Something about the physical network the user must know: Always-On's block, a captive portal. */
+  network: optional(Message),
   hosts: array(HostEntry, 256),
   selectedHost: optional(Text),
   canConnect: boolean(),

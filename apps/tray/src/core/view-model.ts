@@ -79,6 +79,14 @@ export function managementLine(status: StatusSnapshot): Message {
   }
 }
 
+/** What the window says about the physical network, when there is something to say. */
+function networkNotice(status: StatusSnapshot): { network?: Message } {
+  if (status.network?.portal === 'detected') return { network: msg('network.portal') };
+  const up = status.user.status.state === 'connected' || status.machine.status.state === 'connected';
+  if (status.network?.blocked === true && !up) return { network: msg('network.blocked') };
+  return {};
+}
+
 /** Computes the whole view. */
 export function trayView(inp: ViewInputs): TrayView {
   const base = {
@@ -132,6 +140,7 @@ export function trayView(inp: ViewInputs): TrayView {
     ...(error ? { error } : {}),
     user,
     management: managementLine(status),
+    ...networkNotice(status),
     canConnect: (u.state === 'idle' || u.state === 'error') && inp.hosts.length > 0,
     canDisconnect: active && mine,
     ...(u.state === 'connected' && mine && inp.stats ? { stats: inp.stats } : {}),

@@ -131,6 +131,8 @@ export function App() {
         <dl class="facts">
           <dt>{t('window.management')}</dt>
           <dd id="management">{t(view.management)}</dd>
+          {view.network && <dt>{t('window.network')}</dt>}
+          {view.network && <dd id="network">{t(view.network)}</dd>}
         </dl>
 
         {view.stats && <Statistics sections={view.stats} t={t} />}
