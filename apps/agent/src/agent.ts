@@ -15,6 +15,7 @@ import { AgentTunnelDriver, type ConnectionRunner } from './adapters/driver.js';
 import { MachineStore, readPassphraseFile } from './adapters/machine-credentials.js';
 import { FailClosedFirewall } from './adapters/failclosed-firewall.js';
 import { ResolvConfObserver } from './adapters/network-observer.js';
+import { HttpPortalProbe } from './adapters/portal-probe.js';
 import { TlsLeafProbe } from './adapters/trusted-server-probe.js';
 import { SignerRegistry } from './adapters/user-presence.js';
 import type { ScrubReport } from './environment.js';
@@ -141,6 +142,11 @@ export class Agent {
         resolve: options.resolve,
         log: log.child('always-on'),
       }),
+      portal: new HttpPortalProbe({
+        gateways: () => gatewayUrls(profiles.set),
+        resolve: options.resolve,
+        log: log.child('portal'),
+      }),
       ...(saved ? { machineTunnelEnabled: saved.enabled } : {}),
     });
 
@@ -235,13 +241,25 @@ export class Agent {
   }
 }
 
+/** The user profiles' gateway URLs, backups included. */
+function userGateways(set: ProfileSet): string[] {
+  return set.merged.hosts.flatMap((h) => [
+    h.url,
+    ...h.backupServers.map((b) => (b.includes('://') ? b : `https://${b}`)),
+  ]);
+}
+
+/** Every gateway of the profiles, the management tunnel's first (the captive-portal probe's target). */
+function gatewayUrls(set: ProfileSet): string[] {
+  return [...(set.machine?.serverList[0]?.url ? [set.machine.serverList[0].url] : []), ...userGateways(set)];
+}
+
 /** The user profiles' AutomaticVPNPolicy and gateways, as the engine's Always-On needs them. */
 function userPolicyOf(set: ProfileSet): UserPolicy | null {
   if (set.merged.hosts.length === 0) return null;
-  const hosts = set.merged.hosts;
   return {
     policy: set.merged.defaultPreferences().clientInitialization.automaticVpnPolicy,
-    gateways: hosts.flatMap((h) => [h.url, ...h.backupServers.map((b) => (b.includes('://') ? b : `https://${b}`))]),
+    gateways: userGateways(set),
   };
 }
 

@@ -95,7 +95,11 @@ export function wireStatus(snapshot: EngineSnapshot): StatusSnapshot {
   return {
     machine: wireTunnel(snapshot, 'machine'),
     user: wireTunnel(snapshot, 'user'),
-    network: { trust: snapshot.tnd.verdict, blocked: snapshot.alwaysOn.blocking },
+    network: {
+      trust: snapshot.tnd.verdict,
+      blocked: snapshot.alwaysOn.blocking,
+      ...(snapshot.portal === 'detected' ? { portal: 'detected' as const } : {}),
+    },
   };
 }
 

@@ -216,7 +216,9 @@ describe.skipIf(!isRoot)(titled('installing offered profiles', missing('root')),
     expect(updater.offered(ctx, src)).toBeUndefined();
     expect(readdirSync(profiles)).toEqual([]);
     release();
-    for (let i = 0; i < 100 && readdirSync(profiles).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // The install writes a temp file first and renames it: wait for the final name.
+    const done = () => readdirSync(profiles).includes('gateway-vpn.lab.test.xml');
+    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
     expect(readdirSync(profiles)).toEqual(['gateway-vpn.lab.test.xml']);
   });
 });

@@ -298,6 +298,7 @@ describe('ServiceReadiness on a real engine', () => {
       desired: { tunnel: 'user' as const, reason: 'user 1000 asked to connect' },
       tnd: { verdict: 'untrusted' as const, reason: 'x' },
       alwaysOn: { blocking: false, reason: '' },
+      portal: 'none' as const,
       machineTunnelEnabled: true,
       tunnels: [
         { kind: 'machine' as const, state: 'disconnecting' as const },

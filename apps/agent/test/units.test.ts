@@ -548,6 +548,7 @@ describe('snapshot mapping', () => {
       desired: { tunnel: 'user', reason: '' },
       tnd: { verdict: 'unknown', reason: '' },
       alwaysOn: { blocking: false, reason: '' },
+      portal: 'none',
       machineTunnelEnabled: true,
       tunnels: [leaky],
     };
@@ -570,6 +571,7 @@ describe('stats in vpncli layout', () => {
     desired: { tunnel: 'user', reason: '' },
     tnd: { verdict: 'untrusted', reason: '' },
     alwaysOn: { blocking: false, reason: '' },
+    portal: 'none',
     machineTunnelEnabled: true,
     tunnels,
     ...over,

@@ -162,7 +162,12 @@ export class AlwaysOnState {
   }
 
   /** Decides again and hands the block to the firewall when it changed. */
-  update(serviceEnabled: boolean, tunnel: string | null, machineUrl: string | null): AlwaysOnDecision {
+  update(
+    serviceEnabled: boolean,
+    tunnel: string | null,
+    machineUrl: string | null,
+    portal: { addresses: string[] } | null = null,
+  ): AlwaysOnDecision {
     const gateways = [...new Set([...(this.user?.gateways ?? []), ...(machineUrl ? [machineUrl] : [])])];
     this.decision = decideBlock({
       serviceEnabled,
@@ -171,10 +176,17 @@ export class AlwaysOnState {
       failedOpen: this.failedOpen,
       gateways,
       tunnel,
-      portal: null,
+      portal,
     });
     if (this.evaluated || !serviceEnabled) void this.applier?.set(this.decision.block);
     return this.decision;
+  }
+
+  /** What a newly found captive portal may get under the policy. */
+  remediation(): { allowed: boolean; minutes: number } {
+    const p = this.policy;
+    const on = alwaysOnEnabled(p) && p !== null && p.alwaysOn.allowCaptivePortalRemediation;
+    return { allowed: on, minutes: on ? (p?.alwaysOn.captivePortalRemediationTimeout ?? 0) : 0 };
   }
 
   /** The last decision, for status. */

@@ -23,6 +23,7 @@ import {
 } from '@tandem/common';
 import { AlwaysOnState, type Firewall, type UserPolicy } from './always-on.js';
 import { HandoverMeter, type HandoverEvent } from './handover.js';
+import { PortalWatch, type PortalProbe } from './portal.js';
 import { MachineRestart } from './machine-restart.js';
 import { NetworkOwnership } from './ownership.js';
 import {
@@ -63,6 +64,8 @@ export interface EngineOptions {
   userPolicy?: UserPolicy | null;
   /** Always-On's fail-closed block; without it Always-On never blocks. */
   firewall?: Firewall;
+  /** Captive-portal detection; without it no portal is ever reported. */
+  portal?: PortalProbe;
 }
 
 /** The caller of a control method, as the IPC layer identified it. */
@@ -99,6 +102,7 @@ export class Engine {
   private readonly restart: MachineRestart;
   private readonly wasUp: Record<TunnelKind, boolean> = { machine: false, user: false };
   private readonly alwaysOn: AlwaysOnState;
+  private readonly portal: PortalWatch;
   private profile: ClientProfile | null;
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private tndGeneration = 0;
@@ -133,6 +137,14 @@ export class Engine {
       () => this.reconcile(),
     );
     this.profile = options.machineProfile ?? null;
+    let portalSeen = false;
+    this.portal = new PortalWatch(options.portal, this.clock, (check) => {
+      this.log.info('captive portal check', { state: check.state, ...(check.detail ? { detail: check.detail } : {}) });
+      // Signing in to a portal changes nothing the host sees, but it is a new chance to connect.
+      if (portalSeen && check.state === 'none') this.restart.reset();
+      portalSeen = check.state === 'detected';
+      this.reconcile();
+    });
     this.alwaysOn = new AlwaysOnState(options.firewall, options.userPolicy ?? null, (err) =>
       this.log.error('Always-On block could not be applied', {
         error: err instanceof Error ? err.message : String(err),
@@ -224,6 +236,7 @@ export class Engine {
     const [result, userResult] = await Promise.all([this.evaluateTnd(), this.evaluateUserTnd()]);
     if (generation !== this.tndGeneration || this.phase !== 'running') return;
     this.alwaysOn.setVerdict(userResult.verdict);
+    this.checkPortal(result.verdict === 'trusted' || userResult.verdict === 'trusted');
     const changed = result.verdict !== this.state.tnd.verdict;
     this.state.tnd = result;
     // A new network is a new chance for a machine tunnel that failed on the old one.
@@ -239,6 +252,7 @@ export class Engine {
     this.tndGeneration += 1;
     this.unsubscribeNetwork?.();
     this.restart.reset();
+    this.portal.clear();
     this.state.serviceEnabled = false;
     this.reconcile();
     await Promise.all([this.sessions.machine.whenAtRest(), this.sessions.user.whenAtRest()]);
@@ -291,6 +305,13 @@ export class Engine {
     );
   }
 
+  /** Probes for a captive portal unless the network is trusted or a tunnel is up. */
+  private checkPortal(trusted: boolean): void {
+    const up = this.sessions.machine.stateName === 'connected' || this.sessions.user.stateName === 'connected';
+    if (trusted || up || this.phase !== 'running') this.portal.clear();
+    else void this.portal.check(this.alwaysOn.remediation());
+  }
+
   private async evaluateUserTnd(): Promise<TndResult> {
     const policy = this.alwaysOn.policy;
     if (policy === null) return { verdict: 'unknown', reason: 'no user profile' };
@@ -301,7 +322,10 @@ export class Engine {
   private onSessionChange(kind: TunnelKind, prev: SessionStateName, rest: SessionRest | null): void {
     const session = this.sessions[kind];
     const now = this.clock.now();
-    if (session.stateName === 'connected') this.alwaysOn.connected();
+    if (session.stateName === 'connected') {
+      this.alwaysOn.connected();
+      this.portal.clear();
+    }
     if (session.stateName === 'connected' && prev !== 'reconnecting') {
       this.wasUp[kind] = true;
       if (kind === 'machine') this.restart.succeeded();
@@ -325,7 +349,11 @@ export class Engine {
       return;
     }
     const v = rest.view;
-    if (v.state === 'error') this.alwaysOn.failed();
+    if (v.state === 'error') {
+      this.alwaysOn.failed();
+      // A portal is one reason a connect fails; look, so the user can be told.
+      this.checkPortal(false);
+    }
     this.emit({
       type: 'session-ended',
       kind,
@@ -379,7 +407,7 @@ export class Engine {
   private publish(): void {
     const holder = this.ownership.holder;
     const tunnel = holder ? (this.sessions[holder].view().plane?.interfaceName ?? null) : null;
-    this.alwaysOn.update(this.state.serviceEnabled, tunnel, this.state.machine.url);
+    this.alwaysOn.update(this.state.serviceEnabled, tunnel, this.state.machine.url, this.portal.remediation());
     this.feed.publish(this.snapshotSource());
   }
 
@@ -395,6 +423,7 @@ export class Engine {
       desired: { tunnel: decision.tunnel, reason: decision.reason },
       tnd: this.state.tnd,
       alwaysOn: { blocking: this.alwaysOn.current.block !== null, reason: this.alwaysOn.current.reason },
+      portal: this.portal.state === 'detected' ? 'detected' : 'none',
       machineTunnelEnabled: this.state.machine.enabled,
       sessions,
     };

@@ -49,3 +49,10 @@ export {
   type Firewall,
   type UserPolicy,
 } from './always-on.js';
+export {
+  PortalWatch,
+  PORTAL_RECHECK_MS,
+  type PortalCheck,
+  type PortalProbe,
+  type RemediationPolicy,
+} from './portal.js';

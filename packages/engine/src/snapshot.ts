@@ -42,6 +42,8 @@ export interface EngineSnapshot {
   tnd: { verdict: TndVerdict; reason: string };
   /** Always-On's fail-closed block: in place or not, and why. */
   alwaysOn: { blocking: boolean; reason: string };
+  /** A captive portal answers on the physical network. */
+  portal: 'none' | 'detected';
   machineTunnelEnabled: boolean;
   tunnels: TunnelSnapshot[];
 }
@@ -82,6 +84,7 @@ export interface SnapshotSource {
   desired: { tunnel: DesiredTunnel; reason: string };
   tnd: { verdict: TndVerdict; reason: string };
   alwaysOn: { blocking: boolean; reason: string };
+  portal: 'none' | 'detected';
   machineTunnelEnabled: boolean;
   sessions: Array<{ kind: TunnelKind; view: StateView; ownerUid?: number }>;
 }
@@ -94,6 +97,7 @@ export function toSnapshot(source: SnapshotSource, seq: number): EngineSnapshot 
     desired: { tunnel: source.desired.tunnel, reason: source.desired.reason },
     tnd: { verdict: source.tnd.verdict, reason: source.tnd.reason },
     alwaysOn: { ...source.alwaysOn },
+    portal: source.portal,
     machineTunnelEnabled: source.machineTunnelEnabled,
     tunnels: source.sessions.map((s) => tunnelSnapshot(s.kind, s.view, s.ownerUid)),
   };

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '@tandem/common';
-import { Engine } from '../src/index.js';
+import { Engine, PORTAL_RECHECK_MS, type PortalCheck, type PortalProbe } from '../src/index.js';
 import {
   alwaysOnPolicy,
   FakeDriver,
@@ -128,6 +128,46 @@ describe('Always-On fail-closed block', () => {
     await engine.start();
     await tick(100);
     expect(firewall.applied.every((b) => b === null)).toBe(true);
+    const stopped = engine.stop();
+    await tick(1000);
+    await stopped;
+  });
+
+  it('a captive portal: reported, the block opens to it for the remediation time, closed again after sign-in', async () => {
+    let answer: PortalCheck = { state: 'detected', addresses: ['192.0.2.80'] };
+    const probe: PortalProbe = { check: async () => answer };
+    const driver = new FakeDriver();
+    driver.faults = (_k, op) => (op === 'authenticate' ? ErrorCodes.GATEWAY_UNREACHABLE : null);
+    const firewall = new FakeFirewall();
+    const net = new FakeNetwork(UNTRUSTED);
+    // alwaysOnPolicy() allows no remediation; the same policy with a 5-minute window:
+    const base = alwaysOnPolicy();
+    const policy = {
+      ...base,
+      alwaysOn: { ...base.alwaysOn, allowCaptivePortalRemediation: true, captivePortalRemediationTimeout: 5 },
+    };
+    const engine = new Engine({
+      driver,
+      network: net,
+      users: new FakeUsers(),
+      firewall,
+      portal: probe,
+      machineProfile: mgmtProfile(),
+      userPolicy: { policy, gateways: [USER_URL] },
+      random: () => 0,
+    });
+    await engine.start();
+    await tick(50);
+    expect(engine.snapshot().portal).toBe('detected');
+    expect(firewall.current).toEqual({ gateways: [USER_URL, MGMT_URL], portal: { addresses: ['192.0.2.80'] } });
+    // Still there at every recheck, but the window is the profile's: 5 minutes from the first sight.
+    await tick(5 * 60_000 + 1);
+    expect(engine.snapshot().portal).toBe('detected');
+    expect(firewall.current).toEqual({ gateways: [USER_URL, MGMT_URL] });
+    // The user signed in: the next recheck finds no portal.
+    answer = { state: 'none' };
+    await tick(PORTAL_RECHECK_MS);
+    expect(engine.snapshot().portal).toBe('none');
     const stopped = engine.stop();
     await tick(1000);
     await stopped;

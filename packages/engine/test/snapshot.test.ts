@@ -83,6 +83,7 @@ describe('snapshot projection', () => {
       desired: { tunnel: 'none' as const, reason: 'x' },
       tnd: { verdict: 'unknown' as const, reason: 'y' },
       alwaysOn: { blocking: false, reason: '' },
+      portal: 'none' as const,
       machineTunnelEnabled: true,
       sessions: [],
     };

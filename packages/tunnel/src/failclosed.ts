@@ -79,6 +79,9 @@ export function renderFailClosed(spec: BlockSpec): string {
   }
   for (const [port, addresses] of ports)
     out.push(...addressRules([...new Set(addresses)], `meta l4proto { tcp, udp } th dport ${port} accept`));
+  // The agent's captive-portal probe: plain HTTP to the gateways, which a portal intercepts.
+  const all = [...new Set(spec.gateways.map((g) => g.address))];
+  out.push(...addressRules(all, 'meta skuid 0 tcp dport 80 accept'));
   out.push('udp sport 68 udp dport 67 accept', 'udp sport 546 udp dport 547 accept', ND);
   // The agent runs as root and must resolve the gateways; nobody else's lookups leave.
   out.push('meta skuid 0 meta l4proto { tcp, udp } th dport 53 accept');

@@ -55,6 +55,8 @@ export function stateFile(state: AgentState, who: Audience): Collector {
       machineTunnel: state.machineTunnel(),
       desired: snap.desired,
       tnd: snap.tnd,
+      alwaysOn: snap.alwaysOn,
+      portal: snap.portal,
       tunnels: tunnels.map((t) => ({ ...t, since: new Date(t.since).toISOString() })),
       lastErrors: {
         machine: state.lastFailure('machine', who.admin ? null : who.uid) ?? null,

@@ -76,6 +76,8 @@ export async function summaryText(state: AgentState, facts: SummaryFacts): Promi
     `User tunnel:    ${userVisible ? tunnelLine(user, snap.at) : `${user?.state ?? 'unknown'} (another user's)`}`,
     `Supervisor:     wants ${snap.desired.tunnel} — ${snap.desired.reason}`,
     `Network (TND):  ${snap.tnd.verdict} — ${snap.tnd.reason}`,
+    `Always-On:      ${snap.alwaysOn.blocking ? 'blocking' : 'not blocking'} — ${snap.alwaysOn.reason}`,
+    `Captive portal: ${snap.portal === 'detected' ? 'detected' : 'none seen'}`,
     '',
     // Not `user: …`: the bundle's structural redaction would read that as a user name.
     'Last error per tunnel:',
