@@ -19,7 +19,6 @@ import {
   runClient,
   scratch,
   TANDEMD,
-  until,
   type Scratch,
 } from './fixtures/agent/helpers.js';
 
