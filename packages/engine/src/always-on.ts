@@ -134,6 +134,11 @@ export class AlwaysOnState {
     this.applier = firewall ? new BlockApplier(firewall, onError) : null;
   }
 
+  /** The user profiles' gateway URLs. */
+  get gateways(): readonly string[] {
+    return this.user?.gateways ?? [];
+  }
+
   /** The user profiles' policy (null without user profiles). */
   get policy(): AutomaticVpnPolicy | null {
     return this.user?.policy ?? null;

@@ -24,6 +24,7 @@ import {
 import { AlwaysOnState, type Firewall, type UserPolicy } from './always-on.js';
 import { HandoverMeter, type HandoverEvent } from './handover.js';
 import { PortalWatch, type PortalProbe } from './portal.js';
+import { userTndAction, type UserIntent } from './user-tnd.js';
 import { MachineRestart } from './machine-restart.js';
 import { NetworkOwnership } from './ownership.js';
 import {
@@ -103,6 +104,11 @@ export class Engine {
   private readonly wasUp: Record<TunnelKind, boolean> = { machine: false, user: false };
   private readonly alwaysOn: AlwaysOnState;
   private readonly portal: PortalWatch;
+  /** A user tunnel paused by TrustedNetworkPolicy Pause, resumed on the next untrusted network. */
+  private paused: UserIntent | null = null;
+  /** The user disconnected by hand on this network: UntrustedNetworkPolicy Connect leaves it. */
+  private declined = false;
+  private userVerdict: TndResult['verdict'] = 'unknown';
   private profile: ClientProfile | null;
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private tndGeneration = 0;
@@ -204,6 +210,8 @@ export class Engine {
       );
     }
     this.state.userIntent = null;
+    this.paused = null;
+    this.declined = true;
     const done = user.whenAtRest();
     this.reconcile();
     await done;
@@ -236,6 +244,9 @@ export class Engine {
     const [result, userResult] = await Promise.all([this.evaluateTnd(), this.evaluateUserTnd()]);
     if (generation !== this.tndGeneration || this.phase !== 'running') return;
     this.alwaysOn.setVerdict(userResult.verdict);
+    if (userResult.verdict !== this.userVerdict) this.declined = false;
+    this.userVerdict = userResult.verdict;
+    this.applyUserTnd();
     this.checkPortal(result.verdict === 'trusted' || userResult.verdict === 'trusted');
     const changed = result.verdict !== this.state.tnd.verdict;
     this.state.tnd = result;
@@ -303,6 +314,29 @@ export class Engine {
       this.options.network.current(),
       probe ? { probe } : {},
     );
+  }
+
+  /** Acts on the user profiles' TrustedNetworkPolicy / UntrustedNetworkPolicy (user-tnd.ts). */
+  private applyUserTnd(): void {
+    const action = userTndAction({
+      policy: this.alwaysOn.policy,
+      verdict: this.userVerdict,
+      intent: this.state.userIntent,
+      paused: this.paused,
+      declined: this.declined,
+      signers: this.options.users.signerUids?.() ?? [],
+      firstUrl: this.alwaysOn.gateways[0] ?? null,
+    });
+    if (action === null) return;
+    this.log.info('trusted network detection: user tunnel policy', { action: action.type });
+    if (action.type === 'disconnect') this.state.userIntent = null;
+    else if (action.type === 'pause') {
+      this.paused = this.state.userIntent;
+      this.state.userIntent = null;
+    } else if (action.type === 'resume') {
+      this.state.userIntent = this.paused;
+      this.paused = null;
+    } else this.state.userIntent = action.intent;
   }
 
   /** Probes for a captive portal unless the network is trusted or a tunnel is up. */

@@ -56,3 +56,4 @@ export {
   type PortalProbe,
   type RemediationPolicy,
 } from './portal.js';
+export { userTndAction, type UserIntent, type UserTndAction, type UserTndInputs } from './user-tnd.js';

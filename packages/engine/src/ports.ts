@@ -168,6 +168,8 @@ export interface TrustedServerProbe {
 export interface UserPresence {
   /** True when uid has a client that can answer signing requests and prompts right now. */
   hasSigner(uid: number): boolean;
+  /** Every uid with a signer connected now, most recent first (for TND's automatic connect). */
+  signerUids?(): number[];
 }
 
 /** An opaque timer handle from {@link Clock.setTimeout}. */

@@ -255,6 +255,9 @@ export class FakeNetwork implements NetworkObserver {
 /** User presence: the uids in `signers` have a signer connected. */
 export class FakeUsers implements UserPresence {
   readonly signers = new Set<number>();
+  signerUids(): number[] {
+    return [...this.signers].reverse();
+  }
   hasSigner(uid: number): boolean {
     return this.signers.has(uid);
   }

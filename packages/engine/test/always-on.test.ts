@@ -25,8 +25,8 @@ const MGMT_URL = 'https://vpn-mgmt.example.com/machine';
 function rig(failure: 'Open' | 'Closed' = 'Closed', network = UNTRUSTED, machine = true) {
   const driver = new FakeDriver();
   const net = new FakeNetwork(network);
+  // No signer connected: UntrustedNetworkPolicy Connect has nobody to connect for (user-tnd tests cover it).
   const users = new FakeUsers();
-  users.signers.add(1000);
   const firewall = new FakeFirewall();
   const engine = new Engine({
     driver,

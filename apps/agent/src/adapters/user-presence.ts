@@ -37,6 +37,11 @@ export class SignerRegistry implements UserPresence {
     return ctx;
   }
 
+  /** See {@link UserPresence.signerUids}: uids with a live signer, the most recently registered first. */
+  signerUids(): number[] {
+    return [...this.byUid.keys()].reverse().filter((uid) => this.signerFor(uid) !== null);
+  }
+
   /** See {@link UserPresence.hasSigner}. */
   hasSigner(uid: number): boolean {
     return this.signerFor(uid) !== null;

@@ -1,0 +1,55 @@
+/**
+ * Trusted network detection for the user tunnel (docs/always-on.md#the-user-tunnel): what the
+ * user profiles' `TrustedNetworkPolicy` and `UntrustedNetworkPolicy` ask for after each verdict.
+ * Pure; engine.ts applies the answer to the user's intent.
+ *
+ * - Trusted: `Disconnect` ends the user tunnel, `Pause` ends it and remembers it, so it comes
+ *   back (authenticating again through the user's signer) on the next untrusted network;
+ *   `Connect` and `DoNothing` leave it.
+ * - Untrusted: a paused tunnel resumes; with `Connect`, a user whose signer (tray) is connected
+ *   gets the tunnel to the profiles' first gateway, unless that user disconnected on this network.
+ */
+import type { AutomaticVpnPolicy } from '@tandem/profile';
+import type { TndVerdict } from './tnd.js';
+
+/** A user tunnel the engine should (or did) run. */
+export interface UserIntent {
+  uid: number;
+  url: string;
+}
+
+/** What the policy asks for now. */
+export type UserTndAction =
+  { type: 'disconnect' } | { type: 'pause' } | { type: 'resume' } | { type: 'connect'; intent: UserIntent } | null;
+
+/** What {@link userTndAction} looks at. */
+export interface UserTndInputs {
+  policy: AutomaticVpnPolicy | null;
+  verdict: TndVerdict;
+  intent: UserIntent | null;
+  paused: UserIntent | null;
+  /** The user disconnected by hand since the network last changed. */
+  declined: boolean;
+  /** Users with a signer connected now, first the most likely (the tray's user). */
+  signers: readonly number[];
+  /** The profiles' first gateway URL. */
+  firstUrl: string | null;
+}
+
+/** The action for this verdict, or null. */
+export function userTndAction(i: UserTndInputs): UserTndAction {
+  const p = i.policy;
+  if (p === null || !p.enabled) return null;
+  if (i.verdict === 'trusted') {
+    if (i.intent === null) return null;
+    if (p.trustedNetworkPolicy === 'Disconnect') return { type: 'disconnect' };
+    if (p.trustedNetworkPolicy === 'Pause') return { type: 'pause' };
+    return null;
+  }
+  if (i.verdict !== 'untrusted') return null;
+  if (i.paused !== null && i.intent === null) return { type: 'resume' };
+  const uid = i.signers[0];
+  if (i.intent === null && !i.declined && p.untrustedNetworkPolicy === 'Connect' && uid !== undefined && i.firstUrl)
+    return { type: 'connect', intent: { uid, url: i.firstUrl } };
+  return null;
+}
