@@ -13,80 +13,24 @@
  * - `disconnectUser` is allowed to the owner and to admins (E_PERMISSION otherwise), cancels
  *   a bring-up, and resolves when routes/DNS are reverted.
  */
+import { DEFAULT_MACHINE_RESTART_POLICY, DEFAULT_RECONNECT_POLICY } from '@tandem/common';
 import { ErrorCodes, nullLogger, TandemError, type Logger } from '@tandem/common';
 import type { ClientProfile } from '@tandem/profile';
-import {
-  DEFAULT_MACHINE_RESTART_POLICY,
-  DEFAULT_RECONNECT_POLICY,
-  type BackoffPolicy,
-  type ReconnectPolicy,
-} from '@tandem/common';
-import { AlwaysOnState, type Firewall, type UserPolicy } from './always-on.js';
-import { HandoverMeter, type HandoverEvent } from './handover.js';
-import { PortalWatch, type PortalProbe } from './portal.js';
-import { userTndAction, type UserIntent } from './user-tnd.js';
+import { AlwaysOnState, type UserPolicy } from './always-on.js';
+import type { Actor, EngineEvent, EngineOptions } from './engine-options.js';
+import { HandoverMeter } from './handover.js';
 import { MachineRestart } from './machine-restart.js';
 import { NetworkOwnership } from './ownership.js';
-import {
-  systemClock,
-  type Clock,
-  type NetworkObserver,
-  type TrustedServerProbe,
-  type TunnelDriver,
-  type TunnelKind,
-  type UserPresence,
-} from './ports.js';
+import { PortalWatch } from './portal.js';
+import { systemClock, type Clock, type TunnelKind } from './ports.js';
 import { SessionMachine, type SessionRest } from './session/machine.js';
-import type { SessionCause } from './session/cause.js';
 import type { SessionStateName } from './session/types.js';
 import { SnapshotFeed, toSnapshot, type EngineSnapshot, type SnapshotSource } from './snapshot.js';
 import { decideTunnel, reconcileStep, type SupervisorInputs } from './supervisor.js';
 import { evaluateTnd, type TndResult } from './tnd.js';
+import { UserTndState } from './user-tnd.js';
 
-/** Ports and settings of an {@link Engine}. */
-export interface EngineOptions {
-  driver: TunnelDriver;
-  network: NetworkObserver;
-  users: UserPresence;
-  /** Needed when the management profile uses TrustedHttpsServerList. */
-  probe?: TrustedServerProbe;
-  clock?: Clock;
-  /** Source of jitter; Math.random by default. */
-  random?: () => number;
-  log?: Logger;
-  /** The management tunnel profile, if one is installed. */
-  machineProfile?: ClientProfile | null;
-  /** Admin switch for the machine tunnel (default on). */
-  machineTunnelEnabled?: boolean;
-  reconnect?: Partial<ReconnectPolicy>;
-  /** Backoff before restarting a machine tunnel that failed or was ended by the gateway. */
-  machineRestart?: Partial<BackoffPolicy>;
-  /** The user profiles' AutomaticVPNPolicy and gateways (Always-On, TND for the user tunnel). */
-  userPolicy?: UserPolicy | null;
-  /** Always-On's fail-closed block; without it Always-On never blocks. */
-  firewall?: Firewall;
-  /** Captive-portal detection; without it no portal is ever reported. */
-  portal?: PortalProbe;
-}
-
-/** The caller of a control method, as the IPC layer identified it. */
-export interface Actor {
-  uid: number;
-  admin?: boolean;
-}
-
-/** Things worth telling clients that a snapshot alone does not say. */
-export type EngineEvent =
-  | HandoverEvent
-  | {
-      type: 'session-ended';
-      kind: TunnelKind;
-      state: SessionStateName;
-      cause?: SessionCause;
-      message?: string;
-      at: number;
-    }
-  | { type: 'machine-restart-scheduled'; at: number; retryAt: number; failures: number };
+export type { Actor, EngineEvent, EngineOptions } from './engine-options.js';
 
 const busy = (message: string): TandemError => new TandemError(ErrorCodes.BUSY, message);
 
@@ -104,11 +48,7 @@ export class Engine {
   private readonly wasUp: Record<TunnelKind, boolean> = { machine: false, user: false };
   private readonly alwaysOn: AlwaysOnState;
   private readonly portal: PortalWatch;
-  /** A user tunnel paused by TrustedNetworkPolicy Pause, resumed on the next untrusted network. */
-  private paused: UserIntent | null = null;
-  /** The user disconnected by hand on this network: UntrustedNetworkPolicy Connect leaves it. */
-  private declined = false;
-  private userVerdict: TndResult['verdict'] = 'unknown';
+  private readonly userTnd = new UserTndState();
   private profile: ClientProfile | null;
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private tndGeneration = 0;
@@ -210,8 +150,7 @@ export class Engine {
       );
     }
     this.state.userIntent = null;
-    this.paused = null;
-    this.declined = true;
+    this.userTnd.userDisconnected();
     const done = user.whenAtRest();
     this.reconcile();
     await done;
@@ -244,8 +183,7 @@ export class Engine {
     const [result, userResult] = await Promise.all([this.evaluateTnd(), this.evaluateUserTnd()]);
     if (generation !== this.tndGeneration || this.phase !== 'running') return;
     this.alwaysOn.setVerdict(userResult.verdict);
-    if (userResult.verdict !== this.userVerdict) this.declined = false;
-    this.userVerdict = userResult.verdict;
+    this.userTnd.setVerdict(userResult.verdict);
     this.applyUserTnd();
     this.checkPortal(result.verdict === 'trusted' || userResult.verdict === 'trusted');
     const changed = result.verdict !== this.state.tnd.verdict;
@@ -318,25 +256,12 @@ export class Engine {
 
   /** Acts on the user profiles' TrustedNetworkPolicy / UntrustedNetworkPolicy (user-tnd.ts). */
   private applyUserTnd(): void {
-    const action = userTndAction({
-      policy: this.alwaysOn.policy,
-      verdict: this.userVerdict,
-      intent: this.state.userIntent,
-      paused: this.paused,
-      declined: this.declined,
-      signers: this.options.users.signerUids?.() ?? [],
-      firstUrl: this.alwaysOn.gateways[0] ?? null,
-    });
+    const signers = this.options.users.signerUids?.() ?? [];
+    const first = this.alwaysOn.gateways[0] ?? null;
+    const { action, intent } = this.userTnd.apply(this.alwaysOn.policy, this.state.userIntent, signers, first);
     if (action === null) return;
     this.log.info('trusted network detection: user tunnel policy', { action: action.type });
-    if (action.type === 'disconnect') this.state.userIntent = null;
-    else if (action.type === 'pause') {
-      this.paused = this.state.userIntent;
-      this.state.userIntent = null;
-    } else if (action.type === 'resume') {
-      this.state.userIntent = this.paused;
-      this.paused = null;
-    } else this.state.userIntent = action.intent;
+    this.state.userIntent = intent;
   }
 
   /** Probes for a captive portal unless the network is trusted or a tunnel is up. */

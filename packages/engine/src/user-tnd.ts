@@ -53,3 +53,55 @@ export function userTndAction(i: UserTndInputs): UserTndAction {
     return { type: 'connect', intent: { uid, url: i.firstUrl } };
   return null;
 }
+
+/** The user-TND memory between verdicts: a paused tunnel, a user's own disconnect, the last verdict. */
+export class UserTndState {
+  private paused: UserIntent | null = null;
+  private declined = false;
+  private verdict: TndVerdict = 'unknown';
+
+  /** A new verdict; a changed one is a new network, where a user's earlier disconnect no longer counts. */
+  setVerdict(verdict: TndVerdict): void {
+    if (verdict !== this.verdict) this.declined = false;
+    this.verdict = verdict;
+  }
+
+  /** The user disconnected by hand: nothing paused, and no automatic connect on this network. */
+  userDisconnected(): void {
+    this.paused = null;
+    this.declined = true;
+  }
+
+  /**
+   * Applies the policy to the current intent and returns the action taken (null: none) with the
+   * intent that results.
+   */
+  apply(
+    policy: AutomaticVpnPolicy | null,
+    intent: UserIntent | null,
+    signers: readonly number[],
+    firstUrl: string | null,
+  ): { action: UserTndAction; intent: UserIntent | null } {
+    const action = userTndAction({
+      policy,
+      verdict: this.verdict,
+      intent,
+      paused: this.paused,
+      declined: this.declined,
+      signers,
+      firstUrl,
+    });
+    if (action === null) return { action, intent };
+    if (action.type === 'disconnect') return { action, intent: null };
+    if (action.type === 'pause') {
+      this.paused = intent;
+      return { action, intent: null };
+    }
+    if (action.type === 'resume') {
+      const resumed = this.paused;
+      this.paused = null;
+      return { action, intent: resumed };
+    }
+    return { action, intent: action.intent };
+  }
+}
