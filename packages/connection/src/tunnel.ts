@@ -16,112 +16,38 @@ import {
   openTunnel,
   preloadDtlsSupport,
   reconnectCstp,
-  type AuthOptions,
-  type AuthResult,
-  type ConnectionCache,
   type CstpClosed,
   type TunnelConfig,
 } from '@tandem/anyconnect';
-import { ErrorCodes, TandemError, type Logger } from '@tandem/common';
+import { ErrorCodes, TandemError } from '@tandem/common';
 import {
   captureHostSnapshot,
   LinuxTunDevice,
   NetworkSession,
   preloadTunSupport,
   VpncScriptConfigurator,
-  type HostSnapshot,
   type TunDevice,
 } from '@tandem/tunnel';
 import { abortable } from './abortable.js';
-import { bannerText, requireBannerAccepted, type AcceptBanner } from './banner.js';
+import { bannerText, requireBannerAccepted } from './banner.js';
 import { toNetworkConfig } from './config-map.js';
-import { DataPath, type DataPathStats } from './datapath.js';
+import { DataPath } from './datapath.js';
 import { DtlsLink } from './dtls-link.js';
-import type { ConnectionEvent, EventSink } from './events.js';
+import type { ConnectionEvent } from './events.js';
 import { gatewayAddress } from './gateway-ip.js';
 import { onQuiet, releaseMemory } from './memory-relief.js';
+import {
+  modeOf,
+  RECONNECT_DEADLINE_MS,
+  roundTimings,
+  type TunnelDetails,
+  type TunnelEnd,
+  type TunnelOpening,
+  type TunnelStats,
+} from './tunnel-types.js';
+
+export * from './tunnel-types.js';
 import { checkPath } from './path-check.js';
-
-/** Where on the host the tunnel goes. */
-export interface HostSettings {
-  /** TUN interface name or pattern (default `tandem%d`). */
-  interface?: string;
-  /** vpnc-script path (default the system's). */
-  script?: string;
-  /** Journal directory (default /run/tandem/netjournal). */
-  journalDir?: string;
-  /** resolv.conf to snapshot and restore (default /etc/resolv.conf). */
-  resolvConf?: string;
-}
-
-/** What {@link Tunnel.open} needs from the login. */
-export interface TunnelOpening {
-  settings: HostSettings & {
-    auth: AuthOptions;
-    onEvent?: EventSink;
-    acceptBanner?: AcceptBanner;
-    /** Offer and use DTLS (default true); false keeps all data on CSTP, like openconnect's --no-dtls. */
-    dtls?: boolean;
-  };
-  auth: AuthResult;
-  connections: ConnectionCache;
-  /** A snapshot started during auth, or undefined to take one now. */
-  snapshot: Promise<HostSnapshot> | undefined;
-  startedAt: number;
-  authMs: number;
-  log: Logger;
-  signal?: AbortSignal;
-}
-
-/** Why a tunnel ended by itself (gateway DISCONNECT, or a TUN that stopped reading). */
-export interface TunnelEnd {
-  reason: string;
-  byServer: boolean;
-}
-
-/** Counters across reconnects, plus the data path's and the TUN's own. */
-export interface TunnelStats {
-  bytesIn: number;
-  bytesOut: number;
-  packetsIn: number;
-  packetsOut: number;
-  datapath: DataPathStats;
-  tun: ReturnType<TunDevice['stats']>;
-}
-
-/** How traffic of one address family is routed: vpncli's "Tunnel Mode". */
-export type TunnelMode = 'all' | 'split-include' | 'split-exclude' | 'none';
-
-/** What statistics show about a tunnel besides counters (vpncli's Transport Information, Secured Routes). */
-export interface TunnelDetails {
-  /** Version of the channel carrying data: DTLS (`DTLSv1.2`) when up, else CSTP's TLS (`TLSv1.3`). */
-  protocol: string;
-  /** Its cipher suite (OpenSSL's name for DTLS, the standard name for TLS). */
-  cipher: string;
-  /** Whether DTLS carries the data now. */
-  dtls: boolean;
-  /** The DTLS channel in words: `up`, `off: <why>`, `connecting`, `waiting to retry: <last failure>`. */
-  dtlsNote: string;
-  mtu: number;
-  mode4: TunnelMode;
-  mode6: TunnelMode;
-  /** Networks sent into the tunnel (`address/prefix`); empty with `all`. */
-  routes4: string[];
-  routes6: string[];
-}
-
-function modeOf(hasAddress: boolean, include: readonly unknown[], exclude: readonly unknown[]): TunnelMode {
-  if (!hasAddress) return 'none';
-  if (include.length > 0) return 'split-include';
-  return exclude.length > 0 ? 'split-exclude' : 'all';
-}
-
-/** Deadline of one reconnect attempt, so a black-holed gateway cannot stall the caller's backoff. */
-export const RECONNECT_DEADLINE_MS = 5000;
-
-function roundTimings(t: NetworkSession['timings']): NetworkSession['timings'] {
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10]));
-}
 
 /** A running tunnel. */
 export class Tunnel {
