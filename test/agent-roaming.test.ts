@@ -10,21 +10,18 @@
  * - the agent frozen longer than the DPD time (SIGSTOP, as in a laptop's sleep), then thawed:
  *   the dead session is noticed at the first tick, not after another DPD period.
  */
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
 import { standardLab, type Lab, missing, titled } from '@tandem/testkit';
 import { startOcserv, type Ocserv } from './fixtures/ocserv.js';
+import { ensureAgentBuilt, scratch, type Scratch } from './fixtures/agent/helpers.js';
 import {
-  agentArgs,
-  ensureAgentBuilt,
-  ROOT,
-  runClient,
-  scratch,
-  TANDEMD,
-  type Scratch,
-} from './fixtures/agent/helpers.js';
+  agentStatus,
+  installMachineIdentity,
+  startNetnsAgent,
+  waitMachineConnected,
+  type NetnsAgent,
+} from './fixtures/agent/netns-agent.js';
 
 const skip = missing('netns', 'ocserv', 'ping');
 const BEHIND = '10.238.50.1';
@@ -36,7 +33,7 @@ describe.skipIf(skip !== null)(titled('tandemd roaming: uplink swap, link flap, 
   let pki: Lab;
   let gw: Ocserv;
   let s: Scratch;
-  let agent: ReturnType<typeof start>;
+  let agent: NetnsAgent;
 
   beforeAll(async () => {
     ensureAgentBuilt();
@@ -60,13 +57,9 @@ describe.skipIf(skip !== null)(titled('tandemd roaming: uplink swap, link flap, 
       keepalive: 10,
     });
     s = scratch({ 'user.xml': 'test/fixtures/agent/user-lab.xml' });
-    const mgmt = join(s.profiles, 'mgmttun', 'VpnMgmtTunProfile.xml');
-    copyFileSync(join(ROOT, 'test/fixtures/agent/mgmt-lab.xml'), mgmt);
-    chmodSync(mgmt, 0o644);
-    writeFileSync(join(s.machine, 'machine.crt'), pki.machine.certPem + pki.intermediate.certPem, { mode: 0o644 });
-    writeFileSync(join(s.machine, 'machine.key'), pki.machine.keyPem, { mode: 0o600 });
-    agent = start();
-    await waitConnected(30_000);
+    installMachineIdentity(s, pki);
+    agent = startNetnsAgent(lab, s, pki);
+    await waitMachineConnected(s, agent);
     await ping();
   }, 90_000);
 
@@ -81,36 +74,7 @@ describe.skipIf(skip !== null)(titled('tandemd roaming: uplink swap, link flap, 
     s?.cleanup();
   });
 
-  function start() {
-    const child = lab.spawn(lab.cli, process.execPath, [
-      TANDEMD,
-      ...agentArgs(s),
-      '--gateway-ca',
-      pki.caFile,
-      '--resolve',
-      `vpn.lab.test:${lab.srvAddr}`,
-      '--log-level',
-      'debug',
-    ]);
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | string>((r) => child.on('exit', (code, sig) => r(code ?? sig ?? -1)));
-    return { child, stderr: () => err, exited };
-  }
-
-  async function machineState(): Promise<string | null> {
-    const r = await runClient(s.socket, { calls: [['status', {}]] }).catch(() => null);
-    const st = r?.results[0]?.result as { machine: { status: { state: string } } } | undefined;
-    return st?.machine.status.state ?? null;
-  }
-
-  async function waitConnected(ms: number): Promise<void> {
-    const end = Date.now() + ms;
-    while ((await machineState()) !== 'connected') {
-      if (Date.now() > end) throw new Error(`machine tunnel not connected\n${agent.stderr().slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const machineState = async (): Promise<string | null> => (await agentStatus(s))?.machine.status.state ?? null;
 
   /** One ping through the tunnel; throws when it gets no answer. */
   const ping = (): Promise<string> => lab.exec(lab.cli, 'ping', ['-c1', '-W0.2', BEHIND]);
