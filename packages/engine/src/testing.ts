@@ -340,3 +340,15 @@ export class FakeFirewall implements Firewall {
 
 /** The user tunnel's gateway URL in engine tests. */
 export const USER_URL = 'https://vpn.example.com/users';
+
+/** A small seeded PRNG (mulberry32), so a run replays exactly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

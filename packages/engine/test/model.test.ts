@@ -10,7 +10,16 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { ErrorCodes, isTandemError, type ErrorCode } from '@tandem/common';
 import { desiredTunnel, Engine, type EngineEvent, type EngineSnapshot } from '../src/index.js';
-import { FakeDriver, FakeNetwork, FakeUsers, mgmtProfile, TRUSTED, UNTRUSTED, USER_URL } from '@tandem/engine/testing';
+import {
+  FakeDriver,
+  FakeNetwork,
+  FakeUsers,
+  mgmtProfile,
+  seededRandom,
+  TRUSTED,
+  UNTRUSTED,
+  USER_URL,
+} from '@tandem/engine/testing';
 
 type Action =
   | { t: 'connect'; uid: number }
@@ -63,18 +72,6 @@ const FAULT_CODES: ErrorCode[] = [
   ErrorCodes.SERVER_CERT_UNTRUSTED,
 ];
 
-/** Small seeded PRNG so a failing run replays exactly from fast-check's seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ACTIVE = new Set(['authenticating', 'connecting', 'connected', 'reconnecting', 'disconnecting']);
 const HOLDING = new Set(['connecting', 'connected', 'reconnecting', 'disconnecting']);
 let runs = 0;
@@ -113,7 +110,7 @@ function checkSnapshot(s: EngineSnapshot, holder: string | null): string | null 
 async function runSequence(seed: number, faultRate: number, actions: Action[]): Promise<void> {
   vi.useFakeTimers();
   vi.setSystemTime(0);
-  const rng = mulberry32(seed);
+  const rng = seededRandom(seed);
   let faultsOn = true;
   const driver = new FakeDriver({
     delay: () => Math.floor(rng() * 200),

@@ -26,7 +26,15 @@
  */
 import type { BackoffPolicy, ReconnectPolicy } from '@tandem/common';
 import { Engine, type EngineSnapshot, type TunnelKind } from '@tandem/engine';
-import { FakeDriver, FakeNetwork, FakeUsers, mgmtProfile, UNTRUSTED, USER_URL } from '@tandem/engine/testing';
+import {
+  FakeDriver,
+  FakeNetwork,
+  FakeUsers,
+  mgmtProfile,
+  seededRandom,
+  UNTRUSTED,
+  USER_URL,
+} from '@tandem/engine/testing';
 import { FakeClock } from './fake-clock.js';
 import { DEFAULT_GATEWAY, FakeGateway, type SecondCount } from './gateway.js';
 
@@ -90,18 +98,6 @@ export interface FleetResult {
   violations: number;
   /** Agents per 5 s bucket (from the death) that were connected at the bucket's end. */
   connectedAt: number[];
-}
-
-/** A small seeded PRNG (mulberry32), so a run replays exactly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Agent {
