@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { prepareAgent, TANDEMD } from './lib/agent.mjs';
-import { FAULT_KINDS, FAULT_TABLE, inject, removeFaultTable, seededRandom } from './lib/faults.mjs';
+import { FAULT_TABLE, inject, kindSequence, removeFaultTable, seededRandom } from './lib/faults.mjs';
 import { hostState, teardown } from './lib/lab.mjs';
 import { leaksAgainst, nsState } from './lib/leaks.mjs';
 import { now, TunnelSampler } from './lib/sampler.mjs';
@@ -86,6 +86,7 @@ if (!existsSync(join(ROOT, 'apps/agent/dist/main.js'))) {
 }
 
 const rand = seededRandom(seed);
+const nextKind = kindSequence(rand);
 const hostBefore = await hostState();
 let lab = null;
 let tree = null;
@@ -130,7 +131,7 @@ async function faultLoop(end) {
   for (let i = 1; next < end && !interrupted; i++) {
     if (next > now()) await sleep(Number(next - now()) / 1e6);
     if (interrupted) break;
-    const kind = FAULT_KINDS[Math.floor(rand() * FAULT_KINDS.length)];
+    const kind = nextKind();
     const t0 = now();
     next = t0 + BigInt(intervalS * 1e9);
     supervisor.note(`fault ${i} ${kind} starts`);

@@ -36,6 +36,24 @@ export function seededRandom(seed) {
   };
 }
 
+/**
+ * The kinds in seeded random order, drawn from a shuffled bag: every run of five faults has one
+ * of each, so even a short soak meets every kind and a long one meets them equally often.
+ */
+export function kindSequence(rand) {
+  let bag = [];
+  return () => {
+    if (bag.length === 0) {
+      bag = [...FAULT_KINDS];
+      for (let i = bag.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [bag[i], bag[j]] = [bag[j], bag[i]];
+      }
+    }
+    return bag.pop();
+  };
+}
+
 /** A uniform value in [lo, hi] with one decimal (seconds) from `rand`. */
 const between = (rand, lo, hi) => Math.round((lo + rand() * (hi - lo)) * 10) / 10;
 /** A uniform integer in [lo, hi]. */
