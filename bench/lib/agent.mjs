@@ -45,12 +45,21 @@ export function rssMb(pid) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** The machine tunnel profile of the agent's netns tests (untrusted lab network: the tunnel runs). */
+const MGMT_PROFILE = join(ROOT, 'test/fixtures/agent/mgmt-lab.xml');
+
 /**
- * Starts tandemd in tbn-cli with a private tree (on tmpfs, like /run): the user profile for
- * the lab gateway, the machine certificate in its machine store (ocserv authenticates it for
- * the user tunnel, which the profile allows), and its socket reachable by uid 65534.
+ * A private tree for tandemd (on tmpfs, like /run): the user profile for the lab gateway, the
+ * machine certificate in its machine store (ocserv authenticates it for the user tunnel, which
+ * the profile allows), and its socket reachable by uid 65534; with `machineTunnel` also the
+ * management tunnel profile, so the agent brings the machine tunnel up by itself. The tree
+ * outlives the agent, so a restarted agent finds its network journal (as systemd keeps
+ * /run/tandem across an automatic restart).
+ * @param {{ns?: string, resolve?: string|null, machineTunnel?: boolean, logLevel?: string}} [opts]
+ *   `resolve`: the `--resolve HOST:IP` argument (null: none, the name goes through the resolver)
+ * @returns {{ns: string, args: string[], socket: string, userStore: string, dirs: string[]}}
  */
-export async function startAgent(pki) {
+export function prepareAgent(pki, opts = {}) {
   // Profiles and keys need a root-owned path all the way up (not /dev/shm, which is 1777);
   // the state directory with the network journal goes on tmpfs, as /run is on a systemd host.
   const dir = mkdtempSync('/run/tandem-bench-agent-');
@@ -64,12 +73,18 @@ export async function startAgent(pki) {
   };
   const profiles = d('profiles', 0o755);
   writeFileSync(join(profiles, 'lab.xml'), PROFILE, { mode: 0o644 });
+  if (opts.machineTunnel) {
+    const mgmt = join(d('profiles/mgmttun', 0o755), 'VpnMgmtTunProfile.xml');
+    copyFileSync(MGMT_PROFILE, mgmt);
+    chmodSync(mgmt, 0o644);
+  }
   const machine = d('machine', 0o700);
   copyFileSync(pki.cert, join(machine, 'machine.crt'));
   copyFileSync(pki.key, join(machine, 'machine.key'));
   chmodSync(join(machine, 'machine.key'), 0o600);
   const userStore = d('user-store', 0o755);
   const socket = join(d('run', 0o755), 'tandemd.sock');
+  const resolve = opts.resolve === undefined ? `vpn.lab.test:${CSTP_ONLY_ADDR}` : opts.resolve;
   const args = [
     '--foreground',
     '--socket',
@@ -88,17 +103,31 @@ export async function startAgent(pki) {
     machine,
     '--gateway-ca',
     pki.root,
-    '--resolve',
-    `vpn.lab.test:${CSTP_ONLY_ADDR}`,
+    ...(resolve ? ['--resolve', resolve] : []),
+    ...(opts.logLevel ? ['--log-level', opts.logLevel] : []),
   ];
-  // The environment its systemd unit gives it (packaging/systemd/tandemd.service).
-  const child = nsSpawn(CLI_NS, TANDEMD, args, { env: { ...CLIENT_ENV, MALLOC_ARENA_MAX: '2' } });
+  return { ns: opts.ns ?? CLI_NS, args, socket, userStore, dirs: [dir, tmpfs] };
+}
+
+/**
+ * Starts tandemd from a {@link prepareAgent} tree in its namespace, with the environment its
+ * systemd unit gives it (packaging/systemd/tandemd.service). The spawned PID is the agent's
+ * (`ip netns exec` and the launcher's `env -S` exec). Does not wait for anything.
+ */
+export function spawnAgent(tree) {
+  return nsSpawn(tree.ns, TANDEMD, tree.args, { env: { ...CLIENT_ENV, MALLOC_ARENA_MAX: '2' } });
+}
+
+/** Starts tandemd in tbn-cli with a fresh {@link prepareAgent} tree; resolves once its socket exists. */
+export async function startAgent(pki) {
+  const tree = prepareAgent(pki);
+  const child = spawnAgent(tree);
   const log = outputTail(child);
-  for (let i = 0; !existsSync(socket); i++) {
+  for (let i = 0; !existsSync(tree.socket); i++) {
     if (i > 300 || child.exitCode !== null) throw new Error(`tandemd did not start:\n${log().slice(-3000)}`);
     await sleep(20);
   }
-  return { child, pid: child.pid, socket, userStore, dirs: [dir, tmpfs], log };
+  return { child, pid: child.pid, socket: tree.socket, userStore: tree.userStore, dirs: tree.dirs, log };
 }
 
 /** Runs the tandem CLI in tbn-cli as uid 65534 with the agent's socket. */

@@ -10,9 +10,9 @@
  *   the agent has no switch to turn DTLS off and would otherwise use it, which would make its
  *   column a DTLS column compared with CSTP ones.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sh } from './sh.mjs';
+import { nsSpawn, sh, sleep } from './sh.mjs';
 
 /** The network "behind the VPN" that ocserv pushes as the only route. */
 export const BEHIND_NET = '10.234.20.0/24';
@@ -30,7 +30,9 @@ export const GATEWAYS = Object.freeze({
  * The configuration text.
  * @param {string} dir private temp dir for the socket and pid files
  * @param {{chain: string, serverCert: string, serverKey: string}} pki from makePki()
- * @param {{name: string, listen: string, udp: boolean, pool: string, device: string}} gw one of GATEWAYS
+ * @param {{name: string, listen: string, udp: boolean, pool: string, device: string, dpd?: number,
+ *   keepalive?: number, route?: string, dns?: string, domain?: string}} gw one of GATEWAYS, or another
+ *   lab's gateway (the soak's: a short DPD, its own route and DNS)
  */
 export function ocservConfig(dir, pki, gw) {
   return (
@@ -59,9 +61,9 @@ export function ocservConfig(dir, pki, gw) {
       'max-ban-score = 0',
       'rate-limit-ms = 0',
       'min-reauth-time = 1',
-      'keepalive = 30',
-      'dpd = 60',
-      'mobile-dpd = 60',
+      `keepalive = ${gw.keepalive ?? 30}`,
+      `dpd = ${gw.dpd ?? 60}`,
+      `mobile-dpd = ${gw.dpd ?? 60}`,
       'idle-timeout = 1200',
       'cookie-timeout = 300',
       'try-mtu-discovery = false',
@@ -70,9 +72,9 @@ export function ocservConfig(dir, pki, gw) {
       `device = ${gw.device}`,
       'predictable-ips = true',
       `ipv4-network = ${gw.pool}`,
-      `route = ${BEHIND_NET}`,
-      'dns = 10.234.20.53',
-      'default-domain = bench.lab.test',
+      `route = ${gw.route ?? BEHIND_NET}`,
+      `dns = ${gw.dns ?? '10.234.20.53'}`,
+      `default-domain = ${gw.domain ?? 'bench.lab.test'}`,
       // Debian's default: TLS 1.2 only.
       'tls-priorities = "NORMAL:%SERVER_PRECEDENCE:%COMPAT:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-TLS1.3"',
     ].join('\n') + '\n'
@@ -91,4 +93,46 @@ export async function writeOcservConfig(dir, pki, gw) {
     throw new Error(`ocserv rejected the bench config (${gw.name}): ${err.stderr || err.message}`);
   });
   return file;
+}
+
+/** Starts ocserv in the foreground in namespace `ns` with config file `conf`. */
+export function spawnOcserv(ns, conf) {
+  return nsSpawn(ns, 'ocserv', ['-f', '-c', conf]);
+}
+
+/**
+ * SIGKILLs every ocserv process in namespace `ns` (main, sec-mod and the workers that hold the
+ * clients' connections), as a crash of the gateway host would end them, and waits until they
+ * are gone. Killing only the main process would leave the workers serving their tunnels.
+ * @returns {Promise<number>} how many processes were killed
+ */
+export async function killOcserv(ns) {
+  const pids = (await sh('ip', ['netns', 'pids', ns]))
+    .split(/\s+/)
+    .filter(Boolean)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('ocserv');
+      } catch {
+        return false;
+      }
+    });
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  for (let i = 0; i < 100 && pids.some((pid) => alive(pid)); i++) await sleep(20);
+  return pids.length;
+}
+
+/** Whether a process exists and is not a zombie. */
+function alive(pid) {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
 }

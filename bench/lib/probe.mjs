@@ -32,3 +32,21 @@ s.on('message', () => { process.stdout.write('up ' + process.hrtime.bigint() + '
 setInterval(() => s.send('x', ${ECHO_PORT}, dst, () => {}), 1);
 setTimeout(() => process.exit(3), 30000);
 process.stdout.write('ready\\n');`;
+
+/**
+ * Node source of the soak's sampler (runs in the client namespace; argv[1] = echo address,
+ * argv[2] = milliseconds between probes). Every tick sends one datagram carrying its send time
+ * and prints "s <monotonic ns>"; every echo prints "r <send ns> <receive ns>". Sends fail
+ * silently while no route exists (the tunnel is down): that tick simply gets no echo.
+ */
+export const SAMPLER = `
+const s = require('dgram').createSocket('udp4');
+const dst = process.argv[1];
+s.on('error', () => {});
+s.on('message', (m) => { process.stdout.write('r ' + m.toString() + ' ' + process.hrtime.bigint() + '\\n'); });
+setInterval(() => {
+  const t = String(process.hrtime.bigint());
+  process.stdout.write('s ' + t + '\\n');
+  s.send(t, ${ECHO_PORT}, dst, () => {});
+}, Number(process.argv[2]));
+process.stdout.write('ready\\n');`;
