@@ -188,6 +188,15 @@ export class Tunnel {
     return this.config;
   }
 
+  /**
+   * The gateway this tunnel reached: its host name and the address the TCP connection and the
+   * pinned host route use. Reconnects and re-authentications go to that address: resolving the
+   * name again would ask the tunnel's own DNS server while the tunnel is down.
+   */
+  get gateway(): { host: string; address: string } {
+    return { host: this.opening.auth.gateway.host, address: this.network.networkConfig.gateway.address };
+  }
+
   /** Interface name of the TUN. */
   get interfaceName(): string {
     return this.tun.name;
@@ -289,7 +298,7 @@ export class Tunnel {
     const target = {
       gateway,
       cookie: credentials.cookie,
-      address: addressFor(gateway, o),
+      address: addressFor(gateway, o) ?? this.gateway.address,
       ca: o.ca,
       trust: o.trust,
       machine: o.machine,

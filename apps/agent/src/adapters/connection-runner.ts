@@ -142,6 +142,8 @@ function eventLogger(log: Logger): (e: ConnectionEvent) => void {
 export class RealConnectionRunner implements ConnectionRunner {
   /** The latest initial login per tunnel, opened by `open` on the connection that authenticated. */
   private readonly logins = new Map<TunnelKind, { login: GatewayLogin; update: UpdateContext }>();
+  /** The gateway address each kind's running tunnel reached (re-authentication goes there). */
+  private readonly reached = new Map<TunnelKind, { host: string; address: string }>();
   private updates: ProfileUpdater | null = null;
 
   constructor(private readonly settings: RunnerSettings) {}
@@ -153,7 +155,13 @@ export class RealConnectionRunner implements ConnectionRunner {
 
   /** See {@link ConnectionRunner.authenticate}. */
   async authenticate(request: RunnerAuthRequest): Promise<SessionCredentials> {
-    const address = this.settings.resolve?.get(new URL(request.url).hostname);
+    const host = new URL(request.url).hostname;
+    const reached = request.reason === 'reauth' ? this.reached.get(request.kind) : undefined;
+    // While a tunnel reconnects, resolv.conf still names the tunnel's DNS server, which only the
+    // dead tunnel reaches: a re-authentication goes to the address the tunnel was made with.
+    const address =
+      this.settings.resolve?.get(host) ??
+      (reached?.host.toLowerCase() === host.toLowerCase() ? reached.address : undefined);
     const log = this.settings.log.child(request.kind);
     const secrets: string[] = [];
     const auth: AuthOptions = {
@@ -226,6 +234,7 @@ export class RealConnectionRunner implements ConnectionRunner {
     this.logins.delete(request.kind);
     const { login, update } = pending;
     const plane = await login.open(request.signal);
+    this.reached.set(request.kind, plane.gateway);
     // Only once the tunnel is up, in the background: an update never delays or fails it.
     const offers = login.profileOffers;
     if (this.updates && offers.length > 0)

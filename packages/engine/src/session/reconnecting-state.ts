@@ -132,6 +132,14 @@ export class ReconnectingState implements SessionState {
     this.attempt += 1;
     if (this.budgetSpent(ctx)) return this.giveUp(ctx);
     this.schedule(ctx);
+    // Every failed attempt is told, so a long outage is not minutes of silence in the log.
+    ctx.log.info('reconnect attempt failed; waiting to retry', {
+      kind: ctx.kind,
+      attempt: this.attempt,
+      cause: detail.cause,
+      reason: detail.message,
+      retryInMs: (this.nextAt ?? ctx.now()) - ctx.now(),
+    });
     return same(true);
   }
 
