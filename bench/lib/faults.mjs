@@ -24,17 +24,8 @@ export const FAULT_KINDS = Object.freeze(['gateway-kill', 'loss', 'flap', 'agent
 /** The soak's own nftables table; the only one it creates, deleted after every loss burst. */
 export const FAULT_TABLE = 'tandem_soak_fault';
 
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The engine tests' seeded generator (mulberry32), so a soak seed replays exactly. */
+export { seededRandom } from '@tandem/engine/testing';
 
 /**
  * The kinds in seeded random order, drawn from a shuffled bag: every run of five faults has one

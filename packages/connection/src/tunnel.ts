@@ -269,7 +269,7 @@ export class Tunnel {
     const session = this.session;
     if (this.ended || this.closing || this.rekeying || session.isClosed) return;
     const verdict = await checkPath({
-      gatewayIp: this.network.networkConfig.gateway.address,
+      gatewayIp: this.gateway.address,
       tunDevice: this.tun.name,
       localAddress: session.localAddress,
     });

@@ -4,11 +4,10 @@
  * `--resolve` override or an IP literal first, else DNS), and the addresses last seen are kept:
  * once the block stands, a failed lookup must not take a gateway out of it.
  */
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Logger } from '@tandem/common';
 import type { BlockRequest, Firewall } from '@tandem/engine';
 import { installFailClosed, readFailClosedRecord, removeFailClosed, type BlockedGateway } from '@tandem/connection';
+import { hostAddresses } from './host-addresses.js';
 
 /** Options of {@link FailClosedFirewall}. */
 export interface FailClosedOptions {
@@ -16,18 +15,6 @@ export interface FailClosedOptions {
   /** `--resolve HOST:IP` overrides (host names lower-case). */
   resolve: ReadonlyMap<string, string>;
   log: Logger;
-  /** DNS lookup of every address of a host (tests replace it). */
-  lookupAll?: (host: string) => Promise<string[]>;
-}
-
-const LOOKUP_MS = 5000;
-
-async function systemLookup(host: string): Promise<string[]> {
-  const timeout = new Promise<never>((_, reject) => {
-    setTimeout(() => reject(new Error(`lookup of ${host} timed out`)), LOOKUP_MS).unref();
-  });
-  const found = await Promise.race([lookup(host, { all: true }), timeout]);
-  return found.map((a) => a.address);
 }
 
 /** Always-On's block as nftables rules, with the gateways' addresses resolved and remembered. */
@@ -69,22 +56,17 @@ export class FailClosedFirewall implements Firewall {
     } catch {
       return [];
     }
-    const override = this.o.resolve.get(host);
     let addresses: string[];
-    if (override) addresses = [override];
-    else if (isIP(host)) addresses = [host];
-    else {
-      try {
-        addresses = await (this.o.lookupAll ?? systemLookup)(host);
-        this.known.set(host, addresses);
-      } catch (err) {
-        addresses = this.known.get(host) ?? [];
-        this.o.log.warn('gateway lookup for the Always-On block failed; using the addresses last seen', {
-          host,
-          known: addresses.length,
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
+    try {
+      addresses = await hostAddresses(host, this.o.resolve);
+      this.known.set(host, addresses);
+    } catch (err) {
+      addresses = this.known.get(host) ?? [];
+      this.o.log.warn('gateway lookup for the Always-On block failed; using the addresses last seen', {
+        host,
+        known: addresses.length,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
     return addresses.map((address) => ({ address, port }));
   }

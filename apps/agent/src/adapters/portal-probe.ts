@@ -7,11 +7,11 @@
  * name, which is resolved to the addresses remediation opens.
  */
 import { request, type IncomingMessage } from 'node:http';
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { LookupFunction } from 'node:net';
 import type { Logger } from '@tandem/common';
 import type { PortalCheck, PortalProbe } from '@tandem/engine';
+import { hostAddresses } from './host-addresses.js';
 
 /** Options of {@link HttpPortalProbe}. */
 export interface HttpPortalProbeOptions {
@@ -24,18 +24,6 @@ export interface HttpPortalProbeOptions {
 }
 
 const MAX_BODY = 64 * 1024;
-
-/** Resolves a portal's host to its addresses (empty when it cannot). */
-async function addressesOf(host: string, resolve: ReadonlyMap<string, string>): Promise<string[]> {
-  const override = resolve.get(host.toLowerCase());
-  if (override) return [override];
-  if (isIP(host)) return [host];
-  try {
-    return (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    return [];
-  }
-}
 
 /** Classifies one answer; exported for tests. */
 export function classifyAnswer(
@@ -90,7 +78,7 @@ export class HttpPortalProbe implements PortalProbe {
     res.destroy();
     if (verdict.state !== 'detected') return { state: verdict.state, detail: verdict.detail };
     const addresses = verdict.portalHost
-      ? await addressesOf(verdict.portalHost, this.o.resolve)
+      ? await hostAddresses(verdict.portalHost, this.o.resolve).catch(() => [])
       : remote
         ? [remote]
         : [];
