@@ -19,7 +19,7 @@ import { writeJournal } from '@tandem/tunnel';
 import { AgentTunnelDriver, NO_DATA_PLANE } from '../src/adapters/driver.js';
 import { remoteIdentityFor } from '../src/adapters/remote-signer.js';
 import { ResolvConfObserver } from '../src/adapters/network-observer.js';
-import { parseResolvConf } from '../src/adapters/resolv-parse.js';
+import { parseResolvConf } from '@tandem/connection';
 import { resolveConnectTarget } from '../src/connect-target.js';
 import { childEnv, isDangerousVariable, scrubEnvironment } from '../src/environment.js';
 import { parseOptions } from '../src/options.js';

@@ -266,8 +266,10 @@ export class Tunnel {
    * that silently broke is found within one round trip's worth of DPD instead of two periods.
    */
   async networkChanged(): Promise<void> {
+    if (this.ended || this.closing) return;
+    this.followResolvConf();
     const session = this.session;
-    if (this.ended || this.closing || this.rekeying || session.isClosed) return;
+    if (this.rekeying || session.isClosed) return;
     const verdict = await checkPath({
       gatewayIp: this.gateway.address,
       tunDevice: this.tun.name,
@@ -278,6 +280,26 @@ export class Tunnel {
       this.opening.log.info('network path to the gateway changed; reconnecting', { reason: verdict.reason });
       session.abandon(`network changed: ${verdict.reason}`, { retryNow: true });
     } else session.probe();
+  }
+
+  /** Keeps the tunnel's DNS and the physical network's new one apart after a write (resolv-drift.ts). */
+  private followResolvConf(): void {
+    try {
+      const r = this.network.followResolvConf();
+      if (r.drift === 'unchanged' || r.drift === 'merged') return;
+      if (r.contested)
+        this.opening.log.warn('another program keeps rewriting resolv.conf; the tunnel DNS is not written back again', {
+          drift: r.drift,
+        });
+      else
+        this.opening.log.info('resolv.conf was rewritten under the tunnel', {
+          drift: r.drift,
+          physicalDnsAdopted: r.adopted,
+          tunnelDnsReapplied: r.reapplied,
+        });
+    } catch (err) {
+      this.opening.log.warn('cannot follow a resolv.conf change', { error: (err as Error).message });
+    }
   }
 
   /**

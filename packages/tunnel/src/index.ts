@@ -13,6 +13,8 @@ export * from './configurator.js';
 export * from './vpnc-script.js';
 export * from './iproute.js';
 export * from './resolv.js';
+export * from './resolv-parse.js';
+export * from './resolv-drift.js';
 export * from './journal.js';
 export * from './repair.js';
 export * from './session.js';

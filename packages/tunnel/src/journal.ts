@@ -53,6 +53,12 @@ export interface JournalRecord {
   before: HostSnapshot;
   tunDevice?: string;
   intended: IntendedChanges;
+  /**
+   * resolv.conf as the tunnel's configuration step left it (taken once connected): what a later
+   * write is compared with, and what is put back when someone drops the tunnel's DNS
+   * (resolv-drift.ts).
+   */
+  tunnelResolvConf?: ResolvConfSnapshot;
   /** Where vpnc-script keeps its per-pid state (defaultroute.<pid>, resolv.conf-backup.<pid>). */
   vpncStateDir: string;
 }

@@ -4,7 +4,10 @@
  * The journal is on disk before the first step that can change the host, and is only removed
  * once the host has been checked against it.
  */
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { writeFileAtomic } from '@tandem/common/safe-fs';
 import type { NetworkConfigurator, StepResult } from './configurator.js';
 import {
   captureHostSnapshot,
@@ -19,7 +22,8 @@ import {
 } from './journal.js';
 import { validateInterfaceName, type NetworkConfig } from './network-config.js';
 import { repairFromJournal, type RepairReport } from './repair.js';
-import { RESOLV_CONF } from './resolv.js';
+import { RESOLV_CONF, restoreResolvConf, snapshotResolvConf } from './resolv.js';
+import { classifyResolvConf, tunnelResolversInFile, type ResolvConfDrift } from './resolv-drift.js';
 
 /** Options for {@link NetworkSession.begin}. */
 export interface NetworkSessionOptions {
@@ -71,6 +75,20 @@ function intendedChanges(v: NetworkConfig): IntendedChanges {
   };
 }
 
+/** What {@link NetworkSession.followResolvConf} found and did. */
+export interface ResolvConfFollowUp {
+  drift: ResolvConfDrift;
+  /** The physical network's new resolv.conf became the journal's pre-tunnel copy. */
+  adopted: boolean;
+  /** The tunnel's DNS was written back into resolv.conf. */
+  reapplied: boolean;
+  /** Not written back: another program rewrote the file {@link REAPPLY_LIMIT} times within a minute. */
+  contested: boolean;
+}
+
+/** Re-applies of the tunnel's DNS allowed per minute before giving way to a program that keeps rewriting. */
+export const REAPPLY_LIMIT = 5;
+
 /** A journaled network configuration for one tunnel. */
 export class NetworkSession {
   /** The journal as last written. */
@@ -78,6 +96,8 @@ export class NetworkSession {
   /** Duration of each completed step, in milliseconds. */
   readonly timings: Partial<Record<'snapshot' | 'pre-init' | 'connect' | 'disconnect' | 'repair', number>> = {};
   private closed = false;
+  /** When the tunnel's DNS was last written back (for {@link REAPPLY_LIMIT}). */
+  private reapplies: number[] = [];
 
   private constructor(
     private readonly configurator: NetworkConfigurator,
@@ -142,6 +162,7 @@ export class NetworkSession {
     try {
       const step = await this.configurator.connect(this.config, { ownerPid: this.record.owner.pid, tunDevice: tun });
       this.timings.connect = performance.now() - t;
+      this.record = { ...this.record, tunnelResolvConf: snapshotResolvConf(this.record.before.resolvConf.path) };
       this.phase('connected');
       return step;
     } catch (err) {
@@ -162,6 +183,62 @@ export class NetworkSession {
 
   private ctx(): { ownerPid: number; tunDevice?: string } {
     return { ownerPid: this.record.owner.pid, ...(this.record.tunDevice ? { tunDevice: this.record.tunDevice } : {}) };
+  }
+
+  /**
+   * resolv.conf may have been written since the tunnel configured it (resolv-drift.ts): a write
+   * carrying the physical network's DNS becomes the journal's pre-tunnel copy, so the close
+   * restores it and TND judges by it (the journal is rewritten before anything else changes), and
+   * the tunnel's DNS is written back unless `reapply` is false or the file is contested.
+   */
+  followResolvConf(opts: { reapply?: boolean } = {}): ResolvConfFollowUp {
+    const result: ResolvConfFollowUp = { drift: 'unchanged', adopted: false, reapplied: false, contested: false };
+    const applied = this.record.tunnelResolvConf;
+    if (this.closed || applied === undefined) return result;
+    const now = snapshotResolvConf(applied.path);
+    result.drift = classifyResolvConf(this.record, now);
+    if (result.drift === 'unchanged') return result;
+    if (result.drift === 'merged') {
+      this.record = { ...this.record, tunnelResolvConf: now };
+      writeJournal(this.journalDir, this.record);
+      return result;
+    }
+    const ours = tunnelResolversInFile(this.record).length > 0;
+    if (result.drift === 'physical') {
+      this.record = {
+        ...this.record,
+        before: { ...this.record.before, resolvConf: now },
+        ...(ours ? {} : { tunnelResolvConf: now }),
+      };
+      writeJournal(this.journalDir, this.record);
+      this.refreshVpncBackup(now.contentBase64);
+      result.adopted = true;
+    }
+    if (!ours || opts.reapply === false) return result;
+    const t = Date.now();
+    this.reapplies = this.reapplies.filter((at) => t - at < 60_000);
+    if (this.reapplies.length >= REAPPLY_LIMIT) {
+      result.contested = true;
+      return result;
+    }
+    this.reapplies.push(t);
+    result.reapplied = restoreResolvConf(applied);
+    return result;
+  }
+
+  /**
+   * vpnc-script's plain-file mode puts its own backup back on `disconnect`; it gets the physical
+   * network's new file too, so the host is right between that step and the journal's repair.
+   */
+  private refreshVpncBackup(contentBase64: string | undefined): void {
+    if (contentBase64 === undefined) return;
+    const path = join(this.record.vpncStateDir, `resolv.conf-backup.${this.record.owner.pid}`);
+    try {
+      if (!lstatSync(path).isFile()) return;
+      writeFileAtomic(path, Buffer.from(contentBase64, 'base64'), 0o644);
+    } catch {
+      // No backup (another resolv.conf mode) or unwritable: the journal's repair still restores it.
+    }
   }
 
   /**
@@ -186,6 +263,12 @@ export class NetworkSession {
         },
         repairMs: 0,
       };
+    }
+    try {
+      // A DHCP write not noticed yet must still be what the close restores.
+      this.followResolvConf({ reapply: false });
+    } catch {
+      // Unreadable resolv.conf or journal: the repair below reports what it cannot do.
     }
     this.closed = true;
     if (this.record.tunDevice) {

@@ -2,18 +2,18 @@
  * The physical network as trusted network detection sees it (engine port NetworkObserver):
  * DNS domains and resolvers from resolv.conf. While a tunnel is up resolv.conf holds the VPN's
  * pushed DNS, which would make a corporate network look "trusted" and tear the machine tunnel
- * down in a loop; so when a live network journal exists its pre-tunnel snapshot is used
- * instead. Changes are followed with `fs.watch` on the directory (resolv.conf is usually
- * replaced by rename, which a watch on the file itself would miss) and with netlink events
- * (link-monitor.ts), debounced into one notification.
+ * down in a loop; so while a journaled tunnel holds the file, the physical network's DNS is the
+ * journal's pre-tunnel copy, or the live file when it was rewritten without the tunnel's resolvers
+ * (a DHCP renewal under the tunnel; `physicalDns`). Changes are followed with `fs.watch` on the
+ * directory (resolv.conf is usually replaced by rename, which a watch on the file itself would
+ * miss) and with netlink events (link-monitor.ts), debounced into one notification.
  */
 import { watch, readFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '@tandem/common';
 import type { NetworkInfo, NetworkObserver } from '@tandem/engine';
-import { listJournals, readJournal } from '@tandem/connection';
+import { parseResolvConf, physicalDns } from '@tandem/connection';
 import { LinkMonitor } from './link-monitor.js';
-import { parseResolvConf } from './resolv-parse.js';
 
 /** Options of {@link ResolvConfObserver}. */
 export interface ResolvObserverOptions {
@@ -39,8 +39,11 @@ export class ResolvConfObserver implements NetworkObserver {
 
   /** See {@link NetworkObserver.current}: null when there is neither a file nor a journal. */
   current(): NetworkInfo | null {
-    const before = this.preTunnelText();
-    if (before !== null) return parseResolvConf(before);
+    try {
+      return physicalDns(this.opts.journalDir, this.path);
+    } catch (err) {
+      this.opts.log.debug('network journal unreadable for TND; using resolv.conf', { error: (err as Error).message });
+    }
     try {
       return parseResolvConf(readFileSync(this.path, 'utf8'));
     } catch {
@@ -66,22 +69,6 @@ export class ResolvConfObserver implements NetworkObserver {
     this.links = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-  }
-
-  /** resolv.conf as it was before the newest journaled session changed it, if one is live. */
-  private preTunnelText(): string | null {
-    try {
-      const records = listJournals(this.opts.journalDir)
-        .map((p) => readJournal(p))
-        .filter((r) => r !== null);
-      records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-      const oldest = records[0];
-      const content = oldest?.before.resolvConf.contentBase64;
-      return content === undefined ? null : Buffer.from(content, 'base64').toString('utf8');
-    } catch (err) {
-      this.opts.log.debug('network journal unreadable for TND; using resolv.conf', { error: (err as Error).message });
-      return null;
-    }
   }
 
   private startWatch(): void {

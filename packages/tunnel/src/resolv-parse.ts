@@ -1,14 +1,21 @@
 /**
- * Reading resolv.conf into what trusted network detection compares: search domains and
- * resolver addresses. Only `nameserver`, `search` and `domain` lines count; anything odd is
- * skipped, never interpreted.
+ * Reading resolv.conf into what trusted network detection compares and what tells a tunnel's
+ * DNS apart from the physical network's: search domains and resolver addresses. Only
+ * `nameserver`, `search` and `domain` lines count; anything odd is skipped, never interpreted.
  */
-import type { NetworkInfo } from '@tandem/engine';
+
+/** The DNS part of resolv.conf. */
+export interface ResolvConfInfo {
+  /** Search domains, lower case, without a trailing dot. */
+  dnsDomains: string[];
+  /** Resolver addresses as written (an IPv6 link-local keeps its `%zone`). */
+  dnsServers: string[];
+}
 
 const MAX_ENTRIES = 32;
 
 /** Parses resolv.conf text (resolver(5) semantics: the last `search`/`domain` line wins). */
-export function parseResolvConf(text: string): NetworkInfo {
+export function parseResolvConf(text: string): ResolvConfInfo {
   const servers: string[] = [];
   let domains: string[] = [];
   for (const raw of text.split('\n')) {
