@@ -8,7 +8,10 @@
  * - link flap on B (down, up, routes back as DHCP would set them): reconnected on B again;
  * - a new address on B (renumbering): reconnected from the new address;
  * - the agent frozen longer than the DPD time (SIGSTOP, as in a laptop's sleep), then thawed:
- *   the dead session is noticed at the first tick, not after another DPD period.
+ *   the dead session is noticed at the first tick, not after another DPD period;
+ * - a DHCP client rewriting resolv.conf under the tunnel: the tunnel's DNS is written back and
+ *   the new physical DNS kept; when it names a trusted domain, TND ends the machine tunnel and
+ *   the close leaves the newest physical resolv.conf, not the one from before the tunnel.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from './lib/netns.js';
@@ -25,6 +28,7 @@ import {
 
 const skip = missing('netns', 'ocserv', 'ping');
 const BEHIND = '10.238.50.1';
+const TUNNEL_DNS = '10.238.50.53';
 const DPD = 4;
 
 describe.skipIf(skip !== null)(titled('tandemd roaming: uplink swap, link flap, new address, freeze', skip), () => {
@@ -55,6 +59,7 @@ describe.skipIf(skip !== null)(titled('tandemd roaming: uplink swap, link flap, 
       routes: ['10.238.50.0/24'],
       dpd: DPD,
       keepalive: 10,
+      dns: TUNNEL_DNS,
     });
     s = scratch({ 'user.xml': 'test/fixtures/agent/user-lab.xml' });
     installMachineIdentity(s, pki);
@@ -181,5 +186,46 @@ describe.skipIf(skip !== null)(titled('tandemd roaming: uplink swap, link flap, 
     expect(agent.stderr()).toMatch(/resumed after \d+ s asleep or frozen/);
     // The DPD rule would declare the session dead only at 2×DPD of silence, DPD/2 after the thaw.
     expect(ms).toBeLessThan(DPD * 500);
+  });
+
+  /** resolv.conf as the client namespace's programs see it. */
+  const resolvConf = (): Promise<string> => lab.exec(lab.cli, 'cat', ['/etc/resolv.conf']);
+  /** Writes resolv.conf in place from inside the namespace, as a DHCP client's hook would. */
+  const dhcpWrites = (text: string): Promise<string> =>
+    lab.exec(lab.cli, process.execPath, [
+      '-e',
+      'require("fs").writeFileSync("/etc/resolv.conf", process.argv[1])',
+      text,
+    ]);
+  async function waitFor(what: string, check: () => Promise<boolean>, since: number): Promise<number> {
+    const end = since + 10_000;
+    while (!(await check())) {
+      if (Date.now() > end) throw new Error(`${what} not seen\n${agent.stderr().slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return Date.now() - since;
+  }
+
+  it('keeps the tunnel DNS over a DHCP rewrite, and restores the newest physical DNS when TND ends the tunnel', async () => {
+    await trafficBack(Date.now());
+    expect(await resolvConf()).toContain(`nameserver ${TUNNEL_DNS}`);
+    const hotel = 'search hotel.example\nnameserver 10.238.9.53\n';
+    let t0 = Date.now();
+    await dhcpWrites(hotel);
+    const back = await waitFor('tunnel DNS written back', async () => (await resolvConf()).includes(TUNNEL_DNS), t0);
+    console.log(`DHCP rewrite of resolv.conf under the tunnel: tunnel DNS back after ${back} ms`);
+    expect(agent.stderr()).toMatch(/resolv.conf was rewritten under the tunnel.*"physicalDnsAdopted":true/);
+    expect(await machineState()).toBe('connected');
+    expect((await agentStatus(s))?.network?.trust).toBe('untrusted');
+
+    // The next lease names the management profile's trusted domain: the machine tunnel goes.
+    const trusted = 'search trusted.invalid\nnameserver 10.238.9.53\n';
+    t0 = Date.now();
+    await dhcpWrites(trusted);
+    const off = await waitFor('machine tunnel ended', async () => (await machineState()) !== 'connected', t0);
+    await waitFor('resolv.conf restored', async () => (await resolvConf()) === trusted, t0);
+    console.log(`trusted DNS written under the tunnel: tunnel ended after ${off} ms`);
+    expect((await agentStatus(s))?.network?.trust).toBe('trusted');
+    expect(await resolvConf()).toBe(trusted);
   });
 });

@@ -30,6 +30,7 @@ export class ResolvConfObserver implements NetworkObserver {
   private readonly path: string;
   private readonly listeners = new Set<() => void>();
   private watcher: FSWatcher | null = null;
+  private fileWatcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   private links: LinkMonitor | null = null;
 
@@ -65,6 +66,8 @@ export class ResolvConfObserver implements NetworkObserver {
   close(): void {
     this.watcher?.close();
     this.watcher = null;
+    this.fileWatcher?.close();
+    this.fileWatcher = null;
     this.links?.close();
     this.links = null;
     if (this.timer) clearTimeout(this.timer);
@@ -77,14 +80,36 @@ export class ResolvConfObserver implements NetworkObserver {
       this.links.start();
     }
     if (this.watcher) return;
+    this.watchFile();
     const name = basename(this.path);
     try {
       this.watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
-        if (file === null || file === name) this.changed();
+        if (file !== null && file !== name) return;
+        this.watchFile();
+        this.changed();
       });
       this.watcher.on('error', (err) => this.opts.log.warn('resolv.conf watch failed', { error: err.message }));
     } catch (err) {
       this.opts.log.warn('cannot watch resolv.conf; network changes will be missed', { error: (err as Error).message });
+    }
+  }
+
+  /**
+   * The file itself is watched too: where resolv.conf is a bind mount (containers, `ip netns
+   * exec`) a write lands on the mount source's inode, which the directory watch never hears of.
+   * Re-armed after a rename replaced the file, since the watch follows the old inode.
+   */
+  private watchFile(): void {
+    this.fileWatcher?.close();
+    this.fileWatcher = null;
+    try {
+      this.fileWatcher = watch(this.path, { persistent: false }, (event) => {
+        this.changed();
+        if (event === 'rename') this.watchFile();
+      });
+      this.fileWatcher.on('error', () => this.fileWatcher?.close());
+    } catch {
+      // No file at the moment: the directory watch re-arms this when one appears.
     }
   }
 
