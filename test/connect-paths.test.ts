@@ -8,7 +8,10 @@
  *  - TUN → gateway back-pressure: while the gateway stops reading, the CSTP queue pauses the TUN
  *    reader instead of queueing without bound, and everything resumes once it reads again;
  *  - a TUN read failure (the interface deleted under the tunnel) ends the tunnel — never a
- *    reconnect loop on a dead device — and the namespace is restored exactly.
+ *    reconnect loop on a dead device — and the namespace is restored exactly;
+ *  - the laptop's network changing under the tunnel: a new address (the transport moves with
+ *    the cookie, no new login) and a DHCP client rewriting resolv.conf (the tunnel's DNS is
+ *    written back, the close leaves the new file).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -234,6 +237,55 @@ describe.skipIf(skip !== null)(
         );
         expect(datapath.pauses).toBeGreaterThan(0);
         expect(datapath.droppedNoSession).toBe(0);
+        expect(await lab.lab.snapshot()).toBe(lab.baseline);
+      }, 90_000);
+
+      it(`${way}: follows a new address and a DHCP rewrite of resolv.conf; the close keeps the new DNS`, async () => {
+        const { cli, cliAddr, prefix } = lab.lab;
+        const exec = (cmd: string, args: string[]): Promise<string> => lab.lab.exec(cli, cmd, args);
+        const original = await exec('cat', ['/etc/resolv.conf']);
+        const lease = 'search hotel.example\nnameserver 10.239.9.77\n';
+        const moved = '10.239.9.7';
+        await exec('sysctl', ['-qw', 'net.ipv4.conf.all.promote_secondaries=1']);
+        const run = await open('cpth0');
+        try {
+          await waitEvent(run, 'connected');
+          await reachable(5000);
+          const t0 = Date.now();
+          await exec('ip', ['addr', 'add', `${moved}/24`, 'dev', `${prefix}-vc`]);
+          await exec('ip', ['addr', 'del', `${cliAddr}/24`, 'dev', `${prefix}-vc`]);
+          await exec('ip', ['route', 'replace', 'default', 'via', lab.lab.srvAddr]);
+          expect(await waitEvent(run, 'reconnected', 10_000)).toMatchObject({ reauthenticated: false });
+          await reachable(5000);
+          process.stdout.write(`${way}: new address: traffic through the tunnel again after ${Date.now() - t0} ms\n`);
+          const ss = await exec('ss', ['-Htn', 'state', 'established', 'dst', `${lab.lab.srvAddr}:443`]);
+          expect(ss).toContain(`${moved}:`);
+
+          const t1 = Date.now();
+          await exec(process.execPath, [
+            '-e',
+            'require("fs").writeFileSync("/etc/resolv.conf", process.argv[1])',
+            lease,
+          ]);
+          for (let i = 0; !(await exec('cat', ['/etc/resolv.conf'])).includes('10.239.9.53'); i++) {
+            if (i > 200) throw new Error('the tunnel DNS was not written back');
+            await new Promise((r) => setTimeout(r, 25));
+          }
+          process.stdout.write(`${way}: DHCP rewrite: tunnel DNS back after ${Date.now() - t1} ms\n`);
+        } finally {
+          await run.stop();
+        }
+        expect(await waitEvent(run, 'disconnected')).toMatchObject({ repaired: true, failures: [] });
+        expect(await exec('cat', ['/etc/resolv.conf'])).toBe(lease);
+        // Put the lab back as it was for the next scenario.
+        await exec('ip', ['addr', 'add', `${cliAddr}/24`, 'dev', `${prefix}-vc`]);
+        await exec('ip', ['addr', 'del', `${moved}/24`, 'dev', `${prefix}-vc`]);
+        await exec('ip', ['route', 'replace', 'default', 'via', lab.lab.srvAddr]);
+        await exec(process.execPath, [
+          '-e',
+          'require("fs").writeFileSync("/etc/resolv.conf", process.argv[1])',
+          original,
+        ]);
         expect(await lab.lab.snapshot()).toBe(lab.baseline);
       }, 90_000);
 

@@ -29,6 +29,8 @@ export class Connection {
   private ended = false;
   private reconnecting = false;
   private endedCb: (why: string) => void = () => {};
+  /** Ends the current backoff wait early (a network change). */
+  private wake: (() => void) | null = null;
   private readonly log: Logger;
   private readonly policy: ReconnectPolicy;
 
@@ -39,7 +41,7 @@ export class Connection {
   ) {
     this.log = opts.log ?? nullLogger;
     this.policy = { ...DEFAULT_RECONNECT_POLICY, ...opts.reconnect };
-    tunnel.onDead(() => void this.reconnect());
+    tunnel.onDead((_reason, how) => void this.reconnect(how?.retryNow === true));
     tunnel.onEnded(({ reason }) => void this.finish(reason));
   }
 
@@ -70,9 +72,20 @@ export class Connection {
     this.endedCb = cb;
   }
 
+  /**
+   * The host's network changed (NetworkWatch): the tunnel checks its path — a gone path is given
+   * up and reconnected at once — and a reconnect waiting out its backoff tries now.
+   */
+  networkChanged(): void {
+    if (this.ended) return;
+    this.wake?.();
+    void this.tunnel.networkChanged();
+  }
+
   /** Tears down: optional logout, then routes and DNS reverted, TUN closed. */
   close(options: { logout: boolean; reason?: string } = { logout: true }): Promise<void> {
     this.ended = true;
+    this.wake?.();
     return this.tunnel.close(options);
   }
 
@@ -83,15 +96,23 @@ export class Connection {
     this.endedCb(reason);
   }
 
-  private async reconnect(): Promise<void> {
+  private async reconnect(now = false): Promise<void> {
     if (this.reconnecting || this.ended) return;
     this.reconnecting = true;
     const started = performance.now();
     for (let attempt = 0; !this.ended; attempt++) {
       const left = this.policy.budgetMs - (performance.now() - started);
-      const delayMs = Math.max(0, Math.min(left, backoffDelay(attempt, this.policy, Math.random)));
+      const backoff = now && attempt === 0 ? 0 : backoffDelay(attempt, this.policy, Math.random);
+      const delayMs = Math.max(0, Math.min(left, backoff));
       this.opts.onEvent?.({ event: 'reconnecting', attempt: attempt + 1, delayMs });
-      await new Promise((r) => setTimeout(r, delayMs));
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, delayMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
+      this.wake = null;
       if (this.ended) break;
       try {
         try {

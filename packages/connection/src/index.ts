@@ -14,7 +14,15 @@ export * from './gateway-ip.js';
 export * from './login.js';
 export * from './profile-offers.js';
 export * from './tunnel.js';
-export { recover, listJournals, readJournal, physicalDns, parseResolvConf, type RecoverReport } from '@tandem/tunnel';
+export {
+  recover,
+  listJournals,
+  readJournal,
+  physicalDns,
+  parseResolvConf,
+  NetworkWatch,
+  type RecoverReport,
+} from '@tandem/tunnel';
 export {
   installFailClosed,
   readFailClosedRecord,

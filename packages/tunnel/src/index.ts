@@ -22,3 +22,4 @@ export * from './recover.js';
 export * from './failclosed.js';
 export * from './state.js';
 export { trimMalloc } from './libc.js';
+export * from './network-watch.js';

@@ -145,6 +145,16 @@ export function routeDevice(line: string): string | undefined {
   return m?.[1];
 }
 
+/** The preferred source address (`src`) of a route line, if any. */
+export function routeSource(line: string): string | undefined {
+  return / src (\S+)/.exec(` ${line}`)?.[1];
+}
+
+/** The addresses of `ip -o addr show` output, without prefix lengths. */
+export function parseAddresses(output: string): string[] {
+  return [...output.matchAll(/\sinet6? ([0-9a-fA-F:.]+)\//g)].map((m) => m[1]!);
+}
+
 /** `ip route show` argument list for re-adding or deleting a route line in a given family. */
 export function routeArgs(family: 4 | 6, verb: 'replace' | 'del', line: string): string[] {
   return [`-${family}`, 'route', verb, ...line.split(' '), 'table', 'main'];

@@ -11,7 +11,16 @@
  *    was made by someone else.
  */
 import { join } from 'node:path';
-import { ip, linkExists, parseRouteLines, routeArgs, routeDestination, routeDevice } from './iproute.js';
+import {
+  ip,
+  linkExists,
+  parseAddresses,
+  parseRouteLines,
+  routeArgs,
+  routeDestination,
+  routeDevice,
+  routeSource,
+} from './iproute.js';
 import type { JournalRecord } from './journal.js';
 import { restoreResolvConf } from './resolv.js';
 import { removeFile } from '@tandem/common/safe-fs';
@@ -28,7 +37,10 @@ export interface RepairReport {
   rulesDiffer: string[];
   /** vpnc-script state files of the owner pid that were removed. */
   vpncFilesRemoved: string[];
-  /** Snapshot routes not re-added because their device no longer exists (not a failure). */
+  /**
+   * Snapshot routes not re-added because their device or their source address no longer exists
+   * (an unplugged uplink, a new DHCP address): not a failure.
+   */
   skipped: string[];
   /** Steps that failed; a repair never throws for a single route. */
   failures: string[];
@@ -54,6 +66,7 @@ async function repairFamily(family: 4 | 6, record: JournalRecord, report: Repair
   const beforeSet = new Set(before);
   let now = await currentRoutes(family);
   const nowSet = new Set(now);
+  let addresses: Set<string> | null = null;
   for (const line of before) {
     if (nowSet.has(line)) continue;
     const dev = routeDevice(line);
@@ -61,6 +74,16 @@ async function repairFamily(family: 4 | 6, record: JournalRecord, report: Repair
     if (dev && dev !== record.tunDevice && !(await linkExists(dev))) {
       report.skipped.push(`${family} ${line}`);
       continue;
+    }
+    // The address it leaves from is gone (renumbered while the tunnel was up): the kernel
+    // refuses such a route, and the new address came with routes of its own.
+    const src = routeSource(line);
+    if (src !== undefined) {
+      addresses ??= new Set(parseAddresses((await ip([`-${family}`, '-o', 'addr', 'show'])).stdout));
+      if (!addresses.has(src)) {
+        report.skipped.push(`${family} ${line}`);
+        continue;
+      }
     }
     // Kernel-generated routes (proto kernel) come back with their address; re-adding them is harmless.
     const r = await ip(routeArgs(family, 'replace', line));

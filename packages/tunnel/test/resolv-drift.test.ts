@@ -4,6 +4,7 @@
  * resolver manager's merge is kept; a restored pre-tunnel copy is undone; a program that keeps
  * rewriting wins after the limit; the close restores the newest physical file. The configurator
  * is a fake that writes resolv.conf the way vpnc-script's plain-file mode does, in a temp file.
+ * Also the route-line helpers the repair uses to skip routes of an address that is gone.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,11 @@ import {
   classifyResolvConf,
   journalPath,
   NetworkSession,
+  parseAddresses,
   physicalDns,
   readJournal,
   REAPPLY_LIMIT,
+  routeSource,
   snapshotResolvConf,
   validateNetworkConfig,
   type JournalRecord,
@@ -171,5 +174,17 @@ describe('classifyResolvConf', () => {
     };
     writeFileSync(resolv, HOTEL);
     expect(classifyResolvConf(record, snapshotResolvConf(resolv))).toBe('unchanged');
+  });
+});
+
+describe('route lines after a renumbering', () => {
+  it('finds the source address a route needs and the addresses the host has', () => {
+    expect(routeSource('10.239.9.0/24 dev cpth-vc proto kernel scope link src 10.239.9.2')).toBe('10.239.9.2');
+    expect(routeSource('default via 10.239.9.1 dev cpth-vc')).toBeUndefined();
+    const out =
+      '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n' +
+      '2: eth0    inet 10.239.9.7/24 scope global eth0\\       valid_lft forever\n' +
+      '2: eth0    inet6 fe80::1/64 scope link \\       valid_lft forever\n';
+    expect(parseAddresses(out)).toEqual(['127.0.0.1', '10.239.9.7', 'fe80::1']);
   });
 });

@@ -3,8 +3,8 @@
  * SIGTERM — the debugging path, like running openconnect by hand. Without `--foreground`,
  * `tandem connect` asks the agent (apps/cli/src/api/connect.ts).
  */
-import { Connection, type ConnectionEvent } from '@tandem/connection';
-import { isTandemError, redactor } from '@tandem/common';
+import { Connection, NetworkWatch, type ConnectionEvent } from '@tandem/connection';
+import { isTandemError, nullLogger, redactor } from '@tandem/common';
 import { parseCommandArgs, type OptionSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
@@ -16,7 +16,8 @@ export const USAGE = `Usage: tandem connect URL --foreground [options] [--script
 
 Run the tunnel in this process (root) until Ctrl-C or SIGTERM: authenticate, open CSTP and,
 when the gateway offers it, DTLS for the data; create the TUN device, apply routes and DNS with
-vpnc-script (journaled, so "tandem recover" can undo them after a crash), reconnect with the cookie when the gateway goes away. On exit the network
+vpnc-script (journaled, so "tandem recover" can undo them after a crash), reconnect with the
+cookie when the gateway goes away or the network changes (another uplink, address or DNS). On exit the network
 is restored exactly and the session logged out (SIGHUP, a closed terminal: restored, but the
 session stays valid, as with openconnect).
 
@@ -69,6 +70,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const setup = await gatewaySetup(positionals[0]!, values);
   let conn: Connection | null = null;
   let stopping: NodeJS.Signals | null = null;
+  // Roaming as in the agent: a new uplink, address or DNS makes the tunnel check its path.
+  const watch = new NetworkWatch(() => conn?.networkChanged(), { log: nullLogger });
   const done = new Promise<number>((resolve) => {
     // SIGINT/SIGTERM log out (the cookie dies); SIGHUP — the terminal went away — disconnects
     // without logout, as openconnect does. Every one of them restores the network first.
@@ -96,6 +99,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }).then(
       (c) => {
         conn = c;
+        watch.start();
         c.onEnded((why) => {
           io.err(`tandem connect: ${redactor.string(why)}\n`);
           resolve(ExitCode.FAILURE);
@@ -113,6 +117,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     return await done;
   } finally {
+    watch.close();
     await setup.close();
   }
 }
