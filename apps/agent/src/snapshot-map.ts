@@ -90,13 +90,22 @@ export function wireTunnel(snapshot: EngineSnapshot, kind: TunnelKind): WireTunn
   };
 }
 
+/**
+ * The physical network's trust as clients show it: the management profile's verdict, else (no
+ * management profile, or no TND in it) the user profiles', which decides the user tunnel's
+ * TrustedNetworkPolicy — so a tray shows "trusted network" after that policy ended the tunnel.
+ */
+export function networkTrust(snapshot: EngineSnapshot): EngineSnapshot['tnd']['verdict'] {
+  return snapshot.tnd.verdict !== 'unknown' ? snapshot.tnd.verdict : snapshot.userTnd.verdict;
+}
+
 /** Both tunnels, as `status` returns them and `state` events carry them. */
 export function wireStatus(snapshot: EngineSnapshot): StatusSnapshot {
   return {
     machine: wireTunnel(snapshot, 'machine'),
     user: wireTunnel(snapshot, 'user'),
     network: {
-      trust: snapshot.tnd.verdict,
+      trust: networkTrust(snapshot),
       blocked: snapshot.alwaysOn.blocking,
       ...(snapshot.portal === 'detected' ? { portal: 'detected' as const } : {}),
     },

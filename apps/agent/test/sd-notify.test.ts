@@ -297,6 +297,7 @@ describe('ServiceReadiness on a real engine', () => {
       at: 0,
       desired: { tunnel: 'user' as const, reason: 'user 1000 asked to connect' },
       tnd: { verdict: 'untrusted' as const, reason: 'x' },
+      userTnd: { verdict: 'unknown' as const, reason: 'y' },
       alwaysOn: { blocking: false, reason: '' },
       portal: 'none' as const,
       machineTunnelEnabled: true,

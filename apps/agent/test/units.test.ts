@@ -13,7 +13,7 @@ import { CertificateModel, selectCertificate } from '@tandem/certs';
 import { ErrorCodes, nullLogger, TandemError, type Logger } from '@tandem/common';
 import { contract, validate, type CertificateInfo } from '@tandem/contract';
 import type { CallContext } from '@tandem/ipc/server';
-import type { EngineSnapshot, TunnelSnapshot } from '@tandem/engine';
+import type { EngineSnapshot, TndVerdict, TunnelSnapshot } from '@tandem/engine';
 import { defaultClientInitialization, mergeProfiles, parseProfile, type ClientInitialization } from '@tandem/profile';
 import { writeJournal } from '@tandem/tunnel';
 import { AgentTunnelDriver, NO_DATA_PLANE } from '../src/adapters/driver.js';
@@ -547,6 +547,7 @@ describe('snapshot mapping', () => {
       at: 0,
       desired: { tunnel: 'user', reason: '' },
       tnd: { verdict: 'unknown', reason: '' },
+      userTnd: { verdict: 'unknown', reason: '' },
       alwaysOn: { blocking: false, reason: '' },
       portal: 'none',
       machineTunnelEnabled: true,
@@ -562,6 +563,25 @@ describe('snapshot mapping', () => {
       blocked: false,
     });
   });
+  it("network trust: the management profile's verdict, else the user profiles'", () => {
+    const snap = (machine: TndVerdict, user: TndVerdict): EngineSnapshot => ({
+      seq: 1,
+      at: 0,
+      desired: { tunnel: 'none', reason: '' },
+      tnd: { verdict: machine, reason: '' },
+      userTnd: { verdict: user, reason: '' },
+      alwaysOn: { blocking: false, reason: '' },
+      portal: 'none',
+      machineTunnelEnabled: true,
+      tunnels: [],
+    });
+    // Only user profiles with TND (no management profile): their verdict is the network's.
+    expect(wireStatus(snap('unknown', 'trusted')).network?.trust).toBe('trusted');
+    expect(wireStatus(snap('unknown', 'untrusted')).network?.trust).toBe('untrusted');
+    expect(wireStatus(snap('untrusted', 'trusted')).network?.trust).toBe('untrusted');
+    expect(wireStatus(snap('trusted', 'unknown')).network?.trust).toBe('trusted');
+    expect(wireStatus(snap('unknown', 'unknown')).network?.trust).toBe('unknown');
+  });
 });
 
 describe('stats in vpncli layout', () => {
@@ -570,6 +590,7 @@ describe('stats in vpncli layout', () => {
     at: 65_000,
     desired: { tunnel: 'user', reason: '' },
     tnd: { verdict: 'untrusted', reason: '' },
+    userTnd: { verdict: 'unknown', reason: '' },
     alwaysOn: { blocking: false, reason: '' },
     portal: 'none',
     machineTunnelEnabled: true,

@@ -52,6 +52,7 @@ export class Engine {
   private profile: ClientProfile | null;
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private tndGeneration = 0;
+  private userTndResult: TndResult = { verdict: 'unknown', reason: 'not evaluated yet' };
   private unsubscribeNetwork: (() => void) | null = null;
   private reconciling = false;
   private again = false;
@@ -184,6 +185,7 @@ export class Engine {
     if (generation !== this.tndGeneration || this.phase !== 'running') return;
     this.alwaysOn.setVerdict(userResult.verdict);
     this.userTnd.setVerdict(userResult.verdict);
+    this.userTndResult = userResult;
     this.applyUserTnd();
     this.checkPortal(result.verdict === 'trusted' || userResult.verdict === 'trusted');
     const changed = result.verdict !== this.state.tnd.verdict;
@@ -381,6 +383,7 @@ export class Engine {
       now: this.clock.now(),
       desired: { tunnel: decision.tunnel, reason: decision.reason },
       tnd: this.state.tnd,
+      userTnd: this.userTndResult,
       alwaysOn: { blocking: this.alwaysOn.current.block !== null, reason: this.alwaysOn.current.reason },
       portal: this.portal.state === 'detected' ? 'detected' : 'none',
       machineTunnelEnabled: this.state.machine.enabled,

@@ -39,7 +39,10 @@ export interface EngineSnapshot {
   seq: number;
   at: number;
   desired: { tunnel: DesiredTunnel; reason: string };
+  /** The management profile's TND verdict (the machine tunnel's). */
   tnd: { verdict: TndVerdict; reason: string };
+  /** The user profiles' TND verdict (the user tunnel's policies and Always-On). */
+  userTnd: { verdict: TndVerdict; reason: string };
   /** Always-On's fail-closed block: in place or not, and why. */
   alwaysOn: { blocking: boolean; reason: string };
   /** A captive portal answers on the physical network. */
@@ -83,6 +86,7 @@ export interface SnapshotSource {
   now: number;
   desired: { tunnel: DesiredTunnel; reason: string };
   tnd: { verdict: TndVerdict; reason: string };
+  userTnd: { verdict: TndVerdict; reason: string };
   alwaysOn: { blocking: boolean; reason: string };
   portal: 'none' | 'detected';
   machineTunnelEnabled: boolean;
@@ -96,6 +100,7 @@ export function toSnapshot(source: SnapshotSource, seq: number): EngineSnapshot 
     at: source.now,
     desired: { tunnel: source.desired.tunnel, reason: source.desired.reason },
     tnd: { verdict: source.tnd.verdict, reason: source.tnd.reason },
+    userTnd: { verdict: source.userTnd.verdict, reason: source.userTnd.reason },
     alwaysOn: { ...source.alwaysOn },
     portal: source.portal,
     machineTunnelEnabled: source.machineTunnelEnabled,

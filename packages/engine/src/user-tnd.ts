@@ -1,5 +1,5 @@
 /**
- * Trusted network detection for the user tunnel (docs/always-on.md#the-user-tunnel): what the
+ * Trusted network detection for the user tunnel (docs/always-on.md#trusted-network-detection-and-the-user-tunnel): what the
  * user profiles' `TrustedNetworkPolicy` and `UntrustedNetworkPolicy` ask for after each verdict.
  * Pure; engine.ts applies the answer to the user's intent.
  *

@@ -82,6 +82,7 @@ describe('snapshot projection', () => {
       now: 0,
       desired: { tunnel: 'none' as const, reason: 'x' },
       tnd: { verdict: 'unknown' as const, reason: 'y' },
+      userTnd: { verdict: 'unknown' as const, reason: 'z' },
       alwaysOn: { blocking: false, reason: '' },
       portal: 'none' as const,
       machineTunnelEnabled: true,

@@ -1,5 +1,5 @@
 /**
- * The user profiles' TND policies (docs/always-on.md#the-user-tunnel): Disconnect and Pause on a
+ * The user profiles' TND policies (docs/always-on.md#trusted-network-detection-and-the-user-tunnel): Disconnect and Pause on a
  * trusted network, Connect on an untrusted one for a user whose signer is connected, and no
  * automatic connect again for a user who disconnected on the same network.
  */
@@ -57,6 +57,18 @@ describe('user tunnel TND policies', () => {
     r.net.change(UNTRUSTED);
     await tick(100);
     expect(r.user().state).toBe('connected');
+  });
+
+  it("the snapshot carries the user profiles' verdict beside the management profile's", async () => {
+    const r = rig('Disconnect');
+    await r.engine.start();
+    await tick(100);
+    expect(r.engine.snapshot().userTnd.verdict).toBe('untrusted');
+    r.net.change(TRUSTED);
+    await tick(100);
+    // No management profile: its verdict stays unknown; the one that ended the tunnel is shown.
+    expect(r.engine.snapshot().tnd.verdict).toBe('unknown');
+    expect(r.engine.snapshot().userTnd).toMatchObject({ verdict: 'trusted', reason: expect.stringMatching(/DNS/) });
   });
 
   it('Pause ends it and resumes it on the next untrusted network; DoNothing leaves it', async () => {

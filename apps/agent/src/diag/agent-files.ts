@@ -55,6 +55,7 @@ export function stateFile(state: AgentState, who: Audience): Collector {
       machineTunnel: state.machineTunnel(),
       desired: snap.desired,
       tnd: snap.tnd,
+      userTnd: snap.userTnd,
       alwaysOn: snap.alwaysOn,
       portal: snap.portal,
       tunnels: tunnels.map((t) => ({ ...t, since: new Date(t.since).toISOString() })),

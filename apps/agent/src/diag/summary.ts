@@ -76,6 +76,7 @@ export async function summaryText(state: AgentState, facts: SummaryFacts): Promi
     `User tunnel:    ${userVisible ? tunnelLine(user, snap.at) : `${user?.state ?? 'unknown'} (another user's)`}`,
     `Supervisor:     wants ${snap.desired.tunnel} — ${snap.desired.reason}`,
     `Network (TND):  ${snap.tnd.verdict} — ${snap.tnd.reason}`,
+    `User TND:       ${snap.userTnd.verdict} — ${snap.userTnd.reason}`,
     `Always-On:      ${snap.alwaysOn.blocking ? 'blocking' : 'not blocking'} — ${snap.alwaysOn.reason}`,
     `Captive portal: ${snap.portal === 'detected' ? 'detected' : 'none seen'}`,
     '',

@@ -7,7 +7,7 @@ import type { EngineSnapshot, TunnelSnapshot } from '@tandem/engine';
 export function engineSnapshot(
   machine: Partial<TunnelSnapshot> = {},
   user: Partial<TunnelSnapshot> = {},
-  rest: Partial<Pick<EngineSnapshot, 'desired' | 'tnd'>> = {},
+  rest: Partial<Pick<EngineSnapshot, 'desired' | 'tnd' | 'userTnd'>> = {},
 ): EngineSnapshot {
   const base = {
     gateway: null,
@@ -23,6 +23,7 @@ export function engineSnapshot(
     at: Date.now(),
     desired: rest.desired ?? { tunnel: 'machine', reason: 'untrusted network' },
     tnd: rest.tnd ?? { verdict: 'untrusted', reason: 'test' },
+    userTnd: rest.userTnd ?? { verdict: 'unknown', reason: 'no user profile' },
     machineTunnelEnabled: true,
     tunnels: [
       { ...base, kind: 'machine', state: 'idle', ...machine },
