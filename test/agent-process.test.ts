@@ -47,6 +47,7 @@ const PARAMS: Record<Exclude<MethodName, 'hello'>, unknown> = {
   'diagnostics.record': { on: false },
   connect: { host: 'Second Site' },
   disconnect: {},
+  'signer.register': {},
   watch: { events: ['state', 'log'] },
 };
 const SECRET_KEYS = /^(cookie|webvpn|passphrase|password|sessiontoken|session-token|token|secret|privatekey|key|pin)$/i;

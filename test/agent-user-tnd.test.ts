@@ -2,8 +2,9 @@
  * The user tunnel's trusted network detection policies (docs/always-on.md#trusted-network-detection-and-the-user-tunnel)
  * with real processes in network namespaces: root's tandemd, tandem-lab-gateway (the user's
  * certificate), and the user's tray core (apps/tray/scripts/bridge-stdio.mjs) in the background as
- * an unprivileged user. The tray's connection that called `connect` is that user's signer
- * (UserPresence.signerUids), so the tray connects once by hand and stays connected throughout.
+ * an unprivileged user. The tray's connection stands by as that user's signer from its start
+ * (`signer.register`), so UntrustedNetworkPolicy Connect brings the tunnel up at login without a
+ * click; the tray stays connected throughout.
  *
  * Trust comes from the profile's TrustedHttpsServerList: a TLS server on the physical network
  * answers with the pinned certificate on the "trusted network" and drops the connection on the
@@ -137,8 +138,6 @@ describe.skipIf(skip !== null)(
       user = trayUser(NOBODY, { 'alice.pem': pki.user.certPem + pki.intermediate.certPem + pki.user.keyPem });
       agent = startNetnsAgent(lab, s, pki);
       await waitUser(() => true, 'the agent answering', 15_000);
-      tray = await TrayCore.start({ socket: s.socket, user, netns: lab.cli });
-      await tray.waitForView((v) => v.agent === 'up' && v.hosts.some((h) => h.name === HOST), 'the host list');
       baseline = await lab.snapshot();
     }, 120_000);
 
@@ -231,17 +230,19 @@ describe.skipIf(skip !== null)(
     const logouts = () => gw.all('disconnect').filter((e) => e['logout'] === true).length;
     const report = (line: string) => process.stdout.write(`agent user TND: ${line}\n`);
 
-    it('the user connects once from the tray, whose connection stays the user signer; traffic passes only through the tunnel', async () => {
+    it('at login: the tray stands by as the signer and UntrustedNetworkPolicy Connect brings the tunnel up without a click', async () => {
       await expect(lab.exec(lab.cli, 'ping', ['-n', '-c1', '-W1', BEHIND])).rejects.toThrow();
+      expect((await status())?.user.status.state).toBe('idle');
       const t0 = Date.now();
-      const reply = await tray.call('connect', { host: HOST });
-      expect(reply.ok, JSON.stringify(reply)).toBe(true);
-      await waitUser(userState('connected'), 'the user tunnel');
-      report(`tray connect → user tunnel connected in ${Date.now() - t0} ms`);
+      tray = await TrayCore.start({ socket: s.socket, user, netns: lab.cli });
+      await waitUser(userState('connected'), 'the user tunnel started by policy at login');
+      report(`tray started (login) → user tunnel connected by the agent in ${Date.now() - t0} ms`);
+      await tray.waitForView((v) => v.agent === 'up' && v.hosts.some((h) => h.name === HOST), 'the host list');
       const st = await status();
       expect(st?.user.ownerUid).toBe(NOBODY);
       expect(st?.network?.trust).toBe('untrusted');
       expect(sessions()).toBe(1);
+      expect(agent.stderr()).toMatch(/trusted network detection: user tunnel policy.*"action":"connect"/);
       // The tunnel holds the network: its DNS is in resolv.conf, which a policy's end must restore.
       expect(await lab.exec(lab.cli, 'cat', ['/etc/resolv.conf'])).toContain(`10.251.${N}.53`);
       await ping();

@@ -70,6 +70,13 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     async status() {
       return wireStatus(engine.snapshot());
     },
+    async 'signer.register'(_params, ctx) {
+      const refusal = await deps.userTunnelRefusal({ uid: ctx.peer.uid, admin: ctx.perms.includes('admin') });
+      if (refusal) throw new TandemError(ErrorCodes.PERMISSION, refusal);
+      signers.offer(ctx);
+      engine.signersChanged();
+      return { registered: true };
+    },
     async stats() {
       return { sections: wireStats(engine.snapshot()) };
     },

@@ -21,6 +21,7 @@ import { remoteIdentityFor } from '../src/adapters/remote-signer.js';
 import { ResolvConfObserver } from '../src/adapters/network-observer.js';
 import { parseResolvConf } from '@tandem/connection';
 import { resolveConnectTarget } from '../src/connect-target.js';
+import { SignerRegistry } from '../src/adapters/user-presence.js';
 import { childEnv, isDangerousVariable, scrubEnvironment } from '../src/environment.js';
 import { parseOptions } from '../src/options.js';
 import { wireState, wireStats, wireStatus } from '../src/snapshot-map.js';
@@ -442,6 +443,42 @@ describe('user certificate selection on what the user process offers', () => {
         remoteIdentityFor(userProcess([offer], keys).ctx, defaultClientInitialization(), nullLogger),
       ).rejects.toMatchObject({ code: ErrorCodes.CERT_NOT_FOUND });
     }
+  });
+});
+
+describe('signer registry', () => {
+  const ctx = (uid: number, name: string): CallContext & { open: boolean; name: string } => {
+    const c = { peer: { uid, gid: uid, pid: 1 }, open: true, name, isOpen: () => c.open };
+    return c as unknown as CallContext & { open: boolean; name: string };
+  };
+  const nameOf = (c: CallContext | null): string | null => (c as { name?: string } | null)?.name ?? null;
+
+  it('a standby signer (signer.register) is used only while no connect caller of that uid is open', () => {
+    const reg = new SignerRegistry();
+    const tray = ctx(1000, 'tray');
+    reg.offer(tray);
+    expect(reg.signerUids()).toEqual([1000]);
+    expect(nameOf(reg.signerFor(1000))).toBe('tray');
+    const cli = ctx(1000, 'cli');
+    expect(reg.register(cli)).toBeNull();
+    expect(nameOf(reg.signerFor(1000))).toBe('cli');
+    // A second offer (the tray reconnected) does not take the tunnel's signer away.
+    reg.offer(ctx(1000, 'tray again'));
+    expect(nameOf(reg.signerFor(1000))).toBe('cli');
+    cli.open = false;
+    expect(nameOf(reg.signerFor(1000))).toBe('tray again');
+    expect(reg.signerUids()).toEqual([1000]);
+  });
+
+  it('forgets closed connections and lists the newest uid first', () => {
+    const reg = new SignerRegistry();
+    const a = ctx(1000, 'a');
+    reg.offer(a);
+    reg.offer(ctx(1001, 'b'));
+    expect(reg.signerUids()).toEqual([1001, 1000]);
+    a.open = false;
+    expect(reg.hasSigner(1000)).toBe(false);
+    expect(reg.signerUids()).toEqual([1001]);
   });
 });
 

@@ -110,6 +110,7 @@ export async function startScriptedAgent(hosts: HostEntry[] = HOSTS): Promise<Sc
     'diagnostics.read': (p, ctx) => diagnostics.read(p, ctx),
     'diagnostics.record': async (p) => (note('diagnostics.record', p), { level: p.on ? 'debug' : 'info' }),
     'logs.tail': async () => ({ records: [] }),
+    'signer.register': async () => (note('signer.register', {}), { registered: true }),
   };
   let server: IpcServer | null = null;
   const start = async (): Promise<void> => {

@@ -141,6 +141,12 @@ export const contract = {
       result: object({ enabled: boolean(), tunnel: TunnelSnapshot, setBy: optional(MachineTunnelSetBy) }),
       doc: 'Whether the machine tunnel is enabled, who chose that and when (absent: the profiles decide), and its current state.',
     }),
+    'signer.register': method({
+      perm: 'control',
+      params: Empty,
+      result: object({ registered: literal(true) }),
+      doc: "API 2.2: this connection stands by as its user's certificate signer and prompt answerer while it stays open (the tray calls it after `watch`), so the user profiles' UntrustedNetworkPolicy Connect can start that user's tunnel. A connection that called `connect` comes first. Refused (E_PERMISSION) for a user who may not start the user tunnel.",
+    }),
     stats: method({
       perm: 'read',
       params: Empty,

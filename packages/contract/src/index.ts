@@ -37,6 +37,10 @@
  *        1.5 unchanged.
  *   2.1  StatusSnapshot's `network` carries optional `blocked` (Always-On's fail-closed block is
  *        in place) and `portal` (`detected` while a captive portal answers the probe).
+ *   2.2  New method `signer.register`: the calling connection stands by as its user's
+ *        certificate signer (the tray after `watch`), so the user profiles'
+ *        `UntrustedNetworkPolicy` Connect can start that user's tunnel without a click. An older
+ *        agent answers E_IPC_METHOD.
  */
 export * from './schema.js';
 export * from './shapes.js';
@@ -47,7 +51,7 @@ export * from './stats-text.js';
 /** The API major version; `hello` fails with E_VERSION_MISMATCH when the peers' majors differ. */
 export const API_VERSION = 2;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
-export const API_MINOR = 1;
+export const API_MINOR = 2;
 
 /** Where tandemd listens unless told otherwise; the agent, the CLI and the tray share it. */
 export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';

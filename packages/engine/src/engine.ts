@@ -196,6 +196,16 @@ export class Engine {
     this.reconcile();
   }
 
+  /**
+   * A user's signer connected (`signer.register`): the user profiles' UntrustedNetworkPolicy
+   * Connect may start that user's tunnel now, on the verdict already known.
+   */
+  signersChanged(): void {
+    if (this.phase !== 'running') return;
+    this.applyUserTnd();
+    this.reconcile();
+  }
+
   /** Brings every tunnel down (routes/DNS reverted) and ends supervision. */
   async stop(): Promise<void> {
     if (this.phase === 'stopped' || this.phase === 'stopping') return;

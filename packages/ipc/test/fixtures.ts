@@ -69,6 +69,7 @@ export function fakeHandlers(calls: Array<{ method: string; uid: number }> = [])
         records: [{ time: '2026-01-01T00:00:00.000Z', level: 'info', scope: 'engine', msg: 'hello' }],
       }
     ),
+    'signer.register': async (_p, ctx) => (note('signer.register', ctx.peer.uid), { registered: true as const }),
   };
 }
 
@@ -88,6 +89,7 @@ export const VALID_PARAMS: { [M in MethodName]: ParamsOf<M> } = {
   'diagnostics.read': { collection: 'a'.repeat(32), path: 'summary.txt', offset: 0 },
   'diagnostics.record': { on: true },
   'logs.tail': { lines: 10 },
+  'signer.register': {},
 };
 
 /** A fresh 0755 directory under the system temp dir for a socket; `cleanup` removes it. */

@@ -23,6 +23,7 @@ const TABLE: Record<MethodName, { root: Decision; nobody: Decision }> = {
   'machineTunnel.disable': { root: 'allow', nobody: 'deny' },
   'machineTunnel.enable': { root: 'allow', nobody: 'deny' },
   'machineTunnel.status': { root: 'allow', nobody: 'allow' },
+  'signer.register': { root: 'allow', nobody: 'allow' },
   stats: { root: 'allow', nobody: 'allow' },
   status: { root: 'allow', nobody: 'allow' },
   watch: { root: 'allow', nobody: 'allow' },

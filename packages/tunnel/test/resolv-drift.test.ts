@@ -24,6 +24,7 @@ import {
   validateNetworkConfig,
   type JournalRecord,
   type NetworkConfigurator,
+  type StepResult,
 } from '@tandem/tunnel';
 
 let tmp = '';
@@ -45,17 +46,17 @@ const HOTEL = 'search hotel.example\nnameserver 172.16.9.1\n';
 
 /** A configurator that writes the tunnel's resolv.conf on connect when `writesDns`. */
 function fakeConfigurator(writesDns: boolean): NetworkConfigurator {
-  const ok = async (): Promise<{ stdout: string; stderr: string }> => ({ stdout: '', stderr: '' });
+  const step = (reason: StepResult['reason']) => async (): Promise<StepResult> => ({ reason, ms: 0, output: '' });
   return {
     kind: 'fake',
-    preInit: ok,
+    preInit: step('pre-init'),
     connect: async () => {
       if (writesDns) writeFileSync(resolv, TUNNEL);
-      return ok();
+      return step('connect')();
     },
-    disconnect: ok,
-    attemptReconnect: ok,
-    reconnect: ok,
+    disconnect: step('disconnect'),
+    attemptReconnect: step('attempt-reconnect'),
+    reconnect: step('reconnect'),
   };
 }
 

@@ -3,7 +3,9 @@
  * and keeps trying — forever, with the common backoff — while the agent is not running or after
  * it restarted. While the connection is up this process is the user's certificate signer and
  * prompt answerer: the reverse handlers it is given answer on this very connection, which is
- * also the one `connect` is called on, so the agent asks the tray that started the tunnel.
+ * also the one `connect` is called on, so the agent asks the tray that started the tunnel; it
+ * also stands by as the signer from the start (`signer.register`, API 2.2) for tunnels the
+ * agent starts by policy.
  */
 import { backoffDelay, ErrorCodes, nullLogger, TandemError, type BackoffPolicy, type Logger } from '@tandem/common';
 import type { HostEntry, MethodName, ParamsOf, ResultOf, StatusSnapshot } from '@tandem/contract';
@@ -142,6 +144,13 @@ export function createAgentLink(opts: AgentLinkOptions): AgentLink {
         lastError: null,
       });
       logger.info('connected to the agent', { agentVersion: c.agentVersion, uid: c.uid });
+      // From now on this connection stands by as the user's signer, so a profile's
+      // UntrustedNetworkPolicy Connect can start the tunnel without a click.
+      c.call('signer.register', {}).then(
+        () => logger.debug('standing by as the user signer'),
+        (err: unknown) =>
+          logger.info('not the user signer', { code: toTandem(err).code, error: toTandem(err).message }),
+      );
     } catch (err) {
       open = null;
       c.close();
