@@ -10,7 +10,9 @@ import { managementState } from '../src/api/format.js';
 import { statsText } from '@tandem/contract';
 import { withManagementState } from '../src/api/stats.js';
 import { parseSince } from '../src/api/diag-bundle.js';
-import { UsageError } from '../src/io.js';
+import { UsageError, type CliIo } from '../src/io.js';
+import { reportError } from '../src/api/errors.js';
+import { ErrorCodes, TandemError } from '@tandem/common';
 import { printable } from '../src/api/terminal.js';
 import { DEFAULT_SOCKET } from '@tandem/contract';
 import { socketPathFrom } from '../src/api/agent.js';
@@ -126,5 +128,23 @@ describe('tandem diag bundle --since', () => {
     expect(parseSince('30d')).toBe(2_592_000);
     for (const bad of ['59s', '31d', '12', 'h', '1.5h', '-3h', '3 days', ''])
       expect(() => parseSince(bad), bad).toThrow(UsageError);
+  });
+});
+
+describe('reportError', () => {
+  const io = () => {
+    const err: string[] = [];
+    return { err, io: { out: () => {}, err: (s: string) => err.push(s) } as unknown as CliIo };
+  };
+  it('a refusal by policy says why; another permission refusal names the administrator', () => {
+    const policy = io();
+    const refusal = new TandemError(ErrorCodes.PERMISSION, 'AllowVPNDisconnect is false', {
+      details: { reason: 'AllowVPNDisconnect' },
+    });
+    expect(reportError(policy.io, 'disconnect', false, refusal)).toBe(1);
+    expect(policy.err).toEqual(['tandem disconnect: permission denied: AllowVPNDisconnect is false\n']);
+    const owner = io();
+    reportError(owner.io, 'disconnect', false, new TandemError(ErrorCodes.PERMISSION, 'x', { details: { owner: 1 } }));
+    expect(owner.err).toEqual(['tandem disconnect: permission denied: disconnect needs an administrator\n']);
   });
 });

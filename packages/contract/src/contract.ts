@@ -98,7 +98,7 @@ export const contract = {
       perm: 'control',
       params: Empty,
       result: object({ tunnel: TunnelSnapshot }),
-      doc: 'Stop the user tunnel. The engine refuses it for a non-admin caller that does not own the tunnel.',
+      doc: "Stop the user tunnel. The engine refuses it (E_PERMISSION) for a non-admin caller that does not own the tunnel, and for any non-admin caller while Always-On applies under a profile with AllowVPNDisconnect false (details.reason 'AllowVPNDisconnect'). Always-On's block stays after a disconnect.",
     }),
     hello: method({
       perm: 'read',

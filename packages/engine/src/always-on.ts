@@ -8,8 +8,14 @@
  * whatever the tunnels do — connecting, reconnecting, up (the tunnel's interface passes) — so
  * nothing leaks in the gaps between them. `ConnectFailurePolicy` Open lifts it after a failed
  * connect until the network changes or a tunnel comes up; Closed keeps it.
+ *
+ * While a tunnel is open, what its configuration sends outside it passes too (everything but a
+ * split-include tunnel's networks, its split-exclude networks, the local LAN when allowed), as
+ * destination rules rather than by interface: when the agent dies and the TUN goes, the
+ * tunnel's networks are blocked and the rest stays as the split policy had it.
  */
 import type { AutomaticVpnPolicy } from '@tandem/profile';
+import type { SplitFamily, SplitRouting } from './ports.js';
 import type { TndVerdict } from './tnd.js';
 
 /** What the firewall must let through while it blocks. */
@@ -18,6 +24,14 @@ export interface BlockRequest {
   gateways: string[];
   /** Interface of the tunnel holding the network, when one is open. */
   tunnel?: string;
+  /**
+   * Destinations outside the tunnel that pass: the open tunnel's split policy, or with none open
+   * and ApplyLastVPNLocalResourceRules, the last tunnel's split-exclude networks and local LAN.
+   * Only families with something to let through are present.
+   */
+  outside?: SplitRouting;
+  /** AllowedHosts: host names (the adapter resolves them), addresses and CIDR ranges. */
+  allowedHosts?: string[];
   /** Captive-portal remediation in progress: the portal's addresses. */
   portal?: { addresses: string[] };
 }
@@ -38,6 +52,10 @@ export interface AlwaysOnInputs {
   failedOpen: boolean;
   gateways: string[];
   tunnel: string | null;
+  /** The open tunnel's split policy (with `tunnel`), when its plane reports one. */
+  split?: SplitRouting | null;
+  /** The last tunnel's split-exclude networks and local LAN (see {@link localRules}). */
+  lastLocal?: SplitRouting | null;
   portal: { addresses: string[] } | null;
 }
 
@@ -52,31 +70,63 @@ export function alwaysOnEnabled(policy: AutomaticVpnPolicy | null): boolean {
   return policy !== null && policy.enabled && policy.alwaysOn.enabled;
 }
 
+/**
+ * The "local resource rules" of a split policy (ApplyLastVPNLocalResourceRules): its
+ * split-exclude networks and local LAN, without the split-include complement, which only
+ * means something while the tunnel carries the included networks.
+ */
+export function localRules(split: SplitRouting): SplitRouting {
+  const local = (f: SplitFamily | undefined): SplitFamily | undefined =>
+    f && { include: [], exclude: [...f.exclude], localLan: f.localLan };
+  return compact({ ipv4: local(split.ipv4), ipv6: local(split.ipv6) });
+}
+
+/** Keeps only the families that let something through; an empty policy is no policy. */
+function compact(split: SplitRouting): SplitRouting {
+  const useful = (f: SplitFamily | undefined): f is SplitFamily =>
+    f !== undefined && (f.include.length > 0 || f.exclude.length > 0 || f.localLan);
+  return {
+    ...(useful(split.ipv4) ? { ipv4: structuredClone(split.ipv4) } : {}),
+    ...(useful(split.ipv6) ? { ipv6: structuredClone(split.ipv6) } : {}),
+  };
+}
+
 /** Derives the block. */
 export function decideBlock(i: AlwaysOnInputs): AlwaysOnDecision {
   if (!i.serviceEnabled) return { block: null, reason: 'service stopped' };
-  if (!alwaysOnEnabled(i.policy)) return { block: null, reason: 'Always-On is off' };
+  if (!alwaysOnEnabled(i.policy) || i.policy === null) return { block: null, reason: 'Always-On is off' };
   if (i.verdict === 'trusted') return { block: null, reason: 'trusted network' };
   if (i.verdict === 'unknown') return { block: null, reason: 'network trust unknown' };
   if (i.failedOpen) return { block: null, reason: 'connect failed and ConnectFailurePolicy is Open' };
+  const ao = i.policy.alwaysOn;
+  const source = i.tunnel ? i.split : ao.applyLastVpnLocalResourceRules ? i.lastLocal : null;
+  const outside = source ? compact(source) : {};
   return {
     block: {
       gateways: [...i.gateways],
       ...(i.tunnel ? { tunnel: i.tunnel } : {}),
+      ...(outside.ipv4 || outside.ipv6 ? { outside } : {}),
+      ...(ao.allowedHosts.length > 0 ? { allowedHosts: [...ao.allowedHosts] } : {}),
       ...(i.portal ? { portal: { addresses: [...i.portal.addresses] } } : {}),
     },
     reason: i.tunnel ? 'Always-On: untrusted network, tunnel up' : 'Always-On: untrusted network, no tunnel up',
   };
 }
 
+/** Whether a block lets the host's own networks through (they change with the network). */
+function usesLocalLan(block: BlockRequest | null): boolean {
+  return block?.outside?.ipv4?.localLan === true || block?.outside?.ipv6?.localLan === true;
+}
+
 /**
  * Applies decisions one at a time, newest wins: a change while an `apply` runs is applied
- * right after it, and equal consecutive decisions are applied once.
+ * right after it, and equal consecutive decisions are applied once — until {@link refresh}.
  */
 export class BlockApplier {
   private applied = 'unset';
   private wanted: BlockRequest | null = null;
   private running: Promise<void> | null = null;
+  private epoch = 0;
 
   constructor(
     private readonly firewall: Firewall,
@@ -90,15 +140,27 @@ export class BlockApplier {
     return this.running;
   }
 
+  /**
+   * Makes the next {@link set} apply even an unchanged decision: what the firewall derives from
+   * the host (the local networks) changed.
+   */
+  refresh(): void {
+    this.epoch += 1;
+  }
+
   /** Resolves once nothing is being applied. */
   async settled(): Promise<void> {
     while (this.running) await this.running;
   }
 
+  private key(): string {
+    return `${this.epoch}:${JSON.stringify(this.wanted)}`;
+  }
+
   private async drain(): Promise<void> {
     for (;;) {
       const block = this.wanted;
-      const key = JSON.stringify(block);
+      const key = this.key();
       if (key === this.applied) return;
       try {
         await this.firewall.apply(block);
@@ -106,7 +168,7 @@ export class BlockApplier {
       } catch (err) {
         this.onError(err);
         // Leave `applied` as it was so the next decision tries again.
-        if (JSON.stringify(this.wanted) === key) return;
+        if (this.key() === key) return;
       }
     }
   }
@@ -119,6 +181,12 @@ export interface UserPolicy {
   gateways: string[];
 }
 
+/** The tunnel holding the network, as Always-On sees it. */
+export interface OpenTunnel {
+  interfaceName: string;
+  split: SplitRouting | null;
+}
+
 /** Always-On's inputs as they change, the current decision, and its application. */
 export class AlwaysOnState {
   private user: UserPolicy | null;
@@ -126,6 +194,8 @@ export class AlwaysOnState {
   /** Nothing is applied before TND's first verdict: a block left by a crash stays until then. */
   private evaluated = false;
   private failedOpen = false;
+  /** The local resource rules of the last tunnel that was open (ApplyLastVPNLocalResourceRules). */
+  private lastLocal: SplitRouting | null = null;
   private decision: AlwaysOnDecision = { block: null, reason: 'not evaluated yet' };
   private readonly applier: BlockApplier | null;
 
@@ -156,6 +226,21 @@ export class AlwaysOnState {
     this.evaluated = true;
   }
 
+  /** The host's network changed: a block that lets the local networks through is made again. */
+  networkChanged(): void {
+    if (usesLocalLan(this.decision.block)) this.applier?.refresh();
+  }
+
+  /**
+   * Why the user may not end the user tunnel now, or null: AllowVPNDisconnect false while
+   * Always-On applies (untrusted network). On a trusted network Always-On asks for no tunnel.
+   */
+  disconnectRefusal(): string | null {
+    const p = this.policy;
+    if (!alwaysOnEnabled(p) || p === null || p.alwaysOn.allowVpnDisconnect || this.verdict !== 'untrusted') return null;
+    return 'the Always-On profile does not allow disconnecting the VPN (AllowVPNDisconnect is false)';
+  }
+
   /** A tunnel came up: a block lifted by ConnectFailurePolicy Open applies again from now. */
   connected(): void {
     this.failedOpen = false;
@@ -166,21 +251,27 @@ export class AlwaysOnState {
     if (alwaysOnEnabled(this.policy) && this.policy?.alwaysOn.connectFailurePolicy === 'Open') this.failedOpen = true;
   }
 
-  /** Decides again and hands the block to the firewall when it changed. */
+  /**
+   * Decides again and hands the block to the firewall when it changed. `tunnel` is the open
+   * tunnel holding the network: its interface and, where known, its split policy.
+   */
   update(
     serviceEnabled: boolean,
-    tunnel: string | null,
+    tunnel: OpenTunnel | null,
     machineUrl: string | null,
     portal: { addresses: string[] } | null = null,
   ): AlwaysOnDecision {
     const gateways = [...new Set([...(this.user?.gateways ?? []), ...(machineUrl ? [machineUrl] : [])])];
+    if (tunnel?.split) this.lastLocal = localRules(tunnel.split);
     this.decision = decideBlock({
       serviceEnabled,
       policy: this.policy,
       verdict: this.verdict,
       failedOpen: this.failedOpen,
       gateways,
-      tunnel,
+      tunnel: tunnel?.interfaceName ?? null,
+      split: tunnel?.split ?? null,
+      lastLocal: this.lastLocal,
       portal,
     });
     if (this.evaluated || !serviceEnabled) void this.applier?.set(this.decision.block);

@@ -11,7 +11,9 @@
  *   target or still disconnecting fails with E_BUSY_IN_TRANSITION; the same user asking for
  *   the same connected target again is a no-op.
  * - `disconnectUser` is allowed to the owner and to admins (E_PERMISSION otherwise), cancels
- *   a bring-up, and resolves when routes/DNS are reverted.
+ *   a bring-up, and resolves when routes/DNS are reverted. Under Always-On on an untrusted
+ *   network with AllowVPNDisconnect false, only admins may (E_PERMISSION, details.reason
+ *   `AllowVPNDisconnect`); the block stays either way.
  */
 import { DEFAULT_MACHINE_RESTART_POLICY, DEFAULT_RECONNECT_POLICY } from '@tandem/common';
 import { ErrorCodes, nullLogger, TandemError, type Logger } from '@tandem/common';
@@ -150,6 +152,10 @@ export class Engine {
         { details: { owner } },
       );
     }
+    // Administrators may: they could stop the agent anyway, and support needs the way out.
+    const refusal = actor.admin === true ? null : this.alwaysOn.disconnectRefusal();
+    if (refusal !== null)
+      throw new TandemError(ErrorCodes.PERMISSION, refusal, { details: { reason: 'AllowVPNDisconnect' } });
     this.state.userIntent = null;
     this.userTnd.userDisconnected();
     const done = user.whenAtRest();
@@ -184,6 +190,7 @@ export class Engine {
     const [result, userResult] = await Promise.all([this.evaluateTnd(), this.evaluateUserTnd()]);
     if (generation !== this.tndGeneration || this.phase !== 'running') return;
     this.alwaysOn.setVerdict(userResult.verdict);
+    this.alwaysOn.networkChanged();
     this.userTnd.setVerdict(userResult.verdict);
     this.userTndResult = userResult;
     this.applyUserTnd();
@@ -377,7 +384,10 @@ export class Engine {
 
   private publish(): void {
     const holder = this.ownership.holder;
-    const tunnel = holder ? (this.sessions[holder].view().plane?.interfaceName ?? null) : null;
+    const plane = holder ? this.sessions[holder].view().plane : undefined;
+    const tunnel = plane?.interfaceName
+      ? { interfaceName: plane.interfaceName, split: plane.splitRouting?.() ?? null }
+      : null;
     this.alwaysOn.update(this.state.serviceEnabled, tunnel, this.state.machine.url, this.portal.remediation());
     this.feed.publish(this.snapshotSource());
   }

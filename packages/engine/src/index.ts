@@ -42,11 +42,13 @@ export type { SessionStateName, SessionTarget, SessionEvent, StateView } from '.
 export {
   alwaysOnEnabled,
   decideBlock,
+  localRules,
   BlockApplier,
   type AlwaysOnDecision,
   type AlwaysOnInputs,
   type BlockRequest,
   type Firewall,
+  type OpenTunnel,
   type UserPolicy,
 } from './always-on.js';
 export {

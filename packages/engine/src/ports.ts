@@ -71,6 +71,28 @@ export interface PlaneDetails {
   routes6: string[];
 }
 
+/** How a tunnel's configuration routes one address family (`address/prefix` networks). */
+export interface SplitFamily {
+  /** Networks routed into the tunnel (split-include); empty: all of the family goes in (a full tunnel). */
+  include: string[];
+  /** Networks the gateway keeps outside the tunnel (split-exclude). */
+  exclude: string[];
+  /**
+   * The gateway allows local LAN access (it excludes `0.0.0.0/32` or `::/128`) and the profile's
+   * LocalLanAccess takes it: the host's own networks stay outside the tunnel.
+   */
+  localLan: boolean;
+}
+
+/**
+ * What a tunnel's configuration sends outside it, per family; a family the tunnel has no address
+ * of is absent (its traffic stays blocked under Always-On, as Secure Client blocks it).
+ */
+export interface SplitRouting {
+  ipv4?: SplitFamily;
+  ipv6?: SplitFamily;
+}
+
 /** Why a data plane ended by itself (see {@link DataPlane.onEnded}). */
 export interface PlaneEnd {
   reason: string;
@@ -91,6 +113,11 @@ export interface DataPlane {
   stats(): TrafficCounters;
   /** Transport and routing facts for statistics, where the plane knows them. */
   details?(): PlaneDetails;
+  /**
+   * The split policy of the tunnel's configuration, where the plane knows it: Always-On lets
+   * what it sends outside the tunnel pass the block. Without it nothing outside passes.
+   */
+  splitRouting?(): SplitRouting;
   /**
    * Called when the transport died (DPD timeout, TLS/TCP error). TUN, routes and DNS stay in
    * place so that traffic is not leaked while the engine reconnects. `retryNow` says the

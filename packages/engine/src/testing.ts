@@ -19,6 +19,7 @@ import type {
   OpenContext,
   PlaneEnd,
   SessionCredentials,
+  SplitRouting,
   TrafficCounters,
   TrustedServerProbe,
   TunnelDriver,
@@ -56,6 +57,8 @@ export class FakePlane implements DataPlane {
   readonly addresses: string[];
   readonly interfaceName: string;
   counters: TrafficCounters = { bytesIn: 0, bytesOut: 0 };
+  /** The split policy the plane reports (from the driver's `split` when it opened). */
+  split: SplitRouting;
   closed = false;
   closing = false;
   private readonly dead = new Set<(r: string, how?: { retryNow?: boolean }) => void>();
@@ -68,6 +71,11 @@ export class FakePlane implements DataPlane {
   ) {
     this.addresses = kind === 'machine' ? ['10.99.0.2'] : ['10.10.0.2'];
     this.interfaceName = kind === 'machine' ? 'tun-machine' : 'tun-user';
+    this.split = structuredClone(driver.split[kind] ?? {});
+  }
+
+  splitRouting(): SplitRouting {
+    return this.split;
   }
 
   stats(): TrafficCounters {
@@ -136,6 +144,8 @@ export class FakeDriver implements TunnelDriver {
   readonly planes: FakePlane[] = [];
   readonly rejectedCookies = new Set<string>();
   readonly logouts: TunnelKind[] = [];
+  /** The split policy each kind's next plane reports (none: a full tunnel). */
+  split: Partial<Record<TunnelKind, SplitRouting>> = {};
   private cookieSeq = 0;
   faults: FaultPlan;
   delay: (kind: TunnelKind, op: Op) => number;
@@ -306,9 +316,13 @@ export function mgmtProfile(
 
 /**
  * A user profile's AutomaticVPNPolicy with Always-On (parsed by the real profile parser), trusting
- * the same network as {@link mgmtProfile}'s default.
+ * the same network as {@link mgmtProfile}'s default. `extra` is XML added inside `<AlwaysOn>`
+ * (AllowVPNDisconnect, AllowedHosts) and inside `<ConnectFailurePolicy>` (ApplyLastVPNLocalResourceRules).
  */
-export function alwaysOnPolicy(connectFailurePolicy: 'Open' | 'Closed' = 'Closed'): AutomaticVpnPolicy {
+export function alwaysOnPolicy(
+  connectFailurePolicy: 'Open' | 'Closed' = 'Closed',
+  extra: { alwaysOn?: string; failurePolicy?: string } = {},
+): AutomaticVpnPolicy {
   const xml = `<?xml version="1.0" encoding="UTF-8"?>
 <AnyConnectProfile xmlns="http://schemas.xmlsoap.org/encoding/">
   <ClientInitialization>
@@ -317,7 +331,8 @@ export function alwaysOnPolicy(connectFailurePolicy: 'Open' | 'Closed' = 'Closed
       <TrustedNetworkPolicy>Disconnect</TrustedNetworkPolicy>
       <UntrustedNetworkPolicy>Connect</UntrustedNetworkPolicy>
       <AlwaysOn>true
-        <ConnectFailurePolicy>${connectFailurePolicy}</ConnectFailurePolicy>
+        <ConnectFailurePolicy>${connectFailurePolicy}${extra.failurePolicy ?? ''}</ConnectFailurePolicy>
+        ${extra.alwaysOn ?? ''}
       </AlwaysOn>
     </AutomaticVPNPolicy>
   </ClientInitialization>

@@ -1,16 +1,17 @@
 /**
  * Always-On's fail-closed block (docs/always-on.md): one nftables table of our own that drops
  * everything but loopback, DHCP and neighbour discovery, the gateways on their TLS/DTLS port,
- * the agent's own DNS lookups, the running tunnel's interface and, during captive-portal
- * remediation, the portal. It is replaced in one `nft -f` transaction (never a moment without
- * it while it should be there) and recorded in the journal directory before it is installed:
- * after a crash it stays until an agent is back to decide, and `tandem recover` removes it.
+ * the agent's own DNS lookups, the running tunnel's interface, what the tunnel's split policy
+ * sends outside it, AllowedHosts and, during captive-portal remediation, the portal. It is
+ * replaced in one `nft -f` transaction (never a moment without it while it should be there)
+ * and recorded in the journal directory before it is installed: after a crash it stays until
+ * an agent is back to decide, and `tandem recover` removes it.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { ErrorCodes, TandemError } from '@tandem/common';
+import { ErrorCodes, parsePrefix, TandemError } from '@tandem/common';
 import { ensurePrivateDir, readPrivateFile, removeFile, writeFileAtomic } from '@tandem/common/safe-fs';
 import { validateInterfaceName } from './network-config.js';
 
@@ -24,11 +25,26 @@ export interface BlockedGateway {
   port: number;
 }
 
+/** What one address family's split policy keeps outside the tunnel (`address/prefix` networks). */
+export interface OutsideFamily {
+  /** A split-include tunnel's networks: every other destination passes. Empty: no such rule. */
+  include: string[];
+  /** Networks that pass: split-exclude, the local LAN. */
+  exclude: string[];
+}
+
 /** What the block lets through besides loopback, DHCP, neighbour discovery and root's DNS. */
 export interface BlockSpec {
   gateways: BlockedGateway[];
   /** The interface of a tunnel that is up: everything through it passes. */
   tunnel?: string;
+  /**
+   * Traffic the split policy keeps outside the tunnel, matched by address rather than
+   * interface so it outlives the TUN: to and from these destinations, whatever the interface.
+   */
+  outside?: { ipv4?: OutsideFamily; ipv6?: OutsideFamily };
+  /** AllowedHosts: addresses and `address/prefix` ranges reachable from this host. */
+  allowed?: string[];
   /** Captive-portal remediation: these addresses on HTTP/HTTPS, and DNS for every user. */
   portal?: { addresses: string[] };
 }
@@ -58,18 +74,74 @@ function addressRules(addresses: readonly string[], tail: string): string[] {
 
 const ND = 'icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept';
 
+/** `list` as canonical `address/prefix` networks of `family`; anything else is refused. */
+function networks(list: readonly string[], family: 4 | 6, what: string): string[] {
+  return [
+    ...new Set(
+      list.map((text) => {
+        const p = parsePrefix(text);
+        if (!p || p.family !== family)
+          throw new TandemError(ErrorCodes.NETCONFIG, `not an IPv${family} network for the block (${what}): ${text}`);
+        return `${p.address}/${p.prefix}`;
+      }),
+    ),
+  ];
+}
+
+/** Named interval sets (overlaps merged by nft) and the match of each set's rules. */
+interface Sets {
+  defs: string[];
+  /** Matches on the destination (`daddr`) or source (`saddr`) address that accept. */
+  match(dir: 'daddr' | 'saddr', what: 'outside' | 'allowed'): string[];
+}
+
+function renderSets(spec: BlockSpec): Sets {
+  const defs: string[] = [];
+  const matches = { outside: [] as Array<[string, string]>, allowed: [] as Array<[string, string]> };
+  const set = (name: string, family: 4 | 6, elements: string[]): string => {
+    defs.push(
+      `  set ${name} {`,
+      `    type ipv${family}_addr; flags interval; auto-merge;`,
+      `    elements = { ${elements.join(', ')} }`,
+      '  }',
+    );
+    return name;
+  };
+  for (const family of [4, 6] as const) {
+    const ip = family === 4 ? 'ip' : 'ip6';
+    const f = family === 4 ? spec.outside?.ipv4 : spec.outside?.ipv6;
+    const exclude = networks(f?.exclude ?? [], family, 'split-exclude');
+    const include = networks(f?.include ?? [], family, 'split-include');
+    if (exclude.length) matches.outside.push([ip, `@${set(`outside${family}`, family, exclude)}`]);
+    if (include.length) matches.outside.push([ip, `!= @${set(`tunnel${family}`, family, include)}`]);
+    const allowed = (spec.allowed ?? []).filter((a) => (a.includes(':') ? 6 : 4) === family);
+    if (allowed.length)
+      matches.allowed.push([ip, `@${set(`allowed${family}`, family, networks(allowed, family, 'AllowedHosts'))}`]);
+  }
+  return {
+    defs,
+    match: (dir, what) => matches[what].map(([ip, m]) => `${ip} ${dir} ${m}`),
+  };
+}
+
 /**
  * The nft script that installs (or atomically replaces) the table for `spec`. Every value is
  * checked first (addresses, ports, the interface name), since the script is a small program.
  */
 export function renderFailClosed(spec: BlockSpec): string {
   const tunnel = spec.tunnel === undefined ? undefined : validateInterfaceName(spec.tunnel, 'tunnel');
+  const sets = renderSets(spec);
   const out: string[] = ['oifname "lo" accept'];
   const inp: string[] = ['iifname "lo" accept'];
   if (tunnel) {
     out.push(`oifname "${tunnel}" accept`);
     inp.push(`iifname "${tunnel}" accept`);
   }
+  // Outside the tunnel the split policy decides, both ways, as it would without the block.
+  out.push(...sets.match('daddr', 'outside').map((m) => `${m} accept`));
+  inp.push(...sets.match('saddr', 'outside').map((m) => `${m} accept`));
+  // AllowedHosts are hosts this machine may reach; their replies are established.
+  out.push(...sets.match('daddr', 'allowed').map((m) => `${m} accept`));
   const ports = new Map<number, string[]>();
   for (const g of spec.gateways) {
     if (!Number.isInteger(g.port) || g.port < 1 || g.port > 65535)
@@ -96,7 +168,16 @@ export function renderFailClosed(spec: BlockSpec): string {
     'udp sport 547 udp dport 546 accept',
     ND,
   );
-  const fwd = tunnel ? [`iifname "${tunnel}" accept`, `oifname "${tunnel}" accept`] : [];
+  // Forwarded replies pass by their source only when it is an outside network: a reply's
+  // source being outside a split-include set is no proof that its destination is.
+  const fwd = [
+    ...(tunnel ? [`iifname "${tunnel}" accept`, `oifname "${tunnel}" accept`] : []),
+    ...sets.match('daddr', 'outside').map((m) => `${m} accept`),
+    ...sets
+      .match('saddr', 'outside')
+      .filter((m) => !m.includes('!='))
+      .map((m) => `ct direction reply ${m} accept`),
+  ];
   const chain = (name: string, hook: string, rules: string[]): string =>
     [
       `  chain ${name} {`,
@@ -108,6 +189,7 @@ export function renderFailClosed(spec: BlockSpec): string {
     `add table inet ${FAILCLOSED_TABLE}`,
     `delete table inet ${FAILCLOSED_TABLE}`,
     `table inet ${FAILCLOSED_TABLE} {`,
+    ...sets.defs,
     chain('output', 'output', out),
     chain('input', 'input', inp),
     chain('forward', 'forward', fwd),

@@ -18,6 +18,7 @@ import type { DataPlane, SessionCredentials, TunnelKind } from '@tandem/engine';
 import { pemOf, type AttemptLog } from '../attempts.js';
 import type { ProfileUpdater, UpdateContext } from '../profile-updates.js';
 import type { ConnectionRunner, RunnerAuthRequest, RunnerOpenRequest, UserPrompt } from './driver.js';
+import { withSplitRouting } from './split-routing.js';
 
 /** Settings of the real runner. */
 export interface RunnerSettings {
@@ -233,12 +234,12 @@ export class RealConnectionRunner implements ConnectionRunner {
       throw new TandemError(ErrorCodes.COOKIE_REJECTED, 'unknown session; authenticate again');
     this.logins.delete(request.kind);
     const { login, update } = pending;
-    const plane = await login.open(request.signal);
-    this.reached.set(request.kind, plane.gateway);
+    const tunnel = await login.open(request.signal);
+    this.reached.set(request.kind, tunnel.gateway);
     // Only once the tunnel is up, in the background: an update never delays or fails it.
     const offers = login.profileOffers;
     if (this.updates && offers.length > 0)
       this.updates.offered(update, { offers, download: (offer) => login.downloadProfile(offer) });
-    return plane;
+    return withSplitRouting(tunnel, request.profile.localLanAccess.value);
   }
 }

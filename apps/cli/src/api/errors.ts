@@ -30,7 +30,9 @@ export function reportError(io: CliIo, name: string, json: boolean, err: unknown
     return ExitCode.FAILURE;
   }
   if (shown.code === ErrorCodes.PERMISSION) {
-    io.err(`tandem ${name}: permission denied: ${name} needs an administrator\n`);
+    // A refusal by policy (Always-On's AllowVPNDisconnect) says which; others need an administrator.
+    const byPolicy = isTandemError(err) && typeof err.details['reason'] === 'string';
+    io.err(`tandem ${name}: permission denied: ${byPolicy ? shown.message : `${name} needs an administrator`}\n`);
   } else {
     io.err(`tandem ${name}: ${shown.message}\n`);
   }

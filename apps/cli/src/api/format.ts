@@ -102,7 +102,8 @@ function networkLine(snap: StatusSnapshot): string | null {
   const n = snap.network;
   if (!n) return null;
   const parts = [`trust ${n.trust}`];
-  if (n.blocked) parts.push('Always-On block in place (only the gateways and the tunnel are reachable)');
+  if (n.blocked)
+    parts.push('Always-On block in place (only the gateways, the tunnel, its split policy and AllowedHosts pass)');
   if (n.portal === 'detected') parts.push('captive portal detected (sign in to the network first)');
   return `Network: ${parts.join('; ')}`;
 }
