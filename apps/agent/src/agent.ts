@@ -101,6 +101,7 @@ export class Agent {
       log.child('machine-store'),
       attempts,
       () => excludedStoreKinds(localPolicy.policy),
+      options.ciscoMachineStoreDir,
     );
     const adminGid = options.adminGroup ? await resolveAdminGid(options.adminGroup) : undefined;
 

@@ -32,10 +32,17 @@ export interface LocalPolicyState {
   warnings?: Array<{ line: number; message: string }>;
 }
 
-/** The store kinds the policy keeps out of every certificate selection (`ExcludePemFileCertStore`). */
+/**
+ * The store kinds the policy keeps out of every certificate selection: `ExcludePemFileCertStore`
+ * the file directories, `ExcludeFirefoxNSSCertStore` the NSS database.
+ */
 export function excludedStoreKinds(policy: LocalPolicy): StoreKind[] {
-  // ExcludeFirefoxNSSCertStore names a store Tandem does not have: nothing to leave out.
-  return policy.excludePemFileCertStore ? ['pem-file'] : [];
+  const kinds: StoreKind[] = [];
+  if (policy.excludePemFileCertStore) kinds.push('pem-file');
+  // Secure Client's NSS store is Firefox's profile database; Tandem's is the shared ~/.pki/nssdb.
+  // The setting excludes the NSS store family, so it applies to the one Tandem reads.
+  if (policy.excludeFirefoxNssCertStore) kinds.push('nss');
+  return kinds;
 }
 
 function reasonOf(err: unknown): string {

@@ -5,7 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isAbsolute } from 'node:path';
 import { ErrorCodes, TandemError, type LogLevel } from '@tandem/common';
-import { LINUX_MACHINE_STORE } from '@tandem/certs';
+import { CISCO_MACHINE_STORE, LINUX_MACHINE_STORE } from '@tandem/certs';
 import { DEFAULT_SOCKET, socketFromEnv } from '@tandem/contract';
 import { LOGIND_SESSIONS_DIR, type WithoutLogind } from './user-tunnel-policy.js';
 
@@ -23,6 +23,11 @@ export interface AgentOptions {
   /** The AnyConnect local policy (docs/profile.md#local-policy); absent means every default. */
   localPolicyFile: string;
   machineStoreDir: string;
+  /**
+   * Secure Client's machine certificate directory, read with {@link machineStoreDir} under the
+   * same root-ownership rule; null when disabled (`--no-cisco-machine-store`).
+   */
+  ciscoMachineStoreDir: string | null;
   /** Root-only file holding the passphrase of encrypted machine-store keys / PKCS#12 files. */
   machinePassphraseFile: string | null;
   stateDir: string;
@@ -64,7 +69,7 @@ export const DEFAULT_LOG_DIR = '/var/log/tandem';
 /** Usage text printed by `--help`. */
 export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-dir DIR]
                [--cisco-profile-dir DIR | --no-cisco-profiles] [--local-policy FILE]
-               [--machine-store DIR]
+               [--machine-store DIR] [--cisco-machine-store DIR | --no-cisco-machine-store]
                [--machine-passphrase-file FILE] [--state-dir DIR] [--settings-dir DIR]
                [--admin-group NAME|GID] [--gateway-ca FILE] [--resolve HOST:IP]...
                [--log-level debug|info|warn|error] [--log-format text|json]
@@ -78,6 +83,10 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
   --local-policy FILE  AnyConnect local policy (default ${DEFAULT_LOCAL_POLICY};
                      a missing file means every default)
   --machine-store DIR  machine certificate store (default ${LINUX_MACHINE_STORE})
+  --cisco-machine-store DIR  Secure Client's machine certificates (NAME.pem, private/NAME.key),
+                     also read, root-owned like the above (default ${CISCO_MACHINE_STORE};
+                     a missing directory is normal)
+  --no-cisco-machine-store  read --machine-store only (overrides --cisco-machine-store)
   --machine-passphrase-file FILE  passphrase for encrypted machine keys (root-owned, mode 0600)
   --state-dir DIR    runtime state (default ${DEFAULT_STATE_DIR})
   --settings-dir DIR settings kept across restarts (default ${DEFAULT_SETTINGS_DIR}, mode 0700)
@@ -110,6 +119,8 @@ export const OPTIONS = {
   'no-cisco-profiles': { type: 'boolean' },
   'local-policy': { type: 'string' },
   'machine-store': { type: 'string' },
+  'cisco-machine-store': { type: 'string' },
+  'no-cisco-machine-store': { type: 'boolean' },
   'machine-passphrase-file': { type: 'string' },
   'state-dir': { type: 'string' },
   'settings-dir': { type: 'string' },
@@ -176,6 +187,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
         : absolute('cisco-profile-dir', v['cisco-profile-dir'] ?? CISCO_PROFILE_DIR),
     localPolicyFile: absolute('local-policy', v['local-policy'] ?? DEFAULT_LOCAL_POLICY),
     machineStoreDir: absolute('machine-store', v['machine-store'] ?? LINUX_MACHINE_STORE),
+    ciscoMachineStoreDir:
+      v['no-cisco-machine-store'] === true
+        ? null
+        : absolute('cisco-machine-store', v['cisco-machine-store'] ?? CISCO_MACHINE_STORE),
     machinePassphraseFile: v['machine-passphrase-file']
       ? absolute('machine-passphrase-file', v['machine-passphrase-file'])
       : null,

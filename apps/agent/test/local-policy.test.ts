@@ -109,6 +109,20 @@ describe.skipIf(!isRoot)(titled('local policy file: the safe loader', missing('r
     excluded = excludedStoreKinds(defaultLocalPolicy());
     expect((await store.select(init, 'machine')).result.selected?.model.subjectDn).toBe('CN=host1');
   });
+
+  it('ExcludeFirefoxNSSCertStore excludes the NSS database kind, ExcludePemFileCertStore the directories', () => {
+    expect(excludedStoreKinds(defaultLocalPolicy())).toEqual([]);
+    expect(excludedStoreKinds(policyOf('<ExcludeFirefoxNSSCertStore>true</ExcludeFirefoxNSSCertStore>'))).toEqual([
+      'nss',
+    ]);
+    expect(
+      excludedStoreKinds(
+        policyOf(
+          '<ExcludePemFileCertStore>true</ExcludePemFileCertStore><ExcludeFirefoxNSSCertStore>true</ExcludeFirefoxNSSCertStore>',
+        ),
+      ),
+    ).toEqual(['pem-file', 'nss']);
+  });
 });
 
 describe('the driver applies the local policy to the user tunnel', () => {

@@ -3,10 +3,12 @@
  * profiles/ against a store with matching and non-matching certificates, exit codes, the JSON
  * shape, binding strings, and no secret in any output.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { findSoftoken } from '@tandem/certs';
 import { main } from '../src/cli.js';
 import { repoRoot } from './run-cli.js';
 import {
@@ -20,6 +22,8 @@ import {
   type Issued,
   type Lab,
   isRoot,
+  titled,
+  which,
 } from '@tandem/testkit';
 
 const PROFILES = {
@@ -51,7 +55,8 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 function stores(user = userDir): string[] {
-  const base = ['--user-store', user, '--machine-store', machineDir];
+  // Only the test's directories: not this machine's Secure Client directories or NSS database.
+  const base = ['--user-store', user, '--machine-store', machineDir, '--no-nss-db', '--no-cisco-stores'];
   return isRoot ? base : [...base, '--insecure-machine-store'];
 }
 
@@ -106,8 +111,15 @@ function fp(name: string): string {
 }
 
 interface SelectJson {
-  selected: { sha256: string; subject: string; store: string } | null;
-  candidates: Array<{ sha256: string; subject: string; store: string; accepted: boolean; reasons: string[] }>;
+  selected: { sha256: string; subject: string; store: string; source?: string } | null;
+  candidates: Array<{
+    sha256: string;
+    subject: string;
+    store: string;
+    source?: string;
+    accepted: boolean;
+    reasons: string[];
+  }>;
 }
 
 const profilesMissing = Object.values(PROFILES).filter((p) => !existsSync(p));
@@ -119,9 +131,14 @@ describe.skipIf(profilesMissing.length > 0)(
       expect(r.code).toBe(0);
       const j = JSON.parse(r.out) as SelectJson;
       expect(Object.keys(j)).toEqual(['selected', 'candidates']);
-      expect(j.selected).toEqual({ sha256: fp('alice'), subject: 'CN=alice, O=Example Corp', store: 'user' });
+      expect(j.selected).toEqual({
+        sha256: fp('alice'),
+        subject: 'CN=alice, O=Example Corp',
+        store: 'user',
+        source: `dir:${userDir}`,
+      });
       for (const c of j.candidates)
-        expect(Object.keys(c)).toEqual(['sha256', 'subject', 'store', 'accepted', 'reasons']);
+        expect(Object.keys(c)).toEqual(['sha256', 'subject', 'store', 'source', 'accepted', 'reasons']);
       const by = Object.fromEntries(j.candidates.map((c) => [c.subject, c]));
       expect(by['CN=alice-old, O=Example Corp']!.reasons).toEqual(['no private key']);
       expect(by['CN=bob, O=Tandem Lab']!.reasons).toEqual([
@@ -139,7 +156,12 @@ describe.skipIf(profilesMissing.length > 0)(
       const r = await cli('certs', 'select', '--profile', PROFILES.mgmt, ...stores(), '--json');
       expect(r.code).toBe(0);
       const j = JSON.parse(r.out) as SelectJson;
-      expect(j.selected).toEqual({ sha256: fp('machine'), subject: 'CN=pc1.example.com', store: 'machine' });
+      expect(j.selected).toEqual({
+        sha256: fp('machine'),
+        subject: 'CN=pc1.example.com',
+        store: 'machine',
+        source: `dir:${machineDir}`,
+      });
       const by = Object.fromEntries(j.candidates.map((c) => [c.subject, c]));
       expect(by['CN=pc2.example.com']!.reasons).toEqual([
         'in user store but the machine tunnel uses the machine store',
@@ -246,5 +268,34 @@ describe('tandem certs usage and list', () => {
     expect(r.out).toContain('CN=pc1.example.com');
     expect(r.out).not.toContain('CN=alice');
     expect(r.out).toContain('X509:<SHA1-PUKEY>');
+  });
+});
+
+const nssSkip =
+  (which('certutil') && which('pk12util') ? null : 'needs certutil and pk12util (apt-get install libnss3-tools)') ??
+  (findSoftoken() ? null : 'needs libsoftokn3.so (apt-get install libnss3)');
+describe.skipIf(nssSkip !== null)(titled('tandem certs with an NSS database', nssSkip), () => {
+  it('select --nss-db: the certificate in a certutil/pk12util database is chosen, named by its source', async () => {
+    const db = tempDir('cli-nssdb');
+    execFileSync('certutil', ['-N', '-d', `sql:${db}`, '--empty-password'], { stdio: 'pipe', timeout: 30_000 });
+    const p12 = writeP12(tempDir('cli-nss-p12'), 'alice', certs['alice']!, 'p12-pass');
+    execFileSync('pk12util', ['-i', p12, '-d', `sql:${db}`, '-W', 'p12-pass'], { stdio: 'pipe', timeout: 30_000 });
+    const args = ['--user-store', tempDir('cli-empty'), '--no-cisco-stores', '--nss-db', db, '--store', 'user'];
+    const r = await cli('certs', 'select', '--profile', PROFILES.mca, ...args, '--json');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as SelectJson).selected).toEqual({
+      sha256: fp('alice'),
+      subject: 'CN=alice, O=Example Corp',
+      store: 'user',
+      source: `nss:${db}`,
+    });
+    const h = await cli('certs', 'select', '--profile', PROFILES.mca, ...args);
+    expect(h.out).toContain(`Selected: [user] CN=alice, O=Example Corp (SHA-256 ${fp('alice')}) from nss:${db}`);
+    const list = await cli('certs', 'list', ...args, '--json');
+    const listed = JSON.parse(list.out) as { certificates: Array<{ origin: string; keySource: string }> };
+    expect(listed.certificates.map((c) => [c.origin.split(';')[0], c.keySource])).toEqual([[`nss:${db}`, 'nss']]);
+    // Without the database, the user store is empty.
+    const none = await cli('certs', 'select', '--profile', PROFILES.mca, ...args, '--no-nss-db', '--json');
+    expect(none.code).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * @tandem/certs — the certificate model, stores (directories, PKCS#11 tokens), explainable
+ * @tandem/certs — the certificate model, stores (directories, PKCS#11 tokens, NSS databases), explainable
  * certificate selection for AnyConnect profiles, signers and Entra binding strings.
  * See packages/certs/README.md.
  */
@@ -11,6 +11,14 @@ export * from './source.js';
 export { DirectorySource, type DirectorySourceOptions } from './source-dir.js';
 export { Pkcs11Source, DEFAULT_PKCS11_ENGINE, pkcs11UriEncode, type Pkcs11SourceOptions } from './source-pkcs11.js';
 export { Pkcs11Signer, ecdsaRawToDer } from './pkcs11-signer.js';
+export {
+  NssDbSource,
+  NSS_DB_TOKEN,
+  NSS_SOFTOKEN_PATHS,
+  findSoftoken,
+  nssInitArgs,
+  type NssDbSourceOptions,
+} from './source-nss.js';
 export * from './match-rules.js';
 export * from './chain.js';
 export * from './select.js';

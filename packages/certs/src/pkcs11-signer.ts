@@ -45,13 +45,15 @@ export type SessionRunner = <T>(op: (p11: pkcs11js.PKCS11, session: Buffer) => T
 
 /** A signer for one private-key object on a token. */
 export class Pkcs11Signer implements Signer {
-  readonly keySource = 'pkcs11';
-
-  /** `key` is the private-key object handle inside the session `run` uses. */
+  /**
+   * `key` is the private-key object handle inside the session `run` uses; `keySource` says
+   * where it lives (`pkcs11` for a token, `nss` for an NSS database through softoken).
+   */
   constructor(
     private readonly run: SessionRunner,
     private readonly key: Buffer,
     readonly keyType: 'rsa' | 'ec',
+    readonly keySource: 'pkcs11' | 'nss' = 'pkcs11',
   ) {}
 
   /** See {@link Signer.sign}. */

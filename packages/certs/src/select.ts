@@ -20,6 +20,8 @@ export interface SelectionCandidate {
   chain?: readonly CertificateModel[];
   /** The source entry, carried through so the caller can sign with the winner. */
   entry?: CertificateEntry;
+  /** The label of the source it came from (`dir:…`, `nss:…`, `pkcs11:…`), for explanations. */
+  source?: string;
   /**
    * The kind of store holding it; absent: implied by the model's key source (files and
    * PKCS#12 are `pem-file`, PKCS#11 is `pkcs11`); null: unknown.
@@ -54,6 +56,8 @@ export interface CandidateVerdict {
   sha256: string;
   subject: string;
   store: StoreLabel;
+  /** The source it came from, when known (see {@link SelectionCandidate.source}). */
+  source?: string;
   accepted: boolean;
   /** Why it was rejected; empty when accepted. */
   reasons: string[];
@@ -105,6 +109,7 @@ export function storeReason(
 const KIND_NAMES: Record<StoreKind, string> = {
   'pem-file': 'the PEM file store, which the local policy excludes (ExcludePemFileCertStore)',
   pkcs11: 'a PKCS#11 token, which the local policy excludes',
+  nss: 'an NSS database, which the local policy excludes (ExcludeFirefoxNSSCertStore)',
 };
 
 /** The local policy's store exclusion for one candidate: a reason when its store kind is excluded or unknown. */
@@ -177,6 +182,7 @@ export function selectCertificate(input: SelectionInput): SelectionResult {
       sha256: c.model.sha256,
       subject: c.model.subjectDn,
       store: c.store,
+      ...(c.source !== undefined ? { source: c.source } : {}),
       accepted: reasons.length === 0,
       reasons,
     });

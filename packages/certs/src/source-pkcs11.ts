@@ -1,7 +1,8 @@
 /**
- * Certificates on a PKCS#11 token (smart card, HSM, SoftHSM) through pkcs11js. Certificates are
- * paired with private-key objects by CKA_ID; keys never leave the token. For TLS the entry
- * hands out an OpenSSL engine reference (libp11's engine) instead of a key.
+ * Certificates on a PKCS#11 token (smart card, HSM, SoftHSM; NSS databases through softoken,
+ * see source-nss.ts) through pkcs11js. Certificates are paired with private-key objects by
+ * CKA_ID; keys never leave the token. For TLS the entry hands out an OpenSSL engine reference
+ * (libp11's engine) instead of a key. A token that needs no login is used without a PIN.
  *
  * PIN handling: the engine cannot prompt, so the PIN obtained from the callback is put in the
  * RFC 7512 URI as `pin-value`. That URI only lives in memory, in the object passed to
@@ -12,12 +13,14 @@ import type pkcs11js from 'pkcs11js';
 import { pkcs11Lib } from './lazy-deps.js';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { CertificateModel } from './model.js';
+import { acquireModule, loadedModule, releaseModule } from './pkcs11-module.js';
 import { Pkcs11Signer, type SessionRunner } from './pkcs11-signer.js';
 import type {
   CertificateEntry,
   CertificateSource,
   SecretCallback,
   SourceDiagnostic,
+  StoreKind,
   TlsCredentials,
 } from './source.js';
 
@@ -36,29 +39,18 @@ export interface Pkcs11SourceOptions {
   pin?: SecretCallback;
   /** Engine path for {@link CertificateEntry.tlsCredentials}. */
   engine?: string;
-}
-
-/** One module loaded and initialised once per process (C_Initialize may only run once). */
-const modules = new Map<string, pkcs11js.PKCS11>();
-
-function loadModule(path: string): pkcs11js.PKCS11 {
-  const cached = modules.get(path);
-  if (cached) return cached;
-  const p11 = new (pkcs11Lib().PKCS11)();
-  try {
-    p11.load(path);
-    try {
-      p11.C_Initialize();
-    } catch (err) {
-      if (!/ALREADY_INITIALIZED/.test((err as Error).message)) throw err;
-    }
-  } catch (err) {
-    throw new TandemError(ErrorCodes.CERT_STORE, `cannot load PKCS#11 module ${path}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  modules.set(path, p11);
-  return p11;
+  /** NSS library parameters for C_Initialize (softoken: which database to open; see source-nss.ts). */
+  initArgs?: string;
+  /** The store kind, for the local policy (default `pkcs11`). */
+  kind?: StoreKind;
+  /** Where listed keys live, as models and signers report it (default `pkcs11`). */
+  keySource?: 'pkcs11' | 'nss';
+  /** The source label (default `pkcs11:<module>[#<token>]`). */
+  label?: string;
+  /** What names a token in origins, PIN requests and diagnostics (default `pkcs11:token=<label>`). */
+  tokenOrigin?: string;
+  /** When set, the engine cannot reach these keys: tlsCredentials rejects with this reason. */
+  noEngine?: string;
 }
 
 /** RFC 7512 percent-encoding of a path attribute value (everything but unreserved characters). */
@@ -99,19 +91,22 @@ interface TokenSession {
   label: string;
   session: Buffer;
   pin: string | null;
+  /** The token needs no login, or we logged in with our own PIN. */
+  keysUsable: boolean;
   run: SessionRunner;
 }
 
 /** Certificates (and their keys) from the tokens of one PKCS#11 module. */
 export class Pkcs11Source implements CertificateSource {
   readonly label: string;
-  readonly kind = 'pkcs11';
+  readonly kind: StoreKind;
   private diags: SourceDiagnostic[] = [];
   private sessions: TokenSession[] = [];
 
   /** Nothing is loaded until {@link list}. */
   constructor(private readonly opts: Pkcs11SourceOptions) {
-    this.label = `pkcs11:${opts.modulePath}${opts.tokenLabel ? `#${opts.tokenLabel}` : ''}`;
+    this.label = opts.label ?? `pkcs11:${opts.modulePath}${opts.tokenLabel ? `#${opts.tokenLabel}` : ''}`;
+    this.kind = opts.kind ?? 'pkcs11';
   }
 
   /** See {@link CertificateSource.diagnostics}. */
@@ -121,7 +116,7 @@ export class Pkcs11Source implements CertificateSource {
 
   /** Closes the sessions opened by {@link list} (signers of listed entries stop working). */
   async close(): Promise<void> {
-    const p11 = modules.get(this.opts.modulePath);
+    const p11 = loadedModule(this.opts.modulePath);
     for (const s of this.sessions) {
       try {
         p11?.C_CloseSession(s.session);
@@ -130,30 +125,43 @@ export class Pkcs11Source implements CertificateSource {
       }
     }
     this.sessions = [];
+    releaseModule(this.opts.modulePath, this);
   }
 
   /** See {@link CertificateSource.list}. Throws E_CERT_STORE when the module cannot be loaded. */
   async list(): Promise<CertificateEntry[]> {
     await this.close();
     this.diags = [];
-    const p11 = loadModule(this.opts.modulePath);
+    const p11 = acquireModule(this.opts.modulePath, this.opts.initArgs ?? null, this);
     const entries: CertificateEntry[] = [];
     const slots = p11.C_GetSlotList(true);
     for (const [index, slot] of slots.entries()) {
       if (this.opts.slotIndex !== undefined && index !== this.opts.slotIndex) continue;
-      const label = p11.C_GetTokenInfo(slot).label.trim();
+      const info = p11.C_GetTokenInfo(slot);
+      const label = info.label.trim();
       if (this.opts.tokenLabel !== undefined && label !== this.opts.tokenLabel) continue;
-      const ts = await this.openToken(p11, slot, label);
-      if (ts) entries.push(...this.listToken(p11, ts));
+      const loginRequired = (info.flags & pkcs11Lib().CKF_LOGIN_REQUIRED) !== 0;
+      const ts = await this.openToken(p11, slot, label, loginRequired);
+      entries.push(...this.listToken(p11, ts));
     }
     return entries;
   }
 
-  private async openToken(p11: pkcs11js.PKCS11, slot: Buffer, label: string): Promise<TokenSession | null> {
-    const origin = `pkcs11:token=${pkcs11UriEncode(label)}`;
+  private tokenOrigin(label: string): string {
+    return this.opts.tokenOrigin ?? `pkcs11:token=${pkcs11UriEncode(label)}`;
+  }
+
+  private async openToken(
+    p11: pkcs11js.PKCS11,
+    slot: Buffer,
+    label: string,
+    loginRequired: boolean,
+  ): Promise<TokenSession> {
+    const origin = this.tokenOrigin(label);
     const session = p11.C_OpenSession(slot, pkcs11Lib().CKF_SERIAL_SESSION);
     let pin: string | null = null;
-    if (this.opts.pin) {
+    // A token that needs no login (an NSS database without a password) is not asked for a PIN.
+    if (loginRequired && this.opts.pin) {
       pin = await this.opts.pin({ kind: 'pin', origin });
       if (pin !== null) {
         try {
@@ -175,7 +183,7 @@ export class Pkcs11Source implements CertificateSource {
       queue = next.catch(() => undefined);
       return next;
     };
-    const ts = { label, session, pin, run };
+    const ts = { label, session, pin, keysUsable: !loginRequired || pin !== null, run };
     this.sessions.push(ts);
     return ts;
   }
@@ -191,7 +199,7 @@ export class Pkcs11Source implements CertificateSource {
       const value = attr(p11, ts.session, h, pkcs11Lib().CKA_VALUE);
       const id = attr(p11, ts.session, h, pkcs11Lib().CKA_ID) ?? Buffer.alloc(0);
       const objLabel = attr(p11, ts.session, h, pkcs11Lib().CKA_LABEL)?.toString('utf8') ?? null;
-      const origin = `pkcs11:token=${pkcs11UriEncode(ts.label)};id=${pkcs11UriEncode(id)}${objLabel ? `;object=${pkcs11UriEncode(objLabel)}` : ''}`;
+      const origin = `${this.tokenOrigin(ts.label)};id=${pkcs11UriEncode(id)}${objLabel ? `;object=${pkcs11UriEncode(objLabel)}` : ''}`;
       if (!value) {
         this.diags.push({ origin, message: 'certificate object without CKA_VALUE' });
         continue;
@@ -218,23 +226,26 @@ export class Pkcs11Source implements CertificateSource {
     const keyType = parsed.publicKey.type;
     // Without our own PIN the key is not counted even if another session of this process logged
     // in (PKCS#11 login state is per process): the engine reference would have no PIN to use.
-    const usable = key !== null && ts.pin !== null && (keyType === 'rsa' || keyType === 'ec');
+    const usable = key !== null && ts.keysUsable && (keyType === 'rsa' || keyType === 'ec');
     const problem = usable
       ? null
-      : ts.pin === null
+      : !ts.keysUsable
         ? 'no private key (token not logged in)'
         : key
           ? `unsupported key type ${keyType}`
           : null;
-    const model = parsed.withKey({ hasPrivateKey: usable, keySource: usable ? 'pkcs11' : null, keyProblem: problem });
+    const keySource = this.opts.keySource ?? 'pkcs11';
+    const model = parsed.withKey({ hasPrivateKey: usable, keySource: usable ? keySource : null, keyProblem: problem });
     const engine = this.opts.engine ?? DEFAULT_PKCS11_ENGINE;
+    const noEngine = this.opts.noEngine;
     return {
       model,
       chain: [],
       origin,
-      signer: usable ? async () => new Pkcs11Signer(ts.run, key, keyType as 'rsa' | 'ec') : null,
+      signer: usable ? async () => new Pkcs11Signer(ts.run, key, keyType as 'rsa' | 'ec', keySource) : null,
       async tlsCredentials(): Promise<TlsCredentials> {
         if (!usable) throw new TandemError(ErrorCodes.CERT_KEY, `${origin}: ${problem ?? 'no private key'}`);
+        if (noEngine) throw new TandemError(ErrorCodes.CERT_KEY, `${origin}: ${noEngine}`);
         const parts = [`token=${pkcs11UriEncode(ts.label)}`, `id=${pkcs11UriEncode(id)}`];
         if (objLabel) parts.push(`object=${pkcs11UriEncode(objLabel)}`);
         parts.push('type=private');

@@ -12,14 +12,16 @@ export type StoreLabel = 'machine' | 'user';
 /**
  * Which kind of store holds a certificate, in the local policy's terms (docs/profile.md#local-policy):
  * `pem-file` is a directory of PEM, DER or PKCS#12 files (AnyConnect's "PEM file store"),
- * `pkcs11` a token.
+ * `pkcs11` a token, `nss` an NSS database read through NSS's softoken (the store family
+ * `ExcludeFirefoxNSSCertStore` names).
  */
-export type StoreKind = 'pem-file' | 'pkcs11';
+export type StoreKind = 'pem-file' | 'pkcs11' | 'nss';
 
 /** The store kind a key source implies, or null when it says nothing (a remote key, no key). */
 export function storeKindOfKeySource(source: string | null | undefined): StoreKind | null {
   if (source === 'file' || source === 'pkcs12') return 'pem-file';
   if (source === 'pkcs11') return 'pkcs11';
+  if (source === 'nss') return 'nss';
   return null;
 }
 

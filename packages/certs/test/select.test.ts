@@ -10,6 +10,7 @@ import {
   DirectorySource,
   selectCertificate,
   compareCandidates,
+  storeKindOfKeySource,
   type SelectionCandidate,
   type SelectionInput,
   type StoreLabel,
@@ -406,6 +407,25 @@ describe('selection among many', () => {
       excludedKinds: ['pem-file'],
     });
     expect(machine.selected).toBeNull();
+  });
+
+  it('ExcludeFirefoxNSSCertStore: an NSS-database certificate (also one reported by the key source `nss`) is refused, others stay', () => {
+    const good = built.get('good ECDSA P-256, default rules')!;
+    const fromNss: SelectionCandidate = { ...good, kind: 'nss', source: 'nss:/home/u/.pki/nssdb' };
+    // The user's process reports only where the key lives; `nss` implies the store kind.
+    const reported: SelectionCandidate = {
+      ...good,
+      kind: storeKindOfKeySource('nss'),
+      model: good.model.withKey({ hasPrivateKey: true, keySource: 'nss', keyProblem: null }),
+    };
+    const base = { profileInit: init(null), tunnel: 'user' as const, platform: 'linux' as const, now: new Date() };
+    const res = selectCertificate({ ...base, candidates: [fromNss, reported, good], excludedKinds: ['nss'] });
+    const nssReason = 'in an NSS database, which the local policy excludes (ExcludeFirefoxNSSCertStore)';
+    expect(res.candidates.map((v) => v.reasons)).toEqual([[nssReason], [nssReason], []]);
+    // The verdict names the source the certificate came from.
+    expect(res.candidates[0]!.source).toBe('nss:/home/u/.pki/nssdb');
+    expect(res.candidates[2]!.source).toBeUndefined();
+    expect(res.selected).toBe(good);
   });
 
   it('machine tunnel never takes a user-store certificate, even when it is the only valid one', () => {

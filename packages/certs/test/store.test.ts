@@ -1,19 +1,24 @@
 /**
  * Directory sources (PKCS#12 with and without password, legacy RC2, PEM with chain and key,
- * NAME.key beside, encrypted keys, garbage files), the machine-store ownership rule, the model
- * fields and the Entra binding strings.
+ * NAME.key beside, encrypted keys, garbage files), the machine-store ownership rule, Secure
+ * Client's Linux directories, the model fields and the Entra binding strings.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey, verify, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   certificateUserIds,
+  CISCO_MACHINE_STORE,
+  ciscoUserStoreDir,
   collectCandidates,
   DirectorySource,
   linuxDefaultStores,
+  linuxNssDbDir,
   linuxUserStoreDir,
+  nssInitArgs,
   type SecretCallback,
 } from '../src/index.js';
 import {
@@ -227,17 +232,85 @@ describe('directory source', () => {
     }
     chmodSync(d, 0o777);
     await expect(strict.list()).rejects.toThrow(/machine store .* refused/);
-    const stores = linuxDefaultStores({ machineDir: d, userDir: tempDir('empty-user') });
+    const only = { ciscoMachineDir: null, ciscoUserDir: null, nssDb: null };
+    const stores = linuxDefaultStores({ machineDir: d, userDir: tempDir('empty-user'), ...only });
     const got = await collectCandidates(stores);
     expect(got.candidates).toHaveLength(0);
     expect(got.diagnostics[0]!.message).toMatch(/refused/);
-    const insecure = linuxDefaultStores({ machineDir: d, userDir: tempDir('empty-user2'), insecureMachineStore: true });
+    const insecure = linuxDefaultStores({
+      machineDir: d,
+      userDir: tempDir('empty-user2'),
+      insecureMachineStore: true,
+      ...only,
+    });
     expect((await collectCandidates(insecure)).candidates.map((c) => c.store)).toEqual(['machine']);
   });
 
   it('user store default location follows XDG_CONFIG_HOME', () => {
     expect(linuxUserStoreDir({ XDG_CONFIG_HOME: '/x/cfg' }, '/home/u')).toBe('/x/cfg/tandem/certs');
     expect(linuxUserStoreDir({}, '/home/u')).toBe('/home/u/.config/tandem/certs');
+  });
+
+  it("the default stores include Secure Client's directories and the user's NSS database", () => {
+    expect(ciscoUserStoreDir('/home/u')).toBe('/home/u/.cisco/certificates/client');
+    expect(linuxNssDbDir('/home/u')).toBe('/home/u/.pki/nssdb');
+    // Softoken's parameters name the database read-only; a quote in the path is escaped.
+    expect(nssInitArgs("/home/o'hara/.pki/nssdb")).toBe(
+      "configdir='sql:/home/o\\'hara/.pki/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db' flags=readOnly",
+    );
+    const stores = linuxDefaultStores();
+    expect(stores.machine.map((s) => [s.label, s.kind])).toEqual([
+      ['dir:/etc/tandem/certs/machine', 'pem-file'],
+      [`dir:${CISCO_MACHINE_STORE}`, 'pem-file'],
+    ]);
+    expect(CISCO_MACHINE_STORE).toBe('/opt/.cisco/certificates/client');
+    expect(stores.user.map((s) => [s.label, s.kind])).toEqual([
+      [`dir:${linuxUserStoreDir()}`, 'pem-file'],
+      [`dir:${join(homedir(), '.cisco/certificates/client')}`, 'pem-file'],
+      [`nss:${join(homedir(), '.pki/nssdb')}`, 'nss'],
+    ]);
+  });
+
+  it("Secure Client's layout (NAME.pem, private/NAME.key) is read from its user and root-owned machine directories", async () => {
+    const put = (dir: string, name: string, who: Issued): void => {
+      mkdirSync(join(dir, 'private'), { recursive: true });
+      writeFileSync(join(dir, `${name}.pem`), who.certPem);
+      writeFileSync(join(dir, 'private', `${name}.key`), who.keyPem, { mode: 0o600 });
+    };
+    const home = tempDir('cisco-home');
+    const ciscoUser = ciscoUserStoreDir(home);
+    put(ciscoUser, 'alice', lab.user);
+    const ciscoMachine = tempDir('cisco-machine');
+    put(ciscoMachine, 'host', lab.machine);
+    chmodSync(ciscoMachine, 0o755);
+    const opts = {
+      machineDir: tempDir('tandem-machine'),
+      userDir: tempDir('tandem-user'),
+      ciscoMachineDir: ciscoMachine,
+      ciscoUserDir: ciscoUser,
+      nssDb: null,
+      insecureMachineStore: !isRoot,
+    };
+    const got = await collectCandidates(linuxDefaultStores(opts));
+    expect(got.diagnostics).toEqual([]);
+    expect(
+      got.candidates.map((c) => [c.store, c.source, c.kind, c.model.subjectDn, c.model.key.hasPrivateKey]),
+    ).toEqual([
+      ['machine', `dir:${ciscoMachine}`, 'pem-file', lab.machine.cert.subject, true],
+      ['user', `dir:${ciscoUser}`, 'pem-file', lab.user.cert.subject, true],
+    ]);
+    if (!isRoot) return;
+    // Secure Client's machine directory obeys the machine store's rule: writable by others, refused.
+    chmodSync(ciscoMachine, 0o777);
+    const refused = await collectCandidates(linuxDefaultStores(opts), 'machine');
+    expect(refused.candidates).toEqual([]);
+    expect(refused.diagnostics).toEqual([
+      expect.objectContaining({
+        store: 'machine',
+        source: `dir:${ciscoMachine}`,
+        message: expect.stringMatching(/refused/),
+      }),
+    ]);
   });
 });
 

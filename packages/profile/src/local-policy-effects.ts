@@ -91,8 +91,8 @@ export function localPolicySettings(p: LocalPolicy): LocalPolicySetting[] {
       'ExcludeFirefoxNSSCertStore',
       p.excludeFirefoxNssCertStore,
       d.excludeFirefoxNssCertStore,
-      'no effect',
-      'Tandem has no NSS store',
+      'enforced',
+      "certificates from the user's NSS database (~/.pki/nssdb) are refused by the selection",
     ),
     row(
       'UpdatePolicy/AllowVPNProfileUpdatesFromAnyServer',

@@ -28,7 +28,7 @@ describe('local policy effects', () => {
     const by = Object.fromEntries(localPolicySettings(p).map((r) => [r.name, r]));
     expect(by['StrictCertificateTrust']).toMatchObject({ value: 'true', isDefault: false, effect: 'enforced' });
     expect(by['ExcludePemFileCertStore']).toMatchObject({ value: 'true', effect: 'enforced' });
-    expect(by['ExcludeFirefoxNSSCertStore']).toMatchObject({ value: 'true', effect: 'no effect' });
+    expect(by['ExcludeFirefoxNSSCertStore']).toMatchObject({ value: 'true', effect: 'enforced' });
     expect(by['RestrictTunnelProtocols']).toMatchObject({ value: 'TLS', effect: 'no effect' });
     expect(by['UpdatePolicy/AuthorizedServerList']).toMatchObject({
       value: 'vpn.example.com, vpn2.example.com',

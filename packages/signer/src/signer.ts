@@ -1,9 +1,10 @@
 /**
  * The user's certificate signer: answers the agent's `certs.list` and `certs.sign` reverse
- * requests from the user's OWN store (directory and optional PKCS#11 token), in the user's
- * process, with the user's rights — the agent never opens a user's store
- * (docs/architecture.md#processes). Keys stay where they are: files are read here, token keys
- * sign through C_Sign. The CLI and the tray both answer through this one signer.
+ * requests from the user's OWN store (Tandem's and Secure Client's directories, the NSS
+ * database ~/.pki/nssdb, an optional PKCS#11 token), in the user's process, with the user's
+ * rights — the agent never opens a user's store (docs/architecture.md#processes). Keys stay
+ * where they are: files are read here, token and NSS keys sign through C_Sign. The CLI and the
+ * tray both answer through this one signer.
  */
 import { ErrorCodes, TandemError, redactor } from '@tandem/common';
 import type { CertificateSource, SecretCallback, SelectionCandidate, Signer } from '@tandem/certs';
@@ -17,6 +18,10 @@ export type Notify = (line: string) => void;
 export interface UserSignerOptions {
   /** The user's certificate directory (default: the certs package's, under $XDG_CONFIG_HOME). */
   userDir?: string;
+  /** The NSS database also read (default ~/.pki/nssdb); null: none. */
+  nssDb?: string | null;
+  /** Secure Client's user directory also read (default ~/.cisco/certificates/client); null: none. */
+  ciscoUserDir?: string | null;
   /** A PKCS#11 module whose tokens also offer certificates (smart card, HSM). */
   pkcs11?: { modulePath: string; tokenLabel?: string };
   /** Asked for a token PIN or a key passphrase; the answer is registered with the redactor. */
@@ -60,17 +65,23 @@ export function certificateInfo(c: SelectionCandidate): CertificateInfo {
  */
 export function createUserSigner(opts: UserSignerOptions): UserSigner {
   const { secret, notify } = opts;
-  const tokens: CertificateSource[] = [];
+  // Every source listed, closed with the signer (token and NSS sessions).
+  const sources: CertificateSource[] = [];
   // Listed once: a token asks for its PIN once, and `certs.sign` finds what `certs.list` offered.
   let listing: Promise<SelectionCandidate[]> | null = null;
   const usable = (): Promise<SelectionCandidate[]> => {
     listing ??= import('@tandem/certs').then(async ({ collectCandidates, linuxDefaultStores, Pkcs11Source }) => {
-      const stores = linuxDefaultStores({ secret, ...(opts.userDir ? { userDir: opts.userDir } : {}) });
+      const stores = linuxDefaultStores({
+        secret,
+        ...(opts.userDir ? { userDir: opts.userDir } : {}),
+        ...(opts.nssDb !== undefined ? { nssDb: opts.nssDb } : {}),
+        ...(opts.ciscoUserDir !== undefined ? { ciscoUserDir: opts.ciscoUserDir } : {}),
+      });
       if (opts.pkcs11) {
         const { modulePath, tokenLabel } = opts.pkcs11;
-        tokens.push(new Pkcs11Source({ modulePath, pin: secret, ...(tokenLabel ? { tokenLabel } : {}) }));
-        stores.user.push(...tokens);
+        stores.user.push(new Pkcs11Source({ modulePath, pin: secret, ...(tokenLabel ? { tokenLabel } : {}) }));
       }
+      sources.push(...stores.user);
       const { candidates, diagnostics } = await collectCandidates(stores, 'user');
       for (const d of diagnostics) notify(redactor.string(`warning: ${d.origin}: ${d.message}`));
       return candidates.filter((c) => c.model.key.hasPrivateKey && c.entry?.signer);
@@ -113,7 +124,7 @@ export function createUserSigner(opts: UserSignerOptions): UserSigner {
   return {
     handlers,
     close: async () => {
-      for (const t of tokens) await t.close?.();
+      for (const source of sources) await source.close?.();
     },
   };
 }

@@ -22,6 +22,8 @@ describe('the user signer', () => {
     writePem(lab.dir, 'alice', lab.user, [lab.intermediate]);
     signer = createUserSigner({
       userDir: lab.dir,
+      nssDb: null,
+      ciscoUserDir: null,
       secret: () => Promise.reject(new Error('no secret should be needed')),
       notify: (line) => notes.push(line),
     });

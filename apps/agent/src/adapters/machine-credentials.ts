@@ -1,5 +1,6 @@
 /**
- * The machine certificate, from the root-owned machine store only (docs/profile.md#management-tunnel: the
+ * The machine certificate, from the root-owned machine store only — Tandem's directory and Secure
+ * Client's (`/opt/.cisco/certificates/client`) — (docs/profile.md#management-tunnel: the
  * machine tunnel never uses a user store, selects automatically and never prompts). Encrypted keys
  * are opened with the passphrase from the agent's root-only passphrase file, which is
  * registered with the redactor before first use so no log, event or bundle can show it.
@@ -33,37 +34,52 @@ export async function readPassphraseFile(path: string): Promise<string> {
 }
 
 /**
- * What the store directory looks like now: names, inodes, sizes and change times of its entries
- * (and of `private/`), so an unchanged store is not read and parsed again on every connect.
+ * What the store directories look like now: inodes, sizes, change times, modes and owners of
+ * each directory, of its entries and of `private/`'s, so an unchanged store is not read and
+ * parsed again on every connect (and a directory whose mode or owner changed is checked again).
  */
-async function storeFingerprint(dir: string): Promise<string> {
+async function storeFingerprint(dirs: readonly string[]): Promise<string> {
   const parts: string[] = [];
-  for (const d of [dir, join(dir, 'private')]) {
+  const add = async (path: string): Promise<void> => {
+    const st = await lstat(path).catch(() => null);
+    if (st) parts.push(`${path}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}`);
+  };
+  for (const d of dirs.flatMap((dir) => [dir, join(dir, 'private')])) {
+    await add(d);
     const names = await readdir(d).catch(() => [] as string[]);
-    for (const name of names.sort()) {
-      const st = await lstat(join(d, name)).catch(() => null);
-      if (st) parts.push(`${d}/${name}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}`);
-    }
+    for (const name of names.sort()) await add(join(d, name));
   }
   return parts.join('\n');
 }
 
-/** The agent's view of the machine store. */
+/** The agent's view of the machine store: its directory and Secure Client's machine directory. */
 export class MachineStore {
   private readonly stores: StoreSet;
+  private readonly dirs: readonly string[];
   private cached: { fingerprint: string; result: Promise<CollectedCandidates> } | null = null;
 
   constructor(
-    private readonly dir: string,
+    dir: string,
     passphrase: string | null,
     private readonly log: Logger,
     private readonly attempts?: AttemptLog,
     /** The store kinds the local policy excludes, read at every selection (a SIGHUP may change them). */
     private readonly excludedKinds: () => readonly StoreKind[] = () => [],
+    /** Secure Client's machine directory (`/opt/.cisco/certificates/client`), also read; null: none. */
+    ciscoDir: string | null = null,
   ) {
     // Machine keys never prompt: a key that needs a secret we do not have is skipped.
     const secret = async (): Promise<string | null> => passphrase;
-    this.stores = linuxDefaultStores({ machineDir: dir, secret, userDir: '/nonexistent' });
+    // The user store is never read here (the agent never opens a user's home): nothing to name.
+    this.stores = linuxDefaultStores({
+      machineDir: dir,
+      ciscoMachineDir: ciscoDir,
+      secret,
+      userDir: '/nonexistent',
+      ciscoUserDir: null,
+      nssDb: null,
+    });
+    this.dirs = ciscoDir === null ? [dir] : [dir, ciscoDir];
   }
 
   /**
@@ -71,7 +87,7 @@ export class MachineStore {
    * again only when a file in the store changed, was added or removed.
    */
   async list(): Promise<CollectedCandidates> {
-    const fingerprint = await storeFingerprint(this.dir);
+    const fingerprint = await storeFingerprint(this.dirs);
     if (this.cached?.fingerprint !== fingerprint) {
       const result = collectCandidates(this.stores, 'machine');
       this.cached = { fingerprint, result };

@@ -13,6 +13,9 @@ import { ask } from './terminal.js';
 /** parseArgs declarations of the user store options. */
 export const SIGNER_OPTIONS: OptionSpec = {
   'user-store': { type: 'string' },
+  'nss-db': { type: 'string' },
+  'no-nss-db': { type: 'boolean' },
+  'no-cisco-stores': { type: 'boolean' },
   'pkcs11-module': { type: 'string' },
   'pkcs11-token': { type: 'string' },
   'pkcs11-pin-env': { type: 'string' },
@@ -21,6 +24,10 @@ export const SIGNER_OPTIONS: OptionSpec = {
 
 /** Usage lines of {@link SIGNER_OPTIONS}. */
 export const SIGNER_USAGE = `  --user-store DIR           Your certificate store (default $XDG_CONFIG_HOME/tandem/certs)
+  --nss-db DIR               Your NSS database, also read (default ~/.pki/nssdb); its password
+                             is asked as a PIN
+  --no-nss-db                Read no NSS database
+  --no-cisco-stores          Skip Secure Client's directory ~/.cisco/certificates/client
   --pkcs11-module PATH       Also offer certificates from a PKCS#11 token (smart card, HSM)
   --pkcs11-token LABEL       Only the token with this label
   --pkcs11-pin-env VAR       Token PIN from environment variable VAR (else asked on the terminal)
@@ -61,12 +68,15 @@ export function userSigner(
   env: NodeJS.ProcessEnv = process.env,
 ): UserSigner {
   const userDir = str(values, 'user-store');
+  const nssDb = str(values, 'nss-db');
   const modulePath = str(values, 'pkcs11-module');
   const tokenLabel = str(values, 'pkcs11-token');
   return createUserSigner({
     secret: secretCallback(values, env),
     notify,
     ...(userDir ? { userDir } : {}),
+    ...(values['no-nss-db'] === true ? { nssDb: null } : nssDb ? { nssDb } : {}),
+    ...(values['no-cisco-stores'] === true ? { ciscoUserDir: null } : {}),
     ...(modulePath ? { pkcs11: { modulePath, ...(tokenLabel ? { tokenLabel } : {}) } } : {}),
   });
 }

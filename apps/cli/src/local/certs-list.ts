@@ -12,7 +12,7 @@ import { collect, STORE_OPTIONS, STORE_USAGE, storesFromOptions } from './certs-
 
 /** Usage text of `tandem certs list`. */
 export const USAGE = `Usage: tandem certs list [--store machine|user|all] [--machine-store DIR] [--user-store DIR]
-                         [--pkcs11-module PATH] [--json]
+                         [--nss-db DIR] [--pkcs11-module PATH] [--json]
 
 List client certificates with their details and Microsoft Entra certificateUserIds bindings.
 Unreadable files are reported as diagnostics on standard error.

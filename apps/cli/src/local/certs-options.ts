@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { redactor } from '@tandem/common';
 import {
+  closeStores,
   collectCandidates,
   linuxDefaultStores,
   Pkcs11Source,
@@ -74,14 +75,17 @@ export function storesFromOptions(values: ParsedArgs['values'], env: NodeJS.Proc
   };
   const machineDir = str(values, 'machine-store');
   const userDir = str(values, 'user-store');
+  const nssDb = str(values, 'nss-db');
+  const noCisco = values['no-cisco-stores'] === true;
   const stores = linuxDefaultStores({
     secret,
     ...(machineDir ? { machineDir } : {}),
     ...(userDir ? { userDir } : {}),
+    ...(values['no-nss-db'] === true ? { nssDb: null } : nssDb ? { nssDb } : {}),
+    ...(noCisco ? { ciscoMachineDir: null, ciscoUserDir: null } : {}),
     insecureMachineStore: values['insecure-machine-store'] === true,
   });
   const module = str(values, 'pkcs11-module');
-  const sources: Pkcs11Source[] = [];
   if (module) {
     const tokenStore = str(values, 'pkcs11-store') ?? 'user';
     if (tokenStore !== 'user' && tokenStore !== 'machine')
@@ -89,15 +93,8 @@ export function storesFromOptions(values: ParsedArgs['values'], env: NodeJS.Proc
     const token = str(values, 'pkcs11-token');
     const src = new Pkcs11Source({ modulePath: module, pin: secret, ...(token ? { tokenLabel: token } : {}) });
     stores[tokenStore].push(src);
-    sources.push(src);
   }
-  return {
-    stores,
-    which,
-    close: async () => {
-      for (const s of sources) await s.close();
-    },
-  };
+  return { stores, which, close: () => closeStores(stores) };
 }
 
 /** Lists the chosen stores. */

@@ -13,10 +13,11 @@ import { collect, STORE_OPTIONS, STORE_USAGE, storesFromOptions } from './certs-
 
 /** Usage text of `tandem certs select`. */
 export const USAGE = `Usage: tandem certs select --profile FILE [--tunnel user|machine] [--store machine|user|all]
-                           [--machine-store DIR] [--user-store DIR] [--pkcs11-module PATH] [--json]
+                           [--machine-store DIR] [--user-store DIR] [--nss-db DIR] [--pkcs11-module PATH] [--json]
 
 Apply the profile's certificate store and CertificateMatch rules and show the
-chosen certificate and, for every candidate, "accepted" or the reasons it was rejected.
+chosen certificate and, for every candidate, the source it came from and "accepted" or
+the reasons it was rejected.
 --tunnel defaults to machine for a management tunnel profile, else user.
 Exit status: 0 a certificate was selected, 1 none (or unusable profile), 2 usage error.
 
@@ -65,7 +66,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       now: new Date(),
     });
     const sel = result.selected;
-    const selected = sel ? { sha256: sel.model.sha256, subject: sel.model.subjectDn, store: sel.store } : null;
+    const selected = sel
+      ? {
+          sha256: sel.model.sha256,
+          subject: sel.model.subjectDn,
+          store: sel.store,
+          ...(sel.source !== undefined ? { source: sel.source } : {}),
+        }
+      : null;
     for (const d of diagnostics) io.err(redactor.string(`warning: [${d.store}] ${d.origin}: ${d.message}\n`));
     if (values['json'] === true) {
       io.out(`${JSON.stringify({ selected, candidates: result.candidates }, null, 2)}\n`);
@@ -73,11 +81,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       io.out(`Profile ${file}, ${tunnel} tunnel, ${candidates.length} candidate(s)\n`);
       for (const v of result.candidates) {
         io.out(`  ${v.accepted ? 'accepted' : 'rejected'}  [${v.store}] ${v.subject}  ${v.sha256.slice(0, 16)}…\n`);
+        if (v.source) io.out(`      from ${v.source}\n`);
         for (const r of v.reasons) io.out(`      - ${r}\n`);
       }
       io.out(
         selected
-          ? `Selected: [${selected.store}] ${selected.subject} (SHA-256 ${selected.sha256})\n`
+          ? `Selected: [${selected.store}] ${selected.subject} (SHA-256 ${selected.sha256})${selected.source ? ` from ${selected.source}` : ''}\n`
           : 'No certificate selected.\n',
       );
       if (sel && !result.automatic)

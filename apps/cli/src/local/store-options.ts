@@ -9,6 +9,9 @@ export const STORE_OPTIONS: OptionSpec = {
   store: { type: 'string' },
   'machine-store': { type: 'string' },
   'user-store': { type: 'string' },
+  'nss-db': { type: 'string' },
+  'no-nss-db': { type: 'boolean' },
+  'no-cisco-stores': { type: 'boolean' },
   'pkcs11-module': { type: 'string' },
   'pkcs11-token': { type: 'string' },
   'pkcs11-store': { type: 'string' },
@@ -23,6 +26,11 @@ export const STORE_USAGE = `  --store machine|user|all   Stores to read (default
   --machine-store DIR        Machine store directory (default /etc/tandem/certs/machine; must be
                              root-owned and not group/other-writable)
   --user-store DIR           User store directory (default $XDG_CONFIG_HOME/tandem/certs)
+  --nss-db DIR               NSS database read with the user store (default ~/.pki/nssdb); its
+                             password is the PIN of --pkcs11-pin-env or the prompt
+  --no-nss-db                Read no NSS database
+  --no-cisco-stores          Skip Secure Client's certificate directories (~/.cisco/certificates/client,
+                             /opt/.cisco/certificates/client), read by default
   --pkcs11-module PATH       Also read a PKCS#11 token through this module
   --pkcs11-token LABEL       Only the token with this label
   --pkcs11-store user|machine  Store the token counts as (default user)

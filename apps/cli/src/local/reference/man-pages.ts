@@ -3,7 +3,7 @@
  * options come from the programs' descriptions (describe.ts); this module adds only what no
  * usage text says — the purpose, exit statuses, environment, files and cross references.
  */
-import { LINUX_MACHINE_STORE } from '@tandem/certs';
+import { CISCO_MACHINE_STORE, LINUX_MACHINE_STORE } from '@tandem/certs';
 import { DEFAULT_SOCKET } from '@tandem/contract';
 import { DEFAULT_JOURNAL_DIR } from '@tandem/tunnel';
 import { EXIT_INTERRUPTED } from '../../api/interrupt.js';
@@ -73,7 +73,13 @@ export function tandemManPage(doc: ProgramDoc, stamp: PageStamp, paths: AgentPat
     files: [
       [DEFAULT_SOCKET, "The agent's socket."],
       [USER_STORE, "The user's certificates and keys (PEM, PKCS#12)."],
+      ['~/.cisco/certificates/client/', "Secure Client's user certificates (NAME.pem, private/NAME.key), also read."],
+      [
+        '~/.pki/nssdb/',
+        "The user's NSS database (Chrome's), read through NSS's softoken; its password is asked as a PIN.",
+      ],
       [LINUX_MACHINE_STORE, 'The machine certificate store (root-owned).'],
+      [CISCO_MACHINE_STORE, "Secure Client's machine certificates (root-owned), read with the above."],
       [paths.profileDir, 'VPN profiles the agent reads; the machine tunnel profile in mgmttun/ below it.'],
       [DEFAULT_JOURNAL_DIR, 'Network journals of running tunnels, read by tandem recover.'],
     ],
@@ -113,6 +119,7 @@ export function tandemdManPage(doc: ProgramDoc, stamp: PageStamp, paths: AgentPa
         ? [[paths.localPolicy, 'The AnyConnect local policy (root-owned); absent: every default.'] as [string, string]]
         : []),
       [LINUX_MACHINE_STORE, 'The machine certificate store (root-owned, not writable by others).'],
+      [CISCO_MACHINE_STORE, "Secure Client's machine certificates (NAME.pem, private/NAME.key), same rule."],
       [paths.stateDir, 'Runtime state: the socket and the network journal.'],
       [paths.settingsDir, 'Settings kept across restarts (the machine tunnel switch).'],
       [`${paths.logDir}/agent.log`, 'JSON-lines log, rotated (see tandem diag bundle for collecting it).'],
