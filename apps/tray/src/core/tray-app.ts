@@ -111,8 +111,12 @@ export function createTrayApp(opts: TrayAppOptions): TrayApp {
     if (line.startsWith('warning: ')) setNotice(msg('notice.signerWarning', { detail: line.slice(9, 1000) }));
     else logger.info('signer', { note: line });
   };
+  // Not the NSS database: in Electron's main process Chromium owns NSS's softoken, and a second
+  // C_Initialize of it (ours before Chromium's) can make Chromium's own NSS start-up fail.
+  // `tandem connect` reads it; the tray's store access in a process of its own is still to do.
+  const signerOptions: Partial<UserSignerOptions> = { nssDb: null, ...opts.signer };
   const signer = createUserSigner({
-    ...opts.signer,
+    ...signerOptions,
     secret: askSecret(prompts, () => opts.locale),
     notify: signerNotify,
   });
@@ -269,7 +273,7 @@ export function createTrayApp(opts: TrayAppOptions): TrayApp {
     // A signer of its own that never asks for a secret: a background check must not pop up a
     // PIN dialog at login, nor leave the real signer with a listing made without the PIN.
     const quiet = createUserSigner({
-      ...opts.signer,
+      ...signerOptions,
       secret: () => Promise.resolve(null),
       notify: (line) => logger.debug('expiry check', { note: line }),
     });
