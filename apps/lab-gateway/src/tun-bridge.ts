@@ -5,6 +5,9 @@
  * it up with `ip` (argument arrays, no shell) and routes packets: what the kernel sends into
  * the device goes to the tunnel whose client address is the IPv4 destination, and what clients
  * send is written to the device for the kernel to route on.
+ *
+ * Linux only, on purpose: the lab gateway routes with `ip` and runs in CI and lab VMs, so it opens
+ * `LinuxTunDevice` directly instead of going through `openTunDevice` (tun-backend.ts).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

@@ -7,7 +7,8 @@
  * reader seals a batch of DATA frames, one record each, into one socket write, and received
  * chunks are opened in C with DATA going straight to the TUN (see @tandem/dtls). Packets go
  * through JavaScript one by one (fromTun / fromGateway, the session's FrameWriter) only on a
- * socket without a pump, which only tests make.
+ * socket without a pump, which only tests make, and on a TUN without a pumpable fd (Windows, macOS:
+ * `TunDevice.fd` is null).
  *
  * Back-pressure both ways: a full socket (or a congested CSTP queue) pauses the TUN reader until
  * the session says `drain`; a TUN whose write queue overflows (the kernel answered EAGAIN until the device's queue
@@ -88,11 +89,12 @@ export class DataPath {
     session.on('drain', () => {
       if (this.session === session) this.tun.resume();
     });
-    if (session.canPump) {
+    const tunFd = this.tun.fd;
+    if (session.canPump && tunFd !== null) {
       // DATA frames are opened and written to the TUN natively; a packet the TUN refuses comes
       // back to be queued, and the socket is not read until the TUN's queue is written out.
       session.deliverDataTo(
-        this.tun.fd,
+        tunFd,
         (packets) => {
           this.stats.fromGateway += packets;
         },
@@ -131,15 +133,22 @@ export class DataPath {
     const previous = this.dtls;
     this.dtls = dtls;
     if (previous && !previous.isClosed) previous.deliverTo(null);
+    const tunFd = this.tun.fd;
     if (dtls) {
       dtls.onPacket((packet) => this.fromDtls(dtls, packet));
       // The native pump moves packets TUN ⇄ DTLS without a JavaScript call per packet; while it
-      // reads the TUN, fromTun (the CSTP path) gets nothing.
-      dtls.deliverTo(this.tun.fd, (packets) => {
-        this.stats.fromGateway += packets;
-        this.stats.fromGatewayDtls += packets;
-      });
-      this.tun.setReader((tunFd) => this.pumpToGateway(dtls, tunFd));
+      // reads the TUN, fromTun (the CSTP path) gets nothing. A TUN without a pumpable fd (Wintun,
+      // utun) hears DTLS through onPacket and keeps sending over CSTP: the DTLS session has no
+      // send path for packets outside its pump.
+      if (tunFd !== null) {
+        dtls.deliverTo(tunFd, (packets) => {
+          this.stats.fromGateway += packets;
+          this.stats.fromGatewayDtls += packets;
+        });
+        this.tun.setReader((fd) => this.pumpToGateway(dtls, fd));
+      } else {
+        this.tun.setReader(null);
+      }
     } else {
       this.tun.setReader(this.cstpReader());
     }
@@ -152,7 +161,7 @@ export class DataPath {
    */
   private cstpReader(): ((tunFd: number) => boolean) | null {
     const s = this.session;
-    if (!s?.canPump) return null;
+    if (!s?.canPump || this.tun.fd === null) return null;
     return (tunFd) => {
       if (this.session !== s || s.isClosed) {
         this.stats.droppedNoSession++;

@@ -22,8 +22,8 @@ import {
 import { ErrorCodes, TandemError } from '@tandem/common';
 import {
   captureHostSnapshot,
-  LinuxTunDevice,
   NetworkSession,
+  openTunDevice,
   preloadTunSupport,
   VpncScriptConfigurator,
   type TunDevice,
@@ -132,7 +132,8 @@ export class Tunnel {
         ...(settings.resolvConf ? { resolvConf: settings.resolvConf } : {}),
         ...(settings.interface && !settings.interface.includes('%') ? { requestedTunDevice: settings.interface } : {}),
       });
-      tun = LinuxTunDevice.open(settings.interface ?? 'tandem%d', { headroom: CSTP_HEADER_LEN });
+      // The platform's device (tun-backend.ts): /dev/net/tun, Wintun or utun.
+      tun = await openTunDevice(settings.interface ?? 'tandem%d', { headroom: CSTP_HEADER_LEN });
       // The data path runs before vpnc-script returns: packets flow as soon as the script has
       // set the routes, while it still writes resolv.conf. A TUN read failure leaves nothing to
       // carry traffic, also when it happens while the script is still running.

@@ -1,8 +1,8 @@
 /**
  * The platform-neutral TUN device contract. Linux implements it with /dev/net/tun
- * ({@link LinuxTunDevice}); Windows (wintun ring buffers) and macOS (utun sockets) can implement
- * the same interface later without the tunnel session noticing. Addresses, MTU and routes are
- * not the device's business: the {@link NetworkConfigurator} sets them.
+ * ({@link LinuxTunDevice}), Windows with Wintun's ring buffers (tun-windows.ts) and macOS with a
+ * utun control socket (tun-darwin.ts); `openTunDevice` (tun-backend.ts) picks one at start-up.
+ * Addresses, MTU and routes are not the device's business: the {@link NetworkConfigurator} sets them.
  */
 
 /** Called once per packet read from the device. The buffer stays valid after the call returns. */
@@ -41,12 +41,18 @@ export interface TunDevice {
    * frame sent without allocating and copying (0 or absent: none).
    */
   readonly headroom?: number;
-  /** The device's fd, for a reader that moves packets itself ({@link setReader}). */
-  readonly fd: number;
+  /**
+   * The device's fd, for a native pump that reads and writes raw IP packets on it itself
+   * ({@link setReader}). Null where no such fd exists: Wintun has none, and a utun socket frames
+   * every packet with a 4-byte family header. Packets then move only through {@link start} and
+   * {@link write}.
+   */
+  readonly fd: number | null;
   /**
    * Hands reading to `reader` while set: when packets wait, the device calls `reader(fd)`
    * instead of reading them itself; a false answer pauses reading until {@link resume}. Null
-   * gives reading back. (The DTLS pump reads and seals packets in one native call.)
+   * gives reading back. (The DTLS pump reads and seals packets in one native call.) A device
+   * whose `fd` is null refuses a reader.
    */
   setReader(reader: ((fd: number) => boolean) | null): void;
   /** Starts delivering packets to `onPacket`; calling it twice is an error. */
@@ -71,4 +77,20 @@ export interface TunDevice {
   close(): void;
   /** A copy of the counters. */
   stats(): TunStats;
+}
+
+/** Counters at zero, for a device that has just opened. */
+export function zeroTunStats(): TunStats {
+  return {
+    rxPackets: 0,
+    rxBytes: 0,
+    txPackets: 0,
+    txBytes: 0,
+    txQueued: 0,
+    txDropped: 0,
+    txErrors: 0,
+    txEagain: 0,
+    rxBatches: 0,
+    rxIdlePolls: 0,
+  };
 }

@@ -6,6 +6,10 @@
 export * from './device.js';
 export * from './tun-open.js';
 export * from './tun-linux.js';
+export * from './tun-backend.js';
+// The Windows and macOS devices are loaded by openTunDevice only; their types are free to export.
+export type { WindowsTunOptions } from './tun-windows.js';
+export type { DarwinTunOptions } from './tun-darwin.js';
 export * from './packet.js';
 export * from './network-config.js';
 export * from './script-env.js';
