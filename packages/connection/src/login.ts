@@ -7,7 +7,7 @@
  */
 import { authenticate, ConnectionCache, type AuthOptions, type AuthResult } from '@tandem/anyconnect';
 import { ErrorCodes, nullLogger, TandemError, type Logger } from '@tandem/common';
-import { captureHostSnapshot, type HostSnapshot } from '@tandem/tunnel';
+import { selectHostNetwork, type HostSnapshot } from '@tandem/tunnel';
 import { abortable } from './abortable.js';
 import { bannerText, requireBannerAccepted, type AcceptBanner } from './banner.js';
 import type { EventSink } from './events.js';
@@ -59,7 +59,9 @@ export class GatewayLogin {
     let snapshot: Promise<HostSnapshot> | undefined;
     if (opts.snapshotDuringAuth) {
       // From an immediate, once the ClientHello is out, so forking does not delay it.
-      snapshot = new Promise<void>((r) => setImmediate(r)).then(() => captureHostSnapshot(opts.resolvConf));
+      snapshot = new Promise<void>((r) => setImmediate(r))
+        .then(() => selectHostNetwork())
+        .then((host) => host.captureSnapshot(opts.resolvConf));
       snapshot.catch(() => {}); // observed by open(); a failed auth must not leave it unhandled
     }
     const auth = await abortable(authenticating, opts.signal, () => connections.close()).catch((err: unknown) => {

@@ -20,14 +20,7 @@ import {
   type TunnelConfig,
 } from '@tandem/anyconnect';
 import { ErrorCodes, TandemError } from '@tandem/common';
-import {
-  captureHostSnapshot,
-  NetworkSession,
-  openTunDevice,
-  preloadTunSupport,
-  VpncScriptConfigurator,
-  type TunDevice,
-} from '@tandem/tunnel';
+import { NetworkSession, openTunDevice, preloadTunSupport, selectHostNetwork, type TunDevice } from '@tandem/tunnel';
 import { abortable } from './abortable.js';
 import { bannerText, requireBannerAccepted } from './banner.js';
 import { toNetworkConfig } from './config-map.js';
@@ -81,7 +74,8 @@ export class Tunnel {
   static async open(o: TunnelOpening): Promise<Tunnel> {
     const { settings, auth, connections, log } = o;
     const emit = settings.onEvent ?? (() => {});
-    const snapshot = o.snapshot ?? captureHostSnapshot(settings.resolvConf);
+    const host = await selectHostNetwork();
+    const snapshot = o.snapshot ?? host.captureSnapshot(settings.resolvConf);
     snapshot.catch(() => {}); // observed by NetworkSession.begin, or dropped with a failed CONNECT
     const address = addressFor(auth.gateway, settings.auth);
     const dtlsWanted = settings.dtls !== false;
@@ -125,7 +119,8 @@ export class Tunnel {
       // script does: begin() has spawned it before this immediate fires.
       setImmediate(preloadTunSupport);
       network = await NetworkSession.begin({
-        configurator: new VpncScriptConfigurator(settings.script ? { script: settings.script } : {}),
+        configurator: host.configurator(settings.script ? { script: settings.script } : {}),
+        host,
         config: netConfig,
         snapshot,
         ...(settings.journalDir ? { journalDir: settings.journalDir } : {}),

@@ -1,8 +1,10 @@
 /**
  * The seam between a tunnel session and whatever changes the host's addresses, routes and DNS.
- * Today that is the system vpnc-script ({@link VpncScriptConfigurator}); an in-process netlink
- * implementation can replace it later (the script costs ~50 ms per connect).
+ * On Linux that is the system vpnc-script ({@link VpncScriptConfigurator}; an in-process netlink
+ * implementation can replace it later, the script costs ~50 ms per connect); Windows and macOS
+ * have their own, made by their HostNetwork backend (host-network.ts).
  */
+import type { HostChanges } from './host-changes.js';
 import type { NetworkConfig } from './network-config.js';
 import type { ScriptReason } from './script-env.js';
 
@@ -12,6 +14,13 @@ export interface ConfiguratorContext {
   tunDevice?: string;
   /** Process that owns the tunnel (VPNPID). */
   ownerPid: number;
+  /**
+   * Writes down what a step is about to add outside the tunnel interface, before it adds it;
+   * each call replaces the previous list. NetworkSession provides it. The Windows and macOS
+   * configurators refuse to change the host without it; vpnc-script does not use it (the
+   * snapshot taken before is its journal).
+   */
+  journal?: (changes: HostChanges) => void;
 }
 
 /** Outcome of one configuration step. */

@@ -1,7 +1,9 @@
 /**
  * @tandem/tunnel — the host side of a tunnel: the TUN device (packet I/O), applying the pushed
- * network configuration through vpnc-script, and the journal that lets a clean disconnect or a
- * post-crash recover() put routes and DNS back exactly as they were.
+ * network configuration (vpnc-script on Linux; behind the HostNetwork seam, the IP Helper API
+ * and NRPT on Windows, route and scutil on macOS), and the journal that lets a clean disconnect
+ * or a post-crash recover() put routes and DNS back exactly as they were. The Windows and macOS
+ * modules are not exported here: selectHostNetwork() loads them on those platforms only.
  */
 export * from './device.js';
 export * from './tun-open.js';
@@ -14,6 +16,10 @@ export * from './packet.js';
 export * from './network-config.js';
 export * from './script-env.js';
 export * from './configurator.js';
+export * from './host-changes.js';
+export * from './host-network.js';
+export * from './host-network-linux.js';
+export * from './host-network-select.js';
 export * from './vpnc-script.js';
 export * from './iproute.js';
 export * from './resolv.js';

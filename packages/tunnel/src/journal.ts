@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { isHostChanges, type HostChanges } from './host-changes.js';
 import { ip, ipBatch, parseRouteLines } from './iproute.js';
 import { snapshotResolvConf, RESOLV_CONF, type ResolvConfSnapshot } from './resolv.js';
 import {
@@ -61,6 +62,11 @@ export interface JournalRecord {
   tunnelResolvConf?: ResolvConfSnapshot;
   /** Where vpnc-script keeps its per-pid state (defaultroute.<pid>, resolv.conf-backup.<pid>). */
   vpncStateDir: string;
+  /**
+   * Windows and macOS only (absent on Linux, whose snapshot is its journal): what the session
+   * added outside the tunnel interface, written before each addition (host-changes.ts).
+   */
+  host?: HostChanges;
 }
 
 const NAME = /^session-(\d+)\.json$/;
@@ -148,7 +154,8 @@ function isRecord(v: unknown): v is JournalRecord {
     Array.isArray(r.before?.routes6) &&
     typeof r.before?.resolvConf?.path === 'string' &&
     typeof r.intended?.gateway === 'string' &&
-    typeof r.vpncStateDir === 'string'
+    typeof r.vpncStateDir === 'string' &&
+    (r.host === undefined || isHostChanges(r.host))
   );
 }
 

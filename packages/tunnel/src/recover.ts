@@ -3,7 +3,8 @@
  * with the same verify-and-repair a clean disconnect uses, then deleted. Idempotent, and a no-op
  * when there is nothing to do.
  */
-import { linkExists } from './iproute.js';
+import type { HostNetwork } from './host-network.js';
+import { selectHostNetwork } from './host-network-select.js';
 import {
   DEFAULT_JOURNAL_DIR,
   listJournals,
@@ -13,7 +14,7 @@ import {
   removeStaleTempFiles,
   type JournalRecord,
 } from './journal.js';
-import { repairFromJournal, type RepairReport } from './repair.js';
+import type { RepairReport } from './repair.js';
 
 /** Options for {@link recover}. */
 export interface RecoverOptions {
@@ -25,6 +26,8 @@ export interface RecoverOptions {
   tunGoneTimeoutMs?: number;
   /** Recover even journals whose owner is alive (only for an operator who knows it is stuck). */
   force?: boolean;
+  /** The platform's routes-and-DNS backend; default {@link selectHostNetwork}'s. */
+  host?: HostNetwork;
 }
 
 /** What happened to one journal. */
@@ -45,11 +48,6 @@ export interface RecoverReport {
   ms: number;
 }
 
-async function waitForLinkGone(name: string, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while ((await linkExists(name)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-}
-
 /**
  * Restores the host from every journal in `journalDir` whose owner process is gone. Throws
  * E_NETCONFIG only when the directory itself is unsafe (a symlink, foreign-owned, not 0700).
@@ -62,6 +60,7 @@ export async function recover(
   const journals: RecoveredJournal[] = [];
   const tempFilesRemoved = removeStaleTempFiles(journalDir);
   const records: Array<{ path: string; record: JournalRecord }> = [];
+  const host = options.host ?? (await selectHostNetwork());
   for (const path of listJournals(journalDir)) {
     try {
       const record = readJournal(path);
@@ -78,8 +77,8 @@ export async function recover(
       journals.push({ path, ownerPid: record.owner.pid, outcome: 'owner-alive', phase: record.phase });
       continue;
     }
-    if (record.tunDevice) await waitForLinkGone(record.tunDevice, options.tunGoneTimeoutMs ?? 2000);
-    const repair = await repairFromJournal(record);
+    if (record.tunDevice) await host.waitForInterfaceGone(record.tunDevice, options.tunGoneTimeoutMs ?? 2000);
+    const repair = await host.repair(record);
     const complete = repair.failures.length === 0;
     if (complete) removeJournal(journalDir, record.owner.pid);
     journals.push({

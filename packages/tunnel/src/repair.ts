@@ -39,11 +39,14 @@ export interface RepairReport {
   vpncFilesRemoved: string[];
   /**
    * Snapshot routes not re-added because their device or their source address no longer exists
-   * (an unplugged uplink, a new DHCP address): not a failure.
+   * (an unplugged uplink, a new DHCP address): not a failure. Windows and macOS: a follow-up
+   * that did not work (the DNS client's policy refresh), also not a failure.
    */
   skipped: string[];
   /** Steps that failed; a repair never throws for a single route. */
   failures: string[];
+  /** Windows and macOS: DNS policy entries of ours that were removed (NRPT rule keys, dynamic-store keys). */
+  dnsRemoved?: string[];
 }
 
 async function currentRoutes(family: 4 | 6): Promise<string[]> {

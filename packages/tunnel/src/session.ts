@@ -8,9 +8,11 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { writeFileAtomic } from '@tandem/common/safe-fs';
-import type { NetworkConfigurator, StepResult } from './configurator.js';
+import type { ConfiguratorContext, NetworkConfigurator, StepResult } from './configurator.js';
+import type { HostChanges } from './host-changes.js';
+import { emptyRepairReport, type HostNetwork } from './host-network.js';
+import { selectHostNetwork } from './host-network-select.js';
 import {
-  captureHostSnapshot,
   DEFAULT_JOURNAL_DIR,
   type HostSnapshot,
   processStartTicks,
@@ -21,13 +23,15 @@ import {
   type JournalRecord,
 } from './journal.js';
 import { validateInterfaceName, type NetworkConfig } from './network-config.js';
-import { repairFromJournal, type RepairReport } from './repair.js';
+import type { RepairReport } from './repair.js';
 import { RESOLV_CONF, restoreResolvConf, snapshotResolvConf } from './resolv.js';
 import { classifyResolvConf, tunnelResolversInFile, type ResolvConfDrift } from './resolv-drift.js';
 
 /** Options for {@link NetworkSession.begin}. */
 export interface NetworkSessionOptions {
   configurator: NetworkConfigurator;
+  /** The platform's routes-and-DNS backend (snapshot, repair); default {@link selectHostNetwork}'s. */
+  host?: HostNetwork;
   /** Built by buildNetworkConfig / validateNetworkConfig: every value already checked. */
   config: NetworkConfig;
   /** Journal directory; default {@link DEFAULT_JOURNAL_DIR}. Tests pass a private temp dir. */
@@ -39,7 +43,7 @@ export interface NetworkSessionOptions {
   /** resolv.conf to snapshot and restore; default /etc/resolv.conf. */
   resolvConf?: string;
   /**
-   * A "before" snapshot the caller started earlier (with {@link captureHostSnapshot}), so its
+   * A "before" snapshot the caller started earlier (with the backend's `captureSnapshot`), so its
    * ip(8) calls overlap work such as authentication. It must have been started after anything
    * else this process does to the host; default: taken here.
    */
@@ -101,6 +105,7 @@ export class NetworkSession {
 
   private constructor(
     private readonly configurator: NetworkConfigurator,
+    private readonly host: HostNetwork,
     private readonly config: NetworkConfig,
     private readonly journalDir: string,
     record: JournalRecord,
@@ -118,7 +123,8 @@ export class NetworkSession {
     const ownerPid = options.ownerPid ?? process.pid;
     const journalDir = options.journalDir ?? DEFAULT_JOURNAL_DIR;
     let t = performance.now();
-    const before = await (options.snapshot ?? captureHostSnapshot(options.resolvConf ?? RESOLV_CONF));
+    const host = options.host ?? (await selectHostNetwork());
+    const before = await (options.snapshot ?? host.captureSnapshot(options.resolvConf ?? RESOLV_CONF));
     const record: JournalRecord = {
       version: 1,
       owner: { pid: ownerPid, startTicks: processStartTicks(ownerPid) },
@@ -129,7 +135,7 @@ export class NetworkSession {
       vpncStateDir: options.vpncStateDir ?? '/var/run/vpnc',
     };
     writeJournal(journalDir, record);
-    const session = new NetworkSession(options.configurator, options.config, journalDir, record);
+    const session = new NetworkSession(options.configurator, host, options.config, journalDir, record);
     session.timings.snapshot = performance.now() - t;
     t = performance.now();
     try {
@@ -160,9 +166,11 @@ export class NetworkSession {
     this.phase('connecting', tun);
     const t = performance.now();
     try {
-      const step = await this.configurator.connect(this.config, { ownerPid: this.record.owner.pid, tunDevice: tun });
+      const step = await this.configurator.connect(this.config, { ...this.ctx(), tunDevice: tun });
       this.timings.connect = performance.now() - t;
-      this.record = { ...this.record, tunnelResolvConf: snapshotResolvConf(this.record.before.resolvConf.path) };
+      // Only where the tunnel's DNS lives in resolv.conf is there a written file to follow.
+      if (this.host.followsResolvConf)
+        this.record = { ...this.record, tunnelResolvConf: snapshotResolvConf(this.record.before.resolvConf.path) };
       this.phase('connected');
       return step;
     } catch (err) {
@@ -181,11 +189,22 @@ export class NetworkSession {
     return this.configurator.reconnect(this.config, this.ctx());
   }
 
-  private ctx(): { ownerPid: number; tunDevice?: string } {
-    return { ownerPid: this.record.owner.pid, ...(this.record.tunDevice ? { tunDevice: this.record.tunDevice } : {}) };
+  private ctx(): ConfiguratorContext {
+    return {
+      ownerPid: this.record.owner.pid,
+      ...(this.record.tunDevice ? { tunDevice: this.record.tunDevice } : {}),
+      journal: (changes) => this.journalHost(changes),
+    };
+  }
+
+  /** Journals what a Windows/macOS step is about to add, before it adds it. */
+  private journalHost(changes: HostChanges): void {
+    this.record = { ...this.record, host: changes };
+    writeJournal(this.journalDir, this.record);
   }
 
   /**
+   * Linux only (a no-op where the backend does not keep DNS in resolv.conf: Windows, macOS).
    * resolv.conf may have been written since the tunnel configured it (resolv-drift.ts): a write
    * carrying the physical network's DNS becomes the journal's pre-tunnel copy, so the close
    * restores it and TND judges by it (the journal is rewritten before anything else changes), and
@@ -250,19 +269,7 @@ export class NetworkSession {
   async disconnect(): Promise<DisconnectReport> {
     let step: DisconnectReport['step'] = { error: 'not connected' };
     if (this.closed) {
-      return {
-        step: { error: 'already closed' },
-        repair: {
-          routesRestored: [],
-          routesDeleted: [],
-          resolvConfRestored: false,
-          rulesDiffer: [],
-          vpncFilesRemoved: [],
-          skipped: [],
-          failures: [],
-        },
-        repairMs: 0,
-      };
+      return { step: { error: 'already closed' }, repair: emptyRepairReport(), repairMs: 0 };
     }
     try {
       // A DHCP write not noticed yet must still be what the close restores.
@@ -282,7 +289,7 @@ export class NetworkSession {
       this.timings.disconnect = performance.now() - t;
     }
     const t = performance.now();
-    const repair = await repairFromJournal(this.record);
+    const repair = await this.host.repair(this.record);
     this.timings.repair = performance.now() - t;
     // A failed repair keeps the journal so recover() can try again after this process exits.
     if (repair.failures.length === 0) removeJournal(this.journalDir, this.record.owner.pid);
