@@ -73,7 +73,7 @@ describe.skipIf(skip !== null)(titled('tandemd Always-On: nothing leaks around t
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const tunnelPing = () => lab.exec(lab.cli, 'ping', ['-c1', '-W1', SINK]);
 
-  it('Closed: 0 packets around the tunnel through connect, gateway crash, gateway loss and agent SIGKILL', async () => {
+  it('Closed: 0 packets around the tunnel through connect, gateway crash, gateway loss, agent SIGKILL and restart', async () => {
     let agent: NetnsAgent = startNetnsAgent(lab, s, pki);
     try {
       // The gateway is down: the block must stand before anything connects.
@@ -111,6 +111,15 @@ describe.skipIf(skip !== null)(titled('tandemd Always-On: nothing leaks around t
       await waitMachineConnected(s, agent);
       await tunnelPing();
       expect(agent.stderr()).toMatch(/restored routes and DNS of a dead session/);
+      expect(await sink.count()).toBe(0);
+
+      agent.child.kill('SIGTERM'); // an orderly restart (package upgrade): no gap either
+      expect(await agent.exited).toBe(0);
+      expect(await blockTable()).toBe(true);
+      await sleep(1000);
+      agent = startNetnsAgent(lab, s, pki);
+      await waitMachineConnected(s, agent);
+      await tunnelPing();
       expect(await sink.count()).toBe(0);
 
       agent.child.kill('SIGKILL');

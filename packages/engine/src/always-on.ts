@@ -274,7 +274,9 @@ export class AlwaysOnState {
       lastLocal: this.lastLocal,
       portal,
     });
-    if (this.evaluated || !serviceEnabled) void this.applier?.set(this.decision.block);
+    // Stopping changes nothing: like a crash, a stopped agent leaves the block standing until an
+    // agent is back to decide (no gap across a restart or an upgrade); `tandem recover` lifts it.
+    if (this.evaluated && serviceEnabled) void this.applier?.set(this.decision.block);
     return this.decision;
   }
 

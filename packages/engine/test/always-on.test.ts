@@ -73,7 +73,7 @@ describe('Always-On fail-closed block', () => {
     expect(r.firewall.current).toEqual({ gateways: [USER_URL, MGMT_URL], tunnel: 'tun-user' });
   });
 
-  it('lifts the block on a trusted network and at stop', async () => {
+  it('lifts the block on a trusted network, and leaves it standing at stop (no gap across a restart)', async () => {
     const r = rig();
     await r.engine.start();
     await tick(100);
@@ -84,10 +84,12 @@ describe('Always-On fail-closed block', () => {
     r.net.change(UNTRUSTED);
     await tick(100);
     expect(r.firewall.current).not.toBeNull();
+    const applied = r.firewall.applied.length;
     const stopped = r.engine.stop();
     await tick(1000);
     await stopped;
-    expect(r.firewall.current).toBeNull();
+    expect(r.firewall.current).not.toBeNull();
+    expect(r.firewall.applied.length).toBe(applied);
   });
 
   it('ConnectFailurePolicy Closed keeps blocking after a failed connect; Open lifts it until the network changes', async () => {
