@@ -8,15 +8,14 @@ export type { CallContext, Handler, Handlers, BuiltinMethod } from './server/han
 export { permissionsFor, roleFor, type PermissionPolicy, type Role } from './server/permissions.js';
 export type { CredentialReader } from './server/peercred.js';
 export { readLinuxPeerCredentials } from './server/peercred-linux.js';
+export type { Endpoint, EndpointOptions, OnPeer, OnRefused } from './server/endpoint.js';
 export {
   ENDPOINTS,
   assertEndpointAddress,
   isEndpointPlatform,
   openEndpoint,
-  type Endpoint,
-  type EndpointOptions,
   type EndpointPlatform,
-} from './server/endpoint.js';
+} from './server/open-endpoint.js';
 export { DEFAULT_LIMITS, type IpcLimits } from './server/limits.js';
 export { Session, type SessionOptions } from './server/session.js';
 export { NoiseLog } from './server/noise-log.js';

@@ -9,7 +9,8 @@ import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common
 import { contract, validate, type EventData, type EventName, type EventSpec } from '@tandem/contract';
 import { encodeFrame } from '../framing.js';
 import type { PeerCredentials } from '../wire.js';
-import { assertEndpointAddress, openEndpoint, type Endpoint } from './endpoint.js';
+import type { Endpoint } from './endpoint.js';
+import { assertEndpointAddress, openEndpoint } from './open-endpoint.js';
 import type { Handlers } from './handlers.js';
 import { DEFAULT_LIMITS, type IpcLimits } from './limits.js';
 import type { CredentialReader } from './peercred.js';
