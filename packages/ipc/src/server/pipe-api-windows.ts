@@ -88,8 +88,18 @@ export interface PipeApi {
 type Fn = (...args: unknown[]) => unknown;
 type AsyncFn = Fn & { async: (...args: unknown[]) => void };
 
-/** Binds kernel32, advapi32 and node's own libuv export through koffi. Fails (typed) anywhere but Windows. */
+let loaded: PipeApi | undefined;
+
+/**
+ * Binds kernel32, advapi32 and node's own libuv export through koffi, once per process (koffi's
+ * named types cannot be declared twice). Fails (typed) anywhere but Windows.
+ */
 export function loadPipeApi(): PipeApi {
+  loaded ??= bind();
+  return loaded;
+}
+
+function bind(): PipeApi {
   if (process.platform !== 'win32')
     throw new TandemError(ErrorCodes.PERMISSION, `the named pipe is Windows'; cannot bind it on ${process.platform}`);
   const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
