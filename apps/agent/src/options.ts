@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isAbsolute } from 'node:path';
 import { ErrorCodes, TandemError, type LogLevel } from '@tandem/common';
 import { CISCO_MACHINE_STORE, LINUX_MACHINE_STORE } from '@tandem/certs';
-import { DEFAULT_SOCKET, socketFromEnv } from '@tandem/contract';
+import { DEFAULT_PIPE, DEFAULT_SOCKET, socketFromEnv } from '@tandem/contract';
 import { LOGIND_SESSIONS_DIR, type WithoutLogind } from './user-tunnel-policy.js';
 
 /** The agent's configuration after parsing argv and the environment. */
@@ -47,6 +47,10 @@ export interface AgentOptions {
   logindSessionsDir: string | null;
   /** Who may start the user tunnel where logind is absent. */
   userTunnelWithoutLogind: WithoutLogind;
+  /** `--service`: started by the platform's service manager (Windows: report to the SCM). */
+  service: boolean;
+  /** `--install-service` / `--uninstall-service`: register or remove the service, then exit. */
+  serviceAction: 'install' | 'uninstall' | null;
   help: boolean;
 }
 
@@ -74,8 +78,10 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
                [--admin-group NAME|GID] [--gateway-ca FILE] [--resolve HOST:IP]...
                [--log-level debug|info|warn|error] [--log-format text|json]
                [--log-dir DIR | --no-log-files]
+               [--service | --install-service | --uninstall-service]
 
-  --socket PATH      Unix socket (default ${DEFAULT_SOCKET}, or $TANDEM_SOCKET)
+  --socket PATH      Unix socket (default ${DEFAULT_SOCKET}, or $TANDEM_SOCKET;
+                     on Windows the pipe ${DEFAULT_PIPE})
   --profile-dir DIR  VPN profiles (default ${DEFAULT_PROFILE_DIR}; machine tunnel in DIR/mgmttun/)
   --cisco-profile-dir DIR  Secure Client profiles, read after --profile-dir
                      (default ${CISCO_PROFILE_DIR}; a missing directory is normal)
@@ -104,6 +110,14 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
                      agent.log + 9 rotated files of 4 MiB)
   --no-log-files     write no log files (stderr/journald only)
   --foreground       stay in the foreground (the only mode; accepted for service managers)
+  --service          run under the platform's service manager: on Windows, report to the
+                     service control manager (what --install-service registers); elsewhere
+                     accepted and ignored (systemd and launchd need nothing more)
+  --install-service  register tandemd to start at boot and start it now: a Windows service
+                     (LocalSystem, automatic start, restart on failure) or a macOS launch
+                     daemon; the other options given are passed to it. On Linux the
+                     package's systemd unit does this
+  --uninstall-service  stop the service and remove it
   --help, -h         show this text
 `;
 
@@ -133,6 +147,9 @@ export const OPTIONS = {
   'no-log-files': { type: 'boolean' },
   'user-tunnel-without-logind': { type: 'string' },
   'logind-sessions-dir': { type: 'string' },
+  service: { type: 'boolean' },
+  'install-service': { type: 'boolean' },
+  'uninstall-service': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -171,6 +188,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
   const group = v['admin-group'];
   if (group !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$|^\d{1,10}$/.test(group))
     throw usage(`--admin-group: not a group name or gid: ${group}`);
+  const actions = [v.service, v['install-service'], v['uninstall-service']].filter((x) => x === true).length;
+  if (actions > 1) throw usage('--service, --install-service and --uninstall-service exclude each other');
   const resolve = new Map<string, string>();
   for (const item of v.resolve ?? []) {
     const m = /^([A-Za-z0-9.-]{1,253}):([0-9.]{7,15}|\[[0-9A-Fa-f:]+\])$/.exec(item);
@@ -204,6 +223,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     logDir: v['no-log-files'] === true ? null : absolute('log-dir', v['log-dir'] ?? DEFAULT_LOG_DIR),
     logindSessionsDir: v['logind-sessions-dir'] ? absolute('logind-sessions-dir', v['logind-sessions-dir']) : null,
     userTunnelWithoutLogind: withoutLogind,
+    service: v.service === true,
+    serviceAction: v['install-service'] === true ? 'install' : v['uninstall-service'] === true ? 'uninstall' : null,
     help: v.help === true,
   };
 }

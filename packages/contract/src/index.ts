@@ -55,9 +55,19 @@ export const API_MINOR = 2;
 
 /** Where tandemd listens unless told otherwise; the agent, the CLI and the tray share it. */
 export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';
+/** Where tandemd listens on Windows: a local named pipe (no Unix sockets with peer credentials there). */
+export const DEFAULT_PIPE = '\\\\.\\pipe\\tandem';
 
-/** `$TANDEM_SOCKET` when it is set and not empty, else {@link DEFAULT_SOCKET}. */
-export function socketFromEnv(env: Readonly<Record<string, string | undefined>>): string {
+/**
+ * `$TANDEM_SOCKET` when it is set and not empty, else {@link DEFAULT_SOCKET} ({@link DEFAULT_PIPE}
+ * on Windows).
+ */
+export function socketFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  // The tray's renderer shares this package and has no `process`.
+  platform: string = typeof process === 'undefined' ? '' : process.platform,
+): string {
   const fromEnv = env['TANDEM_SOCKET'];
-  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_SOCKET;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  return platform === 'win32' ? DEFAULT_PIPE : DEFAULT_SOCKET;
 }

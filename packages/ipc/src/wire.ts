@@ -13,11 +13,37 @@ import { ErrorCodes, type ErrorCode, TandemError, isTandemError } from '@tandem/
 /** A request id chosen by the client: a safe integer or a short string. */
 export type RequestId = number | string;
 
-/** Peer credentials as read from the kernel at accept (`SO_PEERCRED`). */
+/**
+ * Who is at the other end of a connection, as the operating system recorded it at accept:
+ * `SO_PEERCRED` (Linux), `LOCAL_PEERCRED` (macOS) or the named pipe client's token (Windows).
+ * One shape for every platform, so one permission table serves them all.
+ */
 export interface PeerCredentials {
+  /** The connecting process. Informational: no decision is made from a pid. */
   pid: number;
+  /**
+   * The Unix uid. On Windows a number the agent gives each user SID for as long as it runs
+   * (LocalSystem 0, everyone else from 2^30 up), so what the agent keeps per user (connection
+   * caps, tunnel ownership, diagnostics) works unchanged; it means nothing outside the agent.
+   */
   uid: number;
+  /** The Unix primary gid; -1 on Windows, where group membership arrives as {@link admin}. */
   gid: number;
+  /**
+   * The platform-neutral user key: the uid in decimal on Unix, the user SID on Windows. Every
+   * reader sets it; credentials built by hand (tests) may leave it out ({@link peerUser}).
+   */
+  user?: string;
+  /**
+   * Set by the Windows reader: the token is LocalSystem's or an elevated member of
+   * BUILTIN\Administrators. Unix readers leave it unset: uid 0 and the admin group decide there.
+   */
+  admin?: boolean;
+}
+
+/** The platform-neutral user key of `cred` (its `user`, or the uid in decimal). */
+export function peerUser(cred: Readonly<PeerCredentials>): string {
+  return cred.user ?? String(cred.uid);
 }
 
 /** An error as carried on the wire. */

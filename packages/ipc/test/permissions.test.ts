@@ -1,6 +1,7 @@
 /** The pure permission map. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { peerUser } from '@tandem/ipc';
 import { permissionsFor, roleFor } from '@tandem/ipc/server';
 
 describe('permissionsFor', () => {
@@ -38,5 +39,15 @@ describe('permissionsFor', () => {
     const a = permissionsFor({ pid: 1, uid: 0, gid: 0 }, {});
     a.pop();
     expect(permissionsFor({ pid: 1, uid: 0, gid: 0 }, {})).toHaveLength(3);
+  });
+
+  it('the same table on Windows: the token decides (admin), the Unix admin group never matches gid -1', () => {
+    const sid = 'S-1-5-21-1-2-3-1001';
+    const win = { pid: 1, uid: 2 ** 30, gid: -1, user: sid };
+    expect(permissionsFor({ ...win, admin: true }, {})).toEqual(['read', 'control', 'admin']);
+    expect(permissionsFor({ ...win, admin: false }, { adminGid: 27 })).toEqual(['read', 'control']);
+    expect(permissionsFor({ ...win, admin: false }, { adminGid: -1 })).toEqual(['read', 'control']);
+    expect(peerUser(win)).toBe(sid);
+    expect(peerUser({ pid: 1, uid: 1000, gid: 1000 })).toBe('1000');
   });
 });

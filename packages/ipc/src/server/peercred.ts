@@ -1,69 +1,25 @@
 /**
- * Peer credentials from the kernel: `getsockopt(fd, SOL_SOCKET, SO_PEERCRED)` on the accepted
- * socket, through koffi (Node has no API for it). The kernel records the connecting process's
- * uid/gid/pid at connect time, so nothing the peer sends can change them.
+ * Reading who is at the other end of an accepted Unix socket. The readers are per platform —
+ * `SO_PEERCRED` (peercred-linux.ts), `LOCAL_PEERCRED` (peercred-darwin.ts) — and the endpoint
+ * (endpoint.ts) picks one at start-up; Windows identifies a named pipe's client before Node ever
+ * sees the connection (pipe-endpoint-windows.ts).
  *
- * Deliberately NOT used: /proc/<pid>/exe, argv, cmdline, `ss`/`lsof` output — the GlobalProtect
- * bypasses (LD_PRELOAD into a genuine binary, argv[0] spoofing, fail-open parsing) show why.
+ * Deliberately NOT used anywhere: /proc/<pid>/exe, argv, cmdline, `ss`/`lsof` output — the
+ * GlobalProtect bypasses (LD_PRELOAD into a genuine binary, argv[0] spoofing, fail-open
+ * parsing) show why. Identity comes from what the kernel recorded at connect, nothing the peer
+ * sends can change it.
  */
 import type { Socket } from 'node:net';
-import { createRequire } from 'node:module';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import type { PeerCredentials } from '../wire.js';
 
 /** Reads the credentials of the process at the other end of an accepted socket; throws on failure. */
 export type CredentialReader = (socket: Socket) => PeerCredentials;
 
-const SOL_SOCKET = 1;
-const SO_PEERCRED = 17;
-const UCRED_SIZE = 12;
-
-type GetSockOpt = (fd: number, level: number, name: number, out: Record<string, number>, len: number[]) => number;
-let getsockopt: GetSockOpt | undefined;
-
-function bind(): GetSockOpt {
-  if (getsockopt) return getsockopt;
-  if (process.platform !== 'linux') {
-    throw new TandemError(
-      ErrorCodes.PERMISSION,
-      `peer credentials can only be read on Linux (SO_PEERCRED); refusing connections on ${process.platform}`,
-    );
-  }
-  // Loaded lazily so importing the server on a machine without koffi fails at listen, not import.
-  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-  const libc = koffi.load('libc.so.6');
-  koffi.struct('tandem_ucred', { pid: 'int32_t', uid: 'uint32_t', gid: 'uint32_t' });
-  getsockopt = libc.func(
-    'int getsockopt(int fd, int level, int name, _Out_ tandem_ucred *val, _Inout_ uint32_t *len)',
-  ) as unknown as GetSockOpt;
-  return getsockopt;
-}
-
-function socketFd(socket: Socket): number {
+/** The file descriptor of an accepted Unix socket (Node keeps it on the handle; it has no API for it). */
+export function socketFd(socket: Socket): number {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0)
     throw new TandemError(ErrorCodes.PERMISSION, 'accepted socket has no file descriptor');
   return fd;
 }
-
-/** The kernel-backed {@link CredentialReader} (Linux). */
-export const readPeerCredentials: CredentialReader = (socket) => {
-  const fd = socketFd(socket);
-  const out: Record<string, number> = {};
-  const len = [UCRED_SIZE];
-  const rc = bind()(fd, SOL_SOCKET, SO_PEERCRED, out, len);
-  const { pid, uid, gid } = out;
-  if (
-    rc !== 0 ||
-    len[0] !== UCRED_SIZE ||
-    typeof uid !== 'number' ||
-    typeof gid !== 'number' ||
-    typeof pid !== 'number'
-  ) {
-    throw new TandemError(ErrorCodes.PERMISSION, 'could not read peer credentials', { details: { rc } });
-  }
-  // The kernel reports (uid_t)-1 ("overflow uid" aside) when credentials are unknown: treat as failure.
-  if (uid === 0xffffffff || gid === 0xffffffff)
-    throw new TandemError(ErrorCodes.PERMISSION, 'peer credentials unknown');
-  return { pid, uid, gid };
-};

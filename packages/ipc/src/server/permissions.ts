@@ -1,6 +1,7 @@
 /**
- * Who may do what: a pure map from kernel peer credentials to permissions (tailscale's
- * `ipnauth` structure, with a `control` level between read and admin).
+ * Who may do what: a pure map from the OS's peer credentials to permissions (tailscale's
+ * `ipnauth` structure, with a `control` level between read and admin). The same table serves
+ * every platform: each platform's reader fills the same {@link PeerCredentials}.
  */
 import type { Permission } from '@tandem/contract';
 import type { PeerCredentials } from '../wire.js';
@@ -18,10 +19,14 @@ export interface PermissionPolicy {
 /** The role a connection gets; `admin` may do everything, `user` may read and control its own tunnel. */
 export type Role = 'admin' | 'user';
 
-/** The role for these credentials under `policy`. */
+/**
+ * The role for these credentials under `policy`: uid 0 (root; LocalSystem on Windows), a token
+ * the Windows reader found elevated in BUILTIN\Administrators (`admin`), or the configured admin
+ * group (Unix: the Windows reader's gid is -1 and never matches).
+ */
 export function roleFor(cred: PeerCredentials, policy: PermissionPolicy): Role {
-  if (cred.uid === 0) return 'admin';
-  if (policy.adminGid !== undefined && policy.adminGid !== 0 && cred.gid === policy.adminGid) return 'admin';
+  if (cred.uid === 0 || cred.admin === true) return 'admin';
+  if (policy.adminGid !== undefined && policy.adminGid > 0 && cred.gid === policy.adminGid) return 'admin';
   return 'user';
 }
 

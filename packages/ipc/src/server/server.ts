@@ -1,24 +1,29 @@
 /**
- * The agent's IPC server: a Unix-domain socket, peer credentials at accept, one {@link Session}
- * per connection, connection caps per uid, a send-queue cap per connection, and event
- * broadcast. It never opens an inet socket: the path is checked before `listen`.
+ * The agent's IPC server: the platform's endpoint (a Unix socket, or the named pipe on Windows:
+ * endpoint.ts) with the caller identified by the OS at accept, one {@link Session} per
+ * connection, connection caps per uid, a send-queue cap per connection, and event broadcast. It
+ * never opens an inet socket: the address is checked before `listen`.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
 import { contract, validate, type EventData, type EventName, type EventSpec } from '@tandem/contract';
 import { encodeFrame } from '../framing.js';
 import type { PeerCredentials } from '../wire.js';
+import type { Endpoint } from './endpoint.js';
+import { assertEndpointAddress, openEndpoint } from './open-endpoint.js';
 import type { Handlers } from './handlers.js';
 import { DEFAULT_LIMITS, type IpcLimits } from './limits.js';
-import { readPeerCredentials, type CredentialReader } from './peercred.js';
+import type { CredentialReader } from './peercred.js';
 import { NoiseLog } from './noise-log.js';
 import { permissionsFor, type PermissionPolicy } from './permissions.js';
 import { Session } from './session.js';
-import { assertUnixSocketPath, removeStaleSocket, setSocketMode } from './socket-path.js';
 
 /** Options of {@link createIpcServer}. */
 export interface IpcServerOptions {
-  /** Absolute path of the Unix socket (the agent uses /run/tandem/tandemd.sock). */
+  /**
+   * Absolute path of the Unix socket (the agent uses /run/tandem/tandemd.sock), or on Windows
+   * the pipe name (`\\.\pipe\tandem`).
+   */
   socketPath: string;
   handlers: Handlers;
   /** The agent's version string, reported by `hello`. */
@@ -28,8 +33,10 @@ export interface IpcServerOptions {
   /** File mode of the socket; 0666 because every call is authorised from peer credentials. */
   socketMode?: number;
   limits?: Partial<IpcLimits>;
-  /** Test hook: replaces the SO_PEERCRED reader (e.g. with one that fails, to prove fail-closed). */
+  /** Test hook: replaces a Unix socket's credential reader (e.g. with one that fails, to prove fail-closed). */
   readCredentials?: CredentialReader;
+  /** The platform whose endpoint is used; default `process.platform`. */
+  platform?: string;
 }
 
 /** A connected client as the server sees it. */
@@ -84,12 +91,13 @@ function finish(socket: net.Socket, frame?: string): void {
 
 /** Creates the agent's IPC server; call `listen()` to start it. */
 export function createIpcServer(options: IpcServerOptions): IpcServer {
-  assertUnixSocketPath(options.socketPath);
+  const platform = options.platform ?? process.platform;
+  assertEndpointAddress(options.socketPath, platform);
   const socketPath = options.socketPath;
   const limits: IpcLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const logger = (options.logger ?? nullLogger).child('ipc');
   const policy = options.policy ?? {};
-  const readCreds = options.readCredentials ?? readPeerCredentials;
+  let endpoint: Endpoint | null = null;
   const sessions = new Map<net.Socket, Session>();
   const perUid = new Map<number, number>();
   const counters = { accepted: 0, refused: 0, dropped: 0 };
@@ -102,20 +110,14 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
     finish(socket, encodeFrame({ id: null, error: { code, message } }));
   };
 
-  const onConnection = (socket: net.Socket): void => {
+  // Fail closed: no credentials, no connection (never "assume admin" or "assume user").
+  const onUnidentified = (reason: string): void => {
+    counters.refused++;
+    logger.warn('refused connection: peer credentials unavailable', { error: reason });
+  };
+
+  const onConnection = (socket: net.Socket, peer: PeerCredentials): void => {
     socket.on('error', (err) => logger.debug('connection error', { error: err.message }));
-    let peer: PeerCredentials;
-    try {
-      peer = readCreds(socket);
-    } catch (err) {
-      // Fail closed: no credentials, no connection (never "assume admin" or "assume user").
-      counters.refused++;
-      logger.warn('refused connection: peer credentials unavailable', {
-        error: err instanceof Error ? err.message : String(err),
-      });
-      socket.destroy();
-      return;
-    }
     const uidCount = perUid.get(peer.uid) ?? 0;
     const perms = permissionsFor(peer, policy);
     // The last `reservedForAdmins` slots are kept for root and the admin group, so no number of
@@ -161,32 +163,31 @@ export function createIpcServer(options: IpcServerOptions): IpcServer {
     });
   };
 
-  const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false }, onConnection);
-  server.on('error', (err) => logger.error('server error', { error: err.message }));
-
   return {
     counters,
     async listen() {
-      await removeStaleSocket(socketPath);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ path: socketPath, exclusive: true }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      await setSocketMode(socketPath, options.socketMode ?? 0o666);
+      const opened = await openEndpoint(
+        {
+          address: socketPath,
+          socketMode: options.socketMode ?? 0o666,
+          logger,
+          ...(options.readCredentials ? { readCredentials: options.readCredentials } : {}),
+        },
+        platform,
+      );
+      await opened.listen(onConnection, onUnidentified);
+      endpoint = opened;
       logger.info('listening', { socketPath });
     },
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = endpoint?.close() ?? Promise.resolve();
+      endpoint = null;
       for (const [socket, session] of sessions) {
         session.dispose();
         socket.destroy();
       }
       await closed;
       noise.close();
-      await removeStaleSocket(socketPath).catch(() => undefined);
     },
     broadcast(event, data, filter) {
       // Agent-built data is checked too: an event must never carry a field the contract lacks.

@@ -10,16 +10,19 @@ import { ErrorCodes, TandemError } from '@tandem/common';
 /** Longest path `sockaddr_un.sun_path` can hold on Linux (108 bytes with the terminator). */
 const MAX_SUN_PATH = 107;
 
-/** Throws unless `path` is an absolute filesystem path usable as a Unix socket address. */
-export function assertUnixSocketPath(path: unknown): asserts path is string {
+/**
+ * Throws unless `path` is an absolute filesystem path usable as a Unix socket address of at most
+ * `maxBytes` bytes (Linux's by default; macOS's sun_path is 4 bytes shorter).
+ */
+export function assertUnixSocketPath(path: unknown, maxBytes = MAX_SUN_PATH): asserts path is string {
   if (typeof path !== 'string' || path.length === 0)
     throw new TandemError(ErrorCodes.USAGE, 'socket path must be a string');
   if (!isAbsolute(path) || !path.startsWith('/'))
     throw new TandemError(ErrorCodes.USAGE, `socket path must be absolute: ${path}`);
   if (path.startsWith('//') || path.includes('\0'))
     throw new TandemError(ErrorCodes.USAGE, `not a Unix socket path: ${path}`);
-  if (Buffer.byteLength(path) > MAX_SUN_PATH)
-    throw new TandemError(ErrorCodes.USAGE, `socket path longer than ${MAX_SUN_PATH} bytes`);
+  if (Buffer.byteLength(path) > maxBytes)
+    throw new TandemError(ErrorCodes.USAGE, `socket path longer than ${maxBytes} bytes`);
 }
 
 /**
