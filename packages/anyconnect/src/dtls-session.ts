@@ -201,6 +201,22 @@ export class DtlsSession extends EventEmitter {
     return this.client.onceWritable(listener);
   }
 
+  /**
+   * Sends one IP packet as a DATA record, for a TUN whose packets come through JavaScript
+   * (Wintun, utun: no fd for the pump). False when the socket is full (nothing kept from this
+   * packet; wait for {@link onceWritable}) or the channel is closed.
+   */
+  sendPacket(packet: Uint8Array): boolean {
+    if (this.isClosed) return false;
+    const record = Buffer.allocUnsafe(DTLS_HEADER_LEN + packet.length);
+    record[0] = PacketType.DATA;
+    record.set(packet, DTLS_HEADER_LEN);
+    if (!this.client.send(record)) return false;
+    this.own.packetsOut++;
+    this.own.bytesOut += record.length;
+    return true;
+  }
+
   /** Sends a DPD-REQ now. */
   probe(): void {
     this.own.dpdSent++;

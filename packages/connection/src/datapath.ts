@@ -8,7 +8,7 @@
  * chunks are opened in C with DATA going straight to the TUN (see @tandem/dtls). Packets go
  * through JavaScript one by one (fromTun / fromGateway, the session's FrameWriter) only on a
  * socket without a pump, which only tests make, and on a TUN without a pumpable fd (Windows, macOS:
- * `TunDevice.fd` is null).
+ * `TunDevice.fd` is null), where DTLS sends each packet from JavaScript too.
  *
  * Back-pressure both ways: a full socket (or a congested CSTP queue) pauses the TUN reader until
  * the session says `drain`; a TUN whose write queue overflows (the kernel answered EAGAIN until the device's queue
@@ -138,8 +138,7 @@ export class DataPath {
       dtls.onPacket((packet) => this.fromDtls(dtls, packet));
       // The native pump moves packets TUN ⇄ DTLS without a JavaScript call per packet; while it
       // reads the TUN, fromTun (the CSTP path) gets nothing. A TUN without a pumpable fd (Wintun,
-      // utun) hears DTLS through onPacket and keeps sending over CSTP: the DTLS session has no
-      // send path for packets outside its pump.
+      // utun) hears DTLS through onPacket and sends through fromTun's DTLS branch.
       if (tunFd !== null) {
         dtls.deliverTo(tunFd, (packets) => {
           this.stats.fromGateway += packets;
@@ -235,6 +234,23 @@ export class DataPath {
   }
 
   private fromTun(packet: Buffer): void {
+    const dtls = this.dtls;
+    // With an fd the DTLS pump reads the TUN itself; only an fd-less TUN brings packets here.
+    if (dtls !== null && !dtls.isClosed && this.tun.fd === null) {
+      if (dtls.sendPacket(packet)) {
+        this.stats.toGateway++;
+        this.stats.toGatewayDtls++;
+      } else {
+        this.stats.pauses++;
+        this.tun.pause();
+        this.cancelDtlsWait?.();
+        this.cancelDtlsWait = dtls.onceWritable(() => {
+          this.cancelDtlsWait = null;
+          if (this.dtls === dtls) this.tun.resume();
+        });
+      }
+      return;
+    }
     const s = this.session;
     if (!s || s.isClosed) {
       this.stats.droppedNoSession++;

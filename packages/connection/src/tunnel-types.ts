@@ -19,6 +19,11 @@ export interface HostSettings {
   journalDir?: string;
   /** resolv.conf to snapshot and restore (default /etc/resolv.conf). */
   resolvConf?: string;
+  /**
+   * Opens the TUN (default: the platform's, `openTunDevice`). Tests pass a Linux device seen
+   * without its fd, to run the data path Wintun and utun get (every packet through JavaScript).
+   */
+  openTun?: (name: string, opts: { headroom: number }) => Promise<TunDevice>;
 }
 
 /** What `Tunnel.open` needs from the login. */

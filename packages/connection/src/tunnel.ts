@@ -128,7 +128,7 @@ export class Tunnel {
         ...(settings.interface && !settings.interface.includes('%') ? { requestedTunDevice: settings.interface } : {}),
       });
       // The platform's device (tun-backend.ts): /dev/net/tun, Wintun or utun.
-      tun = await openTunDevice(settings.interface ?? 'tandem%d', { headroom: CSTP_HEADER_LEN });
+      tun = await (settings.openTun ?? openTunDevice)(settings.interface ?? 'tandem%d', { headroom: CSTP_HEADER_LEN });
       // The data path runs before vpnc-script returns: packets flow as soon as the script has
       // set the routes, while it still writes resolv.conf. A TUN read failure leaves nothing to
       // carry traffic, also when it happens while the script is still running.

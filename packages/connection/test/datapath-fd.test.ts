@@ -1,7 +1,7 @@
 /**
  * The data path on a TUN without a pumpable fd (Wintun, utun: `TunDevice.fd` null): the native
- * pumps are never handed the TUN, and packets go through JavaScript both ways (CSTP out; CSTP or
- * DTLS in). Beside it, the same calls with an fd, where the pumps get it. Sessions are stand-ins
+ * pumps are never handed the TUN, and packets go through JavaScript both ways, over CSTP or DTLS
+ * (a full UDP socket pauses the TUN until it is writable). Beside it, the same calls with an fd, where the pumps get it. Sessions are stand-ins
  * that record what the data path asks of them.
  */
 import { describe, expect, it, vi } from 'vitest';
@@ -58,7 +58,8 @@ function fakeDtls() {
     isClosed: false,
     deliverTo: vi.fn(),
     pumpFromTun: vi.fn(() => ({ packets: 0, blocked: false, more: false })),
-    onceWritable: vi.fn(() => () => {}),
+    onceWritable: vi.fn((_cb: () => void) => () => {}),
+    sendPacket: vi.fn((_p: Uint8Array) => true),
     onPacket: (cb: (p: Buffer) => void) => (onPacket = cb),
     fromGateway: (p: Buffer) => onPacket(p),
   };
@@ -68,7 +69,7 @@ const asCstp = (s: ReturnType<typeof fakeCstp>) => s as unknown as CstpSession;
 const asDtls = (d: ReturnType<typeof fakeDtls>) => d as unknown as DtlsSession;
 
 describe('DataPath and the TUN fd', () => {
-  it('fd null: no native pump gets the TUN; packets go out over CSTP and come in over CSTP and DTLS', () => {
+  it('fd null: no native pump gets the TUN; packets go out and come in over CSTP, then DTLS', () => {
     const tun = new RecordingTun(null);
     const cstp = fakeCstp();
     const dp = new DataPath(tun);
@@ -85,9 +86,32 @@ describe('DataPath and the TUN fd', () => {
     expect(tun.readers).toEqual([null, null]);
     dtls.fromGateway(Buffer.from([0x45, 3]));
     tun.onPacket!(Buffer.from([0x45, 4]));
-    expect(cstp.send).toHaveBeenCalledTimes(2);
+    expect(cstp.send).toHaveBeenCalledTimes(1);
+    expect(dtls.sendPacket.mock.calls.map(([p]) => p[1])).toEqual([4]);
     expect(tun.written.map((p) => p[1])).toEqual([2, 3]);
-    expect(dp.stats).toMatchObject({ toGateway: 2, fromGateway: 2, fromGatewayDtls: 1 });
+    expect(dp.stats).toMatchObject({ toGateway: 2, toGatewayDtls: 1, fromGateway: 2, fromGatewayDtls: 1 });
+  });
+
+  it('fd null: a full UDP socket pauses the TUN until DTLS is writable; DTLS gone, CSTP again', () => {
+    const tun = new RecordingTun(null);
+    const paused: string[] = [];
+    tun.pause = () => void paused.push('pause');
+    tun.resume = () => void paused.push('resume');
+    const cstp = fakeCstp();
+    const dp = new DataPath(tun);
+    dp.attach(asCstp(cstp));
+    const dtls = fakeDtls();
+    dtls.sendPacket.mockReturnValueOnce(false);
+    dp.useDtls(asDtls(dtls));
+    paused.length = 0;
+    tun.onPacket!(Buffer.from([0x45, 5]));
+    expect(paused).toEqual(['pause']);
+    expect(dp.stats.pauses).toBe(1);
+    dtls.onceWritable.mock.calls[0]![0]();
+    expect(paused).toEqual(['pause', 'resume']);
+    dp.useDtls(null);
+    tun.onPacket!(Buffer.from([0x45, 6]));
+    expect(cstp.send).toHaveBeenCalledTimes(1);
   });
 
   it('with an fd: the CSTP and DTLS pumps are handed it', () => {
