@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { missing, titled } from '@tandem/testkit';
 import { OcservConnectLab } from './fixtures/connection/ocserv-lab.js';
+import { uploadSinkClient, uploadSinkServer } from './fixtures/connection/upload-sink.js';
 import { occtlSocket } from './fixtures/ocserv.js';
 
 const skip = missing('netns', 'ocserv', 'ping', 'nft', 'python3', 'tc');
@@ -44,32 +45,8 @@ while True:
 `;
 
 const SINK_PORT = 5002;
-/** Reads one upload to its end and answers with its SHA-256 (hex). */
-const SINK_SERVER = `
-import hashlib, socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("${BEHIND}", ${SINK_PORT})); s.listen(1)
-while True:
-    c, _ = s.accept(); h = hashlib.sha256()
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        h.update(b)
-    c.sendall(h.hexdigest().encode()); c.close()
-`;
-/** Uploads 8 MiB of random bytes; prints "<sent sha256> <received sha256>". */
-const SINK_CLIENT = `
-import hashlib, os, socket
-data = os.urandom(8 << 20)
-c = socket.create_connection(("${BEHIND}", ${SINK_PORT}), timeout=60)
-c.sendall(data); c.shutdown(socket.SHUT_WR)
-got = b""
-while True:
-    b = c.recv(100)
-    if not b: break
-    got += b
-print(hashlib.sha256(data).hexdigest(), got.decode())
-`;
+const SINK_SERVER = uploadSinkServer(BEHIND, SINK_PORT);
+const SINK_CLIENT = uploadSinkClient(BEHIND, SINK_PORT, 8);
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing, titled } from '@tandem/testkit';
 import { OcservConnectLab } from './fixtures/connection/ocserv-lab.js';
+import { uploadSinkClient, uploadSinkServer } from './fixtures/connection/upload-sink.js';
 import { ConnectClient } from './fixtures/connection/client.js';
 import { ROOT } from './fixtures/agent/helpers.js';
 
@@ -17,32 +18,8 @@ const skip = missing('netns', 'ocserv', 'ping', 'nft', 'python3');
 const BEHIND = '10.235.73.1';
 const SINK_PORT = 5003;
 
-/** Reads one upload to its end and answers with its SHA-256 (hex). */
-const SINK_SERVER = `
-import hashlib, socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("${BEHIND}", ${SINK_PORT})); s.listen(1)
-while True:
-    c, _ = s.accept(); h = hashlib.sha256()
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        h.update(b)
-    c.sendall(h.hexdigest().encode()); c.close()
-`;
-/** Uploads 4 MiB of random bytes; prints "<sent sha256> <received sha256>". */
-const SINK_CLIENT = `
-import hashlib, os, socket
-data = os.urandom(4 << 20)
-c = socket.create_connection(("${BEHIND}", ${SINK_PORT}), timeout=60)
-c.sendall(data); c.shutdown(socket.SHUT_WR)
-got = b""
-while True:
-    b = c.recv(100)
-    if not b: break
-    got += b
-print(hashlib.sha256(data).hexdigest(), got.decode())
-`;
+const SINK_SERVER = uploadSinkServer(BEHIND, SINK_PORT);
+const SINK_CLIENT = uploadSinkClient(BEHIND, SINK_PORT, 4);
 
 describe.skipIf(skip !== null)(
   titled('the fd-less data path (Wintun/utun) over a Linux TUN ↔ real ocserv', skip),

@@ -19,7 +19,7 @@
 import { closeSync } from 'node:fs';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { FdWatch, loadFdPoll, Readiness } from '@tandem/fdpoll';
-import type { DeviceErrorHandler, PacketHandler, TunDevice, TunStats } from './device.js';
+import { zeroTunStats, type DeviceErrorHandler, type PacketHandler, type TunDevice, type TunStats } from './device.js';
 import { Errno, libc, type Libc } from './libc.js';
 import { openTun } from './tun-open.js';
 
@@ -51,18 +51,7 @@ export class LinuxTunDevice implements TunDevice {
   /** Set while someone else reads the fd (see setReader). */
   private reader: ((fd: number) => boolean) | null = null;
   private drainListeners: Array<() => void> = [];
-  private readonly s: TunStats = {
-    rxPackets: 0,
-    rxBytes: 0,
-    txPackets: 0,
-    txBytes: 0,
-    txQueued: 0,
-    txDropped: 0,
-    txErrors: 0,
-    txEagain: 0,
-    rxBatches: 0,
-    rxIdlePolls: 0,
-  };
+  private readonly s: TunStats = zeroTunStats();
   private readonly maxPacket: number;
   private readonly poolSize: number;
   private readonly readBudget: number;
