@@ -6,7 +6,14 @@
  * server offers only that, ECDSA on P-256 and P-384. A signer that throws fails the handshake
  * with E_CERT_SIGN carrying its reason, and the process goes on to the next handshake.
  */
-import { constants, createHash, createPrivateKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  sign as cryptoSign,
+  type KeyObject,
+} from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,7 +111,11 @@ describe('TLS client authentication through an external signer', () => {
   it('TLS 1.3, RSA: RSA-PSS with the salt as long as the digest, and the server accepts it', async () => {
     const port = await server({ maxVersion: 'TLSv1.3' });
     const calls: Call[] = [];
-    const c = await handshake(port, clients.rsa2048!, recordingSigner(createPrivateKey(clients.rsa2048!.keyPem), calls));
+    const c = await handshake(
+      port,
+      clients.rsa2048!,
+      recordingSigner(createPrivateKey(clients.rsa2048!.keyPem), calls),
+    );
     expect(c.getProtocol()).toBe('TLSv1.3');
     const s = await serverSaw('CN=rsa2048.lab.test');
     expect(s.authorized).toBe(true);
@@ -120,7 +131,11 @@ describe('TLS client authentication through an external signer', () => {
   it('TLS 1.2, RSA, a server that asks only for rsa_pkcs1_sha256: PKCS#1 v1.5 with SHA-256', async () => {
     const port = await server({ maxVersion: 'TLSv1.2', sigalgs: 'rsa_pkcs1_sha256:ecdsa_secp256r1_sha256' });
     const calls: Call[] = [];
-    const c = await handshake(port, clients.rsa2048!, recordingSigner(createPrivateKey(clients.rsa2048!.keyPem), calls));
+    const c = await handshake(
+      port,
+      clients.rsa2048!,
+      recordingSigner(createPrivateKey(clients.rsa2048!.keyPem), calls),
+    );
     expect(c.getProtocol()).toBe('TLSv1.2');
     expect((await serverSaw('CN=rsa2048.lab.test')).authorized).toBe(true);
     expect(calls.map((x) => [x.hash, x.padding])).toEqual([['sha256', { scheme: 'pkcs1' }]]);
@@ -152,7 +167,11 @@ describe('TLS client authentication through an external signer', () => {
     const port = await server({ maxVersion: 'TLSv1.3' });
     const calls: Call[] = [];
     const key = createPrivateKey(clients.ec256!.keyPem);
-    const failed = await handshake(port, clients.ec256!, recordingSigner(key, calls, 'NCryptSignHash: NTE_SILENT_CONTEXT')).then(
+    const failed = await handshake(
+      port,
+      clients.ec256!,
+      recordingSigner(key, calls, 'NCryptSignHash: NTE_SILENT_CONTEXT'),
+    ).then(
       () => null,
       (err: unknown) => err,
     );

@@ -2,7 +2,7 @@
  * The crypt32 (and kernel32) calls the Windows certificate store backend makes
  * (source-windows.ts), as an interface the backend receives, and {@link loadCrypt32Api}, which
  * binds them through koffi on Windows. Unit tests pass a fake that records calls instead; nothing
- * here runs on Linux except the layout constants, which test/windows-layout.test.ts checks
+ * here runs on Linux except the layout constants, which packages/certs/test/windows-layout.test.ts checks
  * against koffi's own computation of the C declaration.
  */
 import { createRequire } from 'node:module';

@@ -19,8 +19,7 @@ export type CngHashAlgorithm = 'SHA256' | 'SHA384' | 'SHA512';
 
 /** BCRYPT_PKCS1_PADDING_INFO or BCRYPT_PSS_PADDING_INFO; null for ECDSA (no padding structure). */
 export type CngPadding =
-  | { kind: 'pkcs1'; algorithm: CngHashAlgorithm }
-  | { kind: 'pss'; algorithm: CngHashAlgorithm; saltBytes: number };
+  { kind: 'pkcs1'; algorithm: CngHashAlgorithm } | { kind: 'pss'; algorithm: CngHashAlgorithm; saltBytes: number };
 
 /** The calls, named and shaped as in ncrypt.h; statuses are SECURITY_STATUS (0 is success). */
 export interface NCryptApi {

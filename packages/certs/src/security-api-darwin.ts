@@ -104,7 +104,9 @@ function bind(): SecurityApi {
   const copyCertificate = f('int32_t SecIdentityCopyCertificate(void *identity, _Out_ uint64_t *certificate)');
   const copyData = f('void *SecCertificateCopyData(void *certificate)');
   const copyKey = f('int32_t SecIdentityCopyPrivateKey(void *identity, _Out_ uint64_t *key)');
-  const createSignature = f('void *SecKeyCreateSignature(void *key, void *algorithm, void *data, _Out_ uint64_t *error)');
+  const createSignature = f(
+    'void *SecKeyCreateSignature(void *key, void *algorithm, void *data, _Out_ uint64_t *error)',
+  );
   const k = (name: string): CFRef => cf.constant(lib, name);
   const query = {
     kSecClass: k('kSecClass'),

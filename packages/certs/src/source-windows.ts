@@ -83,7 +83,8 @@ export class WindowsStoreSource implements CertificateSource {
     await this.close();
     this.diags = [];
     const c = this.crypt32;
-    const flags = LOCATION[this.location].flag | Crypt32.CERT_STORE_OPEN_EXISTING_FLAG | Crypt32.CERT_STORE_READONLY_FLAG;
+    const flags =
+      LOCATION[this.location].flag | Crypt32.CERT_STORE_OPEN_EXISTING_FLAG | Crypt32.CERT_STORE_READONLY_FLAG;
     const store = c.CertOpenStore(Crypt32.CERT_STORE_PROV_SYSTEM_W, flags, 'MY');
     if (!store) throw cngError(ErrorCodes.CERT_STORE, 'CertOpenStore', this.label, c.GetLastError());
     const entries: CertificateEntry[] = [];

@@ -7,6 +7,7 @@
  * trust settings that distrust a system root, are not applied: only the roots keychain is read.
  */
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ErrorCodes, TandemError } from '@tandem/common';
 
 /** The keychain Apple ships its trusted roots in. */
@@ -16,12 +17,9 @@ const SECURITY = '/usr/bin/security';
 /** Runs a program by absolute path and resolves with its stdout (the binding tests replace). */
 export type RunFile = (file: string, args: readonly string[]) => Promise<string>;
 
-const runFile: RunFile = (file, args) =>
-  new Promise((resolve, reject) => {
-    execFile(file, [...args], { timeout: 15_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) =>
-      err ? reject(err) : resolve(stdout),
-    );
-  });
+const execFileAsync = promisify(execFile);
+const runFile: RunFile = async (file, args) =>
+  (await execFileAsync(file, [...args], { timeout: 15_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' })).stdout;
 
 /** The system roots as one PEM bundle; E_CERT_STORE when `security` fails or prints no certificate. */
 export async function darwinTrustRoots(run: RunFile = runFile): Promise<string> {
@@ -34,7 +32,6 @@ export async function darwinTrustRoots(run: RunFile = runFile): Promise<string> 
     });
   }
   const pems = out.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (pems.length === 0)
-    throw new TandemError(ErrorCodes.CERT_STORE, `no certificate in ${SYSTEM_ROOTS_KEYCHAIN}`);
+  if (pems.length === 0) throw new TandemError(ErrorCodes.CERT_STORE, `no certificate in ${SYSTEM_ROOTS_KEYCHAIN}`);
   return `${pems.join('\n')}\n`;
 }

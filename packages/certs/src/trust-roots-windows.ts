@@ -50,6 +50,9 @@ export function windowsTrustRoots(
     });
   }
   if (pems.length === 0)
-    throw new TandemError(ErrorCodes.CERT_STORE, `the Windows ROOT store gave no usable certificate (${skipped} unreadable)`);
+    throw new TandemError(
+      ErrorCodes.CERT_STORE,
+      `the Windows ROOT store gave no usable certificate (${skipped} unreadable)`,
+    );
   return pems.join('');
 }

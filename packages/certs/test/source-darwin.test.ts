@@ -92,7 +92,9 @@ describe('KeychainSource: listing', () => {
     f.matchStatus = -25308;
     await expect(new KeychainSource(SYSTEM_KEYCHAIN, { api: f.api }).list()).rejects.toMatchObject({
       code: 'E_CERT_STORE',
-      message: expect.stringMatching(/^SecItemCopyMatching keychain:\/Library\/Keychains\/System\.keychain: OSStatus -25308 \(errSecInteractionNotAllowed/),
+      message: expect.stringMatching(
+        /^SecItemCopyMatching keychain:\/Library\/Keychains\/System\.keychain: OSStatus -25308 \(errSecInteractionNotAllowed/,
+      ),
     });
   });
 

@@ -57,7 +57,12 @@ async function signerOf(source: WindowsStoreSource, subject: string): Promise<Cn
 
 describe('WindowsStoreSource: listing', () => {
   it('opens LocalMachine\\MY read-only, lists every certificate with its key status, closes the store', async () => {
-    const f = fake([cert(rsa), cert(ec), cert(noKey, { keyPem: undefined }), { ...cert(ec), der: Buffer.from('junk') }]);
+    const f = fake([
+      cert(rsa),
+      cert(ec),
+      cert(noKey, { keyPem: undefined }),
+      { ...cert(ec), der: Buffer.from('junk') },
+    ]);
     const source = new WindowsStoreSource('machine', { crypt32: f.crypt32, ncrypt: f.ncrypt });
     const entries = await source.list();
     expect(f.calls[0]).toEqual(['CertOpenStore', Crypt32.CERT_STORE_PROV_SYSTEM_W, MACHINE | OPEN, 'MY']);
@@ -138,7 +143,9 @@ describe('WindowsStoreSource: keys', () => {
     const hex = `0x${code.toString(16)}`;
     await expect(entry!.signer!()).rejects.toMatchObject({
       code: 'E_CERT_KEY',
-      message: expect.stringContaining(`CryptAcquireCertificatePrivateKey ${entry!.origin}: ${hex} (${name}: ${meaning}`),
+      message: expect.stringContaining(
+        `CryptAcquireCertificatePrivateKey ${entry!.origin}: ${hex} (${name}: ${meaning}`,
+      ),
       details: { call: 'CryptAcquireCertificatePrivateKey', status: code, name },
     });
     await expect(entry!.tlsCredentials()).rejects.toMatchObject({ code: 'E_CERT_KEY' });
@@ -161,11 +168,15 @@ describe('WindowsStoreSource: keys', () => {
 
 describe('CngSigner: NCryptSignHash', () => {
   const data = Buffer.from('MCA challenge or a TLS CertificateVerify');
-  const signCalls = (f: FakeWindows): unknown[][] => f.calls.filter(([n]) => n === 'NCryptSignHash').map((c) => c.slice(2));
+  const signCalls = (f: FakeWindows): unknown[][] =>
+    f.calls.filter(([n]) => n === 'NCryptSignHash').map((c) => c.slice(2));
 
   it('RSA PKCS#1 v1.5: BCRYPT_PAD_PKCS1 with the digest algorithm, size query first, silent on the machine store', async () => {
     const f = fake([cert(rsa)]);
-    const signer = await signerOf(new WindowsStoreSource('machine', { crypt32: f.crypt32, ncrypt: f.ncrypt }), 'CN=win-rsa');
+    const signer = await signerOf(
+      new WindowsStoreSource('machine', { crypt32: f.crypt32, ncrypt: f.ncrypt }),
+      'CN=win-rsa',
+    );
     const sig = await signer.sign(data, 'sha256');
     const digest = createHash('sha256').update(data).digest();
     const flags = NCrypt.BCRYPT_PAD_PKCS1 | NCrypt.NCRYPT_SILENT_FLAG;
@@ -178,7 +189,10 @@ describe('CngSigner: NCryptSignHash', () => {
 
   it('RSA PSS: BCRYPT_PAD_PSS with the salt length OpenSSL asked for', async () => {
     const f = fake([], [cert(rsa)]);
-    const signer = await signerOf(new WindowsStoreSource('user', { crypt32: f.crypt32, ncrypt: f.ncrypt }), 'CN=win-rsa');
+    const signer = await signerOf(
+      new WindowsStoreSource('user', { crypt32: f.crypt32, ncrypt: f.ncrypt }),
+      'CN=win-rsa',
+    );
     const sig = signer.signSync(data, 'sha384', { scheme: 'pss', saltLength: 48 });
     expect(signCalls(f)[1]).toEqual([
       { kind: 'pss', algorithm: 'SHA384', saltBytes: 48 },
@@ -192,9 +206,17 @@ describe('CngSigner: NCryptSignHash', () => {
 
   it("ECDSA: no padding structure, and CNG's raw r‖s becomes DER", async () => {
     const f = fake([cert(ec)]);
-    const signer = await signerOf(new WindowsStoreSource('machine', { crypt32: f.crypt32, ncrypt: f.ncrypt }), 'CN=win-ec');
+    const signer = await signerOf(
+      new WindowsStoreSource('machine', { crypt32: f.crypt32, ncrypt: f.ncrypt }),
+      'CN=win-ec',
+    );
     const sig = signer.signSync(data, 'sha256');
-    expect(signCalls(f)[1]).toEqual([null, createHash('sha256').update(data).digest(), 'buffer', NCrypt.NCRYPT_SILENT_FLAG]);
+    expect(signCalls(f)[1]).toEqual([
+      null,
+      createHash('sha256').update(data).digest(),
+      'buffer',
+      NCrypt.NCRYPT_SILENT_FLAG,
+    ]);
     expect(sig[0]).toBe(0x30);
     expect(verify('sha256', data, { key: ec.certPem, dsaEncoding: 'der' }, sig)).toBe(true);
   });
@@ -203,16 +225,24 @@ describe('CngSigner: NCryptSignHash', () => {
     ['NTE_SILENT_CONTEXT', 0x80090022, true],
     ['NTE_BAD_KEY_STATE', 0x8009000b, false],
     ['SCARD_E_NO_SMARTCARD', 0x8010000c, false],
-  ])('a signature refused with %s is E_CERT_SIGN naming NCryptSignHash and the code', async (name, status, onSizeQuery) => {
-    const f = fake([cert(rsa, { signError: { status, onSizeQuery } })]);
-    const signer = await signerOf(new WindowsStoreSource('machine', { crypt32: f.crypt32, ncrypt: f.ncrypt }), 'CN=win-rsa');
-    expect(() => signer.signSync(data, 'sha256')).toThrow(
-      expect.objectContaining({
-        code: 'E_CERT_SIGN',
-        message: expect.stringMatching(new RegExp(`^NCryptSignHash cng:LocalMachine\\\\MY\\\\[0-9A-F]{40}: 0x${status.toString(16)} \\(${name}`)),
-        details: { call: 'NCryptSignHash', status, name },
-      }),
-    );
-    await expect(signer.sign(data, 'sha256')).rejects.toMatchObject({ code: 'E_CERT_SIGN' });
-  });
+  ])(
+    'a signature refused with %s is E_CERT_SIGN naming NCryptSignHash and the code',
+    async (name, status, onSizeQuery) => {
+      const f = fake([cert(rsa, { signError: { status, onSizeQuery } })]);
+      const signer = await signerOf(
+        new WindowsStoreSource('machine', { crypt32: f.crypt32, ncrypt: f.ncrypt }),
+        'CN=win-rsa',
+      );
+      expect(() => signer.signSync(data, 'sha256')).toThrow(
+        expect.objectContaining({
+          code: 'E_CERT_SIGN',
+          message: expect.stringMatching(
+            new RegExp(`^NCryptSignHash cng:LocalMachine\\\\MY\\\\[0-9A-F]{40}: 0x${status.toString(16)} \\(${name}`),
+          ),
+          details: { call: 'NCryptSignHash', status, name },
+        }),
+      );
+      await expect(signer.sign(data, 'sha256')).rejects.toMatchObject({ code: 'E_CERT_SIGN' });
+    },
+  );
 });

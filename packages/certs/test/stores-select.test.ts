@@ -103,14 +103,16 @@ describe('systemTrustRoots', () => {
   it('Windows: the ROOT store through win-ca/api as DER, unreadable entries skipped, the fallback off the addon arches', async () => {
     const lab = await standardLab('trust-roots');
     const params: unknown[] = [];
-    const winCa = (ders: Buffer[]): (() => WinCaApi) => () =>
-      Object.assign(
-        (p: Parameters<WinCaApi>[0]) => {
-          params.push({ ...p, ondata: typeof p.ondata });
-          for (const d of ders) p.ondata(d);
-        },
-        { der2: { der: 0 } },
-      );
+    const winCa =
+      (ders: Buffer[]): (() => WinCaApi) =>
+      () =>
+        Object.assign(
+          (p: Parameters<WinCaApi>[0]) => {
+            params.push({ ...p, ondata: typeof p.ondata });
+            for (const d of ders) p.ondata(d);
+          },
+          { der2: { der: 0 } },
+        );
     const roots = [Buffer.from(lab.root.cert.rawData), Buffer.from('junk'), Buffer.from(lab.intermediate.cert.rawData)];
     const pem = windowsTrustRoots(winCa(roots), 'x64');
     expect(pem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);

@@ -148,7 +148,9 @@ export class TlsClient extends EventEmitter {
         // A signer that failed is the reason, not OpenSSL's "sign failed" that follows from it.
         const signing = external?.failure();
         if (signing) o.errClear();
-        finish(signing ?? new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `TLS handshake failed: ${errorQueue(o) || e}`));
+        finish(
+          signing ?? new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `TLS handshake failed: ${errorQueue(o) || e}`),
+        );
       };
       const onData = (chunk: Buffer): void => {
         o.bioWrite(rbio, chunk, chunk.length);

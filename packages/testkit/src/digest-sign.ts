@@ -8,10 +8,7 @@ import { createRequire } from 'node:module';
 
 /** How to sign: RSA PKCS#1 v1.5 or PSS with a salt length, or ECDSA as DER or raw `r‖s`. */
 export type DigestSignMode =
-  | { rsa: 'pkcs1' }
-  | { rsa: 'pss'; saltLength: number }
-  | { ecdsa: 'der' }
-  | { ecdsa: 'raw'; fieldBytes: number };
+  { rsa: 'pkcs1' } | { rsa: 'pss'; saltLength: number } | { ecdsa: 'der' } | { ecdsa: 'raw'; fieldBytes: number };
 
 type Fn = (...args: unknown[]) => unknown;
 let fns: Record<string, Fn> | undefined;
