@@ -1,9 +1,12 @@
 /**
- * The `--gateway-ca` bundle: trust anchors for gateways, so it must be as protected as the
- * profiles — a regular file owned by root that nobody else can write (a user who could append
- * a CA could impersonate the gateway to the root agent).
+ * The gateways' trust anchors. The `--gateway-ca` bundle must be as protected as the profiles —
+ * a regular file owned by root that nobody else can write (a user who could append a CA could
+ * impersonate the gateway to the root agent). Without one, Windows and macOS use the operating
+ * system's roots (@tandem/certs `systemTrustRoots`), which only administrators change; Linux
+ * keeps the default store.
  */
 import { lstat, readFile } from 'node:fs/promises';
+import { systemTrustRoots } from '@tandem/certs';
 import { ErrorCodes, TandemError } from '@tandem/common';
 
 /** Reads the CA bundle after checking its ownership; throws E_USAGE when it is unsafe. */
@@ -20,4 +23,19 @@ export async function readGatewayCa(path: string): Promise<string> {
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))
     throw new TandemError(ErrorCodes.USAGE, `${path}: no PEM certificate in the gateway CA file`);
   return pem;
+}
+
+/**
+ * The trust anchors for every gateway connection: the `--gateway-ca` bundle when given, else the
+ * operating system's roots on Windows (ROOT store) and macOS (system roots keychain), else
+ * undefined on Linux (OpenSSL's default store or Node's roots, as before). With OS roots the
+ * strict trust of the machine tunnel and Always-On accepts a chain to them, as Secure Client's
+ * does on those systems. Throws E_USAGE for an unsafe file, E_CERT_STORE for an unreadable store.
+ */
+export async function gatewayTrust(
+  file: string | null,
+  platform: string = process.platform,
+): Promise<string | undefined> {
+  if (file) return readGatewayCa(file);
+  return (await systemTrustRoots(platform)) ?? undefined;
 }

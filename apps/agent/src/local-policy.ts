@@ -34,7 +34,8 @@ export interface LocalPolicyState {
 
 /**
  * The store kinds the policy keeps out of every certificate selection: `ExcludePemFileCertStore`
- * the file directories, `ExcludeFirefoxNSSCertStore` the NSS database.
+ * the file directories, `ExcludeFirefoxNSSCertStore` the NSS database, `ExcludeWinNativeCertStore`
+ * the Windows certificate stores, `ExcludeMacNativeCertStore` the macOS keychains.
  */
 export function excludedStoreKinds(policy: LocalPolicy): StoreKind[] {
   const kinds: StoreKind[] = [];
@@ -42,6 +43,8 @@ export function excludedStoreKinds(policy: LocalPolicy): StoreKind[] {
   // Secure Client's NSS store is Firefox's profile database; Tandem's is the shared ~/.pki/nssdb.
   // The setting excludes the NSS store family, so it applies to the one Tandem reads.
   if (policy.excludeFirefoxNssCertStore) kinds.push('nss');
+  if (policy.excludeWinNativeCertStore) kinds.push('windows');
+  if (policy.excludeMacNativeCertStore) kinds.push('keychain');
   return kinds;
 }
 

@@ -13,7 +13,7 @@ import { RealConnectionRunner } from './adapters/connection-runner.js';
 import { Agent } from './agent.js';
 import { AttemptLog } from './attempts.js';
 import { scrubEnvironment } from './environment.js';
-import { readGatewayCa } from './gateway-ca.js';
+import { gatewayTrust } from './gateway-ca.js';
 import { createAgentLogging } from './logging.js';
 import { parseOptions, USAGE } from './options.js';
 import { takeNotifySocket } from './sd-notify.js';
@@ -141,7 +141,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
 
   try {
-    const gatewayCa = options.gatewayCaFile ? await readGatewayCa(options.gatewayCaFile) : undefined;
+    const gatewayCa = await gatewayTrust(options.gatewayCaFile);
     // One record of the last attempts: the runner adds the gateway chains, the agent the certificates.
     const attempts = new AttemptLog();
     const runner = new RealConnectionRunner({

@@ -122,6 +122,13 @@ describe.skipIf(!isRoot)(titled('local policy file: the safe loader', missing('r
         ),
       ),
     ).toEqual(['pem-file', 'nss']);
+    expect(
+      excludedStoreKinds(
+        policyOf(
+          '<ExcludeWinNativeCertStore>true</ExcludeWinNativeCertStore><ExcludeMacNativeCertStore>true</ExcludeMacNativeCertStore>',
+        ),
+      ),
+    ).toEqual(['windows', 'keychain']);
   });
 });
 

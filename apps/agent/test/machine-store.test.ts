@@ -73,3 +73,19 @@ describe.skipIf(skip !== null)(titled("machine store with Secure Client's direct
     expect((await alone.list()).candidates).toEqual([]);
   });
 });
+
+describe('machine store on Windows and macOS', () => {
+  it('reads the OS machine store, never the directories; here its binding is refused, as a diagnostic', async () => {
+    for (const [platform, source, why] of [
+      ['win32', 'cng:LocalMachine\\MY', /crypt32 is Windows-only/],
+      ['darwin', 'keychain:/Library/Keychains/System.keychain', /Security\.framework is macOS-only/],
+    ] as const) {
+      const store = new MachineStore('/nonexistent', null, nullLogger, undefined, () => [], null, platform);
+      const { result, problems } = await store.select(machineInit, 'machine');
+      expect(result.candidates).toEqual([]);
+      expect(problems).toEqual([
+        { store: 'machine', source, origin: source, message: expect.stringMatching(why) as unknown as string },
+      ]);
+    }
+  });
+});

@@ -1,5 +1,6 @@
 /**
- * @tandem/certs — the certificate model, stores (directories, PKCS#11 tokens, NSS databases), explainable
+ * @tandem/certs — the certificate model, stores (directories, PKCS#11 tokens, NSS databases; the
+ * Windows certificate stores and macOS keychains, loaded only there), explainable
  * certificate selection for AnyConnect profiles, signers and Entra binding strings.
  * See packages/certs/README.md.
  */
@@ -23,3 +24,10 @@ export * from './match-rules.js';
 export * from './chain.js';
 export * from './select.js';
 export * from './stores.js';
+export { defaultStores, selectionPlatform } from './stores-select.js';
+export { systemTrustRoots } from './trust-roots.js';
+// Types only: the platform modules themselves load through stores-select.ts on their platform.
+export type { WindowsStoreSource, WindowsStoreSourceOptions } from './source-windows.js';
+export type { KeychainSource, KeychainSourceOptions } from './source-darwin.js';
+export type { CngSigner } from './signer-windows.js';
+export type { KeychainSigner } from './signer-darwin.js';

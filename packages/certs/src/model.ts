@@ -22,7 +22,7 @@ import { decodeExtensions, type SubjectAltNames } from './extensions.js';
 export type { SubjectAltNames } from './extensions.js';
 
 /** Where a certificate's private key lives. */
-export type KeySource = 'file' | 'pkcs12' | 'pkcs11' | 'nss' | 'remote' | 'platform';
+export type KeySource = 'file' | 'pkcs12' | 'pkcs11' | 'nss' | 'remote' | 'platform' | 'cng' | 'keychain';
 
 /** Public key summary. */
 export interface PublicKeyInfo {

@@ -110,6 +110,8 @@ const KIND_NAMES: Record<StoreKind, string> = {
   'pem-file': 'the PEM file store, which the local policy excludes (ExcludePemFileCertStore)',
   pkcs11: 'a PKCS#11 token, which the local policy excludes',
   nss: 'an NSS database, which the local policy excludes (ExcludeFirefoxNSSCertStore)',
+  windows: 'the Windows certificate store, which the local policy excludes (ExcludeWinNativeCertStore)',
+  keychain: 'the macOS keychain, which the local policy excludes (ExcludeMacNativeCertStore)',
 };
 
 /** The local policy's store exclusion for one candidate: a reason when its store kind is excluded or unknown. */

@@ -6,6 +6,7 @@
  * or ECDSA as a DER `Ecdsa-Sig-Value`.
  */
 import {
+  constants,
   createPrivateKey,
   createPublicKey,
   sign as cryptoSign,
@@ -31,6 +32,23 @@ export interface Signer {
   sign(data: Buffer, hash: SignHash): Promise<Buffer>;
 }
 
+/** RSA padding for a TLS signature: PKCS#1 v1.5 (TLS 1.2) or PSS with its salt length in bytes (TLS 1.3). */
+export type SignPadding = { scheme: 'pkcs1' } | { scheme: 'pss'; saltLength: number };
+
+/**
+ * A signer that answers at once, for OpenSSL, which waits for the handshake's signature inside
+ * its own call (TLS client authentication with a key OpenSSL never holds). Keys in the OS
+ * stores and on tokens sign through synchronous calls, so their signers are both.
+ */
+export interface SyncSigner {
+  readonly keyType: 'rsa' | 'ec';
+  /**
+   * Hashes `data` with `hash` and signs it: RSA with `padding` (PKCS#1 v1.5 when absent), EC as
+   * DER ECDSA. Throws E_CERT_SIGN when the key cannot sign.
+   */
+  signSync(data: Buffer, hash: SignHash, padding?: SignPadding): Buffer;
+}
+
 /**
  * A certificate chain with the key that signs for its leaf: what MCA presents (the chain, as
  * PKCS#7) and signs the gateway's challenge with. The one shape a user certificate takes from
@@ -50,7 +68,7 @@ export interface SigningIdentity {
 export type SigningIdentitySource = SigningIdentity | (() => Promise<SigningIdentity>);
 
 /** A signer over a key held in this process as a node:crypto KeyObject (files, PKCS#12). */
-export class KeyObjectSigner implements Signer {
+export class KeyObjectSigner implements Signer, SyncSigner {
   readonly keyType: 'rsa' | 'ec';
 
   /** `key` must be an RSA or EC private KeyObject. */
@@ -65,9 +83,18 @@ export class KeyObjectSigner implements Signer {
 
   /** See {@link Signer.sign}. */
   async sign(data: Buffer, hash: SignHash): Promise<Buffer> {
+    return this.signSync(data, hash);
+  }
+
+  /** See {@link SyncSigner.signSync}. */
+  signSync(data: Buffer, hash: SignHash, padding?: SignPadding): Buffer {
+    const rsa =
+      padding?.scheme === 'pss'
+        ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: padding.saltLength }
+        : { padding: constants.RSA_PKCS1_PADDING };
     try {
-      // dsaEncoding 'der' is the default for EC keys; stated for clarity. RSA uses PKCS#1 v1.5 padding by default.
-      return cryptoSign(hash, data, { key: this.key, dsaEncoding: 'der' });
+      // dsaEncoding 'der' is the default for EC keys; stated for clarity.
+      return cryptoSign(hash, data, { key: this.key, dsaEncoding: 'der', ...(this.keyType === 'rsa' ? rsa : {}) });
     } catch (err) {
       throw new TandemError(ErrorCodes.CERT_SIGN, `signing failed: ${(err as Error).message}`, { cause: err });
     }

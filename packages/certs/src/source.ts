@@ -1,10 +1,10 @@
 /**
- * The store abstraction shared by every backend: files and PKCS#11 here, Windows CNG and macOS
- * Keychain later. A source lists entries; an entry carries the certificate model, the rest of
+ * The store abstraction shared by every backend: files, PKCS#11 and NSS on Linux, the Windows
+ * certificate stores (CNG) and the macOS keychains. A source lists entries; an entry carries the certificate model, the rest of
  * its chain, and ways to use the key without ever exporting it from where it lives.
  */
 import type { CertificateModel } from './model.js';
-import type { Signer } from './signer.js';
+import type { Signer, SyncSigner } from './signer.js';
 
 /** Which store family a certificate came from (docs/profile.md#certificate-stores). */
 export type StoreLabel = 'machine' | 'user';
@@ -13,15 +13,18 @@ export type StoreLabel = 'machine' | 'user';
  * Which kind of store holds a certificate, in the local policy's terms (docs/profile.md#local-policy):
  * `pem-file` is a directory of PEM, DER or PKCS#12 files (AnyConnect's "PEM file store"),
  * `pkcs11` a token, `nss` an NSS database read through NSS's softoken (the store family
- * `ExcludeFirefoxNSSCertStore` names).
+ * `ExcludeFirefoxNSSCertStore` names), `windows` a Windows system store (`MY` of the machine or
+ * the user), `keychain` a macOS keychain.
  */
-export type StoreKind = 'pem-file' | 'pkcs11' | 'nss';
+export type StoreKind = 'pem-file' | 'pkcs11' | 'nss' | 'windows' | 'keychain';
 
 /** The store kind a key source implies, or null when it says nothing (a remote key, no key). */
 export function storeKindOfKeySource(source: string | null | undefined): StoreKind | null {
   if (source === 'file' || source === 'pkcs12') return 'pem-file';
   if (source === 'pkcs11') return 'pkcs11';
   if (source === 'nss') return 'nss';
+  if (source === 'cng') return 'windows';
+  if (source === 'keychain') return 'keychain';
   return null;
 }
 
@@ -42,8 +45,18 @@ export interface TlsEngineCredentials {
   privateKeyIdentifier: string;
 }
 
-/** Either credential form; both plug straight into `tls.connect` options. */
-export type TlsCredentials = TlsKeyCredentials | TlsEngineCredentials;
+/**
+ * …or a key that never leaves its store (Windows CNG, the macOS keychain): OpenSSL asks the
+ * signer for the handshake's one signature (@tandem/dtls external-key.ts). Only Tandem's own TLS
+ * client (`TlsClient`) takes this form; Node's `tls.connect` does not.
+ */
+export interface TlsSignerCredentials {
+  cert: string;
+  signer: SyncSigner;
+}
+
+/** Any credential form; the first two plug straight into `tls.connect` options, all three into `TlsClient`. */
+export type TlsCredentials = TlsKeyCredentials | TlsEngineCredentials | TlsSignerCredentials;
 
 /** One certificate a source can offer. */
 export interface CertificateEntry {

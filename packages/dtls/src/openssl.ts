@@ -141,6 +141,8 @@ export interface OpenSsl {
   errClear(): void;
   /** koffi itself, for callbacks and pointer addresses. */
   koffi: typeof import('koffi');
+  /** Binds one more function of Node's OpenSSL (a C prototype), for modules beyond this core set. */
+  func(decl: string): (...args: unknown[]) => unknown;
 }
 
 let bound: OpenSsl | undefined;
@@ -296,6 +298,7 @@ function bind(): OpenSsl {
       return errBuf.subarray(0, errBuf.indexOf(0)).toString('latin1');
     },
     koffi,
+    func: (decl) => lib.func(decl) as (...a: unknown[]) => unknown,
   } as OpenSsl;
 }
 

@@ -19,10 +19,12 @@ import { ErrorCodes, TandemError } from '@tandem/common';
 import { drainBio, errorQueue, openssl, Ssl, type OpenSsl, type Ptr } from './openssl.js';
 import { pumpAddon, pumpResult, PumpStatus } from './pump.js';
 import { readPeer, type TlsPeer } from './tls-peer.js';
-import { prepareSsl, type TlsClientOptions } from './tls-setup.js';
+import type { ExternalKey } from './external-key.js';
+import { prepareSsl, type PreparedSsl, type TlsClientOptions } from './tls-setup.js';
 
 export type { TlsPeer } from './tls-peer.js';
 export type { TlsClientIdentity, TlsClientOptions } from './tls-setup.js';
+export type { ExternalKeySigner, ExternalPadding, ExternalSignHash } from './external-key.js';
 
 /** A CSTP frame budget per pump call and the pump's buffer sizes (native/pump.c). */
 const TX_BUDGET = 64;
@@ -68,6 +70,7 @@ export class TlsClient extends EventEmitter {
     /** What the server showed and how OpenSSL judged it. */
     readonly peer: TlsPeer,
     reads: { handler: (chunk: Buffer) => void },
+    private readonly external: ExternalKey | null,
   ) {
     super();
     const k = this.o.koffi;
@@ -100,14 +103,14 @@ export class TlsClient extends EventEmitter {
         },
       },
     });
-    let made: { o: OpenSsl; ssl: Ptr; rbio: Ptr; wbio: Ptr };
+    let made: PreparedSsl;
     try {
       made = prepareSsl(opts);
     } catch (err) {
       socket.destroy();
       return Promise.reject(err as Error);
     }
-    const { o, ssl, rbio, wbio } = made;
+    const { o, ssl, rbio, wbio, external } = made;
     return new Promise((resolve, reject) => {
       let settled = false;
       const finish = (err: Error | null): void => {
@@ -120,12 +123,13 @@ export class TlsClient extends EventEmitter {
         if (err) {
           socket.destroy();
           o.sslFree(ssl);
+          external?.release();
           o.errClear();
           reject(err);
           return;
         }
         socket.pause();
-        resolve(new TlsClient(socket, ssl, rbio, wbio, readPeer(o, ssl), reads));
+        resolve(new TlsClient(socket, ssl, rbio, wbio, readPeer(o, ssl), reads, external));
       };
       const timer = setTimeout(
         () => finish(new TandemError(ErrorCodes.GATEWAY_TIMEOUT, `TLS handshake with ${opts.host} timed out`)),
@@ -140,8 +144,13 @@ export class TlsClient extends EventEmitter {
         flush();
         if (r === 1) return finish(null);
         const e = o.getError(ssl, r);
-        if (e !== Ssl.ERROR_WANT_READ && e !== Ssl.ERROR_WANT_WRITE)
-          finish(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `TLS handshake failed: ${errorQueue(o) || e}`));
+        if (e === Ssl.ERROR_WANT_READ || e === Ssl.ERROR_WANT_WRITE) return;
+        // A signer that failed is the reason, not OpenSSL's "sign failed" that follows from it.
+        const signing = external?.failure();
+        if (signing) o.errClear();
+        finish(
+          signing ?? new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `TLS handshake failed: ${errorQueue(o) || e}`),
+        );
       };
       const onData = (chunk: Buffer): void => {
         o.bioWrite(rbio, chunk, chunk.length);
@@ -472,6 +481,7 @@ export class TlsClient extends EventEmitter {
     this.closed = true;
     this.sink = null;
     this.o.sslFree(this.ssl);
+    this.external?.release();
     this.o.errClear();
     this.emit('close');
   }

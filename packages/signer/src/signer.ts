@@ -70,8 +70,10 @@ export function createUserSigner(opts: UserSignerOptions): UserSigner {
   // Listed once: a token asks for its PIN once, and `certs.sign` finds what `certs.list` offered.
   let listing: Promise<SelectionCandidate[]> | null = null;
   const usable = (): Promise<SelectionCandidate[]> => {
-    listing ??= import('@tandem/certs').then(async ({ collectCandidates, linuxDefaultStores, Pkcs11Source }) => {
-      const stores = linuxDefaultStores({
+    listing ??= import('@tandem/certs').then(async ({ collectCandidates, defaultStores, Pkcs11Source }) => {
+      // This platform's stores: the directories and NSS database on Linux, CurrentUser\My on
+      // Windows, the login keychain on macOS (only the user store is listed below).
+      const stores = await defaultStores({
         secret,
         ...(opts.userDir ? { userDir: opts.userDir } : {}),
         ...(opts.nssDb !== undefined ? { nssDb: opts.nssDb } : {}),

@@ -8,3 +8,4 @@ export * from './libc.js';
 export * from './pki.js';
 export * from './skip.js';
 export * from './tls-gateway.js';
+export * from './digest-sign.js';

@@ -1,6 +1,7 @@
 /**
- * The machine certificate, from the root-owned machine store only — Tandem's directory and Secure
- * Client's (`/opt/.cisco/certificates/client`) — (docs/profile.md#management-tunnel: the
+ * The machine certificate, from the machine store only — on Linux Tandem's root-owned directory
+ * and Secure Client's (`/opt/.cisco/certificates/client`), on Windows `LocalMachine\My`, on macOS
+ * the System keychain — (docs/profile.md#management-tunnel: the
  * machine tunnel never uses a user store, selects automatically and never prompts). Encrypted keys
  * are opened with the passphrase from the agent's root-only passphrase file, which is
  * registered with the redactor before first use so no log, event or bundle can show it.
@@ -10,8 +11,10 @@ import { join } from 'node:path';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
 import {
   collectCandidates,
+  defaultStores,
   linuxDefaultStores,
   selectCertificate,
+  selectionPlatform,
   type CollectedCandidates,
   type SelectionResult,
   type StoreKind,
@@ -52,9 +55,14 @@ async function storeFingerprint(dirs: readonly string[]): Promise<string> {
   return parts.join('\n');
 }
 
-/** The agent's view of the machine store: its directory and Secure Client's machine directory. */
+/**
+ * The agent's view of the machine store: on Linux its directory and Secure Client's machine
+ * directory; on Windows and macOS the OS machine store (read again at every selection: the OS
+ * keeps it, and listing it is cheap).
+ */
 export class MachineStore {
-  private readonly stores: StoreSet;
+  private readonly stores: StoreSet | null;
+  private osStores: Promise<StoreSet> | null = null;
   private readonly dirs: readonly string[];
   private cached: { fingerprint: string; result: Promise<CollectedCandidates> } | null = null;
 
@@ -67,7 +75,14 @@ export class MachineStore {
     private readonly excludedKinds: () => readonly StoreKind[] = () => [],
     /** Secure Client's machine directory (`/opt/.cisco/certificates/client`), also read; null: none. */
     ciscoDir: string | null = null,
+    /** Whose stores and profile settings apply (default this process's platform). */
+    private readonly platform: string = process.platform,
   ) {
+    this.dirs = ciscoDir === null ? [dir] : [dir, ciscoDir];
+    if (platform !== 'linux') {
+      this.stores = null;
+      return;
+    }
     // Machine keys never prompt: a key that needs a secret we do not have is skipped.
     const secret = async (): Promise<string | null> => passphrase;
     // The user store is never read here (the agent never opens a user's home): nothing to name.
@@ -79,7 +94,6 @@ export class MachineStore {
       ciscoUserDir: null,
       nssDb: null,
     });
-    this.dirs = ciscoDir === null ? [dir] : [dir, ciscoDir];
   }
 
   /**
@@ -87,6 +101,11 @@ export class MachineStore {
    * again only when a file in the store changed, was added or removed.
    */
   async list(): Promise<CollectedCandidates> {
+    if (!this.stores) {
+      // The agent reads the machine store only; the user's is read in the user's process.
+      this.osStores ??= defaultStores({}, this.platform).then((s) => ({ machine: s.machine, user: [] }));
+      return collectCandidates(await this.osStores, 'machine');
+    }
     const fingerprint = await storeFingerprint(this.dirs);
     if (this.cached?.fingerprint !== fingerprint) {
       const result = collectCandidates(this.stores, 'machine');
@@ -109,7 +128,7 @@ export class MachineStore {
       candidates,
       profileInit: init,
       tunnel,
-      platform: 'linux',
+      platform: selectionPlatform(this.platform),
       now: new Date(),
       excludedKinds: this.excludedKinds(),
     });

@@ -12,6 +12,7 @@ import { ErrorCodes, isTandemError, TandemError, type Logger } from '@tandem/com
 import {
   CertificateModel,
   selectCertificate,
+  selectionPlatform,
   storeKindOfKeySource,
   type SelectionCandidate,
   type StoreKind,
@@ -206,7 +207,7 @@ export async function userSelection(
     candidates,
     profileInit: init,
     tunnel: 'user',
-    platform: 'linux',
+    platform: selectionPlatform(),
     now: new Date(),
     ...(policy.excludedKinds ? { excludedKinds: policy.excludedKinds } : {}),
   });
