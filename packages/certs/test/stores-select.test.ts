@@ -1,11 +1,10 @@
 /**
  * The certificate stores and the gateway trust roots are chosen once from the platform: Linux's
- * directories and NSS database (and no root bundle: the defaults stay), the Windows `MY` stores
- * and ROOT store, the macOS keychains and system roots keychain — the last two reached only
- * through a dynamic import, nothing loaded or opened until used — and any other platform a
- * typed error, never Linux's. The trust-root readers are driven with fakes of win-ca and of
- * `security`; on Linux the real win-ca is disabled and `/usr/bin/security` absent, which the
- * selection must report as E_CERT_STORE.
+ * directories and NSS database (and no root bundle: the defaults stay), the Windows `MY` stores,
+ * the macOS keychains — the last two reached only through a dynamic import, nothing loaded or
+ * opened until used — and any other platform a typed error, never Linux's. On Windows and macOS
+ * the trust roots are the system store as Node reads it (faked here, and once for real: on Linux
+ * Node's reader answers with OpenSSL's store).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,8 +21,6 @@ import {
 } from '../src/index.js';
 import { KeychainSource } from '../src/source-darwin.js';
 import { WindowsStoreSource } from '../src/source-windows.js';
-import { darwinTrustRoots, SYSTEM_ROOTS_KEYCHAIN, type RunFile } from '../src/trust-roots-darwin.js';
-import { windowsTrustRoots, type WinCaApi } from '../src/trust-roots-windows.js';
 
 const src = join(dirname(fileURLToPath(import.meta.url)), '../src');
 const labels = (s: { machine: { label: string }[]; user: { label: string }[] }): string[][] => [
@@ -77,64 +74,36 @@ describe('defaultStores and selectionPlatform', () => {
         todo.push(`${m[1]}.ts`);
     }
     expect(seen.has('stores-select.ts')).toBe(true);
-    expect(seen.has('trust-roots.ts')).toBe(true);
     expect([...seen].filter((f) => /-(windows|darwin)\.ts$/.test(f))).toEqual([]);
     expect(readFileSync(join(src, 'stores-select.ts'), 'utf8')).toMatch(/import\('\.\/source-windows\.js'\)/);
-    expect(readFileSync(join(src, 'trust-roots.ts'), 'utf8')).toMatch(/import\('\.\/trust-roots-darwin\.js'\)/);
   });
 });
 
 describe('systemTrustRoots', () => {
-  it('linux: null, so the defaults (OpenSSL store or Node roots) stay as they are', async () => {
-    expect(await systemTrustRoots('linux')).toBeNull();
+  it('linux: null, so the defaults (OpenSSL store or Node roots) stay as they are; the store is not read', async () => {
+    let reads = 0;
+    expect(await systemTrustRoots('linux', () => (reads++, []))).toBeNull();
+    expect(reads).toBe(0);
   });
 
-  it('win32 reaches win-ca, darwin reaches /usr/bin/security; here neither has anything: E_CERT_STORE', async () => {
-    await expect(systemTrustRoots('win32')).rejects.toMatchObject({
-      code: 'E_CERT_STORE',
-      message: expect.stringMatching(/Windows ROOT store gave no usable certificate/),
-    });
-    await expect(systemTrustRoots('darwin')).rejects.toMatchObject({
-      code: 'E_CERT_STORE',
-      message: expect.stringMatching(/^\/usr\/bin\/security find-certificate failed/),
-    });
-  });
-
-  it('Windows: the ROOT store through win-ca/api as DER, unreadable entries skipped, the fallback off the addon arches', async () => {
+  it('win32 and darwin: the system store as Node reads it, one PEM bundle; empty or unreadable is E_CERT_STORE', async () => {
     const lab = await standardLab('trust-roots');
-    const params: unknown[] = [];
-    const winCa =
-      (ders: Buffer[]): (() => WinCaApi) =>
-      () =>
-        Object.assign(
-          (p: Parameters<WinCaApi>[0]) => {
-            params.push({ ...p, ondata: typeof p.ondata });
-            for (const d of ders) p.ondata(d);
-          },
-          { der2: { der: 0 } },
-        );
-    const roots = [Buffer.from(lab.root.cert.rawData), Buffer.from('junk'), Buffer.from(lab.intermediate.cert.rawData)];
-    const pem = windowsTrustRoots(winCa(roots), 'x64');
-    expect(pem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
-    expect(pem).toContain(lab.root.certPem.split('\n')[1]);
-    windowsTrustRoots(winCa(roots), 'arm64');
-    expect(params).toEqual([
-      { store: ['root'], format: 0, ondata: 'function' },
-      { store: ['root'], format: 0, fallback: true, ondata: 'function' },
-    ]);
-    expect(() => windowsTrustRoots(winCa([]), 'x64')).toThrow(expect.objectContaining({ code: 'E_CERT_STORE' }));
+    const pems = [lab.root.certPem.trimEnd(), lab.intermediate.certPem];
+    for (const p of ['win32', 'darwin']) {
+      const bundle = await systemTrustRoots(p, () => pems);
+      expect(bundle?.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+      expect(bundle).toBe(`${lab.root.certPem.trimEnd()}\n${lab.intermediate.certPem}`);
+      await expect(systemTrustRoots(p, () => [])).rejects.toMatchObject({ code: 'E_CERT_STORE' });
+      await expect(
+        systemTrustRoots(p, () => {
+          throw new Error('access denied');
+        }),
+      ).rejects.toMatchObject({ code: 'E_CERT_STORE', message: 'cannot read the system trust store: access denied' });
+    }
   });
 
-  it('macOS: security find-certificate -a -p on the roots keychain, by absolute path', async () => {
-    const lab = await standardLab('trust-roots-mac');
-    const runs: Array<[string, readonly string[]]> = [];
-    const run: RunFile = async (file, args) => {
-      runs.push([file, args]);
-      return `${lab.root.certPem}${lab.intermediate.certPem}`;
-    };
-    const pem = await darwinTrustRoots(run);
-    expect(runs).toEqual([['/usr/bin/security', ['find-certificate', '-a', '-p', SYSTEM_ROOTS_KEYCHAIN]]]);
-    expect(pem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
-    await expect(darwinTrustRoots(async () => 'nothing')).rejects.toMatchObject({ code: 'E_CERT_STORE' });
+  it("Node's reader is the default and answers here", async () => {
+    // On Linux Node's 'system' store is OpenSSL's; the point is that the default reader exists.
+    expect((await systemTrustRoots('darwin'))?.includes('BEGIN CERTIFICATE')).toBe(true);
   });
 });
