@@ -14,13 +14,14 @@
  * enforced here).
  */
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { drainBio, errorQueue, openssl, Ssl, type OpenSsl, type Ptr } from './openssl.js';
 import { pumpAddon, pumpResult, PumpStatus } from './pump.js';
-import { readPeer, type TlsPeer } from './tls-peer.js';
+import type { TlsPeer } from './tls-peer.js';
 import type { ExternalKey } from './external-key.js';
-import { prepareSsl, type PreparedSsl, type TlsClientOptions } from './tls-setup.js';
+import { handshake } from './tls-handshake.js';
+import type { TlsClientOptions } from './tls-setup.js';
 
 export type { TlsPeer } from './tls-peer.js';
 export type { TlsClientIdentity, TlsClientOptions } from './tls-setup.js';
@@ -86,89 +87,9 @@ export class TlsClient extends EventEmitter {
   }
 
   /** Connects, handshakes and reads the server's chain; rejects with a typed error. */
-  static connect(opts: TlsClientOptions): Promise<TlsClient> {
-    const reads = { handler: (_chunk: Buffer): void => {} };
-    const readBuffer = Buffer.allocUnsafe(READ_BUFFER);
-    // The TCP handshake goes first: loading koffi and making the SSL object (~15 ms the first
-    // time in a process) happen while it is in flight.
-    const socket = netConnect({
-      host: opts.host,
-      port: opts.port,
-      noDelay: true,
-      onread: {
-        buffer: readBuffer,
-        callback: (n) => {
-          reads.handler(readBuffer.subarray(0, n));
-          return true;
-        },
-      },
-    });
-    let made: PreparedSsl;
-    try {
-      made = prepareSsl(opts);
-    } catch (err) {
-      socket.destroy();
-      return Promise.reject(err as Error);
-    }
-    const { o, ssl, rbio, wbio, external } = made;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const finish = (err: Error | null): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reads.handler = () => {};
-        socket.off('error', onError);
-        socket.off('close', onClose);
-        if (err) {
-          socket.destroy();
-          o.sslFree(ssl);
-          external?.release();
-          o.errClear();
-          reject(err);
-          return;
-        }
-        socket.pause();
-        resolve(new TlsClient(socket, ssl, rbio, wbio, readPeer(o, ssl), reads, external));
-      };
-      const timer = setTimeout(
-        () => finish(new TandemError(ErrorCodes.GATEWAY_TIMEOUT, `TLS handshake with ${opts.host} timed out`)),
-        opts.timeoutMs,
-      );
-      const flush = (): void => {
-        const out = drainBio(o, wbio);
-        if (out) socket.write(out);
-      };
-      const step = (): void => {
-        const r = o.doHandshake(ssl);
-        flush();
-        if (r === 1) return finish(null);
-        const e = o.getError(ssl, r);
-        if (e === Ssl.ERROR_WANT_READ || e === Ssl.ERROR_WANT_WRITE) return;
-        // A signer that failed is the reason, not OpenSSL's "sign failed" that follows from it.
-        const signing = external?.failure();
-        if (signing) o.errClear();
-        finish(
-          signing ?? new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `TLS handshake failed: ${errorQueue(o) || e}`),
-        );
-      };
-      const onData = (chunk: Buffer): void => {
-        o.bioWrite(rbio, chunk, chunk.length);
-        step();
-      };
-      const onError = (err: Error): void =>
-        finish(
-          new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, `cannot reach ${opts.host}:${opts.port}: ${err.message}`, {
-            cause: err,
-          }),
-        );
-      const onClose = (): void =>
-        finish(new TandemError(ErrorCodes.GATEWAY_UNREACHABLE, 'the gateway closed the connection during TLS'));
-      reads.handler = onData;
-      socket.on('error', onError);
-      socket.on('close', onClose);
-      socket.once('connect', step);
-    });
+  static async connect(opts: TlsClientOptions): Promise<TlsClient> {
+    const h = await handshake(opts, READ_BUFFER);
+    return new TlsClient(h.socket, h.ssl, h.rbio, h.wbio, h.peer, h.reads, h.external);
   }
 
   /** Writes `data` as TLS records (one record up to 16 KiB); `cb` once the socket took them. */
