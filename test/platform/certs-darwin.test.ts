@@ -1,7 +1,6 @@
 /**
- * The macOS keychain for real, for the hosted macos-latest runner (.github/workflows/platforms.yml;
- * add this file to its macOS suite) and skipped everywhere else. NOT YET RUN: written on Linux,
- * where only the recording fakes run.
+ * The macOS keychain for real, for the hosted macos-latest runner (.github/workflows/platforms.yml)
+ * and skipped everywhere else. NOT YET RUN: written on Linux, where only the recording fakes run.
  *
  * A throw-away keychain is made with `security create-keychain`, an RSA and an ECDSA P-384
  * identity imported into it (PKCS#12 by /usr/bin/openssl, `security import -A` so any program may

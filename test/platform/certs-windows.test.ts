@@ -1,7 +1,7 @@
 /**
  * The Windows certificate store for real, for the hosted windows-latest runner
- * (.github/workflows/platforms.yml; add this file to its Windows suite) and skipped everywhere
- * else. NOT YET RUN: written on Linux, where only the recording fakes run.
+ * (.github/workflows/platforms.yml) and skipped everywhere else. NOT YET RUN: written on Linux,
+ * where only the recording fakes run.
  *
  * Non-exportable RSA and ECDSA P-256 keys are made in CurrentUser\My with
  * New-SelfSignedCertificate (Microsoft Software Key Storage Provider), then listed by

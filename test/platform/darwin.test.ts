@@ -7,7 +7,7 @@
  * - a utun interface: a ping answered through it, a route added through it and removed;
  * - the launch daemon: installed (plist + launchctl bootstrap), running, stopped by bootout and
  *   removed — with a probe in place of the agent, whose start still needs the Linux parts;
- * - a certificate from the keychain signing: not yet (the Security.framework backend comes later).
+ * - a certificate from the keychain signing: test/platform/certs-darwin.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -114,13 +114,5 @@ describe.skipIf(!root)(`launch daemon${reason}`, () => {
     expect(await uninstallLaunchDaemon()).toContain('stopped and removed');
     expect(JSON.parse(await readFile(marker, 'utf8'))).toMatchObject({ state: 'stopping', reason: 'SIGTERM' });
     expect((await print()).code).not.toBe(0);
-  });
-});
-
-describe(`certificate from the macOS keychain${reason}`, () => {
-  it.skip('signs with a key from the System keychain [skipped: the Security.framework store backend is not built yet (issue 18, certs)]', () => {
-    // When packages/certs has its keychain backend: import a PKCS#12 into a temporary keychain
-    // (security import -x: not extractable), find it through the backend, sign with
-    // SecKeyCreateSignature and verify the signature with the certificate's public key.
   });
 });

@@ -8,7 +8,7 @@
  * - the service: installed (CreateServiceW), started by the SCM, stopped through the host's
  *   STOP handling and deleted — with a probe in place of the agent, whose start still needs the
  *   Linux parts (profiles under /etc, the network journal under /run);
- * - a certificate from the OS store signing: not yet (the CryptoAPI/CNG backend comes later).
+ * - a certificate from the OS store signing: test/platform/certs-windows.test.ts.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -136,13 +136,5 @@ describe.skipIf(!onWindows)(`Windows service${reason}`, () => {
     expect(JSON.parse(await readFile(marker, 'utf8'))).toMatchObject({ state: 'stopping', reason: 'service stop' });
     const gone = await run(sc, ['query', SERVICE_NAME]);
     expect(gone.code).not.toBe(0);
-  });
-});
-
-describe(`certificate from the Windows store${reason}`, () => {
-  it.skip('signs with a non-exportable key from the machine store [skipped: the CryptoAPI/CNG store backend is not built yet (issue 18, certs)]', () => {
-    // When packages/certs has its Windows store: import a PFX into LocalMachine\My without
-    // exporting the key (certutil -importpfx -p ... NoExport), find it through the store backend,
-    // sign through NCryptSignHash and verify the signature with the certificate's public key.
   });
 });
