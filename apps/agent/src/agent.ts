@@ -27,6 +27,7 @@ import { createDiagnostics } from './diag/wiring.js';
 import { TunnelHistory } from './history.js';
 import { excludedStoreKinds, LocalPolicyStore } from './local-policy.js';
 import type { AgentOptions } from './options.js';
+import type { AgentPaths } from './platform-paths.js';
 import { ProfileUpdater } from './profile-updates.js';
 import { ProfileStore, type ProfileSet } from './profiles.js';
 import { recoverNetwork } from './recovery.js';
@@ -41,6 +42,8 @@ import { logindSessionsDir, userTunnelRefusal } from './user-tunnel-policy.js';
 /** What {@link Agent.start} needs. */
 export interface AgentConfig {
   options: AgentOptions;
+  /** The platform's default paths the options were parsed with (Linux's when absent). */
+  paths?: Readonly<AgentPaths>;
   logging: AgentLogging;
   scrub: ScrubReport;
   /** The protocol/data-plane runner (RealConnectionRunner in tandemd); null makes every bring-up fail. */
