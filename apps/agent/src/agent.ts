@@ -34,9 +34,10 @@ import { recoverNetwork } from './recovery.js';
 import { nullNotifier, type ServiceNotifier } from './sd-notify.js';
 import { ServiceReadiness } from './service-readiness.js';
 import { SettingsStore } from './settings.js';
-import { assertNoRunningAgent, checkSocketDir } from './socket-guard.js';
+import { guardSocketPath } from './socket-guard.js';
 import { wireStatus } from './snapshot-map.js';
 import { prepareStateDir } from './state-dir.js';
+import { openConsoleUsers } from './console-user.js';
 import { logindSessionsDir, userTunnelRefusal } from './user-tunnel-policy.js';
 
 /** What {@link Agent.start} needs. */
@@ -107,6 +108,9 @@ export class Agent {
       options.ciscoMachineStoreDir,
     );
     const adminGid = options.adminGroup ? await resolveAdminGid(options.adminGroup) : undefined;
+    const consoleUsers = await openConsoleUsers({
+      sessionsDir: () => options.logindSessionsDir ?? logindSessionsDir(),
+    });
 
     const signers = new SignerRegistry();
     const network = new ResolvConfObserver({
@@ -175,13 +179,13 @@ export class Agent {
       ring: logging.ring,
       userTunnelRefusal: (caller) =>
         userTunnelRefusal(caller, {
-          sessionsDir: options.logindSessionsDir ?? logindSessionsDir(),
+          sessionsDir: null,
           withoutLogind: options.userTunnelWithoutLogind,
+          consoleUsers,
         }),
       diagnostics,
     });
-    await checkSocketDir(options.socketPath);
-    await assertNoRunningAgent(options.socketPath);
+    await guardSocketPath(options.socketPath);
     const ipc = createIpcServer({
       socketPath: options.socketPath,
       handlers,

@@ -1,15 +1,21 @@
 /**
  * The Windows rules for the agent's own files, on an owner SID and a DACL as acl-api-windows.ts
- * reads them: the owner must be SYSTEM, Administrators or this process's user, and no other
- * trustee may be granted access (`no-access`, a private directory: 0700's counterpart) or any
- * right that changes the object (`no-write`: 0644's). SYSTEM and Administrators are root's
- * counterparts: they can take any file anyway.
+ * reads them: the owner must be SYSTEM, Administrators, TrustedInstaller or this process's user,
+ * and no other trustee may be granted access (`no-access`, a private directory: 0700's
+ * counterpart), any right that changes the object (`no-write`: 0644's), or — for a directory on
+ * the way to a trusted file (`no-replace`) — a right that lets them remove, rename or re-secure
+ * what is in it. Creating entries is harmless there, unlike on POSIX: a new file belongs to its
+ * creator, whom the file's own check refuses, and replacing an entry takes DELETE on it or
+ * FILE_DELETE_CHILD on the directory. `%ProgramData%` lets every user create files and folders,
+ * so this is what its subdirectories (Secure Client's among them) can be held to. SYSTEM,
+ * Administrators and TrustedInstaller are root's counterparts: they can take any file anyway.
  *
  * Conservative by construction: a NULL DACL, an access-allowed entry of a type not decoded here
  * (object, callback, compound) and every generic or "maximum allowed" right count against the
  * object. Deny entries only take rights away, so they are skipped. Inherit-only entries are
  * checked too — on a directory they decide what the files written into it will grant — except
- * CREATOR OWNER's, which becomes the creating process (the agent) on each new file.
+ * CREATOR OWNER's, which becomes the creating process (the agent) on each new file, and except
+ * for `no-replace`, which is about the directory itself.
  */
 import type { SecurityInfo } from './acl-api-windows.js';
 
@@ -17,6 +23,8 @@ import type { SecurityInfo } from './acl-api-windows.js';
 export const LOCAL_SYSTEM_SID = 'S-1-5-18';
 /** BUILTIN\Administrators (also the default owner of what LocalSystem creates). */
 export const ADMINISTRATORS_SID = 'S-1-5-32-544';
+/** NT SERVICE\TrustedInstaller: the owner of the system's own folders (a drive's root among them). */
+export const TRUSTED_INSTALLER_SID = 'S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464';
 /** CREATOR OWNER: replaced by the creator of each new child. */
 export const CREATOR_OWNER_SID = 'S-1-3-0';
 
@@ -36,8 +44,21 @@ export const INHERIT_ONLY_ACE = 0x8;
 export const WRITE_RIGHTS =
   0x2 | 0x4 | 0x10 | 0x40 | 0x100 | 0x10000 | 0x40000 | 0x80000 | 0x1000000 | 0x2000000 | 0x10000000 | 0x40000000;
 
-/** What others may have: nothing at all, or nothing that writes. */
-export type Exposure = 'no-access' | 'no-write';
+/**
+ * The rights that let someone remove, rename or re-secure a directory's entries or the
+ * directory itself: FILE_DELETE_CHILD, DELETE, WRITE_DAC, WRITE_OWNER, ACCESS_SYSTEM_SECURITY,
+ * MAXIMUM_ALLOWED, GENERIC_ALL.
+ */
+export const REPLACE_RIGHTS = 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x1000000 | 0x2000000 | 0x10000000;
+
+/** What others may have: nothing at all, nothing that writes, nothing that replaces entries (a directory on the path). */
+export type Exposure = 'no-access' | 'no-write' | 'no-replace';
+
+const LIMITS: Record<Exposure, { mask: number; what: string }> = {
+  'no-access': { mask: 0xffffffff, what: 'access' },
+  'no-write': { mask: WRITE_RIGHTS, what: 'write access' },
+  'no-replace': { mask: REPLACE_RIGHTS, what: 'the right to replace its entries' },
+};
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
@@ -46,17 +67,17 @@ const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
  * (LocalSystem for the agent), trusted like SYSTEM and Administrators.
  */
 export function aclRefusal(info: SecurityInfo, exposure: Exposure, self: string): string | null {
-  const trusted = new Set([LOCAL_SYSTEM_SID, ADMINISTRATORS_SID, self]);
+  const trusted = new Set([LOCAL_SYSTEM_SID, ADMINISTRATORS_SID, TRUSTED_INSTALLER_SID, self]);
   if (!trusted.has(info.owner)) return `owned by ${info.owner}, not by SYSTEM, Administrators or ${self}`;
   if (info.dacl === null) return 'has a NULL DACL (everyone has full control)';
+  const limit = LIMITS[exposure];
   for (const ace of info.dacl) {
     if (DENY_TYPES.has(ace.type)) continue;
     if (ace.type !== ACCESS_ALLOWED_ACE_TYPE) return `has an access-allowed entry of type ${ace.type}, not checked`;
     if (trusted.has(ace.sid)) continue;
-    if ((ace.flags & INHERIT_ONLY_ACE) !== 0 && ace.sid === CREATOR_OWNER_SID) continue;
-    const granted = exposure === 'no-access' ? ace.mask : (ace.mask & WRITE_RIGHTS) >>> 0;
-    if (granted !== 0)
-      return `grants ${ace.sid} ${exposure === 'no-access' ? 'access' : 'write access'} (${hex(ace.mask)})`;
+    const inheritOnly = (ace.flags & INHERIT_ONLY_ACE) !== 0;
+    if (inheritOnly && (ace.sid === CREATOR_OWNER_SID || exposure === 'no-replace')) continue;
+    if ((ace.mask & limit.mask) >>> 0 !== 0) return `grants ${ace.sid} ${limit.what} (${hex(ace.mask)})`;
   }
   return null;
 }

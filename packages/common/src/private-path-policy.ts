@@ -10,6 +10,20 @@ export interface ReadPrivateOptions {
   maxBytes?: number;
 }
 
+/** What {@link PrivatePathPolicy.protectedRefusal} checks. */
+export interface ProtectedCheck {
+  /** An open descriptor of the file: checked instead of the path (no swap in between). */
+  fd?: number;
+  /**
+   * A directory on the way to a trusted file. POSIX: the same rule as a file. Windows: only
+   * rights that remove, rename or re-secure entries count, as creating one is harmless there
+   * (the new file is its creator's, and refused as such).
+   */
+  directory?: boolean;
+  /** A secret (a passphrase file): others may not even read it (POSIX: no group/world bit at all). */
+  secret?: boolean;
+}
+
 /** One platform's rules for private files and directories; every refusal is a TandemError with the caller's code. */
 export interface PrivatePathPolicy {
   /** `posix`: owner uid and mode bits; `windows-acl`: owner SID and DACL. */
@@ -32,9 +46,10 @@ export interface PrivatePathPolicy {
    */
   writeFileAtomic(path: string, data: Buffer | string, mode?: number): void;
   /**
-   * Null when `path` (an existing file or directory; `fd`, when given, an open descriptor of it)
-   * belongs to root — SYSTEM or Administrators on Windows — and nobody else may write it; else
-   * the reason. For files the agent reads but does not own by name: profiles, CA bundles.
+   * Null when `path` (an existing file or directory) belongs to root — SYSTEM, Administrators or
+   * TrustedInstaller on Windows — and nobody else may write it; else the reason. For what the
+   * agent reads but an administrator installs: profiles and their directories, CA bundles, the
+   * machine-store passphrase.
    */
-  protectedRefusal(path: string, fd?: number): string | null;
+  protectedRefusal(path: string, check?: ProtectedCheck): string | null;
 }

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { TandemError, type ErrorCode } from './errors.js';
 import { fsyncDir, readAll } from './fs-basics.js';
-import type { PrivatePathPolicy, ReadPrivateOptions } from './private-path-policy.js';
+import type { PrivatePathPolicy, ProtectedCheck, ReadPrivateOptions } from './private-path-policy.js';
 
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
 
@@ -116,9 +116,11 @@ function writeFileAtomic(path: string, data: Buffer | string, mode = 0o600): voi
   fsyncDir(dir);
 }
 
-/** Null when `path` (lstat, or fstat of `fd`) is root's and writable by nobody else, else why not. */
-function protectedRefusal(path: string, fd?: number): string | null {
-  const st = fd === undefined ? lstatSync(path) : fstatSync(fd);
+/** Null when `path` (lstat, or fstat of the check's fd) is root's and writable (a secret: accessible) by nobody else. */
+function protectedRefusal(path: string, check: ProtectedCheck = {}): string | null {
+  const st = check.fd === undefined ? lstatSync(path) : fstatSync(check.fd);
+  if (check.secret)
+    return st.uid === 0 && (st.mode & 0o077) === 0 ? null : 'is not owned by root or is accessible to group/others';
   return st.uid === 0 && (st.mode & 0o022) === 0 ? null : 'is not owned by root or is writable by group/others';
 }
 

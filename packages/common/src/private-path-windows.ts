@@ -164,10 +164,11 @@ export function windowsPrivatePaths(api: AclApi): PrivatePathPolicy {
         throw err;
       }
     },
-    protectedRefusal(path, fd) {
-      const sec = fd === undefined ? api.pathSecurity(path) : api.fdSecurity(fd);
-      if (!sec.ok) return win32Text(fd === undefined ? 'GetNamedSecurityInfoW' : 'GetSecurityInfo', path, sec.error);
-      return aclRefusal(sec.value, 'no-write', self);
+    protectedRefusal(path, check = {}) {
+      const sec = check.fd === undefined ? api.pathSecurity(path) : api.fdSecurity(check.fd);
+      if (!sec.ok)
+        return win32Text(check.fd === undefined ? 'GetNamedSecurityInfoW' : 'GetSecurityInfo', path, sec.error);
+      return aclRefusal(sec.value, check.secret ? 'no-access' : check.directory ? 'no-replace' : 'no-write', self);
     },
   };
 }

@@ -15,7 +15,7 @@ import { ErrorCodes, TandemError } from './errors.js';
 import type { PrivatePathPolicy } from './private-path-policy.js';
 import { posixPrivatePaths } from './private-path-posix.js';
 
-export type { PrivatePathPolicy, ReadPrivateOptions } from './private-path-policy.js';
+export type { PrivatePathPolicy, ProtectedCheck, ReadPrivateOptions } from './private-path-policy.js';
 
 /** The platforms with a policy. */
 export type PrivatePathPlatform = 'linux' | 'darwin' | 'win32';

@@ -19,6 +19,7 @@ export {
   usePrivatePathPolicy,
   type PrivatePathPlatform,
   type PrivatePathPolicy,
+  type ProtectedCheck,
   type ReadPrivateOptions,
 } from './private-path.js';
 

@@ -1,7 +1,13 @@
 /** The Windows ownership and DACL rules, and the SID text the binding produces. */
 import { describe, expect, it } from 'vitest';
 import { sidFromBytes } from '../src/acl-api-windows.js';
-import { aclRefusal, CREATOR_OWNER_SID, WRITE_RIGHTS } from '../src/acl-check-windows.js';
+import {
+  aclRefusal,
+  CREATOR_OWNER_SID,
+  REPLACE_RIGHTS,
+  TRUSTED_INSTALLER_SID,
+  WRITE_RIGHTS,
+} from '../src/acl-check-windows.js';
 import { ADMINS, ALICE, allow, FULL, PROTECTED, READ, SYSTEM, USERS } from './fake-acl-api.js';
 
 describe('Windows ACL rules', () => {
@@ -47,6 +53,32 @@ describe('Windows ACL rules', () => {
     expect(aclRefusal({ owner: SYSTEM, dacl: [allow(CREATOR_OWNER_SID, FULL)] }, 'no-access', SYSTEM)).toMatch(
       /S-1-3-0/,
     );
+  });
+
+  it("no-replace (a directory on a trusted file's path): creating entries is fine, replacing them is not", () => {
+    // %ProgramData% as Windows ships it: users may add files and folders, CREATOR OWNER gets the rest.
+    const programData = {
+      owner: SYSTEM,
+      dacl: [
+        allow(SYSTEM, FULL, 3),
+        allow(ADMINS, FULL, 3),
+        allow(CREATOR_OWNER_SID, 0x10000000, 0xb),
+        allow(USERS, READ, 3),
+        allow(USERS, 0x2 | 0x4 | 0x10 | 0x100, 2),
+      ],
+    };
+    expect(aclRefusal(programData, 'no-replace', SYSTEM)).toBeNull();
+    expect(aclRefusal(programData, 'no-write', SYSTEM)).toMatch(/S-1-5-32-545 write access/);
+    // A drive's root: TrustedInstaller's, users' modify right inherit-only.
+    const root = { owner: TRUSTED_INSTALLER_SID, dacl: [allow(USERS, 0x1301bf, 0xb), allow(USERS, 0x4)] };
+    expect(aclRefusal(root, 'no-replace', SYSTEM)).toBeNull();
+    for (let bit = 1; bit !== 0; bit = (bit << 1) >>> 0) {
+      if ((REPLACE_RIGHTS & bit) === 0) continue;
+      expect(aclRefusal({ owner: SYSTEM, dacl: [allow(USERS, bit)] }, 'no-replace', SYSTEM), bit.toString(16)).toMatch(
+        /the right to replace its entries/,
+      );
+    }
+    expect(aclRefusal({ owner: ALICE, dacl: [] }, 'no-replace', SYSTEM)).toMatch(/owned by/);
   });
 
   it('reads SIDs as ConvertSidToStringSidW writes them', () => {

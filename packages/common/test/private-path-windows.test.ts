@@ -3,7 +3,7 @@
  * directories with, what it checks and in which order, and every refusal typed with the caller's
  * code. Real files in a temp directory stand in for NTFS; their security comes from the fake.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -125,6 +125,22 @@ describe('Windows private paths', () => {
     expect(policy.protectedRefusal(file)).toBeNull();
     api.security.set(file, { owner: ADMINS, dacl: [allow(USERS, READ), allow(ALICE, FULL)] });
     expect(policy.protectedRefusal(file)).toMatch(/grants S-1-5-21-1-2-3-1001 write access/);
+    // A secret may not even be readable; a directory on the path only not replaceable.
+    api.security.set(file, { owner: ADMINS, dacl: [...PROTECTED.dacl!, allow(USERS, READ)] });
+    expect(policy.protectedRefusal(file)).toBeNull();
+    expect(policy.protectedRefusal(file, { secret: true })).toMatch(/grants S-1-5-32-545 access/);
+    api.security.set(root, { owner: SYSTEM, dacl: [...PROTECTED.dacl!, allow(USERS, 0x2 | 0x4)] });
+    expect(policy.protectedRefusal(root, { directory: true })).toBeNull();
+    expect(policy.protectedRefusal(root)).toMatch(/write access/);
+    // By descriptor: GetSecurityInfo on the open file, not the path.
+    const fd = openSync(file, 'r');
+    try {
+      api.calls.length = 0;
+      expect(policy.protectedRefusal(file, { fd })).toBeNull();
+      expect(api.calls).toEqual([`GetSecurityInfo(${file})`]);
+    } finally {
+      closeSync(fd);
+    }
     api.errors.set(`GetNamedSecurityInfoW ${file}`, 2);
     expect(policy.protectedRefusal(file)).toMatch(/Win32 error 2 \(ERROR_FILE_NOT_FOUND\)/);
   });

@@ -67,6 +67,9 @@ describe('POSIX protected check', () => {
       chmodSync(file, 0o644);
       const policy = privatePathPolicy('linux');
       expect(policy.protectedRefusal(file)).toBeNull();
+      expect(policy.protectedRefusal(file, { secret: true })).toMatch(/accessible to group\/others/);
+      chmodSync(file, 0o600);
+      expect(policy.protectedRefusal(file, { secret: true })).toBeNull();
       chmodSync(file, 0o664);
       expect(policy.protectedRefusal(file)).toMatch(/writable by group\/others/);
     } finally {
