@@ -83,12 +83,13 @@ export const DARWIN_AGENT_PATHS: Readonly<AgentPaths> = Object.freeze({
 });
 
 /** A drive-letter path of plain components: no UNC share, no device path, no `.` or `..`, no control characters. */
-const LOCAL_ABSOLUTE = /^[A-Za-z]:(?:\\[^\\/:*?"<>|\u0000-\u001f]+)+\\?$/;
+const LOCAL_ABSOLUTE = /^[A-Za-z]:(?:\\[^\\/:*?"<>|]+)+\\?$/;
 
 /** Throws (typed) unless `dir` is a plain local absolute path, as `%ProgramData%` must be. */
 export function assertProgramData(dir: string): void {
   const parts = dir.split('\\').slice(1);
-  if (!LOCAL_ABSOLUTE.test(dir) || parts.some((p) => p === '.' || p === '..' || p.trim() !== p))
+  const control = [...dir].some((c) => c.charCodeAt(0) < 0x20);
+  if (control || !LOCAL_ABSOLUTE.test(dir) || parts.some((p) => p === '.' || p === '..' || p.trim() !== p))
     throw new TandemError(
       ErrorCodes.INTERNAL,
       `the ProgramData folder is not a local absolute path: ${JSON.stringify(dir)}`,
