@@ -37,8 +37,7 @@ import { SettingsStore } from './settings.js';
 import { guardSocketPath } from './socket-guard.js';
 import { wireStatus } from './snapshot-map.js';
 import { prepareStateDir } from './state-dir.js';
-import { openConsoleUsers } from './console-user.js';
-import { logindSessionsDir, userTunnelRefusal } from './user-tunnel-policy.js';
+import { openUserTunnelGate } from './console-user.js';
 
 /** What {@link Agent.start} needs. */
 export interface AgentConfig {
@@ -108,9 +107,7 @@ export class Agent {
       options.ciscoMachineStoreDir,
     );
     const adminGid = options.adminGroup ? await resolveAdminGid(options.adminGroup) : undefined;
-    const consoleUsers = await openConsoleUsers({
-      sessionsDir: () => options.logindSessionsDir ?? logindSessionsDir(),
-    });
+    const userTunnelRefusal = await openUserTunnelGate(options);
 
     const signers = new SignerRegistry();
     const network = new ResolvConfObserver({
@@ -177,12 +174,7 @@ export class Agent {
       settings,
       signers,
       ring: logging.ring,
-      userTunnelRefusal: (caller) =>
-        userTunnelRefusal(caller, {
-          sessionsDir: null,
-          withoutLogind: options.userTunnelWithoutLogind,
-          consoleUsers,
-        }),
+      userTunnelRefusal,
       diagnostics,
     });
     await guardSocketPath(options.socketPath);

@@ -5,7 +5,13 @@
  * reached only through a dynamic `import()`. Any other platform is a typed error.
  */
 import { ErrorCodes, TandemError } from '@tandem/common';
-import { logindConsoleUsers, type ConsoleUsers } from './user-tunnel-policy.js';
+import {
+  logindConsoleUsers,
+  logindSessionsDir,
+  userTunnelRefusal,
+  type ConsoleUsers,
+  type WithoutLogind,
+} from './user-tunnel-policy.js';
 
 /** What {@link openConsoleUsers} needs. */
 export interface ConsoleUsersOptions {
@@ -35,4 +41,20 @@ export async function openConsoleUsers(
         details: { platform },
       });
   }
+}
+
+/**
+ * The `connect` gate handlers.ts calls: {@link userTunnelRefusal} over this platform's console
+ * users (`--logind-sessions-dir`, else logind's own when systemd runs the machine, on Linux).
+ */
+export async function openUserTunnelGate(
+  options: { logindSessionsDir: string | null; userTunnelWithoutLogind: WithoutLogind },
+  platform: string = process.platform,
+): Promise<(caller: { uid: number; admin: boolean; user: string }) => Promise<string | null>> {
+  const consoleUsers = await openConsoleUsers(
+    { sessionsDir: () => options.logindSessionsDir ?? logindSessionsDir() },
+    platform,
+  );
+  return (caller) =>
+    userTunnelRefusal(caller, { sessionsDir: null, withoutLogind: options.userTunnelWithoutLogind, consoleUsers });
 }

@@ -75,7 +75,7 @@ export const DARWIN_AGENT_PATHS: Readonly<AgentPaths> = Object.freeze({
   ciscoProfileDir: '/opt/cisco/secureclient/vpn/profile',
   localPolicyFile: `${DARWIN_SUPPORT_DIR}/AnyConnectLocalPolicy.xml`,
   machineStoreDir: `${DARWIN_SUPPORT_DIR}/certs/machine`,
-  // [unverified on macOS] Cisco documents its PEM file store for macOS and Linux alike.
+  // [unverified] assumed where Linux's Secure Client keeps its PEM file store; not checked on a Mac.
   ciscoMachineStoreDir: CISCO_MACHINE_STORE,
   stateDir: posix.dirname(DARWIN_SOCKET),
   settingsDir: `${DARWIN_SUPPORT_DIR}/settings`,

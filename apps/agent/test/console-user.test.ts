@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@tandem/common';
-import { openConsoleUsers } from '../src/console-user.js';
+import { openConsoleUsers, openUserTunnelGate } from '../src/console-user.js';
 import { darwinConsoleUsers } from '../src/console-user-darwin.js';
 import { windowsConsoleUsers } from '../src/console-user-windows.js';
 import { userTunnelRefusal, type ConsoleUsers } from '../src/user-tunnel-policy.js';
@@ -101,5 +101,13 @@ describe('console users per platform', () => {
     expect(await userTunnelRefusal(alice, opts(null, 'admins'))).toMatch(/only administrators/);
     // Without a user key (Unix credentials built by hand): the uid in decimal.
     expect(await userTunnelRefusal({ uid: 501, admin: false }, opts(new Set(['501'])))).toBeNull();
+  });
+
+  it("the agent's gate: logind from --logind-sessions-dir on Linux, the caller's user key compared", async () => {
+    writeFileSync(join(dir, '4'), 'UID=1004\nACTIVE=1\nREMOTE=0\n');
+    const gate = await openUserTunnelGate({ logindSessionsDir: dir, userTunnelWithoutLogind: 'admins' }, 'linux');
+    expect(await gate({ uid: 1004, admin: false, user: '1004' })).toBeNull();
+    expect(await gate({ uid: 1005, admin: false, user: '1005' })).toMatch(/active local session/);
+    expect(await gate({ uid: 0, admin: true, user: '0' })).toBeNull();
   });
 });
