@@ -6,7 +6,7 @@
  *   account (SUDO_UID) in a child process, each with the permissions of the table;
  * - a utun interface: a ping answered through it, a route added through it and removed;
  * - the launch daemon: installed (plist + launchctl bootstrap), running, stopped by bootout and
- *   removed — with a probe in place of the agent, whose start still needs the Linux parts;
+ *   removed — with a probe in place of the agent (docs/platforms.md, "Not yet done");
  * - a certificate from the keychain signing: test/platform/certs-darwin.test.ts.
  */
 import { spawn } from 'node:child_process';

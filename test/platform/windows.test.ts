@@ -6,8 +6,8 @@
  *   identified from its token (its SID, elevated → admin);
  * - a Wintun adapter: a ping answered through it, a route added through it and removed;
  * - the service: installed (CreateServiceW), started by the SCM, stopped through the host's
- *   STOP handling and deleted — with a probe in place of the agent, whose start still needs the
- *   Linux parts (profiles under /etc, the network journal under /run);
+ *   STOP handling and deleted — with a probe in place of the agent, whose tunnels still miss
+ *   what docs/platforms.md lists under "Not yet done";
  * - a certificate from the OS store signing: test/platform/certs-windows.test.ts.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -27,20 +27,23 @@ import { createDiagnostics } from './diag/wiring.js';
 import { TunnelHistory } from './history.js';
 import { excludedStoreKinds, LocalPolicyStore } from './local-policy.js';
 import type { AgentOptions } from './options.js';
+import type { AgentPaths } from './platform-paths.js';
 import { ProfileUpdater } from './profile-updates.js';
 import { ProfileStore, type ProfileSet } from './profiles.js';
 import { recoverNetwork } from './recovery.js';
 import { nullNotifier, type ServiceNotifier } from './sd-notify.js';
 import { ServiceReadiness } from './service-readiness.js';
 import { SettingsStore } from './settings.js';
-import { assertNoRunningAgent, checkSocketDir } from './socket-guard.js';
+import { guardSocketPath } from './socket-guard.js';
 import { wireStatus } from './snapshot-map.js';
 import { prepareStateDir } from './state-dir.js';
-import { logindSessionsDir, userTunnelRefusal } from './user-tunnel-policy.js';
+import { openUserTunnelGate } from './console-user.js';
 
 /** What {@link Agent.start} needs. */
 export interface AgentConfig {
   options: AgentOptions;
+  /** The platform's default paths the options were parsed with (Linux's when absent). */
+  paths?: Readonly<AgentPaths>;
   logging: AgentLogging;
   scrub: ScrubReport;
   /** The protocol/data-plane runner (RealConnectionRunner in tandemd); null makes every bring-up fail. */
@@ -104,6 +107,7 @@ export class Agent {
       options.ciscoMachineStoreDir,
     );
     const adminGid = options.adminGroup ? await resolveAdminGid(options.adminGroup) : undefined;
+    const userTunnelRefusal = await openUserTunnelGate(options);
 
     const signers = new SignerRegistry();
     const network = new ResolvConfObserver({
@@ -170,15 +174,10 @@ export class Agent {
       settings,
       signers,
       ring: logging.ring,
-      userTunnelRefusal: (caller) =>
-        userTunnelRefusal(caller, {
-          sessionsDir: options.logindSessionsDir ?? logindSessionsDir(),
-          withoutLogind: options.userTunnelWithoutLogind,
-        }),
+      userTunnelRefusal,
       diagnostics,
     });
-    await checkSocketDir(options.socketPath);
-    await assertNoRunningAgent(options.socketPath);
+    await guardSocketPath(options.socketPath);
     const ipc = createIpcServer({
       socketPath: options.socketPath,
       handlers,

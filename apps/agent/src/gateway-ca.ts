@@ -8,13 +8,19 @@
 import { lstat, readFile } from 'node:fs/promises';
 import { systemTrustRoots } from '@tandem/certs';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { privatePathPolicy } from '@tandem/common/safe-fs';
 
 /** Reads the CA bundle after checking its ownership; throws E_USAGE when it is unsafe. */
 export async function readGatewayCa(path: string): Promise<string> {
   const st = await lstat(path);
   if (!st.isFile())
     throw new TandemError(ErrorCodes.USAGE, `${path}: gateway CA must be a regular file (links are refused)`);
-  if (st.uid !== 0 || (st.mode & 0o022) !== 0)
+  const policy = privatePathPolicy();
+  if (policy.kind === 'windows-acl') {
+    // Owner SID and DACL: every file there reports uid 0 and mode 0666.
+    const why = policy.protectedRefusal(path);
+    if (why !== null) throw new TandemError(ErrorCodes.USAGE, `${path}: gateway CA refused: ${why}`);
+  } else if (st.uid !== 0 || (st.mode & 0o022) !== 0)
     throw new TandemError(
       ErrorCodes.USAGE,
       `${path}: gateway CA must be owned by root and not writable by group/others`,

@@ -9,6 +9,7 @@ import { ErrorCodes, TandemError } from '@tandem/common';
 import type { MachineTunnelSetBy } from '@tandem/contract';
 import type { Engine } from '@tandem/engine';
 import type { Handlers } from '@tandem/ipc/server';
+import { peerUser } from '@tandem/ipc';
 import { resolveConnectTarget } from './connect-target.js';
 import type { DiagnosticsService } from './diag/service.js';
 import { toWireRecord, type LogRing } from './logging.js';
@@ -27,7 +28,7 @@ export interface HandlerDeps {
   ring: LogRing;
   diagnostics: DiagnosticsService;
   /** Null when the caller may start the user tunnel, else why not (docs/attack-surface.md). */
-  userTunnelRefusal: (caller: { uid: number; admin: boolean }) => Promise<string | null>;
+  userTunnelRefusal: (caller: { uid: number; admin: boolean; user: string }) => Promise<string | null>;
 }
 
 const DEFAULT_TAIL = 200;
@@ -49,7 +50,11 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   return {
     async connect(params, ctx) {
       const url = resolveConnectTarget(profiles.set.merged, params);
-      const refusal = await deps.userTunnelRefusal({ uid: ctx.peer.uid, admin: ctx.perms.includes('admin') });
+      const refusal = await deps.userTunnelRefusal({
+        uid: ctx.peer.uid,
+        admin: ctx.perms.includes('admin'),
+        user: peerUser(ctx.peer),
+      });
       if (refusal) throw new TandemError(ErrorCodes.PERMISSION, refusal);
       // This connection answers certs.list/certs.sign/prompt for the tunnel it asked for. It
       // is registered before the request because the engine may start authenticating at once;
@@ -71,7 +76,11 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       return wireStatus(engine.snapshot());
     },
     async 'signer.register'(_params, ctx) {
-      const refusal = await deps.userTunnelRefusal({ uid: ctx.peer.uid, admin: ctx.perms.includes('admin') });
+      const refusal = await deps.userTunnelRefusal({
+        uid: ctx.peer.uid,
+        admin: ctx.perms.includes('admin'),
+        user: peerUser(ctx.peer),
+      });
       if (refusal) throw new TandemError(ErrorCodes.PERMISSION, refusal);
       signers.offer(ctx);
       engine.signersChanged();

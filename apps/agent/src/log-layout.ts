@@ -3,11 +3,14 @@
  * (log-files.ts) and the reader (log-reader.ts): `agent.log`, then `agent.log.1` (the newest
  * rotated file) up to `agent.log.<keep>`, in a real directory owned by the agent's user that
  * nobody else may write to. The directory is root's 0750 (the unit's LogsDirectory); its
- * files are 0640, so root and the directory's group may read them, nobody else.
+ * files are 0640, so root and the directory's group may read them, nobody else. On Windows (the
+ * private-path policy of `@tandem/common/safe-fs`) it is a private directory: a protected DACL
+ * of SYSTEM and Administrators, which its files inherit.
  */
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { privatePathPolicy } from '@tandem/common/safe-fs';
 
 /** Name of the file being written. */
 export const AGENT_LOG = 'agent.log';
@@ -53,6 +56,8 @@ function checkDirStats(path: string, st: Stats): void {
  * writable by nobody else; an absent directory throws ENOENT.
  */
 export function checkLogDir(dir: string): void {
+  const policy = privatePathPolicy();
+  if (policy.kind === 'windows-acl') return policy.checkPrivateDir(dir, ErrorCodes.STATE_FILE);
   checkDirStats(dir, lstatSync(dir));
 }
 
@@ -61,6 +66,8 @@ export function checkLogDir(dir: string): void {
  * absent; throws E_STATE_FILE for an unsafe one.
  */
 export function ensureLogDir(dir: string): void {
+  const policy = privatePathPolicy();
+  if (policy.kind === 'windows-acl') return policy.ensurePrivateDir(dir, ErrorCodes.STATE_FILE);
   try {
     checkLogDir(dir);
     return;

@@ -9,13 +9,15 @@
  */
 import { join } from 'node:path';
 import { ErrorCodes, isTandemError, redactor } from '@tandem/common';
+import { selectPrivatePathPolicy, usePrivatePathPolicy } from '@tandem/common/safe-fs';
 import { RealConnectionRunner } from './adapters/connection-runner.js';
 import { Agent } from './agent.js';
 import { AttemptLog } from './attempts.js';
 import { scrubEnvironment } from './environment.js';
 import { gatewayTrust } from './gateway-ca.js';
 import { createAgentLogging } from './logging.js';
-import { parseOptions, USAGE } from './options.js';
+import { agentUsage, parseOptions } from './options.js';
+import { resolveAgentPaths, type AgentPaths } from './platform-paths.js';
 import { takeNotifySocket } from './sd-notify.js';
 import type { ServiceHost } from './service-host.js';
 import { installService, openServiceHost, uninstallService } from './service-select.js';
@@ -53,15 +55,24 @@ export async function main(argv: readonly string[]): Promise<number> {
   const scrub = scrubEnvironment();
   // systemd's notification socket is the agent's alone: out of the environment before any child exists.
   const notifySocket = takeNotifySocket();
+  let paths: Readonly<AgentPaths>;
+  try {
+    // The platform's defaults, and its rules for the agent's own files, before any is touched.
+    paths = await resolveAgentPaths();
+    usePrivatePathPolicy(await selectPrivatePathPolicy());
+  } catch (err) {
+    process.stderr.write(`tandemd: ${redactor.string(err instanceof Error ? err.message : String(err))}\n`);
+    return EX_SOFTWARE;
+  }
   let options;
   try {
-    options = parseOptions(argv, process.env);
+    options = parseOptions(argv, process.env, paths);
   } catch (err) {
-    process.stderr.write(`tandemd: ${(err as Error).message}\n${USAGE}`);
+    process.stderr.write(`tandemd: ${(err as Error).message}\n${agentUsage(paths)}`);
     return EX_USAGE;
   }
   if (options.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(agentUsage(paths));
     return 0;
   }
   if (options.serviceAction) return serviceCommand(options.serviceAction, argv);
@@ -153,6 +164,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
     agent = await Agent.start({
       options,
+      paths,
       logging,
       scrub,
       runner,

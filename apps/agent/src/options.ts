@@ -3,10 +3,9 @@
  * its defaults), never from a client: IPC methods take no paths.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isAbsolute } from 'node:path';
 import { ErrorCodes, TandemError, type LogLevel } from '@tandem/common';
-import { CISCO_MACHINE_STORE, LINUX_MACHINE_STORE } from '@tandem/certs';
-import { DEFAULT_PIPE, DEFAULT_SOCKET, socketFromEnv } from '@tandem/contract';
+import { DEFAULT_PIPE, socketFromEnv } from '@tandem/contract';
+import { isAbsoluteOn, LINUX_AGENT_PATHS, type AgentPaths } from './platform-paths.js';
 import { LOGIND_SESSIONS_DIR, type WithoutLogind } from './user-tunnel-policy.js';
 
 /** The agent's configuration after parsing argv and the environment. */
@@ -54,24 +53,31 @@ export interface AgentOptions {
   help: boolean;
 }
 
-/** Default directory of user-tunnel profiles; `mgmttun/` below it holds the machine tunnel profile. */
-export const DEFAULT_PROFILE_DIR = '/etc/tandem/profiles';
-/** Default local policy file: AnyConnect's file name, in Tandem's configuration directory. */
-export const DEFAULT_LOCAL_POLICY = '/etc/tandem/AnyConnectLocalPolicy.xml';
+/** Default directory of user-tunnel profiles on Linux; `mgmttun/` below it holds the machine tunnel profile. */
+export const DEFAULT_PROFILE_DIR = LINUX_AGENT_PATHS.profileDir;
+/** Default local policy file on Linux: AnyConnect's file name, in Tandem's configuration directory. */
+export const DEFAULT_LOCAL_POLICY = LINUX_AGENT_PATHS.localPolicyFile;
 /** Secure Client 5's profile directory on Linux; `mgmttun/` below it holds the machine tunnel profile. */
-export const CISCO_PROFILE_DIR = '/opt/cisco/secureclient/vpn/profile';
-/** Default runtime state directory (socket, network journal). */
-export const DEFAULT_STATE_DIR = '/run/tandem';
+export const CISCO_PROFILE_DIR = LINUX_AGENT_PATHS.ciscoProfileDir;
+/** Default runtime state directory on Linux (socket, network journal). */
+export const DEFAULT_STATE_DIR = LINUX_AGENT_PATHS.stateDir;
 /**
- * Default settings directory. Not below the runtime directory: systemd empties `/run/tandem`
- * whenever the unit stops, while `/var/lib/tandem` is the unit's StateDirectory.
+ * Default settings directory on Linux. Not below the runtime directory: systemd empties
+ * `/run/tandem` whenever the unit stops, while `/var/lib/tandem` is the unit's StateDirectory.
  */
-export const DEFAULT_SETTINGS_DIR = '/var/lib/tandem';
-/** Default directory of the agent's log files: the unit's LogsDirectory. */
-export const DEFAULT_LOG_DIR = '/var/log/tandem';
+export const DEFAULT_SETTINGS_DIR = LINUX_AGENT_PATHS.settingsDir;
+/** Default directory of the agent's log files on Linux: the unit's LogsDirectory. */
+export const DEFAULT_LOG_DIR = LINUX_AGENT_PATHS.logDir;
 
-/** Usage text printed by `--help`. */
-export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-dir DIR]
+/** The usage text with the defaults of `paths` (platform-paths.ts). */
+export function agentUsage(paths: Readonly<AgentPaths>): string {
+  const socket =
+    paths.platform === 'win32'
+      ? `named pipe (default ${paths.socket}, or $TANDEM_SOCKET)`
+      : `Unix socket (default ${paths.socket}, or $TANDEM_SOCKET;
+                     on Windows the pipe ${DEFAULT_PIPE})`;
+  const ciscoMachine = paths.ciscoMachineStoreDir ?? 'none on this platform';
+  return `usage: tandemd [--foreground] [--socket PATH] [--profile-dir DIR]
                [--cisco-profile-dir DIR | --no-cisco-profiles] [--local-policy FILE]
                [--machine-store DIR] [--cisco-machine-store DIR | --no-cisco-machine-store]
                [--machine-passphrase-file FILE] [--state-dir DIR] [--settings-dir DIR]
@@ -80,22 +86,21 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
                [--log-dir DIR | --no-log-files]
                [--service | --install-service | --uninstall-service]
 
-  --socket PATH      Unix socket (default ${DEFAULT_SOCKET}, or $TANDEM_SOCKET;
-                     on Windows the pipe ${DEFAULT_PIPE})
-  --profile-dir DIR  VPN profiles (default ${DEFAULT_PROFILE_DIR}; machine tunnel in DIR/mgmttun/)
+  --socket PATH      ${socket}
+  --profile-dir DIR  VPN profiles (default ${paths.profileDir}; machine tunnel in DIR/mgmttun/)
   --cisco-profile-dir DIR  Secure Client profiles, read after --profile-dir
-                     (default ${CISCO_PROFILE_DIR}; a missing directory is normal)
+                     (default ${paths.ciscoProfileDir}; a missing directory is normal)
   --no-cisco-profiles  read --profile-dir only (overrides --cisco-profile-dir)
-  --local-policy FILE  AnyConnect local policy (default ${DEFAULT_LOCAL_POLICY};
+  --local-policy FILE  AnyConnect local policy (default ${paths.localPolicyFile};
                      a missing file means every default)
-  --machine-store DIR  machine certificate store (default ${LINUX_MACHINE_STORE})
+  --machine-store DIR  machine certificate store (default ${paths.machineStoreDir})
   --cisco-machine-store DIR  Secure Client's machine certificates (NAME.pem, private/NAME.key),
-                     also read, root-owned like the above (default ${CISCO_MACHINE_STORE};
+                     also read, root-owned like the above (default ${ciscoMachine};
                      a missing directory is normal)
   --no-cisco-machine-store  read --machine-store only (overrides --cisco-machine-store)
   --machine-passphrase-file FILE  passphrase for encrypted machine keys (root-owned, mode 0600)
-  --state-dir DIR    runtime state (default ${DEFAULT_STATE_DIR})
-  --settings-dir DIR settings kept across restarts (default ${DEFAULT_SETTINGS_DIR}, mode 0700)
+  --state-dir DIR    runtime state (default ${paths.stateDir})
+  --settings-dir DIR settings kept across restarts (default ${paths.settingsDir}, mode 0700)
   --admin-group G    peers whose primary group is G are administrators
   --gateway-ca FILE  trust these CAs for gateways instead of the system roots
   --resolve HOST:IP  connect to IP for gateway HOST (repeatable; labs without DNS)
@@ -106,7 +111,7 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
                      when systemd runs the machine)
   --log-level L      debug, info (default), warn or error
   --log-format F     stderr as text (default) or json lines
-  --log-dir DIR      rotating JSON-lines log files (default ${DEFAULT_LOG_DIR}, 0750, root-owned;
+  --log-dir DIR      rotating JSON-lines log files (default ${paths.logDir}, 0750, root-owned;
                      agent.log + 9 rotated files of 4 MiB)
   --no-log-files     write no log files (stderr/journald only)
   --foreground       stay in the foreground (the only mode; accepted for service managers)
@@ -120,6 +125,10 @@ export const USAGE = `usage: tandemd [--foreground] [--socket PATH] [--profile-d
   --uninstall-service  stop the service and remove it
   --help, -h         show this text
 `;
+}
+
+/** Usage text printed by `--help` on Linux (the man page's); other platforms print {@link agentUsage} of theirs. */
+export const USAGE = agentUsage(LINUX_AGENT_PATHS);
 
 /**
  * The parseArgs declarations of tandemd's options; {@link USAGE} describes each (the drift test in
@@ -159,13 +168,19 @@ function usage(message: string): TandemError {
   return new TandemError(ErrorCodes.USAGE, message);
 }
 
-function absolute(name: string, value: string): string {
-  if (!isAbsolute(value)) throw usage(`--${name} must be an absolute path: ${value}`);
-  return value;
-}
-
-/** Parses argv (without node and script) and the environment; throws E_USAGE on bad input. */
-export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {
+/**
+ * Parses argv (without node and script) and the environment, with the defaults of `paths` (the
+ * platform's, from platform-paths.ts; Linux's unless given); throws E_USAGE on bad input.
+ */
+export function parseOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  paths: Readonly<AgentPaths> = LINUX_AGENT_PATHS,
+): AgentOptions {
+  const absolute = (name: string, value: string): string => {
+    if (!isAbsoluteOn(paths.platform, value)) throw usage(`--${name} must be an absolute path: ${value}`);
+    return value;
+  };
   let parsed;
   try {
     parsed = parseArgs({
@@ -198,29 +213,31 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
   }
   return {
     foreground: v.foreground === true,
-    socketPath: absolute('socket', v.socket ?? socketFromEnv(env)),
-    profileDir: absolute('profile-dir', v['profile-dir'] ?? DEFAULT_PROFILE_DIR),
+    socketPath: absolute('socket', v.socket ?? socketFromEnv(env, paths.platform)),
+    profileDir: absolute('profile-dir', v['profile-dir'] ?? paths.profileDir),
     ciscoProfileDir:
       v['no-cisco-profiles'] === true
         ? null
-        : absolute('cisco-profile-dir', v['cisco-profile-dir'] ?? CISCO_PROFILE_DIR),
-    localPolicyFile: absolute('local-policy', v['local-policy'] ?? DEFAULT_LOCAL_POLICY),
-    machineStoreDir: absolute('machine-store', v['machine-store'] ?? LINUX_MACHINE_STORE),
+        : absolute('cisco-profile-dir', v['cisco-profile-dir'] ?? paths.ciscoProfileDir),
+    localPolicyFile: absolute('local-policy', v['local-policy'] ?? paths.localPolicyFile),
+    machineStoreDir: absolute('machine-store', v['machine-store'] ?? paths.machineStoreDir),
     ciscoMachineStoreDir:
       v['no-cisco-machine-store'] === true
         ? null
-        : absolute('cisco-machine-store', v['cisco-machine-store'] ?? CISCO_MACHINE_STORE),
+        : v['cisco-machine-store'] !== undefined
+          ? absolute('cisco-machine-store', v['cisco-machine-store'])
+          : paths.ciscoMachineStoreDir,
     machinePassphraseFile: v['machine-passphrase-file']
       ? absolute('machine-passphrase-file', v['machine-passphrase-file'])
       : null,
-    stateDir: absolute('state-dir', v['state-dir'] ?? DEFAULT_STATE_DIR),
-    settingsDir: absolute('settings-dir', v['settings-dir'] ?? DEFAULT_SETTINGS_DIR),
+    stateDir: absolute('state-dir', v['state-dir'] ?? paths.stateDir),
+    settingsDir: absolute('settings-dir', v['settings-dir'] ?? paths.settingsDir),
     adminGroup: group ?? null,
     gatewayCaFile: v['gateway-ca'] ? absolute('gateway-ca', v['gateway-ca']) : null,
     resolve,
     logLevel: level as LogLevel,
     logFormat: format,
-    logDir: v['no-log-files'] === true ? null : absolute('log-dir', v['log-dir'] ?? DEFAULT_LOG_DIR),
+    logDir: v['no-log-files'] === true ? null : absolute('log-dir', v['log-dir'] ?? paths.logDir),
     logindSessionsDir: v['logind-sessions-dir'] ? absolute('logind-sessions-dir', v['logind-sessions-dir']) : null,
     userTunnelWithoutLogind: withoutLogind,
     service: v.service === true,

@@ -16,6 +16,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, isTandemError, type Logger } from '@tandem/common';
+import { privatePathPolicy } from '@tandem/common/safe-fs';
 import {
   loadProfileFile,
   mergeProfiles,
@@ -118,7 +119,12 @@ export class ProfileStore {
     try {
       const st = await lstat(dir);
       if (!st.isDirectory()) throw new Error('is not a directory (symbolic links are refused)');
-      if (st.uid !== 0 || (st.mode & 0o022) !== 0)
+      const policy = privatePathPolicy();
+      if (policy.kind === 'windows-acl') {
+        // Owner SID and DACL; adding files is harmless there (each file's own check refuses a stranger's).
+        const why = policy.protectedRefusal(dir, { directory: true });
+        if (why !== null) throw new Error(why);
+      } else if (st.uid !== 0 || (st.mode & 0o022) !== 0)
         throw new Error('is not owned by root or is writable by group/others');
       const entries = await readdir(dir);
       return entries.filter((n) => n.toLowerCase().endsWith('.xml')).sort();

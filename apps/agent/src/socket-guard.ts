@@ -37,6 +37,17 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
+/**
+ * Both checks where the endpoint is a Unix socket. On Windows there is no socket file: the
+ * agent's pipe is created with FILE_FLAG_FIRST_PIPE_INSTANCE, so a running agent (or anyone
+ * holding the name) makes the listen fail instead (ipc's pipe-endpoint-windows.ts).
+ */
+export async function guardSocketPath(socketPath: string, platform: string = process.platform): Promise<void> {
+  if (platform === 'win32') return;
+  await checkSocketDir(socketPath);
+  await assertNoRunningAgent(socketPath);
+}
+
 /** Throws when another agent is serving `socketPath`; a dead socket is left for the IPC server to replace. */
 export async function assertNoRunningAgent(socketPath: string): Promise<void> {
   const st = await lstat(socketPath).catch(() => null);

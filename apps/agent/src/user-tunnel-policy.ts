@@ -1,8 +1,10 @@
 /**
  * Who may start the user tunnel. Secure Client lets the interactive console user connect; on
- * Linux that is the owner of a local, active logind session. Administrators always may. Where
- * logind is absent (containers, minimal systems) the operator chooses the fallback: any local
- * user (`any`, the default) or administrators only (`admins`).
+ * Linux that is the owner of a local, active logind session, on macOS the owner of
+ * `/dev/console`, on Windows the user of the active console session (console-user.ts chooses).
+ * Administrators always may. Where the platform cannot tell (no logind: containers, minimal
+ * systems) the operator chooses the fallback: any local user (`any`, the default) or
+ * administrators only (`admins`).
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -10,6 +12,12 @@ import { join } from 'node:path';
 
 /** What applies when there is no logind session directory. */
 export type WithoutLogind = 'any' | 'admins';
+
+/**
+ * The users at the machine's console now, by user key (the uid in decimal on Unix, the SID on
+ * Windows: the peer's `user`); null when the platform cannot tell.
+ */
+export type ConsoleUsers = () => Promise<ReadonlySet<string> | null>;
 
 /** Where logind publishes its sessions (one `KEY=VALUE` file per session). */
 export const LOGIND_SESSIONS_DIR = '/run/systemd/sessions';
@@ -49,19 +57,35 @@ export async function activeLocalUids(sessionsDir: string | null): Promise<Set<n
   return uids;
 }
 
+/** Linux's {@link ConsoleUsers}: logind's active local sessions, read from `sessionsDir()` at each call. */
+export function logindConsoleUsers(sessionsDir: () => string | null): ConsoleUsers {
+  return async () => {
+    const uids = await activeLocalUids(sessionsDir());
+    return uids === null ? null : new Set([...uids].map(String));
+  };
+}
+
 /**
- * Null when `uid` may start the user tunnel, else the reason it may not (shown to that caller).
+ * Null when the caller may start the user tunnel, else the reason it may not (shown to that
+ * caller). `consoleUsers` (console-user.ts) replaces the logind directory when given.
  */
 export async function userTunnelRefusal(
-  caller: { uid: number; admin: boolean },
-  opts: { sessionsDir: string | null; withoutLogind: WithoutLogind },
+  caller: { uid: number; admin: boolean; user?: string },
+  opts: { sessionsDir: string | null; withoutLogind: WithoutLogind; consoleUsers?: ConsoleUsers },
 ): Promise<string | null> {
   if (caller.admin) return null;
-  const active = await activeLocalUids(opts.sessionsDir);
-  if (active === null) {
-    return opts.withoutLogind === 'any' ? null : 'only administrators may start the user tunnel on this machine';
+  if (opts.consoleUsers) {
+    const users = await opts.consoleUsers();
+    if (users === null) return fallback(opts.withoutLogind);
+    return users.has(caller.user ?? String(caller.uid)) ? null : NOT_CONSOLE;
   }
-  return active.has(caller.uid)
-    ? null
-    : 'only the user of the active local session (or an administrator) may start the user tunnel';
+  const active = await activeLocalUids(opts.sessionsDir);
+  if (active === null) return fallback(opts.withoutLogind);
+  return active.has(caller.uid) ? null : NOT_CONSOLE;
+}
+
+const NOT_CONSOLE = 'only the user of the active local session (or an administrator) may start the user tunnel';
+
+function fallback(withoutLogind: WithoutLogind): string | null {
+  return withoutLogind === 'any' ? null : 'only administrators may start the user tunnel on this machine';
 }

@@ -53,14 +53,21 @@ export const API_VERSION = 2;
 /** The API minor version: features added within {@link API_VERSION}, see the changelog above. */
 export const API_MINOR = 2;
 
-/** Where tandemd listens unless told otherwise; the agent, the CLI and the tray share it. */
+/** Where tandemd listens unless told otherwise (Linux); the agent, the CLI and the tray share it. */
 export const DEFAULT_SOCKET = '/run/tandem/tandemd.sock';
+/** Where tandemd listens on macOS, which has no `/run`: `/var/run`, emptied at boot the same way. */
+export const DARWIN_SOCKET = '/var/run/tandem/tandemd.sock';
 /** Where tandemd listens on Windows: a local named pipe (no Unix sockets with peer credentials there). */
 export const DEFAULT_PIPE = '\\\\.\\pipe\\tandem';
 
+/** The agent's address on `platform` when nothing chose another: {@link DEFAULT_PIPE}, {@link DARWIN_SOCKET} or {@link DEFAULT_SOCKET}. */
+export function defaultSocket(platform: string): string {
+  if (platform === 'win32') return DEFAULT_PIPE;
+  return platform === 'darwin' ? DARWIN_SOCKET : DEFAULT_SOCKET;
+}
+
 /**
- * `$TANDEM_SOCKET` when it is set and not empty, else {@link DEFAULT_SOCKET} ({@link DEFAULT_PIPE}
- * on Windows).
+ * `$TANDEM_SOCKET` when it is set and not empty, else the platform's {@link defaultSocket}.
  */
 export function socketFromEnv(
   env: Readonly<Record<string, string | undefined>>,
@@ -69,5 +76,5 @@ export function socketFromEnv(
 ): string {
   const fromEnv = env['TANDEM_SOCKET'];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  return platform === 'win32' ? DEFAULT_PIPE : DEFAULT_SOCKET;
+  return defaultSocket(platform);
 }

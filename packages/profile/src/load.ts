@@ -3,11 +3,15 @@
  * ownership, size, content) comes from that descriptor, so a file swapped between check and
  * read is not a concern. Opening with O_NONBLOCK keeps a FIFO planted in
  * place of a profile from blocking the reader; it is then refused as a non-regular file.
+ * On Windows (the private-path policy of `@tandem/common/safe-fs`) ownership is the owner SID
+ * and the DACL, read from the same descriptor; there is no O_NOFOLLOW, so the path must name the
+ * very file that was opened, not a link to it.
  */
 import { constants } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { privatePathPolicy, type PrivatePathPolicy } from '@tandem/common/safe-fs';
 import { DEFAULT_XML_LIMITS, invalidXml } from '@tandem/xml';
 import type { AnyParsedDocument, ParseOptions } from './parse.js';
 import { parseAnyDocument } from './parse.js';
@@ -59,6 +63,24 @@ async function checkParents(file: string): Promise<void> {
   }
 }
 
+/** The agent-mode checks where trust is an owner SID and a DACL (Windows). */
+async function checkAcls(policy: PrivatePathPolicy, path: string, fh: FileHandle): Promise<void> {
+  const seen = await lstat(path, { bigint: true });
+  const opened = await fh.stat({ bigint: true });
+  if (seen.isSymbolicLink() || seen.ino !== opened.ino || seen.dev !== opened.dev)
+    throw unsafe(path, 'is a symbolic link or was replaced while being opened (refused in agent mode)');
+  const why = policy.protectedRefusal(path, { fd: fh.fd });
+  if (why !== null) throw unsafe(path, why);
+  let dir = dirname(resolve(path));
+  for (;;) {
+    const refusal = policy.protectedRefusal(dir, { directory: true });
+    if (refusal !== null) throw unsafe(path, `directory ${dir} ${refusal}`);
+    const up = dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
+}
+
 /**
  * Reads a regular file of at most `maxBytes` (default 1 MiB) through one descriptor.
  * Throws E_PROFILE_IO (missing, unreadable), E_PROFILE_UNSAFE_FILE (not a regular file,
@@ -77,8 +99,12 @@ export async function readProfileBytes(path: string, opts: LoadOptions = {}): Pr
     const st = await fh.stat();
     if (!st.isFile()) throw unsafe(path, 'is not a regular file');
     if (opts.requireRootOwned) {
-      if (!trusted(st.uid, st.mode)) throw unsafe(path, 'is not owned by root or is writable by group/others');
-      await checkParents(path);
+      const policy = privatePathPolicy();
+      if (policy.kind === 'windows-acl') await checkAcls(policy, path, fh);
+      else {
+        if (!trusted(st.uid, st.mode)) throw unsafe(path, 'is not owned by root or is writable by group/others');
+        await checkParents(path);
+      }
     }
     if (st.size > maxBytes)
       throw invalidXml(path, 0, 0, `document is ${st.size} bytes; the limit is ${maxBytes} bytes`);

@@ -9,6 +9,7 @@
 import { readFile, readdir, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, redactor, TandemError, type Logger } from '@tandem/common';
+import { privatePathPolicy } from '@tandem/common/safe-fs';
 import {
   collectCandidates,
   defaultStores,
@@ -29,7 +30,12 @@ export async function readPassphraseFile(path: string): Promise<string> {
   const st = await lstat(path);
   if (!st.isFile())
     throw new TandemError(ErrorCodes.USAGE, `${path}: passphrase file must be a regular file (links are refused)`);
-  if (st.uid !== 0 || (st.mode & 0o077) !== 0)
+  const policy = privatePathPolicy();
+  if (policy.kind === 'windows-acl') {
+    // Owner SID and DACL (every file there reports uid 0): nobody else may even read it.
+    const why = policy.protectedRefusal(path, { secret: true });
+    if (why !== null) throw new TandemError(ErrorCodes.USAGE, `${path}: passphrase file refused: ${why}`);
+  } else if (st.uid !== 0 || (st.mode & 0o077) !== 0)
     throw new TandemError(ErrorCodes.USAGE, `${path}: passphrase file must be owned by root with mode 0600`);
   const value = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
   redactor.addSecret(value);

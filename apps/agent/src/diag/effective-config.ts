@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import type { AgentOptions } from '../options.js';
 import { parseOptions } from '../options.js';
+import { LINUX_AGENT_PATHS, type AgentPaths } from '../platform-paths.js';
 import { localPolicySettings } from '@tandem/profile';
 import type { LocalPolicyState } from '../local-policy.js';
 import type { ProfileSet } from '../profiles.js';
@@ -26,8 +27,9 @@ export function effectiveConfig(
   machineSwitch: { enabled: boolean; setBy?: { uid: number; at: string } },
   profiles: ProfileSet,
   localPolicy: LocalPolicyState,
+  paths: Readonly<AgentPaths> = LINUX_AGENT_PATHS,
 ): Record<string, Setting> {
-  const defaults = parseOptions([], {}) as unknown as Record<string, unknown>;
+  const defaults = parseOptions([], {}, paths) as unknown as Record<string, unknown>;
   const out: Record<string, Setting> = {};
   for (const [key, value] of Object.entries(options)) {
     if (key === 'help') continue;

@@ -18,6 +18,7 @@ import type { SettingsStore } from '../settings.js';
 import { AGENT_VERSION } from '../version.js';
 import { childEnv } from '../environment.js';
 import type { AgentState } from './agent-files.js';
+import type { AgentPaths } from '../platform-paths.js';
 import { effectiveConfig } from './effective-config.js';
 import { agentCollectors } from './index.js';
 import { DiagnosticsService } from './service.js';
@@ -26,7 +27,13 @@ import type { Collector } from '@tandem/diagnostics';
 /** The parts {@link createDiagnostics} reads. */
 export interface DiagnosticsParts {
   /** What the agent was started with (a part of `AgentConfig`). */
-  config: { options: AgentOptions; scrub: ScrubReport; gatewayCa?: string; resolvConf?: string };
+  config: {
+    options: AgentOptions;
+    paths?: Readonly<AgentPaths>;
+    scrub: ScrubReport;
+    gatewayCa?: string;
+    resolvConf?: string;
+  };
   engine: Engine;
   profiles: ProfileStore;
   localPolicy: LocalPolicyStore;
@@ -79,6 +86,7 @@ export function createDiagnostics(parts: DiagnosticsParts): DiagnosticsService {
         machineSwitch(),
         profiles.set,
         localPolicy.state,
+        config.paths,
       ),
       'agent.removedEnvironment': { value: [...config.scrub.removed], source: 'removed at start (names only)' },
       'agent.childEnvironment': {

@@ -3,7 +3,6 @@
  * `call(method, params)` typed from the contract, event listeners, and answers the agent's
  * reverse requests with the handlers it was given. It never imports the server half.
  */
-import net from 'node:net';
 import { ErrorCodes, TandemError, nullLogger, type Logger } from '@tandem/common';
 import {
   API_VERSION,
@@ -26,7 +25,7 @@ import {
 import { AGENT_FRAME_MAX } from '../frame-caps.js';
 import { FrameReader, encodeFrame, parseFrame } from '../framing.js';
 import { classifyAtClient, errorFromWire, toWireError, type ReverseRequestFrame } from '../wire.js';
-import { verifySocketOwner } from './ownership.js';
+import { openTransport } from './transport.js';
 
 /** How the client answers one reverse request from the agent. */
 export type ReverseHandler<R extends ReverseName> = (params: ReverseParams<R>) => Promise<ReverseResult<R>>;
@@ -35,13 +34,15 @@ export type ReverseHandlers = { [R in ReverseName]?: ReverseHandler<R> };
 
 /** Options of {@link connectIpc}. */
 export interface ConnectOptions {
+  /** The agent's Unix socket, or its named pipe on Windows. */
   socketPath: string;
   /** This client's version, reported in `hello`. */
   clientVersion: string;
   reverseHandlers?: ReverseHandlers;
   /**
-   * Skip the root-ownership check of the socket. Only for development agents run by a normal
-   * user; production clients must keep it off so nobody can pose as the agent.
+   * Skip the check that the agent is root's (the socket's owner; on Windows the pipe's owner and
+   * server process must be LocalSystem's). Only for development agents run by a normal user;
+   * production clients must keep it off so nobody can pose as the agent.
    */
   allowNonRootOwner?: boolean;
   /** Per-call timeout (default 30 s). */
@@ -76,18 +77,8 @@ interface Pending {
 
 /** Connects to the agent and completes the `hello` exchange (E_VERSION_MISMATCH if majors differ). */
 export async function connectIpc(opts: ConnectOptions): Promise<IpcClient> {
-  if (!opts.allowNonRootOwner) await verifySocketOwner(opts.socketPath);
   const logger = (opts.logger ?? nullLogger).child('ipc-client');
-  const socket = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.createConnection({ path: opts.socketPath });
-    s.once('connect', () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-    s.once('error', (err) =>
-      reject(new TandemError(ErrorCodes.IPC_CLOSED, `cannot connect to the agent: ${err.message}`, { cause: err })),
-    );
-  });
+  const socket = await openTransport({ address: opts.socketPath, allowNonRootOwner: opts.allowNonRootOwner === true });
   const reader = new FrameReader(opts.maxFrameBytes ?? AGENT_FRAME_MAX);
   const pending = new Map<number, Pending>();
   const listeners = new Map<EventName, Set<(data: unknown, seq: number) => void>>();

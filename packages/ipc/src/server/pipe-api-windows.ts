@@ -9,11 +9,9 @@
  */
 import { createRequire } from 'node:module';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { loadLibuvApi, type Win32, type Win32Handle } from '../libuv-api-windows.js';
 
-/** A Win32 HANDLE as an integer. */
-export type Win32Handle = number;
-/** A call's value, or the Win32 error it failed with. */
-export type Win32<T> = { ok: true; value: T } | { ok: false; error: number };
+export type { Win32, Win32Handle } from '../libuv-api-windows.js';
 /** A security descriptor built from SDDL; released by {@link PipeApi.freeSecurityDescriptor}. */
 export interface SecurityDescriptor {
   readonly sddl: string;
@@ -91,7 +89,7 @@ type AsyncFn = Fn & { async: (...args: unknown[]) => void };
 let loaded: PipeApi | undefined;
 
 /**
- * Binds kernel32, advapi32 and node's own libuv export through koffi, once per process (koffi's
+ * Binds kernel32, advapi32 and node's own libuv export (libuv-api-windows.ts) through koffi, once per process (koffi's
  * named types cannot be declared twice). Fails (typed) anywhere but Windows.
  */
 export function loadPipeApi(): PipeApi {
@@ -105,8 +103,7 @@ function bind(): PipeApi {
   const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   const k32 = koffi.load('kernel32.dll');
   const adv = koffi.load('advapi32.dll');
-  // No name is the running executable (GetModuleHandle(NULL)): node.exe exports libuv for addons.
-  const self = koffi.load(null);
+  const libuv = loadLibuvApi();
   const f = (lib: ReturnType<typeof koffi.load>, decl: string) => lib.func(decl) as unknown as AsyncFn;
   const GetLastError = f(k32, 'uint32_t __stdcall GetLastError()');
   const SA = koffi.struct('TANDEM_SECURITY_ATTRIBUTES', { nLength: 'uint32_t', sd: 'void *', inherit: 'int32_t' });
@@ -149,7 +146,6 @@ function bind(): PipeApi {
     'int __stdcall GetTokenInformation(intptr_t token, int cls, void *buf, uint32_t len, _Out_ uint32_t *ret)',
   );
   const SidToString = f(adv, 'int __stdcall ConvertSidToStringSidW(void *sid, _Out_ void **text)');
-  const openOsfHandle = f(self, 'int uv_open_osfhandle(intptr_t handle)');
 
   const fail = <T>(): Win32<T> => ({ ok: false, error: GetLastError() as number });
   const sidText = (sid: unknown): string | null => {
@@ -239,10 +235,6 @@ function bind(): PipeApi {
       }),
     disconnect: (pipe) => void DisconnectNamedPipe(pipe),
     closeHandle: (h) => void CloseHandle(h),
-    adoptHandle(pipe) {
-      // _open_osfhandle in node's C runtime: -1 on failure, with no Win32 error to read.
-      const fd = openOsfHandle(pipe) as number;
-      return fd < 0 ? { ok: false, error: -1 } : { ok: true, value: fd };
-    },
+    adoptHandle: (pipe) => libuv.adoptHandle(pipe),
   };
 }
