@@ -2,6 +2,7 @@
  * `tandem` process entry point (loaded by bin/tandem.js): the only module that touches
  * `process`.
  */
+import { selectPrivatePathPolicy, usePrivatePathPolicy } from '@tandem/common/safe-fs';
 import { main } from './cli.js';
 import { ExitCode, type CliIo } from './io.js';
 
@@ -26,7 +27,13 @@ const processIo: CliIo = {
   err: bestEffort(process.stderr),
 };
 
-main(process.argv.slice(2), processIo).then(
+/** Linux and macOS check private files by owner and mode; Windows needs its ACL policy first. */
+async function run(): Promise<number> {
+  if (process.platform === 'win32') usePrivatePathPolicy(await selectPrivatePathPolicy());
+  return main(process.argv.slice(2), processIo);
+}
+
+run().then(
   (code) => {
     process.exitCode = code;
   },

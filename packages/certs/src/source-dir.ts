@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { ErrorCodes, TandemError } from '@tandem/common';
+import { privatePathPolicy } from '@tandem/common/safe-fs';
 import { looksLikePem, openPemKey, readPem, readPkcs12, WrongPasswordError, type FileContents } from './keyfile.js';
 import { CertificateModel, type KeySource } from './model.js';
 import { KeyObjectSigner, keyMatchesSpki } from './signer.js';
@@ -36,8 +37,12 @@ const P12_EXT = new Set(['.p12', '.pfx']);
 /** Certificate files are small; a cap keeps a planted huge file from exhausting memory. */
 const MAX_FILE = 1024 * 1024;
 
-function safeMode(uid: number, mode: number): boolean {
-  return uid === 0 && (mode & 0o022) === 0;
+/**
+ * Whether a machine-store directory or file (by path, or by its open descriptor) is root's and
+ * writable by nobody else — owner and mode on Linux and macOS, owner and DACL on Windows.
+ */
+function protectedAsRoot(path: string, check: { fd?: number; directory?: boolean }): boolean {
+  return privatePathPolicy().protectedRefusal(path, check) === null;
 }
 
 /** Certificates from one directory (not recursive). */
@@ -66,7 +71,7 @@ export class DirectorySource implements CertificateSource {
     try {
       if (this.opts.requireRootOwned) {
         const st = await lstat(this.dir);
-        if (!st.isDirectory() || !safeMode(st.uid, st.mode)) {
+        if (!st.isDirectory() || !protectedAsRoot(this.dir, { directory: true })) {
           throw new TandemError(
             ErrorCodes.CERT_STORE,
             `machine store ${this.dir} refused: it must be a directory owned by root and not writable by group or others`,
@@ -116,7 +121,7 @@ export class DirectorySource implements CertificateSource {
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new Error('skipped: not a regular file');
-      if (this.opts.requireRootOwned && !safeMode(st.uid, st.mode))
+      if (this.opts.requireRootOwned && !protectedAsRoot(path, { fd: fh.fd }))
         throw new Error('refused: machine store file must be owned by root and not writable by group or others');
       if (st.size > MAX_FILE) throw new Error(`skipped: larger than ${MAX_FILE} bytes`);
       return await fh.readFile();

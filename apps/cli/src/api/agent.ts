@@ -42,7 +42,9 @@ export async function openAgent(
     new TandemError(ErrorCodes.IPC_CLOSED, `tandemd is not running (${why} ${socketPath})`, {
       details: { socketPath },
     });
-  if ((await lstat(socketPath).catch(() => null)) === null) throw notRunning('no socket at');
+  // On Windows the "socket" is the agent's named pipe: a stat would open (and use up) an instance.
+  if (process.platform !== 'win32' && (await lstat(socketPath).catch(() => null)) === null)
+    throw notRunning('no socket at');
   try {
     return await connectIpc({
       socketPath,
