@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { loadLibuvApi, type Win32, type Win32Handle } from '../libuv-api-windows.js';
+import { loadTokenApi } from '../token-api-windows.js';
 
 /** The calls the pipe client makes. */
 export interface PipeClientApi {
@@ -42,8 +43,6 @@ function bind(): PipeClientApi {
   const adv = koffi.load('advapi32.dll');
   const libuv = loadLibuvApi();
   const f = (lib: ReturnType<typeof koffi.load>, decl: string) => lib.func(decl) as unknown as Fn;
-  // A name of its own: koffi's named types are process-wide, and the server half declares one too.
-  const SAA = koffi.struct('TANDEM_IPC_CLIENT_SID_AND_ATTRIBUTES', { sid: 'void *', attributes: 'uint32_t' });
   const GetLastError = f(k32, 'uint32_t __stdcall GetLastError()');
   const CreateFileW = f(
     k32,
@@ -58,32 +57,9 @@ function bind(): PipeClientApi {
     'uint32_t __stdcall GetSecurityInfo(intptr_t h, int type, uint32_t info, _Out_ void **owner, void *group, void *dacl, void *sacl, _Out_ void **sd)',
   );
   const OpenProcessToken = f(adv, 'int __stdcall OpenProcessToken(intptr_t p, uint32_t access, _Out_ intptr_t *token)');
-  const GetTokenInformation = f(
-    adv,
-    'int __stdcall GetTokenInformation(intptr_t token, int cls, void *buf, uint32_t len, _Out_ uint32_t *ret)',
-  );
-  const SidToString = f(adv, 'int __stdcall ConvertSidToStringSidW(void *sid, _Out_ void **text)');
+  const { sidText, tokenUser } = loadTokenApi();
 
   const fail = <T>(): Win32<T> => ({ ok: false, error: GetLastError() as number });
-  const sidText = (sid: unknown): Win32<string> => {
-    const out: unknown[] = [null];
-    if (!SidToString(sid, out)) return fail();
-    const text = koffi.decode(out[0], 'str16') as string;
-    LocalFree(out[0]);
-    return { ok: true, value: text };
-  };
-  const tokenUser = (token: Win32Handle): Win32<string> => {
-    const need = [0];
-    GetTokenInformation(token, 1, null, 0, need);
-    if (!need[0]) return fail();
-    const mem = koffi.alloc('uint8_t', need[0]);
-    try {
-      if (!GetTokenInformation(token, 1, mem, need[0], need)) return fail();
-      return sidText((koffi.decode(mem, SAA) as { sid: unknown }).sid);
-    } finally {
-      koffi.free(mem);
-    }
-  };
   return {
     createFile(name, access, flags) {
       const OPEN_EXISTING = 3;

@@ -10,16 +10,13 @@
 import { createRequire } from 'node:module';
 import { ErrorCodes, TandemError } from '@tandem/common';
 import { loadLibuvApi, type Win32, type Win32Handle } from '../libuv-api-windows.js';
+import { loadTokenApi, type TokenGroup } from '../token-api-windows.js';
 
 export type { Win32, Win32Handle } from '../libuv-api-windows.js';
+export type { TokenGroup } from '../token-api-windows.js';
 /** A security descriptor built from SDDL; released by {@link PipeApi.freeSecurityDescriptor}. */
 export interface SecurityDescriptor {
   readonly sddl: string;
-}
-/** One group of a token: its SID as text and its SE_GROUP_* attributes. */
-export interface TokenGroup {
-  sid: string;
-  attributes: number;
 }
 
 /** Win32 error codes this code tells apart. */
@@ -107,7 +104,6 @@ function bind(): PipeApi {
   const f = (lib: ReturnType<typeof koffi.load>, decl: string) => lib.func(decl) as unknown as AsyncFn;
   const GetLastError = f(k32, 'uint32_t __stdcall GetLastError()');
   const SA = koffi.struct('TANDEM_SECURITY_ATTRIBUTES', { nLength: 'uint32_t', sd: 'void *', inherit: 'int32_t' });
-  const SAA = koffi.struct('TANDEM_SID_AND_ATTRIBUTES', { sid: 'void *', attributes: 'uint32_t' });
   const OV = koffi.struct('TANDEM_OVERLAPPED', {
     internal: 'uintptr_t',
     internalHigh: 'uintptr_t',
@@ -141,34 +137,9 @@ function bind(): PipeApi {
     'int __stdcall OpenThreadToken(intptr_t thread, uint32_t access, int self, _Out_ intptr_t *token)',
   );
   const RevertToSelf = f(adv, 'int __stdcall RevertToSelf()');
-  const GetTokenInformation = f(
-    adv,
-    'int __stdcall GetTokenInformation(intptr_t token, int cls, void *buf, uint32_t len, _Out_ uint32_t *ret)',
-  );
-  const SidToString = f(adv, 'int __stdcall ConvertSidToStringSidW(void *sid, _Out_ void **text)');
+  const tokens = loadTokenApi();
 
   const fail = <T>(): Win32<T> => ({ ok: false, error: GetLastError() as number });
-  const sidText = (sid: unknown): string | null => {
-    const out: unknown[] = [null];
-    if (!SidToString(sid, out)) return null;
-    const text = koffi.decode(out[0], 'str16') as string;
-    LocalFree(out[0]);
-    return text;
-  };
-  /** GetTokenInformation into native memory sized by a first probing call; `read` decodes it. */
-  const tokenInfo = <T>(token: Win32Handle, cls: number, read: (mem: unknown) => T | null): Win32<T> => {
-    const need = [0];
-    GetTokenInformation(token, cls, null, 0, need);
-    if (!need[0]) return fail();
-    const mem = koffi.alloc('uint8_t', need[0]);
-    try {
-      if (!GetTokenInformation(token, cls, mem, need[0], need)) return fail();
-      const value = read(mem);
-      return value === null ? fail() : { ok: true, value };
-    } finally {
-      koffi.free(mem);
-    }
-  };
   const overlapped = new Map<Win32Handle, unknown>();
   return {
     securityDescriptor(sddl) {
@@ -219,20 +190,8 @@ function bind(): PipeApi {
       return OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, 1, token) ? { ok: true, value: token[0]! } : fail();
     },
     revertToSelf: () => (RevertToSelf() ? 0 : (GetLastError() as number)),
-    tokenUser: (token) => tokenInfo(token, 1, (mem) => sidText((koffi.decode(mem, SAA) as { sid: unknown }).sid)),
-    tokenGroups: (token) =>
-      tokenInfo(token, 2, (mem) => {
-        const count = koffi.decode(mem, 'uint32_t') as number;
-        // TOKEN_GROUPS: a DWORD count, then the array at pointer alignment.
-        const groups = koffi.decode(mem, 8, SAA, count) as Array<{ sid: unknown; attributes: number }>;
-        const out: TokenGroup[] = [];
-        for (const g of groups) {
-          const sid = sidText(g.sid);
-          if (sid === null) return null;
-          out.push({ sid, attributes: g.attributes });
-        }
-        return out;
-      }),
+    tokenUser: (token) => tokens.tokenUser(token),
+    tokenGroups: (token) => tokens.tokenGroups(token),
     disconnect: (pipe) => void DisconnectNamedPipe(pipe),
     closeHandle: (h) => void CloseHandle(h),
     adoptHandle: (pipe) => libuv.adoptHandle(pipe),
