@@ -1,9 +1,22 @@
 /**
  * The plain file helpers every private-path policy shares (`@tandem/common/safe-fs` re-exports
  * them): a bounded read from an open descriptor, a directory fsync, an unlink that never follows
- * a link. No ownership rules here: those are the policy's (private-path.ts).
+ * a link, a replace through a temp file. No ownership rules here: those are the policy's
+ * (private-path.ts).
  */
-import { closeSync, constants, fsyncSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * Reads from an open fd until end of file or `limit` bytes (size is a hint; the file may be
@@ -39,6 +52,33 @@ export function removeFile(path: string): boolean {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
+ * Replaces `path` with `data`: a new temp file beside it (created exclusively with `mode`, plus
+ * `flags` such as O_NOFOLLOW), written, flushed and renamed over `path`. The temp file never
+ * outlives a failure. Making the rename itself durable (the directory's fsync) is the caller's.
+ */
+export function replaceViaTemp(path: string, data: Buffer | string, mode: number, flags = 0): void {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | flags, mode);
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
     throw err;
   }
 }

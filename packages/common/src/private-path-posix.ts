@@ -4,22 +4,10 @@
  * itself, so there is no check-then-open race) and atomic writes go through a temp file in the
  * same directory, fsync, rename, fsync of the directory.
  */
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { TandemError, type ErrorCode } from './errors.js';
-import { fsyncDir, readAll } from './fs-basics.js';
+import { fsyncDir, readAll, replaceViaTemp } from './fs-basics.js';
 import type { PrivatePathPolicy, ProtectedCheck, ReadPrivateOptions } from './private-path-policy.js';
 
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
@@ -93,27 +81,8 @@ function readPrivateFile(path: string, code: ErrorCode, options: ReadPrivateOpti
  * fsynced so the rename survives a power cut.
  */
 function writeFileAtomic(path: string, data: Buffer | string, mode = 0o600): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  fsyncDir(dir);
+  replaceViaTemp(path, data, mode, constants.O_NOFOLLOW);
+  fsyncDir(dirname(path));
 }
 
 /** Null when `path` (lstat, or fstat of the check's fd) is root's and writable (a secret: accessible) by nobody else. */

@@ -14,23 +14,12 @@
  * Durability: Windows cannot flush a directory handle, so an atomic write ends with the rename
  * (NTFS journals it); the POSIX policy's directory fsync has no counterpart here.
  */
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  fsyncSync,
-  lstatSync,
-  openSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ErrorCodes, TandemError, type ErrorCode } from './errors.js';
 import type { AclApi, SecurityInfo, Win32 } from './acl-api-windows.js';
 import { aclRefusal, LOCAL_SYSTEM_SID, type Exposure } from './acl-check-windows.js';
-import { readAll } from './fs-basics.js';
+import { readAll, replaceViaTemp } from './fs-basics.js';
 import type { PrivatePathPolicy, ReadPrivateOptions } from './private-path-policy.js';
 
 /** ERROR_ALREADY_EXISTS: CreateDirectoryW lost a race to another creator (checked afterwards like any). */
@@ -143,26 +132,8 @@ export function windowsPrivatePaths(api: AclApi): PrivatePathPolicy {
       }
     },
     writeFileAtomic(path: string, data: Buffer | string, mode = 0o600): void {
-      const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
       // CREATE_NEW: an existing name, link or not, fails the open instead of being followed.
-      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-      try {
-        const buf = typeof data === 'string' ? Buffer.from(data) : data;
-        let off = 0;
-        while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-        fsyncSync(fd);
-      } catch (err) {
-        closeSync(fd);
-        rmSync(tmp, { force: true });
-        throw err;
-      }
-      closeSync(fd);
-      try {
-        renameSync(tmp, path);
-      } catch (err) {
-        rmSync(tmp, { force: true });
-        throw err;
-      }
+      replaceViaTemp(path, data, mode);
     },
     protectedRefusal(path, check = {}) {
       const sec = check.fd === undefined ? api.pathSecurity(path) : api.fdSecurity(check.fd);
