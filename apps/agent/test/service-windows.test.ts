@@ -101,7 +101,7 @@ describe('Windows service host (SCM)', () => {
     expect(states(scm)).toEqual([START_PENDING, START_PENDING, RUNNING, STOP_PENDING, STOP_PENDING, STOPPED]);
   });
 
-  it('SHUTDOWN stops like STOP; INTERROGATE is answered; other controls are not implemented', async () => {
+  it('SHUTDOWN stops like STOP; INTERROGATE is answered; controls it does not accept (PAUSE, PRESHUTDOWN) are refused with Win32 error 120', async () => {
     const scm = new FakeScm();
     const host = await startScmHost(scm, recordingLog());
     host.ready('up');
